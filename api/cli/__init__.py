@@ -1,0 +1,11 @@
+"""``onething`` command line. Each module registers its commands on :data:`app`."""
+
+from api.cli._app import app, run
+from api.cli import procedures  # noqa: F401  (registers commands)
+
+__all__ = ["app", "main", "run"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    raise SystemExit(run())

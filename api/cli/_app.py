@@ -1,0 +1,70 @@
+"""The Typer application every command module registers on, and its error handling.
+
+Every :class:`~process_models.errors.OnethingError` becomes one red line on stderr and
+exit code 2; nothing prints a traceback. Heavy imports (networkx, Prefect, FastAPI)
+happen inside the commands that need them, so ``onething`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+app = typer.Typer(
+    name="onething",
+    help="Model, simulate, run and audit 一件事一次办 approval procedures.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+EXIT_BAD_INPUT = 2
+
+
+def console(stderr: bool = False):
+    """A Rich console (imported lazily)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def print_json(data: Any) -> None:
+    """Stable JSON on stdout: UTF-8, two-space indent, keys in the order given."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """Print one red line on stderr and exit with ``code``."""
+    console(stderr=True).print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    raise SystemExit(code)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; map our errors to one line and exit code 2."""
+    from process_models.errors import OnethingError
+
+    try:
+        app(args=argv, prog_name="onething", standalone_mode=False)
+    except OnethingError as e:
+        from rich.markup import escape
+
+        console(stderr=True).print(f"[red]error:[/red] {escape(str(e))}")
+        return EXIT_BAD_INPUT
+    except SystemExit as e:
+        return int(e.code or 0) if not isinstance(e.code, str) else 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # click's usage errors
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            return e.exit_code
+        if isinstance(e, click.exceptions.Abort):
+            return 130
+        raise
+    return 0

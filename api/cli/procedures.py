@@ -1,0 +1,98 @@
+"""Commands on procedure files: validate, show, catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli._app import app, console, print_json
+
+PathsArg = Annotated[list[Path], typer.Argument(help="procedure files or folders")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+@app.command()
+def validate(paths: PathsArg) -> None:
+    """Check procedure files; print one line per file, or the first error and exit 2."""
+    from process_models.loading import load_procedure, procedure_paths
+
+    out = console()
+    for path in procedure_paths(paths):
+        proc = load_procedure(path)
+        out.print(f"[green]ok[/green] {path}: {proc.id} {proc.name} ({len(proc.steps)} steps)")
+
+
+@app.command()
+def show(
+    path: Annotated[str, typer.Argument(help="a procedure file, or a catalog id")],
+    json_: JsonOpt = False,
+) -> None:
+    """Print a procedure's steps, departments, limits and dependencies."""
+    from process_models.loading import procedure_data
+    from process_models.summary import summarize
+
+    proc = _load(path)
+    if json_:
+        print_json({"procedure": procedure_data(proc), "summary": summarize(proc).as_dict()})
+        return
+    from rich.table import Table
+
+    s = summarize(proc)
+    out = console()
+    out.print(f"[bold]{proc.name}[/bold] ({proc.id}@{proc.version}, {proc.region or '—'})")
+    depts = {d.id: d.name for d in proc.departments}
+    t = Table("step", "name", "department", "kind", "statutory", "committed", "untimed",
+              "depends on", "materials", "trips")
+    for st in proc.steps:
+        t.add_row(
+            st.id, st.name, depts.get(st.department, st.department), st.kind.value,
+            _limit(st.statutory), _limit(st.committed),
+            ", ".join(f"{u.kind} {u.days:g}" for u in st.untimed),
+            ", ".join(d.step + ("*" if d.kind.value == "practice" else "") for d in st.depends_on),
+            str(len(st.materials)), str(st.trips),
+        )
+    out.print(t)
+    out.print(
+        f"{s.steps} steps, {s.departments} departments, {s.materials} materials, {s.trips} trips; "
+        f"summed committed limit {s.summed_limit_days:g} days; one after another "
+        f"{s.sequential_days:g} days. (* practice dependency)"
+    )
+
+
+@app.command()
+def catalog(json_: JsonOpt = False) -> None:
+    """Overview of the catalog: one line per procedure."""
+    from process_models.catalog import load_catalog
+    from process_models.summary import summarize
+
+    rows = [summarize(p) for p in load_catalog()]
+    if json_:
+        print_json([r.as_dict() for r in rows])
+        return
+    from rich.table import Table
+
+    t = Table("id", "procedure", "steps", "departments", "materials", "trips",
+              "summed committed days", "one after another (days)", title="onething catalog")
+    for r in rows:
+        t.add_row(r.id, r.name, str(r.steps), str(r.departments), str(r.materials), str(r.trips),
+                  f"{r.summed_limit_days:g}", f"{r.sequential_days:g}")
+    console().print(t)
+
+
+def _limit(limit) -> str:
+    if limit is None:
+        return "—"
+    return f"{limit.days:g}{'' if limit.working else ' cal'}"
+
+
+def _load(path_or_id: str):
+    """A procedure from a file path, or from the catalog by id."""
+    from process_models.catalog import load_catalog_procedure
+    from process_models.loading import load_procedure
+
+    p = Path(path_or_id)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return load_procedure(p)
+    return load_catalog_procedure(path_or_id)

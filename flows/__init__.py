@@ -1,0 +1,1 @@
+"""Case handling on Prefect. See README.md."""

@@ -1,0 +1,185 @@
+"""One error tree for the whole project.
+
+Every error onething raises on purpose is an :class:`OnethingError`. Narrow
+children also subclass the matching builtin, so ``except ValueError`` and
+``except LookupError`` keep working for callers who do not know our names.
+
+The message is the whole story, on one line: where (file, line, field), what
+(the bad value) and how to fix it (with a did-you-mean where one helps). The CLI
+prints it in red and exits with code 2; the API maps each family to one HTTP
+status in ``api/main.py``.
+
+>>> err = UnknownReference("unknown step 'food_licnse'", file="restaurant.yaml",
+...                        path="steps[3].depends_on[0]", suggestion="food_license")
+>>> str(err)
+"restaurant.yaml: steps[3].depends_on[0]: unknown step 'food_licnse' (did you mean 'food_license'?)"
+>>> isinstance(err, LookupError) and isinstance(err, ValueError)
+True
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (a swap of neighbours counts as one edit)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str | None:
+    """Return the closest of ``choices`` to ``value``, or ``None`` when none is close.
+
+    >>> did_you_mean("licnse", ["food_license", "licence"])
+    'licence'
+    >>> did_you_mean("zzz", ["food_license"]) is None
+    True
+    """
+    value = str(value)
+    best: tuple[float, float, str] | None = None
+    for choice in map(str, choices):
+        distance = _edit_distance(value.lower(), choice.lower())
+        ratio = difflib.SequenceMatcher(None, value, choice).ratio()
+        if distance <= max(1, len(choice) // 3) or ratio >= 0.75:
+            key = (distance, -ratio, choice)
+            best = key if best is None or key < best else best
+    return best[2] if best else None
+
+
+class OnethingError(Exception):
+    """Base of every error onething raises on purpose.
+
+    Parameters
+    ----------
+    message:
+        What is wrong and, where it helps, how to fix it.
+    file:
+        The file the bad input came from, if any.
+    line:
+        1-based line number in ``file``, if known.
+    path:
+        Where in the document: ``steps[3].depends_on[0]``, or a CLI option name.
+    suggestion:
+        A did-you-mean value, appended as ``(did you mean 'x'?)``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        path: str | None = None,
+        suggestion: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.path = path
+        self.suggestion = suggestion
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        if self.path:
+            where += f"{self.path}: "
+        hint = f" (did you mean '{self.suggestion}'?)" if self.suggestion else ""
+        return f"{where}{self.message}{hint}"
+
+    def located(self, *, file: str | None = None, line: int | None = None) -> OnethingError:
+        """Fill in the file (and line) where the caller knows them; returns ``self``."""
+        if file and not self.file:
+            self.file = file
+        if line and not self.line:
+            self.line = line
+        self.args = (self.__str__(),)
+        return self
+
+
+# --- definitions: procedures, scenarios, tables, calendars -------------------------------
+
+
+class ProcedureError(OnethingError, ValueError):
+    """A procedure (or a file meant to hold one) is not valid."""
+
+
+class ProcedureSyntaxError(ProcedureError):
+    """The file cannot be read as YAML/CSV/XLSX at all: malformed, truncated or wrongly encoded."""
+
+
+class UnknownReference(ProcedureError, LookupError):
+    """An id names a step, department, material or stage that does not exist."""
+
+
+class DuplicateId(ProcedureError):
+    """Two things of one kind share an id."""
+
+
+class DependencyCycle(ProcedureError):
+    """Dependencies form a cycle; ``cycle`` lists every step in it, in order."""
+
+    def __init__(self, cycle: list[str], **kwargs) -> None:
+        self.cycle = list(cycle)
+        loop = " → ".join([*self.cycle, self.cycle[0]]) if self.cycle else ""
+        super().__init__(
+            f"dependency cycle: {loop}; remove one of these dependencies", **kwargs
+        )
+
+
+class ScenarioError(OnethingError, ValueError):
+    """A reform scenario is not valid or cannot be applied to its procedure."""
+
+
+class TableError(ProcedureError):
+    """A step table (CSV/XLSX) cannot be turned into a procedure."""
+
+
+class CalendarError(OnethingError, ValueError):
+    """A date, a day count or a calendar override file is not valid."""
+
+
+class EventLogError(OnethingError, ValueError):
+    """An event log (XES, OCEL, CSV) cannot be read or does not fit its procedure."""
+
+
+# --- running things: cases, users ----------------------------------------------------------
+
+
+class NotFound(OnethingError, LookupError):
+    """Something asked for by id does not exist (procedure, case, step, user)."""
+
+
+class ProcedureNotFound(NotFound):
+    """No procedure with that id in the catalog or the store."""
+
+
+class CaseNotFound(NotFound):
+    """No case with that id."""
+
+
+class InvalidInput(OnethingError, ValueError):
+    """A value given to a running case is not acceptable (ID number, material, reason)."""
+
+
+class Conflict(OnethingError, RuntimeError):
+    """The request clashes with the current state (closed case, step not ready, stale version)."""
+
+
+class DecisionConflict(Conflict):
+    """Somebody else decided this step first, or its version moved on."""
+
+
+class Forbidden(OnethingError, PermissionError):
+    """The current user's role or department does not allow this."""

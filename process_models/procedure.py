@@ -1,0 +1,400 @@
+"""The definition of an approval procedure (政务服务事项 bundle, a 一件事).
+
+A :class:`Procedure` is data: departments, materials (要件), steps (事项) with
+their statutory (法定) and committed (承诺) limits, dependencies between steps,
+and optional stages. It says nothing about any running case; that is
+:mod:`process_models.cases`.
+
+The models validate their own fields (types, signs, enumerations); the checks
+that need the whole procedure (ids that must exist, duplicates, cycles) live in
+:func:`process_models.loading.check_procedure`, which every loader calls.
+
+>>> p = Procedure(
+...     id="demo", name="示例", version="1",
+...     departments=[Department(id="samr", name="市场监管局")],
+...     steps=[Step(id="licence", name="营业执照", department="samr",
+...                 committed=Limit(days=3))],
+... )
+>>> p.step("licence").committed.days
+3.0
+>>> Limit(days=5, unit="自然日").unit
+<Unit.calendar: 'calendar'>
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Basis",
+    "Department",
+    "Dependency",
+    "DependencyKind",
+    "Distribution",
+    "Figures",
+    "Join",
+    "Limit",
+    "Material",
+    "Procedure",
+    "Provider",
+    "PublishedFigures",
+    "Source",
+    "Stage",
+    "Step",
+    "StepKind",
+    "Unit",
+    "Untimed",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, use_enum_values=False)
+
+
+class _AliasEnum(str, Enum):
+    """A string enum that also accepts Chinese (and other) aliases on input."""
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {}
+
+    @classmethod
+    def _missing_(cls, value: object):
+        key = str(value).strip()
+        target = cls._aliases().get(key) or cls._aliases().get(key.lower())
+        if target is not None:
+            return cls(target)
+        return None
+
+
+class Unit(_AliasEnum):
+    """How a limit counts: working days (工作日, the default) or calendar days (自然日)."""
+
+    working = "working"
+    calendar = "calendar"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {"工作日": "working", "0": "working", "自然日": "calendar", "日历日": "calendar",
+                "1": "calendar", "working_days": "working", "calendar_days": "calendar"}
+
+
+class StepKind(_AliasEnum):
+    """办件类型: 即办件 (decided on the spot), 承诺件, 上报件 (needs upper level), 联办件."""
+
+    immediate = "即办件"
+    promised = "承诺件"
+    reported = "上报件"
+    joint = "联办件"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {"immediate": "即办件", "即办": "即办件", "promised": "承诺件", "committed": "承诺件",
+                "承诺": "承诺件", "reported": "上报件", "上报": "上报件", "joint": "联办件",
+                "联办": "联办件", "联报件": "联办件"}
+
+
+class DependencyKind(_AliasEnum):
+    """Why one step waits for another: the law (legal) or only habit (practice, 惯例)."""
+
+    legal = "legal"
+    practice = "practice"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {"法定": "legal", "惯例": "practice", "习惯": "practice"}
+
+
+class Provider(_AliasEnum):
+    """Who provides a material: the applicant, data sharing (共享), or another step's output."""
+
+    applicant = "applicant"
+    data_sharing = "data_sharing"
+    step = "step"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {"申请人": "applicant", "数据共享": "data_sharing", "共享": "data_sharing",
+                "shared": "data_sharing", "环节产出": "step", "output": "step"}
+
+
+class Join(_AliasEnum):
+    """A stage completes when all (1) or any (2) of its milestone steps complete."""
+
+    all = "all"
+    any = "any"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {"全部": "all", "1": "all", "任一": "any", "2": "any"}
+
+
+class Basis(_AliasEnum):
+    """Where a number comes from: a cited source [S], an estimate [E], or memory [M]."""
+
+    sourced = "sourced"
+    estimate = "estimate"
+    memory = "memory"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {"S": "sourced", "E": "estimate", "M": "memory", "s": "sourced",
+                "e": "estimate", "m": "memory"}
+
+
+Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Limit(_Model):
+    """A time limit: ``days`` (float, so half-days work) in working or calendar days.
+
+    >>> Limit(days=0.5).days
+    0.5
+    """
+
+    days: Days
+    unit: Unit = Unit.working
+    basis: Basis | None = None
+    note: str | None = None
+
+    @property
+    def working(self) -> bool:
+        return self.unit is Unit.working
+
+
+class Untimed(_Model):
+    """Time that counts toward elapsed time but not toward the legal clock.
+
+    行政许可法 第45条 excludes 听证、招标、拍卖、检验、检测、检疫、鉴定、专家评审 from the
+    limit; 公示 and 补正 are treated the same way.
+    """
+
+    kind: str = Field(min_length=1)
+    days: Days
+    unit: Unit = Unit.working
+    basis: Basis | None = None
+
+
+class Source(_Model):
+    """A document a procedure's facts come from."""
+
+    title: str = Field(min_length=1)
+    url: str | None = None
+    note: str | None = None
+
+
+class Figures(_Model):
+    """Headline numbers a source reports for a procedure (before or after a reform)."""
+
+    elapsed_working_days: Days | None = None
+    summed_limit_days: Days | None = None
+    steps: int | None = Field(default=None, ge=0)
+    links: int | None = Field(default=None, ge=0)
+    materials: int | None = Field(default=None, ge=0)
+    trips: int | None = Field(default=None, ge=0)
+    departments: int | None = Field(default=None, ge=0)
+
+
+class PublishedFigures(_Model):
+    """Before/after figures as published, with the tolerance a reproduction must meet."""
+
+    source: str = Field(min_length=1)
+    before: Figures = Field(default_factory=Figures)
+    after: Figures = Field(default_factory=Figures)
+    tolerance: float = Field(default=0.1, ge=0, description="relative tolerance, 0.1 = ±10%")
+    note: str | None = None
+
+
+class Department(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+
+
+class Material(_Model):
+    """A material (要件). ``key`` ones cannot be owed under 容缺受理."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    key: bool = True
+    provider: Provider = Provider.applicant
+    from_step: str | None = None
+    held_by: str | None = Field(default=None, description="department that already holds it")
+    count: int = Field(default=1, ge=1, description="documents this entry stands for")
+    basis: Basis | None = None
+
+    @model_validator(mode="after")
+    def _step_output_names_its_step(self) -> Material:
+        if self.provider is Provider.step and not self.from_step:
+            raise ValueError("a material provided by a step needs from_step")
+        return self
+
+
+class Dependency(_Model):
+    """``step`` must finish (plus ``lag``) before the step that lists this can start.
+
+    ``step`` may also name a stage: then the stage's join (all/any) decides.
+    """
+
+    step: str = Field(min_length=1)
+    kind: DependencyKind = DependencyKind.legal
+    lag: Limit | None = None
+
+
+class Distribution(_Model):
+    """A step's duration in working days, for Monte-Carlo simulation.
+
+    ``fixed`` uses ``days``; ``triangular`` and ``pert`` use ``low``/``mode``/``high``;
+    ``lognormal`` uses ``mean``/``sd``; ``empirical`` draws from ``samples``.
+    """
+
+    kind: Literal["fixed", "triangular", "pert", "lognormal", "empirical"]
+    days: Days | None = None
+    low: Days | None = None
+    mode: Days | None = None
+    high: Days | None = None
+    mean: Days | None = None
+    sd: Days | None = None
+    samples: list[Days] | None = None
+    fit: str | None = Field(default=None, description="how it was fitted and how well")
+
+    @model_validator(mode="after")
+    def _parameters_fit_kind(self) -> Distribution:
+        need = {
+            "fixed": ("days",),
+            "triangular": ("low", "mode", "high"),
+            "pert": ("low", "mode", "high"),
+            "lognormal": ("mean", "sd"),
+            "empirical": ("samples",),
+        }[self.kind]
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} distribution needs {', '.join(missing)}")
+        if self.kind in ("triangular", "pert") and not (self.low <= self.mode <= self.high):
+            raise ValueError(
+                f"{self.kind} needs low <= mode <= high, got {self.low}, {self.mode}, {self.high}"
+            )
+        if self.kind == "empirical" and not self.samples:
+            raise ValueError("an empirical distribution needs at least one sample")
+        return self
+
+
+class Step(_Model):
+    """One step (事项) of a procedure, handled by one department."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    department: str = Field(min_length=1)
+    kind: StepKind = StepKind.promised
+    statutory: Limit | None = None
+    committed: Limit
+    untimed: list[Untimed] = Field(default_factory=list)
+    depends_on: list[Dependency] = Field(default_factory=list)
+    materials: list[str] = Field(default_factory=list)
+    trips: int = Field(default=0, ge=0, description="applicant trips (跑动次数) for this step")
+    window: str | None = Field(default=None, description="window where the applicant goes")
+    links: int = Field(default=1, ge=0, description="handling links (环节) inside this step")
+    certificates: list[str] = Field(default_factory=list)
+    commitment_allowed: bool = Field(default=False, description="告知承诺 allowed by law")
+    duration: Distribution | None = None
+    note: str | None = None
+
+    @field_validator("depends_on", mode="before")
+    @classmethod
+    def _plain_ids_are_legal_dependencies(cls, value: Any) -> Any:
+        if isinstance(value, (str, dict)):
+            value = [value]
+        if isinstance(value, list):
+            return [{"step": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @property
+    def predecessors(self) -> list[str]:
+        return [d.step for d in self.depends_on]
+
+    def untimed_days(self, unit: Unit = Unit.working) -> float:
+        """Total untimed days of one unit (公示, 专家评审, ...)."""
+        return sum(u.days for u in self.untimed if u.unit is unit)
+
+
+class Stage(_Model):
+    """A stage (阶段) such as 立项用地规划许可, completing on all or any milestone steps."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    steps: list[str] = Field(default_factory=list)
+    milestones: list[str] = Field(default_factory=list)
+    join: Join = Join.all
+
+
+class Procedure(_Model):
+    """An approval procedure: the definition every case and simulation starts from."""
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    version: str = "1"
+    region: str | None = None
+    effective_date: dt.date | None = None
+    form: Literal["before", "after", "draft"] | None = None
+    sources: list[Source] = Field(default_factory=list)
+    published: PublishedFigures | None = None
+    departments: list[Department] = Field(default_factory=list)
+    materials: list[Material] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list)
+    stages: list[Stage] = Field(default_factory=list)
+    note: str | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, (int, float)) else value
+
+    # -- look-ups ---------------------------------------------------------------------------
+    def step(self, step_id: str) -> Step:
+        """The step with ``step_id``; raises :class:`UnknownReference` with a did-you-mean."""
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        from process_models.errors import UnknownReference, did_you_mean
+
+        ids = [s.id for s in self.steps]
+        raise UnknownReference(
+            f"procedure '{self.id}' has no step '{step_id}'", suggestion=did_you_mean(step_id, ids)
+        )
+
+    def department(self, department_id: str) -> Department:
+        """The department with ``department_id``; raises with a did-you-mean."""
+        for d in self.departments:
+            if d.id == department_id:
+                return d
+        from process_models.errors import UnknownReference, did_you_mean
+
+        ids = [d.id for d in self.departments]
+        raise UnknownReference(
+            f"procedure '{self.id}' has no department '{department_id}'",
+            suggestion=did_you_mean(department_id, ids),
+        )
+
+    def material(self, material_id: str) -> Material:
+        """The material with ``material_id``; raises with a did-you-mean."""
+        for m in self.materials:
+            if m.id == material_id:
+                return m
+        from process_models.errors import UnknownReference, did_you_mean
+
+        ids = [m.id for m in self.materials]
+        raise UnknownReference(
+            f"procedure '{self.id}' has no material '{material_id}'",
+            suggestion=did_you_mean(material_id, ids),
+        )
+
+    @property
+    def key(self) -> str:
+        """``id@version``: how a case names the exact definition it runs."""
+        return f"{self.id}@{self.version}"

@@ -1,0 +1,1 @@
+"""Analysis of procedures: critical path, reforms, Monte-Carlo, capacity. See README.md."""

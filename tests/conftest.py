@@ -1,0 +1,28 @@
+"""Shared fixtures."""
+
+from pathlib import Path
+
+import pytest
+
+from process_models.catalog import CATALOG_DIR, catalog_ids
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run the ``onething`` CLI in-process; returns (exit code, stdout, stderr)."""
+    from api.cli import run
+
+    def _run(*args: str):
+        code = run([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return _run
+
+
+@pytest.fixture(params=catalog_ids())
+def catalog_file(request) -> Path:
+    """Each catalog procedure file in turn."""
+    return CATALOG_DIR / f"{request.param}.yaml"
