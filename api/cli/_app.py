@@ -26,10 +26,12 @@ EXIT_BAD_INPUT = 2
 
 
 def console(stderr: bool = False):
-    """A Rich console (imported lazily)."""
+    """A Rich console (imported lazily); wide when output goes to a file or a pipe."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def print_json(data: Any) -> None:
