@@ -301,6 +301,11 @@ class Step(_Model):
     links: int = Field(default=1, ge=0, description="handling links (环节) inside this step")
     certificates: list[str] = Field(default_factory=list)
     commitment_allowed: bool = Field(default=False, description="告知承诺 allowed by law")
+    follow_up: bool = Field(
+        default=False,
+        description="事中事后核查 after issue: off the applicant's path, so it counts toward "
+        "neither elapsed time nor the applicant's steps, materials and trips",
+    )
     duration: Distribution | None = None
     note: str | None = None
 
