@@ -1,0 +1,357 @@
+"""The critical-path method on a procedure, in working days after acceptance (受理).
+
+A step's duration is its committed (or statutory) limit plus its untimed parts (公示,
+专家评审, ...); a dependency adds its lag; a stage is a zero-length node that completes
+when all (``join: all``) or the first (``join: any``) of its milestones complete.
+
+Calendar-day (自然日) limits, untimed parts and lags are exact when a start date is
+given: each is laid on the working-day calendar where it falls. Without a start date they
+are converted at a fixed :data:`WORKING_DAYS_PER_CALENDAR_DAY`, and
+:attr:`Schedule.calendar_days_converted` names the steps and dependencies so converted.
+
+>>> from process_models.catalog import load_catalog_procedure
+>>> s = schedule(load_catalog_procedure("newborn"))
+>>> s.elapsed_working_days
+23.0
+>>> s.critical_paths[0][:3]
+['birth_certificate', 'birth_registration', 'household_registration']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from process_models.errors import InvalidInput, did_you_mean
+from process_models.procedure import Join, Limit, Procedure, Step, Unit
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from process_models.calendar import WorkingCalendar
+    from simulations._compiled import CompiledGraph, Passes
+
+__all__ = [
+    "LIMITS",
+    "WORKING_DAYS_PER_CALENDAR_DAY",
+    "Schedule",
+    "compile_procedure",
+    "critical_path",
+    "critical_path_length",
+    "critical_paths",
+    "schedule",
+    "step_duration_working_days",
+]
+
+#: Bases a schedule can be computed on.
+LIMITS = ("committed", "statutory")
+
+#: Working days per calendar day when no start date is given: 248 working days in 365
+#: (China 2025: 104 weekend days and 13 public-holiday days off, 调休 included).
+WORKING_DAYS_PER_CALENDAR_DAY = 248 / 365
+
+
+def check_limits(limits: str) -> str:
+    """``limits`` itself when it names a basis, else :class:`InvalidInput`.
+
+    >>> check_limits("statutory")
+    'statutory'
+    >>> check_limits("comitted")
+    Traceback (most recent call last):
+    ...
+    process_models.errors.InvalidInput: limits: unknown basis 'comitted'; use committed or statutory (did you mean 'committed'?)
+    """
+    if limits not in LIMITS:
+        raise InvalidInput(f"unknown basis '{limits}'; use committed or statutory",
+                           path="limits", suggestion=did_you_mean(limits, LIMITS))
+    return limits
+
+
+def step_limit(step: Step, *, limits: str = "committed") -> Limit:
+    """The step's statutory limit on the statutory basis (its committed one when it has
+    none), else its committed limit."""
+    if check_limits(limits) == "statutory" and step.statutory is not None:
+        return step.statutory
+    return step.committed
+
+
+def _segments(step: Step, limits: str) -> list[tuple[float, Unit]]:
+    """The parts of a step's duration in order: its limit, then its untimed parts."""
+    limit = step_limit(step, limits=limits)
+    return [(limit.days, limit.unit), *((u.days, u.unit) for u in step.untimed)]
+
+
+def _as_working_days(days: float, unit: Unit) -> float:
+    return days if unit is Unit.working else days * WORKING_DAYS_PER_CALENDAR_DAY
+
+
+def step_duration_working_days(step: Step, *, limits: str = "committed") -> float:
+    """The step's limit plus its untimed parts, calendar days converted at the fixed ratio.
+
+    >>> step = Step(id="s", name="审批", department="d", committed=Limit(days=10),
+    ...             untimed=[{"kind": "公示", "days": 7, "unit": "calendar"}])
+    >>> round(step_duration_working_days(step), 3)
+    14.756
+    """
+    return sum(_as_working_days(d, u) for d, u in _segments(step, limits))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Earliest and latest times of every step and stage of one procedure, on one basis.
+
+    Times are working days after acceptance; ``dates`` gives each step's (start, finish)
+    dates when a start date was given. ``calendar_days_converted`` names the steps (and
+    ``pred->step`` dependencies) whose calendar days were converted at the fixed ratio
+    because no start date was given.
+    """
+
+    procedure_id: str
+    limits: str
+    earliest_start: dict[str, float]
+    earliest_finish: dict[str, float]
+    latest_start: dict[str, float]
+    latest_finish: dict[str, float]
+    total_slack: dict[str, float]
+    free_slack: dict[str, float]
+    critical_paths: list[list[str]]
+    elapsed_working_days: float
+    dates: dict[str, tuple[date, date]] | None = None
+    calendar_days_converted: list[str] = field(default_factory=list)
+
+    @property
+    def critical_steps(self) -> list[str]:
+        """Steps on some critical path, in the order they first appear."""
+        return list(dict.fromkeys(s for path in self.critical_paths for s in path))
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledProcedure:
+    """A procedure's steps and stages as a :class:`CompiledGraph`, with the id of each node.
+
+    ``ids`` are in level order; ``edge_lags`` are the dependencies' lags in the CSR order
+    of the graph (``None`` for no lag and for stage milestones).
+    """
+
+    procedure: Procedure
+    limits: str
+    graph: CompiledGraph
+    ids: list[str]
+    edge_lags: list[Limit | None]
+    stage_ids: frozenset[str]
+
+
+def compile_procedure(proc: Procedure, *, limits: str = "committed") -> CompiledProcedure:
+    """Compile ``proc`` once for repeated passes (durations on ``limits``).
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> c = compile_procedure(load_catalog_procedure("newborn"))
+    >>> c.ids[0], c.graph.size
+    ('birth_certificate', 9)
+    """
+    import numpy as np
+
+    from simulations._compiled import compile_dag
+
+    check_limits(limits)
+    names = [s.id for s in proc.steps] + [st.id for st in proc.stages]
+    index = {n: i for i, n in enumerate(names)}
+    src, dst, lags, lag_limits = [], [], [], []
+    for s in proc.steps:
+        for d in s.depends_on:
+            src.append(index[d.step])
+            dst.append(index[s.id])
+            lags.append(_as_working_days(d.lag.days, d.lag.unit) if d.lag else 0.0)
+            lag_limits.append(d.lag)
+    for st in proc.stages:
+        for m in st.milestones or st.steps:
+            src.append(index[m])
+            dst.append(index[st.id])
+            lags.append(0.0)
+            lag_limits.append(None)
+    duration = [step_duration_working_days(s, limits=limits) for s in proc.steps]
+    duration += [0.0] * len(proc.stages)
+    is_any = [False] * len(proc.steps) + [st.join is Join.any for st in proc.stages]
+    g = compile_dag(len(names), src, dst, lags, duration, is_any, names)
+    csr = np.argsort(g.position[np.asarray(dst, dtype=np.int64)], kind="stable")
+    return CompiledProcedure(
+        procedure=proc, limits=limits, graph=g, ids=[names[i] for i in g.order],
+        edge_lags=[lag_limits[i] for i in csr.tolist()],
+        stage_ids=frozenset(st.id for st in proc.stages),
+    )
+
+
+def _dated(c: CompiledProcedure, start: date, cal: WorkingCalendar):
+    """Durations and lags as they fall on the calendar from ``start`` (level order), and
+    a function from a working-day offset to its date."""
+    import numpy as np
+
+    g = c.graph
+    by_id = {s.id: s for s in c.procedure.steps}
+
+    def on(x: float) -> date:
+        return cal.add_working_days(start, x)
+
+    def advance(x: float, days: float, unit: Unit) -> float:
+        if unit is Unit.working or days == 0:
+            return x + days
+        return max(x, float(cal.working_days_between(start, cal.add_calendar_days(on(x), days))))
+
+    duration = np.zeros(g.size)
+    lag = g.pred_lag.copy()
+    ef = np.zeros(g.size)
+    for k, node in enumerate(c.ids):
+        e0, e1 = g.pred_ptr[k], g.pred_ptr[k + 1]
+        arrive = []
+        for e in range(e0, e1):
+            limit, finish = c.edge_lags[e], ef[g.pred_idx[e]]
+            if limit is not None:
+                lag[e] = advance(finish, limit.days, limit.unit) - finish
+            arrive.append(finish + lag[e])
+        es = (min if g.is_any[k] else max)(arrive) if arrive else 0.0
+        x = es
+        if node in by_id:
+            for days, unit in _segments(by_id[node], c.limits):
+                x = advance(x, days, unit)
+        duration[k], ef[k] = x - es, x
+    return g.with_times(duration, lag), on
+
+
+def _paths(c: CompiledProcedure, p: Passes, max_paths: int) -> list[list[str]]:
+    """Every critical path (ties kept), each as step ids from a start to an end."""
+    from simulations._compiled import tolerance
+
+    g = c.graph
+    tol = tolerance(p.elapsed)
+    critical = p.total_slack == 0.0
+    nxt: dict[int, list[int]] = {}
+    has_prev: set[int] = set()
+    for e in range(len(g.pred_idx)):
+        u, v = int(g.pred_idx[e]), int(g.edge_dst[e])
+        tight = abs(p.earliest_finish[u] + g.pred_lag[e] - p.earliest_start[v]) <= tol
+        if critical[u] and critical[v] and p.binding[e] and tight:
+            nxt.setdefault(u, []).append(v)
+            has_prev.add(v)
+    paths: dict[tuple[str, ...], None] = {}
+    stack = [[k] for k in range(g.size - 1, -1, -1) if critical[k] and k not in has_prev]
+    while stack and len(paths) < max_paths:
+        path = stack.pop()
+        succ = nxt.get(path[-1])
+        if succ:
+            stack.extend(path + [v] for v in reversed(succ))
+        elif abs(p.earliest_finish[path[-1]] - p.elapsed) <= tol:
+            steps = tuple(c.ids[k] for k in path if c.ids[k] not in c.stage_ids)
+            paths.setdefault(steps)
+    return [list(path) for path in paths]
+
+
+def schedule(
+    proc: Procedure | CompiledProcedure,
+    *,
+    limits: str = "committed",
+    start: date | None = None,
+    calendar: WorkingCalendar | None = None,
+    max_paths: int = 10_000,
+) -> Schedule:
+    """Earliest/latest start and finish, slack and every critical path of ``proc``.
+
+    Parameters
+    ----------
+    proc:
+        A procedure, or one compiled with :func:`compile_procedure` (then ``limits`` is
+        the one it was compiled on).
+    limits:
+        ``"committed"`` (承诺时限) or ``"statutory"`` (法定时限; steps without one use
+        their committed limit).
+    start:
+        The acceptance date. Gives each step's dates and lays calendar days exactly on
+        the working-day calendar.
+    calendar:
+        The working-day calendar for ``start`` (default: ``default_calendar()``).
+    max_paths:
+        Stop listing critical paths after this many (a graph can hold exponentially many).
+
+    >>> from process_models import Procedure, Step, Limit, Department
+    >>> p = Procedure(id="d", name="diamond", departments=[Department(id="x", name="X")],
+    ...     steps=[Step(id="a", name="A", department="x", committed=Limit(days=1)),
+    ...            Step(id="b", name="B", department="x", committed=Limit(days=3), depends_on="a"),
+    ...            Step(id="c", name="C", department="x", committed=Limit(days=2), depends_on="a"),
+    ...            Step(id="d", name="D", department="x", committed=Limit(days=1),
+    ...                 depends_on=["b", "c"])])
+    >>> s = schedule(p)
+    >>> s.elapsed_working_days, s.critical_paths, s.total_slack["c"], s.free_slack["c"]
+    (5.0, [['a', 'b', 'd']], 1.0, 1.0)
+    """
+    from simulations._compiled import forward_backward
+
+    c = proc if isinstance(proc, CompiledProcedure) else compile_procedure(proc, limits=limits)
+    g = c.graph
+    on = None
+    if start is not None:
+        if calendar is None:
+            from process_models.calendar import default_calendar
+
+            calendar = default_calendar()
+        g, on = _dated(c, start, calendar)
+        c = CompiledProcedure(c.procedure, c.limits, g, c.ids, c.edge_lags, c.stage_ids)
+    p = forward_backward(g)
+
+    def per_node(values: np.ndarray) -> dict[str, float]:
+        return dict(zip(c.ids, values.tolist()))
+
+    steps = {s.id for s in c.procedure.steps}
+    dates = None
+    if on is not None:
+        dates = {n: (on(es), on(ef)) for n, es, ef in
+                 zip(c.ids, p.earliest_start.tolist(), p.earliest_finish.tolist()) if n in steps}
+    return Schedule(
+        procedure_id=c.procedure.id,
+        limits=c.limits,
+        earliest_start=per_node(p.earliest_start),
+        earliest_finish=per_node(p.earliest_finish),
+        latest_start=per_node(p.latest_start),
+        latest_finish=per_node(p.latest_finish),
+        total_slack=per_node(p.total_slack),
+        free_slack=per_node(p.free_slack),
+        critical_paths=_paths(c, p, max_paths),
+        elapsed_working_days=p.elapsed,
+        dates=dates,
+        calendar_days_converted=[] if start is not None else _converted(c.procedure, c.limits),
+    )
+
+
+def _converted(proc: Procedure, limits: str) -> list[str]:
+    """Steps and ``pred->step`` dependencies holding calendar days on basis ``limits``."""
+    found = []
+    for s in proc.steps:
+        if any(u is Unit.calendar for _, u in _segments(s, limits)):
+            found.append(s.id)
+        found += [f"{d.step}->{s.id}" for d in s.depends_on if d.lag and d.lag.unit is Unit.calendar]
+    return found
+
+
+def critical_paths(proc: Procedure, **kw) -> list[list[str]]:
+    """Every critical path of ``proc`` (ties kept); keywords as :func:`schedule`."""
+    return schedule(proc, **kw).critical_paths
+
+
+def critical_path(proc: Procedure, **kw) -> list[str]:
+    """The first critical path of ``proc`` as step ids; keywords as :func:`schedule`.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> critical_path(load_catalog_procedure("newborn"))[-1]
+    'social_security_card'
+    """
+    return schedule(proc, **kw).critical_paths[0]
+
+
+def critical_path_length(proc: Procedure, **kw) -> float:
+    """Elapsed working days from acceptance to the last step's finish; keywords as
+    :func:`schedule`.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> critical_path_length(load_catalog_procedure("newborn"), limits="statutory")
+    22.0
+    """
+    return schedule(proc, **kw).elapsed_working_days
