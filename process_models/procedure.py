@@ -177,6 +177,7 @@ class Untimed(_Model):
     days: Days
     unit: Unit = Unit.working
     basis: Basis | None = None
+    note: str | None = None
 
 
 class Source(_Model):
@@ -226,6 +227,7 @@ class Material(_Model):
     held_by: str | None = Field(default=None, description="department that already holds it")
     count: int = Field(default=1, ge=1, description="documents this entry stands for")
     basis: Basis | None = None
+    note: str | None = None
 
     @model_validator(mode="after")
     def _step_output_names_its_step(self) -> Material:
