@@ -1,0 +1,530 @@
+"""The Chinese working-day calendar (工作日, 调休) that every time limit counts in.
+
+Rest days and 调休 make-up working days come from the ``holidays`` package
+(China, statutory holidays only); local override files add closures, extra
+working days and opening hours. The acceptance day is not counted:
+
+>>> from datetime import date
+>>> cal = WorkingCalendar()
+>>> cal.add_working_days(date(2025, 1, 24), 5)      # 春节; Sun 01-26 is a 调休 working day
+datetime.date(2025, 2, 7)
+>>> cal.add_working_days(date(2025, 4, 25), 3)      # Sun 04-27 works, so earlier than Mon–Fri
+datetime.date(2025, 4, 29)
+>>> cal.working_days_between(date(2025, 1, 24), date(2025, 2, 7))
+5
+>>> cal.working_days_in(2025)
+248
+
+Working days are kept as a sorted list of date ordinals per built year range, so
+:meth:`WorkingCalendar.add_working_days` and :meth:`WorkingCalendar.working_days_between`
+are two binary searches (O(log n)) however far apart the dates are.
+
+Override files are YAML (see ``process_models/calendar_overrides/example.yaml``)::
+
+    closures:                       # extra rest days: a date, {date, note} or {from, to, note}
+      - 2025-03-14
+      - {from: 2025-07-01, to: 2025-07-02, note: 系统升级}
+    working_days: [2025-03-15]      # extra working days (a rest day the centre works)
+    opening_hours:                  # by weekday; "default" for the rest
+      default: ["09:00-12:00", "13:30-17:30"]
+      saturday: ["09:00-12:00"]     # 周末不打烊: the window opens, the legal clock does not run
+
+Opening hours say when the window is open; they never change which days count
+toward a working-day limit (only ``closures`` and ``working_days`` do).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable
+from datetime import date, time, timedelta
+from functools import cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from process_models.errors import CalendarError, ProcedureSyntaxError, did_you_mean
+
+__all__ = [
+    "DEFAULT_OPENING_HOURS",
+    "CalendarWarning",
+    "WorkingCalendar",
+    "add_working_days",
+    "default_calendar",
+    "official_years",
+    "parse_date",
+    "parse_days",
+    "working_days_between",
+]
+
+DEFAULT_OPENING_HOURS: tuple[tuple[time, time], ...] = (
+    (time(9, 0), time(12, 0)),
+    (time(13, 30), time(17, 30)),
+)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+FIRST_OFFICIAL_YEAR = 2020
+_LAST_ORDINAL = date(9999, 12, 31).toordinal()
+_EPSILON_DAYS = 1e-9
+
+
+class CalendarWarning(UserWarning):
+    """A year has no official holiday data, so only weekends are rest days in it."""
+
+
+@cache
+def official_years() -> range:
+    """The years whose holidays and 调休 come from official notices.
+
+    From 2020 (the range checked day for day against the State Council notices) to the
+    last year the installed ``holidays`` package has a 调休 schedule for.
+
+    >>> official_years()[0], 2026 in official_years()
+    (2020, True)
+    """
+    from holidays.countries.china import ChinaStaticHolidays
+
+    return range(FIRST_OFFICIAL_YEAR, max(ChinaStaticHolidays.special_public_holidays) + 1)
+
+
+def parse_date(value: Any, *, file: str | None = None, path: str | None = None) -> date:
+    """A ``date`` from a date or ``YYYY-MM-DD`` text; a one-line :class:`CalendarError` if not.
+
+    >>> parse_date("2025-01-24")
+    datetime.date(2025, 1, 24)
+    >>> parse_date("2025-02-30")
+    Traceback (most recent call last):
+    ...
+    process_models.errors.CalendarError: '2025-02-30' is not a date; use YYYY-MM-DD
+    """
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CalendarError(f"{text!r} is not a date; use YYYY-MM-DD", file=file,
+                            path=path) from None
+
+
+def parse_days(value: Any, *, path: str | None = None) -> float:
+    """A finite day count from a number or its text; a one-line :class:`CalendarError` if not.
+
+    >>> parse_days("0.5")
+    0.5
+    >>> parse_days("five")
+    Traceback (most recent call last):
+    ...
+    process_models.errors.CalendarError: 'five' is not a number of days; use e.g. 5 or 0.5
+    """
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        days = math.nan
+    if not math.isfinite(days):
+        raise CalendarError(f"{str(value)!r} is not a number of days; use e.g. 5 or 0.5",
+                            path=path)
+    return days
+
+
+def _days_count(days: float) -> int:
+    """Whole days a (possibly fractional) count reaches: 0.5 → 1, 2 → 2, -0.5 → -1."""
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or not math.isfinite(days):
+        raise CalendarError(f"day count must be a finite number, got {days!r}")
+    magnitude = math.ceil(abs(days) - _EPSILON_DAYS) if days else 0
+    return magnitude if days >= 0 else -magnitude
+
+
+class WorkingCalendar:
+    """Working days of a Chinese government service centre.
+
+    Parameters
+    ----------
+    overrides:
+        Override YAML files applied in order (a later file wins for a date or weekday).
+    warn_missing_years:
+        Emit one :class:`CalendarWarning` naming the years without official data
+        (counted with weekends only) the first time they are used.
+
+    >>> from datetime import date
+    >>> cal = WorkingCalendar()
+    >>> cal.is_working_day(date(2025, 1, 26)), cal.is_working_day(date(2025, 1, 28))
+    (True, False)
+    """
+
+    def __init__(
+        self, overrides: Iterable[str | os.PathLike[str]] = (), *, warn_missing_years: bool = True
+    ) -> None:
+        self.overrides = [Path(p) for p in overrides]
+        self.warn_missing_years = warn_missing_years
+        self._closed: dict[int, str] = {}
+        self._opened: dict[int, str] = {}
+        self._hours: dict[str, tuple[tuple[time, time], ...]] = {"default": DEFAULT_OPENING_HOURS}
+        for path in self.overrides:
+            self._apply_override(path)
+        self._first_year = 0
+        self._last_year = -1
+        self._ordinals: list[int] = []
+        self._warned: set[int] = set()
+
+    def __repr__(self) -> str:
+        files = ", ".join(map(str, self.overrides))
+        return f"WorkingCalendar([{files}])"
+
+    # -- public API --------------------------------------------------------------------------
+    def is_working_day(self, day: date) -> bool:
+        """Whether the legal clock runs on ``day`` (holidays, 调休 and overrides applied).
+
+        >>> from datetime import date
+        >>> WorkingCalendar().is_working_day(date(2025, 10, 11))   # Saturday, 调休
+        True
+        """
+        ordinal = day.toordinal()
+        self._cover(day.year, day.year)
+        i = bisect.bisect_left(self._ordinals, ordinal)
+        return i < len(self._ordinals) and self._ordinals[i] == ordinal
+
+    def add_working_days(self, start: date, days: float) -> date:
+        """The date ``days`` working days after ``start`` (the acceptance day not counted).
+
+        A fraction ends on the working day it falls in (+0.5 → the next working day);
+        +0 is ``start`` itself (即办: decided the same day). A negative count goes back.
+
+        >>> from datetime import date
+        >>> cal = WorkingCalendar()
+        >>> cal.add_working_days(date(2025, 9, 26), 20)
+        datetime.date(2025, 10, 30)
+        >>> cal.add_working_days(date(2025, 9, 30), 0.5)
+        datetime.date(2025, 10, 9)
+        >>> cal.add_working_days(date(2025, 10, 9), -1)
+        datetime.date(2025, 9, 30)
+        """
+        n = _days_count(days)
+        if n == 0:
+            return start
+        ordinal = start.toordinal()
+        self._cover(start.year, start.year)
+        if n > 0:
+            i = bisect.bisect_right(self._ordinals, ordinal) + n - 1
+            while i >= len(self._ordinals):
+                self._extend_to(self._last_year + 1 + (i - len(self._ordinals)) // 200)
+                i = bisect.bisect_right(self._ordinals, ordinal) + n - 1
+        else:
+            i = bisect.bisect_left(self._ordinals, ordinal) + n
+            while i < 0:
+                self._extend_to(self._first_year - 1 - (-i) // 200)
+                i = bisect.bisect_left(self._ordinals, ordinal) + n
+        return date.fromordinal(self._ordinals[i])
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after ``start`` up to and including ``end``; negative when end < start.
+
+        The inverse of :meth:`add_working_days` for whole days.
+
+        >>> from datetime import date
+        >>> cal = WorkingCalendar()
+        >>> cal.working_days_between(date(2025, 9, 26), date(2025, 10, 10))
+        5
+        >>> cal.working_days_between(date(2025, 10, 10), date(2025, 9, 26))
+        -5
+        """
+        self._cover(min(start.year, end.year), max(start.year, end.year))
+        return bisect.bisect_right(self._ordinals, end.toordinal()) - bisect.bisect_right(
+            self._ordinals, start.toordinal()
+        )
+
+    def add_calendar_days(self, start: date, days: float) -> date:
+        """A calendar-day (自然日) limit: ``start`` + ``days``, moved to the next working day
+        when it falls on a rest day. Fractions round up; +0 is ``start`` itself.
+
+        >>> from datetime import date
+        >>> WorkingCalendar().add_calendar_days(date(2025, 9, 26), 5)   # 10-01 is 国庆
+        datetime.date(2025, 10, 9)
+        """
+        n = _days_count(days)
+        if n == 0:
+            return start
+        end = start + timedelta(days=n)
+        return end if self.is_working_day(end) else self.add_working_days(end, 1)
+
+    def working_days_in(self, year: int) -> int:
+        """How many working days ``year`` has.
+
+        >>> WorkingCalendar().working_days_in(2024)
+        251
+        """
+        self._cover(year, year)
+        return bisect.bisect_right(self._ordinals, date(year, 12, 31).toordinal()) - (
+            bisect.bisect_left(self._ordinals, date(year, 1, 1).toordinal())
+        )
+
+    def opening_hours(self, day: date) -> list[tuple[time, time]]:
+        """When the window is open on ``day``: ``[]`` on closed days.
+
+        Working days use the weekday's hours from the overrides, else the default
+        9:00–12:00 and 13:30–17:30 (a weekend working day, such as 调休, uses the default).
+        A weekend outside any holiday break or closure is open
+        only when an override gives that weekday hours (周末不打烊).
+
+        >>> from datetime import date
+        >>> WorkingCalendar().opening_hours(date(2025, 1, 24))
+        [(datetime.time(9, 0), datetime.time(12, 0)), (datetime.time(13, 30), datetime.time(17, 30))]
+        >>> WorkingCalendar().opening_hours(date(2025, 1, 25))
+        []
+        """
+        weekday = WEEKDAYS[day.weekday()]
+        if self.is_working_day(day):
+            if day.weekday() >= 5:  # a 调休 or extra working day keeps weekday hours
+                return list(self._hours["default"])
+            return list(self._hours.get(weekday, self._hours["default"]))
+        if day.weekday() < 5 or self._in_break(day):
+            return []
+        return list(self._hours.get(weekday, ()))
+
+    # -- building ----------------------------------------------------------------------------
+    def _cover(self, first_year: int, last_year: int) -> None:
+        if first_year < self._first_year or last_year > self._last_year:
+            self._extend_to(first_year)
+            self._extend_to(last_year)
+
+    def _extend_to(self, year: int) -> None:
+        if not 1 <= year <= 9999:
+            raise CalendarError(f"year {year} is outside 1–9999; check the date and day count")
+        if self._last_year < self._first_year:
+            first, last = year, year
+        else:
+            first, last = min(year, self._first_year), max(year, self._last_year)
+        new = [y for y in range(first, last + 1) if not self._first_year <= y <= self._last_year]
+        self._warn_missing(new)
+        added = self._working_ordinals(new)
+        self._ordinals = sorted([*self._ordinals, *added])
+        self._first_year, self._last_year = first, last
+
+    def _warn_missing(self, years: list[int]) -> None:
+        official = official_years()
+        missing = [y for y in years if y not in official and y not in self._warned]
+        if not missing or not self.warn_missing_years:
+            return
+        self._warned.update(missing)
+        span = f"{missing[0]}" if len(missing) == 1 else f"{missing[0]}–{missing[-1]}"
+        warnings.warn(
+            f"no official holiday data for {span} (official data covers {official[0]}–"
+            f"{official[-1]}); counting only weekends as rest days there — add the year's "
+            "holidays to a calendar override file or upgrade the holidays package",
+            CalendarWarning,
+            stacklevel=4,
+        )
+
+    def _working_ordinals(self, years: list[int]) -> list[int]:
+        if not years:
+            return []
+        official = [y for y in years if y in official_years()]
+        rest: set[int] = set()
+        extra: set[int] = set()
+        if official:
+            china = _china(min(official), max(official))
+            rest = {d.toordinal() for d in china}
+            extra = {d.toordinal() for d in china.weekend_workdays}
+        out = []
+        for year in years:
+            first = date(year, 1, 1).toordinal()
+            last = date(year, 12, 31).toordinal()
+            for ordinal in range(first, last + 1):
+                if ordinal in self._closed:
+                    continue
+                weekend = (ordinal - 1) % 7 >= 5  # ordinal 1 (0001-01-01) is a Monday
+                if ordinal in self._opened or ordinal in extra or not (weekend or ordinal in rest):
+                    out.append(ordinal)
+        return out
+
+    def _in_break(self, day: date) -> bool:
+        """Whether the run of rest days around ``day`` holds a holiday or a closure."""
+        for step in (-1, 1):
+            d = day
+            while not self.is_working_day(d):
+                if d.toordinal() in self._closed or (
+                    d.year in official_years() and d in _china(d.year, d.year)
+                ):
+                    return True
+                d += timedelta(days=step)
+        return False
+
+    # -- override files ----------------------------------------------------------------------
+    def _apply_override(self, path: Path) -> None:
+        file = str(path)
+        data = _read_override(path)
+        unknown = [k for k in data if k not in ("name", "closures", "working_days", "opening_hours")]
+        if unknown:
+            raise CalendarError(
+                f"unknown field '{unknown[0]}'; use closures, working_days or opening_hours",
+                file=file,
+                suggestion=did_you_mean(unknown[0], ["closures", "working_days", "opening_hours"]),
+            )
+        closed = _dates(data.get("closures"), file, "closures")
+        opened = _dates(data.get("working_days"), file, "working_days")
+        both = sorted(set(closed) & set(opened))
+        if both:
+            day = date.fromordinal(both[0])
+            raise CalendarError(
+                f"{day} is both a closure and a working day; keep it in one list",
+                file=file, path="working_days",
+            )
+        for ordinal, note in closed.items():
+            self._opened.pop(ordinal, None)
+            self._closed[ordinal] = note
+        for ordinal, note in opened.items():
+            self._closed.pop(ordinal, None)
+            self._opened[ordinal] = note
+        self._hours.update(_opening_hours(data.get("opening_hours"), file))
+
+
+@cache
+def _china(first_year: int, last_year: int):
+    import holidays
+
+    return holidays.China(years=range(first_year, last_year + 1))
+
+
+def _read_override(path: Path) -> dict[str, Any]:
+    import yaml
+
+    from process_models.loading import read_text
+
+    try:
+        text = read_text(path)
+    except ProcedureSyntaxError as e:
+        raise CalendarError(e.message, file=e.file, line=e.line) from None
+    try:
+        data = yaml.load(text, Loader=yaml.BaseLoader)  # every scalar stays text: we parse dates
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        raise CalendarError(
+            f"malformed YAML: {(e.problem or e.context or '').strip()}; fix that line",
+            file=str(path), line=mark.line + 1 if mark else None,
+        ) from None
+    if data is None or data == "":
+        return {}
+    if not isinstance(data, dict):
+        raise CalendarError(
+            "expected a mapping with closures, working_days or opening_hours at the top",
+            file=str(path), line=1,
+        )
+    return data
+
+
+def _dates(entries: Any, file: str, field: str) -> dict[int, str]:
+    """Ordinals → notes from a list of dates, ``{date, note}`` or ``{from, to, note}``."""
+    if entries is None or entries == "":
+        return {}
+    if not isinstance(entries, list):
+        raise CalendarError(f"must be a list of dates, got {entries!r}", file=file, path=field)
+    out: dict[int, str] = {}
+    for i, entry in enumerate(entries):
+        where = f"{field}[{i}]"
+        if isinstance(entry, dict):
+            keys = set(entry)
+            if keys <= {"date", "note"} and "date" in keys:
+                first = last = parse_date(entry["date"], file=file, path=f"{where}.date")
+            elif keys <= {"from", "to", "note"} and {"from", "to"} <= keys:
+                first = parse_date(entry["from"], file=file, path=f"{where}.from")
+                last = parse_date(entry["to"], file=file, path=f"{where}.to")
+                if last < first:
+                    raise CalendarError(f"'to' {last} is before 'from' {first}; swap them",
+                                        file=file, path=where)
+            else:
+                raise CalendarError(
+                    f"expected a date, {{date, note}} or {{from, to, note}}, got keys "
+                    f"{', '.join(map(str, entry))}", file=file, path=where,
+                )
+            note = str(entry.get("note", ""))
+        elif isinstance(entry, str):
+            first = last = parse_date(entry, file=file, path=where)
+            note = ""
+        else:
+            raise CalendarError(f"expected a date (YYYY-MM-DD), got {entry!r}", file=file,
+                                path=where)
+        for ordinal in range(first.toordinal(), last.toordinal() + 1):
+            out[ordinal] = note
+    return out
+
+
+def _opening_hours(entries: Any, file: str) -> dict[str, tuple[tuple[time, time], ...]]:
+    if entries is None or entries == "":
+        return {}
+    if not isinstance(entries, dict):
+        raise CalendarError("must map weekdays (monday … sunday, default) to lists of "
+                            "'HH:MM-HH:MM'", file=file, path="opening_hours")
+    out = {}
+    for key, spans in entries.items():
+        where = f"opening_hours.{key}"
+        name = str(key).strip().lower()
+        if name not in (*WEEKDAYS, "default"):
+            raise CalendarError(f"unknown weekday '{key}'; use monday … sunday or default",
+                                file=file, path="opening_hours",
+                                suggestion=did_you_mean(name, [*WEEKDAYS, "default"]))
+        if isinstance(spans, str):
+            spans = [spans] if spans else []
+        if not isinstance(spans, list):
+            raise CalendarError(f"must be a list of 'HH:MM-HH:MM', got {spans!r}", file=file,
+                                path=where)
+        parsed = [_span(s, file, f"{where}[{j}]") for j, s in enumerate(spans)]
+        parsed.sort()
+        for (_, end), (start, _) in pairwise(parsed):
+            if start < end:
+                raise CalendarError(f"opening hours overlap at {start:%H:%M}; merge the spans",
+                                    file=file, path=where)
+        out[name] = tuple(parsed)
+    return out
+
+
+def _span(text: Any, file: str, where: str) -> tuple[time, time]:
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*[-–~]\s*(\d{1,2}):(\d{2})\s*", str(text))
+    try:
+        if not match:
+            raise ValueError
+        h1, m1, h2, m2 = map(int, match.groups())
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise CalendarError(f"{text!r} is not a time span; use 'HH:MM-HH:MM' like '09:00-12:00'",
+                            file=file, path=where) from None
+    if end <= start:
+        raise CalendarError(f"{text!r} ends before it starts; use 'HH:MM-HH:MM' with start < end",
+                            file=file, path=where)
+    return start, end
+
+
+@cache
+def default_calendar() -> WorkingCalendar:
+    """The calendar built from ``settings.calendar_overrides`` (one per process).
+
+    >>> default_calendar() is default_calendar()
+    True
+    """
+    from process_models.settings import settings
+
+    return WorkingCalendar(settings.calendar_overrides)
+
+
+def add_working_days(start: date, days: float) -> date:
+    """:meth:`WorkingCalendar.add_working_days` on the :func:`default_calendar`.
+
+    >>> from datetime import date
+    >>> add_working_days(date(2025, 1, 24), 5) == date(2025, 2, 7)
+    True
+    """
+    return default_calendar().add_working_days(start, days)
+
+
+def working_days_between(start: date, end: date) -> int:
+    """:meth:`WorkingCalendar.working_days_between` on the :func:`default_calendar`.
+
+    >>> from datetime import date
+    >>> working_days_between(date(2025, 4, 25), date(2025, 4, 29))
+    3
+    """
+    return default_calendar().working_days_between(start, end)

@@ -1,0 +1,305 @@
+"""The working-day calendar: official holidays and 调休, limits, overrides, the CLI."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import date, time, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from process_models.calendar import CalendarWarning, WorkingCalendar, add_working_days
+from process_models.errors import CalendarError
+
+EXAMPLE_OVERRIDES = "process_models/calendar_overrides/example.yaml"
+
+
+@pytest.fixture(scope="module")
+def cal() -> WorkingCalendar:
+    return WorkingCalendar()
+
+
+def days(first: str, last: str | None = None) -> list[date]:
+    """Every date from ``first`` to ``last`` (inclusive)."""
+    a = date.fromisoformat(first)
+    b = date.fromisoformat(last or first)
+    return [a + timedelta(n) for n in range((b - a).days + 1)]
+
+
+# Rest days (statutory holidays with the weekends merged into them) and 调休 working days,
+# written out from the State Council notices for 2023–2026 (reform-data.md §0.1).
+HOLIDAYS = {
+    2023: [*days("2022-12-31", "2023-01-02"), *days("2023-01-21", "2023-01-27"),
+           *days("2023-04-05"), *days("2023-04-29", "2023-05-03"),
+           *days("2023-06-22", "2023-06-24"), *days("2023-09-29", "2023-10-06")],
+    2024: [*days("2024-01-01"), *days("2024-02-10", "2024-02-17"),
+           *days("2024-04-04", "2024-04-06"), *days("2024-05-01", "2024-05-05"),
+           *days("2024-06-10"), *days("2024-09-15", "2024-09-17"),
+           *days("2024-10-01", "2024-10-07")],
+    2025: [*days("2025-01-01"), *days("2025-01-28", "2025-02-04"),
+           *days("2025-04-04", "2025-04-06"), *days("2025-05-01", "2025-05-05"),
+           *days("2025-05-31", "2025-06-02"), *days("2025-10-01", "2025-10-08")],
+    2026: [*days("2026-01-01", "2026-01-03"), *days("2026-02-15", "2026-02-23"),
+           *days("2026-04-04", "2026-04-06"), *days("2026-05-01", "2026-05-05"),
+           *days("2026-06-19", "2026-06-21"), *days("2026-09-25", "2026-09-27"),
+           *days("2026-10-01", "2026-10-07")],
+}
+MAKE_UP_WORKING_DAYS = {
+    2023: days("2023-01-28") + days("2023-01-29") + days("2023-04-23") + days("2023-05-06")
+    + days("2023-06-25") + days("2023-10-07") + days("2023-10-08"),
+    2024: days("2024-02-04") + days("2024-02-18") + days("2024-04-07") + days("2024-04-28")
+    + days("2024-05-11") + days("2024-09-14") + days("2024-09-29") + days("2024-10-12"),
+    2025: days("2025-01-26") + days("2025-02-08") + days("2025-04-27") + days("2025-09-28")
+    + days("2025-10-11"),
+    2026: days("2026-01-04") + days("2026-02-14") + days("2026-02-28") + days("2026-05-09")
+    + days("2026-09-20") + days("2026-10-10"),
+}
+
+
+@pytest.mark.parametrize(
+    ("start", "n", "expected"),
+    [
+        (date(2025, 1, 24), 5, date(2025, 2, 7)),
+        (date(2025, 9, 26), 5, date(2025, 10, 10)),
+        (date(2025, 9, 26), 20, date(2025, 10, 30)),
+        (date(2025, 4, 25), 3, date(2025, 4, 29)),
+    ],
+)
+def test_add_working_days_matches_the_published_vectors(cal, start, n, expected):
+    """The acceptance day is not counted; holidays are skipped and 调休 days count."""
+    assert cal.add_working_days(start, n) == expected
+    assert cal.working_days_between(start, expected) == n
+
+
+def test_2025_has_248_working_days(cal):
+    assert cal.working_days_in(2025) == 248
+
+
+@pytest.mark.parametrize("year", sorted(HOLIDAYS))
+def test_every_listed_holiday_is_a_rest_day(cal, year):
+    assert [d for d in HOLIDAYS[year] if cal.is_working_day(d)] == []
+
+
+@pytest.mark.parametrize("year", sorted(MAKE_UP_WORKING_DAYS))
+def test_every_make_up_weekend_day_is_a_working_day(cal, year):
+    assert all(d.weekday() >= 5 for d in MAKE_UP_WORKING_DAYS[year])
+    assert [d for d in MAKE_UP_WORKING_DAYS[year] if not cal.is_working_day(d)] == []
+
+
+@pytest.mark.parametrize("year", sorted(HOLIDAYS))
+def test_the_written_tables_are_the_only_exceptions_to_monday_to_friday(cal, year):
+    """Every other day of the year is a working day exactly when it is Monday–Friday."""
+    listed = set(HOLIDAYS[year]) | set(MAKE_UP_WORKING_DAYS[year])
+    for d in days(f"{year}-01-01", f"{year}-12-31"):
+        if d not in listed:
+            assert cal.is_working_day(d) == (d.weekday() < 5), d
+
+
+@pytest.mark.parametrize("year", range(2020, 2027))
+def test_every_day_agrees_with_the_chinesecalendar_package(cal, year):
+    """An independent source (chinesecalendar, from the gov.cn notices) agrees day for day."""
+    chinese_calendar = pytest.importorskip("chinese_calendar")
+    disagree = [d for d in days(f"{year}-01-01", f"{year}-12-31")
+                if cal.is_working_day(d) != chinese_calendar.is_workday(d)]
+    assert disagree == []
+
+
+@pytest.mark.parametrize(
+    ("start", "n", "expected"),
+    [
+        (date(2025, 9, 30), 0.5, date(2025, 10, 9)),
+        (date(2025, 9, 30), 1, date(2025, 10, 9)),
+        (date(2025, 9, 30), 1.5, date(2025, 10, 10)),
+        (date(2025, 1, 24), 0, date(2025, 1, 24)),
+        (date(2025, 1, 25), 0, date(2025, 1, 25)),
+        (date(2025, 1, 24), 0.25, date(2025, 1, 26)),
+    ],
+)
+def test_half_days_end_on_the_working_day_the_fraction_falls_in(cal, start, n, expected):
+    """+0.5 ends on the next working day; +0 is the acceptance day itself (即办)."""
+    assert cal.add_working_days(start, n) == expected
+
+
+def test_negative_working_days_go_back(cal):
+    assert cal.add_working_days(date(2025, 2, 7), -5) == date(2025, 1, 24)
+    assert cal.working_days_between(date(2025, 2, 7), date(2025, 1, 24)) == -5
+
+
+@pytest.mark.parametrize(
+    ("start", "n", "expected"),
+    [
+        (date(2025, 9, 26), 5, date(2025, 10, 9)),    # 10-01 is 国庆: moves to 10-09
+        (date(2025, 9, 26), 15, date(2025, 10, 11)),  # Saturday 10-11 is a 调休 working day
+        (date(2025, 3, 3), 5, date(2025, 3, 10)),     # Saturday 03-08 moves to Monday
+        (date(2025, 1, 20), 3, date(2025, 1, 23)),    # a working day stays
+        (date(2025, 1, 20), 2.5, date(2025, 1, 23)),  # fractions round up
+    ],
+)
+def test_calendar_day_limits_landing_on_a_rest_day_move_to_the_next_working_day(
+    cal, start, n, expected
+):
+    assert cal.add_calendar_days(start, n) == expected
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "5", None])
+def test_a_day_count_must_be_a_finite_number(cal, bad):
+    with pytest.raises(CalendarError, match="day count must be a finite number"):
+        cal.add_working_days(date(2025, 1, 1), bad)
+
+
+def test_opening_hours_default_to_the_service_centre_day(cal):
+    assert cal.opening_hours(date(2025, 1, 24)) == [(time(9), time(12)),
+                                                   (time(13, 30), time(17, 30))]
+    assert cal.opening_hours(date(2025, 1, 26)) == cal.opening_hours(date(2025, 1, 24))
+    assert cal.opening_hours(date(2025, 1, 25)) == []
+    assert cal.opening_hours(date(2025, 1, 29)) == []
+
+
+def test_the_module_functions_use_the_default_calendar():
+    assert add_working_days(date(2025, 1, 24), 5) == date(2025, 2, 7)
+
+
+# --- years without official data -------------------------------------------------------------
+
+
+def test_a_year_without_official_data_warns_once_and_counts_weekends_only():
+    cal = WorkingCalendar()
+    with pytest.warns(CalendarWarning, match="no official holiday data for 2030") as record:
+        answers = (cal.working_days_in(2030), cal.add_working_days(date(2030, 1, 4), 1),
+                   cal.is_working_day(date(2030, 10, 1)))
+    assert answers == (261, date(2030, 1, 7), True)
+    assert len(record) == 1
+
+
+def test_missing_year_warnings_can_be_turned_off():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert WorkingCalendar(warn_missing_years=False).working_days_in(2019) == 261
+
+
+def test_counting_far_across_years_extends_the_calendar_as_needed():
+    cal = WorkingCalendar(warn_missing_years=False)
+    end = cal.add_working_days(date(2025, 12, 31), 2000)
+    assert cal.working_days_between(date(2025, 12, 31), end) == 2000
+    assert cal.add_working_days(end, -2000) == date(2025, 12, 31)
+
+
+# --- properties ------------------------------------------------------------------------------
+
+any_day = st.dates(min_value=date(2020, 1, 1), max_value=date(2026, 1, 31))
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=any_day, n=st.integers(min_value=0, max_value=200))
+def test_working_days_between_inverts_add_working_days(cal, start, n):
+    assert cal.working_days_between(start, cal.add_working_days(start, n)) == n
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=any_day, a=st.floats(0, 120), b=st.floats(0, 120))
+def test_add_working_days_is_monotonic_in_the_day_count(cal, start, a, b):
+    lo, hi = sorted((a, b))
+    assert cal.add_working_days(start, lo) <= cal.add_working_days(start, hi)
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=any_day, n=st.floats(min_value=0.01, max_value=120))
+def test_a_positive_count_always_ends_on_a_working_day_after_the_start(cal, start, n):
+    end = cal.add_working_days(start, n)
+    assert end > start and cal.is_working_day(end)
+
+
+# --- override files --------------------------------------------------------------------------
+
+
+def test_the_example_override_file_closes_opens_and_sets_hours():
+    cal = WorkingCalendar([EXAMPLE_OVERRIDES])
+    assert not cal.is_working_day(date(2025, 3, 14))
+    assert cal.is_working_day(date(2025, 3, 15))
+    assert not any(map(cal.is_working_day, days("2025-07-01", "2025-07-02")))
+    assert cal.add_working_days(date(2025, 3, 13), 1) == date(2025, 3, 15)
+    assert cal.opening_hours(date(2025, 3, 22)) == [(time(9), time(12))]   # open Saturday
+    assert not cal.is_working_day(date(2025, 3, 22))                       # clock stopped
+    assert cal.opening_hours(date(2025, 3, 21))[-1] == (time(13, 30), time(17))
+    assert cal.opening_hours(date(2025, 10, 4)) == []                      # 国庆 Saturday
+    assert cal.opening_hours(date(2024, 6, 8)) == []                       # 端午 break
+    assert cal.working_days_in(2025) == 248 - 1 + 1 - 2
+
+
+def test_a_later_override_file_wins(tmp_path):
+    reopen = tmp_path / "reopen.yaml"
+    reopen.write_text("working_days: [2025-03-14]\n", encoding="utf-8")
+    assert WorkingCalendar([EXAMPLE_OVERRIDES, reopen]).is_working_day(date(2025, 3, 14))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("closures: [2025-02-30]", r"closures\[0\]: '2025-02-30' is not a date; use YYYY-MM-DD"),
+        ("closures: 2025-02-03", r"closures: must be a list of dates"),
+        ("closures: [{from: 2025-02-05, to: 2025-02-03}]", r"'to' 2025-02-03 is before 'from'"),
+        ("closures: [{day: 2025-02-05}]", r"closures\[0\]: expected a date, \{date, note\}"),
+        ("working_day: [2025-02-08]", r"unknown field 'working_day'.*did you mean 'working_days'"),
+        ("closures: [2025-03-03]\nworking_days: [2025-03-03]",
+         r"2025-03-03 is both a closure and a working day"),
+        ("opening_hours: {satday: ['09:00-12:00']}",
+         r"unknown weekday 'satday'.*did you mean 'saturday'"),
+        ("opening_hours: {saturday: ['9-12']}",
+         r"opening_hours.saturday\[0\]: '9-12' is not a time span; use 'HH:MM-HH:MM'"),
+        ("opening_hours: {default: ['12:00-09:00']}", r"ends before it starts"),
+        ("opening_hours: {default: ['09:00-12:00', '11:00-13:00']}", r"overlap at 11:00"),
+        ("closures: [2025-03-03", r"malformed YAML"),
+        ("- 2025-03-03", r"expected a mapping"),
+    ],
+)
+def test_a_malformed_override_file_is_one_line_naming_file_and_field(tmp_path, text, message):
+    path = tmp_path / "centre.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CalendarError, match=message) as info:
+        WorkingCalendar([path])
+    assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+def test_a_gbk_override_file_is_refused_with_advice(tmp_path):
+    path = tmp_path / "gbk.yaml"
+    path.write_bytes("closures: [{date: 2025-03-14, note: 县庆}]\n".encode("gbk"))
+    with pytest.raises(CalendarError, match="not UTF-8.*save the file as UTF-8"):
+        WorkingCalendar([path])
+
+
+def test_a_missing_override_file_is_a_calendar_error(tmp_path):
+    with pytest.raises(CalendarError, match="no such file"):
+        WorkingCalendar([tmp_path / "missing.yaml"])
+
+
+# --- CLI -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "out"),
+    [
+        (["add", "2025-01-24", "5"], "2025-02-07"),
+        (["add", "2025-04-25", "3"], "2025-04-29"),
+        (["add", "2025-09-26", "5", "--calendar-days"], "2025-10-09"),
+        (["add", "2025-03-13", "1", "--overrides", EXAMPLE_OVERRIDES], "2025-03-15"),
+        (["between", "2025-09-26", "2025-10-30"], "20"),
+        (["between", "2025-10-30", "2025-09-26"], "-20"),
+    ],
+)
+def test_calendar_commands_print_one_answer(run_cli, args, out):
+    assert run_cli("calendar", *args) == (0, out + "\n", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add", "2025-02-30", "5"], "START: '2025-02-30' is not a date; use YYYY-MM-DD"),
+        (["add", "2025-01-24", "five"], "DAYS: 'five' is not a number of days"),
+        (["between", "2025-01-01", "01/02/2025"], "END: '01/02/2025' is not a date"),
+    ],
+)
+def test_bad_calendar_input_is_one_line_and_exit_code_2(run_cli, args, message):
+    code, out, err = run_cli("calendar", *args)
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1
