@@ -1,0 +1,696 @@
+"""Event logs for process mining: XES and OCEL 2.0 out, XES and CSV in.
+
+An :class:`Event` is one thing that happened to a case: a step started, a department
+decided (approve, reject, or 补正 ``supplement``), a certificate was issued. The writers
+take events grouped by case and in time order within each case (which is how
+:func:`history_events` streams them from the case tables), write them row by row and
+never hold the whole log in memory:
+
+- :func:`write_xes` — IEEE 1849 XES, one trace per case; activity ``step_id:kind``,
+  ``lifecycle:transition`` start/complete/suspend, ``org:group`` the department.
+- :func:`write_ocel_json` / :func:`write_ocel_sqlite` — OCEL 2.0, event types ``start``,
+  ``approve``, ``reject``, ``supplement``, ``certificate``; objects ``case``, ``step``
+  (one per case and step), ``department`` and ``certificate``, related to their events
+  and to each other.
+
+Every writer writes to a temporary file next to the target and moves it into place at
+the end, so a failure (an empty period, a broken row) leaves nothing behind.
+
+:func:`read_log` reads the XES or CSV log of another system back as :class:`LogEvent`
+rows for fitting durations (:mod:`simulations.fitting`); each bad row is one
+:class:`~process_models.errors.EventLogError` naming the file and line.
+
+Naive datetimes are read as China Standard Time (UTC+8, :data:`CHINA_TZ`), the clock of
+the service centre.
+
+>>> from datetime import datetime
+>>> e = Event("C-1", "licence", "start", datetime(2025, 1, 24, 9), department_id="samr")
+>>> e.activity, e.transition, e.at.isoformat()
+('licence:start', 'start', '2025-01-24T09:00:00+08:00')
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+from xml.sax.saxutils import quoteattr
+
+from process_models.errors import EventLogError, did_you_mean
+
+__all__ = [
+    "CHINA_TZ",
+    "EVENT_KINDS",
+    "EXPORT_FORMATS",
+    "Event",
+    "LogEvent",
+    "export_events",
+    "history_events",
+    "read_log",
+    "write_ocel_json",
+    "write_ocel_sqlite",
+    "write_xes",
+]
+
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+EVENT_KINDS = ("start", "approve", "reject", "supplement", "certificate")
+EXPORT_FORMATS = ("xes", "ocel-json", "ocel-sqlite")
+_TRANSITIONS = {"start": "start", "approve": "complete", "reject": "complete",
+                "supplement": "suspend", "certificate": "complete"}
+_OBJECT_TIME = "1970-01-01T00:00:00+00:00"
+
+
+def _aware(at: datetime) -> datetime:
+    return at.replace(tzinfo=CHINA_TZ) if at.tzinfo is None else at
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event of a case's history.
+
+    ``kind`` is one of :data:`EVENT_KINDS`; ``certificate`` holds the certificate number
+    for ``certificate`` events, ``resource`` who decided for decisions.
+    """
+
+    case_id: str
+    step_id: str
+    kind: str
+    at: datetime
+    department_id: str | None = None
+    resource: str | None = None
+    certificate: str | None = None
+    procedure_id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", _aware(self.at))
+
+    @property
+    def activity(self) -> str:
+        """``step_id:kind``, the XES activity name."""
+        return f"{self.step_id}:{self.kind}"
+
+    @property
+    def transition(self) -> str:
+        """The XES lifecycle transition: start, complete or suspend."""
+        return _TRANSITIONS[self.kind]
+
+
+# --- reading the case tables ---------------------------------------------------------------
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min)
+
+
+def history_events(
+    session: Any,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    procedure_id: str | None = None,
+    batch_rows: int = 2000,
+) -> Iterator[Event]:
+    """Stream the events of the cases received in ``[start, end]`` from the case tables.
+
+    One SQL query (UNION ALL of step starts, decisions and certificates) sorted by the
+    database by case, time and kind, read ``batch_rows`` at a time (``yield_per``): memory
+    stays flat however many cases there are.
+    """
+    from sqlalchemy import literal, null, select, union_all
+
+    from process_models.cases import Case, CaseStep, Certificate, Decision
+
+    def scoped(stmt, case_id_column):
+        stmt = stmt.join(Case, Case.id == case_id_column)
+        if start is not None:
+            stmt = stmt.where(Case.received_at >= _day_start(start))
+        if end is not None:
+            stmt = stmt.where(Case.received_at < _day_start(end + timedelta(days=1)))
+        if procedure_id is not None:
+            stmt = stmt.where(Case.procedure_id == procedure_id)
+        return stmt
+
+    starts = scoped(select(
+        CaseStep.case_id.label("case_id"), CaseStep.step_id.label("step_id"),
+        literal("start").label("kind"), CaseStep.started_at.label("at"),
+        CaseStep.department_id.label("department_id"), null().label("resource"),
+        null().label("certificate"), Case.procedure_id.label("procedure_id"),
+        literal(0).label("rank"),
+    ), CaseStep.case_id).where(CaseStep.started_at.is_not(None))
+    decisions = scoped(select(
+        Decision.case_id, Decision.step_id, Decision.outcome, Decision.decided_at,
+        Decision.department_id, Decision.decided_by, null(), Case.procedure_id, literal(1),
+    ), Decision.case_id)
+    certificates = scoped(select(
+        Certificate.case_id, Certificate.step_id, literal("certificate"), Certificate.issued_at,
+        Certificate.department_id, null(), Certificate.number, Case.procedure_id, literal(2),
+    ), Certificate.case_id)
+    query = union_all(starts, decisions, certificates).subquery()
+    stmt = select(query).order_by(query.c.case_id, query.c.at, query.c.rank)
+    rows = session.execute(stmt.execution_options(yield_per=batch_rows, stream_results=True))
+    for case_id, step_id, kind, at, department_id, resource, number, proc_id, _ in rows:
+        yield Event(case_id, step_id, str(getattr(kind, "value", kind)), at,
+                    department_id=department_id, resource=resource, certificate=number,
+                    procedure_id=proc_id)
+
+
+# --- writers ---------------------------------------------------------------------------------
+
+
+class _Atomic:
+    """Write to ``.name.tmp`` beside ``path``; move into place only on success."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+
+    def __enter__(self) -> Path:
+        self.tmp.unlink(missing_ok=True)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _by_case(events: Iterable[Event]) -> Iterator[tuple[str, list[Event]]]:
+    """Consecutive runs of one case's events; checks grouping and time order."""
+    seen: set[str] = set()
+    case_id: str | None = None
+    run: list[Event] = []
+    for e in events:
+        if e.case_id != case_id:
+            if run:
+                yield case_id, run
+            if e.case_id in seen:
+                raise EventLogError(
+                    f"events of case '{e.case_id}' are not together; sort them by case first"
+                )
+            seen.add(e.case_id)
+            case_id, run = e.case_id, []
+        elif run and e.at < run[-1].at:
+            raise EventLogError(
+                f"case '{e.case_id}': event {e.activity} at {e.at.isoformat()} comes after "
+                f"{run[-1].activity} at {run[-1].at.isoformat()}; sort each case by time"
+            )
+        run.append(e)
+    if run:
+        yield case_id, run
+    elif not seen:
+        raise EventLogError("no events to export; choose a period that has cases")
+
+
+def _xes_attr(kind: str, key: str, value: Any) -> str:
+    return f"<{kind} key={quoteattr(key)} value={quoteattr(str(value))}/>"
+
+
+_XES_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<log xes.version="1849-2016" xes.features="nested-attributes" xmlns="http://www.xes-standard.org/">
+<extension name="Concept" prefix="concept" uri="http://www.xes-standard.org/concept.xesext"/>
+<extension name="Time" prefix="time" uri="http://www.xes-standard.org/time.xesext"/>
+<extension name="Lifecycle" prefix="lifecycle" uri="http://www.xes-standard.org/lifecycle.xesext"/>
+<extension name="Organizational" prefix="org" uri="http://www.xes-standard.org/org.xesext"/>
+<global scope="trace"><string key="concept:name" value="__INVALID__"/></global>
+<global scope="event"><string key="concept:name" value="__INVALID__"/><date key="time:timestamp" value="1970-01-01T00:00:00.000+00:00"/><string key="lifecycle:transition" value="complete"/></global>
+<classifier name="Activity" keys="concept:name"/>
+"""
+
+
+def write_xes(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
+    """Write ``events`` (grouped by case, in time order) as XES; return the event count.
+
+    >>> import tempfile, pathlib
+    >>> from datetime import datetime
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "log.xes"
+    >>> write_xes([Event("C-1", "licence", "start", datetime(2025, 1, 24, 9)),
+    ...            Event("C-1", "licence", "approve", datetime(2025, 1, 27, 10))], out)
+    2
+    >>> 'value="licence:approve"' in out.read_text()
+    True
+    """
+    count = 0
+    with _Atomic(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(_XES_HEAD)
+        for case_id, run in _by_case(events):
+            f.write("<trace>")
+            f.write(_xes_attr("string", "concept:name", case_id))
+            if run[0].procedure_id:
+                f.write(_xes_attr("string", "onething:procedure_id", run[0].procedure_id))
+            f.write("\n")
+            for e in run:
+                f.write("<event>")
+                f.write(_xes_attr("string", "concept:name", e.activity))
+                f.write(_xes_attr("date", "time:timestamp",
+                                  e.at.isoformat(timespec="milliseconds")))
+                f.write(_xes_attr("string", "lifecycle:transition", e.transition))
+                f.write(_xes_attr("string", "onething:step_id", e.step_id))
+                f.write(_xes_attr("string", "onething:kind", e.kind))
+                if e.department_id:
+                    f.write(_xes_attr("string", "org:group", e.department_id))
+                if e.resource:
+                    f.write(_xes_attr("string", "org:resource", e.resource))
+                if e.certificate:
+                    f.write(_xes_attr("string", "onething:certificate", e.certificate))
+                f.write("</event>\n")
+                count += 1
+            f.write("</trace>\n")
+        f.write("</log>\n")
+    return count
+
+
+_OBJECT_TYPES = {
+    "case": ["procedure_id"],
+    "step": ["step_id", "department_id"],
+    "department": [],
+    "certificate": ["number"],
+}
+
+
+def _ocel_case(case_id: str, run: list[Event], first_event: int):
+    """Objects (id, type, attributes, object-to-object relations) and events of one case."""
+    objects: dict[str, tuple[str, dict[str, str], list[tuple[str, str]]]] = {
+        case_id: ("case", {"procedure_id": run[0].procedure_id or ""}, []),
+    }
+    events = []
+    for i, e in enumerate(run, first_event):
+        step_obj = f"{case_id}/{e.step_id}"
+        rels = [(case_id, "case"), (step_obj, "step")]
+        dept_obj = f"dept:{e.department_id}" if e.department_id else None
+        if step_obj not in objects:
+            objects[step_obj] = ("step", {"step_id": e.step_id,
+                                          "department_id": e.department_id or ""},
+                                 [(case_id, "part of"), *([(dept_obj, "handled by")]
+                                                          if dept_obj else [])])
+        if dept_obj:
+            rels.append((dept_obj, "department"))
+        if e.certificate:
+            cert_obj = f"cert:{e.certificate}"
+            rels.append((cert_obj, "certificate"))
+            objects[cert_obj] = ("certificate", {"number": e.certificate},
+                                 [(case_id, "issued for"), (step_obj, "issued by")])
+        attrs = {"resource": e.resource} if e.resource else {}
+        events.append((f"e{i}", e.kind, e.at.isoformat(timespec="milliseconds"), attrs, rels))
+    return objects, events
+
+
+def _ocel_stream(events: Iterable[Event]):
+    """(objects, events) of each case in turn."""
+    n = 0
+    for case_id, run in _by_case(events):
+        objects, evs = _ocel_case(case_id, run, n)
+        n += len(evs)
+        yield objects, evs
+
+
+def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
+    """Write ``events`` as OCEL 2.0 JSON, streaming; return the event count.
+
+    Objects are written as each case is read, events go to a spool file beside the
+    target and are appended after them, so the log is read once.
+
+    >>> import tempfile, pathlib, json
+    >>> from datetime import datetime
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "log.json"
+    >>> write_ocel_json([Event("C-1", "licence", "approve", datetime(2025, 1, 27),
+    ...                        department_id="samr")], out)
+    1
+    >>> sorted(o["type"] for o in json.loads(out.read_text())["objects"])
+    ['case', 'department', 'step']
+    """
+    count = 0
+    departments: set[str] = set()
+    with _Atomic(path) as tmp:
+        spool = tmp.with_name(tmp.name + ".events")
+        try:
+            with open(tmp, "w", encoding="utf-8") as f, open(spool, "w", encoding="utf-8") as ev:
+                f.write('{"objectTypes": ')
+                f.write(json.dumps([{"name": t, "attributes": [{"name": a, "type": "string"}
+                                                               for a in attrs]}
+                                    for t, attrs in _OBJECT_TYPES.items()]))
+                f.write(',\n"eventTypes": ')
+                f.write(json.dumps([{"name": k, "attributes": [{"name": "resource",
+                                                                "type": "string"}]}
+                                    for k in EVENT_KINDS]))
+                f.write(',\n"objects": [\n')
+                sep = ""
+                for objects, evs in _ocel_stream(events):
+                    for oid, (otype, attrs, rels) in objects.items():
+                        f.write(sep + _ocel_json_object(oid, otype, attrs, rels))
+                        sep = ",\n"
+                        departments.update(r[0] for r in rels if r[0].startswith("dept:"))
+                    for eid, etype, at, attrs, rels in evs:
+                        ev.write(("," if count else "") + json.dumps({
+                            "id": eid, "type": etype, "time": at,
+                            "attributes": [{"name": k, "value": v} for k, v in attrs.items()],
+                            "relationships": [{"objectId": o, "qualifier": q} for o, q in rels],
+                        }, ensure_ascii=False) + "\n")
+                        count += 1
+                for dept in sorted(departments):
+                    f.write(sep + _ocel_json_object(dept, "department", {}, []))
+                    sep = ",\n"
+                f.write('],\n"events": [\n')
+                ev.flush()
+                with open(spool, encoding="utf-8") as src:
+                    for line in src:
+                        f.write(line)
+                f.write("]}\n")
+        finally:
+            spool.unlink(missing_ok=True)
+    return count
+
+
+def _ocel_json_object(oid: str, otype: str, attrs: dict[str, str],
+                      rels: list[tuple[str, str]]) -> str:
+    return json.dumps({
+        "id": oid, "type": otype,
+        "attributes": [{"name": k, "time": _OBJECT_TIME, "value": v} for k, v in attrs.items()],
+        "relationships": [{"objectId": o, "qualifier": q} for o, q in rels],
+    }, ensure_ascii=False)
+
+
+def _ocel_sqlite_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(
+        """
+        CREATE TABLE event (ocel_id TEXT PRIMARY KEY, ocel_type TEXT);
+        CREATE TABLE event_map_type (ocel_type TEXT PRIMARY KEY, ocel_type_map TEXT);
+        CREATE TABLE object (ocel_id TEXT PRIMARY KEY, ocel_type TEXT);
+        CREATE TABLE object_map_type (ocel_type TEXT PRIMARY KEY, ocel_type_map TEXT);
+        CREATE TABLE event_object (ocel_event_id TEXT, ocel_object_id TEXT, ocel_qualifier TEXT,
+            PRIMARY KEY (ocel_event_id, ocel_object_id, ocel_qualifier));
+        CREATE TABLE object_object (ocel_source_id TEXT, ocel_target_id TEXT,
+            ocel_qualifier TEXT, PRIMARY KEY (ocel_source_id, ocel_target_id, ocel_qualifier));
+        """
+    )
+    for kind in EVENT_KINDS:
+        conn.execute("INSERT INTO event_map_type VALUES (?, ?)", (kind, kind))
+        conn.execute(f'CREATE TABLE "event_{kind}" (ocel_id TEXT PRIMARY KEY, '
+                     "ocel_time TIMESTAMP, resource TEXT)")
+    for otype, attrs in _OBJECT_TYPES.items():
+        conn.execute("INSERT INTO object_map_type VALUES (?, ?)", (otype, otype))
+        cols = "".join(f", {a} TEXT" for a in attrs)
+        conn.execute(f'CREATE TABLE "object_{otype}" (ocel_id TEXT, ocel_time TIMESTAMP, '
+                     f"ocel_changed_field TEXT{cols})")
+
+
+def write_ocel_sqlite(events: Iterable[Event], path: str | os.PathLike[str],
+                      *, batch_events: int = 5000) -> int:
+    """Write ``events`` as an OCEL 2.0 SQLite database; return the event count.
+
+    >>> import tempfile, pathlib, sqlite3
+    >>> from datetime import datetime
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "log.sqlite"
+    >>> write_ocel_sqlite([Event("C-1", "licence", "start", datetime(2025, 1, 24, 9))], out)
+    1
+    >>> sqlite3.connect(out).execute("SELECT ocel_type FROM event").fetchall()
+    [('start',)]
+    """
+    count = 0
+    with _Atomic(path) as tmp:
+        conn = sqlite3.connect(tmp)
+        try:
+            _ocel_sqlite_schema(conn)
+            pending: dict[str, list] = {"event": [], "e2o": [], "object": [], "o2o": []}
+            typed: dict[str, list] = {}
+
+            def flush() -> None:
+                conn.executemany("INSERT INTO event VALUES (?, ?)", pending["event"])
+                conn.executemany("INSERT INTO event_object VALUES (?, ?, ?)", pending["e2o"])
+                conn.executemany("INSERT OR IGNORE INTO object VALUES (?, ?)", pending["object"])
+                conn.executemany("INSERT OR IGNORE INTO object_object VALUES (?, ?, ?)",
+                                 pending["o2o"])
+                for table, rows in typed.items():
+                    if rows:
+                        marks = ", ".join("?" * len(rows[0]))
+                        conn.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+                for rows in (*pending.values(), *typed.values()):
+                    rows.clear()
+
+            departments: set[str] = set()
+            for objects, evs in _ocel_stream(events):
+                for oid, (otype, attrs, rels) in objects.items():
+                    pending["object"].append((oid, otype))
+                    typed.setdefault(f"object_{otype}", []).append(
+                        (oid, _OBJECT_TIME, None, *(attrs[a] for a in _OBJECT_TYPES[otype])))
+                    pending["o2o"].extend((oid, target, q) for target, q in rels)
+                    departments.update(r[0] for r in rels if r[0].startswith("dept:"))
+                for eid, etype, at, attrs, rels in evs:
+                    pending["event"].append((eid, etype))
+                    typed.setdefault(f"event_{etype}", []).append(
+                        (eid, at, attrs.get("resource")))
+                    pending["e2o"].extend((eid, o, q) for o, q in rels)
+                    count += 1
+                if len(pending["event"]) >= batch_events:
+                    flush()
+            pending["object"].extend((d, "department") for d in sorted(departments))
+            typed.setdefault("object_department", []).extend(
+                (d, _OBJECT_TIME, None) for d in sorted(departments))
+            flush()
+            conn.commit()
+        finally:
+            conn.close()
+    return count
+
+
+def export_events(events: Iterable[Event], path: str | os.PathLike[str], fmt: str) -> int:
+    """Write ``events`` in ``fmt`` (one of :data:`EXPORT_FORMATS`); return the event count."""
+    writers: dict[str, Callable[[Iterable[Event], Any], int]] = {
+        "xes": write_xes, "ocel-json": write_ocel_json, "ocel-sqlite": write_ocel_sqlite,
+    }
+    if fmt not in writers:
+        raise EventLogError(f"unknown export format '{fmt}'; use one of {', '.join(writers)}",
+                            suggestion=did_you_mean(fmt, writers))
+    return writers[fmt](events, path)
+
+
+# --- readers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One row of an imported log: ``transition`` is start, complete, suspend or resume."""
+
+    case_id: str
+    activity: str
+    at: datetime
+    transition: str = "complete"
+    step_id: str | None = None
+    line: int | None = None
+
+
+_CSV_COLUMNS = {
+    "case": ("case_id", "case:concept:name", "case", "case id", "caseid", "案件编号", "办件编号"),
+    "activity": ("activity", "concept:name", "activity name", "step_id", "step", "环节", "事项"),
+    "timestamp": ("timestamp", "time:timestamp", "time", "时间"),
+    "start": ("start_timestamp", "start", "started_at", "start time", "开始时间"),
+    "end": ("end_timestamp", "complete_timestamp", "end", "decided_at", "end time",
+            "complete", "结束时间"),
+    "transition": ("lifecycle:transition", "lifecycle", "transition"),
+}
+_TRANSITION_WORDS = {"start": "start", "complete": "complete", "suspend": "suspend",
+                     "resume": "resume", "approve": "complete", "reject": "complete",
+                     "supplement": "suspend", "certificate": "certificate"}
+
+
+class _Clock:
+    """Parses timestamps; rejects mixed time zones and cases going back in time."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.offset: timedelta | None | str = "unset"
+        self.last: dict[str, datetime] = {}
+
+    def parse(self, text: str | None, line: int, field_name: str) -> datetime:
+        try:
+            at = datetime.fromisoformat((text or "").strip())
+        except ValueError:
+            raise EventLogError(
+                f"{field_name}: '{text}' is not a timestamp; use ISO 8601 such as "
+                "2025-01-24T09:30:00+08:00", file=self.file, line=line) from None
+        offset = at.utcoffset()
+        if self.offset == "unset":
+            self.offset = offset
+        elif offset != self.offset:
+            def name(o):
+                return "no time zone" if o is None else f"UTC{_offset_text(o)}"
+            raise EventLogError(
+                f"{field_name}: '{text}' is in {name(offset)} but earlier timestamps are in "
+                f"{name(self.offset)}; give every timestamp in one time zone",
+                file=self.file, line=line)
+        return _aware(at)
+
+    def check_order(self, case_id: str, at: datetime, line: int) -> None:
+        last = self.last.get(case_id)
+        if last is not None and at < last:
+            raise EventLogError(
+                f"case '{case_id}': {at.isoformat()} is earlier than the case's previous event "
+                f"({last.isoformat()}); timestamps out of order — sort each case by time",
+                file=self.file, line=line)
+        self.last[case_id] = at
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _column(header: list[str], role: str) -> str | None:
+    names = {h.strip().lower(): h for h in header}
+    for alias in _CSV_COLUMNS[role]:
+        if alias in names:
+            return names[alias]
+    return None
+
+
+def _read_csv(path: Path) -> Iterator[LogEvent]:
+    file = str(path)
+    clock = _Clock(file)
+    try:
+        f = open(path, encoding="utf-8-sig", newline="")
+    except OSError as err:
+        raise EventLogError(f"cannot read the log: {err.strerror}", file=file) from None
+    with f:
+        reader = csv.reader(f, strict=True)
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as err:
+            raise EventLogError(f"not a CSV file: {err}", file=file, line=1) from None
+        if not header:
+            raise EventLogError("the CSV file is empty; it needs a header row", file=file, line=1)
+        cols = {role: _column(header, role) for role in _CSV_COLUMNS}
+        for role in ("case", "activity"):
+            if cols[role] is None:
+                raise EventLogError(
+                    f"no {role} column among {header}; name it '{_CSV_COLUMNS[role][0]}'",
+                    file=file, line=1,
+                    suggestion=did_you_mean(_CSV_COLUMNS[role][0], header))
+        if cols["timestamp"] is None and cols["end"] is None:
+            raise EventLogError(
+                f"no timestamp column among {header}; add 'timestamp' "
+                "(or 'start_timestamp' and 'end_timestamp')", file=file, line=1)
+        index = {role: header.index(c) for role, c in cols.items() if c is not None}
+        line = 1
+        try:
+            for row in reader:
+                line = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue
+                if len(row) != len(header):
+                    raise EventLogError(
+                        f"row has {len(row)} fields, the header has {len(header)}; the file "
+                        "may be truncated or a field holds an unquoted comma",
+                        file=file, line=line)
+                case_id = row[index["case"]].strip()
+                activity = row[index["activity"]].strip()
+                if not case_id or not activity:
+                    raise EventLogError("empty case or activity", file=file, line=line)
+                if "start" in index and row[index["start"]].strip():
+                    began = clock.parse(row[index["start"]], line, cols["start"])
+                    clock.check_order(case_id, began, line)
+                    yield LogEvent(case_id, activity, began, "start", line=line)
+                if "end" in index and row[index["end"]].strip():
+                    at = clock.parse(row[index["end"]], line, cols["end"])
+                    transition = "complete"
+                else:
+                    at = clock.parse(row[index["timestamp"]] if "timestamp" in index else "",
+                                     line, cols["timestamp"] or "timestamp")
+                    word = row[index["transition"]].strip().lower() if "transition" in index \
+                        else "complete"
+                    transition = _TRANSITION_WORDS.get(word, word)
+                if "start" in index and row[index["start"]].strip() and at < began:
+                    raise EventLogError(
+                        f"ends ({at.isoformat()}) before it starts ({began.isoformat()})",
+                        file=file, line=line)
+                clock.check_order(case_id, at, line)
+                yield LogEvent(case_id, activity, at, transition, line=line)
+        except csv.Error as err:
+            raise EventLogError(f"malformed CSV: {err}", file=file, line=reader.line_num) from None
+        except UnicodeDecodeError:
+            raise EventLogError("not UTF-8 text; save the CSV as UTF-8",
+                                file=file, line=line + 1) from None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _read_xes(path: Path) -> Iterator[LogEvent]:
+    file = str(path)
+    clock = _Clock(file)
+    parser = ElementTree.XMLPullParser(events=("start", "end"))
+    case_id: str | None = None
+    in_event = False
+    line = 0
+    try:
+        f = open(path, "rb")
+    except OSError as err:
+        raise EventLogError(f"cannot read the log: {err.strerror}", file=file) from None
+    with f:
+        try:
+            for line, raw in enumerate(f, 1):
+                parser.feed(raw)
+                for what, el in parser.read_events():
+                    tag = _local(el.tag)
+                    if what == "start" and tag == "trace":
+                        case_id = None
+                    elif what == "start" and tag == "event":
+                        in_event = True
+                    elif what == "end" and tag == "string" and not in_event \
+                            and el.get("key") == "concept:name":
+                        case_id = el.get("value")
+                    elif what == "end" and tag == "event":
+                        in_event = False
+                        yield _xes_event(el, case_id, clock, line, file)
+                        el.clear()
+            parser.close()
+        except ElementTree.ParseError as err:
+            at_line = err.position[0] if err.position else line
+            raise EventLogError(f"malformed or truncated XES ({err}); fix the file or export "
+                                "it again", file=file, line=at_line) from None
+
+
+def _xes_event(el, case_id: str | None, clock: _Clock, line: int, file: str) -> LogEvent:
+    attrs = {child.get("key"): child.get("value") for child in el}
+    if case_id is None:
+        raise EventLogError("event outside a trace with a concept:name", file=file, line=line)
+    activity = attrs.get("concept:name")
+    if not activity:
+        raise EventLogError("event without concept:name", file=file, line=line)
+    if "time:timestamp" not in attrs:
+        raise EventLogError(f"event '{activity}' has no time:timestamp", file=file, line=line)
+    at = clock.parse(attrs["time:timestamp"], line, "time:timestamp")
+    clock.check_order(case_id, at, line)
+    word = (attrs.get("onething:kind") or attrs.get("lifecycle:transition") or "complete").lower()
+    return LogEvent(case_id, activity, at, _TRANSITION_WORDS.get(word, word),
+                    step_id=attrs.get("onething:step_id"), line=line)
+
+
+def read_log(path: str | os.PathLike[str]) -> Iterator[LogEvent]:
+    """Stream the events of an XES (``.xes``) or CSV (``.csv``) log, checking each row.
+
+    CSV columns are found by name: ``case_id``, ``activity``, and ``timestamp`` (with an
+    optional ``lifecycle:transition``) or ``start_timestamp`` and ``end_timestamp``.
+
+    >>> import tempfile, pathlib
+    >>> log = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+    >>> _ = log.write_text("case_id,activity,timestamp\\nC-1,licence,2025-01-24T09:00\\n")
+    >>> [(e.case_id, e.activity, e.at.isoformat()) for e in read_log(log)]
+    [('C-1', 'licence', '2025-01-24T09:00:00+08:00')]
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xes":
+        return _read_xes(path)
+    if suffix in (".csv", ".txt"):
+        return _read_csv(path)
+    raise EventLogError(f"unknown log format '{suffix or path.name}'; give a .xes or .csv file",
+                        file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
