@@ -1,0 +1,830 @@
+"""Reform levers: pure functions ``procedure → (new procedure, change log)``.
+
+Each lever takes a :class:`~process_models.procedure.Procedure`, never changes it,
+and returns a new, checked procedure together with a list of :class:`Change`
+records saying what changed and why. Levers combine in a scenario file
+(:mod:`simulations.scenario`).
+
+========================  =========================================================
+lever                     what it does
+========================  =========================================================
+``parallelise``           串联改并联: drop practice dependencies, keep legal ones
+``merge``                 联审/联合验收: several steps become one joint review
+``eliminate``             取消: the step leaves; its dependents inherit its waits
+``filing``                改备案: the step becomes a filing, 即办件, 0 days
+``commitment``            告知承诺: decided on the spot, checked after issue
+``defer_materials``       容缺受理: no step waits for a non-key material
+``share_data``            数据共享: materials another department holds leave the list
+``drop_materials``        减要件: named materials are no longer required
+``compress``              压缩时限: committed limits cut by a factor or to a number
+``one_window``            一窗受理: every applicant trip becomes one
+``online``                全程网办: no trips at all
+``zone_assessment``       区域评估: named assessments are done once for a zone
+========================  =========================================================
+
+How the model carries each reform:
+
+- 告知承诺 adds a verification step (事中事后核查) flagged ``follow_up``: nothing
+  depends on it, and the critical path and the metrics leave it out
+  (:func:`simulations.cpm.applicant_path`), so it costs the applicant no time.
+- A merge lasts as long as its longest member; when members depend on one another,
+  as long as the longest chain among them, so no order the law imposes is skipped.
+- 容缺受理 removes the waits that exist only to obtain a non-key material from an
+  earlier step: a practice dependency on that step is dropped, a legal one keeps
+  its order but loses its lag (the material-wait time). Non-key materials are
+  still handed in, later, so the material count does not change.
+- A cancelled step's dependents inherit its own dependencies (legal only when
+  both links were legal, lags added), so no ordering the law imposes is lost.
+
+>>> from process_models.catalog import load_catalog_procedure
+>>> before = load_catalog_procedure("newborn")
+>>> after, changes = parallelise(before)
+>>> {d.kind.value for s in after.steps for d in s.depends_on}
+{'legal'}
+>>> changes[0].subject, before.step("birth_certificate").predecessors
+('vaccination → birth_certificate', ['vaccination'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+from process_models.errors import ProcedureError, ScenarioError, did_you_mean
+from process_models.loading import check_procedure, find_cycle
+from process_models.procedure import (
+    Dependency,
+    DependencyKind,
+    Limit,
+    Procedure,
+    Provider,
+    Step,
+    StepKind,
+    Unit,
+)
+from simulations.cpm import WORKING_DAYS_PER_CALENDAR_DAY, step_duration_working_days
+
+__all__ = [
+    "LEVERS",
+    "Change",
+    "Lever",
+    "commitment",
+    "compress",
+    "defer_materials",
+    "drop_materials",
+    "eliminate",
+    "filing",
+    "merge",
+    "one_window",
+    "online",
+    "parallelise",
+    "share_data",
+    "zone_assessment",
+]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing a lever changed: which lever, on what, what happened and why.
+
+    ``note`` carries the scenario's own justification, when it gives one.
+
+    >>> Change("online", "licence", "trips 1 → 0", "全程网办").as_dict()["summary"]
+    'trips 1 → 0'
+    """
+
+    lever: str
+    subject: str
+    summary: str
+    reason: str
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        note = f" — {self.note}" if self.note else ""
+        return f"{self.lever}: {self.subject}: {self.summary} ({self.reason}){note}"
+
+
+Result = tuple[Procedure, list[Change]]
+Lever = Callable[..., Result]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _known_steps(proc: Procedure, step_ids: Iterable[str], lever: str) -> list[str]:
+    """``step_ids`` as a list, each checked to exist (one-line error with a did-you-mean)."""
+    ids = [s.id for s in proc.steps]
+    out: list[str] = []
+    for sid in step_ids:
+        if sid not in ids:
+            raise ScenarioError(
+                f"{lever}: procedure '{proc.id}' has no step '{sid}'",
+                suggestion=did_you_mean(sid, ids),
+            )
+        if sid not in out:
+            out.append(sid)
+    return out
+
+
+def _known_materials(proc: Procedure, material_ids: Iterable[str], lever: str) -> list[str]:
+    ids = [m.id for m in proc.materials]
+    out: list[str] = []
+    for mid in material_ids:
+        if mid not in ids:
+            raise ScenarioError(
+                f"{lever}: procedure '{proc.id}' has no material '{mid}'",
+                suggestion=did_you_mean(mid, ids),
+            )
+        if mid not in out:
+            out.append(mid)
+    return out
+
+
+def _checked(proc: Procedure, lever: str) -> Procedure:
+    """Run the whole-procedure checks; a failure becomes a ScenarioError naming the lever."""
+    try:
+        return check_procedure(proc)
+    except ProcedureError as e:
+        raise ScenarioError(f"{lever} leaves an invalid procedure: {e}") from None
+
+
+def _days(x: float) -> str:
+    return f"{x:g}"
+
+
+def _unit(limit: Limit) -> str:
+    return "" if limit.unit is Unit.working else " calendar"
+
+
+def _bridge(proc: Procedure, gone: set[str]) -> None:
+    """Remove the steps in ``gone``; their dependents inherit their dependencies (in place).
+
+    An inherited dependency is legal only when both links were legal; lags add up
+    (when their units agree; otherwise the longer counts).
+    """
+    by_id = {s.id: s for s in proc.steps}
+
+    def resolved(dep: Dependency, seen: frozenset[str]) -> list[Dependency]:
+        if dep.step not in gone or dep.step in seen:
+            return [dep] if dep.step not in gone else []
+        out = []
+        for inner in by_id[dep.step].depends_on:
+            for d in resolved(inner, seen | {dep.step}):
+                legal = dep.kind is DependencyKind.legal and d.kind is DependencyKind.legal
+                out.append(Dependency(
+                    step=d.step,
+                    kind=DependencyKind.legal if legal else DependencyKind.practice,
+                    lag=_add_lags(dep.lag, d.lag),
+                ))
+        return out
+
+    for s in proc.steps:
+        if s.id in gone:
+            continue
+        new: list[Dependency] = []
+        for dep in s.depends_on:
+            for d in resolved(dep, frozenset()):
+                new = _add_dependency(new, d)
+        s.depends_on = new
+    proc.steps = [s for s in proc.steps if s.id not in gone]
+    for st in proc.stages:
+        st.steps = [x for x in st.steps if x not in gone]
+        st.milestones = [x for x in st.milestones if x not in gone]
+        if not st.steps and not st.milestones:
+            raise ScenarioError(
+                f"removing {', '.join(sorted(gone))} empties stage '{st.id}'; keep one of its steps"
+            )
+
+
+def _add_lags(a: Limit | None, b: Limit | None) -> Limit | None:
+    if a is None or b is None:
+        return a or b
+    if a.unit is b.unit:
+        return Limit(days=a.days + b.days, unit=a.unit)
+    return max(a, b, key=lambda lag: lag.days)
+
+
+def _add_dependency(deps: list[Dependency], dep: Dependency) -> list[Dependency]:
+    """``deps`` plus ``dep``; a repeated predecessor keeps the stronger kind and longer lag."""
+    for i, d in enumerate(deps):
+        if d.step == dep.step:
+            legal = DependencyKind.legal in (d.kind, dep.kind)
+            lags = [x for x in (d.lag, dep.lag) if x is not None]
+            deps[i] = Dependency(
+                step=d.step,
+                kind=DependencyKind.legal if legal else DependencyKind.practice,
+                lag=max(lags, key=lambda lag: lag.days) if lags else None,
+            )
+            return deps
+    deps.append(dep)
+    return deps
+
+
+# --- levers ---------------------------------------------------------------------------------
+
+
+def parallelise(
+    proc: Procedure,
+    *,
+    steps: Sequence[str] | None = None,
+    dependencies: Sequence[tuple[str, str]] | None = None,
+) -> Result:
+    """串联改并联: drop practice dependencies; legal ones stay.
+
+    Args:
+        proc: the procedure.
+        steps: only drop the practice dependencies of these (waiting) steps.
+        dependencies: only drop these ``(predecessor, step)`` pairs; naming a legal one
+            is an error, because the law requires that order.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> p = load_catalog_procedure("newborn")
+    >>> _, log = parallelise(p, dependencies=[("birth_certificate", "household_registration")])
+    Traceback (most recent call last):
+    ...
+    process_models.errors.ScenarioError: parallelise: birth_certificate → household_registration \
+is a legal dependency; the law requires this order, so it cannot run in parallel
+    """
+    waiting = None if steps is None else set(_known_steps(proc, steps, "parallelise"))
+    pairs = None
+    if dependencies is not None:
+        pairs = set()
+        for pred, succ in dependencies:
+            _known_steps(proc, [succ], "parallelise")
+            dep = next((d for d in proc.step(succ).depends_on if d.step == pred), None)
+            if dep is None:
+                known = [d.step for d in proc.step(succ).depends_on]
+                raise ScenarioError(
+                    f"parallelise: step '{succ}' does not depend on '{pred}'",
+                    suggestion=did_you_mean(pred, known),
+                )
+            if dep.kind is DependencyKind.legal:
+                raise ScenarioError(
+                    f"parallelise: {pred} → {succ} is a legal dependency; the law requires "
+                    "this order, so it cannot run in parallel"
+                )
+            pairs.add((pred, succ))
+    out = proc.model_copy(deep=True)
+    log: list[Change] = []
+    for s in out.steps:
+        if waiting is not None and s.id not in waiting:
+            continue
+        kept = []
+        for d in s.depends_on:
+            chosen = pairs is None or (d.step, s.id) in pairs
+            if d.kind is DependencyKind.practice and chosen:
+                log.append(Change("parallelise", f"{d.step} → {s.id}",
+                                  "dependency dropped: the steps now run side by side",
+                                  "practice dependency (惯例), not required by law"))
+            else:
+                kept.append(d)
+        s.depends_on = kept
+    return _checked(out, "parallelise"), log
+
+
+def merge(
+    proc: Procedure,
+    steps: Sequence[str],
+    *,
+    id: str | None = None,
+    name: str | None = None,
+    department: str | None = None,
+    overhead_days: float = 0.0,
+    links: int | None = None,
+) -> Result:
+    """联审/联合验收: several steps become one joint review.
+
+    The joint step lasts as long as its longest member (limit and untimed parts) plus
+    ``overhead_days`` of coordination; it asks for each material once and costs the
+    applicant at most one trip. It waits for everything its members waited for, except
+    each other; whatever waited for a member waits for it. A merge that would make the
+    joint step wait for itself (another step sits between two members) is refused.
+
+    Args:
+        proc: the procedure.
+        steps: the member step ids (two or more).
+        id: the joint step's id (default: the members' ids joined by ``+``).
+        name: its name (default: ``联合审查: `` and the members' names).
+        department: the lead department (牵头部门; default: the first member's).
+        overhead_days: coordination days added to the longest member's limit.
+        links: 环节 of the joint step (default: the most any member had).
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> p = load_catalog_procedure("newborn")
+    >>> q, log = merge(p, ["medical_insurance_enrolment", "medical_insurance_payment"],
+    ...                id="medical_insurance", overhead_days=0.5)
+    >>> "medical_insurance" in q.step("social_security_card").predecessors
+    True
+    >>> print(log[0].summary)  # doctest: +ELLIPSIS
+    2 steps (...) → 1; limit 2.5 days (members depend on one another: longest chain \
+medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination); ...
+    """
+    members = _known_steps(proc, steps, "merge")
+    if len(members) < 2:
+        raise ScenarioError(f"merge: name at least two steps to merge, got {members}")
+    if overhead_days < 0:
+        raise ScenarioError(f"merge: overhead_days must be at least 0, got {overhead_days:g}")
+    joint_id = id or "+".join(members)
+    if joint_id in {s.id for s in proc.steps} - set(members) or joint_id in {
+        st.id for st in proc.stages
+    }:
+        raise ScenarioError(f"merge: id '{joint_id}' is already used; choose another id")
+    _refuse_merge_cycle(proc, members)
+    if department is not None and department not in {d.id for d in proc.departments}:
+        raise ScenarioError(
+            f"merge: unknown department '{department}'",
+            suggestion=did_you_mean(department, [d.id for d in proc.departments]),
+        )
+
+    parts = [proc.step(m) for m in members]
+    member_set = set(members)
+
+    longest = max(parts, key=step_duration_working_days)
+    chain, chain_days = _longest_chain(parts)
+    if len(chain) > 1:
+        limit = Limit(days=round(chain_days + overhead_days, 2))
+        untimed = []
+        how = (f"members depend on one another: longest chain {' → '.join(chain)} "
+               f"{_days(round(chain_days, 2))}")
+    else:
+        limit = Limit(days=longest.committed.days + overhead_days, unit=longest.committed.unit,
+                      basis=longest.committed.basis)
+        untimed = [u.model_copy() for u in longest.untimed]
+        how = f"longest member '{longest.id}' {_days(longest.committed.days)}"
+    deps: list[Dependency] = []
+    for s in parts:
+        for d in s.depends_on:
+            if d.step not in member_set:
+                deps = _add_dependency(deps, d.model_copy(deep=True))
+    materials = list(dict.fromkeys(m for s in parts for m in s.materials))
+    statutory = [s.statutory for s in parts if s.statutory is not None]
+    departments = {s.department for s in parts}
+    joint = Step(
+        id=joint_id,
+        name=name or "联合审查: " + "、".join(s.name for s in parts),
+        department=department or parts[0].department,
+        kind=StepKind.joint if len(departments) > 1 else parts[0].kind,
+        statutory=max(statutory, key=lambda lim: lim.days) if statutory else None,
+        committed=limit,
+        untimed=untimed,
+        depends_on=deps,
+        materials=materials,
+        trips=min(1, sum(s.trips for s in parts)),
+        window=next((s.window for s in parts if s.window), None),
+        links=max(s.links for s in parts) if links is None else links,
+        certificates=list(dict.fromkeys(c for s in parts for c in s.certificates)),
+        commitment_allowed=all(s.commitment_allowed for s in parts),
+        note="联审: " + ", ".join(members),
+    )
+    out = proc.model_copy(deep=True)
+    first = next(i for i, s in enumerate(out.steps) if s.id in member_set)
+    rest = [s for s in out.steps if s.id not in member_set]
+    rest.insert(first, joint)
+    for s in rest:
+        if s is joint:
+            continue
+        new: list[Dependency] = []
+        for d in s.depends_on:
+            if d.step in member_set:
+                d = d.model_copy(update={"step": joint_id})
+            new = _add_dependency(new, d)
+        s.depends_on = new
+    out.steps = rest
+    for m in out.materials:
+        if m.from_step in member_set:
+            m.from_step = joint_id
+    for st in out.stages:
+        st.steps = list(dict.fromkeys(joint_id if x in member_set else x for x in st.steps))
+        st.milestones = list(
+            dict.fromkeys(joint_id if x in member_set else x for x in st.milestones)
+        )
+    before_materials = sum(len(s.materials) for s in parts)
+    before_trips = sum(s.trips for s in parts)
+    log = [Change(
+        "merge", joint_id,
+        f"{len(members)} steps ({', '.join(members)}) → 1; limit {_days(joint.committed.days)}"
+        f"{_unit(joint.committed)} days ({how} + {_days(overhead_days)} coordination); materials "
+        f"{before_materials} → {len(materials)}; trips {before_trips} → {joint.trips}",
+        "联审: one joint review instead of separate ones",
+    )]
+    if any(s.duration is not None for s in parts):
+        log.append(Change("merge", joint_id, "duration distributions of the members dropped",
+                          "a joint review has no fitted distribution yet; its limit is used"))
+    return _checked(out, "merge"), log
+
+
+def _longest_chain(parts: list[Step]) -> tuple[list[str], float]:
+    """The longest chain of members along their dependencies on one another, in working days."""
+    ids = {s.id for s in parts}
+    by_id = {s.id: s for s in parts}
+    finish: dict[str, tuple[float, list[str]]] = {}
+
+    def visit(s: Step) -> tuple[float, list[str]]:
+        if s.id not in finish:
+            best = (0.0, [])
+            for d in s.depends_on:
+                if d.step in ids:
+                    days, chain = visit(by_id[d.step])
+                    lag = 0.0 if d.lag is None else (
+                        d.lag.days if d.lag.unit is Unit.working
+                        else d.lag.days * WORKING_DAYS_PER_CALENDAR_DAY)
+                    best = max(best, (days + lag, chain), key=lambda x: x[0])
+            finish[s.id] = (best[0] + step_duration_working_days(s), [*best[1], s.id])
+        return finish[s.id]
+
+    days, chain = max((visit(s) for s in parts), key=lambda x: x[0])
+    return chain, days
+
+
+def _refuse_merge_cycle(proc: Procedure, members: list[str]) -> None:
+    """Raise when a chain member → outsider … → member exists: the merge would be a cycle."""
+    member_set = set(members)
+    succ: dict[str, list[tuple[str, DependencyKind]]] = {}
+    for s in proc.steps:
+        for d in s.depends_on:
+            succ.setdefault(d.step, []).append((s.id, d.kind))
+    for st in proc.stages:
+        for m in st.milestones or st.steps:
+            succ.setdefault(m, []).append((st.id, DependencyKind.legal))
+    for start in members:
+        # depth-first over outsiders, remembering the path and whether every link is legal
+        stack = [(nxt, [start, nxt], kind is DependencyKind.legal)
+                 for nxt, kind in succ.get(start, ()) if nxt not in member_set]
+        seen: set[str] = set()
+        while stack:
+            node, path, legal = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for nxt, kind in succ.get(node, ()):
+                both = legal and kind is DependencyKind.legal
+                if nxt in member_set:
+                    chain = " → ".join([*path, nxt])
+                    fix = ("merge the steps in between too, or leave them apart" if both else
+                           "parallelise its practice dependency first, or merge the steps in "
+                           "between too")
+                    law = "a legal chain" if both else "a chain"
+                    raise ScenarioError(
+                        f"merge: cannot merge {', '.join(members)}: {chain} is {law} through "
+                        f"a step outside the merge, so the joint review would wait for itself; "
+                        f"{fix}"
+                    )
+                if nxt not in seen:
+                    stack.append((nxt, [*path, nxt], both))
+
+
+def eliminate(proc: Procedure, steps: Sequence[str]) -> Result:
+    """取消: the steps leave the procedure.
+
+    Whatever waited for a cancelled step now waits for what it waited for; materials it
+    produced are no longer asked for.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> p = load_catalog_procedure("newborn")
+    >>> q, log = eliminate(p, ["birth_registration"])
+    >>> q.step("household_registration").predecessors
+    ['birth_certificate']
+    """
+    gone = set(_known_steps(proc, steps, "eliminate"))
+    out = proc.model_copy(deep=True)
+    log = [Change("eliminate", sid, f"step '{proc.step(sid).name}' cancelled", "取消: no longer "
+                  "required") for sid in _known_steps(proc, steps, "eliminate")]
+    produced = {m.id for m in out.materials if m.from_step in gone}
+    _bridge(out, gone)
+    if produced:
+        for s in out.steps:
+            s.materials = [m for m in s.materials if m not in produced]
+        out.materials = [m for m in out.materials if m.id not in produced]
+        log.append(Change("eliminate", ", ".join(sorted(produced)), "materials no longer asked "
+                          "for", "the step that produced them is cancelled"))
+    return _checked(out, "eliminate"), log
+
+
+def filing(proc: Procedure, steps: Sequence[str]) -> Result:
+    """改备案: the steps become filings: 即办件, decided on the spot, 0 days.
+
+    Their order, materials and trips stay; they no longer add time.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> q, _ = filing(load_catalog_procedure("newborn"), ["maternity_benefit"])
+    >>> q.step("maternity_benefit").kind.value, q.step("maternity_benefit").committed.days
+    ('即办件', 0.0)
+    """
+    ids = _known_steps(proc, steps, "filing")
+    out = proc.model_copy(deep=True)
+    log = []
+    for s in out.steps:
+        if s.id in ids:
+            log.append(Change("filing", s.id, f"{s.kind.value} {_days(s.committed.days)} days → "
+                              "备案 (即办件, 0 days)", "改备案: filed, not approved"))
+            s.kind = StepKind.immediate
+            s.committed = Limit(days=0)
+            s.statutory = None
+            s.untimed = []
+            s.duration = None
+    return _checked(out, "filing"), log
+
+
+def commitment(
+    proc: Procedure,
+    steps: Sequence[str],
+    *,
+    verification_days: float | None = None,
+    replaces: Sequence[str] = (),
+) -> Result:
+    """告知承诺: the decision is made on the spot against the applicant's written commitment.
+
+    Only where the law allows it (``commitment_allowed``). The step becomes a 即办件 of
+    0 days; a verification step (事中事后核查) follows it after issue, flagged
+    ``follow_up``: nothing waits for it and it is off the applicant's path. It
+    takes over the review's limit (or ``verification_days``) and untimed parts.
+    ``replaces`` names the proofs the commitment letter stands in for (证明事项告知承诺):
+    the committing steps no longer ask for them.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> p = load_catalog_procedure("newborn")
+    >>> commitment(p, ["social_security_card"])
+    Traceback (most recent call last):
+    ...
+    process_models.errors.ScenarioError: commitment: step 'social_security_card' (社会保障卡申领) \
+cannot switch to 告知承诺: the law does not allow it here (commitment_allowed is false)
+    """
+    ids = _known_steps(proc, steps, "commitment")
+    replaced = _known_materials(proc, replaces, "commitment")
+    for mid in replaced:
+        if not any(mid in proc.step(sid).materials for sid in ids):
+            raise ScenarioError(f"commitment: material '{mid}' is not asked for by "
+                                f"{', '.join(ids)}; a commitment letter replaces only their proofs")
+    for sid in ids:
+        s = proc.step(sid)
+        if not s.commitment_allowed:
+            raise ScenarioError(
+                f"commitment: step '{sid}' ({s.name}) cannot switch to 告知承诺: the law does "
+                "not allow it here (commitment_allowed is false)"
+            )
+    taken = {s.id for s in proc.steps} | {st.id for st in proc.stages}
+    out = proc.model_copy(deep=True)
+    log: list[Change] = []
+    steps_out: list[Step] = []
+    for s in out.steps:
+        steps_out.append(s)
+        if s.id not in ids:
+            continue
+        check_id = f"{s.id}_verification"
+        while check_id in taken:
+            check_id += "_"
+        taken.add(check_id)
+        days = s.committed.days if verification_days is None else verification_days
+        steps_out.append(Step(
+            id=check_id,
+            name=f"{s.name} 事中事后核查",
+            department=s.department,
+            committed=Limit(days=days, unit=s.committed.unit),
+            untimed=s.untimed,
+            depends_on=[Dependency(step=s.id)],
+            follow_up=True,
+            links=1,
+        ))
+        log.append(Change(
+            "commitment", s.id,
+            f"{s.kind.value} {_days(s.committed.days)} days → 即办件 0 days on the applicant's "
+            f"commitment; '{check_id}' checks it after issue ({_days(days)} days, off the "
+            "applicant's path)",
+            "告知承诺 allowed by law for this step",
+        ))
+        s.kind = StepKind.immediate
+        s.committed = Limit(days=0)
+        s.statutory = Limit(days=0) if s.statutory is not None else None
+        s.untimed = []
+        s.duration = None
+        gone = [m for m in s.materials if m in replaced]
+        if gone:
+            s.materials = [m for m in s.materials if m not in replaced]
+            log.append(Change("commitment", s.id, f"no longer asks for {', '.join(gone)}",
+                              "告知承诺: the commitment letter replaces these proofs"))
+    out.steps = steps_out
+    used = {m for s in out.steps for m in s.materials}
+    out.materials = [m for m in out.materials if m.id not in replaced or m.id in used]
+    return _checked(out, "commitment"), log
+
+
+def defer_materials(proc: Procedure, steps: Sequence[str] | None = None) -> Result:
+    """容缺受理: a step is accepted while non-key materials are still owed.
+
+    A step no longer waits for an earlier step whose only contribution is a non-key
+    material: a practice dependency on it is dropped; a legal one keeps the order but
+    loses its lag (the time spent waiting for the material).
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> q, log = defer_materials(load_catalog_procedure("newborn"))
+    >>> log
+    []
+    """
+    chosen = None if steps is None else set(_known_steps(proc, steps, "defer_materials"))
+    by_id = {m.id: m for m in proc.materials}
+    out = proc.model_copy(deep=True)
+    log: list[Change] = []
+    for s in out.steps:
+        if chosen is not None and s.id not in chosen:
+            continue
+        owed: dict[str, list[str]] = {}  # producing step → non-key materials owed from it
+        needed_from: set[str] = set()  # producing steps of key materials: still waited for
+        for m in (by_id[mid] for mid in s.materials if by_id[mid].from_step is not None):
+            if m.key:
+                needed_from.add(m.from_step)
+            else:
+                owed.setdefault(m.from_step, []).append(m.id)
+        kept = []
+        for d in s.depends_on:
+            if d.step not in owed or d.step in needed_from:
+                kept.append(d)
+                continue
+            names = ", ".join(owed[d.step])
+            if d.kind is DependencyKind.practice:
+                log.append(Change("defer_materials", f"{d.step} → {s.id}", "dependency dropped; "
+                                  f"{names} may follow later", "容缺受理: non-key material"))
+                continue
+            if d.lag is not None:
+                log.append(Change("defer_materials", f"{d.step} → {s.id}",
+                                  f"lag {_days(d.lag.days)} days dropped; {names} may follow "
+                                  "later", "容缺受理: non-key material; the legal order stays"))
+                d = d.model_copy(update={"lag": None})
+            kept.append(d)
+        s.depends_on = kept
+    return _checked(out, "defer_materials"), log
+
+
+def share_data(proc: Procedure, materials: Sequence[str] | None = None) -> Result:
+    """数据共享: materials a department already holds come by data sharing, not from the applicant.
+
+    Args:
+        proc: the procedure.
+        materials: the materials to share (default: every material with ``held_by``,
+            including step outputs such as an electronic licence 电子证照).
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> p = load_catalog_procedure("newborn")
+    >>> q, log = share_data(p)
+    >>> [c.subject for c in log] == [m.id for m in p.materials if m.held_by]
+    True
+    """
+    if materials is None:
+        ids = [m.id for m in proc.materials if m.held_by is not None]
+    else:
+        ids = _known_materials(proc, materials, "share_data")
+    out = proc.model_copy(deep=True)
+    log = []
+    for m in out.materials:
+        if m.id in ids and m.provider is not Provider.data_sharing:
+            held = f"held by {m.held_by}" if m.held_by else "named by the reform"
+            log.append(Change("share_data", m.id, f"{m.name}: {m.provider.value} → data_sharing",
+                              f"数据共享: {held}"))
+            m.provider = Provider.data_sharing
+    return _checked(out, "share_data"), log
+
+
+def drop_materials(proc: Procedure, materials: Sequence[str]) -> Result:
+    """减要件: the named materials are no longer required by any step.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> q, _ = drop_materials(load_catalog_procedure("newborn"), ["application_form"])
+    >>> "application_form" in q.step("household_registration").materials
+    False
+    """
+    ids = set(_known_materials(proc, materials, "drop_materials"))
+    out = proc.model_copy(deep=True)
+    log = [Change("drop_materials", m.id, f"{m.name} no longer required", "减要件")
+           for m in out.materials if m.id in ids]
+    for s in out.steps:
+        s.materials = [m for m in s.materials if m not in ids]
+    out.materials = [m for m in out.materials if m.id not in ids]
+    return _checked(out, "drop_materials"), log
+
+
+def compress(
+    proc: Procedure,
+    *,
+    factor: float | None = None,
+    to_days: float | None = None,
+    by_days: float | None = None,
+    steps: Sequence[str] | None = None,
+) -> Result:
+    """压缩时限: cut committed limits, by a ``factor``, ``to_days`` or ``by_days``.
+
+    Exactly one of the three. Limits never grow and never go below zero; statutory
+    limits (the law) stay. Results are kept to half-day precision, rounding up.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> q, log = compress(load_catalog_procedure("newborn"), factor=0.5, steps=["social_security_card"])
+    >>> q.step("social_security_card").committed.days
+    7.5
+    """
+    given = [x for x in (factor, to_days, by_days) if x is not None]
+    if len(given) != 1:
+        raise ScenarioError("compress: give exactly one of factor, to_days, by_days")
+    if factor is not None and not 0 <= factor <= 1:
+        raise ScenarioError(f"compress: factor must be between 0 and 1, got {factor:g}")
+    if (to_days is not None and to_days < 0) or (by_days is not None and by_days < 0):
+        raise ScenarioError("compress: days must be at least 0")
+    ids = None if steps is None else set(_known_steps(proc, steps, "compress"))
+    out = proc.model_copy(deep=True)
+    log = []
+    for s in out.steps:
+        if (ids is not None and s.id not in ids) or s.follow_up:
+            continue
+        old = s.committed.days
+        if factor is not None:
+            new = -(-old * factor * 2 // 1) / 2  # half days, rounding up
+        elif to_days is not None:
+            new = min(old, to_days)
+        else:
+            new = max(0.0, old - by_days)
+        if new < old:
+            log.append(Change("compress", s.id, f"committed limit {_days(old)} → {_days(new)}"
+                              f"{_unit(s.committed)} days", "压缩时限: a tighter committed limit"))
+            s.committed = s.committed.model_copy(update={"days": new})
+    return _checked(out, "compress"), log
+
+
+def one_window(proc: Procedure, *, window: str = "综合窗口") -> Result:
+    """一窗受理: one comprehensive window; every applicant trip becomes one.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> q, _ = one_window(load_catalog_procedure("newborn"))
+    >>> sum(s.trips for s in q.steps), {s.window for s in q.steps}
+    (1, {'综合窗口'})
+    """
+    out = proc.model_copy(deep=True)
+    before = sum(s.trips for s in out.steps)
+    first = True
+    for s in out.steps:
+        s.window = window
+        if s.trips:
+            s.trips = 1 if first else 0
+            first = False
+    after = sum(s.trips for s in out.steps)
+    log = [Change("one_window", window, f"trips {before} → {after}; every step at '{window}'",
+                  "一窗受理: the applicant comes once, to one window")]
+    return _checked(out, "one_window"), log
+
+
+def online(proc: Procedure) -> Result:
+    """全程网办: everything online; no trips.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> q, log = online(load_catalog_procedure("newborn"))
+    >>> sum(s.trips for s in q.steps), log[0].summary
+    (0, 'trips 4 → 0')
+    """
+    out = proc.model_copy(deep=True)
+    before = sum(s.trips for s in out.steps)
+    for s in out.steps:
+        s.trips = 0
+    return out, [Change("online", proc.id, f"trips {before} → 0", "全程网办: applied for online")]
+
+
+def zone_assessment(proc: Procedure, steps: Sequence[str]) -> Result:
+    """区域评估: the named assessments are done once for the whole zone by the government.
+
+    The steps leave the procedure (their dependents inherit their waits); the reports
+    they produced come by data sharing instead of from the applicant.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> q, log = zone_assessment(load_catalog_procedure("newborn"), ["vaccination"])
+    >>> [s.id for s in q.steps if s.id == "vaccination"]
+    []
+    """
+    ids = _known_steps(proc, steps, "zone_assessment")
+    gone = set(ids)
+    out = proc.model_copy(deep=True)
+    log = [Change("zone_assessment", sid, f"'{proc.step(sid).name}' leaves the procedure",
+                  "区域评估: done once for the zone") for sid in ids]
+    for m in out.materials:
+        if m.from_step in gone:
+            m.provider = Provider.data_sharing
+            m.held_by = m.held_by or proc.step(m.from_step).department
+            log.append(Change("zone_assessment", m.id, f"{m.name} → data_sharing",
+                              "区域评估: the zone report is shared"))
+            m.from_step = None
+    _bridge(out, gone)
+    return _checked(out, "zone_assessment"), log
+
+
+LEVERS: dict[str, Lever] = {
+    "parallelise": parallelise,
+    "merge": merge,
+    "eliminate": eliminate,
+    "filing": filing,
+    "commitment": commitment,
+    "defer_materials": defer_materials,
+    "share_data": share_data,
+    "drop_materials": drop_materials,
+    "compress": compress,
+    "one_window": one_window,
+    "online": online,
+    "zone_assessment": zone_assessment,
+}
+"""Every lever by name, as scenario files call them."""

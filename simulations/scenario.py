@@ -1,0 +1,313 @@
+"""Reform scenarios: a YAML list of lever applications, checked like procedures.
+
+A scenario names the procedure it was written for and the levers to apply, in
+order, each with its arguments::
+
+    procedure: newborn
+    name: 青海 新生儿出生一件事
+    levers:
+      - lever: share_data
+      - lever: merge
+        steps: [medical_insurance_enrolment, medical_insurance_payment]
+        id: medical_insurance
+        note: 医保参保与缴费一次办
+
+Lever names are those of :data:`simulations.reforms.LEVERS`; Chinese names
+(``联审``, ``告知承诺``, ``容缺受理`` ...) work too. Every lever entry may carry a
+``note`` saying why. Errors are one :class:`~process_models.errors.ScenarioError`
+line naming the file, line, field and bad value, with a did-you-mean.
+
+>>> from process_models.catalog import load_catalog_procedure
+>>> text = '''
+... procedure: newborn
+... levers:
+...   - lever: merge
+...     steps: [medical_insurance_enrolment, medical_insurance_paymnt]
+... '''
+>>> apply_scenario(load_catalog_procedure("newborn"), parse_scenario(text, file="s.yaml"))
+Traceback (most recent call last):
+...
+process_models.errors.ScenarioError: s.yaml:5: levers[0].steps[1]: unknown step \
+'medical_insurance_paymnt' (did you mean 'medical_insurance_payment'?)
+>>> after, log = apply_scenario(load_catalog_procedure("newborn"),
+...                             parse_scenario(text.replace("paymnt", "payment")))
+>>> len(after.steps), log[0].lever
+(8, 'merge')
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from process_models.errors import OnethingError, ProcedureSyntaxError, ScenarioError, did_you_mean
+from process_models.loading import _line_of, _load_yaml, format_path, read_text, validation_error
+from process_models.procedure import Procedure
+from simulations.reforms import LEVERS, Change
+
+__all__ = [
+    "LEVER_ALIASES",
+    "LeverCall",
+    "Scenario",
+    "apply_scenario",
+    "catalog_scenario_path",
+    "load_scenario",
+    "parse_scenario",
+]
+
+LEVER_ALIASES: dict[str, str] = {
+    "parallelize": "parallelise", "并联": "parallelise", "串联改并联": "parallelise",
+    "并联审批": "parallelise",
+    "联审": "merge", "合并": "merge", "联合审查": "merge", "联合验收": "merge",
+    "取消": "eliminate", "cancel": "eliminate",
+    "改备案": "filing", "备案": "filing",
+    "告知承诺": "commitment", "承诺制": "commitment",
+    "容缺受理": "defer_materials", "容缺": "defer_materials",
+    "数据共享": "share_data", "共享": "share_data",
+    "减要件": "drop_materials", "减材料": "drop_materials",
+    "压缩时限": "compress",
+    "一窗受理": "one_window", "一窗": "one_window",
+    "全程网办": "online", "网办": "online",
+    "区域评估": "zone_assessment",
+}
+"""Other names scenario files may use for a lever."""
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lever: str
+    note: str | None = None
+
+
+Ids = list[str]
+
+
+class _Steps(_Args):
+    steps: Ids = Field(min_length=1)
+
+
+class _SomeSteps(_Args):
+    steps: Ids | None = None
+
+
+class _Parallelise(_SomeSteps):
+    dependencies: list[tuple[str, str]] | None = None
+
+    @field_validator("dependencies", mode="before")
+    @classmethod
+    def _arrows_are_pairs(cls, value: Any) -> Any:
+        """``"a -> b"`` / ``"a → b"`` are read as ``[a, b]``."""
+        if not isinstance(value, list):
+            return value
+        out = []
+        for v in value:
+            if isinstance(v, str):
+                parts = [p.strip() for p in v.replace("→", "->").split("->")]
+                if len(parts) != 2 or not all(parts):
+                    raise ValueError(f"write a dependency as 'predecessor -> step', got {v!r}")
+                v = parts
+            out.append(v)
+        return out
+
+
+class _Merge(_Args):
+    steps: Ids = Field(min_length=2)
+    id: str | None = Field(default=None, min_length=1)
+    name: str | None = Field(default=None, min_length=1)
+    department: str | None = None
+    overhead_days: float = Field(default=0.0, ge=0)
+    links: int | None = Field(default=None, ge=0)
+
+
+class _Commitment(_Steps):
+    verification_days: float | None = Field(default=None, ge=0)
+    replaces: Ids = Field(default_factory=list)
+
+
+class _Materials(_Args):
+    materials: Ids = Field(min_length=1)
+
+
+class _SomeMaterials(_Args):
+    materials: Ids | None = None
+
+
+class _Compress(_SomeSteps):
+    factor: float | None = Field(default=None, ge=0, le=1)
+    to_days: float | None = Field(default=None, ge=0)
+    by_days: float | None = Field(default=None, ge=0)
+
+
+class _OneWindow(_Args):
+    window: str = Field(default="综合窗口", min_length=1)
+
+
+_ARGS: dict[str, type[_Args]] = {
+    "parallelise": _Parallelise,
+    "merge": _Merge,
+    "eliminate": _Steps,
+    "filing": _Steps,
+    "commitment": _Commitment,
+    "defer_materials": _SomeSteps,
+    "share_data": _SomeMaterials,
+    "drop_materials": _Materials,
+    "compress": _Compress,
+    "one_window": _OneWindow,
+    "online": _Args,
+    "zone_assessment": _Steps,
+}
+
+
+class LeverCall(BaseModel):
+    """One lever application: its canonical name, its keyword arguments, where it was written."""
+
+    lever: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    note: str | None = None
+    index: int = 0
+    lines: dict[tuple, int] = Field(default_factory=dict, repr=False)
+
+
+class Scenario(BaseModel):
+    """A checked scenario: which procedure it is for and the levers to apply, in order."""
+
+    procedure: str | None = None
+    name: str | None = None
+    source: str | None = None
+    note: str | None = None
+    levers: list[LeverCall] = Field(default_factory=list)
+    file: str | None = None
+
+
+class _Header(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    procedure: str | None = Field(default=None, min_length=1)
+    name: str | None = None
+    source: str | None = None
+    note: str | None = None
+    levers: list[dict[str, Any]] = Field(min_length=1)
+
+
+def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
+    """Parse and check a scenario from YAML text; ``file`` names it in errors."""
+    try:
+        data, lines = _load_yaml(text, file)
+    except ProcedureSyntaxError as e:
+        raise ScenarioError(e.message, file=e.file, line=e.line) from None
+    if not isinstance(data, dict):
+        raise ScenarioError("expected a mapping with 'levers:' (a list of lever applications)",
+                            file=file, line=1)
+    try:
+        header = _Header.model_validate(data)
+    except ValidationError as err:
+        raise validation_error(err, _Header, file=file, lines=lines,
+                               error_class=ScenarioError) from None
+    calls = []
+    for i, entry in enumerate(header.levers):
+        at = ("levers", i)
+        if "lever" not in entry:
+            raise ScenarioError("each entry needs 'lever:' naming the lever; known: "
+                                + ", ".join(LEVERS), file=file, line=_line_of(lines, at),
+                                path=format_path(at))
+        name = str(entry["lever"]).strip()
+        name = LEVER_ALIASES.get(name, LEVER_ALIASES.get(name.lower(), name.lower()))
+        if name not in LEVERS:
+            raise ScenarioError(
+                f"unknown lever {entry['lever']!r}; known: {', '.join(LEVERS)}",
+                file=file, line=_line_of(lines, (*at, "lever")), path=format_path((*at, "lever")),
+                suggestion=did_you_mean(str(entry["lever"]), [*LEVERS, *LEVER_ALIASES]),
+            )
+        model = _ARGS[name]
+        own = {loc[2:]: n for loc, n in lines.items() if loc[:2] == at}
+        try:
+            args = model.model_validate({**entry, "lever": name})
+        except ValidationError as err:
+            e = validation_error(err, model, file=file, lines=own, error_class=ScenarioError)
+            e.path = format_path(at) + "." + e.path if e.path else format_path(at)
+            raise e.located() from None
+        kwargs = args.model_dump(exclude={"lever", "note"}, exclude_none=True)
+        calls.append(LeverCall(lever=name, args=kwargs, note=args.note, index=i, lines=own))
+    return Scenario(procedure=header.procedure, name=header.name, source=header.source,
+                    note=header.note, levers=calls, file=file)
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Load and check one scenario file."""
+    try:
+        text = read_text(path)
+    except ProcedureSyntaxError as e:
+        raise ScenarioError(e.message, file=e.file, line=e.line) from None
+    return parse_scenario(text, file=str(path))
+
+
+def _check_references(proc: Procedure, call: LeverCall, file: str | None) -> None:
+    """Every step and material a lever names exists now (after the levers before it)."""
+    steps = [s.id for s in proc.steps]
+    materials = [m.id for m in proc.materials]
+    pools = {"steps": (steps, "step"), "materials": (materials, "material"),
+             "replaces": (materials, "material")}
+    for key, (pool, what) in pools.items():
+        for j, ref in enumerate(call.args.get(key) or ()):
+            if ref not in pool:
+                loc = (key, j)
+                raise ScenarioError(
+                    f"unknown {what} '{ref}'", file=file,
+                    line=_line_of(call.lines, loc),
+                    path=format_path(("levers", call.index, *loc)),
+                    suggestion=did_you_mean(ref, pool),
+                )
+    for j, (pred, succ) in enumerate(call.args.get("dependencies") or ()):
+        for ref in (pred, succ):
+            if ref not in steps:
+                loc = ("dependencies", j)
+                raise ScenarioError(
+                    f"unknown step '{ref}'", file=file, line=_line_of(call.lines, loc),
+                    path=format_path(("levers", call.index, *loc)),
+                    suggestion=did_you_mean(ref, steps),
+                )
+
+
+def apply_scenario(proc: Procedure, scenario: Scenario) -> tuple[Procedure, list[Change]]:
+    """Apply the scenario's levers in order; return the reformed procedure and the change log.
+
+    Raises :class:`ScenarioError` naming the scenario file, line and lever when the
+    scenario was written for another procedure, names an unknown step or material, or
+    a lever refuses (a legal dependency, 告知承诺 not allowed, a merge forming a cycle).
+    """
+    if scenario.procedure is not None and scenario.procedure != proc.id:
+        raise ScenarioError(
+            f"this scenario is for procedure '{scenario.procedure}', not '{proc.id}'",
+            file=scenario.file, path="procedure",
+        )
+    log: list[Change] = []
+    for call in scenario.levers:
+        _check_references(proc, call, scenario.file)
+        try:
+            proc, changes = LEVERS[call.lever](proc, **call.args)
+        except OnethingError as e:
+            path = format_path(("levers", call.index))
+            raise ScenarioError(str(e), file=scenario.file, line=_line_of(call.lines, ()),
+                                path=path) from None
+        log.extend(replace(c, note=call.note) for c in changes)
+    return proc.model_copy(update={"form": "after"}), log
+
+
+def catalog_scenario_path(procedure_id: str) -> Path:
+    """The reform scenario reproducing a catalog procedure's published figures.
+
+    >>> catalog_scenario_path("newborn").name
+    'newborn.yaml'
+    """
+    from process_models.catalog import CATALOG_DIR
+
+    path = CATALOG_DIR / "reforms" / f"{procedure_id}.yaml"
+    if not path.is_file():
+        raise ScenarioError(f"no reform scenario for catalog procedure '{procedure_id}'; "
+                            f"write one at {path}")
+    return path
