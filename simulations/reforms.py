@@ -27,8 +27,9 @@ How the model carries each reform:
 - 告知承诺 adds a verification step (事中事后核查) flagged ``follow_up``: nothing
   depends on it, and the critical path and the metrics leave it out
   (:func:`simulations.cpm.applicant_path`), so it costs the applicant no time.
-- A merge lasts as long as its longest member; when members depend on one another,
-  as long as the longest chain among them, so no order the law imposes is skipped.
+- A merge lasts as long as its longest member; when members legally depend on one
+  another, as long as the longest legal chain among them, so no order the law imposes
+  is skipped.
 - 容缺受理 removes the waits that exist only to obtain a non-key material from an
   earlier step: a practice dependency on that step is dropped, a legal one keeps
   its order but loses its lag (the material-wait time). Non-key materials are
@@ -299,7 +300,8 @@ def merge(
 
     The joint step lasts as long as its longest member (limit and untimed parts) plus
     ``overhead_days`` of coordination; it asks for each material once and costs the
-    applicant at most one trip. It waits for everything its members waited for, except
+    applicant at most one trip (when members legally depend on one another, it lasts as
+    long as the longest such chain). It waits for everything its members waited for, except
     each other; whatever waited for a member waits for it. A merge that would make the
     joint step wait for itself (another step sits between two members) is refused.
 
@@ -319,7 +321,7 @@ def merge(
     >>> "medical_insurance" in q.step("social_security_card").predecessors
     True
     >>> print(log[0].summary)  # doctest: +ELLIPSIS
-    2 steps (...) → 1; limit 2.5 days (members depend on one another: longest chain \
+    2 steps (...) → 1; limit 2.5 days (members legally depend on one another: longest chain \
 medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination); ...
     """
     members = _known_steps(proc, steps, "merge")
@@ -347,7 +349,7 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
     if len(chain) > 1:
         limit = Limit(days=round(chain_days + overhead_days, 2))
         untimed = []
-        how = (f"members depend on one another: longest chain {' → '.join(chain)} "
+        how = (f"members legally depend on one another: longest chain {' → '.join(chain)} "
                f"{_days(round(chain_days, 2))}")
     else:
         limit = Limit(days=longest.committed.days + overhead_days, unit=longest.committed.unit,
@@ -417,7 +419,8 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
 
 
 def _longest_chain(parts: list[Step]) -> tuple[list[str], float]:
-    """The longest chain of members along their dependencies on one another, in working days."""
+    """The longest chain of members along their legal dependencies on one another, in working
+    days. Practice dependencies between members vanish: a joint review does them together."""
     ids = {s.id for s in parts}
     by_id = {s.id: s for s in parts}
     finish: dict[str, tuple[float, list[str]]] = {}
@@ -426,7 +429,7 @@ def _longest_chain(parts: list[Step]) -> tuple[list[str], float]:
         if s.id not in finish:
             best = (0.0, [])
             for d in s.depends_on:
-                if d.step in ids:
+                if d.step in ids and d.kind is DependencyKind.legal:
                     days, chain = visit(by_id[d.step])
                     lag = 0.0 if d.lag is None else (
                         d.lag.days if d.lag.unit is Unit.working
