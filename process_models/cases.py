@@ -1,0 +1,273 @@
+"""The tables of running cases (SQLModel): the record every flow and page reads.
+
+A :class:`Case` runs one exact procedure definition (``procedure_id`` and
+``procedure_version``); each of its steps is a :class:`CaseStep` with a department, a
+status, a committed due date and a ``version`` column for optimistic locking.
+:class:`Submission` rows are the materials received or still owed (容缺 ``deferred``,
+补正 ``requested``). :class:`Decision` and :class:`AuditEvent` are insert-only; audit
+events form one hash chain over the whole table (:func:`event_hash`), whose head is the
+one row of :class:`AuditChainHead`. :class:`Certificate` numbers are unique and each
+certificate is issued once per case and step. :class:`Outbox` rows tell the flows what
+happened; they are written in the same transaction as the change.
+
+The table of cases is called ``cases`` because ``CASE`` is an SQL keyword.
+The operations on these tables live in :mod:`process_models.casework`.
+
+Datetimes are stored aware, in UTC (:func:`aware_time`; a naive ``now`` is read as
+service-centre time, UTC+8); days and due dates are service-centre calendar days
+(:func:`local_date`).
+
+>>> from datetime import datetime
+>>> event_hash(GENESIS_HASH, seq=1, case_id="C-20250124-0001", kind="case_opened",
+...            payload={"procedure": "newborn"}, at=aware_time(datetime(2025, 1, 24, 9, 30)))[:12]
+'00b79781cc88'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any, Literal
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "CASE_STATUSES",
+    "CLOSED_STATUSES",
+    "GENESIS_HASH",
+    "OUTCOMES",
+    "STEP_STATUSES",
+    "AuditChainHead",
+    "AuditEvent",
+    "Case",
+    "CaseStep",
+    "Certificate",
+    "Colour",
+    "Decision",
+    "Outbox",
+    "ProcedureDefinition",
+    "Submission",
+    "aware_time",
+    "canonical_json",
+    "event_hash",
+    "local_date",
+]
+
+CASE_STATUSES = ("accepted", "awaiting_supplement", "approved", "rejected", "withdrawn")
+CLOSED_STATUSES = ("approved", "rejected", "withdrawn")
+STEP_STATUSES = ("waiting", "pending", "supplement", "approved", "rejected", "cancelled")
+OUTCOMES = ("approve", "reject", "supplement")
+SUBMISSION_STATUSES = ("received", "deferred", "requested")
+GENESIS_HASH = "0" * 64
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+
+Colour = Literal["red", "yellow", "green"]
+
+
+def aware_time(now: datetime) -> datetime:
+    """``now`` as an aware UTC datetime; naive values are service-centre time (UTC+8).
+
+    >>> from datetime import datetime
+    >>> aware_time(datetime(2025, 1, 24, 9, 30))
+    datetime.datetime(2025, 1, 24, 1, 30, tzinfo=datetime.timezone.utc)
+    """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=CHINA_STANDARD_TIME)
+    return now.astimezone(UTC)
+
+
+def local_date(moment: datetime) -> date:
+    """The service-centre calendar day of ``moment`` (naive values are already local).
+
+    >>> from datetime import datetime, timezone
+    >>> local_date(datetime(2025, 1, 23, 17, 0, tzinfo=timezone.utc))
+    datetime.date(2025, 1, 24)
+    """
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(CHINA_STANDARD_TIME).date()
+
+
+class ProcedureDefinition(SQLModel, table=True):
+    """The exact procedure definition (YAML) cases were opened with, by id and version."""
+
+    __tablename__ = "procedure_definition"
+
+    procedure_id: str = Field(primary_key=True, max_length=200)
+    version: str = Field(primary_key=True, max_length=100)
+    definition: str
+    stored_at: datetime
+
+
+class Case(SQLModel, table=True):
+    """One application for one procedure (一件事), from the window to the last certificate."""
+
+    __tablename__ = "cases"
+
+    id: str = Field(primary_key=True, max_length=40)
+    procedure_id: str = Field(index=True, max_length=200)
+    procedure_version: str = Field(max_length=100)
+    applicant_name: str = Field(max_length=200)
+    applicant_id_number: str = Field(max_length=18)
+    applicant_address: str | None = Field(default=None, max_length=500)
+    applicant_phone: str | None = Field(default=None, max_length=40)
+    status: str = Field(index=True, max_length=30)
+    received_at: datetime
+    accepted_at: datetime | None = None
+    due_date: date | None = None
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+    colour: str | None = Field(default=None, max_length=10)
+    version: int = 1
+
+
+class CaseStep(SQLModel, table=True):
+    """One step of a running case; ``version`` moves on every change (optimistic lock)."""
+
+    __tablename__ = "case_step"
+    __table_args__ = (UniqueConstraint("case_id", "step_id", name="uq_case_step_case_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    step_id: str = Field(max_length=200)
+    department_id: str = Field(index=True, max_length=200)
+    status: str = Field(max_length=30)
+    started_at: datetime | None = None
+    due_date: date | None = None
+    paused_on: date | None = None
+    paused_working_days: int = 0
+    colour: str | None = Field(default=None, max_length=10)
+    escalated_at: datetime | None = None
+    version: int = 1
+    decided_at: datetime | None = None
+
+
+class Submission(SQLModel, table=True):
+    """A material of a case: ``received``, ``deferred`` (容缺, owed by ``due_date``) or
+    ``requested`` (补正, asked for by ``requested_by_step`` or at the window)."""
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        UniqueConstraint("case_id", "material_id", name="uq_submission_case_material"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    material_id: str = Field(max_length=200)
+    status: str = Field(max_length=20)
+    due_date: date | None = None
+    requested_by_step: str | None = Field(default=None, max_length=200)
+    received_at: datetime | None = None
+
+
+class Decision(SQLModel, table=True):
+    """A department's decision on one step (insert-only)."""
+
+    __tablename__ = "decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    case_step_id: int = Field(foreign_key="case_step.id")
+    step_id: str = Field(max_length=200)
+    outcome: str = Field(max_length=20)
+    reason: str | None = None
+    materials: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    decided_by: str = Field(max_length=200)
+    department_id: str = Field(max_length=200)
+    decided_at: datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """One entry of the tamper-evident trail (insert-only, hash-chained by ``seq``)."""
+
+    __tablename__ = "audit_event"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    case_id: str | None = Field(default=None, index=True, max_length=40)
+    kind: str = Field(max_length=50)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+    def expected_hash(self) -> str:
+        """The hash this row's content and ``prev_hash`` call for."""
+        return event_hash(
+            self.prev_hash, seq=self.seq, case_id=self.case_id, kind=self.kind,
+            payload=self.payload, at=self.at,
+        )
+
+
+class AuditChainHead(SQLModel, table=True):
+    """The one row naming the last audit event; writers lock it to extend the chain."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = 0
+    hash: str = Field(default=GENESIS_HASH, max_length=64)
+
+
+class Certificate(SQLModel, table=True):
+    """A certificate (证照) issued when the case's last step was approved."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        UniqueConstraint("case_id", "step_id", "name", name="uq_certificate_case_step_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=60)
+    name: str = Field(max_length=200)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    step_id: str = Field(max_length=200)
+    department_id: str = Field(max_length=200)
+    issued_at: datetime
+
+
+class Outbox(SQLModel, table=True):
+    """Something the flows must act on, written in the same transaction as the change."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unprocessed", "processed_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    kind: str = Field(max_length=50)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    processed_at: datetime | None = None
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} into an audit event")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 text: the same bytes for the same content.
+
+    >>> canonical_json({"b": 1, "a": "补正"})
+    '{"a":"补正","b":1}'
+    """
+    return json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_value
+    )
+
+
+def event_hash(
+    prev_hash: str, *, seq: int, case_id: str | None, kind: str, payload: Any, at: datetime
+) -> str:
+    """``sha256(prev_hash + canonical JSON of the row)`` as 64 hex digits."""
+    row = {
+        "seq": seq,
+        "case_id": case_id,
+        "kind": kind,
+        "payload": payload,
+        "at": at.isoformat(timespec="microseconds"),
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256((prev_hash + canonical_json(row)).encode("utf-8")).hexdigest()

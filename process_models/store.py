@@ -1,0 +1,132 @@
+"""Where cases are kept: engines, sessions and the schema (Alembic migrations).
+
+:func:`make_engine` turns ``settings.effective_database_url`` (or a URL you give) into
+an engine. SQLite files get WAL, a busy timeout and foreign keys; their write
+transactions start with ``BEGIN IMMEDIATE`` (see :func:`begin_write`) so two writers
+queue instead of failing half-way. PostgreSQL goes through psycopg 3
+(``postgresql+psycopg://``); plain ``postgresql://`` URLs are read the same way.
+
+:func:`init_db` runs the migrations in ``process_models/migrations`` up to head; it is
+safe to call on every start.
+
+>>> import tempfile, pathlib
+>>> from sqlmodel import Session, select
+>>> from process_models.cases import AuditChainHead
+>>> url = f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'cases.db'}"
+>>> engine = make_engine(url)
+>>> init_db(engine)
+>>> with Session(engine) as session:
+...     session.exec(select(AuditChainHead.seq)).one()
+0
+>>> engine.dispose()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+__all__ = ["MIGRATIONS_DIR", "begin_write", "init_db", "is_sqlite", "make_engine"]
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_IMMEDIATE = "onething_sqlite_immediate"
+
+
+def _normalised_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` become ``postgresql+psycopg://`` (psycopg 3).
+
+    >>> _normalised_url("postgresql://postgres@127.0.0.1/onething")
+    'postgresql+psycopg://postgres@127.0.0.1/onething'
+    >>> _normalised_url("sqlite:///var/onething.db")
+    'sqlite:///var/onething.db'
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str | None = None, **engine_kwargs) -> Engine:
+    """An engine for ``url`` (default ``settings.effective_database_url``).
+
+    SQLite: the file's folder is created, WAL journal, ``busy_timeout``, foreign keys on,
+    and write transactions begin ``IMMEDIATE``. PostgreSQL: psycopg 3 with pre-ping.
+
+    >>> make_engine("sqlite:///:memory:").dialect.name
+    'sqlite'
+    """
+    if url is None:
+        from process_models.settings import settings
+
+        url = settings.effective_database_url
+    url = _normalised_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        engine_kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **engine_kwargs)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    connect_args = engine_kwargs.pop("connect_args", {})
+    connect_args.setdefault("check_same_thread", False)
+    connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    engine = create_engine(url, connect_args=connect_args, **engine_kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # We issue BEGIN ourselves (below), so the driver must not.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if parsed.database and parsed.database != ":memory:":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def is_sqlite(session_or_engine) -> bool:
+    """Whether a session's (or an engine's) database is SQLite."""
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else (
+        session_or_engine
+    )
+    return bind.dialect.name == "sqlite"
+
+
+def begin_write(session: Session) -> None:
+    """Start ``session``'s write transaction (committing any transaction already open).
+
+    On SQLite the transaction begins ``IMMEDIATE``: it takes the database's write lock
+    at once, so writers queue (up to the busy timeout) and never fail half-way. On
+    PostgreSQL it is an ordinary transaction; writers serialise on the audit chain head
+    (:func:`process_models.casework.lock_chain`).
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={_IMMEDIATE: True})
+
+
+def init_db(engine: Engine) -> None:
+    """Run the Alembic migrations in ``process_models/migrations`` up to head.
+
+    Safe to call on every start: an up-to-date database is left as it is.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
