@@ -1,0 +1,558 @@
+"""The discrete-event engine behind :mod:`simulations.capacity`: one heap, plain floats.
+
+Time is seconds after midnight of the first simulated day. A :class:`Timeline` lists the
+open spans of one calendar (a department's opening hours, or whole working days for
+external waits), grown a day at a time as the simulation reaches them, so there is no
+horizon cap. Cases live only while they have tokens in flight; statistics are running
+sums and counters, so memory grows with the cases in progress, not with all cases.
+
+>>> tl = Timeline(lambda day: [(9 * 3600.0, 12 * 3600.0), (13.5 * 3600, 17.5 * 3600)],
+...               first_day=__import__("datetime").date(2025, 1, 6))
+>>> tl.advance(tl.next_open(8 * 3600.0), 4 * 3600.0) / 3600   # 9:00 + 3 h, lunch, + 1 h
+14.5
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import count
+
+import numpy as np
+
+from process_models.errors import CalendarError
+from simulations._des_model import Event, Gateway, ProcessGraph, Task
+
+__all__ = ["DAY_SECONDS", "Engine", "GraphStats", "PoolSpec", "PoolStats", "RunStats", "Timeline"]
+
+DAY_SECONDS = 86400.0
+_NEVER_OPEN_DAYS = 3660
+_BUFFER = 512
+
+# node kinds
+_TASK, _PARALLEL, _EXCLUSIVE, _ANY, _START, _END = range(6)
+# event kinds
+_ARRIVE, _DONE, _RESUME, _REDO, _DAY, _MEETING, _LAG = range(7)
+
+
+class Timeline:
+    """Open spans of one calendar as cumulative arrays; see the module docstring.
+
+    ``spans_of_day(day)`` gives ``(start, end)`` seconds after that day's midnight.
+    ``always_open=True`` skips the arrays (24/7 resources).
+    """
+
+    def __init__(self, spans_of_day: Callable[[date], Sequence[tuple[float, float]]],
+                 first_day: date, *, always_open: bool = False, name: str = "") -> None:
+        self._spans_of_day = spans_of_day
+        self._first_day = first_day
+        self._days = 0
+        self.always_open = always_open
+        self.name = name
+        self.starts: list[float] = []
+        self.ends: list[float] = []
+        self.cum_end: list[float] = []   # open seconds up to the end of each span
+
+    def _grow(self) -> None:
+        offset = self._days * DAY_SECONDS
+        total = self.cum_end[-1] if self.cum_end else 0.0
+        for s, e in self._spans_of_day(self._first_day + timedelta(days=self._days)):
+            if e <= s:
+                continue
+            total += e - s
+            if self.ends and self.ends[-1] == offset + s:   # adjacent spans merge
+                self.ends[-1] = offset + e
+                self.cum_end[-1] = total
+            else:
+                self.starts.append(offset + s)
+                self.ends.append(offset + e)
+                self.cum_end.append(total)
+        self._days += 1
+
+    def _cover(self, t: float) -> None:
+        """Grow until one span ends after ``t`` and the day of ``t`` is complete."""
+        empty_days = 0
+        while self._days * DAY_SECONDS <= t or not self.ends or self.ends[-1] <= t:
+            before = self.cum_end[-1] if self.cum_end else 0.0
+            self._grow()
+            empty_days = empty_days + 1 if (self.cum_end[-1] if self.cum_end else 0.0) == before \
+                else 0
+            if empty_days > _NEVER_OPEN_DAYS:
+                raise CalendarError(
+                    f"'{self.name}' has no opening hours for ten years after "
+                    f"{self._first_day + timedelta(days=self._days - empty_days)}; "
+                    "give it opening hours or staff it on another calendar")
+        self._safe = min(self.ends[-1], self._days * DAY_SECONDS)
+
+    _safe = -1.0
+
+    def open_seconds(self, t: float) -> float:
+        """Open seconds from the origin up to ``t``."""
+        if self.always_open:
+            return t
+        if t >= self._safe:
+            self._cover(t)
+        i = bisect_right(self.ends, t)
+        before = self.cum_end[i - 1] if i else 0.0
+        return before + max(0.0, t - self.starts[i])
+
+    def next_open(self, t: float) -> float:
+        """``t`` if the calendar is open then, else the next opening."""
+        return self.span(t, 0.0)[0]
+
+    def span(self, t: float, seconds: float) -> tuple[float, float]:
+        """Start (``t`` or the next opening) and end of ``seconds`` of open time."""
+        if self.always_open:
+            return t, t + seconds
+        if t >= self._safe:
+            self._cover(t)
+        ends, cum = self.ends, self.cum_end
+        i = bisect_right(ends, t)
+        s = self.starts[i]
+        if s < t:
+            s = t
+        if seconds <= 0:
+            return s, s
+        end_i = ends[i]
+        if s + seconds <= end_i:
+            return s, s + seconds
+        target = cum[i] - (end_i - s) + seconds
+        while cum[-1] < target:
+            self._cover(ends[-1] + DAY_SECONDS)
+        j = bisect_left(cum, target, i)
+        return s, ends[j] - (cum[j] - target)
+
+    def advance(self, t: float, seconds: float) -> float:
+        """The instant ``seconds`` of open time after ``t`` (``t`` itself for zero)."""
+        if seconds <= 0:
+            return t
+        return self.span(t, seconds)[1]
+
+
+@dataclass
+class PoolSpec:
+    """A staff pool: ``staff`` people on ``timeline``.
+
+    ``meets_on`` (weekday numbers, Monday 0) makes it a committee: tasks queue until a
+    meeting day, then everything queued is decided in one sitting of ``meeting_seconds``.
+    """
+
+    id: str
+    staff: int
+    timeline: Timeline
+    meets_on: frozenset[int] = frozenset()
+    meeting_seconds: float = 2 * 3600.0
+
+
+@dataclass
+class GraphStats:
+    """Running figures for one process graph (cases counted after the warm-up)."""
+
+    cases: int = 0
+    on_time: int = 0
+    elapsed_working_days: Counter = field(default_factory=Counter)
+    cycle_seconds_sum: float = 0.0
+    cycle_seconds_sumsq: float = 0.0
+    cycle_seconds_max: float = 0.0
+
+
+@dataclass
+class PoolStats:
+    """Running figures for one staff pool (tasks started after the warm-up)."""
+
+    tasks: int = 0
+    busy_seconds: float = 0.0
+    wait_seconds_sum: float = 0.0
+    wait_seconds_max: float = 0.0
+    queue_max: int = 0
+    open_seconds: float = 0.0
+    staff: int = 0
+    daily_mean_queue: list[float] = field(default_factory=list)
+
+
+@dataclass
+class RunStats:
+    """What one replication measured."""
+
+    graphs: dict[str, GraphStats]
+    pools: dict[str, PoolStats]
+    task_events: int
+    cases_started: int
+    end_seconds: float
+
+
+class _Draws:
+    """Buffered draws of one duration from one stream (numpy calls in batches)."""
+
+    __slots__ = ("_duration", "_rng", "_buf", "_i", "_fixed")
+
+    def __init__(self, duration, rng: np.random.Generator) -> None:
+        self._duration = duration
+        self._rng = rng
+        self._buf: list[float] = []
+        self._i = 0
+        self._fixed = duration.params[0] if duration.kind == "fixed" else None
+
+    def __call__(self) -> float:
+        if self._fixed is not None:
+            return min(max(self._fixed, self._duration.low), self._duration.high)
+        if self._i >= len(self._buf):
+            self._buf = self._duration.sample(self._rng, _BUFFER).tolist()
+            self._i = 0
+        v = self._buf[self._i]
+        self._i += 1
+        return v
+
+
+class _Uniforms:
+    __slots__ = ("_rng", "_buf", "_i")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        if self._i >= len(self._buf):
+            self._buf = self._rng.random(_BUFFER).tolist()
+            self._i = 0
+        v = self._buf[self._i]
+        self._i += 1
+        return v
+
+
+class _Case:
+    __slots__ = ("no", "graph", "arrived", "tokens", "joins", "fired", "priority")
+
+    def __init__(self, no: int, graph: int, arrived: float, priority: int) -> None:
+        self.no = no
+        self.graph = graph
+        self.arrived = arrived
+        self.tokens = 1
+        self.joins: dict[int, int] | None = None
+        self.fired: set[int] | None = None
+        self.priority = priority
+
+
+class _Compiled:
+    """One graph as flat lists indexed by node number."""
+
+    def __init__(self, graph: ProcessGraph, pool_index: dict[str, int],
+                 work_streams: Iterator[np.random.Generator]) -> None:
+        index = {n.id: i for i, n in enumerate(graph.nodes)}
+        self.graph = graph
+        self.ids = [n.id for n in graph.nodes]
+        self.names = [getattr(n, "name", "") or n.id for n in graph.nodes]
+        self.kind: list[int] = []
+        self.pool: list[int] = []
+        self.draw: list[_Draws | None] = []
+        self.wait_days: list[float] = []
+        self.rework: list[float] = []
+        self.supplement_days: list[float] = []
+        for n in graph.nodes:
+            is_task = isinstance(n, Task)
+            if is_task:
+                self.kind.append(_TASK)
+            elif isinstance(n, Gateway):
+                self.kind.append({"parallel": _PARALLEL, "exclusive": _EXCLUSIVE,
+                                  "any": _ANY}[n.kind])
+            else:
+                assert isinstance(n, Event)
+                self.kind.append(_START if n.kind == "start" else _END)
+            self.pool.append(pool_index[n.pool] if is_task else -1)
+            self.draw.append(_Draws(n.work, next(work_streams)) if is_task else None)
+            self.wait_days.append(n.wait_working_days if is_task else 0.0)
+            self.rework.append(n.rework_probability if is_task else 0.0)
+            self.supplement_days.append(n.supplement_working_days if is_task else 0.0)
+        self.out: list[list[tuple[int, float]]] = [[] for _ in graph.nodes]
+        self.cumprob: list[list[float] | None] = [None] * len(graph.nodes)
+        self.join = [0] * len(graph.nodes)
+        probs: list[list[float | None]] = [[] for _ in graph.nodes]
+        for f in graph.flows:
+            s, t = index[f.source], index[f.target]
+            self.out[s].append((t, f.lag_working_days))
+            probs[s].append(f.probability)
+            self.join[t] += 1
+        for i, k in enumerate(self.kind):
+            if k == _EXCLUSIVE and len(self.out[i]) > 1:
+                given = [p for p in probs[i] if p is not None]
+                rest = (1.0 - sum(given)) / (len(probs[i]) - len(given)) \
+                    if len(given) < len(probs[i]) else 0.0
+                weights = [max(0.0, p if p is not None else rest) for p in probs[i]]
+                total = sum(weights) or 1.0
+                acc, cum = 0.0, []
+                for w in weights:
+                    acc += w / total
+                    cum.append(acc)
+                cum[-1] = 1.0
+                self.cumprob[i] = cum
+        self.start = index[graph.start]
+        self.limit = graph.limit_working_days
+
+
+class Engine:
+    """Run cases of several process graphs through shared staff pools.
+
+    Parameters
+    ----------
+    graphs:
+        The process graphs; arrivals name them by position.
+    pools:
+        Every pool any task uses.
+    working_days:
+        Whole working days as a :class:`Timeline`; external waits, lags and elapsed
+        working days run on it.
+    arrivals:
+        ``(seconds, graph index, urgent)`` in time order.
+    seed_sequence:
+        Root of the random streams: one per task for work times, one for routing.
+    warmup_seconds, measure_seconds:
+        Cases arriving before the warm-up and tasks starting outside
+        ``[warmup, measure]`` are simulated but not counted.
+    log:
+        Called ``(case_label, node_id, pool_id, activity, lifecycle, seconds)`` for every
+        task start and completion when given.
+    """
+
+    def __init__(self, graphs: Sequence[ProcessGraph], pools: Sequence[PoolSpec],
+                 working_days: Timeline, arrivals: Iterator[tuple[float, int, bool]],
+                 seed_sequence: np.random.SeedSequence, *, warmup_seconds: float = 0.0,
+                 measure_seconds: float = math.inf,
+                 log: Callable[[str, str, str, str, str, float], None] | None = None) -> None:
+        self.pools = list(pools)
+        pool_index = {p.id: i for i, p in enumerate(self.pools)}
+        work_ss, route_ss = seed_sequence.spawn(2)
+        n_tasks = sum(len(g.tasks) for g in graphs)
+        work_streams = iter([np.random.default_rng(s) for s in work_ss.spawn(max(n_tasks, 1))])
+        self.graphs = [_Compiled(g, pool_index, work_streams) for g in graphs]
+        self.working_days = working_days
+        self.arrivals = arrivals
+        self.uniform = _Uniforms(np.random.default_rng(route_ss))
+        self.warmup = warmup_seconds
+        self.measure = measure_seconds
+        self.log = log
+
+    def run(self) -> RunStats:
+        """Simulate until every arrived case has finished."""
+        heap: list = []
+        push, pop = heapq.heappush, heapq.heappop
+        qpush, qpop = heapq.heappush, heapq.heappop
+        seq = count()
+        pools = self.pools
+        npools = len(pools)
+        free = [p.staff for p in pools]
+        queues: list[list] = [[] for _ in pools]
+        timelines = [p.timeline for p in pools]
+        batch = [bool(p.meets_on) for p in pools]
+        pstats = [PoolStats(staff=p.staff) for p in pools]
+        q_area = [0.0] * npools
+        q_last = [0.0] * npools
+        gstats = [GraphStats() for _ in self.graphs]
+        graphs = self.graphs
+        wd = self.working_days
+        wd_advance = wd.advance
+        uniform = self.uniform
+        warmup, measure, log = self.warmup, self.measure, self.log
+        in_progress = 0
+        task_events = 0
+        cases = 0
+
+        def note_queue(p: int, t: float) -> None:
+            q_area[p] += len(queues[p]) * (t - q_last[p])
+            q_last[p] = t
+
+        def start(case: _Case, g: _Compiled, n: int, p: int, enabled: float, t: float) -> None:
+            w = g.draw[n]()
+            s, e = timelines[p].span(t, w)
+            if warmup <= s < measure:
+                st = pstats[p]
+                st.tasks += 1
+                st.busy_seconds += w
+                waited = s - enabled
+                st.wait_seconds_sum += waited
+                if waited > st.wait_seconds_max:
+                    st.wait_seconds_max = waited
+            if log is not None:
+                log(f"{g.graph.id}-{case.no}", g.ids[n], pools[p].id, g.names[n], "start", s)
+            push(heap, (e, next(seq), _DONE, case, n))
+
+        def finish(case: _Case, t: float) -> None:
+            if case.arrived < warmup:
+                return
+            g = graphs[case.graph]
+            st = gstats[case.graph]
+            st.cases += 1
+            first = (case.arrived // DAY_SECONDS + 1) * DAY_SECONDS
+            last = (t // DAY_SECONDS + 1) * DAY_SECONDS
+            days = round((wd.open_seconds(last) - wd.open_seconds(first)) / DAY_SECONDS)
+            st.elapsed_working_days[days] += 1
+            if g.limit is not None and days <= g.limit + 1e-9:
+                st.on_time += 1
+            cycle = t - case.arrived
+            st.cycle_seconds_sum += cycle
+            st.cycle_seconds_sumsq += cycle * cycle
+            if cycle > st.cycle_seconds_max:
+                st.cycle_seconds_max = cycle
+
+        def outs_of(case: _Case, g: _Compiled, n: int):
+            """The flows a token leaving ``n`` takes (one of them after an exclusive choice)."""
+            outs = g.out[n]
+            cum = g.cumprob[n]
+            if cum is not None:
+                u = uniform()
+                i = 0
+                last = len(cum) - 1
+                while i < last and u >= cum[i]:
+                    i += 1
+                outs = (outs[i],)
+            case.tokens += len(outs) - 1
+            return outs
+
+        def travel(case: _Case, g: _Compiled, outs, t: float) -> bool:
+            """Tokens travel ``outs`` at ``t`` until each waits for staff, a lag or a join;
+            True when the case has no token left."""
+            kind, out, join, pool = g.kind, g.out, g.join, g.pool
+            stack = [outs]
+            while stack:
+                for m, lag in stack.pop():
+                    if lag > 0:
+                        push(heap, (wd_advance(t, lag * DAY_SECONDS), next(seq), _LAG, case, m))
+                        continue
+                    k = kind[m]
+                    if k == _TASK:
+                        p = pool[m]
+                        if free[p] > 0 and not batch[p]:
+                            free[p] -= 1
+                            start(case, g, m, p, t, t)
+                        else:
+                            note_queue(p, t)
+                            q = queues[p]
+                            qpush(q, (case.priority, t, next(seq), case, m))
+                            if len(q) > pstats[p].queue_max:
+                                pstats[p].queue_max = len(q)
+                    elif k == _END or not out[m]:
+                        case.tokens -= 1
+                    elif k == _PARALLEL and join[m] > 1:
+                        joins = case.joins
+                        if joins is None:
+                            joins = case.joins = {}
+                        c = joins.get(m, 0) + 1
+                        if c < join[m]:
+                            joins[m] = c
+                            case.tokens -= 1
+                        else:
+                            joins[m] = 0
+                            stack.append(outs_of(case, g, m))
+                    elif k == _ANY:
+                        fired = case.fired
+                        if fired is None:
+                            fired = case.fired = set()
+                        if m in fired:
+                            case.tokens -= 1
+                        else:
+                            fired.add(m)
+                            stack.append(outs_of(case, g, m))
+                    else:
+                        stack.append(outs_of(case, g, m))
+            return case.tokens == 0
+
+        def leave(case: _Case, g: _Compiled, n: int, t: float) -> bool:
+            return travel(case, g, outs_of(case, g, n), t)
+
+        arrivals = self.arrivals
+        nxt = next(arrivals, None)
+        if nxt is not None:
+            push(heap, (nxt[0], next(seq), _ARRIVE, nxt[1], nxt[2]))
+        push(heap, (0.0, next(seq), _DAY, None, None))
+        first_day = wd._first_day
+        t = 0.0
+        while heap:
+            t, _, kind, a, b = pop(heap)
+            if kind == _DONE:
+                g = graphs[a.graph]
+                p = g.pool[b]
+                task_events += 1
+                if log is not None:
+                    log(f"{g.graph.id}-{a.no}", g.ids[b], pools[p].id, g.names[b], "complete", t)
+                if not batch[p]:
+                    q = queues[p]
+                    if q:
+                        note_queue(p, t)
+                        _, enabled, _, c2, n2 = qpop(q)
+                        start(c2, graphs[c2.graph], n2, p, enabled, t)
+                    else:
+                        free[p] += 1
+                rework = g.rework[b]
+                if rework > 0 and uniform() < rework:
+                    push(heap, (wd_advance(t, g.supplement_days[b] * DAY_SECONDS), next(seq),
+                                _REDO, a, b))
+                elif g.wait_days[b] > 0:
+                    push(heap, (wd_advance(t, g.wait_days[b] * DAY_SECONDS), next(seq),
+                                _RESUME, a, b))
+                elif leave(a, g, b, t):
+                    in_progress -= 1
+                    finish(a, t)
+            elif kind == _RESUME:
+                if leave(a, graphs[a.graph], b, t):
+                    in_progress -= 1
+                    finish(a, t)
+            elif kind == _ARRIVE:
+                cases += 1
+                in_progress += 1
+                g = graphs[a]
+                case = _Case(cases, a, t, 0 if b else 1)
+                if leave(case, g, g.start, t):
+                    in_progress -= 1
+                    finish(case, t)
+                nxt = next(arrivals, None)
+                if nxt is not None:
+                    push(heap, (nxt[0], next(seq), _ARRIVE, nxt[1], nxt[2]))
+            elif kind == _LAG or kind == _REDO:   # a token reaches node b
+                if travel(a, graphs[a.graph], ((b, 0.0),), t):
+                    in_progress -= 1
+                    finish(a, t)
+            elif kind == _MEETING:
+                q = queues[a]
+                note_queue(a, t)
+                sitting = t + pools[a].meeting_seconds
+                while q:
+                    _, enabled, _, c2, n2 = qpop(q)
+                    g = graphs[c2.graph]
+                    if warmup <= t < measure:
+                        st = pstats[a]
+                        st.tasks += 1
+                        st.busy_seconds += pools[a].meeting_seconds
+                        st.wait_seconds_sum += t - enabled
+                        st.wait_seconds_max = max(st.wait_seconds_max, t - enabled)
+                    if log is not None:
+                        log(f"{g.graph.id}-{c2.no}", g.ids[n2], pools[a].id, g.names[n2],
+                            "start", t)
+                    push(heap, (sitting, next(seq), _DONE, c2, n2))
+            else:  # _DAY
+                day = first_day + timedelta(days=round(t / DAY_SECONDS))
+                for p in range(npools):
+                    note_queue(p, t)
+                    if t > 0:
+                        pstats[p].daily_mean_queue.append(q_area[p] / DAY_SECONDS)
+                    q_area[p] = 0.0
+                    if batch[p] and day.weekday() in pools[p].meets_on:
+                        opening = timelines[p].next_open(t)
+                        if opening < t + DAY_SECONDS:
+                            push(heap, (opening, next(seq), _MEETING, p, None))
+                if in_progress or nxt is not None:
+                    push(heap, (t + DAY_SECONDS, next(seq), _DAY, None, None))
+        for p, spec in enumerate(pools):
+            hi = min(measure, t)
+            if hi > warmup:
+                pstats[p].open_seconds = (spec.timeline.open_seconds(hi)
+                                          - spec.timeline.open_seconds(warmup))
+        return RunStats(
+            graphs={g.graph.id: s for g, s in zip(graphs, gstats)},
+            pools={p.id: s for p, s in zip(pools, pstats)},
+            task_events=task_events, cases_started=cases, end_seconds=t,
+        )

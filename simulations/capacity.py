@@ -1,0 +1,808 @@
+"""Service-centre capacity: cases queue for staff, on the working-day calendar.
+
+The critical path says how fast a case could go if every department were free; this
+module runs many cases through shared staff pools and reports what share meets the
+committed limit, where queues build up and what one more clerk buys.
+
+How a catalog :class:`~process_models.procedure.Procedure` becomes a process graph
+(:func:`procedure_graph`):
+
+- each step is a task of its department's staff pool;
+- work time: the step's ``duration`` distribution when it has one (working days of
+  :data:`HOURS_PER_WORKING_DAY` staff hours), then only its untimed parts are waited;
+  otherwise :data:`WORK_SHARE` of its committed limit (at least :data:`MIN_WORK_HOURS`),
+  drawn triangular from half to one and a half times that, and the rest of the limit
+  plus its untimed parts is waited (external time: the file travels, 公示, 制证);
+- dependencies are flows (several become a parallel join); lags are waited.
+
+Arrivals are Poisson per procedure, with a rate per open hour scaled by weekday and hour
+(``per_day`` is the mean of a full 7-hour day), or replayed from a CSV. Staff come from a
+YAML file or ``DEPT=+N`` changes. Random streams are separate per purpose (arrivals,
+urgency, each task's work time, routing), so scenarios that differ only in staff see the
+same cases (common random numbers).
+
+>>> from datetime import date
+>>> from process_models.catalog import load_catalog_procedure
+>>> newborn = load_catalog_procedure("newborn")
+>>> result = simulate_capacity([newborn], start=date(2025, 3, 3), end=date(2025, 3, 14),
+...                            arrivals=parse_arrivals({"newborn": {"per_day": 4}}),
+...                            seed=1)
+>>> result.procedures["newborn"].cases > 0
+True
+>>> 0 <= result.departments["police"].utilisation <= 1
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from process_models.errors import InvalidInput, UnknownReference, did_you_mean
+from process_models.procedure import Procedure, Unit
+from simulations._des_engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
+from simulations._des_model import Duration, Event, Flow, Gateway, ProcessGraph, Task
+
+__all__ = [
+    "HOURS_PER_WORKING_DAY",
+    "MIN_WORK_HOURS",
+    "WORK_SHARE",
+    "ArrivalPlan",
+    "CapacityError",
+    "CapacityResult",
+    "DepartmentResult",
+    "ProcedureArrivals",
+    "ProcedureResult",
+    "StaffPlan",
+    "capacity_plots",
+    "load_arrivals",
+    "load_staff",
+    "parse_arrivals",
+    "parse_staff",
+    "parse_staff_changes",
+    "procedure_graph",
+    "simulate_capacity",
+    "what_if",
+]
+
+WORK_SHARE = 0.1
+"""Share of a step's committed limit that is staff work when it has no ``duration``."""
+MIN_WORK_HOURS = 0.25
+"""Least staff work per step (a 即办件 with a zero limit still takes a quarter hour)."""
+HOURS_PER_WORKING_DAY = 7.0
+"""Staff hours in a working day (9:00–12:00 and 13:30–17:30)."""
+DEFAULT_CASES_PER_DAY = 5.0
+TZ = timezone(timedelta(hours=8))
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WORKING_DAYS_PER_CALENDAR_DAY = 248 / 365
+
+
+class CapacityError(InvalidInput):
+    """A staff plan, arrival plan or capacity option is not valid."""
+
+
+def _working_days(days: float, unit: Unit) -> float:
+    return days if unit is Unit.working else days * _WORKING_DAYS_PER_CALENDAR_DAY
+
+
+# --- procedures as process graphs -----------------------------------------------------------
+
+
+def procedure_graph(proc: Procedure) -> ProcessGraph:
+    """The process graph of ``proc`` (see the module docstring for the mapping).
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> g = procedure_graph(load_catalog_procedure("newborn"))
+    >>> len(g.tasks), g.start
+    (9, 'start')
+    """
+    from simulations.cpm import critical_path_length
+
+    nodes: list = [Event("start", "start")]
+    hour = 3600.0 * HOURS_PER_WORKING_DAY
+    for s in proc.steps:
+        untimed = sum(_working_days(u.days, u.unit) for u in s.untimed)
+        if s.duration is not None:
+            work = _step_duration(s.duration, hour)
+            wait = untimed
+        else:
+            limit = _working_days(s.committed.days, s.committed.unit)
+            work_days = max(MIN_WORK_HOURS / HOURS_PER_WORKING_DAY, WORK_SHARE * limit)
+            mean = work_days * hour
+            work = Duration("triangular", (mean / 2, mean, mean * 1.5))
+            wait = max(0.0, limit - work_days) + untimed
+        nodes.append(Task(s.id, s.name, pool=s.department, work=work, wait_working_days=wait))
+    flows: list[Flow] = []
+    stages = {st.id: st for st in proc.stages}
+    used_stages: set[str] = set()
+
+    def flow(source: str, target: str, lag: float = 0.0) -> None:
+        flows.append(Flow(f"{source}->{target}", source, target, lag_working_days=lag))
+
+    for s in proc.steps:
+        deps = s.depends_on
+        target = s.id
+        if len(deps) > 1:
+            target = f"join:{s.id}"
+            nodes.append(Gateway(target, "parallel"))
+            flow(target, s.id)
+        if not deps:
+            flow("start", s.id)
+        for d in deps:
+            lag = _working_days(d.lag.days, d.lag.unit) if d.lag else 0.0
+            source = d.step
+            if d.step in stages:
+                source = f"stage:{d.step}"
+                used_stages.add(d.step)
+            flow(source, target, lag)
+    for sid in sorted(used_stages):
+        st = stages[sid]
+        nodes.append(Gateway(f"stage:{sid}", "parallel" if st.join.value == "all" else "any"))
+        for m in st.milestones or st.steps:
+            flow(m, f"stage:{sid}")
+    has_successor = {f.source for f in flows}
+    sinks = [s.id for s in proc.steps if s.id not in has_successor]
+    nodes.append(Event("end", "end"))
+    if len(sinks) > 1:
+        nodes.append(Gateway("join:end", "parallel"))
+        for s in sinks:
+            flow(s, "join:end")
+        flow("join:end", "end")
+    else:
+        flow(sinks[0], "end")
+    return ProcessGraph(
+        proc.id, proc.name, tuple(nodes), tuple(flows),
+        limit_working_days=critical_path_length(proc),
+        pool_names={d.id: d.name for d in proc.departments},
+    )
+
+
+def _step_duration(dist, seconds_per_day: float) -> Duration:
+    k = dist.kind
+    sc = seconds_per_day
+    if k == "fixed":
+        return Duration("fixed", (dist.days * sc,))
+    if k in ("triangular", "pert"):
+        return Duration("triangular", (dist.low * sc, dist.mode * sc, dist.high * sc))
+    if k == "lognormal":
+        return Duration("lognormal", (dist.mean * sc, dist.sd * sc))
+    return Duration("empirical", tuple(x * sc for x in dist.samples))
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffPlan:
+    """Staff per department, committee meeting days, and the default for the rest.
+
+    >>> plan = parse_staff({"police": 2, "health": {"staff": 1, "meets_on": ["tuesday"]}})
+    >>> plan.staff["police"], sorted(plan.meets_on["health"])
+    (2, [1])
+    """
+
+    staff: Mapping[str, int] = field(default_factory=dict)
+    meets_on: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    default_staff: int = 1
+
+    def changed(self, deltas: Mapping[str, int]) -> StaffPlan:
+        """A copy with ``deltas`` added (staff never below one)."""
+        staff = dict(self.staff)
+        for dept, n in deltas.items():
+            staff[dept] = max(1, staff.get(dept, self.default_staff) + n)
+        return StaffPlan(staff, self.meets_on, self.default_staff)
+
+
+def _count(value: Any, where: str, file: str | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CapacityError(f"staff must be a whole number ≥ 0, got {value!r}",
+                            file=file, path=where)
+    return value
+
+
+def parse_staff(data: Any, *, file: str | None = None) -> StaffPlan:
+    """A :class:`StaffPlan` from ``{departments: {id: N | {staff, meets_on}}, default: N}``.
+
+    The ``departments`` level may be left out. ``meets_on`` lists weekdays (``tuesday``).
+    """
+    if not isinstance(data, Mapping):
+        raise CapacityError("expected a mapping of department → staff", file=file)
+    default = _count(data.get("default", 1), "default", file) if "departments" in data else 1
+    depts = data.get("departments", data) if "departments" in data else data
+    if not isinstance(depts, Mapping):
+        raise CapacityError("departments: expected a mapping of department → staff", file=file)
+    staff: dict[str, int] = {}
+    meets: dict[str, frozenset[int]] = {}
+    for dept, spec in depts.items():
+        where = f"departments.{dept}"
+        if isinstance(spec, Mapping):
+            unknown = [k for k in spec if k not in ("staff", "meets_on")]
+            if unknown:
+                raise CapacityError(f"unknown field '{unknown[0]}'; use staff or meets_on",
+                                    file=file, path=where,
+                                    suggestion=did_you_mean(unknown[0], ["staff", "meets_on"]))
+            staff[str(dept)] = _count(spec.get("staff", 1), f"{where}.staff", file)
+            days = spec.get("meets_on") or []
+            bad = [d for d in days if str(d).lower() not in _WEEKDAYS]
+            if bad:
+                raise CapacityError(f"unknown weekday '{bad[0]}'", file=file,
+                                    path=f"{where}.meets_on",
+                                    suggestion=did_you_mean(str(bad[0]).lower(), _WEEKDAYS))
+            if days:
+                meets[str(dept)] = frozenset(_WEEKDAYS.index(str(d).lower()) for d in days)
+        else:
+            staff[str(dept)] = _count(spec, where, file)
+    return StaffPlan(staff, meets, default)
+
+
+def load_staff(path: str | os.PathLike[str]) -> StaffPlan:
+    """Read a staff YAML file (see :func:`parse_staff`)."""
+    return parse_staff(_read_yaml(path), file=str(path))
+
+
+def parse_staff_changes(items: Iterable[str]) -> dict[str, int]:
+    """``["市场监管=+1", "police=-1"]`` → ``{"市场监管": 1, "police": -1}``.
+
+    >>> parse_staff_changes(["police=+1"])
+    {'police': 1}
+    """
+    out: dict[str, int] = {}
+    for item in items:
+        dept, sep, n = item.partition("=")
+        try:
+            if not sep or not n.strip().lstrip("+-").isdigit():
+                raise ValueError
+            out[dept.strip()] = int(n.strip())
+        except ValueError:
+            raise CapacityError(f"'{item}' is not DEPT=+N, DEPT=-N or a file",
+                                path="--staff") from None
+    return out
+
+
+def _resolve_departments(plan: StaffPlan, names: Mapping[str, str], where: str) -> StaffPlan:
+    """Map department names to ids; unknown ones are an error with a did-you-mean."""
+    by_name = {v: k for k, v in names.items()}
+
+    def resolve(dept: str) -> str:
+        if dept in names:
+            return dept
+        if dept in by_name:
+            return by_name[dept]
+        choices = [*names, *by_name]
+        raise UnknownReference(
+            f"unknown department '{dept}'; known: {', '.join(names)}",
+            path=where, suggestion=did_you_mean(dept, choices),
+        )
+
+    return StaffPlan({resolve(d): n for d, n in plan.staff.items()},
+                     {resolve(d): m for d, m in plan.meets_on.items()}, plan.default_staff)
+
+
+# --- arrivals -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcedureArrivals:
+    """Arrival rates of one procedure and its case-level probabilities."""
+
+    per_day: float = DEFAULT_CASES_PER_DAY
+    weekday: tuple[float, ...] = (1.0,) * 7
+    hour: Mapping[int, float] = field(default_factory=dict)
+    urgent_share: float = 0.0
+    rework_probability: float = 0.0
+    supplement_working_days: float = 3.0
+
+
+@dataclass(frozen=True)
+class ArrivalPlan:
+    """Poisson rates per procedure, or a replayed list of ``(procedure_id, datetime, urgent)``."""
+
+    procedures: Mapping[str, ProcedureArrivals] = field(default_factory=dict)
+    replay: tuple[tuple[str, datetime, bool], ...] | None = None
+
+    def of(self, procedure_id: str) -> ProcedureArrivals:
+        """The rates of one procedure (defaults when not listed)."""
+        return self.procedures.get(procedure_id, ProcedureArrivals())
+
+
+def _rate(value: Any, where: str, file: str | None, *, share: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise CapacityError(f"expected a number, got {value!r}", file=file, path=where)
+    if value < 0:
+        raise CapacityError(f"rate below zero ({value:g}); arrival rates must be ≥ 0",
+                            file=file, path=where)
+    if share and value > 1:
+        raise CapacityError(f"a share must be between 0 and 1, got {value:g}",
+                            file=file, path=where)
+    return float(value)
+
+
+def parse_arrivals(data: Any, *, file: str | None = None) -> ArrivalPlan:
+    """An :class:`ArrivalPlan` from ``{procedure_id: {per_day, weekday, hour, ...}}``.
+
+    ``weekday`` and ``hour`` are multipliers (``{friday: 0.8}``, ``{9: 1.5}``); negative
+    rates are an error.
+
+    >>> parse_arrivals({"newborn": {"per_day": -1}})
+    Traceback (most recent call last):
+    ...
+    simulations.capacity.CapacityError: newborn.per_day: rate below zero (-1); arrival rates must be ≥ 0
+    """
+    if not isinstance(data, Mapping):
+        raise CapacityError("expected a mapping of procedure id → arrival rates", file=file)
+    data = data.get("procedures", data)
+    fields = ("per_day", "weekday", "hour", "urgent_share", "rework_probability",
+              "supplement_working_days")
+    out: dict[str, ProcedureArrivals] = {}
+    for pid, spec in data.items():
+        if not isinstance(spec, Mapping):
+            spec = {"per_day": spec}
+        unknown = [k for k in spec if k not in fields]
+        if unknown:
+            raise CapacityError(f"unknown field '{unknown[0]}'", file=file, path=f"{pid}",
+                                suggestion=did_you_mean(unknown[0], fields))
+        weekday = [1.0] * 7
+        for day, m in (spec.get("weekday") or {}).items():
+            if str(day).lower() not in _WEEKDAYS:
+                raise CapacityError(f"unknown weekday '{day}'", file=file,
+                                    path=f"{pid}.weekday",
+                                    suggestion=did_you_mean(str(day).lower(), _WEEKDAYS))
+            weekday[_WEEKDAYS.index(str(day).lower())] = _rate(m, f"{pid}.weekday.{day}", file)
+        hour = {int(h): _rate(m, f"{pid}.hour.{h}", file)
+                for h, m in (spec.get("hour") or {}).items()}
+        out[str(pid)] = ProcedureArrivals(
+            per_day=_rate(spec.get("per_day", DEFAULT_CASES_PER_DAY), f"{pid}.per_day", file),
+            weekday=tuple(weekday), hour=hour,
+            urgent_share=_rate(spec.get("urgent_share", 0.0), f"{pid}.urgent_share", file,
+                               share=True),
+            rework_probability=_rate(spec.get("rework_probability", 0.0),
+                                     f"{pid}.rework_probability", file, share=True),
+            supplement_working_days=_rate(spec.get("supplement_working_days", 3.0),
+                                          f"{pid}.supplement_working_days", file),
+        )
+    return ArrivalPlan(out)
+
+
+def load_arrivals(path: str | os.PathLike[str]) -> ArrivalPlan:
+    """Read rates (YAML) or replay a CSV with ``procedure_id, received_at[, urgent]``."""
+    p = Path(path)
+    if p.suffix.lower() != ".csv":
+        return parse_arrivals(_read_yaml(p), file=str(p))
+    from process_models.loading import read_text
+
+    rows = []
+    reader = csv.DictReader(read_text(p).splitlines())
+    missing = {"procedure_id", "received_at"} - set(reader.fieldnames or [])
+    if missing:
+        raise CapacityError(f"missing column '{sorted(missing)[0]}'; the header needs "
+                            "procedure_id and received_at", file=str(p), line=1)
+    for i, row in enumerate(reader, start=2):
+        try:
+            at = datetime.fromisoformat(row["received_at"])
+        except ValueError:
+            raise CapacityError(f"received_at '{row['received_at']}' is not an ISO date-time",
+                                file=str(p), line=i) from None
+        if at.tzinfo is not None:
+            at = at.astimezone(TZ).replace(tzinfo=None)
+        urgent = str(row.get("urgent") or "").strip().lower() in ("1", "true", "yes", "urgent")
+        rows.append((row["procedure_id"], at, urgent))
+    rows.sort(key=lambda r: r[1])
+    return ArrivalPlan(replay=tuple(rows))
+
+
+def _read_yaml(path: str | os.PathLike[str]) -> Any:
+    from process_models.loading import read_text
+
+    try:
+        return yaml.safe_load(read_text(path))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise CapacityError("malformed YAML; fix the indentation or quoting on that line",
+                            file=str(path), line=mark.line + 1 if mark else None) from None
+
+
+def _poisson_arrivals(plans: Sequence[ProcedureArrivals], spans_of_day: Callable,
+                      first: date, last: date, rng: np.random.Generator,
+                      ) -> Iterator[tuple[float, int, bool]]:
+    """Arrivals day by day (memory: one day), in time order."""
+    per_second = [p.per_day / (HOURS_PER_WORKING_DAY * 3600.0) for p in plans]
+    day, offset = first, 0.0
+    while day <= last:
+        todays: list[tuple[float, int, bool]] = []
+        spans = spans_of_day(day)
+        for g, plan in enumerate(plans):
+            base = per_second[g] * plan.weekday[day.weekday()]
+            if base <= 0:
+                continue
+            for s, e in spans:
+                h = s
+                while h < e:
+                    h_end = min(e, (h // 3600 + 1) * 3600)
+                    lam = base * plan.hour.get(int(h // 3600), 1.0) * (h_end - h)
+                    n = rng.poisson(lam) if lam > 0 else 0
+                    if n:
+                        times = rng.uniform(h, h_end, n)
+                        urgent = rng.random(n) < plan.urgent_share
+                        todays.extend((offset + float(t), g, bool(u))
+                                      for t, u in zip(times, urgent))
+                    h = h_end
+        todays.sort()
+        yield from todays
+        day += timedelta(days=1)
+        offset += DAY_SECONDS
+
+
+def _replayed(replay, index: Mapping[str, int], first: date) -> Iterator[tuple[float, int, bool]]:
+    origin = datetime.combine(first, time())
+    for pid, at, urgent in replay:
+        if pid not in index:
+            raise UnknownReference(f"replayed arrival names unknown procedure '{pid}'",
+                                   path="--arrivals", suggestion=did_you_mean(pid, index))
+        t = (at - origin).total_seconds()
+        if t >= 0:
+            yield t, index[pid], urgent
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+def _t_quantile(df: int) -> float:
+    """The two-sided 95% Student t quantile."""
+    table = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+             2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086)
+    return table[df - 1] if df <= len(table) else 1.96 + 2.4 / df
+
+
+def _ci(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% confidence interval (0 for one replication)."""
+    v = [x for x in values if not math.isnan(x)]
+    if not v:
+        return math.nan, math.nan
+    m = sum(v) / len(v)
+    if len(v) < 2:
+        return m, 0.0
+    sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
+    return m, _t_quantile(len(v) - 1) * sd / math.sqrt(len(v))
+
+
+def _percentile(counts: Counter, q: float) -> float:
+    total = sum(counts.values())
+    if not total:
+        return math.nan
+    need, acc = q * total, 0
+    for days in sorted(counts):
+        acc += counts[days]
+        if acc >= need:
+            return float(days)
+    return float(max(counts))
+
+
+@dataclass(frozen=True)
+class ProcedureResult:
+    """Elapsed working days and on-time share of one procedure, pooled over replications.
+
+    ``*_ci`` are 95% half-widths across replications.
+    """
+
+    procedure_id: str
+    cases: int
+    limit_working_days: float | None
+    mean_working_days: float
+    mean_working_days_ci: float
+    p50: float
+    p90: float
+    p95: float
+    on_time_share: float
+    on_time_share_ci: float
+    mean_cycle_hours: float
+    distribution: dict[int, int]
+
+
+@dataclass(frozen=True)
+class DepartmentResult:
+    """Utilisation, waiting and queue of one department's staff pool."""
+
+    department_id: str
+    name: str
+    staff: int
+    utilisation: float
+    utilisation_ci: float
+    mean_wait_hours: float
+    max_wait_hours: float
+    max_queue: int
+    daily_mean_queue: list[float]
+
+
+@dataclass(frozen=True)
+class CapacityResult:
+    """What :func:`simulate_capacity` measured."""
+
+    start: date
+    end: date
+    replications: int
+    seed: int
+    task_events: int
+    procedures: dict[str, ProcedureResult]
+    departments: dict[str, DepartmentResult]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        d = asdict(self)
+        d["start"], d["end"] = self.start.isoformat(), self.end.isoformat()
+        return d
+
+
+def _summarise(graphs: Sequence[ProcessGraph], runs: Sequence[RunStats], start: date, end: date,
+               seed: int) -> CapacityResult:
+    procs = {}
+    for g in graphs:
+        stats = [r.graphs[g.id] for r in runs]
+        pooled: Counter = Counter()
+        for s in stats:
+            pooled.update(s.elapsed_working_days)
+        cases = sum(s.cases for s in stats)
+        means = [sum(k * v for k, v in s.elapsed_working_days.items()) / s.cases
+                 if s.cases else math.nan for s in stats]
+        shares = [s.on_time / s.cases if s.cases else math.nan for s in stats]
+        mean, mean_ci = _ci(means)
+        share, share_ci = _ci(shares)
+        procs[g.id] = ProcedureResult(
+            g.id, cases, g.limit_working_days, mean, mean_ci,
+            _percentile(pooled, 0.5), _percentile(pooled, 0.9), _percentile(pooled, 0.95),
+            share if g.limit_working_days is not None else math.nan,
+            share_ci if g.limit_working_days is not None else math.nan,
+            sum(s.cycle_seconds_sum for s in stats) / cases / 3600 if cases else math.nan,
+            dict(sorted(pooled.items())),
+        )
+    names: dict[str, str] = {}
+    for g in graphs:
+        names.update(g.pool_names)
+    depts = {}
+    for pid in runs[0].pools:
+        stats = [r.pools[pid] for r in runs]
+        util = [s.busy_seconds / (s.staff * s.open_seconds) if s.open_seconds and s.staff
+                else math.nan for s in stats]
+        u, u_ci = _ci(util)
+        tasks = sum(s.tasks for s in stats)
+        days = max(len(s.daily_mean_queue) for s in stats)
+        queue = [sum(s.daily_mean_queue[i] for s in stats if i < len(s.daily_mean_queue))
+                 / len(stats) for i in range(days)]
+        depts[pid] = DepartmentResult(
+            pid, names.get(pid, pid), stats[0].staff, u, u_ci,
+            sum(s.wait_seconds_sum for s in stats) / tasks / 3600 if tasks else 0.0,
+            max(s.wait_seconds_max for s in stats) / 3600, max(s.queue_max for s in stats),
+            queue,
+        )
+    return CapacityResult(start, end, len(runs), seed, sum(r.task_events for r in runs),
+                          procs, depts)
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def _spans(hours: Iterable[tuple[time, time]]) -> list[tuple[float, float]]:
+    return [(a.hour * 3600 + a.minute * 60 + a.second, b.hour * 3600 + b.minute * 60 + b.second)
+            for a, b in hours]
+
+
+def _with_case_rates(g: ProcessGraph, plan: ProcedureArrivals) -> ProcessGraph:
+    if not plan.rework_probability:
+        return g
+    from dataclasses import replace
+
+    nodes = tuple(replace(n, rework_probability=plan.rework_probability,
+                          supplement_working_days=plan.supplement_working_days)
+                  if isinstance(n, Task) else n for n in g.nodes)
+    return replace(g, nodes=nodes)
+
+
+class _LogWriter:
+    """Streams the event log as CSV (the shape of a real case history export)."""
+
+    def __init__(self, path: str | os.PathLike[str], origin: datetime, replication: int) -> None:
+        self._file = open(path, "a" if replication else "w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._file)
+        self._origin = origin
+        self._prefix = f"R{replication}-" if replication else ""
+        if not replication:
+            self._csv.writerow(["case_id", "step_id", "department_id", "activity",
+                                "lifecycle", "timestamp"])
+
+    def __call__(self, case: str, step: str, dept: str, activity: str, lifecycle: str,
+                 seconds: float) -> None:
+        at = (self._origin + timedelta(seconds=round(seconds))).replace(tzinfo=TZ)
+        self._csv.writerow([self._prefix + case, step, dept, activity, lifecycle,
+                            at.isoformat()])
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def simulate_capacity(
+    procedures: Sequence[Procedure | ProcessGraph],
+    *,
+    start: date,
+    end: date,
+    arrivals: ArrivalPlan | None = None,
+    staff: StaffPlan | None = None,
+    replications: int = 1,
+    seed: int = 0,
+    warmup_days: int = 0,
+    calendar=None,
+    log_path: str | os.PathLike[str] | None = None,
+) -> CapacityResult:
+    """Simulate the service centre from ``start`` to ``end`` (arrivals), then until every
+    case has finished.
+
+    Parameters
+    ----------
+    procedures:
+        Procedures (mapped by :func:`procedure_graph`) or ready process graphs.
+    arrivals, staff:
+        Rates and staff; defaults: :data:`DEFAULT_CASES_PER_DAY` per procedure, one
+        person per department.
+    replications, seed:
+        Independent runs; the same seed gives the same result, and scenarios with the
+        same seed share their random numbers.
+    warmup_days:
+        Cases arriving in the first days are simulated but not counted.
+    calendar:
+        A :class:`~process_models.calendar.WorkingCalendar` (default: from settings).
+    log_path:
+        Write the event log here as CSV.
+    """
+    from process_models.calendar import default_calendar
+
+    if end < start:
+        raise CapacityError(f"--to {end} is before --from {start}; swap them", path="--to")
+    if replications < 1:
+        raise CapacityError(f"replications must be ≥ 1, got {replications}",
+                            path="--replications")
+    if warmup_days < 0:
+        raise CapacityError(f"warm-up must be ≥ 0 days, got {warmup_days}", path="--warmup")
+    cal = calendar or default_calendar()
+    arrivals = arrivals or ArrivalPlan()
+    graphs = [p if isinstance(p, ProcessGraph) else procedure_graph(p) for p in procedures]
+    index = {g.id: i for i, g in enumerate(graphs)}
+    for pid in arrivals.procedures:
+        if pid not in index:
+            raise UnknownReference(f"arrival rates for unknown procedure '{pid}'",
+                                   path="--arrivals", suggestion=did_you_mean(pid, index))
+    graphs = [_with_case_rates(g, arrivals.of(g.id)) for g in graphs]
+    names: dict[str, str] = {}
+    for g in graphs:
+        names.update({p: p for p in g.pools})
+        names.update(g.pool_names)
+    staff = _resolve_departments(staff or StaffPlan(), names, "--staff")
+
+    def opening(day: date) -> list[tuple[float, float]]:
+        return _spans(cal.opening_hours(day))
+
+    def working(day: date) -> list[tuple[float, float]]:
+        return [(0.0, DAY_SECONDS)] if cal.is_working_day(day) else []
+
+    pool_ids = list(dict.fromkeys(p for g in graphs for p in g.pools))
+    runs = []
+    origin = datetime.combine(start, time())
+    for r, ss in enumerate(np.random.SeedSequence(seed).spawn(replications)):
+        arrival_ss, engine_ss = ss.spawn(2)
+        if arrivals.replay is not None:
+            stream = _replayed(arrivals.replay, index, start)
+        else:
+            stream = _poisson_arrivals([arrivals.of(g.id) for g in graphs], opening, start, end,
+                                       np.random.default_rng(arrival_ss))
+        pools = [PoolSpec(p, staff.staff.get(p, staff.default_staff),
+                          Timeline(opening, start, name=names.get(p, p)),
+                          staff.meets_on.get(p, frozenset())) for p in pool_ids]
+        for pool in pools:
+            if pool.staff == 0 and not pool.meets_on:
+                raise CapacityError(f"department '{pool.id}' has no staff but its steps need "
+                                    "some; give it at least one", path="--staff")
+        log = _LogWriter(log_path, origin, r) if log_path else None
+        try:
+            engine = Engine(graphs, pools, Timeline(working, start, name="working days"), stream,
+                            engine_ss, warmup_seconds=warmup_days * DAY_SECONDS,
+                            measure_seconds=((end - start).days + 1) * DAY_SECONDS, log=log)
+            runs.append(engine.run())
+        finally:
+            if log:
+                log.close()
+    return _summarise(graphs, runs, start, end, seed)
+
+
+def what_if(procedures: Sequence[Procedure | ProcessGraph], changes: Mapping[str, int], *,
+            staff: StaffPlan | None = None, **kwargs) -> list[dict[str, Any]]:
+    """Baseline against ``staff`` changed by ``changes``, on common random numbers.
+
+    One row per department and per procedure: ``{"kind", "id", "measure", "before",
+    "after"}``; keywords as :func:`simulate_capacity`.
+    """
+    base_staff = staff or StaffPlan()
+    before = simulate_capacity(procedures, staff=base_staff, **kwargs)
+    names = {d.department_id: d.name for d in before.departments.values()}
+    resolved = _resolve_departments(StaffPlan(dict(changes)), names, "--staff")
+    after = simulate_capacity(procedures, staff=_resolve_departments(
+        base_staff, names, "--staff").changed(resolved.staff), **kwargs)
+    rows: list[dict[str, Any]] = []
+    for pid, b in before.procedures.items():
+        a = after.procedures[pid]
+        rows.append({"kind": "procedure", "id": pid, "measure": "on_time_share",
+                     "before": b.on_time_share, "after": a.on_time_share})
+        rows.append({"kind": "procedure", "id": pid, "measure": "mean_working_days",
+                     "before": b.mean_working_days, "after": a.mean_working_days})
+    for did, b in before.departments.items():
+        a = after.departments[did]
+        for measure in ("staff", "utilisation", "mean_wait_hours"):
+            rows.append({"kind": "department", "id": did, "measure": measure,
+                         "before": getattr(b, measure), "after": getattr(a, measure)})
+    return rows
+
+
+# --- plots ----------------------------------------------------------------------------------
+
+
+def capacity_plots(result: CapacityResult, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Queue over time and utilisation as PNG and SVG, and one HTML page holding both."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name]
+    if cjk:
+        plt.rcParams["font.family"] = [cjk[0], "DejaVu Sans"]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    depts = list(result.departments.values())
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for d in depts:
+        days = [result.start + timedelta(days=i) for i in range(len(d.daily_mean_queue))]
+        ax.plot(days, d.daily_mean_queue, label=d.name)
+    ax.set_title("排队长度 (queue length, daily mean)")
+    ax.set_ylabel("cases waiting")
+    ax.legend(fontsize="small")
+    fig.autofmt_xdate()
+    for ext in ("png", "svg"):
+        fig.savefig(out / f"queue.{ext}", bbox_inches="tight")
+        written.append(out / f"queue.{ext}")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.barh([d.name for d in depts], [d.utilisation for d in depts],
+            xerr=[d.utilisation_ci for d in depts])
+    ax.set_xlim(0, 1)
+    ax.set_title("人员利用率 (staff utilisation)")
+    for ext in ("png", "svg"):
+        fig.savefig(out / f"utilisation.{ext}", bbox_inches="tight")
+        written.append(out / f"utilisation.{ext}")
+    plt.close(fig)
+
+    rows = "".join(
+        f"<tr><td>{p.procedure_id}</td><td>{p.cases}</td><td>{p.mean_working_days:.1f}</td>"
+        f"<td>{p.p90:g}</td><td>{p.on_time_share:.1%}</td></tr>"
+        for p in result.procedures.values())
+    html = (
+        "<!doctype html><meta charset='utf-8'><title>onething capacity</title>"
+        f"<h1>Capacity {result.start} – {result.end}</h1>"
+        "<table><tr><th>procedure</th><th>cases</th><th>mean working days</th><th>p90</th>"
+        f"<th>on time</th></tr>{rows}</table>"
+        + (out / "queue.svg").read_text(encoding="utf-8")
+        + (out / "utilisation.svg").read_text(encoding="utf-8")
+    )
+    (out / "capacity.html").write_text(html, encoding="utf-8")
+    written.append(out / "capacity.html")
+    return written
+
