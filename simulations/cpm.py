@@ -49,6 +49,7 @@ __all__ = [
     "CompiledProcedure",
     "Schedule",
     "applicant_path",
+    "as_working_days",
     "check_limits",
     "compile_procedure",
     "critical_path",
@@ -102,7 +103,12 @@ def applicant_path(proc: Procedure) -> list[Step]:
     return [s for s in proc.steps if not s.follow_up]
 
 
-def _as_working_days(days: float, unit: Unit) -> float:
+def as_working_days(days: float, unit: Unit) -> float:
+    """``days`` in working days; calendar days at :data:`WORKING_DAYS_PER_CALENDAR_DAY`.
+
+    >>> as_working_days(365, Unit.calendar)
+    248.0
+    """
     return days if unit is Unit.working else days * WORKING_DAYS_PER_CALENDAR_DAY
 
 
@@ -114,7 +120,7 @@ def step_duration_working_days(step: Step, *, limits: str = "committed") -> floa
     >>> round(step_duration_working_days(step), 3)
     14.756
     """
-    return sum(_as_working_days(d, u) for d, u in _segments(step, limits))
+    return sum(as_working_days(d, u) for d, u in _segments(step, limits))
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,7 @@ def compile_procedure(proc: Procedure, *, limits: str = "committed") -> Compiled
                 continue
             src.append(index[d.step])
             dst.append(index[s.id])
-            lags.append(_as_working_days(d.lag.days, d.lag.unit) if d.lag else 0.0)
+            lags.append(as_working_days(d.lag.days, d.lag.unit) if d.lag else 0.0)
             lag_limits.append(d.lag)
     for st in proc.stages:
         for m in st.milestones or st.steps:
