@@ -146,6 +146,14 @@ class TableError(ProcedureError):
     """A step table (CSV/XLSX) cannot be turned into a procedure."""
 
 
+class BpmnError(ProcedureError):
+    """A BPMN file cannot be read, or holds an element or flow onething does not model."""
+
+
+class CapacityError(OnethingError, ValueError):
+    """A staff plan, arrival plan, simulation parameter file or capacity option is not valid."""
+
+
 class CalendarError(OnethingError, ValueError):
     """A date, a day count or a calendar override file is not valid."""
 
