@@ -37,14 +37,14 @@ def show(
     if json_:
         print_json({"procedure": procedure_data(proc), "summary": summarize(proc).as_dict()})
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
     s = summarize(proc)
     out = console()
     out.print(f"[bold]{proc.name}[/bold] ({proc.id}@{proc.version}, {proc.region or '—'})")
     depts = {d.id: d.name for d in proc.departments}
-    t = Table("step", "name", "department", "kind", "statutory", "committed", "untimed",
-              "depends on", "materials", "trips")
+    t = Table(Column("step", no_wrap=True), "name", "department", "kind", "statutory", "committed",
+              "untimed", "depends on", "materials", "trips")
     for st in proc.steps:
         t.add_row(
             st.id, st.name, depts.get(st.department, st.department), st.kind.value,
