@@ -25,7 +25,7 @@ __all__ = ["check_digit", "check_id_number", "is_valid_id_number", "mask_id_numb
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
-EARLIEST_BIRTH = date(1900, 1, 1)
+EARLIEST_BIRTH = date(1800, 1, 1)
 _SHAPE = re.compile(r"^\d{17}[\dX]$")
 
 
@@ -45,7 +45,7 @@ def check_id_number(
     """Return ``value`` normalised (stripped, upper-case ``X``) or raise :class:`InvalidInput`.
 
     Checks the shape (17 digits and a digit or ``X``), the birth date (a real date, not
-    before 1900, not in the future) and the check character. The message names ``field``.
+    not before 1800, not in the future) and the check character. The message names ``field``.
 
     >>> check_id_number(" 11010519491231002x ")
     '11010519491231002X'
