@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from process_models.catalog import CATALOG_DIR, catalog_ids
+from tests.store_fixtures import engine, postgres_engine, postgres_url, session  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 
