@@ -1,0 +1,153 @@
+"""The catalog: real procedures in their before-reform form, each citing its sources."""
+
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from process_models.catalog import CATALOG_DIR, catalog_ids
+from process_models.loading import load_procedure
+from process_models.procedure import Basis, Limit, Procedure
+from process_models.summary import summarize
+
+REQUIRED = [
+    "newborn",
+    "restaurant",
+    "convenience_store",
+    "enterprise_startup",
+    "construction_permit",
+    "property_transfer",
+    "retirement",
+    "utility_connection",
+]
+
+
+@pytest.fixture
+def procedure(catalog_file: Path) -> Procedure:
+    return load_procedure(catalog_file)
+
+
+def numbers_with_basis(proc: Procedure) -> list[tuple[str, Limit | object]]:
+    """Every limit, untimed part, lag and material of ``proc``, named by where it sits."""
+    found: list[tuple[str, object]] = []
+    for s in proc.steps:
+        if s.statutory is not None:
+            found.append((f"{s.id}.statutory", s.statutory))
+        found.append((f"{s.id}.committed", s.committed))
+        found += [(f"{s.id}.untimed.{u.kind}", u) for u in s.untimed]
+        found += [(f"{s.id}.depends_on.{d.step}.lag", d.lag) for d in s.depends_on if d.lag]
+    found += [(f"materials.{m.id}", m) for m in proc.materials]
+    return found
+
+
+def test_the_catalog_holds_the_eight_required_procedures():
+    assert set(REQUIRED) <= set(catalog_ids())
+    assert len(catalog_ids()) >= 8
+
+
+def test_each_file_is_named_for_its_procedure_id_and_is_a_before_form(catalog_file, procedure):
+    """Ids are unique because each is its file's stem; the catalog holds before-reform forms."""
+    assert procedure.id == catalog_file.stem
+    assert procedure.form == "before"
+
+
+def test_validate_accepts_the_whole_catalog_folder(run_cli):
+    code, out, err = run_cli("validate", CATALOG_DIR)
+    assert (code, err) == (0, "")
+    for pid in catalog_ids():
+        assert f"{pid}.yaml: {pid} " in out
+
+
+def test_show_prints_every_step_id(catalog_file, procedure, run_cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # a narrow terminal would shorten long ids with '…'
+    code, out, _ = run_cli("show", catalog_file.stem)
+    assert code == 0
+    missing = [s.id for s in procedure.steps if s.id not in out]
+    assert not missing
+
+
+def test_catalog_overview_has_one_row_per_procedure(run_cli):
+    import json
+
+    code, out, _ = run_cli("catalog", "--json")
+    assert code == 0
+    assert [row["id"] for row in json.loads(out)] == catalog_ids()
+
+
+def test_every_procedure_cites_sources_with_addresses(procedure):
+    assert procedure.sources
+    assert all(src.url for src in procedure.sources)
+
+
+def test_published_figures_name_their_source(procedure):
+    """A published before/after set says where it comes from, and the procedure cites it."""
+    if procedure.published is None:
+        pytest.skip("no published figures")
+    assert procedure.published.source.strip()
+    assert procedure.sources
+    given = [*procedure.published.before.model_dump(exclude_none=True),
+             *procedure.published.after.model_dump(exclude_none=True)]
+    assert given, "a published set with no figures"
+
+
+def test_every_number_carries_its_basis(procedure):
+    """Limits, untimed parts, lags and materials say whether they are sourced, estimated or
+    remembered, so nobody cites an estimate as fact."""
+    missing = [where for where, item in numbers_with_basis(procedure) if item.basis is None]
+    assert not missing
+
+
+def test_sourced_numbers_sit_in_procedures_that_cite_sources(procedure):
+    sourced = [where for where, item in numbers_with_basis(procedure)
+               if item.basis is Basis.sourced]
+    assert not sourced or procedure.sources
+
+
+def test_before_model_reproduces_the_published_before_figures(procedure):
+    """The before model's own counts equal the published BEFORE figures within the declared
+    tolerance. ``elapsed_working_days`` is compared with the sequential days (committed limits
+    plus untimed parts and lags, one step after another): a before model is a chain (see the
+    next test), so that is also its critical-path length. ``summed_limit_days`` is compared with
+    the summed committed limits; the counts with the summary's counts."""
+    published = procedure.published
+    if published is None or not published.before.model_dump(exclude_none=True):
+        pytest.skip("no published before figures")
+    s = summarize(procedure)
+    modelled = {"elapsed_working_days": s.sequential_days}
+    off = {}
+    for figure, expected in published.before.model_dump(exclude_none=True).items():
+        actual = modelled[figure] if figure in modelled else getattr(s, figure)
+        if actual != pytest.approx(expected, rel=published.tolerance):
+            off[figure] = (expected, actual)
+    assert not off, f"published before → modelled: {off}"
+
+
+def test_before_model_with_a_published_elapsed_time_runs_one_step_after_another(procedure):
+    """Before the reform every step waited for the one before it: the dependencies (legal and
+    practice, through stages too) order all steps in one chain, so its critical path is the
+    sequential time and a reform that parallelises practice dependencies can shorten it."""
+    import networkx as nx
+
+    from process_models.graph import to_graph
+
+    published = procedure.published
+    if published is None or published.before.elapsed_working_days is None:
+        pytest.skip("no published before elapsed time")
+    g = to_graph(procedure)
+    steps = {s.id for s in procedure.steps}
+    order = [n for n in nx.topological_sort(g) if n in steps]
+    unordered = [(a, b) for a, b in pairwise(order) if not nx.has_path(g, a, b)]
+    assert not unordered
+
+
+def test_materials_output_by_a_step_come_after_that_step(procedure):
+    """A step that needs another step's output waits for it (directly or through others)."""
+    import networkx as nx
+
+    from process_models.graph import to_graph
+
+    g = to_graph(procedure)
+    outputs = {m.id: m.from_step for m in procedure.materials if m.from_step}
+    early = [(s.id, mid) for s in procedure.steps for mid in s.materials
+             if mid in outputs and not nx.has_path(g, outputs[mid], s.id)]
+    assert not early
