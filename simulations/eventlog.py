@@ -106,7 +106,12 @@ class Event:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min)
+    return datetime.combine(day, time.min, CHINA_TZ)
+
+
+def _stored(at: datetime) -> datetime:
+    """A datetime read from the case tables (UTC; naive ones too) in service-centre time."""
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(CHINA_TZ)
 
 
 def history_events(
@@ -156,7 +161,7 @@ def history_events(
     stmt = select(query).order_by(query.c.case_id, query.c.at, query.c.rank)
     rows = session.execute(stmt.execution_options(yield_per=batch_rows, stream_results=True))
     for case_id, step_id, kind, at, department_id, resource, number, proc_id, _ in rows:
-        yield Event(case_id, step_id, str(getattr(kind, "value", kind)), at,
+        yield Event(case_id, step_id, str(getattr(kind, "value", kind)), _stored(at),
                     department_id=department_id, resource=resource, certificate=number,
                     procedure_id=proc_id)
 

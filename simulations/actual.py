@@ -1,0 +1,320 @@
+"""Planned versus actual: how long cases really took, against their committed limits.
+
+Time is counted as 行政许可法 counts it. A step's legal clock runs in working days from
+the day it started to the day it was decided (the start day not counted), minus the days
+the applicant spent on 补正 (``paused_working_days``) and minus its untimed parts
+(第45条: 听证、检验、检测、专家评审, and 公示), which the procedure definition the case ran
+lists. The step is overdue when that clock exceeds its committed limit. A case is overdue
+(超期) when it closed — or, still open, is at ``as_of`` — after its committed due date
+(acceptance + committed working days, moved on by 补正 pauses, as
+:mod:`process_models.casework` keeps it).
+
+Where a case's working days went: *with a department* (some step pending), *with the
+applicant* (补正), or *between departments* (no step pending: hand-offs, untimed parts).
+
+Rows are read from the case tables in one sorted, streamed query (``yield_per``), one
+case at a time; :func:`summarize` aggregates as they pass, so memory does not grow with
+the number of cases.
+
+>>> from datetime import date
+>>> rate = OverdueRate("newborn", cases=8, overdue=2)
+>>> rate.rate
+0.25
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from process_models.errors import EventLogError, OnethingError
+
+__all__ = [
+    "ActualSummary",
+    "CaseActual",
+    "OverdueRate",
+    "StepActual",
+    "case_actuals",
+    "summarize",
+]
+
+
+@dataclass(frozen=True)
+class StepActual:
+    """One case step: working days elapsed, paused, untimed, on the legal clock, committed."""
+
+    case_id: str
+    procedure_id: str
+    step_id: str
+    department_id: str
+    status: str
+    started_on: date
+    decided_on: date | None
+    elapsed_working_days: int
+    paused_working_days: int
+    untimed_working_days: float
+    clock_working_days: float
+    committed_working_days: float | None
+    overdue: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CaseActual:
+    """One case: its elapsed and legal-clock working days, due date and where time went."""
+
+    case_id: str
+    procedure_id: str
+    status: str
+    accepted_on: date
+    closed_on: date | None
+    due_date: date | None
+    elapsed_working_days: int
+    department_working_days: int
+    applicant_working_days: int
+    between_working_days: int
+    clock_working_days: int
+    committed_working_days: int | None
+    overdue: bool
+
+    @property
+    def month(self) -> str:
+        """The month the case was accepted in, ``YYYY-MM``."""
+        return self.accepted_on.strftime("%Y-%m")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "month": self.month}
+
+
+@dataclass
+class OverdueRate:
+    """超期率 of one group (procedure, department or month)."""
+
+    key: str
+    cases: int = 0
+    overdue: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.overdue / self.cases if self.cases else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "cases": self.cases, "overdue": self.overdue,
+                "rate": round(self.rate, 4)}
+
+
+@dataclass
+class ActualSummary:
+    """Overdue rates per procedure, department (steps) and month, and where time went."""
+
+    cases: int = 0
+    steps: int = 0
+    overdue_cases: int = 0
+    by_procedure: dict[str, OverdueRate] = field(default_factory=dict)
+    by_department: dict[str, OverdueRate] = field(default_factory=dict)
+    by_month: dict[str, OverdueRate] = field(default_factory=dict)
+    department_working_days: int = 0
+    applicant_working_days: int = 0
+    between_working_days: int = 0
+    clock_working_days_by_department: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def overdue_rate(self) -> float:
+        return self.overdue_cases / self.cases if self.cases else 0.0
+
+    def time_split(self) -> dict[str, float]:
+        """Shares of all case working days: department, applicant (补正), between."""
+        total = self.department_working_days + self.applicant_working_days \
+            + self.between_working_days
+        parts = {"department": self.department_working_days,
+                 "applicant": self.applicant_working_days,
+                 "between": self.between_working_days}
+        return {k: (v / total if total else 0.0) for k, v in parts.items()}
+
+    def as_dict(self) -> dict[str, Any]:
+        def rows(d):
+            return [r.as_dict() for r in sorted(d.values(), key=lambda r: r.key)]
+
+        return {
+            "cases": self.cases, "steps": self.steps, "overdue_cases": self.overdue_cases,
+            "overdue_rate": round(self.overdue_rate, 4),
+            "by_procedure": rows(self.by_procedure), "by_department": rows(self.by_department),
+            "by_month": rows(self.by_month),
+            "working_days": {"department": self.department_working_days,
+                             "applicant": self.applicant_working_days,
+                             "between": self.between_working_days},
+            "time_split": {k: round(v, 4) for k, v in self.time_split().items()},
+        }
+
+
+def _count(groups: dict[str, OverdueRate], key: str, overdue: bool) -> None:
+    g = groups.setdefault(key, OverdueRate(key))
+    g.cases += 1
+    g.overdue += overdue
+
+
+def summarize(actuals: Iterable[tuple[CaseActual, list[StepActual]]]) -> ActualSummary:
+    """Aggregate :func:`case_actuals` as it streams.
+
+    >>> from datetime import date
+    >>> c = CaseActual("C-1", "newborn", "approved", date(2025, 3, 3), date(2025, 3, 10),
+    ...                date(2025, 3, 7), 5, 3, 1, 1, 4, 4, True)
+    >>> s = summarize([(c, [])])
+    >>> s.overdue_rate, s.by_month["2025-03"].overdue, s.time_split()["department"]
+    (1.0, 1, 0.6)
+    """
+    s = ActualSummary()
+    for case, steps in actuals:
+        s.cases += 1
+        s.overdue_cases += case.overdue
+        _count(s.by_procedure, case.procedure_id, case.overdue)
+        _count(s.by_month, case.month, case.overdue)
+        s.department_working_days += case.department_working_days
+        s.applicant_working_days += case.applicant_working_days
+        s.between_working_days += case.between_working_days
+        for st in steps:
+            s.steps += 1
+            _count(s.by_department, st.department_id, st.overdue)
+            s.clock_working_days_by_department[st.department_id] = \
+                s.clock_working_days_by_department.get(st.department_id, 0) \
+                + st.clock_working_days
+    return s
+
+
+def _covered(intervals: list[tuple[int, int]]) -> int:
+    """Working days covered by the union of half-open ``(start, end]`` offsets."""
+    total, reach = 0, None
+    for a, b in sorted(intervals):
+        if reach is None or a >= reach:
+            total += b - a
+            reach = b
+        elif b > reach:
+            total += b - reach
+            reach = b
+    return total
+
+
+class _Procedures:
+    """Procedure definitions by (id, version), read once from the store or the catalog."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.cache: dict[tuple[str, str], Any] = {}
+
+    def get(self, procedure_id: str, version: str):
+        key = (procedure_id, version)
+        if key not in self.cache:
+            from process_models.casework import resolve_procedure
+
+            try:
+                self.cache[key] = resolve_procedure(procedure_id, version, session=self.session)
+            except OnethingError:
+                self.cache[key] = None
+        return self.cache[key]
+
+
+def case_actuals(
+    session: Any,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    as_of: date | None = None,
+    procedure_id: str | None = None,
+    calendar: Any = None,
+    batch_rows: int = 2000,
+) -> Iterator[tuple[CaseActual, list[StepActual]]]:
+    """Stream each case accepted in ``[start, end]`` with its steps, as :class:`CaseActual`
+    and :class:`StepActual` rows. Open cases and steps are counted up to ``as_of``
+    (default: today). An empty period is an :class:`EventLogError`.
+    """
+    from sqlalchemy import select
+
+    from process_models.cases import Case, CaseStep, local_date
+    from simulations.eventlog import _day_start
+
+    if calendar is None:
+        from process_models.calendar import default_calendar
+
+        calendar = default_calendar()
+    today = as_of or date.today()
+    stmt = (select(Case.id, Case.procedure_id, Case.procedure_version, Case.status,
+                   Case.accepted_at, Case.closed_at, Case.due_date, CaseStep.step_id,
+                   CaseStep.department_id, CaseStep.status, CaseStep.started_at,
+                   CaseStep.decided_at, CaseStep.paused_working_days)
+            .join(CaseStep, CaseStep.case_id == Case.id)
+            .where(Case.accepted_at.is_not(None))
+            .order_by(Case.id, CaseStep.id))
+    if start is not None:
+        stmt = stmt.where(Case.accepted_at >= _day_start(start))
+    if end is not None:
+        stmt = stmt.where(Case.accepted_at < _day_start(end + timedelta(days=1)))
+    if procedure_id is not None:
+        stmt = stmt.where(Case.procedure_id == procedure_id)
+    procedures = _Procedures(session)
+    rows = session.execute(stmt.execution_options(yield_per=batch_rows, stream_results=True))
+    current: list[tuple] = []
+    found = False
+    for row in rows:
+        if current and row[0] != current[0][0]:
+            found = True
+            yield _case(current, procedures, calendar, today, local_date)
+            current = []
+        current.append(tuple(row))
+    if current:
+        found = True
+        yield _case(current, procedures, calendar, today, local_date)
+    if not found:
+        period = f"between {start or 'the first case'} and {end or 'today'}"
+        raise EventLogError(f"no accepted cases {period}"
+                            + (f" for '{procedure_id}'" if procedure_id else "")
+                            + "; choose another period or run `onething demo-history`")
+
+
+def _case(rows: list[tuple], procedures: _Procedures, calendar: Any, today: date, local_date
+          ) -> tuple[CaseActual, list[StepActual]]:
+    case_id, proc_id, version, status, accepted_at, closed_at, due_date = rows[0][:7]
+    proc = procedures.get(proc_id, version)
+    definitions = {s.id: s for s in proc.steps} if proc else {}
+    accepted = local_date(accepted_at)
+    closed = local_date(closed_at) if closed_at else None
+    end = closed or today
+
+    def offset(day: date) -> int:
+        return max(0, calendar.working_days_between(accepted, day))
+
+    steps: list[StepActual] = []
+    busy: list[tuple[int, int]] = []
+    applicant = 0
+    untimed_longest = 0.0
+    for *_, step_id, dept, st_status, started_at, decided_at, paused in rows:
+        if started_at is None:
+            continue
+        began = local_date(started_at)
+        decided = local_date(decided_at) if decided_at else None
+        stop = decided or (closed if st_status == "cancelled" and closed else today)
+        elapsed = max(0, calendar.working_days_between(began, stop))
+        definition = definitions.get(step_id)
+        untimed = definition.untimed_days() if definition else 0.0
+        committed = definition.committed.days if definition else None
+        clock = max(0.0, elapsed - (paused or 0) - untimed)
+        steps.append(StepActual(
+            case_id, proc_id, step_id, dept, st_status, began, decided, elapsed, paused or 0,
+            untimed, clock, committed, committed is not None and clock > committed,
+        ))
+        busy.append((offset(began), offset(stop)))
+        applicant = max(applicant, paused or 0)
+        untimed_longest = max(untimed_longest, untimed)
+    elapsed = max(0, calendar.working_days_between(accepted, end))
+    department = max(0, min(elapsed, _covered(busy)) - applicant)
+    applicant = min(applicant, elapsed)
+    committed = calendar.working_days_between(accepted, due_date) if due_date else None
+    overdue = due_date is not None and end > due_date
+    return CaseActual(
+        case_id, proc_id, status, accepted, closed, due_date, elapsed, department, applicant,
+        max(0, elapsed - department - applicant),
+        max(0, elapsed - applicant - int(untimed_longest)), committed, overdue,
+    ), steps
