@@ -69,6 +69,8 @@ class Duration:
             return sum(p) / 3
         if self.kind == "empirical":
             return float(np.mean(p))
+        if self.kind == "exponential":
+            return p[0] + (p[1] if len(p) > 1 else 0.0)
         return p[0]
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -90,7 +92,7 @@ class Duration:
         if k == "normal":
             return rng.normal(p[0], p[1], size)
         if k == "exponential":
-            return rng.exponential(p[0], size)
+            return rng.exponential(p[0], size) + (p[1] if len(p) > 1 else 0.0)
         if k == "gamma":
             mean, var = p[0], p[1]
             return rng.gamma(mean * mean / var, var / mean, size) if var > 0 \

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from process_models.errors import InvalidInput, UnknownReference, did_you_mean
+from process_models.errors import CapacityError, UnknownReference, did_you_mean
 from process_models.procedure import Procedure, Unit
 from simulations._des_engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations._des_model import Duration, Event, Flow, Gateway, ProcessGraph, Task
@@ -58,7 +58,6 @@ __all__ = [
     "MIN_WORK_HOURS",
     "WORK_SHARE",
     "ArrivalPlan",
-    "CapacityError",
     "CapacityResult",
     "DepartmentResult",
     "ProcedureArrivals",
@@ -85,10 +84,6 @@ DEFAULT_CASES_PER_DAY = 5.0
 TZ = timezone(timedelta(hours=8))
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WORKING_DAYS_PER_CALENDAR_DAY = 248 / 365
-
-
-class CapacityError(InvalidInput):
-    """A staff plan, arrival plan or capacity option is not valid."""
 
 
 def _working_days(days: float, unit: Unit) -> float:
@@ -223,8 +218,9 @@ def parse_staff(data: Any, *, file: str | None = None) -> StaffPlan:
         raise CapacityError("departments: expected a mapping of department → staff", file=file)
     staff: dict[str, int] = {}
     meets: dict[str, frozenset[int]] = {}
+    prefix = "departments." if "departments" in data else ""
     for dept, spec in depts.items():
-        where = f"departments.{dept}"
+        where = f"{prefix}{dept}"
         if isinstance(spec, Mapping):
             unknown = [k for k in spec if k not in ("staff", "meets_on")]
             if unknown:
@@ -260,7 +256,7 @@ def parse_staff_changes(items: Iterable[str]) -> dict[str, int]:
     for item in items:
         dept, sep, n = item.partition("=")
         try:
-            if not sep or not n.strip().lstrip("+-").isdigit():
+            if not sep or not dept.strip() or not n.strip().lstrip("+-").isdigit():
                 raise ValueError
             out[dept.strip()] = int(n.strip())
         except ValueError:
@@ -336,7 +332,7 @@ def parse_arrivals(data: Any, *, file: str | None = None) -> ArrivalPlan:
     >>> parse_arrivals({"newborn": {"per_day": -1}})
     Traceback (most recent call last):
     ...
-    simulations.capacity.CapacityError: newborn.per_day: rate below zero (-1); arrival rates must be ≥ 0
+    process_models.errors.CapacityError: newborn.per_day: rate below zero (-1); arrival rates must be ≥ 0
     """
     if not isinstance(data, Mapping):
         raise CapacityError("expected a mapping of procedure id → arrival rates", file=file)

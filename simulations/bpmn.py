@@ -1,0 +1,511 @@
+"""BPMN 2.0 import and export: procedures in and out of bpmn.io / Camunda Modeler.
+
+What maps to what:
+
+- tasks of every kind (``task``, ``userTask``, ``manualTask``, ``serviceTask`` ...) are steps;
+- lanes are departments;
+- sequence flows are dependencies (a parallel gateway joining several flows is a step
+  with several dependencies);
+- exclusive gateways are choices with branch probabilities; they have no place in a
+  :class:`~process_models.procedure.Procedure` (steps only depend on each other), so
+  :func:`bpmn_procedure` refuses them and :func:`bpmn_graph` keeps them for the
+  capacity simulator;
+- our limits, materials and the rest of a step live in ``onething:`` extension elements
+  (JSON inside), so a procedure exported and imported again is equal to the original.
+
+Anything else (sub-processes, boundary events, inclusive or event-based gateways ...) is
+refused with one error naming the element and its id; so is a flow whose end names no
+element.
+
+>>> from process_models.catalog import load_catalog_procedure
+>>> newborn = load_catalog_procedure("newborn")
+>>> bpmn_procedure(read_bpmn(procedure_bpmn(newborn))) == newborn
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from process_models.errors import BpmnError, did_you_mean
+from process_models.loading import check_procedure, procedure_data, validation_error
+from process_models.procedure import Procedure
+from simulations._des_model import Duration, Event, Flow, Gateway, ProcessGraph, Task
+
+__all__ = [
+    "BPMN_NS",
+    "ONETHING_NS",
+    "BpmnElement",
+    "BpmnFlow",
+    "BpmnModel",
+    "bpmn_graph",
+    "bpmn_procedure",
+    "load_bpmn",
+    "procedure_bpmn",
+    "read_bpmn",
+    "save_bpmn",
+]
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
+DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+ONETHING_NS = "https://onething.dev/schema/bpmn/1"
+
+TASK_TAGS = frozenset({"task", "userTask", "manualTask", "serviceTask", "scriptTask",
+                       "businessRuleTask", "sendTask", "receiveTask"})
+GATEWAY_TAGS = frozenset({"exclusiveGateway", "parallelGateway"})
+EVENT_TAGS = frozenset({"startEvent", "endEvent"})
+_IGNORED_TAGS = frozenset({"extensionElements", "documentation", "textAnnotation", "association",
+                           "group", "dataObject", "dataObjectReference", "dataStoreReference",
+                           "property", "ioSpecification"})
+DEFAULT_WORK_SECONDS = 3600.0
+"""Work time of a task whose file says nothing about it (one hour)."""
+
+
+def _q(tag: str, ns: str = BPMN_NS) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+def _local(tag: str) -> tuple[str, str]:
+    if tag.startswith("{"):
+        ns, _, name = tag[1:].partition("}")
+        return ns, name
+    return "", tag
+
+
+@dataclass(frozen=True)
+class BpmnElement:
+    """A flow node: task, gateway or event; ``extension`` is its ``onething:`` data."""
+
+    id: str
+    tag: str
+    name: str
+    lane: str | None = None
+    extension: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BpmnFlow:
+    """A sequence flow; ``extension`` holds dependency kind, lag and branch probability."""
+
+    id: str
+    source: str
+    target: str
+    name: str = ""
+    extension: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BpmnModel:
+    """One BPMN process as read: elements, flows, lanes and our extension data.
+
+    ``lanes`` maps lane id to ``(name, department id)``; ``qbp`` is the BIMP simulation
+    block when the file has one.
+    """
+
+    id: str
+    name: str
+    elements: tuple[BpmnElement, ...]
+    flows: tuple[BpmnFlow, ...]
+    lanes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    procedure: Mapping[str, Any] | None = None
+    file: str | None = None
+    qbp: ET.Element | None = None
+
+    def element(self, element_id: str) -> BpmnElement:
+        """The element with ``element_id``."""
+        for e in self.elements:
+            if e.id == element_id:
+                return e
+        raise BpmnError(f"no element '{element_id}'", file=self.file,
+                        suggestion=did_you_mean(element_id, [e.id for e in self.elements]))
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _extension(node: ET.Element, name: str, file: str | None) -> Any:
+    ext = node.find(_q("extensionElements"))
+    if ext is None:
+        return None
+    item = ext.find(_q(name, ONETHING_NS))
+    if item is None:
+        return None
+    try:
+        return json.loads(item.text or "{}")
+    except json.JSONDecodeError as e:
+        raise BpmnError(f"onething:{name} of '{node.get('id')}' is not valid JSON ({e.msg}); "
+                        "fix or remove the extension element", file=file) from None
+
+
+def read_bpmn(source: str | os.PathLike[str], *, file: str | None = None) -> BpmnModel:
+    """Read a BPMN 2.0 file (a path) or XML text.
+
+    >>> read_bpmn('<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">'
+    ...           '<process id="p"><task id="t"/><subProcess id="sp1"/></process>'
+    ...           '</definitions>')
+    Traceback (most recent call last):
+    ...
+    process_models.errors.BpmnError: unsupported BPMN element <subProcess id='sp1'>; onething reads tasks, exclusive and parallel gateways, start and end events, lanes and sequence flows: replace or remove it
+    """
+    text = str(source)
+    if not text.lstrip().startswith("<"):
+        from process_models.loading import read_text
+
+        file = file or str(source)
+        text = read_text(source)
+    try:
+        root = ET.fromstring(text.encode("utf-8"))
+    except ET.ParseError as e:
+        line = e.position[0] if getattr(e, "position", None) else None
+        raise BpmnError(f"not well-formed XML ({e}); fix the file or export it again",
+                        file=file, line=line) from None
+    if _local(root.tag) != (BPMN_NS, "definitions"):
+        raise BpmnError(f"the root element is <{_local(root.tag)[1]}>, not a BPMN 2.0 "
+                        "<definitions>; export the model as BPMN 2.0 XML", file=file)
+    processes = [p for p in root.findall(_q("process"))
+                 if any(_local(c.tag)[1] in TASK_TAGS for c in p)]
+    if not processes:
+        raise BpmnError("no process with tasks; draw at least one task", file=file)
+    if len(processes) > 1:
+        ids = ", ".join(p.get("id", "?") for p in processes)
+        raise BpmnError(f"{len(processes)} processes with tasks ({ids}); onething reads one "
+                        "process per file: split the file", file=file)
+    process = processes[0]
+    elements: list[BpmnElement] = []
+    flows: list[BpmnFlow] = []
+    lanes: dict[str, tuple[str, str]] = {}
+    lane_of: dict[str, str] = {}
+    for lane in process.iter(_q("lane")):
+        lid = lane.get("id", "")
+        dept = (_extension(lane, "department", file) or {}).get("id") or lid
+        lanes[lid] = (lane.get("name") or lid, dept)
+        for ref in lane.findall(_q("flowNodeRef")):
+            lane_of[(ref.text or "").strip()] = lid
+    for child in process:
+        ns, tag = _local(child.tag)
+        cid = child.get("id", "")
+        if ns != BPMN_NS or tag in _IGNORED_TAGS or tag == "laneSet":
+            continue
+        if tag == "sequenceFlow":
+            flows.append(BpmnFlow(cid, child.get("sourceRef", ""), child.get("targetRef", ""),
+                                  child.get("name") or "",
+                                  _extension(child, "dependency", file)))
+        elif tag in TASK_TAGS | GATEWAY_TAGS | EVENT_TAGS:
+            ext = _extension(child, "step" if tag in TASK_TAGS else "stage", file)
+            elements.append(BpmnElement(cid, tag, child.get("name") or "", lane_of.get(cid), ext))
+        else:
+            raise BpmnError(
+                f"unsupported BPMN element <{tag} id='{cid}'>; onething reads tasks, exclusive "
+                "and parallel gateways, start and end events, lanes and sequence flows: "
+                "replace or remove it", file=file)
+    ids = [e.id for e in elements]
+    known = set(ids)
+    for f in flows:
+        for end, ref in (("sourceRef", f.source), ("targetRef", f.target)):
+            if ref not in known:
+                raise BpmnError(
+                    f"sequence flow '{f.id}' {end}='{ref}' names no task, gateway or event; "
+                    "connect the flow at both ends or delete it",
+                    file=file, suggestion=did_you_mean(ref, ids))
+    qbp = next((el for el in root.iter() if _local(el.tag)[1] == "processSimulationInfo"), None)
+    return BpmnModel(process.get("id", "process"), process.get("name") or "", tuple(elements),
+                     tuple(flows), lanes, _extension(process, "procedure", file), file, qbp)
+
+
+def load_bpmn(path: str | os.PathLike[str]) -> BpmnModel:
+    """Read a BPMN file (see :func:`read_bpmn`)."""
+    return read_bpmn(path, file=str(path))
+
+
+# --- BPMN → procedure -----------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_")
+    return s or "process"
+
+
+def _department(model: BpmnModel, element: BpmnElement) -> str:
+    return model.lanes[element.lane][1] if element.lane in model.lanes else "unassigned"
+
+
+def _predecessors(model: BpmnModel, element_id: str) -> list[tuple[str, BpmnFlow]]:
+    """Steps (or stages) a task depends on, through parallel joins; with the leaving flow."""
+    by_id = {e.id: e for e in model.elements}
+    out: list[tuple[str, BpmnFlow]] = []
+    for f in model.flows:
+        if f.target != element_id:
+            continue
+        src = by_id[f.source]
+        if src.tag in TASK_TAGS:
+            out.append((src.id, f))
+        elif src.tag == "parallelGateway" and src.extension and "id" in src.extension:
+            out.append((src.extension["id"], f))
+        elif src.tag == "parallelGateway":
+            out.extend(_predecessors(model, src.id))
+    return out
+
+
+def bpmn_procedure(model: BpmnModel) -> Procedure:
+    """The procedure a gateway-free or parallel-only model stands for.
+
+    Our extension elements give limits, materials and the rest back exactly; a foreign
+    model gets departments from its lanes and a committed limit of one working day per
+    step (basis ``estimate``), to be set by the planner.
+    """
+    choices = [e.id for e in model.elements if e.tag == "exclusiveGateway"]
+    if choices:
+        more = f" (and {len(choices) - 1} more)" if len(choices) > 1 else ""
+        raise BpmnError(
+            f"exclusive gateway '{choices[0]}'{more}: a procedure has dependencies, not "
+            "choices, so branch probabilities and loops would be lost; simulate the BPMN "
+            "file itself with `onething capacity FILE.bpmn`, or redraw the choice as "
+            "parallel steps", file=model.file)
+    data: dict[str, Any] = dict(model.procedure or {})
+    data.setdefault("id", _slug(model.id))
+    data.setdefault("name", model.name or model.id)
+    if "departments" not in data:
+        depts = {dept: name for name, dept in model.lanes.values()}
+        if any(e.lane not in model.lanes for e in model.elements if e.tag in TASK_TAGS):
+            depts.setdefault("unassigned", "未分配 (no lane)")
+        data["departments"] = [{"id": d, "name": n} for d, n in depts.items()]
+    steps = []
+    for e in model.elements:
+        if e.tag not in TASK_TAGS:
+            continue
+        step: dict[str, Any] = {"id": e.id, "name": e.name or e.id,
+                                "department": _department(model, e)}
+        step.update(e.extension or {"committed": {
+            "days": 1, "basis": "estimate", "note": "no limit in the BPMN file; set it"}})
+        deps = []
+        for source, f in _predecessors(model, e.id):
+            ext = dict(f.extension or {})
+            ext.pop("probability", None)
+            deps.append({"step": source, **ext})
+        if deps:
+            step["depends_on"] = deps
+        steps.append(step)
+    data["steps"] = steps
+    try:
+        proc = Procedure.model_validate(data)
+    except ValidationError as err:
+        raise validation_error(err, Procedure, file=model.file, error_class=BpmnError) from None
+    return check_procedure(proc, file=model.file)
+
+
+# --- BPMN → process graph -------------------------------------------------------------------
+
+
+def bpmn_graph(model: BpmnModel, *, work: Mapping[str, Duration] | None = None,
+               pools: Mapping[str, str] | None = None,
+               probabilities: Mapping[str, float] | None = None) -> ProcessGraph:
+    """The process graph of any supported model, exclusive gateways and loops included.
+
+    A model our export wrote (no exclusive gateways) maps through its procedure, so limits
+    and work times follow :func:`simulations.capacity.procedure_graph`. Otherwise
+    ``work`` (task id → seconds), ``pools`` (task id → staff pool) and ``probabilities``
+    (flow id → branch probability) fill in what the file lacks; the defaults are
+    :data:`DEFAULT_WORK_SECONDS`, the task's lane, and the probability in the flow's
+    ``onething:dependency`` or an equal split.
+    """
+    if model.procedure is not None and not any(e.tag == "exclusiveGateway"
+                                               for e in model.elements):
+        from simulations.capacity import procedure_graph
+
+        return procedure_graph(bpmn_procedure(model))
+    work = work or {}
+    pools = pools or {}
+    probabilities = probabilities or {}
+    nodes: list = []
+    for e in model.elements:
+        if e.tag in TASK_TAGS:
+            nodes.append(Task(e.id, e.name or e.id, pool=pools.get(e.id, _department(model, e)),
+                              work=work.get(e.id, Duration("fixed", (DEFAULT_WORK_SECONDS,)))))
+        elif e.tag in GATEWAY_TAGS:
+            nodes.append(Gateway(e.id, "exclusive" if e.tag == "exclusiveGateway"
+                                 else "parallel", e.name))
+        else:
+            nodes.append(Event(e.id, "start" if e.tag == "startEvent" else "end", e.name))
+    flows = tuple(
+        Flow(f.id, f.source, f.target,
+             probabilities.get(f.id, (f.extension or {}).get("probability")))
+        for f in model.flows)
+    names = {dept: name for name, dept in model.lanes.values()}
+    return ProcessGraph(_slug(model.id), model.name or model.id, tuple(nodes), flows,
+                        pool_names=names)
+
+
+# --- procedure → BPMN -----------------------------------------------------------------------
+
+_TASK_W, _TASK_H, _GAP_X, _LANE_H, _LANE_X = 120, 80, 60, 140, 160
+
+
+def procedure_bpmn(proc: Procedure) -> str:
+    """BPMN 2.0 XML for ``proc``, with lanes, a diagram and our extension elements.
+
+    Steps are user tasks in their department's lane; several dependencies meet at a
+    parallel gateway; steps that start at once fork from a parallel gateway; a dependency
+    on a stage goes through a gateway that joins the stage's milestones.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> xml = procedure_bpmn(load_catalog_procedure("newborn"))
+    >>> xml.count("<bpmn:userTask "), "onething:step" in xml
+    (9, True)
+    """
+    ET.register_namespace("bpmn", BPMN_NS)
+    ET.register_namespace("bpmndi", BPMNDI_NS)
+    ET.register_namespace("dc", DC_NS)
+    ET.register_namespace("di", DI_NS)
+    ET.register_namespace("onething", ONETHING_NS)
+    defs = ET.Element(_q("definitions"), {
+        "id": f"Definitions_{_slug(proc.id)}", "targetNamespace": ONETHING_NS,
+        "exporter": "onething", "exporterVersion": "1"})
+    process = ET.SubElement(defs, _q("process"), {"id": f"Process_{_slug(proc.id)}",
+                                                  "name": proc.name, "isExecutable": "false"})
+    data = procedure_data(proc)
+    steps_data = {s["id"]: s for s in data.pop("steps", [])}
+    _ext(process, "procedure", data)
+    lane_set = ET.SubElement(process, _q("laneSet"), {"id": "LaneSet_1"})
+    lanes = {}
+    for d in proc.departments:
+        lane = ET.SubElement(lane_set, _q("lane"), {"id": f"Lane_{_slug(d.id)}", "name": d.name})
+        _ext(lane, "department", {"id": d.id})
+        lanes[d.id] = lane
+
+    stages = {st.id: st for st in proc.stages}
+    nodes: list[tuple[str, str]] = [("StartEvent_1", "start")]
+    flows: list[tuple[str, str, dict | None]] = []
+    ET.SubElement(process, _q("startEvent"), {"id": "StartEvent_1"})
+    roots = [s.id for s in proc.steps if not s.depends_on]
+    start_from = "StartEvent_1"
+    if len(roots) > 1:
+        ET.SubElement(process, _q("parallelGateway"), {"id": "Gateway_fork"})
+        nodes.append(("Gateway_fork", "gateway"))
+        flows.append(("StartEvent_1", "Gateway_fork", None))
+        start_from = "Gateway_fork"
+    used_stages: list[str] = []
+    for s in proc.steps:
+        task = ET.SubElement(process, _q("userTask"), {"id": s.id, "name": s.name})
+        ext = {k: v for k, v in steps_data[s.id].items()
+               if k not in ("id", "name", "department", "depends_on")}
+        _ext(task, "step", ext)
+        ET.SubElement(lanes[s.department], _q("flowNodeRef")).text = s.id
+        nodes.append((s.id, "task"))
+        target = s.id
+        if len(s.depends_on) > 1:
+            target = f"Gateway_join_{s.id}"
+            ET.SubElement(process, _q("parallelGateway"), {"id": target})
+            nodes.append((target, "gateway"))
+            flows.append((target, s.id, None))
+        if not s.depends_on:
+            flows.append((start_from, s.id, None))
+        for d in s.depends_on:
+            dep = d.model_dump(mode="json", exclude_defaults=True)
+            dep.pop("step")
+            source = d.step
+            if d.step in stages:
+                source = f"Gateway_stage_{d.step}"
+                if d.step not in used_stages:
+                    used_stages.append(d.step)
+            flows.append((source, target, dep or None))
+    for sid in used_stages:
+        gw = ET.SubElement(process, _q("parallelGateway"), {"id": f"Gateway_stage_{sid}",
+                                                            "name": stages[sid].name})
+        _ext(gw, "stage", {"id": sid, "join": stages[sid].join.value})
+        nodes.append((gw.get("id"), "gateway"))
+        for m in stages[sid].milestones or stages[sid].steps:
+            flows.append((m, gw.get("id"), None))
+    sources = {f[0] for f in flows}
+    sinks = [s.id for s in proc.steps if s.id not in sources]
+    ET.SubElement(process, _q("endEvent"), {"id": "EndEvent_1"})
+    end_into = "EndEvent_1"
+    if len(sinks) > 1:
+        ET.SubElement(process, _q("parallelGateway"), {"id": "Gateway_end"})
+        nodes.append(("Gateway_end", "gateway"))
+        flows.append(("Gateway_end", "EndEvent_1", None))
+        end_into = "Gateway_end"
+    for s in sinks:
+        flows.append((s, end_into, None))
+    nodes.append(("EndEvent_1", "end"))
+    flow_ids = []
+    for i, (src, dst, ext) in enumerate(flows, start=1):
+        fid = f"Flow_{i}"
+        flow_ids.append((fid, src, dst))
+        f = ET.SubElement(process, _q("sequenceFlow"), {"id": fid, "sourceRef": src,
+                                                        "targetRef": dst})
+        if ext:
+            _ext(f, "dependency", ext)
+    _diagram(defs, process, proc, nodes, flow_ids)
+    ET.indent(defs)
+    return ET.tostring(defs, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _ext(parent: ET.Element, name: str, data: Mapping[str, Any]) -> None:
+    ext = parent.find(_q("extensionElements"))
+    if ext is None:
+        ext = ET.Element(_q("extensionElements"))
+        parent.insert(0, ext)
+    ET.SubElement(ext, _q(name, ONETHING_NS)).text = json.dumps(data, ensure_ascii=False,
+                                                                 sort_keys=False)
+
+
+def _diagram(defs: ET.Element, process: ET.Element, proc: Procedure,
+             nodes: list[tuple[str, str]], flows: list[tuple[str, str, str]]) -> None:
+    """Shapes by dependency depth (x) and department lane (y), so modelers draw the file."""
+    preds: dict[str, list[str]] = {}
+    for _, src, dst in flows:
+        preds.setdefault(dst, []).append(src)
+    depth: dict[str, int] = {}
+
+    def level(n: str, seen: frozenset = frozenset()) -> int:
+        if n not in depth:
+            depth[n] = 0 if n in seen else 1 + max(
+                (level(p, seen | {n}) for p in preds.get(n, [])), default=-1)
+        return depth[n]
+
+    lane_index = {d.id: i for i, d in enumerate(proc.departments)}
+    step_lane = {s.id: lane_index[s.department] for s in proc.steps}
+    width = (max((level(n) for n, _ in nodes), default=0) + 1) * (_TASK_W + _GAP_X) + 100
+    diagram = ET.SubElement(defs, _q("BPMNDiagram", BPMNDI_NS), {"id": "BPMNDiagram_1"})
+    plane = ET.SubElement(diagram, _q("BPMNPlane", BPMNDI_NS),
+                          {"id": "BPMNPlane_1", "bpmnElement": process.get("id")})
+    for d in proc.departments:
+        shape = ET.SubElement(plane, _q("BPMNShape", BPMNDI_NS),
+                              {"id": f"Lane_{_slug(d.id)}_di",
+                               "bpmnElement": f"Lane_{_slug(d.id)}", "isHorizontal": "true"})
+        ET.SubElement(shape, _q("Bounds", DC_NS), {
+            "x": str(_LANE_X - 30), "y": str(lane_index[d.id] * _LANE_H),
+            "width": str(width), "height": str(_LANE_H)})
+    centre: dict[str, tuple[float, float]] = {}
+    middle = len(proc.departments) * _LANE_H / 2
+    for n, kind in nodes:
+        w, h = (_TASK_W, _TASK_H) if kind == "task" else (36, 36) if kind in ("start", "end") \
+            else (50, 50)
+        cx = _LANE_X + 40 + level(n) * (_TASK_W + _GAP_X) + _TASK_W / 2
+        cy = step_lane[n] * _LANE_H + _LANE_H / 2 if n in step_lane else middle
+        centre[n] = (cx, cy)
+        shape = ET.SubElement(plane, _q("BPMNShape", BPMNDI_NS),
+                              {"id": f"{n}_di", "bpmnElement": n})
+        ET.SubElement(shape, _q("Bounds", DC_NS), {
+            "x": f"{cx - w / 2:g}", "y": f"{cy - h / 2:g}", "width": str(w), "height": str(h)})
+    for fid, src, dst in flows:
+        edge = ET.SubElement(plane, _q("BPMNEdge", BPMNDI_NS),
+                             {"id": f"{fid}_di", "bpmnElement": fid})
+        for x, y in (centre[src], centre[dst]):
+            ET.SubElement(edge, _q("waypoint", DI_NS), {"x": f"{x:g}", "y": f"{y:g}"})
+
+
+def save_bpmn(proc: Procedure, path: str | os.PathLike[str]) -> None:
+    """Write ``proc`` as a BPMN file."""
+    Path(path).write_text(procedure_bpmn(proc), encoding="utf-8")
