@@ -166,6 +166,8 @@ def _bridge(proc: Procedure, gone: set[str]) -> None:
     An inherited dependency is legal only when both links were legal; lags add up
     (when their units agree; otherwise the longer counts).
     """
+    if all(s.id in gone for s in proc.steps):
+        raise ScenarioError(f"removing {', '.join(sorted(gone))} leaves no step; keep at least one")
     by_id = {s.id: s for s in proc.steps}
 
     def resolved(dep: Dependency, seen: frozenset[str]) -> list[Dependency]:
