@@ -341,8 +341,13 @@ def check_procedure(
         if len(set(s.materials)) != len(s.materials):
             dup = next(m for m in s.materials if s.materials.count(m) > 1)
             fail(DuplicateId, f"material '{dup}' is listed twice", ("steps", i, "materials"))
+        waits_for: set[str] = set()
         for j, dep in enumerate(s.depends_on):
             known(dep.step, [*steps, *stages], "step or stage", ("steps", i, "depends_on", j))
+            if dep.step in waits_for:
+                fail(DuplicateId, f"'{dep.step}' is listed twice; keep one entry",
+                     ("steps", i, "depends_on", j))
+            waits_for.add(dep.step)
             if dep.step == s.id:
                 fail(DependencyCycle, f"step '{s.id}' depends on itself; remove this entry",
                      ("steps", i, "depends_on", j))

@@ -77,6 +77,10 @@ BAD = [
         r"steps\[2\].id: duplicate step id 'licence' \(already used by steps\[0\]\)",
         id="duplicate-id"),
     pytest.param(
+        GOOD.replace("depends_on: [licence]", "depends_on: [licence, {step: licence}]"),
+        DuplicateId, r"steps\[1\].depends_on\[1\]: 'licence' is listed twice; keep one entry",
+        id="duplicate-dependency"),
+    pytest.param(
         GOOD.replace("depends_on: [licence]", "depends_on: [fire_check]"), DependencyCycle,
         r"dependency cycle: food_license → fire_check → food_license", id="cycle"),
     pytest.param(
