@@ -53,6 +53,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -193,6 +194,14 @@ def _active_steps(proc: Procedure) -> list[Step]:
     return [s for s in proc.steps if not getattr(s, "follow_up", False)]
 
 
+@lru_cache(maxsize=64)
+def _parse_stored(definition: str) -> Procedure:
+    """A stored definition, parsed once per process (YAML parsing is the slow part)."""
+    from process_models.loading import parse_procedure
+
+    return parse_procedure(definition, file="<stored procedure>")
+
+
 def resolve_procedure(
     procedure_id: str, version: str | None = None, *, session: Session | None = None
 ) -> Procedure:
@@ -207,7 +216,6 @@ def resolve_procedure(
     process_models.errors.ProcedureNotFound: procedure 'newborn' version '2099' is neither stored nor in the catalog (the catalog holds version '...')
     """
     from process_models.catalog import load_catalog_procedure
-    from process_models.loading import parse_procedure
 
     if session is not None:
         query = select(ProcedureDefinition).where(
@@ -219,7 +227,7 @@ def resolve_procedure(
             query.order_by(col(ProcedureDefinition.stored_at).desc()).limit(1)
         ).first()
         if stored is not None:
-            return parse_procedure(stored.definition, file=f"<stored {procedure_id}@{version}>")
+            return _parse_stored(stored.definition)
     proc = load_catalog_procedure(procedure_id)
     if version is not None and proc.version != version:
         raise ProcedureNotFound(
@@ -234,7 +242,7 @@ def store_procedure(session: Session, proc: Procedure, *, now: datetime) -> None
 
     A different definition under a stored id and version is refused: change the version.
     """
-    from process_models.loading import dump_procedure, parse_procedure
+    from process_models.loading import dump_procedure
 
     stored = session.get(ProcedureDefinition, (proc.id, proc.version))
     if stored is None:
@@ -242,7 +250,7 @@ def store_procedure(session: Session, proc: Procedure, *, now: datetime) -> None
             procedure_id=proc.id, version=proc.version, definition=dump_procedure(proc),
             stored_at=aware_time(now),
         ))
-    elif parse_procedure(stored.definition) != proc:
+    elif _parse_stored(stored.definition) != proc:
         raise Conflict(
             f"procedure '{proc.id}' version '{proc.version}' is already stored with a "
             "different definition; give the changed procedure a new version"
@@ -439,6 +447,12 @@ def _commit(session: Session) -> None:
     session.commit()
 
 
+def _loaded(session: Session, row):
+    """``row`` refreshed after the commit, so it can be read after the session closes."""
+    session.refresh(row)
+    return row
+
+
 class _Transaction:
     """``with _Transaction(session):`` begins the write, commits, or rolls back on error."""
 
@@ -556,7 +570,7 @@ def open_case(
         else:
             _accept(session, case, proc, at, deferral_working_days)
         _outbox(session, case.id, "case_opened", {"status": case.status}, at)
-    return case
+    return _loaded(session, case)
 
 
 def _accept(session: Session, case: Case, proc: Procedure, at: datetime,
@@ -655,7 +669,7 @@ def submit_materials(
             session.add(case)
         _outbox(session, case.id, "materials_submitted",
                 {"materials": ids, "resumed": resumed}, at)
-    return case
+    return _loaded(session, case)
 
 
 def _resume_steps(session: Session, case: Case, rows: dict[str, Submission], today: date,
@@ -811,7 +825,7 @@ def decide(
         }, at)
         _outbox(session, case.id, "decision",
                 {"decision_id": decision.id, "step_id": step_id, "outcome": outcome}, at)
-    return decision
+    return _loaded(session, decision)
 
 
 def advance_case(session: Session, case_id: str, *, now: datetime) -> AdvanceResult:
@@ -911,7 +925,7 @@ def withdraw_case(session: Session, case_id: str, *, reason: str, now: datetime)
         _audit(session, case.id, "case_withdrawn", {"reason": reason.strip(),
                                                     "cancelled": cancelled}, at)
         _outbox(session, case.id, "case_closed", {"status": "withdrawn"}, at)
-    return case
+    return _loaded(session, case)
 
 
 # --- colours (宾县 red / yellow / green) --------------------------------------------------------

@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from process_models.catalog import CATALOG_DIR, catalog_ids
-from tests.store_fixtures import engine, postgres_engine, postgres_url, session  # noqa: F401
+from tests.store_fixtures import (  # noqa: F401
+    engine,
+    postgres_engine,
+    postgres_url,
+    session,
+    sqlite_template,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,15 @@ import pytest
 from sqlmodel import func, select
 
 from process_models import parse_procedure
-from process_models.cases import AuditEvent, Case, CaseStep, Certificate, Decision, Outbox, Submission
+from process_models.cases import (
+    AuditEvent,
+    Case,
+    CaseStep,
+    Certificate,
+    Decision,
+    Outbox,
+    Submission,
+)
 from process_models.casework import (
     Applicant,
     advance_case,
@@ -256,8 +264,8 @@ def test_bad_submissions_are_refused(session, case, case_id, materials, error, m
     ("licence", "supplement", "samr", None, InvalidInput,
      r"reason: a supplement decision needs a reason"),
     ("licence", "aprove", "samr", None, InvalidInput,
-     r"outcome: unknown outcome 'aprove'; use approve, reject or supplement "
-     r"\(did you mean 'approve'\?\)"),
+     (r"outcome: unknown outcome 'aprove'; use approve, reject or supplement "
+     r"\(did you mean 'approve'\?\)")),
 ])
 def test_bad_decisions_are_refused_and_nothing_is_written(
     session, case, step_id, outcome, department_id, reason, error, message
