@@ -36,7 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from process_models.errors import BpmnError, did_you_mean
+from process_models.errors import BpmnError, ProcedureError, did_you_mean
 from process_models.loading import check_procedure, procedure_data, validation_error
 from process_models.procedure import Procedure
 from simulations._des_model import Duration, Event, Flow, Gateway, ProcessGraph, Task
@@ -342,8 +342,11 @@ def bpmn_graph(model: BpmnModel, *, work: Mapping[str, Duration] | None = None,
              probabilities.get(f.id, (f.extension or {}).get("probability")))
         for f in model.flows)
     names = {dept: name for name, dept in model.lanes.values()}
-    return ProcessGraph(_slug(model.id), model.name or model.id, tuple(nodes), flows,
-                        pool_names=names)
+    try:
+        return ProcessGraph(_slug(model.id), model.name or model.id, tuple(nodes), flows,
+                            pool_names=names)
+    except ProcedureError as e:
+        raise BpmnError(e.message, file=model.file, suggestion=e.suggestion) from None
 
 
 # --- procedure → BPMN -----------------------------------------------------------------------
