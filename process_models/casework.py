@@ -1052,18 +1052,31 @@ def verify_chain(session: Session) -> ChainReport:
                                f"{where} follows event {prev_seq}: events are missing or "
                                "out of order")
         if event.prev_hash != prev_hash:
+            if prev_seq and event.expected_hash() == event.hash:
+                # This event is intact, so the one before was rewritten with a new hash.
+                return ChainReport(False, count, prev_seq,
+                                   f"event {prev_seq} was rewritten: event {event.seq} "
+                                   "links to a different hash")
             return ChainReport(False, count, event.seq,
-                               f"{where} does not link to event {prev_seq}: an event before it "
-                               "was deleted, inserted or moved")
+                               f"{where} does not link to event {prev_seq}: it was changed, "
+                               "moved or inserted")
         if event.expected_hash() != event.hash:
             return ChainReport(False, count, event.seq,
                                f"{where} was changed: its content does not match its hash")
         prev_seq, prev_hash = event.seq, event.hash
     head = session.exec(select(AuditChainHead).where(AuditChainHead.id == 1)
                         .execution_options(populate_existing=True)).one()
-    if head.seq != prev_seq or head.hash != prev_hash:
+    if head.seq > prev_seq:
         return ChainReport(False, count, prev_seq + 1,
                            f"the chain head names event {head.seq} but the last event is "
                            f"{prev_seq}: events were deleted at the end")
+    if head.seq < prev_seq:
+        return ChainReport(False, count, head.seq + 1,
+                           f"events {head.seq + 1} to {prev_seq} were added after the chain "
+                           f"head (event {head.seq}) without extending it")
+    if head.hash != prev_hash:
+        return ChainReport(False, count, prev_seq,
+                           f"event {prev_seq} is not the event the chain head names: the last "
+                           "event was replaced")
     return ChainReport(True, count)
 
