@@ -1,0 +1,298 @@
+"""Hypothesis strategies for property tests: random, valid procedures.
+
+:func:`procedures` draws procedures that pass ``check_procedure``: unique ids, known
+references, acyclic dependencies (steps are drawn in a topological order, then
+shuffled), stages whose joins never close a cycle. Every field of the schema can
+appear; keyword options switch parts off so a property can focus::
+
+    from hypothesis import given
+    from tests.strategies import procedures
+
+    @given(procedures(max_steps=12, with_stages=False))
+    def test_something(proc): ...
+
+Ids are short and ASCII (``s0``, ``d1``, ``m2``, ``g0``); names mix Chinese and Latin
+text. Numbers are multiples of 0.5 so half-days appear and sums stay exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from functools import cache
+
+from hypothesis import strategies as st
+
+from process_models.procedure import (
+    Basis,
+    Department,
+    Dependency,
+    DependencyKind,
+    Distribution,
+    Figures,
+    Join,
+    Limit,
+    Material,
+    Procedure,
+    Provider,
+    PublishedFigures,
+    Source,
+    Stage,
+    Step,
+    StepKind,
+    Unit,
+    Untimed,
+)
+
+__all__ = ["days", "distributions", "limits", "names", "procedures"]
+
+_CJK = "事项部门材料证照营业执照食品经营许可出生登记户口医保社会保障卡市场监管局公安卫生健康委"
+_TABLE_SAFE = _CJK + string.ascii_letters + string.digits
+_ANY_TEXT = _TABLE_SAFE + " -_/()（）:：、,.·"
+UNTIMED_KINDS = ("公示", "专家评审", "检验检测", "听证", "补正")
+
+# Strategies are built once (here or in cached factories) and reused: building a fresh
+# strategy inside every draw makes Hypothesis validate it again, which dominates the cost.
+
+
+@cache
+def names(*, table_safe: bool = False, max_size: int = 8) -> st.SearchStrategy[str]:
+    """Display names; ``table_safe`` ones hold no separator or space (a step table splits
+    cells on those)."""
+    if table_safe:
+        return st.text(_TABLE_SAFE, min_size=1, max_size=max_size)
+    return st.text(_ANY_TEXT, min_size=1, max_size=max_size).filter(lambda s: s.strip() != "")
+
+
+@cache
+def days(*, max_days: float = 30.0, min_days: float = 0.0) -> st.SearchStrategy[float]:
+    """Day counts in half-day steps from ``min_days`` to ``max_days``."""
+    return st.integers(int(min_days * 2), int(max_days * 2)).map(lambda n: n / 2)
+
+
+_optional_basis = st.none() | st.sampled_from(Basis)
+_optional_note = st.none() | names(max_size=12)
+
+
+@cache
+def limits(
+    *, unit: Unit | None = None, with_calendar_units: bool = True, max_days: float = 30.0,
+    plain: bool = False,
+) -> st.SearchStrategy[Limit]:
+    """Limits in ``unit`` (else working or, with ``with_calendar_units``, calendar days);
+    ``plain`` ones carry no basis or note."""
+    units = st.just(unit) if unit else (
+        st.sampled_from(Unit) if with_calendar_units else st.just(Unit.working)
+    )
+    extra = st.none() if plain else _optional_basis
+    return st.builds(Limit, days=days(max_days=max_days), unit=units, basis=extra,
+                     note=st.none() if plain else _optional_note)
+
+
+_fits = st.none() | st.just("fitted to 2024 cases")
+
+
+@st.composite
+def _distributions(draw, max_days: float) -> Distribution:
+    kind = draw(st.sampled_from(["fixed", "triangular", "pert", "lognormal", "empirical"]))
+    d = days(max_days=max_days)
+    fit = draw(_fits)
+    if kind == "fixed":
+        return Distribution(kind=kind, days=draw(d), fit=fit)
+    if kind in ("triangular", "pert"):
+        low, mode, high = sorted(draw(st.lists(d, min_size=3, max_size=3)))
+        return Distribution(kind=kind, low=low, mode=mode, high=high, fit=fit)
+    if kind == "lognormal":
+        return Distribution(kind=kind, mean=draw(d), sd=draw(d), fit=fit)
+    return Distribution(kind=kind, samples=draw(st.lists(d, min_size=1, max_size=5)), fit=fit)
+
+
+@cache
+def distributions(*, max_days: float = 30.0) -> st.SearchStrategy[Distribution]:
+    """A duration distribution of any kind, its parameters consistent."""
+    return _distributions(max_days)
+
+
+@cache
+def _untimed(with_calendar_units: bool) -> st.SearchStrategy[list[Untimed]]:
+    unit = st.sampled_from(Unit) if with_calendar_units else st.just(Unit.working)
+    return st.lists(st.builds(Untimed, kind=st.sampled_from(UNTIMED_KINDS), days=days(max_days=20),
+                              unit=unit, basis=_optional_basis, note=_optional_note), max_size=2)
+
+
+@cache
+def _subset(size: int, max_size: int) -> st.SearchStrategy[list[int]]:
+    """Distinct indices below ``size``, in drawn order."""
+    return st.lists(st.integers(0, size - 1), unique=True, max_size=max_size)
+
+
+@cache
+def _optional(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    return st.none() | strategy
+
+
+@cache
+def _permutation(size: int) -> st.SearchStrategy[list[int]]:
+    return st.permutations(list(range(size)))
+
+
+_small = st.none() | st.integers(0, 50)
+_figures = st.builds(Figures, elapsed_working_days=st.none() | days(max_days=200),
+                     summed_limit_days=st.none() | days(max_days=400), steps=_small,
+                     links=_small, materials=_small, trips=_small, departments=_small)
+_published = st.builds(PublishedFigures, source=names(max_size=12), before=_figures,
+                       after=_figures, tolerance=st.sampled_from([0.05, 0.1, 0.2]),
+                       note=_optional_note)
+_sources = st.lists(st.builds(Source, title=names(max_size=12),
+                              url=st.none() | st.just("https://www.gov.cn/"),
+                              note=_optional_note), max_size=2)
+_procedure_ids = st.text(string.ascii_lowercase + string.digits + "_.-", max_size=10).map(
+    lambda s: "p" + s)
+_windows = st.sampled_from(["综合窗口", "一件事专窗", "window 3"])
+_regions = st.sampled_from(["兰州市", "浙江省", "上海市浦东新区"])
+_dates = st.dates(dt.date(2015, 1, 1), dt.date(2030, 12, 31))
+_forms = st.sampled_from(["before", "after", "draft"])
+_certificates = st.lists(names(), max_size=2)
+
+
+@st.composite
+def procedures(
+    draw,
+    *,
+    min_steps: int = 1,
+    max_steps: int = 8,
+    max_departments: int = 4,
+    max_materials: int = 6,
+    with_stages: bool = True,
+    with_lags: bool = True,
+    with_untimed: bool = True,
+    with_distributions: bool = True,
+    with_calendar_units: bool = True,
+    with_metadata: bool = True,
+    table_safe: bool = False,
+) -> Procedure:
+    """A valid random :class:`Procedure`.
+
+    Parameters
+    ----------
+    min_steps, max_steps, max_departments, max_materials:
+        Sizes (at least one department; materials may be none).
+    with_stages:
+        Stages joining on all or any milestones, and dependencies on them.
+    with_lags:
+        Optional lags on dependencies.
+    with_untimed:
+        Untimed parts (公示, 专家评审, ...) on steps.
+    with_distributions:
+        Optional duration distributions on steps.
+    with_calendar_units:
+        Calendar-day (自然日) limits besides working days.
+    with_metadata:
+        Region, dates, sources, published figures, English names, notes, windows,
+        certificates and material details.
+    table_safe:
+        Only what a step table holds faithfully: unique names without separators,
+        one unit per step, no stages, lags, untimed parts, distributions or metadata.
+    """
+    n_steps = draw(st.integers(min_steps, max_steps))
+    n_depts = draw(st.integers(1, max_departments))
+    n_materials = draw(st.integers(0, max_materials))
+    name = names(table_safe=table_safe)
+    meta = with_metadata and not table_safe
+
+    def maybe(strategy):
+        return draw(_optional(strategy)) if meta else None
+
+    def name_list(n: int) -> list[str]:
+        return draw(st.lists(name, min_size=n, max_size=n, unique=table_safe))
+
+    departments = [Department(id=f"d{i}", name=n, name_en=maybe(names()))
+                   for i, n in enumerate(name_list(n_depts))]
+    step_ids = [f"s{i}" for i in range(n_steps)]
+    material_ids = [f"m{i}" for i in range(n_materials)]
+    materials = []
+    for i, mname in enumerate(name_list(n_materials)):
+        provider = draw(st.sampled_from(Provider)) if meta else Provider.applicant
+        held_by = maybe(st.integers(0, n_depts - 1))
+        materials.append(Material(
+            id=material_ids[i], name=mname,
+            key=draw(st.booleans()) if meta else True,
+            provider=provider,
+            from_step=step_ids[draw(st.integers(0, n_steps - 1))]
+            if provider is Provider.step else None,
+            held_by=None if held_by is None else departments[held_by].id,
+            count=draw(st.integers(1, 3)) if meta else 1,
+            basis=maybe(st.sampled_from(Basis)),
+            note=maybe(names(max_size=12)),
+        ))
+
+    # Stages over the steps; step i may depend on a stage whose members all come
+    # before it, so no cycle can form.
+    stages: list[Stage] = []
+    if with_stages and not table_safe and n_steps >= 2:
+        for g in range(draw(st.integers(0, 2))):
+            members = sorted(draw(_subset(n_steps, 4)) or [0])
+            milestones = [members[k] for k in draw(_subset(len(members), 3))]
+            stages.append(Stage(
+                id=f"g{g}", name=draw(name), steps=[step_ids[i] for i in members],
+                milestones=[step_ids[i] for i in milestones], join=draw(st.sampled_from(Join)),
+            ))
+    stage_last = [max(step_ids.index(m) for m in (s.milestones or s.steps)) for s in stages]
+
+    plain = table_safe or not meta
+    lag = _optional(limits(with_calendar_units=with_calendar_units, max_days=5, plain=plain))
+    step_names = name_list(n_steps)
+    steps = []
+    for i, sid in enumerate(step_ids):
+        targets = [*step_ids[:i], *(s.id for s, last in zip(stages, stage_last) if last < i)]
+        chosen = [targets[k] for k in draw(_subset(len(targets), 3))] if targets else []
+        depends_on = [
+            Dependency(step=t, kind=draw(st.sampled_from(DependencyKind)),
+                       lag=draw(lag) if with_lags and not table_safe else None)
+            for t in chosen
+        ]
+        if table_safe:
+            unit = draw(st.sampled_from(Unit)) if with_calendar_units else Unit.working
+            limit = limits(unit=unit, plain=True)
+        else:
+            limit = limits(with_calendar_units=with_calendar_units, plain=plain)
+        steps.append(Step(
+            id=sid,
+            name=step_names[i],
+            name_en=maybe(names()),
+            department=departments[draw(st.integers(0, n_depts - 1))].id,
+            kind=draw(st.sampled_from(StepKind)),
+            statutory=draw(_optional(limit)),
+            committed=draw(limit),
+            untimed=draw(_untimed(with_calendar_units)) if with_untimed and not table_safe
+            else [],
+            depends_on=depends_on,
+            materials=[material_ids[k] for k in draw(_subset(n_materials, 4))]
+            if n_materials else [],
+            trips=draw(st.integers(0, 3)),
+            window=maybe(_windows),
+            links=draw(st.integers(0, 3)) if meta else 1,
+            certificates=draw(_certificates) if meta else [],
+            commitment_allowed=draw(st.booleans()) if meta else False,
+            follow_up=draw(st.booleans()) if meta else False,
+            duration=draw(_optional(distributions()))
+            if with_distributions and not table_safe else None,
+            note=draw(_optional(names(table_safe=table_safe, max_size=12))),
+        ))
+    order = draw(_permutation(n_steps))
+    return Procedure(
+        id=draw(_procedure_ids),
+        name=draw(name),
+        name_en=maybe(names()),
+        version=draw(st.sampled_from(["1", "2", "2025.1"])) if meta else "1",
+        region=maybe(_regions),
+        effective_date=maybe(_dates),
+        form=maybe(_forms),
+        sources=draw(_sources) if meta else [],
+        published=maybe(_published),
+        departments=departments,
+        materials=materials,
+        steps=[steps[i] for i in order],
+        stages=stages,
+        note=maybe(names(max_size=12)),
+    )
