@@ -4,6 +4,8 @@ from api.cli._app import app, run
 from api.cli import procedures  # noqa: F401  (registers commands)
 from api.cli import simulate  # noqa: F401
 from api.cli import calendar  # noqa: F401
+from api.cli import tables  # noqa: F401
+from api.cli import audit  # noqa: F401
 
 __all__ = ["app", "main", "run"]
 
