@@ -120,7 +120,6 @@ class ActualSummary:
     department_working_days: int = 0
     applicant_working_days: int = 0
     between_working_days: int = 0
-    clock_working_days_by_department: dict[str, float] = field(default_factory=dict)
 
     @property
     def overdue_rate(self) -> float:
@@ -134,6 +133,19 @@ class ActualSummary:
                  "applicant": self.applicant_working_days,
                  "between": self.between_working_days}
         return {k: (v / total if total else 0.0) for k, v in parts.items()}
+
+    def add(self, case: CaseActual, steps: Iterable[StepActual]) -> None:
+        """Count one case and its steps in."""
+        self.cases += 1
+        self.overdue_cases += case.overdue
+        _count(self.by_procedure, case.procedure_id, case.overdue)
+        _count(self.by_month, case.month, case.overdue)
+        self.department_working_days += case.department_working_days
+        self.applicant_working_days += case.applicant_working_days
+        self.between_working_days += case.between_working_days
+        for st in steps:
+            self.steps += 1
+            _count(self.by_department, st.department_id, st.overdue)
 
     def as_dict(self) -> dict[str, Any]:
         def rows(d):
@@ -169,19 +181,7 @@ def summarize(actuals: Iterable[tuple[CaseActual, list[StepActual]]]) -> ActualS
     """
     s = ActualSummary()
     for case, steps in actuals:
-        s.cases += 1
-        s.overdue_cases += case.overdue
-        _count(s.by_procedure, case.procedure_id, case.overdue)
-        _count(s.by_month, case.month, case.overdue)
-        s.department_working_days += case.department_working_days
-        s.applicant_working_days += case.applicant_working_days
-        s.between_working_days += case.between_working_days
-        for st in steps:
-            s.steps += 1
-            _count(s.by_department, st.department_id, st.overdue)
-            s.clock_working_days_by_department[st.department_id] = \
-                s.clock_working_days_by_department.get(st.department_id, 0) \
-                + st.clock_working_days
+        s.add(case, steps)
     return s
 
 

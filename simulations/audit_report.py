@@ -355,7 +355,7 @@ def _cell(v: Any) -> str:
     return f"<td{cls}>{html.escape(text)}</td>"
 
 
-def _write_html(views: Sequence[View], f, title: str) -> None:
+def _write_html(views: Iterable[View], f, title: str) -> None:
     f.write(f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{_PRINT_CSS}</style></head><body>\n"
             f"<h1>{html.escape(title)}</h1>\n<p class=\"meta\">生成于 "
@@ -371,7 +371,7 @@ def _write_html(views: Sequence[View], f, title: str) -> None:
     f.write("</body></html>\n")
 
 
-def _write_xlsx(views: Sequence[View], path: Path) -> None:
+def _write_xlsx(views: Iterable[View], path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -391,11 +391,12 @@ def _write_xlsx(views: Sequence[View], path: Path) -> None:
     wb.save(path)
 
 
-def write_views(views: Sequence[View], path: str | os.PathLike[str], fmt: str, *,
+def write_views(views: Iterable[View], path: str | os.PathLike[str], fmt: str, *,
                 title: str = "onething 审计报告") -> None:
     """Write ``views`` to ``path`` as ``csv`` (the first view), ``xlsx`` or ``html``.
 
-    Written to a temporary file and moved into place, so a failure leaves nothing.
+    Views and their rows are read once, in order (a generator of views may build a later
+    view from what the earlier ones streamed). Written to a temporary file and moved into place, so a failure leaves nothing.
 
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
@@ -408,9 +409,10 @@ def write_views(views: Sequence[View], path: str | os.PathLike[str], fmt: str, *
     try:
         if fmt == "csv":
             with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+                first = next(iter(views))
                 w = csv.writer(f, lineterminator="\n")
-                w.writerow(views[0].headers)
-                w.writerows(views[0].rows)
+                w.writerow(first.headers)
+                w.writerows(first.rows)
         elif fmt == "xlsx":
             _write_xlsx(views, tmp)
         elif fmt == "html":

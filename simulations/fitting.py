@@ -88,8 +88,11 @@ def _lognormal(xs: list[float]) -> tuple[Distribution, float] | None:
     sigma = math.sqrt(sum((v - mu) ** 2 for v in logs) / len(logs))
     if sigma == 0:
         return None
-    mean = math.exp(mu + sigma * sigma / 2)
-    sd = mean * math.sqrt(math.expm1(sigma * sigma))
+    try:
+        mean = math.exp(mu + sigma * sigma / 2)
+        sd = mean * math.sqrt(math.expm1(sigma * sigma))
+    except OverflowError:
+        return None
 
     def cdf(x: float) -> float:
         return 0.0 if x <= 0 else 0.5 * (1 + math.erf((math.log(x) - mu) / (sigma * math.sqrt(2))))

@@ -1,0 +1,263 @@
+"""Auditors' commands: ``audit report|actual|verify|export``, ``fit`` and ``demo-history``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from api.cli._app import app, console, print_json
+
+audit_app = typer.Typer(help="Before/after reports, planned versus actual, the audit trail, "
+                             "event-log export.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+DatabaseOpt = Annotated[Optional[str], typer.Option(
+    "--database", help="SQLAlchemy URL of the case database (default: from settings)")]
+FromOpt = Annotated[Optional[datetime], typer.Option(
+    "--from", formats=["%Y-%m-%d"], help="first day of the period (YYYY-MM-DD)")]
+ToOpt = Annotated[Optional[datetime], typer.Option(
+    "--to", formats=["%Y-%m-%d"], help="last day of the period (YYYY-MM-DD)")]
+OutOpt = Annotated[Optional[Path], typer.Option("-o", "--output", help="file to write")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table, csv, xlsx, html or json")]
+ProcedureOpt = Annotated[Optional[str], typer.Option("--procedure", help="only this procedure id")]
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _session(database: str | None):
+    from sqlmodel import Session
+
+    from process_models.store import make_engine
+
+    return Session(make_engine(database))
+
+
+def _check_format(fmt: str, output: Path | None) -> None:
+    from process_models.errors import InvalidInput, did_you_mean
+    from simulations.audit_report import REPORT_FORMATS
+
+    if fmt not in REPORT_FORMATS:
+        raise InvalidInput(f"unknown format '{fmt}'; use one of {', '.join(REPORT_FORMATS)}",
+                           path="--format", suggestion=did_you_mean(fmt, REPORT_FORMATS))
+    if fmt in ("csv", "xlsx", "html") and output is None:
+        raise InvalidInput(f"--format {fmt} writes a file; give it with -o FILE", path="-o")
+
+
+def _print_views(views, title: str) -> None:
+    from rich.table import Table
+
+    out = console()
+    for view in views:
+        t = Table(*view.headers, title=f"{title} · {view.title}")
+        for row in view.rows:
+            t.add_row(*(f"{v:g}" if isinstance(v, float) else str(v) for v in row))
+        out.print(t)
+
+
+@audit_app.command("report")
+def report(
+    paths: Annotated[Optional[list[str]], typer.Argument(
+        help="procedure files, folders, scenario files or catalog ids (default: the catalog)")]
+    = None,
+    fmt: FormatOpt = "table",
+    output: OutOpt = None,
+) -> None:
+    """Before/after report: limits per item, figures per procedure, portfolio totals."""
+    from simulations.audit_report import audit_report, load_pairs, report_views, write_views
+
+    _check_format(fmt, output)
+    result = audit_report(load_pairs(paths or []))
+    if fmt == "json":
+        print_json(result.as_dict())
+        return
+    views = report_views(result)
+    if fmt == "table":
+        _print_views(views, "审计报告")
+        console().print(f"一件事: {result.totals}; 事项: {result.item_totals}; 即办件占比 "
+                        f"{result.item_totals.immediate_before:.1%} → "
+                        f"{result.item_totals.immediate_after:.1%}; "
+                        f"{result.item_totals.flagged} items flagged")
+        return
+    write_views(views, output, fmt, title="改革前后办理时限审计报告")
+    console().print(f"wrote {output}: {result.totals}")
+
+
+STEP_HEADERS = ["案件编号", "一件事", "环节", "部门", "状态", "开始", "办结", "经过工作日",
+                "补正暂停", "不计时环节", "法定计时", "承诺时限", "超期"]
+
+
+def _summary_views(summary):
+    from simulations.audit_report import View
+
+    def rates(groups):
+        return [[g.key, g.cases, g.overdue, f"{g.rate:.1%}"]
+                for g in sorted(groups.values(), key=lambda g: g.key)]
+
+    split = summary.time_split()
+    return [
+        View("按一件事", ["一件事", "案件", "超期", "超期率"], rates(summary.by_procedure)),
+        View("按部门", ["部门", "环节", "超期", "超期率"], rates(summary.by_department)),
+        View("按月份", ["受理月份", "案件", "超期", "超期率"], rates(summary.by_month)),
+        View("时间去向", ["去向", "工作日", "占比"], [
+            ["部门办理", summary.department_working_days, f"{split['department']:.1%}"],
+            ["等待申请人(补正)", summary.applicant_working_days, f"{split['applicant']:.1%}"],
+            ["部门之间(流转、不计时环节)", summary.between_working_days,
+             f"{split['between']:.1%}"],
+        ]),
+    ]
+
+
+@audit_app.command("actual")
+def actual(
+    start: FromOpt = None,
+    end: ToOpt = None,
+    as_of: Annotated[Optional[datetime], typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help="count open cases up to this day (default today)")]
+    = None,
+    procedure: ProcedureOpt = None,
+    fmt: FormatOpt = "table",
+    output: OutOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Planned versus actual: working days per case and step, 超期率, where time goes."""
+    from simulations.actual import ActualSummary, case_actuals
+    from simulations.audit_report import View, write_views
+
+    _check_format(fmt, output)
+    summary = ActualSummary()
+    with _session(database) as session:
+        actuals = case_actuals(session, start=_day(start), end=_day(end), as_of=_day(as_of),
+                               procedure_id=procedure)
+        if fmt in ("table", "json"):
+            for case, steps in actuals:
+                summary.add(case, steps)
+        else:
+            def step_rows():
+                for case, steps in actuals:
+                    summary.add(case, steps)
+                    for st in steps:
+                        yield [st.case_id, st.procedure_id, st.step_id, st.department_id,
+                               st.status, str(st.started_on), str(st.decided_on or ""),
+                               st.elapsed_working_days, st.paused_working_days,
+                               st.untimed_working_days, st.clock_working_days,
+                               "" if st.committed_working_days is None
+                               else st.committed_working_days, "超期" if st.overdue else ""]
+
+            def views():
+                yield View("环节", STEP_HEADERS, step_rows())
+                yield from _summary_views(summary)
+
+            write_views(views(), output, fmt, title="办理时限执行情况(计划与实际)")
+            console().print(f"wrote {output}: {summary.cases} cases, {summary.steps} steps, "
+                            f"超期率 {summary.overdue_rate:.1%}")
+            return
+    if fmt == "json":
+        print_json(summary.as_dict())
+        return
+    _print_views(_summary_views(summary), "计划与实际")
+    console().print(f"{summary.cases} cases, {summary.steps} steps; 超期率 "
+                    f"{summary.overdue_rate:.1%}")
+
+
+@audit_app.command("verify")
+def verify(database: DatabaseOpt = None) -> None:
+    """Walk the hash chain of every audit event; exit 1 at the first changed event."""
+    from process_models.casework import verify_chain
+
+    with _session(database) as session:
+        result = verify_chain(session)
+    if result.ok:
+        console().print(f"[green]ok[/green] {result}")
+        return
+    console(stderr=True).print(f"[red]broken:[/red] {result}")
+    raise SystemExit(1)
+
+
+@audit_app.command("export")
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="xes, ocel-json or ocel-sqlite")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+    start: FromOpt = None,
+    end: ToOpt = None,
+    procedure: ProcedureOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Export case history as an event log (XES or OCEL 2.0) for process-mining tools."""
+    from simulations.eventlog import export_events, history_events
+
+    with _session(database) as session:
+        count = export_events(history_events(session, start=_day(start), end=_day(end),
+                                             procedure_id=procedure), output, fmt)
+    console().print(f"wrote {output}: {count} events ({fmt})")
+
+
+@app.command("fit")
+def fit(
+    procedure: Annotated[str, typer.Argument(help="a procedure file, or a catalog id")],
+    log: Annotated[str, typer.Argument(
+        help="an event log (.xes or .csv), or 'history' for the case database")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="procedure file to write")],
+    kind: Annotated[str, typer.Option(
+        "--kind", help="auto, empirical, lognormal or triangular")] = "auto",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    database: DatabaseOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Fit each step's duration to observed history and write them into a procedure file."""
+    from api.cli.procedures import _load
+    from process_models.loading import save_procedure
+    from simulations.eventlog import read_log
+    from simulations.fitting import fit_procedure, history_durations, log_durations
+
+    proc = _load(procedure)
+    if log == "history":
+        with _session(database) as session:
+            durations = history_durations(session, proc, start=_day(start), end=_day(end))
+    else:
+        durations = log_durations(read_log(log), proc)
+    fitted, fits = fit_procedure(proc, durations, kind=kind)
+    save_procedure(fitted, output)
+    if json_:
+        print_json({"output": str(output), "steps": [f.as_dict() for f in fits]})
+        return
+    from rich.table import Table
+
+    t = Table("step", "cases", "duration", "fit", title=f"{proc.id}: fitted durations")
+    for f in fits:
+        d = f.distribution
+        t.add_row(f.step_id, str(f.samples), d.kind if d else "kept (too few)",
+                  d.fit if d else "")
+    out = console()
+    out.print(t)
+    out.print(f"wrote {output}")
+
+
+@app.command("demo-history")
+def demo_history(
+    cases: Annotated[int, typer.Option("--cases", min=1, help="how many cases to run")] = 50,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+    procedures: Annotated[Optional[list[str]], typer.Option(
+        "--procedure", help="procedure file or catalog id (repeat; default: newborn)")] = None,
+    start: Annotated[datetime, typer.Option(
+        "--start", formats=["%Y-%m-%d"], help="first day cases arrive")] = datetime(2025, 3, 3),
+    database: DatabaseOpt = None,
+) -> None:
+    """Run generated cases through the real case handling, so reports have data."""
+    from api.cli.procedures import _load
+    from flows.demo import demo_history as run_demo
+    from process_models.store import init_db
+
+    procs = [_load(p) for p in (procedures or ["newborn"])]
+    with _session(database) as session:
+        init_db(session.get_bind())
+        stats = run_demo(session, procs, cases=cases, seed=seed, start=start.date())
+    console().print(
+        f"ran {stats.cases} cases ({stats.approved} approved, {stats.rejections} rejected), "
+        f"{stats.decisions} decisions with {stats.supplements} 补正, "
+        f"{stats.first_at:%Y-%m-%d} → {stats.last_at:%Y-%m-%d}")
