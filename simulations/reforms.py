@@ -164,17 +164,26 @@ def _bridge(proc: Procedure, gone: set[str]) -> None:
     """Remove the steps in ``gone``; their dependents inherit their dependencies (in place).
 
     An inherited dependency is legal only when both links were legal; lags add up
-    (when their units agree; otherwise the longer counts).
+    (when their units agree; otherwise the longer counts). A stage whose milestones (or,
+    without milestones, whose steps) are all gone goes too: what waited for it waits for
+    what its milestones waited for.
     """
     if all(s.id in gone for s in proc.steps):
         raise ScenarioError(f"removing {', '.join(sorted(gone))} leaves no step; keep at least one")
-    by_id = {s.id: s for s in proc.steps}
+    waits = {s.id: s.depends_on for s in proc.steps}
+    for st in proc.stages:
+        joined = st.milestones or st.steps
+        if all(x in gone for x in joined):
+            waits[st.id] = [Dependency(step=x) for x in joined]
+    removed = gone | {st.id for st in proc.stages if st.id in waits}
 
     def resolved(dep: Dependency, seen: frozenset[str]) -> list[Dependency]:
-        if dep.step not in gone or dep.step in seen:
-            return [dep] if dep.step not in gone else []
+        if dep.step not in removed:
+            return [dep]
+        if dep.step in seen:
+            return []
         out = []
-        for inner in by_id[dep.step].depends_on:
+        for inner in waits[dep.step]:
             for d in resolved(inner, seen | {dep.step}):
                 legal = dep.kind is DependencyKind.legal and d.kind is DependencyKind.legal
                 out.append(Dependency(
@@ -193,13 +202,10 @@ def _bridge(proc: Procedure, gone: set[str]) -> None:
                 new = _add_dependency(new, d)
         s.depends_on = new
     proc.steps = [s for s in proc.steps if s.id not in gone]
+    proc.stages = [st for st in proc.stages if st.id not in removed]
     for st in proc.stages:
         st.steps = [x for x in st.steps if x not in gone]
         st.milestones = [x for x in st.milestones if x not in gone]
-        if not st.steps and not st.milestones:
-            raise ScenarioError(
-                f"removing {', '.join(sorted(gone))} empties stage '{st.id}'; keep one of its steps"
-            )
 
 
 def _add_lags(a: Limit | None, b: Limit | None) -> Limit | None:

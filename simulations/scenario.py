@@ -38,9 +38,9 @@ process_models.errors.ScenarioError: s.yaml:5: levers[0].steps[1]: unknown step 
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -49,14 +49,22 @@ from process_models.loading import _line_of, _load_yaml, format_path, read_text,
 from process_models.procedure import Procedure
 from simulations.reforms import LEVERS, Change
 
+if TYPE_CHECKING:
+    from simulations.metrics import Comparison
+
 __all__ = [
     "LEVER_ALIASES",
+    "PUBLISHED_FIGURES",
+    "FigureCheck",
     "LeverCall",
+    "Reform",
     "Scenario",
     "apply_scenario",
+    "catalog_reform",
     "catalog_scenario_path",
     "load_scenario",
     "parse_scenario",
+    "reform",
 ]
 
 LEVER_ALIASES: dict[str, str] = {
@@ -311,3 +319,99 @@ def catalog_scenario_path(procedure_id: str) -> Path:
         raise ScenarioError(f"no reform scenario for catalog procedure '{procedure_id}'; "
                             f"write one at {path}")
     return path
+
+
+#: The figures a procedure's ``published:`` block may state, in table order.
+PUBLISHED_FIGURES = ("elapsed_working_days", "summed_limit_days", "steps", "links", "materials",
+                     "trips", "departments")
+
+
+@dataclass(frozen=True)
+class FigureCheck:
+    """One published figure against the computed one, before and after the reform.
+
+    ``within`` says whether the computed after-figure lies within ``tolerance`` (relative)
+    of the published one; ``None`` when nothing was published after.
+
+    >>> FigureCheck("trips", 6, 6, 1, 1, 0.15).within
+    True
+    >>> FigureCheck("elapsed_working_days", 48, 48, 13, 15.5, 0.15).within
+    False
+    """
+
+    figure: str
+    published_before: float | None
+    computed_before: float
+    published_after: float | None
+    computed_after: float
+    tolerance: float
+
+    @property
+    def within(self) -> bool | None:
+        if self.published_after is None:
+            return None
+        return abs(self.computed_after - self.published_after) <= (
+            self.tolerance * self.published_after + 1e-9)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"figure": self.figure, "published_before": self.published_before,
+                "computed_before": self.computed_before, "published_after": self.published_after,
+                "computed_after": self.computed_after, "tolerance": self.tolerance,
+                "within": self.within}
+
+
+@dataclass(frozen=True)
+class Reform:
+    """A scenario applied to a procedure: the result, what changed, and the figures."""
+
+    before: Procedure
+    after: Procedure
+    changes: list[Change]
+    comparison: Comparison
+    checks: list[FigureCheck]
+
+    @property
+    def reproduces(self) -> bool:
+        """Every published after-figure is matched within the declared tolerance."""
+        return all(c.within is not False for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"procedure_id": self.before.id, **self.comparison.as_dict(),
+                "changes": [c.as_dict() for c in self.changes],
+                "published": [c.as_dict() for c in self.checks],
+                "reproduces_published": self.reproduces}
+
+
+def reform(proc: Procedure, scenario: Scenario, *, limits: str = "committed") -> Reform:
+    """Apply ``scenario`` to ``proc``; compare before and after, and both with the figures
+    the procedure's ``published:`` block states.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> r = reform(load_catalog_procedure("restaurant"), load_scenario(catalog_scenario_path("restaurant")))
+    >>> [(c.figure, c.published_after, c.computed_after) for c in r.checks if c.figure == "trips"]
+    [('trips', 1, 1)]
+    """
+    from simulations.metrics import compare
+
+    after, changes = apply_scenario(proc, scenario)
+    comparison = compare(proc, after, limits=limits)
+    checks = []
+    published = proc.published
+    if published is not None:
+        for figure in PUBLISHED_FIGURES:
+            was, now = getattr(published.before, figure), getattr(published.after, figure)
+            if was is None and now is None:
+                continue
+            checks.append(FigureCheck(
+                figure, was, getattr(comparison.before, figure), now,
+                getattr(comparison.after, figure), published.tolerance,
+            ))
+    return Reform(proc, after, changes, comparison, checks)
+
+
+def catalog_reform(procedure_id: str, *, limits: str = "committed") -> Reform:
+    """The catalog procedure ``procedure_id`` reformed by its catalog scenario."""
+    from process_models.catalog import load_catalog_procedure
+
+    proc = load_catalog_procedure(procedure_id)
+    return reform(proc, load_scenario(catalog_scenario_path(procedure_id)), limits=limits)

@@ -18,8 +18,8 @@ FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthChe
 EXPECTED_REFUSALS = {
     "merge": r"cannot merge .* would wait for itself",
     "commitment": r"cannot switch to 告知承诺: the law does not allow it",
-    "eliminate": r"empties stage|leaves no step",
-    "zone_assessment": r"empties stage|leaves no step",
+    "eliminate": r"leaves no step",
+    "zone_assessment": r"leaves no step",
 }
 
 
