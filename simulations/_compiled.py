@@ -229,5 +229,6 @@ def forward_backward(g: CompiledGraph) -> Passes:
     free = np.minimum(elapsed - ef, _segment_reduce(np.minimum, room, g.succ_ptr, np.inf))
     total = ls - es
     total[np.abs(total) <= tol] = 0.0
+    free = np.minimum(free, total)  # equal in exact arithmetic; rounding may differ
     free[np.abs(free) <= tol] = 0.0
     return Passes(es, ef, ls, lf, total, free, binding, elapsed)

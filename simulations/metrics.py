@@ -87,7 +87,7 @@ def measure(proc: Procedure, *, limits: str = "committed") -> Metrics:
     """
     check_limits(limits)
     steps = applicant_path(proc)
-    on_path = {s.id for s in steps}
+    on_path = {s.id for s in steps} | {g.id for g in proc.stages}
     s = schedule(proc, limits=limits)
     by_id = {m.id: m for m in proc.materials}
     lags = sum(as_working_days(d.lag.days, d.lag.unit)
