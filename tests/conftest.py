@@ -33,3 +33,19 @@ def run_cli(capsys):
 def catalog_file(request) -> Path:
     """Each catalog procedure file in turn."""
     return CATALOG_DIR / f"{request.param}.yaml"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test harness (temporary API and database) for the whole test session.
+
+    Started by the first test that asks for it (10–20 s here), stopped at the end.
+    Yields the API URL, for child processes.
+    """
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    import flows  # noqa: F401  (its start-up settings)
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield PREFECT_API_URL.value()
