@@ -280,3 +280,14 @@ def test_every_lever_returns_a_valid_procedure_and_leaves_its_input_unchanged(sh
     assert parse_procedure(dump_procedure(after)) == after
     assert log and all(c.lever == name for c in log)
     assert critical_path_length(after) <= critical_path_length(shop)
+
+
+def test_a_stage_whose_milestones_all_leave_goes_and_passes_its_waits_on(shop):
+    """sign waited for stage 'review' (milestone: food); with food gone it waits for what
+    food waited for: licence by law, assessment by practice."""
+    staged = parse_procedure(
+        SHOP.replace("depends_on: [fire], trips: 1}", "depends_on: [fire, review], trips: 1}")
+        + "stages:\n- {id: review, name: 评审, steps: [food, fire], milestones: [food]}\n")
+    after, _ = reforms.eliminate(staged, ["food"])
+    assert after.stages == []
+    assert deps(after, "sign") == {"fire": "legal", "licence": "legal", "assessment": "practice"}
