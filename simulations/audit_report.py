@@ -68,7 +68,8 @@ def pair_procedures(
 
     Two or more versions of an id: the earliest ``form`` (before < unset < draft < after)
     against the latest. One version: the scenario given for its id, else (with
-    ``catalog_reforms``) the catalog's reform scenario.
+    ``catalog_reforms``) the catalog's reform scenario; the reformed version is labelled
+    ``改革: <scenario name>``.
     """
     from simulations.scenario import apply_scenario, catalog_scenario_path, load_scenario
 
@@ -94,7 +95,8 @@ def pair_procedures(
                                     "give its after version or a scenario file")
             scenario = load_scenario(catalog_scenario_path(pid))
         after, _ = apply_scenario(versions[0], scenario)
-        pairs.append((versions[0], after))
+        label = scenario.name or Path(scenario.file or "reform").stem
+        pairs.append((versions[0], after.model_copy(update={"version": f"改革: {label}"})))
     if not pairs:
         raise ScenarioError("no procedures to report on; give procedure files or catalog ids")
     return pairs
