@@ -185,12 +185,12 @@ class PortfolioTotals:
     change: dict[str, Change] | None
 
     def __str__(self) -> str:
-        b = self.before["elapsed_working_days"]
+        b = round(self.before["elapsed_working_days"], 1)
         if self.after is None:
             return f"{self.items} items: {b:g} days"
         c = self.change["elapsed_working_days"]
         pct = "" if c.percent is None else f", {c.percent:+.1f}%".replace("-", "−")
-        return f"{self.items} items: {b:g} → {c.after:g} days{pct}"
+        return f"{self.items} items: {b:g} → {round(c.after, 1):g} days{pct}"
 
     def as_dict(self) -> dict:
         return {"items": self.items, "limits": self.limits, "before": self.before,
