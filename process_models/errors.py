@@ -162,6 +162,10 @@ class EventLogError(OnethingError, ValueError):
     """An event log (XES, OCEL, CSV) cannot be read or does not fit its procedure."""
 
 
+class MissingDependency(OnethingError, RuntimeError):
+    """A system package the command needs is not installed (a CJK font for charts, ...)."""
+
+
 # --- running things: cases, users ----------------------------------------------------------
 
 
