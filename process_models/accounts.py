@@ -1,0 +1,142 @@
+"""Staff accounts: who may log in, in which role, for which departments.
+
+A :class:`User` holds a username, a password hash (hashing lives in the API layer,
+``api/security.py``; this module never sees a password), a role and, for department
+clerks, the departments whose steps they decide. Roles:
+
+- ``front_desk`` (一窗受理): opens cases, records materials, sees applicants' data;
+- ``clerk``: decides the steps of its departments; sees masked ID numbers;
+- ``planner``: procedures and simulations; never sees applicants' personal data;
+- ``auditor``: reads everything, changes nothing; sees masked personal data;
+- ``admin``: everything.
+
+>>> check_role("clerk")
+'clerk'
+>>> check_role("clerc")
+Traceback (most recent call last):
+...
+process_models.errors.InvalidInput: role: unknown role 'clerc'; use one of front_desk, clerk, planner, auditor, admin (did you mean 'clerk'?)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, Session, SQLModel, select
+
+from process_models.cases import aware_time
+from process_models.errors import Conflict, InvalidInput, NotFound, did_you_mean
+
+__all__ = [
+    "ROLES",
+    "User",
+    "add_user",
+    "check_role",
+    "find_user",
+    "get_user",
+]
+
+ROLES = ("front_desk", "clerk", "planner", "auditor", "admin")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+class User(SQLModel, table=True):
+    """One member of staff's account (the table is ``account``: ``user`` is an SQL keyword)."""
+
+    __tablename__ = "account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(max_length=20)
+    departments: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_at: datetime
+
+
+def check_role(role: str) -> str:
+    """``role`` if it is one of :data:`ROLES`, else :class:`InvalidInput` with a did-you-mean."""
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role '{role}'; use one of {', '.join(ROLES)}",
+                           path="role", suggestion=did_you_mean(role, ROLES))
+    return role
+
+
+def _check_departments(role: str, departments: Sequence[str],
+                       known: Iterable[str] | None) -> list[str]:
+    departments = list(dict.fromkeys(d.strip() for d in departments if d.strip()))
+    if role == "clerk" and not departments:
+        raise InvalidInput("a clerk decides the steps of one or more departments; "
+                           "give at least one with --department", path="departments")
+    if role != "clerk" and departments:
+        raise InvalidInput(f"only clerks are scoped to departments; a {role} sees every "
+                           "department, leave --department out", path="departments")
+    if known is not None:
+        known = sorted(set(known))
+        for department in departments:
+            if department not in known:
+                raise InvalidInput(f"unknown department '{department}'; no procedure has it",
+                                   path="departments", suggestion=did_you_mean(department, known))
+    return departments
+
+
+def add_user(
+    session: Session,
+    username: str,
+    *,
+    password_hash: str,
+    role: str,
+    departments: Sequence[str] = (),
+    known_departments: Iterable[str] | None = None,
+    now: datetime,
+) -> User:
+    """Create an account and commit; an existing username is a :class:`Conflict`.
+
+    ``known_departments``, when given, is what a clerk's departments must be among.
+
+    >>> import tempfile, pathlib
+    >>> from process_models.store import init_db, make_engine
+    >>> engine = make_engine(f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'users.db'}")
+    >>> init_db(engine)
+    >>> with Session(engine) as session:
+    ...     user = add_user(session, "wang", password_hash="x", role="clerk",
+    ...                     departments=["police"], now=datetime(2025, 1, 24, 9, 0))
+    ...     print(user.username, user.role, user.departments)
+    wang clerk ['police']
+    >>> with Session(engine) as session:
+    ...     add_user(session, "wang", password_hash="y", role="auditor",
+    ...              now=datetime(2025, 1, 24, 9, 5))
+    Traceback (most recent call last):
+    ...
+    process_models.errors.Conflict: username: user 'wang' already exists; choose another name
+    >>> engine.dispose()
+    """
+    if not _USERNAME.match(username or ""):
+        raise InvalidInput(f"username '{username}' must be 1-64 letters, digits, '.', '_' or '-'",
+                           path="username")
+    check_role(role)
+    departments = _check_departments(role, departments, known_departments)
+    if find_user(session, username) is not None:
+        raise Conflict(f"user '{username}' already exists; choose another name", path="username")
+    user = User(username=username, password_hash=password_hash, role=role,
+                departments=departments, created_at=aware_time(now))
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """The account called ``username``, or ``None``."""
+    return session.exec(select(User).where(User.username == username)).first()
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """The account with id ``user_id``, or :class:`NotFound`."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
