@@ -293,6 +293,8 @@ class _Compiled:
                 self.cumprob[i] = cum
         self.start = index[graph.start]
         self.limit = graph.limit_working_days
+        self.fork = [len(o) - 1 for o in self.out]
+        self.tables = (self.kind, self.out, self.join, self.pool, self.cumprob, self.fork)
 
 
 class Engine:
@@ -342,7 +344,10 @@ class Engine:
         heap: list = []
         push, pop = heapq.heappush, heapq.heappop
         qpush, qpop = heapq.heappush, heapq.heappop
-        seq = count()
+        seq = count().__next__
+        TASK, PARALLEL, ANY, END = _TASK, _PARALLEL, _ANY, _END
+        ARRIVE, DONE, RESUME, REDO, LAG, MEETING = _ARRIVE, _DONE, _RESUME, _REDO, _LAG, _MEETING
+        DAY = DAY_SECONDS
         pools = self.pools
         npools = len(pools)
         free = [p.staff for p in pools]
@@ -379,7 +384,7 @@ class Engine:
                     st.wait_seconds_max = waited
             if log is not None:
                 log(f"{g.graph.id}-{case.no}", g.ids[n], pools[p].id, g.names[n], "start", s)
-            push(heap, (e, next(seq), _DONE, case, n))
+            push(heap, (e, seq(), DONE, case, n))
 
         def finish(case: _Case, t: float) -> None:
             if case.arrived < warmup:
@@ -399,32 +404,27 @@ class Engine:
             if cycle > st.cycle_seconds_max:
                 st.cycle_seconds_max = cycle
 
-        def outs_of(case: _Case, g: _Compiled, n: int):
-            """The flows a token leaving ``n`` takes (one of them after an exclusive choice)."""
-            outs = g.out[n]
-            cum = g.cumprob[n]
-            if cum is not None:
-                u = uniform()
-                i = 0
-                last = len(cum) - 1
-                while i < last and u >= cum[i]:
-                    i += 1
-                outs = (outs[i],)
-            case.tokens += len(outs) - 1
-            return outs
+        def choose(case: _Case, outs, cum):
+            """One flow of an exclusive gateway, drawn by its probabilities."""
+            u = uniform()
+            i = 0
+            last = len(cum) - 1
+            while i < last and u >= cum[i]:
+                i += 1
+            return (outs[i],)
 
         def travel(case: _Case, g: _Compiled, outs, t: float) -> bool:
             """Tokens travel ``outs`` at ``t`` until each waits for staff, a lag or a join;
             True when the case has no token left."""
-            kind, out, join, pool = g.kind, g.out, g.join, g.pool
+            kind, out, join, pool, cumprob, fork = g.tables
             stack = [outs]
             while stack:
                 for m, lag in stack.pop():
                     if lag > 0:
-                        push(heap, (wd_advance(t, lag * DAY_SECONDS), next(seq), _LAG, case, m))
+                        push(heap, (wd_advance(t, lag * DAY), seq(), LAG, case, m))
                         continue
                     k = kind[m]
-                    if k == _TASK:
+                    if k == TASK:
                         p = pool[m]
                         if free[p] > 0 and not batch[p]:
                             free[p] -= 1
@@ -432,12 +432,14 @@ class Engine:
                         else:
                             note_queue(p, t)
                             q = queues[p]
-                            qpush(q, (case.priority, t, next(seq), case, m))
+                            qpush(q, (case.priority, t, seq(), case, m))
                             if len(q) > pstats[p].queue_max:
                                 pstats[p].queue_max = len(q)
-                    elif k == _END or not out[m]:
+                        continue
+                    if k == END or not out[m]:
                         case.tokens -= 1
-                    elif k == _PARALLEL and join[m] > 1:
+                        continue
+                    if k == PARALLEL and join[m] > 1:
                         joins = case.joins
                         if joins is None:
                             joins = case.joins = {}
@@ -445,35 +447,42 @@ class Engine:
                         if c < join[m]:
                             joins[m] = c
                             case.tokens -= 1
-                        else:
-                            joins[m] = 0
-                            stack.append(outs_of(case, g, m))
-                    elif k == _ANY:
+                            continue
+                        joins[m] = 0
+                    elif k == ANY:
                         fired = case.fired
                         if fired is None:
                             fired = case.fired = set()
                         if m in fired:
                             case.tokens -= 1
-                        else:
-                            fired.add(m)
-                            stack.append(outs_of(case, g, m))
+                            continue
+                        fired.add(m)
+                    cum = cumprob[m]
+                    if cum is None:
+                        case.tokens += fork[m]
+                        stack.append(out[m])
                     else:
-                        stack.append(outs_of(case, g, m))
+                        stack.append(choose(case, out[m], cum))
             return case.tokens == 0
 
         def leave(case: _Case, g: _Compiled, n: int, t: float) -> bool:
-            return travel(case, g, outs_of(case, g, n), t)
+            """A token leaves node ``n`` (a finished task or the start event)."""
+            cum = g.cumprob[n]
+            if cum is None:
+                case.tokens += g.fork[n]
+                return travel(case, g, g.out[n], t)
+            return travel(case, g, choose(case, g.out[n], cum), t)
 
         arrivals = self.arrivals
         nxt = next(arrivals, None)
         if nxt is not None:
-            push(heap, (nxt[0], next(seq), _ARRIVE, nxt[1], nxt[2]))
-        push(heap, (0.0, next(seq), _DAY, None, None))
+            push(heap, (nxt[0], seq(), ARRIVE, nxt[1], nxt[2]))
+        push(heap, (0.0, seq(), _DAY, None, None))
         first_day = wd._first_day
         t = 0.0
         while heap:
             t, _, kind, a, b = pop(heap)
-            if kind == _DONE:
+            if kind == DONE:
                 g = graphs[a.graph]
                 p = g.pool[b]
                 task_events += 1
@@ -489,19 +498,19 @@ class Engine:
                         free[p] += 1
                 rework = g.rework[b]
                 if rework > 0 and uniform() < rework:
-                    push(heap, (wd_advance(t, g.supplement_days[b] * DAY_SECONDS), next(seq),
-                                _REDO, a, b))
+                    push(heap, (wd_advance(t, g.supplement_days[b] * DAY), seq(),
+                                REDO, a, b))
                 elif g.wait_days[b] > 0:
-                    push(heap, (wd_advance(t, g.wait_days[b] * DAY_SECONDS), next(seq),
-                                _RESUME, a, b))
+                    push(heap, (wd_advance(t, g.wait_days[b] * DAY), seq(),
+                                RESUME, a, b))
                 elif leave(a, g, b, t):
                     in_progress -= 1
                     finish(a, t)
-            elif kind == _RESUME:
+            elif kind == RESUME:
                 if leave(a, graphs[a.graph], b, t):
                     in_progress -= 1
                     finish(a, t)
-            elif kind == _ARRIVE:
+            elif kind == ARRIVE:
                 cases += 1
                 in_progress += 1
                 g = graphs[a]
@@ -511,12 +520,12 @@ class Engine:
                     finish(case, t)
                 nxt = next(arrivals, None)
                 if nxt is not None:
-                    push(heap, (nxt[0], next(seq), _ARRIVE, nxt[1], nxt[2]))
-            elif kind == _LAG or kind == _REDO:   # a token reaches node b
+                    push(heap, (nxt[0], seq(), ARRIVE, nxt[1], nxt[2]))
+            elif kind == LAG or kind == REDO:   # a token reaches node b
                 if travel(a, graphs[a.graph], ((b, 0.0),), t):
                     in_progress -= 1
                     finish(a, t)
-            elif kind == _MEETING:
+            elif kind == MEETING:
                 q = queues[a]
                 note_queue(a, t)
                 sitting = t + pools[a].meeting_seconds
@@ -532,7 +541,7 @@ class Engine:
                     if log is not None:
                         log(f"{g.graph.id}-{c2.no}", g.ids[n2], pools[a].id, g.names[n2],
                             "start", t)
-                    push(heap, (sitting, next(seq), _DONE, c2, n2))
+                    push(heap, (sitting, seq(), DONE, c2, n2))
             else:  # _DAY
                 day = first_day + timedelta(days=round(t / DAY_SECONDS))
                 for p in range(npools):
@@ -543,9 +552,9 @@ class Engine:
                     if batch[p] and day.weekday() in pools[p].meets_on:
                         opening = timelines[p].next_open(t)
                         if opening < t + DAY_SECONDS:
-                            push(heap, (opening, next(seq), _MEETING, p, None))
+                            push(heap, (opening, seq(), _MEETING, p, None))
                 if in_progress or nxt is not None:
-                    push(heap, (t + DAY_SECONDS, next(seq), _DAY, None, None))
+                    push(heap, (t + DAY_SECONDS, seq(), _DAY, None, None))
         for p, spec in enumerate(pools):
             hi = min(measure, t)
             if hi > warmup:

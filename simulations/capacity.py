@@ -411,29 +411,37 @@ def _poisson_arrivals(plans: Sequence[ProcedureArrivals], spans_of_day: Callable
                       first: date, last: date, rng: np.random.Generator,
                       ) -> Iterator[tuple[float, int, bool]]:
     """Arrivals day by day (memory: one day), in time order."""
-    per_second = [p.per_day / (HOURS_PER_WORKING_DAY * 3600.0) for p in plans]
+    per_second = np.array([p.per_day / (HOURS_PER_WORKING_DAY * 3600.0) for p in plans])
+    hour_mult = np.ones((len(plans), 24))
+    for g, plan in enumerate(plans):
+        for h, m in plan.hour.items():
+            hour_mult[g, h % 24] = m
+    weekday = np.array([p.weekday for p in plans])
+    urgent_share = np.array([p.urgent_share for p in plans])
     day, offset = first, 0.0
     while day <= last:
-        todays: list[tuple[float, int, bool]] = []
-        spans = spans_of_day(day)
-        for g, plan in enumerate(plans):
-            base = per_second[g] * plan.weekday[day.weekday()]
-            if base <= 0:
-                continue
-            for s, e in spans:
-                h = s
-                while h < e:
-                    h_end = min(e, (h // 3600 + 1) * 3600)
-                    lam = base * plan.hour.get(int(h // 3600), 1.0) * (h_end - h)
-                    n = rng.poisson(lam) if lam > 0 else 0
-                    if n:
-                        times = rng.uniform(h, h_end, n)
-                        urgent = rng.random(n) < plan.urgent_share
-                        todays.extend((offset + float(t), g, bool(u))
-                                      for t, u in zip(times, urgent))
-                    h = h_end
-        todays.sort()
-        yield from todays
+        lo, hi = [], []
+        for s, e in spans_of_day(day):          # split the open spans at whole hours
+            h = s
+            while h < e:
+                h_end = min(e, (h // 3600 + 1) * 3600)
+                lo.append(h)
+                hi.append(h_end)
+                h = h_end
+        if lo:
+            lo_a, hi_a = np.array(lo), np.array(hi)
+            lam = (per_second * weekday[:, day.weekday()])[:, None] \
+                * hour_mult[:, (lo_a // 3600).astype(int)] * (hi_a - lo_a)[None, :]
+            counts = rng.poisson(lam)
+            n = int(counts.sum())
+            if n:
+                graph, chunk = np.nonzero(counts)
+                reps = counts[graph, chunk]
+                graph, chunk = np.repeat(graph, reps), np.repeat(chunk, reps)
+                at = rng.uniform(lo_a[chunk], hi_a[chunk]) + offset
+                urgent = rng.random(n) < urgent_share[graph]
+                order = np.argsort(at, kind="stable")
+                yield from zip(at[order].tolist(), graph[order].tolist(), urgent[order].tolist())
         day += timedelta(days=1)
         offset += DAY_SECONDS
 
@@ -697,8 +705,8 @@ def simulate_capacity(
         else:
             stream = _poisson_arrivals([arrivals.of(g.id) for g in graphs], opening, start, end,
                                        np.random.default_rng(arrival_ss))
-        pools = [PoolSpec(p, staff.staff.get(p, staff.default_staff),
-                          Timeline(opening, start, name=names.get(p, p)),
+        hours = Timeline(opening, start, name="opening hours")   # one calendar for all
+        pools = [PoolSpec(p, staff.staff.get(p, staff.default_staff), hours,
                           staff.meets_on.get(p, frozenset())) for p in pool_ids]
         for pool in pools:
             if pool.staff == 0 and not pool.meets_on:
