@@ -377,7 +377,8 @@ class Engine:
             if warmup <= s < measure:
                 st = pstats[p]
                 st.tasks += 1
-                st.busy_seconds += w
+                st.busy_seconds += w if e <= measure else (
+                    timelines[p].open_seconds(measure) - timelines[p].open_seconds(s))
                 waited = s - enabled
                 st.wait_seconds_sum += waited
                 if waited > st.wait_seconds_max:

@@ -728,8 +728,8 @@ def what_if(procedures: Sequence[Procedure | ProcessGraph], changes: Mapping[str
             staff: StaffPlan | None = None, **kwargs) -> list[dict[str, Any]]:
     """Baseline against ``staff`` changed by ``changes``, on common random numbers.
 
-    One row per department and per procedure: ``{"kind", "id", "measure", "before",
-    "after"}``; keywords as :func:`simulate_capacity`.
+    Rows ``{"kind", "id", "measure", "before", "after"}``: two per procedure, three per
+    department whose staff or figures changed; keywords as :func:`simulate_capacity`.
     """
     base_staff = staff or StaffPlan()
     before = simulate_capacity(procedures, staff=base_staff, **kwargs)
@@ -746,6 +746,9 @@ def what_if(procedures: Sequence[Procedure | ProcessGraph], changes: Mapping[str
                      "before": b.mean_working_days, "after": a.mean_working_days})
     for did, b in before.departments.items():
         a = after.departments[did]
+        if (b.staff, b.utilisation, b.mean_wait_hours) == (a.staff, a.utilisation,
+                                                            a.mean_wait_hours):
+            continue
         for measure in ("staff", "utilisation", "mean_wait_hours"):
             rows.append({"kind": "department", "id": did, "measure": measure,
                          "before": getattr(b, measure), "after": getattr(a, measure)})

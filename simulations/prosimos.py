@@ -10,7 +10,8 @@ or, without one, the BIMP ``qbp:processSimulationInfo`` block inside the BPMN fi
   of its pool is free *and* inside its time table, and its duration is counted in the
   table's open time only (a task pauses outside it);
 - the next case arrives one sampled inter-arrival time after the previous one, moved
-  to the next instant the arrival calendar is open;
+  to the next instant the arrival calendar is open (so does the first one when the
+  start lies outside the arrival calendar);
 - each resource pool (Prosimos resource profile) is one staff pool, all of whose members
   share the first member's calendar (true of Prosimos's own examples); a task's
   duration distribution is that of its first listed resource;
@@ -33,12 +34,13 @@ from typing import Any
 import numpy as np
 
 from process_models.errors import CapacityError, did_you_mean
+from process_models.procedure import Department, Distribution, Procedure
 from simulations._des_engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations._des_model import Duration, ProcessGraph
 from simulations.bpmn import BpmnModel, bpmn_graph, load_bpmn
 
-__all__ = ["ProsimosScenario", "WeeklyCalendar", "load_prosimos", "simulate_prosimos",
-           "ProsimosResult"]
+__all__ = ["ProsimosResult", "ProsimosScenario", "WeeklyCalendar", "load_prosimos",
+           "procedure_with_params", "simulate_prosimos"]
 
 _DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
@@ -273,8 +275,8 @@ class ProsimosResult:
 
 def _arrivals(arrival: Duration, calendar: Timeline, first: float, cases: int,
               rng: np.random.Generator) -> Iterator[tuple[float, int, bool]]:
-    t = calendar.next_open(first)
-    gaps = arrival.sample(rng, cases).tolist()
+    gaps = arrival.sample(rng, cases + 1).tolist()
+    t = first if calendar.next_open(first) == first else calendar.next_open(first + gaps[-1])
     for i in range(cases):
         yield t, 0, False
         t = calendar.next_open(t + gaps[i])
@@ -309,3 +311,48 @@ def simulate_prosimos(scenario: ProsimosScenario, *, cases: int, start: datetime
             for p, s in stats.pools.items()}
     return ProsimosResult(g.cases, stats.task_events,
                           g.cycle_seconds_sum / g.cases if g.cases else float("nan"), util, stats)
+
+
+def procedure_with_params(proc: Procedure, scenario: ProsimosScenario,
+                          ) -> tuple[Procedure, list[str]]:
+    """``proc`` with departments from the scenario's resource pools and work times where a
+    :class:`~process_models.procedure.Distribution` can hold them; also what was not kept.
+
+    Work seconds become working days of :data:`~simulations.capacity.HOURS_PER_WORKING_DAY`
+    hours. Fixed, triangular and lognormal times fit; the others are listed as not kept,
+    as are arrivals and calendars (simulation settings, not procedure fields).
+    """
+    from simulations.capacity import HOURS_PER_WORKING_DAY
+
+    day = HOURS_PER_WORKING_DAY * 3600.0
+    tasks = {t.id: t for t in scenario.graph.tasks}
+    names = scenario.graph.pool_names
+    notes: list[str] = []
+    steps = []
+    for s in proc.steps:
+        t = tasks.get(s.id)
+        if t is None:
+            steps.append(s)
+            continue
+        w, duration = t.work, None
+        if w.kind == "fixed":
+            duration = Distribution(kind="fixed", days=w.params[0] / day)
+        elif w.kind == "triangular":
+            duration = Distribution(kind="triangular", low=w.params[0] / day,
+                                    mode=w.params[1] / day, high=w.params[2] / day)
+        elif w.kind == "lognormal":
+            duration = Distribution(kind="lognormal", mean=w.params[0] / day,
+                                    sd=w.params[1] / day)
+        else:
+            notes.append(f"step '{s.id}': {w.kind} work time {w.params} s has no duration "
+                         "kind; the step keeps no duration")
+        steps.append(s.model_copy(update={"department": t.pool, "duration": duration}))
+    used = list(dict.fromkeys(s.department for s in steps))
+    known = {d.id: d for d in proc.departments}
+    departments = [known.get(d) or Department(id=d, name=names.get(d, d)) for d in used]
+    notes.append("arrival distribution, resource calendars and pool sizes are simulation "
+                 "settings: run `onething capacity FILE.bpmn --params JSON` to use them")
+    from process_models.loading import check_procedure
+
+    return check_procedure(proc.model_copy(update={"steps": steps,
+                                                   "departments": departments})), notes

@@ -2,6 +2,7 @@
 
 from api.cli._app import app, run
 from api.cli import procedures  # noqa: F401  (registers commands)
+from api.cli import capacity  # noqa: F401
 from api.cli import simulate  # noqa: F401
 from api.cli import calendar  # noqa: F401
 from api.cli import tables  # noqa: F401
