@@ -177,9 +177,6 @@ class _Model:
             for k in range(g.size)
         ]
         self.is_any = g.is_any.tolist()
-        has_succ = np.zeros(g.size, bool)
-        has_succ[g.pred_idx] = True
-        self.sinks = np.flatnonzero(~has_succ)
         self.fixed: dict[int, float] = {}
         self.random: dict[int, tuple[np.ndarray, np.random.Generator]] = {}
         self.fallback: list[str] = []
@@ -210,12 +207,11 @@ class _Model:
                 f += s
             else:
                 np.add(s, self.fixed[k], out=f)
-        elapsed = finish[self.sinks].max(axis=0)
+        elapsed = finish.max(axis=0)
         if not criticality:
             return elapsed[:size], np.zeros(n, dtype=np.int64)
         tol = tolerance(float(elapsed.max()))
-        critical = np.zeros((n, runs), bool)
-        critical[self.sinks] = finish[self.sinks] >= elapsed - tol
+        critical = finish >= elapsed - tol
         gap = np.empty(runs)
         for k in range(n - 1, -1, -1):
             for p, lag in self.preds[k]:
