@@ -87,7 +87,7 @@ from process_models.errors import (
 )
 from process_models.identity import check_id_number, mask_id_number
 from process_models.procedure import Procedure, Provider, Step, Unit
-from process_models.store import begin_write
+from process_models.store import begin_write, init_db, make_engine
 
 __all__ = [
     "DEFERRAL_WORKING_DAYS",
@@ -99,7 +99,9 @@ __all__ = [
     "advance_case",
     "case_colour",
     "decide",
+    "init_db",
     "lock_chain",
+    "make_engine",
     "mark_processed",
     "notification_list",
     "open_case",
@@ -775,7 +777,10 @@ def decide(
             raise DecisionConflict(_decided_by_message(session, case, step)
                                    + "; reload the case")
         if step.status == "waiting":
-            waits = ", ".join(d.step for d in definition.depends_on)
+            finished = {s.step_id: date.min for s in _steps(session, case.id)
+                        if s.status == "approved"}
+            waits = ", ".join(d.step for d in definition.depends_on
+                              if _dependency_day(proc, d.step, finished) is None)
             raise Conflict(f"step '{step_id}' of case {case.id} is not ready: it waits for {waits}")
         if step.status == "supplement":
             raise Conflict(f"step '{step_id}' of case {case.id} is paused for 补正; it resumes "

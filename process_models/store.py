@@ -29,7 +29,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-__all__ = ["MIGRATIONS_DIR", "begin_write", "init_db", "is_sqlite", "make_engine"]
+__all__ = ["MIGRATIONS_DIR", "begin_write", "init_db", "is_sqlite", "make_engine", "model_metadata"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -114,6 +114,28 @@ def begin_write(session: Session) -> None:
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={_IMMEDIATE: True})
+
+
+def model_metadata():
+    """``SQLModel.metadata`` with every table of ``process_models`` registered.
+
+    Imports each module of the package, so the tables of all of them are known (what
+    Alembic's autogenerate and the schema test compare the database with).
+
+    >>> "cases" in model_metadata().tables
+    True
+    """
+    import importlib
+    import pkgutil
+
+    from sqlmodel import SQLModel
+
+    import process_models
+
+    for module in pkgutil.iter_modules(process_models.__path__):
+        if not module.name.startswith("_") and module.name != "migrations":
+            importlib.import_module(f"process_models.{module.name}")
+    return SQLModel.metadata
 
 
 def init_db(engine: Engine) -> None:

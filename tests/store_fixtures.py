@@ -63,14 +63,16 @@ def sqlite_template(tmp_path_factory):
 
 def _empty_postgres(engine) -> None:
     """Empty every table (children first) and restart the audit chain at genesis."""
-    from sqlalchemy import text
+    from sqlalchemy import inspect, text
     from sqlmodel import SQLModel
 
     from process_models.cases import GENESIS_HASH
 
+    present = set(inspect(engine).get_table_names())
     with engine.begin() as connection:
         for table in reversed(SQLModel.metadata.sorted_tables):
-            connection.execute(table.delete())
+            if table.name in present:
+                connection.execute(table.delete())
         connection.execute(text(
             "INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, 0, :genesis)"
         ), {"genesis": GENESIS_HASH})

@@ -217,6 +217,12 @@ def test_a_changed_definition_under_a_stored_version_is_refused(session, shop, c
         open_case(session, changed, APPLICANT, EVERYTHING, now=jan(24, 11))
 
 
+def test_an_unknown_procedure_is_refused_with_a_did_you_mean():
+    with pytest.raises(ProcedureNotFound, match=r"no catalog procedure 'newbron'; known: .*"
+                                                r"\(did you mean 'newborn'\?\)"):
+        resolve_procedure("newbron")
+
+
 def test_a_case_reloads_its_own_procedure_version_from_the_store(session, shop, case):
     assert resolve_procedure("shop", "2025", session=session) == shop
     with pytest.raises(ProcedureNotFound, match=r"no catalog procedure 'shop'"):

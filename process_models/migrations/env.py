@@ -1,15 +1,14 @@
-"""Alembic environment for onething's case tables (run by :func:`process_models.store.init_db`).
+"""Alembic environment for onething's tables (run by :func:`process_models.store.init_db`).
 
 The connection comes from ``config.attributes["connection"]`` when the caller has
 one; otherwise the engine is built from settings (``alembic -c ... upgrade head``).
 """
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import process_models.cases  # noqa: F401  (registers the tables on SQLModel.metadata)
+from process_models.store import model_metadata
 
-target_metadata = SQLModel.metadata
+target_metadata = model_metadata()
 
 
 def run_migrations() -> None:
