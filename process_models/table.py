@@ -8,7 +8,8 @@ One row per step. Headers may be Chinese or English (a parenthetical suffix such
 =================  ==================  ==================================================
 事项               step                step name (required, unique)
 部门               department          department name (required)
-前置事项           depends_on          step names, separated by 、 , ; ， ； or spaces
+前置事项           depends_on          step names, separated by 、 , ; ， ； line breaks
+                                       or spaces (not inside brackets; 「name」 is literal)
 依赖类型           dependency_kind     法定/legal or 惯例/practice: one for all, or one
                                        per 前置事项 (default 法定)
 法定时限           statutory_days      days, e.g. 20 or 0.5 (optional)
@@ -115,7 +116,6 @@ COLUMNS: tuple[Column, ...] = (
 )
 _BY_KEY = {c.key: c for c in COLUMNS}
 REQUIRED = ("step", "department", "committed_days")
-_SEPARATORS = re.compile(r"[、,;，；\n]+")
 _KINDS_EN = {k: k.name for k in StepKind}
 _KIND_WORDS = ("法定", "惯例", "legal", "practice")
 _CHOICES: dict[type, tuple[str, ...]] = {
@@ -168,26 +168,80 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+_BRACKETS = {"(": ")", "（": "）", "《": "》", "「": "」", "『": "』", "【": "】", "[": "]",
+             "“": "”"}
+
+
+def _balanced(text: str) -> bool:
+    """Whether every bracket in ``text`` opens and closes in order."""
+    closers: list[str] = []
+    for ch in text:
+        if closers and ch == closers[-1]:
+            closers.pop()
+        elif ch in _BRACKETS:
+            closers.append(_BRACKETS[ch])
+        elif ch in _BRACKETS.values():
+            return False
+    return not closers
+
+
+def _pieces(text: str, separators: str) -> list[str]:
+    """Split ``text`` at ``separators`` outside brackets (or everywhere if they do not match)."""
+    out, start, closers = [], 0, []
+    for i, ch in enumerate(text):
+        if closers and ch == closers[-1]:
+            closers.pop()
+        elif ch in _BRACKETS:
+            closers.append(_BRACKETS[ch])
+        elif not closers and ch in separators:
+            out.append(text[start:i])
+            start = i + 1
+    if closers:
+        return re.split(f"[{re.escape(separators)}]", text)
+    return [*out, text[start:]]
+
+
 def _split(text: str, known: Sequence[str] = ()) -> list[str]:
     """Names in a cell: split on 、 , ; ， ； and line breaks, then on spaces.
 
-    A piece is split on spaces only when it is not a name in ``known`` and one of its
-    words is, or each word holds a non-ASCII character: ``ID card`` stays one name,
-    ``身份证 户口簿`` is two.
+    Separators inside brackets (《》, （）, 「」 …) do not split, and a name wrapped in
+    「」 is taken literally (one layer is removed). A piece is split on spaces only
+    when it is not a name in ``known`` and one of its words is, or each word holds a
+    non-ASCII character: ``ID card`` stays one name, ``身份证 户口簿`` is two.
 
-    >>> _split("营业执照、食品经营许可;ID card，身份证 户口簿")
-    ['营业执照', '食品经营许可', 'ID card', '身份证', '户口簿']
+    >>> _split("营业执照、《食品经营许可证》;ID card，身份证 户口簿")
+    ['营业执照', '《食品经营许可证》', 'ID card', '身份证', '户口簿']
+    >>> _split("「法定代表人、董事任职文件」、章程（草案、定稿）")
+    ['法定代表人、董事任职文件', '章程（草案、定稿）']
     """
     out: list[str] = []
-    for piece in filter(None, (p.strip() for p in _SEPARATORS.split(text))):
-        words = piece.split()
+    for piece in filter(None, (p.strip() for p in _pieces(text, "、,;，；\n"))):
+        if piece.startswith("「") and piece.endswith("」") and _balanced(piece[1:-1]):
+            out.append(piece[1:-1])
+            continue
+        words = [w for w in _pieces(piece, " \t\u3000") if w]
         if piece in known or len(words) == 1:
             out.append(piece)
         elif any(w in known for w in words) or all(not w.isascii() for w in words):
             out.extend(words)
         else:
-            out.append(" ".join(words))
+            out.append(piece)
     return out
+
+
+def _join(names: Sequence[str], known: Sequence[str] = ()) -> str:
+    """A cell listing ``names`` that :func:`_split` reads back (names wrapped in 「」 where
+    needed); a :class:`TableError` when no cell can hold them.
+
+    >>> _join(["营业执照", "法定代表人、董事任职文件"])
+    '营业执照、「法定代表人、董事任职文件」'
+    """
+    cell = "、".join(n if _split(n, known) == [n] else f"「{n}」" for n in names)
+    if _split(cell, known) != list(names):
+        bad = next((n for n in names if n != n.strip() or not n), names[0])
+        raise TableError(f"name {bad!r} cannot be listed in one cell with {len(names) - 1} "
+                         "others (spaces at the ends or unbalanced brackets); rename it")
+    return cell
 
 
 @dataclass
@@ -461,7 +515,7 @@ def table_from_procedure(proc: Procedure, *, headers: Headers = "zh") -> list[li
 
     Numbers stay numbers (whole ones as ``int``); empty cells are ``""``. Raises
     :class:`TableError` when a table cannot hold the procedure faithfully: two steps,
-    departments or materials sharing a name, a listed name containing a separator,
+    departments or materials sharing a name, a listed name that no cell can hold,
     different units for one step's two limits, or a dependency on an any-join stage.
     """
     if headers not in ("zh", "en"):
@@ -492,36 +546,30 @@ def table_from_procedure(proc: Procedure, *, headers: Headers = "zh") -> list[li
                                      "which a step table cannot hold; keep it in YAML",
                                      file=proc.id)
                 targets = stage.milestones or stage.steps
-            for t in targets:
-                if step_names[t] not in befores:
-                    befores.append(step_names[t])
+            for target in targets:
+                if step_names[target] not in befores:
+                    befores.append(step_names[target])
                     kinds.append(dep.kind)
-        listed = [*befores, *(material_names[m] for m in s.materials)]
-        for n in listed:
-            if _SEPARATORS.search(n) or n != n.strip() or (
-                n not in befores and _split(n) != [n]
-            ):
-                raise TableError(f"name '{n}' contains a separator (、 , ; ， ； or a space "
-                                 "between non-Latin words); rename it to export a table",
-                                 file=proc.id)
         if s.statutory is not None and s.statutory.unit is not s.committed.unit:
             raise TableError(f"step '{s.id}' counts its statutory and committed limits in "
                              "different units; a table has one 时限单位 per step", file=proc.id)
-        kind_text = [(k.value if not zh else {"legal": "法定", "practice": "惯例"}[k.value])
-                     for k in kinds]
-        if len(set(kind_text)) == 1:
-            kind_text = kind_text[:1]
+        kind_text = [_KIND_WORDS[k is DependencyKind.practice] if zh else k.value for k in kinds]
         unit = s.committed.unit
+        try:
+            listed = (_join(befores, list(step_names.values())),
+                      _join([material_names[m] for m in s.materials]))
+        except TableError as e:
+            raise e.located(file=proc.id) from None
         out.append([
             s.name,
             dept_names[s.department],
-            "、".join(befores),
-            "、".join(kind_text),
+            listed[0],
+            "、".join(kind_text[:1] if len(set(kind_text)) == 1 else kind_text),
             _number(s.statutory.days) if s.statutory else "",
             _number(s.committed.days),
             ("工作日" if unit is Unit.working else "自然日") if zh else unit.value,
             len(s.materials),
-            "、".join(material_names[m] for m in s.materials),
+            listed[1],
             s.trips,
             s.kind.value if zh else _KINDS_EN[s.kind],
             s.note or "",

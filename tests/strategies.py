@@ -48,7 +48,7 @@ __all__ = ["days", "distributions", "limits", "names", "procedures"]
 
 _CJK = "事项部门材料证照营业执照食品经营许可出生登记户口医保社会保障卡市场监管局公安卫生健康委"
 _TABLE_SAFE = _CJK + string.ascii_letters + string.digits
-_ANY_TEXT = _TABLE_SAFE + " -_/()（）:：、,.·"
+_ANY_TEXT = _TABLE_SAFE + " -_/()（）《》「」:：、,;.·"
 UNTIMED_KINDS = ("公示", "专家评审", "检验检测", "听证", "补正")
 
 # Strategies are built once (here or in cached factories) and reused: building a fresh
