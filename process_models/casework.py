@@ -56,6 +56,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from process_models.cases import (
@@ -74,6 +75,7 @@ from process_models.cases import (
     Submission,
     aware_time,
     canonical_json,
+    event_hash,
     local_date,
 )
 from process_models.errors import (
@@ -1046,29 +1048,34 @@ def verify_chain(session: Session) -> ChainReport:
     hash and its ``hash`` must match its content; the chain head must name the last event.
     """
     prev_seq, prev_hash, count = 0, GENESIS_HASH, 0
-    events = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))
-                          .execution_options(populate_existing=True))
-    for event in events:
+    columns = (AuditEvent.seq, AuditEvent.case_id, AuditEvent.kind, AuditEvent.payload,
+               AuditEvent.at, AuditEvent.prev_hash, AuditEvent.hash)
+    rows = session.execute(
+        sa_select(*columns).order_by(col(AuditEvent.seq)).execution_options(yield_per=2000)
+    )
+    for seq, case_id, kind, payload, at, linked_hash, stored_hash in rows:
         count += 1
-        where = f"event {event.seq} ({event.kind}, case {event.case_id})"
-        if event.seq != prev_seq + 1:
-            first = event.seq if event.seq <= prev_seq else prev_seq + 1
+        where = f"event {seq} ({kind}, case {case_id})"
+        if seq != prev_seq + 1:
+            first = seq if seq <= prev_seq else prev_seq + 1
             return ChainReport(False, count, first,
                                f"{where} follows event {prev_seq}: events are missing or "
                                "out of order")
-        if event.prev_hash != prev_hash:
-            if prev_seq and event.expected_hash() == event.hash:
+        intact = stored_hash == event_hash(linked_hash, seq=seq, case_id=case_id, kind=kind,
+                                           payload=payload, at=at)
+        if linked_hash != prev_hash:
+            if prev_seq and intact:
                 # This event is intact, so the one before was rewritten with a new hash.
                 return ChainReport(False, count, prev_seq,
-                                   f"event {prev_seq} was rewritten: event {event.seq} "
+                                   f"event {prev_seq} was rewritten: event {seq} "
                                    "links to a different hash")
-            return ChainReport(False, count, event.seq,
+            return ChainReport(False, count, seq,
                                f"{where} does not link to event {prev_seq}: it was changed, "
                                "moved or inserted")
-        if event.expected_hash() != event.hash:
-            return ChainReport(False, count, event.seq,
+        if not intact:
+            return ChainReport(False, count, seq,
                                f"{where} was changed: its content does not match its hash")
-        prev_seq, prev_hash = event.seq, event.hash
+        prev_seq, prev_hash = seq, stored_hash
     head = session.exec(select(AuditChainHead).where(AuditChainHead.id == 1)
                         .execution_options(populate_existing=True)).one()
     if head.seq > prev_seq:
