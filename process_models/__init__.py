@@ -27,6 +27,13 @@ from process_models.errors import (
     UnknownReference,
     did_you_mean,
 )
+from process_models.calendar import (
+    CalendarWarning,
+    WorkingCalendar,
+    add_working_days,
+    default_calendar,
+    working_days_between,
+)
 from process_models.graph import to_graph
 from process_models.loading import (
     check_procedure,
@@ -59,5 +66,6 @@ from process_models.procedure import (
     Untimed,
 )
 from process_models.catalog import catalog_ids, load_catalog, load_catalog_procedure
+from process_models.table import load_table, procedure_from_table, save_table, table_from_procedure
 
 __all__ = [name for name in dir() if not name.startswith("_")]
