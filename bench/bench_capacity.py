@@ -39,7 +39,8 @@ START = "2024-01-01T08:00:00+08:00"
 def timed(cmd: list[str], **kw) -> tuple[subprocess.CompletedProcess, float, float]:
     """Run ``cmd`` under /usr/bin/time -v: (process, wall seconds, peak MiB)."""
     t = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, **kw)
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True,
+                          check=False, **kw)
     wall = time.perf_counter() - t
     if proc.returncode:
         sys.exit(f"{cmd[0]} failed:\n{proc.stderr[-2000:]}")
@@ -115,10 +116,13 @@ def service_centre() -> dict:
                        for d, h in hours.items()})
     arrivals = parse_arrivals({g.id: {"per_day": per_day, "rework_probability": 0.05}
                                for g in graphs})
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = simulate_capacity(graphs, start=date(2025, 1, 2), end=date(2025, 12, 31),
-                               arrivals=arrivals, staff=staff, seed=1)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    timings = []
+    for _ in range(3):   # the machine is shared: keep the fastest of three identical runs
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = simulate_capacity(graphs, start=date(2025, 1, 2), end=date(2025, 12, 31),
+                                   arrivals=arrivals, staff=staff, seed=1)
+        timings.append((time.perf_counter() - wall, time.process_time() - cpu))
+    wall, cpu = min(timings)
     return {"procedures": len(graphs), "departments": len(staff.staff),
             "staff": sum(staff.staff.values()),
             "cases": sum(p.cases for p in result.procedures.values()),
@@ -154,7 +158,7 @@ def main() -> None:
           "against Prosimos")
     sc = service_centre()
     print(f"service centre: {sc['procedures']} catalog procedures, {sc['departments']} "
-          f"departments, {sc['staff']} staff, {sc['cases']:,} cases in 2025: "
+          f"departments, {sc['staff']} staff, {sc['cases']:,} cases in 2025 (best of 3): "
           f"{sc['task_events']:,} task events in {sc['wall_seconds']:.2f} s wall "
           f"({sc['task_events'] / sc['wall_seconds']:,.0f}/s), {sc['cpu_seconds']:.2f} s CPU "
           f"({sc['task_events'] / sc['cpu_seconds']:,.0f}/s)")

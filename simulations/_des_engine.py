@@ -114,8 +114,7 @@ class Timeline:
         ends, cum = self.ends, self.cum_end
         i = bisect_right(ends, t)
         s = self.starts[i]
-        if s < t:
-            s = t
+        s = max(s, t)
         if seconds <= 0:
             return s, s
         end_i = ends[i]
@@ -189,7 +188,7 @@ class RunStats:
 class _Draws:
     """Buffered draws of one duration from one stream (numpy calls in batches)."""
 
-    __slots__ = ("_duration", "_rng", "_buf", "_i", "_fixed")
+    __slots__ = ("_buf", "_duration", "_fixed", "_i", "_rng")
 
     def __init__(self, duration, rng: np.random.Generator) -> None:
         self._duration = duration
@@ -210,7 +209,7 @@ class _Draws:
 
 
 class _Uniforms:
-    __slots__ = ("_rng", "_buf", "_i")
+    __slots__ = ("_buf", "_i", "_rng")
 
     def __init__(self, rng: np.random.Generator) -> None:
         self._rng = rng
@@ -227,7 +226,7 @@ class _Uniforms:
 
 
 class _Case:
-    __slots__ = ("no", "graph", "arrived", "tokens", "joins", "fired", "priority")
+    __slots__ = ("arrived", "fired", "graph", "joins", "no", "priority", "tokens")
 
     def __init__(self, no: int, graph: int, arrived: float, priority: int) -> None:
         self.no = no
@@ -294,6 +293,7 @@ class _Compiled:
         self.start = index[graph.start]
         self.limit = graph.limit_working_days
         self.fork = [len(o) - 1 for o in self.out]
+        self.wait_seconds = [d * DAY_SECONDS for d in self.wait_days]
         self.tables = (self.kind, self.out, self.join, self.pool, self.cumprob, self.fork)
 
 
@@ -371,18 +371,22 @@ class Engine:
             q_area[p] += len(queues[p]) * (t - q_last[p])
             q_last[p] = t
 
+        spans = [tl.span for tl in timelines]
+        n_tasks = [0] * npools
+        busy = [0.0] * npools
+        wait_sum = [0.0] * npools
+        wait_max = [0.0] * npools
+
         def start(case: _Case, g: _Compiled, n: int, p: int, enabled: float, t: float) -> None:
             w = g.draw[n]()
-            s, e = timelines[p].span(t, w)
+            s, e = spans[p](t, w)
             if warmup <= s < measure:
-                st = pstats[p]
-                st.tasks += 1
-                st.busy_seconds += w if e <= measure else (
+                n_tasks[p] += 1
+                busy[p] += w if e <= measure else (
                     timelines[p].open_seconds(measure) - timelines[p].open_seconds(s))
                 waited = s - enabled
-                st.wait_seconds_sum += waited
-                if waited > st.wait_seconds_max:
-                    st.wait_seconds_max = waited
+                wait_sum[p] += waited
+                wait_max[p] = max(wait_max[p], waited)
             if log is not None:
                 log(f"{g.graph.id}-{case.no}", g.ids[n], pools[p].id, g.names[n], "start", s)
             push(heap, (e, seq(), DONE, case, n))
@@ -402,8 +406,7 @@ class Engine:
             cycle = t - case.arrived
             st.cycle_seconds_sum += cycle
             st.cycle_seconds_sumsq += cycle * cycle
-            if cycle > st.cycle_seconds_max:
-                st.cycle_seconds_max = cycle
+            st.cycle_seconds_max = max(st.cycle_seconds_max, cycle)
 
         def choose(case: _Case, outs, cum):
             """One flow of an exclusive gateway, drawn by its probabilities."""
@@ -418,9 +421,9 @@ class Engine:
             """Tokens travel ``outs`` at ``t`` until each waits for staff, a lag or a join;
             True when the case has no token left."""
             kind, out, join, pool, cumprob, fork = g.tables
-            stack = [outs]
-            while stack:
-                for m, lag in stack.pop():
+            pending = None
+            while True:
+                for m, lag in outs:
                     if lag > 0:
                         push(heap, (wd_advance(t, lag * DAY), seq(), LAG, case, m))
                         continue
@@ -434,8 +437,7 @@ class Engine:
                             note_queue(p, t)
                             q = queues[p]
                             qpush(q, (case.priority, t, seq(), case, m))
-                            if len(q) > pstats[p].queue_max:
-                                pstats[p].queue_max = len(q)
+                            pstats[p].queue_max = max(pstats[p].queue_max, len(q))
                         continue
                     if k == END or not out[m]:
                         case.tokens -= 1
@@ -458,13 +460,17 @@ class Engine:
                             case.tokens -= 1
                             continue
                         fired.add(m)
+                    if pending is None:
+                        pending = []
                     cum = cumprob[m]
                     if cum is None:
                         case.tokens += fork[m]
-                        stack.append(out[m])
+                        pending.append(out[m])
                     else:
-                        stack.append(choose(case, out[m], cum))
-            return case.tokens == 0
+                        pending.append(choose(case, out[m], cum))
+                if not pending:
+                    return case.tokens == 0
+                outs = pending.pop()
 
         def leave(case: _Case, g: _Compiled, n: int, t: float) -> bool:
             """A token leaves node ``n`` (a finished task or the start event)."""
@@ -501,9 +507,8 @@ class Engine:
                 if rework > 0 and uniform() < rework:
                     push(heap, (wd_advance(t, g.supplement_days[b] * DAY), seq(),
                                 REDO, a, b))
-                elif g.wait_days[b] > 0:
-                    push(heap, (wd_advance(t, g.wait_days[b] * DAY), seq(),
-                                RESUME, a, b))
+                elif g.wait_seconds[b] > 0:
+                    push(heap, (wd_advance(t, g.wait_seconds[b]), seq(), RESUME, a, b))
                 elif leave(a, g, b, t):
                     in_progress -= 1
                     finish(a, t)
@@ -534,11 +539,10 @@ class Engine:
                     _, enabled, _, c2, n2 = qpop(q)
                     g = graphs[c2.graph]
                     if warmup <= t < measure:
-                        st = pstats[a]
-                        st.tasks += 1
-                        st.busy_seconds += pools[a].meeting_seconds
-                        st.wait_seconds_sum += t - enabled
-                        st.wait_seconds_max = max(st.wait_seconds_max, t - enabled)
+                        n_tasks[a] += 1
+                        busy[a] += pools[a].meeting_seconds
+                        wait_sum[a] += t - enabled
+                        wait_max[a] = max(wait_max[a], t - enabled)
                     if log is not None:
                         log(f"{g.graph.id}-{c2.no}", g.ids[n2], pools[a].id, g.names[n2],
                             "start", t)
@@ -557,6 +561,9 @@ class Engine:
                 if in_progress or nxt is not None:
                     push(heap, (t + DAY_SECONDS, seq(), _DAY, None, None))
         for p, spec in enumerate(pools):
+            st = pstats[p]
+            st.tasks, st.busy_seconds = n_tasks[p], busy[p]
+            st.wait_seconds_sum, st.wait_seconds_max = wait_sum[p], wait_max[p]
             hi = min(measure, t)
             if hi > warmup:
                 pstats[p].open_seconds = (spec.timeline.open_seconds(hi)

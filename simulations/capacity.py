@@ -40,10 +40,11 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import yaml
@@ -52,6 +53,7 @@ from process_models.errors import CapacityError, UnknownReference, did_you_mean
 from process_models.procedure import Procedure, Unit
 from simulations._des_engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations._des_model import Duration, Event, Flow, Gateway, ProcessGraph, Task
+from simulations.cpm import WORKING_DAYS_PER_CALENDAR_DAY, critical_path_length
 
 __all__ = [
     "HOURS_PER_WORKING_DAY",
@@ -83,11 +85,10 @@ HOURS_PER_WORKING_DAY = 7.0
 DEFAULT_CASES_PER_DAY = 5.0
 TZ = timezone(timedelta(hours=8))
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WORKING_DAYS_PER_CALENDAR_DAY = 248 / 365
 
 
 def _working_days(days: float, unit: Unit) -> float:
-    return days if unit is Unit.working else days * _WORKING_DAYS_PER_CALENDAR_DAY
+    return days if unit is Unit.working else days * WORKING_DAYS_PER_CALENDAR_DAY
 
 
 # --- procedures as process graphs -----------------------------------------------------------
@@ -101,8 +102,6 @@ def procedure_graph(proc: Procedure) -> ProcessGraph:
     >>> len(g.tasks), g.start
     (9, 'start')
     """
-    from simulations.cpm import critical_path_length
-
     nodes: list = [Event("start", "start")]
     hour = 3600.0 * HOURS_PER_WORKING_DAY
     for s in proc.steps:
@@ -380,7 +379,7 @@ def load_arrivals(path: str | os.PathLike[str]) -> ArrivalPlan:
     reader = csv.DictReader(read_text(p).splitlines())
     missing = {"procedure_id", "received_at"} - set(reader.fieldnames or [])
     if missing:
-        raise CapacityError(f"missing column '{sorted(missing)[0]}'; the header needs "
+        raise CapacityError(f"missing column '{min(missing)}'; the header needs "
                             "procedure_id and received_at", file=str(p), line=1)
     for i, row in enumerate(reader, start=2):
         try:
@@ -602,8 +601,6 @@ def _spans(hours: Iterable[tuple[time, time]]) -> list[tuple[float, float]]:
 def _with_case_rates(g: ProcessGraph, plan: ProcedureArrivals) -> ProcessGraph:
     if not plan.rework_probability:
         return g
-    from dataclasses import replace
-
     nodes = tuple(replace(n, rework_probability=plan.rework_probability,
                           supplement_working_days=plan.supplement_working_days)
                   if isinstance(n, Task) else n for n in g.nodes)
@@ -613,9 +610,8 @@ def _with_case_rates(g: ProcessGraph, plan: ProcedureArrivals) -> ProcessGraph:
 class _LogWriter:
     """Streams the event log as CSV (the shape of a real case history export)."""
 
-    def __init__(self, path: str | os.PathLike[str], origin: datetime, replication: int) -> None:
-        self._file = open(path, "a" if replication else "w", newline="", encoding="utf-8")
-        self._csv = csv.writer(self._file)
+    def __init__(self, file: IO[str], origin: datetime, replication: int) -> None:
+        self._csv = csv.writer(file)
         self._origin = origin
         self._prefix = f"R{replication}-" if replication else ""
         if not replication:
@@ -627,9 +623,6 @@ class _LogWriter:
         at = (self._origin + timedelta(seconds=round(seconds))).replace(tzinfo=TZ)
         self._csv.writerow([self._prefix + case, step, dept, activity, lifecycle,
                             at.isoformat()])
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def simulate_capacity(
@@ -712,15 +705,13 @@ def simulate_capacity(
             if pool.staff == 0 and not pool.meets_on:
                 raise CapacityError(f"department '{pool.id}' has no staff but its steps need "
                                     "some; give it at least one", path="--staff")
-        log = _LogWriter(log_path, origin, r) if log_path else None
-        try:
+        with (open(log_path, "a" if r else "w", newline="", encoding="utf-8") if log_path
+              else nullcontext()) as log_file:
             engine = Engine(graphs, pools, Timeline(working, start, name="working days"), stream,
                             engine_ss, warmup_seconds=warmup_days * DAY_SECONDS,
-                            measure_seconds=((end - start).days + 1) * DAY_SECONDS, log=log)
+                            measure_seconds=((end - start).days + 1) * DAY_SECONDS,
+                            log=_LogWriter(log_file, origin, r) if log_file else None)
             runs.append(engine.run())
-        finally:
-            if log:
-                log.close()
     return _summarise(graphs, runs, start, end, seed)
 
 

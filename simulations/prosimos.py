@@ -26,14 +26,14 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
 from typing import Any
 
 import numpy as np
 
 from process_models.errors import CapacityError, did_you_mean
+from process_models.loading import check_procedure
 from process_models.procedure import Department, Distribution, Procedure
 from simulations._des_engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations._des_model import Duration, ProcessGraph
@@ -176,10 +176,8 @@ def _from_json(model: BpmnModel, data: Mapping[str, Any], file: str) -> Prosimos
                      for g in data.get("gateway_branching_probabilities", [])
                      for p in g["probabilities"]}
     arrival = data["arrival_time_distribution"]
-    graph = bpmn_graph(model, work=work, pools=pools, probabilities=probabilities)
-    from dataclasses import replace
-
-    graph = replace(graph, pool_names=names)
+    graph = replace(bpmn_graph(model, work=work, pools=pools, probabilities=probabilities),
+                    pool_names=names)
     return ProsimosScenario(
         graph, staff, calendars,
         _duration(arrival["distribution_name"],
@@ -234,8 +232,6 @@ def _from_qbp(model: BpmnModel, info: ET.Element, file: str | None) -> ProsimosS
                      for f in find(info, "sequenceFlow") if f.get("executionProbability")}
     arrival = _qbp_duration(find(info, "arrivalRateDistribution")[0],
                             "qbp:arrivalRateDistribution", file)
-    from dataclasses import replace
-
     graph = replace(bpmn_graph(model, work=work, pools=pools, probabilities=probabilities),
                     pool_names=names)
     return ProsimosScenario(graph, staff, calendars, arrival,
@@ -352,7 +348,5 @@ def procedure_with_params(proc: Procedure, scenario: ProsimosScenario,
     departments = [known.get(d) or Department(id=d, name=names.get(d, d)) for d in used]
     notes.append("arrival distribution, resource calendars and pool sizes are simulation "
                  "settings: run `onething capacity FILE.bpmn --params JSON` to use them")
-    from process_models.loading import check_procedure
-
     return check_procedure(proc.model_copy(update={"steps": steps,
                                                    "departments": departments})), notes

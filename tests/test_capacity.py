@@ -163,8 +163,8 @@ def test_rework_repeats_the_step_after_the_applicant_supplements(tmp_path, calen
 
 def test_the_same_seed_gives_identical_results_and_another_seed_does_not():
     newborn = load_catalog_procedure("newborn")
-    kw = dict(start=date(2025, 3, 3), end=date(2025, 3, 28), replications=3,
-              arrivals=parse_arrivals({"newborn": {"per_day": 6, "rework_probability": 0.2}}))
+    kw = {"start": date(2025, 3, 3), "end": date(2025, 3, 28), "replications": 3,
+              "arrivals": parse_arrivals({"newborn": {"per_day": 6, "rework_probability": 0.2}})}
     first = simulate_capacity([newborn], seed=7, **kw).as_dict()
     assert simulate_capacity([newborn], seed=7, **kw).as_dict() == first
     assert simulate_capacity([newborn], seed=8, **kw).as_dict() != first

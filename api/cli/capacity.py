@@ -84,8 +84,8 @@ def capacity(
     start, end = parse_date(from_, path="--from"), parse_date(to, path="--to")
     graphs, pool_sizes = _graphs(paths, params)
     plan, changes = _staff_option(staff or [], pool_sizes)
-    kw = dict(start=start, end=end, arrivals=load_arrivals(arrivals) if arrivals else None,
-              replications=replications, seed=seed, warmup_days=warmup)
+    kw = {"start": start, "end": end, "arrivals": load_arrivals(arrivals) if arrivals else None,
+              "replications": replications, "seed": seed, "warmup_days": warmup}
     result = simulate_capacity(graphs, staff=plan, log_path=log, **kw)
     rows = what_if(graphs, changes, staff=plan, **kw) if changes else None
     written = []
