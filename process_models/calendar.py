@@ -39,6 +39,7 @@ import bisect
 import math
 import os
 import re
+import threading
 import warnings
 from collections.abc import Iterable
 from datetime import date, time, timedelta
@@ -167,9 +168,10 @@ class WorkingCalendar:
         self._hours: dict[str, tuple[tuple[time, time], ...]] = {"default": DEFAULT_OPENING_HOURS}
         for path in self.overrides:
             self._apply_override(path)
-        self._first_year = 0
-        self._last_year = -1
-        self._ordinals: list[int] = []
+        # (first year, last year, sorted working-day ordinals), replaced as one value so a
+        # reader in another thread never mixes two versions; extensions take the lock.
+        self._built: tuple[int, int, list[int]] = (0, -1, [])
+        self._lock = threading.Lock()
         self._warned: set[int] = set()
 
     def __repr__(self) -> str:
@@ -185,9 +187,9 @@ class WorkingCalendar:
         True
         """
         ordinal = day.toordinal()
-        self._cover(day.year, day.year)
-        i = bisect.bisect_left(self._ordinals, ordinal)
-        return i < len(self._ordinals) and self._ordinals[i] == ordinal
+        ordinals = self._cover(day.year, day.year)
+        i = bisect.bisect_left(ordinals, ordinal)
+        return i < len(ordinals) and ordinals[i] == ordinal
 
     def add_working_days(self, start: date, days: float) -> date:
         """The date ``days`` working days after ``start`` (the acceptance day not counted).
@@ -208,18 +210,18 @@ class WorkingCalendar:
         if n == 0:
             return start
         ordinal = start.toordinal()
-        self._cover(start.year, start.year)
+        ordinals = self._cover(start.year, start.year)
         if n > 0:
-            i = bisect.bisect_right(self._ordinals, ordinal) + n - 1
-            while i >= len(self._ordinals):
-                self._extend_to(self._last_year + 1 + (i - len(self._ordinals)) // 200)
-                i = bisect.bisect_right(self._ordinals, ordinal) + n - 1
+            i = bisect.bisect_right(ordinals, ordinal) + n - 1
+            while i >= len(ordinals):  # about 250 working days a year: extend far enough
+                ordinals = self._extend_to(self._built[1] + 1 + (i - len(ordinals)) // 200)
+                i = bisect.bisect_right(ordinals, ordinal) + n - 1
         else:
-            i = bisect.bisect_left(self._ordinals, ordinal) + n
+            i = bisect.bisect_left(ordinals, ordinal) + n
             while i < 0:
-                self._extend_to(self._first_year - 1 - (-i) // 200)
-                i = bisect.bisect_left(self._ordinals, ordinal) + n
-        return date.fromordinal(self._ordinals[i])
+                ordinals = self._extend_to(self._built[0] - 1 - (-i) // 200)
+                i = bisect.bisect_left(ordinals, ordinal) + n
+        return date.fromordinal(ordinals[i])
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after ``start`` up to and including ``end``; negative when end < start.
@@ -233,9 +235,9 @@ class WorkingCalendar:
         >>> cal.working_days_between(date(2025, 10, 10), date(2025, 9, 26))
         -5
         """
-        self._cover(min(start.year, end.year), max(start.year, end.year))
-        return bisect.bisect_right(self._ordinals, end.toordinal()) - bisect.bisect_right(
-            self._ordinals, start.toordinal()
+        ordinals = self._cover(min(start.year, end.year), max(start.year, end.year))
+        return bisect.bisect_right(ordinals, end.toordinal()) - bisect.bisect_right(
+            ordinals, start.toordinal()
         )
 
     def add_calendar_days(self, start: date, days: float) -> date:
@@ -258,9 +260,9 @@ class WorkingCalendar:
         >>> WorkingCalendar().working_days_in(2024)
         251
         """
-        self._cover(year, year)
-        return bisect.bisect_right(self._ordinals, date(year, 12, 31).toordinal()) - (
-            bisect.bisect_left(self._ordinals, date(year, 1, 1).toordinal())
+        ordinals = self._cover(year, year)
+        return bisect.bisect_right(ordinals, date(year, 12, 31).toordinal()) - (
+            bisect.bisect_left(ordinals, date(year, 1, 1).toordinal())
         )
 
     def opening_hours(self, day: date) -> list[tuple[time, time]]:
@@ -287,23 +289,27 @@ class WorkingCalendar:
         return list(self._hours.get(weekday, ()))
 
     # -- building ----------------------------------------------------------------------------
-    def _cover(self, first_year: int, last_year: int) -> None:
-        if first_year < self._first_year or last_year > self._last_year:
+    def _cover(self, first_year: int, last_year: int) -> list[int]:
+        """Sorted working-day ordinals covering at least ``first_year``–``last_year``."""
+        first, last, ordinals = self._built
+        if first_year < first or last_year > last:
             self._extend_to(first_year)
-            self._extend_to(last_year)
+            ordinals = self._extend_to(last_year)
+        return ordinals
 
-    def _extend_to(self, year: int) -> None:
+    def _extend_to(self, year: int) -> list[int]:
         if not 1 <= year <= 9999:
             raise CalendarError(f"year {year} is outside 1–9999; check the date and day count")
-        if self._last_year < self._first_year:
-            first, last = year, year
-        else:
-            first, last = min(year, self._first_year), max(year, self._last_year)
-        new = [y for y in range(first, last + 1) if not self._first_year <= y <= self._last_year]
-        self._warn_missing(new)
-        added = self._working_ordinals(new)
-        self._ordinals = sorted([*self._ordinals, *added])
-        self._first_year, self._last_year = first, last
+        with self._lock:
+            first, last, ordinals = self._built
+            if first <= year <= last:
+                return ordinals
+            lo, hi = (year, year) if last < first else (min(year, first), max(year, last))
+            new = [y for y in range(lo, hi + 1) if not first <= y <= last]
+            self._warn_missing(new)
+            ordinals = sorted([*ordinals, *self._working_ordinals(new)])
+            self._built = (lo, hi, ordinals)
+            return ordinals
 
     def _warn_missing(self, years: list[int]) -> None:
         official = official_years()
@@ -317,7 +323,7 @@ class WorkingCalendar:
             f"{official[-1]}); counting only weekends as rest days there — add the year's "
             "holidays to a calendar override file or upgrade the holidays package",
             CalendarWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
     def _working_ordinals(self, years: list[int]) -> list[int]:

@@ -20,6 +20,10 @@ def cal() -> WorkingCalendar:
     return WorkingCalendar()
 
 
+def dates(texts: list[str]) -> list[date]:
+    return [date.fromisoformat(t) for t in texts]
+
+
 def days(first: str, last: str | None = None) -> list[date]:
     """Every date from ``first`` to ``last`` (inclusive)."""
     a = date.fromisoformat(first)
@@ -27,33 +31,54 @@ def days(first: str, last: str | None = None) -> list[date]:
     return [a + timedelta(n) for n in range((b - a).days + 1)]
 
 
-# Rest days (statutory holidays with the weekends merged into them) and 调休 working days,
-# written out from the State Council notices for 2023–2026 (reform-data.md §0.1).
+# Every rest day (statutory holidays with the weekends merged into them) and every 调休
+# working day for 2023–2026, written out from the State Council notices (reform-data.md §0.1).
 HOLIDAYS = {
-    2023: [*days("2022-12-31", "2023-01-02"), *days("2023-01-21", "2023-01-27"),
-           *days("2023-04-05"), *days("2023-04-29", "2023-05-03"),
-           *days("2023-06-22", "2023-06-24"), *days("2023-09-29", "2023-10-06")],
-    2024: [*days("2024-01-01"), *days("2024-02-10", "2024-02-17"),
-           *days("2024-04-04", "2024-04-06"), *days("2024-05-01", "2024-05-05"),
-           *days("2024-06-10"), *days("2024-09-15", "2024-09-17"),
-           *days("2024-10-01", "2024-10-07")],
-    2025: [*days("2025-01-01"), *days("2025-01-28", "2025-02-04"),
-           *days("2025-04-04", "2025-04-06"), *days("2025-05-01", "2025-05-05"),
-           *days("2025-05-31", "2025-06-02"), *days("2025-10-01", "2025-10-08")],
-    2026: [*days("2026-01-01", "2026-01-03"), *days("2026-02-15", "2026-02-23"),
-           *days("2026-04-04", "2026-04-06"), *days("2026-05-01", "2026-05-05"),
-           *days("2026-06-19", "2026-06-21"), *days("2026-09-25", "2026-09-27"),
-           *days("2026-10-01", "2026-10-07")],
+    2023: [
+        "2022-12-31", "2023-01-01", "2023-01-02", "2023-01-21", "2023-01-22", "2023-01-23",
+        "2023-01-24", "2023-01-25", "2023-01-26", "2023-01-27", "2023-04-05", "2023-04-29",
+        "2023-04-30", "2023-05-01", "2023-05-02", "2023-05-03", "2023-06-22", "2023-06-23",
+        "2023-06-24", "2023-09-29", "2023-09-30", "2023-10-01", "2023-10-02", "2023-10-03",
+        "2023-10-04", "2023-10-05", "2023-10-06",
+    ],
+    2024: [
+        "2024-01-01", "2024-02-10", "2024-02-11", "2024-02-12", "2024-02-13", "2024-02-14",
+        "2024-02-15", "2024-02-16", "2024-02-17", "2024-04-04", "2024-04-05", "2024-04-06",
+        "2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04", "2024-05-05", "2024-06-10",
+        "2024-09-15", "2024-09-16", "2024-09-17", "2024-10-01", "2024-10-02", "2024-10-03",
+        "2024-10-04", "2024-10-05", "2024-10-06", "2024-10-07",
+    ],
+    2025: [
+        "2025-01-01", "2025-01-28", "2025-01-29", "2025-01-30", "2025-01-31", "2025-02-01",
+        "2025-02-02", "2025-02-03", "2025-02-04", "2025-04-04", "2025-04-05", "2025-04-06",
+        "2025-05-01", "2025-05-02", "2025-05-03", "2025-05-04", "2025-05-05", "2025-05-31",
+        "2025-06-01", "2025-06-02", "2025-10-01", "2025-10-02", "2025-10-03", "2025-10-04",
+        "2025-10-05", "2025-10-06", "2025-10-07", "2025-10-08",
+    ],
+    2026: [
+        "2026-01-01", "2026-01-02", "2026-01-03", "2026-02-15", "2026-02-16", "2026-02-17",
+        "2026-02-18", "2026-02-19", "2026-02-20", "2026-02-21", "2026-02-22", "2026-02-23",
+        "2026-04-04", "2026-04-05", "2026-04-06", "2026-05-01", "2026-05-02", "2026-05-03",
+        "2026-05-04", "2026-05-05", "2026-06-19", "2026-06-20", "2026-06-21", "2026-09-25",
+        "2026-09-26", "2026-09-27", "2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04",
+        "2026-10-05", "2026-10-06", "2026-10-07",
+    ],
 }
 MAKE_UP_WORKING_DAYS = {
-    2023: days("2023-01-28") + days("2023-01-29") + days("2023-04-23") + days("2023-05-06")
-    + days("2023-06-25") + days("2023-10-07") + days("2023-10-08"),
-    2024: days("2024-02-04") + days("2024-02-18") + days("2024-04-07") + days("2024-04-28")
-    + days("2024-05-11") + days("2024-09-14") + days("2024-09-29") + days("2024-10-12"),
-    2025: days("2025-01-26") + days("2025-02-08") + days("2025-04-27") + days("2025-09-28")
-    + days("2025-10-11"),
-    2026: days("2026-01-04") + days("2026-02-14") + days("2026-02-28") + days("2026-05-09")
-    + days("2026-09-20") + days("2026-10-10"),
+    2023: [
+        "2023-01-28", "2023-01-29", "2023-04-23", "2023-05-06", "2023-06-25", "2023-10-07",
+        "2023-10-08",
+    ],
+    2024: [
+        "2024-02-04", "2024-02-18", "2024-04-07", "2024-04-28", "2024-05-11", "2024-09-14",
+        "2024-09-29", "2024-10-12",
+    ],
+    2025: [
+        "2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11",
+    ],
+    2026: [
+        "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10",
+    ],
 }
 
 
@@ -78,19 +103,20 @@ def test_2025_has_248_working_days(cal):
 
 @pytest.mark.parametrize("year", sorted(HOLIDAYS))
 def test_every_listed_holiday_is_a_rest_day(cal, year):
-    assert [d for d in HOLIDAYS[year] if cal.is_working_day(d)] == []
+    assert [d for d in dates(HOLIDAYS[year]) if cal.is_working_day(d)] == []
 
 
 @pytest.mark.parametrize("year", sorted(MAKE_UP_WORKING_DAYS))
 def test_every_make_up_weekend_day_is_a_working_day(cal, year):
-    assert all(d.weekday() >= 5 for d in MAKE_UP_WORKING_DAYS[year])
-    assert [d for d in MAKE_UP_WORKING_DAYS[year] if not cal.is_working_day(d)] == []
+    make_up = dates(MAKE_UP_WORKING_DAYS[year])
+    assert all(d.weekday() >= 5 for d in make_up)
+    assert [d for d in make_up if not cal.is_working_day(d)] == []
 
 
 @pytest.mark.parametrize("year", sorted(HOLIDAYS))
 def test_the_written_tables_are_the_only_exceptions_to_monday_to_friday(cal, year):
     """Every other day of the year is a working day exactly when it is Monday–Friday."""
-    listed = set(HOLIDAYS[year]) | set(MAKE_UP_WORKING_DAYS[year])
+    listed = {*dates(HOLIDAYS[year]), *dates(MAKE_UP_WORKING_DAYS[year])}
     for d in days(f"{year}-01-01", f"{year}-12-31"):
         if d not in listed:
             assert cal.is_working_day(d) == (d.weekday() < 5), d
