@@ -56,9 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
-from process_models.errors import ProcedureError, ProcedureSyntaxError, TableError, did_you_mean
+from process_models.errors import ProcedureSyntaxError, TableError, did_you_mean
 from process_models.loading import check_procedure, find_cycle, read_text
 from process_models.procedure import (
     Department,
@@ -102,15 +100,19 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("step", "事项", "step", ("事项名称", "step_name", "name")),
-    Column("department", "部门", "department", ("办理部门", "实施部门", "审批部门")),
+    Column("department", "部门", "department",
+           ("部门名称", "办理部门", "实施部门", "审批部门", "实施主体")),
     Column("depends_on", "前置事项", "depends_on", ("前置", "依赖事项")),
     Column("dependency_kind", "依赖类型", "dependency_kind", ("前置类型",)),
-    Column("statutory_days", "法定时限", "statutory_days", ("法定办结时限", "statutory")),
-    Column("committed_days", "承诺时限", "committed_days", ("承诺办结时限", "committed")),
+    Column("statutory_days", "法定时限", "statutory_days",
+           ("法定办结时限", "法定办理时限", "statutory")),
+    Column("committed_days", "承诺时限", "committed_days",
+           ("承诺办结时限", "承诺办理时限", "committed")),
     Column("unit", "时限单位", "unit", ("时限类型",)),
     Column("materials", "要件数", "materials", ("材料数", "material_count")),
-    Column("material_names", "要件", "material_names", ("申请材料", "材料")),
-    Column("trips", "跑动次数", "trips", ("跑动",)),
+    Column("material_names", "要件", "material_names",
+           ("要件名称", "要件清单", "申请材料", "材料", "材料名称", "材料清单", "所需材料")),
+    Column("trips", "跑动次数", "trips", ("跑动", "到现场次数")),
     Column("kind", "办件类型", "kind", ("step_kind",)),
     Column("note", "备注", "note", ()),
 )
@@ -464,18 +466,17 @@ def procedure_from_table(
         loop = " → ".join([*cycle, cycle[0]])
         reader.fail(names[cycle[0]], "depends_on", f"dependency cycle: {loop}; remove one of "
                     "these prerequisites")
-    try:
-        proc = Procedure(
-            id=procedure_id, name=name,
-            departments=[Department(id=i, name=n) for n, i in departments.items()],
-            materials=list(materials.values()), steps=steps,
-        )
-    except ValidationError as e:
-        raise TableError(f"procedure id or name: {e.errors()[0]['msg']}", file=file) from None
-    try:
-        return check_procedure(proc, file=file)
-    except ProcedureError as e:  # derived ids could only clash by a bug; keep it one line
-        raise TableError(str(e)) from None
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", procedure_id):
+        raise TableError(f"procedure id {procedure_id!r} may use only letters, digits, '_', '-' "
+                         "and '.'", path="--id")
+    if not name.strip():
+        raise TableError("procedure name is empty; give one with --name", path="--name")
+    proc = Procedure(
+        id=procedure_id, name=name,
+        departments=[Department(id=i, name=n) for n, i in departments.items()],
+        materials=list(materials.values()), steps=steps,
+    )
+    return check_procedure(proc, file=file)
 
 
 def _headers(row: Sequence[Any], number: int, file: str | None):

@@ -85,6 +85,22 @@ def test_ids_are_ascii_and_do_not_depend_on_row_order():
     assert all(s.id.isascii() for s in forward.steps)
 
 
+@pytest.mark.parametrize(("procedure_id", "name", "message"), [
+    ("开店", "开店", r"--id: procedure id '开店' may use only letters"),
+    ("shop", " ", r"--name: procedure name is empty"),
+])
+def test_a_bad_procedure_id_or_name_is_one_line(procedure_id, name, message):
+    with pytest.raises(TableError, match=message):
+        procedure_from_table(GOOD, procedure_id=procedure_id, name=name)
+
+
+def test_common_header_spellings_are_understood():
+    rows = [["事项名称", "实施主体", "承诺办理时限", "要件名称", "到现场次数"],
+            ["营业执照", "市场监管局", 1, "身份证", 1]]
+    step = procedure_from_table(rows).steps[0]
+    assert (step.committed.days, len(step.materials), step.trips) == (1, 1, 1)
+
+
 def test_blank_rows_headers_with_units_and_unknown_columns_are_tolerated():
     rows = [["", ""], ["序号", "事项", "部门", "承诺时限（工作日）", "说明"],
             [1, "营业执照", "市场监管局", 1, "x"], ["", "", "", "", ""]]
