@@ -296,3 +296,30 @@ def test_plots_are_written_as_png_svg_and_html(tmp_path):
     assert written == {"queue.png", "queue.svg", "utilisation.png", "utilisation.svg",
                        "capacity.html"}
     assert "<svg" in (tmp_path / "capacity.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("join, c_starts", [("any", "2025-03-04T09:00:00+08:00"),
+                                           ("all", "2025-03-06T09:00:00+08:00")])
+def test_a_stage_joins_on_any_or_all_of_its_milestones(tmp_path, calendar, join, c_starts):
+    """a takes one working day, b three; c waits for the stage: Tuesday (any) or Thursday (all)."""
+    from process_models.loading import parse_procedure
+
+    proc = parse_procedure(f"""
+id: staged
+name: 阶段
+departments: [{{id: d1, name: 甲}}, {{id: d2, name: 乙}}, {{id: d3, name: 丙}}]
+stages: [{{id: s, name: 阶段一, steps: [a, b], milestones: [a, b], join: {join}}}]
+steps:
+  - {{id: a, name: A, department: d1, committed: {{days: 1}},
+      duration: {{kind: fixed, days: 1}}}}
+  - {{id: b, name: B, department: d2, committed: {{days: 3}},
+      duration: {{kind: fixed, days: 3}}}}
+  - {{id: c, name: C, department: d3, committed: {{days: 1}},
+      duration: {{kind: fixed, days: 0.1}}, depends_on: [s]}}
+""")
+    log = tmp_path / "log.csv"
+    plan = ArrivalPlan(replay=(("staged", datetime(2025, 3, 3, 9), False),))
+    simulate_capacity([proc], start=date(2025, 3, 3), end=date(2025, 3, 3), calendar=calendar,
+                      arrivals=plan, log_path=log)
+    starts = {r["step_id"]: r["timestamp"] for r in read_log(log) if r["lifecycle"] == "start"}
+    assert starts["c"] == c_starts
