@@ -67,6 +67,15 @@ class CompiledGraph:
         return CompiledGraph(**{**fields, "duration": duration, "pred_lag": pred_lag})
 
 
+def _stable_order(keys: np.ndarray, limit: int) -> np.ndarray:
+    """``argsort(keys, kind="stable")`` for integer keys in [0, limit), sorting unique
+    composite keys instead (several times faster than a stable sort)."""
+    m = len(keys)
+    if m == 0 or limit * m >= 2**62:
+        return np.argsort(keys, kind="stable")
+    return np.sort(keys * m + np.arange(m)) % m
+
+
 def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     """Concatenate ``arange(starts[i], stops[i])`` for every i, without a Python loop."""
     counts = stops - starts
@@ -109,7 +118,7 @@ def compile_dag(
 
     # Kahn's algorithm, one whole level per step.
     indegree = np.bincount(dst, minlength=n)
-    by_src = np.argsort(src, kind="stable")
+    by_src = _stable_order(src, n)
     out_dst = dst[by_src]
     out_ptr = np.concatenate(([0], np.cumsum(np.bincount(src, minlength=n))))
     frontier = np.flatnonzero(indegree == 0)
@@ -130,10 +139,10 @@ def compile_dag(
     level_ptr = np.concatenate(([0], np.cumsum([len(lv) for lv in levels]))).astype(np.int64)
 
     psrc, pdst = position[src], position[dst]
-    by_dst = np.argsort(pdst, kind="stable")
+    by_dst = _stable_order(pdst, n)
     pred_idx, pred_lag, edge_dst = psrc[by_dst], lag[by_dst], pdst[by_dst]
     pred_ptr = np.concatenate(([0], np.cumsum(np.bincount(pdst, minlength=n)))).astype(np.int64)
-    succ_edges = np.argsort(pred_idx, kind="stable")
+    succ_edges = _stable_order(pred_idx, n)
     succ_ptr = np.concatenate(([0], np.cumsum(np.bincount(pred_idx, minlength=n)))).astype(np.int64)
     return CompiledGraph(
         order=order, position=position, duration=duration[order], is_any=is_any[order],
@@ -171,14 +180,6 @@ class Passes:
     elapsed: float
 
 
-def _segment_reduce(ufunc, values: np.ndarray, ptr: np.ndarray, empty: float) -> np.ndarray:
-    """``ufunc.reduce`` over ``values[ptr[i]:ptr[i+1]]``; ``empty`` where a segment is empty."""
-    starts = ptr[:-1] - ptr[0]
-    out = ufunc.reduceat(np.append(values, empty), np.minimum(starts, len(values)))
-    out[ptr[1:] == ptr[:-1]] = empty
-    return out
-
-
 def forward(g: CompiledGraph) -> tuple[np.ndarray, np.ndarray]:
     """Earliest start and finish of every node (level order)."""
     es = np.zeros(g.size)
@@ -211,6 +212,12 @@ def forward_backward(g: CompiledGraph) -> Passes:
     arrive = ef[g.pred_idx] + g.pred_lag
     binding = ~g.is_any[g.edge_dst] | (arrive <= es[g.edge_dst] + tol)
 
+    # Successor lists: a non-binding edge subtracts -inf, so it never holds anything back.
+    e = g.succ_edges
+    succ = g.edge_dst[e]
+    succ_lag = np.where(binding[e], g.pred_lag[e], -np.inf)
+    first = g.succ_ptr[:-1]
+    has_succ = g.succ_ptr[1:] > first
     lf = np.full(g.size, elapsed)
     ls = np.empty(g.size)
     lp = g.level_ptr
@@ -218,16 +225,18 @@ def forward_backward(g: CompiledGraph) -> Passes:
         a, b = lp[k], lp[k + 1]
         s0, s1 = g.succ_ptr[a], g.succ_ptr[b]
         if s1 > s0:
-            e = g.succ_edges[s0:s1]
-            need = np.where(binding[e], ls[g.edge_dst[e]] - g.pred_lag[e], np.inf)
-            lf[a:b] = np.minimum(elapsed, _segment_reduce(np.minimum, need, g.succ_ptr[a:b + 1],
-                                                          np.inf))
+            need = ls[succ[s0:s1]] - succ_lag[s0:s1]
+            starts = np.minimum(first[a:b] - s0, s1 - s0 - 1)
+            lf[a:b] = np.where(has_succ[a:b],
+                               np.minimum(np.minimum.reduceat(need, starts), elapsed), elapsed)
         ls[a:b] = lf[a:b] - g.duration[a:b]
 
-    e = g.succ_edges
-    room = np.where(binding[e], es[g.edge_dst[e]] - arrive[e], np.inf)
-    free = np.minimum(elapsed - ef, _segment_reduce(np.minimum, room, g.succ_ptr, np.inf))
     total = ls - es
+    free = elapsed - ef
+    if len(e):
+        room = np.where(binding[e], es[succ] - arrive[e], np.inf)
+        starts = np.minimum(first, len(e) - 1)
+        free = np.where(has_succ, np.minimum(np.minimum.reduceat(room, starts), free), free)
     total[np.abs(total) <= tol] = 0.0
     free = np.minimum(free, total)  # equal in exact arithmetic; rounding may differ
     free[np.abs(free) <= tol] = 0.0
