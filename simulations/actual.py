@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StepActual:
     """One case step: working days elapsed, paused, untimed, on the legal clock, committed."""
 
@@ -63,7 +63,7 @@ class StepActual:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CaseActual:
     """One case: its elapsed and legal-clock working days, due date and where time went."""
 
@@ -198,23 +198,43 @@ def _covered(intervals: list[tuple[int, int]]) -> int:
     return total
 
 
-class _Procedures:
-    """Procedure definitions by (id, version), read once from the store or the catalog."""
+class _Context:
+    """What every case needs, computed once: step limits per procedure version, and the
+    working-day index of each date (dates repeat, so it is a dictionary look-up)."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, calendar: Any, today: date) -> None:
         self.session = session
-        self.cache: dict[tuple[str, str], Any] = {}
+        self.calendar = calendar
+        self.today = today
+        self.limits: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
+        self.index: dict[date, int] = {}
+        self.epoch: date | None = None
 
-    def get(self, procedure_id: str, version: str):
+    def steps(self, procedure_id: str, version: str) -> dict[str, tuple[float, float]]:
+        """``{step_id: (untimed working days, committed working days)}``; empty when the
+        definition is neither stored nor in the catalog."""
         key = (procedure_id, version)
-        if key not in self.cache:
+        if key not in self.limits:
             from process_models.casework import resolve_procedure
+            from simulations.cpm import as_working_days
 
             try:
-                self.cache[key] = resolve_procedure(procedure_id, version, session=self.session)
+                proc = resolve_procedure(procedure_id, version, session=self.session)
             except OnethingError:
-                self.cache[key] = None
-        return self.cache[key]
+                proc = None
+            self.limits[key] = {
+                s.id: (s.untimed_days(), as_working_days(s.committed.days, s.committed.unit))
+                for s in (proc.steps if proc else [])
+            }
+        return self.limits[key]
+
+    def day(self, day: date) -> int:
+        """Working days from the first day asked about to ``day`` (differences count)."""
+        n = self.index.get(day)
+        if n is None:
+            self.epoch = self.epoch or day
+            n = self.index[day] = self.calendar.working_days_between(self.epoch, day)
+        return n
 
 
 def case_actuals(
@@ -225,7 +245,7 @@ def case_actuals(
     as_of: date | None = None,
     procedure_id: str | None = None,
     calendar: Any = None,
-    batch_rows: int = 2000,
+    batch_rows: int = 5000,
 ) -> Iterator[tuple[CaseActual, list[StepActual]]]:
     """Stream each case accepted in ``[start, end]`` with its steps, as :class:`CaseActual`
     and :class:`StepActual` rows. Open cases and steps are counted up to ``as_of``
@@ -233,18 +253,18 @@ def case_actuals(
     """
     from sqlalchemy import select
 
-    from process_models.cases import Case, CaseStep, local_date
-    from simulations.eventlog import _day_start
+    from process_models.cases import Case, CaseStep
+    from simulations.eventlog import _day_start, local_day
 
     if calendar is None:
         from process_models.calendar import default_calendar
 
         calendar = default_calendar()
-    today = as_of or date.today()
     stmt = (select(Case.id, Case.procedure_id, Case.procedure_version, Case.status,
-                   Case.accepted_at, Case.closed_at, Case.due_date, CaseStep.step_id,
-                   CaseStep.department_id, CaseStep.status, CaseStep.started_at,
-                   CaseStep.decided_at, CaseStep.paused_working_days)
+                   local_day(Case.accepted_at), local_day(Case.closed_at), Case.due_date,
+                   CaseStep.step_id, CaseStep.department_id, CaseStep.status,
+                   local_day(CaseStep.started_at), local_day(CaseStep.decided_at),
+                   CaseStep.paused_working_days)
             .join(CaseStep, CaseStep.case_id == Case.id)
             .where(Case.accepted_at.is_not(None))
             .order_by(Case.id, CaseStep.id))
@@ -254,19 +274,20 @@ def case_actuals(
         stmt = stmt.where(Case.accepted_at < _day_start(end + timedelta(days=1)))
     if procedure_id is not None:
         stmt = stmt.where(Case.procedure_id == procedure_id)
-    procedures = _Procedures(session)
-    rows = session.execute(stmt.execution_options(yield_per=batch_rows, stream_results=True))
+    context = _Context(session, calendar, as_of or date.today())
+    rows = session.connection().execute(
+        stmt.execution_options(yield_per=batch_rows, stream_results=True))
     current: list[tuple] = []
     found = False
     for row in rows:
         if current and row[0] != current[0][0]:
             found = True
-            yield _case(current, procedures, calendar, today, local_date)
+            yield _case(current, context)
             current = []
         current.append(tuple(row))
     if current:
         found = True
-        yield _case(current, procedures, calendar, today, local_date)
+        yield _case(current, context)
     if not found:
         period = f"between {start or 'the first case'} and {end or 'today'}"
         raise EventLogError(f"no accepted cases {period}"
@@ -274,44 +295,38 @@ def case_actuals(
                             + "; choose another period or run `onething demo-history`")
 
 
-def _case(rows: list[tuple], procedures: _Procedures, calendar: Any, today: date, local_date
-          ) -> tuple[CaseActual, list[StepActual]]:
-    case_id, proc_id, version, status, accepted_at, closed_at, due_date = rows[0][:7]
-    proc = procedures.get(proc_id, version)
-    definitions = {s.id: s for s in proc.steps} if proc else {}
-    accepted = local_date(accepted_at)
-    closed = local_date(closed_at) if closed_at else None
+def _case(rows: list[tuple], context: _Context) -> tuple[CaseActual, list[StepActual]]:
+    case_id, proc_id, version, status, accepted, closed, due_date = rows[0][:7]
+    limits = context.steps(proc_id, version)
+    day = context.day
+    today = context.today
     end = closed or today
-
-    def offset(day: date) -> int:
-        return max(0, calendar.working_days_between(accepted, day))
+    origin = day(accepted)
 
     steps: list[StepActual] = []
     busy: list[tuple[int, int]] = []
     applicant = 0
     untimed_longest = 0.0
-    for *_, step_id, dept, st_status, started_at, decided_at, paused in rows:
-        if started_at is None:
+    for *_, step_id, dept, st_status, began, decided, paused in rows:
+        if began is None:
             continue
-        began = local_date(started_at)
-        decided = local_date(decided_at) if decided_at else None
+        paused = paused or 0
         stop = decided or (closed if st_status == "cancelled" and closed else today)
-        elapsed = max(0, calendar.working_days_between(began, stop))
-        definition = definitions.get(step_id)
-        untimed = definition.untimed_days() if definition else 0.0
-        committed = definition.committed.days if definition else None
-        clock = max(0.0, elapsed - (paused or 0) - untimed)
+        first, last = day(began), day(stop)
+        elapsed = max(0, last - first)
+        untimed, committed = limits.get(step_id, (0.0, None))
+        clock = max(0.0, elapsed - paused - untimed)
         steps.append(StepActual(
-            case_id, proc_id, step_id, dept, st_status, began, decided, elapsed, paused or 0,
+            case_id, proc_id, step_id, dept, st_status, began, decided, elapsed, paused,
             untimed, clock, committed, committed is not None and clock > committed,
         ))
-        busy.append((offset(began), offset(stop)))
-        applicant = max(applicant, paused or 0)
+        busy.append((max(0, first - origin), max(0, last - origin)))
+        applicant = max(applicant, paused)
         untimed_longest = max(untimed_longest, untimed)
-    elapsed = max(0, calendar.working_days_between(accepted, end))
+    elapsed = max(0, day(end) - origin)
     department = max(0, min(elapsed, _covered(busy)) - applicant)
     applicant = min(applicant, elapsed)
-    committed = calendar.working_days_between(accepted, due_date) if due_date else None
+    committed = day(due_date) - origin if due_date else None
     overdue = due_date is not None and end > due_date
     return CaseActual(
         case_id, proc_id, status, accepted, closed, due_date, elapsed, department, applicant,

@@ -25,8 +25,8 @@ the service centre.
 
 >>> from datetime import datetime
 >>> e = Event("C-1", "licence", "start", datetime(2025, 1, 24, 9), department_id="samr")
->>> e.activity, e.transition, e.at.isoformat()
-('licence:start', 'start', '2025-01-24T09:00:00+08:00')
+>>> e.activity, e.transition, local_iso(e.at)
+('licence:start', 'start', '2025-01-24T09:00:00.000+08:00')
 """
 
 from __future__ import annotations
@@ -39,9 +39,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from xml.etree import ElementTree
 from xml.sax.saxutils import quoteattr
+
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.types import Date
 
 from process_models.errors import EventLogError, did_you_mean
 
@@ -53,13 +58,15 @@ __all__ = [
     "LogEvent",
     "export_events",
     "history_events",
+    "local_iso",
     "read_log",
     "write_ocel_json",
     "write_ocel_sqlite",
     "write_xes",
 ]
 
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
+_EIGHT_HOURS = timedelta(hours=8)
+CHINA_TZ = timezone(_EIGHT_HOURS, "CST")
 EVENT_KINDS = ("start", "approve", "reject", "supplement", "certificate")
 EXPORT_FORMATS = ("xes", "ocel-json", "ocel-sqlite")
 _TRANSITIONS = {"start": "start", "approve": "complete", "reject": "complete",
@@ -71,12 +78,26 @@ def _aware(at: datetime) -> datetime:
     return at.replace(tzinfo=CHINA_TZ) if at.tzinfo is None else at
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One event of a case's history.
+def local_iso(at: datetime) -> str:
+    """``at`` in service-centre time, ISO 8601 to the millisecond (naive = already local).
+
+    >>> from datetime import datetime, timezone
+    >>> local_iso(datetime(2025, 1, 24, 1, 30, tzinfo=timezone.utc))
+    '2025-01-24T09:30:00.000+08:00'
+    """
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=CHINA_TZ)
+    elif at.utcoffset() != _EIGHT_HOURS:
+        at = at.astimezone(CHINA_TZ)
+    return at.isoformat(timespec="milliseconds")
+
+
+class Event(NamedTuple):
+    """One event of a case's history (a tuple: cheap to make by the million).
 
     ``kind`` is one of :data:`EVENT_KINDS`; ``certificate`` holds the certificate number
-    for ``certificate`` events, ``resource`` who decided for decisions.
+    for ``certificate`` events, ``resource`` who decided for decisions. A naive ``at`` is
+    service-centre time.
     """
 
     case_id: str
@@ -87,9 +108,6 @@ class Event:
     resource: str | None = None
     certificate: str | None = None
     procedure_id: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "at", _aware(self.at))
 
     @property
     def activity(self) -> str:
@@ -109,6 +127,24 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, CHINA_TZ)
 
 
+class local_day(FunctionElement):
+    """SQL: the service-centre calendar day of a stored (UTC) timestamp column, computed by
+    the database so that millions of rows need no conversion in Python."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(local_day, "postgresql")
+def _local_day_postgresql(element, compiler, **kw) -> str:
+    return f"(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai')::date"
+
+
+@compiles(local_day)
+def _local_day_sqlite(element, compiler, **kw) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
+
+
 def _stored(at: datetime) -> datetime:
     """A datetime read from the case tables (UTC; naive ones too) in service-centre time."""
     return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(CHINA_TZ)
@@ -120,7 +156,7 @@ def history_events(
     start: date | None = None,
     end: date | None = None,
     procedure_id: str | None = None,
-    batch_rows: int = 2000,
+    batch_rows: int = 5000,
 ) -> Iterator[Event]:
     """Stream the events of the cases received in ``[start, end]`` from the case tables.
 
@@ -158,12 +194,28 @@ def history_events(
         Certificate.department_id, null(), Certificate.number, Case.procedure_id, literal(2),
     ), Certificate.case_id)
     query = union_all(starts, decisions, certificates).subquery()
-    stmt = select(query).order_by(query.c.case_id, query.c.at, query.c.rank)
-    rows = session.execute(stmt.execution_options(yield_per=batch_rows, stream_results=True))
-    for case_id, step_id, kind, at, department_id, resource, number, proc_id, _ in rows:
-        yield Event(case_id, step_id, str(getattr(kind, "value", kind)), _stored(at),
-                    department_id=department_id, resource=resource, certificate=number,
-                    procedure_id=proc_id)
+    stmt = select(*(query.c[name] for name in Event._fields)).order_by(
+        query.c.case_id, query.c.at, query.c.rank)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return _postgresql_events(connection, stmt, batch_rows)
+    rows = connection.execute(stmt.execution_options(yield_per=batch_rows, stream_results=True))
+    return map(Event._make, rows)
+
+
+def _postgresql_events(connection: Any, stmt: Any, batch_rows: int) -> Iterator[Event]:
+    """Run ``stmt`` on a psycopg server-side cursor: rows straight from the driver, in
+    service-centre time, sorted with enough memory to stay off the disk."""
+    compiled = stmt.compile(dialect=connection.dialect)
+    raw = connection.connection.dbapi_connection
+    with raw.cursor() as setup:
+        setup.execute("SET LOCAL TIME ZONE 'Asia/Shanghai'")
+        setup.execute("SET LOCAL work_mem = '256MB'")
+        setup.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+    with raw.cursor(name=f"onething_events_{id(stmt):x}") as cursor:
+        cursor.itersize = batch_rows
+        cursor.execute(str(compiled), compiled.params)
+        yield from map(Event._make, cursor)
 
 
 # --- writers ---------------------------------------------------------------------------------
@@ -214,8 +266,16 @@ def _by_case(events: Iterable[Event]) -> Iterator[tuple[str, list[Event]]]:
         raise EventLogError("no events to export; choose a period that has cases")
 
 
-def _xes_attr(kind: str, key: str, value: Any) -> str:
-    return f"<{kind} key={quoteattr(key)} value={quoteattr(str(value))}/>"
+@lru_cache(maxsize=1 << 16)
+def _xml(value: str) -> str:
+    """An XML attribute value, quoted (ids and names repeat, so escapes are cached)."""
+    return quoteattr(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _json(value: str) -> str:
+    """A JSON string literal (cached like :func:`_xml`)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 _XES_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -228,6 +288,19 @@ _XES_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <global scope="event"><string key="concept:name" value="__INVALID__"/><date key="time:timestamp" value="1970-01-01T00:00:00.000+00:00"/><string key="lifecycle:transition" value="complete"/></global>
 <classifier name="Activity" keys="concept:name"/>
 """
+
+
+@lru_cache(maxsize=1 << 12)
+def _xes_step(step_id: str, kind: str, department_id: str | None) -> tuple[str, str]:
+    """The constant parts of an XES event of one step, kind and department."""
+    head = (f'<event><string key="concept:name" value={_xml(f"{step_id}:{kind}")}/>'
+            '<date key="time:timestamp" value="')
+    tail = (f'"/><string key="lifecycle:transition" value="{_TRANSITIONS[kind]}"/>'
+            f'<string key="onething:step_id" value={_xml(step_id)}/>'
+            f'<string key="onething:kind" value="{kind}"/>')
+    if department_id:
+        tail += f'<string key="org:group" value={_xml(department_id)}/>'
+    return head, tail
 
 
 def write_xes(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
@@ -243,31 +316,26 @@ def write_xes(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
     True
     """
     count = 0
-    with _Atomic(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+    with _Atomic(path) as tmp, open(tmp, "w", encoding="utf-8", buffering=1 << 20) as f:
         f.write(_XES_HEAD)
         for case_id, run in _by_case(events):
-            f.write("<trace>")
-            f.write(_xes_attr("string", "concept:name", case_id))
+            parts = [f'<trace><string key="concept:name" value={quoteattr(case_id)}/>']
             if run[0].procedure_id:
-                f.write(_xes_attr("string", "onething:procedure_id", run[0].procedure_id))
-            f.write("\n")
+                parts.append(f'<string key="onething:procedure_id" '
+                             f'value={_xml(run[0].procedure_id)}/>')
+            parts.append("\n")
             for e in run:
-                f.write("<event>")
-                f.write(_xes_attr("string", "concept:name", e.activity))
-                f.write(_xes_attr("date", "time:timestamp",
-                                  e.at.isoformat(timespec="milliseconds")))
-                f.write(_xes_attr("string", "lifecycle:transition", e.transition))
-                f.write(_xes_attr("string", "onething:step_id", e.step_id))
-                f.write(_xes_attr("string", "onething:kind", e.kind))
-                if e.department_id:
-                    f.write(_xes_attr("string", "org:group", e.department_id))
+                head, tail = _xes_step(e.step_id, e.kind, e.department_id)
+                parts += (head, local_iso(e.at), tail)
                 if e.resource:
-                    f.write(_xes_attr("string", "org:resource", e.resource))
+                    parts.append(f'<string key="org:resource" value={_xml(e.resource)}/>')
                 if e.certificate:
-                    f.write(_xes_attr("string", "onething:certificate", e.certificate))
-                f.write("</event>\n")
-                count += 1
-            f.write("</trace>\n")
+                    parts.append(f'<string key="onething:certificate" '
+                                 f'value={quoteattr(e.certificate)}/>')
+                parts.append("</event>\n")
+            parts.append("</trace>\n")
+            f.write("".join(parts))
+            count += len(run)
         f.write("</log>\n")
     return count
 
@@ -281,29 +349,28 @@ _OBJECT_TYPES = {
 
 
 def _ocel_case(case_id: str, run: list[Event], first_event: int):
-    """Objects (id, type, attributes, object-to-object relations) and events of one case."""
-    objects: dict[str, tuple[str, dict[str, str], list[tuple[str, str]]]] = {
-        case_id: ("case", {"procedure_id": run[0].procedure_id or ""}, []),
+    """Objects ``{id: (type, attribute values, [(target, qualifier)])}`` and events
+    ``[(id, type, time, resource, [(object, qualifier)])]`` of one case."""
+    objects: dict[str, tuple[str, tuple[str, ...], list[tuple[str, str]]]] = {
+        case_id: ("case", (run[0].procedure_id or "",), []),
     }
     events = []
     for i, e in enumerate(run, first_event):
         step_obj = f"{case_id}/{e.step_id}"
-        rels = [(case_id, "case"), (step_obj, "step")]
         dept_obj = f"dept:{e.department_id}" if e.department_id else None
         if step_obj not in objects:
-            objects[step_obj] = ("step", {"step_id": e.step_id,
-                                          "department_id": e.department_id or ""},
+            objects[step_obj] = ("step", (e.step_id, e.department_id or ""),
                                  [(case_id, "part of"), *([(dept_obj, "handled by")]
                                                           if dept_obj else [])])
+        rels = [(case_id, "case"), (step_obj, "step")]
         if dept_obj:
             rels.append((dept_obj, "department"))
         if e.certificate:
             cert_obj = f"cert:{e.certificate}"
             rels.append((cert_obj, "certificate"))
-            objects[cert_obj] = ("certificate", {"number": e.certificate},
+            objects[cert_obj] = ("certificate", (e.certificate,),
                                  [(case_id, "issued for"), (step_obj, "issued by")])
-        attrs = {"resource": e.resource} if e.resource else {}
-        events.append((f"e{i}", e.kind, e.at.isoformat(timespec="milliseconds"), attrs, rels))
+        events.append((f"e{i}", e.kind, local_iso(e.at), e.resource, rels))
     return objects, events
 
 
@@ -314,6 +381,15 @@ def _ocel_stream(events: Iterable[Event]):
         objects, evs = _ocel_case(case_id, run, n)
         n += len(evs)
         yield objects, evs
+
+
+def _ocel_json_object(oid: str, otype: str, values: tuple[str, ...],
+                      rels: list[tuple[str, str]]) -> str:
+    attrs = ",".join(f'{{"name":"{name}","time":"{_OBJECT_TIME}","value":{_json(v)}}}'
+                     for name, v in zip(_OBJECT_TYPES[otype], values, strict=True))
+    links = ",".join(f'{{"objectId":{_json(o)},"qualifier":"{q}"}}' for o, q in rels)
+    return (f'{{"id":{_json(oid)},"type":"{otype}","attributes":[{attrs}],'
+            f'"relationships":[{links}]}}')
 
 
 def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
@@ -336,7 +412,8 @@ def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> in
     with _Atomic(path) as tmp:
         spool = tmp.with_name(tmp.name + ".events")
         try:
-            with open(tmp, "w", encoding="utf-8") as f, open(spool, "w", encoding="utf-8") as ev:
+            with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as f, \
+                    open(spool, "w", encoding="utf-8", buffering=1 << 20) as ev:
                 f.write('{"objectTypes": ')
                 f.write(json.dumps([{"name": t, "attributes": [{"name": a, "type": "string"}
                                                                for a in attrs]}
@@ -348,19 +425,26 @@ def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> in
                 f.write(',\n"objects": [\n')
                 sep = ""
                 for objects, evs in _ocel_stream(events):
-                    for oid, (otype, attrs, rels) in objects.items():
-                        f.write(sep + _ocel_json_object(oid, otype, attrs, rels))
+                    parts = []
+                    for oid, (otype, values, rels) in objects.items():
+                        parts.append(sep + _ocel_json_object(oid, otype, values, rels))
                         sep = ",\n"
-                        departments.update(r[0] for r in rels if r[0].startswith("dept:"))
-                    for eid, etype, at, attrs, rels in evs:
-                        ev.write(("," if count else "") + json.dumps({
-                            "id": eid, "type": etype, "time": at,
-                            "attributes": [{"name": k, "value": v} for k, v in attrs.items()],
-                            "relationships": [{"objectId": o, "qualifier": q} for o, q in rels],
-                        }, ensure_ascii=False) + "\n")
+                        if otype == "step" and len(rels) > 1:
+                            departments.add(rels[1][0])
+                    f.write("".join(parts))
+                    parts = []
+                    for eid, etype, at, resource, rels in evs:
+                        attrs = f'{{"name":"resource","value":{_json(resource)}}}' \
+                            if resource else ""
+                        links = ",".join(f'{{"objectId":{_json(o)},"qualifier":"{q}"}}'
+                                         for o, q in rels)
+                        parts.append(f'{"," if count else ""}{{"id":"{eid}","type":"{etype}",'
+                                     f'"time":"{at}","attributes":[{attrs}],'
+                                     f'"relationships":[{links}]}}\n')
                         count += 1
+                    ev.write("".join(parts))
                 for dept in sorted(departments):
-                    f.write(sep + _ocel_json_object(dept, "department", {}, []))
+                    f.write(sep + _ocel_json_object(dept, "department", (), []))
                     sep = ",\n"
                 f.write('],\n"events": [\n')
                 ev.flush()
@@ -373,31 +457,23 @@ def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> in
     return count
 
 
-def _ocel_json_object(oid: str, otype: str, attrs: dict[str, str],
-                      rels: list[tuple[str, str]]) -> str:
-    return json.dumps({
-        "id": oid, "type": otype,
-        "attributes": [{"name": k, "time": _OBJECT_TIME, "value": v} for k, v in attrs.items()],
-        "relationships": [{"objectId": o, "qualifier": q} for o, q in rels],
-    }, ensure_ascii=False)
-
-
 def _ocel_sqlite_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(
         """
-        CREATE TABLE event (ocel_id TEXT PRIMARY KEY, ocel_type TEXT);
+        PRAGMA journal_mode = OFF;
+        PRAGMA synchronous = OFF;
+        CREATE TABLE event (ocel_id TEXT, ocel_type TEXT);
         CREATE TABLE event_map_type (ocel_type TEXT PRIMARY KEY, ocel_type_map TEXT);
-        CREATE TABLE object (ocel_id TEXT PRIMARY KEY, ocel_type TEXT);
+        CREATE TABLE object (ocel_id TEXT, ocel_type TEXT);
         CREATE TABLE object_map_type (ocel_type TEXT PRIMARY KEY, ocel_type_map TEXT);
-        CREATE TABLE event_object (ocel_event_id TEXT, ocel_object_id TEXT, ocel_qualifier TEXT,
-            PRIMARY KEY (ocel_event_id, ocel_object_id, ocel_qualifier));
+        CREATE TABLE event_object (ocel_event_id TEXT, ocel_object_id TEXT, ocel_qualifier TEXT);
         CREATE TABLE object_object (ocel_source_id TEXT, ocel_target_id TEXT,
-            ocel_qualifier TEXT, PRIMARY KEY (ocel_source_id, ocel_target_id, ocel_qualifier));
+            ocel_qualifier TEXT);
         """
     )
     for kind in EVENT_KINDS:
         conn.execute("INSERT INTO event_map_type VALUES (?, ?)", (kind, kind))
-        conn.execute(f'CREATE TABLE "event_{kind}" (ocel_id TEXT PRIMARY KEY, '
+        conn.execute(f'CREATE TABLE "event_{kind}" (ocel_id TEXT, '
                      "ocel_time TIMESTAMP, resource TEXT)")
     for otype, attrs in _OBJECT_TYPES.items():
         conn.execute("INSERT INTO object_map_type VALUES (?, ?)", (otype, otype))
@@ -407,7 +483,7 @@ def _ocel_sqlite_schema(conn: sqlite3.Connection) -> None:
 
 
 def write_ocel_sqlite(events: Iterable[Event], path: str | os.PathLike[str],
-                      *, batch_events: int = 5000) -> int:
+                      *, batch_events: int = 20000) -> int:
     """Write ``events`` as an OCEL 2.0 SQLite database; return the event count.
 
     >>> import tempfile, pathlib, sqlite3
@@ -423,41 +499,36 @@ def write_ocel_sqlite(events: Iterable[Event], path: str | os.PathLike[str],
         conn = sqlite3.connect(tmp)
         try:
             _ocel_sqlite_schema(conn)
-            pending: dict[str, list] = {"event": [], "e2o": [], "object": [], "o2o": []}
-            typed: dict[str, list] = {}
+            rows: dict[str, list] = {"event": [], "event_object": [], "object": [],
+                                     "object_object": []}
+            for name in (*(f"event_{k}" for k in EVENT_KINDS),
+                         *(f"object_{t}" for t in _OBJECT_TYPES)):
+                rows[name] = []
 
             def flush() -> None:
-                conn.executemany("INSERT INTO event VALUES (?, ?)", pending["event"])
-                conn.executemany("INSERT INTO event_object VALUES (?, ?, ?)", pending["e2o"])
-                conn.executemany("INSERT OR IGNORE INTO object VALUES (?, ?)", pending["object"])
-                conn.executemany("INSERT OR IGNORE INTO object_object VALUES (?, ?, ?)",
-                                 pending["o2o"])
-                for table, rows in typed.items():
-                    if rows:
-                        marks = ", ".join("?" * len(rows[0]))
-                        conn.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
-                for rows in (*pending.values(), *typed.values()):
-                    rows.clear()
+                for table, batch in rows.items():
+                    if batch:
+                        marks = ", ".join("?" * len(batch[0]))
+                        conn.executemany(f'INSERT INTO "{table}" VALUES ({marks})', batch)
+                        batch.clear()
 
             departments: set[str] = set()
             for objects, evs in _ocel_stream(events):
-                for oid, (otype, attrs, rels) in objects.items():
-                    pending["object"].append((oid, otype))
-                    typed.setdefault(f"object_{otype}", []).append(
-                        (oid, _OBJECT_TIME, None, *(attrs[a] for a in _OBJECT_TYPES[otype])))
-                    pending["o2o"].extend((oid, target, q) for target, q in rels)
-                    departments.update(r[0] for r in rels if r[0].startswith("dept:"))
-                for eid, etype, at, attrs, rels in evs:
-                    pending["event"].append((eid, etype))
-                    typed.setdefault(f"event_{etype}", []).append(
-                        (eid, at, attrs.get("resource")))
-                    pending["e2o"].extend((eid, o, q) for o, q in rels)
+                for oid, (otype, values, rels) in objects.items():
+                    rows["object"].append((oid, otype))
+                    rows[f"object_{otype}"].append((oid, _OBJECT_TIME, None, *values))
+                    rows["object_object"] += [(oid, target, q) for target, q in rels]
+                    if otype == "step" and len(rels) > 1:
+                        departments.add(rels[1][0])
+                for eid, etype, at, resource, rels in evs:
+                    rows["event"].append((eid, etype))
+                    rows[f"event_{etype}"].append((eid, at, resource))
+                    rows["event_object"] += [(eid, o, q) for o, q in rels]
                     count += 1
-                if len(pending["event"]) >= batch_events:
+                if len(rows["event"]) >= batch_events:
                     flush()
-            pending["object"].extend((d, "department") for d in sorted(departments))
-            typed.setdefault("object_department", []).extend(
-                (d, _OBJECT_TIME, None) for d in sorted(departments))
+            rows["object"] += [(d, "department") for d in sorted(departments)]
+            rows["object_department"] += [(d, _OBJECT_TIME, None) for d in sorted(departments)]
             flush()
             conn.commit()
         finally:

@@ -52,7 +52,8 @@ def events() -> list[Event]:
     rng = random.Random(7)
     out: list[Event] = []
     for i in range(40):
-        out += _case_events(f"C-{i:04d}", rng, datetime(2025, 3, 3, 9) + timedelta(days=i))
+        out += _case_events(f"C-{i:04d}", rng,
+                           datetime(2025, 3, 3, 9, tzinfo=CHINA_TZ) + timedelta(days=i))
     return out
 
 
