@@ -60,13 +60,13 @@ def run(argv: list[str] | None = None) -> int:
         return int(e.code or 0) if not isinstance(e.code, str) else 1
     except KeyboardInterrupt:
         return 130
-    except Exception as e:  # click's usage errors
-        import click
+    except Exception as e:  # usage errors from the click that Typer bundles
+        from typer._click import exceptions as click_exceptions
 
-        if isinstance(e, click.exceptions.ClickException):
+        if isinstance(e, click_exceptions.ClickException):
             e.show()
             return e.exit_code
-        if isinstance(e, click.exceptions.Abort):
+        if isinstance(e, click_exceptions.Abort):
             return 130
         raise
     return 0
