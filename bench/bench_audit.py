@@ -21,11 +21,10 @@ import secrets
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-UTC = timezone.utc
 
 
 def peak_rss_mb() -> float:

@@ -109,8 +109,10 @@ def demo_history(
 ) -> DemoStats:
     """Run ``cases`` cases of ``procedures`` (chosen at random) from ``start`` on."""
     import numpy as np
+    from sqlmodel import select
 
     from process_models.calendar import default_calendar
+    from process_models.cases import CaseStep
     from process_models.casework import (
         Applicant,
         advance_case,
@@ -119,8 +121,6 @@ def demo_history(
         open_case,
         submit_materials,
     )
-    from process_models.cases import CaseStep
-    from sqlmodel import select
 
     rng = np.random.default_rng(seed)
     clock = _Clock(default_calendar(), rng)

@@ -37,9 +37,9 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, NamedTuple
 from xml.etree import ElementTree
 from xml.sax.saxutils import quoteattr
@@ -147,7 +147,7 @@ def _local_day_sqlite(element, compiler, **kw) -> str:
 
 def _stored(at: datetime) -> datetime:
     """A datetime read from the case tables (UTC; naive ones too) in service-centre time."""
-    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(CHINA_TZ)
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CHINA_TZ)
 
 
 def history_events(
@@ -449,8 +449,7 @@ def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> in
                 f.write('],\n"events": [\n')
                 ev.flush()
                 with open(spool, encoding="utf-8") as src:
-                    for line in src:
-                        f.write(line)
+                    f.writelines(src)
                 f.write("]}\n")
         finally:
             spool.unlink(missing_ok=True)
@@ -631,7 +630,7 @@ def _read_csv(path: Path) -> Iterator[LogEvent]:
     file = str(path)
     clock = _Clock(file)
     try:
-        f = open(path, encoding="utf-8-sig", newline="")
+        f = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below)
     except OSError as err:
         raise EventLogError(f"cannot read the log: {err.strerror}", file=file) from None
     with f:
@@ -707,7 +706,7 @@ def _read_xes(path: Path) -> Iterator[LogEvent]:
     in_event = False
     line = 0
     try:
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 (closed below)
     except OSError as err:
         raise EventLogError(f"cannot read the log: {err.strerror}", file=file) from None
     with f:

@@ -207,7 +207,7 @@ def test_verify_catches_a_deleted_event_on_postgresql(run_cli, postgresql_histor
     finally:
         with engine.begin() as c:
             cols = ", ".join(row.keys())
-            marks = ", ".join(f":{k}" for k in row.keys())
+            marks = ", ".join(f":{k}" for k in row)
             c.execute(text(f"INSERT INTO audit_event ({cols}) VALUES ({marks})"),
                       {**row, "payload": json.dumps(row["payload"])})
         engine.dispose()

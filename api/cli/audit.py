@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,15 +14,15 @@ audit_app = typer.Typer(help="Before/after reports, planned versus actual, the a
                              "event-log export.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
-DatabaseOpt = Annotated[Optional[str], typer.Option(
+DatabaseOpt = Annotated[str | None, typer.Option(
     "--database", help="SQLAlchemy URL of the case database (default: from settings)")]
-FromOpt = Annotated[Optional[datetime], typer.Option(
+FromOpt = Annotated[datetime | None, typer.Option(
     "--from", formats=["%Y-%m-%d"], help="first day of the period (YYYY-MM-DD)")]
-ToOpt = Annotated[Optional[datetime], typer.Option(
+ToOpt = Annotated[datetime | None, typer.Option(
     "--to", formats=["%Y-%m-%d"], help="last day of the period (YYYY-MM-DD)")]
-OutOpt = Annotated[Optional[Path], typer.Option("-o", "--output", help="file to write")]
+OutOpt = Annotated[Path | None, typer.Option("-o", "--output", help="file to write")]
 FormatOpt = Annotated[str, typer.Option("--format", help="table, csv, xlsx, html or json")]
-ProcedureOpt = Annotated[Optional[str], typer.Option("--procedure", help="only this procedure id")]
+ProcedureOpt = Annotated[str | None, typer.Option("--procedure", help="only this procedure id")]
 
 
 def _day(value: datetime | None) -> date | None:
@@ -61,7 +61,7 @@ def _print_views(views, title: str) -> None:
 
 @audit_app.command("report")
 def report(
-    paths: Annotated[Optional[list[str]], typer.Argument(
+    paths: Annotated[list[str] | None, typer.Argument(
         help="procedure files, folders, scenario files or catalog ids (default: the catalog)")]
     = None,
     fmt: FormatOpt = "table",
@@ -116,7 +116,7 @@ def _summary_views(summary):
 def actual(
     start: FromOpt = None,
     end: ToOpt = None,
-    as_of: Annotated[Optional[datetime], typer.Option(
+    as_of: Annotated[datetime | None, typer.Option(
         "--as-of", formats=["%Y-%m-%d"], help="count open cases up to this day (default today)")]
     = None,
     procedure: ProcedureOpt = None,
@@ -242,7 +242,7 @@ def fit(
 def demo_history(
     cases: Annotated[int, typer.Option("--cases", min=1, help="how many cases to run")] = 50,
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
-    procedures: Annotated[Optional[list[str]], typer.Option(
+    procedures: Annotated[list[str] | None, typer.Option(
         "--procedure", help="procedure file or catalog id (repeat; default: newborn)")] = None,
     start: Annotated[datetime, typer.Option(
         "--start", formats=["%Y-%m-%d"], help="first day cases arrive")] = datetime(2025, 3, 3),
