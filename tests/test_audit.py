@@ -328,3 +328,11 @@ def test_demo_history_runs_cases_through_case_handling(run_cli, tmp_path):
     assert out.startswith("ran 2 cases")
     assert _rows(url, "SELECT count(*) FROM cases")[0][0] == 2
     assert run_cli("audit", "verify", "--database", url)[0] == 0
+
+
+def test_actual_table_prints_overdue_rates_and_where_time_goes(run_cli, sqlite_history):
+    code, out, err = run_cli("audit", "actual", "--database", sqlite_history)
+    assert (code, err) == (0, "")
+    for heading in ("按一件事", "按部门", "按月份", "时间去向", "等待申请人(补正)"):
+        assert heading in out
+    assert f"{CASES} cases" in out

@@ -209,3 +209,17 @@ def test_malformed_xes_is_an_event_log_error_with_a_line(tmp_path):
 def test_a_log_of_unknown_format_is_refused(tmp_path):
     with pytest.raises(EventLogError, match=r"unknown log format '.json'"):
         read_log(tmp_path / "log.json")
+
+
+def test_an_xes_log_in_mixed_time_zones_names_the_event_line(tmp_path):
+    path = tmp_path / "mixed.xes"
+    path.write_text(
+        '<log>\n<trace><string key="concept:name" value="1"/>\n'
+        '<event><string key="concept:name" value="a"/>'
+        '<date key="time:timestamp" value="2025-03-03T09:00:00+08:00"/></event>\n'
+        '<event><string key="concept:name" value="b"/>'
+        '<date key="time:timestamp" value="2025-03-03T02:00:00+00:00"/></event>\n'
+        "</trace>\n</log>\n", encoding="utf-8")
+    with pytest.raises(EventLogError, match=r"mixed.xes:4: time:timestamp: .*UTC\+00:00 but "
+                                            r"earlier timestamps are in UTC\+08:00"):
+        list(read_log(path))
