@@ -114,7 +114,8 @@ class Timeline:
         ends, cum = self.ends, self.cum_end
         i = bisect_right(ends, t)
         s = self.starts[i]
-        s = max(s, t)
+        if s < t:  # noqa: PLR1730  (a branch is cheaper than max() on this path)
+            s = t
         if seconds <= 0:
             return s, s
         end_i = ends[i]
@@ -361,6 +362,7 @@ class Engine:
         graphs = self.graphs
         wd = self.working_days
         wd_advance = wd.advance
+        wd_span = wd.span   # for positive waits: its end is the advance, one call fewer
         uniform = self.uniform
         warmup, measure, log = self.warmup, self.measure, self.log
         in_progress = 0
@@ -386,7 +388,8 @@ class Engine:
                     timelines[p].open_seconds(measure) - timelines[p].open_seconds(s))
                 waited = s - enabled
                 wait_sum[p] += waited
-                wait_max[p] = max(wait_max[p], waited)
+                if waited > wait_max[p]:  # noqa: PLR1730
+                    wait_max[p] = waited
             if log is not None:
                 log(f"{g.graph.id}-{case.no}", g.ids[n], pools[p].id, g.names[n], "start", s)
             push(heap, (e, seq(), DONE, case, n))
@@ -425,7 +428,7 @@ class Engine:
             while True:
                 for m, lag in outs:
                     if lag > 0:
-                        push(heap, (wd_advance(t, lag * DAY), seq(), LAG, case, m))
+                        push(heap, (wd_span(t, lag * DAY)[1], seq(), LAG, case, m))
                         continue
                     k = kind[m]
                     if k == TASK:
@@ -437,7 +440,8 @@ class Engine:
                             note_queue(p, t)
                             q = queues[p]
                             qpush(q, (case.priority, t, seq(), case, m))
-                            pstats[p].queue_max = max(pstats[p].queue_max, len(q))
+                            if len(q) > pstats[p].queue_max:  # noqa: PLR1730
+                                pstats[p].queue_max = len(q)
                         continue
                     if k == END or not out[m]:
                         case.tokens -= 1
@@ -508,7 +512,7 @@ class Engine:
                     push(heap, (wd_advance(t, g.supplement_days[b] * DAY), seq(),
                                 REDO, a, b))
                 elif g.wait_seconds[b] > 0:
-                    push(heap, (wd_advance(t, g.wait_seconds[b]), seq(), RESUME, a, b))
+                    push(heap, (wd_span(t, g.wait_seconds[b])[1], seq(), RESUME, a, b))
                 elif leave(a, g, b, t):
                     in_progress -= 1
                     finish(a, t)
