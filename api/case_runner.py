@@ -1,0 +1,79 @@
+"""How the API changes cases: the same calls as ``onething case``, in one place.
+
+Opening runs the ``open_case`` flow; submitting materials and deciding commit through
+:mod:`process_models.casework` and then request an ``advance`` run
+(:func:`flows.cases.request_advance`: here and now in embedded mode, through the
+deployment in server mode), exactly like the CLI. Withdrawing needs no flow. Prefect's
+run loggers are off while these run: a domain error reaches the client as one HTTP
+answer, not as a run log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from process_models import casework
+from process_models.cases import Case, Decision
+
+__all__ = ["decide", "open_case", "submit_materials", "withdraw_case"]
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _quiet_runs():
+    from prefect.logging import disable_run_logger
+
+    return disable_run_logger()
+
+
+def _advance(engine: Engine) -> str:
+    from flows.cases import request_advance
+
+    with _quiet_runs():
+        return request_advance(_url(engine))
+
+
+def open_case(engine: Engine, procedure_id: str, applicant: dict[str, Any],
+              submitted: list[str]) -> str:
+    """Open a case through the ``open_case`` flow; its id."""
+    from flows.cases import open_case as open_case_flow
+    from flows.cases import run_flow
+
+    with _quiet_runs():
+        opened = run_flow(open_case_flow, procedure_id=procedure_id, applicant=applicant,
+                          submitted=list(submitted), database_url=_url(engine))
+    return opened["case_id"]
+
+
+def submit_materials(engine: Engine, session: Session, case_id: str,
+                     material_ids: list[str]) -> Case:
+    """Record materials, then have the case advanced."""
+    case = casework.submit_materials(session, case_id, material_ids, now=_now())
+    _advance(engine)
+    return case
+
+
+def decide(engine: Engine, session: Session, case_id: str, step_id: str, outcome: str, *,
+           department_id: str, decided_by: str, reason: str | None, materials: list[str],
+           expected_version: int | None) -> Decision:
+    """Record a department's decision, then have the case advanced."""
+    decision = casework.decide(session, case_id, step_id, outcome, department_id=department_id,
+                               decided_by=decided_by, reason=reason, materials=materials,
+                               expected_version=expected_version, now=_now())
+    _advance(engine)
+    return decision
+
+
+def withdraw_case(session: Session, case_id: str, reason: str) -> Case:
+    """The applicant withdraws; open steps are cancelled."""
+    return casework.withdraw_case(session, case_id, reason=reason, now=_now())

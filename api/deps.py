@@ -1,0 +1,166 @@
+"""FastAPI dependencies: the database session, the current user and what each role may do.
+
+:data:`PERMISSIONS` is the one table of which role may do what; routes name their action
+(``Depends(allowed("cases:decide"))``) and never test roles themselves. A clerk's
+department scope is checked where the department is known (:func:`deciding_department`,
+:func:`check_case_visible`).
+
+>>> sorted(PERMISSIONS["cases:decide"])
+['admin', 'clerk']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from api.security import InvalidToken, decode_access_token, session_user_id
+from process_models.accounts import User
+from process_models.cases import Case, CaseStep
+from process_models.errors import CaseNotFound, Forbidden
+
+__all__ = [
+    "PERMISSIONS",
+    "CurrentUser",
+    "PageUser",
+    "SessionDep",
+    "allowed",
+    "check_allowed",
+    "check_case_visible",
+    "deciding_department",
+    "get_engine",
+    "get_session",
+    "visible_case_ids",
+]
+
+API_PREFIX = "/api"
+TOKEN_URL = f"{API_PREFIX}/login/access-token"
+
+_EVERYONE = frozenset({"front_desk", "clerk", "planner", "auditor", "admin"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "procedures:read": _EVERYONE,
+    "procedures:write": frozenset({"planner", "admin"}),
+    "simulations:run": frozenset({"planner", "auditor", "admin"}),
+    "cases:read": frozenset({"front_desk", "clerk", "auditor", "admin"}),
+    "cases:open": frozenset({"front_desk", "admin"}),
+    "cases:submit": frozenset({"front_desk", "admin"}),
+    "cases:withdraw": frozenset({"front_desk", "admin"}),
+    "cases:decide": frozenset({"clerk", "admin"}),
+    "audit:report": frozenset({"planner", "auditor", "admin"}),
+    "audit:verify": frozenset({"auditor", "admin"}),
+}
+"""Action → the roles allowed to do it."""
+
+
+def get_engine(request: Request) -> Engine:
+    """The application's engine (set by :func:`api.main.create_app`)."""
+    return request.app.state.engine
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request."""
+    with Session(get_engine(request)) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
+TokenDep = Annotated[str, Depends(oauth2_scheme)]
+
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def _active_user(session: Session, user_id: int | None) -> User | None:
+    user = session.get(User, user_id) if user_id is not None else None
+    return user if user is not None and user.active else None
+
+
+def get_current_user(request: Request, session: SessionDep, token: TokenDep) -> User:
+    """The user named by the bearer token; 401 when it is missing, forged or expired."""
+    try:
+        user_id = decode_access_token(token, secret_key=request.app.state.secret_key)
+    except InvalidToken:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token; "
+                            "log in again at " + TOKEN_URL, headers=_UNAUTHORIZED) from None
+    user = _active_user(session, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token's account no longer "
+                            "exists or was deactivated", headers=_UNAUTHORIZED)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_page_user(request: Request, session: SessionDep) -> User | None:
+    """The user of the pages' session cookie, or ``None`` (the pages send them to log in)."""
+    return _active_user(session, session_user_id(request))
+
+
+PageUser = Annotated[User | None, Depends(get_page_user)]
+
+
+def check_allowed(user: User, action: str) -> None:
+    """Raise :class:`Forbidden` unless ``user``'s role may do ``action``."""
+    if user.role not in PERMISSIONS[action]:
+        roles = ", ".join(sorted(PERMISSIONS[action]))
+        raise Forbidden(f"role '{user.role}' may not do {action}; it needs one of: {roles}")
+
+
+def allowed(action: str):
+    """A dependency giving the current user after checking that its role may do ``action``."""
+
+    def dependency(user: CurrentUser) -> User:
+        check_allowed(user, action)
+        return user
+
+    dependency.__name__ = f"allowed_{action.replace(':', '_')}"
+    return dependency
+
+
+def visible_case_ids(user: User):
+    """A subquery of the case ids ``user`` may see, or ``None`` for every case."""
+    if user.role != "clerk":
+        return None
+    return select(CaseStep.case_id).where(col(CaseStep.department_id).in_(user.departments))
+
+
+def check_case_visible(session: Session, user: User, case_id: str) -> Case:
+    """The case, if it exists and ``user`` may see it (a clerk: one of its departments has a
+    step in it); :class:`CaseNotFound` or :class:`Forbidden` otherwise."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseNotFound(f"no case '{case_id}'; GET {API_PREFIX}/cases lists the cases")
+    if user.role == "clerk":
+        mine = session.exec(select(CaseStep.id).where(
+            CaseStep.case_id == case_id, col(CaseStep.department_id).in_(user.departments)
+        ).limit(1)).first()
+        if mine is None:
+            raise Forbidden(f"case {case_id} has no step of department(s) "
+                            f"{', '.join(user.departments)}; a clerk sees only those cases")
+    return case
+
+
+def deciding_department(session: Session, user: User, case_id: str, step_id: str) -> str:
+    """The department ``user`` decides ``step_id`` for: the step's own department when the
+    user is an administrator or a clerk of it; otherwise :class:`Forbidden`.
+
+    Unknown cases and steps fall through to the domain, which names them.
+    """
+    step = session.exec(select(CaseStep).where(CaseStep.case_id == case_id,
+                                               CaseStep.step_id == step_id)).first()
+    if step is None:
+        return user.departments[0] if user.role == "clerk" and user.departments else ""
+    if user.role == "admin" or step.department_id in user.departments:
+        return step.department_id
+    raise Forbidden(f"step '{step_id}' of case {case_id} belongs to department "
+                    f"'{step.department_id}'; user '{user.username}' decides only for "
+                    f"{', '.join(user.departments)}")

@@ -1,0 +1,334 @@
+"""Request and response models of the HTTP API (the ``CaseCreate`` / ``CasePublic`` families).
+
+Tables live in :mod:`process_models.cases` and :mod:`process_models.accounts`; these
+models say what a client sends and what each role gets back. Applicants' personal data
+reach a response only through :func:`applicant_public`, which applies the role's view
+(:func:`api.masking.personal_data`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.masking import PersonalData, mask_phone
+from process_models.identity import mask_id_number
+
+Colour = Literal["red", "yellow", "green"]
+Outcome = Literal["approve", "reject", "supplement"]
+Limits = Literal["committed", "statutory"]
+
+EXAMPLE_ID_NUMBER = "11010519491231002X"
+PROCEDURE_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,200}$"
+"""Procedure ids: letters, digits, '_' and '-' (never a path)."""
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+class Token(BaseModel):
+    """An OAuth2 bearer token."""
+
+    access_token: str
+    token_type: str = "bearer"
+
+
+class UserPublic(BaseModel):
+    """A staff account, without its password hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    username: str
+    role: str
+    departments: list[str]
+    active: bool
+
+
+class Health(BaseModel):
+    """The service answers and its database is reachable."""
+
+    status: Literal["ok"] = "ok"
+    database: str = Field(examples=["sqlite"])
+
+
+# --- procedures ------------------------------------------------------------------------------
+
+
+class ProcedureSummaryPublic(BaseModel):
+    """One procedure in a list: its size and summed limits."""
+
+    id: str
+    name: str
+    version: str
+    steps: int
+    links: int
+    departments: int
+    materials: int
+    trips: int
+    summed_limit_days: float
+    sequential_days: float
+    stored: bool = Field(description="uploaded to this service (else from the catalog)")
+
+
+class ProcedurePublic(BaseModel):
+    """A procedure definition (the YAML fields) and its summary."""
+
+    procedure: dict[str, Any]
+    summary: ProcedureSummaryPublic
+
+
+class ProcedureVersionPublic(BaseModel):
+    """One version of a procedure and where it is kept."""
+
+    procedure_id: str
+    version: str
+    source: Literal["catalog", "stored"]
+    stored_at: datetime | None = None
+
+
+class NoticeItemPublic(BaseModel):
+    """One line of the 一次性告知单."""
+
+    material_id: str
+    name: str
+    key: bool
+    deferrable: bool = Field(description="容缺受理: may be brought after acceptance")
+    count: int
+    steps: list[str]
+
+
+class NotificationListPublic(BaseModel):
+    """The 一次性告知单: every material the applicant brings, once."""
+
+    procedure_id: str
+    procedure_version: str
+    name: str
+    items: list[NoticeItemPublic]
+
+
+# --- cases -----------------------------------------------------------------------------------------
+
+
+class ApplicantCreate(BaseModel):
+    """Who applies; the ID number is checked (GB 11643)."""
+
+    name: str = Field(min_length=1, max_length=200, examples=["张三"])
+    id_number: str = Field(max_length=40, examples=[EXAMPLE_ID_NUMBER])
+    address: str | None = Field(default=None, max_length=500, examples=["北京市东城区东华门街道"])
+    phone: str | None = Field(default=None, max_length=40, examples=["13812345678"])
+
+
+class CaseCreate(BaseModel):
+    """Open a case at the window (一窗受理) with the materials the applicant brought."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "procedure_id": "newborn",
+        "applicant": {"name": "张三", "id_number": EXAMPLE_ID_NUMBER},
+        "submitted": ["mother_id", "father_id", "marriage_certificate", "household_book",
+                      "application_form"],
+    }]})
+
+    procedure_id: str = Field(pattern=PROCEDURE_ID_PATTERN, examples=["newborn"])
+    applicant: ApplicantCreate
+    submitted: list[str] = Field(default_factory=list, max_length=500)
+
+
+class MaterialsSubmit(BaseModel):
+    """Materials brought after opening: 补正, or items owed under 容缺受理."""
+
+    material_ids: list[str] = Field(min_length=1, max_length=500, examples=[["photo"]])
+
+
+class DecisionCreate(BaseModel):
+    """A department's decision on its step; reject and supplement need a reason."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"outcome": "approve"},
+        {"outcome": "supplement", "reason": "照片不清晰", "materials": ["photo"]},
+    ]})
+
+    outcome: Outcome
+    reason: str | None = Field(default=None, max_length=2000)
+    materials: list[str] = Field(default_factory=list, max_length=500,
+                                 description="materials asked for again (supplement)")
+    expected_version: int | None = Field(
+        default=None, description="the step version the decision was made on (optimistic lock)")
+
+
+class WithdrawRequest(BaseModel):
+    """The applicant withdraws the case (撤回)."""
+
+    reason: str = Field(min_length=1, max_length=2000, examples=["申请人撤回"])
+
+
+class ApplicantPublic(BaseModel):
+    """The applicant as the current role may see them (masked or withheld fields)."""
+
+    name: str
+    id_number: str
+    address: str | None = None
+    phone: str | None = None
+    masked: bool
+
+
+def applicant_public(case, view: PersonalData) -> ApplicantPublic | None:
+    """The applicant of ``case`` for a role with personal-data ``view``."""
+    if view == "none":
+        return None
+    if view == "full":
+        return ApplicantPublic(name=case.applicant_name, id_number=case.applicant_id_number,
+                               address=case.applicant_address, phone=case.applicant_phone,
+                               masked=False)
+    return ApplicantPublic(
+        name=case.applicant_name, id_number=mask_id_number(case.applicant_id_number),
+        phone=mask_phone(case.applicant_phone) if case.applicant_phone else None, masked=True,
+    )
+
+
+class CaseStepPublic(BaseModel):
+    """One step of a running case."""
+
+    step_id: str
+    department_id: str
+    status: str
+    colour: Colour
+    due_date: date | None
+    version: int
+    started_at: datetime | None
+    decided_at: datetime | None
+    paused_working_days: int
+
+
+class SubmissionPublic(BaseModel):
+    """A material of a case: received, deferred (容缺) or requested (补正)."""
+
+    material_id: str
+    status: str
+    due_date: date | None
+    requested_by_step: str | None
+    received_at: datetime | None
+
+
+class DecisionPublic(BaseModel):
+    """A recorded decision."""
+
+    step_id: str
+    outcome: str
+    reason: str | None
+    materials: list[str] | None
+    department_id: str
+    decided_by: str
+    decided_at: datetime
+
+
+class CertificatePublic(BaseModel):
+    """A certificate issued when the case closed approved."""
+
+    number: str
+    name: str
+    step_id: str
+    department_id: str
+    issued_at: datetime
+
+
+class CaseSummary(BaseModel):
+    """One case on the board."""
+
+    case_id: str
+    procedure_id: str
+    status: str
+    colour: Colour
+    applicant: ApplicantPublic | None
+    received_at: datetime
+    due_date: date | None
+
+
+class CasesPublic(BaseModel):
+    """The case board: matching cases and the count of each colour among them."""
+
+    data: list[CaseSummary]
+    count: int
+    colours: dict[str, int] = Field(examples=[{"red": 1, "yellow": 2, "green": 7}])
+
+
+class CasePublic(BaseModel):
+    """Everything about one case."""
+
+    case_id: str
+    procedure_id: str
+    procedure_version: str
+    status: str
+    colour: Colour
+    applicant: ApplicantPublic | None
+    received_at: datetime
+    accepted_at: datetime | None
+    due_date: date | None
+    closed_at: datetime | None
+    close_reason: str | None
+    version: int
+    steps: list[CaseStepPublic]
+    materials: list[SubmissionPublic]
+    decisions: list[DecisionPublic]
+    certificates: list[CertificatePublic]
+
+
+class TimelineEvent(BaseModel):
+    """One audit event of a case, in order."""
+
+    seq: int
+    kind: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+class ChainReportPublic(BaseModel):
+    """The result of walking the audit hash chain."""
+
+    ok: bool
+    events: int
+    first_bad_seq: int | None
+    problem: str | None
+    message: str
+
+
+# --- simulations --------------------------------------------------------------------------------
+
+
+class ProcedureRef(BaseModel):
+    """A procedure by id (stored versions first, then the catalog), optionally one version."""
+
+    procedure_id: str = Field(pattern=PROCEDURE_ID_PATTERN, examples=["newborn"])
+    version: str | None = Field(default=None, max_length=100)
+
+
+class ScheduleRequest(ProcedureRef):
+    """Critical path, slack and dates of a procedure."""
+
+    limits: Limits = "committed"
+    start: date | None = Field(default=None, description="acceptance date for real dates",
+                               examples=["2025-01-24"])
+
+
+class MonteCarloRequest(ProcedureRef):
+    """Monte-Carlo risk of a procedure's elapsed time."""
+
+    runs: int = Field(default=10_000, ge=1, le=1_000_000)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+
+
+class ReformRequest(ProcedureRef):
+    """Apply a reform scenario (YAML text; default: the catalog's own scenario)."""
+
+    scenario: str | None = Field(default=None, max_length=200_000, examples=[
+        "levers:\n- lever: parallelise\n"])
+    limits: Limits = "committed"
+
+
+class CompareRequest(BaseModel):
+    """Before/after figures of two procedure versions."""
+
+    before: ProcedureRef
+    after: ProcedureRef
+    limits: Limits = "committed"

@@ -1,0 +1,164 @@
+"""Simulations: critical path, Monte-Carlo, reform scenarios, comparison, advice, Gantt charts.
+
+Procedures are named by id (stored versions first, then the catalog). The figures and
+their JSON keys are those of ``onething simulate|reform|compare|advise --json``.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from sqlmodel import Session
+
+from api.deps import SessionDep, allowed
+from api.models import (
+    PROCEDURE_ID_PATTERN,
+    CompareRequest,
+    Limits,
+    MonteCarloRequest,
+    ProcedureRef,
+    ReformRequest,
+    ScheduleRequest,
+)
+from process_models import casework
+from process_models.accounts import User
+from process_models.procedure import Procedure
+
+router = APIRouter(prefix="/simulations", tags=["simulations"],
+                   responses={422: {"description": "bad input; the CLI's one-line message"}})
+
+Planner = Annotated[User, Depends(allowed("simulations:run"))]
+Figures = dict[str, Any]
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and non-finite floats as ``None``.
+
+    >>> import numpy as np
+    >>> plain({"a": [np.float64(1.5), float("inf")], "b": np.int64(2)})
+    {'a': [1.5, None], 'b': 2}
+    """
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _procedure(session: Session, ref: ProcedureRef) -> Procedure:
+    return casework.resolve_procedure(ref.procedure_id, ref.version, session=session)
+
+
+def _reformed(proc: Procedure, scenario_text: str | None):
+    """The reformed procedure and change log: the given scenario, else the catalog's."""
+    from simulations.scenario import (
+        apply_scenario,
+        catalog_scenario_path,
+        load_scenario,
+        parse_scenario,
+    )
+
+    scenario = (parse_scenario(scenario_text, file="scenario.yaml") if scenario_text
+                else load_scenario(catalog_scenario_path(proc.id)))
+    return apply_scenario(proc, scenario)
+
+
+@router.post("/schedule")
+def simulate_schedule(body: ScheduleRequest, session: SessionDep, user: Planner) -> Figures:
+    """Critical path, slack per step, elapsed working days and, with a start date, real dates."""
+    from simulations.cpm import schedule
+    from simulations.metrics import measure
+
+    proc = _procedure(session, body)
+    s = schedule(proc, limits=body.limits, start=body.start)
+    m = measure(proc, limits=body.limits)
+    data = {"procedure_id": proc.id, "version": proc.version, "limits": body.limits,
+            **m.as_dict(), "critical_paths": s.critical_paths,
+            "schedule": {sid: {"earliest_start": s.earliest_start[sid],
+                               "earliest_finish": s.earliest_finish[sid],
+                               "latest_start": s.latest_start[sid],
+                               "latest_finish": s.latest_finish[sid],
+                               "total_slack": s.total_slack[sid],
+                               "free_slack": s.free_slack[sid]} for sid in m.slack}}
+    if s.dates is not None:
+        data["start"] = body.start.isoformat()
+        data["dates"] = {sid: {"start": a.isoformat(), "finish": b.isoformat()}
+                         for sid, (a, b) in s.dates.items()}
+    return plain(data)
+
+
+@router.post("/monte-carlo")
+def simulate_monte_carlo(body: MonteCarloRequest, session: SessionDep, user: Planner) -> Figures:
+    """P50/P90/P95 of elapsed working days, on-time probability and each step's criticality."""
+    from simulations.montecarlo import simulate
+
+    risk = simulate(_procedure(session, body), runs=body.runs, seed=body.seed)
+    return plain({"procedure_id": risk.procedure_id, **risk.as_dict()})
+
+
+@router.post("/reform")
+def simulate_reform(body: ReformRequest, session: SessionDep, user: Planner) -> Figures:
+    """Apply a reform scenario (default: the catalog's); the change log and before/after."""
+    from process_models.loading import procedure_data
+    from simulations.metrics import compare
+
+    before = _procedure(session, body)
+    after, changes = _reformed(before, body.scenario)
+    return plain({"procedure_id": before.id, "changes": [c.as_dict() for c in changes],
+                  "comparison": compare(before, after, limits=body.limits).as_dict(),
+                  "after": procedure_data(after)})
+
+
+@router.post("/compare")
+def simulate_compare(body: CompareRequest, session: SessionDep, user: Planner) -> Figures:
+    """Before/after figures of two procedure versions, with absolute and % compression."""
+    from simulations.metrics import compare
+
+    return plain(compare(_procedure(session, body.before), _procedure(session, body.after),
+                         limits=body.limits).as_dict())
+
+
+ProcedureQuery = Annotated[str, Query(pattern=PROCEDURE_ID_PATTERN, examples=["newborn"])]
+VersionQuery = Annotated[str | None, Query(max_length=100)]
+
+
+@router.get("/advise")
+def simulate_advise(procedure_id: ProcedureQuery, session: SessionDep, user: Planner,
+                    version: VersionQuery = None, limits: Limits = "committed") -> Figures:
+    """Single reform levers ranked by working days saved, the blocked ones, and a greedy plan."""
+    from simulations.advisor import advise
+
+    proc = casework.resolve_procedure(procedure_id, version, session=session)
+    return plain(advise(proc, limits=limits).as_dict())
+
+
+GANTT_MEDIA = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+@router.get("/gantt", response_class=Response, responses={200: {"content": {
+    "image/svg+xml": {"schema": {"type": "string"}},
+    "image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+def simulate_gantt(
+    procedure_id: ProcedureQuery, session: SessionDep, user: Planner,
+    version: VersionQuery = None, limits: Limits = "committed",
+    reform: Annotated[bool, Query(description="draw the catalog reform below")] = False,
+    image_format: Annotated[Literal["svg", "png"], Query(alias="format")] = "svg",
+) -> Response:
+    """Gantt chart of the schedule (before, and after the catalog reform), critical path red."""
+    from simulations.gantt import write_gantt
+
+    before = casework.resolve_procedure(procedure_id, version, session=session)
+    after = _reformed(before, None)[0] if reform else None
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_gantt(FilePath(folder) / f"gantt.{image_format}", before, after,
+                           limits=limits)
+        content = path.read_bytes()
+    return Response(content, media_type=GANTT_MEDIA[image_format])
