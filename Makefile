@@ -34,6 +34,7 @@ postgres:
 
 run: $(STAMP)
 	$(VENV)/bin/onething catalog
+	$(VENV)/bin/onething reform --catalog
 
 test: $(STAMP) system-deps postgres
 	$(PY) -m pytest -q
