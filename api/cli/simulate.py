@@ -30,6 +30,8 @@ def simulate(
     runs: RunsOpt = 0,
     seed: SeedOpt = 0,
     limits: LimitsOpt = "committed",
+    gantt: Annotated[Path | None, typer.Option(
+        "--gantt", help="write a Gantt chart (.svg, .png or .html)")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Critical path, slack, dates and figures of a procedure; with --runs, its risk."""
@@ -46,6 +48,10 @@ def simulate(
     s = schedule(proc, limits=limits, start=start_date)
     m = measure(proc, limits=limits)
     risk = _risk(proc, runs, seed, show_progress=not json_) if runs else None
+    if gantt is not None:
+        from simulations.gantt import write_gantt
+
+        write_gantt(gantt, proc, limits=limits)
 
     data = {"procedure_id": proc.id, "limits": limits, **m.as_dict(),
             "critical_paths": s.critical_paths,
