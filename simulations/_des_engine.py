@@ -476,14 +476,6 @@ class Engine:
                     return case.tokens == 0
                 outs = pending.pop()
 
-        def leave(case: _Case, g: _Compiled, n: int, t: float) -> bool:
-            """A token leaves node ``n`` (a finished task or the start event)."""
-            cum = g.cumprob[n]
-            if cum is None:
-                case.tokens += g.fork[n]
-                return travel(case, g, g.out[n], t)
-            return travel(case, g, choose(case, g.out[n], cum), t)
-
         arrivals = self.arrivals
         nxt = next(arrivals, None)
         if nxt is not None:
@@ -511,23 +503,17 @@ class Engine:
                 if rework > 0 and uniform() < rework:
                     push(heap, (wd_advance(t, g.supplement_days[b] * DAY), seq(),
                                 REDO, a, b))
-                elif g.wait_seconds[b] > 0:
+                    continue
+                if g.wait_seconds[b] > 0:
                     push(heap, (wd_span(t, g.wait_seconds[b])[1], seq(), RESUME, a, b))
-                elif leave(a, g, b, t):
-                    in_progress -= 1
-                    finish(a, t)
+                    continue
             elif kind == RESUME:
-                if leave(a, graphs[a.graph], b, t):
-                    in_progress -= 1
-                    finish(a, t)
+                g = graphs[a.graph]
             elif kind == ARRIVE:
                 cases += 1
                 in_progress += 1
                 g = graphs[a]
-                case = _Case(cases, a, t, 0 if b else 1)
-                if leave(case, g, g.start, t):
-                    in_progress -= 1
-                    finish(case, t)
+                a, b = _Case(cases, a, t, 0 if b else 1), g.start
                 nxt = next(arrivals, None)
                 if nxt is not None:
                     push(heap, (nxt[0], seq(), ARRIVE, nxt[1], nxt[2]))
@@ -535,6 +521,7 @@ class Engine:
                 if travel(a, graphs[a.graph], ((b, 0.0),), t):
                     in_progress -= 1
                     finish(a, t)
+                continue
             elif kind == MEETING:
                 q = queues[a]
                 note_queue(a, t)
@@ -551,6 +538,7 @@ class Engine:
                         log(f"{g.graph.id}-{c2.no}", g.ids[n2], pools[a].id, g.names[n2],
                             "start", t)
                     push(heap, (sitting, seq(), DONE, c2, n2))
+                continue
             else:  # _DAY
                 day = first_day + timedelta(days=round(t / DAY_SECONDS))
                 for p in range(npools):
@@ -564,6 +552,17 @@ class Engine:
                             push(heap, (opening, seq(), _MEETING, p, None))
                 if in_progress or nxt is not None:
                     push(heap, (t + DAY_SECONDS, seq(), _DAY, None, None))
+                continue
+            # DONE without a wait, RESUME and ARRIVE: a token of case ``a`` leaves node ``b``
+            cum = g.cumprob[b]
+            if cum is None:
+                a.tokens += g.fork[b]
+                outs = g.out[b]
+            else:
+                outs = choose(a, g.out[b], cum)
+            if travel(a, g, outs, t):
+                in_progress -= 1
+                finish(a, t)
         for p, spec in enumerate(pools):
             st = pstats[p]
             st.tasks, st.busy_seconds = n_tasks[p], busy[p]
