@@ -156,8 +156,11 @@ ENABLING = ("parallelise", "defer_materials", "commitment")
 class _Measurer:
     """Elapsed time (and P90, with common random numbers) of procedures on one basis."""
 
-    def __init__(self, limits: str, runs: int, seed: int) -> None:
-        self.limits, self.runs, self.seed = limits, runs, seed
+    def __init__(self, limits: str, runs: int, seed: int, proc: Procedure) -> None:
+        self.limits, self.seed = limits, seed
+        # P90 only means something when durations vary; a lever may then remove the
+        # distributions (a merge, 告知承诺), and the after-P90 is its fixed elapsed time.
+        self.runs = runs if any(s.duration for s in proc.steps) else 0
 
     def timing(self, proc: Procedure) -> tuple[float, float, set[str]]:
         """Elapsed days, the sum of every step's earliest finish, and the critical steps."""
@@ -166,7 +169,7 @@ class _Measurer:
         return s.elapsed_working_days, finish, set(s.critical_steps)
 
     def p90(self, proc: Procedure) -> float | None:
-        if not self.runs or not any(s.duration for s in proc.steps):
+        if not self.runs:
             return None
         from simulations.montecarlo import simulate
 
@@ -258,7 +261,7 @@ def advise(proc: Procedure, *, limits: str = "committed", runs: int = 0, seed: i
             when some step carries a duration distribution.
         seed: the Monte-Carlo seed, shared by every evaluation (common random numbers).
     """
-    m = _Measurer(limits, runs, seed)
+    m = _Measurer(limits, runs, seed, proc)
     elapsed, _, critical = m.timing(proc)
     plan, planned = _plan(proc, m)
     return Advice(proc.id, limits, elapsed, _options(proc, m), _blocked(proc, critical), plan,

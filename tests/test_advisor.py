@@ -1,0 +1,92 @@
+"""The reform advisor ranks single levers by days saved and stacks them greedily."""
+
+import pytest
+
+from process_models.loading import parse_procedure
+from process_models.procedure import Distribution
+from simulations import reforms
+from simulations.advisor import advise, candidates
+from simulations.cpm import critical_path_length
+from tests.test_reforms import SHOP
+
+
+@pytest.fixture
+def shop():
+    return parse_procedure(SHOP)
+
+
+def test_single_levers_are_ranked_by_working_days_saved(shop):
+    """shop runs assessment 15 → food 10 (+2 lag) → fire 10 → sign 5 = 42 days; without
+    food → fire it runs 25 (assessment → food), without assessment → food 30. Merging food
+    and fire saves as many days as the latter and a trip too, so it ranks above it."""
+    advice = advise(shop)
+    assert advice.elapsed_working_days == 42
+    saved = [o.saved_working_days for o in advice.options]
+    assert saved == sorted(saved, reverse=True)
+    top = [(o.lever, o.subject, o.saved_working_days) for o in advice.options[:2]]
+    assert top == [("parallelise", "food → fire", 17.0), ("merge", "food + fire", 12.0)]
+    assert advice.options[1].saved_trips == 2
+
+
+def test_each_saving_is_what_applying_the_lever_alone_gives(shop):
+    for option in advise(shop).options:
+        after, _ = reforms.LEVERS[option.lever](shop, **option.args)
+        assert critical_path_length(shop) - critical_path_length(after) == pytest.approx(
+            option.saved_working_days)
+
+
+def test_levers_the_law_stops_on_the_critical_path_say_why(shop):
+    blocked = {(b.lever, b.subject): b.reason for b in advise(shop).blocked}
+    assert blocked[("parallelise", "fire → sign")] == (
+        "legal dependency: the law requires this order")
+    assert blocked[("commitment", "fire")] == "告知承诺 not allowed by law for 消防安全检查"
+    assert ("commitment", "food") not in blocked
+
+
+def test_legal_dependencies_are_never_offered(shop):
+    offered = {subject for lever, subject, _ in candidates(shop) if lever == "parallelise"}
+    assert offered == {"assessment → food", "food → fire"}
+
+
+def test_the_greedy_plan_stacks_levers_until_nothing_saves_a_day(shop):
+    advice = advise(shop)
+    assert advice.plan and all(p.saved_working_days > 0 for p in advice.plan[-1:])
+    elapsed = [advice.elapsed_working_days] + [p.elapsed_after for p in advice.plan]
+    assert elapsed == sorted(elapsed, reverse=True)
+    assert advice.plan_elapsed_working_days == elapsed[-1]
+    assert critical_path_length(advice.plan_procedure) == elapsed[-1]
+    assert len({(p.lever, p.subject) for p in advice.plan}) == len(advice.plan)
+
+
+def test_the_plan_breaks_a_tie_between_critical_paths():
+    """Two 10-day chains a→b and c→d, both by practice: dropping one saves nothing alone,
+    dropping both saves 5; the plan takes both."""
+    proc = parse_procedure("""
+id: tie
+name: 并列
+departments: [{id: x, name: X}]
+steps:
+- {id: a, name: A, department: x, committed: {days: 5}}
+- {id: b, name: B, department: x, committed: {days: 5}, depends_on: [{step: a, kind: practice}]}
+- {id: c, name: C, department: x, committed: {days: 5}}
+- {id: d, name: D, department: x, committed: {days: 5}, depends_on: [{step: c, kind: practice}]}
+""")
+    advice = advise(proc)
+    assert not any(o.saved_working_days > 0 for o in advice.options)
+    assert [p.lever for p in advice.plan[:2]] == ["parallelise", "parallelise"]
+    assert advice.plan[1].elapsed_after == 5
+
+
+def test_p90_savings_appear_when_steps_carry_distributions(shop):
+    risky = shop.model_copy(deep=True)
+    risky.step("food").duration = Distribution(kind="triangular", low=5, mode=10, high=30)
+    advice = advise(risky, runs=2000, seed=3)
+    assert advice.p90 is not None
+    assert all(o.saved_p90 is not None for o in advice.options)
+    assert advise(shop, runs=2000).p90 is None
+
+
+def test_advice_as_json_keeps_its_keys(shop):
+    data = advise(shop).as_dict()
+    assert list(data) == ["procedure_id", "limits", "elapsed_working_days", "p90", "options",
+                          "blocked", "plan", "plan_elapsed_working_days"]
