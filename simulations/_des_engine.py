@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from itertools import count
+from itertools import chain, count, repeat
 
 import numpy as np
 
@@ -186,44 +186,20 @@ class RunStats:
     end_seconds: float
 
 
-class _Draws:
-    """Buffered draws of one duration from one stream (numpy calls in batches)."""
+def _draws(duration, rng: np.random.Generator) -> Callable[[], float]:
+    """``next`` over draws of ``duration`` from ``rng``, numpy called once per batch.
 
-    __slots__ = ("_buf", "_duration", "_fixed", "_i", "_rng")
-
-    def __init__(self, duration, rng: np.random.Generator) -> None:
-        self._duration = duration
-        self._rng = rng
-        self._buf: list[float] = []
-        self._i = 0
-        self._fixed = duration.params[0] if duration.kind == "fixed" else None
-
-    def __call__(self) -> float:
-        if self._fixed is not None:
-            return min(max(self._fixed, self._duration.low), self._duration.high)
-        if self._i >= len(self._buf):
-            self._buf = self._duration.sample(self._rng, _BUFFER).tolist()
-            self._i = 0
-        v = self._buf[self._i]
-        self._i += 1
-        return v
+    The returned callable is a C-level ``__next__``: no Python frame per draw.
+    """
+    if duration.kind == "fixed":
+        return repeat(min(max(duration.params[0], duration.low), duration.high)).__next__
+    return chain.from_iterable(
+        iter(lambda: duration.sample(rng, _BUFFER).tolist(), None)).__next__
 
 
-class _Uniforms:
-    __slots__ = ("_buf", "_i", "_rng")
-
-    def __init__(self, rng: np.random.Generator) -> None:
-        self._rng = rng
-        self._buf: list[float] = []
-        self._i = 0
-
-    def __call__(self) -> float:
-        if self._i >= len(self._buf):
-            self._buf = self._rng.random(_BUFFER).tolist()
-            self._i = 0
-        v = self._buf[self._i]
-        self._i += 1
-        return v
+def _uniforms(rng: np.random.Generator) -> Callable[[], float]:
+    """``next`` over uniform draws on [0, 1) from ``rng``, batched like :func:`_draws`."""
+    return chain.from_iterable(iter(lambda: rng.random(_BUFFER).tolist(), None)).__next__
 
 
 class _Case:
@@ -250,7 +226,7 @@ class _Compiled:
         self.names = [getattr(n, "name", "") or n.id for n in graph.nodes]
         self.kind: list[int] = []
         self.pool: list[int] = []
-        self.draw: list[_Draws | None] = []
+        self.draw: list[Callable[[], float] | None] = []
         self.wait_days: list[float] = []
         self.rework: list[float] = []
         self.supplement_days: list[float] = []
@@ -265,7 +241,7 @@ class _Compiled:
                 assert isinstance(n, Event)
                 self.kind.append(_START if n.kind == "start" else _END)
             self.pool.append(pool_index[n.pool] if is_task else -1)
-            self.draw.append(_Draws(n.work, next(work_streams)) if is_task else None)
+            self.draw.append(_draws(n.work, next(work_streams)) if is_task else None)
             self.wait_days.append(n.wait_working_days if is_task else 0.0)
             self.rework.append(n.rework_probability if is_task else 0.0)
             self.supplement_days.append(n.supplement_working_days if is_task else 0.0)
@@ -335,7 +311,7 @@ class Engine:
         self.graphs = [_Compiled(g, pool_index, work_streams) for g in graphs]
         self.working_days = working_days
         self.arrivals = arrivals
-        self.uniform = _Uniforms(np.random.default_rng(route_ss))
+        self.uniform = _uniforms(np.random.default_rng(route_ss))
         self.warmup = warmup_seconds
         self.measure = measure_seconds
         self.log = log
