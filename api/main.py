@@ -25,6 +25,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
+from api import pages
 from api.deps import API_PREFIX, EngineDep
 from api.masking import install_log_masking
 from api.models import Health
@@ -143,6 +144,7 @@ def create_app(
         return Health(database=engine.dialect.name)
 
     app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(pages.router)
     return app
 
 
