@@ -1,0 +1,257 @@
+"""Commands on running cases (``onething case ...``) and the worker (``onething worker``).
+
+Each command commits through :mod:`process_models.casework` (the database is the
+record), then asks the flows to move the case on (:func:`flows.cases.request_advance`):
+in embedded mode here and now, in server mode through the ``advance`` deployment.
+Bad input raises the domain's own errors, which the CLI prints as one line (exit 2).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import typer
+
+from api.cli._app import app, console, print_json
+
+case_app = typer.Typer(name="case", help="Run cases: open, submit, decide, show, list, withdraw.",
+                       no_args_is_help=True)
+app.add_typer(case_app, name="case")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+CaseArg = Annotated[str, typer.Argument(help="case id, e.g. C-20250124-0001")]
+
+
+def _engine():
+    """The settings' database, migrated to head."""
+    from flows.cases import engine_for
+    from process_models.store import init_db
+
+    engine = engine_for()
+    init_db(engine)
+    return engine
+
+
+def _session():
+    from sqlmodel import Session
+
+    return Session(_engine())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _quiet_runs():
+    """Flow and task run loggers off: our errors reach the user as one line, not a log."""
+    from prefect.logging import disable_run_logger
+
+    return disable_run_logger()
+
+
+def _advance() -> str:
+    from flows.cases import request_advance
+
+    with _quiet_runs():
+        return request_advance()
+
+
+def _case_data(session, case_id: str) -> dict:
+    """Everything about one case, as plain data."""
+    from sqlmodel import col, select
+
+    from process_models import casework
+    from process_models.cases import Case, CaseStep, Certificate, Decision, Submission, local_date
+    from process_models.errors import CaseNotFound
+    from process_models.settings import settings
+
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseNotFound(f"no case '{case_id}'; `onething case list` shows the cases")
+    steps = session.exec(select(CaseStep).where(CaseStep.case_id == case_id)
+                         .order_by(col(CaseStep.id))).all()
+    today = local_date(_now())
+    share = settings.yellow_share
+    return {
+        "case_id": case.id, "procedure_id": case.procedure_id,
+        "procedure_version": case.procedure_version, "applicant_name": case.applicant_name,
+        "status": case.status,
+        "colour": casework.case_colour(case, steps, today, yellow_share=share),
+        "received_at": case.received_at, "accepted_at": case.accepted_at,
+        "due_date": case.due_date, "closed_at": case.closed_at,
+        "close_reason": case.close_reason,
+        "steps": [{
+            "step_id": s.step_id, "department_id": s.department_id, "status": s.status,
+            "colour": casework.step_colour(s, today, yellow_share=share),
+            "due_date": s.due_date, "version": s.version, "decided_at": s.decided_at,
+        } for s in steps],
+        "materials": [{"material_id": m.material_id, "status": m.status, "due_date": m.due_date}
+                      for m in session.exec(select(Submission)
+                                            .where(Submission.case_id == case_id)
+                                            .order_by(col(Submission.id)))],
+        "decisions": [{"step_id": d.step_id, "outcome": d.outcome, "reason": d.reason,
+                       "department_id": d.department_id, "decided_by": d.decided_by,
+                       "decided_at": d.decided_at}
+                      for d in session.exec(select(Decision).where(Decision.case_id == case_id)
+                                            .order_by(col(Decision.id)))],
+        "certificates": [{"number": c.number, "name": c.name, "step_id": c.step_id,
+                          "department_id": c.department_id, "issued_at": c.issued_at}
+                         for c in session.exec(select(Certificate)
+                                               .where(Certificate.case_id == case_id)
+                                               .order_by(col(Certificate.number)))],
+    }
+
+
+def _print_case(data: dict) -> None:
+    out = console()
+    out.print(f"[bold]{data['case_id']}[/bold] {data['procedure_id']}@"
+              f"{data['procedure_version']} {data['applicant_name']}: {data['status']} "
+              f"({data['colour']}), due {data['due_date'] or '—'}")
+    for s in data["steps"]:
+        out.print(f"  {s['step_id']:<32} {s['department_id']:<20} {s['status']:<11} "
+                  f"{s['colour']:<6} due {s['due_date'] or '—'}")
+    for m in data["materials"]:
+        if m["status"] != "received":
+            out.print(f"  material {m['material_id']}: {m['status']}"
+                      + (f", due {m['due_date']}" if m["due_date"] else ""))
+    for c in data["certificates"]:
+        out.print(f"  certificate {c['number']} {c['name']} ({c['department_id']})")
+    if data["close_reason"]:
+        out.print(f"  closed: {data['close_reason']}")
+
+
+@case_app.command("open")
+def open_case(
+    procedure: Annotated[str, typer.Argument(help="catalog procedure id, e.g. newborn")],
+    name: Annotated[str, typer.Option("--name", help="applicant's name")],
+    id_number: Annotated[str, typer.Option("--id-number", help="applicant's ID number")],
+    material: Annotated[list[str], typer.Option(
+        "--material", "-m", help="a material brought (repeat for each)")] = [],  # noqa: B006
+    address: Annotated[str | None, typer.Option("--address")] = None,
+    phone: Annotated[str | None, typer.Option("--phone")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Open a case at the window; print the 一次性告知单 and the case id."""
+    from flows.cases import open_case as open_case_flow
+    from flows.cases import run_flow
+    from process_models import casework
+
+    proc = casework.resolve_procedure(procedure)
+    notice = casework.notification_list(proc)
+    _engine()
+    with _quiet_runs():
+        opened = run_flow(open_case_flow, procedure_id=proc.id,
+                          applicant={"name": name, "id_number": id_number,
+                                     "address": address, "phone": phone},
+                          submitted=list(material))
+    brought = set(material)
+    items = [{"material_id": i.material_id, "name": i.name, "key": i.key, "count": i.count,
+              "steps": list(i.steps), "brought": i.material_id in brought} for i in notice]
+    if json_:
+        print_json({**opened, "notification_list": items})
+        return
+    out = console()
+    out.print(f"一次性告知单 {proc.name} ({proc.id}): {len(items)} materials")
+    for item in items:
+        mark = "✓" if item["brought"] else ("✗" if item["key"] else "容缺")
+        out.print(f"  {mark:<4} {item['material_id']:<28} {item['name']} ×{item['count']}"
+                  f"  ({', '.join(item['steps'])})")
+    out.print(f"case {opened['case_id']}: {opened['status']}, due {opened['due_date'] or '—'}")
+
+
+@case_app.command("submit")
+def submit(
+    case_id: CaseArg,
+    materials: Annotated[list[str], typer.Argument(help="material ids brought")],
+) -> None:
+    """Record materials brought later (补正, or items owed under 容缺受理)."""
+    from process_models import casework
+
+    with _session() as session:
+        case = casework.submit_materials(session, case_id, materials, now=_now())
+        status = case.status
+    console().print(f"case {case_id}: {status}; {_advance()}")
+
+
+@case_app.command("decide")
+def decide(
+    case_id: CaseArg,
+    step: Annotated[str, typer.Argument(help="step id")],
+    outcome: Annotated[Literal["approve", "reject", "supplement"], typer.Argument()],
+    department: Annotated[str, typer.Option("--department", help="deciding department id")],
+    reason: Annotated[str | None, typer.Option("--reason", help="required to reject")] = None,
+    by: Annotated[str, typer.Option("--by", help="who decides")] = "staff",
+    material: Annotated[list[str], typer.Option(
+        "--material", "-m", help="material asked for again (supplement)")] = [],  # noqa: B006
+) -> None:
+    """A department approves, rejects (with --reason) or asks for supplements on its step."""
+    from process_models import casework
+
+    with _session() as session:
+        casework.decide(session, case_id, step, outcome, department_id=department,
+                        decided_by=by, reason=reason, materials=material, now=_now())
+    console().print(f"case {case_id}: {step} {outcome}; {_advance()}")
+
+
+@case_app.command("show")
+def show(case_id: CaseArg, json_: JsonOpt = False) -> None:
+    """A case's status, colour, steps, materials, decisions and certificates."""
+    with _session() as session:
+        data = _case_data(session, case_id)
+    if json_:
+        print_json(data)
+    else:
+        _print_case(data)
+
+
+@case_app.command("list")
+def list_cases(
+    status: Annotated[Literal["red", "yellow", "green"] | None, typer.Option(
+        "--status", help="only cases of this colour")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Every case, one line each, with its red / yellow / green colour."""
+    from sqlmodel import col, select
+
+    from process_models.cases import Case
+
+    with _session() as session:
+        ids = session.exec(select(Case.id).order_by(col(Case.id))).all()
+        rows = [_case_data(session, case_id) for case_id in ids]
+    rows = [r for r in rows if status is None or r["colour"] == status]
+    if json_:
+        print_json([{k: r[k] for k in ("case_id", "procedure_id", "applicant_name", "status",
+                                       "colour", "due_date")} for r in rows])
+        return
+    out = console()
+    for r in rows:
+        out.print(f"{r['case_id']}  {r['procedure_id']:<24} {r['status']:<20} {r['colour']:<6} "
+                  f"due {r['due_date'] or '—'}  {r['applicant_name']}")
+    out.print(f"{len(rows)} case(s)")
+
+
+@case_app.command("withdraw")
+def withdraw(
+    case_id: CaseArg,
+    reason: Annotated[str, typer.Option("--reason", help="why the applicant withdraws")],
+) -> None:
+    """The applicant withdraws the case: open steps are cancelled."""
+    from process_models import casework
+
+    with _session() as session:
+        case = casework.withdraw_case(session, case_id, reason=reason, now=_now())
+        status = case.status
+    console().print(f"case {case_id}: {status}")
+
+
+@app.command()
+def worker(
+    pool: Annotated[str, typer.Option("--pool", help="work pool (server mode)")] = "onething",
+    interval_seconds: Annotated[float, typer.Option(
+        "--interval-seconds", help="how often the relay looks for rows left behind")] = 2.0,
+) -> None:
+    """Run the outbox relay and, in server mode, a Prefect worker of the work pool."""
+    from flows.worker import run_worker
+
+    run_worker(pool=pool, interval_seconds=interval_seconds)

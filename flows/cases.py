@@ -1,0 +1,360 @@
+"""Case handling on Prefect: short flows started by events, the database as the record.
+
+Staff actions commit in the database first (:mod:`process_models.casework`: a decision
+is one transaction that also writes an :class:`~process_models.cases.Outbox` row); then
+an :func:`advance` run is requested (:func:`request_advance`). One run drains the pending
+outbox rows of MANY cases at once, mapping :func:`advance_cases` tasks over groups of
+cases, then marks the rows processed, so throughput grows with load instead of paying
+one flow run per transition. Nobody waits inside Prefect: a case waiting on people is
+only rows in the database.
+
+Crash safety: every row stays pending until the run that handled it marks it processed.
+If a process dies after a commit and before (or during) the run, :func:`relay_once`
+(run in a loop by ``onething worker``) finds the rows left behind and starts another
+run. Handling a row twice is harmless: :func:`~process_models.casework.advance_case` is
+idempotent, certificates are unique per (case, step, name) in the database, and each
+:func:`advance_cases` task is cached under a key naming its outbox rows (case, step,
+decision), so a retried run returns the recorded result instead of doing the work again.
+
+Two modes from the same code (``ONETHING_PREFECT_MODE``): ``embedded`` runs the flows
+in this process on Prefect's ephemeral API; ``server`` starts them through deployments
+on a Prefect server, where workers of the ``onething`` work pool run them
+(:func:`deploy`, ``scripts/production.sh``).
+
+>>> sorted(ADVANCING_KINDS)
+['case_opened', 'decision', 'materials_submitted']
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task, unmapped
+from prefect.futures import wait
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from process_models import casework
+from process_models.cases import Outbox
+from process_models.settings import settings
+
+__all__ = [
+    "ADVANCING_KINDS",
+    "DEPLOYMENT_NAME",
+    "WORK_POOL",
+    "AdvanceSummary",
+    "advance",
+    "advance_cases",
+    "deploy",
+    "engine_for",
+    "open_case",
+    "relay_once",
+    "request_advance",
+    "run_flow",
+    "run_relay",
+    "sla_sweep",
+]
+
+ADVANCING_KINDS = frozenset({"case_opened", "materials_submitted", "decision"})
+"""Outbox kinds after which a case may move on; other kinds are notices (steps started,
+case closed, escalation) that need no :func:`~process_models.casework.advance_case`."""
+
+WORK_POOL = "onething"
+DEPLOYMENT_NAME = "onething"
+ROOT = Path(__file__).resolve().parent.parent
+CASES_PER_TASK = 25
+"""Cases one :func:`advance_cases` task handles: Prefect's per-task cost (tens of
+milliseconds) would otherwise exceed the database work of advancing one case."""
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=16)
+def engine_for(database_url: str | None = None) -> Engine:
+    """One engine per database URL for this process (default: the settings' URL)."""
+    from process_models.store import make_engine
+
+    return make_engine(database_url or settings.effective_database_url)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+# --- advance: drain the outbox ------------------------------------------------------------
+
+
+def _work_key(_context: Any, parameters: dict[str, Any]) -> str:
+    """Cache key of one :func:`advance_cases` task: its database and outbox rows.
+
+    Each row names one event of one case (an opening, a decision on a step, materials
+    brought), so the key stands for (case, step, decision). ``created_at`` is part of it
+    so that a database emptied and refilled never meets an old key.
+    """
+    rows = ";".join(f"{r['id']}:{r['case_id']}:{r['created_at']}" for r in parameters["work"])
+    text = f"{parameters.get('database_url') or settings.effective_database_url}|{rows}"
+    return "advance-" + hashlib.sha256(text.encode()).hexdigest()
+
+
+@task(
+    cache_key_fn=_work_key,
+    cache_expiration=timedelta(days=7),
+    persist_result=True,
+    result_serializer="json",
+    retries=2,
+    retry_delay_seconds=1,
+    task_run_name="advance-cases",
+)
+def advance_cases(
+    work: list[dict[str, Any]], database_url: str | None = None, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Advance every case named in ``work`` (outbox rows as dicts) once, in row order.
+
+    Returns one dict per case: ``case_id``, ``status``, ``started``, ``certificates`` and
+    ``closed`` (whether this call closed it).
+    """
+    engine = engine_for(database_url)
+    results = []
+    with Session(engine) as session:
+        for case_id in dict.fromkeys(r["case_id"] for r in work):
+            result = casework.advance_case(session, case_id, now=_now(now))
+            results.append({
+                "case_id": result.case_id, "status": result.status,
+                "started": list(result.started), "certificates": list(result.certificates),
+                "closed": result.closed,
+            })
+    return results
+
+
+@dataclass(frozen=True)
+class AdvanceSummary:
+    """What one :func:`advance` run did."""
+
+    rows: int
+    cases: int
+    closed: int
+    certificates: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"rows": self.rows, "cases": self.cases, "closed": self.closed,
+                "certificates": self.certificates}
+
+
+def _row(row: Outbox) -> dict[str, Any]:
+    return {"id": row.id, "case_id": row.case_id, "kind": row.kind,
+            "created_at": row.created_at.isoformat()}
+
+
+def _groups(rows: Sequence[Outbox], cases_per_task: int) -> list[list[dict[str, Any]]]:
+    """Advancing rows grouped by case, ``cases_per_task`` cases to a group.
+
+    >>> from datetime import datetime
+    >>> rows = [Outbox(id=i, case_id=c, kind="decision", created_at=datetime(2025, 1, 24))
+    ...         for i, c in enumerate("AABCA", 1)]
+    >>> [[(r["id"], r["case_id"]) for r in g] for g in _groups(rows, 2)]
+    [[(1, 'A'), (2, 'A'), (5, 'A'), (3, 'B')], [(4, 'C')]]
+    """
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.kind in ADVANCING_KINDS:
+            by_case.setdefault(row.case_id, []).append(_row(row))
+    cases = list(by_case.values())
+    return [
+        [r for case_rows in cases[i:i + cases_per_task] for r in case_rows]
+        for i in range(0, len(cases), cases_per_task)
+    ]
+
+
+@flow(name="advance", persist_result=False, log_prints=False)
+async def advance(
+    database_url: str | None = None,
+    limit: int = 5000,
+    cases_per_task: int = CASES_PER_TASK,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Drain up to ``limit`` pending outbox rows: advance their cases, mark them processed.
+
+    Rows of cases whose task failed stay pending for the next run (or the relay).
+    """
+    engine = engine_for(database_url)
+    with Session(engine) as session:
+        rows = casework.pending_outbox(session, limit)
+    groups = _groups(rows, cases_per_task)
+    futures = advance_cases.map(work=groups, database_url=unmapped(database_url),
+                                now=unmapped(now))
+    wait(futures)
+    done_cases: set[str] = set()
+    results: list[dict[str, Any]] = []
+    for future in futures:
+        if future.state.is_completed():
+            case_results = future.result()
+            results += case_results
+            done_cases.update(r["case_id"] for r in case_results)
+    handled = [r.id for r in rows if r.kind not in ADVANCING_KINDS or r.case_id in done_cases]
+    with Session(engine) as session:
+        casework.mark_processed(session, handled, now=_now(now))
+    failed = len(futures) - sum(f.state.is_completed() for f in futures)
+    if failed:
+        log.warning("advance: %d of %d task(s) failed; their rows stay pending", failed,
+                    len(futures))
+    return AdvanceSummary(
+        rows=len(handled), cases=len(results),
+        closed=sum(r["closed"] for r in results),
+        certificates=sum(len(r["certificates"]) for r in results),
+    ).as_dict()
+
+
+# --- open_case and sla_sweep ---------------------------------------------------------------
+
+
+@task(persist_result=False, retries=0)
+def open_one(
+    procedure_id: str, applicant: dict[str, str | None], submitted: list[str],
+    database_url: str | None, now: datetime | None,
+) -> dict[str, Any]:
+    """Open one case at the window (:func:`process_models.casework.open_case`)."""
+    with Session(engine_for(database_url)) as session:
+        proc = casework.resolve_procedure(procedure_id, session=session)
+        case = casework.open_case(session, proc, casework.Applicant(**applicant), submitted,
+                                  now=_now(now))
+        return {"case_id": case.id, "status": case.status, "due_date": case.due_date}
+
+
+@flow(name="open_case", persist_result=False)
+async def open_case(
+    procedure_id: str,
+    applicant: dict[str, str | None],
+    submitted: list[str],
+    database_url: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Open a case (一窗受理): check the applicant and materials, start the ready steps.
+
+    Opening is not retried: a second attempt after an unknown outcome could open the
+    case twice; the caller sees the error instead.
+    """
+    return open_one(procedure_id, applicant, submitted, database_url, now)
+
+
+@flow(name="sla_sweep", persist_result=False)
+async def sla_sweep(database_url: str | None = None, now: datetime | None = None
+                    ) -> dict[str, int]:
+    """Recolour every open case and step (red / yellow / green); escalate new reds (督办)."""
+    with Session(engine_for(database_url)) as session:
+        changes = casework.sweep(session, now=_now(now))
+    return {
+        "changes": len(changes),
+        "red": sum(c.after == "red" for c in changes),
+        "yellow": sum(c.after == "yellow" for c in changes),
+        "green": sum(c.after == "green" for c in changes),
+        "escalated": sum(c.escalated for c in changes),
+    }
+
+
+# --- starting runs in either mode ---------------------------------------------------------
+
+
+def run_flow(flow_fn, /, **parameters) -> Any:
+    """Run one of the flows above in this process and return its result (embedded mode)."""
+    return asyncio.run(flow_fn(**parameters))
+
+
+def _deployment(flow_name: str) -> str:
+    return f"{flow_name}/{DEPLOYMENT_NAME}"
+
+
+def _advance_queued() -> bool:
+    """Whether an ``advance`` run is already scheduled or pending on the server."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+                type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING]))),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[DEPLOYMENT_NAME])),
+            limit=1,
+        )
+    return bool(runs)
+
+
+def request_advance(database_url: str | None = None, *, coalesce: bool = True) -> str:
+    """Have the pending outbox rows handled; call after committing a change.
+
+    Embedded mode runs :func:`advance` here and now. Server mode starts it through its
+    deployment without waiting; with ``coalesce`` no run is added while one is still
+    queued (that run will drain this change too). Returns what happened, for logs.
+    """
+    if settings.prefect_mode == "embedded":
+        summary = run_flow(advance, database_url=database_url)
+        return f"advanced {summary['cases']} case(s)"
+    if coalesce and _advance_queued():
+        return "an advance run is already queued"
+    from prefect.deployments import run_deployment
+
+    parameters = {"database_url": database_url} if database_url else {}
+    run = run_deployment(_deployment("advance"), parameters=parameters, timeout=0)
+    return f"started advance run {run.name}"
+
+
+def relay_once(database_url: str | None = None, *, grace_seconds: float = 5.0,
+               now: datetime | None = None) -> int:
+    """Start a run for advancing rows a crash or a lost request left pending.
+
+    Rows younger than ``grace_seconds`` are left to the run their writer requested.
+    Returns how many rows were found.
+    """
+    from process_models.cases import aware_time
+
+    cutoff = aware_time(_now(now)) - timedelta(seconds=grace_seconds)
+    with Session(engine_for(database_url)) as session:
+        stale = session.exec(
+            select(Outbox.id).where(col(Outbox.processed_at).is_(None),
+                                    col(Outbox.created_at) <= cutoff)
+        ).all()
+    if stale:
+        log.info("relay: %d outbox row(s) left pending; %s", len(stale),
+                 request_advance(database_url))
+    return len(stale)
+
+
+def run_relay(database_url: str | None = None, *, interval_seconds: float = 2.0,
+              grace_seconds: float = 5.0, stop=None) -> None:
+    """Call :func:`relay_once` every ``interval_seconds`` until ``stop`` (an Event) is set."""
+    while stop is None or not stop.is_set():
+        try:
+            relay_once(database_url, grace_seconds=grace_seconds)
+        except Exception:  # keep relaying through a database or API outage
+            log.exception("relay: attempt failed; retrying")
+        if stop is not None:
+            stop.wait(interval_seconds)
+        else:
+            time.sleep(interval_seconds)
+
+
+def deploy(work_pool: str = WORK_POOL, *, sweep_cron: str = "*/15 * * * *") -> list[str]:
+    """Register the deployments the workers of ``work_pool`` run (server mode)."""
+    ids = []
+    for flow_fn, extra in ((advance, {}), (open_case, {}),
+                           (sla_sweep, {"cron": sweep_cron})):
+        source = flow_fn.from_source(source=str(ROOT),
+                                     entrypoint=f"flows/cases.py:{flow_fn.fn.__name__}")
+        ids.append(str(source.deploy(name=DEPLOYMENT_NAME, work_pool_name=work_pool,
+                                     print_next_steps=False, **extra)))
+    return ids
