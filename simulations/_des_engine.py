@@ -413,8 +413,9 @@ class Engine:
                             free[p] -= 1
                             start(case, g, m, p, t, t)
                         else:
-                            note_queue(p, t)
                             q = queues[p]
+                            q_area[p] += len(q) * (t - q_last[p])   # time-weighted queue
+                            q_last[p] = t
                             qpush(q, (case.priority, t, seq(), case, m))
                             if len(q) > pstats[p].queue_max:  # noqa: PLR1730
                                 pstats[p].queue_max = len(q)
@@ -470,7 +471,8 @@ class Engine:
                 if not batch[p]:
                     q = queues[p]
                     if q:
-                        note_queue(p, t)
+                        q_area[p] += len(q) * (t - q_last[p])
+                        q_last[p] = t
                         _, enabled, _, c2, n2 = qpop(q)
                         start(c2, graphs[c2.graph], n2, p, enabled, t)
                     else:
