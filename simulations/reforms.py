@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from process_models.errors import ProcedureError, ScenarioError, did_you_mean
-from process_models.loading import check_procedure, find_cycle
+from process_models.loading import check_procedure
 from process_models.procedure import (
     Dependency,
     DependencyKind,

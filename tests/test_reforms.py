@@ -164,7 +164,7 @@ def test_commitment_where_the_law_forbids_it_names_the_step(shop):
 def test_commitment_decides_on_the_spot_and_verifies_off_the_applicants_path(shop):
     """The 20-day check would end on day 23, past everything else (day 18), if it counted."""
     parallel, _ = reforms.parallelise(shop)
-    after, log = reforms.commitment(parallel, ["food"], verification_days=20)
+    after, _ = reforms.commitment(parallel, ["food"], verification_days=20)
     food, check = after.step("food"), after.step("food_verification")
     assert (food.kind, food.committed.days, food.statutory.days) == (StepKind.immediate, 0, 0)
     assert check.follow_up and check.committed.days == 20 and check.predecessors == ["food"]

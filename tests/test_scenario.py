@@ -48,12 +48,12 @@ def test_a_scenario_file_loads_from_disk(shop, tmp_path):
 
 
 @pytest.mark.parametrize("bad, match", [
-    ("- lever: paralelise", r"s.yaml:3: levers\[0\].lever: unknown lever 'paralelise'; known: "
-                            r"parallelise, .* \(did you mean 'parallelise'\?\)"),
+    ("- lever: paralelise", (r"s.yaml:3: levers\[0\].lever: unknown lever 'paralelise'; known: "
+                            r"parallelise, .* \(did you mean 'parallelise'\?\)")),
     ("- steps: [food]", r"s.yaml:3: levers\[0\]: each entry needs 'lever:'"),
     ("- {lever: merge, steps: [food, fire], overhead_day: 1}",
-     r"s.yaml:3: levers\[0\].overhead_day: unknown field 'overhead_day' "
-     r"\(did you mean 'overhead_days'\?\)"),
+     (r"s.yaml:3: levers\[0\].overhead_day: unknown field 'overhead_day' "
+     r"\(did you mean 'overhead_days'\?\)")),
     ("- lever: merge\n  steps: [food, fire]\n  overhead_days: -1",
      r"s.yaml:5: levers\[0\].overhead_days: must be at least 0, got -1"),
     ("- lever: merge\n  steps: [food]", r"s.yaml:4: levers\[0\].steps: "),
@@ -71,8 +71,8 @@ def test_a_malformed_scenario_is_one_located_line(bad, match):
     ("levers: [", r"s.yaml:1: malformed YAML"),
     ("- lever: online", r"s.yaml:1: expected a mapping with 'levers:'"),
     ("procedure: shop\nlevers: []", r"s.yaml:2: levers: "),
-    ("procedure: shop\nlever: [x]", r"s.yaml:2: lever: unknown field 'lever' "
-                                    r"\(did you mean 'levers'\?\)"),
+    ("procedure: shop\nlever: [x]", (r"s.yaml:2: lever: unknown field 'lever' "
+                                    r"\(did you mean 'levers'\?\)")),
 ])
 def test_a_scenario_that_is_not_a_lever_list_is_refused(text, match):
     with pytest.raises(ScenarioError, match=match):
@@ -87,8 +87,8 @@ def test_a_scenario_that_is_not_a_lever_list_is_refused(text, match):
     ("- {lever: parallelise, dependencies: ['food -> fier']}",
      r"levers\[0\].dependencies\[0\]: unknown step 'fier' \(did you mean 'fire'\?\)"),
     ("- lever: merge\n  steps: [licence, sign]",
-     r"s.yaml:3: levers\[0\]: merge: cannot merge licence, sign: licence → fire → sign is a "
-     r"legal chain"),
+     (r"s.yaml:3: levers\[0\]: merge: cannot merge licence, sign: licence → fire → sign is a "
+     r"legal chain")),
     ("- lever: commitment\n  steps: [fire]", r"levers\[0\]: commitment: step 'fire' .*告知承诺"),
     ("- {lever: parallelise, dependencies: ['fire -> sign']}",
      r"levers\[0\]: parallelise: fire → sign is a legal dependency"),
