@@ -323,3 +323,17 @@ steps:
                       arrivals=plan, log_path=log)
     starts = {r["step_id"]: r["timestamp"] for r in read_log(log) if r["lifecycle"] == "start"}
     assert starts["c"] == c_starts
+
+
+def test_the_simulated_event_log_reads_back_like_a_real_one(tmp_path, calendar):
+    """The same reader (and so the same audit reports) takes simulated and real logs."""
+    from simulations.eventlog import read_log
+
+    log = tmp_path / "log.csv"
+    simulate_capacity([one_task(2)], start=date(2025, 3, 3), end=date(2025, 3, 3),
+                      calendar=calendar, log_path=log,
+                      arrivals=replay("2025-03-03T09:00", "2025-03-03T09:00"))
+    events = list(read_log(log))
+    assert [(e.case_id, e.at.isoformat()) for e in events] == [
+        ("single-1", "2025-03-03T09:00:00+08:00"), ("single-1", "2025-03-03T11:00:00+08:00"),
+        ("single-2", "2025-03-03T11:00:00+08:00"), ("single-2", "2025-03-03T14:30:00+08:00")]
