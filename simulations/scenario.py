@@ -13,9 +13,22 @@ order, each with its arguments::
         note: 医保参保与缴费一次办
 
 Lever names are those of :data:`simulations.reforms.LEVERS`; Chinese names
-(``联审``, ``告知承诺``, ``容缺受理`` ...) work too. Every lever entry may carry a
-``note`` saying why. Errors are one :class:`~process_models.errors.ScenarioError`
-line naming the file, line, field and bad value, with a did-you-mean.
+(``联审``, ``告知承诺``, ``容缺受理`` ...) work too. The other keys are the lever
+function's keyword arguments:
+
+- ``parallelise``: ``steps``, ``dependencies`` (``["a -> b", ...]``), both optional
+- ``merge``: ``steps`` (two or more), ``id``, ``name``, ``department``,
+  ``overhead_days``, ``links``
+- ``eliminate``, ``filing``, ``zone_assessment``: ``steps``
+- ``commitment``: ``steps``, ``verification_days``, ``replaces`` (materials)
+- ``defer_materials``: ``steps`` (optional); ``share_data``: ``materials`` (optional);
+  ``drop_materials``: ``materials``
+- ``compress``: one of ``factor``, ``to_days``, ``by_days``; ``steps`` (optional)
+- ``one_window``: ``window`` (optional); ``online``: nothing
+
+Every lever entry may carry a ``note`` saying why; the change log repeats it. Errors
+are one :class:`~process_models.errors.ScenarioError` line naming the file, line,
+field and bad value, with a did-you-mean.
 
 >>> from process_models.catalog import load_catalog_procedure
 >>> text = '''
