@@ -13,13 +13,22 @@ How a catalog :class:`~process_models.procedure.Procedure` becomes a process gra
   otherwise :data:`WORK_SHARE` of its committed limit (at least :data:`MIN_WORK_HOURS`),
   drawn triangular from half to one and a half times that, and the rest of the limit
   plus its untimed parts is waited (external time: the file travels, 公示, 制证);
-- dependencies are flows (several become a parallel join); lags are waited.
+- dependencies are flows (several become a parallel join); lags are waited;
+- with the procedure's ``rework_probability`` (arrivals file) a finished step goes back
+  to the applicant for 补正 (``supplement_working_days``) and is done again;
+- a department with ``meets_on`` weekdays (staff file) is a committee: it decides
+  everything queued at its sitting.
+
+A case's elapsed working days run from its acceptance day (not counted) to the day its
+last step ends, as :meth:`~process_models.calendar.WorkingCalendar.working_days_between`
+counts them; it is on time within the procedure's committed critical-path length
+(:func:`simulations.cpm.critical_path_length`).
 
 Arrivals are Poisson per procedure, with a rate per open hour scaled by weekday and hour
 (``per_day`` is the mean of a full 7-hour day), or replayed from a CSV. Staff come from a
-YAML file or ``DEPT=+N`` changes. Random streams are separate per purpose (arrivals,
-urgency, each task's work time, routing), so scenarios that differ only in staff see the
-same cases (common random numbers).
+YAML file or ``DEPT=+N`` changes. Random streams are separate per purpose (arrivals with
+their urgency, each task's work time, routing and rework), so scenarios that differ only
+in staff see the same cases (common random numbers).
 
 >>> from datetime import date
 >>> from process_models.catalog import load_catalog_procedure
