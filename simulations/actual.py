@@ -24,7 +24,7 @@ the number of cases.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -254,7 +254,7 @@ def case_actuals(
     from sqlalchemy import select
 
     from process_models.cases import Case, CaseStep
-    from simulations.eventlog import _day_start, local_day
+    from simulations.eventlog import _day_start, local_day, stream_rows
 
     if calendar is None:
         from process_models.calendar import default_calendar
@@ -275,16 +275,14 @@ def case_actuals(
     if procedure_id is not None:
         stmt = stmt.where(Case.procedure_id == procedure_id)
     context = _Context(session, calendar, as_of or date.today())
-    rows = session.connection().execute(
-        stmt.execution_options(yield_per=batch_rows, stream_results=True))
-    current: list[tuple] = []
+    current: list[Sequence[Any]] = []
     found = False
-    for row in rows:
+    for row in stream_rows(session, stmt, batch_rows=batch_rows):
         if current and row[0] != current[0][0]:
             found = True
             yield _case(current, context)
             current = []
-        current.append(tuple(row))
+        current.append(row)
     if current:
         found = True
         yield _case(current, context)
@@ -295,7 +293,7 @@ def case_actuals(
                             + "; choose another period or run `onething demo-history`")
 
 
-def _case(rows: list[tuple], context: _Context) -> tuple[CaseActual, list[StepActual]]:
+def _case(rows: list[Sequence[Any]], context: _Context) -> tuple[CaseActual, list[StepActual]]:
     case_id, proc_id, version, status, accepted, closed, due_date = rows[0][:7]
     limits = context.steps(proc_id, version)
     day = context.day
@@ -307,7 +305,8 @@ def _case(rows: list[tuple], context: _Context) -> tuple[CaseActual, list[StepAc
     busy: list[tuple[int, int]] = []
     applicant = 0
     untimed_longest = 0.0
-    for *_, step_id, dept, st_status, began, decided, paused in rows:
+    for row in rows:
+        step_id, dept, st_status, began, decided, paused = row[7:]
         if began is None:
             continue
         paused = paused or 0

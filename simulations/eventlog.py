@@ -35,7 +35,7 @@ import csv
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -46,7 +46,7 @@ from xml.sax.saxutils import quoteattr
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.types import Date
+from sqlalchemy.types import Date, String
 
 from process_models.errors import EventLogError, did_you_mean
 
@@ -60,6 +60,7 @@ __all__ = [
     "history_events",
     "local_iso",
     "read_log",
+    "stream_rows",
     "write_ocel_json",
     "write_ocel_sqlite",
     "write_xes",
@@ -97,7 +98,7 @@ class Event(NamedTuple):
 
     ``kind`` is one of :data:`EVENT_KINDS`; ``certificate`` holds the certificate number
     for ``certificate`` events, ``resource`` who decided for decisions. A naive ``at`` is
-    service-centre time.
+    service-centre time; ``at_text`` may carry it already formatted (see :attr:`time`).
     """
 
     case_id: str
@@ -108,6 +109,13 @@ class Event(NamedTuple):
     resource: str | None = None
     certificate: str | None = None
     procedure_id: str | None = None
+    at_text: str | None = None
+
+    @property
+    def time(self) -> str:
+        """``at`` as ISO 8601 text in service-centre time (as the database formatted it,
+        when the event came from the case tables)."""
+        return self.at_text or local_iso(self.at)
 
     @property
     def activity(self) -> str:
@@ -143,6 +151,27 @@ def _local_day_postgresql(element, compiler, **kw) -> str:
 @compiles(local_day)
 def _local_day_sqlite(element, compiler, **kw) -> str:
     return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
+
+
+class local_time_text(FunctionElement):
+    """SQL: a stored (UTC) timestamp as ISO 8601 text in service-centre time, to the
+    millisecond — what :func:`local_iso` gives, formatted by the database."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(local_time_text, "postgresql")
+def _local_time_text_postgresql(element, compiler, **kw) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return (f"to_char(({column}) AT TIME ZONE 'Asia/Shanghai', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"+08:00\"')")
+
+
+@compiles(local_time_text)
+def _local_time_text_sqlite(element, compiler, **kw) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"strftime('%Y-%m-%dT%H:%M:%f+08:00', {column}, '+8 hours')"
 
 
 def _stored(at: datetime) -> datetime:
@@ -194,28 +223,33 @@ def history_events(
         Certificate.department_id, null(), Certificate.number, Case.procedure_id, literal(2),
     ), Certificate.case_id)
     query = union_all(starts, decisions, certificates).subquery()
-    stmt = select(*(query.c[name] for name in Event._fields)).order_by(
-        query.c.case_id, query.c.at, query.c.rank)
+    stmt = select(*(query.c[name] for name in Event._fields[:-1]),
+                  local_time_text(query.c.at)).order_by(query.c.case_id, query.c.at, query.c.rank)
+    return map(Event._make, stream_rows(session, stmt, batch_rows=batch_rows))
+
+
+def stream_rows(session: Any, stmt: Any, *, batch_rows: int = 5000) -> Iterator[Sequence[Any]]:
+    """The rows of ``stmt``, ``batch_rows`` at a time, never the whole result in memory.
+
+    On PostgreSQL the rows come straight from a psycopg server-side cursor (no per-row
+    conversion in Python), with timestamps in service-centre time and enough sort memory
+    to stay off the disk; elsewhere through SQLAlchemy's ``yield_per``.
+    """
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return _postgresql_events(connection, stmt, batch_rows)
-    rows = connection.execute(stmt.execution_options(yield_per=batch_rows, stream_results=True))
-    return map(Event._make, rows)
-
-
-def _postgresql_events(connection: Any, stmt: Any, batch_rows: int) -> Iterator[Event]:
-    """Run ``stmt`` on a psycopg server-side cursor: rows straight from the driver, in
-    service-centre time, sorted with enough memory to stay off the disk."""
+    if connection.dialect.name != "postgresql":
+        yield from connection.execute(
+            stmt.execution_options(yield_per=batch_rows, stream_results=True))
+        return
     compiled = stmt.compile(dialect=connection.dialect)
     raw = connection.connection.dbapi_connection
     with raw.cursor() as setup:
         setup.execute("SET LOCAL TIME ZONE 'Asia/Shanghai'")
         setup.execute("SET LOCAL work_mem = '256MB'")
         setup.execute("SET LOCAL cursor_tuple_fraction = 1.0")
-    with raw.cursor(name=f"onething_events_{id(stmt):x}") as cursor:
+    with raw.cursor(name=f"onething_rows_{id(stmt):x}") as cursor:
         cursor.itersize = batch_rows
         cursor.execute(str(compiled), compiled.params)
-        yield from map(Event._make, cursor)
+        yield from cursor
 
 
 # --- writers ---------------------------------------------------------------------------------
@@ -326,7 +360,7 @@ def write_xes(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
             parts.append("\n")
             for e in run:
                 head, tail = _xes_step(e.step_id, e.kind, e.department_id)
-                parts += (head, local_iso(e.at), tail)
+                parts += (head, e.at_text or local_iso(e.at), tail)
                 if e.resource:
                     parts.append(f'<string key="org:resource" value={_xml(e.resource)}/>')
                 if e.certificate:
@@ -370,7 +404,7 @@ def _ocel_case(case_id: str, run: list[Event], first_event: int):
             rels.append((cert_obj, "certificate"))
             objects[cert_obj] = ("certificate", (e.certificate,),
                                  [(case_id, "issued for"), (step_obj, "issued by")])
-        events.append((f"e{i}", e.kind, local_iso(e.at), e.resource, rels))
+        events.append((f"e{i}", e.kind, e.at_text or local_iso(e.at), e.resource, rels))
     return objects, events
 
 
