@@ -1,0 +1,363 @@
+"""The HTTP API: logins, every route's answer, and domain errors mapped to HTTP once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from api.security import LoginLimiter
+from process_models.cases import Case, ProcedureDefinition
+from tests.api_fixtures import (  # noqa: F401  (fixtures)
+    DEFERRED_MATERIAL,
+    ID_NUMBER,
+    PASSWORD,
+    PROCEDURE_ID,
+    STEPS,
+    accounts,
+    app,
+    auth,
+    case_id,
+    client,
+    open_restaurant_case,
+    password_hash,
+    snapshot,
+)
+
+SHOP = """\
+id: api_shop
+name: 开店
+version: "1"
+departments: [{id: samr, name: 市场监管局}]
+materials: [{id: id_card, name: 身份证}]
+steps:
+  - {id: licence, name: 营业执照, department: samr, committed: {days: 3}, materials: [id_card]}
+"""
+
+
+def _login(client, username, password):
+    return client.post("/api/login/access-token",
+                       data={"username": username, "password": password})
+
+
+def test_health_answers_with_the_database_dialect(client, engine):
+    assert client.get("/health").json() == {"status": "ok", "database": engine.dialect.name}
+
+
+def test_a_user_logs_in_with_username_and_password_and_reads_its_account(client, accounts):
+    token = _login(client, "samr_clerk", PASSWORD).json()["access_token"]
+    me = client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me == {"username": "samr_clerk", "role": "clerk", "departments": ["samr"],
+                  "active": True}
+
+
+@pytest.mark.parametrize("username, password", [("samr_clerk", "wrong"), ("nobody", PASSWORD)])
+def test_a_wrong_password_or_unknown_user_gets_401(client, accounts, username, password):
+    answer = _login(client, username, password)
+    assert answer.status_code == 401
+    assert answer.json() == {"detail": "wrong username or password"}
+
+
+def test_repeated_failed_logins_lock_that_username_out_even_with_the_right_password(
+        client, accounts, app):
+    """Rate limiting per username and address: after the allowed failures, 429."""
+    app.state.login_limiter = LoginLimiter(attempts=3, window_seconds=600)
+    for _ in range(3):
+        assert _login(client, "desk", "guess").status_code == 401
+    locked = _login(client, "desk", PASSWORD)
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+    assert _login(client, "auditor", PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize("header", [None, "Bearer not-a-token", "Bearer " + "e30." * 3])
+def test_requests_without_a_valid_token_get_401(client, header):
+    headers = {"Authorization": header} if header else {}
+    assert client.get("/api/procedures", headers=headers).status_code == 401
+
+
+def test_a_deactivated_account_token_stops_working(client, auth, accounts, engine):
+    from process_models.accounts import User
+
+    with Session(engine) as session:
+        user = session.get(User, accounts["auditor"])
+        user.active = False
+        session.add(user)
+        session.commit()
+    assert client.get("/api/procedures", headers=auth["auditor"]).status_code == 401
+
+
+# --- procedures ----------------------------------------------------------------------------------
+
+
+def test_an_unknown_procedure_is_404_with_a_did_you_mean(client, auth):
+    answer = client.get("/api/procedures/utility_conection", headers=auth["planner"])
+    assert answer.status_code == 404
+    assert "(did you mean 'utility_connection'?)" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("as_file", [False, True])
+def test_validating_a_bad_procedure_gives_422_with_the_clis_message(
+        client, auth, tmp_path, run_cli, as_file):
+    """The API's message is the very line `onething validate` prints for the same file."""
+    bad = SHOP.replace("department: samr", "department: smar")
+    path = tmp_path / "shop.yaml"
+    path.write_text(bad, encoding="utf-8")
+    code, _, err = run_cli("validate", path)
+    kwargs = ({"files": {"file": ("shop.yaml", bad.encode())}} if as_file
+              else {"content": bad.encode(), "headers": {"Content-Type": "application/yaml"}})
+    if not as_file:
+        kwargs["headers"].update(auth["planner"])
+    answer = client.post("/api/procedures/validate",
+                         headers=auth["planner"] if as_file else kwargs.pop("headers"), **kwargs)
+    assert answer.status_code == 422 and code == 2
+    detail = answer.json()["detail"]
+    assert "unknown department 'smar'" in detail and "did you mean 'samr'" in detail
+    if as_file:
+        assert detail.replace("shop.yaml", str(path)) in " ".join(err.split())
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe not utf-8", b"id: [unclosed", b"- a list"])
+def test_unreadable_yaml_is_422_never_500(client, auth, body):
+    answer = client.post("/api/procedures/validate", content=body, headers=auth["planner"])
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("upload.yaml")
+
+
+def test_an_uploaded_procedure_is_stored_listed_and_versioned(client, auth, engine):
+    answer = client.post("/api/procedures", content=SHOP.encode(), headers=auth["planner"])
+    assert answer.status_code == 201 and answer.json()["stored"] is True
+    ids = [p["id"] for p in client.get("/api/procedures", headers=auth["planner"]).json()]
+    assert "api_shop" in ids and PROCEDURE_ID in ids
+    versions = client.get("/api/procedures/api_shop/versions", headers=auth["planner"]).json()
+    assert [(v["version"], v["source"]) for v in versions] == [("1", "stored")]
+    read = client.get("/api/procedures/api_shop", headers=auth["front_desk"]).json()
+    assert read["procedure"]["steps"][0]["id"] == "licence"
+
+
+def test_uploading_a_changed_definition_under_a_stored_version_is_409(client, auth, engine):
+    assert client.post("/api/procedures", content=SHOP.encode(),
+                       headers=auth["admin"]).status_code == 201
+    before = snapshot(engine)
+    changed = SHOP.replace("days: 3", "days: 2")
+    answer = client.post("/api/procedures", content=changed.encode(), headers=auth["admin"])
+    assert answer.status_code == 409
+    assert "give the changed procedure a new version" in answer.json()["detail"]
+    assert snapshot(engine) == before
+
+
+def test_the_notification_list_names_every_material_once_with_its_steps(client, auth):
+    items = client.get(f"/api/procedures/{PROCEDURE_ID}/notification-list",
+                       headers=auth["front_desk"]).json()["items"]
+    ids = [i["material_id"] for i in items]
+    assert len(ids) == len(set(ids)) and DEFERRED_MATERIAL in ids
+    deferred = next(i for i in items if i["material_id"] == DEFERRED_MATERIAL)
+    assert deferred["deferrable"] is True and deferred["steps"] == ["health_certificate"]
+
+
+# --- simulations ------------------------------------------------------------------------------
+
+
+def test_the_schedule_matches_the_clis_json(client, auth, run_cli):
+    import json
+
+    code, out, _ = run_cli("simulate", "newborn", "--start", "2025-01-24", "--json")
+    cli = json.loads(out)
+    api = client.post("/api/simulations/schedule", headers=auth["planner"],
+                      json={"procedure_id": "newborn", "start": "2025-01-24"}).json()
+    for key in ("elapsed_working_days", "critical_path", "slack", "critical_paths", "dates"):
+        assert api[key] == cli[key]
+
+
+def test_monte_carlo_with_a_seed_repeats_its_figures(client, auth):
+    body = {"procedure_id": "restaurant", "runs": 2000, "seed": 7}
+    first = client.post("/api/simulations/monte-carlo", headers=auth["planner"], json=body)
+    second = client.post("/api/simulations/monte-carlo", headers=auth["planner"], json=body)
+    assert first.json() == second.json()
+    assert set(first.json()) >= {"p50", "p90", "p95", "on_time_probability", "criticality"}
+
+
+def test_the_catalog_reform_shortens_the_newborn_procedure(client, auth):
+    answer = client.post("/api/simulations/reform", headers=auth["planner"],
+                         json={"procedure_id": "newborn"}).json()
+    change = answer["comparison"]["change"]["elapsed_working_days"]
+    assert change["after"] < change["before"] and answer["changes"]
+
+
+def test_a_bad_scenario_is_422_naming_the_unknown_step(client, auth):
+    scenario = "levers:\n- lever: eliminate\n  steps: [vacination]\n"
+    answer = client.post("/api/simulations/reform", headers=auth["planner"],
+                         json={"procedure_id": "newborn", "scenario": scenario})
+    assert answer.status_code == 422
+    assert "unknown step 'vacination'" in answer.json()["detail"]
+
+
+def test_compare_gives_the_compression_of_two_versions(client, auth):
+    assert client.post("/api/procedures", content=SHOP.encode(),
+                       headers=auth["planner"]).status_code == 201
+    faster = SHOP.replace('version: "1"', 'version: "2"').replace("days: 3", "days: 1")
+    assert client.post("/api/procedures", content=faster.encode(),
+                       headers=auth["planner"]).status_code == 201
+    answer = client.post("/api/simulations/compare", headers=auth["planner"], json={
+        "before": {"procedure_id": "api_shop", "version": "1"},
+        "after": {"procedure_id": "api_shop", "version": "2"}}).json()
+    assert answer["change"]["elapsed_working_days"]["absolute"] == -2
+
+
+def test_the_advisor_ranks_levers_by_days_saved(client, auth):
+    options = client.get("/api/simulations/advise", headers=auth["planner"],
+                         params={"procedure_id": "restaurant"}).json()["options"]
+    saved = [o["saved_working_days"] for o in options]
+    assert saved == sorted(saved, reverse=True) and saved[0] > 0
+
+
+@pytest.mark.parametrize("image_format, magic", [("svg", b"<?xml"), ("png", b"\x89PNG")])
+def test_the_gantt_chart_comes_as_svg_or_png(client, auth, image_format, magic):
+    answer = client.get("/api/simulations/gantt", headers=auth["planner"], params={
+        "procedure_id": "restaurant", "reform": True, "format": image_format})
+    assert answer.status_code == 200 and answer.content.startswith(magic)
+
+
+# --- cases ------------------------------------------------------------------------------------------
+
+
+def test_a_case_runs_from_the_window_to_its_certificates(client, auth, engine):
+    """Open with a 容缺 item owed, bring it, four departments approve in turn, certificates."""
+    proc_items = client.get(f"/api/procedures/{PROCEDURE_ID}/notification-list",
+                            headers=auth["front_desk"]).json()["items"]
+    brought = [i["material_id"] for i in proc_items if i["material_id"] != DEFERRED_MATERIAL]
+    opened = client.post("/api/cases", headers=auth["front_desk"], json={
+        "procedure_id": PROCEDURE_ID, "applicant": {"name": "李四", "id_number": ID_NUMBER},
+        "submitted": brought})
+    assert opened.status_code == 201, opened.text
+    case = opened.json()
+    assert case["status"] == "accepted" and case["applicant"]["id_number"] == ID_NUMBER
+    owed = [m for m in case["materials"] if m["status"] == "deferred"]
+    assert [m["material_id"] for m in owed] == [DEFERRED_MATERIAL]
+    case = client.post(f"/api/cases/{case['case_id']}/materials", headers=auth["front_desk"],
+                       json={"material_ids": [DEFERRED_MATERIAL]}).json()
+    for step in STEPS:
+        answer = client.post(f"/api/cases/{case['case_id']}/steps/{step}/decision",
+                             headers=auth["admin"], json={"outcome": "approve"})
+        assert answer.status_code == 200, answer.text
+        case = answer.json()
+    assert case["status"] == "approved"
+    assert sorted(c["step_id"] for c in case["certificates"]) == sorted(STEPS)
+    kinds = [e["kind"] for e in client.get(f"/api/cases/{case['case_id']}/timeline",
+                                           headers=auth["auditor"]).json()]
+    assert kinds[0] == "case_opened" and kinds[-1] == "case_approved"
+    assert client.get("/api/audit/verify", headers=auth["auditor"]).json()["ok"] is True
+
+
+def test_a_missing_key_material_leaves_the_case_waiting_for_supplement(client, auth):
+    opened = client.post("/api/cases", headers=auth["front_desk"], json={
+        "procedure_id": PROCEDURE_ID, "applicant": {"name": "王五", "id_number": ID_NUMBER},
+        "submitted": []})
+    assert opened.status_code == 201
+    assert opened.json()["status"] == "awaiting_supplement"
+
+
+@pytest.mark.parametrize("applicant, material, message", [
+    ({"name": "王五", "id_number": "110105194912310021"}, [], "fails its checksum"),
+    ({"name": "王五", "id_number": ID_NUMBER}, ["registraton_form"],
+     "did you mean 'registration_form'"),
+])
+def test_opening_with_bad_input_is_422_and_writes_nothing(client, auth, engine, applicant,
+                                                          material, message):
+    before = snapshot(engine)
+    answer = client.post("/api/cases", headers=auth["front_desk"], json={
+        "procedure_id": PROCEDURE_ID, "applicant": applicant, "submitted": material})
+    assert answer.status_code == 422 and message in answer.json()["detail"]
+    assert snapshot(engine) == before
+
+
+def test_opening_a_case_of_an_unknown_procedure_is_404(client, auth):
+    answer = client.post("/api/cases", headers=auth["front_desk"], json={
+        "procedure_id": "newbron", "applicant": {"name": "王五", "id_number": ID_NUMBER}})
+    assert answer.status_code == 404
+
+
+def test_deciding_a_step_twice_is_409_naming_who_decided(client, auth, case_id):
+    url = f"/api/cases/{case_id}/steps/business_licence/decision"
+    assert client.post(url, headers=auth["clerk"], json={"outcome": "approve"}).status_code == 200
+    again = client.post(url, headers=auth["admin"], json={"outcome": "approve"})
+    assert again.status_code == 409
+    assert "already decided: approve by samr_clerk" in again.json()["detail"]
+
+
+def test_a_stale_expected_version_is_409(client, auth, case_id):
+    answer = client.post(f"/api/cases/{case_id}/steps/business_licence/decision",
+                         headers=auth["clerk"], json={"outcome": "approve",
+                                                      "expected_version": 1})
+    assert answer.status_code == 409
+
+
+def test_a_step_not_ready_is_409_and_a_reject_without_reason_is_422(client, auth, case_id):
+    url = f"/api/cases/{case_id}/steps/health_certificate/decision"
+    answer = client.post(url, headers=auth["other_clerk"], json={"outcome": "approve"})
+    assert answer.status_code == 409 and "is not ready" in answer.json()["detail"]
+    answer = client.post(f"/api/cases/{case_id}/steps/business_licence/decision",
+                         headers=auth["clerk"], json={"outcome": "reject"})
+    assert answer.status_code == 422 and "needs a reason" in answer.json()["detail"]
+
+
+def test_a_rejection_closes_the_case_with_its_reason(client, auth, case_id):
+    answer = client.post(f"/api/cases/{case_id}/steps/business_licence/decision",
+                         headers=auth["clerk"], json={"outcome": "reject", "reason": "容量不足"})
+    assert answer.json()["status"] == "rejected"
+    assert "容量不足" in answer.json()["close_reason"]
+
+
+def test_a_withdrawn_case_cannot_be_withdrawn_again(client, auth, case_id):
+    url = f"/api/cases/{case_id}/withdraw"
+    first = client.post(url, headers=auth["front_desk"], json={"reason": "申请人撤回"})
+    assert first.json()["status"] == "withdrawn"
+    again = client.post(url, headers=auth["front_desk"], json={"reason": "申请人撤回"})
+    assert again.status_code == 409
+
+
+def test_an_unknown_case_is_404(client, auth):
+    assert client.get("/api/cases/C-20990101-0001", headers=auth["auditor"]).status_code == 404
+
+
+def test_the_board_counts_colours_and_filters_by_colour_and_department(client, auth, engine):
+    first = open_restaurant_case(engine)
+    open_restaurant_case(engine)
+    board = client.get("/api/cases", headers=auth["auditor"]).json()
+    assert board["count"] == 2 and sum(board["colours"].values()) == 2
+    green = client.get("/api/cases", headers=auth["auditor"], params={"colour": "green"}).json()
+    assert green["count"] == board["colours"]["green"]
+    none = client.get("/api/cases", headers=auth["auditor"],
+                      params={"department_id": "hospital"}).json()
+    assert none["count"] == 0
+    client.post(f"/api/cases/{first}/withdraw", headers=auth["admin"], json={"reason": "撤回"})
+    assert client.get("/api/cases", headers=auth["auditor"]).json()["count"] == 1
+    everything = client.get("/api/cases", headers=auth["auditor"],
+                            params={"include_closed": True}).json()
+    assert everything["count"] == 2
+
+
+def test_the_audit_report_comes_as_json_and_as_csv(client, auth):
+    data = client.get("/api/audit/report", headers=auth["auditor"],
+                      params={"procedure_id": "newborn"}).json()
+    assert data["totals"]["headline"].startswith("1 items")
+    csv = client.get("/api/audit/report", headers=auth["auditor"],
+                     params={"procedure_id": "newborn", "format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv") and "新生儿" in csv.text
+
+
+def test_a_tampered_audit_event_is_reported_by_verify(client, auth, engine, case_id):
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE audit_event SET kind = 'edited' WHERE seq = 1"))
+    report = client.get("/api/audit/verify", headers=auth["auditor"]).json()
+    assert report["ok"] is False and report["first_bad_seq"] == 1
+
+
+def test_uploaded_cases_refer_to_stored_rows(engine, client, auth):
+    """Opening through the API stores the definition the case runs (procedure and version)."""
+    case = open_restaurant_case(engine)
+    with Session(engine) as session:
+        row = session.get(Case, case)
+        stored = session.exec(select(ProcedureDefinition.procedure_id)).all()
+    assert row.procedure_id in stored
