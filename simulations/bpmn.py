@@ -280,6 +280,8 @@ def bpmn_procedure(model: BpmnModel) -> Procedure:
         if any(e.lane not in model.lanes for e in model.elements if e.tag in TASK_TAGS):
             depts.setdefault("unassigned", "未分配 (no lane)")
         data["departments"] = [{"id": d, "name": n} for d, n in depts.items()]
+    step_ids = {e.id: (e.extension or {}).get("id", e.id)   # our id, when not an XML name
+                for e in model.elements if e.tag in TASK_TAGS}
     steps = []
     for e in model.elements:
         if e.tag not in TASK_TAGS:
@@ -292,7 +294,7 @@ def bpmn_procedure(model: BpmnModel) -> Procedure:
         for source, f in _predecessors(model, e.id):
             ext = dict(f.extension or {})
             ext.pop("probability", None)
-            deps.append({"step": source, **ext})
+            deps.append({"step": step_ids.get(source, source), **ext})
         if deps:
             step["depends_on"] = deps
         steps.append(step)
@@ -371,87 +373,119 @@ def procedure_bpmn(proc: Procedure) -> str:
     ET.register_namespace("dc", DC_NS)
     ET.register_namespace("di", DI_NS)
     ET.register_namespace("onething", ONETHING_NS)
+    xml_id = _XmlIds()
+    fixed = {k: xml_id(k) for k in ("StartEvent_1", "EndEvent_1", "Gateway_fork",
+                                    "Gateway_end", "LaneSet_1")}
+    step_xid = {s.id: xml_id(s.id) for s in proc.steps}
+    lane_xid = {d.id: xml_id(f"Lane_{d.id}") for d in proc.departments}
     defs = ET.Element(_q("definitions"), {
-        "id": f"Definitions_{_slug(proc.id)}", "targetNamespace": ONETHING_NS,
+        "id": xml_id(f"Definitions_{proc.id}"), "targetNamespace": ONETHING_NS,
         "exporter": "onething", "exporterVersion": "1"})
-    process = ET.SubElement(defs, _q("process"), {"id": f"Process_{_slug(proc.id)}",
+    process = ET.SubElement(defs, _q("process"), {"id": xml_id(f"Process_{proc.id}"),
                                                   "name": proc.name, "isExecutable": "false"})
     data = procedure_data(proc)
     steps_data = {s["id"]: s for s in data.pop("steps", [])}
     _ext(process, "procedure", data)
-    lane_set = ET.SubElement(process, _q("laneSet"), {"id": "LaneSet_1"})
+    lane_set = ET.SubElement(process, _q("laneSet"), {"id": fixed["LaneSet_1"]})
     lanes = {}
     for d in proc.departments:
-        lane = ET.SubElement(lane_set, _q("lane"), {"id": f"Lane_{_slug(d.id)}", "name": d.name})
+        lane = ET.SubElement(lane_set, _q("lane"), {"id": lane_xid[d.id], "name": d.name})
         _ext(lane, "department", {"id": d.id})
         lanes[d.id] = lane
 
     stages = {st.id: st for st in proc.stages}
-    nodes: list[tuple[str, str]] = [("StartEvent_1", "start")]
+    start, end = fixed["StartEvent_1"], fixed["EndEvent_1"]
+    nodes: list[tuple[str, str, str | None]] = [(start, "start", None)]
     flows: list[tuple[str, str, dict | None]] = []
-    ET.SubElement(process, _q("startEvent"), {"id": "StartEvent_1"})
-    roots = [s.id for s in proc.steps if not s.depends_on]
-    start_from = "StartEvent_1"
-    if len(roots) > 1:
-        ET.SubElement(process, _q("parallelGateway"), {"id": "Gateway_fork"})
-        nodes.append(("Gateway_fork", "gateway"))
-        flows.append(("StartEvent_1", "Gateway_fork", None))
-        start_from = "Gateway_fork"
-    used_stages: list[str] = []
+    ET.SubElement(process, _q("startEvent"), {"id": start})
+    start_from = start
+    if sum(1 for s in proc.steps if not s.depends_on) > 1:
+        start_from = fixed["Gateway_fork"]
+        ET.SubElement(process, _q("parallelGateway"), {"id": start_from})
+        nodes.append((start_from, "gateway", None))
+        flows.append((start, start_from, None))
+    stage_xid: dict[str, str] = {}
     for s in proc.steps:
-        task = ET.SubElement(process, _q("userTask"), {"id": s.id, "name": s.name})
+        sx = step_xid[s.id]
+        task = ET.SubElement(process, _q("userTask"), {"id": sx, "name": s.name})
         ext = {k: v for k, v in steps_data[s.id].items()
                if k not in ("id", "name", "department", "depends_on")}
+        if sx != s.id:
+            ext = {"id": s.id, **ext}
         _ext(task, "step", ext)
-        ET.SubElement(lanes[s.department], _q("flowNodeRef")).text = s.id
-        nodes.append((s.id, "task"))
-        target = s.id
+        ET.SubElement(lanes[s.department], _q("flowNodeRef")).text = sx
+        nodes.append((sx, "task", s.department))
+        target = sx
         if len(s.depends_on) > 1:
-            target = f"Gateway_join_{s.id}"
+            target = xml_id(f"Gateway_join_{s.id}")
             ET.SubElement(process, _q("parallelGateway"), {"id": target})
-            nodes.append((target, "gateway"))
-            flows.append((target, s.id, None))
+            nodes.append((target, "gateway", None))
+            flows.append((target, sx, None))
         if not s.depends_on:
-            flows.append((start_from, s.id, None))
+            flows.append((start_from, sx, None))
         for d in s.depends_on:
             dep = d.model_dump(mode="json", exclude_defaults=True)
             dep.pop("step")
-            source = d.step
             if d.step in stages:
-                source = f"Gateway_stage_{d.step}"
-                if d.step not in used_stages:
-                    used_stages.append(d.step)
+                if d.step not in stage_xid:
+                    stage_xid[d.step] = xml_id(f"Gateway_stage_{d.step}")
+                source = stage_xid[d.step]
+            else:
+                source = step_xid[d.step]
             flows.append((source, target, dep or None))
-    for sid in used_stages:
-        gw = ET.SubElement(process, _q("parallelGateway"), {"id": f"Gateway_stage_{sid}",
-                                                            "name": stages[sid].name})
+    for sid, gx in stage_xid.items():
+        gw = ET.SubElement(process, _q("parallelGateway"), {"id": gx, "name": stages[sid].name})
         _ext(gw, "stage", {"id": sid, "join": stages[sid].join.value})
-        nodes.append((gw.get("id"), "gateway"))
+        nodes.append((gx, "gateway", None))
         for m in stages[sid].milestones or stages[sid].steps:
-            flows.append((m, gw.get("id"), None))
+            flows.append((step_xid[m], gx, None))
     sources = {f[0] for f in flows}
-    sinks = [s.id for s in proc.steps if s.id not in sources]
-    ET.SubElement(process, _q("endEvent"), {"id": "EndEvent_1"})
-    end_into = "EndEvent_1"
+    sinks = [step_xid[s.id] for s in proc.steps if step_xid[s.id] not in sources]
+    ET.SubElement(process, _q("endEvent"), {"id": end})
+    end_into = end
     if len(sinks) > 1:
-        ET.SubElement(process, _q("parallelGateway"), {"id": "Gateway_end"})
-        nodes.append(("Gateway_end", "gateway"))
-        flows.append(("Gateway_end", "EndEvent_1", None))
-        end_into = "Gateway_end"
-    for s in sinks:
-        flows.append((s, end_into, None))
-    nodes.append(("EndEvent_1", "end"))
+        end_into = fixed["Gateway_end"]
+        ET.SubElement(process, _q("parallelGateway"), {"id": end_into})
+        nodes.append((end_into, "gateway", None))
+        flows.append((end_into, end, None))
+    for sx in sinks:
+        flows.append((sx, end_into, None))
+    nodes.append((end, "end", None))
     flow_ids = []
     for i, (src, dst, ext) in enumerate(flows, start=1):
-        fid = f"Flow_{i}"
+        fid = xml_id(f"Flow_{i}")
         flow_ids.append((fid, src, dst))
         f = ET.SubElement(process, _q("sequenceFlow"), {"id": fid, "sourceRef": src,
                                                         "targetRef": dst})
         if ext:
             _ext(f, "dependency", ext)
-    _diagram(defs, process, proc, nodes, flow_ids)
+    _diagram(defs, process.get("id"), [(lane_xid[d.id], d.id) for d in proc.departments],
+             nodes, flow_ids)
     ET.indent(defs)
     return ET.tostring(defs, encoding="unicode", xml_declaration=True) + "\n"
+
+
+class _XmlIds:
+    """Unique XML ids (NCNames, as BPMN requires) made from our ids.
+
+    >>> ids = _XmlIds()
+    >>> ids("市场监管 窗口"), ids("1st"), ids("a b"), ids("a_b")
+    ('市场监管_窗口', '_1st', 'a_b', 'a_b_2')
+    """
+
+    def __init__(self) -> None:
+        self._taken: set[str] = set()
+
+    def __call__(self, text: str) -> str:
+        base = re.sub(r"[^\w.\-]", "_", text)
+        if not re.match(r"[^\W\d]", base):
+            base = f"_{base}"
+        out, n = base, 1
+        while out in self._taken:
+            n += 1
+            out = f"{base}_{n}"
+        self._taken.add(out)
+        return out
 
 
 def _ext(parent: ET.Element, name: str, data: Mapping[str, Any]) -> None:
@@ -463,40 +497,44 @@ def _ext(parent: ET.Element, name: str, data: Mapping[str, Any]) -> None:
                                                                  sort_keys=False)
 
 
-def _diagram(defs: ET.Element, process: ET.Element, proc: Procedure,
-             nodes: list[tuple[str, str]], flows: list[tuple[str, str, str]]) -> None:
-    """Shapes by dependency depth (x) and department lane (y), so modelers draw the file."""
+def _diagram(defs: ET.Element, process_id: str, lanes: list[tuple[str, str]],
+             nodes: list[tuple[str, str, str | None]], flows: list[tuple[str, str, str]]) -> None:
+    """Shapes by dependency depth (x) and department lane (y), so modelers draw the file.
+
+    ``lanes`` are ``(lane xml id, department id)``; ``nodes`` ``(xml id, kind, department)``.
+    """
     preds: dict[str, list[str]] = {}
     for _, src, dst in flows:
         preds.setdefault(dst, []).append(src)
     depth: dict[str, int] = {}
-
-    def level(n: str, seen: frozenset = frozenset()) -> int:
-        if n not in depth:
-            depth[n] = 0 if n in seen else 1 + max(
-                (level(p, seen | {n}) for p in preds.get(n, [])), default=-1)
-        return depth[n]
-
-    lane_index = {d.id: i for i, d in enumerate(proc.departments)}
-    step_lane = {s.id: lane_index[s.department] for s in proc.steps}
-    width = (max((level(n) for n, _ in nodes), default=0) + 1) * (_TASK_W + _GAP_X) + 100
+    for n, _, _ in nodes:   # nodes come in an order where predecessors of tasks come first
+        stack = [n]
+        while stack:
+            m = stack[-1]
+            todo = [p for p in preds.get(m, []) if p not in depth]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            depth[m] = 1 + max((depth[p] for p in preds.get(m, [])), default=-1)
+    lane_index = {dept: i for i, (_, dept) in enumerate(lanes)}
+    width = (max(depth.values(), default=0) + 1) * (_TASK_W + _GAP_X) + 100
     diagram = ET.SubElement(defs, _q("BPMNDiagram", BPMNDI_NS), {"id": "BPMNDiagram_1"})
     plane = ET.SubElement(diagram, _q("BPMNPlane", BPMNDI_NS),
-                          {"id": "BPMNPlane_1", "bpmnElement": process.get("id")})
-    for d in proc.departments:
+                          {"id": "BPMNPlane_1", "bpmnElement": process_id})
+    for lane, dept in lanes:
         shape = ET.SubElement(plane, _q("BPMNShape", BPMNDI_NS),
-                              {"id": f"Lane_{_slug(d.id)}_di",
-                               "bpmnElement": f"Lane_{_slug(d.id)}", "isHorizontal": "true"})
+                              {"id": f"{lane}_di", "bpmnElement": lane, "isHorizontal": "true"})
         ET.SubElement(shape, _q("Bounds", DC_NS), {
-            "x": str(_LANE_X - 30), "y": str(lane_index[d.id] * _LANE_H),
+            "x": str(_LANE_X - 30), "y": str(lane_index[dept] * _LANE_H),
             "width": str(width), "height": str(_LANE_H)})
     centre: dict[str, tuple[float, float]] = {}
-    middle = len(proc.departments) * _LANE_H / 2
-    for n, kind in nodes:
+    middle = len(lanes) * _LANE_H / 2
+    for n, kind, dept in nodes:
         w, h = (_TASK_W, _TASK_H) if kind == "task" else (36, 36) if kind in ("start", "end") \
             else (50, 50)
-        cx = _LANE_X + 40 + level(n) * (_TASK_W + _GAP_X) + _TASK_W / 2
-        cy = step_lane[n] * _LANE_H + _LANE_H / 2 if n in step_lane else middle
+        cx = _LANE_X + 40 + depth[n] * (_TASK_W + _GAP_X) + _TASK_W / 2
+        cy = lane_index[dept] * _LANE_H + _LANE_H / 2 if dept is not None else middle
         centre[n] = (cx, cy)
         shape = ET.SubElement(plane, _q("BPMNShape", BPMNDI_NS),
                               {"id": f"{n}_di", "bpmnElement": n})

@@ -105,3 +105,26 @@ def test_a_flow_graph_names_unknown_elements_with_a_suggestion():
     with pytest.raises(UnknownReference, match="sequence flow 'f' targetRef 'ned'.*'end'"):
         ProcessGraph("p", "p", (Event("start", "start"), Event("end", "end")),
                      (Flow("f", "start", "ned"),))
+
+
+def test_ids_that_are_not_xml_names_become_unique_xml_ids_and_come_back():
+    """BPMN ids must be XML names; ours may hold spaces, Chinese or a leading digit."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from process_models.loading import parse_procedure
+
+    proc = parse_procedure("""
+id: odd
+name: 奇特编号
+departments: [{id: 市场 监管, name: 市场监管局}, {id: 2nd, name: 第二}]
+steps:
+  - {id: 营业 执照, name: 营业执照, department: 市场 监管, committed: {days: 3}}
+  - {id: 1 food, name: 食品, department: 2nd, committed: {days: 5}, depends_on: [营业 执照]}
+  - {id: 1_food, name: 另一, department: 2nd, committed: {days: 1}, depends_on: [营业 执照]}
+""")
+    xml = procedure_bpmn(proc)
+    ids = [el.get("id") for el in ET.fromstring(xml).iter() if el.get("id")]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[^\W\d][\w.\-]*", i) for i in ids)
+    assert bpmn_procedure(read_bpmn(xml)) == proc
