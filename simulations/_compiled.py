@@ -216,27 +216,27 @@ def forward_backward(g: CompiledGraph) -> Passes:
     e = g.succ_edges
     succ = g.edge_dst[e]
     succ_lag = np.where(binding[e], g.pred_lag[e], -np.inf)
-    first = g.succ_ptr[:-1]
-    has_succ = g.succ_ptr[1:] > first
+    # reduceat needs strictly increasing segment starts: only nodes with successors.
+    with_succ = np.flatnonzero(g.succ_ptr[1:] > g.succ_ptr[:-1])
+    level_of = np.searchsorted(with_succ, g.level_ptr)
     lf = np.full(g.size, elapsed)
     ls = np.empty(g.size)
     lp = g.level_ptr
     for k in range(len(lp) - 2, -1, -1):
         a, b = lp[k], lp[k + 1]
-        s0, s1 = g.succ_ptr[a], g.succ_ptr[b]
-        if s1 > s0:
+        nodes = with_succ[level_of[k]:level_of[k + 1]]
+        if len(nodes):
+            s0, s1 = g.succ_ptr[a], g.succ_ptr[b]
             need = ls[succ[s0:s1]] - succ_lag[s0:s1]
-            starts = np.minimum(first[a:b] - s0, s1 - s0 - 1)
-            lf[a:b] = np.where(has_succ[a:b],
-                               np.minimum(np.minimum.reduceat(need, starts), elapsed), elapsed)
+            lf[nodes] = np.minimum(np.minimum.reduceat(need, g.succ_ptr[nodes] - s0), elapsed)
         ls[a:b] = lf[a:b] - g.duration[a:b]
 
     total = ls - es
     free = elapsed - ef
     if len(e):
         room = np.where(binding[e], es[succ] - arrive[e], np.inf)
-        starts = np.minimum(first, len(e) - 1)
-        free = np.where(has_succ, np.minimum(np.minimum.reduceat(room, starts), free), free)
+        free[with_succ] = np.minimum(np.minimum.reduceat(room, g.succ_ptr[with_succ]),
+                                     free[with_succ])
     total[np.abs(total) <= tol] = 0.0
     free = np.minimum(free, total)  # equal in exact arithmetic; rounding may differ
     free[np.abs(free) <= tol] = 0.0

@@ -26,7 +26,7 @@ import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -59,9 +59,13 @@ def step_stream(seed: int, step_id: str) -> np.random.Generator:
 TABLE_SIZE = 1 << 12
 
 
+#: Points of the grids on which PERT and normal CDFs are integrated.
+GRID_POINTS = 1 << 16
+
+
 @cache
 def _standard_normal_table() -> np.ndarray:
-    z = np.linspace(-9.0, 9.0, 1 << 20)
+    z = np.linspace(-9.0, 9.0, GRID_POINTS)
     cdf = np.cumsum(np.exp(-z * z / 2))
     return np.interp(_levels(), (cdf - cdf[0]) / (cdf[-1] - cdf[0]), z)
 
@@ -79,7 +83,8 @@ def quantile_table(dist: Distribution) -> np.ndarray:
     quantiles, like the lognormal's (parametrised by the mean and standard deviation of
     the duration itself), come from a numerically integrated CDF on a fine grid. An
     empirical distribution's table holds its sorted samples, each equally often within
-    one table entry (a relative error of at most ``len(samples) / TABLE_SIZE``).
+    one table entry (a relative error of at most ``len(samples) / TABLE_SIZE``). Tables are
+    cached per distribution.
 
     >>> t = quantile_table(Distribution(kind="lognormal", mean=10, sd=3))
     >>> round(float(t.mean()), 2), round(float(t.std()), 2)
@@ -87,6 +92,17 @@ def quantile_table(dist: Distribution) -> np.ndarray:
     >>> quantile_table(Distribution(kind="triangular", low=2, mode=2, high=4))[[0, -1]].round(4)
     array([2.0001, 3.9779])
     """
+    return _quantile_table(dist.model_dump_json())
+
+
+@lru_cache(maxsize=1024)
+def _quantile_table(key: str) -> np.ndarray:
+    table = _compute_table(Distribution.model_validate_json(key))
+    table.flags.writeable = False
+    return table
+
+
+def _compute_table(dist: Distribution) -> np.ndarray:
     q = _levels()
     k = dist.kind
     if k == "fixed":
@@ -102,7 +118,7 @@ def quantile_table(dist: Distribution) -> np.ndarray:
         span = dist.high - dist.low
         a = 1 + 4 * (dist.mode - dist.low) / span
         b = 1 + 4 * (dist.high - dist.mode) / span
-        x = np.linspace(0.0, 1.0, 1 << 20)
+        x = np.linspace(0.0, 1.0, GRID_POINTS)
         cdf = np.cumsum(x ** (a - 1) * (1 - x) ** (b - 1))
         return dist.low + span * np.interp(q, (cdf - cdf[0]) / (cdf[-1] - cdf[0]), x)
     if k == "lognormal":

@@ -61,6 +61,15 @@ def test_free_slack_is_what_a_step_can_slip_without_moving_any_successor():
     assert (s.total_slack["d"], s.free_slack["d"]) == (2, 2)
 
 
+def test_a_step_with_several_successors_is_held_by_the_tightest_one():
+    """a's latest finish is c's latest start (1), not b's (4), even when a step without
+    successors (d) shares a's level."""
+    p = procedure(step("a", 1), step("b", 1, "a"), step("c", 5, "a"), step("d", 0))
+    s = schedule(p)
+    assert s.latest_finish["a"] == 1 and s.total_slack["a"] == 0
+    assert s.critical_paths == [["a", "c"]]
+
+
 def test_every_tied_critical_path_is_kept():
     p = procedure(step("a", 1), step("b", 3, "a"), step("c", 3, "a"), step("e", 2, "a"),
                   step("d", 1, "b", "c", "e"))
