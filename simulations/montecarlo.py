@@ -8,7 +8,8 @@ committed duration (limit plus untimed parts) every time, and
 Every step draws from its own random stream, seeded from the run's seed and the step id,
 so two procedures sharing a step see the same draws for it in the same replication
 (common random numbers): :func:`compare_risk` pairs the runs and the difference is the
-reform's, not the dice's.
+reform's, not the dice's. Replication i always takes the i-th draw of each stream,
+however the runs are cut into chunks.
 
 The replications run column-wise: for each node in topological order, all replications
 of a chunk at once (start = max, or min for any-joins, of the predecessors' finish plus
@@ -39,8 +40,10 @@ __all__ = [
     "step_stream",
 ]
 
-#: Replications per chunk: intermediate arrays stay (nodes x chunk) in size.
-CHUNK_RUNS = 8_192
+#: Replications per chunk at most, and values per (nodes x replications) array at most:
+#: memory stays bounded whatever the number of runs or the size of the procedure.
+CHUNK_RUNS = 16_384
+CHUNK_VALUES = 1 << 22
 
 
 def step_stream(seed: int, step_id: str) -> np.random.Generator:
@@ -130,18 +133,22 @@ def _compute_table(dist: Distribution) -> np.ndarray:
     return samples[(q * len(samples)).astype(np.int64)]
 
 
-def draw(table: np.ndarray, rng: np.random.Generator, out: np.ndarray) -> None:
+def draw(table: np.ndarray, rng: np.random.Generator, out: np.ndarray,
+         index: np.ndarray | None = None) -> None:
     """Fill ``out`` (length a multiple of 4) with draws from a :func:`quantile_table`.
 
-    Each draw takes 16 bits of the stream and keeps the low 12.
+    Each draw takes 16 bits of the stream and keeps the low 12. ``index`` is an optional
+    ``intp`` scratch array as long as ``out``.
 
     >>> out = np.empty(8)
     >>> draw(quantile_table(Distribution(kind="fixed", days=3)), step_stream(0, "x"), out)
     >>> out.tolist()
     [3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0]
     """
-    index = rng.bit_generator.random_raw(len(out) // 4).view(np.uint16)
-    np.bitwise_and(index, TABLE_SIZE - 1, out=index)
+    if index is None:
+        index = np.empty(len(out), dtype=np.intp)
+    np.bitwise_and(rng.bit_generator.random_raw(len(out) // 4).view(np.uint16),
+                   TABLE_SIZE - 1, out=index)
     np.take(table, index, out=out, mode="clip")
 
 
@@ -212,17 +219,25 @@ class _Model:
         and are left out."""
         n = len(self.ids)
         runs = -(-size // 4) * 4
-        start = np.empty((n, runs))
         finish = np.empty((n, runs))
+        start = np.empty((n, runs)) if criticality else np.empty((1, runs))
+        index = np.empty(runs, dtype=np.intp)
         for k in range(n):
-            s, f = start[k], finish[k]
-            _join(self.preds[k], np.minimum if self.is_any[k] else np.maximum, finish, s)
+            f, preds = finish[k], self.preds[k]
             if k in self.random:
                 table, rng = self.random[k]
-                draw(table, rng, f)
-                f += s
+                draw(table, rng, f, index)
             else:
-                np.add(s, self.fixed[k], out=f)
+                f.fill(self.fixed[k])
+            if len(preds) == 1 and not criticality:
+                p, lag = preds[0]
+                f += finish[p]
+                if lag:
+                    f += lag
+            elif preds or criticality:
+                s = start[k] if criticality else start[0]
+                _join(preds, np.minimum if self.is_any[k] else np.maximum, finish, s)
+                f += s
         elapsed = finish.max(axis=0)
         if not criticality:
             return elapsed[:size], np.zeros(n, dtype=np.int64)
@@ -299,8 +314,9 @@ def simulate(
     elapsed = np.empty(runs)
     counts = np.zeros(len(model.ids), dtype=np.int64)
     done = 0
+    chunk = max(4, min(CHUNK_RUNS, CHUNK_VALUES // len(model.ids)) // 4 * 4)
     while done < runs:
-        size = min(CHUNK_RUNS, runs - done)
+        size = min(chunk, runs - done)
         elapsed[done:done + size], chunk_counts = model.run(size, criticality)
         counts += chunk_counts
         done += size
