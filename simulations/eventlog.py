@@ -34,7 +34,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -515,6 +517,33 @@ def _ocel_sqlite_schema(conn: sqlite3.Connection) -> None:
                      f"ocel_changed_field TEXT{cols})")
 
 
+def _sqlite_writer(path: Path, batches: queue.Queue) -> threading.Thread:
+    """A thread inserting each ``{table: rows}`` batch it is handed until ``None``; SQLite
+    releases the GIL while it writes, so building the next batch overlaps with it. An
+    error is handed back through the queue's ``error`` attribute."""
+
+    def run() -> None:
+        conn = sqlite3.connect(path)
+        try:
+            _ocel_sqlite_schema(conn)
+            while (batch := batches.get()) is not None:
+                for table, rows in batch.items():
+                    if rows:
+                        marks = ", ".join("?" * len(rows[0]))
+                        conn.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+            conn.commit()
+        except BaseException as err:  # noqa: BLE001 (handed to the caller, who raises it)
+            batches.error = err
+            while batches.get() is not None:
+                pass
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=run, name="ocel-sqlite-writer", daemon=True)
+    thread.start()
+    return thread
+
+
 def write_ocel_sqlite(events: Iterable[Event], path: str | os.PathLike[str],
                       *, batch_events: int = 20000) -> int:
     """Write ``events`` as an OCEL 2.0 SQLite database; return the event count.
@@ -527,24 +556,15 @@ def write_ocel_sqlite(events: Iterable[Event], path: str | os.PathLike[str],
     >>> sqlite3.connect(out).execute("SELECT ocel_type FROM event").fetchall()
     [('start',)]
     """
+    tables = ("event", "event_object", "object", "object_object",
+              *(f"event_{k}" for k in EVENT_KINDS), *(f"object_{t}" for t in _OBJECT_TYPES))
     count = 0
     with _Atomic(path) as tmp:
-        conn = sqlite3.connect(tmp)
+        batches: queue.Queue = queue.Queue(maxsize=2)
+        batches.error = None
+        writer = _sqlite_writer(tmp, batches)
         try:
-            _ocel_sqlite_schema(conn)
-            rows: dict[str, list] = {"event": [], "event_object": [], "object": [],
-                                     "object_object": []}
-            for name in (*(f"event_{k}" for k in EVENT_KINDS),
-                         *(f"object_{t}" for t in _OBJECT_TYPES)):
-                rows[name] = []
-
-            def flush() -> None:
-                for table, batch in rows.items():
-                    if batch:
-                        marks = ", ".join("?" * len(batch[0]))
-                        conn.executemany(f'INSERT INTO "{table}" VALUES ({marks})', batch)
-                        batch.clear()
-
+            rows: dict[str, list] = {t: [] for t in tables}
             departments: set[str] = set()
             for objects, evs in _ocel_stream(events):
                 for oid, (otype, values, rels) in objects.items():
@@ -559,13 +579,16 @@ def write_ocel_sqlite(events: Iterable[Event], path: str | os.PathLike[str],
                     rows["event_object"] += [(eid, o, q) for o, q in rels]
                     count += 1
                 if len(rows["event"]) >= batch_events:
-                    flush()
+                    batches.put(rows)
+                    rows = {t: [] for t in tables}
             rows["object"] += [(d, "department") for d in sorted(departments)]
             rows["object_department"] += [(d, _OBJECT_TIME, None) for d in sorted(departments)]
-            flush()
-            conn.commit()
+            batches.put(rows)
         finally:
-            conn.close()
+            batches.put(None)
+            writer.join()
+        if batches.error is not None:
+            raise batches.error
     return count
 
 
