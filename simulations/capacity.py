@@ -728,8 +728,9 @@ def what_if(procedures: Sequence[Procedure | ProcessGraph], changes: Mapping[str
             staff: StaffPlan | None = None, **kwargs) -> list[dict[str, Any]]:
     """Baseline against ``staff`` changed by ``changes``, on common random numbers.
 
-    Rows ``{"kind", "id", "measure", "before", "after"}``: two per procedure, three per
-    department whose staff or figures changed; keywords as :func:`simulate_capacity`.
+    Rows ``{"kind", "id", "measure", "before", "after"}``: the on-time share (when the
+    procedure has a limit) and mean working days per procedure, and staff, utilisation and
+    mean wait per department whose figures changed; keywords as :func:`simulate_capacity`.
     """
     base_staff = staff or StaffPlan()
     before = simulate_capacity(procedures, staff=base_staff, **kwargs)
@@ -740,8 +741,9 @@ def what_if(procedures: Sequence[Procedure | ProcessGraph], changes: Mapping[str
     rows: list[dict[str, Any]] = []
     for pid, b in before.procedures.items():
         a = after.procedures[pid]
-        rows.append({"kind": "procedure", "id": pid, "measure": "on_time_share",
-                     "before": b.on_time_share, "after": a.on_time_share})
+        if b.limit_working_days is not None:
+            rows.append({"kind": "procedure", "id": pid, "measure": "on_time_share",
+                         "before": b.on_time_share, "after": a.on_time_share})
         rows.append({"kind": "procedure", "id": pid, "measure": "mean_working_days",
                      "before": b.mean_working_days, "after": a.mean_working_days})
     for did, b in before.departments.items():
