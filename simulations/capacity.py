@@ -522,7 +522,12 @@ class ProcedureResult:
 
 @dataclass(frozen=True)
 class DepartmentResult:
-    """Utilisation, waiting and queue of one department's staff pool."""
+    """Utilisation, waiting and queue of one department's staff pool.
+
+    Utilisation and waiting count tasks starting in the measured period (after the
+    warm-up, up to the last arrival day); the queue figures cover the whole run,
+    until the last case has finished.
+    """
 
     department_id: str
     name: str
