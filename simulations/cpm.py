@@ -56,8 +56,8 @@ __all__ = [
     "critical_path_length",
     "critical_paths",
     "schedule",
-    "step_limit",
     "step_duration_working_days",
+    "step_limit",
 ]
 
 #: Bases a schedule can be computed on.

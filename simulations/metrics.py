@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from process_models.procedure import Procedure
 from process_models.summary import applicant_materials
 from simulations.cpm import (
-    as_working_days,
     applicant_path,
+    as_working_days,
     check_limits,
     schedule,
     step_duration_working_days,

@@ -7,7 +7,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from process_models.loading import load_procedure
-from process_models.procedure import Department, Dependency, Distribution, Limit, Procedure, Stage, Step
+from process_models.procedure import (
+    Department,
+    Dependency,
+    Distribution,
+    Limit,
+    Procedure,
+    Stage,
+    Step,
+)
 from simulations.cpm import schedule, step_duration_working_days
 from simulations.montecarlo import compare_risk, quantile_table, simulate
 from tests.strategies import procedures
