@@ -124,6 +124,9 @@ def main() -> None:
     from simulations.eventlog import export_events, history_events
 
     cases = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
+          "cpu = this process's CPU seconds (the database server's are not counted)",
+          flush=True)
     name = f"onething_bench_audit_{secrets.token_hex(6)}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -154,7 +157,9 @@ def main() -> None:
             cpu = time.process_time() - cpu_start[0]
             rate = n_events / seconds
             verdict = "ok" if seconds < 30 and peak_rss_mb() < 1024 else "OVER TARGET"
-            print(f"{label:<28} {seconds:6.1f} s (cpu {cpu:5.1f} s)  {rate:>10,.0f} events/s  "
+            load = os.getloadavg()[0]
+            print(f"{label:<28} {seconds:6.1f} s (cpu {cpu:5.1f} s, load {load:4.1f})  "
+                  f"{rate:>10,.0f} events/s  "
                   f"= baseline / {baseline_rate / rate:,.0f}  peak RSS {peak_rss_mb():,.0f} MB"
                   f"  {extra}[{verdict}]", flush=True)
 
