@@ -1,0 +1,160 @@
+"""Route × role: every allowed action succeeds, every forbidden one gets 403 and changes nothing.
+
+The table names each route once with the identities allowed to use it; the test runs
+every (route, identity) pair against a fresh database holding one accepted
+``restaurant`` case (business licence pending with 市场监管, staff photo owed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.api_fixtures import (  # noqa: F401  (fixtures)
+    ACCOUNTS,
+    DEFERRED_MATERIAL,
+    ID_NUMBER,
+    PROCEDURE_ID,
+    accounts,
+    app,
+    auth,
+    case_id,
+    client,
+    password_hash,
+    snapshot,
+)
+
+EVERYONE = frozenset(ACCOUNTS)
+CASE_READERS = frozenset({"front_desk", "clerk", "other_clerk", "auditor", "admin"})
+ANALYSTS = frozenset({"planner", "auditor", "admin"})
+UPLOAD = f"""\
+id: roles_shop
+name: 开店
+version: "1"
+departments: [{{id: samr, name: 市场监管局}}]
+materials: [{{id: id_card, name: 身份证}}]
+steps:
+  - {{id: licence, name: 营业执照, department: samr, committed: {{days: 3}}, materials: [id_card]}}
+"""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One action: method, path (``{case_id}`` filled in), request, who may do it."""
+
+    name: str
+    method: str
+    path: str
+    allowed: frozenset[str]
+    json: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    content: bytes | None = None
+    changes: bool = False
+    status: int = 200
+
+
+ROUTES = [
+    Route("list procedures", "GET", "/api/procedures", EVERYONE),
+    Route("read procedure", "GET", f"/api/procedures/{PROCEDURE_ID}", EVERYONE),
+    Route("procedure versions", "GET", f"/api/procedures/{PROCEDURE_ID}/versions", EVERYONE),
+    Route("notification list", "GET", f"/api/procedures/{PROCEDURE_ID}/notification-list",
+          EVERYONE),
+    Route("validate procedure", "POST", "/api/procedures/validate", EVERYONE,
+          content=UPLOAD.encode()),
+    Route("upload procedure", "POST", "/api/procedures", frozenset({"planner", "admin"}),
+          content=UPLOAD.encode(), changes=True, status=201),
+    Route("schedule", "POST", "/api/simulations/schedule", ANALYSTS,
+          json={"procedure_id": PROCEDURE_ID, "start": "2025-01-24"}),
+    Route("monte-carlo", "POST", "/api/simulations/monte-carlo", ANALYSTS,
+          json={"procedure_id": PROCEDURE_ID, "runs": 200}),
+    Route("reform", "POST", "/api/simulations/reform", ANALYSTS,
+          json={"procedure_id": PROCEDURE_ID}),
+    Route("compare", "POST", "/api/simulations/compare", ANALYSTS,
+          json={"before": {"procedure_id": PROCEDURE_ID}, "after": {"procedure_id": "newborn"}}),
+    Route("advise", "GET", "/api/simulations/advise", ANALYSTS,
+          params={"procedure_id": PROCEDURE_ID}),
+    Route("gantt", "GET", "/api/simulations/gantt", ANALYSTS,
+          params={"procedure_id": PROCEDURE_ID}),
+    Route("audit report", "GET", "/api/audit/report", ANALYSTS,
+          params={"procedure_id": PROCEDURE_ID}),
+    Route("verify audit chain", "GET", "/api/audit/verify", frozenset({"auditor", "admin"})),
+    Route("case board", "GET", "/api/cases", CASE_READERS),
+    Route("read case", "GET", "/api/cases/{case_id}", CASE_READERS),
+    Route("case timeline", "GET", "/api/cases/{case_id}/timeline", CASE_READERS),
+    Route("open case", "POST", "/api/cases", frozenset({"front_desk", "admin"}),
+          json={"procedure_id": PROCEDURE_ID,
+                "applicant": {"name": "赵六", "id_number": ID_NUMBER}, "submitted": []},
+          changes=True, status=201),
+    Route("submit materials", "POST", "/api/cases/{case_id}/materials",
+          frozenset({"front_desk", "admin"}), json={"material_ids": [DEFERRED_MATERIAL]},
+          changes=True),
+    Route("decide own step", "POST", "/api/cases/{case_id}/steps/business_licence/decision",
+          frozenset({"clerk", "admin"}), json={"outcome": "approve"}, changes=True),
+    Route("withdraw case", "POST", "/api/cases/{case_id}/withdraw",
+          frozenset({"front_desk", "admin"}), json={"reason": "申请人撤回"}, changes=True),
+]
+
+
+@pytest.mark.parametrize("identity", sorted(ACCOUNTS))
+@pytest.mark.parametrize("route", ROUTES, ids=[r.name for r in ROUTES])
+def test_each_role_may_do_exactly_what_its_permissions_allow(client, auth, engine, case_id,
+                                                             route, identity):
+    before = snapshot(engine)
+    answer = client.request(route.method, route.path.format(case_id=case_id),
+                            headers=auth[identity], json=route.json, params=route.params,
+                            content=route.content)
+    if identity in route.allowed:
+        assert answer.status_code == route.status, answer.text
+        assert (snapshot(engine) != before) == route.changes
+    else:
+        assert answer.status_code == 403, answer.text
+        assert snapshot(engine) == before
+
+
+def test_a_clerk_cannot_see_a_case_without_a_step_of_its_departments(client, auth, engine,
+                                                                      password_hash):
+    """Scope: a police clerk neither lists nor reads a restaurant case (no police step)."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from api.security import create_access_token
+    from process_models.accounts import add_user
+    from tests.api_fixtures import SECRET_KEY, open_restaurant_case
+
+    case = open_restaurant_case(engine)
+    with Session(engine) as session:
+        police = add_user(session, "police_clerk", password_hash=password_hash, role="clerk",
+                          departments=["police"], now=datetime.now(UTC)).id
+    headers = {"Authorization": "Bearer " + create_access_token(police, secret_key=SECRET_KEY)}
+    assert client.get("/api/cases", headers=headers).json()["count"] == 0
+    assert client.get(f"/api/cases/{case}", headers=headers).status_code == 403
+    assert client.get("/api/cases", headers=auth["clerk"]).json()["count"] == 1
+
+
+def test_a_clerk_deciding_another_departments_step_is_refused_with_the_reason(
+        client, auth, engine, case_id):
+    before = snapshot(engine)
+    answer = client.post(f"/api/cases/{case_id}/steps/business_licence/decision",
+                         headers=auth["other_clerk"], json={"outcome": "approve"})
+    assert answer.status_code == 403
+    assert answer.json()["detail"] == (
+        f"step 'business_licence' of case {case_id} belongs to department 'samr'; "
+        "user 'cdc_clerk' decides only for cdc")
+    assert snapshot(engine) == before
+
+
+def test_every_api_route_is_in_the_role_table(app):
+    """A new route must say who may use it here, or this test fails."""
+    from fastapi.routing import APIRoute
+
+    covered = {(r.method, r.path) for r in ROUTES}
+    open_routes = {("POST", "/api/login/access-token"), ("GET", "/api/users/me")}
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path.startswith("/api"):
+            for method in route.methods:
+                key = (method, route.path.replace("{step_id}", "business_licence")
+                       .replace("{procedure_id}", PROCEDURE_ID))
+                assert key in covered | open_routes, key
