@@ -1,0 +1,418 @@
+"""The web pages: logging in, CSRF, roles, masking, the front desk, inbox, board, case page,
+planner and auditor, in Chinese and English.
+
+The pages call the same functions as the JSON routes, which ``tests/test_api.py`` runs on
+SQLite and PostgreSQL; here SQLite is enough.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, SQLModel, select
+
+from api.i18n import MESSAGES
+from api.main import create_app
+from api.pages import TEMPLATES_DIR
+from api.security import hash_password
+from process_models import casework
+from process_models.accounts import add_user
+from process_models.cases import Case, CaseStep, Submission
+from process_models.catalog import load_catalog_procedure
+
+
+@pytest.fixture
+def engine(tmp_path, sqlite_template):
+    """A migrated, empty SQLite file (the JSON routes' tests cover PostgreSQL)."""
+    from process_models.store import make_engine
+
+    path = tmp_path / "onething.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+PASSWORD = "correct horse battery staple"
+ID_NUMBER = "11010519491231002X"
+PROCEDURE_ID = "utility_connection"
+"""水电气网联合报装: power, water, gas, broadband one after another; one 容缺 material."""
+DEFERRED_MATERIAL = "water_demand"
+ACCOUNTS = {
+    "front_desk": ("desk", "front_desk", []),
+    "clerk": ("power_clerk", "clerk", ["power"]),
+    "other_clerk": ("water_clerk", "clerk", ["water"]),
+    "planner": ("planner", "planner", []),
+    "auditor": ("auditor", "auditor", []),
+    "admin": ("admin", "admin", []),
+}
+"""Test identity → (username, role, departments)."""
+MASKED_ID_NUMBER = ID_NUMBER[:4] + "*" * 10 + ID_NUMBER[-4:]
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _csrf(page) -> str:
+    return CSRF.search(page.text).group(1)
+
+
+@pytest.fixture(scope="module")
+def password_hash() -> str:
+    """One argon2 hash of :data:`PASSWORD` (hashing is slow on purpose)."""
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def app(engine):
+    return create_app(engine, secret_key="pages-tests-" + "k" * 32, demo_accounts=False)
+
+
+@pytest.fixture
+def client(app, prefect_harness):
+    """A TestClient (start-up migrations run), Prefect on the session's test harness."""
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def accounts(engine, client, password_hash) -> None:
+    with Session(engine) as session:
+        for username, role, departments in ACCOUNTS.values():
+            add_user(session, username, password_hash=password_hash, role=role,
+                     departments=departments, now=datetime.now(UTC))
+
+
+def open_utility_case(engine) -> str:
+    """An accepted case through the domain: the power step pending, ``water_demand`` owed."""
+    proc = load_catalog_procedure(PROCEDURE_ID)
+    materials = [i.material_id for i in casework.notification_list(proc)
+                 if i.material_id != DEFERRED_MATERIAL]
+    with Session(engine) as session:
+        return casework.open_case(
+            session, proc, casework.Applicant("张三", ID_NUMBER, address="北京市东城区",
+                                              phone="13812345678"),
+            materials, now=datetime.now(UTC)).id
+
+
+@pytest.fixture
+def case_id(engine, client) -> str:
+    return open_utility_case(engine)
+
+
+def snapshot(engine) -> dict[str, list[tuple]]:
+    """Every row of every table, sorted: equal snapshots mean nothing changed."""
+    with Session(engine) as session:
+        return {table.name: sorted(map(tuple, session.execute(table.select()).all()), key=repr)
+                for table in SQLModel.metadata.sorted_tables}
+
+
+@pytest.fixture
+def login(app, client, accounts):
+    """Identity → a TestClient logged in to the pages as that account (its own cookies)."""
+
+    def _login(identity: str) -> TestClient:
+        browser = TestClient(app)
+        form = browser.get("/login")
+        answer = browser.post("/login", data={
+            "username": ACCOUNTS[identity][0], "password": PASSWORD,
+            "csrf_token": _csrf(form), "next": "/"}, follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        return browser
+
+    return _login
+
+
+def _step(engine, case_id: str, step_id: str) -> CaseStep:
+    with Session(engine) as session:
+        return session.exec(select(CaseStep).where(CaseStep.case_id == case_id,
+                                                   CaseStep.step_id == step_id)).one()
+
+
+# --- words ---------------------------------------------------------------------------------------
+
+
+def test_every_language_has_the_same_keys():
+    assert MESSAGES["zh"].keys() == MESSAGES["en"].keys()
+
+
+def test_every_key_a_template_uses_exists():
+    """A template asking for a missing key would fail only on the page that shows it."""
+    used = {key for path in Path(TEMPLATES_DIR).glob("*.html")
+            for key in re.findall(r"t\['([^']+)'\]", path.read_text("utf-8"))}
+    assert used, "the templates name their strings as t['key']"
+    assert used - MESSAGES["zh"].keys() == set()
+
+
+def test_pages_speak_chinese_until_the_visitor_switches_to_english(client):
+    assert "登录" in client.get("/login").text
+    english = client.get("/login?lang=en")
+    assert "Log in" in english.text and "登录" not in english.text
+    assert "Log in" in client.get("/login").text, "the cookie remembers the choice"
+    assert "登录" in client.get("/login?lang=zh").text
+
+
+# --- logging in and CSRF -----------------------------------------------------------------------
+
+
+def test_a_visitor_who_is_not_logged_in_is_sent_to_the_login_page(client):
+    answer = client.get("/board", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/board"
+
+
+@pytest.mark.parametrize(("identity", "home"), [
+    ("front_desk", "/desk"), ("clerk", "/inbox"), ("planner", "/planner"),
+    ("auditor", "/auditor"), ("admin", "/board")])
+def test_each_role_lands_on_its_own_page(app, client, accounts, identity, home):
+    form = client.get("/login")
+    answer = client.post("/login", data={"username": ACCOUNTS[identity][0], "password": PASSWORD,
+                                         "csrf_token": _csrf(form)}, follow_redirects=False)
+    assert answer.headers["location"] == home
+
+
+def test_a_wrong_password_is_refused_on_the_login_page(client, accounts):
+    form = client.get("/login")
+    answer = client.post("/login", data={"username": "desk", "password": "wrong",
+                                         "csrf_token": _csrf(form)})
+    assert answer.status_code == 401
+    assert "用户名或密码错误" in answer.text
+    assert client.get("/desk", follow_redirects=False).status_code == 303
+
+
+def test_logins_from_one_address_are_rate_limited(client, accounts):
+    form = client.get("/login")
+    for _ in range(5):
+        client.post("/login", data={"username": "desk", "password": "wrong",
+                                    "csrf_token": _csrf(form)})
+    answer = client.post("/login", data={"username": "desk", "password": PASSWORD,
+                                         "csrf_token": _csrf(form)})
+    assert answer.status_code == 429
+    assert "登录失败次数过多" in answer.text
+
+
+def test_a_login_without_the_forms_csrf_token_is_refused(client, accounts):
+    client.get("/login")
+    answer = client.post("/login", data={"username": "desk", "password": PASSWORD,
+                                         "csrf_token": "forged"})
+    assert answer.status_code == 403
+    assert "CSRF token" in answer.text
+
+
+def test_every_form_of_every_page_carries_the_csrf_token(login, case_id):
+    """Every POST form has the session's token (GET forms need none)."""
+    pages = {"front_desk": ["/desk", f"/cases/{case_id}"], "clerk": ["/inbox", f"/cases/{case_id}"],
+             "planner": ["/planner?lever=parallelise"]}
+    for identity, paths in pages.items():
+        browser = login(identity)
+        for path in paths:
+            text = browser.get(path).text
+            forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", text, flags=re.DOTALL)
+            assert len(forms) >= 2, path  # the page's own form and logging out
+            for form in forms:
+                assert f'name="csrf_token" value="{_csrf(browser.get(path))}"' in form, path
+
+
+def test_a_decision_without_the_csrf_token_changes_nothing(engine, login, case_id):
+    browser = login("clerk")
+    before = snapshot(engine)
+    answer = browser.post(f"/cases/{case_id}/steps/power_connection/decision",
+                          data={"outcome": "approve", "csrf_token": "stale"})
+    assert answer.status_code == 403
+    assert snapshot(engine) == before
+
+
+# --- roles and personal data --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("identity", "path"), [
+    ("planner", "/board"), ("planner", "/desk"), ("planner", "/inbox"),
+    ("auditor", "/desk"), ("auditor", "/inbox"), ("clerk", "/desk"), ("clerk", "/planner"),
+    ("front_desk", "/auditor"), ("front_desk", "/planner"), ("front_desk", "/inbox")])
+def test_a_page_of_another_role_answers_403(login, identity, path):
+    answer = login(identity).get(path)
+    assert answer.status_code == 403
+    assert "may not do" in answer.text
+
+
+def test_a_planner_cannot_open_a_case_page(login, case_id):
+    answer = login("planner").get(f"/cases/{case_id}")
+    assert answer.status_code == 403
+    assert "张三" not in answer.text
+
+
+@pytest.mark.parametrize(("identity", "shows_full"), [
+    ("front_desk", True), ("admin", True), ("clerk", False), ("auditor", False)])
+def test_the_case_page_masks_the_applicant_like_the_api(login, case_id, identity, shows_full):
+    text = login(identity).get(f"/cases/{case_id}").text
+    assert "张三" in text
+    assert (ID_NUMBER in text) is shows_full
+    assert (MASKED_ID_NUMBER in text) is not shows_full
+    assert ("北京市东城区" in text) is shows_full, "clerks and auditors never see the address"
+    assert ("13812345678" in text) is shows_full
+
+
+@pytest.mark.parametrize("path", ["/board", "/inbox", "/auditor", "/auditor/overdue.csv"])
+def test_lists_show_a_clerk_only_masked_id_numbers(login, case_id, path):
+    identity = "auditor" if path.startswith("/auditor") else "clerk"
+    text = login(identity).get(path).text
+    assert ID_NUMBER not in text
+
+
+def test_a_clerk_cannot_see_a_case_without_a_step_of_its_department(engine, login, accounts):
+    other = open_utility_case(engine)
+    with Session(engine) as session:
+        for step in session.exec(select(CaseStep).where(CaseStep.case_id == other)):
+            step.department_id = "gas"
+            session.add(step)
+        session.commit()
+    answer = login("clerk").get(f"/cases/{other}")
+    assert answer.status_code == 403
+    assert "张三" not in answer.text
+
+
+# --- front desk --------------------------------------------------------------------------------
+
+
+def test_the_notification_list_lists_every_material_once_with_deferrable_ones_marked(login):
+    text = login("front_desk").get("/desk/notice/newborn").text
+    for name in ("母亲身份证", "父亲身份证", "结婚证", "户口簿", "申请表", "新生儿照片", "母亲银行卡"):
+        assert text.count(f"<td>{name}</td>") == 1, name
+    assert text.count("容缺（可后补）") == 2
+    assert "window.print()" in text and "@media print" in (
+        Path(TEMPLATES_DIR).parent / "static" / "onething.css").read_text("utf-8")
+
+
+def test_the_front_desk_opens_a_case_with_deferred_materials_and_records_them(engine, login):
+    browser = login("front_desk")
+    desk = browser.get("/desk?procedure_id=utility_connection")
+    form = {"procedure_id": "utility_connection", "name": "李四", "id_number": ID_NUMBER,
+            "csrf_token": _csrf(desk),
+            "submitted": [m for m in re.findall(r'name="submitted" value="([^"]+)"', desk.text)
+                          if m != DEFERRED_MATERIAL]}
+    page = browser.post("/desk/cases", data=form)
+    assert page.status_code == 200
+    case_id = re.search(r"C-\d{8}-\d{4}", str(page.url)).group(0)
+    assert "已受理，案件编号" in page.text
+    assert f'data-material="{DEFERRED_MATERIAL}" data-status="deferred"' in page.text
+    assert "容缺（待补交）" in page.text
+    page = browser.post(f"/cases/{case_id}/materials", data={
+        "material_ids": [DEFERRED_MATERIAL], "csrf_token": _csrf(page)})
+    assert "材料已登记" in page.text
+    with Session(engine) as session:
+        row = session.exec(select(Submission).where(
+            Submission.case_id == case_id, Submission.material_id == DEFERRED_MATERIAL)).one()
+    assert row.status == "received"
+
+
+def test_a_bad_id_number_comes_back_to_the_form_with_the_domains_message(engine, login):
+    browser = login("front_desk")
+    desk = browser.get("/desk?procedure_id=utility_connection")
+    answer = browser.post("/desk/cases", data={
+        "procedure_id": "utility_connection", "name": "李四", "id_number": "110105194912310021",
+        "csrf_token": _csrf(desk)})
+    assert answer.status_code == 422
+    assert "fails its checksum" in answer.text
+    assert 'value="李四"' in answer.text, "what the clerk typed stays in the form"
+    with Session(engine) as session:
+        assert session.exec(select(Case)).all() == []
+
+
+# --- inbox, decisions, board ----------------------------------------------------------------------
+
+
+def test_the_inbox_lists_my_pending_steps_and_approves_one(engine, login, case_id):
+    browser = login("clerk")
+    inbox = browser.get("/inbox")
+    assert f'data-case="{case_id}" data-step="power_connection"' in inbox.text
+    page = browser.post(f"/cases/{case_id}/steps/power_connection/decision", data={
+        "outcome": "approve", "back": "/inbox", "csrf_token": _csrf(inbox),
+        "expected_version": _step(engine, case_id, "power_connection").version})
+    assert str(page.url).endswith("/inbox")
+    assert "审批意见已提交" in page.text
+    assert _step(engine, case_id, "power_connection").status == "approved"
+
+
+def test_the_inbox_is_sorted_by_due_date(engine, login, case_id):
+    later = open_utility_case(engine)
+    with Session(engine) as session:
+        first = session.exec(select(CaseStep).where(CaseStep.case_id == later,
+                                                    CaseStep.step_id == "power_connection")).one()
+        first.due_date = first.due_date.replace(year=first.due_date.year - 1)
+        session.add(first)
+        session.commit()
+    text = login("clerk").get("/inbox").text
+    assert text.index(f'data-case="{later}"') < text.index(f'data-case="{case_id}"')
+
+
+def test_a_clerk_deciding_another_departments_step_is_refused_on_the_page(engine, login,
+                                                                          case_id):
+    """The water clerk sees the case (it has a water step) but not the power decision."""
+    browser = login("other_clerk")
+    page = browser.get(f"/cases/{case_id}")
+    before = snapshot(engine)
+    page = browser.post(f"/cases/{case_id}/steps/power_connection/decision", data={
+        "outcome": "approve", "csrf_token": _csrf(page)})
+    assert "操作被拒绝" in page.text
+    assert "belongs to department 'power'" in html.unescape(page.text)
+    assert snapshot(engine) == before
+
+
+def test_reject_needs_a_reason_and_the_page_says_so(engine, login, case_id):
+    browser = login("clerk")
+    page = browser.get(f"/cases/{case_id}")
+    page = browser.post(f"/cases/{case_id}/steps/power_connection/decision", data={
+        "outcome": "reject", "csrf_token": _csrf(page)})
+    assert "reason" in page.text
+    assert _step(engine, case_id, "power_connection").status == "pending"
+
+
+def test_the_board_counts_each_colour_and_filters_by_department(login, case_id):
+    browser = login("admin")
+    board = browser.get("/board").text
+    assert f'data-case="{case_id}" data-colour="green"' in board
+    assert re.search(r'data-colour="green">.*?<strong>1</strong>', board)
+    assert case_id not in browser.get("/board?department_id=nobody").text
+    assert case_id in browser.get("/board?department_id=water").text
+    assert case_id not in browser.get("/board?colour=red").text
+
+
+# --- planner and auditor ----------------------------------------------------------------------
+
+
+def test_the_planner_shows_before_after_advice_and_the_gantt_chart(login):
+    text = login("planner").get("/planner?procedure_id=newborn&lever=parallelise").text
+    assert 'data-metric="elapsed_working_days"' in text
+    assert re.search(r'data-metric="elapsed_working_days"><td>[^<]+</td>'
+                     r'<td class="num">32.0</td><td class="num">(\d+\.\d)</td>', text)
+    assert 'id="advice"' in text and "<svg" in text
+    assert "串联改并联" in text
+
+
+def test_an_uploaded_scenario_is_simulated_and_a_bad_one_answers_one_line(login):
+    browser = login("planner")
+    page = browser.get("/planner")
+    scenario = "procedure: newborn\nlevers:\n- lever: online\n"
+    text = browser.post("/planner", data={"procedure_id": "newborn", "csrf_token": _csrf(page)},
+                        files={"scenario": ("s.yaml", scenario.encode())}).text
+    assert re.search(r'data-metric="trips"><td>[^<]+</td><td class="num">4</td>'
+                     r'<td class="num">0</td>', text)
+    bad = browser.post("/planner", data={"procedure_id": "newborn", "csrf_token": _csrf(page)},
+                       files={"scenario": ("s.yaml", b"procedure: newborn\nlevers:\n- lever: onlin\n")})
+    assert bad.status_code == 422
+    assert "did you mean" in bad.text and "online" in bad.text
+
+
+def test_the_auditor_page_has_the_portfolio_and_both_csv_downloads(login):
+    browser = login("auditor")
+    text = browser.get("/auditor").text
+    assert 'data-procedure="newborn"' in text
+    report = browser.get("/auditor/report.csv")
+    assert report.headers["content-type"].startswith("text/csv")
+    assert "newborn" in report.text or "新生儿" in report.text
+    overdue = browser.get("/auditor/overdue.csv")
+    assert overdue.text.lstrip("\ufeff").startswith("case_id,procedure_id,status")
