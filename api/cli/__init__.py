@@ -9,6 +9,7 @@ from api.cli import tables  # noqa: F401
 from api.cli import audit  # noqa: F401
 from api.cli import cases  # noqa: F401
 from api.cli import reform  # noqa: F401
+from api.cli import users, serve  # noqa: F401
 
 __all__ = ["app", "main", "run"]
 
