@@ -35,6 +35,7 @@ postgres:
 run: $(STAMP)
 	$(VENV)/bin/onething catalog
 	$(VENV)/bin/onething reform --catalog
+	$(VENV)/bin/onething serve
 
 test: $(STAMP) system-deps postgres
 	$(PY) -m pytest -q
