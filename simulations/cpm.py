@@ -368,14 +368,16 @@ def critical_paths(proc: Procedure, **kw) -> list[list[str]]:
 
 
 def critical_path(proc: Procedure, **kw) -> list[str]:
-    """The first critical path of ``proc`` as step ids; keywords as :func:`schedule`.
+    """The first critical path of ``proc`` as step ids (empty when no step is on the
+    applicant's path); keywords as :func:`schedule`.
 
     >>> from process_models.catalog import load_catalog_procedure
     >>> newborn = load_catalog_procedure("newborn")
     >>> critical_path(newborn) in critical_paths(newborn)
     True
     """
-    return schedule(proc, **kw).critical_paths[0]
+    paths = schedule(proc, **kw).critical_paths
+    return paths[0] if paths else []
 
 
 def critical_path_length(proc: Procedure, **kw) -> float:

@@ -238,7 +238,7 @@ class _Model:
                 s = start[k] if criticality else start[0]
                 _join(preds, np.minimum if self.is_any[k] else np.maximum, finish, s)
                 f += s
-        elapsed = finish.max(axis=0)
+        elapsed = finish.max(axis=0, initial=0.0)
         if not criticality:
             return elapsed[:size], np.zeros(n, dtype=np.int64)
         tol = tolerance(float(elapsed.max()))
@@ -314,7 +314,7 @@ def simulate(
     elapsed = np.empty(runs)
     counts = np.zeros(len(model.ids), dtype=np.int64)
     done = 0
-    chunk = max(4, min(CHUNK_RUNS, CHUNK_VALUES // len(model.ids)) // 4 * 4)
+    chunk = max(4, min(CHUNK_RUNS, CHUNK_VALUES // max(1, len(model.ids))) // 4 * 4)
     while done < runs:
         size = min(chunk, runs - done)
         elapsed[done:done + size], chunk_counts = model.run(size, criticality)

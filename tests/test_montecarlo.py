@@ -149,6 +149,12 @@ def test_monte_carlo_with_fixed_durations_equals_the_critical_path(proc):
     assert r.criticality == {k: float(k in critical) for k in r.criticality}
 
 
+def test_a_procedure_of_follow_up_checks_only_takes_no_time():
+    p = procedure(step("a", 3).model_copy(update={"follow_up": True}))
+    r = simulate(p, runs=10)
+    assert r.p95 == 0 and r.criticality == {} and schedule(p).critical_paths == []
+
+
 def test_every_catalog_procedure_replicates(catalog_file):
     proc = load_procedure(catalog_file)
     r = simulate(proc, runs=2000, seed=0)
