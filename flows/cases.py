@@ -355,6 +355,7 @@ def deploy(work_pool: str = WORK_POOL, *, sweep_cron: str = "*/15 * * * *") -> l
                            (sla_sweep, {"cron": sweep_cron})):
         source = flow_fn.from_source(source=str(ROOT),
                                      entrypoint=f"flows/cases.py:{flow_fn.fn.__name__}")
-        ids.append(str(source.deploy(name=DEPLOYMENT_NAME, work_pool_name=work_pool,
-                                     print_next_steps=False, **extra)))
+        deployment = source.to_deployment(name=DEPLOYMENT_NAME, work_pool_name=work_pool,
+                                          **extra)
+        ids.append(str(deployment.apply(work_pool_name=work_pool)))
     return ids
