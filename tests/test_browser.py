@@ -1,0 +1,224 @@
+"""The pages in a real browser: Debian's chromium driven by Playwright, the service on uvicorn.
+
+One 新生儿出生 (``newborn``) case from the window to its certificates: the front desk prints
+the 一次性告知单 and opens the case (two materials under 容缺, recorded afterwards), every
+department's clerk approves its step from the inbox, the board shows the case green and then
+closed, the case page lists the certificates; a clerk trying another department's step is
+refused on the page. Screenshots (and the printed list as PDF) go to ``tests/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import shutil
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from api.security import hash_password
+from process_models.accounts import add_user
+from process_models.cases import Case, Certificate
+from process_models.catalog import load_catalog_procedure
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "browser"
+PASSWORD = "browser-tests-password"
+ID_NUMBER = "11010519491231002X"
+MASKED_ID_NUMBER = "1101**********002X"
+NEWBORN = load_catalog_procedure("newborn")
+DEFERRED = ["photo", "mother_bank_card"]
+"""The newborn procedure's non-key materials: the applicant brings them later (容缺)."""
+TIMEOUT_MS = 90_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: "
+                                "`make system-deps` or `apt-get install -y chromium`")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, sqlite_template):
+    """A migrated SQLite file with the front desk and one clerk per department of newborn."""
+    from process_models.store import make_engine
+
+    path = tmp_path_factory.mktemp("browser") / "onething.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    password_hash = hash_password(PASSWORD)
+    with Session(engine) as session:
+        add_user(session, "desk", password_hash=password_hash, role="front_desk",
+                 now=datetime.now(UTC))
+        add_user(session, "admin", password_hash=password_hash, role="admin",
+                 now=datetime.now(UTC))
+        for department in NEWBORN.departments:
+            if any(step.department == department.id for step in NEWBORN.steps):
+                add_user(session, f"{department.id}_clerk", password_hash=password_hash,
+                         role="clerk", departments=[department.id], now=datetime.now(UTC))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def base_url(engine, prefect_harness):
+    """The service on uvicorn, 127.0.0.1 and a free port, in a thread of this process (with
+    this context, so its flows run on the session's Prefect harness)."""
+    import uvicorn
+
+    from api.main import create_app
+
+    app = create_app(engine, secret_key="browser-tests-" + "k" * 32, demo_accounts=False)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(server.run,),
+                              daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def log_in(browser, base_url):
+    """Username → a page of its own browser context, logged in."""
+    pages = {}
+
+    def _log_in(username: str):
+        if username not in pages:
+            context = browser.new_context(base_url=base_url, locale="zh-CN",
+                                          viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(TIMEOUT_MS)
+            page = context.new_page()
+            page.goto("/login")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+            assert "/login" not in page.url, page.content()
+            pages[username] = page
+        return pages[username]
+
+    yield _log_in
+    for page in pages.values():
+        page.context.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _flash(page) -> str:
+    return page.locator(".flash").first.inner_text()
+
+
+def test_a_newborn_case_runs_from_the_window_to_its_certificates(engine, log_in):
+    desk = log_in("desk")
+
+    # The 一次性告知单, printed: the print stylesheet drops the navigation and the button.
+    desk.goto("/desk/notice/newborn")
+    assert "一次性告知单" in desk.inner_text("h1")
+    assert desk.locator("tr.deferrable").count() == len(DEFERRED)
+    desk.emulate_media(media="print")
+    assert not desk.locator("header.top").is_visible()
+    _shot(desk, "01-notice-print")
+    desk.pdf(path=str(ARTIFACTS / "01-notice.pdf"), format="A4")
+    desk.emulate_media(media="screen")
+
+    # Opening: every key material brought, the two non-key ones owed under 容缺.
+    desk.goto("/desk?procedure_id=newborn")
+    desk.fill("input[name=name]", "王小明")
+    desk.fill("input[name=id_number]", ID_NUMBER)
+    desk.fill("input[name=phone]", "13812345678")
+    for box in desk.locator("input[name=submitted]").all():
+        if box.get_attribute("value") not in DEFERRED:
+            box.check()
+    _shot(desk, "02-desk")
+    desk.click("form[action='/desk/cases'] button[type=submit]")
+    desk.wait_for_url(re.compile(r"/cases/C-\d{8}-\d{4}$"))
+    case_id = desk.url.rsplit("/", 1)[1]
+    assert case_id in _flash(desk)
+    assert ID_NUMBER in desk.inner_text("#applicant"), "the front desk sees the full number"
+    for material in DEFERRED:
+        assert desk.get_attribute(f"tr[data-material={material}]", "data-status") == "deferred"
+    assert desk.locator("tr.material.deferred .tag.deferred").count() == len(DEFERRED)
+    _shot(desk, "03-case-opened-with-deferred-materials")
+    for material in DEFERRED:
+        desk.check(f"#record-materials input[value={material}]")
+    desk.click("#record-materials button[type=submit]")
+    desk.wait_for_load_state()
+    assert desk.locator("tr.material.received").count() == len(desk.locator("tr.material").all())
+
+    # The board: the open case, green.
+    admin = log_in("admin")
+    admin.goto("/board")
+    row = admin.locator(f"tr[data-case='{case_id}']")
+    assert row.get_attribute("data-colour") == "green"
+    assert int(admin.inner_text(".counts li[data-colour=green] strong")) == 1
+    _shot(admin, "04-board-green")
+
+    # A clerk deciding another department's step is refused on the page.
+    first = NEWBORN.steps[0]
+    other = next(s for s in NEWBORN.steps if s.department != first.department)
+    intruder = log_in(f"{other.department}_clerk")
+    intruder.goto(f"/cases/{case_id}")
+    assert MASKED_ID_NUMBER in intruder.inner_text("#applicant")
+    assert ID_NUMBER not in intruder.content()
+    intruder.click(f"tr[data-step={first.id}] button.approve")
+    intruder.wait_for_load_state()
+    assert "操作被拒绝" in _flash(intruder)
+    assert f"belongs to department '{first.department}'" in _flash(intruder)
+    assert intruder.get_attribute(f"tr[data-step={first.id}]", "data-status") == "pending"
+    _shot(intruder, "05-other-department-refused")
+
+    # Each department's clerk approves its step from the inbox, in the procedure's order.
+    for number, step in enumerate(NEWBORN.steps):
+        clerk = log_in(f"{step.department}_clerk")
+        clerk.goto("/inbox")
+        clerk.click(f"tr[data-case='{case_id}'][data-step={step.id}] button.approve")
+        clerk.wait_for_url(re.compile(r"/inbox$"))
+        assert "审批意见已提交" in _flash(clerk)
+        if number == 0:
+            _shot(clerk, "06-inbox-after-approval")
+
+    # Closed: off the open board, on it with the closed ones, certificates on the case page.
+    admin.goto("/board")
+    assert admin.locator(f"tr[data-case='{case_id}']").count() == 0
+    admin.goto("/board?closed=true")
+    assert admin.get_attribute(f"tr[data-case='{case_id}']", "data-status") == "approved"
+    _shot(admin, "07-board-closed")
+    desk.goto(f"/cases/{case_id}")
+    assert desk.get_attribute("#case-status", "data-status") == "approved"
+    with Session(engine) as session:
+        numbers = session.exec(select(Certificate.number)
+                               .where(Certificate.case_id == case_id)).all()
+        assert session.get(Case, case_id).status == "approved"
+    assert numbers
+    shown = desk.locator("tr.certificate td:first-child").all_inner_texts()
+    assert sorted(shown) == sorted(numbers)
+    assert desk.locator(".timeline li[data-kind=case_approved]").count() == 1
+    _shot(desk, "08-case-certificates")
