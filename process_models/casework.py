@@ -351,29 +351,40 @@ def _step_due(step: Step, start_day: date, paused_working_days: int = 0) -> date
     return due
 
 
+def _members(proc: Procedure, target: str) -> tuple[list[str], bool]:
+    """The steps of a case a dependency target stands for (itself, or a stage's milestones)
+    and whether one of them is enough (a stage joining on ``any``)."""
+    active = {s.id for s in _active_steps(proc)}
+    for stage in proc.stages:
+        if stage.id == target:
+            members = [m for m in (stage.milestones or stage.steps) if m in active]
+            return members, stage.join.value == "any"
+    return ([target] if target in active else []), False
+
+
 def _dependency_day(proc: Procedure, target: str, finished: dict[str, date]) -> date | None:
-    """When a dependency target (step or stage) completed, or ``None`` while it has not."""
-    stages = {s.id: s for s in proc.stages}
-    if target not in stages:
-        return finished.get(target)
-    stage = stages[target]
-    days = [finished.get(m) for m in (stage.milestones or stage.steps)]
-    done = [d for d in days if d is not None]
-    if stage.join.value == "any":
+    """When a dependency target (step or stage) completed, or ``None`` while it has not.
+
+    A target standing for no step of the case (a follow-up check) never holds anything up.
+    """
+    members, any_one = _members(proc, target)
+    if not members:
+        return date.min
+    done = [finished[m] for m in members if m in finished]
+    if any_one:
         return min(done) if done else None
-    return max(done) if done and len(done) == len(days) else None
+    return max(done) if len(done) == len(members) else None
 
 
 def _ready_day(proc: Procedure, step: Step, finished: dict[str, date], accepted: date):
     """The day ``step``'s clock starts (after every dependency and its lag), or ``None``."""
     day = accepted
-    active = {s.id for s in _active_steps(proc)} | {s.id for s in proc.stages}
     for dependency in step.depends_on:
-        if dependency.step not in active:
-            continue
         done = _dependency_day(proc, dependency.step, finished)
         if done is None:
             return None
+        if done == date.min:
+            continue
         if dependency.lag is not None:
             done = _after(done, dependency.lag.days, dependency.lag.unit)
         day = max(day, done)
@@ -383,17 +394,9 @@ def _ready_day(proc: Procedure, step: Step, finished: dict[str, date], accepted:
 def _planned_due_date(proc: Procedure, accepted: date, paused: dict[str, int]) -> date:
     """The case's committed due date: every step on its limit (plus pauses), in order."""
     steps = {s.id: s for s in _active_steps(proc)}
-    stages = {s.id: s for s in proc.stages}
     order = graphlib.TopologicalSorter()
     for step in steps.values():
-        targets = []
-        for dependency in step.depends_on:
-            if dependency.step in stages:
-                stage = stages[dependency.step]
-                targets += stage.milestones or stage.steps
-            else:
-                targets.append(dependency.step)
-        order.add(step.id, *[t for t in targets if t in steps])
+        order.add(step.id, *[m for d in step.depends_on for m in _members(proc, d.step)[0]])
     finished: dict[str, date] = {}
     for step_id in order.static_order():
         start = _ready_day(proc, steps[step_id], finished, accepted)
@@ -877,6 +880,7 @@ def _issue_certificates(session: Session, case: Case, proc: Procedure,
         for name in proc.step(row.step_id).certificates:
             if (row.step_id, name) in existing:
                 continue
+            existing.add((row.step_id, name))
             index += 1
             certificate = Certificate(
                 number=f"{case.id}-{index:02d}", name=name, case_id=case.id,
