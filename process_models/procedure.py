@@ -365,40 +365,25 @@ class Procedure(_Model):
     # -- look-ups ---------------------------------------------------------------------------
     def step(self, step_id: str) -> Step:
         """The step with ``step_id``; raises :class:`UnknownReference` with a did-you-mean."""
-        for s in self.steps:
-            if s.id == step_id:
-                return s
-        from process_models.errors import UnknownReference, did_you_mean
-
-        ids = [s.id for s in self.steps]
-        raise UnknownReference(
-            f"procedure '{self.id}' has no step '{step_id}'", suggestion=did_you_mean(step_id, ids)
-        )
+        return self._find(self.steps, step_id, "step")
 
     def department(self, department_id: str) -> Department:
         """The department with ``department_id``; raises with a did-you-mean."""
-        for d in self.departments:
-            if d.id == department_id:
-                return d
-        from process_models.errors import UnknownReference, did_you_mean
-
-        ids = [d.id for d in self.departments]
-        raise UnknownReference(
-            f"procedure '{self.id}' has no department '{department_id}'",
-            suggestion=did_you_mean(department_id, ids),
-        )
+        return self._find(self.departments, department_id, "department")
 
     def material(self, material_id: str) -> Material:
         """The material with ``material_id``; raises with a did-you-mean."""
-        for m in self.materials:
-            if m.id == material_id:
-                return m
+        return self._find(self.materials, material_id, "material")
+
+    def _find(self, items: list[Any], wanted: str, what: str) -> Any:
+        for item in items:
+            if item.id == wanted:
+                return item
         from process_models.errors import UnknownReference, did_you_mean
 
-        ids = [m.id for m in self.materials]
         raise UnknownReference(
-            f"procedure '{self.id}' has no material '{material_id}'",
-            suggestion=did_you_mean(material_id, ids),
+            f"procedure '{self.id}' has no {what} '{wanted}'",
+            suggestion=did_you_mean(wanted, [i.id for i in items]),
         )
 
     @property
