@@ -962,9 +962,10 @@ def step_colour(step: CaseStep, today: date, *, yellow_share: float) -> Colour:
 
 
 def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
-                yellow_share: float) -> Colour:
+                yellow_share: float, owed: Sequence[Submission] = ()) -> Colour:
     """The case's colour: the worst of its steps', red past its own due date, yellow while
-    waiting for 补正 at the window. A closed case is red if it closed after its due date."""
+    waiting for 补正 at the window or for an ``owed`` 容缺 material past its due date.
+    A closed case is red if it closed after its due date."""
     if case.status in CLOSED_STATUSES:
         late = case.due_date is not None and local_date(case.closed_at) > case.due_date
         return "red" if late else "green"
@@ -973,7 +974,8 @@ def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
     colours = {step_colour(s, today, yellow_share=yellow_share) for s in steps}
     if "red" in colours or (case.due_date is not None and today > case.due_date):
         return "red"
-    return "yellow" if "yellow" in colours else "green"
+    overdue = any(r.status == "deferred" and r.due_date and today > r.due_date for r in owed)
+    return "yellow" if "yellow" in colours or overdue else "green"
 
 
 def sweep(
@@ -1009,7 +1011,8 @@ def sweep(
                     }, at)
                     _outbox(session, case.id, "escalation", {"step_id": step.step_id}, at)
                 session.add(step)
-            colour = case_colour(case, steps, today, yellow_share=yellow_share)
+            colour = case_colour(case, steps, today, yellow_share=yellow_share,
+                                 owed=list(_submissions(session, case.id).values()))
             if colour != case.colour:
                 changes.append(StatusChange(case.id, None, case.colour, colour))
                 case.colour = colour

@@ -497,3 +497,15 @@ def test_a_case_waiting_for_supplement_can_be_withdrawn_but_not_advanced(session
     with pytest.raises(Conflict, match=r"case C-20250124-0001 is closed \(withdrawn\); "
                                        r"cannot submit materials"):
         submit_materials(session, case.id, ["lease"], now=jan(28))
+
+
+def test_a_case_whose_owed_material_is_overdue_is_yellow(session, shop):
+    """容缺 with one working day: floor_plan is owed by 01-26; from 01-27 the case waits on
+    the applicant while its steps are still on track."""
+    case = open_case(session, shop, APPLICANT, ["id_card", "lease"], now=jan(24, 9),
+                     deferral_working_days=1)
+    steps = list(steps_of(session, case.id).values())
+    owed = session.exec(select(Submission).where(Submission.case_id == case.id)).all()
+    colours = [case_colour(case, steps, day, yellow_share=0.8, owed=owed)
+               for day in (date(2025, 1, 26), date(2025, 1, 27))]
+    assert colours == ["green", "yellow"]
