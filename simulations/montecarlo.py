@@ -244,14 +244,21 @@ class _Model:
         tol = tolerance(float(elapsed.max()))
         critical = finish >= elapsed - tol
         gap = np.empty(runs)
+        tight = np.empty(runs, dtype=bool)
         for k in range(n - 1, -1, -1):
-            for p, lag in self.preds[k]:
+            preds = self.preds[k]
+            if len(preds) == 1:  # a lone predecessor always holds its successor back
+                np.logical_or(critical[preds[0][0]], critical[k], out=critical[preds[0][0]])
+                continue
+            for p, lag in preds:
                 np.subtract(start[k], finish[p], out=gap)
                 if lag:
                     gap -= lag
                 if self.is_any[k]:
                     np.abs(gap, out=gap)
-                critical[p] |= critical[k] & (gap <= tol)
+                np.less_equal(gap, tol, out=tight)
+                tight &= critical[k]
+                critical[p] |= tight
         return elapsed[:size], critical[:, :size].sum(axis=1)
 
 
