@@ -302,15 +302,28 @@ def _by_case(events: Iterable[Event]) -> Iterator[tuple[str, list[Event]]]:
         raise EventLogError("no events to export; choose a period that has cases")
 
 
-@lru_cache(maxsize=1 << 16)
+_XML_SPECIAL = frozenset('&<>"')
+
+
 def _xml(value: str) -> str:
-    """An XML attribute value, quoted (ids and names repeat, so escapes are cached)."""
+    """An XML attribute value, quoted; the escaping is skipped for plain text (ids).
+
+    >>> _xml("出生登记"), _xml("a & b") == quoteattr("a & b")
+    ('"出生登记"', True)
+    """
+    if value.isprintable() and _XML_SPECIAL.isdisjoint(value):
+        return f'"{value}"'
     return quoteattr(value)
 
 
-@lru_cache(maxsize=1 << 16)
 def _json(value: str) -> str:
-    """A JSON string literal (cached like :func:`_xml`)."""
+    """A JSON string literal; the escaping is skipped for plain text (ids).
+
+    >>> _json("C-1"), _json('say "hi"') == json.dumps('say "hi"')
+    ('"C-1"', True)
+    """
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -431,8 +444,8 @@ def _ocel_json_object(oid: str, otype: str, values: tuple[str, ...],
 def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
     """Write ``events`` as OCEL 2.0 JSON, streaming; return the event count.
 
-    Objects are written as each case is read, events go to a spool file beside the
-    target and are appended after them, so the log is read once.
+    Events are written as each case is read, its objects go to a spool file beside the
+    target and are appended after them (the smaller part), so the log is read once.
 
     >>> import tempfile, pathlib, json
     >>> from datetime import datetime
@@ -446,10 +459,10 @@ def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> in
     count = 0
     departments: set[str] = set()
     with _Atomic(path) as tmp:
-        spool = tmp.with_name(tmp.name + ".events")
+        spool = tmp.with_name(tmp.name + ".objects")
         try:
             with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as f, \
-                    open(spool, "w", encoding="utf-8", buffering=1 << 20) as ev:
+                    open(spool, "w", encoding="utf-8", buffering=1 << 20) as ob:
                 f.write('{"objectTypes": ')
                 f.write(json.dumps([{"name": t, "attributes": [{"name": a, "type": "string"}
                                                                for a in attrs]}
@@ -458,7 +471,7 @@ def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> in
                 f.write(json.dumps([{"name": k, "attributes": [{"name": "resource",
                                                                 "type": "string"}]}
                                     for k in EVENT_KINDS]))
-                f.write(',\n"objects": [\n')
+                f.write(',\n"events": [\n')
                 sep = ""
                 for objects, evs in _ocel_stream(events):
                     parts = []
@@ -467,7 +480,7 @@ def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> in
                         sep = ",\n"
                         if otype == "step" and len(rels) > 1:
                             departments.add(rels[1][0])
-                    f.write("".join(parts))
+                    ob.write("".join(parts))
                     parts = []
                     for eid, etype, at, resource, rels in evs:
                         attrs = f'{{"name":"resource","value":{_json(resource)}}}' \
@@ -478,12 +491,12 @@ def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> in
                                      f'"time":"{at}","attributes":[{attrs}],'
                                      f'"relationships":[{links}]}}\n')
                         count += 1
-                    ev.write("".join(parts))
+                    f.write("".join(parts))
                 for dept in sorted(departments):
-                    f.write(sep + _ocel_json_object(dept, "department", (), []))
+                    ob.write(sep + _ocel_json_object(dept, "department", (), []))
                     sep = ",\n"
-                f.write('],\n"events": [\n')
-                ev.flush()
+                f.write('],\n"objects": [\n')
+                ob.flush()
                 with open(spool, encoding="utf-8") as src:
                     f.writelines(src)
                 f.write("]}\n")

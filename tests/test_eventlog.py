@@ -223,3 +223,23 @@ def test_an_xes_log_in_mixed_time_zones_names_the_event_line(tmp_path):
     with pytest.raises(EventLogError, match=r"mixed.xes:4: time:timestamp: .*UTC\+00:00 but "
                                             r"earlier timestamps are in UTC\+08:00"):
         list(read_log(path))
+
+
+@pytest.mark.parametrize("writer", [write_xes, write_ocel_json])
+def test_ids_with_markup_characters_are_escaped(writer, tmp_path):
+    """Ids holding quotes, ampersands, angle brackets or tabs come back unchanged."""
+    import pm4py
+
+    odd = 'C-"1" <&>\t'
+    events = [Event(odd, "a&b", "start", datetime(2025, 3, 3, 9), department_id='x"y'),
+              Event(odd, "a&b", "approve", datetime(2025, 3, 3, 10), department_id='x"y',
+                    resource="<staff>")]
+    path = tmp_path / ("log.xes" if writer is write_xes else "log.json")
+    writer(events, path)
+    if writer is write_xes:
+        df = pm4py.read_xes(str(path))
+        assert set(df["case:concept:name"]) == {odd}
+        assert list(df["org:resource"].dropna()) == ["<staff>"]
+    else:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        assert {o["id"] for o in doc["objects"]} == {odd, f"{odd}/a&b", 'dept:x"y'}
