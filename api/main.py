@@ -7,7 +7,8 @@ answers load balancers; the web pages mount their own router on the same app
 (``app.include_router(pages.router)``) and use the signed session cookie.
 
 Every :class:`~process_models.errors.OnethingError` becomes one JSON answer
-``{"detail": "<the message the CLI prints>"}`` with the status of :data:`ERROR_STATUS`.
+``{"detail": "<the message the CLI prints>"}`` with the status of :data:`ERROR_STATUS`;
+a request that does not fit its schema gets the same one-line shape (422).
 
 >>> ERROR_STATUS[0][1], ERROR_STATUS[-1][1]
 (404, 422)
@@ -20,6 +21,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from sqlmodel import Session
@@ -28,7 +30,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import pages
 from api.deps import API_PREFIX, EngineDep
 from api.masking import install_log_masking
-from api.models import Health
+from api.models import ERROR_RESPONSES, Health
 from api.routes import api_router
 from api.security import LoginLimiter, TooManyAttempts, hash_password
 from process_models.errors import Conflict, Forbidden, NotFound, OnethingError
@@ -83,6 +85,19 @@ async def _domain_error(request: Request, error: OnethingError) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=_status(error))
 
 
+def _field(loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    """Request validation errors as one line too: ``body.applicant.id_number: Field required``."""
+    problems = error.errors()
+    first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return JSONResponse({"detail": f"{_field(first['loc'])}: {first['msg']}{more}"},
+                        status_code=422)
+
+
 async def _too_many_attempts(request: Request, error: TooManyAttempts) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=429,
                         headers={"Retry-After": str(error.retry_after_seconds)})
@@ -134,6 +149,7 @@ def create_app(
                        session_cookie="onething_session", same_site="lax",
                        https_only=settings.environment == "production")
     app.add_exception_handler(OnethingError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)
 
     @app.get("/health", tags=["health"])
@@ -143,7 +159,7 @@ def create_app(
             connection.execute(text("SELECT 1"))
         return Health(database=engine.dialect.name)
 
-    app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(api_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(pages.router)
     return app
 

@@ -25,6 +25,23 @@ PROCEDURE_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,200}$"
 """Procedure ids: letters, digits, '_' and '-' (never a path)."""
 
 
+class ErrorMessage(BaseModel):
+    """Every error answer: one line naming the field or thing, the bad value and the fix."""
+
+    detail: str = Field(examples=["no catalog procedure 'newbron' (did you mean 'newborn'?)"])
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorMessage, "description": "no valid bearer token"},
+    403: {"model": ErrorMessage, "description": "the role or department may not do this"},
+    404: {"model": ErrorMessage, "description": "no such procedure, case or step"},
+    409: {"model": ErrorMessage,
+          "description": "the case or step moved on (closed, not ready, already decided)"},
+    422: {"model": ErrorMessage, "description": "bad input; the message the CLI prints"},
+}
+"""The error answers every API route may give (see ``api/main.py``)."""
+
+
 # --- accounts ---------------------------------------------------------------------------------
 
 

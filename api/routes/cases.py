@@ -55,15 +55,10 @@ from process_models.cases import (
     local_date,
 )
 
-router = APIRouter(prefix="/cases", tags=["cases"], responses={
-    403: {"description": "the role or department may not do this"},
-    404: {"description": "no such case"},
-})
+router = APIRouter(prefix="/cases", tags=["cases"])
 
 CaseId = Annotated[str, Path(max_length=40, examples=["C-20250124-0001"])]
 StepId = Annotated[str, Path(max_length=200, examples=["birth_certificate"])]
-CHANGES = {409: {"description": "the case or step moved on (closed, not ready, decided)"},
-           422: {"description": "bad input; the CLI's one-line message"}}
 
 
 def _today():
@@ -110,7 +105,7 @@ def _reloaded(engine: Engine, case_id: str, user: User) -> CasePublic:
         return case_public(session, check_case_visible(session, user, case_id), user)
 
 
-@router.post("", status_code=201, responses=CHANGES)
+@router.post("", status_code=201)
 def create_case(body: CaseCreate, engine: EngineDep,
                 user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
     """Open a case at the window (一窗受理): missing key materials → 补正, others → 容缺."""
@@ -185,7 +180,7 @@ def read_case_timeline(case_id: CaseId, session: SessionDep,
                                   .order_by(col(AuditEvent.seq)))]
 
 
-@router.post("/{case_id}/materials", responses=CHANGES)
+@router.post("/{case_id}/materials")
 def submit_case_materials(case_id: CaseId, body: MaterialsSubmit, session: SessionDep,
                           engine: EngineDep,
                           user: Annotated[User, Depends(allowed("cases:submit"))]) -> CasePublic:
@@ -195,7 +190,7 @@ def submit_case_materials(case_id: CaseId, body: MaterialsSubmit, session: Sessi
     return _reloaded(engine, case_id, user)
 
 
-@router.post("/{case_id}/steps/{step_id}/decision", responses=CHANGES)
+@router.post("/{case_id}/steps/{step_id}/decision")
 def decide_case_step(case_id: CaseId, step_id: StepId, body: DecisionCreate,
                      session: SessionDep, engine: EngineDep,
                      user: Annotated[User, Depends(allowed("cases:decide"))]) -> CasePublic:
@@ -209,7 +204,7 @@ def decide_case_step(case_id: CaseId, step_id: StepId, body: DecisionCreate,
     return _reloaded(engine, case_id, user)
 
 
-@router.post("/{case_id}/withdraw", responses=CHANGES)
+@router.post("/{case_id}/withdraw")
 def withdraw_case(case_id: CaseId, body: WithdrawRequest, session: SessionDep,
                   engine: EngineDep,
                   user: Annotated[User, Depends(allowed("cases:withdraw"))]) -> CasePublic:

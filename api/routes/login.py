@@ -8,15 +8,16 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import CurrentUser, SessionDep
-from api.models import Token, UserPublic
+from api.models import ErrorMessage, Token, UserPublic
 from api.security import authenticate, create_access_token
 
 router = APIRouter(tags=["login"])
 
 
 @router.post("/login/access-token", responses={
-    401: {"description": "wrong username or password"},
-    429: {"description": "too many failed logins for this username from this address"},
+    401: {"model": ErrorMessage, "description": "wrong username or password"},
+    429: {"model": ErrorMessage,
+          "description": "too many failed logins for this username from this address"},
 })
 def login_access_token(
     request: Request, session: SessionDep,

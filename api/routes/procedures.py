@@ -48,8 +48,6 @@ YAML_BODY = {
         },
     },
 }
-YAML_ERRORS = {422: {"description": "the YAML is not a valid procedure; the message is the "
-                                    "one `onething validate` prints"}}
 
 
 def summary_public(proc: Procedure, *, stored: bool) -> ProcedureSummaryPublic:
@@ -153,7 +151,7 @@ def read_notification_list(procedure_id: ProcedureId, session: SessionDep, user:
                for i in casework.notification_list(proc)])
 
 
-@router.post("/validate", openapi_extra=YAML_BODY, responses=YAML_ERRORS)
+@router.post("/validate", openapi_extra=YAML_BODY)
 async def validate_procedure(request: Request, user: Reader) -> ProcedureSummaryPublic:
     """Check a procedure (YAML body or file) without storing it; 422 names the first error."""
     name, text = await _uploaded_yaml(request)
@@ -161,8 +159,7 @@ async def validate_procedure(request: Request, user: Reader) -> ProcedureSummary
     return summary_public(proc, stored=False)
 
 
-@router.post("", status_code=201, openapi_extra=YAML_BODY, responses={
-    **YAML_ERRORS, 409: {"description": "this id and version is stored with another definition"}})
+@router.post("", status_code=201, openapi_extra=YAML_BODY)
 async def create_procedure(request: Request, user: Writer) -> ProcedureSummaryPublic:
     """Upload a procedure (YAML body or file): checked, then stored under its id and version."""
     name, text = await _uploaded_yaml(request)

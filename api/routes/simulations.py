@@ -28,8 +28,7 @@ from process_models import casework
 from process_models.accounts import User
 from process_models.procedure import Procedure
 
-router = APIRouter(prefix="/simulations", tags=["simulations"],
-                   responses={422: {"description": "bad input; the CLI's one-line message"}})
+router = APIRouter(prefix="/simulations", tags=["simulations"])
 
 Planner = Annotated[User, Depends(allowed("simulations:run"))]
 Figures = dict[str, Any]
