@@ -467,7 +467,11 @@ class _Transaction:
         self.session = session
 
     def __enter__(self) -> Session:
-        _begin(self.session)
+        try:
+            _begin(self.session)
+        except BaseException:
+            self.session.rollback()
+            raise
         return self.session
 
     def __exit__(self, kind, error, traceback) -> bool:
@@ -485,7 +489,10 @@ class _Transaction:
 def _case(session: Session, case_id: str) -> Case:
     case = session.get(Case, case_id, populate_existing=True)
     if case is None:
-        raise CaseNotFound(f"no case '{case_id}'")
+        same_day = session.exec(
+            select(Case.id).where(col(Case.id).like(str(case_id)[:11] + "%")).limit(1000)
+        ).all()
+        raise CaseNotFound(f"no case '{case_id}'", suggestion=did_you_mean(case_id, same_day))
     return case
 
 

@@ -241,7 +241,9 @@ def test_a_material_already_received_is_a_duplicate_submission(session, case):
 
 
 @pytest.mark.parametrize(("case_id", "materials", "error", "message"), [
-    ("C-20250124-0009", ["lease"], CaseNotFound, r"no case 'C-20250124-0009'"),
+    ("C-20990101-0001", ["lease"], CaseNotFound, r"^no case 'C-20990101-0001'$"),
+    ("C-20250124-001", ["lease"], CaseNotFound,
+     r"no case 'C-20250124-001' \(did you mean 'C-20250124-0001'\?\)"),
     ("C-20250124-0001", [], InvalidInput, r"material_ids: no materials given"),
     ("C-20250124-0001", ["flor_plan"], UnknownReference,
      r"has no material 'flor_plan' \(did you mean 'floor_plan'\?\)"),
