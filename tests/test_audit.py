@@ -336,3 +336,14 @@ def test_actual_table_prints_overdue_rates_and_where_time_goes(run_cli, sqlite_h
     for heading in ("按一件事", "按部门", "按月份", "时间去向", "等待申请人(补正)"):
         assert heading in out
     assert f"{CASES} cases" in out
+
+
+@pytest.mark.parametrize("command", [("audit", "actual"), ("audit", "export", "--format", "xes",
+                                                           "-o", "log.xes")])
+def test_a_fresh_database_without_cases_is_one_clear_error(run_cli, tmp_path, command,
+                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(*command, "--database", f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert code == 2
+    assert err.count("\n") == 1 and ("no accepted cases" in err or "no events" in err)
+    assert not (tmp_path / "log.xes").exists()

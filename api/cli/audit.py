@@ -30,11 +30,14 @@ def _day(value: datetime | None) -> date | None:
 
 
 def _session(database: str | None):
+    """A session on the case database, migrated to head (a fresh install has no tables)."""
     from sqlmodel import Session
 
-    from process_models.store import make_engine
+    from process_models.store import init_db, make_engine
 
-    return Session(make_engine(database))
+    engine = make_engine(database)
+    init_db(engine)
+    return Session(engine)
 
 
 def _check_format(fmt: str, output: Path | None) -> None:
@@ -251,11 +254,9 @@ def demo_history(
     """Run generated cases through the real case handling, so reports have data."""
     from api.cli.procedures import _load
     from flows.demo import demo_history as run_demo
-    from process_models.store import init_db
 
     procs = [_load(p) for p in (procedures or ["newborn"])]
     with _session(database) as session:
-        init_db(session.get_bind())
         stats = run_demo(session, procs, cases=cases, seed=seed, start=start.date())
     console().print(
         f"ran {stats.cases} cases ({stats.approved} approved, {stats.rejections} rejected), "
