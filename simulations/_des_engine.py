@@ -45,6 +45,9 @@ class Timeline:
 
     ``spans_of_day(day)`` gives ``(start, end)`` seconds after that day's midnight.
     ``always_open=True`` skips the arrays (24/7 resources).
+
+    ``span(t, seconds)`` gives the start (``t``, or the next opening) and the end of
+    ``seconds`` of open time; it is a closure over the arrays, the engine's hottest call.
     """
 
     def __init__(self, spans_of_day: Callable[[date], Sequence[tuple[float, float]]],
@@ -57,6 +60,8 @@ class Timeline:
         self.starts: list[float] = []
         self.ends: list[float] = []
         self.cum_end: list[float] = []   # open seconds up to the end of each span
+        self._safe = [-1.0]              # spans are complete before this instant
+        self.span = self._span_function()
 
     def _grow(self) -> None:
         offset = self._days * DAY_SECONDS
@@ -87,15 +92,13 @@ class Timeline:
                     f"'{self.name}' has no opening hours for ten years after "
                     f"{self._first_day + timedelta(days=self._days - empty_days)}; "
                     "give it opening hours or staff it on another calendar")
-        self._safe = min(self.ends[-1], self._days * DAY_SECONDS)
-
-    _safe = -1.0
+        self._safe[0] = min(self.ends[-1], self._days * DAY_SECONDS)
 
     def open_seconds(self, t: float) -> float:
         """Open seconds from the origin up to ``t``."""
         if self.always_open:
             return t
-        if t >= self._safe:
+        if t >= self._safe[0]:
             self._cover(t)
         i = bisect_right(self.ends, t)
         before = self.cum_end[i - 1] if i else 0.0
@@ -105,27 +108,31 @@ class Timeline:
         """``t`` if the calendar is open then, else the next opening."""
         return self.span(t, 0.0)[0]
 
-    def span(self, t: float, seconds: float) -> tuple[float, float]:
-        """Start (``t`` or the next opening) and end of ``seconds`` of open time."""
+    def _span_function(self) -> Callable[[float, float], tuple[float, float]]:
         if self.always_open:
-            return t, t + seconds
-        if t >= self._safe:
-            self._cover(t)
-        ends, cum = self.ends, self.cum_end
-        i = bisect_right(ends, t)
-        s = self.starts[i]
-        if s < t:  # noqa: PLR1730  (a branch is cheaper than max() on this path)
-            s = t
-        if seconds <= 0:
-            return s, s
-        end_i = ends[i]
-        if s + seconds <= end_i:
-            return s, s + seconds
-        target = cum[i] - (end_i - s) + seconds
-        while cum[-1] < target:
-            self._cover(ends[-1] + DAY_SECONDS)
-        j = bisect_left(cum, target, i)
-        return s, ends[j] - (cum[j] - target)
+            return lambda t, seconds: (t, t + seconds)
+        starts, ends, cum, safe, cover = (self.starts, self.ends, self.cum_end, self._safe,
+                                          self._cover)
+
+        def span(t: float, seconds: float) -> tuple[float, float]:
+            if t >= safe[0]:
+                cover(t)
+            i = bisect_right(ends, t)
+            s = starts[i]
+            if s < t:  # noqa: PLR1730  (a branch is cheaper than max() on this path)
+                s = t
+            if seconds <= 0:
+                return s, s
+            end_i = ends[i]
+            if s + seconds <= end_i:
+                return s, s + seconds
+            target = cum[i] - (end_i - s) + seconds
+            while cum[-1] < target:
+                cover(ends[-1] + DAY_SECONDS)
+            j = bisect_left(cum, target, i)
+            return s, ends[j] - (cum[j] - target)
+
+        return span
 
     def advance(self, t: float, seconds: float) -> float:
         """The instant ``seconds`` of open time after ``t`` (``t`` itself for zero)."""
