@@ -30,7 +30,7 @@ import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -239,6 +239,17 @@ class Outbox(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime
     processed_at: datetime | None = None
+
+
+@event.listens_for(Decision, "before_update")
+@event.listens_for(Decision, "before_delete")
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _insert_only(_mapper, _connection, row) -> None:
+    """Decisions and audit events are never changed or removed through the ORM."""
+    from process_models.errors import Conflict
+
+    raise Conflict(f"{type(row).__name__} rows are insert-only; record a new one instead")
 
 
 def _json_value(value: Any) -> Any:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
 from process_models import load_catalog_procedure
-from process_models.cases import AuditChainHead, AuditEvent, event_hash
+from process_models.cases import AuditChainHead, AuditEvent, Decision, event_hash
 from process_models.casework import (
     Applicant,
     advance_case,
@@ -161,3 +161,23 @@ def test_random_single_field_tampers_are_all_caught_naming_the_tampered_event(en
         if report.ok or report.first_bad_seq != event.seq:
             missed.append((event.seq, field, value, report))
     assert missed == []
+
+
+def test_decisions_and_audit_events_cannot_be_changed_through_the_orm(session, chain):
+    from process_models.errors import Conflict
+
+    event = session.get(AuditEvent, chain[0].seq)
+    event.kind = "forged"
+    with pytest.raises(Conflict, match=r"^AuditEvent rows are insert-only; record a new one"):
+        session.commit()
+    session.rollback()
+    session.delete(session.get(AuditEvent, chain[0].seq))
+    with pytest.raises(Conflict, match=r"^AuditEvent rows are insert-only"):
+        session.flush()
+    session.rollback()
+    decision = session.exec(select(Decision)).first()
+    decision.reason = "backdated"
+    with pytest.raises(Conflict, match=r"^Decision rows are insert-only"):
+        session.flush()
+    session.rollback()
+    assert verify_chain(session).ok
