@@ -766,43 +766,44 @@ def what_if(procedures: Sequence[Procedure | ProcessGraph], changes: Mapping[str
 
 
 def capacity_plots(result: CapacityResult, out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Queue over time and utilisation as PNG and SVG, and one HTML page holding both."""
+    """Queue over time and utilisation as PNG and SVG, and one HTML page holding both.
+
+    Figures are drawn without pyplot (no global state); Chinese labels use a Noto CJK
+    font when one is installed (Debian ``fonts-noto-cjk``).
+    """
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib import font_manager
+    from matplotlib.figure import Figure
 
-    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name]
-    if cjk:
-        plt.rcParams["font.family"] = [cjk[0], "DejaVu Sans"]
+    cjk = sorted({f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name},
+                 key=lambda name: not name.endswith("SC"))   # simplified Chinese first
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     depts = list(result.departments.values())
+    with matplotlib.rc_context({"font.family": [*cjk[:1], "DejaVu Sans"]}):
+        fig = Figure(figsize=(9, 4))
+        ax = fig.subplots()
+        for d in depts:
+            days = [result.start + timedelta(days=i) for i in range(len(d.daily_mean_queue))]
+            ax.plot(days, d.daily_mean_queue, label=d.name)
+        ax.set_title("排队长度 (queue length, daily mean)")
+        ax.set_ylabel("cases waiting")
+        ax.legend(fontsize="small")
+        fig.autofmt_xdate()
+        for ext in ("png", "svg"):
+            fig.savefig(out / f"queue.{ext}", bbox_inches="tight")
+            written.append(out / f"queue.{ext}")
 
-    fig, ax = plt.subplots(figsize=(9, 4))
-    for d in depts:
-        days = [result.start + timedelta(days=i) for i in range(len(d.daily_mean_queue))]
-        ax.plot(days, d.daily_mean_queue, label=d.name)
-    ax.set_title("排队长度 (queue length, daily mean)")
-    ax.set_ylabel("cases waiting")
-    ax.legend(fontsize="small")
-    fig.autofmt_xdate()
-    for ext in ("png", "svg"):
-        fig.savefig(out / f"queue.{ext}", bbox_inches="tight")
-        written.append(out / f"queue.{ext}")
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(9, 4))
-    ax.barh([d.name for d in depts], [d.utilisation for d in depts],
-            xerr=[d.utilisation_ci for d in depts])
-    ax.set_xlim(0, 1)
-    ax.set_title("人员利用率 (staff utilisation)")
-    for ext in ("png", "svg"):
-        fig.savefig(out / f"utilisation.{ext}", bbox_inches="tight")
-        written.append(out / f"utilisation.{ext}")
-    plt.close(fig)
+        fig = Figure(figsize=(9, 4))
+        ax = fig.subplots()
+        ax.barh([d.name for d in depts], [d.utilisation for d in depts],
+                xerr=[d.utilisation_ci for d in depts])
+        ax.set_xlim(0, 1)
+        ax.set_title("人员利用率 (staff utilisation)")
+        for ext in ("png", "svg"):
+            fig.savefig(out / f"utilisation.{ext}", bbox_inches="tight")
+            written.append(out / f"utilisation.{ext}")
 
     rows = "".join(
         f"<tr><td>{p.procedure_id}</td><td>{p.cases}</td><td>{p.mean_working_days:.1f}</td>"
