@@ -93,6 +93,7 @@ from process_models.store import begin_write, init_db, make_engine
 
 __all__ = [
     "DEFERRAL_WORKING_DAYS",
+    "SWEEP_BATCH_CASES",
     "AdvanceResult",
     "Applicant",
     "ChainReport",
@@ -985,45 +986,64 @@ def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
     return "yellow" if "yellow" in colours or overdue else "green"
 
 
+SWEEP_BATCH_CASES = 200
+"""Cases recoloured per transaction by :func:`sweep` (writers wait at most one batch)."""
+
+
 def sweep(
     session: Session, *, now: datetime, yellow_share: float | None = None
 ) -> list[StatusChange]:
-    """Recolour every open case and step; a step turning red is escalated (督办) once."""
+    """Recolour every open case and step; a step turning red is escalated (督办) once.
+
+    Commits every :data:`SWEEP_BATCH_CASES` cases, so staff decisions never wait long.
+    """
     if yellow_share is None:
         from process_models.settings import settings
 
         yellow_share = settings.yellow_share
     at = aware_time(now)
     today = local_date(at)
+    open_statuses = ("accepted", "awaiting_supplement")
+    case_ids = list(session.exec(
+        select(Case.id).where(col(Case.status).in_(open_statuses)).order_by(col(Case.id))
+    ).all())
     changes: list[StatusChange] = []
-    with _Transaction(session):
-        cases = session.exec(
-            select(Case).where(col(Case.status).in_(("accepted", "awaiting_supplement")))
-            .order_by(col(Case.id))
-        ).all()
-        for case in cases:
-            steps = _steps(session, case.id)
-            for step in steps:
-                colour = step_colour(step, today, yellow_share=yellow_share)
-                escalate = colour == "red" and step.escalated_at is None
-                if colour != step.colour or escalate:
-                    changes.append(StatusChange(case.id, step.step_id, step.colour, colour,
-                                                escalate))
-                    step.colour = colour
-                if escalate:
-                    step.escalated_at = at
-                    _audit(session, case.id, "escalation", {
-                        "step_id": step.step_id, "department_id": step.department_id,
-                        "due_date": step.due_date.isoformat(),
-                    }, at)
-                    _outbox(session, case.id, "escalation", {"step_id": step.step_id}, at)
-                session.add(step)
-            colour = case_colour(case, steps, today, yellow_share=yellow_share,
-                                 owed=list(_submissions(session, case.id).values()))
-            if colour != case.colour:
-                changes.append(StatusChange(case.id, None, case.colour, colour))
-                case.colour = colour
-                session.add(case)
+    for first in range(0, len(case_ids), SWEEP_BATCH_CASES):
+        with _Transaction(session):
+            batch = session.exec(
+                select(Case).where(col(Case.id).in_(case_ids[first:first + SWEEP_BATCH_CASES]),
+                                   col(Case.status).in_(open_statuses))
+                .order_by(col(Case.id))
+            ).all()
+            for case in batch:
+                changes += _recolour(session, case, today, yellow_share, at)
+    return changes
+
+
+def _recolour(session: Session, case: Case, today: date, yellow_share: float,
+              at: datetime) -> list[StatusChange]:
+    changes = []
+    steps = _steps(session, case.id)
+    for step in steps:
+        colour = step_colour(step, today, yellow_share=yellow_share)
+        escalate = colour == "red" and step.escalated_at is None
+        if colour != step.colour or escalate:
+            changes.append(StatusChange(case.id, step.step_id, step.colour, colour, escalate))
+            step.colour = colour
+            session.add(step)
+        if escalate:
+            step.escalated_at = at
+            _audit(session, case.id, "escalation", {
+                "step_id": step.step_id, "department_id": step.department_id,
+                "due_date": step.due_date.isoformat(),
+            }, at)
+            _outbox(session, case.id, "escalation", {"step_id": step.step_id}, at)
+    colour = case_colour(case, steps, today, yellow_share=yellow_share,
+                         owed=list(_submissions(session, case.id).values()))
+    if colour != case.colour:
+        changes.append(StatusChange(case.id, None, case.colour, colour))
+        case.colour = colour
+        session.add(case)
     return changes
 
 

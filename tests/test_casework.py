@@ -511,3 +511,13 @@ def test_a_case_whose_owed_material_is_overdue_is_yellow(session, shop):
     colours = [case_colour(case, steps, day, yellow_share=0.8, owed=owed)
                for day in (date(2025, 1, 26), date(2025, 1, 27))]
     assert colours == ["green", "yellow"]
+
+
+def test_the_sweep_covers_every_open_case_whatever_its_batch_size(session, shop, case,
+                                                                  monkeypatch):
+    monkeypatch.setattr("process_models.casework.SWEEP_BATCH_CASES", 1)
+    second = open_case(session, shop, APPLICANT, EVERYTHING, now=jan(24, 15))
+    withdrawn = open_case(session, shop, APPLICANT, EVERYTHING, now=jan(24, 16))
+    withdraw_case(session, withdrawn.id, reason="申请人撤回", now=jan(26))
+    changes = sweep(session, now=feb(6), yellow_share=0.8)
+    assert {c.case_id for c in changes if c.step_id is None} == {case.id, second.id}
