@@ -78,12 +78,16 @@ milliseconds) would otherwise exceed the database work of advancing one case."""
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=16)
 def engine_for(database_url: str | None = None) -> Engine:
     """One engine per database URL for this process (default: the settings' URL)."""
+    return _engine(database_url or settings.effective_database_url)
+
+
+@functools.lru_cache(maxsize=16)
+def _engine(database_url: str) -> Engine:
     from process_models.store import make_engine
 
-    return make_engine(database_url or settings.effective_database_url)
+    return make_engine(database_url)
 
 
 def _now(now: datetime | None) -> datetime:

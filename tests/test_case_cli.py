@@ -1,0 +1,106 @@
+"""``onething case ...``: staff run cases from the command line (embedded mode, SQLite)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from process_models import casework
+from process_models.catalog import load_catalog_procedure
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+ID_NUMBER = "11010519491231002X"
+STORE = load_catalog_procedure("convenience_store")
+ALL_MATERIALS = [item.material_id for item in casework.notification_list(STORE)]
+KEY_MATERIALS = [item.material_id for item in casework.notification_list(STORE) if item.key]
+
+
+@pytest.fixture(autouse=True)
+def database(tmp_path, monkeypatch):
+    """Every test on its own SQLite file, chosen by settings as in production."""
+    from process_models.settings import settings
+
+    monkeypatch.setattr(settings, "database_url", f"sqlite:///{tmp_path / 'cases.db'}")
+    monkeypatch.setattr(settings, "prefect_mode", "embedded")
+
+
+def _open(run_cli, materials=ALL_MATERIALS) -> str:
+    args = ["case", "open", "convenience_store", "--name", "张三", "--id-number", ID_NUMBER]
+    for material in materials:
+        args += ["--material", material]
+    code, out, err = run_cli(*args, "--json")
+    assert code == 0, err
+    return json.loads(out)["case_id"]
+
+
+def _show(run_cli, case_id: str) -> dict:
+    code, out, err = run_cli("case", "show", case_id, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_open_prints_the_notification_list_and_the_case_id(run_cli):
+    """The 一次性告知单 lists every material once, marks what was brought, and names the case."""
+    code, out, err = run_cli("case", "open", "convenience_store", "--name", "张三",
+                             "--id-number", ID_NUMBER, *sum((["-m", m] for m in ALL_MATERIALS), []))
+    assert code == 0, err
+    assert "一次性告知单" in out and out.count("✓") == len(ALL_MATERIALS)
+    assert "case C-" in out and "accepted" in out
+
+
+def test_a_case_runs_from_the_window_to_its_certificates(run_cli):
+    """Each department approves its step in turn; after the last, every certificate is out."""
+    case_id = _open(run_cli)
+    for step in STORE.steps:
+        code, out, err = run_cli("case", "decide", case_id, step.id, "approve",
+                                 "--department", step.department, "--by", "王五")
+        assert code == 0, err
+    shown = _show(run_cli, case_id)
+    assert shown["status"] == "approved"
+    assert sorted(c["name"] for c in shown["certificates"]) == sorted(
+        name for step in STORE.steps for name in step.certificates)
+
+
+def test_missing_key_materials_leave_the_case_yellow_until_submitted(run_cli):
+    """补正 at the window: not accepted (yellow in the list) until the material is brought."""
+    case_id = _open(run_cli, KEY_MATERIALS[1:])
+    code, out, _ = run_cli("case", "list", "--status", "yellow", "--json")
+    assert code == 0 and [r["case_id"] for r in json.loads(out)] == [case_id]
+    assert _show(run_cli, case_id)["status"] == "awaiting_supplement"
+    code, out, err = run_cli("case", "submit", case_id, KEY_MATERIALS[0])
+    assert code == 0, err
+    assert _show(run_cli, case_id)["status"] == "accepted"
+
+
+def test_withdrawn_case_is_closed_to_further_decisions(run_cli):
+    case_id = _open(run_cli)
+    code, out, err = run_cli("case", "withdraw", case_id, "--reason", "申请人撤回")
+    assert code == 0 and "withdrawn" in out, err
+    code, out, err = run_cli("case", "decide", case_id, "company_registration", "approve",
+                             "--department", "approval_bureau")
+    assert code == 2 and "closed" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["case", "open", "convenience_stor", "--name", "张三", "--id-number", ID_NUMBER],
+     "convenience_store"),
+    (["case", "open", "convenience_store", "--name", "张三", "--id-number",
+      "110105194912310021"], "fails its checksum"),
+    (["case", "show", "C-20990101-0001"], "no case 'C-20990101-0001'"),
+    (["case", "decide", "{case}", "company_registration", "approve", "--department", "police"],
+     "may decide only its own steps"),
+    (["case", "decide", "{case}", "seal_filing", "approve", "--department", "police"],
+     "is not ready"),
+    (["case", "decide", "{case}", "company_registration", "reject", "--department",
+      "approval_bureau"], "reason"),
+    (["case", "submit", "{case}", "registration_form", "registration_form"], "duplicate"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(run_cli, args, message):
+    """Each bad request: exit 2, one line on stderr naming the problem, nothing else."""
+    case_id = _open(run_cli) if "{case}" in args else None
+    code, out, err = run_cli(*[case_id if a == "{case}" else a for a in args])
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err + out
