@@ -161,12 +161,11 @@ def one_run_per_transition(engine, cases: int) -> float:
 
 
 def child(cases: int, baseline_cases: int) -> None:
-    from flows.cases import engine_for
-    from process_models.store import init_db
-
     from sqlmodel import Session
 
+    from flows.cases import engine_for
     from process_models import casework
+    from process_models.store import init_db
 
     engine = engine_for()
     init_db(engine)
@@ -214,7 +213,7 @@ def production(cases: int, baseline_cases: int) -> dict[str, float]:
             return _run_child(env, cases, baseline_cases)
         finally:
             subprocess.run([script, "stop"], env={**os.environ, **setup},
-                           stdout=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, check=False)
             with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
                 for name in (setup["ONETHING_APP_DB"], setup["ONETHING_PREFECT_DB"]):
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -10,7 +10,7 @@ import os
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from process_models.settings import settings as _settings  # noqa: E402
+from process_models.settings import settings as _settings
 
 if _settings.prefect_mode == "server":
     os.environ.setdefault("PREFECT_API_URL", _settings.prefect_api_url)
