@@ -223,7 +223,7 @@ def resolve_procedure(
     from process_models.catalog import load_catalog_procedure
 
     if session is not None:
-        query = select(ProcedureDefinition).where(
+        query = select(ProcedureDefinition.definition).where(
             ProcedureDefinition.procedure_id == procedure_id
         )
         if version is not None:
@@ -232,7 +232,7 @@ def resolve_procedure(
             query.order_by(col(ProcedureDefinition.stored_at).desc()).limit(1)
         ).first()
         if stored is not None:
-            return _parse_stored(stored.definition)
+            return _parse_stored(stored)
     proc = load_catalog_procedure(procedure_id)
     if version is not None and proc.version != version:
         raise ProcedureNotFound(
