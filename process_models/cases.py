@@ -39,6 +39,7 @@ __all__ = [
     "GENESIS_HASH",
     "OUTCOMES",
     "STEP_STATUSES",
+    "SUBMISSION_STATUSES",
     "AuditChainHead",
     "AuditEvent",
     "Case",

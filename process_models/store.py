@@ -29,7 +29,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-__all__ = ["MIGRATIONS_DIR", "begin_write", "init_db", "is_sqlite", "make_engine", "model_metadata"]
+__all__ = ["MIGRATIONS_DIR", "begin_write", "init_db", "make_engine", "model_metadata"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -96,14 +96,6 @@ def make_engine(url: str | None = None, **engine_kwargs) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
-
-
-def is_sqlite(session_or_engine) -> bool:
-    """Whether a session's (or an engine's) database is SQLite."""
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else (
-        session_or_engine
-    )
-    return bind.dialect.name == "sqlite"
 
 
 def begin_write(session: Session) -> None:
