@@ -57,7 +57,7 @@ def _open(session, proc, name: str, index: int):
                               materials, now=datetime.now(UTC)).id
 
 
-def _approve_pending(session, case_ids: set[str]) -> int:
+def _approve_pending(session, case_ids: set[str], *, at_most: int | None = None) -> int:
     from sqlmodel import col, select
 
     from process_models import casework
@@ -66,7 +66,7 @@ def _approve_pending(session, case_ids: set[str]) -> int:
     pending = [row for row in session.exec(
         select(CaseStep.case_id, CaseStep.step_id, CaseStep.department_id)
         .where(CaseStep.status == "pending").order_by(col(CaseStep.id))).all()
-        if row[0] in case_ids]
+        if row[0] in case_ids][:at_most]
     for case_id, step_id, department_id in pending:
         casework.decide(session, case_id, step_id, "approve", department_id=department_id,
                         decided_by="审批员", now=datetime.now(UTC))
@@ -120,6 +120,23 @@ def batched(engine, cases: int) -> float:
     return cases / (time.perf_counter() - start)
 
 
+def database_alone(engine, cases: int) -> float:
+    """Cases per second with the same staff work and ``advance_case`` called directly,
+    no Prefect at all: the ceiling the database work sets."""
+    from sqlmodel import Session
+
+    from process_models import casework
+
+    proc = _procedure()
+    start = time.perf_counter()
+    with Session(engine) as session:
+        ids = [_open(session, proc, f"直接{i}", i) for i in range(cases)]
+        while _approve_pending(session, set(ids)):
+            for case_id in ids:
+                casework.advance_case(session, case_id, now=datetime.now(UTC))
+    return cases / (time.perf_counter() - start)
+
+
 def _run_and_wait(flow_name: str, **parameters) -> None:
     """One flow run, waited for: in this process, or through its deployment."""
     from flows import cases as flows_cases
@@ -154,7 +171,7 @@ def one_run_per_transition(engine, cases: int) -> float:
             case_id = session.exec(select(Case.id).where(Case.applicant_name == name)).one()
         while True:
             with Session(engine) as session:
-                if not _approve_pending(session, {case_id}):
+                if not _approve_pending(session, {case_id}, at_most=1):
                     break
             _run_and_wait("advance")
     return cases / (time.perf_counter() - start)
@@ -174,7 +191,8 @@ def child(cases: int, baseline_cases: int) -> None:
         session.commit()
     baseline = one_run_per_transition(engine, baseline_cases)
     result = batched(engine, cases)
-    print(json.dumps({"batched": result, "baseline": baseline}))
+    ceiling = database_alone(engine, cases)
+    print(json.dumps({"batched": result, "baseline": baseline, "database_alone": ceiling}))
 
 
 # --- the parent: set up each mode, run its child, tear down ---------------------------------
@@ -237,7 +255,8 @@ def main() -> None:
             continue
         r = run(args.cases, args.baseline_cases)
         print(f"{name:<11} batched advance {r['batched']:7.2f} cases/s   one flow run per "
-              f"transition {r['baseline']:6.3f} cases/s   ratio {r['batched'] / r['baseline']:6.1f}x")
+              f"transition {r['baseline']:6.3f} cases/s   ratio {r['batched'] / r['baseline']:6.1f}x"
+              f"   (database alone, no Prefect: {r['database_alone']:.2f} cases/s)")
 
 
 if __name__ == "__main__":
