@@ -48,7 +48,6 @@ approved ('C-20250124-0001-01', 'C-20250124-0001-02') True
 
 from __future__ import annotations
 
-
 import graphlib
 import json
 from collections.abc import Iterable, Sequence
@@ -201,7 +200,6 @@ def _active_steps(proc: Procedure) -> list[Step]:
 
 
 @lru_cache(maxsize=64)
-@lru_cache(maxsize=256)
 def _parse_stored(definition: str) -> Procedure:
     """A stored definition, parsed once per process (YAML parsing is the slow part).
 
