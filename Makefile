@@ -10,6 +10,7 @@ PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m compileall -q process_models simulations flows api >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
