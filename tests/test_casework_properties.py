@@ -1,10 +1,10 @@
 """Properties of running cases over random procedures (tests/strategies.py), on SQLite."""
 
+import itertools
 import shutil
-import tempfile
 from datetime import datetime, time
-from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlmodel import Session, select
 
@@ -42,25 +42,37 @@ def decide_every_step_on_its_due_date(session, proc) -> tuple[Case, list[str]]:
     return session.get(Case, case.id), order
 
 
+EXAMPLE_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def shared_engine(tmp_path_factory, sqlite_template):
+    """One migrated SQLite database for every example: each example runs its own case in
+    it (a copy and an engine per example would also recompile every SQL statement)."""
+    path = tmp_path_factory.mktemp("casework_properties") / "cases.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(proc=procedures(max_steps=6, with_distributions=False))
 def test_a_case_whose_steps_each_take_their_whole_limit_closes_on_its_committed_due_date(
-    sqlite_template, proc
+    shared_engine, proc
 ):
     """The case's committed due date is exactly what the steps' limits (with lags, stages,
     untimed parts and calendar-day limits) add up to when each step uses all of its time;
-    every certificate is then issued once and the trail verifies."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "cases.db"
-        shutil.copyfile(sqlite_template, path)
-        engine = make_engine(f"sqlite:///{path}")
-        with Session(engine) as session:
-            case, order = decide_every_step_on_its_due_date(session, proc)
-            run = [s for s in proc.steps if not s.follow_up]   # 事中事后 checks are not run
-            assert case.status == "approved" and sorted(order) == sorted(s.id for s in run)
-            assert local_date(case.closed_at) == case.due_date
-            assert case_colour(case, [], case.due_date, yellow_share=0.8) == "green"
-            issued = session.exec(select(Certificate.step_id, Certificate.name)).all()
-            assert sorted(issued) == sorted({(s.id, n) for s in run for n in s.certificates})
-            assert verify_chain(session).ok
-        engine.dispose()
+    every certificate is then issued once and the trail (of every case so far) verifies."""
+    # Examples share one database, where a procedure id and version name one definition.
+    proc = proc.model_copy(update={"version": f"{proc.version}.{next(EXAMPLE_NUMBERS)}"})
+    with Session(shared_engine) as session:
+        case, order = decide_every_step_on_its_due_date(session, proc)
+        run = [s for s in proc.steps if not s.follow_up]   # 事中事后 checks are not run
+        assert case.status == "approved" and sorted(order) == sorted(s.id for s in run)
+        assert local_date(case.closed_at) == case.due_date
+        assert case_colour(case, [], case.due_date, yellow_share=0.8) == "green"
+        issued = session.exec(select(Certificate.step_id, Certificate.name)
+                              .where(Certificate.case_id == case.id)).all()
+        assert sorted(issued) == sorted({(s.id, n) for s in run for n in s.certificates})
+        assert verify_chain(session).ok
