@@ -8,6 +8,8 @@ it; :func:`install_log_masking` puts it in front of every record of the process.
 
 >>> mask_text("applicant 11010519491231002X opened C-20250124-0001")
 'applicant 1101**********002X opened C-20250124-0001'
+>>> mask_text("身份证号11010519491231002X")
+'身份证号1101**********002X'
 >>> mask_phone("13812345678")
 '138****5678'
 """
@@ -32,8 +34,9 @@ __all__ = [
 
 PersonalData = Literal["full", "masked", "none"]
 
-ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-"""17 digits and a digit or X, not inside a longer word (hashes, case ids stay as they are)."""
+ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z_])\d{17}[\dXx](?![0-9A-Za-z_])")
+"""17 digits and a digit or X, not inside a longer identifier (hashes, case ids stay as they
+are); Chinese text around it does not hide it."""
 
 _VIEWS: dict[str, PersonalData] = {
     "front_desk": "full", "admin": "full", "clerk": "masked", "auditor": "masked",
@@ -73,7 +76,8 @@ def _masked(value):
 
 
 class MaskIdNumbers(logging.Filter):
-    """Mask ID numbers in a record's message, arguments and exception text; never drops one."""
+    """Mask ID numbers in a record's message, arguments, exception and stack text; never
+    drops a record. The exception is kept as masked text (``exc_text``), not as an object."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
@@ -82,8 +86,13 @@ class MaskIdNumbers(logging.Filter):
             record.args = tuple(_masked(a) for a in record.args)
         elif isinstance(record.args, dict):
             record.args = {k: _masked(v) for k, v in record.args.items()}
-        if record.exc_info and not record.exc_text:
-            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+        if record.exc_info:
+            # Handlers that render exc_info themselves (rich tracebacks) would show the
+            # exception's own text; they get the masked traceback text instead.
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text, record.exc_info = mask_text(text), None
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
         return True
 
 
