@@ -1,0 +1,112 @@
+"""``onething user add|list`` and ``onething serve``."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from process_models.settings import settings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """The CLI's embedded database in a folder of this test."""
+    monkeypatch.setattr(settings, "data_dir", tmp_path)
+    return tmp_path
+
+
+def _add(run_cli, monkeypatch, *args, password="long enough secret"):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
+    return run_cli("user", "add", *args, "--password-stdin")
+
+
+def test_user_add_creates_a_clerk_for_its_departments_with_a_hashed_password(
+        run_cli, monkeypatch, data_dir):
+    from sqlmodel import Session
+
+    from api.security import authenticate
+    from process_models.store import make_engine
+
+    code, out, _ = _add(run_cli, monkeypatch, "wang", "--role", "clerk",
+                        "--department", "police", "--department", "hospital")
+    assert code == 0 and "user wang: clerk for police, hospital" in out
+    code, out, _ = run_cli("user", "list", "--json")
+    assert json.loads(out) == [{"username": "wang", "role": "clerk",
+                                "departments": ["police", "hospital"], "active": True}]
+    engine = make_engine()
+    with Session(engine) as session:
+        user = authenticate(session, "wang", "long enough secret")
+        assert user is not None and user.password_hash.startswith("$argon2id$")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["li", "--role", "auditr"], "unknown role 'auditr'; use one of front_desk, clerk, "
+                                 "planner, auditor, admin (did you mean 'auditor'?)"),
+    (["li", "--role", "clerk"], "give at least one with --department"),
+    (["li", "--role", "clerk", "--department", "polce"],
+     "unknown department 'polce'; no procedure has it (did you mean 'police'?)"),
+    (["li", "--role", "planner", "--department", "police"], "only clerks are scoped"),
+    (["li li", "--role", "planner"], "username 'li li' must be"),
+])
+def test_user_add_refuses_bad_input_in_one_line(run_cli, monkeypatch, data_dir, args, message):
+    code, _, err = _add(run_cli, monkeypatch, *args)
+    assert code == 2 and message in " ".join(err.split())
+    assert json.loads(run_cli("user", "list", "--json")[1]) == []
+
+
+def test_user_add_refuses_a_short_password_and_an_existing_name(run_cli, monkeypatch, data_dir):
+    code, _, err = _add(run_cli, monkeypatch, "li", "--role", "auditor", password="short")
+    assert code == 2 and "shorter than 8 characters" in err
+    assert _add(run_cli, monkeypatch, "li", "--role", "auditor")[0] == 0
+    code, _, err = _add(run_cli, monkeypatch, "li", "--role", "admin")
+    assert code == 2 and "user 'li' already exists" in err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_prints_the_demo_accounts_and_stops_cleanly_on_ctrl_c(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "ONETHING_DATA_DIR": str(tmp_path), "ONETHING_ENVIRONMENT": "development"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(240):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health") as answer:
+                    health = json.load(answer)
+                break
+            except OSError:
+                assert process.poll() is None, process.stdout.read()
+                time.sleep(0.5)
+        else:
+            pytest.fail("the service did not answer")
+        login = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/login/access-token",
+            data=b"username=auditor&password=auditor-demo", method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.urlopen(login) as answer:
+            assert json.load(answer)["token_type"] == "bearer"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    assert health == {"status": "ok", "database": "sqlite"}
+    assert process.returncode == 0
+    assert f"http://127.0.0.1:{port}" in output and "auditor    password auditor-demo" in output
+    assert "Application shutdown complete" in output
