@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import APIRouter, Form, Request
+from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.security import LoginLimiter
+from api.deps import PageUser, SessionDep
+from api.main import create_app
+from api.security import (
+    LoginLimiter,
+    authenticate,
+    check_csrf,
+    csrf_token,
+    login_session,
+)
 from process_models.cases import Case, ProcedureDefinition
 from tests.api_fixtures import (  # noqa: F401  (fixtures)
     DEFERRED_MATERIAL,
     ID_NUMBER,
     PASSWORD,
     PROCEDURE_ID,
+    SECRET_KEY,
     STEPS,
     accounts,
     app,
@@ -361,3 +372,44 @@ def test_uploaded_cases_refer_to_stored_rows(engine, client, auth):
         row = session.get(Case, case)
         stored = session.exec(select(ProcedureDefinition.procedure_id)).all()
     assert row.procedure_id in stored
+
+
+# --- the pages' session cookie and CSRF (a router mounted on the app, as the pages do) -----
+
+
+@pytest.fixture
+def cookie_client(engine, accounts, prefect_harness):
+    """The app with a small page router: log in by cookie, then post a CSRF-checked form."""
+    pages = APIRouter()
+
+    @pages.post("/test/login")
+    def login(request: Request, session: SessionDep, username: str = Form(),
+              password: str = Form()) -> dict:
+        login_session(request, authenticate(session, username, password))
+        return {"csrf": csrf_token(request)}
+
+    @pages.post("/test/form")
+    def form(request: Request, user: PageUser, csrf_token: str = Form("")) -> dict:
+        check_csrf(request, csrf_token)
+        return {"user": user.username if user else None}
+
+    app = create_app(engine, secret_key=SECRET_KEY, demo_accounts=False)
+    app.include_router(pages)
+    with TestClient(app) as client:
+        yield client
+
+
+def test_a_page_form_needs_the_sessions_csrf_token(cookie_client):
+    answer = cookie_client.post("/test/login", data={"username": "desk", "password": PASSWORD})
+    assert answer.status_code == 200, (answer.status_code, answer.text)
+    token = answer.json()["csrf"]
+    assert cookie_client.post("/test/form", data={"csrf_token": token}).json() == {"user": "desk"}
+    refused = cookie_client.post("/test/form", data={"csrf_token": "forged"})
+    assert refused.status_code == 403 and "CSRF token" in refused.json()["detail"]
+    assert cookie_client.post("/test/form").status_code == 403
+
+
+def test_the_session_cookie_does_not_authenticate_the_json_api(cookie_client):
+    """The API takes bearer tokens only, so page cookies cannot be used cross-site on it."""
+    cookie_client.post("/test/login", data={"username": "admin", "password": PASSWORD})
+    assert cookie_client.get("/api/procedures").status_code == 401
