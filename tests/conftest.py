@@ -5,6 +5,14 @@ from pathlib import Path
 import pytest
 
 from process_models.catalog import CATALOG_DIR, catalog_ids
+from tests.api_fixtures import (  # noqa: F401
+    accounts,
+    app,
+    auth,
+    case_id,
+    client,
+    password_hash,
+)
 from tests.store_fixtures import (  # noqa: F401
     engine,
     postgres_engine,
