@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 from pwdlib import PasswordHash
+from pwdlib.exceptions import PwdlibError
 from sqlmodel import Session
 
 from process_models.accounts import User, find_user
@@ -72,7 +73,7 @@ def verify_password(password: str, password_hash: str) -> bool:
     """Whether ``password`` matches ``password_hash``."""
     try:
         return _hasher.verify(password, password_hash)
-    except Exception:  # a malformed stored hash never logs anybody in
+    except PwdlibError:  # a malformed stored hash never logs anybody in
         return False
 
 

@@ -17,20 +17,14 @@ from api.security import (
     login_session,
 )
 from process_models.cases import Case, ProcedureDefinition
-from tests.api_fixtures import (  # noqa: F401  (fixtures)
+from tests.api_fixtures import (
     DEFERRED_MATERIAL,
     ID_NUMBER,
     PASSWORD,
     PROCEDURE_ID,
     SECRET_KEY,
     STEPS,
-    accounts,
-    app,
-    auth,
-    case_id,
-    client,
     open_restaurant_case,
-    password_hash,
     snapshot,
 )
 
@@ -171,7 +165,7 @@ def test_the_notification_list_names_every_material_once_with_its_steps(client, 
 def test_the_schedule_matches_the_clis_json(client, auth, run_cli):
     import json
 
-    code, out, _ = run_cli("simulate", "newborn", "--start", "2025-01-24", "--json")
+    _, out, _ = run_cli("simulate", "newborn", "--start", "2025-01-24", "--json")
     cli = json.loads(out)
     api = client.post("/api/simulations/schedule", headers=auth["planner"],
                       json={"procedure_id": "newborn", "start": "2025-01-24"}).json()

@@ -15,17 +15,12 @@ import pytest
 
 from api.masking import MaskIdNumbers, mask_text
 from process_models.identity import mask_id_number
-from tests.api_fixtures import (  # noqa: F401  (fixtures)
+from tests.api_fixtures import (
     ACCOUNTS,
     DEFERRED_MATERIAL,
     ID_NUMBER,
     PROCEDURE_ID,
     STEPS,
-    accounts,
-    app,
-    auth,
-    client,
-    password_hash,
 )
 
 BAD_CHECKSUM = ID_NUMBER[:-1] + "1"

@@ -12,31 +12,25 @@ from typing import Any
 
 import pytest
 
-from tests.api_fixtures import (  # noqa: F401  (fixtures)
+from tests.api_fixtures import (
     ACCOUNTS,
     DEFERRED_MATERIAL,
     ID_NUMBER,
     PROCEDURE_ID,
-    accounts,
-    app,
-    auth,
-    case_id,
-    client,
-    password_hash,
     snapshot,
 )
 
 EVERYONE = frozenset(ACCOUNTS)
 CASE_READERS = frozenset({"front_desk", "clerk", "other_clerk", "auditor", "admin"})
 ANALYSTS = frozenset({"planner", "auditor", "admin"})
-UPLOAD = f"""\
+UPLOAD = """\
 id: roles_shop
 name: 开店
 version: "1"
-departments: [{{id: samr, name: 市场监管局}}]
-materials: [{{id: id_card, name: 身份证}}]
+departments: [{id: samr, name: 市场监管局}]
+materials: [{id: id_card, name: 身份证}]
 steps:
-  - {{id: licence, name: 营业执照, department: samr, committed: {{days: 3}}, materials: [id_card]}}
+  - {id: licence, name: 营业执照, department: samr, committed: {days: 3}, materials: [id_card]}
 """
 
 

@@ -20,13 +20,6 @@ from schemathesis.specs.openapi.checks import (
 
 from api.main import create_app
 from process_models.store import make_engine
-from tests.api_fixtures import (  # noqa: F401  (fixtures)
-    accounts,
-    app,
-    auth,
-    client,
-    password_hash,
-)
 
 EXAMPLES_PER_OPERATION = 10
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
