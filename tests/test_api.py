@@ -407,3 +407,14 @@ def test_the_session_cookie_does_not_authenticate_the_json_api(cookie_client):
     """The API takes bearer tokens only, so page cookies cannot be used cross-site on it."""
     cookie_client.post("/test/login", data={"username": "admin", "password": PASSWORD})
     assert cookie_client.get("/api/procedures").status_code == 401
+
+
+def test_every_operation_has_a_one_line_description_and_documented_errors(app):
+    """Route docstrings become the OpenAPI text; every API route documents its error answers."""
+    schema = app.openapi()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            description = operation.get("description", "")
+            assert description and "\n" not in description.strip(), (method, path)
+            if path.startswith("/api/") and path != "/api/login/access-token":
+                assert {"401", "403", "422"} <= set(operation["responses"]), (method, path)
