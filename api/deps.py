@@ -25,8 +25,11 @@ from process_models.cases import Case, CaseStep
 from process_models.errors import CaseNotFound, Forbidden
 
 __all__ = [
+    "API_PREFIX",
     "PERMISSIONS",
+    "TOKEN_URL",
     "CurrentUser",
+    "EngineDep",
     "PageUser",
     "SessionDep",
     "allowed",
