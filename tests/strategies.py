@@ -55,22 +55,30 @@ UNTIMED_KINDS = ("公示", "专家评审", "检验检测", "听证", "补正")
 # strategy inside every draw makes Hypothesis validate it again, which dominates the cost.
 
 
+def _not_blank(text: str) -> str:
+    """``text``, or a name with spaces around a character when ``text`` is only spaces
+    (a map, not a filter: filtering doubles the cost of every name drawn)."""
+    return text if text.strip() else f"{text}事{text}"
+
+
 @cache
 def names(*, table_safe: bool = False, max_size: int = 8) -> st.SearchStrategy[str]:
     """Display names; ``table_safe`` ones hold no separator or space (a step table splits
     cells on those)."""
     if table_safe:
         return st.text(_TABLE_SAFE, min_size=1, max_size=max_size)
-    return st.text(_ANY_TEXT, min_size=1, max_size=max_size).filter(lambda s: s.strip() != "")
+    return st.text(_ANY_TEXT, min_size=1, max_size=max_size).map(_not_blank)
 
 
 @cache
 def days(*, max_days: float = 30.0, min_days: float = 0.0) -> st.SearchStrategy[float]:
-    """Day counts in half-day steps from ``min_days`` to ``max_days``."""
-    return st.integers(int(min_days * 2), int(max_days * 2)).map(lambda n: n / 2)
+    """Day counts in half-day steps from ``min_days`` to ``max_days`` (shrinking towards
+    ``min_days``)."""
+    return st.sampled_from([n / 2 for n in range(int(min_days * 2), int(max_days * 2) + 1)])
 
 
-_optional_basis = st.none() | st.sampled_from(Basis)
+_bases = st.sampled_from(Basis)
+_optional_basis = st.none() | _bases
 _optional_note = st.none() | names(max_size=12)
 
 
@@ -92,19 +100,28 @@ def limits(
 _fits = st.none() | st.just("fitted to 2024 cases")
 
 
+_distribution_kinds = st.sampled_from(["fixed", "triangular", "pert", "lognormal", "empirical"])
+
+
+@cache
+def _day_lists(max_days: float, min_size: int, max_size: int) -> st.SearchStrategy[list[float]]:
+    """Lists of day counts up to ``max_days``."""
+    return st.lists(days(max_days=max_days), min_size=min_size, max_size=max_size)
+
+
 @st.composite
 def _distributions(draw, max_days: float) -> Distribution:
-    kind = draw(st.sampled_from(["fixed", "triangular", "pert", "lognormal", "empirical"]))
+    kind = draw(_distribution_kinds)
     d = days(max_days=max_days)
     fit = draw(_fits)
     if kind == "fixed":
         return Distribution(kind=kind, days=draw(d), fit=fit)
     if kind in ("triangular", "pert"):
-        low, mode, high = sorted(draw(st.lists(d, min_size=3, max_size=3)))
+        low, mode, high = sorted(draw(_day_lists(max_days, 3, 3)))
         return Distribution(kind=kind, low=low, mode=mode, high=high, fit=fit)
     if kind == "lognormal":
         return Distribution(kind=kind, mean=draw(d), sd=draw(d), fit=fit)
-    return Distribution(kind=kind, samples=draw(st.lists(d, min_size=1, max_size=5)), fit=fit)
+    return Distribution(kind=kind, samples=draw(_day_lists(max_days, 1, 5)), fit=fit)
 
 
 @cache
@@ -122,8 +139,8 @@ def _untimed(with_calendar_units: bool) -> st.SearchStrategy[list[Untimed]]:
 
 @cache
 def _subset(size: int, max_size: int) -> st.SearchStrategy[list[int]]:
-    """Distinct indices below ``size``, in drawn order."""
-    return st.lists(st.integers(0, size - 1), unique=True, max_size=max_size)
+    """Distinct indices below ``size``, in drawn order (drawn without rejections)."""
+    return st.lists(st.sampled_from(range(size)), unique=True, max_size=max_size)
 
 
 @cache
@@ -153,6 +170,30 @@ _regions = st.sampled_from(["兰州市", "浙江省", "上海市浦东新区"])
 _dates = st.dates(dt.date(2015, 1, 1), dt.date(2030, 12, 31))
 _forms = st.sampled_from(["before", "after", "draft"])
 _certificates = st.lists(names(), max_size=2)
+_versions = st.sampled_from(["1", "2", "2025.1"])
+_providers = st.sampled_from(Provider)
+_joins = st.sampled_from(Join)
+_dependency_kinds = st.sampled_from(DependencyKind)
+_step_kinds = st.sampled_from(StepKind)
+_units = st.sampled_from(Unit)
+_booleans = st.booleans()
+_counts = st.integers(1, 3)
+_up_to_3 = st.integers(0, 3)
+_stage_counts = st.integers(0, 2)
+
+
+@cache
+def _name_lists(
+    name: st.SearchStrategy[str], size: int, unique: bool
+) -> st.SearchStrategy[list[str]]:
+    """Exactly ``size`` names."""
+    return st.lists(name, min_size=size, max_size=size, unique=unique)
+
+
+@cache
+def _index(size: int) -> st.SearchStrategy[int]:
+    """An index below ``size``."""
+    return st.integers(0, size - 1)
 
 
 @st.composite
@@ -204,7 +245,7 @@ def procedures(
         return draw(_optional(strategy)) if meta else None
 
     def name_list(n: int) -> list[str]:
-        return draw(st.lists(name, min_size=n, max_size=n, unique=table_safe))
+        return draw(_name_lists(name, n, table_safe))
 
     departments = [Department(id=f"d{i}", name=n, name_en=maybe(names()))
                    for i, n in enumerate(name_list(n_depts))]
@@ -212,17 +253,17 @@ def procedures(
     material_ids = [f"m{i}" for i in range(n_materials)]
     materials = []
     for i, mname in enumerate(name_list(n_materials)):
-        provider = draw(st.sampled_from(Provider)) if meta else Provider.applicant
-        held_by = maybe(st.integers(0, n_depts - 1))
+        provider = draw(_providers) if meta else Provider.applicant
+        held_by = maybe(_index(n_depts))
         materials.append(Material(
             id=material_ids[i], name=mname,
-            key=draw(st.booleans()) if meta else True,
+            key=draw(_booleans) if meta else True,
             provider=provider,
-            from_step=step_ids[draw(st.integers(0, n_steps - 1))]
+            from_step=step_ids[draw(_index(n_steps))]
             if provider is Provider.step else None,
             held_by=None if held_by is None else departments[held_by].id,
-            count=draw(st.integers(1, 3)) if meta else 1,
-            basis=maybe(st.sampled_from(Basis)),
+            count=draw(_counts) if meta else 1,
+            basis=maybe(_bases),
             note=maybe(names(max_size=12)),
         ))
 
@@ -230,12 +271,12 @@ def procedures(
     # before it, so no cycle can form.
     stages: list[Stage] = []
     if with_stages and not table_safe and n_steps >= 2:
-        for g in range(draw(st.integers(0, 2))):
+        for g in range(draw(_stage_counts)):
             members = sorted(draw(_subset(n_steps, 4)) or [0])
             milestones = [members[k] for k in draw(_subset(len(members), 3))]
             stages.append(Stage(
                 id=f"g{g}", name=draw(name), steps=[step_ids[i] for i in members],
-                milestones=[step_ids[i] for i in milestones], join=draw(st.sampled_from(Join)),
+                milestones=[step_ids[i] for i in milestones], join=draw(_joins),
             ))
     stage_last = [max(step_ids.index(m) for m in (s.milestones or s.steps)) for s in stages]
 
@@ -247,12 +288,12 @@ def procedures(
         targets = [*step_ids[:i], *(s.id for s, last in zip(stages, stage_last) if last < i)]
         chosen = [targets[k] for k in draw(_subset(len(targets), 3))] if targets else []
         depends_on = [
-            Dependency(step=t, kind=draw(st.sampled_from(DependencyKind)),
+            Dependency(step=t, kind=draw(_dependency_kinds),
                        lag=draw(lag) if with_lags and not table_safe else None)
             for t in chosen
         ]
         if table_safe:
-            unit = draw(st.sampled_from(Unit)) if with_calendar_units else Unit.working
+            unit = draw(_units) if with_calendar_units else Unit.working
             limit = limits(unit=unit, plain=True)
         else:
             limit = limits(with_calendar_units=with_calendar_units, plain=plain)
@@ -260,8 +301,8 @@ def procedures(
             id=sid,
             name=step_names[i],
             name_en=maybe(names()),
-            department=departments[draw(st.integers(0, n_depts - 1))].id,
-            kind=draw(st.sampled_from(StepKind)),
+            department=departments[draw(_index(n_depts))].id,
+            kind=draw(_step_kinds),
             statutory=draw(_optional(limit)),
             committed=draw(limit),
             untimed=draw(_untimed(with_calendar_units)) if with_untimed and not table_safe
@@ -269,12 +310,12 @@ def procedures(
             depends_on=depends_on,
             materials=[material_ids[k] for k in draw(_subset(n_materials, 4))]
             if n_materials else [],
-            trips=draw(st.integers(0, 3)),
+            trips=draw(_up_to_3),
             window=maybe(_windows),
-            links=draw(st.integers(0, 3)) if meta else 1,
+            links=draw(_up_to_3) if meta else 1,
             certificates=draw(_certificates) if meta else [],
-            commitment_allowed=draw(st.booleans()) if meta else False,
-            follow_up=draw(st.booleans()) if meta else False,
+            commitment_allowed=draw(_booleans) if meta else False,
+            follow_up=draw(_booleans) if meta else False,
             duration=draw(_optional(distributions()))
             if with_distributions and not table_safe else None,
             note=draw(_optional(names(table_safe=table_safe, max_size=12))),
@@ -284,7 +325,7 @@ def procedures(
         id=draw(_procedure_ids),
         name=draw(name),
         name_en=maybe(names()),
-        version=draw(st.sampled_from(["1", "2", "2025.1"])) if meta else "1",
+        version=draw(_versions) if meta else "1",
         region=maybe(_regions),
         effective_date=maybe(_dates),
         form=maybe(_forms),
