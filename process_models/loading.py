@@ -118,7 +118,8 @@ def _load_yaml(text: str, file: str | None) -> tuple[Any, dict[Loc, int]]:
         raise ProcedureSyntaxError(
             f"malformed YAML: {problem}; fix the indentation or quoting on that line",
             file=file,
-            line=mark.line + 1 if mark else None,
+            # libyaml marks a truncated file one line past its end; point at the last line
+            line=min(mark.line + 1, text.count("\n") + 1) if mark else None,
         ) from None
     except yaml.YAMLError as e:
         raise ProcedureSyntaxError(f"malformed YAML: {e}", file=file) from None
