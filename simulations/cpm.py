@@ -151,6 +151,15 @@ class Schedule:
         """Steps on some critical path, in the order they first appear."""
         return list(dict.fromkeys(s for path in self.critical_paths for s in path))
 
+    def step_times(self, step_ids: list[str]) -> dict[str, dict[str, float]]:
+        """Earliest/latest start and finish and both slacks of each step, as plain data."""
+        return {sid: {"earliest_start": self.earliest_start[sid],
+                      "earliest_finish": self.earliest_finish[sid],
+                      "latest_start": self.latest_start[sid],
+                      "latest_finish": self.latest_finish[sid],
+                      "total_slack": self.total_slack[sid],
+                      "free_slack": self.free_slack[sid]} for sid in step_ids}
+
 
 @dataclass(frozen=True, eq=False)
 class CompiledProcedure:

@@ -81,12 +81,7 @@ def simulate_schedule(body: ScheduleRequest, session: SessionDep, user: Planner)
     m = measure(proc, limits=body.limits)
     data = {"procedure_id": proc.id, "version": proc.version, "limits": body.limits,
             **m.as_dict(), "critical_paths": s.critical_paths,
-            "schedule": {sid: {"earliest_start": s.earliest_start[sid],
-                               "earliest_finish": s.earliest_finish[sid],
-                               "latest_start": s.latest_start[sid],
-                               "latest_finish": s.latest_finish[sid],
-                               "total_slack": s.total_slack[sid],
-                               "free_slack": s.free_slack[sid]} for sid in m.slack}}
+            "schedule": s.step_times(list(m.slack))}
     if s.dates is not None:
         data["start"] = body.start.isoformat()
         data["dates"] = {sid: {"start": a.isoformat(), "finish": b.isoformat()}
