@@ -106,12 +106,16 @@ async def _too_many_attempts(request: Request, error: TooManyAttempts) -> JSONRe
 def ensure_demo_accounts(engine: Engine) -> list[tuple[str, str, str]]:
     """Create the missing :data:`DEMO_ACCOUNTS`; (username, password, role) of every one."""
     from process_models.accounts import add_user, find_user
+    from process_models.errors import Conflict
 
     with Session(engine) as session:
         for username, password, role, departments in DEMO_ACCOUNTS:
             if find_user(session, username) is None:
-                add_user(session, username, password_hash=hash_password(password), role=role,
-                         departments=departments, now=datetime.now(UTC))
+                try:
+                    add_user(session, username, password_hash=hash_password(password),
+                             role=role, departments=departments, now=datetime.now(UTC))
+                except Conflict:  # another server worker created it first
+                    session.rollback()
     return [(username, password, role) for username, password, role, _ in DEMO_ACCOUNTS]
 
 
