@@ -47,8 +47,16 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; map our errors to one line and exit code 2."""
+    import warnings
+
     from process_models.errors import OnethingError
 
+    def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+        from rich.markup import escape
+
+        console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(str(message))}")
+
+    warnings.showwarning = show_warning
     try:
         app(args=argv, prog_name="onething", standalone_mode=False)
     except OnethingError as e:
