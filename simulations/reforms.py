@@ -115,33 +115,29 @@ Lever = Callable[..., Result]
 # --- helpers --------------------------------------------------------------------------------
 
 
+def _known(ids: list[str], wanted: Iterable[str], what: str, proc: Procedure,
+           lever: str) -> list[str]:
+    """``wanted`` as a list without repeats, each checked to be one of ``ids``."""
+    out: list[str] = []
+    for item in wanted:
+        if item not in ids:
+            raise ScenarioError(
+                f"{lever}: procedure '{proc.id}' has no {what} '{item}'",
+                suggestion=did_you_mean(item, ids),
+            )
+        if item not in out:
+            out.append(item)
+    return out
+
+
 def _known_steps(proc: Procedure, step_ids: Iterable[str], lever: str) -> list[str]:
     """``step_ids`` as a list, each checked to exist (one-line error with a did-you-mean)."""
-    ids = [s.id for s in proc.steps]
-    out: list[str] = []
-    for sid in step_ids:
-        if sid not in ids:
-            raise ScenarioError(
-                f"{lever}: procedure '{proc.id}' has no step '{sid}'",
-                suggestion=did_you_mean(sid, ids),
-            )
-        if sid not in out:
-            out.append(sid)
-    return out
+    return _known([s.id for s in proc.steps], step_ids, "step", proc, lever)
 
 
 def _known_materials(proc: Procedure, material_ids: Iterable[str], lever: str) -> list[str]:
-    ids = [m.id for m in proc.materials]
-    out: list[str] = []
-    for mid in material_ids:
-        if mid not in ids:
-            raise ScenarioError(
-                f"{lever}: procedure '{proc.id}' has no material '{mid}'",
-                suggestion=did_you_mean(mid, ids),
-            )
-        if mid not in out:
-            out.append(mid)
-    return out
+    """``material_ids`` as a list, each checked to exist."""
+    return _known([m.id for m in proc.materials], material_ids, "material", proc, lever)
 
 
 def _checked(proc: Procedure, lever: str) -> Procedure:
