@@ -28,6 +28,19 @@ DEFERRED_MATERIAL = "staff_photo"
 STEPS = ["business_licence", "health_certificate", "food_licence", "signboard",
          "fire_inspection"]
 
+def small_procedure_yaml(procedure_id: str) -> str:
+    """A one-step procedure as YAML, for upload tests."""
+    return f"""\
+id: {procedure_id}
+name: 开店
+version: "1"
+departments: [{{id: samr, name: 市场监管局}}]
+materials: [{{id: id_card, name: 身份证}}]
+steps:
+  - {{id: licence, name: 营业执照, department: samr, committed: {{days: 3}}, materials: [id_card]}}
+"""
+
+
 ACCOUNTS = {
     "front_desk": ("desk", "front_desk", []),
     "clerk": ("samr_clerk", "clerk", ["samr"]),

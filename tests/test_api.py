@@ -25,18 +25,11 @@ from tests.api_fixtures import (
     SECRET_KEY,
     STEPS,
     open_restaurant_case,
+    small_procedure_yaml,
     snapshot,
 )
 
-SHOP = """\
-id: api_shop
-name: 开店
-version: "1"
-departments: [{id: samr, name: 市场监管局}]
-materials: [{id: id_card, name: 身份证}]
-steps:
-  - {id: licence, name: 营业执照, department: samr, committed: {days: 3}, materials: [id_card]}
-"""
+SHOP = small_procedure_yaml("api_shop")
 
 
 def _login(client, username, password):

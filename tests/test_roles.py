@@ -17,21 +17,14 @@ from tests.api_fixtures import (
     DEFERRED_MATERIAL,
     ID_NUMBER,
     PROCEDURE_ID,
+    small_procedure_yaml,
     snapshot,
 )
 
 EVERYONE = frozenset(ACCOUNTS)
 CASE_READERS = frozenset({"front_desk", "clerk", "other_clerk", "auditor", "admin"})
 ANALYSTS = frozenset({"planner", "auditor", "admin"})
-UPLOAD = """\
-id: roles_shop
-name: 开店
-version: "1"
-departments: [{id: samr, name: 市场监管局}]
-materials: [{id: id_card, name: 身份证}]
-steps:
-  - {id: licence, name: 营业执照, department: samr, committed: {days: 3}, materials: [id_card]}
-"""
+UPLOAD = small_procedure_yaml("roles_shop")
 
 
 @dataclass(frozen=True)
