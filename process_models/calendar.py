@@ -36,6 +36,8 @@ toward a working-day limit (only ``closures`` and ``working_days`` do).
 from __future__ import annotations
 
 import bisect
+import importlib.util
+import json
 import math
 import os
 import re
@@ -46,7 +48,7 @@ from datetime import date, time, timedelta
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from process_models.errors import CalendarError, ProcedureSyntaxError, did_you_mean
 
@@ -70,13 +72,21 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 FIRST_OFFICIAL_YEAR = 2020
 _LAST_ORDINAL = date(9999, 12, 31).toordinal()
 _EPSILON_DAYS = 1e-9
+_OFFICIAL_FORMAT = 1  # bump when the cache file's layout changes
 
 
 class CalendarWarning(UserWarning):
     """A year has no official holiday data, so only weekends are rest days in it."""
 
 
-@cache
+class _Official(NamedTuple):
+    """China's statutory rest days and 调休 working days over the official years, as ordinals."""
+
+    years: range
+    rest: frozenset[int]
+    worked: frozenset[int]
+
+
 def official_years() -> range:
     """The years whose holidays and 调休 come from official notices.
 
@@ -86,9 +96,60 @@ def official_years() -> range:
     >>> official_years()[0], 2026 in official_years()
     (2020, True)
     """
+    return _official().years
+
+
+@cache
+def _official() -> _Official:
+    """The official days from ``holidays``, kept in a cache file per installed ``holidays``.
+
+    Importing ``holidays`` costs about a tenth of a second, most of a short command's
+    start; the file (under ``$XDG_CACHE_HOME/onething``) is rebuilt whenever the installed
+    package's China module changes, and skipped when it cannot be read or written.
+    """
+    spec = importlib.util.find_spec("holidays")
+    source = Path(spec.origin).parent / "countries" / "china.py" if spec and spec.origin else None
+    try:
+        stat = source.stat() if source else None
+    except OSError:
+        stat = None
+    key = f"{_OFFICIAL_FORMAT}:{source}:{stat.st_mtime_ns}:{stat.st_size}" if stat else None
+    cache_file = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / (
+        "onething/china-official-days.json"
+    )
+    if key:
+        try:
+            stored = json.loads(cache_file.read_text(encoding="utf-8"))
+            if stored["key"] == key:
+                return _Official(range(*stored["years"]), frozenset(stored["rest"]),
+                                 frozenset(stored["worked"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    official = _official_from_holidays()
+    if key:
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache_file.with_name(f"{cache_file.name}.{os.getpid()}")
+            partial.write_text(json.dumps({
+                "key": key,
+                "years": [official.years.start, official.years.stop],
+                "rest": sorted(official.rest),
+                "worked": sorted(official.worked),
+            }), encoding="utf-8")
+            os.replace(partial, cache_file)
+        except OSError:
+            pass
+    return official
+
+
+def _official_from_holidays() -> _Official:
+    import holidays
     from holidays.countries.china import ChinaStaticHolidays
 
-    return range(FIRST_OFFICIAL_YEAR, max(ChinaStaticHolidays.special_public_holidays) + 1)
+    years = range(FIRST_OFFICIAL_YEAR, max(ChinaStaticHolidays.special_public_holidays) + 1)
+    china = holidays.China(years=years)
+    return _Official(years, frozenset(d.toordinal() for d in china),
+                     frozenset(d.toordinal() for d in china.weekend_workdays))
 
 
 def parse_date(value: Any, *, file: str | None = None, path: str | None = None) -> date:
@@ -329,13 +390,8 @@ class WorkingCalendar:
     def _working_ordinals(self, years: list[int]) -> list[int]:
         if not years:
             return []
-        official = [y for y in years if y in official_years()]
-        rest: set[int] = set()
-        extra: set[int] = set()
-        if official:
-            china = _china(min(official), max(official))
-            rest = {d.toordinal() for d in china}
-            extra = {d.toordinal() for d in china.weekend_workdays}
+        official = _official()
+        rest, extra = official.rest, official.worked
         out = []
         for year in years:
             first = date(year, 1, 1).toordinal()
@@ -353,9 +409,7 @@ class WorkingCalendar:
         for step in (-1, 1):
             d = day
             while not self.is_working_day(d):
-                if d.toordinal() in self._closed or (
-                    d.year in official_years() and d in _china(d.year, d.year)
-                ):
+                if d.toordinal() in self._closed or d.toordinal() in _official().rest:
                     return True
                 d += timedelta(days=step)
         return False
@@ -387,13 +441,6 @@ class WorkingCalendar:
             self._closed.pop(ordinal, None)
             self._opened[ordinal] = note
         self._hours.update(_opening_hours(data.get("opening_hours"), file))
-
-
-@cache
-def _china(first_year: int, last_year: int):
-    import holidays
-
-    return holidays.China(years=range(first_year, last_year + 1))
 
 
 def _read_override(path: Path) -> dict[str, Any]:
@@ -511,6 +558,10 @@ def default_calendar() -> WorkingCalendar:
     >>> default_calendar() is default_calendar()
     True
     """
+    from process_models._env import configured
+
+    if not configured():  # no override files can be set: spare loading the settings
+        return WorkingCalendar()
     from process_models.settings import settings
 
     return WorkingCalendar(settings.calendar_overrides)

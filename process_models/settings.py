@@ -20,13 +20,15 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from process_models._env import ENV_FILE, ENV_PREFIX
+
 __all__ = ["Settings", "settings"]
 
 DEFAULT_SECRET = "changethis"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ONETHING_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=ENV_FILE, extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(default=Path("var"), description="where the embedded mode keeps files")

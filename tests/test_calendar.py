@@ -329,3 +329,103 @@ def test_bad_calendar_input_is_one_line_and_exit_code_2(run_cli, args, message):
     code, out, err = run_cli("calendar", *args)
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1
+
+
+# -- the official days' cache file ----------------------------------------------------------
+@pytest.fixture
+def official_cache(tmp_path, monkeypatch):
+    """A fresh cache folder for the official days; the in-process copy is dropped around it."""
+    from process_models import calendar
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    calendar._official.cache_clear()
+    yield tmp_path / "onething" / "china-official-days.json"
+    calendar._official.cache_clear()
+
+
+def test_the_official_days_read_back_from_the_cache_file_equal_the_holidays_package(
+    official_cache,
+):
+    """The first use writes the cache file; a later process reads the same days from it."""
+    from process_models import calendar
+
+    first = calendar._official()
+    assert official_cache.exists()
+    calendar._official.cache_clear()
+    assert calendar._official() == first == calendar._official_from_holidays()
+
+
+@pytest.mark.parametrize("stored", [
+    '{"key": "another holidays release", "years": [2020, 2021], "rest": [1], "worked": [2]}',
+    "not json {",
+])
+def test_a_stale_or_broken_cache_file_is_rebuilt(official_cache, stored):
+    """A cache written for another ``holidays`` release, or damaged, is never trusted."""
+    from process_models import calendar
+
+    official_cache.parent.mkdir(parents=True)
+    official_cache.write_text(stored, encoding="utf-8")
+    assert calendar._official() == calendar._official_from_holidays()
+    assert "another holidays release" not in official_cache.read_text(encoding="utf-8")
+
+
+def test_an_unwritable_cache_folder_still_gives_the_official_days(official_cache):
+    """Where the cache folder cannot be made, the days come straight from ``holidays``."""
+    from process_models import calendar
+
+    official_cache.parent.parent.rmdir()
+    official_cache.parent.parent.write_text("a file where the cache folder would be")
+    assert calendar._official() == calendar._official_from_holidays()
+    assert WorkingCalendar().add_working_days(date(2025, 1, 24), 5) == date(2025, 2, 7)
+
+
+# -- the default calendar and the settings ----------------------------------------------------
+@pytest.mark.parametrize("how", ["environment", "dotenv"])
+def test_the_default_calendar_applies_override_files_set_in_the_environment_or_a_dotenv(
+    tmp_path, how
+):
+    """``ONETHING_CALENDAR_OVERRIDES`` closes 2025-03-14 whether set in the environment or .env."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    value = json.dumps([str(ROOT / EXAMPLE_OVERRIDES)])
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ONETHING_")}
+    if how == "environment":
+        env["ONETHING_CALENDAR_OVERRIDES"] = value
+    else:
+        (tmp_path / ".env").write_text(f"ONETHING_CALENDAR_OVERRIDES='{value}'\n")
+    probe = ("from datetime import date; from process_models.calendar import default_calendar; "
+             "print(default_calendar().is_working_day(date(2025, 3, 14)))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.strip() == "False"
+
+
+@pytest.mark.parametrize(("variable", "dotenv", "expected"), [
+    (None, False, False),
+    ("ONETHING_DATA_DIR", False, True),
+    ("onething_data_dir", False, True),
+    ("OTHER_DATA_DIR", False, False),
+    (None, True, True),
+])
+def test_settings_count_as_configured_by_any_onething_variable_or_a_dotenv_file(
+    tmp_path, monkeypatch, variable, dotenv, expected
+):
+    """Only then is pydantic-settings loaded for the calendar."""
+    import os
+
+    from process_models._env import configured
+
+    for name in list(os.environ):
+        if name.upper().startswith("ONETHING_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    if variable:
+        monkeypatch.setenv(variable, "var")
+    if dotenv:
+        (tmp_path / ".env").write_text("ONETHING_DATA_DIR=var\n")
+    assert configured() is expected
