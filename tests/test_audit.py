@@ -289,6 +289,24 @@ def _group(rows):
     return out
 
 
+def test_a_session_stays_usable_while_its_history_streams_and_after_it_stops_half_way(
+        history):
+    """A writer may fail half-way (a full disk): the session still answers and rolls back."""
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    from process_models.store import make_engine
+    from simulations.eventlog import history_events
+
+    engine = make_engine(history)
+    with Session(engine) as session:
+        events = history_events(session)
+        first = next(events)
+        assert session.execute(text("SELECT count(*) FROM cases WHERE id = :id"),
+                               {"id": first.case_id}).scalar_one() == 1
+    engine.dispose()
+
+
 def test_export_of_an_empty_period_is_one_error_and_writes_nothing(run_cli, sqlite_history,
                                                                    tmp_path):
     out = tmp_path / "log.xes"

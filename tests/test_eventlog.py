@@ -103,6 +103,32 @@ def test_ocel_export_reads_back_with_pm4py_with_objects_relations_and_directly_f
     assert Counter(dfg) == _expected_dfg(events, lambda e: e.kind)
 
 
+def _ocel_content(ocel) -> tuple[list[tuple[str, ...]], ...]:
+    """What an OCEL log read by PM4Py says, whatever the order of its rows and however it
+    spells an absent value."""
+    import pandas as pd
+
+    def rows(table, columns):
+        return sorted(tuple("" if pd.isna(v) else str(v) for v in row)
+                      for row in table[columns].itertuples(index=False))
+
+    return (rows(ocel.events, ["ocel:eid", "ocel:activity", "ocel:timestamp", "resource"]),
+            rows(ocel.objects, ["ocel:oid", "ocel:type", "procedure_id", "step_id",
+                                "department_id", "number"]),
+            rows(ocel.relations, ["ocel:eid", "ocel:oid", "ocel:qualifier"]),
+            rows(ocel.o2o, ["ocel:oid", "ocel:oid_2", "ocel:qualifier"]))
+
+
+def test_ocel_json_and_sqlite_hold_the_same_events_objects_attributes_and_relations(
+        events, tmp_path):
+    import pm4py
+
+    write_ocel_json(events, tmp_path / "log.json")
+    write_ocel_sqlite(events, tmp_path / "log.sqlite")
+    assert _ocel_content(pm4py.read_ocel2_json(str(tmp_path / "log.json"))) == \
+        _ocel_content(pm4py.read_ocel2_sqlite(str(tmp_path / "log.sqlite")))
+
+
 def test_ocel_json_is_plain_json_with_the_ocel_2_sections(events, tmp_path):
     path = tmp_path / "log.json"
     write_ocel_json(events, path)
