@@ -18,8 +18,9 @@ decision), so a retried run returns the recorded result instead of doing the wor
 
 Two modes from the same code (``ONETHING_PREFECT_MODE``): ``embedded`` runs the flows
 in this process on Prefect's ephemeral API; ``server`` starts them through deployments
-on a Prefect server, where workers of the ``onething`` work pool run them
-(:func:`deploy`, ``scripts/production.sh``).
+on a Prefect server, where the workers of the ``onething`` work pool run them, each in its
+own process (:class:`flows.worker.InProcessWorker`, :func:`deploy`,
+``scripts/production.sh``).
 
 >>> sorted(ADVANCING_KINDS)
 ['case_opened', 'decision', 'materials_submitted']
@@ -50,6 +51,7 @@ from process_models.settings import settings
 __all__ = [
     "ADVANCING_KINDS",
     "DEPLOYMENT_NAME",
+    "FLOWS",
     "WORK_POOL",
     "AdvanceSummary",
     "advance",
@@ -71,9 +73,9 @@ case closed, escalation) that need no :func:`~process_models.casework.advance_ca
 WORK_POOL = "onething"
 DEPLOYMENT_NAME = "onething"
 ROOT = Path(__file__).resolve().parent.parent
-CASES_PER_TASK = 25
-"""Cases one :func:`advance_cases` task handles: Prefect's per-task cost (tens of
-milliseconds) would otherwise exceed the database work of advancing one case."""
+CASES_PER_TASK = casework.ADVANCE_BATCH_CASES
+"""Cases one :func:`advance_cases` task handles: one transaction's worth, so Prefect's
+per-task cost (tens of milliseconds) is shared by as many cases as one transaction moves."""
 
 log = logging.getLogger(__name__)
 
@@ -121,22 +123,17 @@ def _work_key(_context: Any, parameters: dict[str, Any]) -> str:
 def advance_cases(
     work: list[dict[str, Any]], database_url: str | None = None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Advance every case named in ``work`` (outbox rows as dicts) once, in row order.
+    """Advance every case named in ``work`` (outbox rows as dicts) once, in row order
+    (:func:`~process_models.casework.advance_cases`: one transaction per batch of cases).
 
     Returns one dict per case: ``case_id``, ``status``, ``started``, ``certificates`` and
     ``closed`` (whether this call closed it).
     """
-    engine = engine_for(database_url)
-    results = []
-    with Session(engine) as session:
-        for case_id in dict.fromkeys(r["case_id"] for r in work):
-            result = casework.advance_case(session, case_id, now=_now(now))
-            results.append({
-                "case_id": result.case_id, "status": result.status,
-                "started": list(result.started), "certificates": list(result.certificates),
-                "closed": result.closed,
-            })
-    return results
+    with Session(engine_for(database_url)) as session:
+        results = casework.advance_cases(session, [r["case_id"] for r in work],
+                                         now=_now(now))
+    return [{"case_id": r.case_id, "status": r.status, "started": list(r.started),
+             "certificates": list(r.certificates), "closed": r.closed} for r in results]
 
 
 @dataclass(frozen=True)
@@ -276,44 +273,48 @@ def _deployment(flow_name: str) -> str:
     return f"{flow_name}/{DEPLOYMENT_NAME}"
 
 
-def _advance_queued() -> bool:
-    """Whether an ``advance`` run is already scheduled or pending on the server."""
-    from prefect import get_client
+def _advance_queued(client) -> bool:
+    """Whether an ``advance`` run is already scheduled or pending on the server (runs of
+    the other flows, such as the sweep's schedule, do not count)."""
     from prefect.client.schemas.filters import (
         DeploymentFilter,
         DeploymentFilterName,
+        FlowFilter,
+        FlowFilterName,
         FlowRunFilter,
         FlowRunFilterState,
         FlowRunFilterStateType,
     )
     from prefect.client.schemas.objects import StateType
 
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
-                type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING]))),
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[DEPLOYMENT_NAME])),
-            limit=1,
-        )
-    return bool(runs)
+    return bool(client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[advance.name])),
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING]))),
+        deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[DEPLOYMENT_NAME])),
+        limit=1,
+    ))
 
 
 def request_advance(database_url: str | None = None, *, coalesce: bool = True) -> str:
     """Have the pending outbox rows handled; call after committing a change.
 
     Embedded mode runs :func:`advance` here and now. Server mode starts it through its
-    deployment without waiting; with ``coalesce`` no run is added while one is still
-    queued (that run will drain this change too). Returns what happened, for logs.
+    deployment without waiting (one API client for the check and the start); with
+    ``coalesce`` no run is added while one is still queued (that run will drain this
+    change too). Returns what happened, for logs.
     """
     if settings.prefect_mode == "embedded":
         summary = run_flow(advance, database_url=database_url)
         return f"advanced {summary['cases']} case(s)"
-    if coalesce and _advance_queued():
-        return "an advance run is already queued"
-    from prefect.deployments import run_deployment
+    from prefect import get_client
 
-    parameters = {"database_url": database_url} if database_url else {}
-    run = run_deployment(_deployment("advance"), parameters=parameters, timeout=0)
+    with get_client(sync_client=True) as client:
+        if coalesce and _advance_queued(client):
+            return "an advance run is already queued"
+        deployment = client.read_deployment_by_name(_deployment(advance.name))
+        run = client.create_flow_run_from_deployment(
+            deployment.id, parameters={"database_url": database_url} if database_url else {})
     return f"started advance run {run.name}"
 
 
@@ -352,14 +353,36 @@ def run_relay(database_url: str | None = None, *, interval_seconds: float = 2.0,
             time.sleep(interval_seconds)
 
 
+FLOWS = (advance, open_case, sla_sweep)
+"""The flows deployed to the work pool, all run by ``onething worker``."""
+
+
 def deploy(work_pool: str = WORK_POOL, *, sweep_cron: str = "*/15 * * * *") -> list[str]:
-    """Register the deployments the workers of ``work_pool`` run (server mode)."""
+    """Register the deployments the workers of ``work_pool`` run (server mode), creating
+    the work pool for :class:`flows.worker.InProcessWorker` if it does not exist."""
+    _create_work_pool(work_pool)
     ids = []
-    for flow_fn, extra in ((advance, {}), (open_case, {}),
-                           (sla_sweep, {"cron": sweep_cron})):
+    for flow_fn in FLOWS:
+        extra = {"cron": sweep_cron} if flow_fn is sla_sweep else {}
         source = flow_fn.from_source(source=str(ROOT),
                                      entrypoint=f"flows/cases.py:{flow_fn.fn.__name__}")
         deployment = source.to_deployment(name=DEPLOYMENT_NAME, work_pool_name=work_pool,
                                           **extra)
         ids.append(str(deployment.apply(work_pool_name=work_pool)))
     return ids
+
+
+def _create_work_pool(name: str) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    from flows.worker import InProcessWorker
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(
+                name=name, type=InProcessWorker.type,
+                base_job_template=InProcessWorker.get_default_base_job_template()))
+        except ObjectAlreadyExists:
+            pass

@@ -1,20 +1,103 @@
-"""``onething worker``: the outbox relay, and in server mode a Prefect process worker.
+"""``onething worker``: the outbox relay, and in server mode a Prefect worker of the pool.
 
 Embedded mode: the relay alone; each advance it requests runs in this process.
-Server mode: a :class:`~prefect.workers.process.ProcessWorker` of the work pool runs the
-deployments' flow runs (one at a time per worker: the machines here have two cores),
-while the relay, in a thread beside it, restarts whatever a crash left pending.
+Server mode: an :class:`InProcessWorker` of the work pool runs the deployments' flow runs
+(one at a time per worker: the machines here have two cores), while the relay, in a
+thread beside it, restarts whatever a crash left pending.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import socket
 import threading
+from typing import TYPE_CHECKING, Any
 
-from flows.cases import WORK_POOL, run_relay
+import anyio
+from prefect.workers.base import (
+    BaseJobConfiguration,
+    BaseVariables,
+    BaseWorker,
+    BaseWorkerResult,
+)
+
+from flows.cases import FLOWS, WORK_POOL, run_relay
+from process_models.errors import NotFound
 from process_models.settings import settings
 
-__all__ = ["run_worker"]
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from prefect import Flow
+    from prefect.client.schemas.objects import FlowRun
+
+__all__ = ["InProcessWorker", "run_worker"]
+
+log = logging.getLogger(__name__)
+
+
+class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, BaseWorkerResult]):
+    """A worker that runs each flow run of onething's flows (:data:`flows.cases.FLOWS`) in
+    its own process, in a thread.
+
+    A process worker starts a new Python process per flow run, which spends seconds
+    importing Prefect and the flows before an ``advance`` run does a fraction of a second
+    of work; here a run starts within the worker's poll interval. What that gives up: a
+    pending run cannot be killed on its own (it is left to finish; the flows here are
+    short), and a run that brings the process down takes the worker with it, leaving its
+    outbox rows pending for the relay of the other workers or of the next start.
+    """
+
+    type = "onething"
+    job_configuration = BaseJobConfiguration
+    job_configuration_variables = BaseVariables
+    _description = "Runs onething's flow runs in the worker's own process."
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._flows: dict[UUID, Flow] = {}
+
+    async def run(self, flow_run: FlowRun, configuration: BaseJobConfiguration,
+                  task_status: anyio.abc.TaskStatus[str] | None = None) -> BaseWorkerResult:
+        """Run ``flow_run`` in a thread of this process until it reaches a final state."""
+        flow = await self._flow(flow_run)
+        identifier = f"{socket.gethostname()}:{os.getpid()}"
+        if task_status is not None:
+            task_status.started(identifier)
+        status_code = await anyio.to_thread.run_sync(_run_flow, flow, flow_run)
+        return BaseWorkerResult(status_code=status_code, identifier=identifier)
+
+    async def _flow(self, flow_run: FlowRun) -> Flow:
+        if flow_run.flow_id not in self._flows:
+            name = (await self.client.read_flow(flow_run.flow_id)).name
+            by_name = {flow.name: flow for flow in FLOWS}
+            if name not in by_name:
+                raise NotFound(
+                    f"flow run '{flow_run.name}' runs flow '{name}', which is not one of "
+                    f"onething's flows ({', '.join(by_name)}); give it a work pool of its own"
+                )
+            self._flows[flow_run.flow_id] = by_name[name]
+        return self._flows[flow_run.flow_id]
+
+
+def _run_flow(flow: Flow, flow_run: FlowRun) -> int:
+    """Run ``flow_run`` here; Prefect's engine records its states, failures included.
+
+    Returns 0, or 1 when the engine itself broke down (the worker then marks the run
+    crashed).
+    """
+    from prefect.flow_engine import run_flow
+
+    try:
+        outcome = run_flow(flow, flow_run=flow_run, return_type="state")
+        if asyncio.iscoroutine(outcome):
+            asyncio.run(outcome)
+    except Exception:
+        log.exception("flow run '%s' broke down outside its flow", flow_run.name)
+        return 1
+    return 0
 
 
 def run_worker(pool: str = WORK_POOL, *, interval_seconds: float = 2.0,
@@ -29,15 +112,13 @@ def run_worker(pool: str = WORK_POOL, *, interval_seconds: float = 2.0,
                              name="onething-relay", daemon=True)
     relay.start()
     try:
-        asyncio.run(_process_worker(pool, flow_runs_at_once))
+        asyncio.run(_serve(pool, flow_runs_at_once))
     finally:
         stop.set()
         relay.join(timeout=interval_seconds + 5)
 
 
-async def _process_worker(pool: str, flow_runs_at_once: int) -> None:
-    from prefect.workers.process import ProcessWorker
-
-    async with ProcessWorker(work_pool_name=pool, limit=flow_runs_at_once,
-                             prefetch_seconds=1) as worker:
+async def _serve(pool: str, flow_runs_at_once: int) -> None:
+    async with InProcessWorker(work_pool_name=pool, limit=flow_runs_at_once,
+                               prefetch_seconds=1) as worker:
         await worker.start()

@@ -51,11 +51,12 @@ from __future__ import annotations
 import graphlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, make_dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Any, Self
 
-from sqlalchemy import func, update
+from sqlalchemy import Connection, bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -92,6 +93,7 @@ from process_models.procedure import Procedure, Provider, Step, Unit
 from process_models.store import begin_write, init_db, make_engine
 
 __all__ = [
+    "ADVANCE_BATCH_CASES",
     "DEFERRAL_WORKING_DAYS",
     "SWEEP_BATCH_CASES",
     "AdvanceResult",
@@ -100,7 +102,9 @@ __all__ = [
     "NoticeItem",
     "StatusChange",
     "advance_case",
+    "advance_cases",
     "case_colour",
+    "change_marker",
     "decide",
     "init_db",
     "lock_chain",
@@ -252,13 +256,12 @@ def store_procedure(session: Session, proc: Procedure, *, now: datetime) -> None
     """
     from process_models.loading import dump_procedure
 
-    stored = session.get(ProcedureDefinition, (proc.id, proc.version))
+    key = {"procedure_id": proc.id, "version": proc.version}
+    stored = session.execute(_READ_DEFINITION, key).scalar_one_or_none()
     if stored is None:
-        session.add(ProcedureDefinition(
-            procedure_id=proc.id, version=proc.version, definition=dump_procedure(proc),
-            stored_at=aware_time(now),
-        ))
-    elif _parse_stored(stored.definition) != proc:
+        session.execute(insert(_DEFINITIONS), {
+            **key, "definition": dump_procedure(proc), "stored_at": aware_time(now)})
+    elif _parse_stored(stored) != proc:
         raise Conflict(
             f"procedure '{proc.id}' version '{proc.version}' is already stored with a "
             "different definition; give the changed procedure a new version"
@@ -408,121 +411,277 @@ def _planned_due_date(proc: Procedure, accepted: date, paused: dict[str, int]) -
     return max(finished.values(), default=accepted)
 
 
-# --- the audit chain and the outbox -------------------------------------------------------------
+# --- rows and the transaction of an operation ----------------------------------------------------
+#
+# The operations read and write with SQLAlchemy Core statements built once (their compiled
+# forms stay in the engine's cache) on plain records: no ORM instances, no flush.
 
-_HEAD = "onething_chain_head"
+_CASES = Case.__table__
+_STEPS = CaseStep.__table__
+_SUBMISSIONS = Submission.__table__
+_DECISIONS = Decision.__table__
+_CERTIFICATES = Certificate.__table__
+_EVENTS = AuditEvent.__table__
+_CHAIN_HEAD = AuditChainHead.__table__
+_OUTBOX = Outbox.__table__
+_DEFINITIONS = ProcedureDefinition.__table__
 
 
-def lock_chain(session: Session) -> AuditChainHead:
-    """Lock the audit chain head for this transaction (``SELECT ... FOR UPDATE``).
+def _record_type(table, name: str) -> type:
+    """A mutable record with one attribute per column of ``table``, in column order."""
+    return make_dataclass(name, [(column.name, Any) for column in table.columns], slots=True)
+
+
+_CaseRow = _record_type(_CASES, "_CaseRow")
+_StepRow = _record_type(_STEPS, "_StepRow")
+_SubmissionRow = _record_type(_SUBMISSIONS, "_SubmissionRow")
+
+
+def _ids(name: str = "ids"):
+    return bindparam(name, expanding=True)
+
+
+def _saver(table, columns: Sequence[str]):
+    """``UPDATE table SET columns WHERE id = :row_id``, for executemany over records."""
+    return (update(table).where(table.c.id == bindparam("row_id"))
+            .values({name: bindparam(name) for name in columns}))
+
+
+_CASE_STATE = ("status", "accepted_at", "due_date", "closed_at", "close_reason", "colour",
+               "version")
+_STEP_STATE = ("status", "started_at", "due_date", "paused_on", "paused_working_days",
+               "colour", "escalated_at", "version", "decided_at")
+_SUBMISSION_STATE = ("status", "due_date", "requested_by_step", "received_at")
+
+_LOCK_CHAIN = (sa_select(_CHAIN_HEAD.c.seq, _CHAIN_HEAD.c.hash)
+               .where(_CHAIN_HEAD.c.id == 1).with_for_update())
+_MOVE_CHAIN = update(_CHAIN_HEAD).where(_CHAIN_HEAD.c.id == 1)
+_READ_DEFINITION = sa_select(_DEFINITIONS.c.definition).where(
+    _DEFINITIONS.c.procedure_id == bindparam("procedure_id"),
+    _DEFINITIONS.c.version == bindparam("version"))
+_WITH_DEFINITION = _CASES.outerjoin(
+    _DEFINITIONS, (_DEFINITIONS.c.procedure_id == _CASES.c.procedure_id)
+    & (_DEFINITIONS.c.version == _CASES.c.procedure_version))
+_READ_CASES = (sa_select(*_CASES.c, _DEFINITIONS.c.definition).select_from(_WITH_DEFINITION)
+               .where(_CASES.c.id.in_(_ids())))
+_OWED = _SUBMISSIONS.alias("owed")
+_READ_FOR_DECISION = (
+    sa_select(*_CASES.c, _DEFINITIONS.c.definition, *_STEPS.c, _OWED.c.material_id)
+    .select_from(
+        _WITH_DEFINITION
+        .outerjoin(_STEPS, (_STEPS.c.case_id == _CASES.c.id)
+                   & (_STEPS.c.step_id == bindparam("step_id")))
+        .outerjoin(_OWED, (_OWED.c.case_id == _CASES.c.id) & (_OWED.c.status != "received"))
+    )
+    .where(_CASES.c.id == bindparam("case_id"))
+    .order_by(_OWED.c.id)
+)
+_READ_OPEN_CASES = (sa_select(*_CASES.c).where(_CASES.c.id.in_(_ids()),
+                                               _CASES.c.status.in_(_ids("statuses")))
+                    .order_by(_CASES.c.id))
+_READ_STEPS = sa_select(*_STEPS.c).where(_STEPS.c.case_id.in_(_ids())).order_by(_STEPS.c.id)
+_READ_STEP = sa_select(*_STEPS.c).where(_STEPS.c.id == bindparam("row_id"))
+_READ_SUBMISSIONS = (sa_select(*_SUBMISSIONS.c).where(_SUBMISSIONS.c.case_id.in_(_ids()))
+                     .order_by(_SUBMISSIONS.c.id))
+_COUNT_CASES = sa_select(func.count()).select_from(_CASES).where(
+    _CASES.c.id.like(bindparam("prefix")))
+_SAVE_CASES = _saver(_CASES, _CASE_STATE)
+_SAVE_STEPS = _saver(_STEPS, _STEP_STATE)
+_SAVE_SUBMISSIONS = _saver(_SUBMISSIONS, _SUBMISSION_STATE)
+_DECIDE = {
+    moment: (update(_STEPS)
+             .where(_STEPS.c.id == bindparam("row_id"), _STEPS.c.version == bindparam("expected"),
+                    _STEPS.c.status == "pending")
+             .values(status=bindparam("status"), version=bindparam("version"),
+                     **{moment: bindparam(moment)}))
+    for moment in ("decided_at", "paused_on")
+}
+_LAST_DECISION = (sa_select(_DECISIONS.c.outcome, _DECISIONS.c.decided_by,
+                            _DECISIONS.c.department_id, _DECISIONS.c.decided_at)
+                  .where(_DECISIONS.c.case_step_id == bindparam("case_step_id"))
+                  .order_by(_DECISIONS.c.id.desc()).limit(1))
+_DECISIONS_WITH = (sa_select(_DECISIONS.c.case_id, _DECISIONS.c.case_step_id,
+                             _DECISIONS.c.step_id, _DECISIONS.c.reason, _DECISIONS.c.materials)
+                   .where(_DECISIONS.c.case_id.in_(_ids()),
+                          _DECISIONS.c.outcome == bindparam("outcome"))
+                   .order_by(_DECISIONS.c.id))
+_ISSUED = sa_select(_CERTIFICATES.c.case_id, _CERTIFICATES.c.step_id,
+                    _CERTIFICATES.c.name).where(_CERTIFICATES.c.case_id.in_(_ids()))
+
+
+def _values(record, columns: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in columns}
+
+
+def _model(model, record):
+    """``record`` as an instance of its SQLModel table class, readable after the session."""
+    return model(**{field.name: getattr(record, field.name) for field in fields(record)})
+
+
+def lock_chain(session: Session) -> tuple[int, str]:
+    """Lock the audit chain head for this transaction (``SELECT ... FOR UPDATE``); its
+    ``seq`` and ``hash``.
 
     On PostgreSQL this serialises every writer; on SQLite the ``BEGIN IMMEDIATE`` of
     :func:`~process_models.store.begin_write` already has.
     """
-    head = session.exec(
-        select(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    session.info[_HEAD] = head
-    return head
+    seq, head_hash = session.connection().execute(_LOCK_CHAIN).one()
+    return seq, head_hash
 
 
-def _begin(session: Session) -> None:
-    begin_write(session)
-    session.expire_all()
-    lock_chain(session)
+def change_marker(connection: Session | Connection) -> int:
+    """A number that moves on with every change to cases: the length of the audit chain.
 
-
-def _audit(session: Session, case_id: str | None, kind: str, payload: dict, at: datetime):
-    head: AuditChainHead = session.info[_HEAD]
-    event = AuditEvent(
-        seq=head.seq + 1, case_id=case_id, kind=kind, payload=json.loads(canonical_json(payload)),
-        at=at, prev_hash=head.hash, hash="",
-    )
-    event.hash = event.expected_hash()
-    head.seq, head.hash = event.seq, event.hash
-    session.add(event)
-    session.add(head)
-    return event
-
-
-def _outbox(session: Session, case_id: str, kind: str, payload: dict, at: datetime) -> None:
-    session.add(Outbox(case_id=case_id, kind=kind, payload=json.loads(canonical_json(payload)),
-                       created_at=at))
-
-
-def _commit(session: Session) -> None:
-    session.flush()
-    session.commit()
-
-
-def _loaded(session: Session, row):
-    """``row`` refreshed after the commit, so it can be read after the session closes."""
-    session.refresh(row)
-    return row
+    Every operation here appends to the chain in the transaction of its change, so while
+    the marker stays the same no case, step, material, decision or certificate changed.
+    Read it before the rows it vouches for: rows read after it are at least as new. A plain
+    connection reads it at a fraction of a session's cost.
+    """
+    return connection.execute(sa_select(AuditChainHead.seq).where(AuditChainHead.id == 1)
+                              ).scalar_one()
 
 
 class _Transaction:
-    """``with _Transaction(session):`` begins the write, commits, or rolls back on error."""
+    """``with _Transaction(session) as tx:`` the one write transaction of an operation.
+
+    Entering begins the write (:func:`~process_models.store.begin_write`) and locks the
+    audit chain head (:func:`lock_chain`). :meth:`audit` and :meth:`outbox` collect the
+    operation's audit events (hash-chained from the locked head) and outbox rows; leaving
+    without an error inserts them, moves the chain head and commits, so they commit with
+    the change they describe. An error rolls everything back.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.events: list[dict[str, Any]] = []
+        self.outbox_rows: list[dict[str, Any]] = []
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> Self:
         try:
-            _begin(self.session)
+            begin_write(self.session)
+            self.connection = self.session.connection()
+            self.seq, self.hash = lock_chain(self.session)
         except BaseException:
             self.session.rollback()
             raise
-        return self.session
+        return self
 
     def __exit__(self, kind, error, traceback) -> bool:
-        if kind is None:
-            _commit(self.session)
-        else:
+        if kind is not None:
             self.session.rollback()
-        self.session.info.pop(_HEAD, None)
+            return False
+        try:
+            if self.events:
+                self.execute(insert(_EVENTS), self.events)
+                self.execute(_MOVE_CHAIN.values(seq=self.seq, hash=self.hash))
+            if self.outbox_rows:
+                self.execute(insert(_OUTBOX), self.outbox_rows)
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
         return False
+
+    def execute(self, statement, parameters=None):
+        """Run a Core statement in this transaction (a list of parameters: executemany)."""
+        return self.connection.execute(statement, parameters)
+
+    def insert(self, table, records: Sequence, columns: Sequence[str]) -> None:
+        """Insert ``records`` (their ``columns``) into ``table`` in one executemany."""
+        if records:
+            self.execute(insert(table), [_values(record, columns) for record in records])
+
+    def save(self, statement, records: Iterable, columns: Sequence[str]) -> None:
+        """Write ``columns`` of changed ``records`` back by id (a :func:`_saver` statement)."""
+        rows = [{"row_id": record.id, **_values(record, columns)} for record in records]
+        if rows:
+            self.execute(statement, rows)
+
+    def audit(self, case_id: str | None, kind: str, payload: dict, at: datetime) -> None:
+        """Append an audit event to the chain (written when the transaction commits)."""
+        payload = json.loads(canonical_json(payload))
+        prev_hash, self.seq = self.hash, self.seq + 1
+        self.hash = event_hash(prev_hash, seq=self.seq, case_id=case_id, kind=kind,
+                               payload=payload, at=at)
+        self.events.append({"seq": self.seq, "case_id": case_id, "kind": kind,
+                            "payload": payload, "at": at, "prev_hash": prev_hash,
+                            "hash": self.hash})
+
+    def outbox(self, case_id: str, kind: str, payload: dict, at: datetime) -> None:
+        """Tell the flows what happened (written in this transaction)."""
+        self.outbox_rows.append({"case_id": case_id, "kind": kind, "created_at": at,
+                                 "payload": json.loads(canonical_json(payload))})
 
 
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _case(session: Session, case_id: str) -> Case:
-    case = session.get(Case, case_id, populate_existing=True)
-    if case is None:
-        same_day = session.exec(
-            select(Case.id).where(col(Case.id).like(str(case_id)[:11] + "%")).limit(1000)
-        ).all()
-        raise CaseNotFound(f"no case '{case_id}'", suggestion=did_you_mean(case_id, same_day))
-    return case
+def _read_cases(tx: _Transaction, case_ids: Sequence[str]) -> dict[str, tuple[Any, str | None]]:
+    """Each case by id with its stored procedure definition (``None`` when not stored)."""
+    found = {row[0]: (_CaseRow(*row[:-1]), row[-1])
+             for row in tx.execute(_READ_CASES, {"ids": list(case_ids)})}
+    for case_id in case_ids:
+        if case_id not in found:
+            raise _not_found(tx, case_id)
+    return found
 
 
-def _steps(session: Session, case_id: str) -> list[CaseStep]:
-    return list(session.exec(
-        select(CaseStep).where(CaseStep.case_id == case_id).order_by(col(CaseStep.id))
-    ).all())
+def _not_found(tx: _Transaction, case_id: str) -> CaseNotFound:
+    same_day = tx.execute(
+        sa_select(_CASES.c.id).where(_CASES.c.id.like(str(case_id)[:11] + "%")).limit(1000)
+    ).scalars().all()
+    return CaseNotFound(f"no case '{case_id}'", suggestion=did_you_mean(case_id, same_day))
 
 
-def _submissions(session: Session, case_id: str) -> dict[str, Submission]:
-    rows = session.exec(select(Submission).where(Submission.case_id == case_id)).all()
-    return {row.material_id: row for row in rows}
+def _read_case(tx: _Transaction, case_id: str) -> tuple[Any, str | None]:
+    return _read_cases(tx, [case_id])[case_id]
 
 
-def _case_procedure(session: Session, case: Case) -> Procedure:
-    return resolve_procedure(case.procedure_id, case.procedure_version, session=session)
+def _procedure(case, definition: str | None) -> Procedure:
+    """The procedure version ``case`` runs: its stored definition, else the catalog's."""
+    if definition is not None:
+        return _parse_stored(definition)
+    return resolve_procedure(case.procedure_id, case.procedure_version)
 
 
-def _ensure_open(case: Case, action: str) -> None:
+def _read_steps(tx: _Transaction, case_ids: Sequence[str]) -> dict[str, list]:
+    """The steps of each case, in the order they were created."""
+    steps: dict[str, list] = {case_id: [] for case_id in case_ids}
+    for row in tx.execute(_READ_STEPS, {"ids": list(case_ids)}):
+        steps[row.case_id].append(_StepRow(*row))
+    return steps
+
+
+def _read_submissions(tx: _Transaction, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The materials of each case by material id."""
+    rows: dict[str, dict[str, Any]] = {case_id: {} for case_id in case_ids}
+    for row in tx.execute(_READ_SUBMISSIONS, {"ids": list(case_ids)}):
+        rows[row.case_id][row.material_id] = _SubmissionRow(*row)
+    return rows
+
+
+def _new_submission(case_id: str, material_id: str, status: str, *,
+                    received_at: datetime | None = None):
+    return _SubmissionRow(id=None, case_id=case_id, material_id=material_id, status=status,
+                          due_date=None, requested_by_step=None, received_at=received_at)
+
+
+def _save_submissions(tx: _Transaction, rows: Iterable) -> None:
+    """Insert the new ``rows`` (no id yet) and write the others back."""
+    rows = list(rows)
+    tx.insert(_SUBMISSIONS, [r for r in rows if r.id is None],
+              ("case_id", "material_id", *_SUBMISSION_STATE))
+    tx.save(_SAVE_SUBMISSIONS, [r for r in rows if r.id is not None], _SUBMISSION_STATE)
+
+
+def _ensure_open(case, action: str) -> None:
     if case.status in CLOSED_STATUSES:
         raise Conflict(f"case {case.id} is closed ({case.status}); cannot {action}")
 
 
-def _next_case_id(session: Session, today: date) -> str:
+def _next_case_id(tx: _Transaction, today: date) -> str:
     prefix = f"C-{today:%Y%m%d}-"
-    count = session.exec(select(func.count()).where(col(Case.id).like(prefix + "%"))).one()
+    count = tx.execute(_COUNT_CASES, {"prefix": prefix + "%"}).scalar_one()
     return f"{prefix}{count + 1:04d}"
 
 
@@ -555,64 +714,71 @@ def open_case(
     missing_key = [i.material_id for i in notice if i.key and i.material_id not in received]
     owed = [i.material_id for i in notice if not i.key and i.material_id not in received]
 
-    with _Transaction(session):
+    with _Transaction(session) as tx:
         store_procedure(session, proc, now=at)
-        case = Case(
-            id=_next_case_id(session, today), procedure_id=proc.id,
+        case = _CaseRow(
+            id=_next_case_id(tx, today), procedure_id=proc.id,
             procedure_version=proc.version, applicant_name=applicant.name.strip(),
             applicant_id_number=id_number, applicant_address=applicant.address,
             applicant_phone=applicant.phone,
             status="awaiting_supplement" if missing_key else "accepted", received_at=at,
+            accepted_at=None, due_date=None, closed_at=None, close_reason=None, colour=None,
+            version=1,
         )
-        session.add(case)
-        session.flush()
-        for material_id in received:
-            session.add(Submission(case_id=case.id, material_id=material_id, status="received",
-                                   received_at=at))
-        for material_id in missing_key:
-            session.add(Submission(case_id=case.id, material_id=material_id, status="requested"))
-        for material_id in owed:
-            session.add(Submission(case_id=case.id, material_id=material_id, status="deferred"))
-        for step in _active_steps(proc):
-            session.add(CaseStep(case_id=case.id, step_id=step.id, department_id=step.department,
-                                 status="waiting"))
-        session.flush()
-        _audit(session, case.id, "case_opened", {
+        submissions = (
+            [_new_submission(case.id, m, "received", received_at=at) for m in received]
+            + [_new_submission(case.id, m, "requested") for m in missing_key]
+            + [_new_submission(case.id, m, "deferred") for m in owed]
+        )
+        steps = [
+            _StepRow(id=None, case_id=case.id, step_id=step.id, department_id=step.department,
+                     status="waiting", started_at=None, due_date=None, paused_on=None,
+                     paused_working_days=0, colour=None, escalated_at=None, version=1,
+                     decided_at=None)
+            for step in _active_steps(proc)
+        ]
+        tx.audit(case.id, "case_opened", {
             "procedure_id": proc.id, "procedure_version": proc.version,
             "applicant_id_number": mask_id_number(id_number), "received": received,
             "missing": missing_key, "owed": owed,
         }, at)
         if missing_key:
-            _audit(session, case.id, "supplement_requested",
-                   {"step_id": None, "materials": missing_key}, at)
+            tx.audit(case.id, "supplement_requested",
+                     {"step_id": None, "materials": missing_key}, at)
         else:
-            _accept(session, case, proc, at, deferral_working_days)
-        _outbox(session, case.id, "case_opened", {"status": case.status}, at)
-    return _loaded(session, case)
+            _accept(tx, case, proc, submissions, steps, at, deferral_working_days)
+        tx.insert(_CASES, [case], [column.name for column in _CASES.columns])
+        tx.insert(_SUBMISSIONS, submissions, ("case_id", "material_id", *_SUBMISSION_STATE))
+        tx.insert(_STEPS, steps, ("case_id", "step_id", "department_id", *_STEP_STATE))
+        tx.outbox(case.id, "case_opened", {"status": case.status}, at)
+    return _model(Case, case)
 
 
-def _accept(session: Session, case: Case, proc: Procedure, at: datetime,
-            deferral_working_days: int) -> None:
+def _accept(tx: _Transaction, case, proc: Procedure, submissions: Iterable, steps: list,
+            at: datetime, deferral_working_days: int) -> list:
+    """Accept ``case``: owed materials get their due date, the ready steps start.
+
+    Changes the records in place; returns the steps it started (the caller writes them).
+    """
     today = local_date(at)
     case.status = "accepted"
     case.accepted_at = at
     case.version += 1
     owed_until = _calendar().add_working_days(today, deferral_working_days)
-    owed = [s for s in _submissions(session, case.id).values() if s.status == "deferred"]
+    owed = [s for s in submissions if s.status == "deferred"]
     for row in owed:
         row.due_date = owed_until
-        session.add(row)
     case.due_date = _planned_due_date(proc, today, {})
-    session.add(case)
-    _audit(session, case.id, "case_accepted", {
+    tx.audit(case.id, "case_accepted", {
         "due_date": case.due_date.isoformat(),
         "owed": {row.material_id: owed_until.isoformat() for row in owed},
     }, at)
-    _start_ready_steps(session, case, proc, _steps(session, case.id), at)
+    return _start_ready_steps(tx, case, proc, steps, at)
 
 
-def _start_ready_steps(session: Session, case: Case, proc: Procedure,
-                       steps: list[CaseStep], at: datetime) -> list[str]:
+def _start_ready_steps(tx: _Transaction, case, proc: Procedure, steps: list,
+                       at: datetime) -> list:
+    """Start the waiting steps whose dependencies are met; the steps started."""
     definitions = {s.id: s for s in proc.steps}
     finished = {s.step_id: local_date(s.decided_at) for s in steps
                 if s.status == "approved" and s.decided_at is not None}
@@ -628,9 +794,8 @@ def _start_ready_steps(session: Session, case: Case, proc: Procedure,
         row.started_at = at
         row.due_date = _step_due(definitions[row.step_id], start_day)
         row.version += 1
-        session.add(row)
-        started.append(row.step_id)
-        _audit(session, case.id, "step_started", {
+        started.append(row)
+        tx.audit(case.id, "step_started", {
             "step_id": row.step_id, "department_id": row.department_id,
             "due_date": row.due_date.isoformat(),
         }, at)
@@ -649,15 +814,15 @@ def submit_materials(
     """
     at = aware_time(now)
     today = local_date(at)
-    with _Transaction(session):
-        case = _case(session, case_id)
+    with _Transaction(session) as tx:
+        case, definition = _read_case(tx, case_id)
         _ensure_open(case, "submit materials")
-        proc = _case_procedure(session, case)
+        proc = _procedure(case, definition)
         if not material_ids:
             raise InvalidInput("no materials given; name at least one material id",
                                path="material_ids")
         ids = _check_materials(proc, material_ids, path="material_ids")
-        rows = _submissions(session, case.id)
+        rows = _read_submissions(tx, [case.id])[case.id]
         for material_id in ids:
             row = rows.get(material_id)
             if row is not None and row.status == "received":
@@ -666,71 +831,80 @@ def submit_materials(
                     f"already received on {local_date(row.received_at)}; nothing was recorded"
                 )
         for material_id in ids:
-            row = rows.get(material_id) or Submission(case_id=case.id, material_id=material_id,
-                                                      status="received")
+            row = rows.setdefault(material_id, _new_submission(case.id, material_id, "received"))
             row.status, row.received_at = "received", at
-            rows[material_id] = row
-            session.add(row)
-        session.flush()
-        _audit(session, case.id, "materials_received", {"materials": ids}, at)
+        tx.audit(case.id, "materials_received", {"materials": ids}, at)
 
-        if case.status == "awaiting_supplement" and not any(
+        steps = _read_steps(tx, [case.id])[case.id]
+        accepted = case.status == "awaiting_supplement" and not any(
             r.status == "requested" and r.requested_by_step is None
             and proc.material(r.material_id).key for r in rows.values()
-        ):
-            _accept(session, case, proc, at, deferral_working_days)
-        resumed = _resume_steps(session, case, rows, today, at)
+        )
+        started = (_accept(tx, case, proc, rows.values(), steps, at, deferral_working_days)
+                   if accepted else [])
+        resumed = _resume_steps(tx, case, steps, rows, today, at)
         if resumed:
-            paused = {s.step_id: s.paused_working_days for s in _steps(session, case.id)}
+            paused = {s.step_id: s.paused_working_days for s in steps}
             case.due_date = _planned_due_date(proc, local_date(case.accepted_at), paused)
             case.version += 1
-            session.add(case)
-        _outbox(session, case.id, "materials_submitted",
-                {"materials": ids, "resumed": resumed}, at)
-    return _loaded(session, case)
+        if accepted or resumed:
+            tx.save(_SAVE_CASES, [case], _CASE_STATE)
+        tx.save(_SAVE_STEPS, started + resumed, _STEP_STATE)
+        _save_submissions(tx, rows.values())
+        tx.outbox(case.id, "materials_submitted",
+                  {"materials": ids, "resumed": [s.step_id for s in resumed]}, at)
+    return _model(Case, case)
 
 
-def _resume_steps(session: Session, case: Case, rows: dict[str, Submission], today: date,
-                  at: datetime) -> list[str]:
+def _resume_steps(tx: _Transaction, case, steps: list, rows: dict[str, Any], today: date,
+                  at: datetime) -> list:
+    """Resume the steps paused for 补正 whose requested materials have all arrived."""
+    paused_steps = [s for s in steps if s.status == "supplement"]
+    if not paused_steps:
+        return []
+    asked = {request.case_step_id: request.materials or [] for request in tx.execute(
+        _DECISIONS_WITH, {"ids": [case.id], "outcome": "supplement"})}
     resumed = []
-    for step in _steps(session, case.id):
-        if step.status != "supplement":
-            continue
-        request = session.exec(
-            select(Decision)
-            .where(Decision.case_step_id == step.id, Decision.outcome == "supplement")
-            .order_by(col(Decision.id).desc())
-        ).first()
-        asked = (request.materials or []) if request else []
-        if any(rows.get(m) is None or rows[m].status != "received" for m in asked):
+    for step in paused_steps:
+        if any(rows.get(m) is None or rows[m].status != "received"
+               for m in asked.get(step.id, [])):
             continue
         paused = max(0, _calendar().working_days_between(step.paused_on, today))
-        step.due_date = _calendar().add_working_days(step.due_date, paused) if paused else (
-            step.due_date
-        )
+        if paused:
+            step.due_date = _calendar().add_working_days(step.due_date, paused)
         step.paused_working_days += paused
         step.paused_on = None
         step.status = "pending"
         step.version += 1
-        session.add(step)
-        resumed.append(step.step_id)
-        _audit(session, case.id, "step_resumed", {
+        resumed.append(step)
+        tx.audit(case.id, "step_resumed", {
             "step_id": step.step_id, "paused_working_days": paused,
             "due_date": step.due_date.isoformat(),
         }, at)
     return resumed
 
 
-def _decided_by_message(session: Session, case: Case, step: CaseStep) -> str:
-    last = session.exec(
-        select(Decision).where(Decision.case_step_id == step.id).order_by(col(Decision.id).desc())
-    ).first()
+def _decided_by_message(tx: _Transaction, case, step) -> str:
+    last = tx.execute(_LAST_DECISION, {"case_step_id": step.id}).first()
     if last is None:
         return f"step '{step.step_id}' of case {case.id} changed (now version {step.version})"
     return (
         f"step '{step.step_id}' of case {case.id} was already decided: {last.outcome} by "
         f"{last.decided_by} ({last.department_id}) at {last.decided_at:%Y-%m-%d %H:%M} UTC"
     )
+
+
+def _read_for_decision(tx: _Transaction, case_id: str, step_id: str):
+    """In one statement: the case, its stored definition, its step ``step_id`` (``None``
+    if it has none) and the ids of its materials not received yet."""
+    rows = tx.execute(_READ_FOR_DECISION, {"case_id": case_id, "step_id": step_id}).all()
+    if not rows:
+        raise _not_found(tx, case_id)
+    case_end = len(_CASES.columns)
+    first = rows[0]
+    step = _StepRow(*first[case_end + 1:-1]) if first[case_end + 1] is not None else None
+    return (_CaseRow(*first[:case_end]), first[case_end], step,
+            [row[-1] for row in rows if row[-1] is not None])
 
 
 def decide(
@@ -766,9 +940,9 @@ def decide(
         raise InvalidInput(f"a {outcome} decision needs a reason; give one with the decision",
                            path="reason")
     at = aware_time(now)
-    with _Transaction(session):
-        case = _case(session, case_id)
-        proc = _case_procedure(session, case)
+    with _Transaction(session) as tx:
+        case, stored, step, not_received = _read_for_decision(tx, case_id, step_id)
+        proc = _procedure(case, stored)
         definition = proc.step(step_id)
         proc.department(department_id)
         asked = _check_materials(proc, materials, path="materials") if materials else []
@@ -781,19 +955,14 @@ def decide(
                 f"step '{step_id}' belongs to department '{definition.department}'; department "
                 f"'{department_id}' may decide only its own steps"
             )
-        step = session.exec(
-            select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step_id == step_id)
-            .execution_options(populate_existing=True)
-        ).one_or_none()
         if step is None:
             raise Conflict(f"step '{step_id}' is not part of case {case.id} "
                            "(a follow-up check runs after issue)")
         version = step.version if expected_version is None else expected_version
         if step.status in ("approved", "rejected") or step.version != version:
-            raise DecisionConflict(_decided_by_message(session, case, step)
-                                   + "; reload the case")
+            raise DecisionConflict(_decided_by_message(tx, case, step) + "; reload the case")
         if step.status == "waiting":
-            finished = {s.step_id: date.min for s in _steps(session, case.id)
+            finished = {s.step_id: date.min for s in _read_steps(tx, [case.id])[case.id]
                         if s.status == "approved"}
             waits = ", ".join(d.step for d in definition.depends_on
                               if _dependency_day(proc, d.step, finished) is None)
@@ -804,49 +973,46 @@ def decide(
         if step.status == "cancelled":
             raise Conflict(f"step '{step_id}' of case {case.id} was cancelled")
         if outcome == "approve":
-            owed = [r for r in _submissions(session, case.id).values()
-                    if r.status != "received" and r.material_id in definition.materials]
+            owed = [m for m in not_received if m in definition.materials]
             if owed:
-                names = ", ".join(f"'{r.material_id}'" for r in owed)
+                names = ", ".join(f"'{m}'" for m in owed)
                 raise Conflict(f"step '{step_id}' of case {case.id} needs material {names} "
                                "still owed; record it with submit_materials before approving")
 
-        values = {"status": _OUTCOME_STATUS[outcome], "version": version + 1}
-        if outcome == "supplement":
-            values["paused_on"] = local_date(at)
-        else:
-            values["decided_at"] = at
-        result = session.execute(
-            update(CaseStep)
-            .where(CaseStep.id == step.id, CaseStep.version == version,
-                   CaseStep.status == "pending")
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        moment = "paused_on" if outcome == "supplement" else "decided_at"
+        result = tx.execute(_DECIDE[moment], {
+            "row_id": step.id, "expected": version, "status": _OUTCOME_STATUS[outcome],
+            "version": version + 1, moment: local_date(at) if moment == "paused_on" else at,
+        })
         if result.rowcount != 1:
-            session.refresh(step)
-            raise DecisionConflict(_decided_by_message(session, case, step) + "; reload the case")
-        decision = Decision(
-            case_id=case.id, case_step_id=step.id, step_id=step_id, outcome=outcome,
-            reason=reason, materials=asked or None, decided_by=decided_by.strip(),
-            department_id=department_id, decided_at=at,
-        )
-        session.add(decision)
-        rows = _submissions(session, case.id)
-        for material_id in asked:
-            row = rows.get(material_id) or Submission(case_id=case.id, material_id=material_id,
-                                                      status="requested")
-            row.status, row.requested_by_step, row.received_at = "requested", step_id, None
-            session.add(row)
-        session.flush()
-        _audit(session, case.id, "decision", {
+            step = _StepRow(*tx.execute(_READ_STEP, {"row_id": step.id}).one())
+            raise DecisionConflict(_decided_by_message(tx, case, step) + "; reload the case")
+        values = {
+            "case_id": case.id, "case_step_id": step.id, "step_id": step_id,
+            "outcome": outcome, "reason": reason, "materials": asked or None,
+            "decided_by": decided_by.strip(), "department_id": department_id, "decided_at": at,
+        }
+        decision = Decision(id=tx.execute(insert(_DECISIONS), values).inserted_primary_key[0],
+                            **values)
+        if asked:
+            rows = _read_submissions(tx, [case.id])[case.id]
+            for material_id in asked:
+                row = rows.setdefault(material_id,
+                                      _new_submission(case.id, material_id, "requested"))
+                row.status, row.requested_by_step, row.received_at = "requested", step_id, None
+            _save_submissions(tx, [rows[m] for m in asked])
+        tx.audit(case.id, "decision", {
             "decision_id": decision.id, "step_id": step_id, "department_id": department_id,
             "outcome": outcome, "reason": reason, "materials": asked,
             "decided_by": decision.decided_by, "step_version": version + 1,
         }, at)
-        _outbox(session, case.id, "decision",
-                {"decision_id": decision.id, "step_id": step_id, "outcome": outcome}, at)
-    return _loaded(session, decision)
+        tx.outbox(case.id, "decision",
+                  {"decision_id": decision.id, "step_id": step_id, "outcome": outcome}, at)
+    return decision
+
+
+ADVANCE_BATCH_CASES = 100
+"""Cases :func:`advance_cases` moves on per transaction (writers wait at most one batch)."""
 
 
 def advance_case(session: Session, case_id: str, *, now: datetime) -> AdvanceResult:
@@ -856,80 +1022,115 @@ def advance_case(session: Session, case_id: str, *, now: datetime) -> AdvanceRes
     every certificate at once (一次办结) and closes the case ``approved``; when a step was
     rejected, cancels the open steps and closes the case ``rejected`` with that reason.
     """
+    return advance_cases(session, [case_id], now=now)[0]
+
+
+def advance_cases(session: Session, case_ids: Iterable[str], *,
+                  now: datetime) -> list[AdvanceResult]:
+    """:func:`advance_case` for many cases, one result per distinct case id, in order.
+
+    One transaction per :data:`ADVANCE_BATCH_CASES` cases: their cases and steps are read
+    with one statement each and their changes written with one statement per table.
+    """
     at = aware_time(now)
-    with _Transaction(session):
-        case = _case(session, case_id)
+    ids = list(dict.fromkeys(case_ids))
+    results: list[AdvanceResult] = []
+    for first in range(0, len(ids), ADVANCE_BATCH_CASES):
+        with _Transaction(session) as tx:
+            results += _advance_batch(tx, ids[first:first + ADVANCE_BATCH_CASES], at)
+    return results
+
+
+def _advance_batch(tx: _Transaction, case_ids: list[str], at: datetime) -> list[AdvanceResult]:
+    cases = _read_cases(tx, case_ids)
+    open_ids = [i for i in case_ids if cases[i][0].status == "accepted"]
+    steps = _read_steps(tx, open_ids)
+    rejected_ids = [i for i in open_ids if any(s.status == "rejected" for s in steps[i])]
+    reasons: dict[str, list[str]] = {case_id: [] for case_id in rejected_ids}
+    if rejected_ids:
+        for row in tx.execute(_DECISIONS_WITH, {"ids": rejected_ids, "outcome": "reject"}):
+            reasons[row.case_id].append(f"{row.step_id}: {row.reason}")
+    closing = [i for i in open_ids if all(s.status == "approved" for s in steps[i])]
+    issued: set[tuple[str, str, str]] = set()
+    if closing:
+        issued = {tuple(row) for row in tx.execute(_ISSUED, {"ids": closing})}
+    results, changed_cases, changed_steps, certificates = [], [], [], []
+    for case_id in case_ids:
+        case, definition = cases[case_id]
         if case.status != "accepted":
-            return AdvanceResult(case_id=case.id, status=case.status)
-        proc = _case_procedure(session, case)
-        steps = _steps(session, case.id)
-        rejected = [s for s in steps if s.status == "rejected"]
-        if rejected:
-            return _close_rejected(session, case, steps, rejected, at)
-        started = _start_ready_steps(session, case, proc, steps, at)
+            results.append(AdvanceResult(case_id=case.id, status=case.status))
+            continue
+        case_steps = steps[case_id]
+        if case_id in reasons:
+            changed_steps += _close_rejected(tx, case, case_steps, "; ".join(reasons[case_id]),
+                                             at)
+            changed_cases.append(case)
+            results.append(AdvanceResult(case.id, case.status, closed=True))
+            continue
+        proc = _procedure(case, definition)
+        started = _start_ready_steps(tx, case, proc, case_steps, at)
+        changed_steps += started
+        started_ids = tuple(s.step_id for s in started)
         if started:
-            _outbox(session, case.id, "steps_started", {"steps": started}, at)
-        if all(s.status == "approved" for s in steps):
-            numbers = _issue_certificates(session, case, proc, steps, at)
-            case.status, case.closed_at = "approved", at
-            case.version += 1
-            session.add(case)
-            _audit(session, case.id, "case_approved", {"certificates": numbers}, at)
-            _outbox(session, case.id, "case_closed",
-                    {"status": "approved", "certificates": numbers}, at)
-            return AdvanceResult(case.id, case.status, tuple(started), tuple(numbers), True)
-        return AdvanceResult(case.id, case.status, tuple(started))
+            tx.outbox(case.id, "steps_started", {"steps": list(started_ids)}, at)
+        if not all(s.status == "approved" for s in case_steps):
+            results.append(AdvanceResult(case.id, case.status, started_ids))
+            continue
+        numbers = _issue_certificates(case, proc, case_steps, issued, certificates, at)
+        case.status, case.closed_at = "approved", at
+        case.version += 1
+        changed_cases.append(case)
+        tx.audit(case.id, "case_approved", {"certificates": numbers}, at)
+        tx.outbox(case.id, "case_closed", {"status": "approved", "certificates": numbers}, at)
+        results.append(AdvanceResult(case.id, case.status, started_ids, tuple(numbers), True))
+    tx.save(_SAVE_STEPS, changed_steps, _STEP_STATE)
+    tx.save(_SAVE_CASES, changed_cases, _CASE_STATE)
+    if certificates:
+        tx.execute(insert(_CERTIFICATES), certificates)
+    return results
 
 
-def _issue_certificates(session: Session, case: Case, proc: Procedure,
-                        steps: list[CaseStep], at: datetime) -> list[str]:
-    existing = {(c.step_id, c.name) for c in session.exec(
-        select(Certificate).where(Certificate.case_id == case.id)).all()}
+def _issue_certificates(case, proc: Procedure, steps: list, issued: set[tuple[str, str, str]],
+                        certificates: list[dict[str, Any]], at: datetime) -> list[str]:
+    """Add to ``certificates`` every certificate of ``case`` not ``issued`` yet; their numbers."""
+    index = sum(1 for (case_id, _, _) in issued if case_id == case.id)
     numbers = []
-    index = len(existing)
     for row in steps:
         for name in proc.step(row.step_id).certificates:
-            if (row.step_id, name) in existing:
+            if (case.id, row.step_id, name) in issued:
                 continue
-            existing.add((row.step_id, name))
+            issued.add((case.id, row.step_id, name))
             index += 1
-            certificate = Certificate(
-                number=f"{case.id}-{index:02d}", name=name, case_id=case.id,
-                step_id=row.step_id, department_id=row.department_id, issued_at=at,
-            )
-            session.add(certificate)
-            numbers.append(certificate.number)
-    session.flush()
+            numbers.append(f"{case.id}-{index:02d}")
+            certificates.append({
+                "number": numbers[-1], "name": name, "case_id": case.id,
+                "step_id": row.step_id, "department_id": row.department_id, "issued_at": at,
+            })
     return numbers
 
 
-def _cancel_open_steps(session: Session, steps: Iterable[CaseStep]) -> list[str]:
+def _cancel_open_steps(steps: Iterable) -> list:
+    """Cancel the open steps among ``steps``; the steps cancelled."""
     cancelled = []
     for row in steps:
         if row.status in _OPEN_STEP_STATUSES:
             row.status = "cancelled"
             row.version += 1
-            session.add(row)
-            cancelled.append(row.step_id)
+            cancelled.append(row)
     return cancelled
 
 
-def _close_rejected(session: Session, case: Case, steps: list[CaseStep],
-                    rejected: list[CaseStep], at: datetime) -> AdvanceResult:
-    reasons = session.exec(
-        select(Decision).where(Decision.case_id == case.id, Decision.outcome == "reject")
-        .order_by(col(Decision.id))
-    ).all()
-    reason = "; ".join(f"{d.step_id}: {d.reason}" for d in reasons)
-    cancelled = _cancel_open_steps(session, steps)
+def _close_rejected(tx: _Transaction, case, steps: list, reason: str, at: datetime) -> list:
+    """Close ``case`` rejected; the steps it cancelled."""
+    cancelled = _cancel_open_steps(steps)
     case.status, case.closed_at, case.close_reason = "rejected", at, reason
     case.version += 1
-    session.add(case)
-    _audit(session, case.id, "case_rejected", {
-        "rejected": [s.step_id for s in rejected], "cancelled": cancelled, "reason": reason,
+    tx.audit(case.id, "case_rejected", {
+        "rejected": [s.step_id for s in steps if s.status == "rejected"],
+        "cancelled": [s.step_id for s in cancelled], "reason": reason,
     }, at)
-    _outbox(session, case.id, "case_closed", {"status": "rejected", "reason": reason}, at)
-    return AdvanceResult(case.id, case.status, closed=True)
+    tx.outbox(case.id, "case_closed", {"status": "rejected", "reason": reason}, at)
+    return cancelled
 
 
 def withdraw_case(session: Session, case_id: str, *, reason: str, now: datetime) -> Case:
@@ -937,17 +1138,18 @@ def withdraw_case(session: Session, case_id: str, *, reason: str, now: datetime)
     if not reason or not reason.strip():
         raise InvalidInput("withdrawing a case needs a reason; give one", path="reason")
     at = aware_time(now)
-    with _Transaction(session):
-        case = _case(session, case_id)
+    with _Transaction(session) as tx:
+        case, _definition = _read_case(tx, case_id)
         _ensure_open(case, "withdraw it")
-        cancelled = _cancel_open_steps(session, _steps(session, case.id))
+        cancelled = _cancel_open_steps(_read_steps(tx, [case.id])[case.id])
         case.status, case.closed_at, case.close_reason = "withdrawn", at, reason.strip()
         case.version += 1
-        session.add(case)
-        _audit(session, case.id, "case_withdrawn", {"reason": reason.strip(),
-                                                    "cancelled": cancelled}, at)
-        _outbox(session, case.id, "case_closed", {"status": "withdrawn"}, at)
-    return _loaded(session, case)
+        tx.save(_SAVE_STEPS, cancelled, _STEP_STATE)
+        tx.save(_SAVE_CASES, [case], _CASE_STATE)
+        tx.audit(case.id, "case_withdrawn", {
+            "reason": reason.strip(), "cancelled": [s.step_id for s in cancelled]}, at)
+        tx.outbox(case.id, "case_closed", {"status": "withdrawn"}, at)
+    return _model(Case, case)
 
 
 # --- colours (宾县 red / yellow / green) --------------------------------------------------------
@@ -956,6 +1158,9 @@ def withdraw_case(session: Session, case_id: str, *, reason: str, now: datetime)
 def step_colour(step: CaseStep, today: date, *, yellow_share: float) -> Colour:
     """Red past its committed due date; yellow paused for 补正 or past ``yellow_share`` of
     its time; green on track. Decided steps keep the colour of when they were decided.
+
+    ``step`` may also be a row of the columns read here (status, due_date, decided_at,
+    paused_on, started_at), as readers that skip the ORM pass it.
     """
     if step.due_date is None or step.status in ("waiting", "cancelled"):
         return "green"
@@ -976,7 +1181,9 @@ def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
                 yellow_share: float, owed: Sequence[Submission] = ()) -> Colour:
     """The case's colour: the worst of its steps', red past its own due date, yellow while
     waiting for 补正 at the window or for an ``owed`` 容缺 material past its due date.
-    A closed case is red if it closed after its due date."""
+    A closed case is red if it closed after its due date. ``case`` may also be a row of the
+    columns read here (status, due_date, closed_at), ``steps`` rows as for
+    :func:`step_colour`."""
     if case.status in CLOSED_STATUSES:
         late = case.due_date is not None and local_date(case.closed_at) > case.due_date
         return "red" if late else "green"
@@ -1006,59 +1213,63 @@ def sweep(
         yellow_share = settings.yellow_share
     at = aware_time(now)
     today = local_date(at)
-    open_statuses = ("accepted", "awaiting_supplement")
+    open_statuses = ["accepted", "awaiting_supplement"]
     case_ids = list(session.exec(
         select(Case.id).where(col(Case.status).in_(open_statuses)).order_by(col(Case.id))
     ).all())
     changes: list[StatusChange] = []
     for first in range(0, len(case_ids), SWEEP_BATCH_CASES):
-        with _Transaction(session):
-            batch = session.exec(
-                select(Case).where(col(Case.id).in_(case_ids[first:first + SWEEP_BATCH_CASES]),
-                                   col(Case.status).in_(open_statuses))
-                .order_by(col(Case.id))
-            ).all()
+        with _Transaction(session) as tx:
+            batch = [_CaseRow(*row) for row in tx.execute(_READ_OPEN_CASES, {
+                "ids": case_ids[first:first + SWEEP_BATCH_CASES], "statuses": open_statuses})]
+            ids = [case.id for case in batch]
+            steps, owed = _read_steps(tx, ids), _read_submissions(tx, ids)
+            changed_cases, changed_steps = [], []
             for case in batch:
-                changes += _recolour(session, case, today, yellow_share, at)
+                changes += _recolour(tx, case, steps[case.id], list(owed[case.id].values()),
+                                     today, yellow_share, at, changed_cases, changed_steps)
+            tx.save(_SAVE_STEPS, changed_steps, _STEP_STATE)
+            tx.save(_SAVE_CASES, changed_cases, _CASE_STATE)
     return changes
 
 
-def _recolour(session: Session, case: Case, today: date, yellow_share: float,
-              at: datetime) -> list[StatusChange]:
+def _recolour(tx: _Transaction, case, steps: list, owed: list, today: date, yellow_share: float,
+              at: datetime, changed_cases: list, changed_steps: list) -> list[StatusChange]:
+    """Recolour ``case`` and its steps, adding the changed records to the two lists."""
     changes = []
-    steps = _steps(session, case.id)
     for step in steps:
         colour = step_colour(step, today, yellow_share=yellow_share)
         escalate = colour == "red" and step.escalated_at is None
         if colour != step.colour or escalate:
             changes.append(StatusChange(case.id, step.step_id, step.colour, colour, escalate))
             step.colour = colour
-            session.add(step)
+            changed_steps.append(step)
         if escalate:
             step.escalated_at = at
-            _audit(session, case.id, "escalation", {
+            tx.audit(case.id, "escalation", {
                 "step_id": step.step_id, "department_id": step.department_id,
                 "due_date": step.due_date.isoformat(),
             }, at)
-            _outbox(session, case.id, "escalation", {"step_id": step.step_id}, at)
-    colour = case_colour(case, steps, today, yellow_share=yellow_share,
-                         owed=list(_submissions(session, case.id).values()))
+            tx.outbox(case.id, "escalation", {"step_id": step.step_id}, at)
+    colour = case_colour(case, steps, today, yellow_share=yellow_share, owed=owed)
     if colour != case.colour:
         changes.append(StatusChange(case.id, None, case.colour, colour))
         case.colour = colour
-        session.add(case)
+        changed_cases.append(case)
     return changes
 
 
 # --- outbox ----------------------------------------------------------------------------------------
 
 
-def pending_outbox(session: Session, limit: int = 100) -> list[Outbox]:
-    """Unprocessed outbox rows, oldest first."""
-    return list(session.exec(
-        select(Outbox).where(col(Outbox.processed_at).is_(None)).order_by(col(Outbox.id))
-        .limit(limit)
-    ).all())
+_PENDING_OUTBOX = (sa_select(*_OUTBOX.c).where(_OUTBOX.c.processed_at.is_(None))
+                   .order_by(_OUTBOX.c.id).limit(bindparam("limit")))
+
+
+def pending_outbox(session: Session, limit: int = 100) -> list[Any]:
+    """Unprocessed outbox rows, oldest first (read-only rows with the columns of
+    :class:`~process_models.cases.Outbox` as attributes)."""
+    return list(session.execute(_PENDING_OUTBOX, {"limit": limit}).all())
 
 
 def mark_processed(session: Session, ids: Iterable[int], *, now: datetime | None = None) -> int:

@@ -85,8 +85,6 @@ EOF
     sleep 0.5
   done
   curl -sf "http://127.0.0.1:$port/api/health" >/dev/null || { echo "Prefect server did not start" >&2; exit 1; }
-  "$BIN/prefect" work-pool inspect onething >/dev/null 2>&1 \
-    || "$BIN/prefect" work-pool create onething --type process >/dev/null
   (cd "$ROOT" && "$BIN/python" -c 'from process_models.store import init_db, make_engine; init_db(make_engine())')
   (cd "$ROOT" && "$BIN/python" -c 'from flows.cases import deploy; deploy()')
   for i in $(seq "$WORKERS"); do

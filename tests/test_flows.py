@@ -184,3 +184,47 @@ def test_two_deciders_at_once_exactly_one_wins(engine):
     assert sorted(type(o).__name__ for o in outcomes) == ["Decision", "DecisionConflict"]
     with Session(engine) as session:
         assert decisions(session) == 1
+
+
+def test_server_mode_starts_an_advance_run_that_the_worker_runs_in_its_own_process(
+    engine, monkeypatch
+):
+    """Server mode: request_advance starts an advance run through its deployment (a
+    scheduled sweep does not hold it back; a second request joins the queued run), and
+    the work pool's worker runs it in the worker's own process, draining the outbox."""
+    import asyncio
+    import os
+    import secrets
+    import socket
+    from datetime import UTC, datetime
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.deployments import run_deployment
+
+    from flows.cases import deploy, request_advance
+    from flows.worker import InProcessWorker
+    from process_models.settings import settings
+
+    monkeypatch.setattr(settings, "prefect_mode", "server")
+    pool, url, now = f"test-{secrets.token_hex(4)}", _url(engine), test_moment()
+    advance_id = deploy(pool, sweep_cron="0 0 1 1 *")[0]
+    run_deployment("sla_sweep/onething", scheduled_time=datetime.now(UTC) + timedelta(days=1),
+                   timeout=0)
+    with Session(engine) as session:
+        case_ids = open_cases(session, PARALLEL, 3, now)
+        approve_pending(session, now)
+    assert request_advance(url).startswith("started advance run")
+    assert request_advance(url) == "an advance run is already queued"
+    asyncio.run(InProcessWorker(work_pool_name=pool).start(run_once=True))
+    with get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[advance_id])),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=1)
+    assert run.state.is_completed()
+    assert run.infrastructure_pid == f"{socket.gethostname()}:{os.getpid()}"
+    with Session(engine) as session:
+        assert set(statuses(session).values()) == {"approved"}
+        assert certificate_keys(session) == expected_certificates(PARALLEL, case_ids)
+        assert pending_advancing_rows(session) == 0
