@@ -11,12 +11,14 @@ department scope is checked where the department is known (:func:`deciding_depar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.pool import SingletonThreadPool
 from sqlmodel import Session, col, select
 
 from api.security import InvalidToken, decode_access_token, session_user_id
@@ -30,9 +32,11 @@ __all__ = [
     "TOKEN_URL",
     "CurrentUser",
     "EngineDep",
+    "LoopReads",
     "PageUser",
     "SessionDep",
     "allowed",
+    "case_scope",
     "check_allowed",
     "check_case_visible",
     "deciding_department",
@@ -61,19 +65,66 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 """Action → the roles allowed to do it."""
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The application's engine (set by :func:`api.main.create_app`)."""
     return request.app.state.engine
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request."""
-    with Session(get_engine(request)) as session:
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+async def get_session(engine: EngineDep) -> AsyncIterator[Session]:
+    """One session per request.
+
+    Dependencies that only compute, or read through :class:`LoopReads`, are ``async``; the
+    others are plain functions, which FastAPI runs in a worker thread (a hop that costs as
+    much as a small query). Opening a session does no I/O; closing one still in a
+    transaction gives its connection back to the pool (a rollback), in a worker thread.
+    """
+    session = Session(engine)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+class LoopReads:
+    """Short reads done on the event loop itself: the bearer token's account, the case board
+    and case statuses, the busiest reads, without a worker-thread hop.
+
+    Their engine keeps one connection per thread (only the event loop's reads here), so they
+    never wait for a connection that a worker thread holds; each :meth:`session` or
+    :meth:`connect` is closed before the next ``await``. On PostgreSQL each statement commits by
+    itself: a read of single statements needs no BEGIN and ROLLBACK round trips.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        from process_models.store import make_engine
+
+        own = make_engine(engine.url.render_as_string(hide_password=False),
+                          poolclass=SingletonThreadPool)
+        self.engine = (own.execution_options(isolation_level="AUTOCOMMIT")
+                       if own.dialect.name == "postgresql" else own)
+
+    def session(self) -> Session:
+        """A session to use and close before the next ``await``."""
+        return Session(self.engine)
+
+    def connect(self) -> Connection:
+        """A connection to use and close before the next ``await`` (cheaper than a session
+        for a statement or two)."""
+        return self.engine.connect()
+
+    def dispose(self) -> None:
+        """Close the connection (when the application stops)."""
+        self.engine.dispose()
+
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
 TokenDep = Annotated[str, Depends(oauth2_scheme)]
@@ -86,14 +137,15 @@ def _active_user(session: Session, user_id: int | None) -> User | None:
     return user if user is not None and user.active else None
 
 
-def get_current_user(request: Request, session: SessionDep, token: TokenDep) -> User:
+async def get_current_user(request: Request, token: TokenDep) -> User:
     """The user named by the bearer token; 401 when it is missing, forged or expired."""
     try:
         user_id = decode_access_token(token, secret_key=request.app.state.secret_key)
     except InvalidToken:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token; "
                             "log in again at " + TOKEN_URL, headers=_UNAUTHORIZED) from None
-    user = _active_user(session, user_id)
+    with request.app.state.loop_reads.session() as session:
+        user = _active_user(session, user_id)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token's account no longer "
                             "exists or was deactivated", headers=_UNAUTHORIZED)
@@ -121,7 +173,7 @@ def check_allowed(user: User, action: str) -> None:
 def allowed(action: str):
     """A dependency giving the current user after checking that its role may do ``action``."""
 
-    def dependency(user: CurrentUser) -> User:
+    async def dependency(user: CurrentUser) -> User:
         check_allowed(user, action)
         return user
 
@@ -129,11 +181,17 @@ def allowed(action: str):
     return dependency
 
 
+def case_scope(user: User) -> tuple[str, ...] | None:
+    """The departments whose cases ``user`` may see (a clerk's), or ``None`` for every case."""
+    return tuple(user.departments) if user.role == "clerk" else None
+
+
 def visible_case_ids(user: User):
     """A subquery of the case ids ``user`` may see, or ``None`` for every case."""
-    if user.role != "clerk":
+    scope = case_scope(user)
+    if scope is None:
         return None
-    return select(CaseStep.case_id).where(col(CaseStep.department_id).in_(user.departments))
+    return select(CaseStep.case_id).where(col(CaseStep.department_id).in_(scope))
 
 
 def check_case_visible(session: Session, user: User, case_id: str) -> Case:

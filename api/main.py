@@ -28,10 +28,11 @@ from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from api import pages
-from api.deps import API_PREFIX, EngineDep
+from api.deps import API_PREFIX, EngineDep, LoopReads
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, Health
 from api.routes import api_router
+from api.routes.cases import CaseReads
 from api.security import LoginLimiter, TooManyAttempts, hash_password
 from process_models.errors import Conflict, Forbidden, NotFound, OnethingError
 from process_models.settings import settings
@@ -143,12 +144,15 @@ def create_app(
         if demo:
             ensure_demo_accounts(engine)
         yield
+        app.state.loop_reads.dispose()
 
     app = FastAPI(title="onething", version="0.1.0", description=DESCRIPTION,
                   openapi_tags=TAGS, lifespan=lifespan)
     app.state.engine = engine
     app.state.secret_key = secret_key or settings.secret_key
     app.state.login_limiter = login_limiter or LoginLimiter()
+    app.state.loop_reads = LoopReads(engine)
+    app.state.case_reads = CaseReads()
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
                        session_cookie="onething_session", same_site="lax",
                        https_only=settings.environment == "production")

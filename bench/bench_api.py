@@ -4,19 +4,24 @@ Creates a PostgreSQL database of its own (``onething_bench_api_<hex>``, dropped 
 opens ``--cases`` newborn cases through the domain (a third with their first step
 approved), starts the service (``uvicorn api.main:app``, ``--workers`` processes, access
 log off) on 127.0.0.1 and a free port, logs in as an auditor (every case, masked data)
-and then, from an open-loop load generator (asyncio + httpx, ``--connections``
-keep-alive connections, one request sent every 1/rate seconds whatever the answers do):
+and then, from an open-loop load generator (one request due every 1/rate seconds whatever
+the answers do, sent over at most ``--connections`` HTTP/1.1 keep-alive connections on
+plain asyncio streams, so the generator stays cheap and never piles requests up):
 
 1. the baseline: ``GET /health`` at the same rate for ``--baseline-seconds``;
 2. the load: ``GET /api/cases`` (the case board, every open case with its colour and the
    counts per colour; ``--board-share`` of the requests) and ``GET /api/cases/{id}`` (one
    case's status, steps, materials, decisions and certificates) for ``--seconds``.
 
-Latency is measured from the moment a request was due, so a server falling behind shows
-as latency, not as a slower rate. It prints, per phase and kind: requests, errors (non-200
-or transport), p50 / p99 / max in ms and the achieved rate, p99 as a ratio to the baseline's,
+Latency is measured from the moment a request was due, so a server falling behind (or all
+connections busy) shows as latency, not as a slower rate. Each phase stops by itself: a
+request unanswered after 10 s is an error, and what was not sent 10 s after the schedule's
+end is counted unsent. It prints, per phase and kind: requests, errors (non-200, timeout
+or transport), unsent, p50 / p99 / max in ms and the achieved rate, p99 as a ratio to the
+baseline's; per phase the CPU used by the service, the load generator and the whole machine;
 and the service's resident memory (all its processes) sampled every second: first minute,
-last minute, and the change between them.
+last minute, and the change between them. The service and the database go away at the end,
+also on an error, Ctrl-C or SIGTERM.
 
 Run: ``.venv/bin/python bench/bench_api.py [--seconds 300]``. Target: p99 < 50 ms, zero
 errors, memory flat over 5 minutes.
@@ -26,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import math
 import os
 import secrets
 import signal
@@ -34,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,13 +58,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def create_database() -> tuple[str, str]:
-    """(name, URL) of a new, migrated database."""
+def create_database(name: str) -> str:
+    """The URL of a new, migrated database called ``name``."""
     from sqlalchemy import create_engine, text
 
     from process_models.store import init_db, make_engine
 
-    name = f"onething_bench_api_{secrets.token_hex(6)}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -65,7 +72,7 @@ def create_database() -> tuple[str, str]:
     engine = make_engine(url)
     init_db(engine)
     engine.dispose()
-    return name, url
+    return url
 
 
 def drop_database(name: str) -> None:
@@ -108,8 +115,8 @@ def fill(url: str, cases: int) -> list[str]:
     return ids
 
 
-def process_tree_rss_kb(pid: int) -> int:
-    """Resident memory of ``pid`` and its descendants (from /proc)."""
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (from /proc)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -119,17 +126,70 @@ def process_tree_rss_kb(pid: int) -> int:
                 continue
             parent = int(stat.rsplit(")", 1)[1].split()[1])
             children.setdefault(parent, []).append(int(entry))
-    total, todo = 0, [pid]
+    tree, todo = [], [pid]
     while todo:
         current = todo.pop()
+        tree.append(current)
         todo.extend(children.get(current, []))
+    return tree
+
+
+def rss_kb(pids: list[int]) -> int:
+    """Resident memory of ``pids`` together."""
+    total = 0
+    for pid in pids:
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
         except OSError:
             pass
     return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of ``pids`` together so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy (all cores, every process) so far."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+
+
+@dataclass
+class CpuUse:
+    """CPU used during one phase, in cores (1.0 = one core busy all the time)."""
+
+    service: float
+    generator: float
+    machine: float
+
+
+class CpuMeter:
+    """Measures :class:`CpuUse` between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, service_pid: int) -> None:
+        self.service_pid = service_pid
+
+    def _now(self) -> tuple[float, float, float, float]:
+        return (time.perf_counter(), cpu_seconds(process_tree(self.service_pid)),
+                time.process_time(), machine_busy_seconds())
+
+    def start(self) -> None:
+        self.started = self._now()
+
+    def stop(self) -> CpuUse:
+        wall, *used = (b - a for a, b in zip(self.started, self._now(), strict=True))
+        return CpuUse(*(u / wall for u in used))
 
 
 class MemorySampler(threading.Thread):
@@ -142,7 +202,7 @@ class MemorySampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.wait(1.0):
-            self.samples_kb.append(process_tree_rss_kb(self.pid))
+            self.samples_kb.append(rss_kb(process_tree(self.pid)))
 
 
 @dataclass
@@ -151,6 +211,7 @@ class Kind:
 
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    unsent: int = 0
     rate_per_second: float = 0.0
 
 
@@ -161,42 +222,83 @@ def percentile(values: list[float], share: float) -> float:
     (3.0, 99)
     """
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))]
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1))]
 
 
-async def load(base_url: str, token: str | None, paths: list[tuple[str, str]], *,
-               rate_per_second: float, seconds: float, connections: int) -> dict[str, Kind]:
-    """Send ``paths`` round-robin, one every 1/rate s for ``seconds``; answers per kind."""
-    import httpx
+class KeepAlive:
+    """One HTTP/1.1 keep-alive connection on asyncio streams, sending GETs (lean: a load
+    generator sharing the machine with the service must cost little CPU)."""
 
+    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+        self.host, self.port = host, port
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": f"{host}:{port}", **headers}
+                            .items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        """The status of ``GET path`` (the body is read and dropped); reconnects when needed."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(f"GET {path} HTTP/1.1\r\n{self.head}\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").lower().split("\r\n")
+        fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        if "content-length" not in fields:
+            raise ValueError(f"no Content-Length in the answer to GET {path}")
+        await self.reader.readexactly(int(fields["content-length"]))
+        if fields.get("connection") == "close":
+            self.close()
+        return int(lines[0].split(" ", 2)[1])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def load(host: str, port: int, token: str | None, paths: list[tuple[str, str]], *,
+               rate_per_second: float, seconds: float, connections: int,
+               timeout_seconds: float = 10.0) -> dict[str, Kind]:
+    """Send ``paths`` round-robin, one due every 1/rate s for ``seconds``; answers per kind.
+
+    Each of ``connections`` keep-alive connections takes the next request when it is free
+    and sends it at its due time (at once when late), so at most ``connections`` requests
+    are in flight. A request still unanswered after ``timeout_seconds`` is an error; requests
+    not sent by the end of the schedule plus ``timeout_seconds`` are left unsent.
+    """
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     kinds: dict[str, Kind] = {kind: Kind() for kind, _ in paths}
     total = int(rate_per_second * seconds)
     interval = 1.0 / rate_per_second
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits,
-                                 timeout=10.0) as client:
-        async def one(kind: str, path: str, due: float) -> None:
-            try:
-                answer = await client.get(path)
-                ok = answer.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            kinds[kind].latencies_ms.append((time.perf_counter() - due) * 1000)
-            kinds[kind].errors += not ok
+    numbers = itertools.count()
+    start = time.perf_counter()
+    deadline = start + seconds + timeout_seconds
 
-        start = time.perf_counter()
-        tasks = []
-        for n in range(total):
-            due = start + n * interval
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            kind, path = paths[n % len(paths)]
-            tasks.append(asyncio.create_task(one(kind, path, due)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-    for kind in kinds.values():
+    async def connection() -> None:
+        client = KeepAlive(host, port, headers)
+        try:
+            while (n := next(numbers)) < total and time.perf_counter() < deadline:
+                due = start + n * interval
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                kind, path = paths[n % len(paths)]
+                try:
+                    ok = await asyncio.wait_for(client.get(path), timeout_seconds) == 200
+                except (OSError, EOFError, ValueError, TimeoutError):
+                    client.close()
+                    ok = False
+                kinds[kind].latencies_ms.append((time.perf_counter() - due) * 1000)
+                kinds[kind].errors += not ok
+        finally:
+            client.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    elapsed = time.perf_counter() - start
+    planned = Counter(paths[n % len(paths)][0] for n in range(total))
+    for name, kind in kinds.items():
+        kind.unsent = planned[name] - len(kind.latencies_ms)
         kind.rate_per_second = len(kind.latencies_ms) / elapsed
     return kinds
 
@@ -226,18 +328,35 @@ def wait_until_up(base_url: str, server: subprocess.Popen, timeout_seconds: floa
     raise SystemExit(f"the service did not answer within {timeout_seconds} s")
 
 
-def report(phase: str, kinds: dict[str, Kind], baseline_p99_ms: float | None) -> float:
-    """Print one line per kind; the phase's p99 over all its requests."""
+def report(phase: str, kinds: dict[str, Kind], cpu: CpuUse,
+           baseline_p99_ms: float | None) -> float:
+    """Print one line per kind and one of CPU use; the phase's p99 over all its requests."""
     everything: list[float] = []
     for name, kind in kinds.items():
         values = kind.latencies_ms
         everything += values
         p99 = percentile(values, 0.99)
         ratio = f"  p99 ×{p99 / baseline_p99_ms:5.1f} of /health" if baseline_p99_ms else ""
-        print(f"  {phase:<8} {name:<14} {len(values):>7} requests {kind.errors:>5} errors  "
-              f"p50 {percentile(values, 0.5):7.1f} ms  p99 {p99:7.1f} ms  "
-              f"max {max(values):7.1f} ms  {kind.rate_per_second:6.1f} req/s{ratio}")
+        print(f"  {phase:<8} {name:<14} {len(values):>7} requests {kind.errors:>5} errors "
+              f"{kind.unsent:>5} unsent  p50 {percentile(values, 0.5):7.1f} ms  "
+              f"p99 {p99:7.1f} ms  max {max(values):7.1f} ms  "
+              f"{kind.rate_per_second:6.1f} req/s{ratio}")
+    print(f"  {phase:<8} CPU in cores: service {cpu.service:.2f}, load generator "
+          f"{cpu.generator:.2f}, whole machine {cpu.machine:.2f} of {os.cpu_count()}")
     return percentile(everything, 0.99)
+
+
+def stop_service(server: subprocess.Popen) -> None:
+    """Stop the service's process group (its workers too); kill what is left after 30 s."""
+    try:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _stop(signum, frame) -> None:
@@ -260,10 +379,11 @@ def main() -> None:
     args = parser.parse_args()
     baseline_seconds = args.baseline_seconds or min(60.0, args.seconds / 5)
 
-    name, url = create_database()
+    name = f"onething_bench_api_{secrets.token_hex(6)}"
     server = None
     try:
         started = time.perf_counter()
+        url = create_database(name)
         case_ids = fill(url, args.cases)
         print(f"database {name}: {len(case_ids)} open newborn cases in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
@@ -278,8 +398,9 @@ def main() -> None:
         wait_until_up(base_url, server)
         token = log_in(base_url)
         print(f"service: uvicorn api.main:app, {args.workers} workers, PostgreSQL; load: "
-              f"{args.rate:.0f} req/s open loop over {args.connections} connections; "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start", flush=True)
+              f"{args.rate:.0f} req/s open loop over at most {args.connections} connections; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start",
+              flush=True)
 
         per_board = round((1 - args.board_share) / args.board_share) \
             if args.board_share > 0 else 0
@@ -291,21 +412,28 @@ def main() -> None:
 
         sampler = MemorySampler(server.pid)
         sampler.start()
-        health = asyncio.run(load(base_url, None, [("GET /health", "/health")],
-                                  rate_per_second=args.rate, seconds=baseline_seconds,
-                                  connections=args.connections))
+        meter = CpuMeter(server.pid)
+
+        def phase(token: str | None, paths: list[tuple[str, str]],
+                  seconds: float) -> tuple[dict[str, Kind], CpuUse]:
+            meter.start()
+            kinds = asyncio.run(load("127.0.0.1", port, token, paths,
+                                     rate_per_second=args.rate, seconds=seconds,
+                                     connections=args.connections))
+            return kinds, meter.stop()
+
+        health, health_cpu = phase(None, [("GET /health", "/health")], baseline_seconds)
         health_samples = len(sampler.samples_kb)
-        cases = asyncio.run(load(base_url, token, paths, rate_per_second=args.rate,
-                                 seconds=args.seconds, connections=args.connections))
+        cases, cases_cpu = phase(token, paths, args.seconds)
         sampler.stopped.set()
         sampler.join()
 
         print(f"baseline {baseline_seconds:.0f} s, load {args.seconds:.0f} s:")
-        baseline_p99 = report("baseline", health, None)
-        overall = report("load", cases, baseline_p99)
-        errors = sum(k.errors for k in cases.values())
+        baseline_p99 = report("baseline", health, health_cpu, None)
+        overall = report("load", cases, cases_cpu, baseline_p99)
+        errors = sum(k.errors + k.unsent for k in cases.values())
         print(f"  load p99 over every request {overall:.1f} ms = ×{overall / baseline_p99:.1f} "
-              f"the /health p99 ({baseline_p99:.1f} ms); errors {errors}")
+              f"the /health p99 ({baseline_p99:.1f} ms); errors and unsent {errors}")
         during = sampler.samples_kb[health_samples:]
         window = min(60, max(1, len(during) // 3))
         first = sum(during[:window]) / window / 1024
@@ -315,12 +443,8 @@ def main() -> None:
               f"({(last - first) / first * 100:+.1f}%); min {min(during) / 1024:.1f} MB, "
               f"max {max(during) / 1024:.1f} MB")
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, signal.SIGINT)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+        if server is not None:
+            stop_service(server)
         drop_database(name)
 
 

@@ -212,7 +212,7 @@ def test_the_advisor_ranks_levers_by_days_saved(client, auth):
 def test_the_gantt_chart_comes_as_svg_or_png(client, auth, image_format, magic):
     answer = client.get("/api/simulations/gantt", headers=auth["planner"], params={
         "procedure_id": "restaurant", "reform": True, "format": image_format})
-    assert answer.status_code == 200 and answer.content.startswith(magic)
+    assert answer.status_code == 200 and answer.content.startswith(magic), answer.text[:500]
 
 
 # --- cases ------------------------------------------------------------------------------------------
@@ -332,6 +332,33 @@ def test_the_board_counts_colours_and_filters_by_colour_and_department(client, a
     everything = client.get("/api/cases", headers=auth["auditor"],
                             params={"include_closed": True}).json()
     assert everything["count"] == 2
+
+
+def test_the_board_and_a_case_show_a_change_at_once(client, auth, engine, case_id):
+    """Answers are reused only while the cases are unchanged: the next read shows a change."""
+    def board():
+        return [c["case_id"] for c in client.get("/api/cases", headers=auth["auditor"])
+                .json()["data"]]
+
+    def status():
+        return client.get(f"/api/cases/{case_id}", headers=auth["auditor"]).json()["status"]
+
+    assert (board(), status()) == ([case_id], "accepted")
+    later = open_restaurant_case(engine)
+    client.post(f"/api/cases/{case_id}/withdraw", headers=auth["admin"], json={"reason": "撤回"})
+    assert (board(), status()) == ([later], "withdrawn")
+
+
+@pytest.mark.parametrize("path", ["/api/cases", "/api/cases/{case_id}"])
+def test_each_role_gets_its_own_view_of_the_same_answer(client, auth, case_id, path):
+    """An auditor's masked answer is never reused for the front desk, nor the other way."""
+    def applicant(identity):
+        answer = client.get(path.format(case_id=case_id), headers=auth[identity]).json()
+        return (answer["data"][0] if "data" in answer else answer)["applicant"]
+
+    assert applicant("auditor")["id_number"] != ID_NUMBER
+    assert applicant("front_desk")["id_number"] == ID_NUMBER
+    assert applicant("auditor")["masked"] is True
 
 
 def test_the_audit_report_comes_as_json_and_as_csv(client, auth):

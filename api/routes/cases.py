@@ -3,17 +3,23 @@
 Changes go through :mod:`api.case_runner` (the same flows and domain calls as
 ``onething case``). Applicants appear as the current role may see them
 (:func:`api.models.applicant_public`); clerks see only cases with a step of their
-departments and decide only those steps.
+departments and decide only those steps. Boards and case statuses are kept a moment per
+process (:class:`CaseReads`) while the cases are unchanged.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
-from datetime import UTC, datetime
-from typing import Annotated
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import Engine
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from api import case_runner
@@ -21,6 +27,7 @@ from api.deps import (
     EngineDep,
     SessionDep,
     allowed,
+    case_scope,
     check_case_visible,
     deciding_department,
     visible_case_ids,
@@ -59,6 +66,7 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 
 CaseId = Annotated[str, Path(max_length=40, examples=["C-20250124-0001"])]
 StepId = Annotated[str, Path(max_length=200, examples=["birth_certificate"])]
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 
 def _today():
@@ -71,11 +79,24 @@ def _yellow_share() -> float:
     return settings.yellow_share
 
 
-def case_public(session: Session, case: Case, user: User) -> CasePublic:
-    """Everything about ``case`` as ``user`` may see it."""
-    steps = session.exec(select(CaseStep).where(CaseStep.case_id == case.id)
-                         .order_by(col(CaseStep.id))).all()
-    today, share = _today(), _yellow_share()
+_STEP_COLUMNS = (CaseStep.step_id, CaseStep.department_id, CaseStep.status, CaseStep.due_date,
+                 CaseStep.version, CaseStep.started_at, CaseStep.decided_at,
+                 CaseStep.paused_working_days, CaseStep.paused_on)
+"""What a case's status shows of its steps, and what their colour needs."""
+
+
+def _public_rows(session: Session, table, model: type[BaseModel], case_id: str, order):
+    """``model`` of every row of ``table`` for the case, reading only the model's columns."""
+    columns = [getattr(table, name) for name in model.model_fields]
+    query = sa_select(*columns).where(table.case_id == case_id).order_by(order)
+    return [model.model_validate(row, from_attributes=True) for row in session.execute(query)]
+
+
+def case_public(session: Session, case: Case, user: User, today: date) -> CasePublic:
+    """Everything about ``case`` as ``user`` may see it, coloured as on ``today``."""
+    steps = session.execute(sa_select(*_STEP_COLUMNS).where(CaseStep.case_id == case.id)
+                            .order_by(CaseStep.id)).all()
+    share = _yellow_share()
     return CasePublic(
         case_id=case.id, procedure_id=case.procedure_id,
         procedure_version=case.procedure_version, status=case.status,
@@ -88,21 +109,70 @@ def case_public(session: Session, case: Case, user: User) -> CasePublic:
             colour=casework.step_colour(s, today, yellow_share=share), due_date=s.due_date,
             version=s.version, started_at=s.started_at, decided_at=s.decided_at,
             paused_working_days=s.paused_working_days) for s in steps],
-        materials=[SubmissionPublic.model_validate(m, from_attributes=True) for m in session.exec(
-            select(Submission).where(Submission.case_id == case.id)
-            .order_by(col(Submission.id)))],
-        decisions=[DecisionPublic.model_validate(d, from_attributes=True) for d in session.exec(
-            select(Decision).where(Decision.case_id == case.id).order_by(col(Decision.id)))],
-        certificates=[CertificatePublic.model_validate(c, from_attributes=True)
-                      for c in session.exec(select(Certificate)
-                                            .where(Certificate.case_id == case.id)
-                                            .order_by(col(Certificate.number)))],
+        materials=_public_rows(session, Submission, SubmissionPublic, case.id, Submission.id),
+        decisions=_public_rows(session, Decision, DecisionPublic, case.id, Decision.id),
+        certificates=_public_rows(session, Certificate, CertificatePublic, case.id,
+                                  Certificate.number),
     )
 
 
 def _reloaded(engine: Engine, case_id: str, user: User) -> CasePublic:
     with Session(engine) as session:
-        return case_public(session, check_case_visible(session, user, case_id), user)
+        return case_public(session, check_case_visible(session, user, case_id), user, _today())
+
+
+class CaseReads:
+    """Case boards and case statuses computed in this process, by all they depend on.
+
+    :func:`_kept` keys each answer on the cases' :func:`~process_models.casework.change_marker`
+    (read before the answer's rows), the day, the reader's personal-data view and scope, and
+    what was asked, so an answer is reused only while nothing it shows can differ; and for at
+    most :attr:`max_age_seconds`, so even a change made around the domain shows within that
+    time. At most :attr:`max_entries` answers are kept.
+    """
+
+    max_age_seconds = 10.0
+    max_entries = 1024
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple, tuple[float, BaseModel]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, compute: Callable[[], AnswerT]) -> AnswerT:
+        """The answer under ``key``, computed by ``compute`` unless a fresh one is kept."""
+        now = time.monotonic()
+        with self._lock:
+            kept = self._answers.get(key)
+        if kept is not None and now - kept[0] < self.max_age_seconds:
+            return kept[1]
+        answer = compute()
+        with self._lock:
+            if len(self._answers) >= self.max_entries:
+                self._answers = {k: v for k, v in self._answers.items()
+                                 if now - v[0] < self.max_age_seconds}
+                if len(self._answers) >= self.max_entries:
+                    self._answers.clear()
+            self._answers[key] = (now, answer)
+        return answer
+
+
+def _kept(request: Request, user: User, asked: tuple,
+          compute: Callable[[Session, date], AnswerT]) -> AnswerT:
+    """``compute(session, today)``, or the same answer kept from a request made while the
+    cases, the day and what ``user`` may see were as they are now (:class:`CaseReads`).
+
+    Reads on the event loop (:class:`~api.deps.LoopReads`): a kept answer costs one query
+    on a plain connection, a new one a session on the same connection.
+    """
+    def computed(connection: Connection, today: date) -> AnswerT:
+        with Session(bind=connection) as session:
+            return compute(session, today)
+
+    with request.app.state.loop_reads.connect() as connection:
+        today = _today()
+        key = (casework.change_marker(connection), today, personal_data(user.role),
+               case_scope(user), *asked)
+        return request.app.state.case_reads.get(key, lambda: computed(connection, today))
 
 
 @router.post("", status_code=201)
@@ -114,9 +184,19 @@ def create_case(body: CaseCreate, engine: EngineDep,
     return _reloaded(engine, case_id, user)
 
 
+_BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.status, Case.received_at, Case.due_date,
+                  Case.closed_at, Case.applicant_name, Case.applicant_id_number,
+                  Case.applicant_address, Case.applicant_phone)
+"""What the board shows of a case, and what its colour needs."""
+
+_COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.status, CaseStep.due_date, CaseStep.decided_at,
+                   CaseStep.paused_on, CaseStep.started_at)
+"""What a step's colour needs."""
+
+
 @router.get("")
-def read_cases(
-    session: SessionDep, user: Annotated[User, Depends(allowed("cases:read"))],
+async def read_cases(
+    request: Request, user: Annotated[User, Depends(allowed("cases:read"))],
     colour: Annotated[Colour | None, Query(description="only cases of this colour")] = None,
     status: Annotated[str | None, Query(max_length=30, examples=["accepted"])] = None,
     procedure_id: Annotated[str | None, Query(pattern=PROCEDURE_ID_PATTERN)] = None,
@@ -127,7 +207,7 @@ def read_cases(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CasesPublic:
     """The case board: cases with their colour, filterable, with the count of each colour."""
-    query = select(Case).order_by(col(Case.id))
+    query = sa_select(*_BOARD_COLUMNS).order_by(Case.id)
     if not include_closed and status is None:
         query = query.where(col(Case.status).in_(("accepted", "awaiting_supplement")))
     if status is not None:
@@ -140,33 +220,39 @@ def read_cases(
     visible = visible_case_ids(user)
     if visible is not None:
         query = query.where(col(Case.id).in_(visible))
-    cases = session.exec(query).all()
-    steps: dict[str, list[CaseStep]] = {}
-    if cases:
-        for step in session.exec(select(CaseStep).where(
-                col(CaseStep.case_id).in_(select(query.subquery().c.id)))):
-            steps.setdefault(step.case_id, []).append(step)
-    today, share, view = _today(), _yellow_share(), personal_data(user.role)
-    rows = []
-    for case in cases:
-        case_colour = casework.case_colour(case, steps.get(case.id, []), today,
-                                           yellow_share=share)
-        rows.append(CaseSummary(case_id=case.id, procedure_id=case.procedure_id,
-                                status=case.status, colour=case_colour,
-                                applicant=applicant_public(case, view),
-                                received_at=case.received_at, due_date=case.due_date))
-    colours = Counter(r.colour for r in rows)
-    if colour is not None:
-        rows = [r for r in rows if r.colour == colour]
-    return CasesPublic(data=rows[offset:offset + limit], count=len(rows),
-                       colours={c: colours.get(c, 0) for c in ("red", "yellow", "green")})
+    view = personal_data(user.role)
+
+    def board(session: Session, today: date) -> CasesPublic:
+        cases = session.execute(query).all()
+        steps: dict[str, list] = {}
+        if cases:
+            for step in session.execute(sa_select(*_COLOUR_COLUMNS).where(
+                    col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
+                steps.setdefault(step.case_id, []).append(step)
+        share = _yellow_share()
+        rows = [CaseSummary(case_id=case.id, procedure_id=case.procedure_id,
+                            status=case.status,
+                            colour=casework.case_colour(case, steps.get(case.id, []), today,
+                                                        yellow_share=share),
+                            applicant=applicant_public(case, view),
+                            received_at=case.received_at, due_date=case.due_date)
+                for case in cases]
+        colours = Counter(r.colour for r in rows)
+        if colour is not None:
+            rows = [r for r in rows if r.colour == colour]
+        return CasesPublic(data=rows[offset:offset + limit], count=len(rows),
+                           colours={c: colours.get(c, 0) for c in ("red", "yellow", "green")})
+
+    return _kept(request, user, ("board", colour, status, procedure_id, department_id,
+                                  include_closed, offset, limit), board)
 
 
 @router.get("/{case_id}")
-def read_case(case_id: CaseId, session: SessionDep,
-              user: Annotated[User, Depends(allowed("cases:read"))]) -> CasePublic:
+async def read_case(case_id: CaseId, request: Request,
+                    user: Annotated[User, Depends(allowed("cases:read"))]) -> CasePublic:
     """One case: status, colour, steps, materials, decisions and certificates."""
-    return case_public(session, check_case_visible(session, user, case_id), user)
+    return _kept(request, user, ("case", case_id), lambda session, today: case_public(
+        session, check_case_visible(session, user, case_id), user, today))
 
 
 @router.get("/{case_id}/timeline")
