@@ -32,6 +32,8 @@ the service centre.
 from __future__ import annotations
 
 import csv
+import functools
+import gc
 import json
 import os
 import shutil
@@ -288,6 +290,24 @@ class _Atomic:
             self.tmp.unlink(missing_ok=True)
 
 
+
+def _without_cycle_collection(writer: Callable[..., int]) -> Callable[..., int]:
+    """Run ``writer`` with Python's cycle collector paused: a log is millions of tuples and
+    strings, none of them in a cycle, which the collector would otherwise walk again and
+    again while a batch of them piles up (a sixth of the time of a large export)."""
+    @functools.wraps(writer)
+    def paused(*args: Any, **kwargs: Any) -> int:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return writer(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return paused
+
+
 _case_of = itemgetter(0)
 _at_of = itemgetter(3)
 
@@ -368,6 +388,7 @@ def _xes_event_text(step_id: str, kind: str, department_id: str | None,
     return head, tail
 
 
+@_without_cycle_collection
 def write_xes(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
     """Write ``events`` (grouped by case, in time order) as XES; return the event count.
 
@@ -523,6 +544,7 @@ def _json_case(case: _OcelCase) -> tuple[str, str]:
     return ",".join(events), ",\n".join(objects)
 
 
+@_without_cycle_collection
 def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
     """Write ``events`` as OCEL 2.0 JSON, streaming; return the event count.
 
@@ -658,15 +680,14 @@ class _OcelSqliteBatch:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.events: dict[str, list[tuple]] = {kind: [] for kind in EVENT_KINDS}
+        self.events: list[tuple] = []
         self.steps: list[tuple] = []
         self.certificates: list[tuple] = []
         self.cases: list[tuple[str, str]] = []
         self.size = 0
 
     def add(self, case: _OcelCase) -> None:
-        for row in case.events:
-            self.events[row[1]].append(row)
+        self.events += case.events
         self.steps += case.steps
         self.certificates += case.certificates
         self.cases.append((case.case_id, case.procedure))
@@ -675,14 +696,10 @@ class _OcelSqliteBatch:
     def write(self) -> None:
         """Stage the batch, copy it into the OCEL tables, empty the staging tables."""
         conn = self.conn
-        staged = 0
-        for kind, rows in self.events.items():
-            # An emptied table numbers its rows from 1 again: this kind's are the last ones.
-            _insert_rows(conn, "_event", rows)
+        _insert_rows(conn, "_event", self.events)
+        for kind in EVENT_KINDS:
             conn.execute(f"INSERT INTO \"event_{kind}\" SELECT id, time, NULLIF(resource, '') "
-                         "FROM _event WHERE rowid > ?", (staged,))
-            staged += len(rows)
-            rows.clear()
+                         "FROM _event WHERE type = ?", (kind,))
         _insert_rows(conn, "_step", self.steps)
         _insert_rows(conn, "_certificate", self.certificates)
         for table, columns, source in _OCEL_SQLITE_COPIES:
@@ -691,12 +708,14 @@ class _OcelSqliteBatch:
         _insert_rows(conn, "object_case", self.cases, f"(?, '{_OBJECT_TIME}', NULL, ?)")
         for table in _OCEL_SQLITE_STAGING:
             conn.execute(f"DELETE FROM {table}")
+        self.events.clear()
         self.steps.clear()
         self.certificates.clear()
         self.cases.clear()
         self.size = 0
 
 
+@_without_cycle_collection
 def write_ocel_sqlite(events: Iterable[Event], path: str | os.PathLike[str],
                       *, batch_events: int = 50000) -> int:
     """Write ``events`` as an OCEL 2.0 SQLite database; return the event count.
