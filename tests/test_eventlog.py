@@ -144,6 +144,26 @@ def test_an_empty_period_is_an_error_and_writes_nothing(writer, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("writer", [write_xes, write_ocel_json, write_ocel_sqlite])
+@pytest.mark.parametrize("collecting", [True, False])
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_writer_leaves_the_cycle_collector_as_it_found_it(writer, collecting, fails, events,
+                                                            tmp_path):
+    import gc
+
+    was_enabled = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        if fails:
+            with pytest.raises(EventLogError):
+                writer([], tmp_path / "log")
+        else:
+            writer(events, tmp_path / "log")
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
+
+
 def test_events_of_one_case_out_of_time_order_are_refused_and_nothing_is_written(tmp_path):
     t = datetime(2025, 3, 3, 9)
     bad = [Event("C-1", "a", "start", t), Event("C-1", "a", "approve", t - timedelta(hours=1))]
