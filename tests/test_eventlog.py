@@ -147,21 +147,30 @@ def test_an_empty_period_is_an_error_and_writes_nothing(writer, tmp_path):
 @pytest.mark.parametrize("writer", [write_xes, write_ocel_json, write_ocel_sqlite])
 @pytest.mark.parametrize("collecting", [True, False])
 @pytest.mark.parametrize("fails", [False, True])
-def test_a_writer_leaves_the_cycle_collector_as_it_found_it(writer, collecting, fails, events,
-                                                            tmp_path):
+def test_a_writer_reads_with_the_cycle_collector_paused_and_leaves_it_as_it_found_it(
+        writer, collecting, fails, events, tmp_path):
     import gc
+
+    seen = []
+
+    def watched():
+        for event in ([] if fails else events):
+            seen.append(gc.isenabled())
+            yield event
+        seen.append(gc.isenabled())
 
     was_enabled = gc.isenabled()
     (gc.enable if collecting else gc.disable)()
     try:
         if fails:
             with pytest.raises(EventLogError):
-                writer([], tmp_path / "log")
+                writer(watched(), tmp_path / "log")
         else:
-            writer(events, tmp_path / "log")
-        assert gc.isenabled() is collecting
+            writer(watched(), tmp_path / "log")
+        after = gc.isenabled()
     finally:
         (gc.enable if was_enabled else gc.disable)()
+    assert not any(seen) and after is collecting
 
 
 def test_events_of_one_case_out_of_time_order_are_refused_and_nothing_is_written(tmp_path):
