@@ -348,15 +348,15 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
 def read_board(request: Request, user: PageUser, session: SessionDep,
                department_id: str = "", colour: str = "", closed: bool = False) -> Response:
     """Every open case in red / yellow / green, with the count of each colour."""
-    from api.routes.cases import read_cases
+    from api.routes.cases import case_board
 
     if refused := _gate(request, user, "cases:read"):
         return refused
     departments = session.exec(select(CaseStep.department_id).distinct()
                                .order_by(col(CaseStep.department_id))).all()
-    board = read_cases(session, user, colour=colour if colour in ("red", "yellow", "green")
-                       else None, department_id=department_id or None,
-                       include_closed=closed, limit=1000)
+    board = case_board(session, user,
+                       colour=colour if colour in ("red", "yellow", "green") else None,
+                       department_id=department_id or None, include_closed=closed, limit=1000)
     names = _department_names(_language(request))
     return render(request, "board.html", user, board=board, department_id=department_id,
                   colour=colour, closed=closed,
@@ -392,12 +392,12 @@ def read_inbox(request: Request, user: PageUser, session: SessionDep) -> Respons
 def read_case_page(request: Request, user: PageUser, session: SessionDep,
                    case_id: str) -> Response:
     """One case: steps and due dates, materials (容缺, 补正), certificates, the timeline."""
-    from api.routes.cases import read_case, read_case_timeline
+    from api.routes.cases import read_case_timeline, visible_case
 
     if refused := _gate(request, user, "cases:read"):
         return refused
     try:
-        case = read_case(case_id, session, user)
+        case = visible_case(session, user, case_id)
         timeline = read_case_timeline(case_id, session, user)
         proc = casework.resolve_procedure(case.procedure_id, case.procedure_version,
                                           session=session)
@@ -557,11 +557,11 @@ async def upload_scenario(request: Request, user: PageUser, session: SessionDep,
 
 
 def _overdue(session: Session, user: User):
-    from api.routes.cases import read_cases
+    from api.routes.cases import case_board
 
     if not _may(user, "cases:read"):
         return None
-    return read_cases(session, user, colour="red", limit=1000).data
+    return case_board(session, user, colour="red", limit=1000).data
 
 
 @router.get("/auditor")

@@ -116,9 +116,18 @@ def case_public(session: Session, case: Case, user: User, today: date) -> CasePu
     )
 
 
+def visible_case(session: Session, user: User, case_id: str,
+                 today: date | None = None) -> CasePublic:
+    """Case ``case_id`` as ``user`` sees it on ``today`` (default: today), for
+    :func:`read_case` and the pages; :class:`~process_models.errors.NotFound` when it is
+    not theirs to see."""
+    return case_public(session, check_case_visible(session, user, case_id), user,
+                       today or _today())
+
+
 def _reloaded(engine: Engine, case_id: str, user: User) -> CasePublic:
     with Session(engine) as session:
-        return case_public(session, check_case_visible(session, user, case_id), user, _today())
+        return visible_case(session, user, case_id)
 
 
 class CaseReads:
@@ -194,19 +203,15 @@ _COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.status, CaseStep.due_date, CaseSte
 """What a step's colour needs."""
 
 
-@router.get("")
-async def read_cases(
-    request: Request, user: Annotated[User, Depends(allowed("cases:read"))],
-    colour: Annotated[Colour | None, Query(description="only cases of this colour")] = None,
-    status: Annotated[str | None, Query(max_length=30, examples=["accepted"])] = None,
-    procedure_id: Annotated[str | None, Query(pattern=PROCEDURE_ID_PATTERN)] = None,
-    department_id: Annotated[str | None, Query(
-        max_length=200, description="only cases with a step of this department")] = None,
-    include_closed: bool = False,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+def case_board(
+    session: Session, user: User, *, today: date | None = None, colour: str | None = None,
+    status: str | None = None, procedure_id: str | None = None,
+    department_id: str | None = None, include_closed: bool = False, offset: int = 0,
+    limit: int = 100,
 ) -> CasesPublic:
-    """The case board: cases with their colour, filterable, with the count of each colour."""
+    """The case board as ``user`` sees it on ``today`` (default: today), for
+    :func:`read_cases` and the pages."""
+    today = today or _today()
     query = sa_select(*_BOARD_COLUMNS).order_by(Case.id)
     if not include_closed and status is None:
         query = query.where(col(Case.status).in_(("accepted", "awaiting_supplement")))
@@ -221,38 +226,52 @@ async def read_cases(
     if visible is not None:
         query = query.where(col(Case.id).in_(visible))
     view = personal_data(user.role)
+    cases = session.execute(query).all()
+    steps: dict[str, list] = {}
+    if cases:
+        for step in session.execute(sa_select(*_COLOUR_COLUMNS).where(
+                col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
+            steps.setdefault(step.case_id, []).append(step)
+    share = _yellow_share()
+    rows = [CaseSummary(case_id=case.id, procedure_id=case.procedure_id, status=case.status,
+                        colour=casework.case_colour(case, steps.get(case.id, []), today,
+                                                    yellow_share=share),
+                        applicant=applicant_public(case, view),
+                        received_at=case.received_at, due_date=case.due_date)
+            for case in cases]
+    colours = Counter(r.colour for r in rows)
+    if colour is not None:
+        rows = [r for r in rows if r.colour == colour]
+    return CasesPublic(data=rows[offset:offset + limit], count=len(rows),
+                       colours={c: colours.get(c, 0) for c in ("red", "yellow", "green")})
 
-    def board(session: Session, today: date) -> CasesPublic:
-        cases = session.execute(query).all()
-        steps: dict[str, list] = {}
-        if cases:
-            for step in session.execute(sa_select(*_COLOUR_COLUMNS).where(
-                    col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
-                steps.setdefault(step.case_id, []).append(step)
-        share = _yellow_share()
-        rows = [CaseSummary(case_id=case.id, procedure_id=case.procedure_id,
-                            status=case.status,
-                            colour=casework.case_colour(case, steps.get(case.id, []), today,
-                                                        yellow_share=share),
-                            applicant=applicant_public(case, view),
-                            received_at=case.received_at, due_date=case.due_date)
-                for case in cases]
-        colours = Counter(r.colour for r in rows)
-        if colour is not None:
-            rows = [r for r in rows if r.colour == colour]
-        return CasesPublic(data=rows[offset:offset + limit], count=len(rows),
-                           colours={c: colours.get(c, 0) for c in ("red", "yellow", "green")})
 
-    return _kept(request, user, ("board", colour, status, procedure_id, department_id,
-                                  include_closed, offset, limit), board)
+@router.get("")
+async def read_cases(
+    request: Request, user: Annotated[User, Depends(allowed("cases:read"))],
+    colour: Annotated[Colour | None, Query(description="only cases of this colour")] = None,
+    status: Annotated[str | None, Query(max_length=30, examples=["accepted"])] = None,
+    procedure_id: Annotated[str | None, Query(pattern=PROCEDURE_ID_PATTERN)] = None,
+    department_id: Annotated[str | None, Query(
+        max_length=200, description="only cases with a step of this department")] = None,
+    include_closed: bool = False,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> CasesPublic:
+    """The case board: cases with their colour, filterable, with the count of each colour."""
+    asked = {"colour": colour, "status": status, "procedure_id": procedure_id,
+             "department_id": department_id, "include_closed": include_closed,
+             "offset": offset, "limit": limit}
+    return _kept(request, user, ("board", *asked.values()),
+                 lambda session, today: case_board(session, user, today=today, **asked))
 
 
 @router.get("/{case_id}")
 async def read_case(case_id: CaseId, request: Request,
                     user: Annotated[User, Depends(allowed("cases:read"))]) -> CasePublic:
     """One case: status, colour, steps, materials, decisions and certificates."""
-    return _kept(request, user, ("case", case_id), lambda session, today: case_public(
-        session, check_case_visible(session, user, case_id), user, today))
+    return _kept(request, user, ("case", case_id),
+                 lambda session, today: visible_case(session, user, case_id, today))
 
 
 @router.get("/{case_id}/timeline")
