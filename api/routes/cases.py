@@ -14,9 +14,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
 from sqlalchemy import select as sa_select
@@ -66,7 +66,6 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 
 CaseId = Annotated[str, Path(max_length=40, examples=["C-20250124-0001"])]
 StepId = Annotated[str, Path(max_length=200, examples=["birth_certificate"])]
-AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 
 def _today():
@@ -131,7 +130,8 @@ def _reloaded(engine: Engine, case_id: str, user: User) -> CasePublic:
 
 
 class CaseReads:
-    """Case boards and case statuses computed in this process, by all they depend on.
+    """Case boards and case statuses computed in this process, kept as the JSON they answer
+    with, by all they depend on.
 
     :func:`_kept` keys each answer on the cases' :func:`~process_models.casework.change_marker`
     (read before the answer's rows), the day, the reader's personal-data view and scope, and
@@ -144,17 +144,18 @@ class CaseReads:
     max_entries = 1024
 
     def __init__(self) -> None:
-        self._answers: dict[tuple, tuple[float, BaseModel]] = {}
+        self._answers: dict[tuple, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, compute: Callable[[], AnswerT]) -> AnswerT:
-        """The answer under ``key``, computed by ``compute`` unless a fresh one is kept."""
+    def get(self, key: tuple, compute: Callable[[], BaseModel]) -> bytes:
+        """The JSON of the answer under ``key``, computed by ``compute`` unless a fresh one
+        is kept."""
         now = time.monotonic()
         with self._lock:
             kept = self._answers.get(key)
         if kept is not None and now - kept[0] < self.max_age_seconds:
             return kept[1]
-        answer = compute()
+        answer = compute().model_dump_json().encode()
         with self._lock:
             if len(self._answers) >= self.max_entries:
                 self._answers = {k: v for k, v in self._answers.items()
@@ -166,14 +167,16 @@ class CaseReads:
 
 
 def _kept(request: Request, user: User, asked: tuple,
-          compute: Callable[[Session, date], AnswerT]) -> AnswerT:
-    """``compute(session, today)``, or the same answer kept from a request made while the
-    cases, the day and what ``user`` may see were as they are now (:class:`CaseReads`).
+          compute: Callable[[Session, date], BaseModel]) -> Response:
+    """The JSON answer of ``compute(session, today)``, or the same answer kept from a request
+    made while the cases, the day and what ``user`` may see were as they are now
+    (:class:`CaseReads`). A kept answer goes out as it is, without being validated and
+    serialised again (the route declares its model for the documentation).
 
     Reads on the event loop (:class:`~api.deps.LoopReads`): a kept answer costs one query
     on a plain connection, a new one a session on the same connection.
     """
-    def computed(connection: Connection, today: date) -> AnswerT:
+    def computed(connection: Connection, today: date) -> BaseModel:
         with Session(bind=connection) as session:
             return compute(session, today)
 
@@ -181,7 +184,8 @@ def _kept(request: Request, user: User, asked: tuple,
         today = _today()
         key = (casework.change_marker(connection), today, personal_data(user.role),
                case_scope(user), *asked)
-        return request.app.state.case_reads.get(key, lambda: computed(connection, today))
+        body = request.app.state.case_reads.get(key, lambda: computed(connection, today))
+    return Response(body, media_type="application/json")
 
 
 @router.post("", status_code=201)
@@ -246,7 +250,7 @@ def case_board(
                        colours={c: colours.get(c, 0) for c in ("red", "yellow", "green")})
 
 
-@router.get("")
+@router.get("", response_model=CasesPublic)
 async def read_cases(
     request: Request, user: Annotated[User, Depends(allowed("cases:read"))],
     colour: Annotated[Colour | None, Query(description="only cases of this colour")] = None,
@@ -257,7 +261,7 @@ async def read_cases(
     include_closed: bool = False,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> CasesPublic:
+) -> Response:
     """The case board: cases with their colour, filterable, with the count of each colour."""
     asked = {"colour": colour, "status": status, "procedure_id": procedure_id,
              "department_id": department_id, "include_closed": include_closed,
@@ -266,9 +270,9 @@ async def read_cases(
                  lambda session, today: case_board(session, user, today=today, **asked))
 
 
-@router.get("/{case_id}")
+@router.get("/{case_id}", response_model=CasePublic)
 async def read_case(case_id: CaseId, request: Request,
-                    user: Annotated[User, Depends(allowed("cases:read"))]) -> CasePublic:
+                    user: Annotated[User, Depends(allowed("cases:read"))]) -> Response:
     """One case: status, colour, steps, materials, decisions and certificates."""
     return _kept(request, user, ("case", case_id),
                  lambda session, today: visible_case(session, user, case_id, today))
