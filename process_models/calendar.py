@@ -70,7 +70,6 @@ DEFAULT_OPENING_HOURS: tuple[tuple[time, time], ...] = (
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 FIRST_OFFICIAL_YEAR = 2020
-_LAST_ORDINAL = date(9999, 12, 31).toordinal()
 _EPSILON_DAYS = 1e-9
 _OFFICIAL_FORMAT = 1  # bump when the cache file's layout changes
 

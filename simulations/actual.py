@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from process_models.errors import EventLogError, OnethingError
@@ -254,7 +254,7 @@ def case_actuals(
     from sqlalchemy import select
 
     from process_models.cases import Case, CaseStep
-    from simulations.eventlog import _day_start, local_day, stream_rows
+    from simulations.eventlog import cases_in_period, local_day, stream_rows
 
     if calendar is None:
         from process_models.calendar import default_calendar
@@ -268,12 +268,8 @@ def case_actuals(
             .join(CaseStep, CaseStep.case_id == Case.id)
             .where(Case.accepted_at.is_not(None))
             .order_by(Case.id, CaseStep.id))
-    if start is not None:
-        stmt = stmt.where(Case.accepted_at >= _day_start(start))
-    if end is not None:
-        stmt = stmt.where(Case.accepted_at < _day_start(end + timedelta(days=1)))
-    if procedure_id is not None:
-        stmt = stmt.where(Case.procedure_id == procedure_id)
+    stmt = cases_in_period(stmt, Case.accepted_at, start=start, end=end,
+                           procedure_id=procedure_id)
     context = _Context(session, calendar, as_of or date.today())
     current: list[Sequence[Any]] = []
     found = False

@@ -62,6 +62,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "Event",
     "LogEvent",
+    "cases_in_period",
     "export_events",
     "history_events",
     "local_iso",
@@ -185,6 +186,21 @@ def _stored(at: datetime) -> datetime:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CHINA_TZ)
 
 
+def cases_in_period(stmt: Any, moment: Any, *, start: date | None, end: date | None,
+                    procedure_id: str | None) -> Any:
+    """``stmt`` (over the cases table) narrowed to the cases whose ``moment`` column falls on
+    a service-centre day in ``[start, end]`` and, if given, of ``procedure_id``."""
+    from process_models.cases import Case
+
+    if start is not None:
+        stmt = stmt.where(moment >= _day_start(start))
+    if end is not None:
+        stmt = stmt.where(moment < _day_start(end + timedelta(days=1)))
+    if procedure_id is not None:
+        stmt = stmt.where(Case.procedure_id == procedure_id)
+    return stmt
+
+
 def history_events(
     session: Any,
     *,
@@ -232,12 +248,8 @@ def history_events(
             .select_from(Case)
             .join(events, true() if lateral else c.case_id == Case.id)
             .order_by(Case.id, c.at, c.rank))
-    if start is not None:
-        stmt = stmt.where(Case.received_at >= _day_start(start))
-    if end is not None:
-        stmt = stmt.where(Case.received_at < _day_start(end + timedelta(days=1)))
-    if procedure_id is not None:
-        stmt = stmt.where(Case.procedure_id == procedure_id)
+    stmt = cases_in_period(stmt, Case.received_at, start=start, end=end,
+                           procedure_id=procedure_id)
     # tuple.__new__ is what Event._make calls, without a Python frame per row
     return map(partial(tuple.__new__, Event), stream_rows(session, stmt, batch_rows=batch_rows))
 
