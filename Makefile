@@ -9,7 +9,8 @@ PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev]'
+	# compat: the checkout goes on sys.path; no import hook to run in every command
+	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
 	$(PY) -m compileall -q process_models simulations flows api >/dev/null
 	touch $(STAMP)
 

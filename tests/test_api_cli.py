@@ -110,3 +110,15 @@ def test_serve_answers_prints_the_demo_accounts_and_stops_cleanly_on_ctrl_c(tmp_
     assert process.returncode == 0
     assert f"http://127.0.0.1:{port}" in output and "auditor    password auditor-demo" in output
     assert "Application shutdown complete" in output
+
+
+def test_the_command_table_names_the_module_that_registers_every_command_and_group():
+    from api.cli._app import COMMAND_MODULES, app, register_commands
+
+    register_commands([])
+    registered = {c.name or c.callback.__name__.replace("_", "-"): c.callback.__module__
+                  for c in app.registered_commands}
+    registered |= {g.name or g.typer_instance.info.name:
+                   g.typer_instance.registered_commands[0].callback.__module__
+                   for g in app.registered_groups}
+    assert registered == {name: f"api.cli.{module}" for name, module in COMMAND_MODULES.items()}

@@ -110,7 +110,8 @@ def test_simulate_imports_neither_networkx_nor_prefect_nor_the_web_stack():
     """The command must answer fast; these imports alone would cost more than it may."""
     probe = ("import sys; from api.cli import run; run(['simulate', 'newborn', '--json']); "
              "print(sorted(m for m in ('networkx', 'prefect', 'fastapi', 'starlette', "
-             "'matplotlib', 'sqlmodel') if m in sys.modules), file=sys.stderr)")
+             "'matplotlib', 'sqlmodel', 'api.cli.cases', 'api.cli.audit') "
+             "if m in sys.modules), file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=ROOT, check=True)
     assert done.stderr.strip().splitlines()[-1] == "[]"

@@ -1,14 +1,16 @@
 """The Typer application every command module registers on, and its error handling.
 
 Every :class:`~process_models.errors.OnethingError` becomes one red line on stderr and
-exit code 2; nothing prints a traceback. Heavy imports (networkx, Prefect, FastAPI)
-happen inside the commands that need them, so ``onething`` starts fast.
+exit code 2; nothing prints a traceback. ``onething`` starts fast: :func:`run` imports
+only the module of the command it runs (every module for help or an unknown name), and
+heavy imports (networkx, Prefect, FastAPI) happen inside the commands that need them.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from importlib import import_module
 from typing import Any
 
 import typer
@@ -22,7 +24,35 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
+@app.callback()
+def _always_a_group() -> None:
+    """Keeps ``onething serve`` a subcommand when only the serve module is imported."""
+
+
 EXIT_BAD_INPUT = 2
+
+#: The module under ``api.cli`` that registers each command and command group, in the
+#: order ``onething --help`` lists them.
+COMMAND_MODULES = {
+    "validate": "procedures", "show": "procedures", "catalog": "procedures",
+    "capacity": "capacity", "import-bpmn": "capacity", "export-bpmn": "capacity",
+    "simulate": "simulate", "compare": "simulate", "portfolio": "simulate",
+    "calendar": "calendar",
+    "import-table": "tables", "export-table": "tables",
+    "audit": "audit", "fit": "audit", "demo-history": "audit",
+    "case": "cases", "worker": "cases",
+    "reform": "reform", "advise": "reform",
+    "user": "users",
+    "serve": "serve",
+}
+
+
+def register_commands(argv: list[str]) -> None:
+    """Import the module of the command ``argv`` names, or every command module."""
+    named = COMMAND_MODULES.get(argv[0]) if argv else None
+    for module in [named] if named else dict.fromkeys(COMMAND_MODULES.values()):
+        import_module(f"api.cli.{module}")
 
 
 def console(stderr: bool = False):
@@ -57,6 +87,7 @@ def run(argv: list[str] | None = None) -> int:
         console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(str(message))}")
 
     warnings.showwarning = show_warning
+    register_commands(sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name="onething", standalone_mode=False)
     except OnethingError as e:

@@ -8,6 +8,8 @@ Bad input raises the domain's own errors, which the CLI prints as one line (exit
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -43,11 +45,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@contextmanager
 def _quiet_runs():
-    """Flow and task run loggers off: our errors reach the user as one line, not a log."""
+    """Prefect's run and engine logs off: our errors reach the user as one line, not a log."""
     from prefect.logging import disable_run_logger
 
-    return disable_run_logger()
+    engine_log = logging.getLogger("prefect.engine")
+    level = engine_log.level
+    engine_log.setLevel(logging.WARNING)
+    try:
+        with disable_run_logger():
+            yield
+    finally:
+        engine_log.setLevel(level)
 
 
 def _advance() -> str:
@@ -137,7 +147,10 @@ def open_case(
     from flows.cases import run_flow
     from process_models import casework
 
+    from process_models.identity import check_id_number
+
     proc = casework.resolve_procedure(procedure)
+    check_id_number(id_number)  # before Prefect starts: a mistyped number fails at once
     notice = casework.notification_list(proc)
     _engine()
     with _quiet_runs():
