@@ -11,19 +11,22 @@ department scope is checked where the department is known (:func:`deciding_depar
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, bindparam
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import SingletonThreadPool
 from sqlmodel import Session, col, select
 
 from api.security import InvalidToken, decode_access_token, session_user_id
 from process_models.accounts import User
 from process_models.cases import Case, CaseStep
+from process_models.casework import CHANGE_MARKER
 from process_models.errors import CaseNotFound, Forbidden
 
 __all__ = [
@@ -44,6 +47,8 @@ __all__ = [
     "get_session",
     "visible_case_ids",
 ]
+
+T = TypeVar("T")
 
 API_PREFIX = "/api"
 TOKEN_URL = f"{API_PREFIX}/login/access-token"
@@ -99,32 +104,66 @@ class LoopReads:
     and case statuses, the busiest reads, without a worker-thread hop.
 
     Their engine keeps one connection per thread (only the event loop's reads here), so they
-    never wait for a connection that a worker thread holds; each :meth:`session` or
-    :meth:`connect` is closed before the next ``await``. On PostgreSQL each statement commits by
-    itself: a read of single statements needs no BEGIN and ROLLBACK round trips.
+    never wait for a connection that a worker thread holds; each read is done before the
+    next ``await``. On PostgreSQL each statement commits by itself: a read of single
+    statements needs no BEGIN and ROLLBACK round trips. The connection is not pinged before
+    each read; a read that finds it dropped (the database restarted) runs once more on a
+    new one (:meth:`run`).
     """
 
     def __init__(self, engine: Engine) -> None:
         from process_models.store import make_engine
 
         own = make_engine(engine.url.render_as_string(hide_password=False),
-                          poolclass=SingletonThreadPool)
+                          poolclass=SingletonThreadPool, pool_pre_ping=False)
         self.engine = (own.execution_options(isolation_level="AUTOCOMMIT")
                        if own.dialect.name == "postgresql" else own)
+        self._accounts: dict[int, tuple[tuple, User]] = {}
 
-    def session(self) -> Session:
-        """A session to use and close before the next ``await``."""
-        return Session(self.engine)
+    def run(self, read: Callable[[Connection], T]) -> T:
+        """``read(connection)``, once more on a new connection if the database had dropped
+        the one kept (a read has no effect to repeat)."""
+        try:
+            with self.engine.connect() as connection:
+                return read(connection)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        with self.engine.connect() as connection:
+            return read(connection)
 
-    def connect(self) -> Connection:
-        """A connection to use and close before the next ``await`` (cheaper than a session
-        for a statement or two)."""
-        return self.engine.connect()
+    def account(self, user_id: int) -> tuple[User | None, int]:
+        """The active account ``user_id`` (``None`` if gone or deactivated) and the cases'
+        :data:`~process_models.casework.CHANGE_MARKER`, in one round trip.
+
+        The row is read every time, so a deactivation or a new role counts at once; the
+        :class:`User` built from it is kept while the row is unchanged.
+        """
+        row = self.run(lambda connection: connection.execute(
+            _ACCOUNT_AND_MARKER, {"user_id": user_id}).one())
+        marker, values = row[0], tuple(row[1:])
+        if values[0] is None:
+            return None, marker
+        kept = self._accounts.get(user_id)
+        if kept is None or kept[0] != values:
+            kept = values, User(**dict(zip(_ACCOUNT_COLUMNS, values, strict=True)))
+            self._accounts[user_id] = kept
+        user = kept[1]
+        return (user if user.active else None), marker
 
     def dispose(self) -> None:
         """Close the connection (when the application stops)."""
         self.engine.dispose()
 
+
+_ACCOUNT_COLUMNS = tuple(User.model_fields)
+_MARKER = CHANGE_MARKER.subquery()
+_ACCOUNT_AND_MARKER = (
+    sa_select(_MARKER.c.seq, *(getattr(User, name) for name in _ACCOUNT_COLUMNS))
+    .select_from(_MARKER)
+    .outerjoin(User, col(User.id) == bindparam("user_id"))
+)
+"""The cases' change marker and the account's columns (``NULL`` when there is none)."""
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
 TokenDep = Annotated[str, Depends(oauth2_scheme)]
@@ -138,14 +177,17 @@ def _active_user(session: Session, user_id: int | None) -> User | None:
 
 
 async def get_current_user(request: Request, token: TokenDep) -> User:
-    """The user named by the bearer token; 401 when it is missing, forged or expired."""
+    """The user named by the bearer token; 401 when it is missing, forged or expired.
+
+    Sets ``request.state.cases_marker``, the cases' change marker read with the account
+    (:meth:`LoopReads.account`), which the kept case reads go by.
+    """
     try:
         user_id = decode_access_token(token, secret_key=request.app.state.secret_key)
     except InvalidToken:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token; "
                             "log in again at " + TOKEN_URL, headers=_UNAUTHORIZED) from None
-    with request.app.state.loop_reads.session() as session:
-        user = _active_user(session, user_id)
+    user, request.state.cases_marker = request.app.state.loop_reads.account(user_id)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token's account no longer "
                             "exists or was deactivated", headers=_UNAUTHORIZED)

@@ -28,7 +28,7 @@ from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from api import pages
-from api.deps import API_PREFIX, EngineDep, LoopReads
+from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, Health
 from api.routes import api_router
@@ -76,6 +76,9 @@ TAGS = [
     {"name": "cases", "description": "Running cases, from the window to the certificates."},
     {"name": "audit", "description": "Before/after reports and the audit-chain check."},
 ]
+
+
+_PING = text("SELECT 1")
 
 
 def _status(error: OnethingError) -> int:
@@ -161,11 +164,11 @@ def create_app(
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)
 
     @app.get("/health", tags=["health"])
-    def read_health(engine: EngineDep) -> Health:
+    async def read_health(request: Request) -> Health:
         """The service answers and its database accepts a query."""
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return Health(database=engine.dialect.name)
+        reads = request.app.state.loop_reads
+        reads.run(lambda connection: connection.execute(_PING))
+        return Health(database=reads.engine.dialect.name)
 
     app.include_router(api_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(pages.router)

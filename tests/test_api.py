@@ -84,6 +84,35 @@ def test_a_deactivated_account_token_stops_working(client, auth, accounts, engin
     assert client.get("/api/procedures", headers=auth["auditor"]).status_code == 401
 
 
+def test_a_changed_role_counts_from_the_next_request(client, auth, accounts, engine):
+    from process_models.accounts import User
+
+    assert client.get("/api/cases", headers=auth["auditor"]).status_code == 200
+    with Session(engine) as session:
+        user = session.get(User, accounts["auditor"])
+        user.role = "planner"
+        session.add(user)
+        session.commit()
+    answer = client.get("/api/cases", headers=auth["auditor"])
+    assert answer.status_code == 403 and "role 'planner'" in answer.json()["detail"]
+
+
+def test_case_reads_carry_on_after_the_database_drops_their_connection(
+        client, auth, engine, case_id):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("an SQLite file has no server to drop connections")
+    from sqlalchemy import text
+
+    assert client.get(f"/api/cases/{case_id}", headers=auth["auditor"]).status_code == 200
+    with engine.connect() as connection:
+        dropped = connection.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+    assert dropped >= 1
+    for path in (f"/api/cases/{case_id}", "/api/cases"):
+        assert client.get(path, headers=auth["auditor"]).status_code == 200
+
+
 # --- procedures ----------------------------------------------------------------------------------
 
 

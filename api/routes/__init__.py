@@ -1,11 +1,14 @@
-"""The API's routers, gathered in :data:`api_router` (mounted under ``/api``)."""
+"""The API's routers, gathered in :data:`api_router` (mounted under ``/api``).
+
+The cases come first: their reads are the busiest requests, and a request tries the
+routes in order until one matches."""
 
 from fastapi import APIRouter
 
 from api.routes import audit, cases, login, procedures, simulations
 
 api_router = APIRouter()
-for module in (login, procedures, simulations, cases, audit):
+for module in (cases, login, procedures, simulations, audit):
     api_router.include_router(module.router)
 
 __all__ = ["api_router"]

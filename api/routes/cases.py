@@ -133,8 +133,8 @@ class CaseReads:
     """Case boards and case statuses computed in this process, kept as the JSON they answer
     with, by all they depend on.
 
-    :func:`_kept` keys each answer on the cases' :func:`~process_models.casework.change_marker`
-    (read before the answer's rows), the day, the reader's personal-data view and scope, and
+    :func:`_kept` keys each answer on the cases' change marker
+    (:data:`~process_models.casework.CHANGE_MARKER`, read before the answer's rows), the day, the reader's personal-data view and scope, and
     what was asked, so an answer is reused only while nothing it shows can differ; and for at
     most :attr:`max_age_seconds`, so even a change made around the domain shows within that
     time. At most :attr:`max_entries` answers are kept.
@@ -173,18 +173,22 @@ def _kept(request: Request, user: User, asked: tuple,
     (:class:`CaseReads`). A kept answer goes out as it is, without being validated and
     serialised again (the route declares its model for the documentation).
 
-    Reads on the event loop (:class:`~api.deps.LoopReads`): a kept answer costs one query
-    on a plain connection, a new one a session on the same connection.
+    The cases' change marker is the one read with the token's account
+    (:func:`~api.deps.get_current_user`), before any row of the answer: a kept answer costs
+    no query of its own, a new one a session on the event loop's connection
+    (:class:`~api.deps.LoopReads`).
     """
-    def computed(connection: Connection, today: date) -> BaseModel:
-        with Session(bind=connection) as session:
-            return compute(session, today)
+    def computed(today: date) -> BaseModel:
+        def read(connection: Connection) -> BaseModel:
+            with Session(bind=connection) as session:
+                return compute(session, today)
 
-    with request.app.state.loop_reads.connect() as connection:
-        today = _today()
-        key = (casework.change_marker(connection), today, personal_data(user.role),
-               case_scope(user), *asked)
-        body = request.app.state.case_reads.get(key, lambda: computed(connection, today))
+        return request.app.state.loop_reads.run(read)
+
+    today = _today()
+    key = (request.state.cases_marker, today, personal_data(user.role), case_scope(user),
+           *asked)
+    body = request.app.state.case_reads.get(key, lambda: computed(today))
     return Response(body, media_type="application/json")
 
 
