@@ -146,7 +146,6 @@ def open_case(
     from flows.cases import open_case as open_case_flow
     from flows.cases import run_flow
     from process_models import casework
-
     from process_models.identity import check_id_number
 
     proc = casework.resolve_procedure(procedure)

@@ -134,10 +134,11 @@ class CaseReads:
     with, by all they depend on.
 
     :func:`_kept` keys each answer on the cases' change marker
-    (:data:`~process_models.casework.CHANGE_MARKER`, read before the answer's rows), the day, the reader's personal-data view and scope, and
-    what was asked, so an answer is reused only while nothing it shows can differ; and for at
-    most :attr:`max_age_seconds`, so even a change made around the domain shows within that
-    time. At most :attr:`max_entries` answers are kept.
+    (:data:`~process_models.casework.CHANGE_MARKER`, read before the answer's rows), the
+    day, the reader's personal-data view and scope, and what was asked, so an answer is
+    reused only while nothing it shows can differ; and for at most :attr:`max_age_seconds`,
+    so even a change made around the domain shows within that time. At most
+    :attr:`max_entries` answers are kept.
     """
 
     max_age_seconds = 10.0
