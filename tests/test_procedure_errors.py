@@ -1,7 +1,5 @@
 """Bad procedure files give one line naming the file, line, field, bad value and fix."""
 
-import textwrap
-
 import pytest
 
 from process_models import (
@@ -130,7 +128,7 @@ def test_every_procedure_error_is_a_onething_error_and_a_value_error(error):
 @pytest.mark.parametrize("text, message", [b.values[::2] for b in BAD[:4]] + [
     (GOOD.replace("depends_on: [licence]", "depends_on: [fire_check]"), "dependency cycle")])
 def test_cli_prints_one_line_and_exits_2(tmp_path, run_cli, text, message):
-    code, out, err = run_cli("validate", write(tmp_path, text))
+    code, _, err = run_cli("validate", write(tmp_path, text))
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("error: ")
