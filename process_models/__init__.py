@@ -7,6 +7,14 @@ This package imports nothing from ``simulations``, ``flows`` or ``api``.
 True
 """
 
+from process_models.calendar import (
+    CalendarWarning,
+    WorkingCalendar,
+    add_working_days,
+    default_calendar,
+    working_days_between,
+)
+from process_models.catalog import catalog_ids, load_catalog, load_catalog_procedure
 from process_models.errors import (
     CalendarError,
     CaseNotFound,
@@ -26,13 +34,6 @@ from process_models.errors import (
     TableError,
     UnknownReference,
     did_you_mean,
-)
-from process_models.calendar import (
-    CalendarWarning,
-    WorkingCalendar,
-    add_working_days,
-    default_calendar,
-    working_days_between,
 )
 from process_models.graph import to_graph
 from process_models.loading import (
@@ -65,7 +66,64 @@ from process_models.procedure import (
     Unit,
     Untimed,
 )
-from process_models.catalog import catalog_ids, load_catalog, load_catalog_procedure
 from process_models.table import load_table, procedure_from_table, save_table, table_from_procedure
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "Basis",
+    "CalendarError",
+    "CalendarWarning",
+    "CaseNotFound",
+    "Conflict",
+    "DecisionConflict",
+    "Department",
+    "Dependency",
+    "DependencyCycle",
+    "DependencyKind",
+    "Distribution",
+    "DuplicateId",
+    "EventLogError",
+    "Figures",
+    "Forbidden",
+    "InvalidInput",
+    "Join",
+    "Limit",
+    "Material",
+    "NotFound",
+    "OnethingError",
+    "Procedure",
+    "ProcedureError",
+    "ProcedureNotFound",
+    "ProcedureSyntaxError",
+    "Provider",
+    "PublishedFigures",
+    "ScenarioError",
+    "Source",
+    "Stage",
+    "Step",
+    "StepKind",
+    "TableError",
+    "Unit",
+    "UnknownReference",
+    "Untimed",
+    "WorkingCalendar",
+    "add_working_days",
+    "catalog_ids",
+    "check_procedure",
+    "default_calendar",
+    "did_you_mean",
+    "dump_procedure",
+    "load_catalog",
+    "load_catalog_procedure",
+    "load_procedure",
+    "load_procedures",
+    "load_table",
+    "parse_procedure",
+    "procedure_data",
+    "procedure_from_table",
+    "procedure_paths",
+    "save_procedure",
+    "save_table",
+    "table_from_procedure",
+    "to_graph",
+    "working_days_between",
+]
