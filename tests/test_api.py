@@ -97,12 +97,12 @@ def test_a_changed_role_counts_from_the_next_request(client, auth, accounts, eng
     assert answer.status_code == 403 and "role 'planner'" in answer.json()["detail"]
 
 
-def test_case_reads_carry_on_after_the_database_drops_their_connection(
-        client, auth, engine, case_id):
+def test_case_reads_carry_on_after_the_database_drops_their_connection(client, auth, engine):
     if engine.dialect.name != "postgresql":
         pytest.skip("an SQLite file has no server to drop connections")
     from sqlalchemy import text
 
+    case_id = open_restaurant_case(engine)
     assert client.get(f"/api/cases/{case_id}", headers=auth["auditor"]).status_code == 200
     with engine.connect() as connection:
         dropped = connection.execute(text(
