@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -104,6 +105,16 @@ def test_portfolio_pairs_before_and_after_forms_by_id(run_cli, tmp_path):
     assert data["after"]["elapsed_working_days"] <= data["before"]["elapsed_working_days"]
     code, out, _ = run_cli("portfolio", tmp_path)
     assert code == 0 and "2 items:" in out
+
+
+def test_simulate_starts_no_thread_besides_its_own():
+    """numpy's OpenBLAS would start spinning threads at import, CPU the command does not use."""
+    probe = ("import os, sys; from api.cli import run; run(['simulate', 'newborn', '--json']); "
+             "print(len(os.listdir('/proc/self/task')), file=sys.stderr)")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=ROOT, env=env, check=True)
+    assert done.stderr.strip().splitlines()[-1] == "1"
 
 
 def test_simulate_imports_neither_networkx_nor_prefect_nor_the_web_stack():

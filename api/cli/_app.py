@@ -9,11 +9,16 @@ heavy imports (networkx, Prefect, FastAPI) happen inside the commands that need 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from importlib import import_module
 from typing import Any
 
 import typer
+
+# numpy's OpenBLAS starts a spinning thread per core when imported, ~0.1 s of CPU a
+# command; nothing here multiplies matrices. A value in the environment wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 app = typer.Typer(
     name="onething",
