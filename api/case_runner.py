@@ -4,8 +4,8 @@ Opening runs the ``open_case`` flow; submitting materials and deciding commit th
 :mod:`process_models.casework` and then request an ``advance`` run
 (:func:`flows.cases.request_advance`: here and now in embedded mode, through the
 deployment in server mode), exactly like the CLI. Withdrawing needs no flow. Prefect's
-run loggers are off while these run: a domain error reaches the client as one HTTP
-answer, not as a run log.
+run logs are off while these run (:func:`flows.cases.quiet_runs`): a domain error reaches
+the client as one HTTP answer, not as a run log.
 """
 
 from __future__ import annotations
@@ -30,29 +30,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _quiet_runs():
-    from prefect.logging import disable_run_logger
-
-    return disable_run_logger()
-
-
 def _advance(engine: Engine) -> str:
-    from flows.cases import request_advance
+    from flows.cases import quiet_runs, request_advance
 
-    with _quiet_runs():
+    with quiet_runs():
         return request_advance(_url(engine))
 
 
 def open_case(engine: Engine, procedure_id: str, applicant: dict[str, Any],
               submitted: list[str]) -> str:
     """Open a case through the ``open_case`` flow; its id."""
-    from flows.cases import open_case as open_case_flow
-    from flows.cases import run_flow
+    from flows.cases import run_open_case
 
-    with _quiet_runs():
-        opened = run_flow(open_case_flow, procedure_id=procedure_id, applicant=applicant,
-                          submitted=list(submitted), database_url=_url(engine))
-    return opened["case_id"]
+    return run_open_case(procedure_id, applicant, list(submitted), _url(engine))["case_id"]
 
 
 def submit_materials(engine: Engine, session: Session, case_id: str,

@@ -46,6 +46,7 @@ from sqlmodel import Session, col, select
 
 from process_models import casework
 from process_models.cases import Outbox
+from process_models.identity import check_id_number
 from process_models.settings import settings
 
 __all__ = [
@@ -59,9 +60,11 @@ __all__ = [
     "deploy",
     "engine_for",
     "open_case",
+    "quiet_runs",
     "relay_once",
     "request_advance",
     "run_flow",
+    "run_open_case",
     "run_relay",
     "sla_sweep",
 ]
@@ -267,6 +270,27 @@ async def sla_sweep(database_url: str | None = None, now: datetime | None = None
 def run_flow(flow_fn, /, **parameters) -> Any:
     """Run one of the flows above in this process and return its result (embedded mode)."""
     return asyncio.run(flow_fn(**parameters))
+
+
+def quiet_runs():
+    """Prefect's flow and task run loggers off while flows start here: a domain error reaches
+    the caller (an HTTP answer, the CLI's one line) as itself, not as a run log."""
+    from prefect.logging import disable_run_logger
+
+    return disable_run_logger()
+
+
+def run_open_case(procedure_id: str, applicant: dict[str, str | None], submitted: list[str],
+                  database_url: str | None = None) -> dict[str, Any]:
+    """Open a case through :func:`open_case`, here and now, its run logs off.
+
+    A malformed ID number is refused before the flow (and, in a fresh process, Prefect)
+    starts; everything else is checked in the flow.
+    """
+    check_id_number(applicant["id_number"] or "")
+    with quiet_runs():
+        return run_flow(open_case, procedure_id=procedure_id, applicant=applicant,
+                        submitted=submitted, database_url=database_url)
 
 
 def _deployment(flow_name: str) -> str:

@@ -8,8 +8,6 @@ Bad input raises the domain's own errors, which the CLI prints as one line (exit
 
 from __future__ import annotations
 
-import logging
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -45,25 +43,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@contextmanager
-def _quiet_runs():
-    """Prefect's run and engine logs off: our errors reach the user as one line, not a log."""
-    from prefect.logging import disable_run_logger
-
-    engine_log = logging.getLogger("prefect.engine")
-    level = engine_log.level
-    engine_log.setLevel(logging.WARNING)
-    try:
-        with disable_run_logger():
-            yield
-    finally:
-        engine_log.setLevel(level)
-
-
 def _advance() -> str:
-    from flows.cases import request_advance
+    from flows.cases import quiet_runs, request_advance
 
-    with _quiet_runs():
+    with quiet_runs():
         return request_advance()
 
 
@@ -143,20 +126,14 @@ def open_case(
     json_: JsonOpt = False,
 ) -> None:
     """Open a case at the window; print the 一次性告知单 and the case id."""
-    from flows.cases import open_case as open_case_flow
-    from flows.cases import run_flow
+    from flows.cases import run_open_case
     from process_models import casework
-    from process_models.identity import check_id_number
 
     proc = casework.resolve_procedure(procedure)
-    check_id_number(id_number)  # before Prefect starts: a mistyped number fails at once
     notice = casework.notification_list(proc)
     _engine()
-    with _quiet_runs():
-        opened = run_flow(open_case_flow, procedure_id=proc.id,
-                          applicant={"name": name, "id_number": id_number,
-                                     "address": address, "phone": phone},
-                          submitted=list(material))
+    opened = run_open_case(proc.id, {"name": name, "id_number": id_number, "address": address,
+                                     "phone": phone}, list(material))
     brought = set(material)
     items = [{"material_id": i.material_id, "name": i.name, "key": i.key, "count": i.count,
               "steps": list(i.steps), "brought": i.material_id in brought} for i in notice]
