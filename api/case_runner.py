@@ -1,10 +1,10 @@
 """How the API changes cases: the same calls as ``onething case``, in one place.
 
 Opening runs the ``open_case`` flow; submitting materials and deciding commit through
-:mod:`process_models.casework` and then request an ``advance`` run
-(:func:`flows.cases.request_advance`: here and now in embedded mode, through the
+:mod:`flows.casework.operations` and then request an ``advance`` run
+(:func:`flows.runs.request_advance`: here and now in embedded mode, through the
 deployment in server mode), exactly like the CLI. Withdrawing needs no flow. Prefect's
-run logs are off while these run (:func:`flows.cases.quiet_runs`): a domain error reaches
+run logs are off while these run (:func:`flows.runs.quiet_runs`): a domain error reaches
 the client as one HTTP answer, not as a run log.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from process_models import casework
-from process_models.cases import Case, Decision
+from flows import casework
+from flows.casework.tables import Case, Decision
 
 __all__ = ["decide", "open_case", "submit_materials", "withdraw_case"]
 
@@ -31,7 +31,7 @@ def _now() -> datetime:
 
 
 def _advance(engine: Engine) -> str:
-    from flows.cases import quiet_runs, request_advance
+    from flows.runs import quiet_runs, request_advance
 
     with quiet_runs():
         return request_advance(_url(engine))
@@ -40,7 +40,7 @@ def _advance(engine: Engine) -> str:
 def open_case(engine: Engine, procedure_id: str, applicant: dict[str, Any],
               submitted: list[str]) -> str:
     """Open a case through the ``open_case`` flow; its id."""
-    from flows.cases import run_open_case
+    from flows.runs import run_open_case
 
     return run_open_case(procedure_id, applicant, list(submitted), _url(engine))["case_id"]
 

@@ -24,9 +24,9 @@ from sqlalchemy.pool import SingletonThreadPool
 from sqlmodel import Session, col, select
 
 from api.security import InvalidToken, decode_access_token, session_user_id
-from process_models.accounts import User
-from process_models.cases import Case, CaseStep
-from process_models.casework import CHANGE_MARKER
+from flows.casework.accounts import User
+from flows.casework.operations import CHANGE_MARKER
+from flows.casework.tables import Case, CaseStep
 from process_models.errors import CaseNotFound, Forbidden
 
 __all__ = [
@@ -112,7 +112,7 @@ class LoopReads:
     """
 
     def __init__(self, engine: Engine) -> None:
-        from process_models.store import make_engine
+        from flows.casework.store import make_engine
 
         own = make_engine(engine.url.render_as_string(hide_password=False),
                           poolclass=SingletonThreadPool, pool_pre_ping=False)
@@ -134,7 +134,7 @@ class LoopReads:
 
     def account(self, user_id: int) -> tuple[User | None, int]:
         """The active account ``user_id`` (``None`` if gone or deactivated) and the cases'
-        :data:`~process_models.casework.CHANGE_MARKER`, in one round trip.
+        :data:`~flows.casework.operations.CHANGE_MARKER`, in one round trip.
 
         The row is read every time, so a deactivation or a new role counts at once; the
         :class:`User` built from it is kept while the row is unchanged.

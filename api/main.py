@@ -109,7 +109,7 @@ async def _too_many_attempts(request: Request, error: TooManyAttempts) -> JSONRe
 
 def ensure_demo_accounts(engine: Engine) -> list[tuple[str, str, str]]:
     """Create the missing :data:`DEMO_ACCOUNTS`; (username, password, role) of every one."""
-    from process_models.accounts import add_user, find_user
+    from flows.casework.accounts import add_user, find_user
     from process_models.errors import Conflict
 
     with Session(engine) as session:
@@ -135,7 +135,7 @@ def create_app(
     ``demo_accounts`` defaults to ``True`` in development only. The database is migrated
     to head when the application starts.
     """
-    from process_models.store import init_db, make_engine
+    from flows.casework.store import init_db, make_engine
 
     install_log_masking()
     engine = engine if engine is not None else make_engine()

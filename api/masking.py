@@ -20,7 +20,7 @@ import logging
 import re
 from typing import Literal
 
-from process_models.identity import mask_id_number
+from flows.casework.identity import mask_id_number
 
 __all__ = [
     "ID_NUMBER_PATTERN",

@@ -1,6 +1,6 @@
 """Request and response models of the HTTP API (the ``CaseCreate`` / ``CasePublic`` families).
 
-Tables live in :mod:`process_models.cases` and :mod:`process_models.accounts`; these
+Tables live in :mod:`flows.casework.tables` and :mod:`flows.casework.accounts`; these
 models say what a client sends and what each role gets back. Applicants' personal data
 reach a response only through :func:`applicant_public`, which applies the role's view
 (:func:`api.masking.personal_data`).
@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.masking import PersonalData, mask_phone
-from process_models.identity import mask_id_number
+from flows.casework.identity import mask_id_number
 
 Colour = Literal["red", "yellow", "green"]
 Outcome = Literal["approve", "reject", "supplement"]

@@ -42,9 +42,9 @@ from api.security import (
     login_session,
     logout_session,
 )
-from process_models import casework
-from process_models.accounts import User
-from process_models.cases import CHINA_STANDARD_TIME, Case, CaseStep, local_date
+from flows import casework
+from flows.casework.accounts import User
+from flows.casework.tables import CHINA_STANDARD_TIME, Case, CaseStep, local_date
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
 
@@ -492,8 +492,8 @@ def _scenario_of(procedure_id: str, levers: list[str]) -> str | None:
 def _planner(request: Request, user: User, session: Session, procedure_id: str,
              levers: list[str], scenario_text: str | None) -> Response:
     from api.routes.simulations import _reformed, plain, simulate_advise
-    from simulations.gantt import write_gantt
-    from simulations.metrics import compare
+    from simulations.planning.gantt import write_gantt
+    from simulations.planning.metrics import compare
 
     language = _language(request)
     context: dict[str, Any] = {

@@ -30,7 +30,7 @@ from pwdlib import PasswordHash
 from pwdlib.exceptions import PwdlibError
 from sqlmodel import Session
 
-from process_models.accounts import User, find_user
+from flows.casework.accounts import User, find_user
 from process_models.errors import Forbidden
 from process_models.settings import settings
 

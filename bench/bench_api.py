@@ -62,7 +62,7 @@ def create_database(name: str) -> str:
     """The URL of a new, migrated database called ``name``."""
     from sqlalchemy import create_engine, text
 
-    from process_models.store import init_db, make_engine
+    from flows.casework.store import init_db, make_engine
 
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -89,10 +89,10 @@ def fill(url: str, cases: int) -> list[str]:
     from sqlmodel import Session
 
     from api.security import hash_password
-    from process_models import casework
-    from process_models.accounts import add_user
+    from flows import casework
+    from flows.casework.accounts import add_user
+    from flows.casework.store import make_engine
     from process_models.catalog import load_catalog_procedure
-    from process_models.store import make_engine
 
     proc = load_catalog_procedure("newborn")
     materials = [i.material_id for i in casework.notification_list(proc)]

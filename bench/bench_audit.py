@@ -118,10 +118,10 @@ def main() -> None:
     from sqlalchemy import create_engine, text
     from sqlmodel import Session
 
-    from process_models.store import init_db, make_engine
-    from simulations.actual import ActualSummary, case_actuals
-    from simulations.audit_report import View, write_views
-    from simulations.eventlog import export_events, history_events
+    from flows.casework.actual import ActualSummary, case_actuals
+    from flows.casework.store import init_db, make_engine
+    from simulations.interchange.eventlog import export_events, history_events
+    from simulations.planning.audit_report import View, write_views
 
     cases = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "

@@ -84,7 +84,7 @@ def run_ours(cases: int) -> dict:
 
 def child(cases: int) -> None:
     """One run of our engine on the Purchasing example; prints JSON."""
-    from simulations.prosimos import load_prosimos, simulate_prosimos
+    from simulations.capacity.prosimos import load_prosimos, simulate_prosimos
 
     t = time.perf_counter()
     scenario = load_prosimos(BPMN, PARAMS)
@@ -98,7 +98,7 @@ def child(cases: int) -> None:
 def service_centre() -> dict:
     """Every catalog procedure at 8 cases a day for a year, staff sized to ~80% load."""
     from process_models.catalog import load_catalog
-    from simulations.capacity import (
+    from simulations.capacity.service_centre import (
         HOURS_PER_WORKING_DAY,
         StaffPlan,
         parse_arrivals,

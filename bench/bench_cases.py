@@ -1,11 +1,11 @@
 """End-to-end cases per second: open a 5-department case, five approvals, certificates issued.
 
 The case is the catalog's ``convenience_store`` (我要开便利店: five departments, five steps)
-after 串联改并联 (``simulations.reforms.parallelise``): company registration first, then
+after 串联改并联 (``simulations.planning.reforms.parallelise``): company registration first, then
 the four other departments in parallel, as the legal dependencies allow. Staff work as a service centre does: the window opens the day's
 cases, then each department decides every step pending before it; every change commits
-in the database first (``process_models.casework``) and then asks for an ``advance`` run
-(``flows.cases.request_advance``), which drains all pending cases at once. The baseline,
+in the database first (``flows.casework.operations``) and then asks for an ``advance`` run
+(``flows.runs.request_advance``), which drains all pending cases at once. The baseline,
 measured in the same run, pays one flow run per transition: an ``open_case`` run per case
 and an ``advance`` run after every decision, waiting for each.
 
@@ -43,14 +43,14 @@ ID_NUMBERS = ["11010519491231002X", "440524188001010014", "11010119900307803X"]
 def _procedure():
     """The bench's procedure: convenience_store with its practice dependencies dropped."""
     from process_models.catalog import load_catalog_procedure
-    from simulations.reforms import parallelise
+    from simulations.planning.reforms import parallelise
 
     proc, _changes = parallelise(load_catalog_procedure(PROCEDURE))
     return proc.model_copy(update={"version": VERSION})
 
 
 def _open(session, proc, name: str, index: int):
-    from process_models import casework
+    from flows import casework
 
     materials = [item.material_id for item in casework.notification_list(proc)]
     return casework.open_case(session, proc, casework.Applicant(name, ID_NUMBERS[index % 3]),
@@ -60,8 +60,8 @@ def _open(session, proc, name: str, index: int):
 def _approve_pending(session, case_ids: set[str], *, at_most: int | None = None) -> int:
     from sqlmodel import col, select
 
-    from process_models import casework
-    from process_models.cases import CaseStep
+    from flows import casework
+    from flows.casework.tables import CaseStep
 
     pending = [row for row in session.exec(
         select(CaseStep.case_id, CaseStep.step_id, CaseStep.department_id)
@@ -79,8 +79,8 @@ def _wait_for(engine, case_ids: set[str], *, status: str | None = None,
     waiting for an advance, i.e. no unprocessed advancing outbox row)."""
     from sqlmodel import Session, col, select
 
-    from flows.cases import ADVANCING_KINDS
-    from process_models.cases import Case, Outbox
+    from flows.casework.tables import Case, Outbox
+    from flows.runs import ADVANCING_KINDS
 
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
@@ -103,7 +103,7 @@ def batched(engine, cases: int) -> float:
     """Cases per second with one advance run draining every pending case."""
     from sqlmodel import Session
 
-    from flows.cases import request_advance
+    from flows.runs import request_advance
 
     proc = _procedure()
     start = time.perf_counter()
@@ -123,8 +123,8 @@ def batched(engine, cases: int) -> float:
 def _drain_outbox(session) -> None:
     """The database work of one ``advance`` run, called directly: read the pending outbox,
     advance the cases of its advancing rows in batches, mark the rows processed."""
-    from flows.cases import ADVANCING_KINDS
-    from process_models import casework
+    from flows import casework
+    from flows.runs import ADVANCING_KINDS
 
     rows = casework.pending_outbox(session, 5000)
     casework.advance_cases(session, [r.case_id for r in rows if r.kind in ADVANCING_KINDS],
@@ -149,15 +149,15 @@ def database_alone(engine, cases: int) -> float:
 
 def _run_and_wait(flow_name: str, **parameters) -> None:
     """One flow run, waited for: in this process, or through its deployment."""
-    from flows import cases as flows_cases
+    from flows import runs
     from process_models.settings import settings
 
     if settings.prefect_mode == "embedded":
-        flows_cases.run_flow(getattr(flows_cases, flow_name), **parameters)
+        runs.run_flow(getattr(runs, flow_name), **parameters)
         return
     from prefect.deployments import run_deployment
 
-    run = run_deployment(f"{flow_name}/{flows_cases.DEPLOYMENT_NAME}", parameters=parameters,
+    run = run_deployment(f"{flow_name}/{runs.DEPLOYMENT_NAME}", parameters=parameters,
                          poll_interval=0.2)
     if not run.state.is_completed():
         raise RuntimeError(f"{flow_name} run {run.name} ended {run.state.type.value}")
@@ -167,8 +167,8 @@ def one_run_per_transition(engine, cases: int) -> float:
     """Cases per second when every transition is its own flow run, waited for."""
     from sqlmodel import Session, select
 
-    from process_models import casework
-    from process_models.cases import Case
+    from flows import casework
+    from flows.casework.tables import Case
 
     materials = [i.material_id for i in casework.notification_list(_procedure())]
     start = time.perf_counter()
@@ -190,9 +190,9 @@ def one_run_per_transition(engine, cases: int) -> float:
 def child(cases: int, baseline_cases: int) -> None:
     from sqlmodel import Session
 
-    from flows.cases import engine_for
-    from process_models import casework
-    from process_models.store import init_db
+    from flows import casework
+    from flows.casework.store import init_db
+    from flows.runs import engine_for
 
     engine = engine_for()
     init_db(engine)

@@ -12,7 +12,7 @@ import time
 import networkx as nx
 import numpy as np
 
-from simulations._compiled import compile_dag, forward, forward_backward
+from simulations.planning._compiled import compile_dag, forward, forward_backward
 
 N_STEPS, N_DEPENDENCIES, SEED = 100_000, 1_000_000, 20240101
 

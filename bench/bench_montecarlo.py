@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 
 from process_models.procedure import Department, Distribution, Limit, Procedure, Step
-from simulations.montecarlo import quantile_table, simulate
+from simulations.planning.montecarlo import quantile_table, simulate
 
 N_STEPS, SEED = 50, 7
 RUNS = 2_000_000

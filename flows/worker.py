@@ -23,7 +23,7 @@ from prefect.workers.base import (
     BaseWorkerResult,
 )
 
-from flows.cases import FLOWS, WORK_POOL, run_relay
+from flows.runs import FLOWS, WORK_POOL, run_relay
 from process_models.errors import NotFound
 from process_models.settings import settings
 
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, BaseWorkerResult]):
-    """A worker that runs each flow run of onething's flows (:data:`flows.cases.FLOWS`) in
+    """A worker that runs each flow run of onething's flows (:data:`flows.runs.FLOWS`) in
     its own process, in a thread.
 
     A process worker starts a new Python process per flow run, which spends seconds

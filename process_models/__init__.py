@@ -1,4 +1,4 @@
-"""onething's domain: procedures, the working-day calendar, cases, errors and settings.
+"""onething's definition of a procedure: procedures, the working-day calendar, errors, settings.
 
 This package imports nothing from ``simulations``, ``flows`` or ``api``.
 

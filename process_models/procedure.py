@@ -3,7 +3,7 @@
 A :class:`Procedure` is data: departments, materials (要件), steps (事项) with
 their statutory (法定) and committed (承诺) limits, dependencies between steps,
 and optional stages. It says nothing about any running case; that is
-:mod:`process_models.cases`.
+:mod:`flows.casework.tables`.
 
 The models validate their own fields (types, signs, enumerations); the checks
 that need the whole procedure (ids that must exist, duplicates, cycles) live in

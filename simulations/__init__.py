@@ -1,1 +1,53 @@
-"""Analysis of procedures: critical path, reforms, Monte-Carlo, capacity. See README.md."""
+"""Analysis of procedures, procedure in and result out. See README.md.
+
+Three families, one subpackage each:
+
+- :mod:`simulations.planning`: critical path, before/after metrics, reform levers and
+  scenarios, Monte-Carlo risk, the reform advisor, Gantt charts, the audit report and
+  duration fitting;
+- :mod:`simulations.capacity`: the service-centre capacity simulation, its discrete-event
+  engine and process model, and Prosimos scenarios;
+- :mod:`simulations.interchange`: BPMN and event-log formats (XES, OCEL, CSV).
+
+The names below are importable from here; each module is loaded on first use, so
+``onething simulate`` does not pay for the capacity engine or the event-log writers.
+
+>>> from simulations import schedule
+>>> schedule.__module__
+'simulations.planning.cpm'
+"""
+
+from importlib import import_module
+
+_HOMES = {
+    "simulations.planning.advisor": ["Advice", "advise"],
+    "simulations.planning.audit_report": ["AuditReport", "audit_report"],
+    "simulations.planning.cpm": [
+        "Schedule", "critical_path", "critical_path_length", "critical_paths", "schedule",
+    ],
+    "simulations.planning.fitting": ["fit_distribution", "fit_procedure", "log_durations"],
+    "simulations.planning.gantt": ["plot_gantt", "write_gantt"],
+    "simulations.planning.metrics": ["Comparison", "Metrics", "compare", "measure"],
+    "simulations.planning.montecarlo": ["Risk", "compare_risk", "simulate"],
+    "simulations.planning.reforms": ["LEVERS"],
+    "simulations.planning.scenario": ["Reform", "Scenario", "apply_scenario", "load_scenario"],
+    "simulations.capacity.service_centre": [
+        "CapacityResult", "load_arrivals", "load_staff", "simulate_capacity", "what_if",
+    ],
+    "simulations.capacity.prosimos": ["load_prosimos", "simulate_prosimos"],
+    "simulations.interchange.bpmn": ["load_bpmn", "save_bpmn"],
+    "simulations.interchange.eventlog": ["export_events", "read_log"],
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = list(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'simulations' has no attribute {name!r}")
+    return getattr(import_module(_MODULE_OF[name]), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

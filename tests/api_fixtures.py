@@ -16,8 +16,8 @@ from sqlmodel import Session, SQLModel
 
 from api.main import create_app
 from api.security import create_access_token, hash_password
-from process_models import casework
-from process_models.accounts import add_user
+from flows import casework
+from flows.casework.accounts import add_user
 from process_models.catalog import load_catalog_procedure
 
 SECRET_KEY = "api-tests-" + "k" * 32

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from process_models import casework, parse_procedure
-from process_models.cases import Case, CaseStep, Certificate, Decision, Outbox
+from flows import casework
+from flows.casework.tables import Case, CaseStep, Certificate, Decision, Outbox
+from process_models import parse_procedure
 
 PARALLEL = parse_procedure("""
 id: parallel_five
@@ -96,7 +97,7 @@ def decisions(session: Session) -> int:
 
 
 def pending_advancing_rows(session: Session) -> int:
-    from flows.cases import ADVANCING_KINDS
+    from flows.runs import ADVANCING_KINDS
 
     rows = session.exec(select(Outbox.kind).where(col(Outbox.processed_at).is_(None))).all()
     return sum(kind in ADVANCING_KINDS for kind in rows)

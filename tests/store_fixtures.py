@@ -21,7 +21,7 @@ def postgres_url():
     """A PostgreSQL database of our own for this test session, migrated to head."""
     from sqlalchemy import create_engine, text
 
-    from process_models.store import init_db, make_engine
+    from flows.casework.store import init_db, make_engine
 
     name = f"onething_store_{secrets.token_hex(6)}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -42,7 +42,7 @@ def postgres_url():
 @pytest.fixture(scope="session")
 def postgres_engine(postgres_url):
     """One engine on the session's PostgreSQL database."""
-    from process_models.store import make_engine
+    from flows.casework.store import make_engine
 
     engine = make_engine(postgres_url, pool_size=10)
     yield engine
@@ -52,7 +52,7 @@ def postgres_engine(postgres_url):
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     """A migrated SQLite file; each test gets a copy (quicker than migrating each time)."""
-    from process_models.store import init_db, make_engine
+    from flows.casework.store import init_db, make_engine
 
     path = tmp_path_factory.mktemp("store") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -66,7 +66,7 @@ def _empty_postgres(engine) -> None:
     from sqlalchemy import inspect, text
     from sqlmodel import SQLModel
 
-    from process_models.cases import GENESIS_HASH
+    from flows.casework.tables import GENESIS_HASH
 
     present = set(inspect(engine).get_table_names())
     with engine.begin() as connection:
@@ -81,7 +81,7 @@ def _empty_postgres(engine) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
     """A migrated, empty database: a SQLite file, then the session's PostgreSQL database."""
-    from process_models.store import make_engine
+    from flows.casework.store import make_engine
 
     if request.param == "sqlite":
         path = tmp_path / "onething.db"

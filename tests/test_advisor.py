@@ -4,9 +4,9 @@ import pytest
 
 from process_models.loading import parse_procedure
 from process_models.procedure import Distribution
-from simulations import reforms
-from simulations.advisor import advise, candidates
-from simulations.cpm import critical_path_length
+from simulations.planning import reforms
+from simulations.planning.advisor import advise, candidates
+from simulations.planning.cpm import critical_path_length
 from tests.test_reforms import SHOP
 
 

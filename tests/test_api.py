@@ -16,7 +16,7 @@ from api.security import (
     csrf_token,
     login_session,
 )
-from process_models.cases import Case, ProcedureDefinition
+from flows.casework.tables import Case, ProcedureDefinition
 from tests.api_fixtures import (
     DEFERRED_MATERIAL,
     ID_NUMBER,
@@ -74,7 +74,7 @@ def test_requests_without_a_valid_token_get_401(client, header):
 
 
 def test_a_deactivated_account_token_stops_working(client, auth, accounts, engine):
-    from process_models.accounts import User
+    from flows.casework.accounts import User
 
     with Session(engine) as session:
         user = session.get(User, accounts["auditor"])
@@ -85,7 +85,7 @@ def test_a_deactivated_account_token_stops_working(client, auth, accounts, engin
 
 
 def test_a_changed_role_counts_from_the_next_request(client, auth, accounts, engine):
-    from process_models.accounts import User
+    from flows.casework.accounts import User
 
     assert client.get("/api/cases", headers=auth["auditor"]).status_code == 200
     with Session(engine) as session:

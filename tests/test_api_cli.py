@@ -36,7 +36,7 @@ def test_user_add_creates_a_clerk_for_its_departments_with_a_hashed_password(
     from sqlmodel import Session
 
     from api.security import authenticate
-    from process_models.store import make_engine
+    from flows.casework.store import make_engine
 
     code, out, _ = _add(run_cli, monkeypatch, "wang", "--role", "clerk",
                         "--department", "police", "--department", "hospital")

@@ -20,8 +20,8 @@ CASES = 4
 def _fill(url: str) -> None:
     from sqlmodel import Session
 
-    from flows.demo import demo_history
-    from process_models.store import init_db, make_engine
+    from flows.casework.demo_history import demo_history
+    from flows.casework.store import init_db, make_engine
 
     engine = make_engine(url)
     init_db(engine)
@@ -66,7 +66,7 @@ def history(request) -> str:
 def _rows(url: str, sql: str):
     from sqlalchemy import text
 
-    from process_models.store import make_engine
+    from flows.casework.store import make_engine
 
     engine = make_engine(url)
     with engine.connect() as c:
@@ -99,8 +99,8 @@ def actuals(history):
 
     from sqlmodel import Session
 
-    from process_models.store import make_engine
-    from simulations.actual import case_actuals
+    from flows.casework.actual import case_actuals
+    from flows.casework.store import make_engine
 
     engine = make_engine(history)
     with Session(engine) as session:
@@ -179,7 +179,7 @@ def test_verify_names_the_first_changed_event_and_exits_non_zero(run_cli, sqlite
     url = f"sqlite:///{path}"
     from sqlalchemy import text
 
-    from process_models.store import make_engine
+    from flows.casework.store import make_engine
 
     engine = make_engine(url)
     with engine.begin() as c:
@@ -194,7 +194,7 @@ def test_verify_catches_a_deleted_event_on_postgresql(run_cli, postgresql_histor
     """Deleting an event in the middle breaks the link of the one after it (restored after)."""
     from sqlalchemy import text
 
-    from process_models.store import make_engine
+    from flows.casework.store import make_engine
 
     engine = make_engine(postgresql_history)
     with engine.begin() as c:
@@ -220,8 +220,8 @@ def test_verify_catches_a_deleted_event_on_postgresql(run_cli, postgresql_histor
 def _history_events(url):
     from sqlmodel import Session
 
-    from process_models.store import make_engine
-    from simulations.eventlog import history_events
+    from flows.casework.store import make_engine
+    from simulations.interchange.eventlog import history_events
 
     engine = make_engine(url)
     with Session(engine) as session:
@@ -295,8 +295,8 @@ def test_a_session_stays_usable_while_its_history_streams_and_after_it_stops_hal
     from sqlalchemy import text
     from sqlmodel import Session
 
-    from process_models.store import make_engine
-    from simulations.eventlog import history_events
+    from flows.casework.store import make_engine
+    from simulations.interchange.eventlog import history_events
 
     engine = make_engine(history)
     with Session(engine) as session:

@@ -8,9 +8,7 @@ import pytest
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
-from process_models import load_catalog_procedure
-from process_models.cases import AuditChainHead, AuditEvent, Decision, event_hash
-from process_models.casework import (
+from flows.casework.operations import (
     Applicant,
     advance_case,
     decide,
@@ -18,6 +16,8 @@ from process_models.casework import (
     open_case,
     verify_chain,
 )
+from flows.casework.tables import AuditChainHead, AuditEvent, Decision, event_hash
+from process_models import load_catalog_procedure
 
 EVENTS = AuditEvent.__table__
 FIELDS = ("seq", "case_id", "kind", "payload", "at", "prev_hash", "hash")

@@ -10,8 +10,8 @@ from process_models.catalog import catalog_path, load_catalog_procedure
 from process_models.errors import ScenarioError
 from process_models.loading import save_procedure
 from process_models.procedure import Limit
-from simulations.audit_report import audit_report, load_pairs, pair_procedures
-from simulations.metrics import measure
+from simulations.planning.audit_report import audit_report, load_pairs, pair_procedures
+from simulations.planning.metrics import measure
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_one_version_is_paired_with_its_catalog_reform_scenario(newborn):
 
 
 def test_a_scenario_for_a_procedure_not_given_is_refused_with_a_suggestion(newborn):
-    from simulations.scenario import parse_scenario
+    from simulations.planning.scenario import parse_scenario
 
     scenario = parse_scenario("procedure: newbron\nlevers: [{lever: share_data}]\n")
     with pytest.raises(ScenarioError, match="procedure 'newbron'.*did you mean 'newborn'"):

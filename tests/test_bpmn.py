@@ -10,8 +10,14 @@ from hypothesis import HealthCheck, given, settings
 
 from process_models.errors import BpmnError, UnknownReference
 from process_models.loading import load_procedure
-from simulations.bpmn import bpmn_graph, bpmn_procedure, load_bpmn, procedure_bpmn, read_bpmn
-from simulations.capacity import StaffPlan, simulate_capacity
+from simulations.capacity.service_centre import StaffPlan, simulate_capacity
+from simulations.interchange.bpmn import (
+    bpmn_graph,
+    bpmn_procedure,
+    load_bpmn,
+    procedure_bpmn,
+    read_bpmn,
+)
 from tests.strategies import procedures
 
 DATA = Path(__file__).parent / "data" / "bpmn"
@@ -100,7 +106,7 @@ def test_a_graph_without_a_start_event_is_refused():
 
 
 def test_a_flow_graph_names_unknown_elements_with_a_suggestion():
-    from simulations._des_model import Event, Flow, ProcessGraph
+    from simulations.capacity.model import Event, Flow, ProcessGraph
 
     with pytest.raises(UnknownReference, match="sequence flow 'f' targetRef 'ned'.*'end'"):
         ProcessGraph("p", "p", (Event("start", "start"), Event("end", "end")),

@@ -22,8 +22,8 @@ import pytest
 from sqlmodel import Session, select
 
 from api.security import hash_password
-from process_models.accounts import add_user
-from process_models.cases import Case, Certificate
+from flows.casework.accounts import add_user
+from flows.casework.tables import Case, Certificate
 from process_models.catalog import load_catalog_procedure
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,7 +50,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory, sqlite_template):
     """A migrated SQLite file with the front desk and one clerk per department of newborn."""
-    from process_models.store import make_engine
+    from flows.casework.store import make_engine
 
     path = tmp_path_factory.mktemp("browser") / "onething.db"
     shutil.copyfile(sqlite_template, path)

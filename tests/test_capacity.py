@@ -10,8 +10,8 @@ import pytest
 from process_models.calendar import WorkingCalendar
 from process_models.catalog import load_catalog_procedure
 from process_models.errors import CapacityError, UnknownReference
-from simulations._des_model import Duration, Event, Flow, Gateway, ProcessGraph, Task
-from simulations.capacity import (
+from simulations.capacity.model import Duration, Event, Flow, Gateway, ProcessGraph, Task
+from simulations.capacity.service_centre import (
     HOURS_PER_WORKING_DAY,
     MIN_WORK_HOURS,
     WORK_SHARE,
@@ -220,13 +220,13 @@ def test_memory_holds_only_cases_in_progress():
     """Finished cases are dropped: a long run keeps no per-case record."""
     import gc
 
-    from simulations import _des_engine
+    from simulations.capacity import engine
 
     newborn = load_catalog_procedure("newborn")
     simulate_capacity([newborn], start=date(2025, 3, 3), end=date(2025, 4, 30),
                       arrivals=parse_arrivals({"newborn": {"per_day": 5}}))
     gc.collect()
-    assert not [o for o in gc.get_objects() if isinstance(o, _des_engine._Case)]
+    assert not [o for o in gc.get_objects() if isinstance(o, engine._Case)]
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -288,7 +288,7 @@ def test_malformed_staff_changes_are_refused(item):
 
 
 def test_plots_are_written_as_png_svg_and_html(tmp_path):
-    from simulations.capacity import capacity_plots
+    from simulations.capacity.service_centre import capacity_plots
 
     result = simulate_capacity([load_catalog_procedure("newborn")], start=date(2025, 3, 3),
                                end=date(2025, 3, 14), seed=1)
@@ -327,7 +327,7 @@ steps:
 
 def test_the_simulated_event_log_reads_back_like_a_real_one(tmp_path, calendar):
     """The same reader (and so the same audit reports) takes simulated and real logs."""
-    from simulations.eventlog import read_log
+    from simulations.interchange.eventlog import read_log
 
     log = tmp_path / "log.csv"
     simulate_capacity([one_task(2)], start=date(2025, 3, 3), end=date(2025, 3, 3),

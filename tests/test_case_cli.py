@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from process_models import casework
+from flows import casework
 from process_models.catalog import load_catalog_procedure
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

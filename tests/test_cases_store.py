@@ -6,8 +6,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
+from flows.casework.store import MIGRATIONS_DIR, init_db, make_engine, model_metadata
 from process_models.settings import Settings
-from process_models.store import MIGRATIONS_DIR, init_db, make_engine, model_metadata
 
 
 def test_the_migrations_build_exactly_the_tables_the_models_describe(engine):

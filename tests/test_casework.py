@@ -1,4 +1,4 @@
-"""Running cases through the operations of process_models.casework, on SQLite and PostgreSQL.
+"""Running cases through the operations of flows.casework.operations, on SQLite and PostgreSQL.
 
 Dates are hand-computed on the 2025 calendar: 春节 closes 01-28 to 02-04, and Sun 01-26
 and Sat 02-08 are 调休 working days. Cases are accepted on Fri 01-24, so the working
@@ -10,17 +10,7 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import func, select
 
-from process_models import parse_procedure
-from process_models.cases import (
-    AuditEvent,
-    Case,
-    CaseStep,
-    Certificate,
-    Decision,
-    Outbox,
-    Submission,
-)
-from process_models.casework import (
+from flows.casework.operations import (
     Applicant,
     advance_case,
     case_colour,
@@ -36,6 +26,16 @@ from process_models.casework import (
     verify_chain,
     withdraw_case,
 )
+from flows.casework.tables import (
+    AuditEvent,
+    Case,
+    CaseStep,
+    Certificate,
+    Decision,
+    Outbox,
+    Submission,
+)
+from process_models import parse_procedure
 from process_models.errors import (
     CaseNotFound,
     Conflict,
@@ -515,7 +515,7 @@ def test_a_case_whose_owed_material_is_overdue_is_yellow(session, shop):
 
 def test_the_sweep_covers_every_open_case_whatever_its_batch_size(session, shop, case,
                                                                   monkeypatch):
-    monkeypatch.setattr("process_models.casework.SWEEP_BATCH_CASES", 1)
+    monkeypatch.setattr("flows.casework.operations.SWEEP_BATCH_CASES", 1)
     second = open_case(session, shop, APPLICANT, EVERYTHING, now=jan(24, 15))
     withdrawn = open_case(session, shop, APPLICANT, EVERYTHING, now=jan(24, 16))
     withdraw_case(session, withdrawn.id, reason="申请人撤回", now=jan(26))

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlmodel import Session, select
 
-from process_models.cases import Case, CaseStep, Certificate, local_date
-from process_models.casework import (
+from flows.casework.operations import (
     Applicant,
     advance_case,
     case_colour,
@@ -18,7 +17,8 @@ from process_models.casework import (
     open_case,
     verify_chain,
 )
-from process_models.store import make_engine
+from flows.casework.store import make_engine
+from flows.casework.tables import Case, CaseStep, Certificate, local_date
 from tests.strategies import procedures
 
 ACCEPTED = datetime(2025, 9, 26, 9)   # 国庆 and its 调休 fall inside most random cases

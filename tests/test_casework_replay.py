@@ -6,10 +6,7 @@ from datetime import date, datetime, time
 import pytest
 from sqlmodel import Session, func, select
 
-from process_models import load_catalog_procedure
-from process_models.calendar import add_working_days
-from process_models.cases import Case, CaseStep, Certificate, Decision
-from process_models.casework import (
+from flows.casework.operations import (
     Applicant,
     advance_case,
     decide,
@@ -17,6 +14,9 @@ from process_models.casework import (
     open_case,
     verify_chain,
 )
+from flows.casework.tables import Case, CaseStep, Certificate, Decision
+from process_models import load_catalog_procedure
+from process_models.calendar import add_working_days
 from process_models.catalog import catalog_ids
 from process_models.errors import DecisionConflict
 

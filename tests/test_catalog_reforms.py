@@ -4,7 +4,7 @@ import pytest
 
 from process_models.catalog import catalog_ids, load_catalog_procedure
 from process_models.loading import dump_procedure, parse_procedure
-from simulations.scenario import catalog_reform, catalog_scenario_path, load_scenario
+from simulations.planning.scenario import catalog_reform, catalog_scenario_path, load_scenario
 
 
 @pytest.fixture(params=catalog_ids())

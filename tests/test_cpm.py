@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from process_models import DependencyCycle, InvalidInput
 from process_models.loading import load_procedure
 from process_models.procedure import Department, Limit, Procedure, Stage, Step, Untimed
-from simulations._compiled import compile_dag, forward_backward
-from simulations.cpm import (
+from simulations.planning._compiled import compile_dag, forward_backward
+from simulations.planning.cpm import (
     WORKING_DAYS_PER_CALENDAR_DAY,
     critical_path,
     critical_path_length,
@@ -22,7 +22,7 @@ from simulations.cpm import (
     schedule,
     step_duration_working_days,
 )
-from simulations.metrics import measure
+from simulations.planning.metrics import measure
 from tests.strategies import procedures
 
 

@@ -17,9 +17,9 @@ import time
 import pytest
 from sqlmodel import Session, select
 
-from flows.cases import relay_once
-from process_models import casework
-from process_models.cases import Case
+from flows import casework
+from flows.casework.tables import Case
+from flows.runs import relay_once
 from tests.conftest import ROOT
 from tests.flow_helpers import (
     PARALLEL,
@@ -41,7 +41,7 @@ CHILD = """
 import sys, time
 from datetime import datetime
 from sqlmodel import Session
-from flows.cases import advance, engine_for, run_flow
+from flows.runs import advance, engine_for, run_flow
 from tests.flow_helpers import approve_pending
 
 url, point, moment = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])

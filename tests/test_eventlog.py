@@ -11,7 +11,7 @@ from itertools import pairwise
 import pytest
 
 from process_models.errors import EventLogError
-from simulations.eventlog import (
+from simulations.interchange.eventlog import (
     CHINA_TZ,
     Event,
     export_events,

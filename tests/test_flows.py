@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from flows.cases import (
+from flows import casework
+from flows.casework.tables import CaseStep
+from flows.runs import (
     ADVANCING_KINDS,
     advance,
     open_case,
@@ -16,8 +18,6 @@ from flows.cases import (
     run_flow,
     sla_sweep,
 )
-from process_models import casework
-from process_models.cases import CaseStep
 from process_models.catalog import load_catalog_procedure
 from process_models.errors import DecisionConflict, InvalidInput
 from tests.flow_helpers import (
@@ -89,7 +89,7 @@ def test_advancing_the_same_rows_again_issues_no_second_certificate(engine):
     its tasks find their cached results under the same (case, step, decision) keys."""
     from sqlalchemy import update
 
-    from process_models.cases import Outbox
+    from flows.casework.tables import Outbox
 
     url, now = _url(engine), test_moment()
     with Session(engine) as session:
@@ -203,7 +203,7 @@ def test_server_mode_starts_an_advance_run_that_the_worker_runs_in_its_own_proce
     from prefect.client.schemas.sorting import FlowRunSort
     from prefect.deployments import run_deployment
 
-    from flows.cases import deploy, request_advance
+    from flows.runs import deploy, request_advance
     from flows.worker import InProcessWorker
     from process_models.settings import settings
 

@@ -8,8 +8,14 @@ import pytest
 
 from process_models.errors import InvalidInput
 from process_models.loading import parse_procedure
-from simulations import reforms
-from simulations.gantt import cjk_font_path, gantt_bars, gantt_html, plot_gantt, write_gantt
+from simulations.planning import reforms
+from simulations.planning.gantt import (
+    cjk_font_path,
+    gantt_bars,
+    gantt_html,
+    plot_gantt,
+    write_gantt,
+)
 from tests.test_reforms import SHOP
 
 GLYPH_WARNING = re.compile(r"Glyph .* missing from|missing from font", re.IGNORECASE)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flows.casework.identity import check_id_number, is_valid_id_number, mask_id_number
 from process_models.errors import InvalidInput
-from process_models.identity import check_id_number, is_valid_id_number, mask_id_number
 
 
 def oracle_check_character(first17: str) -> str:

@@ -1,12 +1,19 @@
-"""Layers point one way: process_models ← simulations ← flows ← api."""
+"""Layers point one way: process_models ← simulations ← flows ← api.
+
+Inside ``flows``, the running case (``flows/casework``) sits below the Prefect runs: it
+never imports Prefect, the web stack or ``api``, so reads and the CLI stay fast.
+"""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["process_models", "simulations", "flows", "api"]
+HEAVY = {"prefect", "fastapi", "starlette", "uvicorn"}
 
 
 def imported_top_levels(path: Path) -> set[tuple[str, int]]:
@@ -33,20 +40,35 @@ def test_no_layer_imports_a_layer_above_it(layer):
     assert offences == []
 
 
-@pytest.mark.parametrize("layer", ["process_models", "simulations"])
-def test_domain_and_analysis_never_import_prefect_or_the_web_stack(layer):
-    """The simulator must answer fast: no Prefect, FastAPI or Starlette below flows/."""
-    heavy = {"prefect", "fastapi", "starlette", "uvicorn"}
+@pytest.mark.parametrize("folder", ["process_models", "simulations", "flows/casework"])
+def test_the_definition_the_analysis_and_the_case_never_import_prefect_or_the_web_stack(folder):
+    """The simulator and case reads must answer fast: no Prefect, FastAPI or Starlette there."""
     offences = [
         f"{path.relative_to(ROOT)}:{line} imports {name}"
-        for path in sorted((ROOT / layer).rglob("*.py"))
+        for path in sorted((ROOT / folder).rglob("*.py"))
         for name, line in imported_top_levels(path)
-        if name in heavy
+        if name in HEAVY | {"api"}
     ]
     assert offences == []
 
 
-def test_every_layer_has_a_readme_stating_what_it_may_import():
-    for layer in LAYERS:
-        text = (ROOT / layer / "README.md").read_text(encoding="utf-8")
-        assert "May import" in text
+def test_importing_the_running_case_loads_neither_prefect_nor_the_web_stack():
+    """``import flows.casework`` (every module of it) pulls in no heavy package indirectly."""
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "import flows.casework as c\n"
+        "for m in pkgutil.iter_modules(c.__path__):\n"
+        "    if m.name != 'migrations':\n"
+        "        importlib.import_module(f'flows.casework.{m.name}')\n"
+        "print(sorted({n.split('.')[0] for n in sys.modules}))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    assert [name for name in HEAVY if repr(name) in loaded] == []
+
+
+@pytest.mark.parametrize("folder", [*LAYERS, "flows/casework"])
+def test_every_layer_has_a_readme_stating_what_it_may_import(folder):
+    """Each folder's README says what it may import."""
+    text = (ROOT / folder / "README.md").read_text(encoding="utf-8")
+    assert "May import" in text

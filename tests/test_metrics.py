@@ -7,7 +7,7 @@ import pytest
 from process_models import InvalidInput
 from process_models.loading import load_procedure
 from process_models.procedure import Department, Limit, Material, Procedure, Step, Untimed
-from simulations.metrics import Change, compare, measure, portfolio
+from simulations.planning.metrics import Change, compare, measure, portfolio
 
 DEPARTMENTS = [Department(id="samr", name="市场监管局"), Department(id="fire", name="消防"),
                Department(id="health", name="卫健委")]

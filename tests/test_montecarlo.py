@@ -16,8 +16,8 @@ from process_models.procedure import (
     Stage,
     Step,
 )
-from simulations.cpm import schedule, step_duration_working_days
-from simulations.montecarlo import compare_risk, quantile_table, simulate
+from simulations.planning.cpm import schedule, step_duration_working_days
+from simulations.planning.montecarlo import compare_risk, quantile_table, simulate
 from tests.strategies import procedures
 
 

@@ -21,16 +21,16 @@ from api.i18n import MESSAGES
 from api.main import create_app
 from api.pages import TEMPLATES_DIR
 from api.security import hash_password
-from process_models import casework
-from process_models.accounts import add_user
-from process_models.cases import Case, CaseStep, Submission
+from flows import casework
+from flows.casework.accounts import add_user
+from flows.casework.tables import Case, CaseStep, Submission
 from process_models.catalog import load_catalog_procedure
 
 
 @pytest.fixture
 def engine(tmp_path, sqlite_template):
     """A migrated, empty SQLite file (the JSON routes' tests cover PostgreSQL)."""
-    from process_models.store import make_engine
+    from flows.casework.store import make_engine
 
     path = tmp_path / "onething.db"
     shutil.copyfile(sqlite_template, path)

@@ -14,7 +14,7 @@ import logging
 import pytest
 
 from api.masking import MaskIdNumbers, mask_text
-from process_models.identity import mask_id_number
+from flows.casework.identity import mask_id_number
 from tests.api_fixtures import (
     ACCOUNTS,
     DEFERRED_MATERIAL,

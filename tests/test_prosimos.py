@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from process_models.errors import CapacityError
-from simulations.prosimos import WeeklyCalendar, load_prosimos, simulate_prosimos
+from simulations.capacity.prosimos import WeeklyCalendar, load_prosimos, simulate_prosimos
 
 MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "bench-models"
 BPMN = MODELS / "PurchasingExampleQBP.bpmn"

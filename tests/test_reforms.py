@@ -6,8 +6,8 @@ import pytest
 from process_models.errors import ScenarioError
 from process_models.loading import check_procedure, dump_procedure, parse_procedure
 from process_models.procedure import DependencyKind, Provider, StepKind
-from simulations import reforms
-from simulations.cpm import critical_path_length, schedule
+from simulations.planning import reforms
+from simulations.planning.cpm import critical_path_length, schedule
 
 SHOP = """
 id: shop

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from process_models.errors import ScenarioError
 from process_models.loading import check_procedure, dump_procedure, parse_procedure
-from simulations import reforms
-from simulations.cpm import critical_path_length
+from simulations.planning import reforms
+from simulations.planning.cpm import critical_path_length
 from tests.strategies import procedures
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -108,7 +108,7 @@ def test_a_clerk_cannot_see_a_case_without_a_step_of_its_departments(client, aut
     from sqlmodel import Session
 
     from api.security import create_access_token
-    from process_models.accounts import add_user
+    from flows.casework.accounts import add_user
     from tests.api_fixtures import SECRET_KEY, open_restaurant_case
 
     case = open_restaurant_case(engine)

@@ -4,7 +4,7 @@ import pytest
 
 from process_models.errors import ScenarioError
 from process_models.loading import parse_procedure
-from simulations.scenario import apply_scenario, load_scenario, parse_scenario
+from simulations.planning.scenario import apply_scenario, load_scenario, parse_scenario
 from tests.test_reforms import SHOP
 
 

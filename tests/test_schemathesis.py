@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.main import create_app
-from process_models.store import make_engine
+from flows.casework.store import make_engine
 
 EXAMPLES_PER_OPERATION = 10
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

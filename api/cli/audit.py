@@ -33,7 +33,7 @@ def _session(database: str | None):
     """A session on the case database, migrated to head (a fresh install has no tables)."""
     from sqlmodel import Session
 
-    from process_models.store import init_db, make_engine
+    from flows.casework.store import init_db, make_engine
 
     engine = make_engine(database)
     init_db(engine)
@@ -42,7 +42,7 @@ def _session(database: str | None):
 
 def _check_format(fmt: str, output: Path | None) -> None:
     from process_models.errors import InvalidInput, did_you_mean
-    from simulations.audit_report import REPORT_FORMATS
+    from simulations.planning.audit_report import REPORT_FORMATS
 
     if fmt not in REPORT_FORMATS:
         raise InvalidInput(f"unknown format '{fmt}'; use one of {', '.join(REPORT_FORMATS)}",
@@ -71,7 +71,12 @@ def report(
     output: OutOpt = None,
 ) -> None:
     """Before/after report: limits per item, figures per procedure, portfolio totals."""
-    from simulations.audit_report import audit_report, load_pairs, report_views, write_views
+    from simulations.planning.audit_report import (
+        audit_report,
+        load_pairs,
+        report_views,
+        write_views,
+    )
 
     _check_format(fmt, output)
     result = audit_report(load_pairs(paths or []))
@@ -95,7 +100,7 @@ STEP_HEADERS = ["案件编号", "一件事", "环节", "部门", "状态", "开�
 
 
 def _summary_views(summary):
-    from simulations.audit_report import View
+    from simulations.planning.audit_report import View
 
     def rates(groups):
         return [[g.key, g.cases, g.overdue, f"{g.rate:.1%}"]
@@ -128,8 +133,8 @@ def actual(
     database: DatabaseOpt = None,
 ) -> None:
     """Planned versus actual: working days per case and step, 超期率, where time goes."""
-    from simulations.actual import ActualSummary, case_actuals
-    from simulations.audit_report import View, write_views
+    from flows.casework.actual import ActualSummary, case_actuals
+    from simulations.planning.audit_report import View, write_views
 
     _check_format(fmt, output)
     summary = ActualSummary()
@@ -170,7 +175,7 @@ def actual(
 @audit_app.command("verify")
 def verify(database: DatabaseOpt = None) -> None:
     """Walk the hash chain of every audit event; exit 1 at the first changed event."""
-    from process_models.casework import verify_chain
+    from flows.casework.operations import verify_chain
 
     with _session(database) as session:
         result = verify_chain(session)
@@ -191,7 +196,7 @@ def export(
     database: DatabaseOpt = None,
 ) -> None:
     """Export case history as an event log (XES or OCEL 2.0) for process-mining tools."""
-    from simulations.eventlog import export_events, history_events
+    from simulations.interchange.eventlog import export_events, history_events
 
     with _session(database) as session:
         count = export_events(history_events(session, start=_day(start), end=_day(end),
@@ -215,8 +220,8 @@ def fit(
     """Fit each step's duration to observed history and write them into a procedure file."""
     from api.cli.procedures import _load
     from process_models.loading import save_procedure
-    from simulations.eventlog import read_log
-    from simulations.fitting import fit_procedure, history_durations, log_durations
+    from simulations.interchange.eventlog import read_log
+    from simulations.planning.fitting import fit_procedure, history_durations, log_durations
 
     proc = _load(procedure)
     if log == "history":
@@ -253,7 +258,7 @@ def demo_history(
 ) -> None:
     """Run generated cases through the real case handling, so reports have data."""
     from api.cli.procedures import _load
-    from flows.demo import demo_history as run_demo
+    from flows.casework.demo_history import demo_history as run_demo
 
     procs = [_load(p) for p in (procedures or ["newborn"])]
     with _session(database) as session:

@@ -19,7 +19,7 @@ def _graphs(paths: list[str], params: Path | None):
     the pools' sizes.
     """
     from process_models.loading import load_procedure, procedure_paths
-    from simulations.bpmn import bpmn_graph, load_bpmn
+    from simulations.interchange.bpmn import bpmn_graph, load_bpmn
 
     graphs, staff = [], {}
     for item in paths:
@@ -27,7 +27,7 @@ def _graphs(paths: list[str], params: Path | None):
         if p.suffix.lower() == ".bpmn":
             model = load_bpmn(p)
             if params is not None or model.qbp is not None:
-                from simulations.prosimos import load_prosimos
+                from simulations.capacity.prosimos import load_prosimos
 
                 scenario = load_prosimos(p, params)
                 graphs.append(scenario.graph)
@@ -43,7 +43,7 @@ def _graphs(paths: list[str], params: Path | None):
 
 def _staff_option(values: list[str], base: dict[str, int]):
     """``--staff FILE`` and ``--staff DEPT=+N``: (plan, changes)."""
-    from simulations.capacity import StaffPlan, load_staff, parse_staff_changes
+    from simulations.capacity.service_centre import StaffPlan, load_staff, parse_staff_changes
 
     plan = StaffPlan(dict(base))
     changes: list[str] = []
@@ -79,7 +79,7 @@ def capacity(
 ) -> None:
     """Simulate cases queueing for staff: on-time share, queues, utilisation, what-ifs."""
     from process_models.calendar import parse_date
-    from simulations.capacity import load_arrivals, simulate_capacity, what_if
+    from simulations.capacity.service_centre import load_arrivals, simulate_capacity, what_if
 
     start, end = parse_date(from_, path="--from"), parse_date(to, path="--to")
     graphs, pool_sizes = _graphs(paths, params)
@@ -90,7 +90,7 @@ def capacity(
     rows = what_if(graphs, changes, staff=plan, **kw) if changes else None
     written = []
     if plots:
-        from simulations.capacity import capacity_plots
+        from simulations.capacity.service_centre import capacity_plots
 
         written = [str(p) for p in capacity_plots(result, plots)]
     if json_:
@@ -143,12 +143,12 @@ def import_bpmn(
 ) -> None:
     """Turn a BPMN model into a procedure file (no exclusive gateways)."""
     from process_models.loading import save_procedure
-    from simulations.bpmn import bpmn_procedure, load_bpmn
+    from simulations.interchange.bpmn import bpmn_procedure, load_bpmn
 
     proc = bpmn_procedure(load_bpmn(file))
     notes: list[str] = []
     if params is not None:
-        from simulations.prosimos import load_prosimos, procedure_with_params
+        from simulations.capacity.prosimos import load_prosimos, procedure_with_params
 
         proc, notes = procedure_with_params(proc, load_prosimos(file, params))
     save_procedure(proc, output)
@@ -165,7 +165,7 @@ def export_bpmn(
     output: Annotated[Path, typer.Option("-o", "--output", help="BPMN file to write")],
 ) -> None:
     """Write a procedure as BPMN 2.0 (lanes, diagram, onething: extensions)."""
-    from simulations.bpmn import save_bpmn
+    from simulations.interchange.bpmn import save_bpmn
 
     proc = _load(procedure)
     save_bpmn(proc, output)

@@ -1,7 +1,7 @@
 """Commands on running cases (``onething case ...``) and the worker (``onething worker``).
 
-Each command commits through :mod:`process_models.casework` (the database is the
-record), then asks the flows to move the case on (:func:`flows.cases.request_advance`):
+Each command commits through :mod:`flows.casework.operations` (the database is the
+record), then asks the flows to move the case on (:func:`flows.runs.request_advance`):
 in embedded mode here and now, in server mode through the ``advance`` deployment.
 Bad input raises the domain's own errors, which the CLI prints as one line (exit 2).
 """
@@ -25,8 +25,8 @@ CaseArg = Annotated[str, typer.Argument(help="case id, e.g. C-20250124-0001")]
 
 def _engine():
     """The settings' database, migrated to head."""
-    from flows.cases import engine_for
-    from process_models.store import init_db
+    from flows.casework.store import init_db
+    from flows.runs import engine_for
 
     engine = engine_for()
     init_db(engine)
@@ -44,7 +44,7 @@ def _now() -> datetime:
 
 
 def _advance() -> str:
-    from flows.cases import quiet_runs, request_advance
+    from flows.runs import quiet_runs, request_advance
 
     with quiet_runs():
         return request_advance()
@@ -54,8 +54,8 @@ def _case_data(session, case_id: str) -> dict:
     """Everything about one case, as plain data."""
     from sqlmodel import col, select
 
-    from process_models import casework
-    from process_models.cases import Case, CaseStep, Certificate, Decision, Submission, local_date
+    from flows import casework
+    from flows.casework.tables import Case, CaseStep, Certificate, Decision, Submission, local_date
     from process_models.errors import CaseNotFound
     from process_models.settings import settings
 
@@ -126,8 +126,8 @@ def open_case(
     json_: JsonOpt = False,
 ) -> None:
     """Open a case at the window; print the 一次性告知单 and the case id."""
-    from flows.cases import run_open_case
-    from process_models import casework
+    from flows import casework
+    from flows.runs import run_open_case
 
     proc = casework.resolve_procedure(procedure)
     notice = casework.notification_list(proc)
@@ -155,7 +155,7 @@ def submit(
     materials: Annotated[list[str], typer.Argument(help="material ids brought")],
 ) -> None:
     """Record materials brought later (补正, or items owed under 容缺受理)."""
-    from process_models import casework
+    from flows import casework
 
     with _session() as session:
         case = casework.submit_materials(session, case_id, materials, now=_now())
@@ -175,7 +175,7 @@ def decide(
         "--material", "-m", help="material asked for again (supplement)")] = [],  # noqa: B006
 ) -> None:
     """A department approves, rejects (with --reason) or asks for supplements on its step."""
-    from process_models import casework
+    from flows import casework
 
     with _session() as session:
         casework.decide(session, case_id, step, outcome, department_id=department,
@@ -203,7 +203,7 @@ def list_cases(
     """Every case, one line each, with its red / yellow / green colour."""
     from sqlmodel import col, select
 
-    from process_models.cases import Case
+    from flows.casework.tables import Case
 
     with _session() as session:
         ids = session.exec(select(Case.id).order_by(col(Case.id))).all()
@@ -226,7 +226,7 @@ def withdraw(
     reason: Annotated[str, typer.Option("--reason", help="why the applicant withdraws")],
 ) -> None:
     """The applicant withdraws the case: open steps are cancelled."""
-    from process_models import casework
+    from flows import casework
 
     with _session() as session:
         case = casework.withdraw_case(session, case_id, reason=reason, now=_now())

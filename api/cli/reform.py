@@ -45,8 +45,8 @@ def reform(
     if path is None:
         raise InvalidInput("name a procedure file (or catalog id) and a scenario, or give "
                            "--catalog", path="PATH")
-    from simulations.scenario import catalog_scenario_path, load_scenario
-    from simulations.scenario import reform as apply
+    from simulations.planning.scenario import catalog_scenario_path, load_scenario
+    from simulations.planning.scenario import reform as apply
 
     proc = _load(path)
     plan = load_scenario(scenario if scenario is not None else catalog_scenario_path(proc.id))
@@ -56,7 +56,7 @@ def reform(
 
         save_procedure(result.after, output)
     if gantt is not None:
-        from simulations.gantt import write_gantt
+        from simulations.planning.gantt import write_gantt
 
         write_gantt(gantt, result.before, result.after, limits=limits)
     if json_:
@@ -73,7 +73,7 @@ def reform(
 def _print_reform(result, plan, limits: str) -> None:
     from rich.table import Table
 
-    from simulations.metrics import FIGURES
+    from simulations.planning.metrics import FIGURES
 
     out = console()
     b = result.before
@@ -110,7 +110,7 @@ def _verdict(check) -> str:
 
 def _catalog_table(limits: str, json_: bool) -> None:
     from process_models.catalog import catalog_ids
-    from simulations.scenario import catalog_reform
+    from simulations.planning.scenario import catalog_reform
 
     results = [catalog_reform(pid, limits=limits) for pid in catalog_ids()]
     if json_:
@@ -158,7 +158,7 @@ def advise(
 ) -> None:
     """Rank the single levers that apply by working days saved, with what stops the others,
     and a greedy plan that stacks them."""
-    from simulations.advisor import advise as rank
+    from simulations.planning.advisor import advise as rank
 
     proc = _load(path)
     advice = rank(proc, limits=limits, runs=runs, seed=seed)

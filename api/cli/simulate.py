@@ -35,8 +35,8 @@ def simulate(
     json_: JsonOpt = False,
 ) -> None:
     """Critical path, slack, dates and figures of a procedure; with --runs, its risk."""
-    from simulations.cpm import WORKING_DAYS_PER_CALENDAR_DAY, check_limits, schedule
-    from simulations.metrics import measure
+    from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY, check_limits, schedule
+    from simulations.planning.metrics import measure
 
     check_limits(limits)
     proc = _load(path)
@@ -49,7 +49,7 @@ def simulate(
     m = measure(proc, limits=limits)
     risk = _risk(proc, runs, seed, show_progress=not json_) if runs else None
     if gantt is not None:
-        from simulations.gantt import write_gantt
+        from simulations.planning.gantt import write_gantt
 
         write_gantt(gantt, proc, limits=limits)
 
@@ -74,7 +74,7 @@ def simulate(
 
 
 def _risk(proc, runs: int, seed: int, *, show_progress: bool):
-    from simulations.montecarlo import simulate as replicate
+    from simulations.planning.montecarlo import simulate as replicate
 
     if not show_progress or runs < PROGRESS_FROM_RUNS:
         return replicate(proc, runs=runs, seed=seed)
@@ -89,7 +89,7 @@ def _risk(proc, runs: int, seed: int, *, show_progress: bool):
 def _print_schedule(proc, s, m, risk) -> None:
     from rich.table import Table
 
-    from simulations.cpm import WORKING_DAYS_PER_CALENDAR_DAY
+    from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY
 
     out = console()
     out.print(f"[bold]{proc.name}[/bold] ({proc.key}) on {s.limits} limits, "
@@ -144,14 +144,14 @@ def compare(
     json_: JsonOpt = False,
 ) -> None:
     """Before/after figures and their compression; with --runs, the paired risk too."""
-    from simulations.metrics import FIGURES
-    from simulations.metrics import compare as compare_metrics
+    from simulations.planning.metrics import FIGURES
+    from simulations.planning.metrics import compare as compare_metrics
 
     b, a = _load(before), _load(after)
     c = compare_metrics(b, a, limits=limits)
     risk = None
     if runs:
-        from simulations.montecarlo import compare_risk
+        from simulations.planning.montecarlo import compare_risk
 
         risk = compare_risk(b, a, runs=runs, seed=seed)
     if json_:
@@ -185,8 +185,8 @@ def portfolio(
     """Totals over a folder of procedures; a procedure and its ``form: after`` version
     (same id) pair up, and procedures without one count unchanged."""
     from process_models.loading import load_procedures
-    from simulations.metrics import FIGURES
-    from simulations.metrics import portfolio as totals
+    from simulations.planning.metrics import FIGURES
+    from simulations.planning.metrics import portfolio as totals
 
     procs = load_procedures([folder])
     afters = {p.id: p for p in procs if p.form == "after"}

@@ -16,7 +16,7 @@ app.add_typer(user_app, name="user")
 def _session():
     from sqlmodel import Session
 
-    from process_models.store import init_db, make_engine
+    from flows.casework.store import init_db, make_engine
 
     engine = make_engine()
     init_db(engine)
@@ -27,7 +27,7 @@ def known_departments(session) -> set[str]:
     """Department ids of the catalog and of every stored procedure."""
     from sqlmodel import select
 
-    from process_models.cases import ProcedureDefinition
+    from flows.casework.tables import ProcedureDefinition
     from process_models.catalog import load_catalog
     from process_models.loading import parse_procedure
 
@@ -50,7 +50,7 @@ def add(
     from datetime import UTC, datetime
 
     from api.security import hash_password
-    from process_models.accounts import add_user, check_role
+    from flows.casework.accounts import add_user, check_role
     from process_models.errors import InvalidInput
 
     check_role(role)
@@ -75,7 +75,7 @@ def list_users(json_: Annotated[bool, typer.Option("--json", help="machine-reada
     """Every account: username, role, departments, active."""
     from sqlmodel import col, select
 
-    from process_models.accounts import User
+    from flows.casework.accounts import User
 
     with _session() as session:
         rows = [{"username": u.username, "role": u.role, "departments": u.departments,

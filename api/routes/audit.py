@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.deps import SessionDep, allowed
 from api.models import PROCEDURE_ID_PATTERN, ChainReportPublic
 from api.routes.simulations import plain
-from process_models.accounts import User
+from flows.casework.accounts import User
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -38,7 +38,12 @@ def read_audit_report(
     import re
 
     from process_models.errors import InvalidInput
-    from simulations.audit_report import audit_report, load_pairs, report_views, write_views
+    from simulations.planning.audit_report import (
+        audit_report,
+        load_pairs,
+        report_views,
+        write_views,
+    )
 
     for pid in procedure_id or []:
         if not re.match(PROCEDURE_ID_PATTERN, pid):
@@ -59,7 +64,7 @@ def verify_audit_chain(session: SessionDep,
                        user: Annotated[User, Depends(allowed("audit:verify"))]
                        ) -> ChainReportPublic:
     """Walk the hash chain of every audit event; name the first one changed, if any."""
-    from process_models.casework import verify_chain
+    from flows.casework.operations import verify_chain
 
     report = verify_chain(session)
     return ChainReportPublic(ok=report.ok, events=report.events,

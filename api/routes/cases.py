@@ -50,9 +50,9 @@ from api.models import (
     WithdrawRequest,
     applicant_public,
 )
-from process_models import casework
-from process_models.accounts import User
-from process_models.cases import (
+from flows import casework
+from flows.casework.accounts import User
+from flows.casework.tables import (
     AuditEvent,
     Case,
     CaseStep,
@@ -134,7 +134,7 @@ class CaseReads:
     with, by all they depend on.
 
     :func:`_kept` keys each answer on the cases' change marker
-    (:data:`~process_models.casework.CHANGE_MARKER`, read before the answer's rows), the
+    (:data:`~flows.casework.operations.CHANGE_MARKER`, read before the answer's rows), the
     day, the reader's personal-data view and scope, and what was asked, so an answer is
     reused only while nothing it shows can differ; and for at most :attr:`max_age_seconds`,
     so even a change made around the domain shows within that time. At most

@@ -18,9 +18,9 @@ from api.models import (
     ProcedureSummaryPublic,
     ProcedureVersionPublic,
 )
-from process_models import casework
-from process_models.accounts import User
-from process_models.cases import ProcedureDefinition
+from flows import casework
+from flows.casework.accounts import User
+from flows.casework.tables import ProcedureDefinition
 from process_models.errors import InvalidInput, ProcedureSyntaxError
 from process_models.procedure import Procedure
 

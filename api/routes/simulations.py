@@ -24,8 +24,8 @@ from api.models import (
     ReformRequest,
     ScheduleRequest,
 )
-from process_models import casework
-from process_models.accounts import User
+from flows import casework
+from flows.casework.accounts import User
 from process_models.procedure import Procedure
 
 router = APIRouter(prefix="/simulations", tags=["simulations"])
@@ -58,7 +58,7 @@ def _procedure(session: Session, ref: ProcedureRef) -> Procedure:
 
 def _reformed(proc: Procedure, scenario_text: str | None):
     """The reformed procedure and change log: the given scenario, else the catalog's."""
-    from simulations.scenario import (
+    from simulations.planning.scenario import (
         apply_scenario,
         catalog_scenario_path,
         load_scenario,
@@ -73,8 +73,8 @@ def _reformed(proc: Procedure, scenario_text: str | None):
 @router.post("/schedule")
 def simulate_schedule(body: ScheduleRequest, session: SessionDep, user: Planner) -> Figures:
     """Critical path, slack per step, elapsed working days and, with a start date, real dates."""
-    from simulations.cpm import schedule
-    from simulations.metrics import measure
+    from simulations.planning.cpm import schedule
+    from simulations.planning.metrics import measure
 
     proc = _procedure(session, body)
     s = schedule(proc, limits=body.limits, start=body.start)
@@ -92,7 +92,7 @@ def simulate_schedule(body: ScheduleRequest, session: SessionDep, user: Planner)
 @router.post("/monte-carlo")
 def simulate_monte_carlo(body: MonteCarloRequest, session: SessionDep, user: Planner) -> Figures:
     """P50/P90/P95 of elapsed working days, on-time probability and each step's criticality."""
-    from simulations.montecarlo import simulate
+    from simulations.planning.montecarlo import simulate
 
     risk = simulate(_procedure(session, body), runs=body.runs, seed=body.seed)
     return plain({"procedure_id": risk.procedure_id, **risk.as_dict()})
@@ -102,7 +102,7 @@ def simulate_monte_carlo(body: MonteCarloRequest, session: SessionDep, user: Pla
 def simulate_reform(body: ReformRequest, session: SessionDep, user: Planner) -> Figures:
     """Apply a reform scenario (default: the catalog's); the change log and before/after."""
     from process_models.loading import procedure_data
-    from simulations.metrics import compare
+    from simulations.planning.metrics import compare
 
     before = _procedure(session, body)
     after, changes = _reformed(before, body.scenario)
@@ -114,7 +114,7 @@ def simulate_reform(body: ReformRequest, session: SessionDep, user: Planner) -> 
 @router.post("/compare")
 def simulate_compare(body: CompareRequest, session: SessionDep, user: Planner) -> Figures:
     """Before/after figures of two procedure versions, with absolute and % compression."""
-    from simulations.metrics import compare
+    from simulations.planning.metrics import compare
 
     return plain(compare(_procedure(session, body.before), _procedure(session, body.after),
                          limits=body.limits).as_dict())
@@ -128,7 +128,7 @@ VersionQuery = Annotated[str | None, Query(max_length=100)]
 def simulate_advise(procedure_id: ProcedureQuery, session: SessionDep, user: Planner,
                     version: VersionQuery = None, limits: Limits = "committed") -> Figures:
     """Single reform levers ranked by working days saved, the blocked ones, and a greedy plan."""
-    from simulations.advisor import advise
+    from simulations.planning.advisor import advise
 
     proc = casework.resolve_procedure(procedure_id, version, session=session)
     return plain(advise(proc, limits=limits).as_dict())
@@ -147,7 +147,7 @@ def simulate_gantt(
     image_format: Annotated[Literal["svg", "png"], Query(alias="format")] = "svg",
 ) -> Response:
     """Gantt chart of the schedule (before, and after the catalog reform), critical path red."""
-    from simulations.gantt import write_gantt
+    from simulations.planning.gantt import write_gantt
 
     before = casework.resolve_procedure(procedure_id, version, session=session)
     after = _reformed(before, None)[0] if reform else None

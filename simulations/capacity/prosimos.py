@@ -35,9 +35,9 @@ import numpy as np
 from process_models.errors import CapacityError, did_you_mean
 from process_models.loading import check_procedure
 from process_models.procedure import Department, Distribution, Procedure
-from simulations._des_engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
-from simulations._des_model import Duration, ProcessGraph
-from simulations.bpmn import BpmnModel, bpmn_graph, load_bpmn
+from simulations.capacity.engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
+from simulations.capacity.model import Duration, ProcessGraph
+from simulations.interchange.bpmn import BpmnModel, bpmn_graph, load_bpmn
 
 __all__ = ["ProsimosResult", "ProsimosScenario", "WeeklyCalendar", "load_prosimos",
            "procedure_with_params", "simulate_prosimos"]
@@ -314,11 +314,11 @@ def procedure_with_params(proc: Procedure, scenario: ProsimosScenario,
     """``proc`` with departments from the scenario's resource pools and work times where a
     :class:`~process_models.procedure.Distribution` can hold them; also what was not kept.
 
-    Work seconds become working days of :data:`~simulations.capacity.HOURS_PER_WORKING_DAY`
+    Work seconds become working days of :data:`~simulations.capacity.service_centre.HOURS_PER_WORKING_DAY`
     hours. Fixed, triangular and lognormal times fit; the others are listed as not kept,
     as are arrivals and calendars (simulation settings, not procedure fields).
     """
-    from simulations.capacity import HOURS_PER_WORKING_DAY
+    from simulations.capacity.service_centre import HOURS_PER_WORKING_DAY
 
     day = HOURS_PER_WORKING_DAY * 3600.0
     tasks = {t.id: t for t in scenario.graph.tasks}

@@ -22,7 +22,7 @@ How a catalog :class:`~process_models.procedure.Procedure` becomes a process gra
 A case's elapsed working days run from its acceptance day (not counted) to the day its
 last step ends, as :meth:`~process_models.calendar.WorkingCalendar.working_days_between`
 counts them; it is on time within the procedure's committed critical-path length
-(:func:`simulations.cpm.critical_path_length`).
+(:func:`simulations.planning.cpm.critical_path_length`).
 
 Arrivals are Poisson per procedure, with a rate per open hour scaled by weekday and hour
 (``per_day`` is the mean of a full 7-hour day), or replayed from a CSV. Staff come from a
@@ -60,9 +60,9 @@ import yaml
 
 from process_models.errors import CapacityError, UnknownReference, did_you_mean
 from process_models.procedure import Procedure, Unit
-from simulations._des_engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
-from simulations._des_model import Duration, Event, Flow, Gateway, ProcessGraph, Task
-from simulations.cpm import WORKING_DAYS_PER_CALENDAR_DAY, critical_path_length
+from simulations.capacity.engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
+from simulations.capacity.model import Duration, Event, Flow, Gateway, ProcessGraph, Task
+from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY, critical_path_length
 
 __all__ = [
     "HOURS_PER_WORKING_DAY",

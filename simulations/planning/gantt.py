@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from process_models.errors import InvalidInput, MissingDependency, did_you_mean
 from process_models.procedure import Procedure
-from simulations.cpm import schedule
+from simulations.planning.cpm import schedule
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -3,19 +3,19 @@
 Procedures are paired by id (:func:`pair_procedures`): two versions of one procedure
 (before and after, by their ``form``), or one version and a reform scenario — one given
 alongside, else the catalog's ``reforms/<id>.yaml`` — applied with
-:func:`simulations.scenario.apply_scenario`. :func:`audit_report` then lists, per item
+:func:`simulations.planning.scenario.apply_scenario`. :func:`audit_report` then lists, per item
 (事项, a step), its statutory limit, its committed limit before and after and the change,
-and per procedure (一件事) the figures of :mod:`simulations.metrics` before and after:
+and per procedure (一件事) the figures of :mod:`simulations.planning.metrics` before and after:
 elapsed working days, steps, materials, trips. The portfolio totals give the headline
 ("96 items: 2042 → 237 days, −88.4%"), the 即办件 share before and after, and every item
 whose committed limit is not below its statutory one is flagged (承诺时限未压缩).
 
 :func:`write_views` writes any list of :class:`View` tables as CSV (UTF-8 with BOM, so
 Excel opens Chinese correctly), XLSX (one sheet per view, streamed) or a printable,
-self-contained HTML page; :mod:`simulations.actual` uses the same writers.
+self-contained HTML page; :mod:`flows.casework.actual` uses the same writers.
 
 >>> from process_models.catalog import load_catalog_procedure
->>> from simulations.scenario import apply_scenario, catalog_scenario_path, load_scenario
+>>> from simulations.planning.scenario import apply_scenario, catalog_scenario_path, load_scenario
 >>> before = load_catalog_procedure("newborn")
 >>> after, _ = apply_scenario(before, load_scenario(catalog_scenario_path("newborn")))
 >>> report = audit_report([(before, after)])
@@ -38,7 +38,7 @@ from typing import Any
 
 from process_models.errors import OnethingError, ScenarioError, did_you_mean
 from process_models.procedure import Limit, Procedure, Step, StepKind
-from simulations.metrics import Comparison, PortfolioTotals, compare, portfolio
+from simulations.planning.metrics import Comparison, PortfolioTotals, compare, portfolio
 
 __all__ = [
     "REPORT_FORMATS",
@@ -71,7 +71,7 @@ def pair_procedures(
     ``catalog_reforms``) the catalog's reform scenario; the reformed version is labelled
     ``改革: <scenario name>``.
     """
-    from simulations.scenario import apply_scenario, catalog_scenario_path, load_scenario
+    from simulations.planning.scenario import apply_scenario, catalog_scenario_path, load_scenario
 
     by_id: dict[str, list[Procedure]] = {}
     for p in procedures:
@@ -110,7 +110,7 @@ def load_pairs(args: Sequence[str | os.PathLike[str]]) -> list[tuple[Procedure, 
 
     from process_models.catalog import CATALOG_DIR, catalog_ids, load_catalog_procedure
     from process_models.loading import load_procedure, procedure_paths, read_text
-    from simulations.scenario import parse_scenario
+    from simulations.planning.scenario import parse_scenario
 
     if not args:
         return pair_procedures([load_catalog_procedure(i) for i in catalog_ids()
@@ -141,7 +141,7 @@ def load_pairs(args: Sequence[str | os.PathLike[str]]) -> list[tuple[Procedure, 
 
 
 def _working(limit: Limit | None) -> float | None:
-    from simulations.cpm import as_working_days
+    from simulations.planning.cpm import as_working_days
 
     return None if limit is None else as_working_days(limit.days, limit.unit)
 

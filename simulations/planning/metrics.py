@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from process_models.procedure import Procedure
 from process_models.summary import applicant_materials
-from simulations.cpm import (
+from simulations.planning.cpm import (
     applicant_path,
     as_working_days,
     check_limits,

@@ -7,7 +7,7 @@ the applicant spent on 补正 (``paused_working_days``) and minus its untimed pa
 lists. The step is overdue when that clock exceeds its committed limit. A case is overdue
 (超期) when it closed — or, still open, is at ``as_of`` — after its committed due date
 (acceptance + committed working days, moved on by 补正 pauses, as
-:mod:`process_models.casework` keeps it).
+:mod:`flows.casework.operations` keeps it).
 
 Where a case's working days went: *with a department* (some step pending), *with the
 applicant* (补正), or *between departments* (no step pending: hand-offs, untimed parts).
@@ -215,8 +215,8 @@ class _Context:
         definition is neither stored nor in the catalog."""
         key = (procedure_id, version)
         if key not in self.limits:
-            from process_models.casework import resolve_procedure
-            from simulations.cpm import as_working_days
+            from flows.casework.operations import resolve_procedure
+            from simulations.planning.cpm import as_working_days
 
             try:
                 proc = resolve_procedure(procedure_id, version, session=self.session)
@@ -253,8 +253,8 @@ def case_actuals(
     """
     from sqlalchemy import select
 
-    from process_models.cases import Case, CaseStep
-    from simulations.eventlog import cases_in_period, local_day, stream_rows
+    from flows.casework.tables import Case, CaseStep
+    from simulations.interchange.eventlog import cases_in_period, local_day, stream_rows
 
     if calendar is None:
         from process_models.calendar import default_calendar

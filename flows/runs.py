@@ -1,7 +1,7 @@
 """Case handling on Prefect: short flows started by events, the database as the record.
 
-Staff actions commit in the database first (:mod:`process_models.casework`: a decision
-is one transaction that also writes an :class:`~process_models.cases.Outbox` row); then
+Staff actions commit in the database first (:mod:`flows.casework.operations`: a decision
+is one transaction that also writes an :class:`~flows.casework.tables.Outbox` row); then
 an :func:`advance` run is requested (:func:`request_advance`). One run drains the pending
 outbox rows of MANY cases at once, mapping :func:`advance_cases` tasks over groups of
 cases, then marks the rows processed, so throughput grows with load instead of paying
@@ -11,7 +11,7 @@ only rows in the database.
 Crash safety: every row stays pending until the run that handled it marks it processed.
 If a process dies after a commit and before (or during) the run, :func:`relay_once`
 (run in a loop by ``onething worker``) finds the rows left behind and starts another
-run. Handling a row twice is harmless: :func:`~process_models.casework.advance_case` is
+run. Handling a row twice is harmless: :func:`~flows.casework.operations.advance_case` is
 idempotent, certificates are unique per (case, step, name) in the database, and each
 :func:`advance_cases` task is cached under a key naming its outbox rows (case, step,
 decision), so a retried run returns the recorded result instead of doing the work again.
@@ -44,9 +44,9 @@ from prefect.futures import wait
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from process_models import casework
-from process_models.cases import Outbox
-from process_models.identity import check_id_number
+from flows import casework
+from flows.casework.identity import check_id_number
+from flows.casework.tables import Outbox
 from process_models.settings import settings
 
 __all__ = [
@@ -71,7 +71,7 @@ __all__ = [
 
 ADVANCING_KINDS = frozenset({"case_opened", "materials_submitted", "decision"})
 """Outbox kinds after which a case may move on; other kinds are notices (steps started,
-case closed, escalation) that need no :func:`~process_models.casework.advance_case`."""
+case closed, escalation) that need no :func:`~flows.casework.operations.advance_case`."""
 
 WORK_POOL = "onething"
 DEPLOYMENT_NAME = "onething"
@@ -90,7 +90,7 @@ def engine_for(database_url: str | None = None) -> Engine:
 
 @functools.lru_cache(maxsize=16)
 def _engine(database_url: str) -> Engine:
-    from process_models.store import make_engine
+    from flows.casework.store import make_engine
 
     return make_engine(database_url)
 
@@ -127,7 +127,7 @@ def advance_cases(
     work: list[dict[str, Any]], database_url: str | None = None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Advance every case named in ``work`` (outbox rows as dicts) once, in row order
-    (:func:`~process_models.casework.advance_cases`: one transaction per batch of cases).
+    (:func:`~flows.casework.operations.advance_cases`: one transaction per batch of cases).
 
     Returns one dict per case: ``case_id``, ``status``, ``started``, ``certificates`` and
     ``closed`` (whether this call closed it).
@@ -225,7 +225,7 @@ def open_one(
     procedure_id: str, applicant: dict[str, str | None], submitted: list[str],
     database_url: str | None, now: datetime | None,
 ) -> dict[str, Any]:
-    """Open one case at the window (:func:`process_models.casework.open_case`)."""
+    """Open one case at the window (:func:`flows.casework.operations.open_case`)."""
     with Session(engine_for(database_url)) as session:
         proc = casework.resolve_procedure(procedure_id, session=session)
         case = casework.open_case(session, proc, casework.Applicant(**applicant), submitted,
@@ -349,7 +349,7 @@ def relay_once(database_url: str | None = None, *, grace_seconds: float = 5.0,
     Rows younger than ``grace_seconds`` are left to the run their writer requested.
     Returns how many rows were found.
     """
-    from process_models.cases import aware_time
+    from flows.casework.tables import aware_time
 
     cutoff = aware_time(_now(now)) - timedelta(seconds=grace_seconds)
     with Session(engine_for(database_url)) as session:
@@ -389,7 +389,7 @@ def deploy(work_pool: str = WORK_POOL, *, sweep_cron: str = "*/15 * * * *") -> l
     for flow_fn in FLOWS:
         extra = {"cron": sweep_cron} if flow_fn is sla_sweep else {}
         source = flow_fn.from_source(source=str(ROOT),
-                                     entrypoint=f"flows/cases.py:{flow_fn.fn.__name__}")
+                                     entrypoint=f"flows/runs.py:{flow_fn.fn.__name__}")
         deployment = source.to_deployment(name=DEPLOYMENT_NAME, work_pool_name=work_pool,
                                           **extra)
         ids.append(str(deployment.apply(work_pool_name=work_pool)))

@@ -1,7 +1,7 @@
 """Learn step durations from what actually happened, for the Monte-Carlo simulator.
 
 Durations (working days) come from an imported event log (:func:`log_durations`, reading
-:func:`simulations.eventlog.read_log` rows) or from the case tables
+:func:`simulations.interchange.eventlog.read_log` rows) or from the case tables
 (:func:`history_durations`). :func:`fit_distribution` turns one step's durations into a
 :class:`~process_models.procedure.Distribution`: ``fixed`` when every case took the same
 time, otherwise the better of ``lognormal`` (maximum likelihood, shown as the duration's
@@ -241,7 +241,7 @@ def _step_matcher(proc: Procedure):
 
 def log_durations(events: Iterable[Any], proc: Procedure, *, calendar: Any = None
                   ) -> dict[str, list[float]]:
-    """Working-day durations per step from imported log rows (:class:`~simulations.eventlog.LogEvent`).
+    """Working-day durations per step from imported log rows (:class:`~simulations.interchange.eventlog.LogEvent`).
 
     A step runs from its ``start`` event (or, when the log has none, the case's previous
     event) to its last ``complete``; time between ``suspend`` and ``resume`` (补正) is left
@@ -303,8 +303,8 @@ def history_durations(session: Any, proc: Procedure, *, start: date | None = Non
     """
     from sqlmodel import select
 
-    from process_models.cases import Case, CaseStep
-    from simulations.eventlog import _day_start, _stored
+    from flows.casework.tables import Case, CaseStep
+    from simulations.interchange.eventlog import _day_start, _stored
 
     stmt = (select(CaseStep.step_id, CaseStep.started_at, CaseStep.decided_at,
                    CaseStep.paused_working_days)

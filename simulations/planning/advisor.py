@@ -30,9 +30,9 @@ from typing import Any
 
 from process_models.errors import ScenarioError
 from process_models.procedure import DependencyKind, Procedure
-from simulations import reforms
-from simulations.cpm import schedule
-from simulations.metrics import measure
+from simulations.planning import reforms
+from simulations.planning.cpm import schedule
+from simulations.planning.metrics import measure
 
 __all__ = ["Advice", "Blocked", "Option", "PlanStep", "advise", "candidates"]
 
@@ -171,7 +171,7 @@ class _Measurer:
     def p90(self, proc: Procedure) -> float | None:
         if not self.runs:
             return None
-        from simulations.montecarlo import simulate
+        from simulations.planning.montecarlo import simulate
 
         return simulate(proc, runs=self.runs, seed=self.seed, criticality=False).p90
 

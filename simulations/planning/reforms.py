@@ -3,7 +3,7 @@
 Each lever takes a :class:`~process_models.procedure.Procedure`, never changes it,
 and returns a new, checked procedure together with a list of :class:`Change`
 records saying what changed and why. Levers combine in a scenario file
-(:mod:`simulations.scenario`).
+(:mod:`simulations.planning.scenario`).
 
 ========================  =========================================================
 lever                     what it does
@@ -26,7 +26,7 @@ How the model carries each reform:
 
 - 告知承诺 adds a verification step (事中事后核查) flagged ``follow_up``: nothing
   depends on it, and the critical path and the metrics leave it out
-  (:func:`simulations.cpm.applicant_path`), so it costs the applicant no time.
+  (:func:`simulations.planning.cpm.applicant_path`), so it costs the applicant no time.
 - A merge lasts as long as its longest member; when members legally depend on one
   another, as long as the longest legal chain among them, so no order the law imposes
   is skipped.
@@ -63,7 +63,7 @@ from process_models.procedure import (
     StepKind,
     Unit,
 )
-from simulations.cpm import WORKING_DAYS_PER_CALENDAR_DAY, step_duration_working_days
+from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY, step_duration_working_days
 
 __all__ = [
     "LEVERS",

@@ -17,7 +17,7 @@ Every writer writes to a temporary file next to the target and moves it into pla
 the end, so a failure (an empty period, a broken row) leaves nothing behind.
 
 :func:`read_log` reads the XES or CSV log of another system back as :class:`LogEvent`
-rows for fitting durations (:mod:`simulations.fitting`); each bad row is one
+rows for fitting durations (:mod:`simulations.planning.fitting`); each bad row is one
 :class:`~process_models.errors.EventLogError` naming the file and line.
 
 Naive datetimes are read as China Standard Time (UTC+8, :data:`CHINA_TZ`), the clock of
@@ -190,7 +190,7 @@ def cases_in_period(stmt: Any, moment: Any, *, start: date | None, end: date | N
                     procedure_id: str | None) -> Any:
     """``stmt`` (over the cases table) narrowed to the cases whose ``moment`` column falls on
     a service-centre day in ``[start, end]`` and, if given, of ``procedure_id``."""
-    from process_models.cases import Case
+    from flows.casework.tables import Case
 
     if start is not None:
         stmt = stmt.where(moment >= _day_start(start))
@@ -219,7 +219,7 @@ def history_events(
     """
     from sqlalchemy import literal, null, select, true, union_all
 
-    from process_models.cases import Case, CaseStep, Certificate, Decision
+    from flows.casework.tables import Case, CaseStep, Certificate, Decision
 
     lateral = session.get_bind().dialect.name == "postgresql"
 

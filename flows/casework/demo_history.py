@@ -1,7 +1,7 @@
 """Generated case history for demos and tests: real cases, simulated staff.
 
 :func:`demo_history` runs cases through the real case-handling operations
-(:mod:`process_models.casework`: ``open_case``, ``decide``, ``submit_materials``,
+(:mod:`flows.casework.operations`: ``open_case``, ``decide``, ``submit_materials``,
 ``advance_case``) on a simulated clock. Applicants arrive a few per working day; each
 pending step is decided after a duration drawn from its ``duration`` distribution (or,
 without one, around its committed limit, sometimes over it); some applicants forget a key
@@ -12,7 +12,7 @@ order across all cases, so the audit trail reads like a real service centre's.
 >>> import tempfile, pathlib
 >>> from sqlmodel import Session
 >>> from process_models.catalog import load_catalog_procedure
->>> from process_models.store import init_db, make_engine
+>>> from flows.casework.store import init_db, make_engine
 >>> engine = make_engine(f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'demo.db'}")
 >>> init_db(engine)
 >>> with Session(engine) as session:
@@ -51,7 +51,7 @@ class DemoStats:
 
 
 def _id_number(rng, n: int) -> str:
-    from process_models.identity import check_digit
+    from flows.casework.identity import check_digit
 
     born = date(1970, 1, 1) + timedelta(days=int(rng.integers(0, 12000)))
     first17 = f"110105{born:%Y%m%d}{n % 1000:03d}"
@@ -83,7 +83,7 @@ class _Clock:
 def _duration(step: Step, rng, tables: dict[str, Any]) -> float:
     """Working days a department takes on ``step``: drawn from its distribution, or around
     its committed limit (a triangular reaching 20 % past it) when it has none."""
-    from simulations.montecarlo import quantile_table
+    from simulations.planning.montecarlo import quantile_table
 
     if step.id not in tables:
         dist = step.duration or (
@@ -111,9 +111,7 @@ def demo_history(
     import numpy as np
     from sqlmodel import select
 
-    from process_models.calendar import default_calendar
-    from process_models.cases import CaseStep
-    from process_models.casework import (
+    from flows.casework.operations import (
         Applicant,
         advance_case,
         decide,
@@ -121,6 +119,8 @@ def demo_history(
         open_case,
         submit_materials,
     )
+    from flows.casework.tables import CaseStep
+    from process_models.calendar import default_calendar
 
     rng = np.random.default_rng(seed)
     clock = _Clock(default_calendar(), rng)

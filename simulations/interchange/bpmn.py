@@ -39,7 +39,7 @@ from pydantic import ValidationError
 from process_models.errors import BpmnError, ProcedureError, did_you_mean
 from process_models.loading import check_procedure, procedure_data, validation_error
 from process_models.procedure import Procedure
-from simulations._des_model import Duration, Event, Flow, Gateway, ProcessGraph, Task
+from simulations.capacity.model import Duration, Event, Flow, Gateway, ProcessGraph, Task
 
 __all__ = [
     "BPMN_NS",
@@ -315,7 +315,7 @@ def bpmn_graph(model: BpmnModel, *, work: Mapping[str, Duration] | None = None,
     """The process graph of any supported model, exclusive gateways and loops included.
 
     A model our export wrote (no exclusive gateways) maps through its procedure, so limits
-    and work times follow :func:`simulations.capacity.procedure_graph`. Otherwise
+    and work times follow :func:`simulations.capacity.service_centre.procedure_graph`. Otherwise
     ``work`` (task id → seconds), ``pools`` (task id → staff pool) and ``probabilities``
     (flow id → branch probability) fill in what the file lacks; the defaults are
     :data:`DEFAULT_WORK_SECONDS`, the task's lane, and the probability in the flow's
@@ -323,7 +323,7 @@ def bpmn_graph(model: BpmnModel, *, work: Mapping[str, Duration] | None = None,
     """
     if model.procedure is not None and not any(e.tag == "exclusiveGateway"
                                                for e in model.elements):
-        from simulations.capacity import procedure_graph
+        from simulations.capacity.service_centre import procedure_graph
 
         return procedure_graph(bpmn_procedure(model))
     work = work or {}

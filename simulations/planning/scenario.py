@@ -12,7 +12,7 @@ order, each with its arguments::
         id: medical_insurance
         note: 医保参保与缴费一次办
 
-Lever names are those of :data:`simulations.reforms.LEVERS`; Chinese names
+Lever names are those of :data:`simulations.planning.reforms.LEVERS`; Chinese names
 (``联审``, ``告知承诺``, ``容缺受理`` ...) work too. The other keys are the lever
 function's keyword arguments:
 
@@ -60,10 +60,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from process_models.errors import OnethingError, ProcedureSyntaxError, ScenarioError, did_you_mean
 from process_models.loading import _line_of, _load_yaml, format_path, read_text, validation_error
 from process_models.procedure import Procedure
-from simulations.reforms import LEVERS, Change
+from simulations.planning.reforms import LEVERS, Change
 
 if TYPE_CHECKING:
-    from simulations.metrics import Comparison
+    from simulations.planning.metrics import Comparison
 
 __all__ = [
     "LEVER_ALIASES",
@@ -404,7 +404,7 @@ def reform(proc: Procedure, scenario: Scenario, *, limits: str = "committed") ->
     >>> [(c.figure, c.published_after, c.computed_after) for c in r.checks if c.figure == "trips"]
     [('trips', 1, 1)]
     """
-    from simulations.metrics import compare
+    from simulations.planning.metrics import compare
 
     after, changes = apply_scenario(proc, scenario)
     comparison = compare(proc, after, limits=limits)

@@ -1,4 +1,4 @@
-"""Alembic environment for onething's tables (run by :func:`process_models.store.init_db`).
+"""Alembic environment for onething's tables (run by :func:`flows.casework.store.init_db`).
 
 The connection comes from ``config.attributes["connection"]`` when the caller has
 one; otherwise the engine is built from settings (``alembic -c ... upgrade head``).
@@ -6,7 +6,7 @@ one; otherwise the engine is built from settings (``alembic -c ... upgrade head`
 
 from alembic import context
 
-from process_models.store import model_metadata
+from flows.casework.store import model_metadata
 
 target_metadata = model_metadata()
 
@@ -17,7 +17,7 @@ def run_migrations() -> None:
     if connection is not None:
         _run_on(connection)
         return
-    from process_models.store import make_engine
+    from flows.casework.store import make_engine
 
     engine = make_engine()
     with engine.begin() as fresh:

@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, Session, SQLModel, select
 
-from process_models.cases import aware_time
+from flows.casework.tables import aware_time
 from process_models.errors import Conflict, InvalidInput, NotFound, did_you_mean
 
 __all__ = [
@@ -98,7 +98,7 @@ def add_user(
     ``known_departments``, when given, is what a clerk's departments must be among.
 
     >>> import tempfile, pathlib
-    >>> from process_models.store import init_db, make_engine
+    >>> from flows.casework.store import init_db, make_engine
     >>> engine = make_engine(f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'users.db'}")
     >>> init_db(engine)
     >>> with Session(engine) as session:

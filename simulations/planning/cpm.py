@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from process_models.calendar import WorkingCalendar
-    from simulations._compiled import CompiledGraph, Passes
+    from simulations.planning._compiled import CompiledGraph, Passes
 
 __all__ = [
     "LIMITS",
@@ -187,7 +187,7 @@ def compile_procedure(proc: Procedure, *, limits: str = "committed") -> Compiled
     """
     import numpy as np
 
-    from simulations._compiled import compile_dag
+    from simulations.planning._compiled import compile_dag
 
     check_limits(limits)
     steps = applicant_path(proc)
@@ -260,7 +260,7 @@ def _dated(c: CompiledProcedure, start: date, cal: WorkingCalendar):
 
 def _paths(c: CompiledProcedure, p: Passes, max_paths: int) -> list[list[str]]:
     """Every critical path (ties kept), each as step ids from a start to an end."""
-    from simulations._compiled import tolerance
+    from simulations.planning._compiled import tolerance
 
     g = c.graph
     tol = tolerance(p.elapsed)
@@ -323,7 +323,7 @@ def schedule(
     >>> s.elapsed_working_days, s.critical_paths, s.total_slack["c"], s.free_slack["c"]
     (5.0, [['a', 'b', 'd']], 1.0, 1.0)
     """
-    from simulations._compiled import forward_backward
+    from simulations.planning._compiled import forward_backward
 
     c = proc if isinstance(proc, CompiledProcedure) else compile_procedure(proc, limits=limits)
     g = c.graph

@@ -1,4 +1,4 @@
-"""The discrete-event engine behind :mod:`simulations.capacity`: one heap, plain floats.
+"""The discrete-event engine behind :mod:`simulations.capacity.service_centre`: one heap, plain floats.
 
 Time is seconds after midnight of the first simulated day. A :class:`Timeline` lists the
 open spans of one calendar (a department's opening hours, or whole working days for
@@ -26,7 +26,7 @@ from itertools import chain, count, repeat
 import numpy as np
 
 from process_models.errors import CalendarError
-from simulations._des_model import Event, Gateway, ProcessGraph, Task
+from simulations.capacity.model import Event, Gateway, ProcessGraph, Task
 
 __all__ = ["DAY_SECONDS", "Engine", "GraphStats", "PoolSpec", "PoolStats", "RunStats", "Timeline"]
 

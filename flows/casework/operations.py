@@ -1,10 +1,10 @@
 """Operations on running cases: open, submit materials, decide, advance, withdraw, sweep.
 
 Every operation is one transaction on a SQLModel ``Session``: it checks its input,
-takes the write lock (:func:`process_models.store.begin_write` and the audit chain
-head, :func:`lock_chain`), changes the tables of :mod:`process_models.cases`, appends
-hash-chained :class:`~process_models.cases.AuditEvent` rows and an
-:class:`~process_models.cases.Outbox` row, and commits. Bad input raises one
+takes the write lock (:func:`flows.casework.store.begin_write` and the audit chain
+head, :func:`lock_chain`), changes the tables of :mod:`flows.casework.tables`, appends
+hash-chained :class:`~flows.casework.tables.AuditEvent` rows and an
+:class:`~flows.casework.tables.Outbox` row, and commits. Bad input raises one
 :class:`~process_models.errors.OnethingError` and writes nothing.
 
 ``now`` is passed in (aware, or naive service-centre time); days count on the
@@ -15,7 +15,7 @@ acceptance day not counted.
 >>> from datetime import datetime
 >>> from sqlmodel import Session
 >>> from process_models import parse_procedure
->>> from process_models.store import init_db, make_engine
+>>> from flows.casework.store import init_db, make_engine
 >>> shop = parse_procedure('''
 ... id: shop
 ... name: 开店
@@ -60,7 +60,9 @@ from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from process_models.cases import (
+from flows.casework.identity import check_id_number, mask_id_number
+from flows.casework.store import begin_write, init_db, make_engine
+from flows.casework.tables import (
     CLOSED_STATUSES,
     GENESIS_HASH,
     OUTCOMES,
@@ -88,9 +90,7 @@ from process_models.errors import (
     ProcedureNotFound,
     did_you_mean,
 )
-from process_models.identity import check_id_number, mask_id_number
 from process_models.procedure import Procedure, Provider, Step, Unit
-from process_models.store import begin_write, init_db, make_engine
 
 __all__ = [
     "ADVANCE_BATCH_CASES",
@@ -523,7 +523,7 @@ def lock_chain(session: Session) -> tuple[int, str]:
     ``seq`` and ``hash``.
 
     On PostgreSQL this serialises every writer; on SQLite the ``BEGIN IMMEDIATE`` of
-    :func:`~process_models.store.begin_write` already has.
+    :func:`~flows.casework.store.begin_write` already has.
     """
     seq, head_hash = session.connection().execute(_LOCK_CHAIN).one()
     return seq, head_hash
@@ -543,7 +543,7 @@ are at least as new.
 class _Transaction:
     """``with _Transaction(session) as tx:`` the one write transaction of an operation.
 
-    Entering begins the write (:func:`~process_models.store.begin_write`) and locks the
+    Entering begins the write (:func:`~flows.casework.store.begin_write`) and locks the
     audit chain head (:func:`lock_chain`). :meth:`audit` and :meth:`outbox` collect the
     operation's audit events (hash-chained from the locked head) and outbox rows; leaving
     without an error inserts them, moves the chain head and commits, so they commit with
@@ -1267,7 +1267,7 @@ _PENDING_OUTBOX = (sa_select(*_OUTBOX.c).where(_OUTBOX.c.processed_at.is_(None))
 
 def pending_outbox(session: Session, limit: int = 100) -> list[Any]:
     """Unprocessed outbox rows, oldest first (read-only rows with the columns of
-    :class:`~process_models.cases.Outbox` as attributes)."""
+    :class:`~flows.casework.tables.Outbox` as attributes)."""
     return list(session.execute(_PENDING_OUTBOX, {"limit": limit}).all())
 
 

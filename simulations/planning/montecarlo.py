@@ -32,8 +32,12 @@ from functools import cache, lru_cache
 import numpy as np
 
 from process_models.procedure import Distribution, Procedure
-from simulations._compiled import tolerance
-from simulations.cpm import CompiledProcedure, compile_procedure, step_duration_working_days
+from simulations.planning._compiled import tolerance
+from simulations.planning.cpm import (
+    CompiledProcedure,
+    compile_procedure,
+    step_duration_working_days,
+)
 
 __all__ = [
     "TABLE_SIZE", "Risk", "RiskComparison", "compare_risk", "draw", "quantile_table", "simulate",
@@ -312,7 +316,7 @@ def simulate(
     >>> round(r.criticality["a"], 2), round(r.criticality["b"], 2)
     (0.65, 0.35)
     """
-    from simulations.cpm import schedule
+    from simulations.planning.cpm import schedule
 
     c = compile_procedure(proc, limits="committed")
     if limit_working_days is None:

@@ -6,12 +6,12 @@ transactions start with ``BEGIN IMMEDIATE`` (see :func:`begin_write`) so two wri
 queue instead of failing half-way. PostgreSQL goes through psycopg 3
 (``postgresql+psycopg://``); plain ``postgresql://`` URLs are read the same way.
 
-:func:`init_db` runs the migrations in ``process_models/migrations`` up to head; it is
+:func:`init_db` runs the migrations in ``flows/casework/migrations`` up to head; it is
 safe to call on every start.
 
 >>> import tempfile, pathlib
 >>> from sqlmodel import Session, select
->>> from process_models.cases import AuditChainHead
+>>> from flows.casework.tables import AuditChainHead
 >>> url = f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'cases.db'}"
 >>> engine = make_engine(url)
 >>> init_db(engine)
@@ -104,7 +104,7 @@ def begin_write(session: Session) -> None:
     On SQLite the transaction begins ``IMMEDIATE``: it takes the database's write lock
     at once, so writers queue (up to the busy timeout) and never fail half-way. On
     PostgreSQL it is an ordinary transaction; writers serialise on the audit chain head
-    (:func:`process_models.casework.lock_chain`).
+    (:func:`flows.casework.operations.lock_chain`).
     """
     if session.in_transaction():
         session.commit()
@@ -112,7 +112,7 @@ def begin_write(session: Session) -> None:
 
 
 def model_metadata():
-    """``SQLModel.metadata`` with every table of ``process_models`` registered.
+    """``SQLModel.metadata`` with every table of ``flows.casework`` registered.
 
     Imports each module of the package, so the tables of all of them are known (what
     Alembic's autogenerate and the schema test compare the database with).
@@ -125,16 +125,16 @@ def model_metadata():
 
     from sqlmodel import SQLModel
 
-    import process_models
+    from flows import casework
 
-    for module in pkgutil.iter_modules(process_models.__path__):
+    for module in pkgutil.iter_modules(casework.__path__):
         if not module.name.startswith("_") and module.name != "migrations":
-            importlib.import_module(f"process_models.{module.name}")
+            importlib.import_module(f"flows.casework.{module.name}")
     return SQLModel.metadata
 
 
 def init_db(engine: Engine) -> None:
-    """Run the Alembic migrations in ``process_models/migrations`` up to head.
+    """Run the Alembic migrations in ``flows/casework/migrations`` up to head.
 
     Safe to call on every start: an up-to-date database is left as it is.
     """
