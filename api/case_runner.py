@@ -1,7 +1,7 @@
 """How the API changes cases: the same calls as ``onething case``, in one place.
 
 Opening runs the ``open_case`` flow; submitting materials and deciding commit through
-:mod:`flows.casework.operations` and then request an ``advance`` run
+:mod:`flows.casework` and then request an ``advance`` run
 (:func:`flows.runs.request_advance`: here and now in embedded mode, through the
 deployment in server mode), exactly like the CLI. Withdrawing needs no flow. Prefect's
 run logs are off while these run (:func:`flows.runs.quiet_runs`): a domain error reaches

@@ -24,8 +24,8 @@ from sqlalchemy.pool import SingletonThreadPool
 from sqlmodel import Session, col, select
 
 from api.security import InvalidToken, decode_access_token, session_user_id
+from flows.casework import CHANGE_MARKER
 from flows.casework.accounts import User
-from flows.casework.operations import CHANGE_MARKER
 from flows.casework.tables import Case, CaseStep
 from process_models.errors import CaseNotFound, Forbidden
 
@@ -134,7 +134,7 @@ class LoopReads:
 
     def account(self, user_id: int) -> tuple[User | None, int]:
         """The active account ``user_id`` (``None`` if gone or deactivated) and the cases'
-        :data:`~flows.casework.operations.CHANGE_MARKER`, in one round trip.
+        :data:`~flows.casework.audit_chain.CHANGE_MARKER`, in one round trip.
 
         The row is read every time, so a deactivation or a new role counts at once; the
         :class:`User` built from it is kept while the row is unchanged.

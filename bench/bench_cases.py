@@ -4,7 +4,7 @@ The case is the catalog's ``convenience_store`` (我要开便利店: five depart
 after 串联改并联 (``simulations.planning.reforms.parallelise``): company registration first, then
 the four other departments in parallel, as the legal dependencies allow. Staff work as a service centre does: the window opens the day's
 cases, then each department decides every step pending before it; every change commits
-in the database first (``flows.casework.operations``) and then asks for an ``advance`` run
+in the database first (``flows.casework``) and then asks for an ``advance`` run
 (``flows.runs.request_advance``), which drains all pending cases at once. The baseline,
 measured in the same run, pays one flow run per transition: an ``open_case`` run per case
 and an ``advance`` run after every decision, waiting for each.

@@ -1,6 +1,6 @@
 """Case handling on Prefect: short flows started by events, the database as the record.
 
-Staff actions commit in the database first (:mod:`flows.casework.operations`: a decision
+Staff actions commit in the database first (:mod:`flows.casework`: a decision
 is one transaction that also writes an :class:`~flows.casework.tables.Outbox` row); then
 an :func:`advance` run is requested (:func:`request_advance`). One run drains the pending
 outbox rows of MANY cases at once, mapping :func:`advance_cases` tasks over groups of
@@ -11,7 +11,7 @@ only rows in the database.
 Crash safety: every row stays pending until the run that handled it marks it processed.
 If a process dies after a commit and before (or during) the run, :func:`relay_once`
 (run in a loop by ``onething worker``) finds the rows left behind and starts another
-run. Handling a row twice is harmless: :func:`~flows.casework.operations.advance_case` is
+run. Handling a row twice is harmless: :func:`~flows.casework.advance_case` is
 idempotent, certificates are unique per (case, step, name) in the database, and each
 :func:`advance_cases` task is cached under a key naming its outbox rows (case, step,
 decision), so a retried run returns the recorded result instead of doing the work again.
@@ -71,7 +71,7 @@ __all__ = [
 
 ADVANCING_KINDS = frozenset({"case_opened", "materials_submitted", "decision"})
 """Outbox kinds after which a case may move on; other kinds are notices (steps started,
-case closed, escalation) that need no :func:`~flows.casework.operations.advance_case`."""
+case closed, escalation) that need no :func:`~flows.casework.advance_case`."""
 
 WORK_POOL = "onething"
 DEPLOYMENT_NAME = "onething"
@@ -127,7 +127,7 @@ def advance_cases(
     work: list[dict[str, Any]], database_url: str | None = None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Advance every case named in ``work`` (outbox rows as dicts) once, in row order
-    (:func:`~flows.casework.operations.advance_cases`: one transaction per batch of cases).
+    (:func:`~flows.casework.advance_cases`: one transaction per batch of cases).
 
     Returns one dict per case: ``case_id``, ``status``, ``started``, ``certificates`` and
     ``closed`` (whether this call closed it).
@@ -225,7 +225,7 @@ def open_one(
     procedure_id: str, applicant: dict[str, str | None], submitted: list[str],
     database_url: str | None, now: datetime | None,
 ) -> dict[str, Any]:
-    """Open one case at the window (:func:`flows.casework.operations.open_case`)."""
+    """Open one case at the window (:func:`flows.casework.open_case`)."""
     with Session(engine_for(database_url)) as session:
         proc = casework.resolve_procedure(procedure_id, session=session)
         case = casework.open_case(session, proc, casework.Applicant(**applicant), submitted,

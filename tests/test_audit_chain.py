@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
-from flows.casework.operations import (
+from flows.casework import (
     Applicant,
     advance_case,
     decide,

@@ -1,4 +1,4 @@
-"""Running cases through the operations of flows.casework.operations, on SQLite and PostgreSQL.
+"""Running cases through the operations of flows.casework, on SQLite and PostgreSQL.
 
 Dates are hand-computed on the 2025 calendar: 春节 closes 01-28 to 02-04, and Sun 01-26
 and Sat 02-08 are 调休 working days. Cases are accepted on Fri 01-24, so the working
@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import func, select
 
-from flows.casework.operations import (
+from flows.casework import (
     Applicant,
     advance_case,
     case_colour,
@@ -515,7 +515,7 @@ def test_a_case_whose_owed_material_is_overdue_is_yellow(session, shop):
 
 def test_the_sweep_covers_every_open_case_whatever_its_batch_size(session, shop, case,
                                                                   monkeypatch):
-    monkeypatch.setattr("flows.casework.operations.SWEEP_BATCH_CASES", 1)
+    monkeypatch.setattr("flows.casework.colours.SWEEP_BATCH_CASES", 1)
     second = open_case(session, shop, APPLICANT, EVERYTHING, now=jan(24, 15))
     withdrawn = open_case(session, shop, APPLICANT, EVERYTHING, now=jan(24, 16))
     withdraw_case(session, withdrawn.id, reason="申请人撤回", now=jan(26))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlmodel import Session, select
 
-from flows.casework.operations import (
+from flows.casework import (
     Applicant,
     advance_case,
     case_colour,

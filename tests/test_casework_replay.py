@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 import pytest
 from sqlmodel import Session, func, select
 
-from flows.casework.operations import (
+from flows.casework import (
     Applicant,
     advance_case,
     decide,

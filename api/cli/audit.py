@@ -175,7 +175,7 @@ def actual(
 @audit_app.command("verify")
 def verify(database: DatabaseOpt = None) -> None:
     """Walk the hash chain of every audit event; exit 1 at the first changed event."""
-    from flows.casework.operations import verify_chain
+    from flows.casework import verify_chain
 
     with _session(database) as session:
         result = verify_chain(session)

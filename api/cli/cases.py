@@ -1,6 +1,6 @@
 """Commands on running cases (``onething case ...``) and the worker (``onething worker``).
 
-Each command commits through :mod:`flows.casework.operations` (the database is the
+Each command commits through :mod:`flows.casework` (the database is the
 record), then asks the flows to move the case on (:func:`flows.runs.request_advance`):
 in embedded mode here and now, in server mode through the ``advance`` deployment.
 Bad input raises the domain's own errors, which the CLI prints as one line (exit 2).

@@ -64,7 +64,7 @@ def verify_audit_chain(session: SessionDep,
                        user: Annotated[User, Depends(allowed("audit:verify"))]
                        ) -> ChainReportPublic:
     """Walk the hash chain of every audit event; name the first one changed, if any."""
-    from flows.casework.operations import verify_chain
+    from flows.casework import verify_chain
 
     report = verify_chain(session)
     return ChainReportPublic(ok=report.ok, events=report.events,

@@ -134,7 +134,7 @@ class CaseReads:
     with, by all they depend on.
 
     :func:`_kept` keys each answer on the cases' change marker
-    (:data:`~flows.casework.operations.CHANGE_MARKER`, read before the answer's rows), the
+    (:data:`~flows.casework.audit_chain.CHANGE_MARKER`, read before the answer's rows), the
     day, the reader's personal-data view and scope, and what was asked, so an answer is
     reused only while nothing it shows can differ; and for at most :attr:`max_age_seconds`,
     so even a change made around the domain shows within that time. At most

@@ -7,7 +7,7 @@ the applicant spent on 补正 (``paused_working_days``) and minus its untimed pa
 lists. The step is overdue when that clock exceeds its committed limit. A case is overdue
 (超期) when it closed — or, still open, is at ``as_of`` — after its committed due date
 (acceptance + committed working days, moved on by 补正 pauses, as
-:mod:`flows.casework.operations` keeps it).
+:mod:`flows.casework` keeps it).
 
 Where a case's working days went: *with a department* (some step pending), *with the
 applicant* (补正), or *between departments* (no step pending: hand-offs, untimed parts).
@@ -215,7 +215,7 @@ class _Context:
         definition is neither stored nor in the catalog."""
         key = (procedure_id, version)
         if key not in self.limits:
-            from flows.casework.operations import resolve_procedure
+            from flows.casework import resolve_procedure
             from simulations.planning.cpm import as_working_days
 
             try:

@@ -1,7 +1,7 @@
 """Generated case history for demos and tests: real cases, simulated staff.
 
 :func:`demo_history` runs cases through the real case-handling operations
-(:mod:`flows.casework.operations`: ``open_case``, ``decide``, ``submit_materials``,
+(:mod:`flows.casework`: ``open_case``, ``decide``, ``submit_materials``,
 ``advance_case``) on a simulated clock. Applicants arrive a few per working day; each
 pending step is decided after a duration drawn from its ``duration`` distribution (or,
 without one, around its committed limit, sometimes over it); some applicants forget a key
@@ -111,7 +111,7 @@ def demo_history(
     import numpy as np
     from sqlmodel import select
 
-    from flows.casework.operations import (
+    from flows.casework import (
         Applicant,
         advance_case,
         decide,

@@ -1,20 +1,22 @@
-"""Operations on running cases: open, submit materials, decide, advance, withdraw, sweep.
+"""Operations on running cases: open, submit materials, decide, advance, withdraw.
 
 Every operation is one transaction on a SQLModel ``Session``: it checks its input,
 takes the write lock (:func:`flows.casework.store.begin_write` and the audit chain
-head, :func:`lock_chain`), changes the tables of :mod:`flows.casework.tables`, appends
-hash-chained :class:`~flows.casework.tables.AuditEvent` rows and an
+head, :func:`~flows.casework._rows.lock_chain`), changes the tables of
+:mod:`flows.casework.tables`, appends hash-chained :class:`~flows.casework.tables.AuditEvent` rows and an
 :class:`~flows.casework.tables.Outbox` row, and commits. Bad input raises one
 :class:`~process_models.errors.OnethingError` and writes nothing.
 
 ``now`` is passed in (aware, or naive service-centre time); days count on the
 working-day calendar (:func:`process_models.calendar.default_calendar`), the
-acceptance day not counted.
+acceptance day not counted. The 一次性告知单 is :mod:`flows.casework.notice`, due dates
+:mod:`flows.casework.due_dates`, colours and the sweep :mod:`flows.casework.colours`.
 
 >>> import tempfile, pathlib
 >>> from datetime import datetime
 >>> from sqlmodel import Session
 >>> from process_models import parse_procedure
+>>> from flows.casework import notification_list, verify_chain
 >>> from flows.casework.store import init_db, make_engine
 >>> shop = parse_procedure('''
 ... id: shop
@@ -48,88 +50,86 @@ approved ('C-20250124-0001-01', 'C-20250124-0001-02') True
 
 from __future__ import annotations
 
-import graphlib
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, make_dataclass
-from datetime import UTC, date, datetime
-from functools import lru_cache
-from typing import Any, Self
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, update
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlalchemy import insert
+from sqlmodel import Session
 
+from flows.casework._rows import (
+    _CASE_STATE,
+    _CASES,
+    _CERTIFICATES,
+    _DECIDE,
+    _DECISIONS,
+    _DECISIONS_WITH,
+    _ISSUED,
+    _LAST_DECISION,
+    _READ_FOR_DECISION,
+    _READ_STEP,
+    _SAVE_CASES,
+    _SAVE_STEPS,
+    _STEP_STATE,
+    _STEPS,
+    _SUBMISSION_STATE,
+    _SUBMISSIONS,
+    _CaseRow,
+    _ensure_open,
+    _model,
+    _new_submission,
+    _next_case_id,
+    _not_found,
+    _read_case,
+    _read_cases,
+    _read_steps,
+    _read_submissions,
+    _save_submissions,
+    _StepRow,
+    _Transaction,
+)
+from flows.casework.definitions import _active_steps, _procedure, store_procedure
+from flows.casework.due_dates import (
+    DEFERRAL_WORKING_DAYS,
+    _calendar,
+    _dependency_day,
+    _planned_due_date,
+    _ready_day,
+    _step_due,
+)
 from flows.casework.identity import check_id_number, mask_id_number
-from flows.casework.store import begin_write, init_db, make_engine
+from flows.casework.notice import _check_materials, notification_list
 from flows.casework.tables import (
-    CLOSED_STATUSES,
-    GENESIS_HASH,
     OUTCOMES,
-    AuditChainHead,
-    AuditEvent,
     Case,
-    CaseStep,
-    Certificate,
-    Colour,
     Decision,
-    Outbox,
-    ProcedureDefinition,
-    Submission,
     aware_time,
-    canonical_json,
-    event_hash,
     local_date,
 )
 from process_models.errors import (
-    CaseNotFound,
     Conflict,
     DecisionConflict,
     Forbidden,
     InvalidInput,
-    ProcedureNotFound,
     did_you_mean,
 )
-from process_models.procedure import Procedure, Provider, Step, Unit
+from process_models.procedure import Procedure
 
 __all__ = [
     "ADVANCE_BATCH_CASES",
-    "CHANGE_MARKER",
-    "DEFERRAL_WORKING_DAYS",
-    "SWEEP_BATCH_CASES",
     "AdvanceResult",
     "Applicant",
-    "ChainReport",
-    "NoticeItem",
-    "StatusChange",
     "advance_case",
     "advance_cases",
-    "case_colour",
     "decide",
-    "init_db",
-    "lock_chain",
-    "make_engine",
-    "mark_processed",
-    "notification_list",
     "open_case",
-    "pending_outbox",
-    "resolve_procedure",
-    "step_colour",
-    "store_procedure",
     "submit_materials",
-    "sweep",
-    "verify_chain",
     "withdraw_case",
 ]
 
-DEFERRAL_WORKING_DAYS = 5
-"""Working days an applicant has to bring a material owed under 容缺受理."""
-
 _OUTCOME_STATUS = {"approve": "approved", "reject": "rejected", "supplement": "supplement"}
 _OPEN_STEP_STATUSES = ("waiting", "pending", "supplement")
-
-
-# --- value types ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -143,22 +143,6 @@ class Applicant:
 
 
 @dataclass(frozen=True)
-class NoticeItem:
-    """One line of the 一次性告知单: a material the applicant brings and the steps needing it."""
-
-    material_id: str
-    name: str
-    key: bool
-    count: int
-    steps: tuple[str, ...]
-
-    @property
-    def deferrable(self) -> bool:
-        """Whether 容缺受理 lets the applicant bring it after acceptance (non-key only)."""
-        return not self.key
-
-
-@dataclass(frozen=True)
 class AdvanceResult:
     """What one :func:`advance_case` call changed (empty when there was nothing to do)."""
 
@@ -167,524 +151,6 @@ class AdvanceResult:
     started: tuple[str, ...] = ()
     certificates: tuple[str, ...] = ()
     closed: bool = False
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    """A colour change found by :func:`sweep`; ``step_id`` is ``None`` for the case itself."""
-
-    case_id: str
-    step_id: str | None
-    before: str | None
-    after: Colour
-    escalated: bool = False
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    """The result of :func:`verify_chain`: ``ok``, events read, the first bad one and why."""
-
-    ok: bool
-    events: int
-    first_bad_seq: int | None = None
-    problem: str | None = None
-
-    def __str__(self) -> str:
-        if self.ok:
-            return f"audit chain intact: {self.events} events"
-        return f"audit chain broken at event {self.first_bad_seq}: {self.problem}"
-
-
-# --- procedures --------------------------------------------------------------------------------
-
-
-def _active_steps(proc: Procedure) -> list[Step]:
-    """Steps a case runs: 事中事后 follow-up checks happen after issue, outside the case."""
-    return [s for s in proc.steps if not getattr(s, "follow_up", False)]
-
-
-@lru_cache(maxsize=64)
-def _parse_stored(definition: str) -> Procedure:
-    """A stored definition, parsed once per process (YAML parsing is the slow part).
-
-    The cached procedure is shared: callers treat definitions as read-only.
-    """
-    from process_models.loading import parse_procedure
-
-    return parse_procedure(definition, file="<stored procedure>")
-
-
-def resolve_procedure(
-    procedure_id: str, version: str | None = None, *, session: Session | None = None
-) -> Procedure:
-    """The procedure definition a case runs: from the store (when given a session), else
-    the catalog. ``version=None`` means the newest stored, or the catalog's.
-
-    >>> resolve_procedure("newborn").id
-    'newborn'
-    >>> resolve_procedure("newborn", "2099")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    process_models.errors.ProcedureNotFound: procedure 'newborn' version '2099' is neither stored nor in the catalog (the catalog holds version '...')
-    """
-    from process_models.catalog import load_catalog_procedure
-
-    if session is not None:
-        query = select(ProcedureDefinition.definition).where(
-            ProcedureDefinition.procedure_id == procedure_id
-        )
-        if version is not None:
-            query = query.where(ProcedureDefinition.version == version)
-        stored = session.exec(
-            query.order_by(col(ProcedureDefinition.stored_at).desc()).limit(1)
-        ).first()
-        if stored is not None:
-            return _parse_stored(stored)
-    proc = load_catalog_procedure(procedure_id)
-    if version is not None and proc.version != version:
-        raise ProcedureNotFound(
-            f"procedure '{procedure_id}' version '{version}' is neither stored nor in the "
-            f"catalog (the catalog holds version '{proc.version}')"
-        )
-    return proc
-
-
-def store_procedure(session: Session, proc: Procedure, *, now: datetime) -> None:
-    """Keep ``proc``'s definition under its id and version (inside the caller's transaction).
-
-    A different definition under a stored id and version is refused: change the version.
-    """
-    from process_models.loading import dump_procedure
-
-    key = {"procedure_id": proc.id, "version": proc.version}
-    stored = session.execute(_READ_DEFINITION, key).scalar_one_or_none()
-    if stored is None:
-        session.execute(insert(_DEFINITIONS), {
-            **key, "definition": dump_procedure(proc), "stored_at": aware_time(now)})
-    elif _parse_stored(stored) != proc:
-        raise Conflict(
-            f"procedure '{proc.id}' version '{proc.version}' is already stored with a "
-            "different definition; give the changed procedure a new version"
-        )
-
-
-def notification_list(proc: Procedure) -> list[NoticeItem]:
-    """The 一次性告知单: every material the applicant brings, once, with the steps needing it.
-
-    Materials from data sharing (共享) or issued by another step are left out.
-
-    >>> from process_models import parse_procedure
-    >>> proc = parse_procedure('''
-    ... id: demo
-    ... name: 示例
-    ... departments: [{id: police, name: 公安}]
-    ... materials: [{id: id_card, name: 身份证, provider: 共享}, {id: photo, name: 照片, key: false}]
-    ... steps: [{id: card, name: 办证, department: police, committed: {days: 1},
-    ...          materials: [id_card, photo]}]
-    ... ''')
-    >>> [(i.material_id, i.deferrable, i.steps) for i in notification_list(proc)]
-    [('photo', True, ('card',))]
-    """
-    steps_by_material: dict[str, list[str]] = {}
-    for step in _active_steps(proc):
-        for material_id in step.materials:
-            if proc.material(material_id).provider is Provider.applicant:
-                needing = steps_by_material.setdefault(material_id, [])
-                if step.id not in needing:
-                    needing.append(step.id)
-    return [
-        NoticeItem(material_id=m.id, name=m.name, key=m.key, count=m.count, steps=tuple(steps))
-        for material_id, steps in steps_by_material.items()
-        for m in [proc.material(material_id)]
-    ]
-
-
-def _check_materials(proc: Procedure, material_ids: Sequence[str], *, path: str) -> list[str]:
-    """``material_ids`` if each is a known material the applicant brings, listed once."""
-    if isinstance(material_ids, str):
-        material_ids = [material_ids]
-    notice = {item.material_id for item in notification_list(proc)}
-    seen: list[str] = []
-    for material_id in material_ids:
-        material = proc.material(material_id)
-        if material.provider is Provider.data_sharing:
-            raise InvalidInput(
-                f"material '{material_id}' ({material.name}) comes from data sharing; "
-                "the applicant need not bring it", path=path,
-            )
-        if material.provider is Provider.step:
-            raise InvalidInput(
-                f"material '{material_id}' ({material.name}) is issued by step "
-                f"'{material.from_step}'; the applicant need not bring it", path=path,
-            )
-        if material_id not in notice:
-            raise InvalidInput(
-                f"no step of procedure '{proc.id}' needs material '{material_id}'; leave it out",
-                path=path,
-            )
-        if material_id in seen:
-            raise InvalidInput(
-                f"duplicate submission: material '{material_id}' is listed twice", path=path
-            )
-        seen.append(material_id)
-    return seen
-
-
-# --- calendar arithmetic -------------------------------------------------------------------------
-
-
-def _calendar():
-    from process_models.calendar import default_calendar
-
-    return default_calendar()
-
-
-def _after(day: date, days: float, unit: Unit) -> date:
-    calendar = _calendar()
-    if unit is Unit.working:
-        return calendar.add_working_days(day, days)
-    return calendar.add_calendar_days(day, days)
-
-
-def _step_due(step: Step, start_day: date, paused_working_days: int = 0) -> date:
-    """Committed due date: the limit plus untimed parts (公示 ...) plus 补正 pauses."""
-    due = _after(start_day, step.committed.days + step.untimed_days(step.committed.unit),
-                 step.committed.unit)
-    other = Unit.calendar if step.committed.unit is Unit.working else Unit.working
-    if step.untimed_days(other):
-        due = _after(due, step.untimed_days(other), other)
-    if paused_working_days:
-        due = _calendar().add_working_days(due, paused_working_days)
-    return due
-
-
-def _members(proc: Procedure, target: str) -> tuple[list[str], bool]:
-    """The steps of a case a dependency target stands for (itself, or a stage's milestones)
-    and whether one of them is enough (a stage joining on ``any``)."""
-    active = {s.id for s in _active_steps(proc)}
-    for stage in proc.stages:
-        if stage.id == target:
-            members = [m for m in (stage.milestones or stage.steps) if m in active]
-            return members, stage.join.value == "any"
-    return ([target] if target in active else []), False
-
-
-def _dependency_day(proc: Procedure, target: str, finished: dict[str, date]) -> date | None:
-    """When a dependency target (step or stage) completed, or ``None`` while it has not.
-
-    A target standing for no step of the case (a follow-up check) never holds anything up.
-    """
-    members, any_one = _members(proc, target)
-    if not members:
-        return date.min
-    done = [finished[m] for m in members if m in finished]
-    if any_one:
-        return min(done) if done else None
-    return max(done) if len(done) == len(members) else None
-
-
-def _ready_day(proc: Procedure, step: Step, finished: dict[str, date], accepted: date):
-    """The day ``step``'s clock starts (after every dependency and its lag), or ``None``."""
-    day = accepted
-    for dependency in step.depends_on:
-        done = _dependency_day(proc, dependency.step, finished)
-        if done is None:
-            return None
-        if done == date.min:
-            continue
-        if dependency.lag is not None:
-            done = _after(done, dependency.lag.days, dependency.lag.unit)
-        day = max(day, done)
-    return day
-
-
-def _planned_due_date(proc: Procedure, accepted: date, paused: dict[str, int]) -> date:
-    """The case's committed due date: every step on its limit (plus pauses), in order."""
-    steps = {s.id: s for s in _active_steps(proc)}
-    order = graphlib.TopologicalSorter()
-    for step in steps.values():
-        order.add(step.id, *[m for d in step.depends_on for m in _members(proc, d.step)[0]])
-    finished: dict[str, date] = {}
-    for step_id in order.static_order():
-        start = _ready_day(proc, steps[step_id], finished, accepted)
-        finished[step_id] = _step_due(steps[step_id], start, paused.get(step_id, 0))
-    return max(finished.values(), default=accepted)
-
-
-# --- rows and the transaction of an operation ----------------------------------------------------
-#
-# The operations read and write with SQLAlchemy Core statements built once (their compiled
-# forms stay in the engine's cache) on plain records: no ORM instances, no flush.
-
-_CASES = Case.__table__
-_STEPS = CaseStep.__table__
-_SUBMISSIONS = Submission.__table__
-_DECISIONS = Decision.__table__
-_CERTIFICATES = Certificate.__table__
-_EVENTS = AuditEvent.__table__
-_CHAIN_HEAD = AuditChainHead.__table__
-_OUTBOX = Outbox.__table__
-_DEFINITIONS = ProcedureDefinition.__table__
-
-
-def _record_type(table, name: str) -> type:
-    """A mutable record with one attribute per column of ``table``, in column order."""
-    return make_dataclass(name, [(column.name, Any) for column in table.columns], slots=True)
-
-
-_CaseRow = _record_type(_CASES, "_CaseRow")
-_StepRow = _record_type(_STEPS, "_StepRow")
-_SubmissionRow = _record_type(_SUBMISSIONS, "_SubmissionRow")
-
-
-def _ids(name: str = "ids"):
-    return bindparam(name, expanding=True)
-
-
-def _saver(table, columns: Sequence[str]):
-    """``UPDATE table SET columns WHERE id = :row_id``, for executemany over records."""
-    return (update(table).where(table.c.id == bindparam("row_id"))
-            .values({name: bindparam(name) for name in columns}))
-
-
-_CASE_STATE = ("status", "accepted_at", "due_date", "closed_at", "close_reason", "colour",
-               "version")
-_STEP_STATE = ("status", "started_at", "due_date", "paused_on", "paused_working_days",
-               "colour", "escalated_at", "version", "decided_at")
-_SUBMISSION_STATE = ("status", "due_date", "requested_by_step", "received_at")
-
-_LOCK_CHAIN = (sa_select(_CHAIN_HEAD.c.seq, _CHAIN_HEAD.c.hash)
-               .where(_CHAIN_HEAD.c.id == 1).with_for_update())
-_MOVE_CHAIN = update(_CHAIN_HEAD).where(_CHAIN_HEAD.c.id == 1)
-_READ_DEFINITION = sa_select(_DEFINITIONS.c.definition).where(
-    _DEFINITIONS.c.procedure_id == bindparam("procedure_id"),
-    _DEFINITIONS.c.version == bindparam("version"))
-_WITH_DEFINITION = _CASES.outerjoin(
-    _DEFINITIONS, (_DEFINITIONS.c.procedure_id == _CASES.c.procedure_id)
-    & (_DEFINITIONS.c.version == _CASES.c.procedure_version))
-_READ_CASES = (sa_select(*_CASES.c, _DEFINITIONS.c.definition).select_from(_WITH_DEFINITION)
-               .where(_CASES.c.id.in_(_ids())))
-_OWED = _SUBMISSIONS.alias("owed")
-_READ_FOR_DECISION = (
-    sa_select(*_CASES.c, _DEFINITIONS.c.definition, *_STEPS.c, _OWED.c.material_id)
-    .select_from(
-        _WITH_DEFINITION
-        .outerjoin(_STEPS, (_STEPS.c.case_id == _CASES.c.id)
-                   & (_STEPS.c.step_id == bindparam("step_id")))
-        .outerjoin(_OWED, (_OWED.c.case_id == _CASES.c.id) & (_OWED.c.status != "received"))
-    )
-    .where(_CASES.c.id == bindparam("case_id"))
-    .order_by(_OWED.c.id)
-)
-_READ_OPEN_CASES = (sa_select(*_CASES.c).where(_CASES.c.id.in_(_ids()),
-                                               _CASES.c.status.in_(_ids("statuses")))
-                    .order_by(_CASES.c.id))
-_READ_STEPS = sa_select(*_STEPS.c).where(_STEPS.c.case_id.in_(_ids())).order_by(_STEPS.c.id)
-_READ_STEP = sa_select(*_STEPS.c).where(_STEPS.c.id == bindparam("row_id"))
-_READ_SUBMISSIONS = (sa_select(*_SUBMISSIONS.c).where(_SUBMISSIONS.c.case_id.in_(_ids()))
-                     .order_by(_SUBMISSIONS.c.id))
-_COUNT_CASES = sa_select(func.count()).select_from(_CASES).where(
-    _CASES.c.id.like(bindparam("prefix")))
-_SAVE_CASES = _saver(_CASES, _CASE_STATE)
-_SAVE_STEPS = _saver(_STEPS, _STEP_STATE)
-_SAVE_SUBMISSIONS = _saver(_SUBMISSIONS, _SUBMISSION_STATE)
-_DECIDE = {
-    moment: (update(_STEPS)
-             .where(_STEPS.c.id == bindparam("row_id"), _STEPS.c.version == bindparam("expected"),
-                    _STEPS.c.status == "pending")
-             .values(status=bindparam("status"), version=bindparam("version"),
-                     **{moment: bindparam(moment)}))
-    for moment in ("decided_at", "paused_on")
-}
-_LAST_DECISION = (sa_select(_DECISIONS.c.outcome, _DECISIONS.c.decided_by,
-                            _DECISIONS.c.department_id, _DECISIONS.c.decided_at)
-                  .where(_DECISIONS.c.case_step_id == bindparam("case_step_id"))
-                  .order_by(_DECISIONS.c.id.desc()).limit(1))
-_DECISIONS_WITH = (sa_select(_DECISIONS.c.case_id, _DECISIONS.c.case_step_id,
-                             _DECISIONS.c.step_id, _DECISIONS.c.reason, _DECISIONS.c.materials)
-                   .where(_DECISIONS.c.case_id.in_(_ids()),
-                          _DECISIONS.c.outcome == bindparam("outcome"))
-                   .order_by(_DECISIONS.c.id))
-_ISSUED = sa_select(_CERTIFICATES.c.case_id, _CERTIFICATES.c.step_id,
-                    _CERTIFICATES.c.name).where(_CERTIFICATES.c.case_id.in_(_ids()))
-
-
-def _values(record, columns: Sequence[str]) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in columns}
-
-
-def _model(model, record):
-    """``record`` as an instance of its SQLModel table class, readable after the session."""
-    return model(**{field.name: getattr(record, field.name) for field in fields(record)})
-
-
-def lock_chain(session: Session) -> tuple[int, str]:
-    """Lock the audit chain head for this transaction (``SELECT ... FOR UPDATE``); its
-    ``seq`` and ``hash``.
-
-    On PostgreSQL this serialises every writer; on SQLite the ``BEGIN IMMEDIATE`` of
-    :func:`~flows.casework.store.begin_write` already has.
-    """
-    seq, head_hash = session.connection().execute(_LOCK_CHAIN).one()
-    return seq, head_hash
-
-
-CHANGE_MARKER = sa_select(AuditChainHead.seq).where(AuditChainHead.id == 1)
-"""The query of a number that moves on with every change to cases: the length of the
-audit chain.
-
-Every operation here appends to the chain in the transaction of its change, so while the
-marker stays the same no case, step, material, decision or certificate changed. Read it
-before the rows it vouches for (alone, or within another statement): rows read after it
-are at least as new.
-"""
-
-
-class _Transaction:
-    """``with _Transaction(session) as tx:`` the one write transaction of an operation.
-
-    Entering begins the write (:func:`~flows.casework.store.begin_write`) and locks the
-    audit chain head (:func:`lock_chain`). :meth:`audit` and :meth:`outbox` collect the
-    operation's audit events (hash-chained from the locked head) and outbox rows; leaving
-    without an error inserts them, moves the chain head and commits, so they commit with
-    the change they describe. An error rolls everything back.
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.events: list[dict[str, Any]] = []
-        self.outbox_rows: list[dict[str, Any]] = []
-
-    def __enter__(self) -> Self:
-        try:
-            begin_write(self.session)
-            self.connection = self.session.connection()
-            self.seq, self.hash = lock_chain(self.session)
-        except BaseException:
-            self.session.rollback()
-            raise
-        return self
-
-    def __exit__(self, kind, error, traceback) -> bool:
-        if kind is not None:
-            self.session.rollback()
-            return False
-        try:
-            if self.events:
-                self.execute(insert(_EVENTS), self.events)
-                self.execute(_MOVE_CHAIN.values(seq=self.seq, hash=self.hash))
-            if self.outbox_rows:
-                self.execute(insert(_OUTBOX), self.outbox_rows)
-            self.session.commit()
-        except BaseException:
-            self.session.rollback()
-            raise
-        return False
-
-    def execute(self, statement, parameters=None):
-        """Run a Core statement in this transaction (a list of parameters: executemany)."""
-        return self.connection.execute(statement, parameters)
-
-    def insert(self, table, records: Sequence, columns: Sequence[str]) -> None:
-        """Insert ``records`` (their ``columns``) into ``table`` in one executemany."""
-        if records:
-            self.execute(insert(table), [_values(record, columns) for record in records])
-
-    def save(self, statement, records: Iterable, columns: Sequence[str]) -> None:
-        """Write ``columns`` of changed ``records`` back by id (a :func:`_saver` statement)."""
-        rows = [{"row_id": record.id, **_values(record, columns)} for record in records]
-        if rows:
-            self.execute(statement, rows)
-
-    def audit(self, case_id: str | None, kind: str, payload: dict, at: datetime) -> None:
-        """Append an audit event to the chain (written when the transaction commits)."""
-        payload = json.loads(canonical_json(payload))
-        prev_hash, self.seq = self.hash, self.seq + 1
-        self.hash = event_hash(prev_hash, seq=self.seq, case_id=case_id, kind=kind,
-                               payload=payload, at=at)
-        self.events.append({"seq": self.seq, "case_id": case_id, "kind": kind,
-                            "payload": payload, "at": at, "prev_hash": prev_hash,
-                            "hash": self.hash})
-
-    def outbox(self, case_id: str, kind: str, payload: dict, at: datetime) -> None:
-        """Tell the flows what happened (written in this transaction)."""
-        self.outbox_rows.append({"case_id": case_id, "kind": kind, "created_at": at,
-                                 "payload": json.loads(canonical_json(payload))})
-
-
-# --- reading -------------------------------------------------------------------------------------
-
-
-def _read_cases(tx: _Transaction, case_ids: Sequence[str]) -> dict[str, tuple[Any, str | None]]:
-    """Each case by id with its stored procedure definition (``None`` when not stored)."""
-    found = {row[0]: (_CaseRow(*row[:-1]), row[-1])
-             for row in tx.execute(_READ_CASES, {"ids": list(case_ids)})}
-    for case_id in case_ids:
-        if case_id not in found:
-            raise _not_found(tx, case_id)
-    return found
-
-
-def _not_found(tx: _Transaction, case_id: str) -> CaseNotFound:
-    same_day = tx.execute(
-        sa_select(_CASES.c.id).where(_CASES.c.id.like(str(case_id)[:11] + "%")).limit(1000)
-    ).scalars().all()
-    return CaseNotFound(f"no case '{case_id}'", suggestion=did_you_mean(case_id, same_day))
-
-
-def _read_case(tx: _Transaction, case_id: str) -> tuple[Any, str | None]:
-    return _read_cases(tx, [case_id])[case_id]
-
-
-def _procedure(case, definition: str | None) -> Procedure:
-    """The procedure version ``case`` runs: its stored definition, else the catalog's."""
-    if definition is not None:
-        return _parse_stored(definition)
-    return resolve_procedure(case.procedure_id, case.procedure_version)
-
-
-def _read_steps(tx: _Transaction, case_ids: Sequence[str]) -> dict[str, list]:
-    """The steps of each case, in the order they were created."""
-    steps: dict[str, list] = {case_id: [] for case_id in case_ids}
-    for row in tx.execute(_READ_STEPS, {"ids": list(case_ids)}):
-        steps[row.case_id].append(_StepRow(*row))
-    return steps
-
-
-def _read_submissions(tx: _Transaction, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The materials of each case by material id."""
-    rows: dict[str, dict[str, Any]] = {case_id: {} for case_id in case_ids}
-    for row in tx.execute(_READ_SUBMISSIONS, {"ids": list(case_ids)}):
-        rows[row.case_id][row.material_id] = _SubmissionRow(*row)
-    return rows
-
-
-def _new_submission(case_id: str, material_id: str, status: str, *,
-                    received_at: datetime | None = None):
-    return _SubmissionRow(id=None, case_id=case_id, material_id=material_id, status=status,
-                          due_date=None, requested_by_step=None, received_at=received_at)
-
-
-def _save_submissions(tx: _Transaction, rows: Iterable) -> None:
-    """Insert the new ``rows`` (no id yet) and write the others back."""
-    rows = list(rows)
-    tx.insert(_SUBMISSIONS, [r for r in rows if r.id is None],
-              ("case_id", "material_id", *_SUBMISSION_STATE))
-    tx.save(_SAVE_SUBMISSIONS, [r for r in rows if r.id is not None], _SUBMISSION_STATE)
-
-
-def _ensure_open(case, action: str) -> None:
-    if case.status in CLOSED_STATUSES:
-        raise Conflict(f"case {case.id} is closed ({case.status}); cannot {action}")
-
-
-def _next_case_id(tx: _Transaction, today: date) -> str:
-    prefix = f"C-{today:%Y%m%d}-"
-    count = tx.execute(_COUNT_CASES, {"prefix": prefix + "%"}).scalar_one()
-    return f"{prefix}{count + 1:04d}"
-
-
-# --- operations -----------------------------------------------------------------------------------
 
 
 def open_case(
@@ -1149,193 +615,3 @@ def withdraw_case(session: Session, case_id: str, *, reason: str, now: datetime)
             "reason": reason.strip(), "cancelled": [s.step_id for s in cancelled]}, at)
         tx.outbox(case.id, "case_closed", {"status": "withdrawn"}, at)
     return _model(Case, case)
-
-
-# --- colours (宾县 red / yellow / green) --------------------------------------------------------
-
-
-def step_colour(step: CaseStep, today: date, *, yellow_share: float) -> Colour:
-    """Red past its committed due date; yellow paused for 补正 or past ``yellow_share`` of
-    its time; green on track. Decided steps keep the colour of when they were decided.
-
-    ``step`` may also be a row of the columns read here (status, due_date, decided_at,
-    paused_on, started_at), as readers that skip the ORM pass it.
-    """
-    if step.due_date is None or step.status in ("waiting", "cancelled"):
-        return "green"
-    if step.status in ("approved", "rejected"):
-        return "red" if local_date(step.decided_at) > step.due_date else "green"
-    if step.status == "supplement":
-        return "red" if step.paused_on and step.paused_on > step.due_date else "yellow"
-    if today > step.due_date:
-        return "red"
-    calendar = _calendar()
-    start = local_date(step.started_at)
-    total = calendar.working_days_between(start, step.due_date)
-    elapsed = calendar.working_days_between(start, today)
-    return "yellow" if total > 0 and elapsed > yellow_share * total else "green"
-
-
-def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
-                yellow_share: float, owed: Sequence[Submission] = ()) -> Colour:
-    """The case's colour: the worst of its steps', red past its own due date, yellow while
-    waiting for 补正 at the window or for an ``owed`` 容缺 material past its due date.
-    A closed case is red if it closed after its due date. ``case`` may also be a row of the
-    columns read here (status, due_date, closed_at), ``steps`` rows as for
-    :func:`step_colour`."""
-    if case.status in CLOSED_STATUSES:
-        late = case.due_date is not None and local_date(case.closed_at) > case.due_date
-        return "red" if late else "green"
-    if case.status == "awaiting_supplement":
-        return "yellow"
-    colours = {step_colour(s, today, yellow_share=yellow_share) for s in steps}
-    if "red" in colours or (case.due_date is not None and today > case.due_date):
-        return "red"
-    overdue = any(r.status == "deferred" and r.due_date and today > r.due_date for r in owed)
-    return "yellow" if "yellow" in colours or overdue else "green"
-
-
-SWEEP_BATCH_CASES = 200
-"""Cases recoloured per transaction by :func:`sweep` (writers wait at most one batch)."""
-
-
-def sweep(
-    session: Session, *, now: datetime, yellow_share: float | None = None
-) -> list[StatusChange]:
-    """Recolour every open case and step; a step turning red is escalated (督办) once.
-
-    Commits every :data:`SWEEP_BATCH_CASES` cases, so staff decisions never wait long.
-    """
-    if yellow_share is None:
-        from process_models.settings import settings
-
-        yellow_share = settings.yellow_share
-    at = aware_time(now)
-    today = local_date(at)
-    open_statuses = ["accepted", "awaiting_supplement"]
-    case_ids = list(session.exec(
-        select(Case.id).where(col(Case.status).in_(open_statuses)).order_by(col(Case.id))
-    ).all())
-    changes: list[StatusChange] = []
-    for first in range(0, len(case_ids), SWEEP_BATCH_CASES):
-        with _Transaction(session) as tx:
-            batch = [_CaseRow(*row) for row in tx.execute(_READ_OPEN_CASES, {
-                "ids": case_ids[first:first + SWEEP_BATCH_CASES], "statuses": open_statuses})]
-            ids = [case.id for case in batch]
-            steps, owed = _read_steps(tx, ids), _read_submissions(tx, ids)
-            changed_cases, changed_steps = [], []
-            for case in batch:
-                changes += _recolour(tx, case, steps[case.id], list(owed[case.id].values()),
-                                     today, yellow_share, at, changed_cases, changed_steps)
-            tx.save(_SAVE_STEPS, changed_steps, _STEP_STATE)
-            tx.save(_SAVE_CASES, changed_cases, _CASE_STATE)
-    return changes
-
-
-def _recolour(tx: _Transaction, case, steps: list, owed: list, today: date, yellow_share: float,
-              at: datetime, changed_cases: list, changed_steps: list) -> list[StatusChange]:
-    """Recolour ``case`` and its steps, adding the changed records to the two lists."""
-    changes = []
-    for step in steps:
-        colour = step_colour(step, today, yellow_share=yellow_share)
-        escalate = colour == "red" and step.escalated_at is None
-        if colour != step.colour or escalate:
-            changes.append(StatusChange(case.id, step.step_id, step.colour, colour, escalate))
-            step.colour = colour
-            changed_steps.append(step)
-        if escalate:
-            step.escalated_at = at
-            tx.audit(case.id, "escalation", {
-                "step_id": step.step_id, "department_id": step.department_id,
-                "due_date": step.due_date.isoformat(),
-            }, at)
-            tx.outbox(case.id, "escalation", {"step_id": step.step_id}, at)
-    colour = case_colour(case, steps, today, yellow_share=yellow_share, owed=owed)
-    if colour != case.colour:
-        changes.append(StatusChange(case.id, None, case.colour, colour))
-        case.colour = colour
-        changed_cases.append(case)
-    return changes
-
-
-# --- outbox ----------------------------------------------------------------------------------------
-
-
-_PENDING_OUTBOX = (sa_select(*_OUTBOX.c).where(_OUTBOX.c.processed_at.is_(None))
-                   .order_by(_OUTBOX.c.id).limit(bindparam("limit")))
-
-
-def pending_outbox(session: Session, limit: int = 100) -> list[Any]:
-    """Unprocessed outbox rows, oldest first (read-only rows with the columns of
-    :class:`~flows.casework.tables.Outbox` as attributes)."""
-    return list(session.execute(_PENDING_OUTBOX, {"limit": limit}).all())
-
-
-def mark_processed(session: Session, ids: Iterable[int], *, now: datetime | None = None) -> int:
-    """Mark outbox rows done (once; already processed rows stay as they were); commits."""
-    at = aware_time(now or datetime.now(UTC))
-    ids = list(ids)
-    if not ids:
-        return 0
-    result = session.execute(
-        update(Outbox).where(col(Outbox.id).in_(ids), col(Outbox.processed_at).is_(None))
-        .values(processed_at=at).execution_options(synchronize_session=False)
-    )
-    session.commit()
-    return result.rowcount
-
-
-# --- verifying the audit chain ------------------------------------------------------------------
-
-
-def verify_chain(session: Session) -> ChainReport:
-    """Walk every audit event in order; name the first whose content or order was changed.
-
-    Each event must carry the next ``seq``, its ``prev_hash`` must be the previous event's
-    hash and its ``hash`` must match its content; the chain head must name the last event.
-    """
-    prev_seq, prev_hash, count = 0, GENESIS_HASH, 0
-    columns = (AuditEvent.seq, AuditEvent.case_id, AuditEvent.kind, AuditEvent.payload,
-               AuditEvent.at, AuditEvent.prev_hash, AuditEvent.hash)
-    rows = session.execute(
-        sa_select(*columns).order_by(col(AuditEvent.seq)).execution_options(yield_per=2000)
-    )
-    for seq, case_id, kind, payload, at, linked_hash, stored_hash in rows:
-        count += 1
-        where = f"event {seq} ({kind}, case {case_id})"
-        if seq != prev_seq + 1:
-            first = seq if seq <= prev_seq else prev_seq + 1
-            return ChainReport(False, count, first,
-                               f"{where} follows event {prev_seq}: events are missing or "
-                               "out of order")
-        intact = stored_hash == event_hash(linked_hash, seq=seq, case_id=case_id, kind=kind,
-                                           payload=payload, at=at)
-        if linked_hash != prev_hash:
-            if prev_seq and intact:
-                # This event is intact, so the one before was rewritten with a new hash.
-                return ChainReport(False, count, prev_seq,
-                                   f"event {prev_seq} was rewritten: event {seq} "
-                                   "links to a different hash")
-            return ChainReport(False, count, seq,
-                               f"{where} does not link to event {prev_seq}: it was changed, "
-                               "moved or inserted")
-        if not intact:
-            return ChainReport(False, count, seq,
-                               f"{where} was changed: its content does not match its hash")
-        prev_seq, prev_hash = seq, stored_hash
-    head = session.exec(select(AuditChainHead).where(AuditChainHead.id == 1)
-                        .execution_options(populate_existing=True)).one()
-    if head.seq > prev_seq:
-        return ChainReport(False, count, prev_seq + 1,
-                           f"the chain head names event {head.seq} but the last event is "
-                           f"{prev_seq}: events were deleted at the end")
-    if head.seq < prev_seq:
-        return ChainReport(False, count, head.seq + 1,
-                           f"events {head.seq + 1} to {prev_seq} were added after the chain "
-                           f"head (event {head.seq}) without extending it")
-    if head.hash != prev_hash:
-        return ChainReport(False, count, prev_seq,
-                           f"event {prev_seq} is not the event the chain head names: the last "
-                           "event was replaced")
-    return ChainReport(True, count)
-

@@ -104,7 +104,7 @@ def begin_write(session: Session) -> None:
     On SQLite the transaction begins ``IMMEDIATE``: it takes the database's write lock
     at once, so writers queue (up to the busy timeout) and never fail half-way. On
     PostgreSQL it is an ordinary transaction; writers serialise on the audit chain head
-    (:func:`flows.casework.operations.lock_chain`).
+    (:func:`flows.casework._rows.lock_chain`).
     """
     if session.in_transaction():
         session.commit()

@@ -11,7 +11,7 @@ certificate is issued once per case and step. :class:`Outbox` rows tell the flow
 happened; they are written in the same transaction as the change.
 
 The table of cases is called ``cases`` because ``CASE`` is an SQL keyword.
-The operations on these tables live in :mod:`flows.casework.operations`.
+The operations on these tables live in :mod:`flows.casework`.
 
 Datetimes are stored aware, in UTC (:func:`aware_time`; a naive ``now`` is read as
 service-centre time, UTC+8); days and due dates are service-centre calendar days

@@ -1,0 +1,154 @@
+"""Colours of cases and steps (宾县 red / yellow / green) and the 督办 sweep that stores them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from flows.casework._rows import (
+    _CASE_STATE,
+    _READ_OPEN_CASES,
+    _SAVE_CASES,
+    _SAVE_STEPS,
+    _STEP_STATE,
+    _CaseRow,
+    _read_steps,
+    _read_submissions,
+    _Transaction,
+)
+from flows.casework.due_dates import _calendar
+from flows.casework.tables import (
+    CLOSED_STATUSES,
+    Case,
+    CaseStep,
+    Colour,
+    Submission,
+    aware_time,
+    local_date,
+)
+
+__all__ = [
+    "SWEEP_BATCH_CASES",
+    "StatusChange",
+    "case_colour",
+    "step_colour",
+    "sweep",
+]
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A colour change found by :func:`sweep`; ``step_id`` is ``None`` for the case itself."""
+
+    case_id: str
+    step_id: str | None
+    before: str | None
+    after: Colour
+    escalated: bool = False
+
+
+def step_colour(step: CaseStep, today: date, *, yellow_share: float) -> Colour:
+    """Red past its committed due date; yellow paused for 补正 or past ``yellow_share`` of
+    its time; green on track. Decided steps keep the colour of when they were decided.
+
+    ``step`` may also be a row of the columns read here (status, due_date, decided_at,
+    paused_on, started_at), as readers that skip the ORM pass it.
+    """
+    if step.due_date is None or step.status in ("waiting", "cancelled"):
+        return "green"
+    if step.status in ("approved", "rejected"):
+        return "red" if local_date(step.decided_at) > step.due_date else "green"
+    if step.status == "supplement":
+        return "red" if step.paused_on and step.paused_on > step.due_date else "yellow"
+    if today > step.due_date:
+        return "red"
+    calendar = _calendar()
+    start = local_date(step.started_at)
+    total = calendar.working_days_between(start, step.due_date)
+    elapsed = calendar.working_days_between(start, today)
+    return "yellow" if total > 0 and elapsed > yellow_share * total else "green"
+
+
+def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
+                yellow_share: float, owed: Sequence[Submission] = ()) -> Colour:
+    """The case's colour: the worst of its steps', red past its own due date, yellow while
+    waiting for 补正 at the window or for an ``owed`` 容缺 material past its due date.
+    A closed case is red if it closed after its due date. ``case`` may also be a row of the
+    columns read here (status, due_date, closed_at), ``steps`` rows as for
+    :func:`step_colour`."""
+    if case.status in CLOSED_STATUSES:
+        late = case.due_date is not None and local_date(case.closed_at) > case.due_date
+        return "red" if late else "green"
+    if case.status == "awaiting_supplement":
+        return "yellow"
+    colours = {step_colour(s, today, yellow_share=yellow_share) for s in steps}
+    if "red" in colours or (case.due_date is not None and today > case.due_date):
+        return "red"
+    overdue = any(r.status == "deferred" and r.due_date and today > r.due_date for r in owed)
+    return "yellow" if "yellow" in colours or overdue else "green"
+
+
+SWEEP_BATCH_CASES = 200
+"""Cases recoloured per transaction by :func:`sweep` (writers wait at most one batch)."""
+
+
+def sweep(
+    session: Session, *, now: datetime, yellow_share: float | None = None
+) -> list[StatusChange]:
+    """Recolour every open case and step; a step turning red is escalated (督办) once.
+
+    Commits every :data:`SWEEP_BATCH_CASES` cases, so staff decisions never wait long.
+    """
+    if yellow_share is None:
+        from process_models.settings import settings
+
+        yellow_share = settings.yellow_share
+    at = aware_time(now)
+    today = local_date(at)
+    open_statuses = ["accepted", "awaiting_supplement"]
+    case_ids = list(session.exec(
+        select(Case.id).where(col(Case.status).in_(open_statuses)).order_by(col(Case.id))
+    ).all())
+    changes: list[StatusChange] = []
+    for first in range(0, len(case_ids), SWEEP_BATCH_CASES):
+        with _Transaction(session) as tx:
+            batch = [_CaseRow(*row) for row in tx.execute(_READ_OPEN_CASES, {
+                "ids": case_ids[first:first + SWEEP_BATCH_CASES], "statuses": open_statuses})]
+            ids = [case.id for case in batch]
+            steps, owed = _read_steps(tx, ids), _read_submissions(tx, ids)
+            changed_cases, changed_steps = [], []
+            for case in batch:
+                changes += _recolour(tx, case, steps[case.id], list(owed[case.id].values()),
+                                     today, yellow_share, at, changed_cases, changed_steps)
+            tx.save(_SAVE_STEPS, changed_steps, _STEP_STATE)
+            tx.save(_SAVE_CASES, changed_cases, _CASE_STATE)
+    return changes
+
+
+def _recolour(tx: _Transaction, case, steps: list, owed: list, today: date, yellow_share: float,
+              at: datetime, changed_cases: list, changed_steps: list) -> list[StatusChange]:
+    """Recolour ``case`` and its steps, adding the changed records to the two lists."""
+    changes = []
+    for step in steps:
+        colour = step_colour(step, today, yellow_share=yellow_share)
+        escalate = colour == "red" and step.escalated_at is None
+        if colour != step.colour or escalate:
+            changes.append(StatusChange(case.id, step.step_id, step.colour, colour, escalate))
+            step.colour = colour
+            changed_steps.append(step)
+        if escalate:
+            step.escalated_at = at
+            tx.audit(case.id, "escalation", {
+                "step_id": step.step_id, "department_id": step.department_id,
+                "due_date": step.due_date.isoformat(),
+            }, at)
+            tx.outbox(case.id, "escalation", {"step_id": step.step_id}, at)
+    colour = case_colour(case, steps, today, yellow_share=yellow_share, owed=owed)
+    if colour != case.colour:
+        changes.append(StatusChange(case.id, None, case.colour, colour))
+        case.colour = colour
+        changed_cases.append(case)
+    return changes
