@@ -220,8 +220,8 @@ def test_verify_catches_a_deleted_event_on_postgresql(run_cli, postgresql_histor
 def _history_events(url):
     from sqlmodel import Session
 
+    from flows.casework.history import history_events
     from flows.casework.store import make_engine
-    from simulations.interchange.eventlog import history_events
 
     engine = make_engine(url)
     with Session(engine) as session:
@@ -295,8 +295,8 @@ def test_a_session_stays_usable_while_its_history_streams_and_after_it_stops_hal
     from sqlalchemy import text
     from sqlmodel import Session
 
+    from flows.casework.history import history_events
     from flows.casework.store import make_engine
-    from simulations.interchange.eventlog import history_events
 
     engine = make_engine(history)
     with Session(engine) as session:

@@ -327,7 +327,7 @@ steps:
 
 def test_the_simulated_event_log_reads_back_like_a_real_one(tmp_path, calendar):
     """The same reader (and so the same audit reports) takes simulated and real logs."""
-    from simulations.interchange.eventlog import read_log
+    from simulations.interchange.read import read_log
 
     log = tmp_path / "log.csv"
     simulate_capacity([one_task(2)], start=date(2025, 3, 3), end=date(2025, 3, 3),

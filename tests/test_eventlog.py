@@ -11,15 +11,10 @@ from itertools import pairwise
 import pytest
 
 from process_models.errors import EventLogError
-from simulations.interchange.eventlog import (
-    CHINA_TZ,
-    Event,
-    export_events,
-    read_log,
-    write_ocel_json,
-    write_ocel_sqlite,
-    write_xes,
-)
+from simulations.interchange.eventlog import CHINA_TZ, Event, export_events
+from simulations.interchange.ocel import write_ocel_json, write_ocel_sqlite
+from simulations.interchange.read import read_log
+from simulations.interchange.xes import write_xes
 
 STEPS = [("birth_certificate", "hospital"), ("household_registration", "police"),
          ("social_security_card", "hrss")]

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from process_models.catalog import load_catalog_procedure
 from process_models.errors import EventLogError
 from process_models.loading import dump_procedure, load_procedure, parse_procedure
-from simulations.interchange.eventlog import CHINA_TZ, LogEvent, read_log
+from simulations.interchange.eventlog import CHINA_TZ
+from simulations.interchange.read import LogEvent, read_log
 from simulations.planning.fitting import (
     fit_distribution,
     fit_procedure,

@@ -52,6 +52,18 @@ def test_the_definition_the_analysis_and_the_case_never_import_prefect_or_the_we
     assert offences == []
 
 
+def test_analysis_never_imports_the_database():
+    """simulations/ is procedure in, result out: reading the case tables is flows/casework's."""
+    database = {"sqlalchemy", "sqlmodel", "psycopg"}  # sqlite3 writes OCEL files: allowed
+    offences = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "simulations").rglob("*.py"))
+        for name, line in imported_top_levels(path)
+        if name in database
+    ]
+    assert offences == []
+
+
 def test_importing_the_running_case_loads_neither_prefect_nor_the_web_stack():
     """``import flows.casework`` (every module of it) pulls in no heavy package indirectly."""
     script = (

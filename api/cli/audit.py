@@ -196,7 +196,8 @@ def export(
     database: DatabaseOpt = None,
 ) -> None:
     """Export case history as an event log (XES or OCEL 2.0) for process-mining tools."""
-    from simulations.interchange.eventlog import export_events, history_events
+    from flows.casework.history import history_events
+    from simulations.interchange.eventlog import export_events
 
     with _session(database) as session:
         count = export_events(history_events(session, start=_day(start), end=_day(end),
@@ -219,9 +220,10 @@ def fit(
 ) -> None:
     """Fit each step's duration to observed history and write them into a procedure file."""
     from api.cli.procedures import _load
+    from flows.casework.history import history_durations
     from process_models.loading import save_procedure
-    from simulations.interchange.eventlog import read_log
-    from simulations.planning.fitting import fit_procedure, history_durations, log_durations
+    from simulations.interchange.read import read_log
+    from simulations.planning.fitting import fit_procedure, log_durations
 
     proc = _load(procedure)
     if log == "history":

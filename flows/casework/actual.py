@@ -253,8 +253,8 @@ def case_actuals(
     """
     from sqlalchemy import select
 
+    from flows.casework.history import cases_in_period, local_day, stream_rows
     from flows.casework.tables import Case, CaseStep
-    from simulations.interchange.eventlog import cases_in_period, local_day, stream_rows
 
     if calendar is None:
         from process_models.calendar import default_calendar

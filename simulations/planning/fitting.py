@@ -1,8 +1,8 @@
 """Learn step durations from what actually happened, for the Monte-Carlo simulator.
 
 Durations (working days) come from an imported event log (:func:`log_durations`, reading
-:func:`simulations.interchange.eventlog.read_log` rows) or from the case tables
-(:func:`history_durations`). :func:`fit_distribution` turns one step's durations into a
+:func:`simulations.interchange.read.read_log` rows) or from the case tables
+(:func:`flows.casework.history.history_durations`). :func:`fit_distribution` turns one step's durations into a
 :class:`~process_models.procedure.Distribution`: ``fixed`` when every case took the same
 time, otherwise the better of ``lognormal`` (maximum likelihood, shown as the duration's
 mean and standard deviation) and ``triangular`` (min, most likely, max) by the
@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from process_models.errors import EventLogError, did_you_mean
@@ -38,7 +38,6 @@ __all__ = [
     "StepFit",
     "fit_distribution",
     "fit_procedure",
-    "history_durations",
     "ks_statistic",
     "log_durations",
     "working_days_elapsed",
@@ -290,39 +289,4 @@ def log_durations(events: Iterable[Any], proc: Procedure, *, calendar: Any = Non
     if not durations:
         raise EventLogError(
             "the log holds no completed step" if seen else "the log holds no events")
-    return durations
-
-
-def history_durations(session: Any, proc: Procedure, *, start: date | None = None,
-                      end: date | None = None, batch_rows: int = 2000,
-                      calendar: Any = None) -> dict[str, list[float]]:
-    """Working-day durations per step of ``proc`` from decided case steps in the database.
-
-    Each is ``started_at`` → ``decided_at`` minus the step's 补正 pause
-    (``paused_working_days``); cases are those received in ``[start, end]``.
-    """
-    from sqlmodel import select
-
-    from flows.casework.tables import Case, CaseStep
-    from simulations.interchange.eventlog import _day_start, _stored
-
-    stmt = (select(CaseStep.step_id, CaseStep.started_at, CaseStep.decided_at,
-                   CaseStep.paused_working_days)
-            .join(Case, Case.id == CaseStep.case_id)
-            .where(Case.procedure_id == proc.id, CaseStep.started_at.is_not(None),
-                   CaseStep.decided_at.is_not(None)))
-    if start is not None:
-        stmt = stmt.where(Case.received_at >= _day_start(start))
-    if end is not None:
-        from datetime import timedelta
-
-        stmt = stmt.where(Case.received_at < _day_start(end + timedelta(days=1)))
-    durations: dict[str, list[float]] = {}
-    for step_id, began, decided, paused in session.execute(
-            stmt.execution_options(yield_per=batch_rows)):
-        days = working_days_elapsed(_stored(began), _stored(decided), calendar)
-        durations.setdefault(step_id, []).append(max(0.0, days - (paused or 0)))
-    if not durations:
-        raise EventLogError(f"no decided cases of '{proc.id}' in the period; "
-                            "choose another period or run `onething demo-history`")
     return durations
