@@ -29,8 +29,9 @@ _HOMES = {
     "simulations.planning.gantt": ["plot_gantt", "write_gantt"],
     "simulations.planning.metrics": ["Comparison", "Metrics", "compare", "measure"],
     "simulations.planning.montecarlo": ["Risk", "compare_risk", "simulate"],
-    "simulations.planning.reforms": ["LEVERS"],
-    "simulations.planning.scenario": ["Reform", "Scenario", "apply_scenario", "load_scenario"],
+    "simulations.planning.scenario": [
+        "LEVERS", "Reform", "Scenario", "apply_scenario", "load_scenario",
+    ],
     "simulations.capacity.service_centre": [
         "CapacityResult", "load_arrivals", "load_staff", "simulate_capacity", "what_if",
     ],

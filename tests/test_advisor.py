@@ -4,9 +4,9 @@ import pytest
 
 from process_models.loading import parse_procedure
 from process_models.procedure import Distribution
-from simulations.planning import reforms
 from simulations.planning.advisor import advise, candidates
 from simulations.planning.cpm import critical_path_length
+from simulations.planning.scenario import LEVERS
 from tests.test_reforms import SHOP
 
 
@@ -30,7 +30,7 @@ def test_single_levers_are_ranked_by_working_days_saved(shop):
 
 def test_each_saving_is_what_applying_the_lever_alone_gives(shop):
     for option in advise(shop).options:
-        after, _ = reforms.LEVERS[option.lever](shop, **option.args)
+        after, _ = LEVERS[option.lever](shop, **option.args)
         assert critical_path_length(shop) - critical_path_length(after) == pytest.approx(
             option.saved_working_days)
 

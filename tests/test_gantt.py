@@ -8,7 +8,7 @@ import pytest
 
 from process_models.errors import InvalidInput
 from process_models.loading import parse_procedure
-from simulations.planning import reforms
+from simulations.planning import applicant_levers, reforms
 from simulations.planning.gantt import (
     cjk_font_path,
     gantt_bars,
@@ -29,7 +29,7 @@ def shop():
 @pytest.fixture
 def reformed(shop):
     after, _ = reforms.parallelise(shop)
-    after, _ = reforms.commitment(after, ["food"])
+    after, _ = applicant_levers.commitment(after, ["food"])
     return after
 
 

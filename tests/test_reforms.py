@@ -6,8 +6,9 @@ import pytest
 from process_models.errors import ScenarioError
 from process_models.loading import check_procedure, dump_procedure, parse_procedure
 from process_models.procedure import DependencyKind, Provider, StepKind
-from simulations.planning import reforms
+from simulations.planning import applicant_levers, reforms
 from simulations.planning.cpm import critical_path_length, schedule
+from simulations.planning.scenario import LEVERS
 
 SHOP = """
 id: shop
@@ -158,13 +159,13 @@ def test_a_filing_is_an_immediate_step_of_zero_days(shop):
 
 def test_commitment_where_the_law_forbids_it_names_the_step(shop):
     with pytest.raises(ScenarioError, match="step 'fire' \\(消防安全检查\\) cannot switch to 告知承诺"):
-        reforms.commitment(shop, ["fire"])
+        applicant_levers.commitment(shop, ["fire"])
 
 
 def test_commitment_decides_on_the_spot_and_verifies_off_the_applicants_path(shop):
     """The 20-day check would end on day 23, past everything else (day 18), if it counted."""
     parallel, _ = reforms.parallelise(shop)
-    after, _ = reforms.commitment(parallel, ["food"], verification_days=20)
+    after, _ = applicant_levers.commitment(parallel, ["food"], verification_days=20)
     food, check = after.step("food"), after.step("food_verification")
     assert (food.kind, food.committed.days, food.statutory.days) == (StepKind.immediate, 0, 0)
     assert check.follow_up and check.committed.days == 20 and check.predecessors == ["food"]
@@ -176,17 +177,17 @@ def test_commitment_decides_on_the_spot_and_verifies_off_the_applicants_path(sho
 
 
 def test_commitment_letter_replaces_the_named_proofs(shop):
-    after, _ = reforms.commitment(shop, ["food"], replaces=["rules"])
+    after, _ = applicant_levers.commitment(shop, ["food"], replaces=["rules"])
     assert "rules" not in after.step("food").materials
     assert "rules" not in {m.id for m in after.materials}
     with pytest.raises(ScenarioError, match="material 'id_card' is not asked for by food"):
-        reforms.commitment(shop, ["food"], replaces=["id_card"])
+        applicant_levers.commitment(shop, ["food"], replaces=["id_card"])
 
 
 def test_deferred_non_key_material_no_longer_holds_the_step_back(shop):
     """food waits for assessment only for its report, a non-key material: 容缺 drops the wait.
     It still waits for the licence, whose copy is key."""
-    after, log = reforms.defer_materials(shop)
+    after, log = applicant_levers.defer_materials(shop)
     assert deps(after, "food") == {"licence": "legal"}
     assert [c.subject for c in log] == ["assessment → food"]
 
@@ -194,24 +195,24 @@ def test_deferred_non_key_material_no_longer_holds_the_step_back(shop):
 def test_deferring_keeps_a_legal_order_but_drops_its_material_wait_lag(shop):
     legal = parse_procedure(SHOP.replace("{step: assessment, kind: practice}",
                                          "{step: assessment, lag: {days: 4}}"))
-    after, _ = reforms.defer_materials(legal)
+    after, _ = applicant_levers.defer_materials(legal)
     dep = next(d for d in after.step("food").depends_on if d.step == "assessment")
     assert dep.kind is DependencyKind.legal and dep.lag is None
 
 
 def test_shared_materials_leave_the_applicants_list(shop):
-    after, _ = reforms.share_data(shop)
+    after, _ = applicant_levers.share_data(shop)
     assert after.material("id_card").provider is Provider.data_sharing
-    named, _ = reforms.share_data(shop, ["licence_copy"])
+    named, _ = applicant_levers.share_data(shop, ["licence_copy"])
     assert named.material("licence_copy").provider is Provider.data_sharing
     assert named.material("licence_copy").from_step == "licence"
 
 
 def test_dropped_materials_leave_every_step(shop):
-    after, _ = reforms.drop_materials(shop, ["plan"])
+    after, _ = applicant_levers.drop_materials(shop, ["plan"])
     assert all("plan" not in s.materials for s in after.steps)
     with pytest.raises(ScenarioError, match="no material 'plann' \\(did you mean 'plan'\\?\\)"):
-        reforms.drop_materials(shop, ["plann"])
+        applicant_levers.drop_materials(shop, ["plann"])
 
 
 @pytest.mark.parametrize("kwargs, food_days, licence_days", [
@@ -235,10 +236,10 @@ def test_compress_needs_exactly_one_sensible_amount(shop, kwargs):
 
 
 def test_one_window_makes_every_trip_one_and_online_makes_none(shop):
-    window, _ = reforms.one_window(shop)
+    window, _ = applicant_levers.one_window(shop)
     assert sum(s.trips for s in window.steps) == 1
     assert {s.window for s in window.steps} == {"综合窗口"}
-    web, log = reforms.online(shop)
+    web, log = applicant_levers.online(shop)
     assert sum(s.trips for s in web.steps) == 0
     assert log[0].summary == "trips 5 → 0"
 
@@ -268,13 +269,13 @@ LEVER_CALLS = [
 
 
 def test_every_lever_is_exercised_here():
-    assert {name for name, _ in LEVER_CALLS} == set(reforms.LEVERS)
+    assert {name for name, _ in LEVER_CALLS} == set(LEVERS)
 
 
 @pytest.mark.parametrize("name, kwargs", LEVER_CALLS, ids=[n for n, _ in LEVER_CALLS])
 def test_every_lever_returns_a_valid_procedure_and_leaves_its_input_unchanged(shop, name, kwargs):
     untouched = shop.model_copy(deep=True)
-    after, log = reforms.LEVERS[name](shop, **kwargs)
+    after, log = LEVERS[name](shop, **kwargs)
     assert shop == untouched
     assert check_procedure(after) is after
     assert parse_procedure(dump_procedure(after)) == after

@@ -10,6 +10,7 @@ from process_models.errors import ScenarioError
 from process_models.loading import check_procedure, dump_procedure, parse_procedure
 from simulations.planning import reforms
 from simulations.planning.cpm import critical_path_length
+from simulations.planning.scenario import LEVERS
 from tests.strategies import procedures
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -58,7 +59,7 @@ def lever_calls(draw, proc):
 def apply_or_expected_refusal(proc, name, kwargs):
     """The lever's result, or ``None`` when it refused for a reason it is allowed to give."""
     try:
-        return reforms.LEVERS[name](proc, **kwargs)
+        return LEVERS[name](proc, **kwargs)
     except ScenarioError as e:
         assert name in EXPECTED_REFUSALS and re.search(EXPECTED_REFUSALS[name], str(e)), str(e)
         return None
@@ -100,4 +101,4 @@ def test_no_lever_but_merge_lengthens_the_critical_path(data):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_REFUSALS))
 def test_expected_refusals_name_real_levers(name):
-    assert name in reforms.LEVERS
+    assert name in LEVERS

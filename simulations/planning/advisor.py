@@ -30,9 +30,9 @@ from typing import Any
 
 from process_models.errors import ScenarioError
 from process_models.procedure import DependencyKind, Procedure
-from simulations.planning import reforms
 from simulations.planning.cpm import schedule
 from simulations.planning.metrics import measure
+from simulations.planning.scenario import LEVERS
 
 __all__ = ["Advice", "Blocked", "Option", "PlanStep", "advise", "candidates"]
 
@@ -187,7 +187,7 @@ def _options(proc: Procedure, m: _Measurer) -> list[Option]:
     found = []
     for lever, subject, args in candidates(proc):
         try:
-            after, log = reforms.LEVERS[lever](proc, **args)
+            after, log = LEVERS[lever](proc, **args)
         except ScenarioError:
             continue  # a merge that would wait for itself
         now = measure(after, limits=m.limits)
@@ -224,7 +224,7 @@ def _plan(proc: Procedure, m: _Measurer) -> tuple[list[PlanStep], Procedure]:
             if (lever, subject) in used or not _involved(args) & critical:
                 continue
             try:
-                after, log = reforms.LEVERS[lever](current, **args)
+                after, log = LEVERS[lever](current, **args)
             except ScenarioError:
                 continue
             if not log:

@@ -2,8 +2,10 @@
 
 Each lever takes a :class:`~process_models.procedure.Procedure`, never changes it,
 and returns a new, checked procedure together with a list of :class:`Change`
-records saying what changed and why. Levers combine in a scenario file
-(:mod:`simulations.planning.scenario`).
+records saying what changed and why. The levers on the steps are here, those on the
+applicant's side (materials, trips, 告知承诺) in :mod:`simulations.planning.applicant_levers`;
+:data:`simulations.planning.scenario.LEVERS` names them all, and they combine in a scenario
+file (:mod:`simulations.planning.scenario`).
 
 ========================  =========================================================
 lever                     what it does
@@ -66,20 +68,13 @@ from process_models.procedure import (
 from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY, step_duration_working_days
 
 __all__ = [
-    "LEVERS",
     "Change",
     "Lever",
-    "commitment",
     "compress",
-    "defer_materials",
-    "drop_materials",
     "eliminate",
     "filing",
     "merge",
-    "one_window",
-    "online",
     "parallelise",
-    "share_data",
     "zone_assessment",
 ]
 
@@ -535,182 +530,6 @@ def filing(proc: Procedure, steps: Sequence[str]) -> Result:
     return _checked(out, "filing"), log
 
 
-def commitment(
-    proc: Procedure,
-    steps: Sequence[str],
-    *,
-    verification_days: float | None = None,
-    replaces: Sequence[str] = (),
-) -> Result:
-    """告知承诺: the decision is made on the spot against the applicant's written commitment.
-
-    Only where the law allows it (``commitment_allowed``). The step becomes a 即办件 of
-    0 days; a verification step (事中事后核查) follows it after issue, flagged
-    ``follow_up``: nothing waits for it and it is off the applicant's path. It
-    takes over the review's limit (or ``verification_days``) and untimed parts.
-    ``replaces`` names the proofs the commitment letter stands in for (证明事项告知承诺):
-    the committing steps no longer ask for them.
-
-    >>> from process_models.catalog import load_catalog_procedure
-    >>> p = load_catalog_procedure("newborn")
-    >>> commitment(p, ["social_security_card"])
-    Traceback (most recent call last):
-    ...
-    process_models.errors.ScenarioError: commitment: step 'social_security_card' (社会保障卡申领) \
-cannot switch to 告知承诺: the law does not allow it here (commitment_allowed is false)
-    """
-    ids = _known_steps(proc, steps, "commitment")
-    replaced = _known_materials(proc, replaces, "commitment")
-    for mid in replaced:
-        if not any(mid in proc.step(sid).materials for sid in ids):
-            raise ScenarioError(f"commitment: material '{mid}' is not asked for by "
-                                f"{', '.join(ids)}; a commitment letter replaces only their proofs")
-    for sid in ids:
-        s = proc.step(sid)
-        if not s.commitment_allowed:
-            raise ScenarioError(
-                f"commitment: step '{sid}' ({s.name}) cannot switch to 告知承诺: the law does "
-                "not allow it here (commitment_allowed is false)"
-            )
-    taken = {s.id for s in proc.steps} | {st.id for st in proc.stages}
-    out = proc.model_copy(deep=True)
-    log: list[Change] = []
-    steps_out: list[Step] = []
-    for s in out.steps:
-        steps_out.append(s)
-        if s.id not in ids:
-            continue
-        check_id = f"{s.id}_verification"
-        while check_id in taken:
-            check_id += "_"
-        taken.add(check_id)
-        days = s.committed.days if verification_days is None else verification_days
-        steps_out.append(Step(
-            id=check_id,
-            name=f"{s.name} 事中事后核查",
-            department=s.department,
-            committed=Limit(days=days, unit=s.committed.unit),
-            untimed=s.untimed,
-            depends_on=[Dependency(step=s.id)],
-            follow_up=True,
-            links=1,
-        ))
-        log.append(Change(
-            "commitment", s.id,
-            f"{s.kind.value} {_days(s.committed.days)} days → 即办件 0 days on the applicant's "
-            f"commitment; '{check_id}' checks it after issue ({_days(days)} days, off the "
-            "applicant's path)",
-            "告知承诺 allowed by law for this step",
-        ))
-        s.kind = StepKind.immediate
-        s.committed = Limit(days=0)
-        s.statutory = Limit(days=0) if s.statutory is not None else None
-        s.untimed = []
-        s.duration = None
-        gone = [m for m in s.materials if m in replaced]
-        if gone:
-            s.materials = [m for m in s.materials if m not in replaced]
-            log.append(Change("commitment", s.id, f"no longer asks for {', '.join(gone)}",
-                              "告知承诺: the commitment letter replaces these proofs"))
-    out.steps = steps_out
-    used = {m for s in out.steps for m in s.materials}
-    out.materials = [m for m in out.materials if m.id not in replaced or m.id in used]
-    return _checked(out, "commitment"), log
-
-
-def defer_materials(proc: Procedure, steps: Sequence[str] | None = None) -> Result:
-    """容缺受理: a step is accepted while non-key materials are still owed.
-
-    A step no longer waits for an earlier step whose only contribution is a non-key
-    material: a practice dependency on it is dropped; a legal one keeps the order but
-    loses its lag (the time spent waiting for the material).
-
-    >>> from process_models.catalog import load_catalog_procedure
-    >>> q, log = defer_materials(load_catalog_procedure("newborn"))
-    >>> log
-    []
-    """
-    chosen = None if steps is None else set(_known_steps(proc, steps, "defer_materials"))
-    by_id = {m.id: m for m in proc.materials}
-    out = proc.model_copy(deep=True)
-    log: list[Change] = []
-    for s in out.steps:
-        if chosen is not None and s.id not in chosen:
-            continue
-        owed: dict[str, list[str]] = {}  # producing step → non-key materials owed from it
-        needed_from: set[str] = set()  # producing steps of key materials: still waited for
-        for m in (by_id[mid] for mid in s.materials if by_id[mid].from_step is not None):
-            if m.key:
-                needed_from.add(m.from_step)
-            else:
-                owed.setdefault(m.from_step, []).append(m.id)
-        kept = []
-        for d in s.depends_on:
-            if d.step not in owed or d.step in needed_from:
-                kept.append(d)
-                continue
-            names = ", ".join(owed[d.step])
-            if d.kind is DependencyKind.practice:
-                log.append(Change("defer_materials", f"{d.step} → {s.id}", "dependency dropped; "
-                                  f"{names} may follow later", "容缺受理: non-key material"))
-                continue
-            if d.lag is not None:
-                log.append(Change("defer_materials", f"{d.step} → {s.id}",
-                                  f"lag {_days(d.lag.days)} days dropped; {names} may follow "
-                                  "later", "容缺受理: non-key material; the legal order stays"))
-                d = d.model_copy(update={"lag": None})
-            kept.append(d)
-        s.depends_on = kept
-    return _checked(out, "defer_materials"), log
-
-
-def share_data(proc: Procedure, materials: Sequence[str] | None = None) -> Result:
-    """数据共享: materials a department already holds come by data sharing, not from the applicant.
-
-    Args:
-        proc: the procedure.
-        materials: the materials to share (default: every material with ``held_by``,
-            including step outputs such as an electronic licence 电子证照).
-
-    >>> from process_models.catalog import load_catalog_procedure
-    >>> p = load_catalog_procedure("newborn")
-    >>> q, log = share_data(p)
-    >>> [c.subject for c in log] == [m.id for m in p.materials if m.held_by]
-    True
-    """
-    if materials is None:
-        ids = [m.id for m in proc.materials if m.held_by is not None]
-    else:
-        ids = _known_materials(proc, materials, "share_data")
-    out = proc.model_copy(deep=True)
-    log = []
-    for m in out.materials:
-        if m.id in ids and m.provider is not Provider.data_sharing:
-            held = f"held by {m.held_by}" if m.held_by else "named by the reform"
-            log.append(Change("share_data", m.id, f"{m.name}: {m.provider.value} → data_sharing",
-                              f"数据共享: {held}"))
-            m.provider = Provider.data_sharing
-    return _checked(out, "share_data"), log
-
-
-def drop_materials(proc: Procedure, materials: Sequence[str]) -> Result:
-    """减要件: the named materials are no longer required by any step.
-
-    >>> from process_models.catalog import load_catalog_procedure
-    >>> q, _ = drop_materials(load_catalog_procedure("newborn"), ["application_form"])
-    >>> "application_form" in q.step("household_registration").materials
-    False
-    """
-    ids = set(_known_materials(proc, materials, "drop_materials"))
-    out = proc.model_copy(deep=True)
-    log = [Change("drop_materials", m.id, f"{m.name} no longer required", "减要件")
-           for m in out.materials if m.id in ids]
-    for s in out.steps:
-        s.materials = [m for m in s.materials if m not in ids]
-    out.materials = [m for m in out.materials if m.id not in ids]
-    return _checked(out, "drop_materials"), log
-
-
 def compress(
     proc: Procedure,
     *,
@@ -756,43 +575,6 @@ def compress(
     return _checked(out, "compress"), log
 
 
-def one_window(proc: Procedure, *, window: str = "综合窗口") -> Result:
-    """一窗受理: one comprehensive window; every applicant trip becomes one.
-
-    >>> from process_models.catalog import load_catalog_procedure
-    >>> q, _ = one_window(load_catalog_procedure("newborn"))
-    >>> sum(s.trips for s in q.steps), {s.window for s in q.steps}
-    (1, {'综合窗口'})
-    """
-    out = proc.model_copy(deep=True)
-    before = sum(s.trips for s in out.steps)
-    first = True
-    for s in out.steps:
-        s.window = window
-        if s.trips:
-            s.trips = 1 if first else 0
-            first = False
-    after = sum(s.trips for s in out.steps)
-    log = [Change("one_window", window, f"trips {before} → {after}; every step at '{window}'",
-                  "一窗受理: the applicant comes once, to one window")]
-    return _checked(out, "one_window"), log
-
-
-def online(proc: Procedure) -> Result:
-    """全程网办: everything online; no trips.
-
-    >>> from process_models.catalog import load_catalog_procedure
-    >>> q, log = online(load_catalog_procedure("newborn"))
-    >>> sum(s.trips for s in q.steps), log[0].summary
-    (0, 'trips 4 → 0')
-    """
-    out = proc.model_copy(deep=True)
-    before = sum(s.trips for s in out.steps)
-    for s in out.steps:
-        s.trips = 0
-    return out, [Change("online", proc.id, f"trips {before} → 0", "全程网办: applied for online")]
-
-
 def zone_assessment(proc: Procedure, steps: Sequence[str]) -> Result:
     """区域评估: the named assessments are done once for the whole zone by the government.
 
@@ -818,20 +600,3 @@ def zone_assessment(proc: Procedure, steps: Sequence[str]) -> Result:
             m.from_step = None
     _bridge(out, gone)
     return _checked(out, "zone_assessment"), log
-
-
-LEVERS: dict[str, Lever] = {
-    "parallelise": parallelise,
-    "merge": merge,
-    "eliminate": eliminate,
-    "filing": filing,
-    "commitment": commitment,
-    "defer_materials": defer_materials,
-    "share_data": share_data,
-    "drop_materials": drop_materials,
-    "compress": compress,
-    "one_window": one_window,
-    "online": online,
-    "zone_assessment": zone_assessment,
-}
-"""Every lever by name, as scenario files call them."""

@@ -12,7 +12,7 @@ order, each with its arguments::
         id: medical_insurance
         note: 医保参保与缴费一次办
 
-Lever names are those of :data:`simulations.planning.reforms.LEVERS`; Chinese names
+Lever names are those of :data:`LEVERS`; Chinese names
 (``联审``, ``告知承诺``, ``容缺受理`` ...) work too. The other keys are the lever
 function's keyword arguments:
 
@@ -60,12 +60,30 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from process_models.errors import OnethingError, ProcedureSyntaxError, ScenarioError, did_you_mean
 from process_models.loading import _line_of, _load_yaml, format_path, read_text, validation_error
 from process_models.procedure import Procedure
-from simulations.planning.reforms import LEVERS, Change
+from simulations.planning.applicant_levers import (
+    commitment,
+    defer_materials,
+    drop_materials,
+    one_window,
+    online,
+    share_data,
+)
+from simulations.planning.reforms import (
+    Change,
+    Lever,
+    compress,
+    eliminate,
+    filing,
+    merge,
+    parallelise,
+    zone_assessment,
+)
 
 if TYPE_CHECKING:
     from simulations.planning.metrics import Comparison
 
 __all__ = [
+    "LEVERS",
     "LEVER_ALIASES",
     "PUBLISHED_FIGURES",
     "FigureCheck",
@@ -79,6 +97,22 @@ __all__ = [
     "parse_scenario",
     "reform",
 ]
+
+LEVERS: dict[str, Lever] = {
+    "parallelise": parallelise,
+    "merge": merge,
+    "eliminate": eliminate,
+    "filing": filing,
+    "commitment": commitment,
+    "defer_materials": defer_materials,
+    "share_data": share_data,
+    "drop_materials": drop_materials,
+    "compress": compress,
+    "one_window": one_window,
+    "online": online,
+    "zone_assessment": zone_assessment,
+}
+"""Every lever by name, as scenario files call them."""
 
 LEVER_ALIASES: dict[str, str] = {
     "parallelize": "parallelise", "并联": "parallelise", "串联改并联": "parallelise",
