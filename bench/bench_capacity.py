@@ -98,13 +98,8 @@ def child(cases: int) -> None:
 def service_centre() -> dict:
     """Every catalog procedure at 8 cases a day for a year, staff sized to ~80% load."""
     from process_models.catalog import load_catalog
-    from simulations.capacity.service_centre import (
-        HOURS_PER_WORKING_DAY,
-        StaffPlan,
-        parse_arrivals,
-        procedure_graph,
-        simulate_capacity,
-    )
+    from simulations.capacity.plans import HOURS_PER_WORKING_DAY, StaffPlan, parse_arrivals
+    from simulations.capacity.service_centre import procedure_graph, simulate_capacity
 
     per_day = 8.0
     graphs = [procedure_graph(p) for p in load_catalog()]

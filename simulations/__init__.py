@@ -32,9 +32,8 @@ _HOMES = {
     "simulations.planning.scenario": [
         "LEVERS", "Reform", "Scenario", "apply_scenario", "load_scenario",
     ],
-    "simulations.capacity.service_centre": [
-        "CapacityResult", "load_arrivals", "load_staff", "simulate_capacity", "what_if",
-    ],
+    "simulations.capacity.plans": ["load_arrivals", "load_staff"],
+    "simulations.capacity.service_centre": ["CapacityResult", "simulate_capacity", "what_if"],
     "simulations.capacity.prosimos": ["load_prosimos", "simulate_prosimos"],
     "simulations.interchange.bpmn": ["load_bpmn", "save_bpmn"],
     "simulations.interchange.eventlog": ["export_events", "read_log"],

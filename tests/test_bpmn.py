@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 
 from process_models.errors import BpmnError, UnknownReference
 from process_models.loading import load_procedure
-from simulations.capacity.service_centre import StaffPlan, simulate_capacity
+from simulations.capacity.plans import StaffPlan
+from simulations.capacity.service_centre import simulate_capacity
 from simulations.interchange.bpmn import (
     bpmn_graph,
     bpmn_procedure,

@@ -11,10 +11,8 @@ from process_models.calendar import WorkingCalendar
 from process_models.catalog import load_catalog_procedure
 from process_models.errors import CapacityError, UnknownReference
 from simulations.capacity.model import Duration, Event, Flow, Gateway, ProcessGraph, Task
-from simulations.capacity.service_centre import (
+from simulations.capacity.plans import (
     HOURS_PER_WORKING_DAY,
-    MIN_WORK_HOURS,
-    WORK_SHARE,
     ArrivalPlan,
     StaffPlan,
     load_arrivals,
@@ -22,6 +20,10 @@ from simulations.capacity.service_centre import (
     parse_arrivals,
     parse_staff,
     parse_staff_changes,
+)
+from simulations.capacity.service_centre import (
+    MIN_WORK_HOURS,
+    WORK_SHARE,
     procedure_graph,
     simulate_capacity,
     what_if,

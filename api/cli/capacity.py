@@ -43,7 +43,7 @@ def _graphs(paths: list[str], params: Path | None):
 
 def _staff_option(values: list[str], base: dict[str, int]):
     """``--staff FILE`` and ``--staff DEPT=+N``: (plan, changes)."""
-    from simulations.capacity.service_centre import StaffPlan, load_staff, parse_staff_changes
+    from simulations.capacity.plans import StaffPlan, load_staff, parse_staff_changes
 
     plan = StaffPlan(dict(base))
     changes: list[str] = []
@@ -79,7 +79,8 @@ def capacity(
 ) -> None:
     """Simulate cases queueing for staff: on-time share, queues, utilisation, what-ifs."""
     from process_models.calendar import parse_date
-    from simulations.capacity.service_centre import load_arrivals, simulate_capacity, what_if
+    from simulations.capacity.plans import load_arrivals
+    from simulations.capacity.service_centre import simulate_capacity, what_if
 
     start, end = parse_date(from_, path="--from"), parse_date(to, path="--to")
     graphs, pool_sizes = _graphs(paths, params)

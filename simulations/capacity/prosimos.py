@@ -314,11 +314,11 @@ def procedure_with_params(proc: Procedure, scenario: ProsimosScenario,
     """``proc`` with departments from the scenario's resource pools and work times where a
     :class:`~process_models.procedure.Distribution` can hold them; also what was not kept.
 
-    Work seconds become working days of :data:`~simulations.capacity.service_centre.HOURS_PER_WORKING_DAY`
+    Work seconds become working days of :data:`~simulations.capacity.plans.HOURS_PER_WORKING_DAY`
     hours. Fixed, triangular and lognormal times fit; the others are listed as not kept,
     as are arrivals and calendars (simulation settings, not procedure fields).
     """
-    from simulations.capacity.service_centre import HOURS_PER_WORKING_DAY
+    from simulations.capacity.plans import HOURS_PER_WORKING_DAY
 
     day = HOURS_PER_WORKING_DAY * 3600.0
     tasks = {t.id: t for t in scenario.graph.tasks}
