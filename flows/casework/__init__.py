@@ -2,25 +2,73 @@
 
 Imports ``process_models`` and ``simulations``, never Prefect, FastAPI or ``api``: staff
 reads and the CLI stay fast. See README.md.
+
+The operations staff perform: :func:`open_case` (``opening.py``), :func:`submit_materials`
+(``materials.py``), :func:`decide` (``decisions.py``), :func:`advance_case` and
+:func:`withdraw_case` (``advancing.py``). Every operation is one transaction on a SQLModel
+``Session``: it checks its input, takes the write lock
+(:func:`flows.casework.store.begin_write` and the audit chain head, :func:`lock_chain`),
+changes the tables of :mod:`flows.casework.tables`, appends hash-chained
+:class:`~flows.casework.tables.AuditEvent` rows and an
+:class:`~flows.casework.tables.Outbox` row, and commits. Bad input raises one
+:class:`~process_models.errors.OnethingError` and writes nothing.
+
+``now`` is passed in (aware, or naive service-centre time); days count on the
+working-day calendar (:func:`process_models.calendar.default_calendar`), the
+acceptance day not counted. The 一次性告知单 is :mod:`flows.casework.notice`, due dates
+:mod:`flows.casework.due_dates`, colours and the sweep :mod:`flows.casework.colours`.
+
+>>> import tempfile, pathlib
+>>> from datetime import datetime
+>>> from sqlmodel import Session
+>>> from process_models import parse_procedure
+>>> from flows.casework.store import init_db, make_engine
+>>> shop = parse_procedure('''
+... id: shop
+... name: 开店
+... departments: [{id: samr, name: 市场监管局}, {id: tax, name: 税务局}]
+... materials: [{id: id_card, name: 身份证}, {id: lease, name: 租赁合同, key: false}]
+... steps:
+...   - {id: licence, name: 营业执照, department: samr, committed: {days: 3},
+...      materials: [id_card, lease], certificates: [营业执照]}
+...   - {id: invoice, name: 发票申领, department: tax, committed: {days: 1},
+...      depends_on: [licence], materials: [id_card], certificates: [发票]}
+... ''')
+>>> [(item.material_id, item.steps) for item in notification_list(shop)]
+[('id_card', ('licence', 'invoice')), ('lease', ('licence',))]
+>>> engine = make_engine(f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'cases.db'}")
+>>> init_db(engine)
+>>> with Session(engine) as session:
+...     case = open_case(session, shop, Applicant("张三", "11010519491231002X"), ["id_card"],
+...                      now=datetime(2025, 1, 24, 9, 30))    # lease owed (容缺受理)
+...     print(case.id, case.status, case.due_date)
+...     case = submit_materials(session, case.id, ["lease"], now=datetime(2025, 1, 26, 9, 0))
+...     for step_id, department_id, day in [("licence", "samr", 27), ("invoice", "tax", 28)]:
+...         _ = decide(session, case.id, step_id, "approve", department_id=department_id,
+...                    decided_by="王五", now=datetime(2025, 1, day, 10, 0))
+...         result = advance_case(session, case.id, now=datetime(2025, 1, day, 10, 1))
+...     print(result.status, result.certificates, verify_chain(session).ok)
+C-20250124-0001 accepted 2025-02-06
+approved ('C-20250124-0001-01', 'C-20250124-0001-02') True
+>>> engine.dispose()
 """
 
 from flows.casework._rows import lock_chain
-from flows.casework.audit_chain import CHANGE_MARKER, ChainReport, verify_chain
-from flows.casework.colours import SWEEP_BATCH_CASES, StatusChange, case_colour, step_colour, sweep
-from flows.casework.definitions import resolve_procedure, store_procedure
-from flows.casework.due_dates import DEFERRAL_WORKING_DAYS
-from flows.casework.notice import NoticeItem, notification_list
-from flows.casework.operations import (
+from flows.casework.advancing import (
     ADVANCE_BATCH_CASES,
     AdvanceResult,
-    Applicant,
     advance_case,
     advance_cases,
-    decide,
-    open_case,
-    submit_materials,
     withdraw_case,
 )
+from flows.casework.audit_chain import CHANGE_MARKER, ChainReport, verify_chain
+from flows.casework.colours import SWEEP_BATCH_CASES, StatusChange, case_colour, step_colour, sweep
+from flows.casework.decisions import decide
+from flows.casework.definitions import resolve_procedure, store_procedure
+from flows.casework.due_dates import DEFERRAL_WORKING_DAYS
+from flows.casework.materials import submit_materials
+from flows.casework.notice import NoticeItem, notification_list
+from flows.casework.opening import Applicant, open_case
 from flows.casework.outbox import mark_processed, pending_outbox
 from flows.casework.store import init_db, make_engine
 

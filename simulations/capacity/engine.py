@@ -1,4 +1,5 @@
-"""The discrete-event engine behind :mod:`simulations.capacity.service_centre`: one heap, plain floats.
+"""The discrete-event engine behind :mod:`simulations.capacity.service_centre`: one heap,
+plain floats.
 
 Time is seconds after midnight of the first simulated day. A :class:`Timeline` lists the
 open spans of one calendar (a department's opening hours, or whole working days for

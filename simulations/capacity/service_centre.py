@@ -9,7 +9,8 @@ How a catalog :class:`~process_models.procedure.Procedure` becomes a process gra
 
 - each step is a task of its department's staff pool;
 - work time: the step's ``duration`` distribution when it has one (working days of
-  :data:`~simulations.capacity.plans.HOURS_PER_WORKING_DAY` staff hours), then only its untimed parts are waited;
+  :data:`~simulations.capacity.plans.HOURS_PER_WORKING_DAY` staff hours), then only its
+  untimed parts are waited;
   otherwise :data:`WORK_SHARE` of its committed limit (at least :data:`MIN_WORK_HOURS`),
   drawn triangular from half to one and a half times that, and the rest of the limit
   plus its untimed parts is waited (external time: the file travels, 公示, 制证);
@@ -374,8 +375,9 @@ def simulate_capacity(
     procedures:
         Procedures (mapped by :func:`procedure_graph`) or ready process graphs.
     arrivals, staff:
-        Rates and staff; defaults: :data:`~simulations.capacity.plans.DEFAULT_CASES_PER_DAY` per procedure, one
-        person per department.
+        Rates and staff; defaults:
+        :data:`~simulations.capacity.plans.DEFAULT_CASES_PER_DAY` per procedure, one person
+        per department.
     replications, seed:
         Independent runs; the same seed gives the same result, and scenarios with the
         same seed share their random numbers.

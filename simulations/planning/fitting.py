@@ -2,8 +2,8 @@
 
 Durations (working days) come from an imported event log (:func:`log_durations`, reading
 :func:`simulations.interchange.read.read_log` rows) or from the case tables
-(:func:`flows.casework.history.history_durations`). :func:`fit_distribution` turns one step's durations into a
-:class:`~process_models.procedure.Distribution`: ``fixed`` when every case took the same
+(:func:`flows.casework.history.history_durations`). :func:`fit_distribution` turns one
+step's durations into a :class:`~process_models.procedure.Distribution`: ``fixed`` when every case took the same
 time, otherwise the better of ``lognormal`` (maximum likelihood, shown as the duration's
 mean and standard deviation) and ``triangular`` (min, most likely, max) by the
 Kolmogorov–Smirnov distance *D*, or ``empirical`` when neither passes the KS test at 5 %
@@ -240,7 +240,8 @@ def _step_matcher(proc: Procedure):
 
 def log_durations(events: Iterable[Any], proc: Procedure, *, calendar: Any = None
                   ) -> dict[str, list[float]]:
-    """Working-day durations per step from imported log rows (:class:`~simulations.interchange.eventlog.LogEvent`).
+    """Working-day durations per step from imported log rows
+    (:class:`~simulations.interchange.read.LogEvent`).
 
     A step runs from its ``start`` event (or, when the log has none, the case's previous
     event) to its last ``complete``; time between ``suspend`` and ``resume`` (补正) is left

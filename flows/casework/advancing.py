@@ -1,0 +1,232 @@
+"""Moving cases on: ready steps start; all approved, the certificates are issued together;
+a rejection or a withdrawal closes the case and cancels its open steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from flows.casework._rows import (
+    _CASE_STATE,
+    _CERTIFICATES,
+    _DECISIONS_WITH,
+    _ISSUED,
+    _SAVE_CASES,
+    _SAVE_STEPS,
+    _STEP_STATE,
+    _ensure_open,
+    _model,
+    _read_case,
+    _read_cases,
+    _read_steps,
+    _Transaction,
+)
+from flows.casework.definitions import _procedure
+from flows.casework.due_dates import (
+    _ready_day,
+    _step_due,
+)
+from flows.casework.tables import (
+    Case,
+    aware_time,
+    local_date,
+)
+from process_models.errors import (
+    InvalidInput,
+)
+from process_models.procedure import Procedure
+
+__all__ = [
+    "ADVANCE_BATCH_CASES",
+    "AdvanceResult",
+    "advance_case",
+    "advance_cases",
+    "withdraw_case",
+]
+
+
+_OPEN_STEP_STATUSES = ("waiting", "pending", "supplement")
+
+
+@dataclass(frozen=True)
+class AdvanceResult:
+    """What one :func:`advance_case` call changed (empty when there was nothing to do)."""
+
+    case_id: str
+    status: str
+    started: tuple[str, ...] = ()
+    certificates: tuple[str, ...] = ()
+    closed: bool = False
+
+
+ADVANCE_BATCH_CASES = 100
+"""Cases :func:`advance_cases` moves on per transaction (writers wait at most one batch)."""
+
+
+def advance_case(session: Session, case_id: str, *, now: datetime) -> AdvanceResult:
+    """Move a case on after a decision; running it twice changes nothing the second time.
+
+    Starts the steps whose dependencies are now met; when every step is approved, issues
+    every certificate at once (一次办结) and closes the case ``approved``; when a step was
+    rejected, cancels the open steps and closes the case ``rejected`` with that reason.
+    """
+    return advance_cases(session, [case_id], now=now)[0]
+
+
+def advance_cases(session: Session, case_ids: Iterable[str], *,
+                  now: datetime) -> list[AdvanceResult]:
+    """:func:`advance_case` for many cases, one result per distinct case id, in order.
+
+    One transaction per :data:`ADVANCE_BATCH_CASES` cases: their cases and steps are read
+    with one statement each and their changes written with one statement per table.
+    """
+    at = aware_time(now)
+    ids = list(dict.fromkeys(case_ids))
+    results: list[AdvanceResult] = []
+    for first in range(0, len(ids), ADVANCE_BATCH_CASES):
+        with _Transaction(session) as tx:
+            results += _advance_batch(tx, ids[first:first + ADVANCE_BATCH_CASES], at)
+    return results
+
+
+def _advance_batch(tx: _Transaction, case_ids: list[str], at: datetime) -> list[AdvanceResult]:
+    cases = _read_cases(tx, case_ids)
+    open_ids = [i for i in case_ids if cases[i][0].status == "accepted"]
+    steps = _read_steps(tx, open_ids)
+    rejected_ids = [i for i in open_ids if any(s.status == "rejected" for s in steps[i])]
+    reasons: dict[str, list[str]] = {case_id: [] for case_id in rejected_ids}
+    if rejected_ids:
+        for row in tx.execute(_DECISIONS_WITH, {"ids": rejected_ids, "outcome": "reject"}):
+            reasons[row.case_id].append(f"{row.step_id}: {row.reason}")
+    closing = [i for i in open_ids if all(s.status == "approved" for s in steps[i])]
+    issued: set[tuple[str, str, str]] = set()
+    if closing:
+        issued = {tuple(row) for row in tx.execute(_ISSUED, {"ids": closing})}
+    results, changed_cases, changed_steps, certificates = [], [], [], []
+    for case_id in case_ids:
+        case, definition = cases[case_id]
+        if case.status != "accepted":
+            results.append(AdvanceResult(case_id=case.id, status=case.status))
+            continue
+        case_steps = steps[case_id]
+        if case_id in reasons:
+            changed_steps += _close_rejected(tx, case, case_steps, "; ".join(reasons[case_id]),
+                                             at)
+            changed_cases.append(case)
+            results.append(AdvanceResult(case.id, case.status, closed=True))
+            continue
+        proc = _procedure(case, definition)
+        started = _start_ready_steps(tx, case, proc, case_steps, at)
+        changed_steps += started
+        started_ids = tuple(s.step_id for s in started)
+        if started:
+            tx.outbox(case.id, "steps_started", {"steps": list(started_ids)}, at)
+        if not all(s.status == "approved" for s in case_steps):
+            results.append(AdvanceResult(case.id, case.status, started_ids))
+            continue
+        numbers = _issue_certificates(case, proc, case_steps, issued, certificates, at)
+        case.status, case.closed_at = "approved", at
+        case.version += 1
+        changed_cases.append(case)
+        tx.audit(case.id, "case_approved", {"certificates": numbers}, at)
+        tx.outbox(case.id, "case_closed", {"status": "approved", "certificates": numbers}, at)
+        results.append(AdvanceResult(case.id, case.status, started_ids, tuple(numbers), True))
+    tx.save(_SAVE_STEPS, changed_steps, _STEP_STATE)
+    tx.save(_SAVE_CASES, changed_cases, _CASE_STATE)
+    if certificates:
+        tx.execute(insert(_CERTIFICATES), certificates)
+    return results
+
+
+def _start_ready_steps(tx: _Transaction, case, proc: Procedure, steps: list,
+                       at: datetime) -> list:
+    """Start the waiting steps whose dependencies are met; the steps started."""
+    definitions = {s.id: s for s in proc.steps}
+    finished = {s.step_id: local_date(s.decided_at) for s in steps
+                if s.status == "approved" and s.decided_at is not None}
+    accepted = local_date(case.accepted_at)
+    started = []
+    for row in steps:
+        if row.status != "waiting":
+            continue
+        start_day = _ready_day(proc, definitions[row.step_id], finished, accepted)
+        if start_day is None:
+            continue
+        row.status = "pending"
+        row.started_at = at
+        row.due_date = _step_due(definitions[row.step_id], start_day)
+        row.version += 1
+        started.append(row)
+        tx.audit(case.id, "step_started", {
+            "step_id": row.step_id, "department_id": row.department_id,
+            "due_date": row.due_date.isoformat(),
+        }, at)
+    return started
+
+
+def _issue_certificates(case, proc: Procedure, steps: list, issued: set[tuple[str, str, str]],
+                        certificates: list[dict[str, Any]], at: datetime) -> list[str]:
+    """Add to ``certificates`` every certificate of ``case`` not ``issued`` yet; their numbers."""
+    index = sum(1 for (case_id, _, _) in issued if case_id == case.id)
+    numbers = []
+    for row in steps:
+        for name in proc.step(row.step_id).certificates:
+            if (case.id, row.step_id, name) in issued:
+                continue
+            issued.add((case.id, row.step_id, name))
+            index += 1
+            numbers.append(f"{case.id}-{index:02d}")
+            certificates.append({
+                "number": numbers[-1], "name": name, "case_id": case.id,
+                "step_id": row.step_id, "department_id": row.department_id, "issued_at": at,
+            })
+    return numbers
+
+
+def _cancel_open_steps(steps: Iterable) -> list:
+    """Cancel the open steps among ``steps``; the steps cancelled."""
+    cancelled = []
+    for row in steps:
+        if row.status in _OPEN_STEP_STATUSES:
+            row.status = "cancelled"
+            row.version += 1
+            cancelled.append(row)
+    return cancelled
+
+
+def _close_rejected(tx: _Transaction, case, steps: list, reason: str, at: datetime) -> list:
+    """Close ``case`` rejected; the steps it cancelled."""
+    cancelled = _cancel_open_steps(steps)
+    case.status, case.closed_at, case.close_reason = "rejected", at, reason
+    case.version += 1
+    tx.audit(case.id, "case_rejected", {
+        "rejected": [s.step_id for s in steps if s.status == "rejected"],
+        "cancelled": [s.step_id for s in cancelled], "reason": reason,
+    }, at)
+    tx.outbox(case.id, "case_closed", {"status": "rejected", "reason": reason}, at)
+    return cancelled
+
+
+def withdraw_case(session: Session, case_id: str, *, reason: str, now: datetime) -> Case:
+    """The applicant withdraws (撤回): open steps are cancelled and the case closes."""
+    if not reason or not reason.strip():
+        raise InvalidInput("withdrawing a case needs a reason; give one", path="reason")
+    at = aware_time(now)
+    with _Transaction(session) as tx:
+        case, _definition = _read_case(tx, case_id)
+        _ensure_open(case, "withdraw it")
+        cancelled = _cancel_open_steps(_read_steps(tx, [case.id])[case.id])
+        case.status, case.closed_at, case.close_reason = "withdrawn", at, reason.strip()
+        case.version += 1
+        tx.save(_SAVE_STEPS, cancelled, _STEP_STATE)
+        tx.save(_SAVE_CASES, [case], _CASE_STATE)
+        tx.audit(case.id, "case_withdrawn", {
+            "reason": reason.strip(), "cancelled": [s.step_id for s in cancelled]}, at)
+        tx.outbox(case.id, "case_closed", {"status": "withdrawn"}, at)
+    return _model(Case, case)

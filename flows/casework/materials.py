@@ -1,0 +1,127 @@
+"""Materials brought after opening: owed (容缺) or asked for (补正); paused steps resume."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from flows.casework._rows import (
+    _CASE_STATE,
+    _DECISIONS_WITH,
+    _SAVE_CASES,
+    _SAVE_STEPS,
+    _STEP_STATE,
+    _ensure_open,
+    _model,
+    _new_submission,
+    _read_case,
+    _read_steps,
+    _read_submissions,
+    _save_submissions,
+    _Transaction,
+)
+from flows.casework.definitions import _procedure
+from flows.casework.due_dates import (
+    DEFERRAL_WORKING_DAYS,
+    _calendar,
+    _planned_due_date,
+)
+from flows.casework.notice import _check_materials
+from flows.casework.opening import _accept
+from flows.casework.tables import (
+    Case,
+    aware_time,
+    local_date,
+)
+from process_models.errors import (
+    InvalidInput,
+)
+
+__all__ = [
+    "submit_materials",
+]
+
+
+def submit_materials(
+    session: Session, case_id: str, material_ids: Sequence[str], *, now: datetime,
+    deferral_working_days: int = DEFERRAL_WORKING_DAYS,
+) -> Case:
+    """Record materials brought later: 补正 at the window, owed 容缺 items, or a step's request.
+
+    When the last requested key material arrives the case is accepted; a step paused for
+    补正 resumes when every material it asked for has arrived, its due date moved by the
+    working days it was paused. A material already received is a duplicate submission.
+    """
+    at = aware_time(now)
+    today = local_date(at)
+    with _Transaction(session) as tx:
+        case, definition = _read_case(tx, case_id)
+        _ensure_open(case, "submit materials")
+        proc = _procedure(case, definition)
+        if not material_ids:
+            raise InvalidInput("no materials given; name at least one material id",
+                               path="material_ids")
+        ids = _check_materials(proc, material_ids, path="material_ids")
+        rows = _read_submissions(tx, [case.id])[case.id]
+        for material_id in ids:
+            row = rows.get(material_id)
+            if row is not None and row.status == "received":
+                raise InvalidInput(
+                    f"duplicate submission: material '{material_id}' of case {case.id} was "
+                    f"already received on {local_date(row.received_at)}; nothing was recorded"
+                )
+        for material_id in ids:
+            row = rows.setdefault(material_id, _new_submission(case.id, material_id, "received"))
+            row.status, row.received_at = "received", at
+        tx.audit(case.id, "materials_received", {"materials": ids}, at)
+
+        steps = _read_steps(tx, [case.id])[case.id]
+        accepted = case.status == "awaiting_supplement" and not any(
+            r.status == "requested" and r.requested_by_step is None
+            and proc.material(r.material_id).key for r in rows.values()
+        )
+        started = (_accept(tx, case, proc, rows.values(), steps, at, deferral_working_days)
+                   if accepted else [])
+        resumed = _resume_steps(tx, case, steps, rows, today, at)
+        if resumed:
+            paused = {s.step_id: s.paused_working_days for s in steps}
+            case.due_date = _planned_due_date(proc, local_date(case.accepted_at), paused)
+            case.version += 1
+        if accepted or resumed:
+            tx.save(_SAVE_CASES, [case], _CASE_STATE)
+        tx.save(_SAVE_STEPS, started + resumed, _STEP_STATE)
+        _save_submissions(tx, rows.values())
+        tx.outbox(case.id, "materials_submitted",
+                  {"materials": ids, "resumed": [s.step_id for s in resumed]}, at)
+    return _model(Case, case)
+
+
+def _resume_steps(tx: _Transaction, case, steps: list, rows: dict[str, Any], today: date,
+                  at: datetime) -> list:
+    """Resume the steps paused for 补正 whose requested materials have all arrived."""
+    paused_steps = [s for s in steps if s.status == "supplement"]
+    if not paused_steps:
+        return []
+    asked = {request.case_step_id: request.materials or [] for request in tx.execute(
+        _DECISIONS_WITH, {"ids": [case.id], "outcome": "supplement"})}
+    resumed = []
+    for step in paused_steps:
+        if any(rows.get(m) is None or rows[m].status != "received"
+               for m in asked.get(step.id, [])):
+            continue
+        paused = max(0, _calendar().working_days_between(step.paused_on, today))
+        if paused:
+            step.due_date = _calendar().add_working_days(step.due_date, paused)
+        step.paused_working_days += paused
+        step.paused_on = None
+        step.status = "pending"
+        step.version += 1
+        resumed.append(step)
+        tx.audit(case.id, "step_resumed", {
+            "step_id": step.step_id, "paused_working_days": paused,
+            "due_date": step.due_date.isoformat(),
+        }, at)
+    return resumed
