@@ -33,11 +33,7 @@ from flows.casework.tables import (
     canonical_json,
     event_hash,
 )
-from process_models.errors import (
-    CaseNotFound,
-    Conflict,
-    did_you_mean,
-)
+from process_models.errors import CaseNotFound, Conflict, did_you_mean
 
 __all__ = [
     "lock_chain",

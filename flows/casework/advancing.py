@@ -28,18 +28,9 @@ from flows.casework._rows import (
     _Transaction,
 )
 from flows.casework.definitions import _procedure
-from flows.casework.due_dates import (
-    _ready_day,
-    _step_due,
-)
-from flows.casework.tables import (
-    Case,
-    aware_time,
-    local_date,
-)
-from process_models.errors import (
-    InvalidInput,
-)
+from flows.casework.due_dates import _ready_day, _step_due
+from flows.casework.tables import Case, aware_time, local_date
+from process_models.errors import InvalidInput
 from process_models.procedure import Procedure
 
 __all__ = [

@@ -11,12 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from flows.casework.tables import (
-    GENESIS_HASH,
-    AuditChainHead,
-    AuditEvent,
-    event_hash,
-)
+from flows.casework.tables import GENESIS_HASH, AuditChainHead, AuditEvent, event_hash
 
 __all__ = [
     "CHANGE_MARKER",

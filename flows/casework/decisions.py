@@ -26,23 +26,10 @@ from flows.casework._rows import (
     _Transaction,
 )
 from flows.casework.definitions import _procedure
-from flows.casework.due_dates import (
-    _dependency_day,
-)
+from flows.casework.due_dates import _dependency_day
 from flows.casework.notice import _check_materials
-from flows.casework.tables import (
-    OUTCOMES,
-    Decision,
-    aware_time,
-    local_date,
-)
-from process_models.errors import (
-    Conflict,
-    DecisionConflict,
-    Forbidden,
-    InvalidInput,
-    did_you_mean,
-)
+from flows.casework.tables import OUTCOMES, Decision, aware_time, local_date
+from process_models.errors import Conflict, DecisionConflict, Forbidden, InvalidInput, did_you_mean
 
 __all__ = [
     "decide",

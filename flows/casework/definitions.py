@@ -13,14 +13,8 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from flows.casework._rows import _DEFINITIONS, _READ_DEFINITION
-from flows.casework.tables import (
-    ProcedureDefinition,
-    aware_time,
-)
-from process_models.errors import (
-    Conflict,
-    ProcedureNotFound,
-)
+from flows.casework.tables import ProcedureDefinition, aware_time
+from process_models.errors import Conflict, ProcedureNotFound
 from process_models.procedure import Procedure, Step
 
 __all__ = [

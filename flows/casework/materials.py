@@ -24,21 +24,11 @@ from flows.casework._rows import (
     _Transaction,
 )
 from flows.casework.definitions import _procedure
-from flows.casework.due_dates import (
-    DEFERRAL_WORKING_DAYS,
-    _calendar,
-    _planned_due_date,
-)
+from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, _calendar, _planned_due_date
 from flows.casework.notice import _check_materials
 from flows.casework.opening import _accept
-from flows.casework.tables import (
-    Case,
-    aware_time,
-    local_date,
-)
-from process_models.errors import (
-    InvalidInput,
-)
+from flows.casework.tables import Case, aware_time, local_date
+from process_models.errors import InvalidInput
 
 __all__ = [
     "submit_materials",

@@ -28,21 +28,11 @@ from flows.casework._rows import (
 )
 from flows.casework.advancing import _start_ready_steps
 from flows.casework.definitions import _active_steps, store_procedure
-from flows.casework.due_dates import (
-    DEFERRAL_WORKING_DAYS,
-    _calendar,
-    _planned_due_date,
-)
+from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, _calendar, _planned_due_date
 from flows.casework.identity import check_id_number, mask_id_number
 from flows.casework.notice import _check_materials, notification_list
-from flows.casework.tables import (
-    Case,
-    aware_time,
-    local_date,
-)
-from process_models.errors import (
-    InvalidInput,
-)
+from flows.casework.tables import Case, aware_time, local_date
+from process_models.errors import InvalidInput
 from process_models.procedure import Procedure
 
 __all__ = [

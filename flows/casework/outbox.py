@@ -11,10 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from flows.casework._rows import _OUTBOX
-from flows.casework.tables import (
-    Outbox,
-    aware_time,
-)
+from flows.casework.tables import Outbox, aware_time
 
 __all__ = [
     "mark_processed",
