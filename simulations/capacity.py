@@ -56,9 +56,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-import yaml
 
-from process_models.errors import CapacityError, UnknownReference, did_you_mean
+from process_models.errors import CapacityError, UnknownReference, did_you_mean, shown
 from process_models.procedure import Procedure, Unit
 from simulations._des_engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations._des_model import Duration, Event, Flow, Gateway, ProcessGraph, Task
@@ -208,7 +207,7 @@ class StaffPlan:
 
 def _count(value: Any, where: str, file: str | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise CapacityError(f"staff must be a whole number ≥ 0, got {value!r}",
+        raise CapacityError(f"staff must be a whole number ≥ 0, got {shown(value)}",
                             file=file, path=where)
     return value
 
@@ -321,7 +320,7 @@ class ArrivalPlan:
 
 def _rate(value: Any, where: str, file: str | None, *, share: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CapacityError(f"expected a number, got {value!r}", file=file, path=where)
+        raise CapacityError(f"expected a number, got {shown(value)}", file=file, path=where)
     if value < 0:
         raise CapacityError(f"rate below zero ({value:g}); arrival rates must be ≥ 0",
                             file=file, path=where)
@@ -406,13 +405,9 @@ def load_arrivals(path: str | os.PathLike[str]) -> ArrivalPlan:
 
 def _read_yaml(path: str | os.PathLike[str]) -> Any:
     from process_models.loading import read_text
+    from process_models.yaml_loader import load_yaml
 
-    try:
-        return yaml.safe_load(read_text(path))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise CapacityError("malformed YAML; fix the indentation or quoting on that line",
-                            file=str(path), line=mark.line + 1 if mark else None) from None
+    return load_yaml(read_text(path), file=str(path), error=CapacityError)[0]
 
 
 def _poisson_arrivals(plans: Sequence[ProcedureArrivals], spans_of_day: Callable,
