@@ -54,6 +54,7 @@ Loc = tuple[Any, ...]
 # marks; fall back where PyYAML was built without it.
 _Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
+_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
 _SCALARS = {tag: fn for tag, fn in SafeConstructor.yaml_constructors.items()
             if tag and tag.removeprefix(_TAG) in
             ("null", "bool", "int", "float", "binary", "timestamp", "str")}
@@ -167,41 +168,53 @@ class _Builder:
         return None
 
     def build(self, root: yaml.Node) -> tuple[Any, dict[Loc, int]]:
-        self.lines[()] = root.start_mark.line + 1
+        lines = self.lines
+        lines[()] = root.start_mark.line + 1
         holder: list[Any] = [None]
-        # (node, where it sits, its depth, the container to put it in, its key there)
-        todo: list[tuple[yaml.Node, Loc, int, Any, Any]] = [(root, (), 1, holder, 0)]
-        while todo:
-            node, loc, depth, into, key = todo.pop()
-            if id(node) in self.seen:
-                raise self.fail("aliases (*name) are not allowed; write the value out in full",
-                                node, loc, self.first_alias_line())
-            self.seen.add(id(node))
-            if isinstance(node, yaml.ScalarNode):
-                into[key] = self.scalar(node, loc)
+        # The collections being filled, outermost first: [node, where it sits, its depth,
+        # its container, the next child to read]. Children are read in document order.
+        stack: list[list[Any]] = []
+        self.place(root, (), 0, holder, 0, stack)
+        while stack:
+            frame = stack[-1]
+            node, loc, depth, into, i = frame
+            if i == len(node.value):
+                stack.pop()
                 continue
-            if depth > MAX_NESTING_LEVELS:
-                raise self.fail(f"nested more than {MAX_NESTING_LEVELS} levels deep; "
-                                "flatten this value", node, loc)
-            if isinstance(node, yaml.SequenceNode) and node.tag == _TAG + "seq":
-                into[key] = items = [None] * len(node.value)
-                for i in range(len(node.value) - 1, -1, -1):
-                    item = node.value[i]
-                    self.lines[(*loc, i)] = item.start_mark.line + 1
-                    todo.append((item, (*loc, i), depth + 1, items, i))
-            elif isinstance(node, yaml.MappingNode) and node.tag == _TAG + "map":
-                into[key] = mapping = {}
-                children = []
-                for key_node, value_node in node.value:
-                    name = self.key(key_node, loc, mapping)
-                    mapping[name] = None  # keeps the written order
-                    self.lines[(*loc, name)] = key_node.start_mark.line + 1
-                    children.append((value_node, (*loc, name), depth + 1, mapping, name))
-                todo.extend(reversed(children))
+            frame[4] = i + 1
+            if type(into) is list:
+                child, key = node.value[i], i
+                lines[here := (*loc, i)] = child.start_mark.line + 1
             else:
-                raise self.fail(f"the tag {shown(node.tag)} is not supported here; remove it",
-                                node, loc)
-        return holder[0], self.lines
+                key_node, child = node.value[i]
+                key = self.key(key_node, loc, into)
+                lines[here := (*loc, key)] = key_node.start_mark.line + 1
+            self.place(child, here, depth + 1, into, key, stack)
+        return holder[0], lines
+
+    def place(self, node: yaml.Node, loc: Loc, depth: int, into: Any, key: Any,
+              stack: list[list[Any]]) -> None:
+        """Read a scalar into its place; open a collection and stack it to be filled."""
+        seen = self.seen
+        before = len(seen)
+        seen.add(id(node))
+        if len(seen) == before:  # the very node reached again: an alias
+            raise self.fail("aliases (*name) are not allowed; write the value out in full",
+                            node, loc, self.first_alias_line())
+        if isinstance(node, yaml.ScalarNode):
+            into[key] = node.value if node.tag == _STR or self.plain else self.scalar(node, loc)
+            return
+        if depth >= MAX_NESTING_LEVELS:
+            raise self.fail(f"nested more than {MAX_NESTING_LEVELS} levels deep; "
+                            "flatten this value", node, loc)
+        if node.tag == _SEQ and isinstance(node, yaml.SequenceNode):
+            into[key] = container = [None] * len(node.value)
+        elif node.tag == _MAP and isinstance(node, yaml.MappingNode):
+            into[key] = container = {}
+        else:
+            raise self.fail(f"the tag {shown(node.tag)} is not supported here; remove it",
+                            node, loc)
+        stack.append([node, loc, depth, container, 0])
 
     def key(self, node: yaml.Node, loc: Loc, mapping: dict[Any, Any]) -> Any:
         if id(node) in self.seen:
@@ -217,10 +230,11 @@ class _Builder:
             first = self.lines[(*loc, name)]
             raise self.fail(f"duplicate key {shown(name)} (first on line {first}); keep one",
                             node, (*loc, name))
+        mapping[name] = None  # keeps the written order
         return name
 
     def scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
-        if self.plain or node.tag == _TAG + "str":
+        if self.plain or node.tag == _STR:
             return node.value
         construct = _SCALARS.get(node.tag)
         if construct is None:
