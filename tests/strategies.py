@@ -48,7 +48,8 @@ from process_models.procedure import (
     Untimed,
 )
 
-__all__ = ["days", "distributions", "limits", "malformed_yaml", "names", "procedures"]
+__all__ = ["alias_bomb", "days", "distributions", "limits", "malformed_yaml", "names",
+           "procedures"]
 
 _CJK = "事项部门材料证照营业执照食品经营许可出生登记户口医保社会保障卡市场监管局公安卫生健康委"
 _TABLE_SAFE = _CJK + string.ascii_letters + string.digits
@@ -381,10 +382,13 @@ def _duplicate_line(text: str, share: float) -> str:
     return "\n".join([*lines[: i + 1], lines[i], *lines[i + 1:]]) + "\n"
 
 
-def _alias_bomb(levels: int, width: int, key: str) -> str:
+def alias_bomb(levels: int, width: int = 9, key: str = "steps") -> str:
+    """A "billion laughs" document: ``levels`` lists of ``width`` aliases to the one before
+    (``width ** levels`` leaves once expanded), the last one under ``key``; the first alias
+    is on line 2."""
     lines = [f"a0: &a0 [{', '.join(['x'] * width)}]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
-    return "\n".join(["id: bomb", "name: bomb", *lines, f"{key}: *a{levels - 1}"]) + "\n"
+    return "\n".join([*lines, f"{key}: *a{levels - 1}"]) + "\n"
 
 
 @cache
@@ -400,7 +404,7 @@ def malformed_yaml() -> st.SearchStrategy[str]:
         st.builds(_cut, texts, shares),
         st.builds(_replace_value, texts, shares, st.sampled_from(NASTY_VALUES)),
         st.builds(_duplicate_line, texts, shares),
-        st.builds(_alias_bomb, st.integers(2, 12), st.integers(2, 12),
+        st.builds(alias_bomb, st.integers(2, 12), st.integers(2, 12),
                   st.sampled_from(["steps", "note", "departments", "unknown"])),
         st.integers(1, 20_000).map(lambda n: "steps: " + "[" * n + "]" * n),
         st.integers(1, 2_000).map(lambda n: "".join("  " * i + f"k{i}:\n" for i in range(n))),

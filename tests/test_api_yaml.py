@@ -9,8 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.api_fixtures import small_procedure_yaml
-from tests.strategies import malformed_yaml
-from tests.test_yaml_loader import bomb
+from tests.strategies import alias_bomb, malformed_yaml
 
 SHOP = small_procedure_yaml("yaml_shop")
 
@@ -23,7 +22,7 @@ BAD = [
                  r"upload.yaml:3: note: 'x' is not a valid number", id="bad-float-tag"),
     pytest.param(SHOP.replace('version: "1"', "name: 又一个"),
                  r"upload.yaml:3: name: duplicate key 'name' \(first on line 2\)", id="duplicate-key"),
-    pytest.param(bomb(7), r"upload.yaml:2: a1\[0\]: aliases \(\*name\) are not allowed",
+    pytest.param(alias_bomb(7), r"upload.yaml:2: a1\[0\]: aliases \(\*name\) are not allowed",
                  id="alias-bomb"),
     pytest.param(SHOP.replace("days: 3", "days: 1.0e+308"),
                  r"upload.yaml:7: steps\[0\].committed.days: must be at most 3650", id="huge-days"),
@@ -47,7 +46,7 @@ def test_refused_yaml_is_a_located_422_and_stores_nothing(client, auth, route, r
     ("levers: [{lever: online}]\nnote: 2025-02-30\n",
      r"scenario.yaml:2: note: '2025-02-30' is not a valid date"),
     ("levers: [{lever: online}]\nnote: !!int x\n", r"scenario.yaml:2: note: 'x' is not a valid"),
-    (bomb(7).replace("steps:", "levers:"), r"scenario.yaml:2: a1\[0\]: aliases"),
+    (alias_bomb(7).replace("steps:", "levers:"), r"scenario.yaml:2: a1\[0\]: aliases"),
 ])
 def test_a_refused_scenario_is_a_located_422(client, auth, scenario, message):
     answer = client.post("/api/simulations/reform", headers=auth["planner"],

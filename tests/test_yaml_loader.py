@@ -20,6 +20,7 @@ from process_models.loading import load_procedure
 from process_models.yaml_loader import MAX_NESTING_LEVELS, load_yaml
 from simulations.capacity import load_arrivals, load_staff
 from simulations.scenario import load_scenario
+from tests.strategies import alias_bomb
 from tests.test_procedure_errors import GOOD
 
 LOADERS = [
@@ -29,14 +30,6 @@ LOADERS = [
     pytest.param(load_staff, CapacityError, id="staff"),
     pytest.param(load_arrivals, CapacityError, id="arrivals"),
 ]
-
-
-def bomb(levels: int) -> str:
-    """A "billion laughs" document: ``levels`` lists of nine aliases to the one before."""
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
-    for i in range(1, levels):
-        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
-    return "\n".join(lines) + f"\nsteps: *a{levels - 1}\n"
 
 
 def load(loader, tmp_path, text: str):
@@ -50,7 +43,7 @@ def test_an_alias_bomb_is_refused_by_every_yaml_loader_naming_the_first_alias(
         tmp_path, loader, error):
     """Aliases expand a few hundred bytes into billions of nodes: every loader refuses them."""
     with pytest.raises(error, match=r"input.yaml:2: a1\[0\]: aliases \(\*name\) are not allowed"):
-        load(loader, tmp_path, bomb(6))
+        load(loader, tmp_path, alias_bomb(6))
 
 
 @pytest.mark.parametrize("text, line", [
@@ -155,7 +148,7 @@ def onething(*args: str, cwd) -> subprocess.CompletedProcess:
      "shop.yaml:3: effective_date: '2025-13-45' is not a valid date (month must be in 1..12)"),
     ("id: shop\nname: 开店\nnote: !!int abc\nsteps: []\n",
      "shop.yaml:3: note: 'abc' is not a valid whole number"),
-    (bomb(9), "shop.yaml:2: a1[0]: aliases (*name) are not allowed"),
+    (alias_bomb(9), "shop.yaml:2: a1[0]: aliases (*name) are not allowed"),
 ])
 def test_onething_validate_prints_one_located_line_and_exits_2(tmp_path, text, message):
     """The CLI reports a bad date, tag or alias as one line, exit code 2, no traceback."""
