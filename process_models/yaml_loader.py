@@ -119,6 +119,10 @@ def _compose(text: str, file: str | None, error: type[OnethingError]) -> yaml.No
             # libyaml marks a truncated file one line past its end; point at the last line
             line=min(mark.line + 1, text.count("\n") + 1) if mark else None,
         ) from None
+    except yaml.reader.ReaderError as e:
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        raise error(f"character U+{code:04X} is not allowed in YAML ({e.reason}); remove it",
+                    file=file, line=text.count("\n", 0, e.position) + 1) from None
     except yaml.YAMLError as e:
         raise error(f"malformed YAML: {' '.join(str(e).split())}", file=file) from None
     except RecursionError:  # the pure-Python composer on deep nesting

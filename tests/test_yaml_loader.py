@@ -137,6 +137,12 @@ def test_malformed_yaml_is_one_line(text):
     assert "\n" not in str(info.value) and str(info.value).startswith("m.yaml")
 
 
+def test_a_control_character_is_named_at_its_line():
+    with pytest.raises(ProcedureSyntaxError, match=r"^m.yaml:2: character U\+0000 is not allowed "
+                                                  r"in YAML \(control characters are not allowed\)"):
+        load_yaml("id: x\nname: a\x00b\n", file="m.yaml")
+
+
 def onething(*args: str, cwd) -> subprocess.CompletedProcess:
     """Run the ``onething`` command in a child process, as a user would."""
     return subprocess.run([sys.executable, "-c", "from api.cli import main; main()", *args],
