@@ -428,7 +428,7 @@ class WorkingCalendar:
         unknown = [k for k in data if k not in ("name", "closures", "working_days", "opening_hours")]
         if unknown:
             raise CalendarError(
-                f"unknown field '{unknown[0]}'; use closures, working_days or opening_hours",
+                f"unknown field {shown(unknown[0])}; use closures, working_days or opening_hours",
                 file=file,
                 suggestion=did_you_mean(unknown[0], ["closures", "working_days", "opening_hours"]),
             )
@@ -517,7 +517,7 @@ def _opening_hours(entries: Any, file: str) -> dict[str, tuple[tuple[time, time]
         where = f"opening_hours.{key}"
         name = str(key).strip().lower()
         if name not in (*WEEKDAYS, "default"):
-            raise CalendarError(f"unknown weekday '{key}'; use monday … sunday or default",
+            raise CalendarError(f"unknown weekday {shown(key)}; use monday … sunday or default",
                                 file=file, path="opening_hours",
                                 suggestion=did_you_mean(name, [*WEEKDAYS, "default"]))
         if isinstance(spans, str):

@@ -130,8 +130,10 @@ class OnethingError(Exception):
         where = ""
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        if self.path:
-            where += f"{self.path}: "
+        if self.path:  # a key written in the file may be as long as a value
+            path = self.path
+            where += (f"{path}: " if len(path) <= 2 * SHOWN_CHARS else
+                      f"{path[:SHOWN_CHARS]}… ({len(path)} characters): ")
         hint = f" (did you mean '{self.suggestion}'?)" if self.suggestion else ""
         return f"{where}{self.message}{hint}"
 

@@ -162,7 +162,7 @@ def validation_error(
         owner = _model_at(model, loc)
         known = list(owner.model_fields) if owner else []
         suggestion = did_you_mean(str(field), known)
-        msg = f"unknown field '{field}'"
+        msg = f"unknown field {shown(field)}"
         if known and not suggestion:
             msg += f"; allowed: {', '.join(known)}"
     elif kind == "missing":

@@ -430,10 +430,10 @@ class Procedure(_Model):
         for item in items:
             if item.id == wanted:
                 return item
-        from process_models.errors import UnknownReference, did_you_mean
+        from process_models.errors import UnknownReference, did_you_mean, shown
 
         raise UnknownReference(
-            f"procedure '{self.id}' has no {what} '{wanted}'",
+            f"procedure '{self.id}' has no {what} {shown(wanted)}",
             suggestion=did_you_mean(wanted, [i.id for i in items]),
         )
 

@@ -162,3 +162,12 @@ def test_onething_validate_prints_one_located_line_and_exits_2(tmp_path, text, m
     done = onething("validate", "shop.yaml", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith(f"error: {message}") and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("loader", [pytest.param(p.values[0], id=p.id) for p in LOADERS])
+def test_a_huge_unknown_key_is_echoed_in_short(tmp_path, loader):
+    """Every file's messages cut what they echo: a 100,000-character key stays one short line."""
+    with pytest.raises(OnethingError) as info:
+        load(loader, tmp_path, "? " + "K" * 100_000 + "\n: {x: 1}\n")
+    message = str(info.value).replace(str(tmp_path), "")
+    assert "(100000 characters)" in message and len(message) < 400
