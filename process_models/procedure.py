@@ -43,6 +43,7 @@ __all__ = [
     "MAX_DEPENDENCIES",
     "MAX_STEPS",
     "Basis",
+    "Days",
     "Department",
     "Dependency",
     "DependencyKind",

@@ -65,7 +65,7 @@ from process_models.errors import (
     shown,
 )
 from process_models.loading import _line_of, format_path, read_text, validation_error
-from process_models.procedure import Id, Procedure
+from process_models.procedure import Days, Id, Procedure, Step
 from process_models.yaml_loader import load_yaml
 from simulations.reforms import LEVERS, Change
 
@@ -148,12 +148,12 @@ class _Merge(_Args):
     id: Id | None = None
     name: str | None = Field(default=None, min_length=1)
     department: Id | None = None
-    overhead_days: float = Field(default=0.0, ge=0)
+    overhead_days: Days = 0.0
     links: int | None = Field(default=None, ge=0)
 
 
 class _Commitment(_Steps):
-    verification_days: float | None = Field(default=None, ge=0)
+    verification_days: Days | None = None
     replaces: Ids = Field(default_factory=list)
 
 
@@ -167,8 +167,8 @@ class _SomeMaterials(_Args):
 
 class _Compress(_SomeSteps):
     factor: float | None = Field(default=None, ge=0, le=1)
-    to_days: float | None = Field(default=None, ge=0)
-    by_days: float | None = Field(default=None, ge=0)
+    to_days: Days | None = None
+    by_days: Days | None = None
 
 
 class _OneWindow(_Args):
@@ -323,6 +323,11 @@ def apply_scenario(proc: Procedure, scenario: Scenario) -> tuple[Procedure, list
             path = format_path(("levers", call.index))
             raise ScenarioError(str(e), file=scenario.file, line=_line_of(call.lines, ()),
                                 path=path) from None
+        except ValidationError as err:  # the lever built a step the model refuses
+            e = validation_error(err, Step)
+            raise ScenarioError(f"{call.lever}: the step it makes is not valid: {e}",
+                                file=scenario.file, line=_line_of(call.lines, ()),
+                                path=format_path(("levers", call.index))) from None
         log.extend(replace(c, note=call.note) for c in changes)
     return proc.model_copy(update={"form": "after"}), log
 
