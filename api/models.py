@@ -15,14 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.masking import PersonalData, mask_phone
 from flows.casework.identity import mask_id_number
+from process_models.procedure import ID_PATTERN as PROCEDURE_ID_PATTERN  # the one id rule
 
 Colour = Literal["red", "yellow", "green"]
 Outcome = Literal["approve", "reject", "supplement"]
 Limits = Literal["committed", "statutory"]
 
 EXAMPLE_ID_NUMBER = "11010519491231002X"
-PROCEDURE_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,200}$"
-"""Procedure ids: letters, digits, '_' and '-' (never a path)."""
 
 
 class ErrorMessage(BaseModel):

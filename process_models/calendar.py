@@ -50,7 +50,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from process_models.errors import CalendarError, ProcedureSyntaxError, did_you_mean
+from process_models.errors import CalendarError, ProcedureSyntaxError, did_you_mean, shown
+from process_models.procedure import MAX_DAYS
 
 __all__ = [
     "DEFAULT_OPENING_HOURS",
@@ -169,7 +170,7 @@ def parse_date(value: Any, *, file: str | None = None, path: str | None = None) 
             raise ValueError
         return date.fromisoformat(text)
     except ValueError:
-        raise CalendarError(f"{text!r} is not a date; use YYYY-MM-DD", file=file,
+        raise CalendarError(f"{shown(text)} is not a date; use YYYY-MM-DD", file=file,
                             path=path) from None
 
 
@@ -188,15 +189,18 @@ def parse_days(value: Any, *, path: str | None = None) -> float:
     except (TypeError, ValueError):
         days = math.nan
     if not math.isfinite(days):
-        raise CalendarError(f"{str(value)!r} is not a number of days; use e.g. 5 or 0.5",
+        raise CalendarError(f"{shown(str(value))} is not a number of days; use e.g. 5 or 0.5",
                             path=path)
+    if abs(days) > MAX_DAYS:
+        raise CalendarError(f"{days:g} days is more than the {MAX_DAYS:g} a limit may span; "
+                            "check the day count", path=path)
     return days
 
 
 def _days_count(days: float) -> int:
     """Whole days a (possibly fractional) count reaches: 0.5 → 1, 2 → 2, -0.5 → -1."""
     if isinstance(days, bool) or not isinstance(days, (int, float)) or not math.isfinite(days):
-        raise CalendarError(f"day count must be a finite number, got {days!r}")
+        raise CalendarError(f"day count must be a finite number, got {shown(days)}")
     magnitude = math.ceil(abs(days) - _EPSILON_DAYS) if days else 0
     return magnitude if days >= 0 else -magnitude
 
@@ -311,7 +315,11 @@ class WorkingCalendar:
         n = _days_count(days)
         if n == 0:
             return start
-        end = start + timedelta(days=n)
+        try:
+            end = start + timedelta(days=n)
+        except OverflowError:
+            raise CalendarError(f"{start} + {n} days is past 9999-12-31; check the date and "
+                                "day count") from None
         return end if self.is_working_day(end) else self.add_working_days(end, 1)
 
     def working_days_in(self, year: int) -> int:
@@ -420,7 +428,7 @@ class WorkingCalendar:
         unknown = [k for k in data if k not in ("name", "closures", "working_days", "opening_hours")]
         if unknown:
             raise CalendarError(
-                f"unknown field '{unknown[0]}'; use closures, working_days or opening_hours",
+                f"unknown field {shown(unknown[0])}; use closures, working_days or opening_hours",
                 file=file,
                 suggestion=did_you_mean(unknown[0], ["closures", "working_days", "opening_hours"]),
             )
@@ -443,22 +451,15 @@ class WorkingCalendar:
 
 
 def _read_override(path: Path) -> dict[str, Any]:
-    import yaml
-
     from process_models.loading import read_text
+    from process_models.yaml_loader import load_yaml
 
     try:
         text = read_text(path)
     except ProcedureSyntaxError as e:
         raise CalendarError(e.message, file=e.file, line=e.line) from None
-    try:
-        data = yaml.load(text, Loader=yaml.BaseLoader)  # every scalar stays text: we parse dates
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise CalendarError(
-            f"malformed YAML: {(e.problem or e.context or '').strip()}; fix that line",
-            file=str(path), line=mark.line + 1 if mark else None,
-        ) from None
+    # every scalar stays text: dates are parsed here
+    data, _ = load_yaml(text, file=str(path), error=CalendarError, plain=True)
     if data is None or data == "":
         return {}
     if not isinstance(data, dict):
@@ -474,7 +475,7 @@ def _dates(entries: Any, file: str, field: str) -> dict[int, str]:
     if entries is None or entries == "":
         return {}
     if not isinstance(entries, list):
-        raise CalendarError(f"must be a list of dates, got {entries!r}", file=file, path=field)
+        raise CalendarError(f"must be a list of dates, got {shown(entries)}", file=file, path=field)
     out: dict[int, str] = {}
     for i, entry in enumerate(entries):
         where = f"{field}[{i}]"
@@ -498,7 +499,7 @@ def _dates(entries: Any, file: str, field: str) -> dict[int, str]:
             first = last = parse_date(entry, file=file, path=where)
             note = ""
         else:
-            raise CalendarError(f"expected a date (YYYY-MM-DD), got {entry!r}", file=file,
+            raise CalendarError(f"expected a date (YYYY-MM-DD), got {shown(entry)}", file=file,
                                 path=where)
         for ordinal in range(first.toordinal(), last.toordinal() + 1):
             out[ordinal] = note
@@ -516,13 +517,13 @@ def _opening_hours(entries: Any, file: str) -> dict[str, tuple[tuple[time, time]
         where = f"opening_hours.{key}"
         name = str(key).strip().lower()
         if name not in (*WEEKDAYS, "default"):
-            raise CalendarError(f"unknown weekday '{key}'; use monday … sunday or default",
+            raise CalendarError(f"unknown weekday {shown(key)}; use monday … sunday or default",
                                 file=file, path="opening_hours",
                                 suggestion=did_you_mean(name, [*WEEKDAYS, "default"]))
         if isinstance(spans, str):
             spans = [spans] if spans else []
         if not isinstance(spans, list):
-            raise CalendarError(f"must be a list of 'HH:MM-HH:MM', got {spans!r}", file=file,
+            raise CalendarError(f"must be a list of 'HH:MM-HH:MM', got {shown(spans)}", file=file,
                                 path=where)
         parsed = [_span(s, file, f"{where}[{j}]") for j, s in enumerate(spans)]
         parsed.sort()
@@ -542,10 +543,10 @@ def _span(text: Any, file: str, where: str) -> tuple[time, time]:
         h1, m1, h2, m2 = map(int, match.groups())
         start, end = time(h1, m1), time(h2, m2)
     except ValueError:
-        raise CalendarError(f"{text!r} is not a time span; use 'HH:MM-HH:MM' like '09:00-12:00'",
+        raise CalendarError(f"{shown(text)} is not a time span; use 'HH:MM-HH:MM' like '09:00-12:00'",
                             file=file, path=where) from None
     if end <= start:
-        raise CalendarError(f"{text!r} ends before it starts; use 'HH:MM-HH:MM' with start < end",
+        raise CalendarError(f"{shown(text)} ends before it starts; use 'HH:MM-HH:MM' with start < end",
                             file=file, path=where)
     return start, end
 

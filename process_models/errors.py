@@ -20,7 +20,34 @@ True
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
+from typing import Any
+
+SHOWN_CHARS = 60
+"""How much of a bad value an error message echoes; the rest is cut (a file may hold a
+20 MB value, and the message must stay one readable line)."""
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = SHOWN_CHARS
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 2, 4, 4, 4
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` cut to about :data:`SHOWN_CHARS` characters, for error messages
+    that echo input; a cut text says how long it was.
+
+    >>> shown("food_licnse")
+    "'food_licnse'"
+    >>> shown("A" * 1_000_000)
+    "'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA…' (1000000 characters)"
+    >>> shown([[1, 2, 3, 4, 5]])
+    '[[1, 2, 3, 4, ...]]'
+    """
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        cut = repr(value[:SHOWN_CHARS])
+        return f"{cut[:-1]}…{cut[-1]} ({len(value)} characters)"
+    return _SHORT.repr(value)
 
 
 def _edit_distance(a: str, b: str) -> int:
@@ -48,12 +75,22 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str | None:
     value = str(value)
     best: tuple[float, float, str] | None = None
     for choice in map(str, choices):
+        if not _may_be_close(len(value), len(choice)):
+            continue
         distance = _edit_distance(value.lower(), choice.lower())
         ratio = difflib.SequenceMatcher(None, value, choice).ratio()
         if distance <= max(1, len(choice) // 3) or ratio >= 0.75:
             key = (distance, -ratio, choice)
             best = key if best is None or key < best else best
     return best[2] if best else None
+
+
+def _may_be_close(a: int, b: int) -> bool:
+    """Whether texts of lengths ``a`` and ``b`` can pass :func:`did_you_mean`'s test: the
+    edit distance is at least the length difference and the similarity ratio at most
+    ``2·min / (a + b)``; skipping the rest keeps a huge bad value from costing
+    (length × length) for every choice."""
+    return abs(a - b) <= max(1, b // 3) or 2 * min(a, b) >= 0.75 * (a + b)
 
 
 class OnethingError(Exception):
@@ -93,8 +130,10 @@ class OnethingError(Exception):
         where = ""
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        if self.path:
-            where += f"{self.path}: "
+        if self.path:  # a key written in the file may be as long as a value
+            path = self.path
+            where += (f"{path}: " if len(path) <= 2 * SHOWN_CHARS else
+                      f"{path[:SHOWN_CHARS]}… ({len(path)} characters): ")
         hint = f" (did you mean '{self.suggestion}'?)" if self.suggestion else ""
         return f"{where}{self.message}{hint}"
 

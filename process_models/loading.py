@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -40,8 +40,10 @@ from process_models.errors import (
     ProcedureSyntaxError,
     UnknownReference,
     did_you_mean,
+    shown,
 )
-from process_models.procedure import Procedure
+from process_models.procedure import MAX_DEPENDENCIES, Procedure
+from process_models.yaml_loader import Loc, collector_paused, format_path, load_yaml
 
 __all__ = [
     "check_procedure",
@@ -58,11 +60,8 @@ __all__ = [
     "validation_error",
 ]
 
-Loc = tuple[Any, ...]
-
-# libyaml's loader and dumper are ten times faster than the pure-Python ones and keep the
-# same line marks; fall back where PyYAML was built without it.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's dumper is ten times faster than the pure-Python one; fall back where PyYAML
+# was built without it.
 _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -103,44 +102,6 @@ def read_text(path: str | os.PathLike[str]) -> str:
         ) from None
 
 
-def _load_yaml(text: str, file: str | None) -> tuple[Any, dict[Loc, int]]:
-    """Parse YAML and remember the line of every mapping value and list item."""
-    try:
-        loader = _SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        problem = (e.problem or e.context or "malformed YAML").strip()
-        raise ProcedureSyntaxError(
-            f"malformed YAML: {problem}; fix the indentation or quoting on that line",
-            file=file,
-            # libyaml marks a truncated file one line past its end; point at the last line
-            line=min(mark.line + 1, text.count("\n") + 1) if mark else None,
-        ) from None
-    except yaml.YAMLError as e:
-        raise ProcedureSyntaxError(f"malformed YAML: {e}", file=file) from None
-    lines: dict[Loc, int] = {}
-
-    def walk(n: yaml.Node, loc: Loc) -> None:
-        lines.setdefault(loc, n.start_mark.line + 1)
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                key = k.value
-                lines[(*loc, key)] = k.start_mark.line + 1
-                walk(v, (*loc, key))
-        elif isinstance(n, yaml.SequenceNode):
-            for i, v in enumerate(n.value):
-                walk(v, (*loc, i))
-
-    if node is not None:
-        walk(node, ())
-    return data, lines
-
-
 def _line_of(lines: dict[Loc, int] | None, loc: Loc) -> int | None:
     if not lines:
         return None
@@ -151,21 +112,6 @@ def _line_of(lines: dict[Loc, int] | None, loc: Loc) -> int | None:
 
 
 # --- validation errors ----------------------------------------------------------------------
-
-
-def format_path(loc: Iterable[Any]) -> str:
-    """``('steps', 3, 'committed', 'days')`` → ``steps[3].committed.days``.
-
-    >>> format_path(("steps", 3, "depends_on", 0))
-    'steps[3].depends_on[0]'
-    """
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
 
 
 def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
@@ -216,36 +162,43 @@ def validation_error(
         owner = _model_at(model, loc)
         known = list(owner.model_fields) if owner else []
         suggestion = did_you_mean(str(field), known)
-        msg = f"unknown field '{field}'"
+        msg = f"unknown field {shown(field)}"
         if known and not suggestion:
             msg += f"; allowed: {', '.join(known)}"
     elif kind == "missing":
         msg = "is required but missing"
     elif kind == "enum":
         allowed = e.get("ctx", {}).get("expected", "")
-        msg = f"{value!r} is not allowed; use one of {allowed}"
+        msg = f"{shown(value)} is not allowed; use one of {allowed}"
         owner_vals = [a.strip(" '") for a in allowed.replace(" or ", ",").split(",")]
         suggestion = did_you_mean(str(value), [v for v in owner_vals if v])
     elif kind in ("greater_than_equal", "greater_than"):
         limit = e.get("ctx", {}).get("ge", e.get("ctx", {}).get("gt"))
-        msg = f"must be at least {limit:g}, got {value!r}"
+        msg = f"must be at least {limit:g}, got {shown(value)}"
+    elif kind in ("less_than_equal", "less_than"):
+        limit = e.get("ctx", {}).get("le", e.get("ctx", {}).get("lt"))
+        msg = f"must be at most {limit:g}, got {shown(value)}; check the figure"
     elif kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         want = "a whole number" if kind.startswith("int") else "a number"
-        msg = f"must be {want}, got {value!r}"
+        msg = f"must be {want}, got {shown(value)}"
     elif kind == "finite_number":
-        msg = f"must be a finite number, got {value!r}"
+        msg = f"must be a finite number, got {shown(value)}"
     elif kind == "string_too_short":
         msg = "must not be empty"
     elif kind == "string_pattern_mismatch":
-        msg = f"{value!r} may use only letters, digits, '_', '-' and '.'"
+        msg = (f"{shown(value)} is not an id: use 1–200 letters, digits, '_', '-' or '+' "
+               "(no spaces, '/' or '.')")
+    elif kind == "too_long":
+        limit = e.get("ctx", {}).get("max_length")
+        msg = f"holds more than {limit} entries; split the procedure"
     elif kind in ("model_type", "dict_type", "model_attributes_type"):
-        msg = f"must be a mapping (key: value), got {value!r}"
+        msg = f"must be a mapping (key: value), got {shown(value)}"
     elif kind == "list_type":
-        msg = f"must be a list, got {value!r}"
+        msg = f"must be a list, got {shown(value)}"
     elif kind == "value_error":
         msg = str(e.get("ctx", {}).get("error", e["msg"]))
     else:
-        msg = f"{e['msg'].rstrip('.')}, got {value!r}"
+        msg = f"{e['msg'].rstrip('.')}, got {shown(value)}"
     return error_class(
         msg,
         file=file,
@@ -299,93 +252,123 @@ def check_procedure(
     """Check what one field cannot check alone: ids exist, are unique, and form no cycle.
 
     Returns ``proc`` unchanged so calls can be chained; raises a :class:`ProcedureError`
-    subclass naming the file, line and field otherwise.
+    subclass naming the file, line and field otherwise. Linear in the size of the procedure.
     """
+    check = _Check(proc, file, lines)
+    check.sizes()
+    check.unique_ids()
+    check.materials()
+    check.steps()
+    check.stages()
+    check.acyclic()
+    return proc
 
-    def fail(cls: type[ProcedureError], msg: str, loc: Loc, suggestion: str | None = None):
-        raise cls(msg, file=file, line=_line_of(lines, loc), path=format_path(loc),
+
+class _Check:
+    """The whole-procedure checks of :func:`check_procedure`; every look-up is a set."""
+
+    def __init__(self, proc: Procedure, file: str | None, lines: dict[Loc, int] | None) -> None:
+        self.proc, self.file, self.lines = proc, file, lines
+        self.departments = {d.id for d in proc.departments}
+        self.materials_known = {m.id for m in proc.materials}
+        self.step_ids = {s.id for s in proc.steps}
+        self.nodes = self.step_ids | {st.id for st in proc.stages}
+
+    def fail(self, cls: type[ProcedureError], msg: str, loc: Loc,
+             suggestion: str | None = None) -> NoReturn:
+        raise cls(msg, file=self.file, line=_line_of(self.lines, loc), path=format_path(loc),
                   suggestion=suggestion)
 
-    if not proc.steps:
-        fail(ProcedureError, "the procedure has no steps; add at least one under 'steps:'",
-             ("steps",))
+    def known(self, value: str, pool: set[str], what: str, loc: Loc) -> None:
+        if value not in pool:
+            self.fail(UnknownReference, f"unknown {what} {shown(value)}", loc,
+                      did_you_mean(value, pool))
 
-    def unique(items: list[Any], what: str, key: str, seen: dict[str, str] | None = None):
-        seen = {} if seen is None else seen
+    def sizes(self) -> None:
+        if not self.proc.steps:
+            self.fail(ProcedureError,
+                      "the procedure has no steps; add at least one under 'steps:'", ("steps",))
+        links = sum(len(s.depends_on) for s in self.proc.steps) + sum(
+            len(st.steps) + len(st.milestones) for st in self.proc.stages)
+        if links > MAX_DEPENDENCIES:
+            self.fail(ProcedureError, f"the procedure has {links} dependencies and stage "
+                      f"members; the limit is {MAX_DEPENDENCIES}: split it into procedures",
+                      ("steps",))
+
+    def unique_ids(self) -> None:
+        self._unique(self.proc.departments, "department", "departments", {})
+        self._unique(self.proc.materials, "material", "materials", {})
+        nodes = self._unique(self.proc.steps, "step", "steps", {})
+        self._unique(self.proc.stages, "stage", "stages", nodes)  # one namespace with steps
+
+    def _unique(self, items: list[Any], what: str, key: str, seen: dict[str, str]
+                ) -> dict[str, str]:
         for i, item in enumerate(items):
             if item.id in seen:
-                fail(DuplicateId, f"duplicate {what} id '{item.id}' (already used by "
-                     f"{seen[item.id]}); give each {what} its own id", (key, i, "id"))
+                self.fail(DuplicateId, f"duplicate {what} id '{item.id}' (already used by "
+                          f"{seen[item.id]}); give each {what} its own id", (key, i, "id"))
             seen[item.id] = f"{key}[{i}]"
         return seen
 
-    unique(proc.departments, "department", "departments")
-    unique(proc.materials, "material", "materials")
-    node_ids = unique(proc.steps, "step", "steps")
-    unique(proc.stages, "stage", "stages", node_ids)
+    def materials(self) -> None:
+        for i, m in enumerate(self.proc.materials):
+            if m.from_step is not None:
+                self.known(m.from_step, self.step_ids, "step", ("materials", i, "from_step"))
+            if m.held_by is not None:
+                self.known(m.held_by, self.departments, "department", ("materials", i, "held_by"))
 
-    departments = {d.id for d in proc.departments}
-    materials = {m.id for m in proc.materials}
-    steps = {s.id for s in proc.steps}
-    stages = {s.id: s for s in proc.stages}
+    def steps(self) -> None:
+        for i, s in enumerate(self.proc.steps):
+            self.known(s.department, self.departments, "department", ("steps", i, "department"))
+            listed: set[str] = set()
+            for j, mid in enumerate(s.materials):
+                self.known(mid, self.materials_known, "material", ("steps", i, "materials", j))
+                if mid in listed:
+                    self.fail(DuplicateId, f"material '{mid}' is listed twice",
+                              ("steps", i, "materials"))
+                listed.add(mid)
+            waits_for: set[str] = set()
+            for j, dep in enumerate(s.depends_on):
+                loc = ("steps", i, "depends_on", j)
+                self.known(dep.step, self.nodes, "step or stage", loc)
+                if dep.step in waits_for:
+                    self.fail(DuplicateId, f"'{dep.step}' is listed twice; keep one entry", loc)
+                waits_for.add(dep.step)
+                if dep.step == s.id:
+                    raise DependencyCycle([s.id], file=self.file, line=_line_of(self.lines, loc),
+                                          path=format_path(loc))
 
-    def known(value: str, pool: Iterable[str], what: str, loc: Loc) -> None:
-        pool = list(pool)
-        if value not in pool:
-            fail(UnknownReference, f"unknown {what} '{value}'", loc, did_you_mean(value, pool))
+    def stages(self) -> None:
+        for i, st in enumerate(self.proc.stages):
+            for field in ("steps", "milestones"):
+                for j, sid in enumerate(getattr(st, field)):
+                    self.known(sid, self.step_ids, "step", ("stages", i, field, j))
+            if not st.milestones and not st.steps:
+                self.fail(ProcedureError, f"stage '{st.id}' has no steps or milestones to join on",
+                          ("stages", i))
 
-    for i, m in enumerate(proc.materials):
-        if m.from_step is not None:
-            known(m.from_step, steps, "step", ("materials", i, "from_step"))
-        if m.held_by is not None:
-            known(m.held_by, departments, "department", ("materials", i, "held_by"))
-
-    for i, s in enumerate(proc.steps):
-        known(s.department, departments, "department", ("steps", i, "department"))
-        for j, mid in enumerate(s.materials):
-            known(mid, materials, "material", ("steps", i, "materials", j))
-        if len(set(s.materials)) != len(s.materials):
-            dup = next(m for m in s.materials if s.materials.count(m) > 1)
-            fail(DuplicateId, f"material '{dup}' is listed twice", ("steps", i, "materials"))
-        waits_for: set[str] = set()
-        for j, dep in enumerate(s.depends_on):
-            known(dep.step, [*steps, *stages], "step or stage", ("steps", i, "depends_on", j))
-            if dep.step in waits_for:
-                fail(DuplicateId, f"'{dep.step}' is listed twice; keep one entry",
-                     ("steps", i, "depends_on", j))
-            waits_for.add(dep.step)
-            if dep.step == s.id:
-                fail(DependencyCycle, f"step '{s.id}' depends on itself; remove this entry",
-                     ("steps", i, "depends_on", j))
-
-    for i, st in enumerate(proc.stages):
-        for j, sid in enumerate(st.steps):
-            known(sid, steps, "step", ("stages", i, "steps", j))
-        for j, sid in enumerate(st.milestones):
-            known(sid, steps, "step", ("stages", i, "milestones", j))
-        if not st.milestones and not st.steps:
-            fail(ProcedureError, f"stage '{st.id}' has no steps or milestones to join on",
-                 ("stages", i))
-
-    # Cycles: edges predecessor → successor; a stage waits for its milestones.
-    edges: dict[str, list[str]] = {sid: [] for sid in [*steps, *stages]}
-    for s in proc.steps:
-        for dep in s.depends_on:
-            edges[dep.step].append(s.id)
-    for st in proc.stages:
-        for m in st.milestones or st.steps:
-            edges[m].append(st.id)
-    cycle = find_cycle(edges)
-    if cycle:
+    def acyclic(self) -> None:
+        """Edges predecessor → successor; a stage waits for its milestones."""
+        proc = self.proc
+        edges: dict[str, list[str]] = {sid: [] for sid in self.nodes}
+        for s in proc.steps:
+            for dep in s.depends_on:
+                edges[dep.step].append(s.id)
+        for st in proc.stages:
+            for m in st.milestones or st.steps:
+                edges[m].append(st.id)
+        cycle = find_cycle(edges)
+        if not cycle:
+            return
         # Report the steps (stages stand for their milestones) and point at the first one.
-        shown = [c for c in cycle if c in steps] or cycle
+        shown_ids = [c for c in cycle if c in self.step_ids] or cycle
         order = {s.id: i for i, s in enumerate(proc.steps)}
-        start = min(range(len(shown)), key=lambda k: order.get(shown[k], len(order)))
-        shown = shown[start:] + shown[:start]
-        first = next(i for i, s in enumerate(proc.steps) if s.id == shown[0]) if shown[0] in steps else 0
-        raise DependencyCycle(shown, file=file, line=_line_of(lines, ("steps", first, "depends_on")),
+        start = min(range(len(shown_ids)), key=lambda k: order.get(shown_ids[k], len(order)))
+        shown_ids = shown_ids[start:] + shown_ids[:start]
+        first = order.get(shown_ids[0], 0)
+        raise DependencyCycle(shown_ids, file=self.file,
+                              line=_line_of(self.lines, ("steps", first, "depends_on")),
                               path=f"steps[{first}].depends_on")
-    return proc
 
 
 # --- public loaders -------------------------------------------------------------------------
@@ -393,19 +376,21 @@ def check_procedure(
 
 def parse_procedure(text: str, *, file: str | None = None) -> Procedure:
     """Parse and check a procedure from YAML text; ``file`` names it in errors."""
-    data, lines = _load_yaml(text, file)
-    if data is None:
-        raise ProcedureError("the file is empty; a procedure needs id, name and steps", file=file)
-    if not isinstance(data, dict):
-        raise ProcedureError(
-            f"expected a mapping with id, name, steps at the top, got a {type(data).__name__}",
-            file=file, line=1,
-        )
-    try:
-        proc = Procedure.model_validate(data)
-    except ValidationError as err:
-        raise validation_error(err, Procedure, file=file, lines=lines) from None
-    return check_procedure(proc, file=file, lines=lines)
+    with collector_paused():
+        data, lines = load_yaml(text, file=file)
+        if data is None:
+            raise ProcedureError("the file is empty; a procedure needs id, name and steps",
+                                 file=file)
+        if not isinstance(data, dict):
+            raise ProcedureError(
+                f"expected a mapping with id, name, steps at the top, got a "
+                f"{type(data).__name__}", file=file, line=1,
+            )
+        try:
+            proc = Procedure.model_validate(data)
+        except ValidationError as err:
+            raise validation_error(err, Procedure, file=file, lines=lines) from None
+        return check_procedure(proc, file=file, lines=lines)
 
 
 def load_procedure(path: str | os.PathLike[str]) -> Procedure:

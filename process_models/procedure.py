@@ -27,15 +27,29 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
+    "ID_PATTERN",
+    "MAX_COUNT",
+    "MAX_DAYS",
+    "MAX_DEPENDENCIES",
+    "MAX_STEPS",
     "Basis",
+    "Days",
     "Department",
     "Dependency",
     "DependencyKind",
     "Distribution",
     "Figures",
+    "Id",
     "Join",
     "Limit",
     "Material",
@@ -49,6 +63,38 @@ __all__ = [
     "Unit",
     "Untimed",
 ]
+
+
+ID_PATTERN = r"^[\w+\-]{1,200}$"
+"""Every id (procedure, step, stage, department, material): 1–200 letters (Chinese too),
+digits, '_', '-' or '+' (a merged step joins its members' ids with '+'); no space, '/' or
+'.', so an id is a safe file name and one URL path segment."""
+
+MAX_DAYS = 3650.0
+"""The longest limit, lag or duration in days (ten years); more is a typo, and near
+``1e308`` sums turn into inf and dates overflow."""
+
+MAX_COUNT = 10_000
+"""The largest count of trips, handling links, documents or published figures."""
+
+MAX_STEPS = 20_000
+"""The most steps one procedure may hold (the largest real one has under a hundred)."""
+
+MAX_DEPENDENCIES = 100_000
+"""The most dependencies plus stage members one procedure may hold."""
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """YAML reads ``true`` as a boolean, and Python counts it as 1: refuse it as a number."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {str(value).lower()}")  # noqa: TRY004 (pydantic reports ValueError)
+    return value
+
+
+Days = Annotated[float, BeforeValidator(_not_a_boolean),
+                 Field(ge=0, le=MAX_DAYS, allow_inf_nan=False)]
+Count = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=0, le=MAX_COUNT)]
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
 
 
 class _Model(BaseModel):
@@ -146,9 +192,6 @@ class Basis(_AliasEnum):
                 "e": "estimate", "m": "memory"}
 
 
-Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-
-
 class Limit(_Model):
     """A time limit: ``days`` (float, so half-days work) in working or calendar days.
 
@@ -193,11 +236,11 @@ class Figures(_Model):
 
     elapsed_working_days: Days | None = None
     summed_limit_days: Days | None = None
-    steps: int | None = Field(default=None, ge=0)
-    links: int | None = Field(default=None, ge=0)
-    materials: int | None = Field(default=None, ge=0)
-    trips: int | None = Field(default=None, ge=0)
-    departments: int | None = Field(default=None, ge=0)
+    steps: Count | None = None
+    links: Count | None = None
+    materials: Count | None = None
+    trips: Count | None = None
+    departments: Count | None = None
 
 
 class PublishedFigures(_Model):
@@ -211,7 +254,7 @@ class PublishedFigures(_Model):
 
 
 class Department(_Model):
-    id: str = Field(min_length=1)
+    id: Id
     name: str = Field(min_length=1)
     name_en: str | None = None
 
@@ -219,13 +262,13 @@ class Department(_Model):
 class Material(_Model):
     """A material (要件). ``key`` ones cannot be owed under 容缺受理."""
 
-    id: str = Field(min_length=1)
+    id: Id
     name: str = Field(min_length=1)
     key: bool = True
     provider: Provider = Provider.applicant
-    from_step: str | None = None
-    held_by: str | None = Field(default=None, description="department that already holds it")
-    count: int = Field(default=1, ge=1, description="documents this entry stands for")
+    from_step: Id | None = None
+    held_by: Id | None = Field(default=None, description="department that already holds it")
+    count: Count = Field(default=1, ge=1, description="documents this entry stands for")
     basis: Basis | None = None
     note: str | None = None
 
@@ -242,7 +285,7 @@ class Dependency(_Model):
     ``step`` may also name a stage: then the stage's join (all/any) decides.
     """
 
-    step: str = Field(min_length=1)
+    step: Id
     kind: DependencyKind = DependencyKind.legal
     lag: Limit | None = None
 
@@ -288,19 +331,19 @@ class Distribution(_Model):
 class Step(_Model):
     """One step (事项) of a procedure, handled by one department."""
 
-    id: str = Field(min_length=1)
+    id: Id
     name: str = Field(min_length=1)
     name_en: str | None = None
-    department: str = Field(min_length=1)
+    department: Id
     kind: StepKind = StepKind.promised
     statutory: Limit | None = None
     committed: Limit
     untimed: list[Untimed] = Field(default_factory=list)
     depends_on: list[Dependency] = Field(default_factory=list)
-    materials: list[str] = Field(default_factory=list)
-    trips: int = Field(default=0, ge=0, description="applicant trips (跑动次数) for this step")
+    materials: list[Id] = Field(default_factory=list)
+    trips: Count = Field(default=0, description="applicant trips (跑动次数) for this step")
     window: str | None = Field(default=None, description="window where the applicant goes")
-    links: int = Field(default=1, ge=0, description="handling links (环节) inside this step")
+    links: Count = Field(default=1, description="handling links (环节) inside this step")
     certificates: list[str] = Field(default_factory=list)
     commitment_allowed: bool = Field(default=False, description="告知承诺 allowed by law")
     follow_up: bool = Field(
@@ -320,6 +363,15 @@ class Step(_Model):
             return [{"step": v} if isinstance(v, str) else v for v in value]
         return value
 
+    @model_validator(mode="after")
+    def _commitment_within_the_law(self) -> Step:
+        law, promise = self.statutory, self.committed
+        if law is not None and law.unit is promise.unit and promise.days > law.days:
+            raise ValueError(
+                f"the committed limit ({promise.days:g} days) is longer than the statutory "
+                f"one ({law.days:g} days); commit to at most {law.days:g}")
+        return self
+
     @property
     def predecessors(self) -> list[str]:
         return [d.step for d in self.depends_on]
@@ -332,17 +384,17 @@ class Step(_Model):
 class Stage(_Model):
     """A stage (阶段) such as 立项用地规划许可, completing on all or any milestone steps."""
 
-    id: str = Field(min_length=1)
+    id: Id
     name: str = Field(min_length=1)
-    steps: list[str] = Field(default_factory=list)
-    milestones: list[str] = Field(default_factory=list)
+    steps: list[Id] = Field(default_factory=list)
+    milestones: list[Id] = Field(default_factory=list)
     join: Join = Join.all
 
 
 class Procedure(_Model):
     """An approval procedure: the definition every case and simulation starts from."""
 
-    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    id: Id
     name: str = Field(min_length=1)
     name_en: str | None = None
     version: str = "1"
@@ -353,7 +405,7 @@ class Procedure(_Model):
     published: PublishedFigures | None = None
     departments: list[Department] = Field(default_factory=list)
     materials: list[Material] = Field(default_factory=list)
-    steps: list[Step] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list, max_length=MAX_STEPS)
     stages: list[Stage] = Field(default_factory=list)
     note: str | None = None
 
@@ -379,10 +431,10 @@ class Procedure(_Model):
         for item in items:
             if item.id == wanted:
                 return item
-        from process_models.errors import UnknownReference, did_you_mean
+        from process_models.errors import UnknownReference, did_you_mean, shown
 
         raise UnknownReference(
-            f"procedure '{self.id}' has no {what} '{wanted}'",
+            f"procedure '{self.id}' has no {what} {shown(wanted)}",
             suggestion=did_you_mean(wanted, [i.id for i in items]),
         )
 

@@ -13,6 +13,10 @@ appear; keyword options switch parts off so a property can focus::
 
 Ids are short and ASCII (``s0``, ``d1``, ``m2``, ``g0``); names mix Chinese and Latin
 text. Numbers are multiples of 0.5 so half-days appear and sums stay exact.
+
+:func:`malformed_yaml` draws what a careless or hostile user sends instead: random bytes,
+truncated procedures, alias bombs, deep nesting, huge numbers, bad tags and dates,
+duplicate keys.
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ from process_models.procedure import (
     Untimed,
 )
 
-__all__ = ["days", "distributions", "limits", "names", "procedures"]
+__all__ = ["alias_bomb", "days", "distributions", "limits", "malformed_yaml", "names",
+           "procedures"]
 
 _CJK = "事项部门材料证照营业执照食品经营许可出生登记户口医保社会保障卡市场监管局公安卫生健康委"
 _TABLE_SAFE = _CJK + string.ascii_letters + string.digits
@@ -163,7 +168,7 @@ _published = st.builds(PublishedFigures, source=names(max_size=12), before=_figu
 _sources = st.lists(st.builds(Source, title=names(max_size=12),
                               url=st.none() | st.just("https://www.gov.cn/"),
                               note=_optional_note), max_size=2)
-_procedure_ids = st.text(string.ascii_lowercase + string.digits + "_.-", max_size=10).map(
+_procedure_ids = st.text(string.ascii_lowercase + string.digits + "_-", max_size=10).map(
     lambda s: "p" + s)
 _windows = st.sampled_from(["综合窗口", "一件事专窗", "window 3"])
 _regions = st.sampled_from(["兰州市", "浙江省", "上海市浦东新区"])
@@ -297,14 +302,20 @@ def procedures(
             limit = limits(unit=unit, plain=True)
         else:
             limit = limits(with_calendar_units=with_calendar_units, plain=plain)
+        committed, statutory = draw(limit), draw(_optional(limit))
+        if statutory is not None and statutory.unit is committed.unit:
+            # a commitment never exceeds the law: the larger of the two is the statutory one
+            low, high = sorted([committed.days, statutory.days])
+            committed = committed.model_copy(update={"days": low})
+            statutory = statutory.model_copy(update={"days": high})
         steps.append(Step(
             id=sid,
             name=step_names[i],
             name_en=maybe(names()),
             department=departments[draw(_index(n_depts))].id,
             kind=draw(_step_kinds),
-            statutory=draw(_optional(limit)),
-            committed=draw(limit),
+            statutory=statutory,
+            committed=committed,
             untimed=draw(_untimed(with_calendar_units)) if with_untimed and not table_safe
             else [],
             depends_on=depends_on,
@@ -336,4 +347,65 @@ def procedures(
         steps=[steps[i] for i in order],
         stages=stages,
         note=maybe(names(max_size=12)),
+    )
+
+
+# --- malformed YAML ----------------------------------------------------------------------------
+
+NASTY_VALUES = (
+    "2025-02-30", "2025-13-45", "0000-00-00", '!!int "abc"', '!!int ""', '!!float "x"',
+    "!!bool maybe", "!!timestamp soon", "!!binary a", "!!python/object:os.system x",
+    "!unknown x", "!!set {a: null}", "1.0e+308", "-1.0e+308", ".inf", ".nan", "true",
+    "1e23", "9" * 50, "*undefined", "&a [*a]", "'" + "A" * 5000 + "'", "[" * 60 + "]" * 60,
+    "{a: 1, a: 2}", "<<: {id: x}", "审批/盖章", "../../etc/passwd", "\x00", "'unclosed",
+)
+"""Values that each break one rule of the loader or the procedure model."""
+
+
+def _cut(text: str, share: float) -> str:
+    return text[: int(len(text) * share)]
+
+
+def _replace_value(text: str, share: float, value: str) -> str:
+    """``text`` with the value of one ``key: value`` line replaced."""
+    lines = text.splitlines()
+    candidates = [i for i, line in enumerate(lines) if ": " in line] or [0]
+    i = candidates[int(share * (len(candidates) - 1))]
+    key = lines[i].split(": ", 1)[0] if ": " in lines[i] else "note"
+    lines[i] = f"{key}: {value}"
+    return "\n".join(lines) + "\n"
+
+
+def _duplicate_line(text: str, share: float) -> str:
+    lines = text.splitlines()
+    i = int(share * (len(lines) - 1))
+    return "\n".join([*lines[: i + 1], lines[i], *lines[i + 1:]]) + "\n"
+
+
+def alias_bomb(levels: int, width: int = 9, key: str = "steps") -> str:
+    """A "billion laughs" document: ``levels`` lists of ``width`` aliases to the one before
+    (``width ** levels`` leaves once expanded), the last one under ``key``; the first alias
+    is on line 2."""
+    lines = [f"a0: &a0 [{', '.join(['x'] * width)}]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
+    return "\n".join([*lines, f"{key}: *a{levels - 1}"]) + "\n"
+
+
+@cache
+def malformed_yaml() -> st.SearchStrategy[str]:
+    """Text that should make the procedure loader raise one ``OnethingError``, quickly."""
+    from process_models.loading import dump_procedure
+
+    texts = procedures(max_steps=4).map(dump_procedure)
+    shares = st.floats(0, 1)
+    return st.one_of(
+        st.binary(max_size=400).map(lambda b: b.decode("utf-8", "replace")),
+        st.text(max_size=400),
+        st.builds(_cut, texts, shares),
+        st.builds(_replace_value, texts, shares, st.sampled_from(NASTY_VALUES)),
+        st.builds(_duplicate_line, texts, shares),
+        st.builds(alias_bomb, st.integers(2, 12), st.integers(2, 12),
+                  st.sampled_from(["steps", "note", "departments", "unknown"])),
+        st.integers(1, 20_000).map(lambda n: "steps: " + "[" * n + "]" * n),
+        st.integers(1, 2_000).map(lambda n: "".join("  " * i + f"k{i}:\n" for i in range(n))),
     )

@@ -331,6 +331,24 @@ def test_bad_calendar_input_is_one_line_and_exit_code_2(run_cli, args, message):
     assert message in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add", "2025-01-24", "1e9"], "DAYS: 1e+09 days is more than the 3650 a limit may span"),
+        (["add", "2025-01-24", "1e308", "--calendar-days"], "DAYS: 1e+308 days is more than"),
+        (["add", "9999-12-30", "5", "--calendar-days"],
+         "9999-12-30 + 5 days is past 9999-12-31; check the date and day count"),
+    ],
+)
+def test_a_calendar_overflow_is_one_line_and_exit_code_2(tmp_path, args, message):
+    """Day counts beyond ten years and dates past 9999 are refused, not an OverflowError."""
+    from tests.test_yaml_loader import onething
+
+    done = onething("calendar", *args, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"error: {message}") and done.stderr.count("\n") == 1
+
+
 # -- the official days' cache file ----------------------------------------------------------
 @pytest.fixture
 def official_cache(tmp_path, monkeypatch):

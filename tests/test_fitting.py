@@ -173,3 +173,9 @@ def test_read_log_then_log_durations_reads_a_real_csv(newborn, tmp_path):
     durations = log_durations(read_log(log), newborn)
     assert sorted(durations) == ["birth_certificate", "household_registration"]
     assert len(durations["birth_certificate"]) == 5
+
+
+def test_durations_too_small_to_state_are_not_fitted_as_a_lognormal():
+    """Durations that round to zero days leave no lognormal with a zero mean behind."""
+    d = fit_distribution([7.996730613266334e-212, 1.4436036724397476e-216])
+    assert d.kind != "lognormal"

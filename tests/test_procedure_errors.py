@@ -137,3 +137,114 @@ def test_cli_prints_one_line_and_exits_2(tmp_path, run_cli, text, message):
 def test_the_cli_accepts_the_good_file(tmp_path, run_cli):
     code, out, _ = run_cli("validate", write(tmp_path, GOOD))
     assert code == 0 and "ok" in out
+
+
+# --- bounds, ids and the size of what is echoed ---------------------------------------------
+
+
+def _licence(extra: str) -> str:
+    """GOOD with ``extra`` replacing the licence step's committed limit line."""
+    return GOOD.replace("  committed: {days: 3}\n", extra, 1)
+
+
+BOUNDS = [
+    pytest.param(_licence("  committed: {days: 1e308}\n"),
+                 r"shop.yaml:12: steps\[0\].committed.days: must be at most 3650, got '1e308'",
+                 id="huge-days"),
+    pytest.param(_licence("  committed: {days: 1.0e+308}\n"),
+                 r"steps\[0\].committed.days: must be at most 3650, got 1e\+308; check the figure",
+                 id="huge-float-days"),
+    pytest.param(_licence("  committed: {days: true}\n"),
+                 r"shop.yaml:12: steps\[0\].committed.days: must be a number, got true",
+                 id="boolean-days"),
+    pytest.param(_licence("  committed: {days: 3}\n  trips: 100000000000000000000000\n"),
+                 r"shop.yaml:13: steps\[0\].trips: must be at most 10000", id="huge-trips"),
+    pytest.param(_licence("  committed: {days: 3}\n  trips: true\n"),
+                 r"steps\[0\].trips: must be a number, got true", id="boolean-trips"),
+    pytest.param(_licence("  committed: {days: 3}\n"
+                          "  duration: {kind: lognormal, mean: 1e300, sd: 1e300}\n"),
+                 r"steps\[0\].duration.mean: must be at most 3650", id="huge-lognormal"),
+    pytest.param(_licence("  committed: {days: 10}\n  statutory: {days: 5}\n"),
+                 r"shop.yaml:9: steps\[0\]: the committed limit \(10 days\) is longer than the "
+                 r"statutory one \(5 days\); commit to at most 5", id="committed-beyond-law"),
+    pytest.param(GOOD.replace("id: licence", "id: 审批/盖章").replace("[licence]", "[审批/盖章]"),
+                 r"shop.yaml:9: steps\[0\].id: '审批/盖章' is not an id: use 1–200 letters",
+                 id="slash-in-step-id"),
+    pytest.param(GOOD.replace("id: samr", "id: sa mr"),
+                 r"departments\[0\].id: 'sa mr' is not an id", id="space-in-department-id"),
+    pytest.param(GOOD.replace("id: id_card", "id: ../card"),
+                 r"materials\[0\].id: '../card' is not an id", id="path-in-material-id"),
+    pytest.param(GOOD.replace("id: shop", "id: shop.v2"),
+                 r"shop.yaml:1: id: 'shop.v2' is not an id", id="dot-in-procedure-id"),
+]
+
+
+@pytest.mark.parametrize("text, message", BOUNDS)
+def test_numbers_are_bounded_and_ids_follow_one_pattern(tmp_path, text, message):
+    """Days up to ten years, counts up to 10,000, no booleans as numbers, a commitment within
+    the statutory limit, and ids that are one URL path segment."""
+    with pytest.raises(ProcedureError, match=message):
+        load_procedure(write(tmp_path, text))
+
+
+def test_the_statutory_limit_in_another_unit_is_not_compared(tmp_path):
+    """10 working days and 12 calendar days cannot be compared without dates: both stand."""
+    text = _licence("  committed: {days: 10}\n  statutory: {days: 12, unit: calendar}\n")
+    assert load_procedure(write(tmp_path, text)).steps[0].committed.days == 10
+
+
+def test_a_step_depending_on_itself_names_it_once(tmp_path):
+    """The message names the step, not each letter of its id."""
+    text = GOOD.replace("depends_on: [licence]", "depends_on: [food_license]")
+    with pytest.raises(DependencyCycle,
+                       match=r"shop.yaml:18: steps\[1\].depends_on\[0\]: dependency cycle: "
+                             r"food_license → food_license; remove") as info:
+        load_procedure(write(tmp_path, text))
+    assert info.value.cycle == ["food_license"]
+
+
+def test_an_error_echoes_only_the_start_of_a_huge_value(tmp_path):
+    """A 5 MB value that is wrong gives a short line saying how long it was."""
+    huge = "A" * 5_000_000
+    text = f'id: shop\nname: 开店\nsteps: "{huge}"\n'
+    with pytest.raises(ProcedureError) as info:
+        load_procedure(write(tmp_path, text))
+    message = str(info.value)
+    assert len(message) < 300 and "(5000000 characters)" in message
+    assert message.startswith(f"{tmp_path / 'shop.yaml'}:3: steps: must be a list, got 'AAAA")
+
+
+def test_an_unknown_reference_as_long_as_allowed_is_answered_at_once(tmp_path):
+    """A near-miss search over long ids and many steps stays linear (no did-you-mean)."""
+    steps = "".join(f"- {{id: s{i}, name: n, department: samr, committed: {{days: 1}}}}\n"
+                    for i in range(2000))
+    text = (GOOD.split("steps:\n")[0] + "steps:\n" + steps
+            + f"- {{id: last, name: n, department: samr, committed: {{days: 1}}, "
+              f"depends_on: [{'x' * 200}]}}\n")
+    with pytest.raises(UnknownReference, match=r"unknown step or stage 'xxxx"):
+        load_procedure(write(tmp_path, text))
+
+
+def test_more_steps_than_the_cap_are_refused_before_they_are_checked():
+    """MAX_STEPS bounds the work one upload can ask for."""
+    from process_models.loading import parse_procedure
+    from process_models.procedure import MAX_STEPS
+
+    text = "id: big\nname: n\nsteps:\n" + "- {}\n" * (MAX_STEPS + 1)
+    with pytest.raises(ProcedureError, match=rf"big.yaml:3: steps: holds more than {MAX_STEPS} "
+                                             "entries; split the procedure"):
+        parse_procedure(text, file="big.yaml")
+
+
+def test_more_dependencies_than_the_cap_are_refused():
+    from process_models.loading import check_procedure
+    from process_models.procedure import MAX_DEPENDENCIES, Procedure
+
+    proc = Procedure.model_validate({
+        "id": "big", "name": "n", "departments": [{"id": "d", "name": "d"}],
+        "steps": [{"id": "s", "name": "s", "department": "d", "committed": {"days": 1}}],
+        "stages": [{"id": "g", "name": "g", "steps": ["s"] * (MAX_DEPENDENCIES + 1)}],
+    })
+    with pytest.raises(ProcedureError, match=rf"100001 dependencies and stage members; the "
+                                             rf"limit is {MAX_DEPENDENCIES}"):
+        check_procedure(proc)

@@ -107,3 +107,30 @@ def test_a_bpmn_without_parameters_needs_a_parameter_file(tmp_path):
                      encoding="utf-8")
     with pytest.raises(CapacityError, match="no simulation parameters.*--params"):
         load_prosimos(plain)
+
+
+def test_a_resource_profile_that_cannot_be_a_department_id_is_one_error(tmp_path):
+    """Departments made from Prosimos pools follow the id pattern; a pool named with a space
+    is refused naming it, not a pydantic traceback."""
+    from simulations.capacity.prosimos import procedure_with_params
+    from simulations.interchange.bpmn import bpmn_procedure, load_bpmn
+
+    bpmn = Path(__file__).parent / "data" / "bpmn" / "bpmnio_parallel.bpmn"
+    always = [{"from": "MONDAY", "to": "SUNDAY", "beginTime": "00:00:00.000",
+               "endTime": "23:59:59.999"}]
+    fixed = {"distribution_name": "fix", "distribution_params": [{"value": 3600}]}
+    params = {
+        "resource_profiles": [{"id": "window staff", "name": "窗口", "resource_list": [
+            {"id": "clerk", "amount": 2, "calendar": "always"}]}],
+        "arrival_time_distribution": fixed,
+        "arrival_time_calendar": always,
+        "task_resource_distribution": [
+            {"task_id": task, "resources": [{"resource_id": "clerk", **fixed}]}
+            for task in ("Activity_licence", "Activity_food", "Activity_fire")],
+        "resource_calendars": [{"id": "always", "time_periods": always}],
+    }
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params), encoding="utf-8")
+    with pytest.raises(CapacityError, match=r"resource_profiles: resource profile id "
+                                            r"'window staff' cannot be a department id"):
+        procedure_with_params(bpmn_procedure(load_bpmn(bpmn)), load_prosimos(bpmn, path))

@@ -115,3 +115,31 @@ def test_a_scenario_for_another_procedure_is_refused(shop):
 def test_a_missing_scenario_file_is_one_line(tmp_path):
     with pytest.raises(ScenarioError, match="no such file"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+LONG_CHAIN = """\
+id: permits
+name: 两证
+departments: [{id: d, name: 部门}]
+steps:
+- {id: a, name: A, department: d, committed: {days: 3000}}
+- {id: b, name: B, department: d, committed: {days: 3000}, depends_on: [a]}
+- {id: b%s, name: C, department: d, committed: {days: 1}, commitment_allowed: true}
+""" % ("x" * 195)
+
+
+@pytest.mark.parametrize("lever, match", [
+    ("{lever: merge, steps: [a, b], id: ab}",
+     (r"s.yaml:2: levers\[0\]: merge: the step it makes is not valid: days: must be at most "
+      r"3650, got 6000.0")),
+    ("{lever: commitment, steps: [b%s]}" % ("x" * 195),
+     (r"levers\[0\]: commitment: the step it makes is not valid: id: 'bxxx.*\(209 characters\) "
+      r"is not an id")),
+    ("{lever: merge, steps: [a, b], id: ab, overhead_days: 1.0e+308}",
+     r"s.yaml:2: levers\[0\].overhead_days: must be at most 3650"),
+])
+def test_a_lever_making_a_step_beyond_the_bounds_is_one_scenario_error(lever, match):
+    """A joint limit past MAX_DAYS or a generated id past 200 characters names the lever."""
+    scenario = "levers:\n- " + lever + "\n"
+    with pytest.raises(ScenarioError, match=match):
+        apply_scenario(parse_procedure(LONG_CHAIN), parse_scenario(scenario, file="s.yaml"))

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from process_models.errors import CapacityError, UnknownReference, did_you_mean
+from process_models.errors import CapacityError, UnknownReference, did_you_mean, shown
 from simulations.capacity.engine import DAY_SECONDS
 
 __all__ = [
@@ -67,7 +66,7 @@ class StaffPlan:
 
 def _count(value: Any, where: str, file: str | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise CapacityError(f"staff must be a whole number ≥ 0, got {value!r}",
+        raise CapacityError(f"staff must be a whole number ≥ 0, got {shown(value)}",
                             file=file, path=where)
     return value
 
@@ -91,14 +90,14 @@ def parse_staff(data: Any, *, file: str | None = None) -> StaffPlan:
         if isinstance(spec, Mapping):
             unknown = [k for k in spec if k not in ("staff", "meets_on")]
             if unknown:
-                raise CapacityError(f"unknown field '{unknown[0]}'; use staff or meets_on",
+                raise CapacityError(f"unknown field {shown(unknown[0])}; use staff or meets_on",
                                     file=file, path=where,
                                     suggestion=did_you_mean(unknown[0], ["staff", "meets_on"]))
             staff[str(dept)] = _count(spec.get("staff", 1), f"{where}.staff", file)
             days = spec.get("meets_on") or []
             bad = [d for d in days if str(d).lower() not in _WEEKDAYS]
             if bad:
-                raise CapacityError(f"unknown weekday '{bad[0]}'", file=file,
+                raise CapacityError(f"unknown weekday {shown(bad[0])}", file=file,
                                     path=f"{where}.meets_on",
                                     suggestion=did_you_mean(str(bad[0]).lower(), _WEEKDAYS))
             if days:
@@ -127,7 +126,7 @@ def parse_staff_changes(items: Iterable[str]) -> dict[str, int]:
                 raise ValueError
             out[dept.strip()] = int(n.strip())
         except ValueError:
-            raise CapacityError(f"'{item}' is not DEPT=+N, DEPT=-N or a file",
+            raise CapacityError(f"{shown(item)} is not DEPT=+N, DEPT=-N or a file",
                                 path="--staff") from None
     return out
 
@@ -143,7 +142,7 @@ def _resolve_departments(plan: StaffPlan, names: Mapping[str, str], where: str) 
             return by_name[dept]
         choices = [*names, *by_name]
         raise UnknownReference(
-            f"unknown department '{dept}'; known: {', '.join(names)}",
+            f"unknown department {shown(dept)}; known: {', '.join(names)}",
             path=where, suggestion=did_you_mean(dept, choices),
         )
 
@@ -180,7 +179,7 @@ class ArrivalPlan:
 
 def _rate(value: Any, where: str, file: str | None, *, share: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CapacityError(f"expected a number, got {value!r}", file=file, path=where)
+        raise CapacityError(f"expected a number, got {shown(value)}", file=file, path=where)
     if value < 0:
         raise CapacityError(f"rate below zero ({value:g}); arrival rates must be ≥ 0",
                             file=file, path=where)
@@ -212,12 +211,12 @@ def parse_arrivals(data: Any, *, file: str | None = None) -> ArrivalPlan:
             spec = {"per_day": spec}
         unknown = [k for k in spec if k not in fields]
         if unknown:
-            raise CapacityError(f"unknown field '{unknown[0]}'", file=file, path=f"{pid}",
+            raise CapacityError(f"unknown field {shown(unknown[0])}", file=file, path=f"{pid}",
                                 suggestion=did_you_mean(unknown[0], fields))
         weekday = [1.0] * 7
         for day, m in (spec.get("weekday") or {}).items():
             if str(day).lower() not in _WEEKDAYS:
-                raise CapacityError(f"unknown weekday '{day}'", file=file,
+                raise CapacityError(f"unknown weekday {shown(day)}", file=file,
                                     path=f"{pid}.weekday",
                                     suggestion=did_you_mean(str(day).lower(), _WEEKDAYS))
             weekday[_WEEKDAYS.index(str(day).lower())] = _rate(m, f"{pid}.weekday.{day}", file)
@@ -253,7 +252,7 @@ def load_arrivals(path: str | os.PathLike[str]) -> ArrivalPlan:
         try:
             at = datetime.fromisoformat(row["received_at"])
         except ValueError:
-            raise CapacityError(f"received_at '{row['received_at']}' is not an ISO date-time",
+            raise CapacityError(f"received_at {shown(row['received_at'])} is not an ISO date-time",
                                 file=str(p), line=i) from None
         if at.tzinfo is not None:
             at = at.astimezone(TZ).replace(tzinfo=None)
@@ -265,13 +264,9 @@ def load_arrivals(path: str | os.PathLike[str]) -> ArrivalPlan:
 
 def _read_yaml(path: str | os.PathLike[str]) -> Any:
     from process_models.loading import read_text
+    from process_models.yaml_loader import load_yaml
 
-    try:
-        return yaml.safe_load(read_text(path))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise CapacityError("malformed YAML; fix the indentation or quoting on that line",
-                            file=str(path), line=mark.line + 1 if mark else None) from None
+    return load_yaml(read_text(path), file=str(path), error=CapacityError)[0]
 
 
 def _poisson_arrivals(plans: Sequence[ProcedureArrivals], spans_of_day: Callable,
@@ -317,7 +312,7 @@ def _replayed(replay, index: Mapping[str, int], first: date) -> Iterator[tuple[f
     origin = datetime.combine(first, time())
     for pid, at, urgent in replay:
         if pid not in index:
-            raise UnknownReference(f"replayed arrival names unknown procedure '{pid}'",
+            raise UnknownReference(f"replayed arrival names unknown procedure {shown(pid)}",
                                    path="--arrivals", suggestion=did_you_mean(pid, index))
         t = (at - origin).total_seconds()
         if t >= 0:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -32,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from process_models.errors import CapacityError, did_you_mean
+from process_models.errors import CapacityError, did_you_mean, shown
 from process_models.loading import check_procedure
-from process_models.procedure import Department, Distribution, Procedure
+from process_models.procedure import ID_PATTERN, Department, Distribution, Procedure
 from simulations.capacity.engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations.capacity.model import Duration, ProcessGraph
 from simulations.interchange.bpmn import BpmnModel, bpmn_graph, load_bpmn
@@ -345,6 +346,11 @@ def procedure_with_params(proc: Procedure, scenario: ProsimosScenario,
         steps.append(s.model_copy(update={"department": t.pool, "duration": duration}))
     used = list(dict.fromkeys(s.department for s in steps))
     known = {d.id: d for d in proc.departments}
+    for pool in used:
+        if pool not in known and not re.fullmatch(ID_PATTERN, pool):
+            raise CapacityError(f"resource profile id {shown(pool)} cannot be a department id; "
+                                "rename it with letters, digits, '_', '-' or '+'",
+                                path="resource_profiles")
     departments = [known.get(d) or Department(id=d, name=names.get(d, d)) for d in used]
     notes.append("arrival distribution, resource calendars and pool sizes are simulation "
                  "settings: run `onething capacity FILE.bpmn --params JSON` to use them")

@@ -60,7 +60,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from process_models.errors import CapacityError, UnknownReference, did_you_mean
+from process_models.errors import CapacityError, UnknownReference, did_you_mean, shown
 from process_models.procedure import Procedure, Unit
 from simulations.capacity.engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations.capacity.model import Duration, Event, Flow, Gateway, ProcessGraph, Task
@@ -403,7 +403,7 @@ def simulate_capacity(
     index = {g.id: i for i, g in enumerate(graphs)}
     for pid in arrivals.procedures:
         if pid not in index:
-            raise UnknownReference(f"arrival rates for unknown procedure '{pid}'",
+            raise UnknownReference(f"arrival rates for unknown procedure {shown(pid)}",
                                    path="--arrivals", suggestion=did_you_mean(pid, index))
     graphs = [_with_case_rates(g, arrivals.of(g.id)) for g in graphs]
     names: dict[str, str] = {}

@@ -106,10 +106,9 @@ def load_pairs(args: Sequence[str | os.PathLike[str]]) -> list[tuple[Procedure, 
     """Pairs from command-line arguments: procedure files, folders, scenario files (a
     mapping with ``levers``) or catalog ids; no arguments means every catalog procedure
     that has a reform scenario."""
-    import yaml
-
     from process_models.catalog import CATALOG_DIR, catalog_ids, load_catalog_procedure
     from process_models.loading import load_procedure, procedure_paths, read_text
+    from process_models.yaml_loader import load_yaml
     from simulations.planning.scenario import parse_scenario
 
     if not args:
@@ -127,9 +126,9 @@ def load_pairs(args: Sequence[str | os.PathLike[str]]) -> list[tuple[Procedure, 
         for file in procedure_paths([path]):
             text = read_text(file)
             try:
-                head = yaml.safe_load(text)
-            except yaml.YAMLError:
-                head = None
+                head, _ = load_yaml(text, file=str(file))
+            except OnethingError:
+                head = None  # load_procedure reports what is wrong
             if isinstance(head, dict) and "levers" in head:
                 scenarios.append(parse_scenario(text, file=str(file)))
             else:

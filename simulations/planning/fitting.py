@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from process_models.errors import EventLogError, did_you_mean
-from process_models.procedure import Distribution, Procedure
+from process_models.procedure import MAX_DAYS, Distribution, Procedure
 
 __all__ = [
     "FIT_KINDS",
@@ -91,6 +91,10 @@ def _lognormal(xs: list[float]) -> tuple[Distribution, float] | None:
         mean = math.exp(mu + sigma * sigma / 2)
         sd = mean * math.sqrt(math.expm1(sigma * sigma))
     except OverflowError:
+        return None
+    if max(mean, sd) > MAX_DAYS:  # a tail too heavy for any limit: the other fits stand
+        return None
+    if round(mean, 4) == 0:  # too small to state in the 4 decimals a fit keeps
         return None
 
     def cdf(x: float) -> float:

@@ -50,12 +50,14 @@ How the model carries each reform:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from process_models.errors import ProcedureError, ScenarioError, did_you_mean
+from process_models.errors import ProcedureError, ScenarioError, did_you_mean, shown
 from process_models.loading import check_procedure
 from process_models.procedure import (
+    ID_PATTERN,
     Dependency,
     DependencyKind,
     Limit,
@@ -329,6 +331,9 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
     if overhead_days < 0:
         raise ScenarioError(f"merge: overhead_days must be at least 0, got {overhead_days:g}")
     joint_id = id or "+".join(members)
+    if not re.fullmatch(ID_PATTERN, joint_id):
+        raise ScenarioError(f"merge: {shown(joint_id)} is not an id; give the joint step an "
+                            "'id:' of letters, digits, '_', '-' or '+' (at most 200)")
     if joint_id in {s.id for s in proc.steps} - set(members) or joint_id in {
         st.id for st in proc.stages
     }:
@@ -361,7 +366,10 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
             if d.step not in member_set:
                 deps = _add_dependency(deps, d.model_copy(deep=True))
     materials = list(dict.fromkeys(m for s in parts for m in s.materials))
-    statutory = [s.statutory for s in parts if s.statutory is not None]
+    # The members' longest statutory limit, unless the joint commitment outruns it (a
+    # legal chain of members): no statutory limit then, as a commitment may not exceed one.
+    statutory = [s.statutory for s in parts if s.statutory is not None
+                 and not (s.statutory.unit is limit.unit and s.statutory.days < limit.days)]
     departments = {s.department for s in parts}
     joint = Step(
         id=joint_id,

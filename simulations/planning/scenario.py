@@ -57,9 +57,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from process_models.errors import OnethingError, ProcedureSyntaxError, ScenarioError, did_you_mean
-from process_models.loading import _line_of, _load_yaml, format_path, read_text, validation_error
-from process_models.procedure import Procedure
+from process_models.errors import (
+    OnethingError,
+    ProcedureSyntaxError,
+    ScenarioError,
+    did_you_mean,
+    shown,
+)
+from process_models.loading import _line_of, format_path, read_text, validation_error
+from process_models.procedure import Days, Id, Procedure, Step
+from process_models.yaml_loader import load_yaml
 from simulations.planning.applicant_levers import (
     commitment,
     defer_materials,
@@ -139,7 +146,7 @@ class _Args(BaseModel):
     note: str | None = None
 
 
-Ids = list[str]
+Ids = list[Id]
 
 
 class _Steps(_Args):
@@ -164,7 +171,7 @@ class _Parallelise(_SomeSteps):
             if isinstance(v, str):
                 parts = [p.strip() for p in v.replace("→", "->").split("->")]
                 if len(parts) != 2 or not all(parts):
-                    raise ValueError(f"write a dependency as 'predecessor -> step', got {v!r}")
+                    raise ValueError(f"write a dependency as 'predecessor -> step', got {shown(v)}")
                 v = parts
             out.append(v)
         return out
@@ -172,15 +179,15 @@ class _Parallelise(_SomeSteps):
 
 class _Merge(_Args):
     steps: Ids = Field(min_length=2)
-    id: str | None = Field(default=None, min_length=1)
+    id: Id | None = None
     name: str | None = Field(default=None, min_length=1)
-    department: str | None = None
-    overhead_days: float = Field(default=0.0, ge=0)
+    department: Id | None = None
+    overhead_days: Days = 0.0
     links: int | None = Field(default=None, ge=0)
 
 
 class _Commitment(_Steps):
-    verification_days: float | None = Field(default=None, ge=0)
+    verification_days: Days | None = None
     replaces: Ids = Field(default_factory=list)
 
 
@@ -194,8 +201,8 @@ class _SomeMaterials(_Args):
 
 class _Compress(_SomeSteps):
     factor: float | None = Field(default=None, ge=0, le=1)
-    to_days: float | None = Field(default=None, ge=0)
-    by_days: float | None = Field(default=None, ge=0)
+    to_days: Days | None = None
+    by_days: Days | None = None
 
 
 class _OneWindow(_Args):
@@ -251,10 +258,7 @@ class _Header(BaseModel):
 
 def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
     """Parse and check a scenario from YAML text; ``file`` names it in errors."""
-    try:
-        data, lines = _load_yaml(text, file)
-    except ProcedureSyntaxError as e:
-        raise ScenarioError(e.message, file=e.file, line=e.line) from None
+    data, lines = load_yaml(text, file=file, error=ScenarioError)
     if not isinstance(data, dict):
         raise ScenarioError("expected a mapping with 'levers:' (a list of lever applications)",
                             file=file, line=1)
@@ -263,6 +267,10 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
     except ValidationError as err:
         raise validation_error(err, _Header, file=file, lines=lines,
                                error_class=ScenarioError) from None
+    below: dict[int, dict[tuple, int]] = {}  # each lever's own lines, in one pass
+    for loc, n in lines.items():
+        if len(loc) >= 2 and loc[0] == "levers":
+            below.setdefault(loc[1], {})[loc[2:]] = n
     calls = []
     for i, entry in enumerate(header.levers):
         at = ("levers", i)
@@ -274,12 +282,12 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
         name = LEVER_ALIASES.get(name, LEVER_ALIASES.get(name.lower(), name.lower()))
         if name not in LEVERS:
             raise ScenarioError(
-                f"unknown lever {entry['lever']!r}; known: {', '.join(LEVERS)}",
+                f"unknown lever {shown(entry['lever'])}; known: {', '.join(LEVERS)}",
                 file=file, line=_line_of(lines, (*at, "lever")), path=format_path((*at, "lever")),
                 suggestion=did_you_mean(str(entry["lever"]), [*LEVERS, *LEVER_ALIASES]),
             )
         model = _ARGS[name]
-        own = {loc[2:]: n for loc, n in lines.items() if loc[:2] == at}
+        own = below.get(i, {})
         try:
             args = model.model_validate({**entry, "lever": name})
         except ValidationError as err:
@@ -349,6 +357,11 @@ def apply_scenario(proc: Procedure, scenario: Scenario) -> tuple[Procedure, list
             path = format_path(("levers", call.index))
             raise ScenarioError(str(e), file=scenario.file, line=_line_of(call.lines, ()),
                                 path=path) from None
+        except ValidationError as err:  # the lever built a step the model refuses
+            e = validation_error(err, Step)
+            raise ScenarioError(f"{call.lever}: the step it makes is not valid: {e}",
+                                file=scenario.file, line=_line_of(call.lines, ()),
+                                path=format_path(("levers", call.index))) from None
         log.extend(replace(c, note=call.note) for c in changes)
     return proc.model_copy(update={"form": "after"}), log
 
