@@ -83,10 +83,13 @@ __all__ = [
 class Change:
     """One thing a lever changed: which lever, on what, what happened and why.
 
-    ``note`` carries the scenario's own justification, when it gives one.
+    ``note`` carries the scenario's own justification, when it gives one; ``source``
+    the published commitment a target lever (one that sets a number) takes its value from.
 
     >>> Change("online", "licence", "trips 1 → 0", "全程网办").as_dict()["summary"]
     'trips 1 → 0'
+    >>> str(Change("compress", "seal", "committed limit 3 → 1 days", "压缩时限", source="32号"))
+    'compress: seal: committed limit 3 → 1 days (压缩时限) [有来源的目标值: 32号]'
     """
 
     lever: str
@@ -94,13 +97,15 @@ class Change:
     summary: str
     reason: str
     note: str | None = None
+    source: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
     def __str__(self) -> str:
         note = f" — {self.note}" if self.note else ""
-        return f"{self.lever}: {self.subject}: {self.summary} ({self.reason}){note}"
+        source = f" [有来源的目标值: {self.source}]" if self.source else ""
+        return f"{self.lever}: {self.subject}: {self.summary} ({self.reason}){note}{source}"
 
 
 Result = tuple[Procedure, list[Change]]
