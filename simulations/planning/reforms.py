@@ -19,6 +19,7 @@ lever                     what it does
 ``share_data``            数据共享: materials another department holds leave the list
 ``drop_materials``        减要件: named materials are no longer required
 ``compress``              压缩时限: committed limits cut by a factor or to a number
+                          (a target lever: a scenario needs its ``source:``)
 ``one_window``            一窗受理: every applicant trip becomes one
 ``online``                全程网办: no trips at all
 ``zone_assessment``       区域评估: named assessments are done once for a zone
