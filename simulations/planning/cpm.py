@@ -440,8 +440,8 @@ def backward_schedule(
     dates, and the latest acceptance date (倒排审批日期).
 
     Times run on the working-day calendar as :func:`schedule` lays them: a working-day
-    part ends its last working day, a calendar-day part (自然日) ends on the next working
-    day when it falls on a rest day, and a step of 0 days finishes the day it starts.
+    part ends on its last working day, a calendar-day part (自然日) that ends on a rest day
+    ends on the next working day, and a step of 0 days finishes the day it starts.
     An any-join stage waits only for the milestone that arrives first.
 
     >>> from process_models import Department, Limit, Procedure, Step
