@@ -243,13 +243,23 @@ class Figures(_Model):
     departments: Count | None = None
 
 
+FigureName = Literal["elapsed_working_days", "summed_limit_days", "steps", "links",
+                     "materials", "trips", "departments"]
+
+
 class PublishedFigures(_Model):
-    """Before/after figures as published, with the tolerance a reproduction must meet."""
+    """Before/after figures as published, with the tolerance a reproduction must meet.
+
+    ``ceilings`` names the after-figures that are upper bounds (≤120); ``inferred`` the
+    figures the modeller inferred rather than read in the source.
+    """
 
     source: str = Field(min_length=1)
     before: Figures = Field(default_factory=Figures)
     after: Figures = Field(default_factory=Figures)
     tolerance: float = Field(default=0.1, ge=0, description="relative tolerance, 0.1 = ±10%")
+    ceilings: list[FigureName] = Field(default_factory=list)
+    inferred: list[FigureName] = Field(default_factory=list)
     note: str | None = None
 
 

@@ -102,7 +102,7 @@ def test_load_pairs_reads_files_scenarios_and_catalog_ids(newborn, tmp_path):
 def test_report_table_prints_the_portfolio_headline(run_cli):
     code, out, err = run_cli("audit", "report", "newborn")
     assert (code, err) == (0, "")
-    assert "一件事: 1 items: 32 → 5 days, −84.4%" in out
+    assert "一件事: 1 items: 32 → 20 days, −37.5%" in out
     assert "事项" in out and "汇总" in out
 
 
@@ -110,7 +110,7 @@ def test_report_json_holds_items_procedures_and_totals(run_cli):
     code, out, _ = run_cli("audit", "report", "newborn", "--format", "json")
     data = json.loads(out)
     assert code == 0
-    assert data["totals"]["headline"] == "1 items: 32 → 5 days, −84.4%"
+    assert data["totals"]["headline"] == "1 items: 32 → 20 days, −37.5%"
     assert len(data["items"]) == data["item_totals"]["items"]
 
 

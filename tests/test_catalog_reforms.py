@@ -1,10 +1,17 @@
-"""Every catalog procedure has a reform scenario that reproduces its published figures."""
+"""Every catalog procedure has a reform scenario; each published figure says how it is reproduced."""
 
 import pytest
 
 from process_models.catalog import catalog_ids, load_catalog_procedure
 from process_models.loading import dump_procedure, parse_procedure
-from simulations.planning.scenario import catalog_reform, catalog_scenario_path, load_scenario
+from simulations.planning.scenario import (
+    REPRODUCED_BY,
+    TARGET_ARGUMENTS,
+    catalog_reform,
+    catalog_scenario_path,
+    load_scenario,
+    reform,
+)
 
 
 @pytest.fixture(params=catalog_ids())
@@ -19,13 +26,60 @@ def test_each_scenario_is_written_for_its_procedure_and_justifies_every_lever(pr
     assert all(call.note for call in scenario.levers)
 
 
-def test_each_reform_reproduces_the_published_after_figures_within_tolerance(procedure_id):
-    """Published after-figure p and computed c agree when |c − p| ≤ tolerance × p."""
+def test_each_published_after_figure_says_how_it_is_reproduced(procedure_id):
+    """Every published figure carries its kind (value or ceiling), its source and how it is
+    reproduced; a figure counts as reproduced by mechanism exactly when the scenario without
+    its target levers meets it, and by a sourced limit only when the targets are needed."""
     result = catalog_reform(procedure_id)
     assert any(c.published_after is not None for c in result.checks), "nothing to reproduce"
-    missed = [(c.figure, c.published_after, c.computed_after, c.tolerance)
-              for c in result.checks if c.within is False]
-    assert missed == []
+    alone = catalog_reform_by_mechanisms(procedure_id)
+    for check, mechanism in zip(result.checks, alone.checks, strict=True):
+        entry = check.as_dict()
+        assert entry["kind"] in ("value", "ceiling") and entry["source"]
+        if check.published_after is None:
+            assert entry["reproduced_by"] is None
+            continue
+        assert entry["reproduced_by"] in REPRODUCED_BY
+        assert (check.reproduced_by in ("mechanism", "definition")) == bool(mechanism.within)
+        assert (check.reproduced_by == "sourced_limit") == bool(check.within
+                                                                and not mechanism.within)
+
+
+def test_no_catalog_scenario_holds_an_unsourced_target_lever(procedure_id):
+    """A lever argument that types in a number (compress, a merge's links) needs the
+    published commitment it comes from."""
+    scenario = load_scenario(catalog_scenario_path(procedure_id))
+    unsourced = [(call.lever, arg) for call in scenario.levers
+                 for arg in TARGET_ARGUMENTS.get(call.lever, ()) if arg in call.args
+                 and not call.source]
+    assert unsourced == []
+
+
+def catalog_reform_by_mechanisms(procedure_id: str):
+    """The catalog reform with its target levers removed."""
+    scenario = load_scenario(catalog_scenario_path(procedure_id)).mechanisms_only()
+    return reform(load_catalog_procedure(procedure_id), scenario)
+
+
+def test_the_mechanisms_alone_reproduce_these_published_figures():
+    """Builds each catalog reform without its target levers and prints which published
+    after-figures the mechanisms alone reproduce (run with ``-s`` to read the table)."""
+    rows = [("procedure", "figure", "published", "mechanisms alone", "with targets",
+             "reproduced_by")]
+    for pid in catalog_ids():
+        full, alone = catalog_reform(pid), catalog_reform_by_mechanisms(pid)
+        for check, mechanism in zip(full.checks, alone.checks, strict=True):
+            if check.published_after is None:
+                continue
+            bound = "≤" if check.kind == "ceiling" else ""
+            inferred = " (inferred)" if check.inferred else ""
+            rows.append((pid, check.figure, f"{bound}{check.published_after:g}{inferred}",
+                         f"{mechanism.computed_after:g} {'yes' if mechanism.within else 'no'}",
+                         f"{check.computed_after:g}", check.reproduced_by))
+            assert mechanism.reproduced_by in ("mechanism", "definition", "none")
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    print("\n" + "\n".join("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) for r in rows))
+    assert len(rows) > 1
 
 
 def test_each_reformed_procedure_is_valid_and_round_trips(procedure_id):

@@ -16,6 +16,7 @@ from process_models.procedure import Department, Limit, Procedure, Stage, Step, 
 from simulations.planning._compiled import compile_dag, forward_backward
 from simulations.planning.cpm import (
     WORKING_DAYS_PER_CALENDAR_DAY,
+    backward_schedule,
     critical_path,
     critical_path_length,
     critical_paths,
@@ -192,6 +193,55 @@ def test_calendar_day_steps_with_a_start_date_are_laid_on_the_calendar_exactly()
     assert s.critical_paths == [["a", "b", "c"]]
 
 
+def test_a_backward_schedule_across_spring_festival_lands_on_working_days():
+    """Done by Tue 2025-02-11: b (3 working days) starts after 02-07 (02-08 is a 调休
+    Saturday, 02-10, 02-11); a (5) must start after 01-24 (01-26 调休 Sunday, 01-27, then
+    春节 until 02-04, 02-05, 02-06, 02-07), so the application is accepted by 01-24."""
+    b = backward_schedule(procedure(step("a", 5), step("b", 3, "a")), date(2025, 2, 11))
+    assert b.dates == {"a": (date(2025, 1, 24), date(2025, 2, 7)),
+                       "b": (date(2025, 2, 7), date(2025, 2, 11))}
+    assert b.accept_by == date(2025, 1, 24)
+
+
+def test_a_backward_schedule_lays_calendar_days_and_lags_on_the_calendar():
+    """Done by 2025-02-11: c (1) starts after 02-10; a 3-calendar-day lag ending by 02-10
+    starts by Fri 02-07 (from the 调休 Saturday 02-08 it would end 02-11), so b may finish
+    as late as 02-07, a day later than it does forward. b's 10 calendar days ending by
+    02-07 start by 01-27 (01-28 is 春节); a (2 working days: 01-26 调休, 01-27) by 01-24."""
+    p = procedure(step("a", 2), step("b", 10, "a", unit="calendar"),
+                  step("c", 1, {"step": "b", "lag": {"days": 3, "unit": "calendar"}}))
+    b = backward_schedule(p, date(2025, 2, 11))
+    assert b.dates == {"a": (date(2025, 1, 24), date(2025, 1, 27)),
+                       "b": (date(2025, 1, 27), date(2025, 2, 7)),
+                       "c": (date(2025, 2, 10), date(2025, 2, 11))}
+    assert b.accept_by == date(2025, 1, 24)
+
+
+def test_a_backward_schedule_can_accept_on_a_make_up_sunday():
+    """Done by Fri 2025-10-10: b (1) starts after 10-09 (国庆 ends 10-08); a 2-working-day
+    lag before it starts after 09-29 (09-30, 10-09); a (1) after Sun 09-28, a 调休 working
+    day, which is the latest acceptance day."""
+    p = procedure(step("a", 1), step("b", 1, {"step": "a", "lag": {"days": 2}}))
+    b = backward_schedule(p, date(2025, 10, 10))
+    assert b.dates == {"a": (date(2025, 9, 28), date(2025, 9, 29)),
+                       "b": (date(2025, 10, 9), date(2025, 10, 10))}
+    assert b.accept_by == date(2025, 9, 28)
+
+
+@pytest.mark.parametrize(("finish_by", "accept_by"), [
+    (date(2025, 3, 3), date(2025, 3, 3)),     # 即办 on a Monday: accepted the same day
+    (date(2025, 3, 2), date(2025, 2, 28)),    # due on a Sunday: the Friday before
+    (date(2025, 2, 1), date(2025, 1, 27)),    # due in 春节: the last working day before it
+])
+def test_immediate_steps_are_accepted_by_the_last_working_day_on_or_before_the_date(
+        finish_by, accept_by):
+    """Steps of 0 days finish the day they start, so the latest acceptance is the due date
+    itself when it is a working day, else the working day before it."""
+    b = backward_schedule(procedure(step("a", 0), step("b", 0, "a")), finish_by)
+    assert b.accept_by == accept_by
+    assert b.dates == {"a": (accept_by, accept_by), "b": (accept_by, accept_by)}
+
+
 def test_a_cycle_in_a_raw_graph_is_named():
     with pytest.raises(DependencyCycle, match="a → b → c → a"):
         compile_dag(4, src=[0, 1, 2, 3], dst=[1, 2, 0, 0], names=["a", "b", "c", "d"])
@@ -274,3 +324,24 @@ def test_every_catalog_procedure_simulates(catalog_file):
         assert s.critical_paths and s.elapsed_working_days > 0
         assert critical_path_length(proc, limits=limits) > 0
 
+
+def _done(proc, start: date) -> date:
+    return max((b for _, b in schedule(proc, start=start).dates.values()), default=start)
+
+
+@PROPERTY
+@given(procedures(with_metadata=False, max_steps=6),
+       st.dates(date(2024, 3, 1), date(2026, 9, 30)))
+def test_accepting_by_accept_by_finishes_by_the_date_and_a_day_later_does_not(proc, finish_by):
+    """A schedule accepted on ``accept_by`` is done by ``finish_by``; one accepted the next
+    working day is not; every step's earliest dates from ``accept_by`` are no later than
+    its latest ones."""
+    from process_models.calendar import default_calendar
+
+    b = backward_schedule(proc, finish_by)
+    assert _done(proc, b.accept_by) <= finish_by
+    assert _done(proc, default_calendar().add_working_days(b.accept_by, 1)) > finish_by
+    forward = schedule(proc, start=b.accept_by).dates
+    for sid, (latest_start, latest_finish) in b.dates.items():
+        assert forward[sid][0] <= latest_start and forward[sid][1] <= latest_finish
+    assert b.accept_by <= finish_by

@@ -1,6 +1,7 @@
 """The reform commands: reform (a scenario, or the whole catalog), advise, and --gantt."""
 
 import json
+import re
 
 import pytest
 
@@ -52,8 +53,9 @@ def test_reform_writes_the_reformed_procedure_and_a_gantt_chart(run_cli, shop_fi
 def test_reform_of_a_catalog_id_uses_its_catalog_scenario(run_cli):
     code, out, _ = run_cli("reform", "restaurant", "--json")
     data = json.loads(out)
-    assert code == 0 and data["reproduces_published"] is True
+    assert code == 0 and data["reproduces_published"] is True  # not the inferred 环节 17 → 2
     assert data["after"]["elapsed_working_days"] == 13
+    assert sum(data["attribution"].values()) == 48 - 13
     assert {c["figure"] for c in data["published"]} >= {"elapsed_working_days", "materials"}
     assert data["changes"][0]["lever"] == "parallelise"
 
@@ -62,11 +64,46 @@ def test_reform_catalog_shows_published_against_computed_for_every_procedure(run
     code, out, _ = run_cli("reform", "--catalog")
     assert code == 0
     assert all(pid in out for pid in catalog_ids())
-    assert "48 → 13" in out
-    n = len(catalog_ids())
-    assert f"{n} of {n} reforms reproduce" in out
+    assert "48 → 13" in out and "≤120" in out and "(推算, inferred)" in out
     code, out, _ = run_cli("reform", "--catalog", "--json")
     assert [row["procedure_id"] for row in json.loads(out)] == catalog_ids()
+
+
+def test_reform_catalog_headline_counts_only_mechanism_and_sourced_limits(run_cli):
+    """The headline counts the published (not inferred) after-figures reproduced by mechanism
+    or by sourced after-limits, says how many of each, and sets the rest apart."""
+    _, out, _ = run_cli("reform", "--catalog", "--json")
+    checks = [c for row in json.loads(out) for c in row["published"]
+              if c["published_after"] is not None]
+    published = [c for c in checks if not c["inferred"]]
+    mechanism = sum(c["reproduced_by"] == "mechanism" for c in published)
+    sourced = sum(c["reproduced_by"] == "sourced_limit" for c in published)
+    _, out, _ = run_cli("reform", "--catalog")
+    assert (f"公布的改革后数字 {len(published)} 项，复现 {mechanism + sourced} 项："
+            f"机制 {mechanism} 项，有来源的承诺时限 {sourced} 项") in out
+    assert f"推算的数字 {len(checks) - len(published)} 项不计" in out
+
+
+def test_reform_catalog_json_carries_kind_source_reproduced_by_and_attribution(run_cli):
+    """Every published figure has kind, source and reproduced_by; every procedure an
+    attribution that sums to before − after elapsed working days exactly."""
+    _, out, _ = run_cli("reform", "--catalog", "--json")
+    for row in json.loads(out):
+        for c in row["published"]:
+            assert c["kind"] in ("value", "ceiling") and c["source"]
+            assert "reproduced_by" in c
+        elapsed = row["elapsed_working_days"]
+        assert sum(row["attribution"].values()) == elapsed["before"] - elapsed["after"]
+
+
+def test_reform_prints_where_the_compression_comes_from_and_the_calibration(run_cli):
+    """The saved days appear lever by lever in the order applied, with the running elapsed
+    time, and the before-model's calibration is stated."""
+    code, out, _ = run_cli("reform", "newborn")
+    assert code == 0
+    assert "压缩的 12 个工作日来自 (依次施加各举措, 32 起)" in out
+    assert re.search(r"串联改并联 \(parallelise\) +│ -12 +│ 20 ", out)
+    assert "改革前模型的校准: 惯例依赖把每一步串成一条链" in out
 
 
 @pytest.mark.parametrize("text, message", [

@@ -10,7 +10,7 @@ from process_models.errors import ScenarioError
 from process_models.loading import check_procedure, dump_procedure, parse_procedure
 from simulations.planning import reforms
 from simulations.planning.cpm import critical_path_length
-from simulations.planning.scenario import LEVERS
+from simulations.planning.scenario import LEVERS, TARGET_ARGUMENTS, LeverCall, Scenario, reform
 from tests.strategies import procedures
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -102,3 +102,24 @@ def test_no_lever_but_merge_lengthens_the_critical_path(data):
 @pytest.mark.parametrize("name", sorted(EXPECTED_REFUSALS))
 def test_expected_refusals_name_real_levers(name):
     assert name in LEVERS
+
+
+@FAST
+@given(st.data())
+def test_attributions_sum_to_the_saved_elapsed_days(data):
+    """Sequential attribution: applying the levers one at a time, each lever kind's share is
+    the change of the critical-path length it makes, so the shares sum to before − after
+    exactly (working-day procedures: every time is a multiple of half a day)."""
+    proc = data.draw(procedures(max_steps=8, with_metadata=False, with_calendar_units=False))
+    calls, current = [], proc
+    for i in range(data.draw(st.integers(1, 5))):
+        name, kwargs = data.draw(lever_calls(current))
+        result = apply_or_expected_refusal(current, name, kwargs)
+        if result is not None:
+            current = result[0]
+            source = "test" if name in TARGET_ARGUMENTS else None
+            calls.append(LeverCall(lever=name, args=kwargs, source=source, index=i))
+    r = reform(proc, Scenario(levers=calls))
+    elapsed = r.comparison.elapsed_working_days
+    assert list(r.attribution) == list(dict.fromkeys(c.lever for c in calls))
+    assert sum(r.attribution.values()) == elapsed.before - elapsed.after

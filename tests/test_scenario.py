@@ -4,7 +4,7 @@ import pytest
 
 from process_models.errors import ScenarioError
 from process_models.loading import parse_procedure
-from simulations.planning.scenario import apply_scenario, load_scenario, parse_scenario
+from simulations.planning.scenario import FigureCheck, apply_scenario, load_scenario, parse_scenario
 from tests.test_reforms import SHOP
 
 
@@ -60,6 +60,10 @@ def test_a_scenario_file_loads_from_disk(shop, tmp_path):
     ("- {lever: parallelise, dependencies: [food => fire]}",
      r"levers\[0\].dependencies: write a dependency as 'predecessor -> step'"),
     ("- lever: compress\n  factor: 1.5", r"s.yaml:4: levers\[0\].factor: "),
+    ("- lever: compress\n  to_days: 5", (r"s.yaml:4: levers\[0\].to_days: compress sets to_days "
+                                        r"to a typed number; give source: ")),
+    ("- lever: merge\n  steps: [food, fire]\n  links: 2",
+     r"s.yaml:5: levers\[0\].links: merge sets links to a typed number; give source: "),
 ])
 def test_a_malformed_scenario_is_one_located_line(bad, match):
     with pytest.raises(ScenarioError, match=match) as caught:
@@ -143,3 +147,35 @@ def test_a_lever_making_a_step_beyond_the_bounds_is_one_scenario_error(lever, ma
     scenario = "levers:\n- " + lever + "\n"
     with pytest.raises(ScenarioError, match=match):
         apply_scenario(parse_procedure(LONG_CHAIN), parse_scenario(scenario, file="s.yaml"))
+
+
+def test_a_sourced_target_lever_is_kept_and_named_in_the_change_log(shop):
+    """A target lever with ``source:`` applies; its changes carry the source, and the
+    scenario without targets leaves it out."""
+    scenario = parse_scenario("levers:\n- lever: compress\n  factor: 0.5\n"
+                              "  source: 国办发〔2018〕32号\n- lever: online\n")
+    _, log = apply_scenario(shop, scenario)
+    assert {c.source for c in log if c.lever == "compress"} == {"国办发〔2018〕32号"}
+    assert "有来源的目标值: 国办发〔2018〕32号" in str(log[0])
+    assert [c.lever for c in scenario.mechanisms_only().levers] == ["online"]
+
+
+@pytest.mark.parametrize(("kind", "computed", "within"), [
+    ("ceiling", 3, True), ("ceiling", 5, True), ("ceiling", 5.5, False),
+    ("value", 3, False), ("value", 5.4, True), ("value", 5.6, False),
+])
+def test_ceilings_are_one_sided_and_values_two_sided(kind, computed, within):
+    """A ceiling (≤5) is met by any figure at or below it; a value within ±tolerance."""
+    check = FigureCheck("elapsed_working_days", None, 10, 5, computed, 0.1, kind=kind)
+    assert check.within is within
+    assert check.reproduced_by == ("mechanism" if within else "none")
+
+
+@pytest.mark.parametrize(("mechanism_after", "defined", "reproduced_by"), [
+    (5, False, "mechanism"), (5, True, "definition"), (9, False, "sourced_limit"),
+])
+def test_a_figure_met_only_with_target_levers_is_reproduced_by_a_sourced_limit(
+        mechanism_after, defined, reproduced_by):
+    check = FigureCheck("elapsed_working_days", None, 10, 5, 5, 0.1,
+                        mechanism_after=mechanism_after, defined=defined)
+    assert check.reproduced_by == reproduced_by

@@ -126,3 +126,31 @@ def test_simulate_imports_neither_networkx_nor_prefect_nor_the_web_stack():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=ROOT, check=True)
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_simulate_finish_by_gives_the_latest_dates_and_acceptance_day(run_cli):
+    """``--finish-by`` adds ``accept_by`` and each step's latest start and finish dates to the
+    JSON; accepting on ``accept_by`` finishes by the date."""
+    code, out, err = run_cli("simulate", "newborn", "--finish-by", "2025-02-28", "--json")
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert data["finish_by"] == "2025-02-28"
+    assert all({"latest_start_date", "latest_finish_date"} <= set(times)
+               for times in data["schedule"].values())
+    _, out, _ = run_cli("simulate", "newborn", "--start", data["accept_by"], "--json")
+    assert max(d["finish"] for d in json.loads(out)["dates"].values()) <= "2025-02-28"
+
+
+def test_simulate_finish_by_prints_step_names_in_chinese(run_cli):
+    """The backward schedule speaks Chinese and names steps, never bare ids."""
+    code, out, _ = run_cli("simulate", "newborn", "--finish-by", "2025-02-28")
+    assert code == 0
+    backward = out[out.index("倒排审批日期"):]
+    assert "最晚" in backward and "社会保障卡申领" in backward
+    assert "social_security_card" not in backward
+
+
+def test_simulate_finish_by_refuses_a_bad_date_in_one_line(run_cli):
+    code, out, err = run_cli("simulate", "newborn", "--finish-by", "2025-02-30")
+    assert code == 2 and out == ""
+    assert "--finish-by: '2025-02-30' is not a date; use YYYY-MM-DD" in err

@@ -27,6 +27,8 @@ PROGRESS_FROM_RUNS = 1_000_000
 def simulate(
     path: ProcArg,
     start: Annotated[str | None, typer.Option("--start", help="acceptance date, YYYY-MM-DD")] = None,
+    finish_by: Annotated[str | None, typer.Option(
+        "--finish-by", help="倒排: the date it must be done by, YYYY-MM-DD")] = None,
     runs: RunsOpt = 0,
     seed: SeedOpt = 0,
     limits: LimitsOpt = "committed",
@@ -34,18 +36,26 @@ def simulate(
         "--gantt", help="write a Gantt chart (.svg, .png or .html)")] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Critical path, slack, dates and figures of a procedure; with --runs, its risk."""
-    from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY, check_limits, schedule
+    """Critical path, slack, dates and figures of a procedure; with --finish-by, the
+    latest dates (倒排审批日期); with --runs, its risk."""
+    from simulations.planning.cpm import (
+        WORKING_DAYS_PER_CALENDAR_DAY,
+        backward_schedule,
+        check_limits,
+        schedule,
+    )
     from simulations.planning.metrics import measure
 
     check_limits(limits)
     proc = _load(path)
-    start_date = None
-    if start is not None:
+    start_date = due = None
+    if start is not None or finish_by is not None:
         from process_models.calendar import parse_date
 
-        start_date = parse_date(start, path="--start")
+        start_date = None if start is None else parse_date(start, path="--start")
+        due = None if finish_by is None else parse_date(finish_by, path="--finish-by")
     s = schedule(proc, limits=limits, start=start_date)
+    back = None if due is None else backward_schedule(proc, due, limits=limits)
     m = measure(proc, limits=limits)
     risk = _risk(proc, runs, seed, show_progress=not json_) if runs else None
     if gantt is not None:
@@ -59,6 +69,10 @@ def simulate(
     if s.dates is not None:
         data["start"] = start_date
         data["dates"] = {sid: {"start": a, "finish": b} for sid, (a, b) in s.dates.items()}
+    if back is not None:
+        data["finish_by"], data["accept_by"] = back.finish_by, back.accept_by
+        for sid, (a, b) in back.dates.items():
+            data["schedule"][sid].update(latest_start_date=a, latest_finish_date=b)
     if s.calendar_days_converted:
         data["calendar_days_converted"] = s.calendar_days_converted
         data["working_days_per_calendar_day"] = WORKING_DAYS_PER_CALENDAR_DAY
@@ -71,6 +85,8 @@ def simulate(
         print_json(data)
         return
     _print_schedule(proc, s, m, risk)
+    if back is not None:
+        _print_backward(proc, back)
 
 
 def _risk(proc, runs: int, seed: int, *, show_progress: bool):
@@ -132,6 +148,18 @@ def _print_schedule(proc, s, m, risk) -> None:
         if risk.fallback_steps:
             out.print(f"note: no duration distribution for {', '.join(risk.fallback_steps)}; "
                       "their committed limit was used every run")
+
+
+def _print_backward(proc, back) -> None:
+    from rich.table import Table
+
+    out = console()
+    out.print(f"倒排审批日期：{back.finish_by} 前办结，最晚 {back.accept_by} 受理")
+    names = {st.id: st.name for st in proc.steps}
+    t = Table("事项", "最晚开始", "最晚办结")
+    for sid, (a, b) in sorted(back.dates.items(), key=lambda kv: kv[1]):
+        t.add_row(names[sid], str(a), str(b))
+    out.print(t)
 
 
 @app.command()

@@ -20,9 +20,9 @@ self-contained HTML page; :mod:`flows.casework.actual` uses the same writers.
 >>> after, _ = apply_scenario(before, load_scenario(catalog_scenario_path("newborn")))
 >>> report = audit_report([(before, after)])
 >>> str(report.totals)
-'1 items: 32 → 5 days, −84.4%'
+'1 items: 32 → 20 days, −37.5%'
 >>> str(report.item_totals)          # nine items merged into one 一件事 item
-'10 items: 32 → 5 days, −84.4%'
+'10 items: 32 → 20 days, −37.5%'
 """
 
 from __future__ import annotations

@@ -46,10 +46,12 @@ if TYPE_CHECKING:
 __all__ = [
     "LIMITS",
     "WORKING_DAYS_PER_CALENDAR_DAY",
+    "BackwardSchedule",
     "CompiledProcedure",
     "Schedule",
     "applicant_path",
     "as_working_days",
+    "backward_schedule",
     "check_limits",
     "compile_procedure",
     "critical_path",
@@ -399,3 +401,127 @@ def critical_path_length(proc: Procedure, **kw) -> float:
     True
     """
     return schedule(proc, **kw).elapsed_working_days
+
+
+@dataclass(frozen=True)
+class BackwardSchedule:
+    """A schedule laid backwards (倒排) from the date the procedure must be done by.
+
+    ``accept_by`` is the latest working day the application can be accepted on: a
+    :func:`schedule` started then finishes on or before ``finish_by``, one started a
+    working day later does not. ``dates`` gives each step's latest (start, finish)
+    working days for the whole procedure to be done by ``finish_by``.
+    """
+
+    procedure_id: str
+    limits: str
+    finish_by: date
+    accept_by: date
+    dates: dict[str, tuple[date, date]]
+
+
+def _finish_date(c: CompiledProcedure, start: date, cal: WorkingCalendar) -> date:
+    """The date a schedule of ``c`` accepted on ``start`` is done."""
+    from simulations.planning._compiled import forward
+
+    g, on = _dated(c, start, cal)
+    _, ef = forward(g)
+    return on(float(ef.max()) if g.size else 0.0)
+
+
+def backward_schedule(
+    proc: Procedure | CompiledProcedure,
+    finish_by: date,
+    *,
+    limits: str = "committed",
+    calendar: WorkingCalendar | None = None,
+) -> BackwardSchedule:
+    """Lay ``proc`` backwards from ``finish_by``: each step's latest start and finish
+    dates, and the latest acceptance date (倒排审批日期).
+
+    Times run on the working-day calendar as :func:`schedule` lays them: a working-day
+    part ends on its last working day, a calendar-day part (自然日) that ends on a rest day
+    ends on the next working day, and a step of 0 days finishes the day it starts.
+    An any-join stage waits only for the milestone that arrives first.
+
+    >>> from process_models import Department, Limit, Procedure, Step
+    >>> p = Procedure(id="demo", name="示例", departments=[Department(id="x", name="X")],
+    ...     steps=[Step(id="a", name="A", department="x", committed=Limit(days=5)),
+    ...            Step(id="b", name="B", department="x", committed=Limit(days=3),
+    ...                 depends_on="a")])
+    >>> b = backward_schedule(p, date(2025, 2, 11))   # 春节 and two 调休 weekend days
+    >>> b.accept_by, b.dates["b"]
+    (datetime.date(2025, 1, 24), (datetime.date(2025, 2, 7), datetime.date(2025, 2, 11)))
+    >>> schedule(p, start=b.accept_by).dates["b"][1]
+    datetime.date(2025, 2, 11)
+    """
+    import math
+    from datetime import timedelta
+
+    from simulations.planning._compiled import forward_backward, tolerance
+
+    c = proc if isinstance(proc, CompiledProcedure) else compile_procedure(proc, limits=limits)
+    if calendar is None:
+        from process_models.calendar import default_calendar
+
+        calendar = default_calendar()
+    cal, g = calendar, c.graph
+    nominal = forward_backward(g).elapsed
+    tol = tolerance(nominal)
+    # Times are working-day positions, 0 being the last working day on or before
+    # finish_by; position t lies in working day ceil(t), as in :func:`schedule`.
+    end = finish_by if cal.is_working_day(finish_by) else cal.add_working_days(finish_by, -1)
+
+    def day(t: float) -> date:
+        return cal.add_working_days(end, math.ceil(t - tol))
+
+    def back(t: float, days: float, unit: Unit) -> float:
+        """The latest position from which ``days`` in ``unit`` end by position ``t``."""
+        if unit is Unit.working or days == 0:
+            return t - days
+        due = day(math.floor(t + tol))
+        latest = due - timedelta(days=math.ceil(days))
+        if not cal.is_working_day(latest):
+            latest = cal.add_working_days(latest, -1)
+        while cal.add_calendar_days(latest, days) > due:
+            latest = cal.add_working_days(latest, -1)
+        while cal.add_calendar_days(nxt := cal.add_working_days(latest, 1), days) <= due:
+            latest = nxt
+        return float(cal.working_days_between(end, latest))
+
+    by_id = {s.id: s for s in c.procedure.steps}
+    first = [k for k in range(g.size) if g.pred_ptr[k] == g.pred_ptr[k + 1]]
+
+    def latest(start: date) -> tuple[list[float], list[float]]:
+        """Latest start and finish positions; an any-join waits for the milestone that
+        arrives first when accepted on ``start``."""
+        binding = forward_backward(_dated(c, start, cal)[0]).binding
+        succ: dict[int, list[int]] = {}
+        for e in range(len(g.pred_idx)):
+            if binding[e]:
+                succ.setdefault(int(g.pred_idx[e]), []).append(e)
+        ls, lf = [0.0] * g.size, [0.0] * g.size
+        for k in range(g.size - 1, -1, -1):
+            t = 0.0
+            for e in succ.get(k, ()):
+                lag, need = c.edge_lags[e], ls[int(g.edge_dst[e])]
+                t = min(t, back(need, lag.days, lag.unit) if lag is not None else need)
+            lf[k] = t
+            if c.ids[k] in by_id:
+                for days, unit in reversed(_segments(by_id[c.ids[k]], c.limits)):
+                    t = back(t, days, unit)
+            ls[k] = t
+        return ls, lf
+
+    ls, _ = latest(cal.add_working_days(end, -math.ceil(nominal - tol)))
+    accept = day(math.floor(min((ls[k] for k in first), default=0.0) + tol))
+    while _finish_date(c, accept, cal) > finish_by:
+        accept = cal.add_working_days(accept, -1)
+    while _finish_date(c, later := cal.add_working_days(accept, 1), cal) <= finish_by:
+        accept = later
+    ls, lf = latest(accept)
+    return BackwardSchedule(
+        procedure_id=c.procedure.id, limits=c.limits, finish_by=finish_by, accept_by=accept,
+        dates={n: (day(ls[k]), day(lf[k])) for k, n in enumerate(c.ids)
+               if n not in c.stage_ids},
+    )

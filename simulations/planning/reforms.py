@@ -19,6 +19,7 @@ lever                     what it does
 ``share_data``            数据共享: materials another department holds leave the list
 ``drop_materials``        减要件: named materials are no longer required
 ``compress``              压缩时限: committed limits cut by a factor or to a number
+                          (a target lever: a scenario needs its ``source:``)
 ``one_window``            一窗受理: every applicant trip becomes one
 ``online``                全程网办: no trips at all
 ``zone_assessment``       区域评估: named assessments are done once for a zone
@@ -85,10 +86,13 @@ __all__ = [
 class Change:
     """One thing a lever changed: which lever, on what, what happened and why.
 
-    ``note`` carries the scenario's own justification, when it gives one.
+    ``note`` carries the scenario's own justification, when it gives one; ``source``
+    the published commitment a target lever (one that sets a number) takes its value from.
 
     >>> Change("online", "licence", "trips 1 → 0", "全程网办").as_dict()["summary"]
     'trips 1 → 0'
+    >>> str(Change("compress", "seal", "committed limit 3 → 1 days", "压缩时限", source="32号"))
+    'compress: seal: committed limit 3 → 1 days (压缩时限) [有来源的目标值: 32号]'
     """
 
     lever: str
@@ -96,13 +100,15 @@ class Change:
     summary: str
     reason: str
     note: str | None = None
+    source: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
     def __str__(self) -> str:
         note = f" — {self.note}" if self.note else ""
-        return f"{self.lever}: {self.subject}: {self.summary} ({self.reason}){note}"
+        source = f" [有来源的目标值: {self.source}]" if self.source else ""
+        return f"{self.lever}: {self.subject}: {self.summary} ({self.reason}){note}{source}"
 
 
 Result = tuple[Procedure, list[Change]]

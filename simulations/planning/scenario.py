@@ -30,6 +30,14 @@ Every lever entry may carry a ``note`` saying why; the change log repeats it. Er
 are one :class:`~process_models.errors.ScenarioError` line naming the file, line,
 field and bad value, with a did-you-mean.
 
+Mechanism levers change how the procedure runs (parallelise, merge, eliminate, filing,
+告知承诺, 容缺, data sharing, one window, online, 区域评估); the figures follow from the
+model. Target levers set a figure to a typed number (:data:`TARGET_ARGUMENTS`: compress's
+``factor``/``to_days``/``by_days``, merge's ``links``). A target is allowed only with
+``source:``, the published commitment of that place for the after-state value; the change
+log names it, and a published figure it reaches counts as reproduced by a sourced limit,
+not by mechanism.
+
 >>> from process_models.catalog import load_catalog_procedure
 >>> text = '''
 ... procedure: newborn
@@ -46,12 +54,17 @@ process_models.errors.ScenarioError: s.yaml:5: levers[0].steps[1]: unknown step 
 ...                             parse_scenario(text.replace("paymnt", "payment")))
 >>> len(after.steps), log[0].lever
 (8, 'merge')
+>>> parse_scenario("levers: [{lever: compress, to_days: 5}]", file="s.yaml")
+Traceback (most recent call last):
+...
+process_models.errors.ScenarioError: s.yaml:1: levers[0].to_days: compress sets to_days to a typed number; give source: (the published commitment of that place for the value), or reach the figure with mechanism levers
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,9 +103,13 @@ if TYPE_CHECKING:
     from simulations.planning.metrics import Comparison
 
 __all__ = [
+    "DEFINED_FIGURES",
     "LEVERS",
     "LEVER_ALIASES",
+    "LEVER_LABELS",
     "PUBLISHED_FIGURES",
+    "REPRODUCED_BY",
+    "TARGET_ARGUMENTS",
     "FigureCheck",
     "LeverCall",
     "Reform",
@@ -138,12 +155,41 @@ LEVER_ALIASES: dict[str, str] = {
 }
 """Other names scenario files may use for a lever."""
 
+LEVER_LABELS: dict[str, str] = {
+    "parallelise": "串联改并联", "merge": "合并/联审", "eliminate": "取消", "filing": "改备案",
+    "commitment": "告知承诺", "defer_materials": "容缺受理", "share_data": "数据共享",
+    "drop_materials": "减要件", "compress": "压缩时限", "one_window": "一窗受理",
+    "online": "全程网办", "zone_assessment": "区域评估",
+}
+"""Each lever's name as a planner reads it."""
+
+TARGET_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "compress": ("factor", "to_days", "by_days"),
+    "merge": ("links",),
+}
+"""The lever arguments that set a figure to a typed number (target levers): allowed only
+with ``source:``."""
+
+DEFINED_FIGURES: dict[str, frozenset[str]] = {
+    "merge": frozenset({"steps", "links", "trips", "departments"}),
+    "eliminate": frozenset({"steps", "links", "trips", "departments"}),
+    "one_window": frozenset({"trips"}),
+    "online": frozenset({"trips"}),
+}
+"""The figures a lever sets by what it is (a merge of 5 steps into 1 makes 4 fewer steps;
+``online`` makes 0 trips): a published figure they reach is reproduced by definition."""
+
+REPRODUCED_BY = ("mechanism", "sourced_limit", "definition", "none")
+"""How a published after-figure is reached: by mechanism levers alone, only with sourced
+target levers, only because a lever sets that figure by definition, or not at all."""
+
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lever: str
     note: str | None = None
+    source: str | None = Field(default=None, min_length=1)
 
 
 Ids = list[Id]
@@ -231,6 +277,7 @@ class LeverCall(BaseModel):
     lever: str
     args: dict[str, Any] = Field(default_factory=dict)
     note: str | None = None
+    source: str | None = None
     index: int = 0
     lines: dict[tuple, int] = Field(default_factory=dict, repr=False)
 
@@ -244,6 +291,23 @@ class Scenario(BaseModel):
     note: str | None = None
     levers: list[LeverCall] = Field(default_factory=list)
     file: str | None = None
+
+    def mechanisms_only(self) -> Scenario:
+        """This scenario without its targets: compress levers left out, merges keep no
+        typed ``links``.
+
+        >>> s = parse_scenario("levers: [{lever: online}, {lever: compress, factor: 0.5, source: x}]")
+        >>> [c.lever for c in s.mechanisms_only().levers]
+        ['online']
+        """
+        calls = []
+        for call in self.levers:
+            if call.lever == "compress":
+                continue
+            targets = TARGET_ARGUMENTS.get(call.lever, ())
+            args = {k: v for k, v in call.args.items() if k not in targets}
+            calls.append(call.model_copy(update={"args": args, "source": None}))
+        return self.model_copy(update={"levers": calls})
 
 
 class _Header(BaseModel):
@@ -294,8 +358,16 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
             e = validation_error(err, model, file=file, lines=own, error_class=ScenarioError)
             e.path = format_path(at) + "." + e.path if e.path else format_path(at)
             raise e.located() from None
-        kwargs = args.model_dump(exclude={"lever", "note"}, exclude_none=True)
-        calls.append(LeverCall(lever=name, args=kwargs, note=args.note, index=i, lines=own))
+        kwargs = args.model_dump(exclude={"lever", "note", "source"}, exclude_none=True)
+        typed = [k for k in TARGET_ARGUMENTS.get(name, ()) if k in kwargs]
+        if typed and args.source is None:
+            raise ScenarioError(
+                f"{name} sets {typed[0]} to a typed number; give source: (the published "
+                "commitment of that place for the value), or reach the figure with mechanism "
+                "levers", file=file, line=_line_of(lines, (*at, typed[0])),
+                path=format_path((*at, typed[0])))
+        calls.append(LeverCall(lever=name, args=kwargs, note=args.note, source=args.source,
+                               index=i, lines=own))
     return Scenario(procedure=header.procedure, name=header.name, source=header.source,
                     note=header.note, levers=calls, file=file)
 
@@ -336,19 +408,14 @@ def _check_references(proc: Procedure, call: LeverCall, file: str | None) -> Non
                 )
 
 
-def apply_scenario(proc: Procedure, scenario: Scenario) -> tuple[Procedure, list[Change]]:
-    """Apply the scenario's levers in order; return the reformed procedure and the change log.
-
-    Raises :class:`ScenarioError` naming the scenario file, line and lever when the
-    scenario was written for another procedure, names an unknown step or material, or
-    a lever refuses (a legal dependency, 告知承诺 not allowed, a merge forming a cycle).
-    """
+def _applied(proc: Procedure, scenario: Scenario) -> Iterator[tuple[str, Procedure, list[Change]]]:
+    """Each lever of ``scenario`` applied in turn: its name, the procedure after it, and
+    its change log."""
     if scenario.procedure is not None and scenario.procedure != proc.id:
         raise ScenarioError(
             f"this scenario is for procedure '{scenario.procedure}', not '{proc.id}'",
             file=scenario.file, path="procedure",
         )
-    log: list[Change] = []
     for call in scenario.levers:
         _check_references(proc, call, scenario.file)
         try:
@@ -362,8 +429,20 @@ def apply_scenario(proc: Procedure, scenario: Scenario) -> tuple[Procedure, list
             raise ScenarioError(f"{call.lever}: the step it makes is not valid: {e}",
                                 file=scenario.file, line=_line_of(call.lines, ()),
                                 path=format_path(("levers", call.index))) from None
-        log.extend(replace(c, note=call.note) for c in changes)
-    return proc.model_copy(update={"form": "after"}), log
+        yield call.lever, proc, [replace(c, note=call.note, source=call.source) for c in changes]
+
+
+def apply_scenario(proc: Procedure, scenario: Scenario) -> tuple[Procedure, list[Change]]:
+    """Apply the scenario's levers in order; return the reformed procedure and the change log.
+
+    Raises :class:`ScenarioError` naming the scenario file, line and lever when the
+    scenario was written for another procedure, names an unknown step or material, or
+    a lever refuses (a legal dependency, 告知承诺 not allowed, a merge forming a cycle).
+    """
+    after, log = proc, []
+    for _, after, changes in _applied(proc, scenario):
+        log.extend(changes)
+    return after.model_copy(update={"form": "after"}), log
 
 
 def catalog_scenario_path(procedure_id: str) -> Path:
@@ -390,13 +469,20 @@ PUBLISHED_FIGURES = ("elapsed_working_days", "summed_limit_days", "steps", "link
 class FigureCheck:
     """One published figure against the computed one, before and after the reform.
 
-    ``within`` says whether the computed after-figure lies within ``tolerance`` (relative)
-    of the published one; ``None`` when nothing was published after.
+    ``kind`` is ``value`` (matched within ``tolerance``, relative) or ``ceiling`` (an upper
+    bound: any computed value at or below it passes). ``mechanism_after`` is the after-figure
+    the scenario's mechanism levers alone give; ``defined`` says a lever applied sets this
+    figure by definition (:data:`DEFINED_FIGURES`). ``inferred`` marks a figure the
+    modeller inferred rather than read in the source.
 
     >>> FigureCheck("trips", 6, 6, 1, 1, 0.15).within
     True
-    >>> FigureCheck("elapsed_working_days", 48, 48, 13, 15.5, 0.15).within
-    False
+    >>> FigureCheck("elapsed_working_days", 48, 48, 13, 15.5, 0.15).reproduced_by
+    'none'
+    >>> c = FigureCheck("elapsed_working_days", 200, 213, 120, 95, 0.1, kind="ceiling",
+    ...                 mechanism_after=102)
+    >>> c.within, c.before_within, c.reproduced_by
+    (True, True, 'mechanism')
     """
 
     figure: str
@@ -405,56 +491,130 @@ class FigureCheck:
     published_after: float | None
     computed_after: float
     tolerance: float
+    kind: str = "value"
+    source: str | None = None
+    inferred: bool = False
+    mechanism_after: float | None = None
+    defined: bool = False
+
+    def _meets(self, published: float | None, computed: float | None, kind: str) -> bool | None:
+        if published is None or computed is None:
+            return None
+        if kind == "ceiling":
+            return computed <= published + 1e-9
+        return abs(computed - published) <= self.tolerance * published + 1e-9
 
     @property
     def within(self) -> bool | None:
+        """The computed after-figure meets the published one (``None``: none published)."""
+        return self._meets(self.published_after, self.computed_after, self.kind)
+
+    @property
+    def before_within(self) -> bool | None:
+        """The before model's figure matches the published before-figure."""
+        return self._meets(self.published_before, self.computed_before, "value")
+
+    @property
+    def reproduced_by(self) -> str | None:
+        """One of :data:`REPRODUCED_BY`; ``None`` when no after-figure is published."""
         if self.published_after is None:
             return None
-        return abs(self.computed_after - self.published_after) <= (
-            self.tolerance * self.published_after + 1e-9)
+        if not self.within:
+            return "none"
+        mechanism = self.computed_after if self.mechanism_after is None else self.mechanism_after
+        if self._meets(self.published_after, mechanism, self.kind):
+            return "definition" if self.defined else "mechanism"
+        return "sourced_limit"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"figure": self.figure, "published_before": self.published_before,
-                "computed_before": self.computed_before, "published_after": self.published_after,
-                "computed_after": self.computed_after, "tolerance": self.tolerance,
-                "within": self.within}
+        return {"figure": self.figure, "kind": self.kind, "source": self.source,
+                "inferred": self.inferred, "published_before": self.published_before,
+                "computed_before": self.computed_before, "before_within": self.before_within,
+                "published_after": self.published_after, "computed_after": self.computed_after,
+                "mechanism_after": self.computed_after if self.mechanism_after is None
+                else self.mechanism_after,
+                "tolerance": self.tolerance, "within": self.within,
+                "reproduced_by": self.reproduced_by}
 
 
 @dataclass(frozen=True)
 class Reform:
-    """A scenario applied to a procedure: the result, what changed, and the figures."""
+    """A scenario applied to a procedure: the result, what changed, and the figures.
+
+    ``attribution`` splits the saved elapsed working days by lever, in the order applied
+    (sequential attribution: each lever's share is the change of the critical-path length
+    when it is applied); the shares sum to before − after.
+    """
 
     before: Procedure
     after: Procedure
     changes: list[Change]
     comparison: Comparison
     checks: list[FigureCheck]
+    attribution: dict[str, float] = field(default_factory=dict)
 
     @property
     def reproduces(self) -> bool:
-        """Every published after-figure is matched within the declared tolerance."""
-        return all(c.within is not False for c in self.checks)
+        """Every published (not inferred) after-figure is met (ceilings one-sided)."""
+        return all(c.within is not False for c in self.checks if not c.inferred)
+
+    @property
+    def calibration(self) -> dict[str, Any]:
+        """How the before model was fitted to the published before-figures: its practice
+        (惯例) dependencies, whether they chain every step one after another, and how many
+        committed limits are not sourced (estimates splitting a published total)."""
+        from process_models.procedure import Basis, DependencyKind
+        from simulations.planning.cpm import applicant_path
+
+        steps = applicant_path(self.before)
+        b = self.comparison.before
+        practice = sum(d.kind is DependencyKind.practice for s in steps for d in s.depends_on)
+        return {"practice_dependencies": practice,
+                "serial_chain": practice > 0 and len(steps) > 1
+                and b.elapsed_working_days == b.sequential_working_days,
+                "unsourced_limits": sum(s.committed.basis is not Basis.sourced for s in steps),
+                "limits": len(steps)}
 
     def as_dict(self) -> dict[str, Any]:
         return {"procedure_id": self.before.id, **self.comparison.as_dict(),
                 "changes": [c.as_dict() for c in self.changes],
+                "attribution": self.attribution,
                 "published": [c.as_dict() for c in self.checks],
+                "calibration": self.calibration,
                 "reproduces_published": self.reproduces}
 
 
 def reform(proc: Procedure, scenario: Scenario, *, limits: str = "committed") -> Reform:
-    """Apply ``scenario`` to ``proc``; compare before and after, and both with the figures
-    the procedure's ``published:`` block states.
+    """Apply ``scenario`` to ``proc``; compare before and after, attribute the saved days
+    to the levers, and check both against the figures the procedure's ``published:`` block
+    states, with the mechanism levers alone too.
 
     >>> from process_models.catalog import load_catalog_procedure
     >>> r = reform(load_catalog_procedure("restaurant"), load_scenario(catalog_scenario_path("restaurant")))
-    >>> [(c.figure, c.published_after, c.computed_after) for c in r.checks if c.figure == "trips"]
-    [('trips', 1, 1)]
+    >>> [(c.figure, c.published_after, c.computed_after, c.reproduced_by)
+    ...  for c in r.checks if c.figure == "trips"]
+    [('trips', 1, 1, 'definition')]
+    >>> sum(r.attribution.values()) == r.comparison.elapsed_working_days.before - (
+    ...     r.comparison.elapsed_working_days.after)
+    True
     """
-    from simulations.planning.metrics import compare
+    from simulations.planning.cpm import critical_path_length
+    from simulations.planning.metrics import compare, measure
 
-    after, changes = apply_scenario(proc, scenario)
+    after, changes, attribution = proc, [], {}
+    elapsed = critical_path_length(proc, limits=limits)
+    for lever, after, done in _applied(proc, scenario):
+        changes.extend(done)
+        now = critical_path_length(after, limits=limits)
+        attribution[lever] = attribution.get(lever, 0.0) + (elapsed - now)
+        elapsed = now
+    after = after.model_copy(update={"form": "after"})
     comparison = compare(proc, after, limits=limits)
+    mechanisms = scenario.mechanisms_only()
+    mechanism = comparison.after
+    if mechanisms != scenario:
+        mechanism = measure(apply_scenario(proc, mechanisms)[0], limits=limits)
+    defined = set().union(*(DEFINED_FIGURES.get(c.lever, ()) for c in scenario.levers))
     checks = []
     published = proc.published
     if published is not None:
@@ -465,8 +625,11 @@ def reform(proc: Procedure, scenario: Scenario, *, limits: str = "committed") ->
             checks.append(FigureCheck(
                 figure, was, getattr(comparison.before, figure), now,
                 getattr(comparison.after, figure), published.tolerance,
+                kind="ceiling" if figure in published.ceilings else "value",
+                source=published.source, inferred=figure in published.inferred,
+                mechanism_after=getattr(mechanism, figure), defined=figure in defined,
             ))
-    return Reform(proc, after, changes, comparison, checks)
+    return Reform(proc, after, changes, comparison, checks, attribution)
 
 
 def catalog_reform(procedure_id: str, *, limits: str = "committed") -> Reform:
