@@ -10,6 +10,8 @@ the client as one HTTP answer, not as a run log.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +21,7 @@ from sqlmodel import Session
 from process_models import casework
 from process_models.cases import Case, Decision
 
-__all__ = ["decide", "open_case", "submit_materials", "withdraw_case"]
+__all__ = ["case_handling", "decide", "open_case", "submit_materials", "withdraw_case"]
 
 
 def _url(engine: Engine) -> str:
@@ -28,6 +30,22 @@ def _url(engine: Engine) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def case_handling(engine: Engine, *, relay: bool = True) -> Iterator[None]:
+    """What the service runs beside its requests, for as long as it serves: in embedded
+    mode Prefect's API, started before the first request and stopped with the service
+    (:func:`flows.cases.embedded_api`); and with ``relay`` the outbox relay
+    (:func:`flows.cases.relay_in_background`), so rows a crash or a failed request left
+    pending are handled without waiting for another request."""
+    from flows.cases import embedded_api, relay_in_background
+
+    with ExitStack() as stack:
+        stack.enter_context(embedded_api())
+        if relay:
+            stack.enter_context(relay_in_background(_url(engine)))
+        yield
 
 
 def _advance(engine: Engine) -> str:
