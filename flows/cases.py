@@ -189,7 +189,8 @@ async def advance(
     cases_per_task: int = CASES_PER_TASK,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Drain up to ``limit`` pending outbox rows: advance their cases, mark them processed.
+    """Drain up to ``limit`` pending outbox rows: advance their cases, mark them processed,
+    and with them the notice rows pending when the cases are done, the run's own included.
 
     Rows of cases whose task failed stay pending for the next run (or the relay).
     """
@@ -207,8 +208,12 @@ async def advance(
             case_results = future.result()
             results += case_results
             done_cases.update(r["case_id"] for r in case_results)
-    handled = [r.id for r in rows if r.kind not in ADVANCING_KINDS or r.case_id in done_cases]
+    handled = [r.id for r in rows if r.kind in ADVANCING_KINDS and r.case_id in done_cases]
     with Session(engine) as session:
+        # Notices need no handling: those read above and those this run's own tasks wrote
+        # (steps started, case closed), so a case this run closed leaves nothing pending.
+        handled += [r.id for r in casework.pending_outbox(session, limit)
+                    if r.kind not in ADVANCING_KINDS]
         casework.mark_processed(session, handled, now=_now(now))
     failed = len(futures) - sum(f.state.is_completed() for f in futures)
     if failed:
