@@ -401,8 +401,7 @@ def test_reading_a_database_that_does_not_exist_is_one_line_and_creates_nothing(
     args = [a.format(out=out) for a in command]
     done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", *args,
                            "--database", url], cwd=ROOT, capture_output=True, text=True,
-                          check=False,
-                          timeout=120)
+                          check=False, timeout=120)
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     expected = ("no case database at sqlite:///.*/typo/cases.db: the file does not exist"
