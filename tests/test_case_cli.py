@@ -104,3 +104,30 @@ def test_bad_input_is_one_line_and_exit_code_2(run_cli, args, message):
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err + out
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--name", "张" * 40_000, "--name: String should have at most 200 characters; got '张张"),
+    ("--address", "东" * 501, "--address: String should have at most 500 characters"),
+    ("--phone", "1" * 41, "--phone: String should have at most 40 characters"),
+])
+def test_open_refuses_an_applicant_field_the_api_would_refuse(tmp_path, option, value, message):
+    """The CLI checks the applicant with the API's own model (one definition of the limits):
+    one line naming the option and the limit, exit 2, no database written."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    fields = {"--name": "张三", "--id-number": ID_NUMBER, option: value}
+    env = {**os.environ, "ONETHING_DATA_DIR": str(tmp_path), "ONETHING_DATABASE_URL": ""}
+    done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "case",
+                           "open", "convenience_store",
+                           *(part for pair in fields.items() for part in pair)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr
+    assert len(done.stderr) < 300
+    assert list(tmp_path.iterdir()) == []

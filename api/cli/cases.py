@@ -126,14 +126,17 @@ def open_case(
     json_: JsonOpt = False,
 ) -> None:
     """Open a case at the window; print the 一次性告知单 and the case id."""
+    from api.models import ApplicantCreate
     from flows.cases import run_open_case
     from process_models import casework
 
+    applicant = ApplicantCreate.checked(lambda field: "--" + field.replace("_", "-"),
+                                        name=name, id_number=id_number, address=address,
+                                        phone=phone)
     proc = casework.resolve_procedure(procedure)
     notice = casework.notification_list(proc)
     _engine()
-    opened = run_open_case(proc.id, {"name": name, "id_number": id_number, "address": address,
-                                     "phone": phone}, list(material))
+    opened = run_open_case(proc.id, applicant.model_dump(), list(material))
     brought = set(material)
     items = [{"material_id": i.material_id, "name": i.name, "key": i.key, "count": i.count,
               "steps": list(i.steps), "brought": i.material_id in brought} for i in notice]
