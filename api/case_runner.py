@@ -2,8 +2,9 @@
 
 Opening runs the ``open_case`` flow; submitting materials and deciding commit through
 :mod:`process_models.casework` and then request an ``advance`` run
-(:func:`flows.cases.request_advance`: here and now in embedded mode, through the
-deployment in server mode), exactly like the CLI. Withdrawing needs no flow. Prefect's
+(:func:`flows.cases.advance_after_commit`: here and now in embedded mode, through the
+deployment in server mode), exactly like the CLI; an advance that fails after the commit
+leaves its rows to the relay and the answer reports what was recorded. Withdrawing needs no flow. Prefect's
 run logs are off while these run (:func:`flows.cases.quiet_runs`): a domain error reaches
 the client as one HTTP answer, not as a run log.
 """
@@ -18,6 +19,15 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+# Imported with the application, not on first use: importing Prefect configures the
+# process's logging, which must happen before uvicorn configures its own loggers, or
+# uvicorn's INFO lines (start-up, shutdown, requests) are silenced.
+from flows.cases import (
+    advance_after_commit,
+    embedded_api,
+    relay_in_background,
+    run_open_case,
+)
 from process_models import casework
 from process_models.cases import Case, Decision
 
@@ -39,8 +49,6 @@ def case_handling(engine: Engine, *, relay: bool = True) -> Iterator[None]:
     (:func:`flows.cases.embedded_api`); and with ``relay`` the outbox relay
     (:func:`flows.cases.relay_in_background`), so rows a crash or a failed request left
     pending are handled without waiting for another request."""
-    from flows.cases import embedded_api, relay_in_background
-
     with ExitStack() as stack:
         stack.enter_context(embedded_api())
         if relay:
@@ -49,17 +57,12 @@ def case_handling(engine: Engine, *, relay: bool = True) -> Iterator[None]:
 
 
 def _advance(engine: Engine) -> str:
-    from flows.cases import quiet_runs, request_advance
-
-    with quiet_runs():
-        return request_advance(_url(engine))
+    return advance_after_commit(_url(engine))
 
 
 def open_case(engine: Engine, procedure_id: str, applicant: dict[str, Any],
               submitted: list[str]) -> str:
     """Open a case through the ``open_case`` flow; its id."""
-    from flows.cases import run_open_case
-
     return run_open_case(procedure_id, applicant, list(submitted), _url(engine))["case_id"]
 
 

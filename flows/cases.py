@@ -58,6 +58,7 @@ __all__ = [
     "WORK_POOL",
     "AdvanceSummary",
     "advance",
+    "advance_after_commit",
     "advance_cases",
     "deploy",
     "embedded_api",
@@ -349,6 +350,24 @@ def request_advance(database_url: str | None = None, *, coalesce: bool = True) -
         run = client.create_flow_run_from_deployment(
             deployment.id, parameters={"database_url": database_url} if database_url else {})
     return f"started advance run {run.name}"
+
+
+def advance_after_commit(database_url: str | None = None) -> str:
+    """:func:`request_advance` after a change has committed, its run logs off; what happened.
+
+    The committed change is the record. If the advance cannot be had now (Prefect
+    unreachable, a run breaking down outside the domain), the change still stands and its
+    outbox row stays pending for the relay (:func:`relay_once`): this logs the failure and
+    says so instead of raising, so the caller answers for what was recorded.
+    """
+    try:
+        with quiet_runs():
+            return request_advance(database_url)
+    except Exception as error:  # noqa: BLE001  (committed; the relay retries its rows)
+        log.warning("advance after a committed change failed (%s: %s); its outbox rows stay "
+                    "pending for the relay", type(error).__name__, error)
+        return ("not advanced yet (advance failed); the relay of onething serve or "
+                "onething worker moves the case on")
 
 
 def relay_once(database_url: str | None = None, *, grace_seconds: float = 5.0,

@@ -60,14 +60,15 @@ class Service:
     """``onething serve`` in a subprocess on ``data_dir``; every process it starts carries
     :attr:`mark` in its environment, so none can outlive it unseen."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **environment: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.mark = f"onething-service-test-{uuid.uuid4().hex}"
         env = {**os.environ, "ONETHING_DATA_DIR": str(data_dir),
                "ONETHING_ENVIRONMENT": "test", "ONETHING_SECRET_KEY": "s" * 40,
                "ONETHING_DATABASE_URL": "", "ONETHING_PREFECT_MODE": "embedded",
-               "PREFECT_HOME": str(data_dir / "prefect"), "ONETHING_TEST_MARK": self.mark}
+               "PREFECT_HOME": str(data_dir / "prefect"), "ONETHING_TEST_MARK": self.mark,
+               **environment}
         env.pop("PREFECT_API_URL", None)
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from api.cli import main; main()", "serve",
@@ -147,14 +148,27 @@ def service_engine(data_dir):
 
 
 @pytest.fixture
-def service(data_dir):
-    """The service on :func:`data_dir`, stopped (Ctrl-C) at the end whatever happened."""
-    service = Service(data_dir)
-    yield service
-    if service.process.poll() is None:
-        service.stop()
-    for pid in _processes_marked(service.mark):
-        os.kill(pid, signal.SIGKILL)
+def start_service(data_dir):
+    """Start the service on :func:`data_dir` (with extra environment variables); each is
+    stopped (Ctrl-C) at the end whatever happened."""
+    started = []
+
+    def start(**environment: str) -> Service:
+        started.append(Service(data_dir, **environment))
+        return started[-1]
+
+    yield start
+    for service in started:
+        if service.process.poll() is None:
+            service.stop()
+        for pid in _processes_marked(service.mark):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def service(start_service) -> Service:
+    """The service on :func:`data_dir`, embedded mode."""
+    return start_service()
 
 
 def test_decisions_sent_together_to_a_fresh_service_are_answered_and_leave_no_server_behind(
@@ -200,3 +214,25 @@ def test_the_service_relays_a_decision_a_crash_left_pending_without_any_request(
         time.sleep(0.5)
     assert (pending, next_step) == ([], "pending")
     assert service.stop() == 0, service.output
+
+
+def test_a_committed_decision_is_answered_200_when_prefect_cannot_be_reached(
+        service_engine, start_service):
+    """The decision is the record: when the advance cannot be requested after the commit
+    (server mode, nothing listening at the Prefect API), the answer is still 200 with the
+    decision, and its outbox row stays pending for the relay."""
+    case_id = open_restaurant_case(service_engine)
+    service = start_service(ONETHING_PREFECT_MODE="server",
+                            ONETHING_PREFECT_API_URL=f"http://127.0.0.1:{_free_port()}/api")
+    service.wait_until_answering()
+    status, body = service.request(
+        "POST", f"/api/cases/{case_id}/steps/business_licence/decision",
+        {"outcome": "approve"}, service.token("samr_clerk"))
+    assert status == 200, body
+    assert [d["outcome"] for d in body["decisions"]] == ["approve"]
+    with Session(service_engine) as session:
+        pending = session.exec(select(Outbox.kind).where(
+            Outbox.case_id == case_id, col(Outbox.processed_at).is_(None))).all()
+    assert "decision" in pending
+    assert service.stop() == 0, service.output
+    assert "outbox rows stay pending for the relay" in service.output

@@ -1,7 +1,7 @@
 """Commands on running cases (``onething case ...``) and the worker (``onething worker``).
 
 Each command commits through :mod:`process_models.casework` (the database is the
-record), then asks the flows to move the case on (:func:`flows.cases.request_advance`):
+record), then asks the flows to move the case on (:func:`flows.cases.advance_after_commit`):
 in embedded mode here and now, in server mode through the ``advance`` deployment.
 Bad input raises the domain's own errors, which the CLI prints as one line (exit 2).
 """
@@ -44,10 +44,9 @@ def _now() -> datetime:
 
 
 def _advance() -> str:
-    from flows.cases import quiet_runs, request_advance
+    from flows.cases import advance_after_commit
 
-    with quiet_runs():
-        return request_advance()
+    return advance_after_commit()
 
 
 def _case_data(session, case_id: str) -> dict:
