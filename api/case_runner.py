@@ -4,9 +4,9 @@ Opening runs the ``open_case`` flow; submitting materials and deciding commit th
 :mod:`process_models.casework` and then request an ``advance`` run
 (:func:`flows.cases.advance_after_commit`: here and now in embedded mode, through the
 deployment in server mode), exactly like the CLI; an advance that fails after the commit
-leaves its rows to the relay and the answer reports what was recorded. Withdrawing needs no flow. Prefect's
-run logs are off while these run (:func:`flows.cases.quiet_runs`): a domain error reaches
-the client as one HTTP answer, not as a run log.
+leaves its rows to the relay, and the answer reports what was recorded. Withdrawing needs
+no flow. Prefect's run logs are off while these run (:func:`flows.cases.quiet_runs`): a
+domain error reaches the client as one HTTP answer, not as a run log.
 """
 
 from __future__ import annotations
