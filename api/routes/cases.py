@@ -292,8 +292,7 @@ async def read_case(case_id: CaseId, request: Request,
 def read_case_timeline(case_id: CaseId, session: SessionDep,
                        user: Annotated[User, Depends(allowed("cases:read"))]
                        ) -> list[TimelineEvent]:
-    """Every audit event of a case, in order (ID and phone numbers in them masked as the
-    role's view of personal data says)."""
+    """Every audit event of a case, in order (ID and phone numbers masked for masked roles)."""
     check_case_visible(session, user, case_id)
     view = personal_data(user.role)
     return [TimelineEvent(seq=e.seq, kind=e.kind, at=e.at, payload=free_text(e.payload, view))
