@@ -2,14 +2,17 @@
 
 Opening runs the ``open_case`` flow; submitting materials and deciding commit through
 :mod:`flows.casework` and then request an ``advance`` run
-(:func:`flows.runs.request_advance`: here and now in embedded mode, through the
-deployment in server mode), exactly like the CLI. Withdrawing needs no flow. Prefect's
-run logs are off while these run (:func:`flows.runs.quiet_runs`): a domain error reaches
-the client as one HTTP answer, not as a run log.
+(:func:`flows.runs.advance_after_commit`: here and now in embedded mode, through the
+deployment in server mode), exactly like the CLI; an advance that fails after the commit
+leaves its rows to the relay, and the answer reports what was recorded. Withdrawing needs
+no flow. Prefect's run logs are off while these run (:func:`flows.runs.quiet_runs`): a
+domain error reaches the client as one HTTP answer, not as a run log.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +22,17 @@ from sqlmodel import Session
 from flows import casework
 from flows.casework.tables import Case, Decision
 
-__all__ = ["decide", "open_case", "submit_materials", "withdraw_case"]
+# Imported with the application, not on first use: importing Prefect configures the
+# process's logging, which must happen before uvicorn configures its own loggers, or
+# uvicorn's INFO lines (start-up, shutdown, requests) are silenced.
+from flows.runs import (
+    advance_after_commit,
+    embedded_api,
+    relay_in_background,
+    run_open_case,
+)
+
+__all__ = ["case_handling", "decide", "open_case", "submit_materials", "withdraw_case"]
 
 
 def _url(engine: Engine) -> str:
@@ -30,18 +43,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _advance(engine: Engine) -> str:
-    from flows.runs import quiet_runs, request_advance
+@contextmanager
+def case_handling(engine: Engine, *, relay: bool = True) -> Iterator[None]:
+    """What the service runs beside its requests, for as long as it serves: in embedded
+    mode Prefect's API, started before the first request and stopped with the service
+    (:func:`flows.runs.embedded_api`); and with ``relay`` the outbox relay
+    (:func:`flows.runs.relay_in_background`), so rows a crash or a failed request left
+    pending are handled without waiting for another request."""
+    with ExitStack() as stack:
+        stack.enter_context(embedded_api())
+        if relay:
+            stack.enter_context(relay_in_background(_url(engine)))
+        yield
 
-    with quiet_runs():
-        return request_advance(_url(engine))
+
+def _advance(engine: Engine) -> str:
+    return advance_after_commit(_url(engine))
 
 
 def open_case(engine: Engine, procedure_id: str, applicant: dict[str, Any],
               submitted: list[str]) -> str:
     """Open a case through the ``open_case`` flow; its id."""
-    from flows.runs import run_open_case
-
     return run_open_case(procedure_id, applicant, list(submitted), _url(engine))["case_id"]
 
 

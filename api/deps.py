@@ -238,17 +238,13 @@ def visible_case_ids(user: User):
 
 def check_case_visible(session: Session, user: User, case_id: str) -> Case:
     """The case, if it exists and ``user`` may see it (a clerk: one of its departments has a
-    step in it); :class:`CaseNotFound` or :class:`Forbidden` otherwise."""
+    step in it); otherwise :class:`CaseNotFound`, the same answer whether the case is
+    missing or out of sight, so that ids outside a clerk's scope cannot be probed."""
     case = session.get(Case, case_id)
-    if case is None:
-        raise CaseNotFound(f"no case '{case_id}'; GET {API_PREFIX}/cases lists the cases")
-    if user.role == "clerk":
-        mine = session.exec(select(CaseStep.id).where(
+    if case is None or (user.role == "clerk" and session.exec(select(CaseStep.id).where(
             CaseStep.case_id == case_id, col(CaseStep.department_id).in_(user.departments)
-        ).limit(1)).first()
-        if mine is None:
-            raise Forbidden(f"case {case_id} has no step of department(s) "
-                            f"{', '.join(user.departments)}; a clerk sees only those cases")
+    ).limit(1)).first() is None):
+        raise CaseNotFound(f"no case '{case_id}'; GET {API_PREFIX}/cases lists the cases")
     return case
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import pages
+from api import case_runner, pages
 from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, Health
@@ -129,11 +129,14 @@ def create_app(
     secret_key: str | None = None,
     demo_accounts: bool | None = None,
     login_limiter: LoginLimiter | None = None,
+    relay: bool = True,
 ) -> FastAPI:
     """The service on ``engine`` (default: the settings' database).
 
     ``demo_accounts`` defaults to ``True`` in development only. The database is migrated
-    to head when the application starts.
+    to head when the application starts; then the case handling starts beside the requests
+    (:func:`api.case_runner.case_handling`: Prefect's API in embedded mode, and the outbox
+    relay unless ``relay`` is false).
     """
     from flows.casework.store import init_db, make_engine
 
@@ -146,7 +149,8 @@ def create_app(
         init_db(engine)
         if demo:
             ensure_demo_accounts(engine)
-        yield
+        with case_runner.case_handling(engine, relay=relay):
+            yield
         app.state.loop_reads.dispose()
 
     app = FastAPI(title="onething", version="0.1.0", description=DESCRIPTION,

@@ -2,14 +2,25 @@
 
 Front desk and administrators see applicants in full; clerks and auditors see the name,
 a masked ID number and a masked phone number, never the address; planners see no
-applicant at all (the case routes refuse them). :class:`MaskIdNumbers` rewrites any
-18-character ID number pattern in a log record to its masked form, whatever logger wrote
-it; :func:`install_log_masking` puts it in front of every record of the process.
+applicant at all (the case routes refuse them). Free text staff type (decision reasons,
+withdrawal reasons, anything in an audit event's payload) goes through :func:`free_text`:
+for every role but the full view its ID numbers and phone numbers are masked by the same
+rules (:func:`mask_text`). :class:`MaskIdNumbers` applies :func:`mask_text` to every log
+record, whatever logger wrote it; :func:`install_log_masking` puts it in front of every
+record of the process.
+
+What :func:`mask_text` finds: 18-character ID numbers (17 digits, then a digit or X);
+mobile numbers (11 digits from 13 to 19, alone or after +86 / 86, spaced or hyphenated
+3-4-4); landline numbers written with their area code and a hyphen (``010-12345678``).
+What it does not find: addresses (free Chinese text has no reliable shape: a clerk who
+writes 住东城区东华门街道 in a reason shows it to auditors), old 15-digit ID numbers,
+landline numbers without an area code, numbers spelled in words or split by anything but
+one space or hyphen (一三八..., 138.1234.5678), bank card and passport numbers.
 
 >>> mask_text("applicant 11010519491231002X opened C-20250124-0001")
 'applicant 1101**********002X opened C-20250124-0001'
->>> mask_text("身份证号11010519491231002X")
-'身份证号1101**********002X'
+>>> mask_text("身份证号11010519491231002X，电话13812345678，座机010-65123456")
+'身份证号1101**********002X，电话138****5678，座机010*****3456'
 >>> mask_phone("13812345678")
 '138****5678'
 """
@@ -18,14 +29,16 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Literal
+from typing import Literal, TypeVar
 
 from flows.casework.identity import mask_id_number
 
 __all__ = [
     "ID_NUMBER_PATTERN",
+    "PHONE_PATTERN",
     "MaskIdNumbers",
     "PersonalData",
+    "free_text",
     "install_log_masking",
     "mask_phone",
     "mask_text",
@@ -33,10 +46,18 @@ __all__ = [
 ]
 
 PersonalData = Literal["full", "masked", "none"]
+T = TypeVar("T")
 
-ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z_])\d{17}[\dXx](?![0-9A-Za-z_])")
+ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z_])\d{17}[\dXxＸｘ](?![0-9A-Za-z_])")
 """17 digits and a digit or X, not inside a longer identifier (hashes, case ids stay as they
-are); Chinese text around it does not hide it."""
+are); Chinese text around it does not hide it. ``\\d`` is any decimal digit, full-width
+ones included."""
+
+PHONE_PATTERN = re.compile(
+    r"(?<![0-9A-Za-z_+])(?P<prefix>(?:\+?86[- ]?)?)"
+    r"(?P<number>1[3-9]\d(?:[- ]?\d{4}){2}|0\d{2,3}-\d{7,8})(?![0-9A-Za-z_])")
+"""A mobile number (11 digits, 13x-19x, optionally +86 and 3-4-4 groups) or a landline
+number with its area code and a hyphen, not inside a longer identifier."""
 
 _VIEWS: dict[str, PersonalData] = {
     "front_desk": "full", "admin": "full", "clerk": "masked", "auditor": "masked",
@@ -54,8 +75,27 @@ def personal_data(role: str) -> PersonalData:
 
 
 def mask_text(text: str) -> str:
-    """``text`` with every ID number pattern masked (first four and last four kept)."""
-    return ID_NUMBER_PATTERN.sub(lambda m: mask_id_number(m.group(0)), text)
+    """``text`` with every ID number (first four and last four kept) and phone number
+    (:func:`mask_phone`) masked.
+
+    >>> mask_text("联系 +86 138-1234-5678")
+    '联系 +86 138******5678'
+    """
+    text = ID_NUMBER_PATTERN.sub(lambda m: mask_id_number(m.group(0)), text)
+    return PHONE_PATTERN.sub(lambda m: m["prefix"] + mask_phone(m["number"]), text)
+
+
+def free_text(value: T, view: PersonalData) -> T:
+    """Free text (a string, or the strings in lists and dicts such as an audit event's
+    payload) as a role with personal-data ``view`` may see it: as typed for the full view,
+    with ID numbers and phone numbers masked (:func:`mask_text`) for any other.
+
+    >>> free_text({"reason": "电话13812345678", "steps": ["a"]}, "masked")
+    {'reason': '电话138****5678', 'steps': ['a']}
+    """
+    if view == "full":
+        return value
+    return _masked(value)
 
 
 def mask_phone(phone: str) -> str:
@@ -72,6 +112,10 @@ def mask_phone(phone: str) -> str:
 def _masked(value):
     if isinstance(value, str):
         return mask_text(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_masked(item) for item in value)
     return value
 
 

@@ -10,8 +10,8 @@ only rows in the database.
 
 Crash safety: every row stays pending until the run that handled it marks it processed.
 If a process dies after a commit and before (or during) the run, :func:`relay_once`
-(run in a loop by ``onething worker``) finds the rows left behind and starts another
-run. Handling a row twice is harmless: :func:`~flows.casework.advance_case` is
+(run in a loop by ``onething serve`` and ``onething worker``, :func:`relay_in_background`)
+finds the rows left behind and starts another run. Handling a row twice is harmless: :func:`~flows.casework.advance_case` is
 idempotent, certificates are unique per (case, step, name) in the database, and each
 :func:`advance_cases` task is cached under a key naming its outbox rows (case, step,
 decision), so a retried run returns the recorded result instead of doing the work again.
@@ -32,8 +32,10 @@ import asyncio
 import functools
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,11 +58,14 @@ __all__ = [
     "WORK_POOL",
     "AdvanceSummary",
     "advance",
+    "advance_after_commit",
     "advance_cases",
     "deploy",
+    "embedded_api",
     "engine_for",
     "open_case",
     "quiet_runs",
+    "relay_in_background",
     "relay_once",
     "request_advance",
     "run_flow",
@@ -185,7 +190,8 @@ async def advance(
     cases_per_task: int = CASES_PER_TASK,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Drain up to ``limit`` pending outbox rows: advance their cases, mark them processed.
+    """Drain up to ``limit`` pending outbox rows: advance their cases, mark them processed,
+    and with them the notice rows pending when the cases are done, the run's own included.
 
     Rows of cases whose task failed stay pending for the next run (or the relay).
     """
@@ -203,8 +209,12 @@ async def advance(
             case_results = future.result()
             results += case_results
             done_cases.update(r["case_id"] for r in case_results)
-    handled = [r.id for r in rows if r.kind not in ADVANCING_KINDS or r.case_id in done_cases]
+    handled = [r.id for r in rows if r.kind in ADVANCING_KINDS and r.case_id in done_cases]
     with Session(engine) as session:
+        # Notices need no handling: those read above and those this run's own tasks wrote
+        # (steps started, case closed), so a case this run closed leaves nothing pending.
+        handled += [r.id for r in casework.pending_outbox(session, limit)
+                    if r.kind not in ADVANCING_KINDS]
         casework.mark_processed(session, handled, now=_now(now))
     failed = len(futures) - sum(f.state.is_completed() for f in futures)
     if failed:
@@ -342,6 +352,24 @@ def request_advance(database_url: str | None = None, *, coalesce: bool = True) -
     return f"started advance run {run.name}"
 
 
+def advance_after_commit(database_url: str | None = None) -> str:
+    """:func:`request_advance` after a change has committed, its run logs off; what happened.
+
+    The committed change is the record. If the advance cannot be had now (Prefect
+    unreachable, a run breaking down outside the domain), the change still stands and its
+    outbox row stays pending for the relay (:func:`relay_once`): this logs the failure and
+    says so instead of raising, so the caller answers for what was recorded.
+    """
+    try:
+        with quiet_runs():
+            return request_advance(database_url)
+    except Exception as error:  # noqa: BLE001  (committed; the relay retries its rows)
+        log.warning("advance after a committed change failed (%s: %s); its outbox rows stay "
+                    "pending for the relay", type(error).__name__, error)
+        return ("not advanced yet (advance failed); the relay of onething serve or "
+                "onething worker moves the case on")
+
+
 def relay_once(database_url: str | None = None, *, grace_seconds: float = 5.0,
                now: datetime | None = None) -> int:
     """Start a run for advancing rows a crash or a lost request left pending.
@@ -375,6 +403,58 @@ def run_relay(database_url: str | None = None, *, interval_seconds: float = 2.0,
             stop.wait(interval_seconds)
         else:
             time.sleep(interval_seconds)
+
+
+@contextmanager
+def relay_in_background(database_url: str | None = None, *, interval_seconds: float = 2.0,
+                        grace_seconds: float = 5.0, join_timeout_seconds: float = 30.0
+                        ) -> Iterator[None]:
+    """:func:`run_relay` in a thread of this process while the block runs; on leaving, the
+    relay stops after the attempt under way (waiting for it up to ``join_timeout_seconds``;
+    an attempt cut short leaves its rows pending for the next start)."""
+    stop = threading.Event()
+    relay = threading.Thread(target=run_relay, args=(database_url,),
+                             kwargs={"interval_seconds": interval_seconds,
+                                     "grace_seconds": grace_seconds, "stop": stop},
+                             name="onething-relay", daemon=True)
+    relay.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        relay.join(timeout=join_timeout_seconds)
+
+
+_EMBEDDED_API_LOCK = threading.Lock()
+
+
+@contextmanager
+def embedded_api() -> Iterator[None]:
+    """In embedded mode, this process's one Prefect API, started here and stopped on leaving.
+
+    Left to itself Prefect starts its temporary API server on the first flow run, without
+    a lock: flow runs starting together in threads (requests arriving together at a fresh
+    service) each start a server or use one still starting, and fail; a second server then
+    outlives the process. A long-running process enters this before running anything.
+    Nothing is started in server mode, when an API URL is set (a test harness, say), or
+    when the API is already running; only a server started here is stopped here.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    server = None
+    if settings.prefect_mode == "embedded" and not PREFECT_API_URL.value():
+        from prefect.server.api.server import SubprocessASGIServer
+
+        with _EMBEDDED_API_LOCK:
+            candidate = SubprocessASGIServer()
+            if not candidate.running:
+                candidate.start()
+                server = candidate
+    try:
+        yield
+    finally:
+        if server is not None:
+            server.stop()
 
 
 FLOWS = (advance, open_case, sla_sweep)

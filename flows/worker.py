@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import socket
-import threading
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -23,7 +22,7 @@ from prefect.workers.base import (
     BaseWorkerResult,
 )
 
-from flows.runs import FLOWS, WORK_POOL, run_relay
+from flows.runs import FLOWS, WORK_POOL, embedded_api, relay_in_background, run_relay
 from process_models.errors import NotFound
 from process_models.settings import settings
 
@@ -104,18 +103,12 @@ def run_worker(pool: str = WORK_POOL, *, interval_seconds: float = 2.0,
                database_url: str | None = None, flow_runs_at_once: int = 1) -> None:
     """Relay outbox rows left behind, and in server mode run flow runs of ``pool``."""
     if settings.prefect_mode == "embedded":
-        run_relay(database_url, interval_seconds=interval_seconds)
+        with embedded_api():
+            run_relay(database_url, interval_seconds=interval_seconds)
         return
-    stop = threading.Event()
-    relay = threading.Thread(target=run_relay, args=(database_url,),
-                             kwargs={"interval_seconds": interval_seconds, "stop": stop},
-                             name="onething-relay", daemon=True)
-    relay.start()
-    try:
+    with relay_in_background(database_url, interval_seconds=interval_seconds,
+                             join_timeout_seconds=interval_seconds + 5):
         asyncio.run(_serve(pool, flow_runs_at_once))
-    finally:
-        stop.set()
-        relay.join(timeout=interval_seconds + 5)
 
 
 async def _serve(pool: str, flow_runs_at_once: int) -> None:

@@ -60,8 +60,10 @@ def password_hash() -> str:
 
 @pytest.fixture
 def app(engine):
-    """The service on the test database, without demo accounts."""
-    return create_app(engine, secret_key=SECRET_KEY, demo_accounts=False)
+    """The service on the test database, without demo accounts, and without the outbox
+    relay, so that the rows a test leaves pending stay as it left them
+    (``tests/test_service.py`` runs the relay)."""
+    return create_app(engine, secret_key=SECRET_KEY, demo_accounts=False, relay=False)
 
 
 @pytest.fixture

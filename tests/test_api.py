@@ -436,7 +436,7 @@ def cookie_client(engine, accounts, prefect_harness):
         check_csrf(request, csrf_token)
         return {"user": user.username if user else None}
 
-    app = create_app(engine, secret_key=SECRET_KEY, demo_accounts=False)
+    app = create_app(engine, secret_key=SECRET_KEY, demo_accounts=False, relay=False)
     app.include_router(pages)
     with TestClient(app) as client:
         yield client

@@ -4,6 +4,7 @@ the audit-trail check, event-log export read back with PM4Py, fitting from histo
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 from collections import Counter
@@ -360,8 +361,64 @@ def test_actual_table_prints_overdue_rates_and_where_time_goes(run_cli, sqlite_h
                                                            "-o", "log.xes")])
 def test_a_fresh_database_without_cases_is_one_clear_error(run_cli, tmp_path, command,
                                                           monkeypatch):
+    from flows.casework.store import init_db, make_engine
+
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli(*command, "--database", f"sqlite:///{tmp_path / 'fresh.db'}")
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    engine.dispose()
+    code, _, err = run_cli(*command, "--database", url)
     assert code == 2
     assert err.count("\n") == 1 and ("no accepted cases" in err or "no events" in err)
     assert not (tmp_path / "log.xes").exists()
+
+
+READING_COMMANDS = [
+    ["audit", "verify"],
+    ["audit", "actual"],
+    ["audit", "export", "--format", "xes", "-o", "{out}"],
+    ["fit", "newborn", "history", "-o", "{out}"],
+]
+"""Every command that only reads the case database named by ``--database``."""
+
+
+@pytest.mark.parametrize("command", READING_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("where", ["sqlite", "postgresql"])
+def test_reading_a_database_that_does_not_exist_is_one_line_and_creates_nothing(
+        tmp_path, command, where):
+    """A mistyped ``--database`` is an error (one line, exit 2), never an empty database
+    reported on: no folder, no file, no output is created."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    missing = tmp_path / "typo" / "cases.db"
+    url = {"sqlite": f"sqlite:///{missing}",
+           "postgresql": ADMIN_URL.rsplit("/", 1)[0] + "/onething_no_such_database"}[where]
+    out = tmp_path / "out"
+    args = [a.format(out=out) for a in command]
+    done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", *args,
+                           "--database", url], cwd=ROOT, capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    expected = ("no case database at sqlite:///.*/typo/cases.db: the file does not exist"
+                if where == "sqlite" else
+                'cannot open the case database at .*"onething_no_such_database" does not exist')
+    assert re.search(expected, " ".join(done.stderr.split())), done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_reading_a_database_without_our_tables_is_refused(run_cli, tmp_path):
+    """An existing file that is not a case database is named as such, and left unchanged."""
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE notes (text)")
+    before = other.read_bytes()
+    code, _, err = run_cli("audit", "verify", "--database", f"sqlite:///{other}")
+    assert code == 2 and "holds no onething case database (no tables of ours)" in err
+    assert other.read_bytes() == before

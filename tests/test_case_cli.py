@@ -104,3 +104,72 @@ def test_bad_input_is_one_line_and_exit_code_2(run_cli, args, message):
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err + out
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--name", "张" * 40_000, "--name: String should have at most 200 characters; got '张张"),
+    ("--address", "东" * 501, "--address: String should have at most 500 characters"),
+    ("--phone", "1" * 41, "--phone: String should have at most 40 characters"),
+])
+def test_open_refuses_an_applicant_field_the_api_would_refuse(tmp_path, option, value, message):
+    """The CLI checks the applicant with the API's own model (one definition of the limits):
+    one line naming the option and the limit, exit 2, no database written."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    fields = {"--name": "张三", "--id-number": ID_NUMBER, option: value}
+    env = {**os.environ, "ONETHING_DATA_DIR": str(tmp_path), "ONETHING_DATABASE_URL": ""}
+    done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "case",
+                           "open", "convenience_store",
+                           *(part for pair in fields.items() for part in pair)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr
+    assert len(done.stderr) < 300
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_decision_stands_and_is_reported_when_its_advance_cannot_be_requested(tmp_path):
+    """The decision commits first: with the Prefect API unreachable (server mode, nothing
+    listening) the command still succeeds, says the case moves on with the relay, and
+    leaves the decision's outbox row pending for it."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session, col, select
+
+    from flows.casework.store import init_db, make_engine
+    from flows.casework.tables import Decision, Outbox
+    from tests.conftest import ROOT
+
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    with Session(engine) as session:
+        case_id = casework.open_case(session, STORE, casework.Applicant("张三", ID_NUMBER),
+                                     ALL_MATERIALS, now=datetime.now(UTC)).id
+    step = STORE.steps[0]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/api"
+    env = {**os.environ, "ONETHING_DATABASE_URL": url, "ONETHING_PREFECT_MODE": "server",
+           "ONETHING_PREFECT_API_URL": dead}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "case",
+                           "decide", case_id, step.id, "approve", "--department",
+                           step.department], cwd=ROOT, env=env, capture_output=True,
+                          text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "not advanced yet (advance failed)" in done.stdout
+    with Session(engine) as session:
+        assert len(session.exec(select(Decision.id)).all()) == 1
+        assert session.exec(select(Outbox.kind).where(
+            col(Outbox.processed_at).is_(None), Outbox.kind == "decision")).all() == ["decision"]
+    engine.dispose()

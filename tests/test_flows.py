@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 from flows import casework
 from flows.casework.tables import CaseStep
 from flows.runs import (
-    ADVANCING_KINDS,
     advance,
     open_case,
     relay_once,
@@ -106,18 +105,32 @@ def test_advancing_the_same_rows_again_issues_no_second_certificate(engine):
         assert casework.verify_chain(session).ok
 
 
-def test_notice_rows_are_marked_without_advancing_anything(engine):
-    """Rows that only tell (steps started, case closed) are processed by the next run."""
+def test_a_run_that_closes_a_case_leaves_no_outbox_row_pending(engine):
+    """The notices a run's own tasks write (steps started, case closed) need no handling and
+    are marked by that run: a closed case leaves nothing waiting for the next activity."""
     url, now = _url(engine), test_moment()
     with Session(engine) as session:
         open_cases(session, PARALLEL, 1, now)
         approve_pending(session, now)
+    summary = run_flow(advance, database_url=url, now=now)
+    assert summary["closed"] == 1
+    with Session(engine) as session:
+        assert casework.pending_outbox(session) == []
+
+
+def test_notice_rows_are_marked_without_advancing_anything(engine):
+    """A notice written outside any run (a withdrawal's case closed) is marked by the next
+    run, which advances nothing."""
+    url, now = _url(engine), test_moment()
+    with Session(engine) as session:
+        case_id = open_cases(session, PARALLEL, 1, now)[0]
     run_flow(advance, database_url=url, now=now)
     with Session(engine) as session:
+        casework.withdraw_case(session, case_id, reason="申请人撤回", now=now)
         left = casework.pending_outbox(session)
-        assert left and {row.kind for row in left}.isdisjoint(ADVANCING_KINDS)
+        assert [row.kind for row in left] == ["case_closed"]
     summary = run_flow(advance, database_url=url, now=now)
-    assert summary == {"rows": len(left), "cases": 0, "closed": 0, "certificates": 0}
+    assert summary == {"rows": 1, "cases": 0, "closed": 0, "certificates": 0}
 
 
 def test_open_case_flow_passes_on_the_domain_error_and_writes_nothing(engine):

@@ -39,6 +39,37 @@ def test_a_lower_case_x_and_surrounding_spaces_are_normalised():
     assert check_id_number(" 11010519491231002x ") == "11010519491231002X"
 
 
+FULL_WIDTH = "１１０１０５１９４９１２３１００２Ｘ"
+
+
+def test_full_width_digits_are_read_as_the_ascii_number_they_show():
+    """Full-width characters (an IME's 全角 mode) are NFKC-normalised to the ASCII number."""
+    assert check_id_number(FULL_WIDTH) == "11010519491231002X"
+
+
+@given(valid_id_numbers())
+def test_digits_of_other_scripts_are_refused_whatever_the_number(number):
+    """Only ASCII digits (after NFKC) make an ID number: the same number in Arabic-Indic
+    digits passes no check."""
+    other = number[:17].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")) + number[17]
+    with pytest.raises(InvalidInput, match="must be 18 characters: 17 digits then a digit or X"):
+        check_id_number(other)
+
+
+def test_a_case_opened_with_a_full_width_id_number_stores_the_ascii_number(session):
+    """What is stored is the normalised number, on SQLite and PostgreSQL alike."""
+    from datetime import UTC, datetime
+
+    from flows import casework
+    from process_models.catalog import load_catalog_procedure
+
+    proc = load_catalog_procedure("newborn")
+    case = casework.open_case(session, proc, casework.Applicant("张三", FULL_WIDTH),
+                              [i.material_id for i in casework.notification_list(proc)],
+                              now=datetime.now(UTC))
+    assert case.applicant_id_number == "11010519491231002X"
+
+
 @pytest.mark.parametrize(("number", "message"), [
     ("110101199003071234", r"fails its checksum \(last character should be '3'\)"),
     ("11010519491231002", r"must be 18 characters: 17 digits then a digit or X"),

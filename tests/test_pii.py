@@ -97,6 +97,50 @@ def test_no_unmasked_id_number_reaches_a_role_or_a_log_line_that_should_not_hold
         assert ID_NUMBER not in line and BAD_CHECKSUM not in line
 
 
+TYPED_ID_NUMBER = "11010119900307803X"
+TYPED_PHONES = ["13912345678", "+86 139-8765-4321", "010-65123456"]
+
+
+def test_id_and_phone_numbers_typed_into_reasons_reach_only_the_full_view(
+        client, auth, case_id):
+    """Free text is masked by the same rules as the applicant's fields: an ID number or a
+    phone number a clerk types into a 补正 reason, or the window into a withdrawal reason,
+    reaches clerks and auditors masked (case, timeline) and the front desk as typed."""
+    reason = (f"申请人（身份证{TYPED_ID_NUMBER}，电话{TYPED_PHONES[0]}）照片不清晰，"
+              f"请联系{TYPED_PHONES[1]}或{TYPED_PHONES[2]}")
+    asked = client.post(f"/api/cases/{case_id}/steps/business_licence/decision",
+                        headers=auth["clerk"],
+                        json={"outcome": "supplement", "reason": reason, "materials": ["articles"]})
+    assert asked.status_code == 200, asked.text
+    withdrawn = client.post(f"/api/cases/{case_id}/withdraw", headers=auth["front_desk"],
+                            json={"reason": f"申请人{TYPED_ID_NUMBER}撤回"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    for identity in ("front_desk", "admin", "clerk", "auditor"):
+        case = client.get(f"/api/cases/{case_id}", headers=auth[identity]).json()
+        timeline = client.get(f"/api/cases/{case_id}/timeline", headers=auth[identity]).json()
+        shown = [case["decisions"][0]["reason"], case["close_reason"],
+                 *(e["payload"]["reason"] for e in timeline if "reason" in e["payload"])]
+        assert len(shown) == 4
+        text = "\n".join(shown)
+        typed = [TYPED_ID_NUMBER, *TYPED_PHONES]
+        if identity in FULL_VIEW:
+            assert all(number in text for number in typed), (identity, text)
+        else:
+            assert not any(number in text for number in typed), (identity, text)
+            assert mask_id_number(TYPED_ID_NUMBER) in text and "139****5678" in text
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("电话13812345678。", "电话138****5678。"),
+    ("tel:+8613812345678", "tel:+86138****5678"),
+    ("138 1234 5678", "138******5678"),
+    ("身份证１１０１０５１９４９１２３１００２Ｘ", "身份证１１０１**********００２Ｘ"),
+    ("座机0571-87654321转", "座机057******4321转"),
+])
+def test_phone_numbers_and_full_width_id_numbers_in_text_are_masked(text, masked):
+    assert mask_text(text) == masked
+
+
 def test_a_log_line_naming_an_id_number_shows_it_masked(caplog):
     """Message, arguments and exception text are all masked, for any logger."""
     from api.masking import install_log_masking
@@ -120,6 +164,8 @@ def test_a_log_line_naming_an_id_number_shows_it_masked(caplog):
     "hash 1a" + "0" * 62,
     "order 12345678901234567890",          # 20 digits: not an ID number
     "step_11010519491231002X_x",           # inside a word
+    "took 13812345678901 microseconds",    # 14 digits: not a phone number
+    "on 2025-01-24 at 10:30",              # dates and times
 ])
 def test_masking_leaves_other_numbers_alone(text):
     assert mask_text(text) == text

@@ -102,7 +102,8 @@ def test_each_role_may_do_exactly_what_its_permissions_allow(client, auth, engin
 
 def test_a_clerk_cannot_see_a_case_without_a_step_of_its_departments(client, auth, engine,
                                                                       password_hash):
-    """Scope: a police clerk neither lists nor reads a restaurant case (no police step)."""
+    """Scope: a police clerk neither lists nor reads a restaurant case (no police step), and
+    cannot tell it from a missing one: the same 404 and the same body for both."""
     from datetime import UTC, datetime
 
     from sqlmodel import Session
@@ -117,7 +118,12 @@ def test_a_clerk_cannot_see_a_case_without_a_step_of_its_departments(client, aut
                           departments=["police"], now=datetime.now(UTC)).id
     headers = {"Authorization": "Bearer " + create_access_token(police, secret_key=SECRET_KEY)}
     assert client.get("/api/cases", headers=headers).json()["count"] == 0
-    assert client.get(f"/api/cases/{case}", headers=headers).status_code == 403
+    missing = case[:-4] + "9999"
+    for path in ("", "/timeline"):  # and every other route: they all ask check_case_visible
+        out_of_scope = client.get(f"/api/cases/{case}{path}", headers=headers)
+        absent = client.get(f"/api/cases/{missing}{path}", headers=headers)
+        assert (out_of_scope.status_code, absent.status_code) == (404, 404)
+        assert out_of_scope.json() == {"detail": absent.json()["detail"].replace(missing, case)}
     assert client.get("/api/cases", headers=auth["clerk"]).json()["count"] == 1
 
 

@@ -30,7 +30,17 @@ def _day(value: datetime | None) -> date | None:
 
 
 def _session(database: str | None):
-    """A session on the case database, migrated to head (a fresh install has no tables)."""
+    """A session on the case database, which must exist: reading a mistyped URL creates
+    nothing and fails in one line (:func:`flows.casework.store.existing_engine`)."""
+    from sqlmodel import Session
+
+    from flows.casework.store import existing_engine
+
+    return Session(existing_engine(database))
+
+
+def _new_session(database: str | None):
+    """A session on the case database, created and migrated to head if it is not there."""
     from sqlmodel import Session
 
     from flows.casework.store import init_db, make_engine
@@ -263,7 +273,7 @@ def demo_history(
     from flows.casework.demo_history import demo_history as run_demo
 
     procs = [_load(p) for p in (procedures or ["newborn"])]
-    with _session(database) as session:
+    with _new_session(database) as session:
         stats = run_demo(session, procs, cases=cases, seed=seed, start=start.date())
     console().print(
         f"ran {stats.cases} cases ({stats.approved} approved, {stats.rejections} rejected), "

@@ -1,7 +1,7 @@
 """Commands on running cases (``onething case ...``) and the worker (``onething worker``).
 
 Each command commits through :mod:`flows.casework` (the database is the
-record), then asks the flows to move the case on (:func:`flows.runs.request_advance`):
+record), then asks the flows to move the case on (:func:`flows.runs.advance_after_commit`):
 in embedded mode here and now, in server mode through the ``advance`` deployment.
 Bad input raises the domain's own errors, which the CLI prints as one line (exit 2).
 """
@@ -44,10 +44,9 @@ def _now() -> datetime:
 
 
 def _advance() -> str:
-    from flows.runs import quiet_runs, request_advance
+    from flows.runs import advance_after_commit
 
-    with quiet_runs():
-        return request_advance()
+    return advance_after_commit()
 
 
 def _case_data(session, case_id: str) -> dict:
@@ -126,14 +125,17 @@ def open_case(
     json_: JsonOpt = False,
 ) -> None:
     """Open a case at the window; print the 一次性告知单 and the case id."""
+    from api.models import ApplicantCreate
     from flows import casework
     from flows.runs import run_open_case
 
+    applicant = ApplicantCreate.checked(lambda field: "--" + field.replace("_", "-"),
+                                        name=name, id_number=id_number, address=address,
+                                        phone=phone)
     proc = casework.resolve_procedure(procedure)
     notice = casework.notification_list(proc)
     _engine()
-    opened = run_open_case(proc.id, {"name": name, "id_number": id_number, "address": address,
-                                     "phone": phone}, list(material))
+    opened = run_open_case(proc.id, applicant.model_dump(), list(material))
     brought = set(material)
     items = [{"material_id": i.material_id, "name": i.name, "key": i.key, "count": i.count,
               "steps": list(i.steps), "brought": i.material_id in brought} for i in notice]

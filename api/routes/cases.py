@@ -2,7 +2,8 @@
 
 Changes go through :mod:`api.case_runner` (the same flows and domain calls as
 ``onething case``). Applicants appear as the current role may see them
-(:func:`api.models.applicant_public`); clerks see only cases with a step of their
+(:func:`api.models.applicant_public`), and so do ID and phone numbers typed into free text
+(:func:`api.masking.free_text`); clerks see only cases with a step of their
 departments and decide only those steps. Boards and case statuses are kept a moment per
 process (:class:`CaseReads`) while the cases are unchanged.
 """
@@ -32,7 +33,7 @@ from api.deps import (
     deciding_department,
     visible_case_ids,
 )
-from api.masking import personal_data
+from api.masking import free_text, personal_data
 from api.models import (
     PROCEDURE_ID_PATTERN,
     CaseCreate,
@@ -96,20 +97,24 @@ def case_public(session: Session, case: Case, user: User, today: date) -> CasePu
     steps = session.execute(sa_select(*_STEP_COLUMNS).where(CaseStep.case_id == case.id)
                             .order_by(CaseStep.id)).all()
     share = _yellow_share()
+    view = personal_data(user.role)
+    decisions = _public_rows(session, Decision, DecisionPublic, case.id, Decision.id)
     return CasePublic(
         case_id=case.id, procedure_id=case.procedure_id,
         procedure_version=case.procedure_version, status=case.status,
         colour=casework.case_colour(case, steps, today, yellow_share=share),
-        applicant=applicant_public(case, personal_data(user.role)),
+        applicant=applicant_public(case, view),
         received_at=case.received_at, accepted_at=case.accepted_at, due_date=case.due_date,
-        closed_at=case.closed_at, close_reason=case.close_reason, version=case.version,
+        closed_at=case.closed_at, close_reason=free_text(case.close_reason, view),
+        version=case.version,
         steps=[CaseStepPublic(
             step_id=s.step_id, department_id=s.department_id, status=s.status,
             colour=casework.step_colour(s, today, yellow_share=share), due_date=s.due_date,
             version=s.version, started_at=s.started_at, decided_at=s.decided_at,
             paused_working_days=s.paused_working_days) for s in steps],
         materials=_public_rows(session, Submission, SubmissionPublic, case.id, Submission.id),
-        decisions=_public_rows(session, Decision, DecisionPublic, case.id, Decision.id),
+        decisions=[d.model_copy(update={"reason": free_text(d.reason, view)})
+                   for d in decisions],
         certificates=_public_rows(session, Certificate, CertificatePublic, case.id,
                                   Certificate.number),
     )
@@ -287,9 +292,10 @@ async def read_case(case_id: CaseId, request: Request,
 def read_case_timeline(case_id: CaseId, session: SessionDep,
                        user: Annotated[User, Depends(allowed("cases:read"))]
                        ) -> list[TimelineEvent]:
-    """Every audit event of a case, in order (ID numbers in them are masked)."""
+    """Every audit event of a case, in order (ID and phone numbers masked for masked roles)."""
     check_case_visible(session, user, case_id)
-    return [TimelineEvent(seq=e.seq, kind=e.kind, at=e.at, payload=e.payload)
+    view = personal_data(user.role)
+    return [TimelineEvent(seq=e.seq, kind=e.kind, at=e.at, payload=free_text(e.payload, view))
             for e in session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
                                   .order_by(col(AuditEvent.seq)))]
 

@@ -17,6 +17,7 @@ process_models.errors.InvalidInput: applicant_id_number: ID number '110105194912
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from process_models.errors import InvalidInput
@@ -26,7 +27,7 @@ __all__ = ["check_digit", "check_id_number", "is_valid_id_number", "mask_id_numb
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
 EARLIEST_BIRTH = date(1800, 1, 1)
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 def check_digit(first17: str) -> str:
@@ -42,19 +43,23 @@ def check_digit(first17: str) -> str:
 def check_id_number(
     value: str, *, field: str = "applicant_id_number", today: date | None = None
 ) -> str:
-    """Return ``value`` normalised (stripped, upper-case ``X``) or raise :class:`InvalidInput`.
+    """Return ``value`` normalised (NFKC, so full-width characters become ASCII; stripped;
+    upper-case ``X``) or raise :class:`InvalidInput`.
 
-    Checks the shape (17 digits and a digit or ``X``), the birth date (a real date, not
-    not before 1800, not in the future) and the check character. The message names ``field``.
+    Checks the shape (17 ASCII digits and a digit or ``X``: other scripts' digits are
+    refused), the birth date (a real date, not before 1800, not in the future) and the
+    check character. The message names ``field``.
 
     >>> check_id_number(" 11010519491231002x ")
+    '11010519491231002X'
+    >>> check_id_number("１１０１０５１９４９１２３１００２Ｘ")
     '11010519491231002X'
     >>> check_id_number("110105194902300029")
     Traceback (most recent call last):
     ...
     process_models.errors.InvalidInput: applicant_id_number: ID number '110105194902300029' has no valid birth date ('19490230'); check the number on the card
     """
-    number = str(value).strip().upper()
+    number = unicodedata.normalize("NFKC", str(value)).strip().upper()
     if not _SHAPE.match(number):
         raise InvalidInput(
             f"ID number '{value}' must be 18 characters: 17 digits then a digit or X",

@@ -29,7 +29,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-__all__ = ["MIGRATIONS_DIR", "begin_write", "init_db", "make_engine", "model_metadata"]
+__all__ = ["MIGRATIONS_DIR", "begin_write", "existing_engine", "init_db", "make_engine",
+           "model_metadata"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -95,6 +96,54 @@ def make_engine(url: str | None = None, **engine_kwargs) -> Engine:
         immediate = connection.get_execution_options().get(_IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    return engine
+
+
+def existing_engine(url: str | None = None) -> Engine:
+    """An engine on a case database that is already there, for commands that only read it.
+
+    Nothing is created: a SQLite file that does not exist, a database that cannot be
+    opened, or one without onething's tables raises
+    :class:`~process_models.errors.NotFound` naming the URL (password hidden). A database
+    of ours is migrated to head, as on any start.
+
+    >>> existing_engine("sqlite:///no/such/folder/cases.db")
+    Traceback (most recent call last):
+    ...
+    process_models.errors.NotFound: no case database at sqlite:///no/such/folder/cases.db: the file does not exist (nothing was created); check the URL
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.pool import NullPool
+
+    from process_models.errors import NotFound
+
+    if url is None:
+        from process_models.settings import settings
+
+        url = settings.effective_database_url
+    parsed = make_url(_normalised_url(url))
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and (
+            not parsed.database or parsed.database == ":memory:"
+            or not Path(parsed.database).is_file()):
+        raise NotFound(f"no case database at {shown}: the file does not exist "
+                       "(nothing was created); check the URL")
+    probe = create_engine(parsed, poolclass=NullPool)  # plain: no pragma touches the file
+    try:
+        with probe.connect() as connection:
+            ours = inspect(connection).has_table("alembic_version")
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise NotFound(f"cannot open the case database at {shown}: {reason[:200]}; "
+                       "check the URL") from None
+    finally:
+        probe.dispose()
+    if not ours:
+        raise NotFound(f"{shown} holds no onething case database (no tables of ours); "
+                       "check the URL")
+    engine = make_engine(url)
+    init_db(engine)
     return engine
 
 
