@@ -76,6 +76,13 @@ def words(lang: str) -> dict[str, str]:
     return messages(lang)
 
 
+def path_names(proc: Any, path: list[str]) -> str:
+    """A path of step ids as people read it: the steps' names joined by ``→`` (ids stay in
+    JSON)."""
+    names = {s.id: s.name for s in proc.steps}
+    return " → ".join(names.get(step, step) for step in path)
+
+
 def console(stderr: bool = False):
     """A Rich console (imported lazily); wide when output goes to a file or a pipe."""
     from rich.console import Console

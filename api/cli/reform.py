@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import LangOpt, app, console, print_json, words
+from api.cli._app import LangOpt, app, console, path_names, print_json, words
 from api.cli.procedures import JsonOpt, _load
 
 LimitsOpt = Annotated[str, typer.Option("--limits", help="committed or statutory limits")]
@@ -92,7 +92,8 @@ def _print_reform(result, plan, limits: str) -> None:
             "—" if ch.percent is None else f"{ch.percent:+.1f}%", _verdict(check),
         )
     out.print(t)
-    out.print(f"critical path after: {' → '.join(result.comparison.after.critical_path)}")
+    out.print(f"critical path after: "
+              f"{path_names(result.after, result.comparison.after.critical_path)}")
     _print_calibration(result)
     _print_attribution(result)
     if result.checks and not result.reproduces:
