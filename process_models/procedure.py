@@ -363,6 +363,11 @@ class Step(_Model):
     )
     duration: Distribution | None = None
     note: str | None = None
+    risk: Literal["high"] | None = Field(
+        default=None,
+        description="a high-risk item (直接涉及公共安全、生态环境、人身健康和生命财产安全): "
+        "国办发〔2020〕42号 excludes it from 告知承诺",
+    )
 
     @field_validator("depends_on", mode="before")
     @classmethod

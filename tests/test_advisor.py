@@ -1,7 +1,11 @@
 """The reform advisor ranks single levers by days saved and stacks them greedily."""
 
+import re
+
 import pytest
 
+from process_models.catalog import catalog_ids, load_catalog_procedure
+from process_models.errors import ScenarioError
 from process_models.loading import parse_procedure
 from process_models.procedure import Distribution
 from simulations.planning.advisor import advise, candidates
@@ -35,12 +39,54 @@ def test_each_saving_is_what_applying_the_lever_alone_gives(shop):
             option.saved_working_days)
 
 
-def test_levers_the_law_stops_on_the_critical_path_say_why(shop):
-    blocked = {(b.lever, b.subject): b.reason for b in advise(shop).blocked}
-    assert blocked[("parallelise", "fire → sign")] == (
-        "legal dependency: the law requires this order")
-    assert blocked[("commitment", "fire")] == "告知承诺 not allowed by law for 消防安全检查"
+def test_closed_levers_say_why_without_claiming_a_law_nobody_entered(shop):
+    """A legal dependency keeps its order; a step the model does not mark as allowing
+    告知承诺 is "not marked as allowed in this model (no source)", never "not allowed by law"."""
+    blocked = {(b.lever, b.subject): b for b in advise(shop).blocked}
+    assert blocked[("parallelise", "fire → sign")].reason == "legal_dependency"
+    fire = blocked[("commitment", "fire")]
+    assert (fire.reason, fire.source, fire.subject_name) == (
+        "commitment_unmarked", None, "消防安全检查")
     assert ("commitment", "food") not in blocked
+
+
+def test_a_high_risk_item_is_refused_by_its_sourced_rule(shop):
+    """国办发〔2020〕42号 keeps 告知承诺 away from high-risk items: the advisor names the rule,
+    never offers the lever, and the lever refuses the step."""
+    risky = shop.model_copy(deep=True)
+    risky.step("food").risk = "high"
+    advice = advise(risky)
+    food = next(b for b in advice.blocked if (b.lever, b.subject) == ("commitment", "food"))
+    assert (food.reason, food.source) == ("commitment_not_allowed", "国办发〔2020〕42号")
+    assert ("commitment", "food") not in {(lever, s) for lever, s, _ in candidates(risky)}
+    with pytest.raises(ScenarioError, match=r"'food' \(食品经营许可\) cannot switch to 告知承诺: "
+                                            r"国办发〔2020〕42号 excludes high-risk items"):
+        LEVERS["commitment"](risky, steps=["food"])
+
+
+def test_savings_from_a_practice_dependency_are_labelled_as_the_modelled_order(shop):
+    """Dropping a practice dependency saves only what the modeller's chosen serial order
+    added; 告知承诺 saves by its own mechanism."""
+    marks = {(o.lever, o.subject): o.from_modelled_order for o in advise(shop).options}
+    assert marks[("parallelise", "food → fire")] and marks[("merge", "food + fire")]
+    assert not marks[("commitment", "food")]
+    plan = advise(shop).plan
+    assert all(p.from_modelled_order == (p.lever != "commitment") for p in plan)
+
+
+@pytest.mark.parametrize("procedure_id", catalog_ids())
+def test_the_advisor_never_proposes_a_target_lever(procedure_id):
+    """compress sets a limit to a typed number, which needs a published source; the advisor
+    offers mechanisms only, so its plan is not padded with one-day cuts."""
+    advice = advise(load_catalog_procedure(procedure_id))
+    levers = {o.lever for o in advice.options} | {p.lever for p in advice.plan}
+    assert "compress" not in levers
+
+
+def test_human_subjects_are_step_names(shop):
+    advice = advise(shop)
+    for item in [*advice.options, *advice.blocked, *advice.plan]:
+        assert not {s.id for s in shop.steps} & set(re.split(r" → | \+ ", item.subject_name))
 
 
 def test_legal_dependencies_are_never_offered(shop):

@@ -393,7 +393,7 @@ def test_each_role_gets_its_own_view_of_the_same_answer(client, auth, case_id, p
 def test_the_audit_report_comes_as_json_and_as_csv(client, auth):
     data = client.get("/api/audit/report", headers=auth["auditor"],
                       params={"procedure_id": "newborn"}).json()
-    assert data["totals"]["headline"].startswith("1 items")
+    assert data["totals"]["headline"].startswith("1个一件事：")
     csv = client.get("/api/audit/report", headers=auth["auditor"],
                      params={"procedure_id": "newborn", "format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv") and "新生儿" in csv.text

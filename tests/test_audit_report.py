@@ -10,7 +10,12 @@ from process_models.catalog import catalog_path, load_catalog_procedure
 from process_models.errors import ScenarioError
 from process_models.loading import save_procedure
 from process_models.procedure import Limit
-from simulations.planning.audit_report import audit_report, load_pairs, pair_procedures
+from simulations.planning.audit_report import (
+    audit_report,
+    load_pairs,
+    pair_procedures,
+    report_views,
+)
 from simulations.planning.metrics import measure
 
 
@@ -55,8 +60,8 @@ def test_per_item_limits_and_totals_follow_the_committed_limits(newborn):
     assert report.item_totals.before_days == before_sum
     assert report.item_totals.after_days == before_sum - 16
     assert str(report.item_totals) == (
-        f"9 items: {before_sum:g} → {before_sum - 16:g} days, "
-        f"{-16 / before_sum * 100:+.1f}%".replace("-", "−"))
+        f"9个事项：承诺时限合计{before_sum:g}个工作日压缩至{before_sum - 16:g}个，"
+        f"压缩{16 / before_sum * 100:.1f}%")
     assert report.comparisons[0].elapsed_working_days.before == measure(newborn).elapsed_working_days
 
 
@@ -71,6 +76,43 @@ def test_items_whose_committed_limit_is_not_below_the_statutory_one_are_flagged(
     assert "maternity_benefit" in flagged          # committed 10 = statutory 10
     assert "social_security_card" not in flagged   # 5 < 20
     assert "household_registration" not in flagged  # 当场: statutory 0, committed 0
+
+
+def test_follow_up_checks_are_listed_apart_and_in_no_sum():
+    """事中事后核查 after 告知承诺 is supervision, not 办理时限: the restaurant's two checks
+    (food 20, fire 10 days) appear in their own view and in none of the item sums."""
+    pairs = load_pairs(["restaurant"])
+    report = audit_report(pairs)
+    checks = [i for i in report.items if i.follow_up]
+    assert {i.step_id for i in checks} == {"food_licence_verification",
+                                            "fire_inspection_verification"}
+    after = pairs[0][1]
+    assert report.item_totals.after_days == sum(
+        s.committed.days for s in after.steps if not s.follow_up)
+    assert report.item_totals.checks == 2
+    views = {v.title: list(v.rows) for v in report_views(report)}
+    assert len(views["事中事后核查"]) == 2
+    assert not any("verification" in row[1] for row in views["事项"])
+
+
+def test_items_count_the_distinct_items_before_the_reform(newborn):
+    """Nine newborn items merged into one bundle are still nine 事项, not ten."""
+    report = audit_report(load_pairs(["newborn"]))
+    assert report.item_totals.items == len(newborn.steps) == 9
+
+
+def test_a_joint_bundle_takes_the_joint_statutory_limit_and_is_not_flagged():
+    """行政许可法 第26条: a joint procedure of several departments takes at most 45 days; its
+    statutory limit is not its members' longest (a local 当场办理 stored as statutory 0)."""
+    report = audit_report(load_pairs(["newborn"]))
+    bundle = next(i for i in report.items if i.step_id == "newborn_bundle")
+    assert (bundle.statutory_days, bundle.flagged) == (45, False)
+
+
+def test_scenarios_name_the_lead_department_of_a_joint_acceptance():
+    report = audit_report(load_pairs(["construction_permit"]))
+    joint = next(i for i in report.items if i.step_id == "joint_acceptance")
+    assert joint.department == "住房和城乡建设局"
 
 
 def test_immediate_share_counts_即办件_before_and_after(newborn):
@@ -100,18 +142,22 @@ def test_load_pairs_reads_files_scenarios_and_catalog_ids(newborn, tmp_path):
 
 
 def test_report_table_prints_the_portfolio_headline(run_cli):
+    """The headline is Chinese in the report (8个一件事：办理时限…压缩至…); --lang en gives English."""
     code, out, err = run_cli("audit", "report", "newborn")
     assert (code, err) == (0, "")
-    assert "一件事: 1 items: 32 → 20 days, −37.5%" in out
+    assert "1个一件事：办理时限32个工作日压缩至20个，压缩37.5%" in out
     assert "事项" in out and "汇总" in out
+    code, out, _ = run_cli("audit", "report", "newborn", "--lang", "en")
+    assert code == 0 and "1 procedures: elapsed 32 → 20 working days, −37.5%" in out
 
 
 def test_report_json_holds_items_procedures_and_totals(run_cli):
     code, out, _ = run_cli("audit", "report", "newborn", "--format", "json")
     data = json.loads(out)
     assert code == 0
-    assert data["totals"]["headline"] == "1 items: 32 → 20 days, −37.5%"
-    assert len(data["items"]) == data["item_totals"]["items"]
+    assert data["totals"]["headline"] == "1个一件事：办理时限32个工作日压缩至20个，压缩37.5%"
+    assert data["totals"]["headline_en"] == "1 procedures: elapsed 32 → 20 working days, −37.5%"
+    assert len(data["items"]) == data["item_totals"]["items"] + 1   # + the newborn bundle
 
 
 def test_report_csv_is_utf8_with_bom_and_one_row_per_item(run_cli, tmp_path):
@@ -132,7 +178,7 @@ def test_report_xlsx_has_one_sheet_per_view_with_chinese_headers(run_cli, tmp_pa
     assert run_cli("audit", "report", "newborn", "restaurant", "--format", "xlsx",
                    "-o", out)[0] == 0
     wb = load_workbook(out)
-    assert wb.sheetnames == ["事项", "一件事", "汇总"]
+    assert wb.sheetnames == ["事项", "一件事", "事中事后核查", "汇总"]
     assert wb["一件事"]["A1"].value == "一件事" and wb["一件事"].max_row == 3
     assert wb["汇总"]["A2"].value == "一件事 办理时限合计(工作日)"
 
@@ -143,7 +189,7 @@ def test_report_html_is_printable_and_self_contained(run_cli, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "@media print" in text and "@page" in text
     assert "<script" not in text and "http" not in text.split("</style>")[0]
-    assert text.count("<table>") == 3
+    assert text.count("<table>") == 4
 
 
 @pytest.mark.parametrize(("args", "message"), [

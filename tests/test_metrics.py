@@ -88,7 +88,8 @@ def test_portfolio_totals_pairs_and_states_the_headline():
     assert t.before["elapsed_working_days"] == pytest.approx(2 * (13 + 5 * 248 / 365))
     assert t.after["elapsed_working_days"] == 8
     assert t.change["trips"].absolute == 0
-    assert str(t) == "2 items: 32.8 → 8 days, −75.6%"
+    assert str(t) == "2个一件事：办理时限32.8个工作日压缩至8个，压缩75.6%"
+    assert t.headline("en") == "2 procedures: elapsed 32.8 → 8 working days, −75.6%"
 
 
 def test_a_portfolio_of_plain_procedures_has_only_before_totals(catalog_file):

@@ -157,8 +157,10 @@ def test_a_filing_is_an_immediate_step_of_zero_days(shop):
     assert deps(after, "sign") == {"fire": "legal"}
 
 
-def test_commitment_where_the_law_forbids_it_names_the_step(shop):
-    with pytest.raises(ScenarioError, match="step 'fire' \\(消防安全检查\\) cannot switch to 告知承诺"):
+def test_commitment_on_a_step_not_marked_for_it_names_the_step_without_citing_law(shop):
+    """The model has no source saying 告知承诺 is refused, only no mark that it is allowed."""
+    with pytest.raises(ScenarioError, match=r"step 'fire' \(消防安全检查\) is not marked as "
+                                            r"allowing 告知承诺 in this model \(no source\)"):
         applicant_levers.commitment(shop, ["fire"])
 
 

@@ -110,7 +110,7 @@ def test_reform_prints_where_the_compression_comes_from_and_the_calibration(run_
     ("levers: [{lever: paralelise}]", "unknown lever 'paralelise'"),
     ("levers: [{lever: eliminate, steps: [fyre]}]", "unknown step 'fyre' (did you mean 'fire'?)"),
     ("levers: [{lever: merge, steps: [licence, sign]}]", "licence → fire → sign is a legal chain"),
-    ("levers: [{lever: commitment, steps: [fire]}]", "cannot switch to 告知承诺"),
+    ("levers: [{lever: commitment, steps: [fire]}]", "not marked as allowing 告知承诺"),
 ])
 def test_a_bad_scenario_is_one_red_line_and_exit_code_2(run_cli, shop_file, scenario_file, text,
                                                        message):
@@ -127,10 +127,15 @@ def test_reform_without_a_procedure_or_with_too_much_is_refused(run_cli, args):
 
 
 def test_advise_ranks_levers_and_prints_the_greedy_plan(run_cli, shop_file):
+    """Chinese by default, step names in the table, the modelled order named as the source
+    of a saving, and no law claimed where the model has no source."""
     code, out, _ = run_cli("advise", shop_file)
     assert code == 0
-    assert "food → fire" in out and "greedy plan" in out
-    assert "legal dependency" in out
+    assert "食品经营许可 → 消防安全检查" in out and "组合方案" in out
+    assert "来自建模时设定的串联顺序" in out and "本模型未标注可告知承诺（无来源）" in out
+    assert "not allowed by law" not in out
+    code, out, _ = run_cli("advise", shop_file, "--lang", "en")
+    assert code == 0 and "Greedy plan" in out and "no source" in out
     code, out, _ = run_cli("advise", shop_file, "--json")
     data = json.loads(out)
     assert data["options"][0]["saved_working_days"] == 17

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
-from process_models.catalog import catalog_ids
+from process_models.catalog import catalog_ids, load_catalog_procedure
 from process_models.loading import load_procedure, save_procedure
 from tests.conftest import ROOT
 
@@ -104,7 +105,7 @@ def test_portfolio_pairs_before_and_after_forms_by_id(run_cli, tmp_path):
     assert data["unchanged"] == [catalog_ids()[1]]
     assert data["after"]["elapsed_working_days"] <= data["before"]["elapsed_working_days"]
     code, out, _ = run_cli("portfolio", tmp_path)
-    assert code == 0 and "2 items:" in out
+    assert code == 0 and "2个一件事：办理时限" in out
 
 
 def test_simulate_starts_no_thread_besides_its_own():
@@ -154,3 +155,16 @@ def test_simulate_finish_by_refuses_a_bad_date_in_one_line(run_cli):
     code, out, err = run_cli("simulate", "newborn", "--finish-by", "2025-02-30")
     assert code == 2 and out == ""
     assert "--finish-by: '2025-02-30' is not a date; use YYYY-MM-DD" in err
+
+
+@pytest.mark.parametrize("command", [("simulate", "--runs", "50"), ("advise",)])
+@pytest.mark.parametrize("procedure_id", catalog_ids())
+def test_human_output_names_steps_and_never_shows_a_bare_step_id(run_cli, command,
+                                                                 procedure_id):
+    """People read step names; ids are for JSON (an id that equals its name, or the
+    procedure's own id in its heading, excepted)."""
+    code, out, _ = run_cli(command[0], procedure_id, *command[1:])
+    assert code == 0
+    proc = load_catalog_procedure(procedure_id)
+    ids = {s.id for s in proc.steps if s.id not in (s.name, proc.id)}
+    assert not {word for word in re.findall(r"[\w+-]+", out) if word in ids}

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from importlib import import_module
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -58,6 +58,29 @@ def register_commands(argv: list[str]) -> None:
     named = COMMAND_MODULES.get(argv[0]) if argv else None
     for module in [named] if named else dict.fromkeys(COMMAND_MODULES.values()):
         import_module(f"api.cli.{module}")
+
+
+LangOpt = Annotated[str, typer.Option(
+    "--lang", help="language of the labels: zh (default) or en; names stay as written")]
+
+
+def words(lang: str) -> dict[str, str]:
+    """The labels of ``lang``: the pages' dictionary (:mod:`api.i18n`), so the CLI and the
+    pages say the same thing; an unknown language is one line naming the choices."""
+    from api.i18n import LANGUAGES, messages
+    from process_models.errors import InvalidInput, did_you_mean
+
+    if lang not in LANGUAGES:
+        raise InvalidInput(f"unknown language '{lang}'; use {' or '.join(LANGUAGES)}",
+                           path="--lang", suggestion=did_you_mean(lang, LANGUAGES))
+    return messages(lang)
+
+
+def path_names(proc: Any, path: list[str]) -> str:
+    """A path of step ids as people read it: the steps' names joined by ``→`` (ids stay in
+    JSON)."""
+    names = {s.id: s.name for s in proc.steps}
+    return " → ".join(names.get(step, step) for step in path)
 
 
 def console(stderr: bool = False):

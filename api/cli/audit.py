@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import app, console, print_json
+from api.cli._app import LangOpt, app, console, print_json, words
 
 audit_app = typer.Typer(help="Before/after reports, planned versus actual, the audit trail, "
                              "event-log export.", no_args_is_help=True)
@@ -79,6 +79,7 @@ def report(
     = None,
     fmt: FormatOpt = "table",
     output: OutOpt = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Before/after report: limits per item, figures per procedure, portfolio totals."""
     from simulations.planning.audit_report import (
@@ -89,20 +90,22 @@ def report(
     )
 
     _check_format(fmt, output)
+    t = words(lang)
     result = audit_report(load_pairs(paths or []))
     if fmt == "json":
         print_json(result.as_dict())
         return
-    views = report_views(result)
+    views = report_views(result, lang)
     if fmt == "table":
         _print_views(views, "审计报告")
-        console().print(f"一件事: {result.totals}; 事项: {result.item_totals}; 即办件占比 "
-                        f"{result.item_totals.immediate_before:.1%} → "
-                        f"{result.item_totals.immediate_after:.1%}; "
-                        f"{result.item_totals.flagged} items flagged")
+        it = result.item_totals
+        console().print(t["audit.summary"].format(
+            procedures=result.totals.headline(lang), items=it.headline(lang),
+            before=f"{it.immediate_before:.1%}", after=f"{it.immediate_after:.1%}",
+            flagged=it.flagged, checks=it.checks))
         return
     write_views(views, output, fmt, title="改革前后办理时限审计报告")
-    console().print(f"wrote {output}: {result.totals}")
+    console().print(f"wrote {output}: {result.totals.headline(lang)}")
 
 
 STEP_HEADERS = ["案件编号", "一件事", "环节", "部门", "状态", "开始", "办结", "经过工作日",

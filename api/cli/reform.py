@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import app, console, print_json
+from api.cli._app import LangOpt, app, console, path_names, print_json, words
 from api.cli.procedures import JsonOpt, _load
 
 LimitsOpt = Annotated[str, typer.Option("--limits", help="committed or statutory limits")]
@@ -92,7 +92,8 @@ def _print_reform(result, plan, limits: str) -> None:
             "—" if ch.percent is None else f"{ch.percent:+.1f}%", _verdict(check),
         )
     out.print(t)
-    out.print(f"critical path after: {' → '.join(result.comparison.after.critical_path)}")
+    out.print(f"critical path after: "
+              f"{path_names(result.after, result.comparison.after.critical_path)}")
     _print_calibration(result)
     _print_attribution(result)
     if result.checks and not result.reproduces:
@@ -219,12 +220,14 @@ def advise(
         "--runs", min=0, help="Monte-Carlo replications for P90 savings (0: none)")] = 0,
     seed: Annotated[int, typer.Option("--seed", help="random seed of the Monte-Carlo runs")] = 0,
     limits: LimitsOpt = "committed",
+    lang: LangOpt = "zh",
     json_: JsonOpt = False,
 ) -> None:
-    """Rank the single levers that apply by working days saved, with what stops the others,
-    and a greedy plan that stacks them."""
+    """Rank the single mechanism levers by working days saved, with the ones closed on the
+    critical path and why, and a greedy plan that stacks them."""
     from simulations.planning.advisor import advise as rank
 
+    t = words(lang)
     proc = _load(path)
     advice = rank(proc, limits=limits, runs=runs, seed=seed)
     if json_:
@@ -232,23 +235,34 @@ def advise(
         return
     from rich.table import Table
 
+    from api.i18n import label
+
     out = console()
-    out.print(f"[bold]{proc.name}[/bold] ({proc.key}): {advice.elapsed_working_days:g} working "
-              f"days on {limits} limits")
+    out.print(t["advice.heading"].format(name=f"[bold]{proc.name}[/bold]",
+                                         days=f"{advice.elapsed_working_days:g}",
+                                         limits=t[f"limits.{limits}"]))
     p90 = advice.p90 is not None
-    t = Table("#", "lever", "on", "saves (days)", *(["saves P90"] if p90 else []), "what it does",
-              title="single levers, by working days saved")
+    order = t["advice.from_modelled_order"]
+    table = Table(t["advice.number"], t["planner.lever"], t["planner.subject"],
+                  t["planner.saved"], *([t["advice.saves_p90"]] if p90 else []),
+                  t["planner.saved_trips"], t["planner.from_order"], title=t["advice.options"])
     for i, o in enumerate(advice.options, 1):
-        t.add_row(str(i), o.lever, o.subject, f"{o.saved_working_days:g}",
-                  *([_figure(o.saved_p90)] if p90 else []), o.summary)
-    out.print(t)
+        table.add_row(str(i), label(t, "lever", o.lever), o.subject_name,
+                      f"{o.saved_working_days:g}", *([_figure(o.saved_p90)] if p90 else []),
+                      str(o.saved_trips), order if o.from_modelled_order else "")
+    out.print(table)
     if advice.blocked:
-        b = Table("lever", "on", "stopped by", title="levers the law stops")
+        b = Table(t["planner.lever"], t["planner.subject"], t["planner.reason"],
+                  title=t["planner.blocked"])
         for x in advice.blocked:
-            b.add_row(x.lever, x.subject, x.reason)
+            b.add_row(label(t, "lever", x.lever), x.subject_name,
+                      t[f"blocked.{x.reason}"].format(source=x.source))
         out.print(b)
-    out.print(f"greedy plan: {advice.plan_elapsed_working_days:g} working days "
-              f"({advice.elapsed_working_days - advice.plan_elapsed_working_days:g} saved)")
+    out.print(t["advice.plan"].format(
+        days=f"{advice.plan_elapsed_working_days:g}",
+        saved=f"{advice.elapsed_working_days - advice.plan_elapsed_working_days:g}"))
     for i, step in enumerate(advice.plan, 1):
-        out.print(f"  {i}. {step.lever} {step.subject}: saves {step.saved_working_days:g} → "
-                  f"{step.elapsed_after:g} days")
+        line = t["advice.plan_step"].format(
+            lever=label(t, "lever", step.lever), subject=step.subject_name,
+            saved=f"{step.saved_working_days:g}", after=f"{step.elapsed_after:g}")
+        out.print(f"  {i}. {line}" + (f" ({order})" if step.from_modelled_order else ""))

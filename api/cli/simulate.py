@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import app, console, print_json
+from api.cli._app import app, console, path_names, print_json
 from api.cli.procedures import JsonOpt, _load
 
 ProcArg = Annotated[str, typer.Argument(help="a procedure file, or a catalog id")]
@@ -112,12 +112,12 @@ def _print_schedule(proc, s, m, risk) -> None:
               "in working days after acceptance")
     critical = set(s.critical_steps)
     names = {st.id: st.name for st in proc.steps}
-    columns = ["step", "name", "start", "finish", "latest start", "latest finish",
+    columns = ["step", "start", "finish", "latest start", "latest finish",
                "total slack", "free slack"]
     t = Table(*columns, *(["dates"] if s.dates else []))
     for sid in m.slack:
         mark = "[bold red]*[/bold red]" if sid in critical else " "
-        row = [f"{mark}{sid}", names[sid], *(f"{d[sid]:g}" for d in (
+        row = [f"{mark}{names[sid]}", *(f"{d[sid]:g}" for d in (
             s.earliest_start, s.earliest_finish, s.latest_start, s.latest_finish,
             s.total_slack, s.free_slack))]
         if s.dates:
@@ -130,7 +130,7 @@ def _print_schedule(proc, s, m, risk) -> None:
               f"{m.steps} steps, {m.links} links, {m.materials} materials, {m.trips} trips, "
               f"{m.departments} departments, {m.windows} windows")
     for i, path in enumerate(s.critical_paths, 1):
-        out.print(f"critical path {i}: {' → '.join(path)}")
+        out.print(f"critical path {i}: {path_names(proc, path)}")
     if s.dates:
         finish = max(b for _, b in s.dates.values())
         out.print(f"accepted {min(a for a, _ in s.dates.values())}, done {finish}")
@@ -144,9 +144,10 @@ def _print_schedule(proc, s, m, risk) -> None:
                   f"{risk.on_time_probability:.1%} within {risk.limit_working_days:g} "
                   "(committed elapsed time)")
         ranked = sorted(risk.criticality.items(), key=lambda kv: -kv[1])
-        out.print("criticality: " + ", ".join(f"{k} {v:.0%}" for k, v in ranked if v > 0))
+        out.print("criticality: " + ", ".join(f"{names[k]} {v:.0%}" for k, v in ranked if v > 0))
         if risk.fallback_steps:
-            out.print(f"note: no duration distribution for {', '.join(risk.fallback_steps)}; "
+            out.print("note: no duration distribution for "
+                      f"{', '.join(names[x] for x in risk.fallback_steps)}; "
                       "their committed limit was used every run")
 
 
@@ -195,8 +196,8 @@ def compare(
         t.add_row(f, f"{ch.before:g}", f"{ch.after:g}", f"{ch.absolute:+g}",
                   "—" if ch.percent is None else f"{ch.percent:+.1f}%")
     out.print(t)
-    out.print(f"critical path before: {' → '.join(c.before.critical_path)}")
-    out.print(f"critical path after:  {' → '.join(c.after.critical_path)}")
+    out.print(f"critical path before: {path_names(b, c.before.critical_path)}")
+    out.print(f"critical path after:  {path_names(a, c.after.critical_path)}")
     if risk is not None:
         out.print(f"Monte-Carlo, {runs} paired runs (common random numbers), seed {seed}: "
                   f"saving mean {risk.saving_mean:.1f}, P50 {risk.saving_p50:.1f}, "

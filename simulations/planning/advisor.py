@@ -1,68 +1,95 @@
 """The reform advisor: which single lever saves the applicant the most working days.
 
-For one procedure it tries every single lever that applies — drop this practice
-dependency, merge these two reviews, switch this licence to 告知承诺, defer this step's
-non-key materials (容缺), cut this limit by a day — and ranks them by the working days
-they take off the critical path (and off the P90 when steps carry duration
-distributions and Monte-Carlo runs are asked for, with common random numbers so the
-difference is the lever's). Levers the law stops on the critical path are listed with
-the reason: a legal dependency, or 告知承诺 not allowed for that step.
+For one procedure it tries every single mechanism lever that applies — drop this
+practice dependency, merge these two reviews, switch this licence to 告知承诺, defer this
+step's non-key materials (容缺) — and ranks them by the working days they take off the
+critical path (and off the P90 when steps carry duration distributions and Monte-Carlo
+runs are asked for, with common random numbers so the difference is the lever's). It
+never proposes a target lever (``compress``: a typed limit needs a published source, which
+only a scenario can give).
+
+It does not overclaim:
+
+- a saving that comes from dropping a practice dependency (the serial order the modeller
+  chose, not the law's) is marked ``from_modelled_order`` (来自建模时设定的串联顺序);
+- levers closed on the critical path are listed with a reason code: ``legal_dependency``
+  (the model marks this order as legal), ``commitment_not_allowed`` (a sourced rule
+  refuses 告知承诺, e.g. 国办发〔2020〕42号 for high-risk items; ``source`` names it) or
+  ``commitment_unmarked`` (本模型未标注可告知承诺（无来源）: the model only does not mark it as
+  allowed). :func:`simulations.planning.applicant_levers.commitment_refusal` decides which.
 
 The greedy plan applies the best lever, measures again, and repeats until no lever
-saves another day; each lever is used at most once on the same subject, so "cut this
-limit by a day" is not stacked into a limit of zero.
+saves time; each lever is used at most once on the same subject.
+
+Subjects are step ids (``subject``) and step names (``subject_name``, for people).
 
 >>> from process_models.catalog import load_catalog_procedure
 >>> a = advise(load_catalog_procedure("restaurant"))
->>> [(o.lever, o.subject, o.saved_working_days) for o in a.options[:2]]
-[('parallelise', 'food_licence → signboard', 20.0), ('commitment', 'food_licence', 20.0)]
+>>> [(o.lever, o.subject, o.saved_working_days, o.from_modelled_order) for o in a.options[:2]]
+[('parallelise', 'food_licence → signboard', 20.0, True), ('commitment', 'food_licence', 20.0, False)]
+>>> a.options[0].subject_name
+'食品经营许可 (餐饮服务) → 户外招牌设施设置'
 >>> [b.reason for b in a.blocked if b.subject == "signboard"]
-['告知承诺 not allowed by law for 户外招牌设施设置']
+['commitment_unmarked']
 >>> a.plan_elapsed_working_days < a.elapsed_working_days
 True
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from process_models.errors import ScenarioError
 from process_models.procedure import DependencyKind, Procedure
+from simulations.planning.applicant_levers import commitment_refusal
 from simulations.planning.cpm import schedule
 from simulations.planning.metrics import measure
 from simulations.planning.scenario import LEVERS
 
-__all__ = ["Advice", "Blocked", "Option", "PlanStep", "advise", "candidates"]
+__all__ = ["BLOCKED_REASONS", "Advice", "Blocked", "Option", "PlanStep", "advise", "candidates",
+           "from_modelled_order", "subject_name"]
 
 
 @dataclass(frozen=True)
 class Option:
-    """One single lever, what it saves (working days, P90, trips, materials) and what it does."""
+    """One single lever, what it saves (working days, P90, trips, materials) and what it
+    does; ``from_modelled_order`` when it acts on a practice dependency, so its saving
+    exists under the serial order the modeller chose."""
 
     lever: str
     subject: str
+    subject_name: str
     args: dict[str, Any]
     saved_working_days: float
     saved_trips: int
     saved_materials: int
     summary: str
+    from_modelled_order: bool
     saved_p90: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+#: Why a lever is closed on the critical path (:class:`Blocked`'s ``reason``).
+BLOCKED_REASONS = ("legal_dependency", "commitment_not_allowed", "commitment_unmarked")
+
+
 @dataclass(frozen=True)
 class Blocked:
-    """A lever the law stops on the critical path, and why."""
+    """A lever closed on the critical path, a reason of :data:`BLOCKED_REASONS`, and the
+    rule that closes it when a sourced one does."""
 
     lever: str
     subject: str
+    subject_name: str
     reason: str
+    source: str | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -72,9 +99,11 @@ class PlanStep:
 
     lever: str
     subject: str
+    subject_name: str
     args: dict[str, Any]
     saved_working_days: float
     elapsed_after: float
+    from_modelled_order: bool
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,11 +135,12 @@ class Advice:
 
 
 def candidates(proc: Procedure) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """Every single lever that could apply to ``proc``: (lever, subject, keyword arguments).
+    """Every single mechanism lever that could apply to ``proc``: (lever, subject, keyword
+    arguments).
 
     >>> from process_models.catalog import load_catalog_procedure
     >>> sorted({lever for lever, _, _ in candidates(load_catalog_procedure("restaurant"))})
-    ['commitment', 'compress', 'defer_materials', 'merge', 'parallelise']
+    ['commitment', 'defer_materials', 'merge', 'parallelise']
     """
     steps = [s for s in proc.steps if not s.follow_up]
     ids = {s.id for s in steps}
@@ -122,12 +152,42 @@ def candidates(proc: Procedure) -> Iterator[tuple[str, str, dict[str, Any]]]:
                 if d.step in ids:
                     yield "merge", f"{d.step} + {s.id}", {"steps": [d.step, s.id]}
     for s in steps:
-        if s.commitment_allowed and s.committed.days > 0:
+        if commitment_refusal(s) is None and s.committed.days > 0:
             yield "commitment", s.id, {"steps": [s.id]}
         if any(d.kind is DependencyKind.practice or d.lag for d in s.depends_on):
             yield "defer_materials", s.id, {"steps": [s.id]}
-        if s.committed.days >= 1:
-            yield "compress", s.id, {"by_days": 1, "steps": [s.id]}
+
+
+def subject_name(proc: Procedure, subject: str) -> str:
+    """``subject`` (step ids joined by `` → `` or `` + ``) with each id replaced by its
+    step's name.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> subject_name(load_catalog_procedure("restaurant"), "business_licence + signboard")
+    '营业执照 (设立登记) + 户外招牌设施设置'
+    """
+    names = {s.id: s.name for s in proc.steps}
+    return re.sub(r"[^\s→+]+", lambda m: names.get(m.group(), m.group()), subject)
+
+
+def from_modelled_order(proc: Procedure, lever: str, args: dict[str, Any]) -> bool:
+    """Whether ``lever`` with ``args`` saves time by acting on a practice dependency of
+    ``proc`` (a serial order the modeller chose, not the law's): dropping it, merging the
+    steps it joins, or 容缺 on a step that has one.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> p = load_catalog_procedure("restaurant")
+    >>> from_modelled_order(p, "parallelise", {"dependencies": [("food_licence", "signboard")]})
+    True
+    >>> from_modelled_order(p, "commitment", {"steps": ["food_licence"]})
+    False
+    """
+    involved = _involved(args)
+    practice = [d.step for s in proc.steps if s.id in involved for d in s.depends_on
+                if d.kind is DependencyKind.practice]
+    if lever == "defer_materials":
+        return bool(practice)
+    return any(step in involved for step in practice)
 
 
 def _blocked(proc: Procedure, critical: set[str]) -> list[Blocked]:
@@ -137,16 +197,18 @@ def _blocked(proc: Procedure, critical: set[str]) -> list[Blocked]:
             continue
         for d in s.depends_on:
             if d.kind is DependencyKind.legal and d.step in critical:
-                out.append(Blocked("parallelise", f"{d.step} → {s.id}",
-                                   "legal dependency: the law requires this order"))
-        if not s.commitment_allowed and s.committed.days > 0:
-            out.append(Blocked("commitment", s.id,
-                               f"告知承诺 not allowed by law for {s.name}"))
+                pair = f"{d.step} → {s.id}"
+                out.append(Blocked("parallelise", pair, subject_name(proc, pair),
+                                   "legal_dependency"))
+        refusal = commitment_refusal(s)
+        if refusal is not None and s.committed.days > 0:
+            out.append(Blocked("commitment", s.id, s.name, f"commitment_{refusal.reason}",
+                               refusal.source))
     return out
 
 
 #: Among levers that save as much, the least invasive comes first.
-PREFERENCE = ("parallelise", "defer_materials", "commitment", "merge", "compress")
+PREFERENCE = ("parallelise", "defer_materials", "commitment", "merge")
 
 #: Levers the plan may take without an immediate saving, to break a tie between critical
 #: paths (they keep every step, so the sum of earliest finishes compares fairly).
@@ -197,7 +259,8 @@ def _options(proc: Procedure, m: _Measurer) -> list[Option]:
             continue
         after_p90 = m.p90(after) if base_p90 is not None else None
         found.append(Option(
-            lever, subject, args, saved, trips, materials, "; ".join(c.summary for c in log),
+            lever, subject, subject_name(proc, subject), args, saved, trips, materials,
+            "; ".join(c.summary for c in log), from_modelled_order(proc, lever, args),
             None if after_p90 is None else round(base_p90 - after_p90, 6),
         ))
     found.sort(key=lambda o: (-o.saved_working_days, -(o.saved_p90 or 0), -o.saved_trips,
@@ -241,9 +304,11 @@ def _plan(proc: Procedure, m: _Measurer) -> tuple[list[PlanStep], Procedure]:
                 best = (key, lever, subject, args, after, now, now_finish, now_critical)
         if best is None:
             break
-        key, lever, subject, args, current, elapsed, finish, critical = best
+        key, lever, subject, args, after, elapsed, finish, critical = best
         used.add((lever, subject))
-        plan.append(PlanStep(lever, subject, args, key[0], elapsed))
+        plan.append(PlanStep(lever, subject, subject_name(current, subject), args, key[0],
+                             elapsed, from_modelled_order(current, lever, args)))
+        current = after
         states.append(current)
     while plan and plan[-1].saved_working_days <= 0:
         plan.pop()

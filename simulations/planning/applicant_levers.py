@@ -10,6 +10,7 @@ function ``procedure → (new procedure, change log)`` like the levers on the st
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from process_models.errors import ScenarioError
 from process_models.procedure import (
@@ -31,13 +32,51 @@ from simulations.planning.reforms import (
 )
 
 __all__ = [
+    "HIGH_RISK_RULE",
+    "Refusal",
     "commitment",
+    "commitment_refusal",
     "defer_materials",
     "drop_materials",
     "one_window",
     "online",
     "share_data",
 ]
+
+#: The rule that keeps 告知承诺 away from high-risk items (``risk: high``).
+HIGH_RISK_RULE = "国办发〔2020〕42号"
+
+
+class Refusal(NamedTuple):
+    """Why 告知承诺 is not open for a step.
+
+    ``reason`` is ``"not_allowed"`` when a sourced rule refuses it (``source`` names the
+    rule), ``"unmarked"`` when the model only does not mark it as allowed (no source says
+    no: the model cannot tell).
+    """
+
+    reason: str
+    source: str | None = None
+
+
+def commitment_refusal(step: Step) -> Refusal | None:
+    """Why ``step`` cannot switch to 告知承诺 in this model, or None when it can.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> p = load_catalog_procedure("restaurant")
+    >>> commitment_refusal(p.step("food_licence")) is None
+    True
+    >>> commitment_refusal(p.step("signboard"))
+    Refusal(reason='unmarked', source=None)
+    >>> commitment_refusal(p.step("food_licence").model_copy(update={"risk": "high"}))
+    Refusal(reason='not_allowed', source='国办发〔2020〕42号')
+    """
+    if step.risk == "high":
+        return Refusal("not_allowed", HIGH_RISK_RULE)
+    if not step.commitment_allowed:
+        return Refusal("unmarked")
+    return None
+
 
 def commitment(
     proc: Procedure,
@@ -48,7 +87,8 @@ def commitment(
 ) -> Result:
     """告知承诺: the decision is made on the spot against the applicant's written commitment.
 
-    Only where the law allows it (``commitment_allowed``). The step becomes a 即办件 of
+    Only where the model allows it (:func:`commitment_refusal`: ``commitment_allowed``,
+    and never a high-risk item, per 国办发〔2020〕42号). The step becomes a 即办件 of
     0 days; a verification step (事中事后核查) follows it after issue, flagged
     ``follow_up``: nothing waits for it and it is off the applicant's path. It
     takes over the review's limit (or ``verification_days``) and untimed parts.
@@ -61,7 +101,8 @@ def commitment(
     Traceback (most recent call last):
     ...
     process_models.errors.ScenarioError: commitment: step 'social_security_card' (社会保障卡申领) \
-cannot switch to 告知承诺: the law does not allow it here (commitment_allowed is false)
+is not marked as allowing 告知承诺 in this model (no source); set commitment_allowed: true \
+with the rule that allows it
     """
     ids = _known_steps(proc, steps, "commitment")
     replaced = _known_materials(proc, replaces, "commitment")
@@ -71,11 +112,15 @@ cannot switch to 告知承诺: the law does not allow it here (commitment_allowe
                                 f"{', '.join(ids)}; a commitment letter replaces only their proofs")
     for sid in ids:
         s = proc.step(sid)
-        if not s.commitment_allowed:
-            raise ScenarioError(
-                f"commitment: step '{sid}' ({s.name}) cannot switch to 告知承诺: the law does "
-                "not allow it here (commitment_allowed is false)"
-            )
+        refusal = commitment_refusal(s)
+        if refusal is None:
+            continue
+        if refusal.reason == "not_allowed":
+            raise ScenarioError(f"commitment: step '{sid}' ({s.name}) cannot switch to 告知承诺: "
+                                f"{refusal.source} excludes high-risk items (risk: high)")
+        raise ScenarioError(
+            f"commitment: step '{sid}' ({s.name}) is not marked as allowing 告知承诺 in this "
+            "model (no source); set commitment_allowed: true with the rule that allows it")
     taken = {s.id for s in proc.steps} | {st.id for st in proc.stages}
     out = proc.model_copy(deep=True)
     log: list[Change] = []
@@ -104,7 +149,7 @@ cannot switch to 告知承诺: the law does not allow it here (commitment_allowe
             f"{s.kind.value} {_days(s.committed.days)} days → 即办件 0 days on the applicant's "
             f"commitment; '{check_id}' checks it after issue ({_days(days)} days, off the "
             "applicant's path)",
-            "告知承诺 allowed by law for this step",
+            "告知承诺 allowed for this step in the model",
         ))
         s.kind = StepKind.immediate
         s.committed = Limit(days=0)

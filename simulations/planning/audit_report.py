@@ -6,9 +6,12 @@ alongside, else the catalog's ``reforms/<id>.yaml`` — applied with
 :func:`simulations.planning.scenario.apply_scenario`. :func:`audit_report` then lists, per item
 (事项, a step), its statutory limit, its committed limit before and after and the change,
 and per procedure (一件事) the figures of :mod:`simulations.planning.metrics` before and after:
-elapsed working days, steps, materials, trips. The portfolio totals give the headline
-("96 items: 2042 → 237 days, −88.4%"), the 即办件 share before and after, and every item
-whose committed limit is not below its statutory one is flagged (承诺时限未压缩).
+elapsed working days, steps, materials, trips. The portfolio totals give the headline in
+Chinese ("8个一件事：办理时限433个工作日压缩至186个，压缩57.0%"; English on request), the 即办件
+share before and after, and every item whose committed limit is not below its statutory one
+is flagged (承诺时限未压缩). 事项 are counted as the distinct items before the reform (a merged
+bundle is not a new item); 事中事后核查 steps that 告知承诺 adds are supervision after issue,
+not 办理时限: they are listed apart and left out of every sum.
 
 :func:`write_views` writes any list of :class:`View` tables as CSV (UTF-8 with BOM, so
 Excel opens Chinese correctly), XLSX (one sheet per view, streamed) or a printable,
@@ -20,9 +23,11 @@ self-contained HTML page; :mod:`flows.casework.actual` uses the same writers.
 >>> after, _ = apply_scenario(before, load_scenario(catalog_scenario_path("newborn")))
 >>> report = audit_report([(before, after)])
 >>> str(report.totals)
-'1 items: 32 → 20 days, −37.5%'
+'1个一件事：办理时限32个工作日压缩至20个，压缩37.5%'
 >>> str(report.item_totals)          # nine items merged into one 一件事 item
-'10 items: 32 → 20 days, −37.5%'
+'9个事项：承诺时限合计32个工作日压缩至20个，压缩37.5%'
+>>> report.item_totals.headline("en")
+'9 items: committed limits 32 → 20 working days, −37.5%'
 """
 
 from __future__ import annotations
@@ -38,7 +43,13 @@ from typing import Any
 
 from process_models.errors import OnethingError, ScenarioError, did_you_mean
 from process_models.procedure import Limit, Procedure, Step, StepKind
-from simulations.planning.metrics import Comparison, PortfolioTotals, compare, portfolio
+from simulations.planning.metrics import (
+    Comparison,
+    PortfolioTotals,
+    compare,
+    headline,
+    portfolio,
+)
 
 __all__ = [
     "REPORT_FORMATS",
@@ -152,7 +163,8 @@ def _immediate(step: Step) -> bool:
 @dataclass(frozen=True)
 class ItemRow:
     """One item (事项): its limits before and after; ``flagged`` when the committed limit
-    in force (after, else before) is not below the statutory one."""
+    in force (after, else before) is not below the statutory one; ``follow_up`` for a
+    事中事后核查 (listed apart, in no sum)."""
 
     procedure_id: str
     procedure_name: str
@@ -165,6 +177,7 @@ class ItemRow:
     immediate_before: bool | None
     immediate_after: bool | None
     flagged: bool
+    follow_up: bool = False
 
     @property
     def change_days(self) -> float | None:
@@ -202,7 +215,7 @@ def _items(before: Procedure, after: Procedure) -> list[ItemRow]:
         return ItemRow(before.id, before.name, s.id, s.name, depts.get(s.department, s.department),
                        statutory, cb, ca, _immediate(b) if b else None,
                        _immediate(a) if a else None,
-                       _flagged(statutory, ca if a else cb))
+                       _flagged(statutory, ca if a else cb), s.follow_up)
 
     for b in before.steps:
         rows.append(row(b, after_steps.pop(b.id, None)))
@@ -212,7 +225,11 @@ def _items(before: Procedure, after: Procedure) -> list[ItemRow]:
 
 @dataclass(frozen=True)
 class ItemTotals:
-    """Summed committed limits over every item, and the 即办件 share, before and after."""
+    """Summed committed limits over the items, and the 即办件 share, before and after.
+
+    ``items`` counts the distinct items before the reform; ``checks`` the 事中事后核查
+    after it, which no figure here includes.
+    """
 
     items: int
     before_days: float
@@ -220,6 +237,7 @@ class ItemTotals:
     immediate_before: float
     immediate_after: float
     flagged: int
+    checks: int
 
     @property
     def change_percent(self) -> float | None:
@@ -227,13 +245,16 @@ class ItemTotals:
             return None
         return round((self.after_days - self.before_days) / self.before_days * 100, 1)
 
+    def headline(self, lang: str = "zh") -> str:
+        """The items in one line, in Chinese (``lang="en"``: English)."""
+        return headline(self.items, "items", self.before_days, self.after_days, lang)
+
     def __str__(self) -> str:
-        pct = "" if self.change_percent is None else f", {self.change_percent:+.1f}%"
-        return (f"{self.items} items: {self.before_days:g} → {self.after_days:g} days"
-                f"{pct}".replace("-", "−"))
+        return self.headline()
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "change_percent": self.change_percent, "headline": str(self)}
+        return {**asdict(self), "change_percent": self.change_percent,
+                "headline": self.headline(), "headline_en": self.headline("en")}
 
 
 @dataclass(frozen=True)
@@ -270,13 +291,15 @@ def audit_report(pairs: Sequence[tuple[Procedure, Procedure]]) -> AuditReport:
     """The before/after report of ``pairs`` (committed limits)."""
     pairs = list(pairs)
     items = [row for b, a in pairs for row in _items(b, a)]
+    counted = [i for i in items if not i.follow_up]
     totals = ItemTotals(
-        items=len(items),
-        before_days=sum(i.committed_before_days or 0 for i in items),
-        after_days=sum(i.committed_after_days or 0 for i in items),
-        immediate_before=_share([i.immediate_before for i in items]),
-        immediate_after=_share([i.immediate_after for i in items]),
-        flagged=sum(i.flagged for i in items),
+        items=sum(i.committed_before_days is not None for i in counted),
+        before_days=sum(i.committed_before_days or 0 for i in counted),
+        after_days=sum(i.committed_after_days or 0 for i in counted),
+        immediate_before=_share([i.immediate_before for i in counted]),
+        immediate_after=_share([i.immediate_after for i in counted]),
+        flagged=sum(i.flagged for i in counted),
+        checks=len(items) - len(counted),
     )
     return AuditReport(pairs, items, [compare(b, a) for b, a in pairs], portfolio(pairs), totals)
 
@@ -301,14 +324,19 @@ def _pct(v: float | None) -> str:
     return "" if v is None else f"{v:+.1f}%".replace("-", "−")
 
 
-def report_views(report: AuditReport) -> list[View]:
-    """The report as three views: 事项 (items), 一件事 (procedures), 汇总 (totals)."""
+def report_views(report: AuditReport, lang: str = "zh") -> list[View]:
+    """The report as four views: 事项 (items), 一件事 (procedures), 事中事后核查 (the checks
+    after issue, apart from every sum) and 汇总 (totals, with the headline in ``lang``)."""
     items = View("事项", ["一件事", "事项编号", "事项", "部门", "法定时限(工作日)",
                         "改革前承诺时限", "改革后承诺时限", "压缩天数", "压缩比例", "标记"],
                  [[i.procedure_name, i.step_id, i.step_name, i.department,
                    _days(i.statutory_days), _days(i.committed_before_days),
                    _days(i.committed_after_days), _days(i.change_days), _pct(i.change_percent),
-                   "承诺时限未低于法定时限" if i.flagged else ""] for i in report.items])
+                   "承诺时限未低于法定时限" if i.flagged else ""]
+                  for i in report.items if not i.follow_up])
+    checks = View("事中事后核查", ["一件事", "核查编号", "核查", "部门", "核查时限(工作日)"],
+                  [[i.procedure_name, i.step_id, i.step_name, i.department,
+                    _days(i.committed_after_days)] for i in report.items if i.follow_up])
     procedures = View(
         "一件事", ["一件事", "改革前版本", "改革后版本", "办理时限(前)", "办理时限(后)",
                  "压缩比例", "事项数(前)", "事项数(后)", "材料(前)", "材料(后)",
@@ -323,14 +351,15 @@ def report_views(report: AuditReport) -> list[View]:
         ["一件事 办理时限合计(工作日)", t.before["elapsed_working_days"],
          t.after["elapsed_working_days"], _pct(t.change["elapsed_working_days"].percent)],
         ["事项 承诺时限合计(工作日)", it.before_days, it.after_days, _pct(it.change_percent)],
-        ["事项数", it.items, "", ""],
+        ["事项数(改革前的不同事项)", it.items, "", ""],
+        ["事中事后核查(不计入办理时限)", "", it.checks, ""],
         ["材料", t.before["materials"], t.after["materials"], _pct(t.change["materials"].percent)],
         ["跑动次数", t.before["trips"], t.after["trips"], _pct(t.change["trips"].percent)],
         ["即办件占比", f"{it.immediate_before:.1%}", f"{it.immediate_after:.1%}", ""],
         ["承诺时限未低于法定时限的事项", it.flagged, "", ""],
-        ["摘要", str(t), str(it), ""],
+        ["摘要", t.headline(lang), it.headline(lang), ""],
     ])
-    return [items, procedures, totals]
+    return [items, procedures, checks, totals]
 
 
 _PRINT_CSS = """

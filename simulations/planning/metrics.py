@@ -19,7 +19,7 @@ reports add up), steps, handling links (环节), distinct materials the applican
 >>> c.elapsed_working_days
 Change(before=8.0, after=2.0, absolute=-6.0, percent=-75.0)
 >>> print(portfolio([(before, after), (before, before)]))
-2 items: 16 → 10 days, −37.5%
+2个一件事：办理时限16个工作日压缩至10个，压缩37.5%
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from simulations.planning.cpm import (
     step_limit,
 )
 
-__all__ = ["Change", "Comparison", "Metrics", "PortfolioTotals", "compare", "measure", "portfolio"]
+__all__ = ["Change", "Comparison", "Metrics", "PortfolioTotals", "compare", "headline", "measure",
+           "portfolio"]
 
 #: The figures compared before/after and added up over a portfolio, in JSON key order.
 FIGURES = ("elapsed_working_days", "sequential_working_days", "summed_limit_days", "steps",
@@ -174,8 +175,8 @@ def _figures(m: Metrics) -> dict[str, float]:
 class PortfolioTotals:
     """Figures added up over many procedures; ``after``/``change`` only for pairs.
 
-    ``str()`` gives the headline on elapsed working days: ``96 items: 2042 → 237 days,
-    −88.4%``.
+    :meth:`headline` states elapsed working days, Chinese first (``str()``):
+    ``8个一件事：办理时限433个工作日压缩至186个，压缩57.0%``.
     """
 
     items: int
@@ -184,20 +185,59 @@ class PortfolioTotals:
     after: dict[str, float] | None
     change: dict[str, Change] | None
 
+    def headline(self, lang: str = "zh") -> str:
+        """The portfolio in one line, in Chinese (``lang="en"``: English)."""
+        c = None if self.change is None else self.change["elapsed_working_days"]
+        return headline(self.items, "procedures", self.before["elapsed_working_days"],
+                        None if c is None else c.after, lang)
+
     def __str__(self) -> str:
-        b = round(self.before["elapsed_working_days"], 1)
-        if self.after is None:
-            return f"{self.items} items: {b:g} days"
-        c = self.change["elapsed_working_days"]
-        pct = "" if c.percent is None else f", {c.percent:+.1f}%".replace("-", "−")
-        return f"{self.items} items: {b:g} → {round(c.after, 1):g} days{pct}"
+        return self.headline()
 
     def as_dict(self) -> dict:
         return {"items": self.items, "limits": self.limits, "before": self.before,
                 "after": self.after,
                 "change": None if self.change is None
                 else {f: c.as_dict() for f, c in self.change.items()},
-                "headline": str(self)}
+                "headline": self.headline(), "headline_en": self.headline("en")}
+
+
+#: What a headline counts and what it sums, in each language.
+_HEADLINE_WORDS = {
+    "procedures": {"zh": ("个一件事", "办理时限"), "en": ("procedures", "elapsed")},
+    "items": {"zh": ("个事项", "承诺时限合计"), "en": ("items", "committed limits")},
+}
+
+
+def headline(count: int, what: str, before_days: float, after_days: float | None,
+             lang: str = "zh") -> str:
+    """One line for a report: how many ``what`` (``procedures`` or ``items``), their
+    working days before and after, and the change.
+
+    >>> headline(8, "procedures", 433, 186)
+    '8个一件事：办理时限433个工作日压缩至186个，压缩57.0%'
+    >>> headline(8, "procedures", 433, 186, "en")
+    '8 procedures: elapsed 433 → 186 working days, −57.0%'
+    >>> headline(9, "items", 32, None)
+    '9个事项：承诺时限合计32个工作日'
+    """
+    noun, figure = _HEADLINE_WORDS[what]["en" if lang == "en" else "zh"]
+    b = round(before_days, 1)
+    if lang == "en":
+        line = f"{count} {noun}: {figure} {b:g}"
+        if after_days is None:
+            return f"{line} working days"
+        line = f"{line} → {round(after_days, 1):g} working days"
+        pct = Change.of(before_days, after_days).percent
+        return line if pct is None else f"{line}, {pct:+.1f}%".replace("-", "−")
+    line = f"{count}{noun}：{figure}{b:g}个工作日"
+    if after_days is None:
+        return line
+    pct = Change.of(before_days, after_days).percent
+    verb = "压缩" if after_days <= before_days else "增加"
+    line = f"{line}{verb}至{round(after_days, 1):g}个"
+    return line if pct is None else f"{line}，{verb}{abs(pct):.1f}%"
+
 
 
 def portfolio(items: Iterable[Procedure | tuple[Procedure, Procedure]], *,

@@ -59,6 +59,7 @@ from process_models.errors import ProcedureError, ScenarioError, did_you_mean, s
 from process_models.loading import check_procedure
 from process_models.procedure import (
     ID_PATTERN,
+    Basis,
     Dependency,
     DependencyKind,
     Limit,
@@ -71,6 +72,7 @@ from process_models.procedure import (
 from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY, step_duration_working_days
 
 __all__ = [
+    "JOINT_STATUTORY_LIMIT",
     "Change",
     "Lever",
     "compress",
@@ -293,6 +295,12 @@ is a legal dependency; the law requires this order, so it cannot run in parallel
     return _checked(out, "parallelise"), log
 
 
+#: 行政许可法 第26条: a licence several departments handle jointly (联合办理、集中办理) takes
+#: at most 45 days (working days, 第82条), whatever the members' own limits.
+JOINT_STATUTORY_LIMIT = Limit(days=45, basis=Basis.sourced,
+                              note="行政许可法 第26条: 联合办理、集中办理不得超过四十五日")
+
+
 def merge(
     proc: Procedure,
     steps: Sequence[str],
@@ -308,7 +316,9 @@ def merge(
     The joint step lasts as long as its longest member (limit and untimed parts) plus
     ``overhead_days`` of coordination; it asks for each material once and costs the
     applicant at most one trip (when members legally depend on one another, it lasts as
-    long as the longest such chain). It waits for everything its members waited for, except
+    long as the longest such chain). Members of several departments make a joint step
+    whose statutory limit is the law's joint limit (:data:`JOINT_STATUTORY_LIMIT`, 行政许可法
+    第26条), not the members'. It waits for everything its members waited for, except
     each other; whatever waited for a member waits for it. A merge that would make the
     joint step wait for itself (another step sits between two members) is refused.
 
@@ -372,11 +382,16 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
             if d.step not in member_set:
                 deps = _add_dependency(deps, d.model_copy(deep=True))
     materials = list(dict.fromkeys(m for s in parts for m in s.materials))
-    # The members' longest statutory limit, unless the joint commitment outruns it (a
-    # legal chain of members): no statutory limit then, as a commitment may not exceed one.
-    statutory = [s.statutory for s in parts if s.statutory is not None
-                 and not (s.statutory.unit is limit.unit and s.statutory.days < limit.days)]
     departments = {s.department for s in parts}
+    if len(departments) > 1:
+        # 联合办理 by several departments: the law's joint limit, not the members' (第26条).
+        joint_days = limit.days if limit.working else limit.days * WORKING_DAYS_PER_CALENDAR_DAY
+        statutory = [JOINT_STATUTORY_LIMIT] if joint_days <= JOINT_STATUTORY_LIMIT.days else []
+    else:
+        # The members' longest statutory limit, unless the joint commitment outruns it (a
+        # legal chain of members): none then, as a commitment may not exceed one.
+        statutory = [s.statutory for s in parts if s.statutory is not None
+                     and not (s.statutory.unit is limit.unit and s.statutory.days < limit.days)]
     joint = Step(
         id=joint_id,
         name=name or "联合审查: " + "、".join(s.name for s in parts),
