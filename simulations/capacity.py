@@ -60,6 +60,7 @@ import yaml
 
 from process_models.errors import CapacityError, UnknownReference, did_you_mean
 from process_models.procedure import Procedure, Unit
+from process_models.table import csv_writer
 from simulations._des_engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations._des_model import Duration, Event, Flow, Gateway, ProcessGraph, Task
 from simulations.cpm import WORKING_DAYS_PER_CALENDAR_DAY, critical_path_length
@@ -625,7 +626,7 @@ class _LogWriter:
     """Streams the event log as CSV (the shape of a real case history export)."""
 
     def __init__(self, file: IO[str], origin: datetime, replication: int) -> None:
-        self._csv = csv.writer(file)
+        self._csv = csv_writer(file)
         self._origin = origin
         self._prefix = f"R{replication}-" if replication else ""
         if not replication:

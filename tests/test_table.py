@@ -161,13 +161,6 @@ def test_csv_is_written_with_a_byte_order_mark_so_excel_reads_utf8(tmp_path):
     assert (tmp_path / "t.csv").read_bytes().startswith(b"\xef\xbb\xbf\xe4\xba\x8b\xe9\xa1\xb9")
 
 
-def test_a_gbk_csv_is_refused_with_advice(tmp_path):
-    path = tmp_path / "gbk.csv"
-    path.write_bytes("事项,部门,承诺时限\n营业执照,市场监管局,1\n".encode("gbk"))
-    with pytest.raises(ProcedureSyntaxError, match="not UTF-8.*save the file as UTF-8"):
-        load_table(path)
-
-
 def test_a_file_that_is_not_a_workbook_is_refused(tmp_path):
     path = tmp_path / "fake.xlsx"
     path.write_text("事项,部门", encoding="utf-8")
