@@ -53,7 +53,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -200,7 +200,8 @@ _HEADER_KEYS = {
 
 def _derived_id(name: str, prefix: str, taken: set[str]) -> str:
     """A deterministic ASCII id for ``name``; a suffix ``_2``, ``_3`` … avoids ``taken``."""
-    if name.isascii() and (slug := re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")):
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") if name.isascii() else ""
+    if 0 < len(slug) <= 64:
         base = slug
     else:
         base = f"{prefix}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
@@ -310,7 +311,7 @@ def _pieces(text: str, separators: str) -> list[str]:
     return [*out, text[start:]]
 
 
-def _split(text: str, known: Sequence[str] = ()) -> list[str]:
+def _split(text: str, known: Collection[str] = ()) -> list[str]:
     """Names in a cell: split on 、 , ; ， ； and line breaks, then on spaces.
 
     Separators inside brackets (《》, （）, 「」 …) do not split, and a name wrapped in
@@ -812,7 +813,7 @@ class _Steps:
 
     def dependencies(self, step_name: str, row: _Row) -> list[Dependency]:
         reader = self.reader
-        predecessors = _split(_text(row.cells.get("depends_on")), list(self.named))
+        predecessors = _split(_text(row.cells.get("depends_on")), self.named)
         for before in predecessors:
             if before not in self.named:
                 reader.fail(row, "depends_on", f"unknown step {_shown(before)}; use a name from "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,6 +86,14 @@ def test_ids_are_ascii_and_do_not_depend_on_row_order():
     backward = procedure_from_table([GOOD[0], *GOOD[:0:-1]])
     assert {s.name: s.id for s in forward.steps} == {s.name: s.id for s in backward.steps}
     assert all(s.id.isascii() for s in forward.steps)
+
+
+def test_a_long_ascii_name_gets_a_short_hashed_id():
+    """Slugs stay short (an id is at most 200 characters); a longer name is hashed instead."""
+    name = "Application " * 30
+    step = procedure_from_table([["step", "department", "committed_days"],
+                                 [name, "SAMR", 1]]).steps[0]
+    assert step.name == name.strip() and re.fullmatch(r"s_[0-9a-f]{6}", step.id)
 
 
 @pytest.mark.parametrize(("procedure_id", "name", "message"), [
