@@ -130,6 +130,7 @@ def test_blank_rows_headers_with_units_and_unknown_columns_are_tolerated():
         (with_cell(4, "时限单位", "工作天"),
          r"row 4, 时限单位: '工作天' is not allowed; use 工作日 or 自然日 or working or calendar"),
         (with_cell(3, "依赖类型", "必须"), r"row 3, 依赖类型: '必须' is not allowed"),
+        (with_cell(4, "时限单位", "月"), r"时限单位: '月' is not allowed; use 工作日 or 自然日 or working or calendar$"),
         (with_cell(4, "依赖类型", "法定、惯例、法定"), r"row 4, 依赖类型: 3 kinds for 2 prerequisites"),
         (with_cell(3, "事项", "营业执照"),
          r"row 3, 事项: duplicate step '营业执照' \(already in row 2\)"),
