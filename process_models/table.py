@@ -83,6 +83,7 @@ __all__ = [
     "MAX_TABLE_COLUMNS",
     "MAX_TABLE_ROWS",
     "MAX_TRIPS",
+    "MAX_XLSX_UNPACKED_BYTES",
     "Column",
     "TableWarning",
     "UncachedFormula",
@@ -100,7 +101,7 @@ Headers = Literal["zh", "en"]
 
 # Bounds on what a table may hold; a file past one is refused with the row or cell.
 MAX_TABLE_BYTES = 20 * 2**20           # the file as uploaded
-MAX_XLSX_UNPACKED_BYTES = 200 * 2**20  # the parts of a workbook, decompressed
+MAX_XLSX_UNPACKED_BYTES = 64 * 2**20   # a workbook decompressed (shared strings are read whole)
 MAX_TABLE_ROWS = 20_000                # rows read, header and title rows included
 MAX_TABLE_COLUMNS = 100
 MAX_CELL_CHARS = 32_767                # what Excel itself holds in one cell

@@ -24,6 +24,7 @@ from process_models.table import (
     MAX_MATERIALS_PER_STEP,
     MAX_TABLE_ROWS,
     MAX_TRIPS,
+    MAX_XLSX_UNPACKED_BYTES,
     TableWarning,
     _looks_like_formula,
     _text,
@@ -270,6 +271,18 @@ def test_rows_past_the_bound_are_refused_at_the_first_one(tmp_path):
     path.write_text("事项,部门,承诺时限\n" + body, "utf-8")
     with pytest.raises(TableError, match=rf"long.csv: row {MAX_TABLE_ROWS + 1}: more than "
                        f"{MAX_TABLE_ROWS} rows"):
+        load_table(path)
+
+
+def test_a_workbook_that_unpacks_past_the_bound_is_refused_before_it_is_opened(tmp_path):
+    """A zip member of zeros compresses a thousandfold; its declared size is checked first."""
+    path = tmp_path / "bomb.xlsx"
+    book(path, ("清单", ROWS, "visible"))
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/padding.bin", bytes(MAX_XLSX_UNPACKED_BYTES))
+    assert path.stat().st_size < 2**20
+    with pytest.raises(TableError, match=r"bomb.xlsx: the workbook unpacks to 64 MB, more than a "
+                       "step table may"):
         load_table(path)
 
 
