@@ -789,11 +789,10 @@ class _Steps:
         if department not in self.departments:
             self.departments[department] = _derived_id(department, "d", self.taken["d"])
         unit = reader.choice(row, "unit", _text(row.cells.get("unit")), Unit, Unit.working)
-        committed = reader.days(row, "committed_days")
+        committed = self.limit(row, "committed_days", unit)
         if committed is None:
             reader.fail(row, "committed_days", "is empty; give the committed limit in days "
                         "(use the statutory limit when there is no commitment)")
-        statutory = reader.days(row, "statutory_days")
         try:
             return Step(
                 id=self.step_ids[step_name],
@@ -801,16 +800,25 @@ class _Steps:
                 department=self.departments[department],
                 kind=reader.choice(row, "kind", _text(row.cells.get("kind")), StepKind,
                                    StepKind.promised),
-                statutory=None if statutory is None else Limit(days=statutory, unit=unit),
-                committed=Limit(days=committed, unit=unit),
+                statutory=self.limit(row, "statutory_days", unit),
+                committed=committed,
                 depends_on=self.dependencies(step_name, row),
                 materials=self.material_ids(step_name, row),
                 trips=reader.count(row, "trips", MAX_TRIPS, "trips") or 0,
                 note=_text(row.cells.get("note")) or None,
             )
         except ValidationError as e:
-            reader.fail(row, _FIELD_COLUMNS.get(str(e.errors()[0]["loc"][0]), "step"),
-                        _first_problem(e))
+            field = str(next(iter(e.errors()[0]["loc"]), ""))
+            reader.fail(row, _FIELD_COLUMNS.get(field, "step"), _first_problem(e))
+
+    def limit(self, row: _Row, key: str, unit: Unit) -> Limit | None:
+        days = self.reader.days(row, key)
+        if days is None:
+            return None
+        try:
+            return Limit(days=days, unit=unit)
+        except ValidationError as e:
+            self.reader.fail(row, key, _first_problem(e))
 
     def dependencies(self, step_name: str, row: _Row) -> list[Dependency]:
         reader = self.reader
@@ -864,7 +872,7 @@ _FIELD_COLUMNS = {"name": "step", "department": "department", "statutory": "stat
 def _first_problem(e: ValidationError) -> str:
     problem = e.errors()[0]
     where = ".".join(map(str, problem["loc"]))
-    return f"{where}: {problem['msg']} (got {_shown(problem.get('input'))})"
+    return f"{where + ': ' if where else ''}{problem['msg']} (got {_shown(problem.get('input'))})"
 
 
 def _headers(row: Sequence[Any], number: int, file: str | None):
