@@ -312,6 +312,10 @@ def _pieces(text: str, separators: str) -> list[str]:
     return [*out, text[start:]]
 
 
+_SPLITS = re.compile(
+    "[" + re.escape("、,;，；\n \t\u3000" + "".join(_BRACKETS) + "".join(_BRACKETS.values())) + "]")
+
+
 def _split(text: str, known: Collection[str] = ()) -> list[str]:
     """Names in a cell: split on 、 , ; ， ； and line breaks, then on spaces.
 
@@ -325,6 +329,8 @@ def _split(text: str, known: Collection[str] = ()) -> list[str]:
     >>> _split("「法定代表人、董事任职文件」、章程（草案、定稿）")
     ['法定代表人、董事任职文件', '章程（草案、定稿）']
     """
+    if not _SPLITS.search(text):  # one name, the common case: no separator, space or bracket
+        return [name] if (name := text.strip()) else []
     out: list[str] = []
     for piece in filter(None, (p.strip() for p in _pieces(text, "、,;，；\n"))):
         if piece.startswith("「") and piece.endswith("」") and _balanced(piece[1:-1]):
