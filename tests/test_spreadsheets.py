@@ -22,6 +22,7 @@ from process_models.loading import load_procedure, save_procedure
 from process_models.table import (
     MAX_CELL_CHARS,
     MAX_MATERIALS_PER_STEP,
+    MAX_TABLE_BYTES,
     MAX_TABLE_ROWS,
     MAX_TRIPS,
     MAX_XLSX_UNPACKED_BYTES,
@@ -271,6 +272,44 @@ def test_rows_past_the_bound_are_refused_at_the_first_one(tmp_path):
     path.write_text("事项,部门,承诺时限\n" + body, "utf-8")
     with pytest.raises(TableError, match=rf"long.csv: row {MAX_TABLE_ROWS + 1}: more than "
                        f"{MAX_TABLE_ROWS} rows"):
+        load_table(path)
+
+
+def _past_the_file_bound(path) -> None:
+    with path.open("wb") as f:
+        f.truncate(MAX_TABLE_BYTES + 1)  # sparse: nothing is written
+
+
+@pytest.mark.parametrize(("make", "options", "message"), [
+    (lambda p: None, {}, r"shop.csv: no such file; check the path"),
+    (lambda p: p.mkdir(), {}, r"shop.csv: is a folder, expected a file"),
+    (_past_the_file_bound, {}, r"shop.csv: the file has 20 MB, more than a step table may \(20 MB\)"),
+    (lambda p: p.write_text(csv_text(ROWS)), {"sheet": "清单"},
+     r"shop.csv: --sheet: a CSV file has no sheets; leave out --sheet"),
+    (lambda p: p.write_text(csv_text([[*HEADER, *[""] * 100, "x"]])), {},
+     r"shop.csv: row 1: holds 'x' in column 106, beyond the 100 columns"),
+    (lambda p: p.write_text('事项,部门,承诺时限\n营业执照,"市场"监管局,1\n'), {},
+     r"shop.csv: row 2: malformed CSV \(',' expected after '\"'\); quote a cell"),
+])
+def test_a_csv_file_that_cannot_be_taken_is_one_line(tmp_path, make, options, message):
+    path = tmp_path / "shop.csv"
+    make(path)
+    with pytest.raises(OnethingError, match=message) as info:
+        load_table(path, **options)
+    assert "\n" not in str(info.value)
+
+
+def test_a_workbook_cell_longer_than_excel_holds_is_refused_by_its_place(tmp_path):
+    """openpyxl cuts what it writes to Excel's limit, so the long text goes into the XML here."""
+    written = tmp_path / "written.xlsx"
+    book(written, ("清单", [*ROWS, ["消防检查", "消防", "", 1, "LONG"]], "visible"))
+    path = tmp_path / "shop.xlsx"
+    with zipfile.ZipFile(written) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            out.writestr(info, src.read(info).replace(b">LONG<", b">" + b"x" * (MAX_CELL_CHARS + 1)
+                                                      + b"<"))
+    with pytest.raises(TableError, match=rf"shop.xlsx: sheet 清单, cell E4: holds {MAX_CELL_CHARS + 1} "
+                       "characters, more than a cell may"):
         load_table(path)
 
 
