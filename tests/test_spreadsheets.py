@@ -107,6 +107,8 @@ def test_a_csv_in_a_chinese_office_encoding_reads_like_utf8(tmp_path, encoding, 
     (b"\xef\xbb\xbf" + csv_text(ROWS).encode("gbk"),
      r"byte-order mark but byte 0xca at offset 3 is not UTF-8; it reads as GBK; save it again"),
     (csv_text(ROWS).encode("utf-16-le"), r"NUL byte at offset 5: UTF-16 without its byte-order"),
+    (b"\xff\xfe" + "事项".encode("utf-16-le") + b"\x00\xdc",
+     r"starts with a UTF-16 byte-order mark but byte 0x00 at offset 6 is not UTF-16"),
 ])
 def test_a_csv_that_cannot_be_read_names_its_true_encoding_and_offset(tmp_path, content, message):
     """Big5 is not called GBK; behind a UTF-8 mark the bad byte is counted after the mark."""
