@@ -17,7 +17,6 @@ one-line message (post/redirect/get, the message carried in the session).
 
 from __future__ import annotations
 
-import csv
 import io
 import tempfile
 from datetime import UTC, datetime
@@ -590,10 +589,12 @@ def download_report(request: Request, user: PageUser) -> Response:
 @router.get("/auditor/overdue.csv")
 def download_overdue(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The overdue cases as CSV, applicants as the role may see them."""
+    from process_models.table import csv_writer
+
     if refused := _gate(request, user, "cases:read"):
         return refused
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(["case_id", "procedure_id", "status", "due_date", "received_at",
                      "applicant_name", "applicant_id_number"])
     for row in _overdue(session, user) or []:

@@ -45,19 +45,23 @@ on an all-join stage becomes dependencies on its milestones).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import math
 import os
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
+
+from pydantic import ValidationError
 
 from process_models.errors import ProcedureSyntaxError, TableError, did_you_mean
-from process_models.loading import check_procedure, find_cycle, read_text
+from process_models.loading import check_procedure, find_cycle
 from process_models.procedure import (
     Department,
     Dependency,
@@ -73,7 +77,18 @@ from process_models.procedure import (
 
 __all__ = [
     "COLUMNS",
+    "MAX_CELL_CHARS",
+    "MAX_MATERIALS_PER_STEP",
+    "MAX_TABLE_BYTES",
+    "MAX_TABLE_COLUMNS",
+    "MAX_TABLE_ROWS",
+    "MAX_TRIPS",
+    "MAX_XLSX_UNPACKED_BYTES",
     "Column",
+    "TableWarning",
+    "UncachedFormula",
+    "csv_writer",
+    "formula_safe",
     "load_table",
     "procedure_from_table",
     "read_table",
@@ -83,6 +98,43 @@ __all__ = [
 ]
 
 Headers = Literal["zh", "en"]
+
+# Bounds on what a table may hold; a file past one is refused with the row or cell.
+MAX_TABLE_BYTES = 20 * 2**20           # the file as uploaded
+MAX_XLSX_UNPACKED_BYTES = 64 * 2**20   # a workbook decompressed (shared strings are read whole)
+MAX_TABLE_ROWS = 20_000                # rows read, header and title rows included
+MAX_TABLE_COLUMNS = 100
+MAX_CELL_CHARS = 32_767                # what Excel itself holds in one cell
+MAX_MATERIALS_PER_STEP = 200           # 要件数, or names listed in 要件
+MAX_TRIPS = 100                        # 跑动次数
+HEADER_SEARCH_ROWS = 20                # the header is among the first non-blank rows
+
+
+class TableWarning(UserWarning):
+    """A table was read, but a cell was taken to mean something not written in it
+    (a merged cell's value in each row it spans). The CLI prints these."""
+
+
+class UncachedFormula(str):
+    """A workbook cell holding a formula whose value Excel never stored (the text is the
+    formula); the cell cannot be read until the workbook is opened and saved in Excel."""
+
+
+def _shown(value: Any) -> str:
+    """A cell value quoted for an error message, cut to 40 characters."""
+    text = str(value)
+    return repr(text if len(text) <= 40 else f"{text[:40]}…")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks written as ``\\n`` (step names may hold them)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _close(value: str, choices: Iterable[str]) -> str | None:
+    """:func:`did_you_mean`, for values short enough to be a misspelling (its cost grows
+    with the product of the lengths)."""
+    return did_you_mean(value, choices) if len(value) <= 40 else None
 
 
 @dataclass(frozen=True)
@@ -128,7 +180,14 @@ _CHOICES: dict[type, tuple[str, ...]] = {
 
 
 def _normal_header(text: Any) -> str:
+    """A header as looked up: no parenthetical suffix, lower case, no spaces or line breaks
+    beside Chinese (``事项\\n名称``, ``部  门``), ``_`` between other words.
+
+    >>> _normal_header("部  门"), _normal_header("事项\\n名称"), _normal_header("Committed days")
+    ('部门', '事项名称', 'committed_days')
+    """
     text = re.sub(r"[（(].*?[)）]", "", str(text or "")).strip().lower()
+    text = re.sub(r"\s+(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])\s+", "", text)
     return re.sub(r"[\s_\-]+", "_", text)
 
 
@@ -142,7 +201,8 @@ _HEADER_KEYS = {
 
 def _derived_id(name: str, prefix: str, taken: set[str]) -> str:
     """A deterministic ASCII id for ``name``; a suffix ``_2``, ``_3`` … avoids ``taken``."""
-    if name.isascii() and (slug := re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")):
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") if name.isascii() else ""
+    if 0 < len(slug) <= 64:
         base = slug
     else:
         base = f"{prefix}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
@@ -162,12 +222,61 @@ def _slug_from(text: str) -> str:
 # --- cells -----------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
+def _plain(value: Any) -> str:
+    """A cell as written: whole floats without ``.0``, trimmed."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def _text(value: Any) -> str:
+    """A cell as read: :func:`_plain`, and the ``'`` that :func:`formula_safe` put before a
+    formula-like text taken off again."""
+    text = _plain(value)
+    if text.startswith("'") and _looks_like_formula(text.lstrip("'")):
+        return text[1:]
+    return text
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?%?")
+
+
+def _looks_like_formula(text: str) -> bool:
+    return text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text)
+
+
+def formula_safe(value: Any) -> Any:
+    """``value`` for a CSV cell that Excel, WPS or LibreOffice will show, not run: text
+    starting with ``= + - @``, a tab or a carriage return (not a plain number like ``-3``)
+    gets a leading ``'``. Reading a table takes it off again, so names survive a round trip.
+
+    >>> formula_safe("=cmd|' /c calc'!A0"), formula_safe("-3"), formula_safe(-3)
+    ("'=cmd|' /c calc'!A0", '-3', -3)
+    """
+    if isinstance(value, str) and _looks_like_formula(value.lstrip("'")):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        return self._writer.writerow([formula_safe(c) for c in row])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(file: IO[str], **fmtparams: Any) -> _SafeWriter:
+    """:func:`csv.writer` whose cells go through :func:`formula_safe`: every CSV onething
+    writes for people to open in a spreadsheet uses it."""
+    return _SafeWriter(csv.writer(file, **fmtparams))
 
 
 _BRACKETS = {"(": ")", "（": "）", "《": "》", "「": "」", "『": "』", "【": "】", "[": "]",
@@ -203,7 +312,11 @@ def _pieces(text: str, separators: str) -> list[str]:
     return [*out, text[start:]]
 
 
-def _split(text: str, known: Sequence[str] = ()) -> list[str]:
+_SPLITS = re.compile(
+    "[" + re.escape("、,;，；\n \t\u3000" + "".join(_BRACKETS) + "".join(_BRACKETS.values())) + "]")
+
+
+def _split(text: str, known: Collection[str] = ()) -> list[str]:
     """Names in a cell: split on 、 , ; ， ； and line breaks, then on spaces.
 
     Separators inside brackets (《》, （）, 「」 …) do not split, and a name wrapped in
@@ -216,6 +329,8 @@ def _split(text: str, known: Sequence[str] = ()) -> list[str]:
     >>> _split("「法定代表人、董事任职文件」、章程（草案、定稿）")
     ['法定代表人、董事任职文件', '章程（草案、定稿）']
     """
+    if not _SPLITS.search(text):  # one name, the common case: no separator, space or bracket
+        return [name] if (name := text.strip()) else []
     out: list[str] = []
     for piece in filter(None, (p.strip() for p in _pieces(text, "、,;，；\n"))):
         if piece.startswith("「") and piece.endswith("」") and _balanced(piece[1:-1]):
@@ -261,8 +376,9 @@ class _Reader:
 
     def fail(self, row: _Row | int, key: str, message: str, suggestion: str | None = None):
         number = row.number if isinstance(row, _Row) else row
-        raise TableError(message, file=self.file, path=f"row {number}, {self.headers.get(key, key)}",
-                         suggestion=suggestion)
+        raise TableError(_one_line(message), file=self.file,
+                         path=f"row {number}, {self.headers.get(key, key)}",
+                         suggestion=suggestion and _one_line(suggestion))
 
     def days(self, row: _Row, key: str) -> float | None:
         raw = _text(row.cells.get(key))
@@ -273,17 +389,20 @@ class _Reader:
         except ValueError:
             value = float("nan")
         if not math.isfinite(value):
-            self.fail(row, key, f"{raw!r} is not a number of days; write e.g. 20 or 0.5")
+            self.fail(row, key, f"{_shown(raw)} is not a number of days; write e.g. 20 or 0.5")
         if value < 0:
-            self.fail(row, key, f"{raw!r} is negative; a time limit is 0 days or more")
+            self.fail(row, key, f"{_shown(raw)} is negative; a time limit is 0 days or more")
         return value
 
-    def count(self, row: _Row, key: str) -> int | None:
+    def count(self, row: _Row, key: str, most: int, what: str) -> int | None:
         raw = _text(row.cells.get(key))
         if not raw:
             return None
         if not re.fullmatch(r"\d+", raw):
-            self.fail(row, key, f"{raw!r} is not a whole number of 0 or more; write e.g. 2")
+            self.fail(row, key, f"{_shown(raw)} is not a whole number of 0 or more; write e.g. 2")
+        if len(raw) > len(str(most)) or int(raw) > most:
+            self.fail(row, key, f"{_shown(raw)} is more {what} than a step may have ({most}); "
+                      "check the number")
         return int(raw)
 
     def choice(self, row: _Row, key: str, raw: str, enum: type, default: Any) -> Any:
@@ -293,64 +412,217 @@ class _Reader:
             return enum(raw)
         except ValueError:
             shown = _CHOICES[enum]
-            self.fail(row, key, f"{raw!r} is not allowed; use {' or '.join(shown)}",
-                      did_you_mean(raw, [*shown, *(m.value for m in enum), *enum._aliases()]))
+            words = [*shown, *(m.value for m in enum), *enum._aliases()]
+            self.fail(row, key, f"{_shown(raw)} is not allowed; use {' or '.join(shown)}",
+                      _close(raw, [w for w in words if not w.isdigit()]))
 
 
 # --- reading tables --------------------------------------------------------------------------
 
 
-def read_table(path: str | os.PathLike[str]) -> list[list[Any]]:
-    """The cells of a ``.csv`` (UTF-8, BOM optional) or ``.xlsx`` file, row by row.
-
-    GBK CSVs are refused with advice to save as UTF-8, like every text file onething reads.
-    """
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix == ".csv":
-        text = read_text(p)
-        try:
-            dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",\t;")
-        except csv.Error:
-            dialect = csv.excel
-        return [row for row in csv.reader(io.StringIO(text, newline=""), dialect)]
-    if suffix == ".xlsx":
-        return _read_xlsx(p)
-    raise TableError(f"unknown table type '{p.suffix}'; use a .csv or .xlsx file", file=str(p))
-
-
-def _read_xlsx(path: Path) -> list[list[Any]]:
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    if not path.is_file():
-        raise ProcedureSyntaxError("no such file; check the path", file=str(path))
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise ProcedureSyntaxError(
-            f"not a readable .xlsx workbook ({type(e).__name__}); save it from Excel as .xlsx",
-            file=str(path),
-        ) from None
-    try:
-        return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
+def read_table(path: str | os.PathLike[str], *, sheet: str | None = None) -> list[Sequence[Any]]:
+    """The cells of a ``.csv`` or ``.xlsx`` file, row by row (see :func:`load_table`)."""
+    return _read(Path(path), sheet)[0]
 
 
 def load_table(
-    path: str | os.PathLike[str], *, procedure_id: str | None = None, name: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    procedure_id: str | None = None,
+    name: str | None = None,
+    sheet: str | None = None,
 ) -> Procedure:
     """Read a step table file into a checked :class:`Procedure`.
+
+    A CSV may be UTF-8 (with or without a byte-order mark), GBK/GB18030 (Excel's
+    "CSV (逗号分隔)" on a Chinese Windows) or UTF-16 with its byte-order mark (Excel's
+    "Unicode 文本", tab-separated); an Excel ``sep=;`` first line names the separator.
+    From a workbook, the sheet called ``sheet`` is read, else the first visible sheet whose
+    first rows hold a header (so a cover sheet is passed over). Merged cells give each row
+    they span their value, with a :class:`TableWarning`. The size of what is read is bounded
+    (:data:`MAX_TABLE_BYTES`, :data:`MAX_TABLE_ROWS`, :data:`MAX_TABLE_COLUMNS`,
+    :data:`MAX_CELL_CHARS`).
 
     ``procedure_id`` and ``name`` default to the file stem (as an ASCII id).
     """
     p = Path(path)
+    rows, file = _read(p, sheet)
     return procedure_from_table(
-        read_table(p), file=str(p), procedure_id=procedure_id or _slug_from(p.stem),
-        name=name or p.stem,
+        rows, file=file, procedure_id=procedure_id or _slug_from(p.stem), name=name or p.stem,
     )
+
+
+def _read(p: Path, sheet: str | None) -> tuple[list[Sequence[Any]], str]:
+    """The rows of the table in ``p`` and the name errors give its place (file, sheet)."""
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise TableError(f"unknown table type '{p.suffix}'; use a .csv or .xlsx file", file=str(p))
+    data = _read_bytes(p)
+    if suffix == ".csv":
+        if sheet is not None:
+            raise TableError("a CSV file has no sheets; leave out --sheet", file=str(p),
+                             path="--sheet")
+        return _csv_rows(_decode(data, str(p)), str(p)), str(p)
+
+    from process_models._xlsx import read_sheets
+
+    seen = []
+    for found in read_sheets(data, str(p), sheet):
+        seen.append(found)
+        if sheet is not None or _header_at(found.rows) is not None:
+            break
+    else:
+        if len(seen) > 1:
+            raise TableError(
+                f"no sheet has a header row (事项, 部门, 承诺时限) in its first "
+                f"{HEADER_SEARCH_ROWS} rows: {'、'.join(s.name for s in seen)}; add one, or "
+                "name the sheet with --sheet", file=str(p))
+        found = seen[0]
+    file = f"{p}, sheet {_one_line(found.name)}"
+    if found.merged:
+        warnings.warn(f"{file}: merged cells {_listed(found.merged)} read as their top value in "
+                      "every row they span; check those rows", TableWarning, stacklevel=3)
+    return found.rows, file
+
+
+def _read_bytes(p: Path) -> bytes:
+    try:
+        size = p.stat().st_size
+        if size > MAX_TABLE_BYTES:
+            raise TableError(f"the file has {size // 2**20} MB, more than a step table may "
+                             f"({MAX_TABLE_BYTES // 2**20} MB); keep only the step table in it",
+                             file=str(p))
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise ProcedureSyntaxError("no such file; check the path", file=str(p)) from None
+    except IsADirectoryError:
+        raise ProcedureSyntaxError("is a folder, expected a file", file=str(p)) from None
+    except OSError as e:
+        raise ProcedureSyntaxError(f"cannot read: {e.strerror}", file=str(p)) from None
+
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+         (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"))
+
+
+def _decode(raw: bytes, file: str) -> str:
+    """The text of a CSV: by its byte-order mark, else UTF-8, else GB18030 (a superset of
+    GBK) when it reads as simplified Chinese; anything else is refused with its cause."""
+    for bom, encoding, label in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(encoding)
+            except UnicodeDecodeError as e:
+                at = len(bom) + e.start
+                raise ProcedureSyntaxError(
+                    f"starts with a {label} byte-order mark but byte 0x{raw[at]:02x} at offset "
+                    f"{at} is not {label}{_other_encoding(raw[len(bom):])}; save it again as "
+                    "CSV UTF-8", file=file, line=raw[:at].count(b"\n") + 1) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        bad = e.start
+    if b"\x00" in raw:
+        at = raw.index(b"\x00")
+        raise ProcedureSyntaxError(
+            f"holds a NUL byte at offset {at}: UTF-16 without its byte-order mark, or not a CSV "
+            "file; save it from Excel as CSV UTF-8", file=file, line=raw[:at].count(b"\n") + 1)
+    text = _decoded(raw, "gb18030")
+    if text is not None and (_reads_as_simplified_chinese(text) or _decoded(raw, "big5") is None):
+        return text
+    raise ProcedureSyntaxError(
+        f"not UTF-8 (byte 0x{raw[bad]:02x} at offset {bad}){_other_encoding(raw)}; save it "
+        "from Excel as CSV UTF-8", file=file, line=raw[:bad].count(b"\n") + 1)
+
+
+def _decoded(raw: bytes, encoding: str) -> str | None:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _reads_as_simplified_chinese(text: str) -> bool:
+    """Whether at least 80% of the CJK characters are in GB2312, the simplified set real GBK
+    tables use; Big5 bytes decoded as GBK give mostly rarer characters and private-use ones."""
+    cjk = [ch for ch in text if ch >= "\u2e80"]
+    if not cjk:
+        return True
+    common = 0
+    for ch in cjk:
+        try:
+            ch.encode("gb2312")
+            common += 1
+        except UnicodeEncodeError:
+            pass
+    return common >= 0.8 * len(cjk)
+
+
+def _other_encoding(raw: bytes) -> str:
+    """``; it reads as X`` for the encoding the bytes seem to be in, or nothing."""
+    gbk = _decoded(raw, "gb18030")
+    if gbk is not None and _reads_as_simplified_chinese(gbk):
+        return "; it reads as GBK"
+    if _decoded(raw, "big5") is not None:
+        return "; it reads as Big5 (traditional Chinese), which is not read here"
+    return ""
+
+
+_SEPARATOR_LINE = re.compile(r'"?sep=([^"\s])"?')
+
+
+def _csv_rows(text: str, file: str) -> list[Sequence[Any]]:
+    """The records of a CSV text: an Excel ``sep=`` first line names the separator (and is
+    not a row), otherwise the most frequent of ``,`` tab ``;`` in the first lines."""
+    first, _, rest = text.partition("\n")
+    if m := _SEPARATOR_LINE.fullmatch(first.strip()):
+        delimiter, text = m[1], rest
+    else:
+        sample = text[:65536]
+        delimiter = max(",\t;", key=sample.count)
+    rows: list[Sequence[Any]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    number = 0
+    try:
+        for number, record in enumerate(reader, 1):
+            _check_record(record, number, file)
+            if number <= MAX_TABLE_ROWS:
+                rows.append(record[:MAX_TABLE_COLUMNS])
+    except csv.Error as e:
+        number += 1
+        if "field larger" in str(e):
+            why = (f"a cell runs on for more than {csv.field_size_limit()} characters: a quote "
+                   "(\") opened here may never close; close it, or shorten the cell")
+        elif "end of data" in str(e):
+            why = "a quote (\") opened in this row is never closed; close it or remove it"
+        else:
+            why = f"malformed CSV ({e}); quote a cell that holds quotes or separators"
+        raise TableError(why, file=file, path=f"row {number}") from None
+    return rows
+
+
+def _check_record(record: list[str], number: int, file: str) -> None:
+    if number > MAX_TABLE_ROWS and any(c.strip() for c in record):
+        raise TableError(f"more than {MAX_TABLE_ROWS} rows, more than a step table may hold; "
+                         "split the procedure", file=file, path=f"row {number}")
+    for column, cell in enumerate(record, 1):
+        if column > MAX_TABLE_COLUMNS and cell.strip():
+            raise TableError(f"holds {_shown(cell)} in column {column}, beyond the "
+                             f"{MAX_TABLE_COLUMNS} columns a step table may use; delete it",
+                             file=file, path=f"row {number}")
+        if len(cell) > MAX_CELL_CHARS:
+            raise TableError(f"a cell of {len(cell)} characters in column {column}, more than "
+                             f"a cell may hold ({MAX_CELL_CHARS}); shorten it", file=file,
+                             path=f"row {number}")
+
+
+def _listed(items: Sequence[Any], most: int = 8) -> str:
+    """``a, b, c`` (and ``… and N more`` past ``most``)."""
+    shown = ", ".join(map(str, items[:most]))
+    return f"{shown} and {len(items) - most} more" if len(items) > most else shown
+
+
+# --- from cells to a procedure ----------------------------------------------------------------
 
 
 def procedure_from_table(
@@ -362,121 +634,251 @@ def procedure_from_table(
 ) -> Procedure:
     """Build a procedure from table cells: a header row, then one row per step.
 
-    Blank rows are skipped. Any bad cell raises one :class:`TableError` naming the
-    file, row number (1-based, as a spreadsheet shows it), column, value and fix.
+    The header is the first of the first :data:`HEADER_SEARCH_ROWS` non-blank rows that
+    names 事项, 部门 and 承诺时限 (a title row above it is passed over). Blank rows are
+    skipped; an empty 部门 below a filled one takes the department above (Excel keeps a
+    merged cell's value in its top row only), with a :class:`TableWarning`. Any bad cell
+    raises one :class:`TableError` naming the file, row number (1-based, as a spreadsheet
+    shows it), column, value and fix.
     """
-    header_at = next((i for i, r in enumerate(rows) if any(_text(c) for c in r)), None)
-    if header_at is None:
-        raise TableError("the table is empty; add a header row and one row per step", file=file)
-    headers, positions = _headers(rows[header_at], header_at + 1, file)
+    header_at, headers, positions = _find_header(rows, file)
     reader = _Reader(file, headers)
-    body = [
-        _Row(i + 1, {key: (r[pos] if pos < len(r) else None) for key, pos in positions.items()})
-        for i, r in enumerate(rows)
-        if i > header_at and any(_text(c) for c in r)
-    ]
-    if not body:
-        raise TableError("the table has a header but no steps; add one row per step", file=file)
+    body = _body(rows, header_at, positions, reader)
+    named = _named_rows(body, reader)
+    steps = _Steps(reader, named)
+    proc = steps.procedure(procedure_id, name)
+    return check_procedure(proc, file=file)
 
+
+def _is_blank(row: Sequence[Any]) -> bool:
+    return not any(_text(c) for c in row)
+
+
+def _known_columns(row: Sequence[Any]) -> set[str]:
+    return {key for c in row if (key := _HEADER_KEYS.get(_normal_header(c)))}
+
+
+def _header_at(rows: Sequence[Sequence[Any]]) -> int | None:
+    """The index of the header row among the first non-blank rows, or ``None``."""
+    for i in _first_non_blank(rows):
+        if _known_columns(rows[i]).issuperset(REQUIRED):
+            return i
+    return None
+
+
+def _first_non_blank(rows: Sequence[Sequence[Any]]) -> list[int]:
+    found: list[int] = []
+    for i, row in enumerate(rows):
+        if len(found) == HEADER_SEARCH_ROWS:
+            break
+        if not _is_blank(row):
+            found.append(i)
+    return found
+
+
+_FULL_WIDTH_SEPARATORS = {"，": "full-width comma", "；": "full-width semicolon",
+                          "、": "enumeration comma 、", "｜": "full-width bar"}
+
+
+def _find_header(rows: Sequence[Sequence[Any]], file: str | None):
+    """(index, headers as written, positions) of the header row, or the true cause of its
+    absence: full-width separators, or the columns missing from the likeliest row."""
+    at = _header_at(rows)
+    if at is None:
+        candidates = _first_non_blank(rows)
+        if not candidates:
+            raise TableError("the table is empty; add a header row and one row per step",
+                             file=file)
+        for i in candidates:
+            for cell in rows[i]:
+                for sep, what in _FULL_WIDTH_SEPARATORS.items():
+                    pieces = _text(cell).split(sep)
+                    if len(pieces) > 1 and len(_known_columns(pieces)) > 1:
+                        raise TableError(
+                            f"the columns are separated by '{sep}' ({what}); separate them with "
+                            "',' (in Excel: save as CSV UTF-8 (逗号分隔))", file=file,
+                            path=f"row {i + 1}")
+        at = max(candidates, key=lambda i: (len(_known_columns(rows[i])), -i))
+    headers, positions = _headers(rows[at], at + 1, file)
+    return at, headers, positions
+
+
+def _body(rows: Sequence[Sequence[Any]], header_at: int, positions: dict[str, int],
+          reader: _Reader) -> list[_Row]:
+    """The non-blank rows below the header, with an empty 部门 filled from the row above."""
+    body: list[_Row] = []
+    for i in range(header_at + 1, len(rows)):
+        r = rows[i]
+        if _is_blank(r):
+            continue
+        if len(body) == MAX_TABLE_ROWS:
+            reader.fail(i + 1, "step", f"more than {MAX_TABLE_ROWS} steps, more than a step "
+                        "table may hold; split the procedure")
+        cells = {key: (r[pos] if pos < len(r) else None) for key, pos in positions.items()}
+        for key, value in cells.items():
+            if isinstance(value, UncachedFormula):
+                reader.fail(i + 1, key, f"a formula without a cached value ({_shown(value)}): "
+                            "open and save it in Excel, which stores the values")
+        body.append(_Row(i + 1, cells))
+    if not body:
+        raise TableError("the table has a header but no steps; add one row per step",
+                         file=reader.file)
+    filled, above = [], ""
+    for row in body:
+        department = _text(row.cells.get("department"))
+        if department:
+            above = department
+        elif above:
+            row.cells["department"] = above
+            filled.append(row.number)
+    if filled:
+        where = f"{reader.file}: " if reader.file else ""
+        rows_named = f"row{'s' if len(filled) > 1 else ''} {_listed(filled)}"
+        warnings.warn(f"{where}{rows_named}, {reader.headers['department']}: empty, "
+                      "read as the department of the row above (merged cells); fill them in if "
+                      "a step belongs to another department", TableWarning, stacklevel=4)
+    return body
+
+
+def _named_rows(body: list[_Row], reader: _Reader) -> dict[str, _Row]:
+    """Each step name and its row; an empty or repeated name is refused."""
     names: dict[str, _Row] = {}
     for row in body:
         step = _text(row.cells.get("step"))
         if not step:
             reader.fail(row, "step", "is empty; every row needs a step name")
         if step in names:
-            reader.fail(row, "step", f"duplicate step '{step}' (already in row "
+            reader.fail(row, "step", f"duplicate step {_shown(step)} (already in row "
                         f"{names[step].number}); give each step its own name")
         names[step] = row
+    return names
 
-    taken: dict[str, set[str]] = {"s": set(), "d": set(), "m": set()}
-    step_ids = {n: _derived_id(n, "s", taken["s"]) for n in names}
-    departments: dict[str, str] = {}
-    materials: dict[str, Material] = {}
-    steps: list[Step] = []
-    edges: dict[str, list[str]] = {n: [] for n in names}
-    for step_name, row in names.items():
-        step_id = step_ids[step_name]
-        dept = _text(row.cells.get("department"))
-        if not dept:
+
+class _Steps:
+    """Builds the steps of one table, deriving the ids of steps, departments and materials."""
+
+    def __init__(self, reader: _Reader, named: dict[str, _Row]) -> None:
+        self.reader = reader
+        self.named = named
+        self.taken: dict[str, set[str]] = {"s": set(), "d": set(), "m": set()}
+        self.step_ids = {n: _derived_id(n, "s", self.taken["s"]) for n in named}
+        self.departments: dict[str, str] = {}
+        self.materials: dict[str, Material] = {}
+        self.edges: dict[str, list[str]] = {n: [] for n in named}
+
+    def procedure(self, procedure_id: str, name: str) -> Procedure:
+        steps = [self.step(step_name, row) for step_name, row in self.named.items()]
+        cycle = find_cycle(self.edges)
+        if cycle:
+            loop = " → ".join([*cycle, cycle[0]])
+            self.reader.fail(self.named[cycle[0]], "depends_on", f"dependency cycle: {loop}; "
+                             "remove one of these prerequisites")
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", procedure_id):
+            raise TableError(f"procedure id {_shown(procedure_id)} may use only letters, digits, "
+                             "'_', '-' and '.'", path="--id")
+        if not name.strip():
+            raise TableError("procedure name is empty; give one with --name", path="--name")
+        try:
+            return Procedure(
+                id=procedure_id, name=name,
+                departments=[Department(id=i, name=n) for n, i in self.departments.items()],
+                materials=list(self.materials.values()), steps=steps,
+            )
+        except ValidationError as e:
+            raise TableError(_first_problem(e), file=self.reader.file) from None
+
+    def step(self, step_name: str, row: _Row) -> Step:
+        reader = self.reader
+        department = _text(row.cells.get("department"))
+        if not department:
             reader.fail(row, "department", "is empty; name the department that handles the step")
-        if dept not in departments:
-            departments[dept] = _derived_id(dept, "d", taken["d"])
+        if department not in self.departments:
+            self.departments[department] = _derived_id(department, "d", self.taken["d"])
+        unit = reader.choice(row, "unit", _text(row.cells.get("unit")), Unit, Unit.working)
+        committed = self.limit(row, "committed_days", unit)
+        if committed is None:
+            reader.fail(row, "committed_days", "is empty; give the committed limit in days "
+                        "(use the statutory limit when there is no commitment)")
+        try:
+            return Step(
+                id=self.step_ids[step_name],
+                name=step_name,
+                department=self.departments[department],
+                kind=reader.choice(row, "kind", _text(row.cells.get("kind")), StepKind,
+                                   StepKind.promised),
+                statutory=self.limit(row, "statutory_days", unit),
+                committed=committed,
+                depends_on=self.dependencies(step_name, row),
+                materials=self.material_ids(step_name, row),
+                trips=reader.count(row, "trips", MAX_TRIPS, "trips") or 0,
+                note=_text(row.cells.get("note")) or None,
+            )
+        except ValidationError as e:
+            field = str(next(iter(e.errors()[0]["loc"]), ""))
+            reader.fail(row, _FIELD_COLUMNS.get(field, "step"), _first_problem(e))
 
-        predecessors = _split(_text(row.cells.get("depends_on")), list(names))
+    def limit(self, row: _Row, key: str, unit: Unit) -> Limit | None:
+        days = self.reader.days(row, key)
+        if days is None:
+            return None
+        try:
+            return Limit(days=days, unit=unit)
+        except ValidationError as e:
+            self.reader.fail(row, key, _first_problem(e))
+
+    def dependencies(self, step_name: str, row: _Row) -> list[Dependency]:
+        reader = self.reader
+        predecessors = _split(_text(row.cells.get("depends_on")), self.named)
         for before in predecessors:
-            if before not in names:
-                reader.fail(row, "depends_on", f"unknown step '{before}'; use a name from the "
-                            f"{headers['step']} column", did_you_mean(before, names))
+            if before not in self.named:
+                reader.fail(row, "depends_on", f"unknown step {_shown(before)}; use a name from "
+                            f"the {reader.headers['step']} column", _close(before, self.named))
             if before == step_name:
-                reader.fail(row, "depends_on", f"step '{step_name}' depends on itself; "
+                reader.fail(row, "depends_on", f"step {_shown(step_name)} depends on itself; "
                             "remove it here")
-            edges[before].append(step_name)
+            self.edges[before].append(step_name)
         kinds = [reader.choice(row, "dependency_kind", k, DependencyKind, DependencyKind.legal)
                  for k in _split(_text(row.cells.get("dependency_kind")), _KIND_WORDS)]
         if len(kinds) > 1 and len(kinds) != len(predecessors):
             reader.fail(row, "dependency_kind", f"{len(kinds)} kinds for {len(predecessors)} "
                         "prerequisites; give one kind for all, or one per prerequisite")
-        if len(kinds) == 1:
-            kinds = kinds * len(predecessors)
-        if not kinds:
-            kinds = [DependencyKind.legal] * len(predecessors)
+        if len(kinds) <= 1:
+            kinds = (kinds or [DependencyKind.legal]) * len(predecessors)
+        return [Dependency(step=self.step_ids[b], kind=k)
+                for b, k in zip(predecessors, kinds, strict=True)]
 
-        unit = reader.choice(row, "unit", _text(row.cells.get("unit")), Unit, Unit.working)
-        committed = reader.days(row, "committed_days")
-        if committed is None:
-            reader.fail(row, "committed_days", "is empty; give the committed limit in days "
-                        "(use the statutory limit when there is no commitment)")
-        statutory = reader.days(row, "statutory_days")
+    def material_ids(self, step_name: str, row: _Row) -> list[str]:
+        reader = self.reader
+        names = _split(_text(row.cells.get("material_names")))
+        count = reader.count(row, "materials", MAX_MATERIALS_PER_STEP, "materials")
+        if len(names) > MAX_MATERIALS_PER_STEP:
+            reader.fail(row, "material_names", f"lists {len(names)} materials, more than a step "
+                        f"may need ({MAX_MATERIALS_PER_STEP}); check the separators")
+        if count is not None and names and count != len(names):
+            reader.fail(row, "materials", f"says {count} but {reader.headers['material_names']} "
+                        f"lists {len(names)} names; make them agree or leave one blank")
+        if len(set(names)) != len(names):
+            dup = next(m for m in names if names.count(m) > 1)
+            reader.fail(row, "material_names", f"material {_shown(dup)} is listed twice; list it "
+                        "once")
+        if not names and count:
+            names = [f"{step_name}要件{i}" for i in range(1, count + 1)]
+        for m in names:
+            if m not in self.materials:
+                self.materials[m] = Material(id=_derived_id(m, "m", self.taken["m"]), name=m)
+        return [self.materials[m].id for m in names]
 
-        material_names = _split(_text(row.cells.get("material_names")))
-        count = reader.count(row, "materials")
-        if count is not None and material_names and count != len(material_names):
-            reader.fail(row, "materials", f"says {count} but {headers['material_names']} lists "
-                        f"{len(material_names)} names; make them agree or leave one blank")
-        if len(set(material_names)) != len(material_names):
-            dup = next(m for m in material_names if material_names.count(m) > 1)
-            reader.fail(row, "material_names", f"material '{dup}' is listed twice; list it once")
-        if not material_names and count:
-            material_names = [f"{step_name}要件{i}" for i in range(1, count + 1)]
-        for m in material_names:
-            if m not in materials:
-                materials[m] = Material(id=_derived_id(m, "m", taken["m"]), name=m)
 
-        trips = reader.count(row, "trips") or 0
-        kind = reader.choice(row, "kind", _text(row.cells.get("kind")), StepKind,
-                             StepKind.promised)
-        steps.append(
-            Step(
-                id=step_id,
-                name=step_name,
-                department=departments[dept],
-                kind=kind,
-                statutory=None if statutory is None else Limit(days=statutory, unit=unit),
-                committed=Limit(days=committed, unit=unit),
-                depends_on=[Dependency(step=step_ids[b], kind=k)
-                            for b, k in zip(predecessors, kinds, strict=True)],
-                materials=[materials[m].id for m in material_names],
-                trips=trips,
-                note=_text(row.cells.get("note")) or None,
-            )
-        )
+# Which column holds what a procedure field was built from, to locate a model's complaint.
+_FIELD_COLUMNS = {"name": "step", "department": "department", "statutory": "statutory_days",
+                  "committed": "committed_days", "trips": "trips", "note": "note",
+                  "materials": "material_names", "depends_on": "depends_on", "kind": "kind"}
 
-    cycle = find_cycle(edges)
-    if cycle:
-        loop = " → ".join([*cycle, cycle[0]])
-        reader.fail(names[cycle[0]], "depends_on", f"dependency cycle: {loop}; remove one of "
-                    "these prerequisites")
-    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", procedure_id):
-        raise TableError(f"procedure id {procedure_id!r} may use only letters, digits, '_', '-' "
-                         "and '.'", path="--id")
-    if not name.strip():
-        raise TableError("procedure name is empty; give one with --name", path="--name")
-    proc = Procedure(
-        id=procedure_id, name=name,
-        departments=[Department(id=i, name=n) for n, i in departments.items()],
-        materials=list(materials.values()), steps=steps,
-    )
-    return check_procedure(proc, file=file)
+
+def _first_problem(e: ValidationError) -> str:
+    problem = e.errors()[0]
+    where = ".".join(map(str, problem["loc"]))
+    return f"{where + ': ' if where else ''}{problem['msg']} (got {_shown(problem.get('input'))})"
 
 
 def _headers(row: Sequence[Any], number: int, file: str | None):
@@ -488,16 +890,16 @@ def _headers(row: Sequence[Any], number: int, file: str | None):
             continue
         key = _HEADER_KEYS.get(_normal_header(raw))
         if key is None:
-            close = did_you_mean(raw, [h for c in COLUMNS for h in (c.zh, c.en)])
+            close = _close(raw, [h for c in COLUMNS for h in (c.zh, c.en)])
             if close:
-                raise TableError(f"unknown column '{raw}'", file=file,
+                raise TableError(f"unknown column {_shown(raw)}", file=file,
                                  path=f"row {number}", suggestion=close)
             continue  # 序号, 说明 …: columns a step table does not hold
         if key in positions:
-            raise TableError(f"column '{raw}' repeats '{written[key]}'; keep one of them",
+            raise TableError(f"column {_shown(raw)} repeats {_shown(written[key])}; keep one of them",
                              file=file, path=f"row {number}")
         positions[key] = pos
-        written[key] = raw
+        written[key] = " ".join(raw.split())  # a wrapped header, on one line
     missing = [_BY_KEY[k] for k in REQUIRED if k not in positions]
     if missing:
         need = ", ".join(f"{c.zh}/{c.en}" for c in missing)
@@ -593,7 +995,7 @@ def write_table(rows: Sequence[Sequence[Any]], path: str | os.PathLike[str]) -> 
     try:
         if suffix == ".csv":
             with tmp.open("w", encoding="utf-8-sig", newline="") as f:
-                csv.writer(f).writerows([[_text(c) for c in r] for r in rows])
+                csv_writer(f).writerows([[_plain(c) for c in r] for r in rows])
         else:
             from openpyxl import Workbook
 
@@ -602,6 +1004,9 @@ def write_table(rows: Sequence[Sequence[Any]], path: str | os.PathLike[str]) -> 
             sheet.title = "steps"
             for r in rows:
                 sheet.append([None if c == "" else c for c in r])
+                for cell in sheet[sheet.max_row]:
+                    if cell.data_type == "f":  # a name like "=A1" is text, never a formula
+                        cell.data_type = "s"
             book.save(tmp)
         os.replace(tmp, target)
     except OSError as e:

@@ -1,4 +1,5 @@
-"""Hypothesis strategies for property tests: random, valid procedures.
+"""Hypothesis strategies for property tests: random, valid procedures (and, for fuzzing the
+table loader, malformed step tables: :func:`malformed_csv`, :func:`malformed_xlsx`).
 
 :func:`procedures` draws procedures that pass ``check_procedure``: unique ids, known
 references, acyclic dependencies (steps are drawn in a topological order, then
@@ -22,6 +23,7 @@ duplicate keys.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import string
 from functools import cache
 
@@ -48,7 +50,8 @@ from process_models.procedure import (
     Untimed,
 )
 
-__all__ = ["alias_bomb", "days", "distributions", "limits", "malformed_yaml", "names",
+__all__ = ["alias_bomb", "days", "distributions", "limits", "malformed_csv", "malformed_xlsx",
+           "malformed_yaml", "names",
            "procedures"]
 
 _CJK = "事项部门材料证照营业执照食品经营许可出生登记户口医保社会保障卡市场监管局公安卫生健康委"
@@ -409,3 +412,97 @@ def malformed_yaml() -> st.SearchStrategy[str]:
         st.integers(1, 20_000).map(lambda n: "steps: " + "[" * n + "]" * n),
         st.integers(1, 2_000).map(lambda n: "".join("  " * i + f"k{i}:\n" for i in range(n))),
     )
+
+# --- malformed step tables, for fuzzing the loader ------------------------------------------
+
+_TABLE_HEADERS = ["事项", "部门", "前置事项", "依赖类型", "法定时限", "承诺时限", "时限单位", "要件数",
+                  "要件", "跑动次数", "办件类型", "备注", "序号", "事项\n名称", "部  门", "step", "部们"]
+_ODD_CELLS = ["", " ", "1", "0.5", "-1", "1e308", "nan", "1000000000", "9" * 30, "=D2*10", "@x",
+              '"', '"营业执照', "营业执照", "市场监管局", "身份证、户口簿", "法定、惯例", "工作日", "月",
+              "即办件", "１２", "'=x", "x" * 40_000]
+_cells = st.one_of(st.sampled_from(_ODD_CELLS), names(max_size=12),
+                   st.integers(-10, 10**12).map(str))
+_GOOD_HEADER = ["事项", "部门", "前置事项", "承诺时限", "要件数", "要件", "跑动次数"]
+# Rows that fit _GOOD_HEADER up to one odd value, so the checks past the header run too.
+_plausible_rows = st.tuples(
+    names(max_size=6), st.sampled_from(["市场监管局", "公安局", ""]),
+    st.sampled_from(["", "营业执照", "营业执照、食品经营许可"]), st.sampled_from(["1", "0.5", "-1", "1e308"]),
+    st.sampled_from(["", "2", "1000000000", "9" * 30]),
+    st.sampled_from(["", "身份证", "、".join(f"材料{i}" for i in range(300))]),
+    st.sampled_from(["", "1", "99999999999999999999999"]),
+).map(list)
+_table_rows = st.lists(st.one_of(_plausible_rows, st.lists(_cells, max_size=8)), max_size=8)
+_headers = st.one_of(st.just(_GOOD_HEADER), st.lists(st.sampled_from(_TABLE_HEADERS), max_size=8))
+
+
+@st.composite
+def malformed_csv(draw) -> tuple[str, bytes]:
+    """(".csv", bytes): a step table that is often wrong: odd separators and encodings, a
+    ``sep=`` or title line, stray quotes, huge numbers, long cells, bytes cut or flipped."""
+    sep = draw(st.sampled_from([",", "\t", ";", "，", "、", "|"]))
+    lines = [draw(_headers), *draw(_table_rows)]
+    text = "\r\n".join(sep.join(row) for row in lines)
+    text = draw(st.sampled_from(["", "sep=;\n", "sep=,\n", "标题,,\n", "\n\n"])) + text
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16", "big5"]))
+    data = text.encode(encoding, errors="replace")
+    return ".csv", _damaged(draw, data)
+
+
+@st.composite
+def malformed_xlsx(draw, damage: bool = True) -> tuple[str, bytes]:
+    """(".xlsx", bytes): a workbook built with openpyxl: random sheet names and states, stray
+    far cells, merged ranges, formulas without cached values; then perhaps cut or flipped."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    titles = draw(st.lists(st.text(_TABLE_SAFE + " 页", min_size=1, max_size=31), min_size=1,
+                           max_size=3, unique_by=str.lower))
+    for n, title in enumerate(titles):
+        sheet = book.create_sheet(title)
+        for row in [draw(_headers), *draw(_table_rows)]:
+            sheet.append([_number_or_text(cell) for cell in row])
+        for ref in draw(st.sampled_from([[], ["XFD1", "A1048576"], ["XFD1"], ["A1048576"],
+                                         ["C20001"], ["CW2", "B9"]])):
+            sheet[ref] = draw(st.sampled_from(["x", "=A1", 3]))
+        for ref in draw(st.sampled_from([[], ["B2:B3"], ["A1:D1", "C2:D5"], ["B2:B1000"]])):
+            sheet.merge_cells(ref)
+        if n and draw(st.booleans()):
+            sheet.sheet_state = draw(st.sampled_from(["hidden", "veryHidden"]))
+    book.properties.created = book.properties.modified = dt.datetime(2025, 1, 1)
+    saved = io.BytesIO()
+    book.save(saved)
+    data = _without_dates(saved.getvalue())
+    return ".xlsx", _damaged(draw, data) if damage else data
+
+
+def _without_dates(data: bytes) -> bytes:
+    """The zip with every member dated 1980-01-01, so one draw always gives the same bytes."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(zipfile.ZipInfo(info.filename), src.read(info),
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _number_or_text(cell: str) -> object:
+    try:
+        return int(cell) if len(cell) < 16 else cell
+    except ValueError:
+        return cell
+
+
+def _damaged(draw, data: bytes) -> bytes:
+    """``data`` as it is, cut short, or with a few bytes overwritten."""
+    how = draw(st.sampled_from(["whole", "whole", "cut", "flip"]))
+    if how == "cut" and data:
+        return data[:draw(st.integers(0, len(data) - 1))]
+    if how == "flip" and data:
+        data = bytearray(data)
+        for _ in range(draw(st.integers(1, 8))):
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+        return bytes(data)
+    return data

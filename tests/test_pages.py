@@ -409,6 +409,22 @@ def test_an_uploaded_scenario_is_simulated_and_a_bad_one_answers_one_line(login)
     assert "did you mean" in bad.text and "online" in bad.text
 
 
+def test_an_applicant_named_like_a_formula_is_text_in_the_overdue_csv(engine, login):
+    """A name such as ``=HYPERLINK(...)`` reaches the auditor's spreadsheet as text, not a
+    formula that runs when the file is opened."""
+    import csv
+
+    proc = load_catalog_procedure(PROCEDURE_ID)
+    materials = [i.material_id for i in casework.notification_list(proc)]
+    with Session(engine) as session:
+        casework.open_case(session, proc, casework.Applicant('=HYPERLINK("http://x","张三")',
+                                                             ID_NUMBER),
+                           materials, now=datetime(2024, 1, 2, 9, tzinfo=UTC))
+    text = login("auditor").get("/auditor/overdue.csv").text.lstrip("\ufeff")
+    names = [row[5] for row in csv.reader(text.splitlines())][1:]
+    assert names == ['\'=HYPERLINK("http://x","张三")']
+
+
 def test_the_auditor_page_has_the_portfolio_and_both_csv_downloads(login):
     browser = login("auditor")
     text = browser.get("/auditor").text

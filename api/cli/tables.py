@@ -12,7 +12,8 @@ from api.cli._app import app, console
 
 @app.command("import-table")
 def import_table(
-    table: Annotated[Path, typer.Argument(help="a step table, .csv (UTF-8) or .xlsx")],
+    table: Annotated[Path, typer.Argument(
+        help="a step table: .csv (UTF-8, GBK or UTF-16, as Excel saves it) or .xlsx")],
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="procedure YAML to write (else stdout)")
     ] = None,
@@ -22,12 +23,17 @@ def import_table(
     name: Annotated[
         str | None, typer.Option("--name", help="procedure name (default: the file name)")
     ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(
+            "--sheet", help="the workbook sheet to read (default: the first visible sheet "
+            "with a header row)")
+    ] = None,
 ) -> None:
     """Read one row per step (Chinese or English headers) into a procedure YAML file."""
     from process_models.loading import dump_procedure, save_procedure
     from process_models.table import load_table
 
-    proc = load_table(table, procedure_id=procedure_id, name=name)
+    proc = load_table(table, procedure_id=procedure_id, name=name, sheet=sheet)
     if output is None:
         typer.echo(dump_procedure(proc), nl=False)
         return

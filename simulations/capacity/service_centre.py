@@ -47,7 +47,6 @@ True
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections import Counter
@@ -62,6 +61,7 @@ import numpy as np
 
 from process_models.errors import CapacityError, UnknownReference, did_you_mean, shown
 from process_models.procedure import Procedure, Unit
+from process_models.table import csv_writer
 from simulations.capacity.engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations.capacity.model import Duration, Event, Flow, Gateway, ProcessGraph, Task
 from simulations.capacity.plans import (
@@ -340,7 +340,7 @@ class _LogWriter:
     """Streams the event log as CSV (the shape of a real case history export)."""
 
     def __init__(self, file: IO[str], origin: datetime, replication: int) -> None:
-        self._csv = csv.writer(file)
+        self._csv = csv_writer(file)
         self._origin = origin
         self._prefix = f"R{replication}-" if replication else ""
         if not replication:

@@ -32,7 +32,6 @@ self-contained HTML page; :mod:`flows.casework.actual` uses the same writers.
 
 from __future__ import annotations
 
-import csv
 import html
 import os
 from collections.abc import Iterable, Sequence
@@ -43,6 +42,7 @@ from typing import Any
 
 from process_models.errors import OnethingError, ScenarioError, did_you_mean
 from process_models.procedure import Limit, Procedure, Step, StepKind
+from process_models.table import csv_writer
 from simulations.planning.metrics import (
     Comparison,
     PortfolioTotals,
@@ -440,7 +440,7 @@ def write_views(views: Iterable[View], path: str | os.PathLike[str], fmt: str, *
         if fmt == "csv":
             with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
                 first = next(iter(views))
-                w = csv.writer(f, lineterminator="\n")
+                w = csv_writer(f, lineterminator="\n")
                 w.writerow(first.headers)
                 w.writerows(first.rows)
         elif fmt == "xlsx":
