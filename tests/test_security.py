@@ -33,7 +33,7 @@ from api.i18n import MESSAGES
 from api.main import create_app
 from api.security import LoginLimiter
 from process_models.accounts import LoginFailure, User
-from process_models.settings import SECRET_FILE, settings
+from process_models.settings import SECRET_FILE, Settings, settings
 from tests.api_fixtures import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +61,9 @@ def _page_login(client, username: str, password: str = PASSWORD, **extra: str):
 
 @pytest.fixture
 def embedded(tmp_path, monkeypatch):
-    """The settings of a fresh embedded install: no secret configured, data in tmp_path."""
+    """The settings of a fresh embedded install: the default secret, data in tmp_path."""
     monkeypatch.setattr(settings, "data_dir", tmp_path)
-    monkeypatch.setattr(settings, "secret_key", "")
+    monkeypatch.setattr(settings, "secret_key", Settings.model_fields["secret_key"].default)
     return tmp_path
 
 
@@ -304,7 +304,8 @@ def _free_port() -> int:
 def test_rotating_x_forwarded_for_does_not_get_around_the_limit(tmp_path):
     """uvicorn believes no proxy header unless ONETHING_FORWARDED_ALLOW_IPS names the proxy."""
     env = {**{k: v for k, v in os.environ.items() if not k.upper().startswith("ONETHING_")},
-           "ONETHING_DATA_DIR": str(tmp_path), "ONETHING_ENVIRONMENT": "test"}
+           "ONETHING_DATA_DIR": str(tmp_path), "ONETHING_ENVIRONMENT": "test",
+           "PYTHONPATH": str(ROOT)}
     cli = [sys.executable, "-c", "from api.cli import main; main()"]
     subprocess.run([*cli, "user", "add", "planner2", "--role", "planner", "--password-stdin"],
                    input=PASSWORD + "\n", text=True, env=env, cwd=tmp_path, check=True,
