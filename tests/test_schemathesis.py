@@ -34,7 +34,8 @@ pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def _operation_labels() -> list[str]:
     """Every operation of the schema (read from an app that never touches its database)."""
     schema = schemathesis.openapi.from_asgi(
-        "/openapi.json", create_app(make_engine("sqlite://"), demo_accounts=False))
+        "/openapi.json", create_app(make_engine("sqlite://"), secret_key="s" * 40,
+                                    demo_accounts=False))
     return [result.ok().label for result in schema.get_all_operations()]
 
 
