@@ -46,7 +46,7 @@ ZH: dict[str, str] = {
     "login.submit": "登录",
     "login.failed": "用户名或密码错误",
     "login.too_many": "登录失败次数过多，请稍后再试",
-    "login.expired": "登录已超时，请重新登录；未提交的受理表单会在登录后恢复",
+    "login.expired": "登录已超时，请重新登录；未提交的表单内容会在登录后恢复",
     "error.title": "无法完成操作",
     "error.refused": "操作被拒绝",
     "error.csrf": "表单已过期（页面打开太久或已重新登录），请核对内容后再次提交",
@@ -229,7 +229,7 @@ EN: dict[str, str] = {
     "login.submit": "Log in",
     "login.failed": "Wrong username or password",
     "login.too_many": "Too many failed logins; try again later",
-    "login.expired": "Your session ended; log in again (an unsent desk form comes back filled in)",
+    "login.expired": "Your session ended; log in again (an unsent form comes back filled in)",
     "error.title": "Could not do that",
     "error.refused": "Refused",
     "error.csrf": "This form has expired (the page was open too long or you logged in "

@@ -11,7 +11,8 @@ functions the JSON routes call (:mod:`api.routes.cases`, :mod:`api.routes.simula
 A refused or invalid form comes back to the page it was sent from with the domain's
 one-line message (post/redirect/get, the message carried in the session). A form sent
 after the session ended (idle too long, or logged out elsewhere) is answered with the login
-page, which carries what was typed at the window back to the form; a stale CSRF token
+page, which carries what was typed (at the desk, or a decision's reason) back to the form;
+a stale CSRF token
 brings the form back with what was typed, in the page's language. Error pages never show
 where the service is installed (:func:`api.main.public_message`).
 
@@ -29,7 +30,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -118,6 +119,7 @@ def render(request: Request, template: str, user: User | None, *, status_code: i
         "nav": [(strings[key], href) for key, href, action in NAV if _may(user, action)],
         "switch_url": f"{request.url.path}?{request.url.include_query_params(lang=other).query}",
         "flash": request.session.pop("flash", None),
+        "resumed": getattr(request.state, "resumed", {}),
         **context,
     }, status_code=status_code)
     if request.query_params.get("lang") in LANGUAGES:
@@ -252,13 +254,33 @@ def read_login(request: Request, user: PageUser, next: str = "/") -> Response:
     return render(request, "login.html", user, next=next, resume="")
 
 
-def _resumed(resume: str) -> dict[str, Any]:
-    """The desk form's fields carried through the login page (``{}`` if none or garbled)."""
+def _resumed(request: Request, user: User, session: Session, resume: str) -> Response | None:
+    """The form whose fields came through the login page, filled in again: the desk's, or a
+    decision's reason on the page it was sent from; ``None`` if none (or garbled)."""
     try:
         fields = json.loads(resume) if resume else {}
     except ValueError:
-        return {}
-    return fields if isinstance(fields, dict) else {}
+        return None
+    if not isinstance(fields, dict):
+        return None
+    if fields.get("form") == "desk" and _may(user, "cases:open"):
+        return _desk(request, user, session, str(fields.get("procedure_id", "")), fields)
+    if fields.get("form") == "decision" and _may(user, "cases:decide"):
+        return _decision_again(request, user, session, fields)
+    return None
+
+
+def _decision_again(request: Request, user: User, session: Session,
+                    fields: dict[str, Any]) -> Response | None:
+    """The page a decision was sent from (the inbox or a case), its reason and ticked
+    materials filled in again; ``None`` for any other page."""
+    request.state.resumed = fields
+    back = str(fields.get("back", ""))
+    if back == "/inbox":
+        return read_inbox(request, user, session)
+    if back.startswith("/cases/"):
+        return read_case_page(request, user, session, unquote(back.removeprefix("/cases/")))
+    return None
 
 
 @router.post("/login")
@@ -290,9 +312,8 @@ def login(request: Request, session: SessionDep,
                       error=strings["login.failed"])
     limiter.succeeded(session, username, address)
     login_session(request, user)
-    entered = _resumed(resume)
-    if entered and _may(user, "cases:open"):
-        return _desk(request, user, session, str(entered.get("procedure_id", "")), entered)
+    if resumed := _resumed(request, user, session, resume):
+        return resumed
     target = next if next.startswith("/") and not next.startswith("//") and next != "/" \
         else HOME[user.role]
     return RedirectResponse(target, status_code=303)
@@ -373,7 +394,7 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
                "submitted": submitted}
     if refused := _gate(request, user, "cases:open",
                         page=f"/desk?procedure_id={quote(procedure_id)}",
-                        resume={"procedure_id": procedure_id, **entered}):
+                        resume={"form": "desk", "procedure_id": procedure_id, **entered}):
         return refused
     try:
         check_csrf(request, csrf_token)
@@ -503,12 +524,18 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
     from api.routes.cases import decide_case_step
 
     back = back or f"/cases/{quote(case_id)}"
-    if refused := _gate(request, user, "cases:decide", page=back):
+    typed = {"form": "decision", "back": back, "case_id": case_id, "step_id": step_id,
+             "reason": reason, "materials": materials}
+    if refused := _gate(request, user, "cases:decide", page=back,
+                        resume=typed if reason or materials else None):
         return refused
     try:
         check_csrf(request, csrf_token)
     except Forbidden:
-        return _back(request, back, "error", messages(_language(request))["error.csrf"])
+        stale = messages(_language(request))["error.csrf"]
+        _flash(request, "error", stale)
+        return _decision_again(request, user, session, typed) or _back(request, back, "error",
+                                                                       stale)
     try:
         try:
             body = DecisionCreate(outcome=outcome, reason=reason or None, materials=materials,

@@ -148,7 +148,8 @@ _SESSION_CSRF = "csrf"
 SESSION_MAX_SECONDS = ACCESS_TOKEN_MINUTES * 60
 """However busy, a page session lasts one working day, like a bearer token."""
 _SEEN_RESOLUTION_SECONDS = 30
-"""The last request's time is rewritten in the cookie at most this often."""
+"""The last request's time is rewritten in the cookie at most this often (or a tenth of the
+idle time, if shorter)."""
 
 
 def login_session(request, user: User) -> None:
@@ -177,7 +178,7 @@ def session_user_id(request, *, idle_seconds: float) -> int | None:
         request.session.clear()
         request.state.session_expired = True
         return None
-    if now - seen >= _SEEN_RESOLUTION_SECONDS:
+    if now - seen >= min(_SEEN_RESOLUTION_SECONDS, idle_seconds / 10):
         request.session[_SESSION_SEEN] = now
     return value
 

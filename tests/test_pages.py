@@ -224,8 +224,7 @@ def test_a_decision_without_the_csrf_token_changes_nothing_and_says_so_in_chines
     before = snapshot(engine)
     answer = browser.post(f"/cases/{case_id}/steps/power_connection/decision",
                           data={"outcome": "approve", "csrf_token": "stale"})
-    assert answer.url.path == f"/cases/{case_id}"
-    assert MESSAGES["zh"]["error.csrf"] in answer.text
+    assert answer.status_code == 200 and MESSAGES["zh"]["error.csrf"] in answer.text
     assert snapshot(engine) == before
 
 

@@ -234,6 +234,39 @@ def test_a_desk_form_sent_after_the_session_ended_comes_back_filled_in(app, clie
         assert session.exec(select(Case)).all() == []
 
 
+@pytest.mark.parametrize("stale", ["session", "csrf"])
+def test_a_decisions_reason_comes_back_after_an_ended_session_or_a_stale_form(
+        app, client, accounts, engine, later, stale):
+    """The clerk finds the reason typed and the materials ticked on the step it was for."""
+    from process_models import casework
+    from process_models.catalog import load_catalog_procedure
+
+    proc = load_catalog_procedure("restaurant")
+    with Session(engine) as session:
+        case_id = casework.open_case(
+            session, proc, casework.Applicant("张三", ID_NUMBER),
+            [i.material_id for i in casework.notification_list(proc)], now=datetime.now(UTC)).id
+    browser = TestClient(app)
+    assert _page_login(browser, "samr_clerk").status_code == 303
+    page = browser.get(f"/cases/{case_id}")
+    if stale == "session":
+        later(settings.session_idle_minutes * 60 + 5)
+    answer = browser.post(f"/cases/{case_id}/steps/business_licence/decision", data={
+        "csrf_token": _csrf(page) if stale == "session" else "stale", "outcome": "supplement",
+        "reason": "营业执照申请表缺少法人签字", "materials": ["articles"],
+        "back": f"/cases/{case_id}"})
+    if stale == "session":
+        resume = re.search(r'name="resume" value="([^"]+)"', answer.text).group(1)
+        answer = _page_login(browser, "samr_clerk", resume=resume.replace("&#34;", '"'))
+    assert answer.status_code == 200
+    assert 'value="营业执照申请表缺少法人签字"' in answer.text
+    assert re.search(r'value="articles" checked', answer.text)
+    assert "<details open>" in answer.text
+    with Session(engine) as session:
+        from process_models.cases import Decision
+        assert session.exec(select(Decision)).all() == []
+
+
 def test_a_stale_desk_form_comes_back_with_what_was_typed_in_chinese(app, client, accounts,
                                                                      engine):
     browser = TestClient(app)
