@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import SingletonThreadPool
 from sqlmodel import Session, col, select
 
-from api.security import InvalidToken, decode_access_token, session_user_id
+from api.security import InvalidToken, decode_access_token, session_epoch, session_user_id
 from flows.casework import CHANGE_MARKER
 from flows.casework.accounts import User
 from flows.casework.tables import Case, CaseStep
@@ -177,20 +177,24 @@ def _active_user(session: Session, user_id: int | None) -> User | None:
 
 
 async def get_current_user(request: Request, token: TokenDep) -> User:
-    """The user named by the bearer token; 401 when it is missing, forged or expired.
+    """The user named by the bearer token; 401 when it is missing, forged, expired or from
+    before the account's last logout.
 
     Sets ``request.state.cases_marker``, the cases' change marker read with the account
     (:meth:`LoopReads.account`), which the kept case reads go by.
     """
     try:
-        user_id = decode_access_token(token, secret_key=request.app.state.secret_key)
+        claims = decode_access_token(token, secret_key=request.app.state.secret_key)
     except InvalidToken:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token; "
                             "log in again at " + TOKEN_URL, headers=_UNAUTHORIZED) from None
-    user, request.state.cases_marker = request.app.state.loop_reads.account(user_id)
+    user, request.state.cases_marker = request.app.state.loop_reads.account(claims.user_id)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token's account no longer "
                             "exists or was deactivated", headers=_UNAUTHORIZED)
+    if user.session_epoch != claims.epoch:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token ended when its account "
+                            "logged out; log in again at " + TOKEN_URL, headers=_UNAUTHORIZED)
     return user
 
 
@@ -198,8 +202,15 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def get_page_user(request: Request, session: SessionDep) -> User | None:
-    """The user of the pages' session cookie, or ``None`` (the pages send them to log in)."""
-    return _active_user(session, session_user_id(request))
+    """The user of the pages' session cookie, or ``None`` (the pages send them to log in):
+    also when the session was idle too long or its account logged out since."""
+    user_id = session_user_id(request, idle_seconds=request.app.state.session_idle_seconds)
+    user = _active_user(session, user_id)
+    if user is not None and user.session_epoch != session_epoch(request):
+        request.session.clear()
+        request.state.session_expired = True
+        return None
+    return user
 
 
 PageUser = Annotated[User | None, Depends(get_page_user)]

@@ -1,14 +1,18 @@
 """The FastAPI application: routers, domain errors mapped to HTTP once, accounts at start-up.
 
 :func:`create_app` builds the service on an engine (default: the settings' database),
-migrates it to head on start-up and, in development, creates one demo account per role
-(:data:`DEMO_ACCOUNTS`). The JSON API lives under ``/api`` (bearer tokens); ``/health``
+migrates it to head on start-up and, in development on SQLite, creates one demo account per
+role (:data:`DEMO_ACCOUNTS`; never on PostgreSQL). It signs with the service's secret
+(:func:`process_models.settings.secret_key`); request bodies over
+``settings.max_request_bytes`` are refused with 413 before anything reads them
+(:class:`BodyLimit`), logged in or not. The JSON API lives under ``/api`` (bearer tokens); ``/health``
 answers load balancers; the web pages mount their own router on the same app
 (``app.include_router(pages.router)``) and use the signed session cookie.
 
 Every :class:`~process_models.errors.OnethingError` becomes one JSON answer
-``{"detail": "<the message the CLI prints>"}`` with the status of :data:`ERROR_STATUS`;
-a request that does not fit its schema gets the same one-line shape (422).
+``{"detail": "<the message the CLI prints>"}`` with the status of :data:`ERROR_STATUS`
+(:func:`public_message`: without the install folder); a request that does not fit its
+schema gets the same one-line shape (422).
 
 >>> ERROR_STATUS[0][1], ERROR_STATUS[-1][1]
 (404, 422)
@@ -16,9 +20,11 @@ a request that does not fit its schema gets the same one-line shape (422).
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,11 +39,13 @@ from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, Health
 from api.routes import api_router
 from api.routes.cases import CaseReads
-from api.security import LoginLimiter, TooManyAttempts, hash_password
+from api.security import SESSION_MAX_SECONDS, LoginLimiter, TooManyAttempts, hash_password
 from process_models.errors import Conflict, Forbidden, NotFound, OnethingError
+from process_models.settings import secret_key as configured_secret_key
 from process_models.settings import settings
 
-__all__ = ["DEMO_ACCOUNTS", "ERROR_STATUS", "app", "create_app", "ensure_demo_accounts"]
+__all__ = ["DEMO_ACCOUNTS", "ERROR_STATUS", "BodyLimit", "app", "create_app",
+           "ensure_demo_accounts", "error_status", "public_message"]
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +87,27 @@ TAGS = [
 
 
 _PING = text("SELECT 1")
+_INSTALL_FOLDER = str(Path(__file__).resolve().parent.parent)
 
 
-def _status(error: OnethingError) -> int:
+def error_status(error: OnethingError) -> int:
+    """The HTTP status of a domain error (:data:`ERROR_STATUS`)."""
     return next(code for kind, code in ERROR_STATUS if isinstance(error, kind))
 
 
+def public_message(error: OnethingError) -> str:
+    """The error's one line as a visitor may read it: files named relative to the install
+    folder, whose location is not shown.
+
+    >>> from process_models.errors import ProcedureError
+    >>> public_message(ProcedureError("bad", file=f"{_INSTALL_FOLDER}/process_models/x.yaml"))
+    'process_models/x.yaml: bad'
+    """
+    return str(error).replace(_INSTALL_FOLDER + "/", "").replace(_INSTALL_FOLDER, ".")
+
+
 async def _domain_error(request: Request, error: OnethingError) -> JSONResponse:
-    return JSONResponse({"detail": str(error)}, status_code=_status(error))
+    return JSONResponse({"detail": public_message(error)}, status_code=error_status(error))
 
 
 def _field(loc) -> str:
@@ -105,6 +126,59 @@ async def _invalid_request(request: Request, error: RequestValidationError) -> J
 async def _too_many_attempts(request: Request, error: TooManyAttempts) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=429,
                         headers={"Retry-After": str(error.retry_after_seconds)})
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``max_bytes`` is answered 413 before any route,
+    login or form parser reads it: by its ``Content-Length``, or, streamed without one,
+    read here up to the limit and passed on only if it stays within it.
+
+    >>> BodyLimit(None, max_bytes=2_000_000).max_bytes
+    2000000
+    """
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        if b"chunked" not in headers.get(b"transfer-encoding", b""):
+            await self.app(scope, receive, send)
+            return
+        messages, size = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send) -> None:
+        body = json.dumps({"detail": f"the request body is over {self.max_bytes} bytes; "
+                                     "send less"}).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def ensure_demo_accounts(engine: Engine) -> list[tuple[str, str, str]]:
@@ -133,16 +207,18 @@ def create_app(
 ) -> FastAPI:
     """The service on ``engine`` (default: the settings' database).
 
-    ``demo_accounts`` defaults to ``True`` in development only. The database is migrated
-    to head when the application starts; then the case handling starts beside the requests
-    (:func:`api.case_runner.case_handling`: Prefect's API in embedded mode, and the outbox
-    relay unless ``relay`` is false).
+    ``secret_key`` defaults to the service's secret (:func:`configured_secret_key`).
+    ``demo_accounts`` defaults to ``True`` in development; never on anything but SQLite.
+    The database is migrated to head when the application starts; then the case handling
+    starts beside the requests (:func:`api.case_runner.case_handling`: Prefect's API in
+    embedded mode, and the outbox relay unless ``relay`` is false).
     """
     from flows.casework.store import init_db, make_engine
 
     install_log_masking()
     engine = engine if engine is not None else make_engine()
     demo = settings.environment == "development" if demo_accounts is None else demo_accounts
+    demo = demo and engine.dialect.name == "sqlite"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -156,13 +232,16 @@ def create_app(
     app = FastAPI(title="onething", version="0.1.0", description=DESCRIPTION,
                   openapi_tags=TAGS, lifespan=lifespan)
     app.state.engine = engine
-    app.state.secret_key = secret_key or settings.secret_key
+    app.state.secret_key = secret_key or configured_secret_key()
+    app.state.session_idle_seconds = settings.session_idle_minutes * 60
     app.state.login_limiter = login_limiter or LoginLimiter()
     app.state.loop_reads = LoopReads(engine)
     app.state.case_reads = CaseReads()
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
                        session_cookie="onething_session", same_site="lax",
+                       max_age=SESSION_MAX_SECONDS,
                        https_only=settings.environment == "production")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_exception_handler(OnethingError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)

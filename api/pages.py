@@ -9,7 +9,12 @@ functions the JSON routes call (:mod:`api.routes.cases`, :mod:`api.routes.simula
 :mod:`api.routes.audit`), so applicants' personal data are masked exactly as in the API.
 
 A refused or invalid form comes back to the page it was sent from with the domain's
-one-line message (post/redirect/get, the message carried in the session).
+one-line message (post/redirect/get, the message carried in the session). A form sent
+after the session ended (idle too long, or logged out elsewhere) is answered with the login
+page, which carries what was typed (at the desk, or a decision's reason) back to the form;
+a stale CSRF token
+brings the form back with what was typed, in the page's language. Error pages never show
+where the service is installed (:func:`api.main.public_message`).
 
 >>> sorted(HOME)
 ['admin', 'auditor', 'clerk', 'front_desk', 'planner']
@@ -18,12 +23,13 @@ one-line message (post/redirect/get, the message carried in the session).
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -42,7 +48,7 @@ from api.security import (
     logout_session,
 )
 from flows import casework
-from flows.casework.accounts import User
+from flows.casework.accounts import User, end_sessions
 from flows.casework.tables import CHINA_STANDARD_TIME, Case, CaseStep, local_date
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
@@ -112,6 +118,7 @@ def render(request: Request, template: str, user: User | None, *, status_code: i
         "nav": [(strings[key], href) for key, href, action in NAV if _may(user, action)],
         "switch_url": f"{request.url.path}?{request.url.include_query_params(lang=other).query}",
         "flash": request.session.pop("flash", None),
+        "resumed": getattr(request.state, "resumed", {}),
         **context,
     }, status_code=status_code)
     if request.query_params.get("lang") in LANGUAGES:
@@ -120,23 +127,50 @@ def render(request: Request, template: str, user: User | None, *, status_code: i
 
 
 def _status(error: OnethingError) -> int:
-    from api.main import ERROR_STATUS
+    from api.main import error_status
 
-    return next(code for kind, code in ERROR_STATUS if isinstance(error, kind))
+    return error_status(error)
+
+
+def _message(error: OnethingError) -> str:
+    from api.main import public_message
+
+    return public_message(error)
 
 
 def _error_page(request: Request, user: User | None, error: OnethingError) -> Response:
-    return render(request, "error.html", user, status_code=_status(error), message=str(error))
+    return render(request, "error.html", user, status_code=_status(error),
+                  message=_message(error))
 
 
-def _to_login(request: Request) -> Response:
-    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+def _stale_form(request: Request) -> Forbidden:
+    """The refusal of a form whose CSRF token is not this session's, in the page's language."""
+    return Forbidden(messages(_language(request))["error.csrf"])
 
 
-def _gate(request: Request, user: User | None, action: str) -> Response | None:
-    """A redirect to the login page, a 403 page, or ``None`` when ``user`` may do ``action``."""
+def _to_login(request: Request, page: str | None = None,
+              resume: dict[str, Any] | None = None) -> Response:
+    """The way to the login page, then back to ``page`` (default: this one).
+
+    A form sent without a session gets the login page at once, carrying ``resume`` (what
+    was typed) to be filled in again after logging in.
+    """
+    strings = messages(_language(request))
+    if getattr(request.state, "session_expired", False):
+        _flash(request, "error", strings["login.expired"])
+    target = page or request.url.path
+    if request.method == "POST":
+        return render(request, "login.html", None, status_code=401, next=target,
+                      resume=json.dumps(resume, ensure_ascii=False) if resume else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+def _gate(request: Request, user: User | None, action: str, *, page: str | None = None,
+          resume: dict[str, Any] | None = None) -> Response | None:
+    """The way to the login page (:func:`_to_login`), a 403 page, or ``None`` when ``user``
+    may do ``action``."""
     if user is None:
-        return _to_login(request)
+        return _to_login(request, page, resume)
     try:
         check_allowed(user, action)
     except Forbidden as error:
@@ -216,7 +250,36 @@ def read_home(request: Request, user: PageUser) -> Response:
 @router.get("/login")
 def read_login(request: Request, user: PageUser, next: str = "/") -> Response:
     """The login form."""
-    return render(request, "login.html", user, next=next)
+    return render(request, "login.html", user, next=next, resume="")
+
+
+def _resumed(request: Request, user: User, session: Session, resume: str) -> Response | None:
+    """The form whose fields came through the login page, filled in again: the desk's, or a
+    decision's reason on the page it was sent from; ``None`` if none (or garbled)."""
+    try:
+        fields = json.loads(resume) if resume else {}
+    except ValueError:
+        return None
+    if not isinstance(fields, dict):
+        return None
+    if fields.get("form") == "desk" and _may(user, "cases:open"):
+        return _desk(request, user, session, str(fields.get("procedure_id", "")), fields)
+    if fields.get("form") == "decision" and _may(user, "cases:decide"):
+        return _decision_again(request, user, session, fields)
+    return None
+
+
+def _decision_again(request: Request, user: User, session: Session,
+                    fields: dict[str, Any]) -> Response | None:
+    """The page a decision was sent from (the inbox or a case), its reason and ticked
+    materials filled in again; ``None`` for any other page."""
+    request.state.resumed = fields
+    back = str(fields.get("back", ""))
+    if back == "/inbox":
+        return read_inbox(request, user, session)
+    if back.startswith("/cases/"):
+        return read_case_page(request, user, session, unquote(back.removeprefix("/cases/")))
+    return None
 
 
 @router.post("/login")
@@ -224,39 +287,47 @@ def login(request: Request, session: SessionDep,
           username: Annotated[str, Form(max_length=200)],
           password: Annotated[str, Form(max_length=1000)],
           csrf_token: Annotated[str, Form()] = "",
-          next: Annotated[str, Form(max_length=500)] = "/") -> Response:
-    """Check the password (rate-limited like the API), then remember the user in the cookie."""
+          next: Annotated[str, Form(max_length=500)] = "/",
+          resume: Annotated[str, Form(max_length=20_000)] = "") -> Response:
+    """Check the password (rate-limited like the API), then remember the user in the cookie;
+    a form that was sent after its session ended comes back filled in."""
+    strings = messages(_language(request))
     try:
         check_csrf(request, csrf_token)
-    except Forbidden as error:
-        return _error_page(request, None, error)
-    strings = messages(_language(request))
+    except Forbidden:
+        return render(request, "login.html", None, status_code=403, next=next, resume=resume,
+                      error=strings["error.csrf"])
     limiter = request.app.state.login_limiter
     address = request.client.host if request.client else "unknown"
     try:
-        limiter.check(username, address)
+        limiter.check(session, username, address)
     except TooManyAttempts as error:
-        return render(request, "login.html", None, status_code=429, next=next,
+        return render(request, "login.html", None, status_code=429, next=next, resume=resume,
                       error=f"{strings['login.too_many']} ({error.retry_after_seconds} s)")
     user = authenticate(session, username, password)
     if user is None:
-        limiter.failed(username, address)
-        return render(request, "login.html", None, status_code=401, next=next,
+        limiter.failed(session, username, address)
+        return render(request, "login.html", None, status_code=401, next=next, resume=resume,
                       error=strings["login.failed"])
-    limiter.succeeded(username, address)
+    limiter.succeeded(session, username, address)
     login_session(request, user)
+    if resumed := _resumed(request, user, session, resume):
+        return resumed
     target = next if next.startswith("/") and not next.startswith("//") and next != "/" \
         else HOME[user.role]
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    """Forget the user of this browser."""
+def logout(request: Request, user: PageUser, session: SessionDep,
+           csrf_token: Annotated[str, Form()] = "") -> Response:
+    """End every session and bearer token of this account, and forget it in this browser."""
     try:
         check_csrf(request, csrf_token)
-    except Forbidden as error:
-        return _error_page(request, None, error)
+    except Forbidden:
+        return _error_page(request, None, _stale_form(request))
+    if user is not None:
+        end_sessions(session, user.id)
     logout_session(request)
     return RedirectResponse("/login", status_code=303)
 
@@ -288,7 +359,7 @@ def _desk(request: Request, user: User, session: Session, procedure_id: str,
     return render(request, "desk.html", user, status_code=_status(error) if error else 200,
                   procedures=[(p.id, _name(p, language)) for p in _catalog()], proc=proc,
                   notice=notice, names=names, entered=entered,
-                  error=str(error) if error else None)
+                  error=_message(error) if error else None)
 
 
 @router.get("/desk/notice/{procedure_id}")
@@ -318,14 +389,16 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
     from api.models import CaseCreate
     from api.routes.cases import create_case
 
-    if refused := _gate(request, user, "cases:open"):
+    entered = {"name": name, "id_number": id_number, "phone": phone, "address": address,
+               "submitted": submitted}
+    if refused := _gate(request, user, "cases:open",
+                        page=f"/desk?procedure_id={quote(procedure_id)}",
+                        resume={"form": "desk", "procedure_id": procedure_id, **entered}):
         return refused
     try:
         check_csrf(request, csrf_token)
-    except Forbidden as error:
-        return _error_page(request, user, error)
-    entered = {"name": name, "id_number": id_number, "phone": phone, "address": address,
-               "submitted": submitted}
+    except Forbidden:
+        return _desk(request, user, session, procedure_id, entered, _stale_form(request))
     try:
         try:
             body = CaseCreate(procedure_id=procedure_id, submitted=submitted, applicant={
@@ -418,13 +491,13 @@ def submit_materials(request: Request, user: PageUser, session: SessionDep, engi
     from api.models import MaterialsSubmit
     from api.routes.cases import submit_case_materials
 
-    if refused := _gate(request, user, "cases:submit"):
-        return refused
     back = f"/cases/{quote(case_id)}"
+    if refused := _gate(request, user, "cases:submit", page=back):
+        return refused
     try:
         check_csrf(request, csrf_token)
-    except Forbidden as error:
-        return _error_page(request, user, error)
+    except Forbidden:
+        return _back(request, back, "error", messages(_language(request))["error.csrf"])
     try:
         try:
             body = MaterialsSubmit(material_ids=material_ids)
@@ -432,7 +505,7 @@ def submit_materials(request: Request, user: PageUser, session: SessionDep, engi
             raise _one_line(e) from None
         submit_case_materials(case_id, body, session, engine, user)
     except OnethingError as error:
-        return _back(request, back, "error", str(error))
+        return _back(request, back, "error", _message(error))
     return _back(request, back, "ok", messages(_language(request))["flash.materials"])
 
 
@@ -449,13 +522,19 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
     from api.models import DecisionCreate
     from api.routes.cases import decide_case_step
 
-    if refused := _gate(request, user, "cases:decide"):
-        return refused
     back = back or f"/cases/{quote(case_id)}"
+    typed = {"form": "decision", "back": back, "case_id": case_id, "step_id": step_id,
+             "reason": reason, "materials": materials}
+    if refused := _gate(request, user, "cases:decide", page=back,
+                        resume=typed if reason or materials else None):
+        return refused
     try:
         check_csrf(request, csrf_token)
-    except Forbidden as error:
-        return _error_page(request, user, error)
+    except Forbidden:
+        stale = messages(_language(request))["error.csrf"]
+        _flash(request, "error", stale)
+        return _decision_again(request, user, session, typed) or _back(request, back, "error",
+                                                                       stale)
     try:
         try:
             body = DecisionCreate(outcome=outcome, reason=reason or None, materials=materials,
@@ -465,7 +544,7 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
         decide_case_step(case_id, step_id, body, session, engine, user)
     except OnethingError as error:
         strings = messages(_language(request))
-        return _back(request, back, "error", f"{strings['error.refused']}: {error}")
+        return _back(request, back, "error", f"{strings['error.refused']}: {_message(error)}")
     return _back(request, back, "ok", messages(_language(request))["flash.decided"])
 
 
@@ -512,7 +591,7 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
             gantt=gantt[gantt.find("<svg"):], names=_names(before, language))
     except OnethingError as error:
         return render(request, "planner.html", user, status_code=_status(error),
-                      error=str(error), **context)
+                      error=_message(error), **context)
     return render(request, "planner.html", user, **context)
 
 
@@ -534,10 +613,13 @@ async def upload_scenario(request: Request, user: PageUser, session: SessionDep,
     """The planner on an uploaded reform scenario (YAML)."""
     from fastapi.concurrency import run_in_threadpool
 
-    if refused := _gate(request, user, "simulations:run"):
+    if refused := _gate(request, user, "simulations:run", page="/planner"):
         return refused
     try:
         check_csrf(request, csrf_token)
+    except Forbidden:
+        return _error_page(request, user, _stale_form(request))
+    try:
         data = await scenario.read(MAX_SCENARIO_BYTES + 1)
         if len(data) > MAX_SCENARIO_BYTES:
             raise InvalidInput(f"the scenario is over {MAX_SCENARIO_BYTES} bytes; split it",

@@ -6,7 +6,10 @@ The embedded default (SQLite file, Prefect in-process) needs no server. Producti
     ONETHING_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/onething
     ONETHING_PREFECT_MODE=server
     ONETHING_ENVIRONMENT=production
-    ONETHING_SECRET_KEY=...
+    ONETHING_SECRET_KEY=...   # at least 32 characters: python -c "import secrets; print(secrets.token_urlsafe(48))"
+
+The secret signs bearer tokens and the pages' session cookie; :func:`secret_key` is the one
+place that decides which secret the service uses.
 
 >>> Settings(database_url="sqlite:///x.db").is_sqlite
 True
@@ -14,17 +17,24 @@ True
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from process_models._env import ENV_FILE, ENV_PREFIX
+from process_models.errors import InvalidInput
 
-__all__ = ["Settings", "settings"]
+__all__ = ["MIN_SECRET_CHARS", "SECRET_FILE", "Settings", "secret_key", "settings"]
 
-DEFAULT_SECRET = "changethis"
+MIN_SECRET_CHARS = 32
+SECRET_FILE = "secret_key"
+"""The file in ``data_dir`` holding the secret generated on the first embedded start."""
+_PUBLISHED_SECRETS = frozenset({"changethis", "changeme", "secret", "onething"})
+_MAKE_ONE = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
 class Settings(BaseSettings):
@@ -35,21 +45,22 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in data_dir")
     prefect_mode: Literal["embedded", "server"] = "embedded"
     prefect_api_url: str = "http://127.0.0.1:4200/api"
-    secret_key: str = DEFAULT_SECRET
+    secret_key: str = Field(default="", repr=False, description=(
+        "signs tokens and session cookies; empty = a secret generated into data_dir, "
+        "embedded mode on 127.0.0.1 only"))
+    session_idle_minutes: float = Field(
+        default=30, gt=0, description="a page session ends after this long without a request")
+    forwarded_allow_ips: str = Field(default="", description=(
+        "addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); "
+        "empty = none, the client address is the connection's"))
+    max_request_bytes: int = Field(
+        default=2_000_000, gt=0, description="larger request bodies are refused (413)")
     calendar_overrides: list[Path] = Field(
         default_factory=list, description="local override files (closures, extra working days)"
     )
     yellow_share: float = Field(
         default=0.8, gt=0, lt=1, description="a step turns yellow past this share of its time"
     )
-
-    @model_validator(mode="after")
-    def _production_refuses_defaults(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
-            raise ValueError(
-                "ONETHING_SECRET_KEY is still the default 'changethis'; set a secret for production"
-            )
-        return self
 
     @property
     def effective_database_url(self) -> str:
@@ -60,4 +71,79 @@ class Settings(BaseSettings):
         return self.effective_database_url.startswith("sqlite")
 
 
-settings = Settings()
+def secret_key(config: Settings | None = None, *, public: bool = False) -> str:
+    """The secret the service signs with.
+
+    A configured ``ONETHING_SECRET_KEY`` must be at least :data:`MIN_SECRET_CHARS`
+    characters and no published example. Without one, the embedded mode (SQLite, not
+    production, not ``public``: served on the loopback address only) uses the secret in
+    ``data_dir/secret_key``, generated on the first start (mode 0600) and read afterwards;
+    anything else is refused with one line saying how to set one.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> first = secret_key(Settings(data_dir=folder))
+    >>> first == secret_key(Settings(data_dir=folder)), oct((folder / SECRET_FILE).stat().st_mode & 0o777)
+    (True, '0o600')
+    >>> secret_key(Settings(secret_key="changethis"))
+    Traceback (most recent call last):
+    ...
+    process_models.errors.InvalidInput: ONETHING_SECRET_KEY: the secret is a published example or shorter than 32 characters; set a new one, e.g. from python -c "import secrets; print(secrets.token_urlsafe(48))"
+    """
+    config = config or settings
+    if config.secret_key:
+        if len(config.secret_key) < MIN_SECRET_CHARS or \
+                config.secret_key.lower() in _PUBLISHED_SECRETS:
+            raise InvalidInput(
+                f"the secret is a published example or shorter than {MIN_SECRET_CHARS} "
+                f"characters; set a new one, e.g. from {_MAKE_ONE}", path="ONETHING_SECRET_KEY")
+        return config.secret_key
+    if public or not config.is_sqlite or config.environment == "production":
+        where = ("production" if config.environment == "production" else
+                 "a PostgreSQL database" if not config.is_sqlite else "an address other than "
+                 "127.0.0.1")
+        raise InvalidInput(
+            f"no secret is set, and serving {where} needs one; set ONETHING_SECRET_KEY "
+            f"(at least {MIN_SECRET_CHARS} characters, e.g. from {_MAKE_ONE})",
+            path="ONETHING_SECRET_KEY")
+    return _generated_secret(config.data_dir / SECRET_FILE)
+
+
+def _generated_secret(path: Path) -> str:
+    """The secret in ``path``, first written there (mode 0600) if there is none."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(draft, path)  # never replaces a secret another process wrote first
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    if path.stat().st_mode & 0o077:
+        raise InvalidInput(f"{path} may be read by other users; run chmod 600 {path}",
+                           path="ONETHING_SECRET_KEY")
+    secret = path.read_text("ascii").strip()
+    if len(secret) < MIN_SECRET_CHARS:
+        raise InvalidInput(f"{path} holds no secret of {MIN_SECRET_CHARS} characters or more; "
+                           "delete it to have a new one generated (sessions and tokens end)",
+                           path="ONETHING_SECRET_KEY")
+    return secret
+
+
+def _load() -> Settings:
+    """The settings from the environment; a bad value is one line naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ENV_PREFIX + "_".join(str(part) for part in first["loc"]).upper()
+        shown = str(first.get("input", ""))[:80]
+        raise InvalidInput(f"{first['msg']} (got '{shown}'); fix or unset it",
+                           path=name) from None
+
+
+settings = _load()

@@ -60,7 +60,7 @@ from typing import IO, Any, Literal
 
 from pydantic import ValidationError
 
-from process_models.errors import ProcedureSyntaxError, TableError, did_you_mean
+from process_models.errors import ProcedureSyntaxError, TableError, did_you_mean, shown
 from process_models.loading import check_procedure, find_cycle
 from process_models.procedure import (
     Department,
@@ -121,9 +121,8 @@ class UncachedFormula(str):
 
 
 def _shown(value: Any) -> str:
-    """A cell value quoted for an error message, cut to 40 characters."""
-    text = str(value)
-    return repr(text if len(text) <= 40 else f"{text[:40]}…")
+    """A cell value quoted for an error message (as text, cut like every echoed value)."""
+    return shown(str(value))
 
 
 def _one_line(text: str) -> str:

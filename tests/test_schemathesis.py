@@ -35,7 +35,7 @@ def _operation_labels() -> list[str]:
     """Every operation of the schema (read from an app that is never started: starting it
     would start Prefect and the relay while the tests are being collected)."""
     schema = schemathesis.openapi.from_dict(
-        create_app(make_engine("sqlite://"), demo_accounts=False).openapi())
+        create_app(make_engine("sqlite://"), secret_key="s" * 40, demo_accounts=False).openapi())
     return [result.ok().label for result in schema.get_all_operations()]
 
 

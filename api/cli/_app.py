@@ -1,7 +1,9 @@
 """The Typer application every command module registers on, and its error handling.
 
 Every :class:`~process_models.errors.OnethingError` becomes one red line on stderr and
-exit code 2; nothing prints a traceback. ``onething`` starts fast: :func:`run` imports
+exit code 2; any other error one red line naming its type, exit code 1 (a database that
+cannot be reached is named by its URL, password hidden); ``--debug`` (or
+``ONETHING_DEBUG=1``) shows the traceback instead. ``onething`` starts fast: :func:`run` imports
 only the module of the command it runs (every module for help or an unknown name), and
 heavy imports (networkx, Prefect, FastAPI) happen inside the commands that need them.
 """
@@ -31,11 +33,21 @@ app = typer.Typer(
 
 
 @app.callback()
-def _always_a_group() -> None:
-    """Keeps ``onething serve`` a subcommand when only the serve module is imported."""
+def _always_a_group(
+    debug: bool = typer.Option(False, "--debug", help="show the traceback of an unexpected "
+                                                      "error (or set ONETHING_DEBUG=1)"),
+) -> None:
+    """Keeps ``onething serve`` a subcommand when only the serve module is imported.
+
+    ``--debug`` is read by :func:`run`, which handles the errors.
+    """
 
 
 EXIT_BAD_INPUT = 2
+EXIT_UNEXPECTED = 1
+DEBUG_OPTION = "--debug"
+DEBUG_VARIABLE = "ONETHING_DEBUG"
+_SHOWN_CHARS = 300
 
 #: The module under ``api.cli`` that registers each command and command group, in the
 #: order ``onething --help`` lists them.
@@ -103,8 +115,37 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     raise SystemExit(code)
 
 
+def _debugging(args: list[str]) -> bool:
+    """Whether ``--debug`` comes before the command, or ``ONETHING_DEBUG`` is set."""
+    before_command = args[:next((i for i, a in enumerate(args) if not a.startswith("-")),
+                                len(args))]
+    return DEBUG_OPTION in before_command or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+
+
+def unexpected_error_line(error: BaseException) -> str:
+    """One line for an error that is not ours: the database's URL and the fix when it cannot
+    be reached, else the error's type and first line.
+
+    >>> unexpected_error_line(ValueError("day is out of range for month"))
+    'ValueError: day is out of range for month (run with --debug for the traceback)'
+    """
+    from flows.casework.store import DATABASE_NOTE
+
+    database = next((note.removeprefix(DATABASE_NOTE) for note in
+                     getattr(error, "__notes__", ()) if note.startswith(DATABASE_NOTE)), None)
+    first_line = next(iter(str(getattr(error, "orig", None) or error).strip().splitlines()), "")
+    if len(first_line) > _SHOWN_CHARS:
+        first_line = first_line[:_SHOWN_CHARS] + "…"
+    if database is not None:
+        return (f"cannot use the database {database}: {first_line}; check "
+                f"ONETHING_DATABASE_URL (or --database) and that the database server runs")
+    return (f"{type(error).__name__}: {first_line} "
+            f"(run with {DEBUG_OPTION} for the traceback)")
+
+
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; map our errors to one line and exit code 2."""
+    """Run the CLI; map our errors to one line and exit code 2, any other error to one
+    line and exit code 1."""
     import warnings
 
     from process_models.errors import OnethingError
@@ -114,10 +155,12 @@ def run(argv: list[str] | None = None) -> int:
 
         console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(str(message))}")
 
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = _debugging(args)
     warnings.showwarning = show_warning
-    register_commands(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, prog_name="onething", standalone_mode=False)
+        register_commands([a for a in args if a != DEBUG_OPTION])
+        app(args=args, prog_name="onething", standalone_mode=False)
     except OnethingError as e:
         from rich.markup import escape
 
@@ -127,13 +170,19 @@ def run(argv: list[str] | None = None) -> int:
         return int(e.code or 0) if not isinstance(e.code, str) else 1
     except KeyboardInterrupt:
         return 130
-    except Exception as e:  # usage errors from the click that Typer bundles
-        from typer._click import exceptions as click_exceptions
+    except Exception as e:
+        from typer._click.exceptions import ClickException
+        from typer.exceptions import Abort
 
-        if isinstance(e, click_exceptions.ClickException):
+        if isinstance(e, ClickException):  # usage errors
             e.show()
             return e.exit_code
-        if isinstance(e, click_exceptions.Abort):
+        if isinstance(e, Abort):  # Ctrl-C or end of input at a prompt
             return 130
-        raise
+        if debug:
+            raise
+        from rich.markup import escape
+
+        console(stderr=True).print(f"[red]error:[/red] {escape(unexpected_error_line(e))}")
+        return EXIT_UNEXPECTED
     return 0

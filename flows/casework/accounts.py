@@ -10,6 +10,11 @@ clerks, the departments whose steps they decide. Roles:
 - ``auditor``: reads everything, changes nothing; sees masked personal data;
 - ``admin``: everything.
 
+An account's ``session_epoch`` moves on at each logout (:func:`end_sessions`): bearer
+tokens and page sessions carry the epoch they were issued in, and one from an earlier
+epoch is refused. :class:`LoginFailure` rows are the failed logins the rate limiting
+counts, kept in the database so a restart or a second server process shares them.
+
 >>> check_role("clerk")
 'clerk'
 >>> check_role("clerc")
@@ -24,19 +29,24 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import JSON, Column
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import JSON, Column, delete, func, update
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from flows.casework.tables import aware_time
 from process_models.errors import Conflict, InvalidInput, NotFound, did_you_mean
 
 __all__ = [
     "ROLES",
+    "LoginFailure",
     "User",
     "add_user",
     "check_role",
+    "clear_login_failures",
+    "end_sessions",
     "find_user",
     "get_user",
+    "login_failures",
+    "record_login_failure",
 ]
 
 ROLES = ("front_desk", "clerk", "planner", "auditor", "admin")
@@ -55,6 +65,19 @@ class User(SQLModel, table=True):
     departments: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
     created_at: datetime
+    session_epoch: int = 0
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login: the username tried (cut to 64 characters, the longest a username
+    can be), the client address and when (seconds since the epoch)."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    address: str = Field(max_length=64, index=True)
+    failed_at: float = Field(index=True)
 
 
 def check_role(role: str) -> str:
@@ -140,3 +163,43 @@ def get_user(session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound(f"no user with id {user_id}")
     return user
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every page session and bearer token of the account (its epoch moves on); commits."""
+    session.execute(update(User).where(col(User.id) == user_id)
+                    .values(session_epoch=User.session_epoch + 1))
+    session.commit()
+
+
+def _failure_key(username: str, address: str) -> tuple[str, str]:
+    return username[:64], address[:64]
+
+
+def login_failures(session: Session, username: str, address: str,
+                   since: float) -> tuple[tuple[int, float | None], tuple[int, float | None]]:
+    """(count, earliest time) of the failed logins since ``since``: of ``username`` from
+    ``address``, and of every username from ``address``."""
+    username, address = _failure_key(username, address)
+    recent = col(LoginFailure.failed_at) > since
+    by_address = select(func.count(), func.min(LoginFailure.failed_at)).where(
+        LoginFailure.address == address, recent)
+    pair = by_address.where(LoginFailure.username == username)
+    return tuple(session.exec(pair).one()), tuple(session.exec(by_address).one())
+
+
+def record_login_failure(session: Session, username: str, address: str, *, now: float,
+                         forget_before: float) -> None:
+    """Count one failed login and drop the failures older than ``forget_before``; commits."""
+    username, address = _failure_key(username, address)
+    session.execute(delete(LoginFailure).where(col(LoginFailure.failed_at) <= forget_before))
+    session.add(LoginFailure(username=username, address=address, failed_at=now))
+    session.commit()
+
+
+def clear_login_failures(session: Session, username: str, address: str) -> None:
+    """Forget the failed logins of ``username`` from ``address`` (it logged in); commits."""
+    username, address = _failure_key(username, address)
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username,
+                                               LoginFailure.address == address))
+    session.commit()

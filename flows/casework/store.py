@@ -27,14 +27,20 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlmodel import Session
 
-__all__ = ["MIGRATIONS_DIR", "begin_write", "existing_engine", "init_db", "make_engine",
-           "model_metadata"]
+from process_models.errors import InvalidInput
+
+__all__ = ["DATABASE_NOTE", "MIGRATIONS_DIR", "begin_write", "existing_engine", "init_db",
+           "make_engine", "model_metadata"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "onething_sqlite_immediate"
+DATABASE_NOTE = "onething database: "
+"""The note a database error carries naming its database (password hidden), which the
+CLI's catch-all shows."""
 
 
 def _normalised_url(url: str) -> str:
@@ -65,10 +71,16 @@ def make_engine(url: str | None = None, **engine_kwargs) -> Engine:
 
         url = settings.effective_database_url
     url = _normalised_url(url)
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError):
+        raise InvalidInput(f"'{url[:200]}' is not a database URL; use sqlite:///path/to/file.db "
+                           "or postgresql+psycopg://user@host:5432/name",
+                           path="database URL") from None
     if parsed.get_backend_name() != "sqlite":
         engine_kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **engine_kwargs)
+        return _noting_database(create_engine(url, **engine_kwargs))
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +107,19 @@ def make_engine(url: str | None = None, **engine_kwargs) -> Engine:
     def _on_begin(connection) -> None:
         immediate = connection.get_execution_options().get(_IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return _noting_database(engine)
+
+
+def _noting_database(engine: Engine) -> Engine:
+    """``engine``, whose errors carry a note naming its database (:data:`DATABASE_NOTE`)."""
+    shown = engine.url.render_as_string(hide_password=True)
+
+    @event.listens_for(engine, "handle_error")
+    def _note(context) -> None:
+        error = context.sqlalchemy_exception
+        if error is not None and DATABASE_NOTE + shown not in getattr(error, "__notes__", ()):
+            error.add_note(DATABASE_NOTE + shown)
 
     return engine
 

@@ -8,6 +8,7 @@ True
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from process_models.errors import ProcedureNotFound, did_you_mean
@@ -17,6 +18,8 @@ from process_models.procedure import Procedure
 __all__ = ["CATALOG_DIR", "catalog_ids", "catalog_path", "load_catalog", "load_catalog_procedure"]
 
 CATALOG_DIR = Path(__file__).parent
+_CATALOG_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+"""The shape of a catalog id (a file stem here): nothing that could name another file."""
 
 
 def catalog_ids() -> list[str]:
@@ -25,10 +28,23 @@ def catalog_ids() -> list[str]:
 
 
 def catalog_path(procedure_id: str) -> Path:
-    """The file of one catalog procedure; unknown ids get a did-you-mean."""
+    """The file of one catalog procedure; unknown ids get a did-you-mean.
+
+    Only an id of the catalog's shape is looked up (and echoed), so no id reaches a file
+    outside it:
+
+    >>> catalog_path("../../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    process_models.errors.ProcedureNotFound: no catalog procedure has that id (catalog ids are a lower-case letter, then up to 63 lower-case letters, digits or '_'); known: construction_permit, convenience_store, enterprise_startup, newborn, property_transfer, restaurant, retirement, utility_connection
+    """
+    ids = catalog_ids()
+    if not _CATALOG_ID.fullmatch(procedure_id):
+        raise ProcedureNotFound(
+            "no catalog procedure has that id (catalog ids are a lower-case letter, then up "
+            f"to 63 lower-case letters, digits or '_'); known: {', '.join(ids)}")
     path = CATALOG_DIR / f"{procedure_id}.yaml"
     if not path.is_file():
-        ids = catalog_ids()
         raise ProcedureNotFound(
             f"no catalog procedure '{procedure_id}'; known: {', '.join(ids)}",
             suggestion=did_you_mean(procedure_id, ids),
