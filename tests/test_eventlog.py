@@ -64,6 +64,7 @@ def _expected_dfg(events: list[Event], name) -> Counter:
     return Counter((name(a), name(b)) for run in by_case.values() for a, b in pairwise(run))
 
 
+@pytest.mark.slow   # PM4Py as the oracle: importing it takes seconds
 def test_xes_export_reads_back_with_pm4py_with_every_event_and_directly_follows(events, tmp_path):
     import pm4py
 
@@ -77,6 +78,7 @@ def test_xes_export_reads_back_with_pm4py_with_every_event_and_directly_follows(
     assert Counter(dfg) == _expected_dfg(events, lambda e: e.activity)
 
 
+@pytest.mark.slow   # PM4Py as the oracle: importing it takes seconds
 @pytest.mark.parametrize("fmt", ["ocel-json", "ocel-sqlite"])
 def test_ocel_export_reads_back_with_pm4py_with_objects_relations_and_directly_follows(
         events, tmp_path, fmt):
