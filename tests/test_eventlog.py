@@ -282,6 +282,7 @@ def test_an_xes_log_in_mixed_time_zones_names_the_event_line(tmp_path):
         list(read_log(path))
 
 
+@pytest.mark.slow   # PM4Py as the oracle: importing it takes seconds
 @pytest.mark.parametrize("writer", [write_xes, write_ocel_json])
 def test_ids_with_markup_characters_are_escaped(writer, tmp_path):
     """Ids holding quotes, ampersands, angle brackets or tabs come back unchanged."""

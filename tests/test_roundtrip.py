@@ -51,6 +51,7 @@ def test_model_to_table_to_model_keeps_what_a_table_holds(proc):
     assert table_view(back) == table_view(proc)
 
 
+@pytest.mark.slow   # 100 random procedures, seconds
 @SETTINGS
 @given(TABLE_SAFE)
 def test_table_to_model_to_table_gives_the_same_cells(proc):
