@@ -393,6 +393,7 @@ class Engine:
     # --- events ---------------------------------------------------------------------------
 
     def _next_arrival(self) -> None:
+        """Schedule the next arrival, if any is left."""
         nxt = next(self.arrivals, None)
         if nxt is None:
             self.arrivals_left = False
@@ -400,6 +401,7 @@ class Engine:
             heappush(self.heap, (nxt[0], self.seq(), self.on_arrive, nxt[1], nxt[2]))
 
     def _arrive(self, t: float, graph: int, urgent: bool) -> None:
+        """A case of graph number ``graph`` arrives; urgent cases go first in every queue."""
         self.cases += 1
         self.in_progress += 1
         g = self.graphs[graph]
@@ -408,6 +410,8 @@ class Engine:
         self._travel(t, case, g.start)
 
     def _task_done(self, t: float, case: _Case, node: int) -> None:
+        """Task ``node`` of ``case`` ends: its staff member takes the next queued task (or is
+        free), and the case goes back for 补正, waits, or goes on."""
         g = case.graph
         p = g.pool[node]
         self.task_events += 1
@@ -417,7 +421,7 @@ class Engine:
         if not self.batch[p]:
             q = self.queues[p]
             if q:
-                self.queue_area[p] += len(q) * (t - self.queue_since[p])   # _note_queue, inline
+                self.queue_area[p] += len(q) * (t - self.queue_since[p])   # as _note_queue
                 self.queue_since[p] = t
                 _, enabled, _, waiting, task = heappop(q)
                 self._start(waiting, task, p, enabled, t)
@@ -435,9 +439,11 @@ class Engine:
             self._travel(t, case, node)
 
     def _reach(self, t: float, case: _Case, node: int) -> None:
+        """A token of ``case`` arrives at ``node`` after a lag or the applicant's 补正."""
         self._travel(t, case, node, reach=True)
 
     def _meeting(self, t: float, p: int, _: None) -> None:
+        """Committee ``p`` sits: everything queued is decided in one sitting."""
         q = self.queues[p]
         self._note_queue(p, t)
         sitting_seconds = self.pools[p].meeting_seconds
@@ -454,9 +460,10 @@ class Engine:
                 self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id,
                          g.names[node], "start", t)
             heappush(self.heap, (t + sitting_seconds, self.seq(), self.on_task_done,
-                                       case, node))
+                                 case, node))
 
     def _new_day(self, t: float, _: None, __: None) -> None:
+        """Midnight: each pool's mean queue of the day ends, and today's sittings are set."""
         day = self.working_days._first_day + timedelta(days=round(t / DAY_SECONDS))
         for p, pool in enumerate(self.pools):
             self._note_queue(p, t)
@@ -497,7 +504,7 @@ class Engine:
             for m, lag in outs:
                 if lag > 0:
                     heappush(self.heap, (self.working_days.span(t, lag * DAY_SECONDS)[1],
-                                               self.seq(), self.on_reach, case, m))
+                                         self.seq(), self.on_reach, case, m))
                     continue
                 k = kind[m]
                 if k == _TASK:
@@ -507,7 +514,7 @@ class Engine:
                         self._start(case, m, p, t, t)
                     else:   # queue: urgent cases first, then in order
                         q = self.queues[p]
-                        self.queue_area[p] += len(q) * (t - self.queue_since[p])  # _note_queue
+                        self.queue_area[p] += len(q) * (t - self.queue_since[p])  # as _note_queue
                         self.queue_since[p] = t
                         heappush(q, (case.priority, t, self.seq(), case, m))
                         if len(q) > self.queue_max[p]:  # noqa: PLR1730
@@ -569,6 +576,7 @@ class Engine:
         self.queue_since[p] = t
 
     def _finish(self, case: _Case, t: float) -> None:
+        """``case`` has no token left at ``t``: count it (unless it arrived in the warm-up)."""
         self.in_progress -= 1
         if case.arrived < self.warmup:
             return
@@ -588,6 +596,7 @@ class Engine:
         st.cycle_seconds_max = max(st.cycle_seconds_max, cycle)
 
     def _stats(self, end: float) -> RunStats:
+        """The run's figures once the last event, at ``end``, is handled."""
         for p, spec in enumerate(self.pools):
             st = self.pool_stats[p]
             st.tasks, st.busy_seconds = self.tasks_started[p], self.busy[p]
