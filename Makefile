@@ -1,11 +1,11 @@
-# Two commands on a fresh machine: `make run` and `make test`.
+# Two commands on a fresh machine: `make run` and `make test`; `make check` while working.
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 
-.PHONY: run test install system-deps postgres bench lint clean
+.PHONY: run test check install system-deps postgres bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ run: $(STAMP)
 
 test: $(STAMP) system-deps postgres
 	$(PY) -m pytest -q
+
+# The fast tier: lint, then every test and doctest not marked slow (no PostgreSQL, Prefect,
+# browser or Schemathesis; the rule is in tests/conftest.py).
+check: $(STAMP) system-deps
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -m "not slow" -q
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

@@ -210,12 +210,14 @@ class WorkingCalendar:
 
     Parameters
     ----------
-    overrides:
+    overrides : iterable of path
         Override YAML files applied in order (a later file wins for a date or weekday).
-    warn_missing_years:
+    warn_missing_years : bool
         Emit one :class:`CalendarWarning` naming the years without official data
         (counted with weekends only) the first time they are used.
 
+    Examples
+    --------
     >>> from datetime import date
     >>> cal = WorkingCalendar()
     >>> cal.is_working_day(date(2025, 1, 26)), cal.is_working_day(date(2025, 1, 28))

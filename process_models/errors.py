@@ -98,15 +98,15 @@ class OnethingError(Exception):
 
     Parameters
     ----------
-    message:
+    message : str
         What is wrong and, where it helps, how to fix it.
-    file:
+    file : str, optional
         The file the bad input came from, if any.
-    line:
+    line : int, optional
         1-based line number in ``file``, if known.
-    path:
+    path : str, optional
         Where in the document: ``steps[3].depends_on[0]``, or a CLI option name.
-    suggestion:
+    suggestion : str, optional
         A did-you-mean value, appended as ``(did you mean 'x'?)``.
     """
 

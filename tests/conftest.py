@@ -57,3 +57,23 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield PREFECT_API_URL.value()
+
+
+def is_slow(item: pytest.Item) -> bool:
+    """The rule of the fast tier (`make check`, ``-m "not slow"``): a test is slow when it
+    needs PostgreSQL (a ``postgres*`` fixture, or the ``postgresql`` side of a parametrized
+    one such as ``engine``) or the Prefect harness. Whole modules that need Chromium,
+    Schemathesis or a server in a child process say so with ``pytestmark = pytest.mark.slow``,
+    single tests with ``@pytest.mark.slow``."""
+    if "prefect_harness" in getattr(item, "fixturenames", ()):
+        return True
+    if any("postgres" in name for name in getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgresql" in callspec.params.values()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_slow(item):
+            item.add_marker(pytest.mark.slow)

@@ -80,6 +80,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_serve_answers_prints_the_demo_accounts_and_stops_cleanly_on_ctrl_c(tmp_path):
     port = _free_port()
     env = {**os.environ, "ONETHING_DATA_DIR": str(tmp_path), "ONETHING_ENVIRONMENT": "development"}

@@ -238,6 +238,7 @@ def _dfg(events, name):
     return Counter((name(a), name(b)) for run in runs.values() for a, b in pairwise(run))
 
 
+@pytest.mark.slow   # PM4Py as the oracle: importing it takes seconds
 @pytest.mark.parametrize("fmt", ["xes", "ocel-json", "ocel-sqlite"])
 def test_export_holds_every_step_start_decision_and_certificate(run_cli, history, tmp_path, fmt):
     """Read back with PM4Py: one event per started step, decision and certificate, and the

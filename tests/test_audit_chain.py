@@ -146,6 +146,7 @@ def tampered_value(rng: random.Random, event: AuditEvent, field: str):
     return text[:position] + other + text[position + 1:]
 
 
+@pytest.mark.slow   # one verification per tampered field, seconds
 def test_random_single_field_tampers_are_all_caught_naming_the_tampered_event(engine, chain):
     """1,000 tampers on SQLite (a smaller sample on PostgreSQL), seeded: each one is found,
     and the report names the event that was changed."""

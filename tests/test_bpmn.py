@@ -30,6 +30,7 @@ def test_every_catalog_procedure_round_trips_through_bpmn(catalog_file):
     assert bpmn_procedure(read_bpmn(procedure_bpmn(proc))) == proc
 
 
+@pytest.mark.slow   # 60 random procedures, seconds
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(procedures())

@@ -37,8 +37,9 @@ DEFERRED = ["photo", "mother_bank_card"]
 """The newborn procedure's non-key materials: the applicant brings them later (容缺)."""
 TIMEOUT_MS = 90_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: "
-                                "`make system-deps` or `apt-get install -y chromium`")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: "
+                                 "`make system-deps` or `apt-get install -y chromium`")]
 
 
 def _free_port() -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from datetime import date, datetime
 
 import pytest
@@ -339,3 +341,71 @@ def test_the_simulated_event_log_reads_back_like_a_real_one(tmp_path, calendar):
     assert [(e.case_id, e.at.isoformat()) for e in events] == [
         ("single-1", "2025-03-03T09:00:00+08:00"), ("single-1", "2025-03-03T11:00:00+08:00"),
         ("single-2", "2025-03-03T11:00:00+08:00"), ("single-2", "2025-03-03T14:30:00+08:00")]
+
+
+def digest(data: bytes) -> str:
+    """The first 16 hex digits of the SHA-256 of ``data``: a pin that changes with any bit."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def every_event_kind() -> ProcessGraph:
+    """A graph whose cases meet every kind of engine event.
+
+    intake forks three ways (one flow after a lag); review chooses by probability between an
+    ``any`` gateway and an inspection that waits working days; a committee sits on Tuesdays;
+    a parallel join waits for the ``any`` gateway and the notice; then one last task.
+    """
+    def task(id_: str, pool: str, work: Duration, wait_days: float = 0.0) -> Task:
+        return Task(id_, id_, pool=pool, work=work, wait_working_days=wait_days)
+
+    return ProcessGraph(
+        "pinned", "全事件",
+        (Event("start", "start"),
+         task("intake", "clerk", Duration("exponential", (1.5 * HOUR,))),
+         task("review", "clerk", Duration("uniform", (HOUR, 3 * HOUR))),
+         task("notice", "clerk", Duration("normal", (HOUR, 0.3 * HOUR), low=0.1 * HOUR)),
+         task("inspect", "inspector", Duration("triangular", (HOUR, 2 * HOUR, 6 * HOUR)), 2.0),
+         task("vote", "committee", Duration("fixed", (2 * HOUR,))),
+         task("certify", "clerk", Duration("lognormal", (0.5 * HOUR, 0.2 * HOUR))),
+         Gateway("choice", "exclusive"), Gateway("first", "any"), Gateway("both", "parallel"),
+         Event("end", "end")),
+        (Flow("f1", "start", "intake"), Flow("f2", "intake", "review"),
+         Flow("f3", "intake", "notice"), Flow("f4", "intake", "vote", lag_working_days=1.5),
+         Flow("f5", "review", "choice"), Flow("f6", "choice", "first", probability=0.6),
+         Flow("f7", "choice", "inspect"), Flow("f8", "inspect", "first"),
+         Flow("f9", "vote", "first"), Flow("f10", "first", "both"), Flow("f11", "notice", "both"),
+         Flow("f12", "both", "certify"), Flow("f13", "certify", "end")),
+        limit_working_days=6.0,
+    )
+
+
+def test_a_seeded_run_gives_exactly_the_pinned_figures_and_log(tmp_path, calendar):
+    """The engine's results are pinned to the bit: a change to how it runs must not change
+    what it computes (a deliberate change of the model updates the pins)."""
+    log = tmp_path / "log.csv"
+    result = simulate_capacity(
+        [every_event_kind()], start=date(2025, 3, 24), end=date(2025, 4, 18),
+        calendar=calendar, replications=2, seed=11, warmup_days=3, log_path=log,
+        arrivals=parse_arrivals({"pinned": {"per_day": 7, "urgent_share": 0.2,
+                                            "rework_probability": 0.1,
+                                            "supplement_working_days": 2}}),
+        staff=parse_staff({"clerk": 3, "inspector": 1,
+                           "committee": {"staff": 3, "meets_on": ["tuesday"]}}))
+    assert (result.task_events, result.procedures["pinned"].cases) == (1782, 245)
+    assert digest(json.dumps(result.as_dict(), sort_keys=True).encode()) == "3c702d6f910b2f48"
+    assert digest(log.read_bytes()) == "db02a798cecc9d99"
+
+
+def test_a_seeded_service_centre_quarter_gives_exactly_the_pinned_figures():
+    """Every catalog procedure through shared departments, pinned like the graph above."""
+    from process_models.catalog import load_catalog
+
+    result = simulate_capacity(
+        load_catalog(), start=date(2025, 1, 2), end=date(2025, 3, 31), seed=5,
+        arrivals=parse_arrivals({p.id: {"per_day": 3, "rework_probability": 0.05}
+                                 for p in load_catalog()}),
+        staff=parse_staff({"departments": {"approval_bureau": {"staff": 2,
+                                                               "meets_on": ["thursday"]}},
+                           "default": 3}))
+    assert result.task_events == 11808
+    assert digest(json.dumps(result.as_dict(), sort_keys=True).encode()) == "da11feab353ba4fd"

@@ -56,6 +56,7 @@ def shared_engine(tmp_path_factory, sqlite_template):
     engine.dispose()
 
 
+@pytest.mark.slow   # 30 random cases run in a database, seconds
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(proc=procedures(max_steps=6, with_distributions=False))
 def test_a_case_whose_steps_each_take_their_whole_limit_closes_on_its_committed_due_date(

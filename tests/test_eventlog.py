@@ -59,6 +59,7 @@ def _expected_dfg(events: list[Event], name) -> Counter:
     return Counter((name(a), name(b)) for run in by_case.values() for a, b in pairwise(run))
 
 
+@pytest.mark.slow   # PM4Py as the oracle: importing it takes seconds
 def test_xes_export_reads_back_with_pm4py_with_every_event_and_directly_follows(events, tmp_path):
     import pm4py
 
@@ -72,6 +73,7 @@ def test_xes_export_reads_back_with_pm4py_with_every_event_and_directly_follows(
     assert Counter(dfg) == _expected_dfg(events, lambda e: e.activity)
 
 
+@pytest.mark.slow   # PM4Py as the oracle: importing it takes seconds
 @pytest.mark.parametrize("fmt", ["ocel-json", "ocel-sqlite"])
 def test_ocel_export_reads_back_with_pm4py_with_objects_relations_and_directly_follows(
         events, tmp_path, fmt):
@@ -275,6 +277,7 @@ def test_an_xes_log_in_mixed_time_zones_names_the_event_line(tmp_path):
         list(read_log(path))
 
 
+@pytest.mark.slow   # PM4Py as the oracle: importing it takes seconds
 @pytest.mark.parametrize("writer", [write_xes, write_ocel_json])
 def test_ids_with_markup_characters_are_escaped(writer, tmp_path):
     """Ids holding quotes, ampersands, angle brackets or tabs come back unchanged."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from process_models.loading import dump_procedure, parse_procedure
@@ -30,6 +31,7 @@ def table_view(proc: Procedure) -> list[tuple]:
     ]
 
 
+@pytest.mark.slow   # 100 random procedures, seconds
 @SETTINGS
 @given(procedures())
 def test_yaml_round_trip_keeps_every_field(proc):
@@ -41,6 +43,7 @@ TABLE_SAFE = procedures(table_safe=True, with_stages=False, with_lags=False, wit
                         with_distributions=False, with_metadata=False)
 
 
+@pytest.mark.slow   # 100 random procedures, seconds
 @SETTINGS
 @given(TABLE_SAFE)
 def test_model_to_table_to_model_keeps_what_a_table_holds(proc):
@@ -48,6 +51,7 @@ def test_model_to_table_to_model_keeps_what_a_table_holds(proc):
     assert table_view(back) == table_view(proc)
 
 
+@pytest.mark.slow   # 100 random procedures, seconds
 @SETTINGS
 @given(TABLE_SAFE)
 def test_table_to_model_to_table_gives_the_same_cells(proc):

@@ -27,8 +27,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 """Schema-valid requests may still be refused with 422: a YAML string or a procedure id
 cannot say in the schema whether it names a valid procedure."""
 
-pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-"""The schema does not depend on the database: SQLite only."""
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("engine", ["sqlite"], indirect=True)]
+"""Slow (every operation, many generated requests); the schema does not depend on the
+database: SQLite only."""
 
 
 def _operation_labels() -> list[str]:

@@ -55,6 +55,7 @@ def test_simulate_prints_a_table_with_the_critical_path_and_the_risk(run_cli):
     assert "critical path 1:" in out and "P90" in out and "criticality:" in out
 
 
+@pytest.mark.slow   # every catalog procedure twice, seconds
 def test_statutory_limits_never_take_longer_than_committed_ones_on_the_catalog(run_cli):
     """Committed limits are promises shorter than or equal to the law's."""
     for pid in catalog_ids():

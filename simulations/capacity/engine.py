@@ -1,5 +1,10 @@
-"""The discrete-event engine behind :mod:`simulations.capacity.service_centre`: one heap,
-plain floats.
+"""The discrete-event simulation (DES) engine behind :mod:`simulations.capacity.service_centre`.
+
+A discrete-event simulation jumps from one event to the next instead of ticking a clock:
+a case arrives, a clerk finishes a task, a wait ends, a committee sits. Each event is a
+time on one heap (plain floats); handling it changes the state (who is free, what queues)
+and schedules the events it causes. Nothing happens between two events, so a year of a
+service centre is a few hundred thousand handler calls.
 
 Time is seconds after midnight of the first simulated day. A :class:`Timeline` lists the
 open spans of one calendar (a department's opening hours, or whole working days for
@@ -15,13 +20,13 @@ sums and counters, so memory grows with the cases in progress, not with all case
 
 from __future__ import annotations
 
-import heapq
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from heapq import heappop, heappush
 from itertools import chain, count, repeat
 
 import numpy as np
@@ -213,12 +218,12 @@ def _uniforms(rng: np.random.Generator) -> Callable[[], float]:
 class _Case:
     __slots__ = ("arrived", "fired", "graph", "joins", "no", "priority", "tokens")
 
-    def __init__(self, no: int, graph: int, arrived: float, priority: int) -> None:
+    def __init__(self, no: int, graph: _Compiled, arrived: float, priority: int) -> None:
         self.no = no
         self.graph = graph
         self.arrived = arrived
         self.tokens = 1
-        self.joins: dict[int, int] | None = None
+        self.joins: list[int] | None = None   # tokens waiting at each parallel join
         self.fired: set[int] | None = None
         self.priority = priority
 
@@ -283,28 +288,53 @@ class _Compiled:
 
 
 class Engine:
-    """Run cases of several process graphs through shared staff pools.
+    """Run cases of several process graphs through shared staff pools, once.
 
     Parameters
     ----------
-    graphs:
+    graphs : sequence of ProcessGraph
         The process graphs; arrivals name them by position.
-    pools:
+    pools : sequence of PoolSpec
         Every pool any task uses.
-    working_days:
+    working_days : Timeline
         Whole working days as a :class:`Timeline`; external waits, lags and elapsed
         working days run on it.
-    arrivals:
+    arrivals : iterator of tuple
         ``(seconds, graph index, urgent)`` in time order.
-    seed_sequence:
+    seed_sequence : numpy.random.SeedSequence
         Root of the random streams: one per task for work times, one for routing.
-    warmup_seconds, measure_seconds:
+    warmup_seconds, measure_seconds : float
         Cases arriving before the warm-up and tasks starting outside
         ``[warmup, measure]`` are simulated but not counted.
-    log:
+    log : callable, optional
         Called ``(case_label, node_id, pool_id, activity, lifecycle, seconds)`` for every
         task start and completion when given.
+
+    Notes
+    -----
+    Each event on the heap is ``(seconds, sequence, handler, a, b)``: :meth:`run` pops them
+    in time order (ties in the order they were scheduled) and calls ``handler(seconds, a, b)``.
+    The handlers are the events of the model:
+
+    - :meth:`_arrive` (graph index, urgent): a case arrives; a token leaves its start event;
+    - :meth:`_task_done` (case, task): a staff member finishes a task;
+    - :meth:`_travel` (case, task): an external wait after a task ends; the token goes on;
+    - :meth:`_reach` (case, node): a flow's lag or the applicant's 补正 ends;
+    - :meth:`_meeting` (pool, ``None``): a committee decides everything queued;
+    - :meth:`_new_day` (``None``, ``None``): midnight: queue figures, the day's meetings.
+
+    :meth:`_travel` moves a case's tokens through gateways until each waits for staff, a
+    lag or a join. The engine keeps its state in slots and the hot paths stay inline (no
+    helper call per queued task): this loop is what ``bench/bench_capacity.py`` times.
     """
+
+    __slots__ = (
+        "arrivals", "arrivals_left", "batch", "busy", "cases", "free", "graph_stats", "graphs",
+        "heap", "in_progress", "log", "measure", "on_arrive", "on_meeting", "on_new_day",
+        "on_reach", "on_task_done", "on_travel", "pool_stats", "pools", "queue_area",
+        "queue_max", "queue_since", "queues", "seq", "spans", "task_events", "tasks_started",
+        "timelines", "uniform", "wait_max", "wait_sum", "warmup", "working_days",
+    )
 
     def __init__(self, graphs: Sequence[ProcessGraph], pools: Sequence[PoolSpec],
                  working_days: Timeline, arrivals: Iterator[tuple[float, int, bool]],
@@ -323,242 +353,272 @@ class Engine:
         self.warmup = warmup_seconds
         self.measure = measure_seconds
         self.log = log
+        # the run's state: one slot per pool in each list
+        npools = len(self.pools)
+        self.heap: list[tuple] = []
+        self.seq = count().__next__
+        self.free = [p.staff for p in self.pools]
+        self.queues: list[list[tuple]] = [[] for _ in self.pools]
+        self.timelines = [p.timeline for p in self.pools]
+        self.spans = [tl.span for tl in self.timelines]
+        self.batch = [bool(p.meets_on) for p in self.pools]
+        self.pool_stats = [PoolStats(staff=p.staff) for p in self.pools]
+        self.queue_area = [0.0] * npools       # queue length × seconds since midnight
+        self.queue_since = [0.0] * npools
+        self.queue_max = [0] * npools
+        self.tasks_started = [0] * npools
+        self.busy = [0.0] * npools
+        self.wait_sum = [0.0] * npools
+        self.wait_max = [0.0] * npools
+        self.graph_stats = {g: GraphStats() for g in self.graphs}
+        self.cases = self.in_progress = self.task_events = 0
+        self.arrivals_left = True
+        # bound once: the heap holds these
+        self.on_arrive, self.on_task_done, self.on_travel = (
+            self._arrive, self._task_done, self._travel)
+        self.on_reach, self.on_meeting, self.on_new_day = (
+            self._reach, self._meeting, self._new_day)
 
     def run(self) -> RunStats:
         """Simulate until every arrived case has finished."""
-        heap: list = []
-        push, pop = heapq.heappush, heapq.heappop
-        qpush, qpop = heapq.heappush, heapq.heappop
-        seq = count().__next__
-        TASK, PARALLEL, ANY, END = _TASK, _PARALLEL, _ANY, _END
-        ARRIVE, DONE, RESUME, REDO, LAG, MEETING = _ARRIVE, _DONE, _RESUME, _REDO, _LAG, _MEETING
-        DAY = DAY_SECONDS
-        pools = self.pools
-        npools = len(pools)
-        free = [p.staff for p in pools]
-        queues: list[list] = [[] for _ in pools]
-        timelines = [p.timeline for p in pools]
-        batch = [bool(p.meets_on) for p in pools]
-        pstats = [PoolStats(staff=p.staff) for p in pools]
-        q_area = [0.0] * npools
-        q_last = [0.0] * npools
-        gstats = [GraphStats() for _ in self.graphs]
-        graphs = self.graphs
-        wd = self.working_days
-        wd_advance = wd.advance
-        wd_span = wd.span   # for positive waits: its end is the advance, one call fewer
-        uniform = self.uniform
-        warmup, measure, log = self.warmup, self.measure, self.log
-        in_progress = 0
-        task_events = 0
-        cases = 0
-
-        def note_queue(p: int, t: float) -> None:
-            q_area[p] += len(queues[p]) * (t - q_last[p])
-            q_last[p] = t
-
-        spans = [tl.span for tl in timelines]
-        n_tasks = [0] * npools
-        busy = [0.0] * npools
-        wait_sum = [0.0] * npools
-        wait_max = [0.0] * npools
-
-        def start(case: _Case, g: _Compiled, n: int, p: int, enabled: float, t: float) -> None:
-            w = g.draw[n]()
-            s, e = spans[p](t, w)
-            if warmup <= s < measure:
-                n_tasks[p] += 1
-                busy[p] += w if e <= measure else (
-                    timelines[p].open_seconds(measure) - timelines[p].open_seconds(s))
-                waited = s - enabled
-                wait_sum[p] += waited
-                if waited > wait_max[p]:  # noqa: PLR1730
-                    wait_max[p] = waited
-            if log is not None:
-                log(f"{g.graph.id}-{case.no}", g.ids[n], pools[p].id, g.names[n], "start", s)
-            push(heap, (e, seq(), DONE, case, n))
-
-        def finish(case: _Case, t: float) -> None:
-            if case.arrived < warmup:
-                return
-            g = graphs[case.graph]
-            st = gstats[case.graph]
-            st.cases += 1
-            first = (case.arrived // DAY_SECONDS + 1) * DAY_SECONDS
-            last = (t // DAY_SECONDS + 1) * DAY_SECONDS
-            days = round((wd.open_seconds(last) - wd.open_seconds(first)) / DAY_SECONDS)
-            st.elapsed_working_days[days] += 1
-            if g.limit is not None and days <= g.limit + 1e-9:
-                st.on_time += 1
-            cycle = t - case.arrived
-            st.cycle_seconds_sum += cycle
-            st.cycle_seconds_sumsq += cycle * cycle
-            st.cycle_seconds_max = max(st.cycle_seconds_max, cycle)
-
-        def choose(case: _Case, outs, cum):
-            """One flow of an exclusive gateway, drawn by its probabilities."""
-            u = uniform()
-            i = 0
-            last = len(cum) - 1
-            while i < last and u >= cum[i]:
-                i += 1
-            return (outs[i],)
-
-        def travel(case: _Case, g: _Compiled, outs, t: float) -> bool:
-            """Tokens travel ``outs`` at ``t`` until each waits for staff, a lag or a join;
-            True when the case has no token left."""
-            kind, out, join, pool, cumprob, fork = g.tables
-            pending = None
-            while True:
-                for m, lag in outs:
-                    if lag > 0:
-                        push(heap, (wd_span(t, lag * DAY)[1], seq(), LAG, case, m))
-                        continue
-                    k = kind[m]
-                    if k == TASK:
-                        p = pool[m]
-                        if free[p] > 0 and not batch[p]:
-                            free[p] -= 1
-                            start(case, g, m, p, t, t)
-                        else:
-                            q = queues[p]
-                            q_area[p] += len(q) * (t - q_last[p])   # time-weighted queue
-                            q_last[p] = t
-                            qpush(q, (case.priority, t, seq(), case, m))
-                            if len(q) > pstats[p].queue_max:  # noqa: PLR1730
-                                pstats[p].queue_max = len(q)
-                        continue
-                    if k == END or not out[m]:
-                        case.tokens -= 1
-                        continue
-                    if k == PARALLEL and join[m] > 1:
-                        joins = case.joins
-                        if joins is None:
-                            joins = case.joins = {}
-                        c = joins.get(m, 0) + 1
-                        if c < join[m]:
-                            joins[m] = c
-                            case.tokens -= 1
-                            continue
-                        joins[m] = 0
-                    elif k == ANY:
-                        fired = case.fired
-                        if fired is None:
-                            fired = case.fired = set()
-                        if m in fired:
-                            case.tokens -= 1
-                            continue
-                        fired.add(m)
-                    if pending is None:
-                        pending = []
-                    cum = cumprob[m]
-                    if cum is None:
-                        case.tokens += fork[m]
-                        pending.append(out[m])
-                    else:
-                        pending.append(choose(case, out[m], cum))
-                if not pending:
-                    return case.tokens == 0
-                outs = pending.pop()
-
-        arrivals = self.arrivals
-        nxt = next(arrivals, None)
-        if nxt is not None:
-            push(heap, (nxt[0], seq(), ARRIVE, nxt[1], nxt[2]))
-        push(heap, (0.0, seq(), _DAY, None, None))
-        first_day = wd._first_day
+        heap, pop = self.heap, heappop
+        self._next_arrival()
+        heappush(heap, (0.0, self.seq(), self.on_new_day, None, None))
         t = 0.0
         while heap:
-            t, _, kind, a, b = pop(heap)
-            if kind == DONE:
-                g = graphs[a.graph]
-                p = g.pool[b]
-                task_events += 1
-                if log is not None:
-                    log(f"{g.graph.id}-{a.no}", g.ids[b], pools[p].id, g.names[b], "complete", t)
-                if not batch[p]:
-                    q = queues[p]
-                    if q:
-                        q_area[p] += len(q) * (t - q_last[p])
-                        q_last[p] = t
-                        _, enabled, _, c2, n2 = qpop(q)
-                        start(c2, graphs[c2.graph], n2, p, enabled, t)
-                    else:
-                        free[p] += 1
-                rework = g.rework[b]
-                if rework > 0 and uniform() < rework:
-                    push(heap, (wd_advance(t, g.supplement_days[b] * DAY), seq(),
-                                REDO, a, b))
-                    continue
-                if g.wait_seconds[b] > 0:
-                    push(heap, (wd_span(t, g.wait_seconds[b])[1], seq(), RESUME, a, b))
-                    continue
-            elif kind == RESUME:
-                g = graphs[a.graph]
-            elif kind == ARRIVE:
-                cases += 1
-                in_progress += 1
-                g = graphs[a]
-                a, b = _Case(cases, a, t, 0 if b else 1), g.start
-                nxt = next(arrivals, None)
-                if nxt is not None:
-                    push(heap, (nxt[0], seq(), ARRIVE, nxt[1], nxt[2]))
-            elif kind == LAG or kind == REDO:   # a token reaches node b
-                if travel(a, graphs[a.graph], ((b, 0.0),), t):
-                    in_progress -= 1
-                    finish(a, t)
-                continue
-            elif kind == MEETING:
-                q = queues[a]
-                note_queue(a, t)
-                sitting = t + pools[a].meeting_seconds
-                while q:
-                    _, enabled, _, c2, n2 = qpop(q)
-                    g = graphs[c2.graph]
-                    if warmup <= t < measure:
-                        n_tasks[a] += 1
-                        busy[a] += pools[a].meeting_seconds
-                        wait_sum[a] += t - enabled
-                        wait_max[a] = max(wait_max[a], t - enabled)
-                    if log is not None:
-                        log(f"{g.graph.id}-{c2.no}", g.ids[n2], pools[a].id, g.names[n2],
-                            "start", t)
-                    push(heap, (sitting, seq(), DONE, c2, n2))
-                continue
-            else:  # _DAY
-                day = first_day + timedelta(days=round(t / DAY_SECONDS))
-                for p in range(npools):
-                    note_queue(p, t)
-                    if t > 0:
-                        pstats[p].daily_mean_queue.append(q_area[p] / DAY_SECONDS)
-                    q_area[p] = 0.0
-                    if batch[p] and day.weekday() in pools[p].meets_on:
-                        opening = timelines[p].next_open(t)
-                        if opening < t + DAY_SECONDS:
-                            push(heap, (opening, seq(), _MEETING, p, None))
-                if in_progress or nxt is not None:
-                    push(heap, (t + DAY_SECONDS, seq(), _DAY, None, None))
-                continue
-            # DONE without a wait, RESUME and ARRIVE: a token of case ``a`` leaves node ``b``
-            cum = g.cumprob[b]
-            if cum is None:
-                a.tokens += g.fork[b]
-                outs = g.out[b]
+            t, _, handle, a, b = pop(heap)
+            handle(t, a, b)
+        return self._stats(t)
+
+    # --- events ---------------------------------------------------------------------------
+
+    def _next_arrival(self) -> None:
+        """Schedule the next arrival, if any is left."""
+        nxt = next(self.arrivals, None)
+        if nxt is None:
+            self.arrivals_left = False
+        else:
+            heappush(self.heap, (nxt[0], self.seq(), self.on_arrive, nxt[1], nxt[2]))
+
+    def _arrive(self, t: float, graph: int, urgent: bool) -> None:
+        """A case of graph number ``graph`` arrives; urgent cases go first in every queue."""
+        self.cases += 1
+        self.in_progress += 1
+        g = self.graphs[graph]
+        case = _Case(self.cases, g, t, 0 if urgent else 1)
+        self._next_arrival()
+        self._travel(t, case, g.start)
+
+    def _task_done(self, t: float, case: _Case, node: int) -> None:
+        """Task ``node`` of ``case`` ends: its staff member takes the next queued task (or is
+        free), and the case goes back for 补正, waits, or goes on."""
+        g = case.graph
+        p = g.pool[node]
+        self.task_events += 1
+        if self.log is not None:
+            self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id, g.names[node],
+                     "complete", t)
+        if not self.batch[p]:
+            q = self.queues[p]
+            if q:
+                self.queue_area[p] += len(q) * (t - self.queue_since[p])   # as _note_queue
+                self.queue_since[p] = t
+                _, enabled, _, waiting, task = heappop(q)
+                self._start(waiting, task, p, enabled, t)
             else:
-                outs = choose(a, g.out[b], cum)
-            if travel(a, g, outs, t):
-                in_progress -= 1
-                finish(a, t)
-        for p, spec in enumerate(pools):
-            st = pstats[p]
-            st.tasks, st.busy_seconds = n_tasks[p], busy[p]
-            st.wait_seconds_sum, st.wait_seconds_max = wait_sum[p], wait_max[p]
-            hi = min(measure, t)
-            if hi > warmup:
-                pstats[p].open_seconds = (spec.timeline.open_seconds(hi)
-                                          - spec.timeline.open_seconds(warmup))
+                self.free[p] += 1
+        rework, wait = g.rework[node], g.wait_seconds[node]
+        if rework > 0 and self.uniform() < rework:   # back to the applicant for 补正
+            heappush(self.heap, (
+                self.working_days.advance(t, g.supplement_days[node] * DAY_SECONDS),
+                self.seq(), self.on_reach, case, node))
+        elif wait > 0:   # external, untimed: the token goes on when the wait ends
+            heappush(self.heap, (self.working_days.span(t, wait)[1], self.seq(),
+                                 self.on_travel, case, node))
+        else:
+            self._travel(t, case, node)
+
+    def _reach(self, t: float, case: _Case, node: int) -> None:
+        """A token of ``case`` arrives at ``node`` after a lag or the applicant's 补正."""
+        self._travel(t, case, node, reach=True)
+
+    def _meeting(self, t: float, p: int, _: None) -> None:
+        """Committee ``p`` sits: everything queued is decided in one sitting."""
+        q = self.queues[p]
+        self._note_queue(p, t)
+        sitting_seconds = self.pools[p].meeting_seconds
+        counted = self.warmup <= t < self.measure
+        while q:
+            _, enabled, _, case, node = heappop(q)
+            if counted:
+                self.tasks_started[p] += 1
+                self.busy[p] += sitting_seconds
+                self.wait_sum[p] += t - enabled
+                self.wait_max[p] = max(self.wait_max[p], t - enabled)
+            if self.log is not None:
+                g = case.graph
+                self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id,
+                         g.names[node], "start", t)
+            heappush(self.heap, (t + sitting_seconds, self.seq(), self.on_task_done,
+                                 case, node))
+
+    def _new_day(self, t: float, _: None, __: None) -> None:
+        """Midnight: each pool's mean queue of the day ends, and today's sittings are set."""
+        day = self.working_days._first_day + timedelta(days=round(t / DAY_SECONDS))
+        for p, pool in enumerate(self.pools):
+            self._note_queue(p, t)
+            if t > 0:
+                self.pool_stats[p].daily_mean_queue.append(self.queue_area[p] / DAY_SECONDS)
+            self.queue_area[p] = 0.0
+            if self.batch[p] and day.weekday() in pool.meets_on:
+                opening = pool.timeline.next_open(t)
+                if opening < t + DAY_SECONDS:
+                    heappush(self.heap, (opening, self.seq(), self.on_meeting, p, None))
+        if self.in_progress or self.arrivals_left:
+            heappush(self.heap, (t + DAY_SECONDS, self.seq(), self.on_new_day, None, None))
+
+    # --- between events -------------------------------------------------------------------
+
+    def _choose(self, outs: list[tuple[int, float]], cum: list[float]) -> tuple[tuple[int, float]]:
+        """The one flow of an exclusive gateway a token takes, drawn by its probabilities."""
+        u = self.uniform()
+        i = 0
+        last = len(cum) - 1
+        while i < last and u >= cum[i]:
+            i += 1
+        return (outs[i],)
+
+    def _travel(self, t: float, case: _Case, node: int, *, reach: bool = False) -> None:
+        """A token of ``case`` leaves task or start event ``node`` at ``t``, one token per
+        flow (with ``reach``: arrives at ``node``); tokens travel until each waits for staff,
+        a lag or a join, and the case finishes when it has no token left."""
+        kind, out, join, pool, cumprob, fork = case.graph.tables
+        if reach:
+            outs: Sequence[tuple[int, float]] = ((node, 0.0),)
+        else:
+            case.tokens += fork[node]
+            outs = out[node]
+        free, batch = self.free, self.batch
+        pending = None
+        while True:
+            for m, lag in outs:
+                if lag > 0:
+                    heappush(self.heap, (self.working_days.span(t, lag * DAY_SECONDS)[1],
+                                         self.seq(), self.on_reach, case, m))
+                    continue
+                k = kind[m]
+                if k == _TASK:
+                    p = pool[m]
+                    if free[p] > 0 and not batch[p]:
+                        free[p] -= 1
+                        self._start(case, m, p, t, t)
+                    else:   # queue: urgent cases first, then in order
+                        q = self.queues[p]
+                        self.queue_area[p] += len(q) * (t - self.queue_since[p])  # as _note_queue
+                        self.queue_since[p] = t
+                        heappush(q, (case.priority, t, self.seq(), case, m))
+                        if len(q) > self.queue_max[p]:  # noqa: PLR1730
+                            self.queue_max[p] = len(q)
+                    continue
+                if k == _END or not out[m]:
+                    case.tokens -= 1
+                    continue
+                if k == _PARALLEL and join[m] > 1:
+                    joins = case.joins
+                    if joins is None:
+                        joins = case.joins = [0] * len(kind)
+                    c = joins[m] + 1
+                    if c < join[m]:   # not the last token to reach the join
+                        joins[m] = c
+                        case.tokens -= 1
+                        continue
+                    joins[m] = 0
+                elif k == _ANY and not _first(case, m):
+                    case.tokens -= 1
+                    continue
+                if pending is None:
+                    pending = []
+                cum = cumprob[m]
+                if cum is None:
+                    case.tokens += fork[m]
+                    pending.append(out[m])
+                else:
+                    pending.append(self._choose(out[m], cum))
+            if not pending:
+                if case.tokens == 0:
+                    self._finish(case, t)
+                return
+            outs = pending.pop()
+
+    def _start(self, case: _Case, node: int, p: int, enabled: float, t: float) -> None:
+        """A staff member of pool ``p`` starts task ``node`` of ``case`` at ``t`` (or the
+        next opening); the task was enabled at ``enabled``."""
+        g = case.graph
+        w = g.draw[node]()
+        s, e = self.spans[p](t, w)
+        measure = self.measure
+        if self.warmup <= s < measure:
+            self.tasks_started[p] += 1
+            self.busy[p] += w if e <= measure else (
+                self.timelines[p].open_seconds(measure) - self.timelines[p].open_seconds(s))
+            waited = s - enabled
+            self.wait_sum[p] += waited
+            if waited > self.wait_max[p]:  # noqa: PLR1730
+                self.wait_max[p] = waited
+        if self.log is not None:
+            self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id, g.names[node],
+                     "start", s)
+        heappush(self.heap, (e, self.seq(), self.on_task_done, case, node))
+
+    def _note_queue(self, p: int, t: float) -> None:
+        """Add pool ``p``'s queue length since the last change to its time-weighted sum."""
+        self.queue_area[p] += len(self.queues[p]) * (t - self.queue_since[p])
+        self.queue_since[p] = t
+
+    def _finish(self, case: _Case, t: float) -> None:
+        """``case`` has no token left at ``t``: count it (unless it arrived in the warm-up)."""
+        self.in_progress -= 1
+        if case.arrived < self.warmup:
+            return
+        g = case.graph
+        st = self.graph_stats[g]
+        st.cases += 1
+        wd = self.working_days
+        first = (case.arrived // DAY_SECONDS + 1) * DAY_SECONDS
+        last = (t // DAY_SECONDS + 1) * DAY_SECONDS
+        days = round((wd.open_seconds(last) - wd.open_seconds(first)) / DAY_SECONDS)
+        st.elapsed_working_days[days] += 1
+        if g.limit is not None and days <= g.limit + 1e-9:
+            st.on_time += 1
+        cycle = t - case.arrived
+        st.cycle_seconds_sum += cycle
+        st.cycle_seconds_sumsq += cycle * cycle
+        st.cycle_seconds_max = max(st.cycle_seconds_max, cycle)
+
+    def _stats(self, end: float) -> RunStats:
+        """The run's figures once the last event, at ``end``, is handled."""
+        for p, spec in enumerate(self.pools):
+            st = self.pool_stats[p]
+            st.tasks, st.busy_seconds = self.tasks_started[p], self.busy[p]
+            st.queue_max = self.queue_max[p]
+            st.wait_seconds_sum, st.wait_seconds_max = self.wait_sum[p], self.wait_max[p]
+            hi = min(self.measure, end)
+            if hi > self.warmup:
+                st.open_seconds = (spec.timeline.open_seconds(hi)
+                                   - spec.timeline.open_seconds(self.warmup))
         return RunStats(
-            graphs={g.graph.id: s for g, s in zip(graphs, gstats)},
-            pools={p.id: s for p, s in zip(pools, pstats)},
-            task_events=task_events, cases_started=cases, end_seconds=t,
+            graphs={g.graph.id: s for g, s in self.graph_stats.items()},
+            pools={p.id: s for p, s in zip(self.pools, self.pool_stats)},
+            task_events=self.task_events, cases_started=self.cases, end_seconds=end,
         )
+
+
+def _first(case: _Case, node: int) -> bool:
+    """A token reaches ``any`` gateway ``node``: True for the case's first."""
+    fired = case.fired
+    if fired is None:
+        fired = case.fired = set()
+    if node in fired:
+        return False
+    fired.add(node)
+    return True

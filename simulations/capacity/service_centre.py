@@ -372,20 +372,21 @@ def simulate_capacity(
 
     Parameters
     ----------
-    procedures:
+    procedures : sequence of Procedure or ProcessGraph
         Procedures (mapped by :func:`procedure_graph`) or ready process graphs.
-    arrivals, staff:
-        Rates and staff; defaults:
-        :data:`~simulations.capacity.plans.DEFAULT_CASES_PER_DAY` per procedure, one person
-        per department.
-    replications, seed:
+    start, end : date
+        The first and last day cases arrive on.
+    arrivals, staff : ArrivalPlan, StaffPlan, optional
+        Rates and staff; defaults: :data:`~simulations.capacity.plans.DEFAULT_CASES_PER_DAY` per procedure, one
+        person per department.
+    replications, seed : int
         Independent runs; the same seed gives the same result, and scenarios with the
         same seed share their random numbers.
-    warmup_days:
+    warmup_days : int
         Cases arriving in the first days are simulated but not counted.
-    calendar:
+    calendar : WorkingCalendar, optional
         A :class:`~process_models.calendar.WorkingCalendar` (default: from settings).
-    log_path:
+    log_path : path, optional
         Write the event log here as CSV.
     """
     from process_models.calendar import default_calendar

@@ -319,12 +319,17 @@ def _plan(proc: Procedure, m: _Measurer) -> tuple[list[PlanStep], Procedure]:
 def advise(proc: Procedure, *, limits: str = "committed", runs: int = 0, seed: int = 0) -> Advice:
     """Rank the single levers for ``proc`` and build the greedy plan.
 
-    Args:
-        proc: the procedure.
-        limits: ``"committed"`` or ``"statutory"``.
-        runs: Monte-Carlo replications per evaluation for P90 savings (0: none); used only
-            when some step carries a duration distribution.
-        seed: the Monte-Carlo seed, shared by every evaluation (common random numbers).
+    Parameters
+    ----------
+    proc : Procedure
+        The procedure.
+    limits : {'committed', 'statutory'}
+        Which limits the steps take.
+    runs : int
+        Monte-Carlo replications per evaluation for P90 savings (0: none); used only when
+        some step carries a duration distribution.
+    seed : int
+        The Monte-Carlo seed, shared by every evaluation (common random numbers).
     """
     m = _Measurer(limits, runs, seed, proc)
     elapsed, _, critical = m.timing(proc)

@@ -216,11 +216,16 @@ def defer_materials(proc: Procedure, steps: Sequence[str] | None = None) -> Resu
 def share_data(proc: Procedure, materials: Sequence[str] | None = None) -> Result:
     """数据共享: materials a department already holds come by data sharing, not from the applicant.
 
-    Args:
-        proc: the procedure.
-        materials: the materials to share (default: every material with ``held_by``,
-            including step outputs such as an electronic licence 电子证照).
+    Parameters
+    ----------
+    proc : Procedure
+        The procedure.
+    materials : sequence of str, optional
+        The materials to share (default: every material with ``held_by``, including step
+        outputs such as an electronic licence 电子证照).
 
+    Examples
+    --------
     >>> from process_models.catalog import load_catalog_procedure
     >>> p = load_catalog_procedure("newborn")
     >>> q, log = share_data(p)

@@ -300,20 +300,22 @@ def schedule(
 
     Parameters
     ----------
-    proc:
+    proc : Procedure or CompiledProcedure
         A procedure, or one compiled with :func:`compile_procedure` (then ``limits`` is
         the one it was compiled on).
-    limits:
+    limits : {'committed', 'statutory'}
         ``"committed"`` (承诺时限) or ``"statutory"`` (法定时限; steps without one use
         their committed limit).
-    start:
+    start : date, optional
         The acceptance date. Gives each step's dates and lays calendar days exactly on
         the working-day calendar.
-    calendar:
+    calendar : WorkingCalendar, optional
         The working-day calendar for ``start`` (default: ``default_calendar()``).
-    max_paths:
+    max_paths : int
         Stop listing critical paths after this many (a graph can hold exponentially many).
 
+    Examples
+    --------
     >>> from process_models import Procedure, Step, Limit, Department
     >>> p = Procedure(id="d", name="diamond", departments=[Department(id="x", name="X")],
     ...     steps=[Step(id="a", name="A", department="x", committed=Limit(days=1)),

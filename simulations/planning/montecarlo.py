@@ -296,15 +296,21 @@ def simulate(
 
     Parameters
     ----------
-    limit_working_days:
+    proc : Procedure
+        Steps with a ``duration`` draw from it; the others take their committed limit.
+    runs, seed : int
+        Replications, and the seed that makes them reproducible.
+    limit_working_days : float, optional
         The limit ``on_time_probability`` measures against; default: the procedure's
         committed elapsed time (its critical-path length on committed limits).
-    criticality:
+    criticality : bool
         Also count, per step, the replications in which it is critical (costs about as
         much again as the replications themselves).
-    progress:
+    progress : callable, optional
         Called with the number of replications done after each chunk.
 
+    Examples
+    --------
     >>> from process_models import Procedure, Step, Limit, Department, Distribution
     >>> tri = Distribution(kind="triangular", low=2, mode=3, high=10)
     >>> p = Procedure(id="two", name="两步", departments=[Department(id="x", name="X")],

@@ -244,12 +244,18 @@ def parallelise(
 ) -> Result:
     """串联改并联: drop practice dependencies; legal ones stay.
 
-    Args:
-        proc: the procedure.
-        steps: only drop the practice dependencies of these (waiting) steps.
-        dependencies: only drop these ``(predecessor, step)`` pairs; naming a legal one
-            is an error, because the law requires that order.
+    Parameters
+    ----------
+    proc : Procedure
+        The procedure.
+    steps : sequence of str, optional
+        Only drop the practice dependencies of these (waiting) steps.
+    dependencies : sequence of (str, str), optional
+        Only drop these ``(predecessor, step)`` pairs; naming a legal one is an error,
+        because the law requires that order.
 
+    Examples
+    --------
     >>> from process_models.catalog import load_catalog_procedure
     >>> p = load_catalog_procedure("newborn")
     >>> _, log = parallelise(p, dependencies=[("birth_certificate", "household_registration")])
@@ -322,15 +328,25 @@ def merge(
     each other; whatever waited for a member waits for it. A merge that would make the
     joint step wait for itself (another step sits between two members) is refused.
 
-    Args:
-        proc: the procedure.
-        steps: the member step ids (two or more).
-        id: the joint step's id (default: the members' ids joined by ``+``).
-        name: its name (default: ``联合审查: `` and the members' names).
-        department: the lead department (牵头部门; default: the first member's).
-        overhead_days: coordination days added to the longest member's limit.
-        links: 环节 of the joint step (default: the most any member had).
+    Parameters
+    ----------
+    proc : Procedure
+        The procedure.
+    steps : sequence of str
+        The member step ids (two or more).
+    id : str, optional
+        The joint step's id (default: the members' ids joined by ``+``).
+    name : str, optional
+        Its name (default: ``联合审查: `` and the members' names).
+    department : str, optional
+        The lead department (牵头部门; default: the first member's).
+    overhead_days : float
+        Coordination days added to the longest member's limit.
+    links : int, optional
+        环节 of the joint step (default: the most any member had).
 
+    Examples
+    --------
     >>> from process_models.catalog import load_catalog_procedure
     >>> p = load_catalog_procedure("newborn")
     >>> q, log = merge(p, ["medical_insurance_enrolment", "medical_insurance_payment"],
