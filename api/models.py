@@ -81,10 +81,11 @@ class ProcedureSummaryPublic(BaseModel):
     steps: int
     links: int
     departments: int
+    windows: int
     materials: int
     trips: int
     summed_limit_days: float
-    sequential_days: float
+    sequential_working_days: float
     stored: bool = Field(description="uploaded to this service (else from the catalog)")
 
 

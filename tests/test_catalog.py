@@ -113,7 +113,7 @@ def test_before_model_reproduces_the_published_before_figures(procedure):
     if published is None or not published.before.model_dump(exclude_none=True):
         pytest.skip("no published before figures")
     s = summarize(procedure)
-    modelled = {"elapsed_working_days": s.sequential_days}
+    modelled = {"elapsed_working_days": s.sequential_working_days}
     off = {}
     for figure, expected in published.before.model_dump(exclude_none=True).items():
         actual = modelled[figure] if figure in modelled else getattr(s, figure)

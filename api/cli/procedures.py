@@ -57,7 +57,7 @@ def show(
     out.print(
         f"{s.steps} steps, {s.departments} departments, {s.materials} materials, {s.trips} trips; "
         f"summed committed limit {s.summed_limit_days:g} days; one after another "
-        f"{s.sequential_days:g} days. (* practice dependency)"
+        f"{s.sequential_working_days:g} days. (* practice dependency)"
     )
 
 
@@ -77,7 +77,7 @@ def catalog(json_: JsonOpt = False) -> None:
               "summed committed days", "one after another (days)", title="onething catalog")
     for r in rows:
         t.add_row(r.id, r.name, str(r.steps), str(r.departments), str(r.materials), str(r.trips),
-                  f"{r.summed_limit_days:g}", f"{r.sequential_days:g}")
+                  f"{r.summed_limit_days:g}", f"{r.sequential_working_days:g}")
     console().print(t)
 
 
