@@ -90,6 +90,7 @@ def report(
                         f"{result.item_totals.immediate_before:.1%} → "
                         f"{result.item_totals.immediate_after:.1%}; "
                         f"{result.item_totals.flagged} items flagged")
+        console().print(f"改革前{result.sourced['before']}；改革后{result.sourced['after']}")
         return
     write_views(views, output, fmt, title="改革前后办理时限审计报告")
     console().print(f"wrote {output}: {result.totals}")

@@ -293,6 +293,18 @@ is a legal dependency; the law requires this order, so it cannot run in parallel
     return _checked(out, "parallelise"), log
 
 
+def _joint_commitment(allowed: list[bool | None]) -> bool | None:
+    """告知承诺 for a merged step: allowed when every member allows it, not allowed when
+    any member does not, else unknown.
+
+    >>> _joint_commitment([True, None]), _joint_commitment([None, False])
+    (None, False)
+    """
+    if any(a is False for a in allowed):
+        return False
+    return True if all(allowed) else None
+
+
 def merge(
     proc: Procedure,
     steps: Sequence[str],
@@ -391,7 +403,7 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
         window=next((s.window for s in parts if s.window), None),
         links=max(s.links for s in parts) if links is None else links,
         certificates=list(dict.fromkeys(c for s in parts for c in s.certificates)),
-        commitment_allowed=all(s.commitment_allowed for s in parts),
+        commitment_allowed=_joint_commitment([s.commitment_allowed for s in parts]),
         note="联审: " + ", ".join(members),
     )
     out = proc.model_copy(deep=True)
