@@ -16,9 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from process_models.errors import UnsourcedNumber
 from process_models.procedure import Basis, Limit, Procedure, Step
 
-__all__ = ["Number", "basis_data", "numbers", "sourced_count", "sourced_line", "step_numbers"]
+__all__ = ["Number", "basis_data", "check_sourced", "numbers", "sourced_count", "sourced_line",
+           "step_numbers"]
 
 
 @dataclass(frozen=True)
@@ -100,3 +102,29 @@ def sourced_line(procs: Iterable[Procedure], *, language: str = "zh") -> str:
     share = f" ({sourced / total:.0%})" if total else ""
     label = "有来源的承诺时限" if language == "zh" else "sourced committed limits"
     return f"{label} {sourced}/{total}{share}"
+
+
+def check_sourced(proc: Procedure, *, file: str | None = None) -> Procedure:
+    """``proc`` itself, unless it claims to be published data (``status: published``) and a
+    number in it has no source: then :class:`UnsourcedNumber` names the first one (a
+    published number needs ``basis: sourced`` and a ``source``).
+
+    >>> p = Procedure(id="p", name="P", status="published", steps=[Step(id="a", name="A",
+    ...     department="d", committed=Limit(days=3, basis="S", source="办事指南"))])
+    >>> check_sourced(p)
+    Traceback (most recent call last):
+    ...
+    process_models.errors.UnsourcedNumber: steps[a].trips: 0 is estimate (no basis stated), no source (2 more); a file with status: published needs basis: sourced and a source for every number, or drop status: published
+    """
+    if proc.status != "published":
+        return proc
+    missing = [n for n in numbers(proc) if not (n.sourced and n.source)]
+    if missing:
+        first = missing[0]
+        more = f" ({len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise UnsourcedNumber(
+            f"{first.value} is {first.basis.value}"
+            f"{'' if first.stated else ' (no basis stated)'}{'' if first.source else ', no source'}"
+            f"{more}; a file with status: published needs basis: sourced and a source "
+            "for every number, or drop status: published", file=file, path=first.where)
+    return proc

@@ -138,3 +138,41 @@ def test_audit_report_table_csv_and_html_show_the_basis_and_the_sourced_share(ru
                          "-o", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "有来源的承诺时限 2/9 (22%)" in page and "有来源的承诺时限 0/1 (0%)" in page
+
+
+PUBLISHED = """
+id: shop
+name: 小店
+status: published
+departments: [{id: samr, name: 市场监管局}]
+steps:
+  - id: licence
+    name: 营业执照
+    department: samr
+    committed: {days: 3, basis: sourced, source: 办事指南}
+    trips: 1
+    provenance:
+      trips: {basis: sourced, source: 办事指南}
+      links: {basis: sourced, source: 办事指南}
+      commitment_allowed: {basis: sourced, source: 证照分离 清单}
+"""
+
+
+@pytest.mark.parametrize(("text", "code", "said"), [
+    (PUBLISHED, 0, "ok"),
+    (PUBLISHED.replace("source: 证照分离 清单", "source: null"), 2,
+     "steps[licence].commitment_allowed: None is sourced, no source; a file with status: "
+     "published needs basis: sourced and a source for every number"),
+    (PUBLISHED.replace("basis: sourced, source: 办事指南}\n    trips", "}\n    trips"), 2,
+     "steps[licence].committed: 3.0 is estimate (no basis stated), no source;"),
+    (BARE, 0, "ok"),
+])
+def test_validate_strict_refuses_an_unsourced_number_only_in_a_published_file(
+        run_cli, tmp_path, text, code, said):
+    """``status: published`` claims published data: ``validate --strict`` then needs
+    ``basis: sourced`` and a source on every number; other files pass as before."""
+    path = tmp_path / "shop.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert run_cli("validate", path)[0] == 0
+    got, out, err = run_cli("validate", "--strict", path)
+    assert got == code and said in out + err.replace("\n", " ")

@@ -14,13 +14,21 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")
 
 
 @app.command()
-def validate(paths: PathsArg) -> None:
+def validate(
+    paths: PathsArg,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="refuse a number without a source in a file with status: published")]
+    = False,
+) -> None:
     """Check procedure files; print one line per file, or the first error and exit 2."""
     from process_models.loading import load_procedure, procedure_paths
+    from process_models.provenance import check_sourced
 
     out = console()
     for path in procedure_paths(paths):
         proc = load_procedure(path)
+        if strict:
+            check_sourced(proc, file=str(path))
         out.print(f"[green]ok[/green] {path}: {proc.id} {proc.name} ({len(proc.steps)} steps)")
 
 
