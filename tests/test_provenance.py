@@ -133,7 +133,7 @@ def test_audit_report_table_csv_and_html_show_the_basis_and_the_sourced_share(ru
     code, _, _ = run_cli("audit", "report", "newborn", "--format", "csv", "-o", tmp_path / "r.csv")
     rows = list(csv.reader((tmp_path / "r.csv").open(encoding="utf-8-sig")))
     assert "依据(法定/改革前/改革后)" in rows[0]
-    assert rows[4][-1] == "有来源/有来源/—"   # 出生登记: statutory and before sourced, merged after
+    assert rows[4][-1] == "—/有来源/—"   # 出生登记: no statutory limit, before sourced, merged after
     code, _, _ = run_cli("audit", "report", "newborn", "--format", "html",
                          "-o", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
@@ -161,8 +161,8 @@ steps:
 @pytest.mark.parametrize(("text", "code", "said"), [
     (PUBLISHED, 0, "ok"),
     (PUBLISHED.replace("source: 证照分离 清单", "source: null"), 2,
-     "steps[licence].commitment_allowed: None is sourced, no source; a file with status: "
-     "published needs basis: sourced and a source for every number"),
+     ("steps[licence].commitment_allowed: None is sourced, no source; a file with status: "
+     "published needs basis: sourced and a source for every number")),
     (PUBLISHED.replace("basis: sourced, source: 办事指南}\n    trips", "}\n    trips"), 2,
      "steps[licence].committed: 3.0 is estimate (no basis stated), no source;"),
     (BARE, 0, "ok"),
