@@ -393,6 +393,17 @@ def test_the_planner_shows_before_after_advice_and_the_gantt_chart(login):
     assert "串联改并联" in text
 
 
+@pytest.mark.parametrize(("lang", "words"), [
+    ("zh", ["有来源的承诺时限 2/9 (22%)", "汕头 出生医学证明", "估计"]),
+    ("en", ["sourced committed limits 2/9 (22%)", "estimate"])])
+def test_the_planner_shows_the_basis_of_each_limit_and_the_sourced_share(login, lang, words):
+    """Each before limit and trip count carries its basis (unsourced ones marked †) and
+    source, and the page states how many committed limits are sourced before and after."""
+    text = login("planner").get(f"/planner?procedure_id=newborn&lang={lang}").text
+    assert 'id="basis"' in text and "<sup" in text and 'id="sourced"' in text
+    assert all(w in text for w in words)
+
+
 def test_an_uploaded_scenario_is_simulated_and_a_bad_one_answers_one_line(login):
     browser = login("planner")
     page = browser.get("/planner")
@@ -411,6 +422,7 @@ def test_the_auditor_page_has_the_portfolio_and_both_csv_downloads(login):
     browser = login("auditor")
     text = browser.get("/auditor").text
     assert 'data-procedure="newborn"' in text
+    assert re.search(r'id="sourced">[^<]*有来源的承诺时限 \d+/65', text)
     report = browser.get("/auditor/report.csv")
     assert report.headers["content-type"].startswith("text/csv")
     assert "newborn" in report.text or "新生儿" in report.text
