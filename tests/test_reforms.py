@@ -157,8 +157,17 @@ def test_a_filing_is_an_immediate_step_of_zero_days(shop):
     assert deps(after, "sign") == {"fire": "legal"}
 
 
-def test_commitment_where_the_law_forbids_it_names_the_step(shop):
-    with pytest.raises(ScenarioError, match="step 'fire' \\(消防安全检查\\) cannot switch to 告知承诺"):
+@pytest.mark.parametrize(("allowed", "why"), [
+    (None, "this model does not mark it as allowed \\(commitment_allowed unknown"),
+    (False, "the law does not allow it here \\(commitment_allowed: false\\)")])
+def test_commitment_where_not_allowed_names_the_step_and_whether_the_law_forbids_it(
+        shop, allowed, why):
+    """告知承诺 is refused both where the law forbids it and where nothing says it is allowed,
+    and the message tells the two apart."""
+    fire = shop.step("fire").model_copy(update={"commitment_allowed": allowed})
+    shop = shop.model_copy(update={"steps": [fire if s.id == "fire" else s for s in shop.steps]})
+    with pytest.raises(ScenarioError,
+                       match=f"step 'fire' \\(消防安全检查\\) cannot switch to 告知承诺: {why}"):
         applicant_levers.commitment(shop, ["fire"])
 
 

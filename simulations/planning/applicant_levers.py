@@ -61,7 +61,8 @@ def commitment(
     Traceback (most recent call last):
     ...
     process_models.errors.ScenarioError: commitment: step 'social_security_card' (社会保障卡申领) \
-cannot switch to 告知承诺: the law does not allow it here (commitment_allowed is false)
+cannot switch to 告知承诺: this model does not mark it as allowed (commitment_allowed unknown; \
+set it to true, with its source, where the law allows it)
     """
     ids = _known_steps(proc, steps, "commitment")
     replaced = _known_materials(proc, replaces, "commitment")
@@ -72,10 +73,12 @@ cannot switch to 告知承诺: the law does not allow it here (commitment_allowe
     for sid in ids:
         s = proc.step(sid)
         if not s.commitment_allowed:
+            why = ("the law does not allow it here (commitment_allowed: false)"
+                   if s.commitment_allowed is False else
+                   "this model does not mark it as allowed (commitment_allowed unknown; set it "
+                   "to true, with its source, where the law allows it)")
             raise ScenarioError(
-                f"commitment: step '{sid}' ({s.name}) cannot switch to 告知承诺: the law does "
-                "not allow it here (commitment_allowed is false)"
-            )
+                f"commitment: step '{sid}' ({s.name}) cannot switch to 告知承诺: {why}")
     taken = {s.id for s in proc.steps} | {st.id for st in proc.stages}
     out = proc.model_copy(deep=True)
     log: list[Change] = []
