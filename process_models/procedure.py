@@ -41,6 +41,7 @@ __all__ = [
     "MAX_COUNT",
     "MAX_DAYS",
     "MAX_DEPENDENCIES",
+    "MAX_FEE_YUAN",
     "MAX_STEPS",
     "Basis",
     "Days",
@@ -211,8 +212,14 @@ class Provenance(_Model):
     source: str | None = Field(default=None, description="the document, article or URL")
 
 
-StepFigure = Literal["trips", "links", "commitment_allowed"]
+StepFigure = Literal["trips", "links", "commitment_allowed", "fee_yuan"]
 """The numbers and flags of a step whose basis :attr:`Step.provenance` records."""
+
+MAX_FEE_YUAN = 1e9
+"""The largest fee a step may charge, in yuan; more is a typo."""
+
+Yuan = Annotated[float, BeforeValidator(_not_a_boolean),
+                 Field(ge=0, le=MAX_FEE_YUAN, allow_inf_nan=False)]
 
 
 class Limit(_Model):
@@ -383,6 +390,8 @@ class Step(_Model):
     window: str | None = Field(default=None, description="window where the applicant goes")
     links: Count = Field(default=1, description="handling links (环节) inside this step")
     certificates: list[str] = Field(default_factory=list)
+    fee_yuan: Yuan | None = Field(default=None, description="the fee in yuan (0: 零收费); "
+                                  "None when the model does not say")
     commitment_allowed: bool | None = Field(
         default=None,
         description="告知承诺: true allowed, false not allowed, null (the default) unknown; "
@@ -396,7 +405,8 @@ class Step(_Model):
     duration: Distribution | None = None
     provenance: dict[StepFigure, Provenance] = Field(
         default_factory=dict,
-        description="basis of trips, links and commitment_allowed (estimate when absent)")
+        description="basis of trips, links, commitment_allowed and fee_yuan (estimate when "
+        "absent)")
     note: str | None = None
 
     @field_validator("depends_on", mode="before")
@@ -418,7 +428,8 @@ class Step(_Model):
         return self
 
     def provenance_of(self, figure: StepFigure) -> Provenance:
-        """The basis of ``trips``, ``links`` or ``commitment_allowed`` (estimate if unstated)."""
+        """The basis of ``trips``, ``links``, ``commitment_allowed`` or ``fee_yuan`` (estimate
+        if unstated)."""
         return self.provenance.get(figure) or Provenance()
 
     @property

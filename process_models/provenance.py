@@ -1,7 +1,7 @@
 """The basis of every number in a procedure: one census for every output that shows it.
 
 :func:`numbers` lists each limit, untimed part, lag, dependency kind, material count,
-trips, 环节 (links) and ``commitment_allowed`` with its :class:`~process_models.procedure.Basis`
+trips, 环节 (links), fee and ``commitment_allowed`` with its :class:`~process_models.procedure.Basis`
 and source; a number whose basis is not stated counts as an estimate. ``show --json``,
 ``export-table``, ``audit report`` and ``validate --strict`` all read it.
 
@@ -53,7 +53,8 @@ def _limit(where: str, limit: Limit) -> Number:
 
 def step_numbers(step: Step) -> list[Number]:
     """The numbers of one step: statutory and committed limits, untimed parts, each
-    dependency's kind and lag, trips, links and ``commitment_allowed``."""
+    dependency's kind and lag, trips, links, ``commitment_allowed`` and the fee (when the
+    model gives one)."""
     at = f"steps[{step.id}]"
     out = []
     if step.statutory is not None:
@@ -65,7 +66,9 @@ def step_numbers(step: Step) -> list[Number]:
         out.append(_number(f"{at}.depends_on[{d.step}].kind", d.kind.value, d.basis, d.source))
         if d.lag is not None:
             out.append(_limit(f"{at}.depends_on[{d.step}].lag", d.lag))
-    for figure in ("trips", "links", "commitment_allowed"):
+    for figure in ("trips", "links", "commitment_allowed", "fee_yuan"):
+        if figure == "fee_yuan" and step.fee_yuan is None:
+            continue
         p = step.provenance.get(figure)
         out.append(_number(f"{at}.{figure}", getattr(step, figure),
                            p.basis if p else None, p.source if p else None))

@@ -329,7 +329,7 @@ def procedures(
         if plain:
             committed, statutory = _with(committed, draw(_stated)), (
                 statutory and _with(statutory, draw(_stated)))
-        figures = ("trips", "links", "commitment_allowed") if meta else ("trips",)
+        figures = ("trips", "links", "commitment_allowed", "fee_yuan") if meta else ("trips",)
         provenance = {f: p for f in figures if (p := draw(_stated)) is not None}
         steps.append(Step(
             id=sid,
@@ -349,6 +349,7 @@ def procedures(
             links=draw(_up_to_3) if meta else 1,
             certificates=draw(_certificates) if meta else [],
             commitment_allowed=draw(st.none() | _booleans) if meta else None,
+            fee_yuan=draw(st.none() | st.sampled_from([0.0, 10.0, 250.5])) if meta else None,
             provenance=provenance,
             follow_up=draw(_booleans) if meta else False,
             duration=draw(_optional(distributions()))

@@ -31,8 +31,10 @@ steps:
     committed: {days: 10, basis: S, source: 食品经营许可和备案管理办法 第26条}
     depends_on: [{step: licence, basis: sourced, source: 食品安全法 第35条}]
     trips: 1
+    fee_yuan: 0
     commitment_allowed: true
-    provenance: {trips: {basis: sourced, source: 四川 办事指南}, commitment_allowed: {basis: memory}}
+    provenance: {trips: {basis: sourced, source: 四川 办事指南}, commitment_allowed: {basis: memory},
+                 fee_yuan: {basis: sourced, source: 四川 办事指南}}
 """
 
 
@@ -50,6 +52,7 @@ def test_a_bare_number_still_loads_and_counts_as_an_unstated_estimate(shop):
     assert by["steps[food].depends_on[licence].kind"].sourced
     assert by["steps[food].trips"].sourced
     assert by["steps[food].commitment_allowed"].basis is Basis.memory
+    assert by["steps[food].fee_yuan"].sourced and "steps[licence].fee_yuan" not in by
 
 
 def test_commitment_allowed_is_unknown_unless_stated_and_truthy_only_when_allowed(shop):
@@ -176,3 +179,20 @@ def test_validate_strict_refuses_an_unsourced_number_only_in_a_published_file(
     assert run_cli("validate", path)[0] == 0
     got, out, err = run_cli("validate", "--strict", path)
     assert got == code and said in out + err.replace("\n", " ")
+
+
+@pytest.mark.parametrize(("allowed", "fees", "joint"), [
+    ((True, True), (0, 0), (True, 0)),
+    ((True, None), (10, None), (None, 10)),
+    ((None, False), (None, None), (False, None)),
+])
+def test_a_merged_step_allows_commitment_only_if_every_member_does_and_adds_the_fees(
+        shop, allowed, fees, joint):
+    """联审 of two steps: 告知承诺 allowed when both allow it, not allowed when either does
+    not, else unknown; the fee is the members' fees added up (none when neither gives one)."""
+    from simulations.planning.reforms import merge
+
+    steps = [s.model_copy(update={"commitment_allowed": a, "fee_yuan": f, "depends_on": []})
+             for s, a, f in zip(shop.steps, allowed, fees, strict=True)]
+    after, _ = merge(shop.model_copy(update={"steps": steps}), ["licence", "food"], id="joint")
+    assert (after.step("joint").commitment_allowed, after.step("joint").fee_yuan) == joint

@@ -404,6 +404,8 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
         links=max(s.links for s in parts) if links is None else links,
         certificates=list(dict.fromkeys(c for s in parts for c in s.certificates)),
         commitment_allowed=_joint_commitment([s.commitment_allowed for s in parts]),
+        fee_yuan=None if all(s.fee_yuan is None for s in parts)
+        else sum(s.fee_yuan or 0 for s in parts),
         note="联审: " + ", ".join(members),
     )
     out = proc.model_copy(deep=True)
