@@ -196,3 +196,14 @@ def test_a_merged_step_allows_commitment_only_if_every_member_does_and_adds_the_
              for s, a, f in zip(shop.steps, allowed, fees, strict=True)]
     after, _ = merge(shop.model_copy(update={"steps": steps}), ["licence", "food"], id="joint")
     assert (after.step("joint").commitment_allowed, after.step("joint").fee_yuan) == joint
+
+
+def test_portfolio_ends_with_the_sourced_share_and_carries_it_in_json(run_cli, tmp_path):
+    """``portfolio`` closes with the sourced share before (and after, for pairs)."""
+    from process_models.catalog import CATALOG_DIR
+
+    code, out, _ = run_cli("portfolio", CATALOG_DIR)
+    procs = [load_catalog_procedure(i) for i in catalog_ids()]
+    assert code == 0 and out.rstrip().endswith("改革前" + sourced_line(procs))
+    code, out, _ = run_cli("portfolio", CATALOG_DIR, "--json")
+    assert json.loads(out)["sourced"] == {"before": sourced_line(procs), "after": None}
