@@ -207,3 +207,18 @@ def test_portfolio_ends_with_the_sourced_share_and_carries_it_in_json(run_cli, t
     assert code == 0 and out.rstrip().endswith("改革前" + sourced_line(procs))
     code, out, _ = run_cli("portfolio", CATALOG_DIR, "--json")
     assert json.loads(out)["sourced"] == {"before": sourced_line(procs), "after": None}
+
+
+@pytest.mark.parametrize(("overhead", "basis", "source"), [
+    (0, Basis.sourced, "食品经营许可和备案管理办法 第26条"), (2, None, None)])
+def test_a_merged_limit_keeps_its_longest_members_basis_only_without_overhead(
+        shop, overhead, basis, source):
+    """The joint limit is the longest member's, basis and source included; with coordination
+    days added it is the model's own figure and states no basis (an estimate)."""
+    from simulations.planning.reforms import merge
+
+    steps = [s.model_copy(update={"depends_on": []}) for s in shop.steps]
+    after, _ = merge(shop.model_copy(update={"steps": steps}), ["licence", "food"], id="joint",
+                     overhead_days=overhead)
+    committed = after.step("joint").committed
+    assert (committed.basis, committed.source) == (basis, source)

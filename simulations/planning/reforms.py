@@ -375,7 +375,8 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
                f"{_days(round(chain_days, 2))}")
     else:
         limit = Limit(days=longest.committed.days + overhead_days, unit=longest.committed.unit,
-                      basis=longest.committed.basis)
+                      **({} if overhead_days else {"basis": longest.committed.basis,
+                                                   "source": longest.committed.source}))
         untimed = [u.model_copy() for u in longest.untimed]
         how = f"longest member '{longest.id}' {_days(longest.committed.days)}"
     deps: list[Dependency] = []
