@@ -24,7 +24,7 @@ from api.security import hash_password
 from flows import casework
 from flows.casework.accounts import add_user
 from flows.casework.tables import Case, CaseStep, Submission
-from process_models.catalog import load_catalog_procedure
+from process_models.catalog import catalog_ids, load_catalog_procedure
 
 
 @pytest.fixture
@@ -391,6 +391,24 @@ def test_the_planner_shows_before_after_advice_and_the_gantt_chart(login):
                      r'<td class="num">32.0</td><td class="num">(\d+\.\d)</td>', text)
     assert 'id="advice"' in text and "<svg" in text
     assert "串联改并联" in text
+
+
+@pytest.mark.parametrize("procedure_id", catalog_ids())
+def test_the_planner_states_the_same_figures_as_simulate_and_reform(login, procedure_id):
+    """The planner page's before/after table shows, for every catalog procedure and its
+    catalog reform, the figures ``measure`` gives (``simulate``, ``reform``, ``show``)."""
+    from simulations.planning.metrics import measure
+    from simulations.planning.scenario import apply_scenario, catalog_scenario_path, load_scenario
+
+    before = load_catalog_procedure(procedure_id)
+    after, _ = apply_scenario(before, load_scenario(catalog_scenario_path(procedure_id)))
+    text = login("planner").get(f"/planner?procedure_id={procedure_id}").text
+    shown = {m: (float(b), float(a)) for m, b, a in re.findall(
+        r'data-metric="(\w+)"><td>[^<]*</td><td class="num">([\d.]+)</td>'
+        r'<td class="num">([\d.]+)</td>', text)}
+    expected = {m: (getattr(measure(before), m), getattr(measure(after), m)) for m in shown}
+    assert shown and all(shown[m] == pytest.approx(expected[m], abs=0.051) for m in shown), (
+        shown, expected)
 
 
 @pytest.mark.parametrize(("lang", "words"), [
