@@ -90,10 +90,13 @@ class ProcedureSummaryPublic(BaseModel):
 
 
 class ProcedurePublic(BaseModel):
-    """A procedure definition (the YAML fields) and its summary."""
+    """A procedure definition (the YAML fields), its summary and the basis of every number."""
 
     procedure: dict[str, Any]
     summary: ProcedureSummaryPublic
+    basis: dict[str, dict[str, Any]] = Field(
+        description="every number by where it is (steps[id].committed …): value, basis "
+        "(sourced, estimate, memory, fitted, inferred), source, and whether the file stated it")
 
 
 class ProcedureVersionPublic(BaseModel):
