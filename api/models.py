@@ -83,18 +83,22 @@ class ProcedureSummaryPublic(BaseModel):
     steps: int
     links: int
     departments: int
+    windows: int
     materials: int
     trips: int
     summed_limit_days: float
-    sequential_days: float
+    sequential_working_days: float
     stored: bool = Field(description="uploaded to this service (else from the catalog)")
 
 
 class ProcedurePublic(BaseModel):
-    """A procedure definition (the YAML fields) and its summary."""
+    """A procedure definition (the YAML fields), its summary and the basis of every number."""
 
     procedure: dict[str, Any]
     summary: ProcedureSummaryPublic
+    basis: dict[str, dict[str, Any]] = Field(
+        description="every number by where it is (steps[id].committed …): value, basis "
+        "(sourced, estimate, memory, fitted, inferred), source, and whether the file stated it")
 
 
 class ProcedureVersionPublic(BaseModel):

@@ -567,9 +567,23 @@ def _scenario_of(procedure_id: str, levers: list[str]) -> str | None:
                           allow_unicode=True, sort_keys=False)
 
 
+def _bases(proc: Procedure) -> list[dict[str, Any]]:
+    """Each step's name with its statutory and committed limits and trips, each a
+    ``{value, basis, source}`` from the one census of numbers."""
+    from process_models.provenance import step_numbers
+
+    rows = []
+    for step in proc.steps:
+        by = {n.where.rsplit(".", 1)[-1]: n.as_dict() for n in step_numbers(step)}
+        rows.append({"name": step.name, "statutory": by.get("statutory"),
+                     "committed": by["committed"], "trips": by["trips"]})
+    return rows
+
+
 def _planner(request: Request, user: User, session: Session, procedure_id: str,
              levers: list[str], scenario_text: str | None) -> Response:
     from api.routes.simulations import _reformed, plain, simulate_advise
+    from process_models.provenance import sourced_line
     from simulations.planning.gantt import write_gantt
     from simulations.planning.metrics import compare
 
@@ -588,7 +602,10 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
             comparison=plain(compare(before, after).as_dict()),
             changes=[c.as_dict() for c in changes],
             advice=simulate_advise(procedure_id, session, user),
-            gantt=gantt[gantt.find("<svg"):], names=_names(before, language))
+            gantt=gantt[gantt.find("<svg"):], names=_names(before, language),
+            bases=_bases(before),
+            sourced={"before": sourced_line([before], language=language),
+                     "after": sourced_line([after], language=language)})
     except OnethingError as error:
         return render(request, "planner.html", user, status_code=_status(error),
                       error=_message(error), **context)

@@ -33,6 +33,7 @@ from process_models.errors import (
     ScenarioError,
     TableError,
     UnknownReference,
+    UnsourcedNumber,
     did_you_mean,
 )
 from process_models.graph import to_graph
@@ -57,6 +58,7 @@ from process_models.procedure import (
     Limit,
     Material,
     Procedure,
+    Provenance,
     Provider,
     PublishedFigures,
     Source,
@@ -66,6 +68,8 @@ from process_models.procedure import (
     Unit,
     Untimed,
 )
+from process_models.provenance import check_sourced, numbers, sourced_line
+from process_models.summary import figures, summarize
 from process_models.table import load_table, procedure_from_table, save_table, table_from_procedure
 
 __all__ = [
@@ -94,6 +98,7 @@ __all__ = [
     "ProcedureError",
     "ProcedureNotFound",
     "ProcedureSyntaxError",
+    "Provenance",
     "Provider",
     "PublishedFigures",
     "ScenarioError",
@@ -104,25 +109,31 @@ __all__ = [
     "TableError",
     "Unit",
     "UnknownReference",
+    "UnsourcedNumber",
     "Untimed",
     "WorkingCalendar",
     "add_working_days",
     "catalog_ids",
     "check_procedure",
+    "check_sourced",
     "default_calendar",
     "did_you_mean",
     "dump_procedure",
+    "figures",
     "load_catalog",
     "load_catalog_procedure",
     "load_procedure",
     "load_procedures",
     "load_table",
+    "numbers",
     "parse_procedure",
     "procedure_data",
     "procedure_from_table",
     "procedure_paths",
     "save_procedure",
     "save_table",
+    "sourced_line",
+    "summarize",
     "table_from_procedure",
     "to_graph",
     "working_days_between",

@@ -177,6 +177,11 @@ class DependencyCycle(ProcedureError):
         )
 
 
+class UnsourcedNumber(ProcedureError):
+    """A file that claims to be published data (``status: published``) holds a number
+    without a source (``validate --strict``)."""
+
+
 class ScenarioError(OnethingError, ValueError):
     """A reform scenario is not valid or cannot be applied to its procedure."""
 

@@ -41,6 +41,7 @@ __all__ = [
     "MAX_COUNT",
     "MAX_DAYS",
     "MAX_DEPENDENCIES",
+    "MAX_FEE_YUAN",
     "MAX_STEPS",
     "Basis",
     "Days",
@@ -54,11 +55,13 @@ __all__ = [
     "Limit",
     "Material",
     "Procedure",
+    "Provenance",
     "Provider",
     "PublishedFigures",
     "Source",
     "Stage",
     "Step",
+    "StepFigure",
     "StepKind",
     "Unit",
     "Untimed",
@@ -180,16 +183,43 @@ class Join(_AliasEnum):
 
 
 class Basis(_AliasEnum):
-    """Where a number comes from: a cited source [S], an estimate [E], or memory [M]."""
+    """Where a number comes from: a cited source [S], an estimate [E], memory [M], fitted
+    to case data [F], or inferred from other published figures [I]. A number whose basis
+    is not stated counts as an estimate."""
 
     sourced = "sourced"
     estimate = "estimate"
     memory = "memory"
+    fitted = "fitted"
+    inferred = "inferred"
 
     @classmethod
     def _aliases(cls) -> dict[str, str]:
-        return {"S": "sourced", "E": "estimate", "M": "memory", "s": "sourced",
-                "e": "estimate", "m": "memory"}
+        return {"S": "sourced", "E": "estimate", "M": "memory", "F": "fitted", "I": "inferred",
+                "有来源": "sourced", "估计": "estimate", "记忆": "memory", "拟合": "fitted",
+                "推断": "inferred"}
+
+    @property
+    def mark(self) -> str:
+        """The one-letter mark tables print after a number: S, E, M, F or I."""
+        return self.value[0].upper()
+
+
+class Provenance(_Model):
+    """The basis of one number and, when sourced, the source it comes from."""
+
+    basis: Basis = Basis.estimate
+    source: str | None = Field(default=None, description="the document, article or URL")
+
+
+StepFigure = Literal["trips", "links", "commitment_allowed", "fee_yuan"]
+"""The numbers and flags of a step whose basis :attr:`Step.provenance` records."""
+
+MAX_FEE_YUAN = 1e9
+"""The largest fee a step may charge, in yuan; more is a typo."""
+
+Yuan = Annotated[float, BeforeValidator(_not_a_boolean),
+                 Field(ge=0, le=MAX_FEE_YUAN, allow_inf_nan=False)]
 
 
 class Limit(_Model):
@@ -202,6 +232,7 @@ class Limit(_Model):
     days: Days
     unit: Unit = Unit.working
     basis: Basis | None = None
+    source: str | None = None
     note: str | None = None
 
     @property
@@ -220,6 +251,7 @@ class Untimed(_Model):
     days: Days
     unit: Unit = Unit.working
     basis: Basis | None = None
+    source: str | None = None
     note: str | None = None
 
 
@@ -279,7 +311,8 @@ class Material(_Model):
     from_step: Id | None = None
     held_by: Id | None = Field(default=None, description="department that already holds it")
     count: Count = Field(default=1, ge=1, description="documents this entry stands for")
-    basis: Basis | None = None
+    basis: Basis | None = Field(default=None, description="basis of the entry and its count")
+    source: str | None = None
     note: str | None = None
 
     @model_validator(mode="after")
@@ -298,6 +331,8 @@ class Dependency(_Model):
     step: Id
     kind: DependencyKind = DependencyKind.legal
     lag: Limit | None = None
+    basis: Basis | None = Field(default=None, description="basis of the dependency's kind")
+    source: str | None = None
 
 
 class Distribution(_Model):
@@ -355,13 +390,23 @@ class Step(_Model):
     window: str | None = Field(default=None, description="window where the applicant goes")
     links: Count = Field(default=1, description="handling links (环节) inside this step")
     certificates: list[str] = Field(default_factory=list)
-    commitment_allowed: bool = Field(default=False, description="告知承诺 allowed by law")
+    fee_yuan: Yuan | None = Field(default=None, description="the fee in yuan (0: 零收费); "
+                                  "None when the model does not say")
+    commitment_allowed: bool | None = Field(
+        default=None,
+        description="告知承诺: true allowed, false not allowed, null (the default) unknown; "
+        "truthy only when allowed, so `if step.commitment_allowed` means allowed",
+    )
     follow_up: bool = Field(
         default=False,
         description="事中事后核查 after issue: off the applicant's path, so it counts toward "
         "neither elapsed time nor the applicant's steps, materials and trips",
     )
     duration: Distribution | None = None
+    provenance: dict[StepFigure, Provenance] = Field(
+        default_factory=dict,
+        description="basis of trips, links, commitment_allowed and fee_yuan (estimate when "
+        "absent)")
     note: str | None = None
     risk: Literal["high"] | None = Field(
         default=None,
@@ -386,6 +431,11 @@ class Step(_Model):
                 f"the committed limit ({promise.days:g} days) is longer than the statutory "
                 f"one ({law.days:g} days); commit to at most {law.days:g}")
         return self
+
+    def provenance_of(self, figure: StepFigure) -> Provenance:
+        """The basis of ``trips``, ``links``, ``commitment_allowed`` or ``fee_yuan`` (estimate
+        if unstated)."""
+        return self.provenance.get(figure) or Provenance()
 
     @property
     def predecessors(self) -> list[str]:
@@ -416,6 +466,9 @@ class Procedure(_Model):
     region: str | None = None
     effective_date: dt.date | None = None
     form: Literal["before", "after", "draft"] | None = None
+    status: Literal["draft", "published"] | None = Field(
+        default=None, description="published: the file claims to be published data, so "
+        "`validate --strict` refuses any number without a source")
     sources: list[Source] = Field(default_factory=list)
     published: PublishedFigures | None = None
     departments: list[Department] = Field(default_factory=list)

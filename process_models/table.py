@@ -20,6 +20,11 @@ One row per step. Headers may be Chinese or English (a parenthetical suffix such
 跑动次数           trips               applicant trips (default 0)
 办件类型           kind                即办件, 承诺件 (default), 上报件 or 联办件
 备注               note                free text
+依据               basis               the basis of the row's numbers, e.g.
+                                       ``承诺=S 随州服务标准；法定=M；跑动=E``: 法定/承诺
+                                       /跑动/依赖 (statutory/committed/trips/dependency),
+                                       ``=`` and S, E, M, F or I, then the source;
+                                       separated by ； or ; (a number left out: estimate)
 =================  ==================  ==================================================
 
 Ids are derived from names, deterministically: an ASCII name becomes a slug
@@ -63,6 +68,7 @@ from pydantic import ValidationError
 from process_models.errors import ProcedureSyntaxError, TableError, did_you_mean, shown
 from process_models.loading import check_procedure, find_cycle
 from process_models.procedure import (
+    Basis,
     Department,
     Dependency,
     DependencyKind,
@@ -70,6 +76,7 @@ from process_models.procedure import (
     Limit,
     Material,
     Procedure,
+    Provenance,
     Step,
     StepKind,
     Unit,
@@ -166,15 +173,59 @@ COLUMNS: tuple[Column, ...] = (
     Column("trips", "跑动次数", "trips", ("跑动", "到现场次数")),
     Column("kind", "办件类型", "kind", ("step_kind",)),
     Column("note", "备注", "note", ()),
+    Column("basis", "依据", "basis", ("来源", "数据来源")),
 )
 _BY_KEY = {c.key: c for c in COLUMNS}
 REQUIRED = ("step", "department", "committed_days")
 _KINDS_EN = {k: k.name for k in StepKind}
 _KIND_WORDS = ("法定", "惯例", "legal", "practice")
+#: The numbers a 依据 cell gives the basis of, by their Chinese and English labels.
+_BASIS_LABELS = {"法定": "statutory", "承诺": "committed", "跑动": "trips", "依赖": "dependency"}
+_BASIS_PART = re.compile(r"\s*(\S+?)\s*[=＝:：]\s*(\S+?)(?:\s+(.*\S))?\s*")
+
+
+def _basis_cell(step: Step, *, zh: bool) -> str:
+    """The 依据 cell of ``step``: each stated basis as ``label=MARK source``, joined by ；."""
+    kinds = {(d.basis, d.source) for d in step.depends_on if d.basis is not None}
+    if len(kinds) > 1:
+        raise TableError(f"step '{step.id}' gives its dependencies different bases; a table "
+                         "has one 依据 for all of a step's dependencies, so keep it in YAML")
+    trips = step.provenance.get("trips")
+    stated = {"statutory": step.statutory and (step.statutory.basis, step.statutory.source),
+              "committed": (step.committed.basis, step.committed.source),
+              "trips": trips and (trips.basis, trips.source),
+              "dependency": next(iter(kinds), None)}
+    labels = {v: k for k, v in _BASIS_LABELS.items()} if zh else {v: v for v in stated}
+    return "；".join(f"{labels[key]}={b.mark}" + (f" {src}" if src else "")
+                    for key, pair in stated.items() if pair and pair[0] is not None
+                    for b, src in [pair])
+
+
+def _stated(bases: dict[str, Provenance]):
+    """``stated(number)``: the basis and source keywords of a number the 依据 cell names."""
+    def stated(number: str) -> dict[str, Any]:
+        p = bases.get(number)
+        return {"basis": p.basis, "source": p.source} if p else {}
+    return stated
+
+
+def _read_basis(reader: _Reader, row: _Row) -> dict[str, Provenance]:
+    """The bases a row's 依据 cell states, by number (statutory, committed, trips, dependency)."""
+    out: dict[str, Provenance] = {}
+    for part in filter(str.strip, _pieces(_text(row.cells.get("basis")), ";；\n")):
+        match = _BASIS_PART.fullmatch(part)
+        label = match and (_BASIS_LABELS.get(match[1]) or match[1].lower())
+        if not match or label not in _BASIS_LABELS.values():
+            reader.fail(row, "basis", f"cannot read {part.strip()!r}; write label=basis source, "
+                        "e.g. 承诺=S 随州服务标准 (labels 法定, 承诺, 跑动, 依赖)")
+        basis = reader.choice(row, "basis", match[2], Basis, None)
+        out[label] = Provenance(basis=basis, source=match[3])
+    return out
 _CHOICES: dict[type, tuple[str, ...]] = {
     Unit: ("工作日", "自然日", "working", "calendar"),
     DependencyKind: _KIND_WORDS,
     StepKind: (*(k.value for k in StepKind), *_KINDS_EN.values()),
+    Basis: ("S", "E", "M", "F", "I", *(b.value for b in Basis)),
 }
 
 
@@ -794,7 +845,9 @@ class _Steps:
         if department not in self.departments:
             self.departments[department] = _derived_id(department, "d", self.taken["d"])
         unit = reader.choice(row, "unit", _text(row.cells.get("unit")), Unit, Unit.working)
-        committed = self.limit(row, "committed_days", unit)
+        bases = _read_basis(reader, row)
+        stated = _stated(bases)
+        committed = self.limit(row, "committed_days", unit, stated("committed"))
         if committed is None:
             reader.fail(row, "committed_days", "is empty; give the committed limit in days "
                         "(use the statutory limit when there is no commitment)")
@@ -805,27 +858,28 @@ class _Steps:
                 department=self.departments[department],
                 kind=reader.choice(row, "kind", _text(row.cells.get("kind")), StepKind,
                                    StepKind.promised),
-                statutory=self.limit(row, "statutory_days", unit),
+                statutory=self.limit(row, "statutory_days", unit, stated("statutory")),
                 committed=committed,
-                depends_on=self.dependencies(step_name, row),
+                depends_on=self.dependencies(step_name, row, stated("dependency")),
                 materials=self.material_ids(step_name, row),
                 trips=reader.count(row, "trips", MAX_TRIPS, "trips") or 0,
+                provenance={"trips": bases["trips"]} if "trips" in bases else {},
                 note=_text(row.cells.get("note")) or None,
             )
         except ValidationError as e:
             field = str(next(iter(e.errors()[0]["loc"]), ""))
             reader.fail(row, _FIELD_COLUMNS.get(field, "step"), _first_problem(e))
 
-    def limit(self, row: _Row, key: str, unit: Unit) -> Limit | None:
+    def limit(self, row: _Row, key: str, unit: Unit, basis: dict[str, Any]) -> Limit | None:
         days = self.reader.days(row, key)
         if days is None:
             return None
         try:
-            return Limit(days=days, unit=unit)
+            return Limit(days=days, unit=unit, **basis)
         except ValidationError as e:
             self.reader.fail(row, key, _first_problem(e))
 
-    def dependencies(self, step_name: str, row: _Row) -> list[Dependency]:
+    def dependencies(self, step_name: str, row: _Row, basis: dict[str, Any]) -> list[Dependency]:
         reader = self.reader
         predecessors = _split(_text(row.cells.get("depends_on")), self.named)
         for before in predecessors:
@@ -843,7 +897,7 @@ class _Steps:
                         "prerequisites; give one kind for all, or one per prerequisite")
         if len(kinds) <= 1:
             kinds = (kinds or [DependencyKind.legal]) * len(predecessors)
-        return [Dependency(step=self.step_ids[b], kind=k)
+        return [Dependency(step=self.step_ids[b], kind=k, **basis)
                 for b, k in zip(predecessors, kinds, strict=True)]
 
     def material_ids(self, step_name: str, row: _Row) -> list[str]:
@@ -871,7 +925,8 @@ class _Steps:
 # Which column holds what a procedure field was built from, to locate a model's complaint.
 _FIELD_COLUMNS = {"name": "step", "department": "department", "statutory": "statutory_days",
                   "committed": "committed_days", "trips": "trips", "note": "note",
-                  "materials": "material_names", "depends_on": "depends_on", "kind": "kind"}
+                  "materials": "material_names", "depends_on": "depends_on", "kind": "kind",
+                  "provenance": "basis"}
 
 
 def _first_problem(e: ValidationError) -> str:
@@ -975,6 +1030,7 @@ def table_from_procedure(proc: Procedure, *, headers: Headers = "zh") -> list[li
             s.trips,
             s.kind.value if zh else _KINDS_EN[s.kind],
             s.note or "",
+            _basis_cell(s, zh=zh),
         ])
     return out
 

@@ -40,6 +40,7 @@ from process_models.procedure import (
     Limit,
     Material,
     Procedure,
+    Provenance,
     Provider,
     PublishedFigures,
     Source,
@@ -88,6 +89,19 @@ def days(*, max_days: float = 30.0, min_days: float = 0.0) -> st.SearchStrategy[
 _bases = st.sampled_from(Basis)
 _optional_basis = st.none() | _bases
 _optional_note = st.none() | names(max_size=12)
+#: A stated basis with an optional source, or none (an estimate); table-safe text.
+_stated = st.none() | st.builds(Provenance, basis=_bases,
+                                source=st.none() | names(table_safe=True, max_size=12))
+
+
+def _fields(stated: Provenance | None) -> dict:
+    """The basis and source keywords of ``stated`` (none when nothing is stated)."""
+    return {} if stated is None else stated.model_dump()
+
+
+def _with(limit: Limit, stated: Provenance | None) -> Limit:
+    """``limit`` with the basis and source of ``stated`` (unchanged when none is stated)."""
+    return limit.model_copy(update=_fields(stated))
 
 
 @cache
@@ -102,6 +116,7 @@ def limits(
     )
     extra = st.none() if plain else _optional_basis
     return st.builds(Limit, days=days(max_days=max_days), unit=units, basis=extra,
+                     source=st.none() if plain else _optional_note,
                      note=st.none() if plain else _optional_note)
 
 
@@ -272,6 +287,7 @@ def procedures(
             held_by=None if held_by is None else departments[held_by].id,
             count=draw(_counts) if meta else 1,
             basis=maybe(_bases),
+            source=maybe(names(max_size=12)),
             note=maybe(names(max_size=12)),
         ))
 
@@ -295,9 +311,11 @@ def procedures(
     for i, sid in enumerate(step_ids):
         targets = [*step_ids[:i], *(s.id for s, last in zip(stages, stage_last) if last < i)]
         chosen = [targets[k] for k in draw(_subset(len(targets), 3))] if targets else []
+        kind_basis = draw(_stated)  # a table holds one basis for all of a step's dependencies
         depends_on = [
             Dependency(step=t, kind=draw(_dependency_kinds),
-                       lag=draw(lag) if with_lags and not table_safe else None)
+                       lag=draw(lag) if with_lags and not table_safe else None,
+                       **_fields(draw(_stated) if meta else kind_basis))
             for t in chosen
         ]
         if table_safe:
@@ -311,6 +329,11 @@ def procedures(
             low, high = sorted([committed.days, statutory.days])
             committed = committed.model_copy(update={"days": low})
             statutory = statutory.model_copy(update={"days": high})
+        if plain:
+            committed, statutory = _with(committed, draw(_stated)), (
+                statutory and _with(statutory, draw(_stated)))
+        figures = ("trips", "links", "commitment_allowed", "fee_yuan") if meta else ("trips",)
+        provenance = {f: p for f in figures if (p := draw(_stated)) is not None}
         steps.append(Step(
             id=sid,
             name=step_names[i],
@@ -328,7 +351,9 @@ def procedures(
             window=maybe(_windows),
             links=draw(_up_to_3) if meta else 1,
             certificates=draw(_certificates) if meta else [],
-            commitment_allowed=draw(_booleans) if meta else False,
+            commitment_allowed=draw(st.none() | _booleans) if meta else None,
+            fee_yuan=draw(st.none() | st.sampled_from([0.0, 10.0, 250.5])) if meta else None,
+            provenance=provenance,
             follow_up=draw(_booleans) if meta else False,
             duration=draw(_optional(distributions()))
             if with_distributions and not table_safe else None,

@@ -116,6 +116,20 @@ def test_case_reads_carry_on_after_the_database_drops_their_connection(client, a
 # --- procedures ----------------------------------------------------------------------------------
 
 
+def test_a_procedure_carries_the_basis_of_every_number_and_the_shared_figures(client, auth):
+    """``GET /api/procedures/{id}`` gives each number its basis, as ``show --json`` does, and
+    the summary's figures are the one definition's."""
+    from process_models.catalog import load_catalog_procedure
+    from process_models.provenance import basis_data
+    from process_models.summary import summarize
+
+    data = client.get("/api/procedures/newborn", headers=auth["planner"]).json()
+    newborn = load_catalog_procedure("newborn")
+    assert data["basis"] == basis_data(newborn)
+    assert {k: data["summary"][k] for k in summarize(newborn).as_dict()} == summarize(
+        newborn).as_dict()
+
+
 def test_an_unknown_procedure_is_404_with_a_did_you_mean(client, auth):
     answer = client.get("/api/procedures/utility_conection", headers=auth["planner"])
     assert answer.status_code == 404

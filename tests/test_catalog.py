@@ -113,7 +113,7 @@ def test_before_model_reproduces_the_published_before_figures(procedure):
     if published is None or not published.before.model_dump(exclude_none=True):
         pytest.skip("no published before figures")
     s = summarize(procedure)
-    modelled = {"elapsed_working_days": s.sequential_days}
+    modelled = {"elapsed_working_days": s.sequential_working_days}
     off = {}
     for figure, expected in published.before.model_dump(exclude_none=True).items():
         actual = modelled[figure] if figure in modelled else getattr(s, figure)
@@ -151,3 +151,21 @@ def test_materials_output_by_a_step_come_after_that_step(procedure):
     early = [(s.id, mid) for s in procedure.steps for mid in s.materials
              if mid in outputs and not nx.has_path(g, outputs[mid], s.id)]
     assert not early
+
+
+def test_every_sourced_number_in_the_catalog_names_its_source(procedure):
+    """A number marked sourced names its source: a law, or a document the file cites."""
+    from process_models.provenance import numbers
+
+    titles = " ".join(s.title for s in procedure.sources)
+    sourced = [n for n in numbers(procedure) if n.sourced]
+    assert [n.where for n in sourced if not n.source] == []
+    assert [n.source for n in sourced if n.source not in titles and "法" not in n.source] == []
+
+
+def test_an_immediate_item_has_no_committed_days_and_no_limit_claims_statutory_zero(procedure):
+    """A 即办件 is decided the same day (committed 0); a local 当场办理 commitment is not a
+    statutory limit of 0 days."""
+    assert [s.id for s in procedure.steps
+            if s.kind.value == "即办件" and s.committed.days > 0] == []
+    assert [s.id for s in procedure.steps if s.statutory and s.statutory.days == 0] == []

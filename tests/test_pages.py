@@ -24,7 +24,7 @@ from api.security import hash_password
 from flows import casework
 from flows.casework.accounts import add_user
 from flows.casework.tables import Case, CaseStep, Submission
-from process_models.catalog import load_catalog_procedure
+from process_models.catalog import catalog_ids, load_catalog_procedure
 
 
 @pytest.fixture
@@ -397,6 +397,35 @@ def test_the_planner_shows_before_after_advice_and_the_gantt_chart(login):
     assert "串联改并联" in text
 
 
+@pytest.mark.parametrize("procedure_id", catalog_ids())
+def test_the_planner_states_the_same_figures_as_simulate_and_reform(login, procedure_id):
+    """The planner page's before/after table shows, for every catalog procedure and its
+    catalog reform, the figures ``measure`` gives (``simulate``, ``reform``, ``show``)."""
+    from simulations.planning.metrics import measure
+    from simulations.planning.scenario import apply_scenario, catalog_scenario_path, load_scenario
+
+    before = load_catalog_procedure(procedure_id)
+    after, _ = apply_scenario(before, load_scenario(catalog_scenario_path(procedure_id)))
+    text = login("planner").get(f"/planner?procedure_id={procedure_id}").text
+    shown = {m: (float(b), float(a)) for m, b, a in re.findall(
+        r'data-metric="(\w+)"><td>[^<]*</td><td class="num">([\d.]+)</td>'
+        r'<td class="num">([\d.]+)</td>', text)}
+    expected = {m: (getattr(measure(before), m), getattr(measure(after), m)) for m in shown}
+    assert shown and all(shown[m] == pytest.approx(expected[m], abs=0.051) for m in shown), (
+        shown, expected)
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("zh", ["有来源的承诺时限 2/9 (22%)", "汕头 出生医学证明", "估计"]),
+    ("en", ["sourced committed limits 2/9 (22%)", "estimate"])])
+def test_the_planner_shows_the_basis_of_each_limit_and_the_sourced_share(login, lang, words):
+    """Each before limit and trip count carries its basis (unsourced ones marked †) and
+    source, and the page states how many committed limits are sourced before and after."""
+    text = login("planner").get(f"/planner?procedure_id=newborn&lang={lang}").text
+    assert 'id="basis"' in text and "<sup" in text and 'id="sourced"' in text
+    assert all(w in text for w in words)
+
+
 def test_an_uploaded_scenario_is_simulated_and_a_bad_one_answers_one_line(login):
     browser = login("planner")
     page = browser.get("/planner")
@@ -431,6 +460,7 @@ def test_the_auditor_page_has_the_portfolio_and_both_csv_downloads(login):
     browser = login("auditor")
     text = browser.get("/auditor").text
     assert 'data-procedure="newborn"' in text
+    assert re.search(r'id="sourced">[^<]*有来源的承诺时限 \d+/65', text)
     report = browser.get("/auditor/report.csv")
     assert report.headers["content-type"].startswith("text/csv")
     assert "newborn" in report.text or "新生儿" in report.text

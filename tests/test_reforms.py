@@ -157,10 +157,16 @@ def test_a_filing_is_an_immediate_step_of_zero_days(shop):
     assert deps(after, "sign") == {"fire": "legal"}
 
 
-def test_commitment_on_a_step_not_marked_for_it_names_the_step_without_citing_law(shop):
-    """The model has no source saying 告知承诺 is refused, only no mark that it is allowed."""
-    with pytest.raises(ScenarioError, match=r"step 'fire' \(消防安全检查\) is not marked as "
-                                            r"allowing 告知承诺 in this model \(no source\)"):
+@pytest.mark.parametrize(("allowed", "why"), [
+    (None, r"is not marked as allowing 告知承诺 in this model \(no source\)"),
+    (False, r"cannot switch to 告知承诺: this model does not allow it here")])
+def test_commitment_where_not_allowed_names_the_step_and_whether_a_rule_forbids_it(
+        shop, allowed, why):
+    """告知承诺 is refused both where a rule forbids it and where nothing says it is allowed,
+    and the message tells the two apart without citing a law nobody entered."""
+    fire = shop.step("fire").model_copy(update={"commitment_allowed": allowed})
+    shop = shop.model_copy(update={"steps": [fire if s.id == "fire" else s for s in shop.steps]})
+    with pytest.raises(ScenarioError, match=f"step 'fire' \\(消防安全检查\\) {why}"):
         applicant_levers.commitment(shop, ["fire"])
 
 

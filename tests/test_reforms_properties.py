@@ -18,7 +18,8 @@ FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthChe
 #: The refusals a lever may give on a random procedure, by lever; anything else is a bug.
 EXPECTED_REFUSALS = {
     "merge": r"cannot merge .* would wait for itself",
-    "commitment": r"is not marked as allowing 告知承诺 in this model \(no source\)",
+    "commitment": r"(is not marked as allowing 告知承诺 in this model \(no source\)|cannot "
+                  r"switch to 告知承诺: .*)",
     "eliminate": r"leaves no step",
     "zone_assessment": r"leaves no step",
 }

@@ -14,18 +14,23 @@ SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+def _stated(limit) -> tuple | None:
+    return limit and (limit.days, limit.unit, limit.basis, limit.source)
+
+
 def table_view(proc: Procedure) -> list[tuple]:
-    """What a step table holds of each step, by name (ids are derived on import)."""
+    """What a step table holds of each step, by name (ids are derived on import), the
+    bases its 依据 column gives included."""
     steps = {s.id: s.name for s in proc.steps}
     departments = {d.id: d.name for d in proc.departments}
     materials = {m.id: m.name for m in proc.materials}
     return [
         (
             s.name, departments[s.department],
-            [(steps[d.step], d.kind) for d in s.depends_on],
-            s.statutory and (s.statutory.days, s.statutory.unit),
-            (s.committed.days, s.committed.unit),
-            [materials[m] for m in s.materials], s.trips, s.kind, s.note,
+            [(steps[d.step], d.kind, d.basis, d.source) for d in s.depends_on],
+            _stated(s.statutory), _stated(s.committed),
+            [materials[m] for m in s.materials], s.trips, s.provenance.get("trips"), s.kind,
+            s.note,
         )
         for s in proc.steps
     ]

@@ -103,6 +103,7 @@ def report(
             procedures=result.totals.headline(lang), items=it.headline(lang),
             before=f"{it.immediate_before:.1%}", after=f"{it.immediate_after:.1%}",
             flagged=it.flagged, checks=it.checks))
+        console().print(f"改革前{result.sourced['before']}；改革后{result.sourced['after']}")
         return
     write_views(views, output, fmt, title="改革前后办理时限审计报告")
     console().print(f"wrote {output}: {result.totals.headline(lang)}")

@@ -14,13 +14,21 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")
 
 
 @app.command()
-def validate(paths: PathsArg) -> None:
+def validate(
+    paths: PathsArg,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="refuse a number without a source in a file with status: published")]
+    = False,
+) -> None:
     """Check procedure files; print one line per file, or the first error and exit 2."""
     from process_models.loading import load_procedure, procedure_paths
+    from process_models.provenance import check_sourced
 
     out = console()
     for path in procedure_paths(paths):
         proc = load_procedure(path)
+        if strict:
+            check_sourced(proc, file=str(path))
         out.print(f"[green]ok[/green] {path}: {proc.id} {proc.name} ({len(proc.steps)} steps)")
 
 
@@ -31,11 +39,13 @@ def show(
 ) -> None:
     """Print a procedure's steps, departments, limits and dependencies."""
     from process_models.loading import procedure_data
+    from process_models.provenance import basis_data, sourced_line
     from process_models.summary import summarize
 
     proc = _load(path)
     if json_:
-        print_json({"procedure": procedure_data(proc), "summary": summarize(proc).as_dict()})
+        print_json({"procedure": procedure_data(proc), "summary": summarize(proc).as_dict(),
+                    "basis": basis_data(proc)})
         return
     from rich.table import Column, Table
 
@@ -49,16 +59,19 @@ def show(
         t.add_row(
             st.id, st.name, depts.get(st.department, st.department), st.kind.value,
             _limit(st.statutory), _limit(st.committed),
-            ", ".join(f"{u.kind} {u.days:g}" for u in st.untimed),
-            ", ".join(d.step + ("*" if d.kind.value == "practice" else "") for d in st.depends_on),
-            str(len(st.materials)), str(st.trips),
+            ", ".join(f"{u.kind} {u.days:g}{_mark(u.basis)}" for u in st.untimed),
+            ", ".join(d.step + ("*" if d.kind.value == "practice" else "") + _mark(d.basis)
+                      for d in st.depends_on),
+            str(len(st.materials)), f"{st.trips}{_mark(st.provenance_of('trips').basis)}",
         )
     out.print(t)
     out.print(
         f"{s.steps} steps, {s.departments} departments, {s.materials} materials, {s.trips} trips; "
         f"summed committed limit {s.summed_limit_days:g} days; one after another "
-        f"{s.sequential_days:g} days. (* practice dependency)"
+        f"{s.sequential_working_days:g} days. (* practice dependency)"
     )
+    out.print(f"{UNSOURCED_MARK} 无来源（估计、记忆、拟合或推断；E/M/F/I 标明依据） · "
+              f"{sourced_line([proc])}")
 
 
 @app.command()
@@ -77,14 +90,26 @@ def catalog(json_: JsonOpt = False) -> None:
               "summed committed days", "one after another (days)", title="onething catalog")
     for r in rows:
         t.add_row(r.id, r.name, str(r.steps), str(r.departments), str(r.materials), str(r.trips),
-                  f"{r.summed_limit_days:g}", f"{r.sequential_days:g}")
+                  f"{r.summed_limit_days:g}", f"{r.sequential_working_days:g}")
     console().print(t)
+
+
+UNSOURCED_MARK = "†"
+"""Marks a number in a table that has no source; the letter after it names its basis."""
+
+
+def _mark(basis) -> str:
+    """``''`` for a sourced number, else ``†`` and its basis letter (no basis: estimate)."""
+    from process_models.procedure import Basis
+
+    basis = basis or Basis.estimate
+    return "" if basis is Basis.sourced else f"{UNSOURCED_MARK}{basis.mark}"
 
 
 def _limit(limit) -> str:
     if limit is None:
         return "—"
-    return f"{limit.days:g}{'' if limit.working else ' cal'}"
+    return f"{limit.days:g}{'' if limit.working else ' cal'}{_mark(limit.basis)}"
 
 
 def _load(path_or_id: str):

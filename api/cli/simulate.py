@@ -214,6 +214,7 @@ def portfolio(
     """Totals over a folder of procedures; a procedure and its ``form: after`` version
     (same id) pair up, and procedures without one count unchanged."""
     from process_models.loading import load_procedures
+    from process_models.provenance import sourced_line
     from simulations.planning.metrics import FIGURES
     from simulations.planning.metrics import portfolio as totals
 
@@ -227,8 +228,11 @@ def portfolio(
     else:
         items, unchanged = befores, []
     t = totals(items, limits=limits)
+    pairs = [i if isinstance(i, tuple) else (i, None) for i in items]
+    sourced = {"before": sourced_line(b for b, _ in pairs),
+               "after": sourced_line(a for _, a in pairs) if afters else None}
     if json_:
-        print_json({**t.as_dict(), "unchanged": unchanged})
+        print_json({**t.as_dict(), "unchanged": unchanged, "sourced": sourced})
         return
     from rich.table import Table
 
@@ -246,3 +250,4 @@ def portfolio(
     out.print(str(t))
     if unchanged:
         out.print(f"no after form, counted unchanged: {', '.join(unchanged)}")
+    out.print("改革前" + sourced["before"] + (f"；改革后{sourced['after']}" if afters else ""))

@@ -105,12 +105,14 @@ def read_procedures(session: SessionDep, user: Reader) -> list[ProcedureSummaryP
 @router.get("/{procedure_id}")
 def read_procedure(procedure_id: ProcedureId, session: SessionDep, user: Reader,
                    version: VersionQuery = None) -> ProcedurePublic:
-    """One procedure: every field of its definition and its summary."""
+    """One procedure: every field of its definition, its summary and every number's basis."""
     from process_models.loading import procedure_data
+    from process_models.provenance import basis_data
 
     proc = casework.resolve_procedure(procedure_id, version, session=session)
     return ProcedurePublic(procedure=procedure_data(proc),
-                           summary=summary_public(proc, stored=_is_stored(session, proc)))
+                           summary=summary_public(proc, stored=_is_stored(session, proc)),
+                           basis=basis_data(proc))
 
 
 def _is_stored(session: Session, proc: Procedure) -> bool:

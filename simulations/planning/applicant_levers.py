@@ -50,9 +50,10 @@ HIGH_RISK_RULE = "国办发〔2020〕42号"
 class Refusal(NamedTuple):
     """Why 告知承诺 is not open for a step.
 
-    ``reason`` is ``"not_allowed"`` when a sourced rule refuses it (``source`` names the
-    rule), ``"unmarked"`` when the model only does not mark it as allowed (no source says
-    no: the model cannot tell).
+    ``reason`` is ``"not_allowed"`` when a rule refuses it (``commitment_allowed: false``, or
+    a high-risk item; ``source`` names the rule where the model has one), ``"unmarked"`` when
+    the model only does not mark it as allowed (``commitment_allowed`` unknown: no source
+    says yes or no).
     """
 
     reason: str
@@ -73,6 +74,8 @@ def commitment_refusal(step: Step) -> Refusal | None:
     """
     if step.risk == "high":
         return Refusal("not_allowed", HIGH_RISK_RULE)
+    if step.commitment_allowed is False:
+        return Refusal("not_allowed", step.provenance_of("commitment_allowed").source)
     if not step.commitment_allowed:
         return Refusal("unmarked")
     return None
@@ -116,8 +119,11 @@ with the rule that allows it
         if refusal is None:
             continue
         if refusal.reason == "not_allowed":
+            why = (f"{refusal.source} excludes high-risk items (risk: high)" if s.risk == "high"
+                   else f"{refusal.source or 'this model'} does not allow it here "
+                   "(commitment_allowed: false)")
             raise ScenarioError(f"commitment: step '{sid}' ({s.name}) cannot switch to 告知承诺: "
-                                f"{refusal.source} excludes high-risk items (risk: high)")
+                                f"{why}")
         raise ScenarioError(
             f"commitment: step '{sid}' ({s.name}) is not marked as allowing 告知承诺 in this "
             "model (no source); set commitment_allowed: true with the rule that allows it")

@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from process_models.errors import OnethingError, ScenarioError, did_you_mean
-from process_models.procedure import Limit, Procedure, Step, StepKind
+from process_models.procedure import Basis, Limit, Procedure, Step, StepKind
+from process_models.provenance import basis_data, sourced_line
 from process_models.table import csv_writer
 from simulations.planning.metrics import (
     Comparison,
@@ -156,6 +157,11 @@ def _working(limit: Limit | None) -> float | None:
     return None if limit is None else as_working_days(limit.days, limit.unit)
 
 
+def _basis(limit: Limit | None) -> str | None:
+    """A limit's basis as text (``estimate`` when not stated); ``None`` without a limit."""
+    return None if limit is None else (limit.basis or Basis.estimate).value
+
+
 def _immediate(step: Step) -> bool:
     return step.kind is StepKind.immediate or step.committed.days == 0
 
@@ -178,6 +184,9 @@ class ItemRow:
     immediate_after: bool | None
     flagged: bool
     follow_up: bool = False
+    statutory_basis: str | None = None
+    committed_before_basis: str | None = None
+    committed_after_basis: str | None = None
 
     @property
     def change_days(self) -> float | None:
@@ -212,10 +221,12 @@ def _items(before: Procedure, after: Procedure) -> list[ItemRow]:
         statutory = _working((b and b.statutory) or (a and a.statutory))
         cb = _working(b.committed) if b else None
         ca = _working(a.committed) if a else None
+        law = (b and b.statutory) or (a and a.statutory)
         return ItemRow(before.id, before.name, s.id, s.name, depts.get(s.department, s.department),
                        statutory, cb, ca, _immediate(b) if b else None,
                        _immediate(a) if a else None,
-                       _flagged(statutory, ca if a else cb), s.follow_up)
+                       _flagged(statutory, ca if a else cb), s.follow_up,
+                       _basis(law), _basis(b and b.committed), _basis(a and a.committed))
 
     for b in before.steps:
         rows.append(row(b, after_steps.pop(b.id, None)))
@@ -274,12 +285,20 @@ class AuditReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "procedures": [{"id": b.id, "name": b.name, "before_version": b.version,
-                            "after_version": a.version, **c.as_dict()}
+                            "after_version": a.version, **c.as_dict(),
+                            "basis": {"before": basis_data(b), "after": basis_data(a)}}
                            for (b, a), c in zip(self.pairs, self.comparisons, strict=True)],
             "items": [i.as_dict() for i in self.items],
             "totals": self.totals.as_dict(),
             "item_totals": self.item_totals.as_dict(),
+            "sourced": self.sourced,
         }
+
+    @property
+    def sourced(self) -> dict[str, str]:
+        """The closing line before and after: how many committed limits have a source."""
+        return {"before": sourced_line(b for b, _ in self.pairs),
+                "after": sourced_line(a for _, a in self.pairs)}
 
 
 def _share(flags: list[bool | None]) -> float:
@@ -324,15 +343,23 @@ def _pct(v: float | None) -> str:
     return "" if v is None else f"{v:+.1f}%".replace("-", "−")
 
 
+#: How the 依据 column names each basis.
+_BASIS_WORDS = {"sourced": "有来源", "estimate": "估计", "memory": "记忆", "fitted": "拟合",
+                "inferred": "推断"}
+
+
 def report_views(report: AuditReport, lang: str = "zh") -> list[View]:
     """The report as four views: 事项 (items), 一件事 (procedures), 事中事后核查 (the checks
     after issue, apart from every sum) and 汇总 (totals, with the headline in ``lang``)."""
     items = View("事项", ["一件事", "事项编号", "事项", "部门", "法定时限(工作日)",
-                        "改革前承诺时限", "改革后承诺时限", "压缩天数", "压缩比例", "标记"],
+                        "改革前承诺时限", "改革后承诺时限", "压缩天数", "压缩比例", "标记",
+                        "依据(法定/改革前/改革后)"],
                  [[i.procedure_name, i.step_id, i.step_name, i.department,
                    _days(i.statutory_days), _days(i.committed_before_days),
                    _days(i.committed_after_days), _days(i.change_days), _pct(i.change_percent),
-                   "承诺时限未低于法定时限" if i.flagged else ""]
+                   "承诺时限未低于法定时限" if i.flagged else "",
+                   "/".join(_BASIS_WORDS.get(b, "—") for b in (
+                       i.statutory_basis, i.committed_before_basis, i.committed_after_basis))]
                   for i in report.items if not i.follow_up])
     checks = View("事中事后核查", ["一件事", "核查编号", "核查", "部门", "核查时限(工作日)"],
                   [[i.procedure_name, i.step_id, i.step_name, i.department,
@@ -358,6 +385,7 @@ def report_views(report: AuditReport, lang: str = "zh") -> list[View]:
         ["即办件占比", f"{it.immediate_before:.1%}", f"{it.immediate_after:.1%}", ""],
         ["承诺时限未低于法定时限的事项", it.flagged, "", ""],
         ["摘要", t.headline(lang), it.headline(lang), ""],
+        ["有来源的承诺时限", report.sourced["before"], report.sourced["after"], ""],
     ])
     return [items, procedures, checks, totals]
 

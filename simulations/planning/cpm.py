@@ -34,8 +34,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from process_models.errors import InvalidInput, did_you_mean
-from process_models.procedure import Join, Limit, Procedure, Step, Unit
+from process_models.procedure import Join, Limit, Procedure, Unit
+from process_models.summary import (
+    LIMITS,
+    WORKING_DAYS_PER_CALENDAR_DAY,
+    applicant_path,
+    as_working_days,
+    check_limits,
+    step_duration_working_days,
+    step_limit,
+    step_segments,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,69 +70,6 @@ __all__ = [
     "step_duration_working_days",
     "step_limit",
 ]
-
-#: Bases a schedule can be computed on.
-LIMITS = ("committed", "statutory")
-
-#: Working days per calendar day when no start date is given: 248 working days in 365
-#: (China 2025: 104 weekend days and 13 public-holiday days off, 调休 included).
-WORKING_DAYS_PER_CALENDAR_DAY = 248 / 365
-
-
-def check_limits(limits: str) -> str:
-    """``limits`` itself when it names a basis, else :class:`InvalidInput`.
-
-    >>> check_limits("statutory")
-    'statutory'
-    >>> check_limits("comitted")
-    Traceback (most recent call last):
-    ...
-    process_models.errors.InvalidInput: limits: unknown basis 'comitted'; use committed or statutory (did you mean 'committed'?)
-    """
-    if limits not in LIMITS:
-        raise InvalidInput(f"unknown basis '{limits}'; use committed or statutory",
-                           path="limits", suggestion=did_you_mean(limits, LIMITS))
-    return limits
-
-
-def step_limit(step: Step, *, limits: str = "committed") -> Limit:
-    """The step's statutory limit on the statutory basis (its committed one when it has
-    none), else its committed limit."""
-    if check_limits(limits) == "statutory" and step.statutory is not None:
-        return step.statutory
-    return step.committed
-
-
-def _segments(step: Step, limits: str) -> list[tuple[float, Unit]]:
-    """The parts of a step's duration in order: its limit, then its untimed parts."""
-    limit = step_limit(step, limits=limits)
-    return [(limit.days, limit.unit), *((u.days, u.unit) for u in step.untimed)]
-
-
-def applicant_path(proc: Procedure) -> list[Step]:
-    """The steps on the applicant's path: all but follow-up checks (事中事后核查)."""
-    return [s for s in proc.steps if not s.follow_up]
-
-
-def as_working_days(days: float, unit: Unit) -> float:
-    """``days`` in working days; calendar days at :data:`WORKING_DAYS_PER_CALENDAR_DAY`.
-
-    >>> as_working_days(365, Unit.calendar)
-    248.0
-    """
-    return days if unit is Unit.working else days * WORKING_DAYS_PER_CALENDAR_DAY
-
-
-def step_duration_working_days(step: Step, *, limits: str = "committed") -> float:
-    """The step's limit plus its untimed parts, calendar days converted at the fixed ratio.
-
-    >>> step = Step(id="s", name="审批", department="d", committed=Limit(days=10),
-    ...             untimed=[{"kind": "公示", "days": 7, "unit": "calendar"}])
-    >>> round(step_duration_working_days(step), 3)
-    14.756
-    """
-    return sum(as_working_days(d, u) for d, u in _segments(step, limits))
-
 
 @dataclass(frozen=True)
 class Schedule:
@@ -254,7 +200,7 @@ def _dated(c: CompiledProcedure, start: date, cal: WorkingCalendar):
         es = (min if g.is_any[k] else max)(arrive) if arrive else 0.0
         x = es
         if node in by_id:
-            for days, unit in _segments(by_id[node], c.limits):
+            for days, unit in step_segments(by_id[node], c.limits):
                 x = advance(x, days, unit)
         duration[k], ef[k] = x - es, x
     return g.with_times(duration, lag), on
@@ -369,7 +315,7 @@ def _converted(proc: Procedure, limits: str) -> list[str]:
     """Steps and ``pred->step`` dependencies holding calendar days on basis ``limits``."""
     found = []
     for s in applicant_path(proc):
-        if any(u is Unit.calendar for _, u in _segments(s, limits)):
+        if any(u is Unit.calendar for _, u in step_segments(s, limits)):
             found.append(s.id)
         found += [f"{d.step}->{s.id}" for d in s.depends_on if d.lag and d.lag.unit is Unit.calendar]
     return found
@@ -510,7 +456,7 @@ def backward_schedule(
                 t = min(t, back(need, lag.days, lag.unit) if lag is not None else need)
             lf[k] = t
             if c.ids[k] in by_id:
-                for days, unit in reversed(_segments(by_id[c.ids[k]], c.limits)):
+                for days, unit in reversed(step_segments(by_id[c.ids[k]], c.limits)):
                     t = back(t, days, unit)
             ls[k] = t
         return ls, lf

@@ -28,15 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from process_models.procedure import Procedure
-from process_models.summary import applicant_materials
-from simulations.planning.cpm import (
-    applicant_path,
-    as_working_days,
-    check_limits,
-    schedule,
-    step_duration_working_days,
-    step_limit,
-)
+from process_models.summary import applicant_path, figures
+from simulations.planning.cpm import schedule
 
 __all__ = ["Change", "Comparison", "Metrics", "PortfolioTotals", "compare", "headline", "measure",
            "portfolio"]
@@ -73,42 +66,31 @@ class Metrics:
 
 
 def measure(proc: Procedure, *, limits: str = "committed") -> Metrics:
-    """Every figure of ``proc`` on ``limits`` (``"committed"`` or ``"statutory"``).
-
-    ``sequential_working_days`` adds every step's duration (limit plus untimed parts) and
-    every lag; ``summed_limit_days`` adds the limits alone, whatever their unit, as reports
-    do; ``materials`` adds ``Material.count`` over the distinct materials the applicant
-    hands in; ``windows`` counts the distinct windows (a step's department when it names
-    none) of the steps the applicant travels to.
+    """Every figure of ``proc`` on ``limits`` (``"committed"`` or ``"statutory"``): the
+    elapsed time and critical path from :func:`~simulations.planning.cpm.schedule`, every
+    other figure from :func:`process_models.summary.figures` (their one definition).
 
     >>> from process_models.catalog import load_catalog_procedure
     >>> m = measure(load_catalog_procedure("newborn"))
     >>> m.elapsed_working_days <= m.sequential_working_days
     True
     """
-    check_limits(limits)
-    steps = applicant_path(proc)
-    on_path = {s.id for s in steps} | {g.id for g in proc.stages}
+    f = figures(proc, limits=limits)
     s = schedule(proc, limits=limits)
-    by_id = {m.id: m for m in proc.materials}
-    lags = sum(as_working_days(d.lag.days, d.lag.unit)
-               for st in steps for d in st.depends_on if d.lag and d.step in on_path)
-    path_proc = proc.model_copy(update={"steps": steps})
     return Metrics(
         procedure_id=proc.id,
         limits=limits,
         elapsed_working_days=s.elapsed_working_days,
-        sequential_working_days=sum(step_duration_working_days(st, limits=limits)
-                                    for st in steps) + lags,
-        summed_limit_days=sum(step_limit(st, limits=limits).days for st in steps),
-        steps=len(steps),
-        links=sum(st.links for st in steps),
-        materials=sum(by_id[m].count for m in applicant_materials(path_proc)),
-        trips=sum(st.trips for st in steps),
-        departments=len({st.department for st in steps}),
-        windows=len({st.window or st.department for st in steps if st.trips > 0}),
+        sequential_working_days=f.sequential_working_days,
+        summed_limit_days=f.summed_limit_days,
+        steps=f.steps,
+        links=f.links,
+        materials=f.materials,
+        trips=f.trips,
+        departments=f.departments,
+        windows=f.windows,
         critical_path=s.critical_paths[0] if s.critical_paths else [],
-        slack={st.id: s.total_slack[st.id] for st in steps},
+        slack={st.id: s.total_slack[st.id] for st in applicant_path(proc)},
     )
 
 

@@ -305,6 +305,16 @@ is a legal dependency; the law requires this order, so it cannot run in parallel
 #: at most 45 days (working days, 第82条), whatever the members' own limits.
 JOINT_STATUTORY_LIMIT = Limit(days=45, basis=Basis.sourced,
                               note="行政许可法 第26条: 联合办理、集中办理不得超过四十五日")
+def _joint_commitment(allowed: list[bool | None]) -> bool | None:
+    """告知承诺 for a merged step: allowed when every member allows it, not allowed when
+    any member does not, else unknown.
+
+    >>> _joint_commitment([True, None]), _joint_commitment([None, False])
+    (None, False)
+    """
+    if any(a is False for a in allowed):
+        return False
+    return True if all(allowed) else None
 
 
 def merge(
@@ -389,7 +399,8 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
                f"{_days(round(chain_days, 2))}")
     else:
         limit = Limit(days=longest.committed.days + overhead_days, unit=longest.committed.unit,
-                      basis=longest.committed.basis)
+                      **({} if overhead_days else {"basis": longest.committed.basis,
+                                                   "source": longest.committed.source}))
         untimed = [u.model_copy() for u in longest.untimed]
         how = f"longest member '{longest.id}' {_days(longest.committed.days)}"
     deps: list[Dependency] = []
@@ -422,7 +433,9 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
         window=next((s.window for s in parts if s.window), None),
         links=max(s.links for s in parts) if links is None else links,
         certificates=list(dict.fromkeys(c for s in parts for c in s.certificates)),
-        commitment_allowed=all(s.commitment_allowed for s in parts),
+        commitment_allowed=_joint_commitment([s.commitment_allowed for s in parts]),
+        fee_yuan=None if all(s.fee_yuan is None for s in parts)
+        else sum(s.fee_yuan or 0 for s in parts),
         note="联审: " + ", ".join(members),
     )
     out = proc.model_copy(deep=True)
