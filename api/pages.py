@@ -44,7 +44,14 @@ from api.security import (
 )
 from flows import casework
 from flows.casework.accounts import User
-from flows.casework.tables import CHINA_STANDARD_TIME, Case, CaseStep, local_date
+from flows.casework.tables import (
+    CHINA_STANDARD_TIME,
+    Case,
+    CaseStep,
+    StepStatus,
+    SubmissionStatus,
+    local_date,
+)
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
 
@@ -373,7 +380,7 @@ def read_inbox(request: Request, user: PageUser, session: SessionDep) -> Respons
     if refused := _gate(request, user, "cases:decide"):
         return refused
     query = (select(CaseStep, Case).join(Case, col(Case.id) == col(CaseStep.case_id))
-             .where(col(CaseStep.status).in_(("pending", "supplement")))
+             .where(col(CaseStep.status).in_((StepStatus.PENDING, StepStatus.SUPPLEMENT)))
              .order_by(col(CaseStep.due_date), col(CaseStep.case_id)))
     if user.role == "clerk":
         query = query.where(col(CaseStep.department_id).in_(user.departments))
@@ -403,7 +410,7 @@ def read_case_page(request: Request, user: PageUser, session: SessionDep,
                                           session=session)
     except OnethingError as error:
         return _error_page(request, user, error)
-    owed = [m.material_id for m in case.materials if m.status in ("deferred", "requested")]
+    owed = [m.material_id for m in case.materials if m.status != SubmissionStatus.RECEIVED]
     return render(request, "case.html", user, case=case, timeline=timeline,
                   names=_names(proc, _language(request)), owed=owed,
                   may_submit=_may(user, "cases:submit") and bool(owed),

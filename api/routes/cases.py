@@ -53,6 +53,7 @@ from api.models import (
 from flows import casework
 from flows.casework.accounts import User
 from flows.casework.tables import (
+    OPEN_STATUSES,
     AuditEvent,
     Case,
     CaseStep,
@@ -223,7 +224,7 @@ def case_board(
     today = today or _today()
     query = sa_select(*_BOARD_COLUMNS).order_by(Case.id)
     if not include_closed and status is None:
-        query = query.where(col(Case.status).in_(("accepted", "awaiting_supplement")))
+        query = query.where(col(Case.status).in_(OPEN_STATUSES))
     if status is not None:
         query = query.where(Case.status == status)
     if procedure_id is not None:

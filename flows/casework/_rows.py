@@ -29,7 +29,9 @@ from flows.casework.tables import (
     Decision,
     Outbox,
     ProcedureDefinition,
+    StepStatus,
     Submission,
+    SubmissionStatus,
     canonical_json,
     event_hash,
 )
@@ -94,7 +96,7 @@ _READ_FOR_DECISION = (
         _WITH_DEFINITION
         .outerjoin(_STEPS, (_STEPS.c.case_id == _CASES.c.id)
                    & (_STEPS.c.step_id == bindparam("step_id")))
-        .outerjoin(_OWED, (_OWED.c.case_id == _CASES.c.id) & (_OWED.c.status != "received"))
+        .outerjoin(_OWED, (_OWED.c.case_id == _CASES.c.id) & (_OWED.c.status != SubmissionStatus.RECEIVED))
     )
     .where(_CASES.c.id == bindparam("case_id"))
     .order_by(_OWED.c.id)
@@ -114,7 +116,7 @@ _SAVE_SUBMISSIONS = _saver(_SUBMISSIONS, _SUBMISSION_STATE)
 _DECIDE = {
     moment: (update(_STEPS)
              .where(_STEPS.c.id == bindparam("row_id"), _STEPS.c.version == bindparam("expected"),
-                    _STEPS.c.status == "pending")
+                    _STEPS.c.status == StepStatus.PENDING)
              .values(status=bindparam("status"), version=bindparam("version"),
                      **{moment: bindparam(moment)}))
     for moment in ("decided_at", "paused_on")

@@ -22,10 +22,14 @@ from flows.casework._rows import (
 from flows.casework.due_dates import _calendar
 from flows.casework.tables import (
     CLOSED_STATUSES,
+    OPEN_STATUSES,
     Case,
+    CaseStatus,
     CaseStep,
     Colour,
+    StepStatus,
     Submission,
+    SubmissionStatus,
     aware_time,
     local_date,
 )
@@ -57,11 +61,11 @@ def step_colour(step: CaseStep, today: date, *, yellow_share: float) -> Colour:
     ``step`` may also be a row of the columns read here (status, due_date, decided_at,
     paused_on, started_at), as readers that skip the ORM pass it.
     """
-    if step.due_date is None or step.status in ("waiting", "cancelled"):
+    if step.due_date is None or step.status in (StepStatus.WAITING, StepStatus.CANCELLED):
         return "green"
-    if step.status in ("approved", "rejected"):
+    if step.status in (StepStatus.APPROVED, StepStatus.REJECTED):
         return "red" if local_date(step.decided_at) > step.due_date else "green"
-    if step.status == "supplement":
+    if step.status == StepStatus.SUPPLEMENT:
         return "red" if step.paused_on and step.paused_on > step.due_date else "yellow"
     if today > step.due_date:
         return "red"
@@ -82,12 +86,12 @@ def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
     if case.status in CLOSED_STATUSES:
         late = case.due_date is not None and local_date(case.closed_at) > case.due_date
         return "red" if late else "green"
-    if case.status == "awaiting_supplement":
+    if case.status == CaseStatus.AWAITING_SUPPLEMENT:
         return "yellow"
     colours = {step_colour(s, today, yellow_share=yellow_share) for s in steps}
     if "red" in colours or (case.due_date is not None and today > case.due_date):
         return "red"
-    overdue = any(r.status == "deferred" and r.due_date and today > r.due_date for r in owed)
+    overdue = any(r.status == SubmissionStatus.DEFERRED and r.due_date and today > r.due_date for r in owed)
     return "yellow" if "yellow" in colours or overdue else "green"
 
 
@@ -108,7 +112,7 @@ def sweep(
         yellow_share = settings.yellow_share
     at = aware_time(now)
     today = local_date(at)
-    open_statuses = ["accepted", "awaiting_supplement"]
+    open_statuses = list(OPEN_STATUSES)
     case_ids = list(session.exec(
         select(Case.id).where(col(Case.status).in_(open_statuses)).order_by(col(Case.id))
     ).all())

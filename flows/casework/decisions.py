@@ -28,7 +28,15 @@ from flows.casework._rows import (
 from flows.casework.definitions import _procedure
 from flows.casework.due_dates import _dependency_day
 from flows.casework.notice import _check_materials
-from flows.casework.tables import OUTCOMES, Decision, aware_time, local_date
+from flows.casework.tables import (
+    OUTCOMES,
+    CaseStatus,
+    Decision,
+    StepStatus,
+    SubmissionStatus,
+    aware_time,
+    local_date,
+)
 from process_models.errors import Conflict, DecisionConflict, Forbidden, InvalidInput, did_you_mean
 
 __all__ = [
@@ -36,7 +44,8 @@ __all__ = [
 ]
 
 
-_OUTCOME_STATUS = {"approve": "approved", "reject": "rejected", "supplement": "supplement"}
+_OUTCOME_STATUS = {"approve": StepStatus.APPROVED, "reject": StepStatus.REJECTED,
+                   "supplement": StepStatus.SUPPLEMENT}
 
 
 def _read_for_decision(tx: _Transaction, case_id: str, step_id: str):
@@ -102,7 +111,7 @@ def decide(
         proc.department(department_id)
         asked = _check_materials(proc, materials, path="materials") if materials else []
         _ensure_open(case, f"decide step '{step_id}'")
-        if case.status == "awaiting_supplement":
+        if case.status == CaseStatus.AWAITING_SUPPLEMENT:
             raise Conflict(f"case {case.id} is not accepted yet (waiting for 补正 materials); "
                            f"step '{step_id}' cannot be decided")
         if definition.department != department_id:
@@ -114,18 +123,18 @@ def decide(
             raise Conflict(f"step '{step_id}' is not part of case {case.id} "
                            "(a follow-up check runs after issue)")
         version = step.version if expected_version is None else expected_version
-        if step.status in ("approved", "rejected") or step.version != version:
+        if step.status in (StepStatus.APPROVED, StepStatus.REJECTED) or step.version != version:
             raise DecisionConflict(_decided_by_message(tx, case, step) + "; reload the case")
-        if step.status == "waiting":
+        if step.status == StepStatus.WAITING:
             finished = {s.step_id: date.min for s in _read_steps(tx, [case.id])[case.id]
-                        if s.status == "approved"}
+                        if s.status == StepStatus.APPROVED}
             waits = ", ".join(d.step for d in definition.depends_on
                               if _dependency_day(proc, d.step, finished) is None)
             raise Conflict(f"step '{step_id}' of case {case.id} is not ready: it waits for {waits}")
-        if step.status == "supplement":
+        if step.status == StepStatus.SUPPLEMENT:
             raise Conflict(f"step '{step_id}' of case {case.id} is paused for 补正; it resumes "
                            "when the requested materials arrive")
-        if step.status == "cancelled":
+        if step.status == StepStatus.CANCELLED:
             raise Conflict(f"step '{step_id}' of case {case.id} was cancelled")
         if outcome == "approve":
             owed = [m for m in not_received if m in definition.materials]
@@ -153,8 +162,10 @@ def decide(
             rows = _read_submissions(tx, [case.id])[case.id]
             for material_id in asked:
                 row = rows.setdefault(material_id,
-                                      _new_submission(case.id, material_id, "requested"))
-                row.status, row.requested_by_step, row.received_at = "requested", step_id, None
+                                      _new_submission(case.id, material_id,
+                                                      SubmissionStatus.REQUESTED))
+                row.status, row.requested_by_step = SubmissionStatus.REQUESTED, step_id
+                row.received_at = None
             _save_submissions(tx, [rows[m] for m in asked])
         tx.audit(case.id, "decision", {
             "decision_id": decision.id, "step_id": step_id, "department_id": department_id,

@@ -27,7 +27,14 @@ from flows.casework.definitions import _procedure
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, _calendar, _planned_due_date
 from flows.casework.notice import _check_materials
 from flows.casework.opening import _accept
-from flows.casework.tables import Case, aware_time, local_date
+from flows.casework.tables import (
+    Case,
+    CaseStatus,
+    StepStatus,
+    SubmissionStatus,
+    aware_time,
+    local_date,
+)
 from process_models.errors import InvalidInput
 
 __all__ = [
@@ -58,19 +65,20 @@ def submit_materials(
         rows = _read_submissions(tx, [case.id])[case.id]
         for material_id in ids:
             row = rows.get(material_id)
-            if row is not None and row.status == "received":
+            if row is not None and row.status == SubmissionStatus.RECEIVED:
                 raise InvalidInput(
                     f"duplicate submission: material '{material_id}' of case {case.id} was "
                     f"already received on {local_date(row.received_at)}; nothing was recorded"
                 )
         for material_id in ids:
-            row = rows.setdefault(material_id, _new_submission(case.id, material_id, "received"))
-            row.status, row.received_at = "received", at
+            row = rows.setdefault(material_id, _new_submission(case.id, material_id,
+                                                               SubmissionStatus.RECEIVED))
+            row.status, row.received_at = SubmissionStatus.RECEIVED, at
         tx.audit(case.id, "materials_received", {"materials": ids}, at)
 
         steps = _read_steps(tx, [case.id])[case.id]
-        accepted = case.status == "awaiting_supplement" and not any(
-            r.status == "requested" and r.requested_by_step is None
+        accepted = case.status == CaseStatus.AWAITING_SUPPLEMENT and not any(
+            r.status == SubmissionStatus.REQUESTED and r.requested_by_step is None
             and proc.material(r.material_id).key for r in rows.values()
         )
         started = (_accept(tx, case, proc, rows.values(), steps, at, deferral_working_days)
@@ -92,14 +100,14 @@ def submit_materials(
 def _resume_steps(tx: _Transaction, case, steps: list, rows: dict[str, Any], today: date,
                   at: datetime) -> list:
     """Resume the steps paused for 补正 whose requested materials have all arrived."""
-    paused_steps = [s for s in steps if s.status == "supplement"]
+    paused_steps = [s for s in steps if s.status == StepStatus.SUPPLEMENT]
     if not paused_steps:
         return []
     asked = {request.case_step_id: request.materials or [] for request in tx.execute(
         _DECISIONS_WITH, {"ids": [case.id], "outcome": "supplement"})}
     resumed = []
     for step in paused_steps:
-        if any(rows.get(m) is None or rows[m].status != "received"
+        if any(rows.get(m) is None or rows[m].status != SubmissionStatus.RECEIVED
                for m in asked.get(step.id, [])):
             continue
         paused = max(0, _calendar().working_days_between(step.paused_on, today))
@@ -107,7 +115,7 @@ def _resume_steps(tx: _Transaction, case, steps: list, rows: dict[str, Any], tod
             step.due_date = _calendar().add_working_days(step.due_date, paused)
         step.paused_working_days += paused
         step.paused_on = None
-        step.status = "pending"
+        step.status = StepStatus.PENDING
         step.version += 1
         resumed.append(step)
         tx.audit(case.id, "step_resumed", {

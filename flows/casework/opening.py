@@ -31,7 +31,14 @@ from flows.casework.definitions import _active_steps, store_procedure
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, _calendar, _planned_due_date
 from flows.casework.identity import check_id_number, mask_id_number
 from flows.casework.notice import _check_materials, notification_list
-from flows.casework.tables import Case, aware_time, local_date
+from flows.casework.tables import (
+    Case,
+    CaseStatus,
+    StepStatus,
+    SubmissionStatus,
+    aware_time,
+    local_date,
+)
 from process_models.errors import InvalidInput
 from process_models.procedure import Procedure
 
@@ -84,18 +91,19 @@ def open_case(
             procedure_version=proc.version, applicant_name=applicant.name.strip(),
             applicant_id_number=id_number, applicant_address=applicant.address,
             applicant_phone=applicant.phone,
-            status="awaiting_supplement" if missing_key else "accepted", received_at=at,
+            status=CaseStatus.AWAITING_SUPPLEMENT if missing_key else CaseStatus.ACCEPTED,
+            received_at=at,
             accepted_at=None, due_date=None, closed_at=None, close_reason=None, colour=None,
             version=1,
         )
         submissions = (
-            [_new_submission(case.id, m, "received", received_at=at) for m in received]
-            + [_new_submission(case.id, m, "requested") for m in missing_key]
-            + [_new_submission(case.id, m, "deferred") for m in owed]
+            [_new_submission(case.id, m, SubmissionStatus.RECEIVED, received_at=at) for m in received]
+            + [_new_submission(case.id, m, SubmissionStatus.REQUESTED) for m in missing_key]
+            + [_new_submission(case.id, m, SubmissionStatus.DEFERRED) for m in owed]
         )
         steps = [
             _StepRow(id=None, case_id=case.id, step_id=step.id, department_id=step.department,
-                     status="waiting", started_at=None, due_date=None, paused_on=None,
+                     status=StepStatus.WAITING, started_at=None, due_date=None, paused_on=None,
                      paused_working_days=0, colour=None, escalated_at=None, version=1,
                      decided_at=None)
             for step in _active_steps(proc)
@@ -124,11 +132,11 @@ def _accept(tx: _Transaction, case, proc: Procedure, submissions: Iterable, step
     Changes the records in place; returns the steps it started (the caller writes them).
     """
     today = local_date(at)
-    case.status = "accepted"
+    case.status = CaseStatus.ACCEPTED
     case.accepted_at = at
     case.version += 1
     owed_until = _calendar().add_working_days(today, deferral_working_days)
-    owed = [s for s in submissions if s.status == "deferred"]
+    owed = [s for s in submissions if s.status == SubmissionStatus.DEFERRED]
     for row in owed:
         row.due_date = owed_until
     case.due_date = _planned_due_date(proc, today, {})

@@ -28,39 +28,71 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
+from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "CASE_STATUSES",
     "CLOSED_STATUSES",
     "GENESIS_HASH",
+    "OPEN_STATUSES",
+    "OPEN_STEP_STATUSES",
     "OUTCOMES",
-    "STEP_STATUSES",
-    "SUBMISSION_STATUSES",
     "AuditChainHead",
     "AuditEvent",
     "Case",
+    "CaseStatus",
     "CaseStep",
     "Certificate",
     "Colour",
     "Decision",
     "Outbox",
     "ProcedureDefinition",
+    "StepStatus",
     "Submission",
+    "SubmissionStatus",
     "aware_time",
     "canonical_json",
     "event_hash",
     "local_date",
 ]
 
-CASE_STATUSES = ("accepted", "awaiting_supplement", "approved", "rejected", "withdrawn")
-CLOSED_STATUSES = ("approved", "rejected", "withdrawn")
-STEP_STATUSES = ("waiting", "pending", "supplement", "approved", "rejected", "cancelled")
+
+class CaseStatus(StrEnum):
+    """Where a case stands; stored as its value (``Case.status``)."""
+
+    ACCEPTED = "accepted"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class StepStatus(StrEnum):
+    """Where a step of a case stands; stored as its value (``CaseStep.status``)."""
+
+    WAITING = "waiting"
+    PENDING = "pending"
+    SUPPLEMENT = "supplement"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class SubmissionStatus(StrEnum):
+    """A material of a case: received, owed (容缺 ``deferred``) or asked for (补正 ``requested``)."""
+
+    RECEIVED = "received"
+    DEFERRED = "deferred"
+    REQUESTED = "requested"
+
+
+OPEN_STATUSES = (CaseStatus.ACCEPTED, CaseStatus.AWAITING_SUPPLEMENT)
+CLOSED_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN)
+OPEN_STEP_STATUSES = (StepStatus.WAITING, StepStatus.PENDING, StepStatus.SUPPLEMENT)
 OUTCOMES = ("approve", "reject", "supplement")
-SUBMISSION_STATUSES = ("received", "deferred", "requested")
 GENESIS_HASH = "0" * 64
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
