@@ -45,13 +45,13 @@ from api.security import (
 from flows import casework
 from flows.casework.accounts import User
 from flows.casework.tables import (
-    CHINA_STANDARD_TIME,
     Case,
     CaseStep,
     StepStatus,
     SubmissionStatus,
-    local_date,
+    stored_time,
 )
+from process_models.calendar import local_date
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
 
@@ -70,9 +70,7 @@ def local_time(moment: datetime | None) -> str:
     """
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M")
+    return stored_time(moment).strftime("%Y-%m-%d %H:%M")
 
 
 templates.env.filters["local"] = local_time

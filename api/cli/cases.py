@@ -55,7 +55,8 @@ def _case_data(session, case_id: str) -> dict:
     from sqlmodel import col, select
 
     from flows import casework
-    from flows.casework.tables import Case, CaseStep, Certificate, Decision, Submission, local_date
+    from flows.casework.tables import Case, CaseStep, Certificate, Decision, Submission
+    from process_models.calendar import local_date
     from process_models.errors import CaseNotFound
     from process_models.settings import settings
 

@@ -60,8 +60,8 @@ from flows.casework.tables import (
     Certificate,
     Decision,
     Submission,
-    local_date,
 )
+from process_models.calendar import local_date
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 

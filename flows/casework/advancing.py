@@ -35,8 +35,8 @@ from flows.casework.tables import (
     CaseStatus,
     StepStatus,
     aware_time,
-    local_date,
 )
+from process_models.calendar import local_date
 from process_models.errors import InvalidInput
 from process_models.procedure import Procedure
 

@@ -31,8 +31,8 @@ from flows.casework.tables import (
     Submission,
     SubmissionStatus,
     aware_time,
-    local_date,
 )
+from process_models.calendar import local_date
 
 __all__ = [
     "SWEEP_BATCH_CASES",

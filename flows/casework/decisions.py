@@ -35,8 +35,8 @@ from flows.casework.tables import (
     StepStatus,
     SubmissionStatus,
     aware_time,
-    local_date,
 )
+from process_models.calendar import local_date
 from process_models.errors import Conflict, DecisionConflict, Forbidden, InvalidInput, did_you_mean
 
 __all__ = [

@@ -33,8 +33,8 @@ from flows.casework.tables import (
     StepStatus,
     SubmissionStatus,
     aware_time,
-    local_date,
 )
+from process_models.calendar import local_date
 from process_models.errors import InvalidInput
 
 __all__ = [

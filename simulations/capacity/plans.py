@@ -13,13 +13,14 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from process_models.calendar import local_time
 from process_models.errors import CapacityError, UnknownReference, did_you_mean
 from simulations.capacity.engine import DAY_SECONDS
 
@@ -39,7 +40,6 @@ __all__ = [
 HOURS_PER_WORKING_DAY = 7.0
 """Staff hours in a working day (9:00–12:00 and 13:30–17:30)."""
 DEFAULT_CASES_PER_DAY = 5.0
-TZ = timezone(timedelta(hours=8))
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -256,7 +256,7 @@ def load_arrivals(path: str | os.PathLike[str]) -> ArrivalPlan:
             raise CapacityError(f"received_at '{row['received_at']}' is not an ISO date-time",
                                 file=str(p), line=i) from None
         if at.tzinfo is not None:
-            at = at.astimezone(TZ).replace(tzinfo=None)
+            at = local_time(at).replace(tzinfo=None)
         urgent = str(row.get("urgent") or "").strip().lower() in ("1", "true", "yes", "urgent")
         rows.append((row["procedure_id"], at, urgent))
     rows.sort(key=lambda r: r[1])

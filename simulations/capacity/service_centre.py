@@ -60,13 +60,13 @@ from typing import IO, Any
 
 import numpy as np
 
+from process_models.calendar import local_time
 from process_models.errors import CapacityError, UnknownReference, did_you_mean
 from process_models.procedure import Procedure, Unit
 from simulations.capacity.engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations.capacity.model import Duration, Event, Flow, Gateway, ProcessGraph, Task
 from simulations.capacity.plans import (
     HOURS_PER_WORKING_DAY,
-    TZ,
     ArrivalPlan,
     ProcedureArrivals,
     StaffPlan,
@@ -349,7 +349,7 @@ class _LogWriter:
 
     def __call__(self, case: str, step: str, dept: str, activity: str, lifecycle: str,
                  seconds: float) -> None:
-        at = (self._origin + timedelta(seconds=round(seconds))).replace(tzinfo=TZ)
+        at = local_time(self._origin + timedelta(seconds=round(seconds)))
         self._csv.writerow([self._prefix + case, step, dept, activity, lifecycle,
                             at.isoformat()])
 

@@ -23,8 +23,8 @@ system back as :class:`~simulations.interchange.read.LogEvent` rows for fitting 
 (:mod:`simulations.planning.fitting`); each bad row is one
 :class:`~process_models.errors.EventLogError` naming the file and line.
 
-Naive datetimes are read as China Standard Time (UTC+8, :data:`CHINA_TZ`), the clock of
-the service centre.
+Naive datetimes are read as China Standard Time, the clock of the service centre
+(:data:`process_models.calendar.SERVICE_CENTRE_TZ`, UTC+8).
 
 >>> from datetime import datetime
 >>> e = Event("C-1", "licence", "start", datetime(2025, 1, 24, 9), department_id="samr")
@@ -38,24 +38,19 @@ import functools
 import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from itertools import groupby, islice
 from operator import itemgetter, le
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from process_models.calendar import local_time
 from process_models.errors import EventLogError, did_you_mean
 
-_EIGHT_HOURS = timedelta(hours=8)
-CHINA_TZ = timezone(_EIGHT_HOURS, "CST")
 EVENT_KINDS = ("start", "approve", "reject", "supplement", "certificate")
 EXPORT_FORMATS = ("xes", "ocel-json", "ocel-sqlite")
 _TRANSITIONS = {"start": "start", "approve": "complete", "reject": "complete",
                 "supplement": "suspend", "certificate": "complete"}
-
-
-def _aware(at: datetime) -> datetime:
-    return at.replace(tzinfo=CHINA_TZ) if at.tzinfo is None else at
 
 
 def local_iso(at: datetime) -> str:
@@ -65,11 +60,7 @@ def local_iso(at: datetime) -> str:
     >>> local_iso(datetime(2025, 1, 24, 1, 30, tzinfo=timezone.utc))
     '2025-01-24T09:30:00.000+08:00'
     """
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=CHINA_TZ)
-    elif at.utcoffset() != _EIGHT_HOURS:
-        at = at.astimezone(CHINA_TZ)
-    return at.isoformat(timespec="milliseconds")
+    return local_time(at).isoformat(timespec="milliseconds")
 
 
 class Event(NamedTuple):
