@@ -390,3 +390,23 @@ class Procedure(_Model):
     def key(self) -> str:
         """``id@version``: how a case names the exact definition it runs."""
         return f"{self.id}@{self.version}"
+
+    @property
+    def applicant_steps(self) -> list[Step]:
+        """The steps on the applicant's path, the ones a case runs: all but follow-up checks
+        (``follow_up``, 事中事后核查), which happen after issue and keep no one waiting.
+
+        >>> from process_models import parse_procedure
+        >>> shop = parse_procedure('''
+        ... id: shop
+        ... name: 开店
+        ... departments: [{id: samr, name: 市场监管局}]
+        ... steps:
+        ...   - {id: licence, name: 营业执照, department: samr, committed: {days: 3}}
+        ...   - {id: check, name: 事后核查, department: samr, committed: {days: 20},
+        ...      depends_on: [licence], follow_up: true}
+        ... ''')
+        >>> [s.id for s in shop.applicant_steps]
+        ['licence']
+        """
+        return [s for s in self.steps if not s.follow_up]

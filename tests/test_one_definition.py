@@ -33,7 +33,7 @@ def test_the_service_centre_time_zone_is_defined_once():
         if (isinstance(node, ast.Call) and call_name(node) in ("timezone", "ZoneInfo"))
         or (isinstance(node, ast.Constant) and node.value == "Asia/Shanghai")
     ]
-    assert offences == ["process_models/calendar.py:81"]
+    assert [place.split(":")[0] for place in offences] == ["process_models/calendar.py"]
 
 
 @pytest.mark.parametrize(("moment", "day"), [
@@ -47,3 +47,18 @@ def test_a_moment_is_read_on_the_service_centres_clock(moment, day):
     assert local_date(moment).isoformat() == day
     assert local_time(moment).tzinfo is SERVICE_CENTRE_TZ
     assert local_time(moment).date() == local_date(moment)
+
+
+def test_only_the_procedure_tells_which_steps_are_on_the_applicants_path():
+    """``Procedure.applicant_steps`` is the one filter of follow-up checks; nobody reads
+    ``step.follow_up`` to filter steps again."""
+    offences = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path, tree in modules()
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Attribute) and node.attr == "follow_up")
+        or (isinstance(node, ast.Call) and call_name(node) == "getattr"
+            and any(isinstance(a, ast.Constant) and a.value == "follow_up" for a in node.args))
+    ]
+    assert [place.split(":")[0] for place in offences] == ["process_models/procedure.py"], (
+        f"use Procedure.applicant_steps: {offences}")

@@ -15,17 +15,12 @@ from sqlmodel import Session, col, select
 from flows.casework._rows import _DEFINITIONS, _READ_DEFINITION
 from flows.casework.tables import ProcedureDefinition, aware_time
 from process_models.errors import Conflict, ProcedureNotFound
-from process_models.procedure import Procedure, Step
+from process_models.procedure import Procedure
 
 __all__ = [
     "resolve_procedure",
     "store_procedure",
 ]
-
-
-def _active_steps(proc: Procedure) -> list[Step]:
-    """Steps a case runs: 事中事后 follow-up checks happen after issue, outside the case."""
-    return [s for s in proc.steps if not getattr(s, "follow_up", False)]
 
 
 @lru_cache(maxsize=64)

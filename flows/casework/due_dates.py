@@ -10,7 +10,6 @@ from __future__ import annotations
 import graphlib
 from datetime import date
 
-from flows.casework.definitions import _active_steps
 from process_models.procedure import Procedure, Step, Unit
 
 __all__ = [
@@ -49,7 +48,7 @@ def _step_due(step: Step, start_day: date, paused_working_days: int = 0) -> date
 def _members(proc: Procedure, target: str) -> tuple[list[str], bool]:
     """The steps of a case a dependency target stands for (itself, or a stage's milestones)
     and whether one of them is enough (a stage joining on ``any``)."""
-    active = {s.id for s in _active_steps(proc)}
+    active = {s.id for s in proc.applicant_steps}
     for stage in proc.stages:
         if stage.id == target:
             members = [m for m in (stage.milestones or stage.steps) if m in active]
@@ -88,7 +87,7 @@ def _ready_day(proc: Procedure, step: Step, finished: dict[str, date], accepted:
 
 def _planned_due_date(proc: Procedure, accepted: date, paused: dict[str, int]) -> date:
     """The case's committed due date: every step on its limit (plus pauses), in order."""
-    steps = {s.id: s for s in _active_steps(proc)}
+    steps = {s.id: s for s in proc.applicant_steps}
     order = graphlib.TopologicalSorter()
     for step in steps.values():
         order.add(step.id, *[m for d in step.depends_on for m in _members(proc, d.step)[0]])

@@ -27,7 +27,7 @@ from flows.casework._rows import (
     _Transaction,
 )
 from flows.casework.advancing import _start_ready_steps
-from flows.casework.definitions import _active_steps, store_procedure
+from flows.casework.definitions import store_procedure
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, _calendar, _planned_due_date
 from flows.casework.identity import check_id_number, mask_id_number
 from flows.casework.notice import _check_materials, notification_list
@@ -106,7 +106,7 @@ def open_case(
                      status=StepStatus.WAITING, started_at=None, due_date=None, paused_on=None,
                      paused_working_days=0, colour=None, escalated_at=None, version=1,
                      decided_at=None)
-            for step in _active_steps(proc)
+            for step in proc.applicant_steps
         ]
         tx.audit(case.id, "case_opened", {
             "procedure_id": proc.id, "procedure_version": proc.version,

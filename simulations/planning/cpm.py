@@ -48,7 +48,6 @@ __all__ = [
     "WORKING_DAYS_PER_CALENDAR_DAY",
     "CompiledProcedure",
     "Schedule",
-    "applicant_path",
     "as_working_days",
     "check_limits",
     "compile_procedure",
@@ -96,11 +95,6 @@ def _segments(step: Step, limits: str) -> list[tuple[float, Unit]]:
     """The parts of a step's duration in order: its limit, then its untimed parts."""
     limit = step_limit(step, limits=limits)
     return [(limit.days, limit.unit), *((u.days, u.unit) for u in step.untimed)]
-
-
-def applicant_path(proc: Procedure) -> list[Step]:
-    """The steps on the applicant's path: all but follow-up checks (事中事后核查)."""
-    return [s for s in proc.steps if not s.follow_up]
 
 
 def as_working_days(days: float, unit: Unit) -> float:
@@ -190,7 +184,7 @@ def compile_procedure(proc: Procedure, *, limits: str = "committed") -> Compiled
     from simulations.planning._compiled import compile_dag
 
     check_limits(limits)
-    steps = applicant_path(proc)
+    steps = proc.applicant_steps
     names = [s.id for s in steps] + [st.id for st in proc.stages]
     index = {n: i for i, n in enumerate(names)}
     src, dst, lags, lag_limits = [], [], [], []
@@ -364,7 +358,7 @@ def schedule(
 def _converted(proc: Procedure, limits: str) -> list[str]:
     """Steps and ``pred->step`` dependencies holding calendar days on basis ``limits``."""
     found = []
-    for s in applicant_path(proc):
+    for s in proc.applicant_steps:
         if any(u is Unit.calendar for _, u in _segments(s, limits)):
             found.append(s.id)
         found += [f"{d.step}->{s.id}" for d in s.depends_on if d.lag and d.lag.unit is Unit.calendar]

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from process_models.procedure import Procedure
 from process_models.summary import applicant_materials
 from simulations.planning.cpm import (
-    applicant_path,
     as_working_days,
     check_limits,
     schedule,
@@ -86,7 +85,7 @@ def measure(proc: Procedure, *, limits: str = "committed") -> Metrics:
     True
     """
     check_limits(limits)
-    steps = applicant_path(proc)
+    steps = proc.applicant_steps
     on_path = {s.id for s in steps} | {g.id for g in proc.stages}
     s = schedule(proc, limits=limits)
     by_id = {m.id: m for m in proc.materials}

@@ -28,7 +28,7 @@ How the model carries each reform:
 
 - 告知承诺 adds a verification step (事中事后核查) flagged ``follow_up``: nothing
   depends on it, and the critical path and the metrics leave it out
-  (:func:`simulations.planning.cpm.applicant_path`), so it costs the applicant no time.
+  (:attr:`process_models.procedure.Procedure.applicant_steps`), so it costs the applicant no time.
 - A merge lasts as long as its longest member; when members legally depend on one
   another, as long as the longest legal chain among them, so no order the law imposes
   is skipped.
@@ -558,8 +558,8 @@ def compress(
     ids = None if steps is None else set(_known_steps(proc, steps, "compress"))
     out = proc.model_copy(deep=True)
     log = []
-    for s in out.steps:
-        if (ids is not None and s.id not in ids) or s.follow_up:
+    for s in out.applicant_steps:
+        if ids is not None and s.id not in ids:
             continue
         old = s.committed.days
         if factor is not None:
