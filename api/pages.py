@@ -496,9 +496,10 @@ def _scenario_of(procedure_id: str, levers: list[str]) -> str | None:
 
 def _planner(request: Request, user: User, session: Session, procedure_id: str,
              levers: list[str], scenario_text: str | None) -> Response:
-    from api.routes.simulations import _reformed, plain, simulate_advise
+    from api.routes.simulations import plain, simulate_advise
     from simulations.planning.gantt import write_gantt
     from simulations.planning.metrics import compare
+    from simulations.planning.scenario import apply_scenario_text
 
     language = _language(request)
     context: dict[str, Any] = {
@@ -508,7 +509,7 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
     }
     try:
         before = casework.resolve_procedure(procedure_id, session=session)
-        after, changes = _reformed(before, scenario_text or _scenario_of(procedure_id, levers))
+        after, changes = apply_scenario_text(before, scenario_text or _scenario_of(procedure_id, levers))
         with tempfile.TemporaryDirectory() as folder:
             gantt = write_gantt(Path(folder) / "gantt.svg", before, after).read_text("utf-8")
         context.update(

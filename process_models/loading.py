@@ -103,7 +103,7 @@ def read_text(path: str | os.PathLike[str]) -> str:
         ) from None
 
 
-def _load_yaml(text: str, file: str | None) -> tuple[Any, dict[Loc, int]]:
+def load_yaml(text: str, file: str | None) -> tuple[Any, dict[Loc, int]]:
     """Parse YAML and remember the line of every mapping value and list item."""
     try:
         loader = _SafeLoader(text)
@@ -141,7 +141,7 @@ def _load_yaml(text: str, file: str | None) -> tuple[Any, dict[Loc, int]]:
     return data, lines
 
 
-def _line_of(lines: dict[Loc, int] | None, loc: Loc) -> int | None:
+def line_of(lines: dict[Loc, int] | None, loc: Loc) -> int | None:
     if not lines:
         return None
     for end in range(len(loc), -1, -1):
@@ -249,7 +249,7 @@ def validation_error(
     return error_class(
         msg,
         file=file,
-        line=_line_of(lines, loc),
+        line=line_of(lines, loc),
         path=format_path(loc) or None,
         suggestion=suggestion,
     )
@@ -303,7 +303,7 @@ def check_procedure(
     """
 
     def fail(cls: type[ProcedureError], msg: str, loc: Loc, suggestion: str | None = None):
-        raise cls(msg, file=file, line=_line_of(lines, loc), path=format_path(loc),
+        raise cls(msg, file=file, line=line_of(lines, loc), path=format_path(loc),
                   suggestion=suggestion)
 
     if not proc.steps:
@@ -383,7 +383,7 @@ def check_procedure(
         start = min(range(len(shown)), key=lambda k: order.get(shown[k], len(order)))
         shown = shown[start:] + shown[:start]
         first = next(i for i, s in enumerate(proc.steps) if s.id == shown[0]) if shown[0] in steps else 0
-        raise DependencyCycle(shown, file=file, line=_line_of(lines, ("steps", first, "depends_on")),
+        raise DependencyCycle(shown, file=file, line=line_of(lines, ("steps", first, "depends_on")),
                               path=f"steps[{first}].depends_on")
     return proc
 
@@ -393,7 +393,7 @@ def check_procedure(
 
 def parse_procedure(text: str, *, file: str | None = None) -> Procedure:
     """Parse and check a procedure from YAML text; ``file`` names it in errors."""
-    data, lines = _load_yaml(text, file)
+    data, lines = load_yaml(text, file)
     if data is None:
         raise ProcedureError("the file is empty; a procedure needs id, name and steps", file=file)
     if not isinstance(data, dict):

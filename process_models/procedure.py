@@ -59,13 +59,13 @@ class _AliasEnum(str, Enum):
     """A string enum that also accepts Chinese (and other) aliases on input."""
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {}
 
     @classmethod
     def _missing_(cls, value: object):
         key = str(value).strip()
-        target = cls._aliases().get(key) or cls._aliases().get(key.lower())
+        target = cls.aliases().get(key) or cls.aliases().get(key.lower())
         if target is not None:
             return cls(target)
         return None
@@ -78,7 +78,7 @@ class Unit(_AliasEnum):
     calendar = "calendar"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"工作日": "working", "0": "working", "自然日": "calendar", "日历日": "calendar",
                 "1": "calendar", "working_days": "working", "calendar_days": "calendar"}
 
@@ -92,7 +92,7 @@ class StepKind(_AliasEnum):
     joint = "联办件"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"immediate": "即办件", "即办": "即办件", "promised": "承诺件", "committed": "承诺件",
                 "承诺": "承诺件", "reported": "上报件", "上报": "上报件", "joint": "联办件",
                 "联办": "联办件", "联报件": "联办件"}
@@ -105,7 +105,7 @@ class DependencyKind(_AliasEnum):
     practice = "practice"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"法定": "legal", "惯例": "practice", "习惯": "practice"}
 
 
@@ -117,7 +117,7 @@ class Provider(_AliasEnum):
     step = "step"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"申请人": "applicant", "数据共享": "data_sharing", "共享": "data_sharing",
                 "shared": "data_sharing", "环节产出": "step", "output": "step"}
 
@@ -129,7 +129,7 @@ class Join(_AliasEnum):
     any = "any"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"全部": "all", "1": "all", "任一": "any", "2": "any"}
 
 
@@ -141,7 +141,7 @@ class Basis(_AliasEnum):
     memory = "memory"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"S": "sourced", "E": "estimate", "M": "memory", "s": "sourced",
                 "e": "estimate", "m": "memory"}
 

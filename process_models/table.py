@@ -294,7 +294,7 @@ class _Reader:
         except ValueError:
             shown = _CHOICES[enum]
             self.fail(row, key, f"{raw!r} is not allowed; use {' or '.join(shown)}",
-                      did_you_mean(raw, [*shown, *(m.value for m in enum), *enum._aliases()]))
+                      did_you_mean(raw, [*shown, *(m.value for m in enum), *enum.aliases()]))
 
 
 # --- reading tables --------------------------------------------------------------------------

@@ -62,3 +62,22 @@ def test_only_the_procedure_tells_which_steps_are_on_the_applicants_path():
     ]
     assert [place.split(":")[0] for place in offences] == ["process_models/procedure.py"], (
         f"use Procedure.applicant_steps: {offences}")
+
+
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """A name another module needs is public (a private module such as ``_rows`` may hold
+    public names); a leading underscore means "only this module uses it"."""
+    ours = {package.split("/")[0] for package in PACKAGES}
+    offences = [
+        f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}.{alias.name}"
+        for path, tree in modules()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+        and node.module.split(".")[0] in ours
+        for alias in node.names if is_private(alias.name)
+    ]
+    assert offences == []

@@ -33,7 +33,7 @@ def show(
     from process_models.loading import procedure_data
     from process_models.summary import summarize
 
-    proc = _load(path)
+    proc = load_procedure_argument(path)
     if json_:
         print_json({"procedure": procedure_data(proc), "summary": summarize(proc).as_dict()})
         return
@@ -87,7 +87,7 @@ def _limit(limit) -> str:
     return f"{limit.days:g}{'' if limit.working else ' cal'}"
 
 
-def _load(path_or_id: str):
+def load_procedure_argument(path_or_id: str):
     """A procedure from a file path, or from the catalog by id."""
     from process_models.catalog import load_catalog_procedure
     from process_models.loading import load_procedure

@@ -56,20 +56,6 @@ def _procedure(session: Session, ref: ProcedureRef) -> Procedure:
     return casework.resolve_procedure(ref.procedure_id, ref.version, session=session)
 
 
-def _reformed(proc: Procedure, scenario_text: str | None):
-    """The reformed procedure and change log: the given scenario, else the catalog's."""
-    from simulations.planning.scenario import (
-        apply_scenario,
-        catalog_scenario_path,
-        load_scenario,
-        parse_scenario,
-    )
-
-    scenario = (parse_scenario(scenario_text, file="scenario.yaml") if scenario_text
-                else load_scenario(catalog_scenario_path(proc.id)))
-    return apply_scenario(proc, scenario)
-
-
 @router.post("/schedule")
 def simulate_schedule(body: ScheduleRequest, session: SessionDep, user: Planner) -> Figures:
     """Critical path, slack per step, elapsed working days and, with a start date, real dates."""
@@ -103,9 +89,10 @@ def simulate_reform(body: ReformRequest, session: SessionDep, user: Planner) -> 
     """Apply a reform scenario (default: the catalog's); the change log and before/after."""
     from process_models.loading import procedure_data
     from simulations.planning.metrics import compare
+    from simulations.planning.scenario import apply_scenario_text
 
     before = _procedure(session, body)
-    after, changes = _reformed(before, body.scenario)
+    after, changes = apply_scenario_text(before, body.scenario)
     return plain({"procedure_id": before.id, "changes": [c.as_dict() for c in changes],
                   "comparison": compare(before, after, limits=body.limits).as_dict(),
                   "after": procedure_data(after)})
@@ -148,9 +135,10 @@ def simulate_gantt(
 ) -> Response:
     """Gantt chart of the schedule (before, and after the catalog reform), critical path red."""
     from simulations.planning.gantt import write_gantt
+    from simulations.planning.scenario import apply_scenario_text
 
     before = casework.resolve_procedure(procedure_id, version, session=session)
-    after = _reformed(before, None)[0] if reform else None
+    after = apply_scenario_text(before, None)[0] if reform else None
     with tempfile.TemporaryDirectory() as folder:
         path = write_gantt(FilePath(folder) / f"gantt.{image_format}", before, after,
                            limits=limits)

@@ -9,17 +9,16 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from flows.casework._rows import (
-    _CASE_STATE,
-    _READ_OPEN_CASES,
-    _SAVE_CASES,
-    _SAVE_STEPS,
-    _STEP_STATE,
-    _CaseRow,
-    _read_steps,
-    _read_submissions,
-    _Transaction,
+    CASE_STATE,
+    READ_OPEN_CASES,
+    SAVE_CASES,
+    SAVE_STEPS,
+    STEP_STATE,
+    CaseRow,
+    Transaction,
+    read_steps,
+    read_submissions,
 )
-from flows.casework.due_dates import _calendar
 from flows.casework.tables import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -32,7 +31,7 @@ from flows.casework.tables import (
     SubmissionStatus,
     aware_time,
 )
-from process_models.calendar import local_date
+from process_models.calendar import default_calendar, local_date
 
 __all__ = [
     "SWEEP_BATCH_CASES",
@@ -69,7 +68,7 @@ def step_colour(step: CaseStep, today: date, *, yellow_share: float) -> Colour:
         return "red" if step.paused_on and step.paused_on > step.due_date else "yellow"
     if today > step.due_date:
         return "red"
-    calendar = _calendar()
+    calendar = default_calendar()
     start = local_date(step.started_at)
     total = calendar.working_days_between(start, step.due_date)
     elapsed = calendar.working_days_between(start, today)
@@ -118,21 +117,21 @@ def sweep(
     ).all())
     changes: list[StatusChange] = []
     for first in range(0, len(case_ids), SWEEP_BATCH_CASES):
-        with _Transaction(session) as tx:
-            batch = [_CaseRow(*row) for row in tx.execute(_READ_OPEN_CASES, {
+        with Transaction(session) as tx:
+            batch = [CaseRow(*row) for row in tx.execute(READ_OPEN_CASES, {
                 "ids": case_ids[first:first + SWEEP_BATCH_CASES], "statuses": open_statuses})]
             ids = [case.id for case in batch]
-            steps, owed = _read_steps(tx, ids), _read_submissions(tx, ids)
+            steps, owed = read_steps(tx, ids), read_submissions(tx, ids)
             changed_cases, changed_steps = [], []
             for case in batch:
                 changes += _recolour(tx, case, steps[case.id], list(owed[case.id].values()),
                                      today, yellow_share, at, changed_cases, changed_steps)
-            tx.save(_SAVE_STEPS, changed_steps, _STEP_STATE)
-            tx.save(_SAVE_CASES, changed_cases, _CASE_STATE)
+            tx.save(SAVE_STEPS, changed_steps, STEP_STATE)
+            tx.save(SAVE_CASES, changed_cases, CASE_STATE)
     return changes
 
 
-def _recolour(tx: _Transaction, case, steps: list, owed: list, today: date, yellow_share: float,
+def _recolour(tx: Transaction, case, steps: list, owed: list, today: date, yellow_share: float,
               at: datetime, changed_cases: list, changed_steps: list) -> list[StatusChange]:
     """Recolour ``case`` and its steps, adding the changed records to the two lists."""
     changes = []

@@ -61,7 +61,7 @@ def notification_list(proc: Procedure) -> list[NoticeItem]:
     ]
 
 
-def _check_materials(proc: Procedure, material_ids: Sequence[str], *, path: str) -> list[str]:
+def check_materials(proc: Procedure, material_ids: Sequence[str], *, path: str) -> list[str]:
     """``material_ids`` if each is a known material the applicant brings, listed once."""
     if isinstance(material_ids, str):
         material_ids = [material_ids]

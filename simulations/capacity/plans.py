@@ -132,7 +132,7 @@ def parse_staff_changes(items: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def _resolve_departments(plan: StaffPlan, names: Mapping[str, str], where: str) -> StaffPlan:
+def resolve_departments(plan: StaffPlan, names: Mapping[str, str], where: str) -> StaffPlan:
     """Map department names to ids; unknown ones are an error with a did-you-mean."""
     by_name = {v: k for k, v in names.items()}
 
@@ -274,7 +274,7 @@ def _read_yaml(path: str | os.PathLike[str]) -> Any:
                             file=str(path), line=mark.line + 1 if mark else None) from None
 
 
-def _poisson_arrivals(plans: Sequence[ProcedureArrivals], spans_of_day: Callable,
+def poisson_arrivals(plans: Sequence[ProcedureArrivals], spans_of_day: Callable,
                       first: date, last: date, rng: np.random.Generator,
                       ) -> Iterator[tuple[float, int, bool]]:
     """Arrivals day by day (memory: one day), in time order."""
@@ -313,7 +313,7 @@ def _poisson_arrivals(plans: Sequence[ProcedureArrivals], spans_of_day: Callable
         offset += DAY_SECONDS
 
 
-def _replayed(replay, index: Mapping[str, int], first: date) -> Iterator[tuple[float, int, bool]]:
+def replayed_arrivals(replay, index: Mapping[str, int], first: date) -> Iterator[tuple[float, int, bool]]:
     origin = datetime.combine(first, time())
     for pid, at, urgent in replay:
         if pid not in index:

@@ -49,7 +49,7 @@ from process_models.errors import EventLogError, did_you_mean
 
 EVENT_KINDS = ("start", "approve", "reject", "supplement", "certificate")
 EXPORT_FORMATS = ("xes", "ocel-json", "ocel-sqlite")
-_TRANSITIONS = {"start": "start", "approve": "complete", "reject": "complete",
+TRANSITIONS = {"start": "start", "approve": "complete", "reject": "complete",
                 "supplement": "suspend", "certificate": "complete"}
 
 
@@ -95,10 +95,10 @@ class Event(NamedTuple):
     @property
     def transition(self) -> str:
         """The XES lifecycle transition: start, complete or suspend."""
-        return _TRANSITIONS[self.kind]
+        return TRANSITIONS[self.kind]
 
 
-class _Atomic:
+class AtomicFile:
     """Write to ``.name.tmp`` beside ``path``; move into place only on success."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -116,7 +116,7 @@ class _Atomic:
             self.tmp.unlink(missing_ok=True)
 
 
-def _without_cycle_collection(writer: Callable[..., int]) -> Callable[..., int]:
+def without_cycle_collection(writer: Callable[..., int]) -> Callable[..., int]:
     """Run ``writer`` with Python's cycle collector paused: a log is millions of tuples and
     strings, none of them in a cycle, which the collector would otherwise walk again and
     again while a batch of them piles up (a sixth of the time of a large export)."""
@@ -137,7 +137,7 @@ _case_of = itemgetter(0)
 _at_of = itemgetter(3)
 
 
-def _by_case(events: Iterable[Event]) -> Iterator[tuple[str, list[Event]]]:
+def by_case(events: Iterable[Event]) -> Iterator[tuple[str, list[Event]]]:
     """Consecutive runs of one case's events; checks grouping and time order (in C: the
     runs come from ``groupby``, the order is one ``map`` over each run's times)."""
     seen: set[str] = set()

@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from process_models.errors import OnethingError, ProcedureSyntaxError, ScenarioError, did_you_mean
-from process_models.loading import _line_of, _load_yaml, format_path, read_text, validation_error
+from process_models.loading import format_path, line_of, load_yaml, read_text, validation_error
 from process_models.procedure import Procedure
 from simulations.planning.applicant_levers import (
     commitment,
@@ -91,6 +91,7 @@ __all__ = [
     "Reform",
     "Scenario",
     "apply_scenario",
+    "apply_scenario_text",
     "catalog_reform",
     "catalog_scenario_path",
     "load_scenario",
@@ -252,7 +253,7 @@ class _Header(BaseModel):
 def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
     """Parse and check a scenario from YAML text; ``file`` names it in errors."""
     try:
-        data, lines = _load_yaml(text, file)
+        data, lines = load_yaml(text, file)
     except ProcedureSyntaxError as e:
         raise ScenarioError(e.message, file=e.file, line=e.line) from None
     if not isinstance(data, dict):
@@ -268,14 +269,14 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
         at = ("levers", i)
         if "lever" not in entry:
             raise ScenarioError("each entry needs 'lever:' naming the lever; known: "
-                                + ", ".join(LEVERS), file=file, line=_line_of(lines, at),
+                                + ", ".join(LEVERS), file=file, line=line_of(lines, at),
                                 path=format_path(at))
         name = str(entry["lever"]).strip()
         name = LEVER_ALIASES.get(name, LEVER_ALIASES.get(name.lower(), name.lower()))
         if name not in LEVERS:
             raise ScenarioError(
                 f"unknown lever {entry['lever']!r}; known: {', '.join(LEVERS)}",
-                file=file, line=_line_of(lines, (*at, "lever")), path=format_path((*at, "lever")),
+                file=file, line=line_of(lines, (*at, "lever")), path=format_path((*at, "lever")),
                 suggestion=did_you_mean(str(entry["lever"]), [*LEVERS, *LEVER_ALIASES]),
             )
         model = _ARGS[name]
@@ -313,7 +314,7 @@ def _check_references(proc: Procedure, call: LeverCall, file: str | None) -> Non
                 loc = (key, j)
                 raise ScenarioError(
                     f"unknown {what} '{ref}'", file=file,
-                    line=_line_of(call.lines, loc),
+                    line=line_of(call.lines, loc),
                     path=format_path(("levers", call.index, *loc)),
                     suggestion=did_you_mean(ref, pool),
                 )
@@ -322,7 +323,7 @@ def _check_references(proc: Procedure, call: LeverCall, file: str | None) -> Non
             if ref not in steps:
                 loc = ("dependencies", j)
                 raise ScenarioError(
-                    f"unknown step '{ref}'", file=file, line=_line_of(call.lines, loc),
+                    f"unknown step '{ref}'", file=file, line=line_of(call.lines, loc),
                     path=format_path(("levers", call.index, *loc)),
                     suggestion=did_you_mean(ref, steps),
                 )
@@ -347,10 +348,24 @@ def apply_scenario(proc: Procedure, scenario: Scenario) -> tuple[Procedure, list
             proc, changes = LEVERS[call.lever](proc, **call.args)
         except OnethingError as e:
             path = format_path(("levers", call.index))
-            raise ScenarioError(str(e), file=scenario.file, line=_line_of(call.lines, ()),
+            raise ScenarioError(str(e), file=scenario.file, line=line_of(call.lines, ()),
                                 path=path) from None
         log.extend(replace(c, note=call.note) for c in changes)
     return proc.model_copy(update={"form": "after"}), log
+
+
+def apply_scenario_text(proc: Procedure,
+                        scenario_text: str | None) -> tuple[Procedure, list[Change]]:
+    """:func:`apply_scenario` with a scenario given as YAML text, else the catalog's.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> after, changes = apply_scenario_text(load_catalog_procedure("newborn"), None)
+    >>> after.form
+    'after'
+    """
+    scenario = (parse_scenario(scenario_text, file="scenario.yaml") if scenario_text
+                else load_scenario(catalog_scenario_path(proc.id)))
+    return apply_scenario(proc, scenario)
 
 
 def catalog_scenario_path(procedure_id: str) -> Path:
