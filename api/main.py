@@ -30,24 +30,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import pages
 from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking
-from api.models import ERROR_RESPONSES, Health
+from api.models import ERROR_RESPONSES, ERROR_STATUS, Health, error_status
 from api.routes import api_router
 from api.routes.cases import CaseReads
 from api.security import LoginLimiter, TooManyAttempts, hash_password
-from process_models.errors import Conflict, Forbidden, NotFound, OnethingError
+from process_models.errors import OnethingError
 from process_models.settings import settings
 
 __all__ = ["DEMO_ACCOUNTS", "ERROR_STATUS", "app", "create_app", "ensure_demo_accounts"]
 
 log = logging.getLogger(__name__)
-
-ERROR_STATUS: list[tuple[type[OnethingError], int]] = [
-    (NotFound, 404),
-    (Conflict, 409),          # DecisionConflict too
-    (Forbidden, 403),
-    (OnethingError, 422),     # ProcedureError, ScenarioError, InvalidInput, CalendarError, ...
-]
-"""First match wins: the status of each family of domain errors."""
 
 DEMO_ACCOUNTS: list[tuple[str, str, str, list[str]]] = [
     ("frontdesk", "frontdesk-demo", "front_desk", []),
@@ -81,12 +73,8 @@ TAGS = [
 _PING = text("SELECT 1")
 
 
-def _status(error: OnethingError) -> int:
-    return next(code for kind, code in ERROR_STATUS if isinstance(error, kind))
-
-
 async def _domain_error(request: Request, error: OnethingError) -> JSONResponse:
-    return JSONResponse({"detail": str(error)}, status_code=_status(error))
+    return JSONResponse({"detail": str(error)}, status_code=error_status(error))
 
 
 def _field(loc) -> str:

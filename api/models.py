@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.masking import PersonalData, mask_phone
 from flows.casework.identity import mask_id_number
+from process_models.errors import Conflict, Forbidden, NotFound, OnethingError
 
 Colour = Literal["red", "yellow", "green"]
 Outcome = Literal["approve", "reject", "supplement"]
@@ -40,6 +41,23 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorMessage, "description": "bad input; the message the CLI prints"},
 }
 """The error answers every API route may give (see ``api/main.py``)."""
+
+ERROR_STATUS: list[tuple[type[OnethingError], int]] = [
+    (NotFound, 404),
+    (Conflict, 409),          # DecisionConflict too
+    (Forbidden, 403),
+    (OnethingError, 422),     # ProcedureError, ScenarioError, InvalidInput, CalendarError, ...
+]
+"""First match wins: the status of each family of domain errors, for the API and the pages."""
+
+
+def error_status(error: OnethingError) -> int:
+    """The HTTP status of a domain error (:data:`ERROR_STATUS`).
+
+    >>> error_status(NotFound("no case 'C-1'")), error_status(OnethingError("bad"))
+    (404, 422)
+    """
+    return next(code for kind, code in ERROR_STATUS if isinstance(error, kind))
 
 
 # --- accounts ---------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from sqlmodel import Session, col, select
 
 from api.deps import PERMISSIONS, EngineDep, PageUser, SessionDep, check_allowed
 from api.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, label, messages
+from api.models import error_status
 from api.security import (
     TooManyAttempts,
     authenticate,
@@ -125,14 +126,8 @@ def render(request: Request, template: str, user: User | None, *, status_code: i
     return response
 
 
-def _status(error: OnethingError) -> int:
-    from api.main import ERROR_STATUS
-
-    return next(code for kind, code in ERROR_STATUS if isinstance(error, kind))
-
-
 def _error_page(request: Request, user: User | None, error: OnethingError) -> Response:
-    return render(request, "error.html", user, status_code=_status(error), message=str(error))
+    return render(request, "error.html", user, status_code=error_status(error), message=str(error))
 
 
 def _to_login(request: Request) -> Response:
@@ -291,7 +286,7 @@ def _desk(request: Request, user: User, session: Session, procedure_id: str,
         proc, notice, names = _notice(session, procedure_id, language)
     except OnethingError as e:
         return _error_page(request, user, e)
-    return render(request, "desk.html", user, status_code=_status(error) if error else 200,
+    return render(request, "desk.html", user, status_code=error_status(error) if error else 200,
                   procedures=[(p.id, _name(p, language)) for p in _catalog()], proc=proc,
                   notice=notice, names=names, entered=entered,
                   error=str(error) if error else None)
@@ -518,7 +513,7 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
             advice=simulate_advise(procedure_id, session, user),
             gantt=gantt[gantt.find("<svg"):], names=_names(before, language))
     except OnethingError as error:
-        return render(request, "planner.html", user, status_code=_status(error),
+        return render(request, "planner.html", user, status_code=error_status(error),
                       error=str(error), **context)
     return render(request, "planner.html", user, **context)
 

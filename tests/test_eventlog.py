@@ -12,7 +12,8 @@ import pytest
 
 from process_models.calendar import SERVICE_CENTRE_TZ
 from process_models.errors import EventLogError
-from simulations.interchange.eventlog import Event, export_events
+from simulations.interchange.eventlog import Event
+from simulations.interchange.export import export_events
 from simulations.interchange.ocel import write_ocel_json, write_ocel_sqlite
 from simulations.interchange.read import read_log
 from simulations.interchange.xes import write_xes

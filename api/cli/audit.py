@@ -197,7 +197,7 @@ def export(
 ) -> None:
     """Export case history as an event log (XES or OCEL 2.0) for process-mining tools."""
     from flows.casework.history import history_events
-    from simulations.interchange.eventlog import export_events
+    from simulations.interchange.export import export_events
 
     with _session(database) as session:
         count = export_events(history_events(session, start=_day(start), end=_day(end),

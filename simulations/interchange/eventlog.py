@@ -4,7 +4,8 @@ An :class:`Event` is one thing that happened to a case: a step started, a depart
 decided (approve, reject, or 补正 ``supplement``), a certificate was issued. The writers
 take events grouped by case and in time order within each case (which is how
 :func:`flows.casework.history.history_events` streams them from the case tables), write
-them row by row and never hold the whole log in memory; :func:`export_events` picks one:
+them row by row and never hold the whole log in memory;
+:func:`simulations.interchange.export.export_events` picks one:
 
 - :func:`~simulations.interchange.xes.write_xes` — IEEE 1849 XES, one trace per case;
   activity ``step_id:kind``, ``lifecycle:transition`` start/complete/suspend,
@@ -45,10 +46,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from process_models.calendar import local_time
-from process_models.errors import EventLogError, did_you_mean
+from process_models.errors import EventLogError
 
 EVENT_KINDS = ("start", "approve", "reject", "supplement", "certificate")
-EXPORT_FORMATS = ("xes", "ocel-json", "ocel-sqlite")
 TRANSITIONS = {"start": "start", "approve": "complete", "reject": "complete",
                 "supplement": "suspend", "certificate": "complete"}
 
@@ -158,16 +158,3 @@ def by_case(events: Iterable[Event]) -> Iterator[tuple[str, list[Event]]]:
     if not seen:
         raise EventLogError("no events to export; choose a period that has cases")
 
-
-def export_events(events: Iterable[Event], path: str | os.PathLike[str], fmt: str) -> int:
-    """Write ``events`` in ``fmt`` (one of :data:`EXPORT_FORMATS`); return the event count."""
-    from simulations.interchange.ocel import write_ocel_json, write_ocel_sqlite
-    from simulations.interchange.xes import write_xes
-
-    writers: dict[str, Callable[[Iterable[Event], Any], int]] = {
-        "xes": write_xes, "ocel-json": write_ocel_json, "ocel-sqlite": write_ocel_sqlite,
-    }
-    if fmt not in writers:
-        raise EventLogError(f"unknown export format '{fmt}'; use one of {', '.join(writers)}",
-                            suggestion=did_you_mean(fmt, writers))
-    return writers[fmt](events, path)
