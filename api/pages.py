@@ -32,7 +32,15 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from api.deps import PERMISSIONS, EngineDep, PageUser, SessionDep, check_allowed
+from api.deps import (
+    PERMISSIONS,
+    EngineDep,
+    PageUser,
+    SessionDep,
+    check_allowed,
+    check_case_visible,
+    deciding_department,
+)
 from api.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, label, messages
 from api.models import error_status
 from api.security import (
@@ -316,8 +324,8 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
               submitted: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies it)
               csrf_token: Annotated[str, Form()] = "") -> Response:
     """Open the case through the same call as ``POST /api/cases``; then show it."""
+    from api import case_runner
     from api.models import CaseCreate
-    from api.routes.cases import create_case
 
     if refused := _gate(request, user, "cases:open"):
         return refused
@@ -334,11 +342,12 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
                 "address": address or None})
         except ValidationError as e:
             raise _one_line(e) from None
-        case = create_case(body, engine, user)
+        case_id = case_runner.open_case(engine, body.procedure_id,
+                                        body.applicant.model_dump(), body.submitted)
     except OnethingError as error:
         return _desk(request, user, session, procedure_id, entered, error)
     strings = messages(_language(request))
-    return _back(request, f"/cases/{case.case_id}", "ok", f"{strings['flash.opened']} {case.case_id}")
+    return _back(request, f"/cases/{case_id}", "ok", f"{strings['flash.opened']} {case_id}")
 
 
 # --- cases -----------------------------------------------------------------------------------------
@@ -392,13 +401,14 @@ def read_inbox(request: Request, user: PageUser, session: SessionDep) -> Respons
 def read_case_page(request: Request, user: PageUser, session: SessionDep,
                    case_id: str) -> Response:
     """One case: steps and due dates, materials (容缺, 补正), certificates, the timeline."""
-    from api.routes.cases import read_case_timeline, visible_case
+    from api.routes.cases import visible_case
+    from flows.casework.views import case_timeline
 
     if refused := _gate(request, user, "cases:read"):
         return refused
     try:
         case = visible_case(session, user, case_id)
-        timeline = read_case_timeline(case_id, session, user)
+        timeline = case_timeline(session, case_id)
         proc = casework.resolve_procedure(case.procedure_id, case.procedure_version,
                                           session=session)
     except OnethingError as error:
@@ -416,8 +426,8 @@ def submit_materials(request: Request, user: PageUser, session: SessionDep, engi
                      material_ids: Annotated[list[str], Form()] = [],  # noqa: B006
                      csrf_token: Annotated[str, Form()] = "") -> Response:
     """Record materials brought later, through the same call as the API."""
+    from api import case_runner
     from api.models import MaterialsSubmit
-    from api.routes.cases import submit_case_materials
 
     if refused := _gate(request, user, "cases:submit"):
         return refused
@@ -431,7 +441,8 @@ def submit_materials(request: Request, user: PageUser, session: SessionDep, engi
             body = MaterialsSubmit(material_ids=material_ids)
         except ValidationError as e:
             raise _one_line(e) from None
-        submit_case_materials(case_id, body, session, engine, user)
+        check_case_visible(session, user, case_id)
+        case_runner.submit_materials(engine, session, case_id, body.material_ids)
     except OnethingError as error:
         return _back(request, back, "error", str(error))
     return _back(request, back, "ok", messages(_language(request))["flash.materials"])
@@ -447,8 +458,8 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
            back: Annotated[str, Form(max_length=500)] = "",
            csrf_token: Annotated[str, Form()] = "") -> Response:
     """Approve, reject or ask for 补正, through the same call as the API (own department only)."""
+    from api import case_runner
     from api.models import DecisionCreate
-    from api.routes.cases import decide_case_step
 
     if refused := _gate(request, user, "cases:decide"):
         return refused
@@ -463,7 +474,11 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
                                   expected_version=expected_version)
         except ValidationError as e:
             raise _one_line(e) from None
-        decide_case_step(case_id, step_id, body, session, engine, user)
+        check_case_visible(session, user, case_id)
+        case_runner.decide(engine, session, case_id, step_id, body.outcome,
+                           department_id=deciding_department(session, user, case_id, step_id),
+                           decided_by=user.username, reason=body.reason,
+                           materials=body.materials, expected_version=body.expected_version)
     except OnethingError as error:
         strings = messages(_language(request))
         return _back(request, back, "error", f"{strings['error.refused']}: {error}")
@@ -491,7 +506,8 @@ def _scenario_of(procedure_id: str, levers: list[str]) -> str | None:
 
 def _planner(request: Request, user: User, session: Session, procedure_id: str,
              levers: list[str], scenario_text: str | None) -> Response:
-    from api.routes.simulations import plain, simulate_advise
+    from api.routes.simulations import plain
+    from simulations.planning.advisor import advise
     from simulations.planning.gantt import write_gantt
     from simulations.planning.metrics import compare
     from simulations.planning.scenario import apply_scenario_text
@@ -510,7 +526,7 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
         context.update(
             comparison=plain(compare(before, after).as_dict()),
             changes=[c.as_dict() for c in changes],
-            advice=simulate_advise(procedure_id, session, user),
+            advice=plain(advise(before).as_dict()),
             gantt=gantt[gantt.find("<svg"):], names=_names(before, language))
     except OnethingError as error:
         return render(request, "planner.html", user, status_code=error_status(error),
@@ -568,11 +584,11 @@ def _overdue(session: Session, user: User):
 @router.get("/auditor")
 def read_auditor(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The portfolio before/after table and the overdue cases, each with a CSV download."""
-    from api.routes.audit import read_audit_report
+    from api.routes.audit import audit_report_answer
 
     if refused := _gate(request, user, "audit:report"):
         return refused
-    return render(request, "auditor.html", user, report=read_audit_report(user, None, "json"),
+    return render(request, "auditor.html", user, report=audit_report_answer([], "json"),
                   overdue=_overdue(session, user), metrics=("elapsed_working_days", "trips",
                                                             "materials"),
                   procedure_names={p.id: _name(p, _language(request)) for p in _catalog()})
@@ -581,11 +597,11 @@ def read_auditor(request: Request, user: PageUser, session: SessionDep) -> Respo
 @router.get("/auditor/report.csv")
 def download_report(request: Request, user: PageUser) -> Response:
     """The before/after report as CSV (the API's ``format=csv``)."""
-    from api.routes.audit import read_audit_report
+    from api.routes.audit import audit_report_answer
 
     if refused := _gate(request, user, "audit:report"):
         return refused
-    return read_audit_report(user, None, "csv")
+    return audit_report_answer([], "csv")
 
 
 @router.get("/auditor/overdue.csv")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
@@ -19,8 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from api import case_runner
 from api.deps import (
@@ -38,29 +36,17 @@ from api.models import (
     CaseCreate,
     CasePublic,
     CasesPublic,
-    CaseStepPublic,
     CaseSummary,
-    CertificatePublic,
     Colour,
     DecisionCreate,
-    DecisionPublic,
     MaterialsSubmit,
-    SubmissionPublic,
     TimelineEvent,
     WithdrawRequest,
     applicant_public,
 )
-from flows import casework
+from flows.casework import views
 from flows.casework.accounts import User
-from flows.casework.tables import (
-    OPEN_STATUSES,
-    AuditEvent,
-    Case,
-    CaseStep,
-    Certificate,
-    Decision,
-    Submission,
-)
+from flows.casework.views import CaseView
 from process_models.calendar import local_date
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -73,56 +59,21 @@ def _today():
     return local_date(datetime.now(UTC))
 
 
-def _yellow_share() -> float:
-    from process_models.settings import settings
-
-    return settings.yellow_share
-
-
-_STEP_COLUMNS = (CaseStep.step_id, CaseStep.department_id, CaseStep.status, CaseStep.due_date,
-                 CaseStep.version, CaseStep.started_at, CaseStep.decided_at,
-                 CaseStep.paused_working_days, CaseStep.paused_on)
-"""What a case's status shows of its steps, and what their colour needs."""
-
-
-def _public_rows(session: Session, table, model: type[BaseModel], case_id: str, order):
-    """``model`` of every row of ``table`` for the case, reading only the model's columns."""
-    columns = [getattr(table, name) for name in model.model_fields]
-    query = sa_select(*columns).where(table.case_id == case_id).order_by(order)
-    return [model.model_validate(row, from_attributes=True) for row in session.execute(query)]
-
-
-def case_public(session: Session, case: Case, user: User, today: date) -> CasePublic:
-    """Everything about ``case`` as ``user`` may see it, coloured as on ``today``."""
-    steps = session.execute(sa_select(*_STEP_COLUMNS).where(CaseStep.case_id == case.id)
-                            .order_by(CaseStep.id)).all()
-    share = _yellow_share()
-    return CasePublic(
-        case_id=case.id, procedure_id=case.procedure_id,
-        procedure_version=case.procedure_version, status=case.status,
-        colour=casework.case_colour(case, steps, today, yellow_share=share),
-        applicant=applicant_public(case, personal_data(user.role)),
-        received_at=case.received_at, accepted_at=case.accepted_at, due_date=case.due_date,
-        closed_at=case.closed_at, close_reason=case.close_reason, version=case.version,
-        steps=[CaseStepPublic(
-            step_id=s.step_id, department_id=s.department_id, status=s.status,
-            colour=casework.step_colour(s, today, yellow_share=share), due_date=s.due_date,
-            version=s.version, started_at=s.started_at, decided_at=s.decided_at,
-            paused_working_days=s.paused_working_days) for s in steps],
-        materials=_public_rows(session, Submission, SubmissionPublic, case.id, Submission.id),
-        decisions=_public_rows(session, Decision, DecisionPublic, case.id, Decision.id),
-        certificates=_public_rows(session, Certificate, CertificatePublic, case.id,
-                                  Certificate.number),
-    )
+def case_public(view: CaseView, user: User) -> CasePublic:
+    """``view`` as ``user`` may see it: the applicant masked by role."""
+    fields = {name: getattr(view, name) for name in CasePublic.model_fields if name != "applicant"}
+    return CasePublic.model_validate(
+        {**fields, "applicant": applicant_public(view, personal_data(user.role))},
+        from_attributes=True)
 
 
 def visible_case(session: Session, user: User, case_id: str,
                  today: date | None = None) -> CasePublic:
     """Case ``case_id`` as ``user`` sees it on ``today`` (default: today), for
-    :func:`read_case` and the pages; :class:`~process_models.errors.NotFound` when it is
-    not theirs to see."""
-    return case_public(session, check_case_visible(session, user, case_id), user,
-                       today or _today())
+    :func:`read_case`; :class:`~process_models.errors.NotFound` when it is not theirs to
+    see."""
+    check_case_visible(session, user, case_id)
+    return case_public(views.case_view(session, case_id, today=today or _today()), user)
 
 
 def _reloaded(engine: Engine, case_id: str, user: User) -> CasePublic:
@@ -203,16 +154,6 @@ def create_case(body: CaseCreate, engine: EngineDep,
     return _reloaded(engine, case_id, user)
 
 
-_BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.status, Case.received_at, Case.due_date,
-                  Case.closed_at, Case.applicant_name, Case.applicant_id_number,
-                  Case.applicant_address, Case.applicant_phone)
-"""What the board shows of a case, and what its colour needs."""
-
-_COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.status, CaseStep.due_date, CaseStep.decided_at,
-                   CaseStep.paused_on, CaseStep.started_at)
-"""What a step's colour needs."""
-
-
 def case_board(
     session: Session, user: User, *, today: date | None = None, colour: str | None = None,
     status: str | None = None, procedure_id: str | None = None,
@@ -220,40 +161,18 @@ def case_board(
     limit: int = 100,
 ) -> CasesPublic:
     """The case board as ``user`` sees it on ``today`` (default: today), for
-    :func:`read_cases` and the pages."""
-    today = today or _today()
-    query = sa_select(*_BOARD_COLUMNS).order_by(Case.id)
-    if not include_closed and status is None:
-        query = query.where(col(Case.status).in_(OPEN_STATUSES))
-    if status is not None:
-        query = query.where(Case.status == status)
-    if procedure_id is not None:
-        query = query.where(Case.procedure_id == procedure_id)
-    if department_id is not None:
-        query = query.where(col(Case.id).in_(
-            select(CaseStep.case_id).where(CaseStep.department_id == department_id)))
-    visible = visible_case_ids(user)
-    if visible is not None:
-        query = query.where(col(Case.id).in_(visible))
+    :func:`read_cases`."""
+    board = views.case_board(session, today=today or _today(), colour=colour, status=status,
+                             procedure_id=procedure_id, department_id=department_id,
+                             include_closed=include_closed, case_ids=visible_case_ids(user))
     view = personal_data(user.role)
-    cases = session.execute(query).all()
-    steps: dict[str, list] = {}
-    if cases:
-        for step in session.execute(sa_select(*_COLOUR_COLUMNS).where(
-                col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
-            steps.setdefault(step.case_id, []).append(step)
-    share = _yellow_share()
-    rows = [CaseSummary(case_id=case.id, procedure_id=case.procedure_id, status=case.status,
-                        colour=casework.case_colour(case, steps.get(case.id, []), today,
-                                                    yellow_share=share),
-                        applicant=applicant_public(case, view),
-                        received_at=case.received_at, due_date=case.due_date)
-            for case in cases]
-    colours = Counter(r.colour for r in rows)
-    if colour is not None:
-        rows = [r for r in rows if r.colour == colour]
-    return CasesPublic(data=rows[offset:offset + limit], count=len(rows),
-                       colours={c: colours.get(c, 0) for c in ("red", "yellow", "green")})
+    return CasesPublic(
+        data=[CaseSummary(case_id=line.case_id, procedure_id=line.procedure_id,
+                          status=line.status, colour=line.colour,
+                          applicant=applicant_public(line, view),
+                          received_at=line.received_at, due_date=line.due_date)
+              for line in board.lines[offset:offset + limit]],
+        count=len(board.lines), colours=board.colours)
 
 
 @router.get("", response_model=CasesPublic)
@@ -290,9 +209,8 @@ def read_case_timeline(case_id: CaseId, session: SessionDep,
                        ) -> list[TimelineEvent]:
     """Every audit event of a case, in order (ID numbers in them are masked)."""
     check_case_visible(session, user, case_id)
-    return [TimelineEvent(seq=e.seq, kind=e.kind, at=e.at, payload=e.payload)
-            for e in session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
-                                  .order_by(col(AuditEvent.seq)))]
+    return [TimelineEvent.model_validate(entry, from_attributes=True)
+            for entry in views.case_timeline(session, case_id)]
 
 
 @router.post("/{case_id}/materials")

@@ -239,7 +239,8 @@ def read_cases(tx: Transaction, case_ids: Sequence[str]) -> dict[str, tuple[Any,
     return found
 
 
-def case_not_found(tx: Transaction, case_id: str) -> CaseNotFound:
+def case_not_found(tx: Transaction | Session, case_id: str) -> CaseNotFound:
+    """No case ``case_id``, with a did-you-mean among the cases opened that day."""
     same_day = tx.execute(
         sa_select(CASES.c.id).where(CASES.c.id.like(str(case_id)[:11] + "%")).limit(1000)
     ).scalars().all()
