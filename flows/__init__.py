@@ -1,11 +1,20 @@
 """Case handling on Prefect. See README.md.
 
+The running case and its record are :mod:`flows.casework` (no Prefect there). The names
+below are the Prefect runs (:mod:`flows.runs`) and the worker (:mod:`flows.worker`); each
+module is loaded on first use, so ``import flows.casework`` does not import Prefect.
+
+>>> import flows
+>>> "request_advance" in flows.__all__
+True
+
 The embedded mode starts Prefect's API in a subprocess on first use; on a busy two-core
 machine that can take longer than Prefect's default 20 s, so we allow two minutes unless
 the environment says otherwise. No usage telemetry: there is no network to send it to.
 """
 
 import os
+from importlib import import_module
 
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -14,3 +23,25 @@ from process_models.settings import settings as _settings
 
 if _settings.prefect_mode == "server":
     os.environ.setdefault("PREFECT_API_URL", _settings.prefect_api_url)
+
+_HOMES = {
+    "flows.runs": [
+        "ADVANCING_KINDS", "FLOWS", "WORK_POOL", "AdvanceSummary", "advance", "engine_for",
+        "open_case", "quiet_runs", "relay_once", "request_advance", "run_flow",
+        "run_open_case", "run_relay", "sla_sweep",
+    ],
+    "flows.worker": ["InProcessWorker", "deploy", "run_worker"],
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = list(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'flows' has no attribute {name!r}")
+    return getattr(import_module(_MODULE_OF[name]), name)
+
+
+def __dir__() -> list[str]:
+    return [*__all__, "casework"]

@@ -30,13 +30,15 @@ _HOMES = {
     "simulations.planning.metrics": ["Comparison", "Metrics", "compare", "measure"],
     "simulations.planning.montecarlo": ["Risk", "compare_risk", "simulate"],
     "simulations.planning.scenario": [
-        "LEVERS", "Reform", "Scenario", "apply_scenario", "load_scenario",
+        "LEVERS", "Reform", "Scenario", "apply_scenario", "apply_scenario_text", "load_scenario",
     ],
     "simulations.capacity.plans": ["load_arrivals", "load_staff"],
     "simulations.capacity.service_centre": ["CapacityResult", "simulate_capacity", "what_if"],
     "simulations.capacity.prosimos": ["load_prosimos", "simulate_prosimos"],
     "simulations.interchange.bpmn": ["load_bpmn", "save_bpmn"],
-    "simulations.interchange.eventlog": ["export_events", "read_log"],
+    "simulations.interchange.eventlog": ["Event"],
+    "simulations.interchange.export": ["EXPORT_FORMATS", "export_events"],
+    "simulations.interchange.read": ["LogEvent", "read_log"],
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 
