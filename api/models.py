@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.masking import PersonalData, mask_phone
 from flows.casework.identity import mask_id_number
+from flows.casework.views import CertificateView, DecisionView, MaterialView, StepView
 from process_models.errors import Conflict, Forbidden, NotFound, OnethingError
 
 Colour = Literal["red", "yellow", "green"]
@@ -222,52 +223,6 @@ def applicant_public(case, view: PersonalData) -> ApplicantPublic | None:
     )
 
 
-class CaseStepPublic(BaseModel):
-    """One step of a running case."""
-
-    step_id: str
-    department_id: str
-    status: str
-    colour: Colour
-    due_date: date | None
-    version: int
-    started_at: datetime | None
-    decided_at: datetime | None
-    paused_working_days: int
-
-
-class SubmissionPublic(BaseModel):
-    """A material of a case: received, deferred (容缺) or requested (补正)."""
-
-    material_id: str
-    status: str
-    due_date: date | None
-    requested_by_step: str | None
-    received_at: datetime | None
-
-
-class DecisionPublic(BaseModel):
-    """A recorded decision."""
-
-    step_id: str
-    outcome: str
-    reason: str | None
-    materials: list[str] | None
-    department_id: str
-    decided_by: str
-    decided_at: datetime
-
-
-class CertificatePublic(BaseModel):
-    """A certificate issued when the case closed approved."""
-
-    number: str
-    name: str
-    step_id: str
-    department_id: str
-    issued_at: datetime
-
-
 class CaseSummary(BaseModel):
     """One case on the board."""
 
@@ -303,19 +258,10 @@ class CasePublic(BaseModel):
     closed_at: datetime | None
     close_reason: str | None
     version: int
-    steps: list[CaseStepPublic]
-    materials: list[SubmissionPublic]
-    decisions: list[DecisionPublic]
-    certificates: list[CertificatePublic]
-
-
-class TimelineEvent(BaseModel):
-    """One audit event of a case, in order."""
-
-    seq: int
-    kind: str
-    at: datetime
-    payload: dict[str, Any]
+    steps: list[StepView]
+    materials: list[MaterialView]
+    decisions: list[DecisionView]
+    certificates: list[CertificateView]
 
 
 class ChainReportPublic(BaseModel):

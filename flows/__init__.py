@@ -14,11 +14,11 @@ the environment says otherwise. No usage telemetry: there is no network to send 
 """
 
 import os
-from importlib import import_module
 
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from process_models._exports import lazy_exports
 from process_models.settings import settings as _settings
 
 if _settings.prefect_mode == "server":
@@ -32,16 +32,4 @@ _HOMES = {
     ],
     "flows.worker": ["InProcessWorker", "deploy", "run_worker"],
 }
-_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-__all__ = list(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'flows' has no attribute {name!r}")
-    return getattr(import_module(_MODULE_OF[name]), name)
-
-
-def __dir__() -> list[str]:
-    return [*__all__, "casework"]
+__all__, __getattr__, __dir__ = lazy_exports("flows", _HOMES)

@@ -40,13 +40,12 @@ from api.models import (
     Colour,
     DecisionCreate,
     MaterialsSubmit,
-    TimelineEvent,
     WithdrawRequest,
     applicant_public,
 )
 from flows.casework import views
 from flows.casework.accounts import User
-from flows.casework.views import CaseView
+from flows.casework.views import CaseView, TimelineEntry
 from process_models.calendar import local_date
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -206,11 +205,10 @@ async def read_case(case_id: CaseId, request: Request,
 @router.get("/{case_id}/timeline")
 def read_case_timeline(case_id: CaseId, session: SessionDep,
                        user: Annotated[User, Depends(allowed("cases:read"))]
-                       ) -> list[TimelineEvent]:
+                       ) -> list[TimelineEntry]:
     """Every audit event of a case, in order (ID numbers in them are masked)."""
     check_case_visible(session, user, case_id)
-    return [TimelineEvent.model_validate(entry, from_attributes=True)
-            for entry in views.case_timeline(session, case_id)]
+    return views.case_timeline(session, case_id)
 
 
 @router.post("/{case_id}/materials")

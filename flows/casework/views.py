@@ -118,31 +118,6 @@ class CertificateView:
 
 
 @dataclass(frozen=True)
-class CaseView:
-    """Everything about one case, coloured as on a given day."""
-
-    case_id: str
-    procedure_id: str
-    procedure_version: str
-    status: str
-    colour: Colour
-    applicant_name: str
-    applicant_id_number: str
-    applicant_address: str | None
-    applicant_phone: str | None
-    received_at: datetime
-    accepted_at: datetime | None
-    due_date: date | None
-    closed_at: datetime | None
-    close_reason: str | None
-    version: int
-    steps: list[StepView]
-    materials: list[MaterialView]
-    decisions: list[DecisionView]
-    certificates: list[CertificateView]
-
-
-@dataclass(frozen=True)
 class CaseLine:
     """One case on the board."""
 
@@ -156,6 +131,21 @@ class CaseLine:
     applicant_phone: str | None
     received_at: datetime
     due_date: date | None
+
+
+@dataclass(frozen=True)
+class CaseView(CaseLine):
+    """Everything about one case, coloured as on a given day: its board line and more."""
+
+    procedure_version: str
+    accepted_at: datetime | None
+    closed_at: datetime | None
+    close_reason: str | None
+    version: int
+    steps: list[StepView]
+    materials: list[MaterialView]
+    decisions: list[DecisionView]
+    certificates: list[CertificateView]
 
 
 @dataclass(frozen=True)
