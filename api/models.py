@@ -12,11 +12,13 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from api.masking import PersonalData, mask_phone
 from flows.casework.identity import mask_id_number
 from flows.casework.views import CertificateView, DecisionView, MaterialView, StepView
 from process_models.errors import Conflict, Forbidden, NotFound, OnethingError
+from process_models.summary import ProcedureSummary
 
 Colour = Literal["red", "yellow", "green"]
 Outcome = Literal["approve", "reject", "supplement"]
@@ -92,19 +94,10 @@ class Health(BaseModel):
 # --- procedures ------------------------------------------------------------------------------
 
 
-class ProcedureSummaryPublic(BaseModel):
+@pydantic_dataclass(frozen=True)
+class ProcedureSummaryPublic(ProcedureSummary):
     """One procedure in a list: its size and summed limits."""
 
-    id: str
-    name: str
-    version: str
-    steps: int
-    links: int
-    departments: int
-    materials: int
-    trips: int
-    summed_limit_days: float
-    sequential_days: float
     stored: bool = Field(description="uploaded to this service (else from the catalog)")
 
 

@@ -192,14 +192,8 @@ def history_durations(session: Any, proc: Procedure, *, start: date | None = Non
     stmt = (select(CaseStep.step_id, CaseStep.started_at, CaseStep.decided_at,
                    CaseStep.paused_working_days)
             .join(Case, Case.id == CaseStep.case_id)
-            .where(Case.procedure_id == proc.id, CaseStep.started_at.is_not(None),
-                   CaseStep.decided_at.is_not(None)))
-    if start is not None:
-        stmt = stmt.where(Case.received_at >= _day_start(start))
-    if end is not None:
-        from datetime import timedelta
-
-        stmt = stmt.where(Case.received_at < _day_start(end + timedelta(days=1)))
+            .where(CaseStep.started_at.is_not(None), CaseStep.decided_at.is_not(None)))
+    stmt = cases_in_period(stmt, Case.received_at, start=start, end=end, procedure_id=proc.id)
     durations: dict[str, list[float]] = {}
     for step_id, began, decided, paused in session.execute(
             stmt.execution_options(yield_per=batch_rows)):
