@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -174,17 +175,23 @@ def _yellow_share(yellow_share: float | None) -> float:
     return settings.yellow_share
 
 
-def _rows(session: Session, view: type, table: Any, case_id: str, order: Any) -> list:
-    """``view`` of every row of ``table`` for the case, reading only the view's columns."""
+def _rows_of_case(view: type, table: Any, order: Any) -> Any:
+    """The statement reading ``view``'s columns of ``table`` for one case (``case_id``)."""
     columns = [getattr(table, name) for name in view.__dataclass_fields__]
-    return [view(*row) for row in session.execute(
-        sa_select(*columns).where(table.case_id == case_id).order_by(order))]
+    return sa_select(*columns).where(table.case_id == bindparam("case_id")).order_by(order)
 
 
-_STEP_COLUMNS = (CaseStep.step_id, CaseStep.department_id, CaseStep.status, CaseStep.due_date,
-                 CaseStep.version, CaseStep.started_at, CaseStep.decided_at,
-                 CaseStep.paused_working_days, CaseStep.paused_on)
+_READ_STEPS = (sa_select(CaseStep.step_id, CaseStep.department_id, CaseStep.status,
+                         CaseStep.due_date, CaseStep.version, CaseStep.started_at,
+                         CaseStep.decided_at, CaseStep.paused_working_days, CaseStep.paused_on)
+               .where(CaseStep.case_id == bindparam("case_id")).order_by(CaseStep.id))
 """What a case's view shows of its steps, and what their colour needs."""
+_READ_PARTS = {
+    "materials": (MaterialView, _rows_of_case(MaterialView, Submission, Submission.id)),
+    "decisions": (DecisionView, _rows_of_case(DecisionView, Decision, Decision.id)),
+    "certificates": (CertificateView,
+                     _rows_of_case(CertificateView, Certificate, Certificate.number)),
+}
 
 
 def case_view(session: Session, case_id: str, *, today: date,
@@ -194,8 +201,7 @@ def case_view(session: Session, case_id: str, *, today: date,
     case = session.get(Case, case_id)
     if case is None:
         raise case_not_found(session, case_id)
-    steps = session.execute(sa_select(*_STEP_COLUMNS).where(CaseStep.case_id == case.id)
-                            .order_by(CaseStep.id)).all()
+    steps = session.execute(_READ_STEPS, {"case_id": case.id}).all()
     share = _yellow_share(yellow_share)
     return CaseView(
         case_id=case.id, procedure_id=case.procedure_id,
@@ -209,9 +215,8 @@ def case_view(session: Session, case_id: str, *, today: date,
                         colour=step_colour(s, today, yellow_share=share), due_date=s.due_date,
                         version=s.version, started_at=s.started_at, decided_at=s.decided_at,
                         paused_working_days=s.paused_working_days) for s in steps],
-        materials=_rows(session, MaterialView, Submission, case.id, Submission.id),
-        decisions=_rows(session, DecisionView, Decision, case.id, Decision.id),
-        certificates=_rows(session, CertificateView, Certificate, case.id, Certificate.number),
+        **{part: [view(*row) for row in session.execute(statement, {"case_id": case.id})]
+           for part, (view, statement) in _READ_PARTS.items()},
     )
 
 
