@@ -8,6 +8,7 @@ reach a response only through :func:`applicant_public`, which applies the role's
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -61,6 +62,24 @@ def error_status(error: OnethingError) -> int:
     (404, 422)
     """
     return next(code for kind, code in ERROR_STATUS if isinstance(error, kind))
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and non-finite floats as ``None``.
+
+    >>> import numpy as np
+    >>> plain({"a": [np.float64(1.5), float("inf")], "b": np.int64(2)})
+    {'a': [1.5, None], 'b': 2}
+    """
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 # --- accounts ---------------------------------------------------------------------------------

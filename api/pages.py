@@ -42,7 +42,7 @@ from api.deps import (
     deciding_department,
 )
 from api.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, label, messages
-from api.models import error_status
+from api.models import error_status, plain
 from api.security import (
     TooManyAttempts,
     authenticate,
@@ -357,7 +357,7 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
 def read_board(request: Request, user: PageUser, session: SessionDep,
                department_id: str = "", colour: str = "", closed: bool = False) -> Response:
     """Every open case in red / yellow / green, with the count of each colour."""
-    from api.routes.cases import case_board
+    from api.case_public import case_board
 
     if refused := _gate(request, user, "cases:read"):
         return refused
@@ -401,7 +401,7 @@ def read_inbox(request: Request, user: PageUser, session: SessionDep) -> Respons
 def read_case_page(request: Request, user: PageUser, session: SessionDep,
                    case_id: str) -> Response:
     """One case: steps and due dates, materials (容缺, 补正), certificates, the timeline."""
-    from api.routes.cases import visible_case
+    from api.case_public import visible_case
     from flows.casework.views import case_timeline
 
     if refused := _gate(request, user, "cases:read"):
@@ -506,7 +506,6 @@ def _scenario_of(procedure_id: str, levers: list[str]) -> str | None:
 
 def _planner(request: Request, user: User, session: Session, procedure_id: str,
              levers: list[str], scenario_text: str | None) -> Response:
-    from api.routes.simulations import plain
     from simulations.planning.advisor import advise
     from simulations.planning.gantt import write_gantt
     from simulations.planning.metrics import compare
@@ -574,7 +573,7 @@ async def upload_scenario(request: Request, user: PageUser, session: SessionDep,
 
 
 def _overdue(session: Session, user: User):
-    from api.routes.cases import case_board
+    from api.case_public import case_board
 
     if not _may(user, "cases:read"):
         return None

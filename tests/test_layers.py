@@ -149,3 +149,21 @@ def test_every_layer_has_a_readme_stating_what_it_may_import(folder):
     """Each folder's README says what it may import."""
     text = (ROOT / folder / "README.md").read_text(encoding="utf-8")
     assert "May import" in text
+
+
+def test_pages_call_service_functions_never_route_handlers():
+    """The pages and the routes share service functions (api/case_runner.py,
+    api/case_public.py, flows.casework.views); a page never calls a route handler."""
+    import importlib
+
+    handlers = [route.endpoint
+                for path in (ROOT / "api/routes").glob("[!_]*.py")
+                for route in importlib.import_module(f"api.routes.{path.stem}").router.routes]
+    tree = ast.parse((ROOT / "api/pages.py").read_text(encoding="utf-8"))
+    imported = [
+        getattr(importlib.import_module(node.module), alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("api.")
+        for alias in node.names
+    ]
+    assert [f.__name__ for f in imported if any(f is h for h in handlers)] == []

@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import SessionDep, allowed
-from api.models import PROCEDURE_ID_PATTERN, ChainReportPublic
-from api.routes.simulations import plain
+from api.models import PROCEDURE_ID_PATTERN, ChainReportPublic, plain
 from flows.casework.accounts import User
 
 router = APIRouter(prefix="/audit", tags=["audit"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from api import case_runner
+from api.case_public import case_board, local_today, visible_case
 from api.deps import (
     EngineDep,
     SessionDep,
@@ -28,7 +29,6 @@ from api.deps import (
     case_scope,
     check_case_visible,
     deciding_department,
-    visible_case_ids,
 )
 from api.masking import personal_data
 from api.models import (
@@ -36,43 +36,19 @@ from api.models import (
     CaseCreate,
     CasePublic,
     CasesPublic,
-    CaseSummary,
     Colour,
     DecisionCreate,
     MaterialsSubmit,
     WithdrawRequest,
-    applicant_public,
 )
 from flows.casework import views
 from flows.casework.accounts import User
-from flows.casework.views import CaseView, TimelineEntry
-from process_models.calendar import local_date
+from flows.casework.views import TimelineEntry
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 CaseId = Annotated[str, Path(max_length=40, examples=["C-20250124-0001"])]
 StepId = Annotated[str, Path(max_length=200, examples=["birth_certificate"])]
-
-
-def _today():
-    return local_date(datetime.now(UTC))
-
-
-def case_public(view: CaseView, user: User) -> CasePublic:
-    """``view`` as ``user`` may see it: the applicant masked by role."""
-    fields = {name: getattr(view, name) for name in CasePublic.model_fields if name != "applicant"}
-    return CasePublic.model_validate(
-        {**fields, "applicant": applicant_public(view, personal_data(user.role))},
-        from_attributes=True)
-
-
-def visible_case(session: Session, user: User, case_id: str,
-                 today: date | None = None) -> CasePublic:
-    """Case ``case_id`` as ``user`` sees it on ``today`` (default: today), for
-    :func:`read_case`; :class:`~process_models.errors.NotFound` when it is not theirs to
-    see."""
-    check_case_visible(session, user, case_id)
-    return case_public(views.case_view(session, case_id, today=today or _today()), user)
 
 
 def _reloaded(engine: Engine, case_id: str, user: User) -> CasePublic:
@@ -137,7 +113,7 @@ def _kept(request: Request, user: User, asked: tuple,
 
         return request.app.state.loop_reads.run(read)
 
-    today = _today()
+    today = local_today()
     key = (request.state.cases_marker, today, personal_data(user.role), case_scope(user),
            *asked)
     body = request.app.state.case_reads.get(key, lambda: computed(today))
@@ -151,27 +127,6 @@ def create_case(body: CaseCreate, engine: EngineDep,
     case_id = case_runner.open_case(engine, body.procedure_id, body.applicant.model_dump(),
                                     body.submitted)
     return _reloaded(engine, case_id, user)
-
-
-def case_board(
-    session: Session, user: User, *, today: date | None = None, colour: str | None = None,
-    status: str | None = None, procedure_id: str | None = None,
-    department_id: str | None = None, include_closed: bool = False, offset: int = 0,
-    limit: int = 100,
-) -> CasesPublic:
-    """The case board as ``user`` sees it on ``today`` (default: today), for
-    :func:`read_cases`."""
-    board = views.case_board(session, today=today or _today(), colour=colour, status=status,
-                             procedure_id=procedure_id, department_id=department_id,
-                             include_closed=include_closed, case_ids=visible_case_ids(user))
-    view = personal_data(user.role)
-    return CasesPublic(
-        data=[CaseSummary(case_id=line.case_id, procedure_id=line.procedure_id,
-                          status=line.status, colour=line.colour,
-                          applicant=applicant_public(line, view),
-                          received_at=line.received_at, due_date=line.due_date)
-              for line in board.lines[offset:offset + limit]],
-        count=len(board.lines), colours=board.colours)
 
 
 @router.get("", response_model=CasesPublic)

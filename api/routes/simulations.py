@@ -6,7 +6,6 @@ their JSON keys are those of ``onething simulate|reform|compare|advise --json``.
 
 from __future__ import annotations
 
-import math
 import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
@@ -23,6 +22,7 @@ from api.models import (
     ProcedureRef,
     ReformRequest,
     ScheduleRequest,
+    plain,
 )
 from flows import casework
 from flows.casework.accounts import User
@@ -32,24 +32,6 @@ router = APIRouter(prefix="/simulations", tags=["simulations"])
 
 Planner = Annotated[User, Depends(allowed("simulations:run"))]
 Figures = dict[str, Any]
-
-
-def plain(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers and non-finite floats as ``None``.
-
-    >>> import numpy as np
-    >>> plain({"a": [np.float64(1.5), float("inf")], "b": np.int64(2)})
-    {'a': [1.5, None], 'b': 2}
-    """
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _procedure(session: Session, ref: ProcedureRef) -> Procedure:
