@@ -1,12 +1,13 @@
-"""How the API changes cases: the same calls as ``onething case``, in one place.
+"""How the API and ``onething case`` change cases, in one place.
 
 Opening runs the ``open_case`` flow; submitting materials and deciding commit through
 :mod:`flows.casework` and then request an ``advance`` run
 (:func:`flows.runs.advance_after_commit`: here and now in embedded mode, through the
-deployment in server mode), exactly like the CLI; an advance that fails after the commit
-leaves its rows to the relay, and the answer reports what was recorded. Withdrawing needs
-no flow. Prefect's run logs are off while these run (:func:`flows.runs.quiet_runs`): a
-domain error reaches the client as one HTTP answer, not as a run log.
+deployment in server mode), exactly like the CLI; they return the change and what the
+advance did. An advance that fails after the commit leaves its rows to the relay, and the
+answer reports what was recorded. Withdrawing needs no flow. Prefect's run logs are off
+while these run (:func:`flows.runs.quiet_runs`): a domain error reaches the client as one
+HTTP answer, not as a run log.
 """
 
 from __future__ import annotations
@@ -68,22 +69,20 @@ def open_case(engine: Engine, procedure_id: str, applicant: dict[str, Any],
 
 
 def submit_materials(engine: Engine, session: Session, case_id: str,
-                     material_ids: list[str]) -> Case:
+                     material_ids: list[str]) -> tuple[Case, str]:
     """Record materials, then have the case advanced."""
     case = casework.submit_materials(session, case_id, material_ids, now=_now())
-    _advance(engine)
-    return case
+    return case, _advance(engine)
 
 
 def decide(engine: Engine, session: Session, case_id: str, step_id: str, outcome: str, *,
            department_id: str, decided_by: str, reason: str | None, materials: list[str],
-           expected_version: int | None) -> Decision:
+           expected_version: int | None = None) -> tuple[Decision, str]:
     """Record a department's decision, then have the case advanced."""
     decision = casework.decide(session, case_id, step_id, outcome, department_id=department_id,
                                decided_by=decided_by, reason=reason, materials=materials,
                                expected_version=expected_version, now=_now())
-    _advance(engine)
-    return decision
+    return decision, _advance(engine)
 
 
 def withdraw_case(session: Session, case_id: str, reason: str) -> Case:

@@ -24,7 +24,6 @@ import json
 import logging
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,11 +35,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import case_runner, pages
 from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking
-from api.models import ERROR_RESPONSES, Health
+from api.models import ERROR_RESPONSES, ERROR_STATUS, Health, error_status, public_message
 from api.routes import api_router
 from api.routes.cases import CaseReads
 from api.security import SESSION_MAX_SECONDS, LoginLimiter, TooManyAttempts, hash_password
-from process_models.errors import Conflict, Forbidden, NotFound, OnethingError
+from process_models.errors import OnethingError
 from process_models.settings import secret_key as configured_secret_key
 from process_models.settings import settings
 
@@ -48,14 +47,6 @@ __all__ = ["DEMO_ACCOUNTS", "ERROR_STATUS", "BodyLimit", "app", "create_app",
            "ensure_demo_accounts", "error_status", "public_message"]
 
 log = logging.getLogger(__name__)
-
-ERROR_STATUS: list[tuple[type[OnethingError], int]] = [
-    (NotFound, 404),
-    (Conflict, 409),          # DecisionConflict too
-    (Forbidden, 403),
-    (OnethingError, 422),     # ProcedureError, ScenarioError, InvalidInput, CalendarError, ...
-]
-"""First match wins: the status of each family of domain errors."""
 
 DEMO_ACCOUNTS: list[tuple[str, str, str, list[str]]] = [
     ("frontdesk", "frontdesk-demo", "front_desk", []),
@@ -87,23 +78,8 @@ TAGS = [
 
 
 _PING = text("SELECT 1")
-_INSTALL_FOLDER = str(Path(__file__).resolve().parent.parent)
 
 
-def error_status(error: OnethingError) -> int:
-    """The HTTP status of a domain error (:data:`ERROR_STATUS`)."""
-    return next(code for kind, code in ERROR_STATUS if isinstance(error, kind))
-
-
-def public_message(error: OnethingError) -> str:
-    """The error's one line as a visitor may read it: files named relative to the install
-    folder, whose location is not shown.
-
-    >>> from process_models.errors import ProcedureError
-    >>> public_message(ProcedureError("bad", file=f"{_INSTALL_FOLDER}/process_models/x.yaml"))
-    'process_models/x.yaml: bad'
-    """
-    return str(error).replace(_INSTALL_FOLDER + "/", "").replace(_INSTALL_FOLDER, ".")
 
 
 async def _domain_error(request: Request, error: OnethingError) -> JSONResponse:

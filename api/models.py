@@ -8,16 +8,21 @@ reach a response only through :func:`applicant_public`, which applies the role's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from api.masking import PersonalData, mask_phone
 from flows.casework.identity import mask_id_number
-from process_models.errors import InvalidInput
+from flows.casework.views import CertificateView, DecisionView, MaterialView, StepView
+from process_models.errors import Conflict, Forbidden, InvalidInput, NotFound, OnethingError
 from process_models.procedure import ID_PATTERN as PROCEDURE_ID_PATTERN  # the one id rule
+from process_models.summary import ProcedureSummary
 
 Colour = Literal["red", "yellow", "green"]
 Outcome = Literal["approve", "reject", "supplement"]
@@ -41,6 +46,56 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorMessage, "description": "bad input; the message the CLI prints"},
 }
 """The error answers every API route may give (see ``api/main.py``)."""
+
+ERROR_STATUS: list[tuple[type[OnethingError], int]] = [
+    (NotFound, 404),
+    (Conflict, 409),          # DecisionConflict too
+    (Forbidden, 403),
+    (OnethingError, 422),     # ProcedureError, ScenarioError, InvalidInput, CalendarError, ...
+]
+"""First match wins: the status of each family of domain errors, for the API and the pages."""
+
+
+def error_status(error: OnethingError) -> int:
+    """The HTTP status of a domain error (:data:`ERROR_STATUS`).
+
+    >>> error_status(NotFound("no case 'C-1'")), error_status(OnethingError("bad"))
+    (404, 422)
+    """
+    return next(code for kind, code in ERROR_STATUS if isinstance(error, kind))
+
+
+#: The checkout's folder, which messages shown to visitors never name.
+_INSTALL_FOLDER = str(Path(__file__).resolve().parent.parent)
+
+
+def public_message(error: OnethingError) -> str:
+    """The error's one line as a visitor may read it: files named relative to the install
+    folder, whose location is not shown.
+
+    >>> from process_models.errors import ProcedureError
+    >>> public_message(ProcedureError("bad", file=f"{_INSTALL_FOLDER}/process_models/x.yaml"))
+    'process_models/x.yaml: bad'
+    """
+    return str(error).replace(_INSTALL_FOLDER + "/", "").replace(_INSTALL_FOLDER, ".")
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and non-finite floats as ``None``.
+
+    >>> import numpy as np
+    >>> plain({"a": [np.float64(1.5), float("inf")], "b": np.int64(2)})
+    {'a': [1.5, None], 'b': 2}
+    """
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -74,20 +129,10 @@ class Health(BaseModel):
 # --- procedures ------------------------------------------------------------------------------
 
 
-class ProcedureSummaryPublic(BaseModel):
+@pydantic_dataclass(frozen=True)
+class ProcedureSummaryPublic(ProcedureSummary):
     """One procedure in a list: its size and summed limits."""
 
-    id: str
-    name: str
-    version: str
-    steps: int
-    links: int
-    departments: int
-    windows: int
-    materials: int
-    trips: int
-    summed_limit_days: float
-    sequential_working_days: float
     stored: bool = Field(description="uploaded to this service (else from the catalog)")
 
 
@@ -231,52 +276,6 @@ def applicant_public(case, view: PersonalData) -> ApplicantPublic | None:
     )
 
 
-class CaseStepPublic(BaseModel):
-    """One step of a running case."""
-
-    step_id: str
-    department_id: str
-    status: str
-    colour: Colour
-    due_date: date | None
-    version: int
-    started_at: datetime | None
-    decided_at: datetime | None
-    paused_working_days: int
-
-
-class SubmissionPublic(BaseModel):
-    """A material of a case: received, deferred (容缺) or requested (补正)."""
-
-    material_id: str
-    status: str
-    due_date: date | None
-    requested_by_step: str | None
-    received_at: datetime | None
-
-
-class DecisionPublic(BaseModel):
-    """A recorded decision."""
-
-    step_id: str
-    outcome: str
-    reason: str | None
-    materials: list[str] | None
-    department_id: str
-    decided_by: str
-    decided_at: datetime
-
-
-class CertificatePublic(BaseModel):
-    """A certificate issued when the case closed approved."""
-
-    number: str
-    name: str
-    step_id: str
-    department_id: str
-    issued_at: datetime
-
-
 class CaseSummary(BaseModel):
     """One case on the board."""
 
@@ -312,19 +311,10 @@ class CasePublic(BaseModel):
     closed_at: datetime | None
     close_reason: str | None
     version: int
-    steps: list[CaseStepPublic]
-    materials: list[SubmissionPublic]
-    decisions: list[DecisionPublic]
-    certificates: list[CertificatePublic]
-
-
-class TimelineEvent(BaseModel):
-    """One audit event of a case, in order."""
-
-    seq: int
-    kind: str
-    at: datetime
-    payload: dict[str, Any]
+    steps: list[StepView]
+    materials: list[MaterialView]
+    decisions: list[DecisionView]
+    certificates: list[CertificateView]
 
 
 class ChainReportPublic(BaseModel):

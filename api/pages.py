@@ -37,8 +37,17 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from api.deps import PERMISSIONS, EngineDep, PageUser, SessionDep, check_allowed
+from api.deps import (
+    PERMISSIONS,
+    EngineDep,
+    PageUser,
+    SessionDep,
+    check_allowed,
+    check_case_visible,
+    deciding_department,
+)
 from api.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, label, messages
+from api.models import error_status, plain, public_message
 from api.security import (
     TooManyAttempts,
     authenticate,
@@ -49,7 +58,14 @@ from api.security import (
 )
 from flows import casework
 from flows.casework.accounts import User, end_sessions
-from flows.casework.tables import CHINA_STANDARD_TIME, Case, CaseStep, local_date
+from flows.casework.tables import (
+    Case,
+    CaseStep,
+    StepStatus,
+    SubmissionStatus,
+    stored_time,
+)
+from process_models.calendar import local_date
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
 
@@ -68,9 +84,7 @@ def local_time(moment: datetime | None) -> str:
     """
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M")
+    return stored_time(moment).strftime("%Y-%m-%d %H:%M")
 
 
 templates.env.filters["local"] = local_time
@@ -126,21 +140,9 @@ def render(request: Request, template: str, user: User | None, *, status_code: i
     return response
 
 
-def _status(error: OnethingError) -> int:
-    from api.main import error_status
-
-    return error_status(error)
-
-
-def _message(error: OnethingError) -> str:
-    from api.main import public_message
-
-    return public_message(error)
-
-
 def _error_page(request: Request, user: User | None, error: OnethingError) -> Response:
-    return render(request, "error.html", user, status_code=_status(error),
-                  message=_message(error))
+    return render(request, "error.html", user, status_code=error_status(error),
+                  message=public_message(error))
 
 
 def _stale_form(request: Request) -> Forbidden:
@@ -356,10 +358,10 @@ def _desk(request: Request, user: User, session: Session, procedure_id: str,
         proc, notice, names = _notice(session, procedure_id, language)
     except OnethingError as e:
         return _error_page(request, user, e)
-    return render(request, "desk.html", user, status_code=_status(error) if error else 200,
+    return render(request, "desk.html", user, status_code=error_status(error) if error else 200,
                   procedures=[(p.id, _name(p, language)) for p in _catalog()], proc=proc,
                   notice=notice, names=names, entered=entered,
-                  error=_message(error) if error else None)
+                  error=public_message(error) if error else None)
 
 
 @router.get("/desk/notice/{procedure_id}")
@@ -386,8 +388,8 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
               submitted: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies it)
               csrf_token: Annotated[str, Form()] = "") -> Response:
     """Open the case through the same call as ``POST /api/cases``; then show it."""
+    from api import case_runner
     from api.models import CaseCreate
-    from api.routes.cases import create_case
 
     entered = {"name": name, "id_number": id_number, "phone": phone, "address": address,
                "submitted": submitted}
@@ -406,11 +408,12 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
                 "address": address or None})
         except ValidationError as e:
             raise _one_line(e) from None
-        case = create_case(body, engine, user)
+        case_id = case_runner.open_case(engine, body.procedure_id,
+                                        body.applicant.model_dump(), body.submitted)
     except OnethingError as error:
         return _desk(request, user, session, procedure_id, entered, error)
     strings = messages(_language(request))
-    return _back(request, f"/cases/{case.case_id}", "ok", f"{strings['flash.opened']} {case.case_id}")
+    return _back(request, f"/cases/{case_id}", "ok", f"{strings['flash.opened']} {case_id}")
 
 
 # --- cases -----------------------------------------------------------------------------------------
@@ -420,7 +423,7 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
 def read_board(request: Request, user: PageUser, session: SessionDep,
                department_id: str = "", colour: str = "", closed: bool = False) -> Response:
     """Every open case in red / yellow / green, with the count of each colour."""
-    from api.routes.cases import case_board
+    from api.case_public import case_board
 
     if refused := _gate(request, user, "cases:read"):
         return refused
@@ -445,7 +448,7 @@ def read_inbox(request: Request, user: PageUser, session: SessionDep) -> Respons
     if refused := _gate(request, user, "cases:decide"):
         return refused
     query = (select(CaseStep, Case).join(Case, col(Case.id) == col(CaseStep.case_id))
-             .where(col(CaseStep.status).in_(("pending", "supplement")))
+             .where(col(CaseStep.status).in_((StepStatus.PENDING, StepStatus.SUPPLEMENT)))
              .order_by(col(CaseStep.due_date), col(CaseStep.case_id)))
     if user.role == "clerk":
         query = query.where(col(CaseStep.department_id).in_(user.departments))
@@ -464,18 +467,19 @@ def read_inbox(request: Request, user: PageUser, session: SessionDep) -> Respons
 def read_case_page(request: Request, user: PageUser, session: SessionDep,
                    case_id: str) -> Response:
     """One case: steps and due dates, materials (容缺, 补正), certificates, the timeline."""
-    from api.routes.cases import read_case_timeline, visible_case
+    from api.case_public import visible_case
+    from flows.casework.views import case_timeline
 
     if refused := _gate(request, user, "cases:read"):
         return refused
     try:
         case = visible_case(session, user, case_id)
-        timeline = read_case_timeline(case_id, session, user)
+        timeline = case_timeline(session, case_id)
         proc = casework.resolve_procedure(case.procedure_id, case.procedure_version,
                                           session=session)
     except OnethingError as error:
         return _error_page(request, user, error)
-    owed = [m.material_id for m in case.materials if m.status in ("deferred", "requested")]
+    owed = [m.material_id for m in case.materials if m.status != SubmissionStatus.RECEIVED]
     return render(request, "case.html", user, case=case, timeline=timeline,
                   names=_names(proc, _language(request)), owed=owed,
                   may_submit=_may(user, "cases:submit") and bool(owed),
@@ -488,8 +492,8 @@ def submit_materials(request: Request, user: PageUser, session: SessionDep, engi
                      material_ids: Annotated[list[str], Form()] = [],  # noqa: B006
                      csrf_token: Annotated[str, Form()] = "") -> Response:
     """Record materials brought later, through the same call as the API."""
+    from api import case_runner
     from api.models import MaterialsSubmit
-    from api.routes.cases import submit_case_materials
 
     back = f"/cases/{quote(case_id)}"
     if refused := _gate(request, user, "cases:submit", page=back):
@@ -503,9 +507,10 @@ def submit_materials(request: Request, user: PageUser, session: SessionDep, engi
             body = MaterialsSubmit(material_ids=material_ids)
         except ValidationError as e:
             raise _one_line(e) from None
-        submit_case_materials(case_id, body, session, engine, user)
+        check_case_visible(session, user, case_id)
+        case_runner.submit_materials(engine, session, case_id, body.material_ids)
     except OnethingError as error:
-        return _back(request, back, "error", _message(error))
+        return _back(request, back, "error", public_message(error))
     return _back(request, back, "ok", messages(_language(request))["flash.materials"])
 
 
@@ -519,8 +524,8 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
            back: Annotated[str, Form(max_length=500)] = "",
            csrf_token: Annotated[str, Form()] = "") -> Response:
     """Approve, reject or ask for 补正, through the same call as the API (own department only)."""
+    from api import case_runner
     from api.models import DecisionCreate
-    from api.routes.cases import decide_case_step
 
     back = back or f"/cases/{quote(case_id)}"
     typed = {"form": "decision", "back": back, "case_id": case_id, "step_id": step_id,
@@ -541,10 +546,14 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
                                   expected_version=expected_version)
         except ValidationError as e:
             raise _one_line(e) from None
-        decide_case_step(case_id, step_id, body, session, engine, user)
+        check_case_visible(session, user, case_id)
+        case_runner.decide(engine, session, case_id, step_id, body.outcome,
+                           department_id=deciding_department(session, user, case_id, step_id),
+                           decided_by=user.username, reason=body.reason,
+                           materials=body.materials, expected_version=body.expected_version)
     except OnethingError as error:
         strings = messages(_language(request))
-        return _back(request, back, "error", f"{strings['error.refused']}: {_message(error)}")
+        return _back(request, back, "error", f"{strings['error.refused']}: {public_message(error)}")
     return _back(request, back, "ok", messages(_language(request))["flash.decided"])
 
 
@@ -582,10 +591,11 @@ def _bases(proc: Procedure) -> list[dict[str, Any]]:
 
 def _planner(request: Request, user: User, session: Session, procedure_id: str,
              levers: list[str], scenario_text: str | None) -> Response:
-    from api.routes.simulations import _reformed, plain, simulate_advise
     from process_models.provenance import sourced_line
+    from simulations.planning.advisor import advise
     from simulations.planning.gantt import write_gantt
     from simulations.planning.metrics import compare
+    from simulations.planning.scenario import apply_scenario_text
 
     language = _language(request)
     context: dict[str, Any] = {
@@ -595,20 +605,20 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
     }
     try:
         before = casework.resolve_procedure(procedure_id, session=session)
-        after, changes = _reformed(before, scenario_text or _scenario_of(procedure_id, levers))
+        after, changes = apply_scenario_text(before, scenario_text or _scenario_of(procedure_id, levers))
         with tempfile.TemporaryDirectory() as folder:
             gantt = write_gantt(Path(folder) / "gantt.svg", before, after).read_text("utf-8")
         context.update(
             comparison=plain(compare(before, after).as_dict()),
             changes=[c.as_dict() for c in changes],
-            advice=simulate_advise(procedure_id, session, user),
+            advice=plain(advise(before).as_dict()),
             gantt=gantt[gantt.find("<svg"):], names=_names(before, language),
             bases=_bases(before),
             sourced={"before": sourced_line([before], language=language),
                      "after": sourced_line([after], language=language)})
     except OnethingError as error:
-        return render(request, "planner.html", user, status_code=_status(error),
-                      error=_message(error), **context)
+        return render(request, "planner.html", user, status_code=error_status(error),
+                      error=public_message(error), **context)
     return render(request, "planner.html", user, **context)
 
 
@@ -655,7 +665,7 @@ async def upload_scenario(request: Request, user: PageUser, session: SessionDep,
 
 
 def _overdue(session: Session, user: User):
-    from api.routes.cases import case_board
+    from api.case_public import case_board
 
     if not _may(user, "cases:read"):
         return None
@@ -665,11 +675,11 @@ def _overdue(session: Session, user: User):
 @router.get("/auditor")
 def read_auditor(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The portfolio before/after table and the overdue cases, each with a CSV download."""
-    from api.routes.audit import read_audit_report
+    from api.routes.audit import audit_report_answer
 
     if refused := _gate(request, user, "audit:report"):
         return refused
-    return render(request, "auditor.html", user, report=read_audit_report(user, None, "json"),
+    return render(request, "auditor.html", user, report=audit_report_answer([], "json"),
                   overdue=_overdue(session, user), metrics=("elapsed_working_days", "trips",
                                                             "materials"),
                   procedure_names={p.id: _name(p, _language(request)) for p in _catalog()})
@@ -678,11 +688,11 @@ def read_auditor(request: Request, user: PageUser, session: SessionDep) -> Respo
 @router.get("/auditor/report.csv")
 def download_report(request: Request, user: PageUser) -> Response:
     """The before/after report as CSV (the API's ``format=csv``)."""
-    from api.routes.audit import read_audit_report
+    from api.routes.audit import audit_report_answer
 
     if refused := _gate(request, user, "audit:report"):
         return refused
-    return read_audit_report(user, None, "csv")
+    return audit_report_answer([], "csv")
 
 
 @router.get("/auditor/overdue.csv")

@@ -121,7 +121,7 @@ def main() -> None:
     from flows.casework.actual import ActualSummary, case_actuals
     from flows.casework.history import history_events
     from flows.casework.store import init_db, make_engine
-    from simulations.interchange.eventlog import export_events
+    from simulations.interchange.export import export_events
     from simulations.planning.audit_report import View, write_views
 
     cases = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000

@@ -19,7 +19,7 @@ decision), so a retried run returns the recorded result instead of doing the wor
 Two modes from the same code (``ONETHING_PREFECT_MODE``): ``embedded`` runs the flows
 in this process on Prefect's ephemeral API; ``server`` starts them through deployments
 on a Prefect server, where the workers of the ``onething`` work pool run them, each in its
-own process (:class:`flows.worker.InProcessWorker`, :func:`deploy`,
+own process (:class:`flows.worker.InProcessWorker`, :func:`flows.worker.deploy`,
 ``scripts/production.sh``).
 
 >>> sorted(ADVANCING_KINDS)
@@ -60,7 +60,6 @@ __all__ = [
     "advance",
     "advance_after_commit",
     "advance_cases",
-    "deploy",
     "embedded_api",
     "engine_for",
     "open_case",
@@ -460,33 +459,3 @@ def embedded_api() -> Iterator[None]:
 FLOWS = (advance, open_case, sla_sweep)
 """The flows deployed to the work pool, all run by ``onething worker``."""
 
-
-def deploy(work_pool: str = WORK_POOL, *, sweep_cron: str = "*/15 * * * *") -> list[str]:
-    """Register the deployments the workers of ``work_pool`` run (server mode), creating
-    the work pool for :class:`flows.worker.InProcessWorker` if it does not exist."""
-    _create_work_pool(work_pool)
-    ids = []
-    for flow_fn in FLOWS:
-        extra = {"cron": sweep_cron} if flow_fn is sla_sweep else {}
-        source = flow_fn.from_source(source=str(ROOT),
-                                     entrypoint=f"flows/runs.py:{flow_fn.fn.__name__}")
-        deployment = source.to_deployment(name=DEPLOYMENT_NAME, work_pool_name=work_pool,
-                                          **extra)
-        ids.append(str(deployment.apply(work_pool_name=work_pool)))
-    return ids
-
-
-def _create_work_pool(name: str) -> None:
-    from prefect import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.exceptions import ObjectAlreadyExists
-
-    from flows.worker import InProcessWorker
-
-    with get_client(sync_client=True) as client:
-        try:
-            client.create_work_pool(WorkPoolCreate(
-                name=name, type=InProcessWorker.type,
-                base_job_template=InProcessWorker.get_default_base_job_template()))
-        except ObjectAlreadyExists:
-            pass

@@ -22,7 +22,16 @@ from prefect.workers.base import (
     BaseWorkerResult,
 )
 
-from flows.runs import FLOWS, WORK_POOL, embedded_api, relay_in_background, run_relay
+from flows.runs import (
+    DEPLOYMENT_NAME,
+    FLOWS,
+    ROOT,
+    WORK_POOL,
+    embedded_api,
+    relay_in_background,
+    run_relay,
+    sla_sweep,
+)
 from process_models.errors import NotFound
 from process_models.settings import settings
 
@@ -32,7 +41,7 @@ if TYPE_CHECKING:
     from prefect import Flow
     from prefect.client.schemas.objects import FlowRun
 
-__all__ = ["InProcessWorker", "run_worker"]
+__all__ = ["InProcessWorker", "deploy", "run_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -115,3 +124,32 @@ async def _serve(pool: str, flow_runs_at_once: int) -> None:
     async with InProcessWorker(work_pool_name=pool, limit=flow_runs_at_once,
                                prefetch_seconds=1) as worker:
         await worker.start()
+
+
+def deploy(work_pool: str = WORK_POOL, *, sweep_cron: str = "*/15 * * * *") -> list[str]:
+    """Register the deployments the workers of ``work_pool`` run (server mode), creating
+    the work pool for :class:`flows.worker.InProcessWorker` if it does not exist."""
+    _create_work_pool(work_pool)
+    ids = []
+    for flow_fn in FLOWS:
+        extra = {"cron": sweep_cron} if flow_fn is sla_sweep else {}
+        source = flow_fn.from_source(source=str(ROOT),
+                                     entrypoint=f"flows/runs.py:{flow_fn.fn.__name__}")
+        deployment = source.to_deployment(name=DEPLOYMENT_NAME, work_pool_name=work_pool,
+                                          **extra)
+        ids.append(str(deployment.apply(work_pool_name=work_pool)))
+    return ids
+
+
+def _create_work_pool(name: str) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(
+                name=name, type=InProcessWorker.type,
+                base_job_template=InProcessWorker.get_default_base_job_template()))
+        except ObjectAlreadyExists:
+            pass

@@ -8,15 +8,20 @@ True
 """
 
 from process_models.calendar import (
+    SERVICE_CENTRE_TZ,
     CalendarWarning,
     WorkingCalendar,
     add_working_days,
     default_calendar,
+    local_date,
+    local_time,
     working_days_between,
 )
 from process_models.catalog import catalog_ids, load_catalog, load_catalog_procedure
 from process_models.errors import (
+    BpmnError,
     CalendarError,
+    CapacityError,
     CaseNotFound,
     Conflict,
     DecisionConflict,
@@ -25,6 +30,7 @@ from process_models.errors import (
     EventLogError,
     Forbidden,
     InvalidInput,
+    MissingDependency,
     NotFound,
     OnethingError,
     ProcedureError,
@@ -73,9 +79,12 @@ from process_models.summary import figures, summarize
 from process_models.table import load_table, procedure_from_table, save_table, table_from_procedure
 
 __all__ = [
+    "SERVICE_CENTRE_TZ",
     "Basis",
+    "BpmnError",
     "CalendarError",
     "CalendarWarning",
+    "CapacityError",
     "CaseNotFound",
     "Conflict",
     "DecisionConflict",
@@ -92,6 +101,7 @@ __all__ = [
     "Join",
     "Limit",
     "Material",
+    "MissingDependency",
     "NotFound",
     "OnethingError",
     "Procedure",
@@ -125,6 +135,8 @@ __all__ = [
     "load_procedure",
     "load_procedures",
     "load_table",
+    "local_date",
+    "local_time",
     "numbers",
     "parse_procedure",
     "procedure_data",

@@ -25,17 +25,17 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
-from process_models.errors import OnethingError, ProcedureSyntaxError, TableError
-from process_models.table import (
+from process_models._cells import (
     MAX_CELL_CHARS,
     MAX_TABLE_COLUMNS,
     MAX_TABLE_ROWS,
     MAX_XLSX_UNPACKED_BYTES,
     UncachedFormula,
-    _close,
-    _one_line,
-    _shown,
+    close_match,
+    one_line,
+    shown_cell,
 )
+from process_models.errors import OnethingError, ProcedureSyntaxError, TableError
 
 # What openpyxl and the zip and XML readers raise on a damaged workbook.
 _BROKEN = (zipfile.BadZipFile, zlib.error, ParseError, EOFError, KeyError, IndexError,
@@ -78,9 +78,9 @@ def read_sheets(data: bytes, file: str, name: str | None = None) -> Iterator[She
             chosen = [ws for ws in sheets if ws.title == name]
             if not chosen:
                 titles = [ws.title for ws in sheets]
-                raise TableError(f"no sheet named {_shown(name)}; the sheets are "
+                raise TableError(f"no sheet named {shown_cell(name)}; the sheets are "
                                  f"{'、'.join(titles)}", file=file, path="--sheet",
-                                 suggestion=_close(name, titles))
+                                 suggestion=close_match(name, titles))
         else:
             chosen = [ws for ws in sheets if ws.sheet_state == "visible"] or sheets
         for ws in chosen:
@@ -131,10 +131,10 @@ def _read_sheet(book: Any, ws: Any, file: str) -> Sheet:
 def _bounded_row(number: int, values: list[tuple[int, Any]], file: str, sheet: str) -> list[Any]:
     """One row's cells as a list, refusing a value beyond the bounds (named by its cell)."""
     for column, value in values:
-        where = f"sheet {_one_line(sheet)}, cell {get_column_letter(column)}{number}"
+        where = f"sheet {one_line(sheet)}, cell {get_column_letter(column)}{number}"
         if number > MAX_TABLE_ROWS or column > MAX_TABLE_COLUMNS:
             raise TableError(
-                f"holds {_shown(value)}, outside the {MAX_TABLE_ROWS} rows and "
+                f"holds {shown_cell(value)}, outside the {MAX_TABLE_ROWS} rows and "
                 f"{MAX_TABLE_COLUMNS} columns a step table may use; delete it or split the "
                 "table", file=file, path=where)
         if isinstance(value, str) and len(value) > MAX_CELL_CHARS:

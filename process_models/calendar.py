@@ -31,6 +31,9 @@ Override files are YAML (see ``process_models/calendar_overrides/example.yaml``)
 
 Opening hours say when the window is open; they never change which days count
 toward a working-day limit (only ``closures`` and ``working_days`` do).
+
+The service centre keeps China Standard Time (:data:`SERVICE_CENTRE_TZ`, UTC+8, no daylight
+saving); :func:`local_time` and :func:`local_date` read any moment on its clock.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import re
 import threading
 import warnings
 from collections.abc import Iterable
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
@@ -55,10 +58,13 @@ from process_models.procedure import MAX_DAYS
 
 __all__ = [
     "DEFAULT_OPENING_HOURS",
+    "SERVICE_CENTRE_TZ",
     "CalendarWarning",
     "WorkingCalendar",
     "add_working_days",
     "default_calendar",
+    "local_date",
+    "local_time",
     "official_years",
     "parse_date",
     "parse_days",
@@ -73,6 +79,36 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 FIRST_OFFICIAL_YEAR = 2020
 _EPSILON_DAYS = 1e-9
 _OFFICIAL_FORMAT = 1  # bump when the cache file's layout changes
+SERVICE_CENTRE_TZ = timezone(timedelta(hours=8), "CST")
+"""The service centre's clock: China Standard Time, UTC+8."""
+
+
+def local_time(moment: datetime) -> datetime:
+    """``moment`` on the service centre's clock (aware); naive values are already local.
+
+    >>> from datetime import UTC, datetime
+    >>> local_time(datetime(2025, 1, 24, 1, 30, tzinfo=UTC)).isoformat()
+    '2025-01-24T09:30:00+08:00'
+    >>> local_time(datetime(2025, 1, 24, 9, 30)).isoformat()
+    '2025-01-24T09:30:00+08:00'
+    """
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=SERVICE_CENTRE_TZ)
+    if moment.tzinfo is SERVICE_CENTRE_TZ:
+        return moment
+    return moment.astimezone(SERVICE_CENTRE_TZ)
+
+
+def local_date(moment: datetime) -> date:
+    """The service centre's calendar day of ``moment`` (naive values are already local).
+
+    >>> from datetime import UTC, datetime
+    >>> local_date(datetime(2025, 1, 23, 17, 0, tzinfo=UTC))
+    datetime.date(2025, 1, 24)
+    """
+    if moment.tzinfo is None:
+        return moment.date()
+    return local_time(moment).date()
 
 
 class CalendarWarning(UserWarning):

@@ -102,7 +102,7 @@ def read_text(path: str | os.PathLike[str]) -> str:
         ) from None
 
 
-def _line_of(lines: dict[Loc, int] | None, loc: Loc) -> int | None:
+def line_of(lines: dict[Loc, int] | None, loc: Loc) -> int | None:
     if not lines:
         return None
     for end in range(len(loc), -1, -1):
@@ -202,7 +202,7 @@ def validation_error(
     return error_class(
         msg,
         file=file,
-        line=_line_of(lines, loc),
+        line=line_of(lines, loc),
         path=format_path(loc) or None,
         suggestion=suggestion,
     )
@@ -276,7 +276,7 @@ class _Check:
 
     def fail(self, cls: type[ProcedureError], msg: str, loc: Loc,
              suggestion: str | None = None) -> NoReturn:
-        raise cls(msg, file=self.file, line=_line_of(self.lines, loc), path=format_path(loc),
+        raise cls(msg, file=self.file, line=line_of(self.lines, loc), path=format_path(loc),
                   suggestion=suggestion)
 
     def known(self, value: str, pool: set[str], what: str, loc: Loc) -> None:
@@ -335,7 +335,7 @@ class _Check:
                     self.fail(DuplicateId, f"'{dep.step}' is listed twice; keep one entry", loc)
                 waits_for.add(dep.step)
                 if dep.step == s.id:
-                    raise DependencyCycle([s.id], file=self.file, line=_line_of(self.lines, loc),
+                    raise DependencyCycle([s.id], file=self.file, line=line_of(self.lines, loc),
                                           path=format_path(loc))
 
     def stages(self) -> None:
@@ -367,7 +367,7 @@ class _Check:
         shown_ids = shown_ids[start:] + shown_ids[:start]
         first = order.get(shown_ids[0], 0)
         raise DependencyCycle(shown_ids, file=self.file,
-                              line=_line_of(self.lines, ("steps", first, "depends_on")),
+                              line=line_of(self.lines, ("steps", first, "depends_on")),
                               path=f"steps[{first}].depends_on")
 
 

@@ -108,13 +108,13 @@ class _AliasEnum(str, Enum):
     """A string enum that also accepts Chinese (and other) aliases on input."""
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {}
 
     @classmethod
     def _missing_(cls, value: object):
         key = str(value).strip()
-        target = cls._aliases().get(key) or cls._aliases().get(key.lower())
+        target = cls.aliases().get(key) or cls.aliases().get(key.lower())
         if target is not None:
             return cls(target)
         return None
@@ -127,7 +127,7 @@ class Unit(_AliasEnum):
     calendar = "calendar"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"工作日": "working", "0": "working", "自然日": "calendar", "日历日": "calendar",
                 "1": "calendar", "working_days": "working", "calendar_days": "calendar"}
 
@@ -141,7 +141,7 @@ class StepKind(_AliasEnum):
     joint = "联办件"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"immediate": "即办件", "即办": "即办件", "promised": "承诺件", "committed": "承诺件",
                 "承诺": "承诺件", "reported": "上报件", "上报": "上报件", "joint": "联办件",
                 "联办": "联办件", "联报件": "联办件"}
@@ -154,7 +154,7 @@ class DependencyKind(_AliasEnum):
     practice = "practice"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"法定": "legal", "惯例": "practice", "习惯": "practice"}
 
 
@@ -166,7 +166,7 @@ class Provider(_AliasEnum):
     step = "step"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"申请人": "applicant", "数据共享": "data_sharing", "共享": "data_sharing",
                 "shared": "data_sharing", "环节产出": "step", "output": "step"}
 
@@ -178,7 +178,7 @@ class Join(_AliasEnum):
     any = "any"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"全部": "all", "1": "all", "任一": "any", "2": "any"}
 
 
@@ -194,7 +194,7 @@ class Basis(_AliasEnum):
     inferred = "inferred"
 
     @classmethod
-    def _aliases(cls) -> dict[str, str]:
+    def aliases(cls) -> dict[str, str]:
         return {"S": "sourced", "E": "estimate", "M": "memory", "F": "fitted", "I": "inferred",
                 "有来源": "sourced", "估计": "estimate", "记忆": "memory", "拟合": "fitted",
                 "推断": "inferred"}
@@ -510,3 +510,23 @@ class Procedure(_Model):
     def key(self) -> str:
         """``id@version``: how a case names the exact definition it runs."""
         return f"{self.id}@{self.version}"
+
+    @property
+    def applicant_steps(self) -> list[Step]:
+        """The steps on the applicant's path, the ones a case runs: all but follow-up checks
+        (``follow_up``, 事中事后核查), which happen after issue and keep no one waiting.
+
+        >>> from process_models import parse_procedure
+        >>> shop = parse_procedure('''
+        ... id: shop
+        ... name: 开店
+        ... departments: [{id: samr, name: 市场监管局}]
+        ... steps:
+        ...   - {id: licence, name: 营业执照, department: samr, committed: {days: 3}}
+        ...   - {id: check, name: 事后核查, department: samr, committed: {days: 20},
+        ...      depends_on: [licence], follow_up: true}
+        ... ''')
+        >>> [s.id for s in shop.applicant_steps]
+        ['licence']
+        """
+        return [s for s in self.steps if not s.follow_up]

@@ -25,7 +25,6 @@ __all__ = [
     "ProcedureFigures",
     "ProcedureSummary",
     "applicant_materials",
-    "applicant_path",
     "as_working_days",
     "check_limits",
     "figures",
@@ -73,11 +72,6 @@ def step_segments(step: Step, limits: str) -> list[tuple[float, Unit]]:
     return [(limit.days, limit.unit), *((u.days, u.unit) for u in step.untimed)]
 
 
-def applicant_path(proc: Procedure) -> list[Step]:
-    """The steps on the applicant's path: all but follow-up checks (事中事后核查)."""
-    return [s for s in proc.steps if not s.follow_up]
-
-
 def as_working_days(days: float, unit: Unit) -> float:
     """``days`` in working days; calendar days at :data:`WORKING_DAYS_PER_CALENDAR_DAY`.
 
@@ -103,7 +97,7 @@ def applicant_materials(proc: Procedure) -> list[str]:
     ones excluded), in order."""
     shared = {m.id for m in proc.materials if m.provider is Provider.data_sharing}
     seen: dict[str, None] = {}
-    for s in applicant_path(proc):
+    for s in proc.applicant_steps:
         for mid in s.materials:
             if mid not in shared:
                 seen.setdefault(mid)
@@ -137,7 +131,7 @@ def figures(proc: Procedure, *, limits: str = "committed") -> ProcedureFigures:
     """Every figure of ``proc`` that needs no schedule, on ``limits`` (committed or
     statutory), over the applicant's path."""
     check_limits(limits)
-    steps = applicant_path(proc)
+    steps = proc.applicant_steps
     on_path = {s.id for s in steps} | {g.id for g in proc.stages}
     by_id = {m.id: m for m in proc.materials}
     lags = sum(as_working_days(d.lag.days, d.lag.unit)

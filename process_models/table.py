@@ -65,7 +65,20 @@ from typing import IO, Any, Literal
 
 from pydantic import ValidationError
 
-from process_models.errors import ProcedureSyntaxError, TableError, did_you_mean, shown
+from process_models._cells import (
+    MAX_CELL_CHARS,
+    MAX_MATERIALS_PER_STEP,
+    MAX_TABLE_BYTES,
+    MAX_TABLE_COLUMNS,
+    MAX_TABLE_ROWS,
+    MAX_TRIPS,
+    MAX_XLSX_UNPACKED_BYTES,
+    UncachedFormula,
+)
+from process_models._cells import close_match as _close
+from process_models._cells import one_line as _one_line
+from process_models._cells import shown_cell as _shown
+from process_models.errors import ProcedureSyntaxError, TableError
 from process_models.loading import check_procedure, find_cycle
 from process_models.procedure import (
     Basis,
@@ -106,41 +119,12 @@ __all__ = [
 
 Headers = Literal["zh", "en"]
 
-# Bounds on what a table may hold; a file past one is refused with the row or cell.
-MAX_TABLE_BYTES = 20 * 2**20           # the file as uploaded
-MAX_XLSX_UNPACKED_BYTES = 64 * 2**20   # a workbook decompressed (shared strings are read whole)
-MAX_TABLE_ROWS = 20_000                # rows read, header and title rows included
-MAX_TABLE_COLUMNS = 100
-MAX_CELL_CHARS = 32_767                # what Excel itself holds in one cell
-MAX_MATERIALS_PER_STEP = 200           # 要件数, or names listed in 要件
-MAX_TRIPS = 100                        # 跑动次数
 HEADER_SEARCH_ROWS = 20                # the header is among the first non-blank rows
 
 
 class TableWarning(UserWarning):
     """A table was read, but a cell was taken to mean something not written in it
     (a merged cell's value in each row it spans). The CLI prints these."""
-
-
-class UncachedFormula(str):
-    """A workbook cell holding a formula whose value Excel never stored (the text is the
-    formula); the cell cannot be read until the workbook is opened and saved in Excel."""
-
-
-def _shown(value: Any) -> str:
-    """A cell value quoted for an error message (as text, cut like every echoed value)."""
-    return shown(str(value))
-
-
-def _one_line(text: str) -> str:
-    """``text`` with its line breaks written as ``\\n`` (step names may hold them)."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
-
-
-def _close(value: str, choices: Iterable[str]) -> str | None:
-    """:func:`did_you_mean`, for values short enough to be a misspelling (its cost grows
-    with the product of the lengths)."""
-    return did_you_mean(value, choices) if len(value) <= 40 else None
 
 
 @dataclass(frozen=True)
@@ -462,7 +446,7 @@ class _Reader:
             return enum(raw)
         except ValueError:
             shown = _CHOICES[enum]
-            words = [*shown, *(m.value for m in enum), *enum._aliases()]
+            words = [*shown, *(m.value for m in enum), *enum.aliases()]
             self.fail(row, key, f"{_shown(raw)} is not allowed; use {' or '.join(shown)}",
                       _close(raw, [w for w in words if not w.isdigit()]))
 

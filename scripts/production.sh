@@ -97,7 +97,7 @@ EOF
   done
   curl -sf "http://127.0.0.1:$port/api/health" >/dev/null || { echo "Prefect server did not start" >&2; exit 1; }
   (cd "$ROOT" && "$BIN/python" -c 'from flows.casework.store import init_db, make_engine; init_db(make_engine())')
-  (cd "$ROOT" && "$BIN/python" -c 'from flows.runs import deploy; deploy()')
+  (cd "$ROOT" && "$BIN/python" -c 'from flows.worker import deploy; deploy()')
   for i in $(seq "$WORKERS"); do
     (cd "$ROOT" && start_process "worker-$i" "$BIN/onething" worker)
   done

@@ -17,7 +17,7 @@ The names below are importable from here; each module is loaded on first use, so
 'simulations.planning.cpm'
 """
 
-from importlib import import_module
+from process_models._exports import lazy_exports
 
 _HOMES = {
     "simulations.planning.advisor": ["Advice", "advise"],
@@ -30,24 +30,14 @@ _HOMES = {
     "simulations.planning.metrics": ["Comparison", "Metrics", "compare", "measure"],
     "simulations.planning.montecarlo": ["Risk", "compare_risk", "simulate"],
     "simulations.planning.scenario": [
-        "LEVERS", "Reform", "Scenario", "apply_scenario", "load_scenario",
+        "LEVERS", "Reform", "Scenario", "apply_scenario", "apply_scenario_text", "load_scenario",
     ],
     "simulations.capacity.plans": ["load_arrivals", "load_staff"],
     "simulations.capacity.service_centre": ["CapacityResult", "simulate_capacity", "what_if"],
     "simulations.capacity.prosimos": ["load_prosimos", "simulate_prosimos"],
     "simulations.interchange.bpmn": ["load_bpmn", "save_bpmn"],
-    "simulations.interchange.eventlog": ["export_events", "read_log"],
+    "simulations.interchange.eventlog": ["Event"],
+    "simulations.interchange.export": ["EXPORT_FORMATS", "export_events"],
+    "simulations.interchange.read": ["LogEvent", "read_log"],
 }
-_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-__all__ = list(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'simulations' has no attribute {name!r}")
-    return getattr(import_module(_MODULE_OF[name]), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports("simulations", _HOMES)

@@ -83,7 +83,7 @@ def test_follow_up_checks_are_listed_apart_and_in_no_sum():
     (food 20, fire 10 days) appear in their own view and in none of the item sums."""
     pairs = load_pairs(["restaurant"])
     report = audit_report(pairs)
-    checks = [i for i in report.items if i.follow_up]
+    checks = [i for i in report.items if i.follow_up_check]
     assert {i.step_id for i in checks} == {"food_licence_verification",
                                             "fire_inspection_verification"}
     after = pairs[0][1]

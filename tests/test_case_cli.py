@@ -66,12 +66,29 @@ def test_a_case_runs_from_the_window_to_its_certificates(run_cli):
 def test_missing_key_materials_leave_the_case_yellow_until_submitted(run_cli):
     """补正 at the window: not accepted (yellow in the list) until the material is brought."""
     case_id = _open(run_cli, KEY_MATERIALS[1:])
-    code, out, _ = run_cli("case", "list", "--status", "yellow", "--json")
+    code, out, _ = run_cli("case", "list", "--colour", "yellow", "--json")
     assert code == 0 and [r["case_id"] for r in json.loads(out)] == [case_id]
     assert _show(run_cli, case_id)["status"] == "awaiting_supplement"
     code, out, err = run_cli("case", "submit", case_id, KEY_MATERIALS[0])
     assert code == 0, err
     assert _show(run_cli, case_id)["status"] == "accepted"
+
+
+def test_the_list_filters_by_status_and_by_colour_apart(run_cli):
+    """``--status`` is the case's status, ``--colour`` its colour; each line is the board's."""
+    waiting, accepted = _open(run_cli, KEY_MATERIALS[1:]), _open(run_cli)
+
+    def listed(*options):
+        code, out, err = run_cli("case", "list", *options, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+    assert [r["case_id"] for r in listed("--status", "awaiting_supplement")] == [waiting]
+    assert [r["case_id"] for r in listed("--status", "accepted")] == [accepted]
+    assert [r["case_id"] for r in listed("--colour", "green")] == [accepted]
+    assert listed("--status", "accepted", "--colour", "yellow") == []
+    assert list(listed()[0]) == ["case_id", "procedure_id", "applicant_name", "status",
+                                 "colour", "due_date"]
 
 
 def test_withdrawn_case_is_closed_to_further_decisions(run_cli):
@@ -89,6 +106,7 @@ def test_withdrawn_case_is_closed_to_further_decisions(run_cli):
     (["case", "open", "convenience_store", "--name", "张三", "--id-number",
       "110105194912310021"], "fails its checksum"),
     (["case", "show", "C-20990101-0001"], "no case 'C-20990101-0001'"),
+    (["case", "list", "--status", "acepted"], "unknown status 'acepted'"),
     (["case", "decide", "{case}", "company_registration", "approve", "--department", "police"],
      "may decide only its own steps"),
     (["case", "decide", "{case}", "seal_filing", "approve", "--department", "police"],

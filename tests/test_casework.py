@@ -8,6 +8,7 @@ days after acceptance run 01-26, 01-27, 02-05, 02-06, 02-07, 02-08, 02-10, 02-11
 from datetime import date, datetime
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import func, select
 
 from flows.casework import (
@@ -29,11 +30,14 @@ from flows.casework import (
 from flows.casework.tables import (
     AuditEvent,
     Case,
+    CaseStatus,
     CaseStep,
     Certificate,
     Decision,
     Outbox,
+    StepStatus,
     Submission,
+    SubmissionStatus,
 )
 from process_models import parse_procedure
 from process_models.errors import (
@@ -121,6 +125,24 @@ def test_the_notice_lists_each_applicant_material_once_with_the_steps_needing_it
 
 
 # --- opening a case ---------------------------------------------------------------------------------
+
+
+def test_the_statuses_are_stored_as_the_plain_strings_they_always_were(session, shop):
+    """``CaseStatus``, ``StepStatus`` and ``SubmissionStatus`` values are the stored strings:
+    the enums need no migration, and a row read back compares equal to its member."""
+    assert [*CaseStatus] == ["accepted", "awaiting_supplement", "approved", "rejected",
+                             "withdrawn"]
+    assert [*StepStatus] == ["waiting", "pending", "supplement", "approved", "rejected",
+                             "cancelled"]
+    assert [*SubmissionStatus] == ["received", "deferred", "requested"]
+    case = open_case(session, shop, APPLICANT, ["id_card", "lease"], now=jan(24, 9))
+    raw = session.execute(text(
+        "SELECT c.status, s.status, m.status FROM cases c JOIN case_step s ON s.case_id = c.id "
+        "JOIN submission m ON m.case_id = c.id WHERE s.step_id = 'licence' "
+        "AND m.material_id = 'floor_plan'")).one()
+    assert tuple(raw) == (CaseStatus.ACCEPTED, StepStatus.PENDING, SubmissionStatus.DEFERRED)
+    assert [type(value) for value in raw] == [str, str, str]
+    assert session.get(Case, case.id).status == CaseStatus.ACCEPTED
 
 
 def test_a_complete_case_is_accepted_and_its_first_steps_start_with_due_dates(session, case):

@@ -18,7 +18,8 @@ from flows.casework import (
     verify_chain,
 )
 from flows.casework.store import make_engine
-from flows.casework.tables import Case, CaseStep, Certificate, local_date
+from flows.casework.tables import Case, CaseStep, Certificate
+from process_models.calendar import local_date
 from tests.strategies import procedures
 
 ACCEPTED = datetime(2025, 9, 26, 9)   # 国庆 and its 调休 fall inside most random cases

@@ -10,8 +10,10 @@ from itertools import pairwise
 
 import pytest
 
+from process_models.calendar import SERVICE_CENTRE_TZ
 from process_models.errors import EventLogError
-from simulations.interchange.eventlog import CHINA_TZ, Event, export_events
+from simulations.interchange.eventlog import Event
+from simulations.interchange.export import export_events
 from simulations.interchange.ocel import write_ocel_json, write_ocel_sqlite
 from simulations.interchange.read import read_log
 from simulations.interchange.xes import write_xes
@@ -48,7 +50,7 @@ def events() -> list[Event]:
     out: list[Event] = []
     for i in range(40):
         out += _case_events(f"C-{i:04d}", rng,
-                           datetime(2025, 3, 3, 9, tzinfo=CHINA_TZ) + timedelta(days=i))
+                           datetime(2025, 3, 3, 9, tzinfo=SERVICE_CENTRE_TZ) + timedelta(days=i))
     return out
 
 
@@ -210,8 +212,8 @@ def test_read_log_reads_start_and_end_columns_of_a_csv(tmp_path):
     path.write_text("Case ID,Activity,Start Time,End Time\n"
                     "1,licence,2025-03-03 09:00,2025-03-05 10:00\n", encoding="utf-8-sig")
     got = [(e.transition, e.at) for e in read_log(path)]
-    assert got == [("start", datetime(2025, 3, 3, 9, tzinfo=CHINA_TZ)),
-                   ("complete", datetime(2025, 3, 5, 10, tzinfo=CHINA_TZ))]
+    assert got == [("start", datetime(2025, 3, 3, 9, tzinfo=SERVICE_CENTRE_TZ)),
+                   ("complete", datetime(2025, 3, 5, 10, tzinfo=SERVICE_CENTRE_TZ))]
 
 
 BAD_CSV = [

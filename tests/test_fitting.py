@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from process_models.calendar import SERVICE_CENTRE_TZ
 from process_models.catalog import load_catalog_procedure
 from process_models.errors import EventLogError
 from process_models.loading import dump_procedure, load_procedure, parse_procedure
-from simulations.interchange.eventlog import CHINA_TZ
 from simulations.interchange.read import LogEvent, read_log
 from simulations.planning.fitting import (
     fit_distribution,
@@ -80,8 +80,8 @@ def test_ks_statistic_of_the_samples_own_empirical_cdf_is_one_over_n():
 
 
 def test_working_days_elapsed_skips_the_spring_festival_and_counts_clock_time():
-    start = datetime(2025, 1, 24, 9, tzinfo=CHINA_TZ)
-    assert working_days_elapsed(start, datetime(2025, 2, 7, 9, tzinfo=CHINA_TZ)) == 5
+    start = datetime(2025, 1, 24, 9, tzinfo=SERVICE_CENTRE_TZ)
+    assert working_days_elapsed(start, datetime(2025, 2, 7, 9, tzinfo=SERVICE_CENTRE_TZ)) == 5
     assert working_days_elapsed(start, start + timedelta(hours=12)) == 0.5
 
 
@@ -100,7 +100,7 @@ def test_a_step_that_is_not_in_the_procedure_is_named_with_a_suggestion(newborn)
 
 
 def _log(rows):
-    return [LogEvent(c, a, datetime(2025, 3, 3, 9, tzinfo=CHINA_TZ) + timedelta(hours=h), t,
+    return [LogEvent(c, a, datetime(2025, 3, 3, 9, tzinfo=SERVICE_CENTRE_TZ) + timedelta(hours=h), t,
                      line=i + 2) for i, (c, a, h, t) in enumerate(rows)]
 
 

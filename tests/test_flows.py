@@ -216,8 +216,8 @@ def test_server_mode_starts_an_advance_run_that_the_worker_runs_in_its_own_proce
     from prefect.client.schemas.sorting import FlowRunSort
     from prefect.deployments import run_deployment
 
-    from flows.runs import deploy, request_advance
-    from flows.worker import InProcessWorker
+    from flows.runs import request_advance
+    from flows.worker import InProcessWorker, deploy
     from process_models.settings import settings
 
     monkeypatch.setattr(settings, "prefect_mode", "server")

@@ -2,6 +2,11 @@
 
 Inside ``flows``, the running case (``flows/casework``) sits below the Prefect runs: it
 never imports Prefect, the web stack or ``api``, so reads and the CLI stay fast.
+
+No module imports itself back through others (no import circle). Every import counts,
+at module level or inside a function: an import inside a function only delays loading,
+the two modules still depend on each other. Imports under ``if TYPE_CHECKING:`` do not
+count (they never run).
 """
 
 import ast
@@ -9,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +31,65 @@ def imported_top_levels(path: Path) -> set[tuple[str, int]]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add((node.module.split(".")[0], node.lineno))
     return found
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, modules: set[str]) -> set[str]:
+    """The modules of ``modules`` that ``path`` imports anywhere but under TYPE_CHECKING."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    skipped = {id(inner) for node in ast.walk(tree)
+               if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+               for child in node.body for inner in ast.walk(child)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = module_name(path).split(".")[:None if path.name == "__init__.py"
+                                                         else -1]
+                base = ".".join([*package[:len(package) - node.level + 1], base]).strip(".")
+            found |= {f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                      for alias in node.names}
+    return found & modules
+
+
+def import_graph() -> nx.DiGraph:
+    paths = {module_name(p): p for layer in LAYERS for p in (ROOT / layer).rglob("*.py")}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(paths)
+    graph.add_edges_from((name, imported) for name, path in paths.items()
+                         for imported in imported_modules(path, set(paths)) if imported != name)
+    return graph
+
+
+def test_no_module_imports_itself_back_through_others():
+    """The import graph of the four packages has no circle (see the module docstring)."""
+    circles = [sorted(component) for component in nx.strongly_connected_components(import_graph())
+               if len(component) > 1]
+    assert circles == []
+
+
+def test_an_import_inside_a_function_counts_and_one_under_type_checking_does_not(tmp_path):
+    """Lazy imports and ``from package import module`` are edges of the import graph;
+    imports under ``if TYPE_CHECKING:`` are not."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from flows import casework\n"
+        "if TYPE_CHECKING:\n"
+        "    from api import main\n"
+        "def f():\n"
+        "    from flows.runs import request_advance\n", encoding="utf-8")
+    known = {"flows", "flows.casework", "flows.runs", "api", "api.main"}
+    assert imported_modules(module, known) == {"flows.casework", "flows.runs"}
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -84,3 +149,21 @@ def test_every_layer_has_a_readme_stating_what_it_may_import(folder):
     """Each folder's README says what it may import."""
     text = (ROOT / folder / "README.md").read_text(encoding="utf-8")
     assert "May import" in text
+
+
+def test_pages_call_service_functions_never_route_handlers():
+    """The pages and the routes share service functions (api/case_runner.py,
+    api/case_public.py, flows.casework.views); a page never calls a route handler."""
+    import importlib
+
+    handlers = [route.endpoint
+                for path in (ROOT / "api/routes").glob("[!_]*.py")
+                for route in importlib.import_module(f"api.routes.{path.stem}").router.routes]
+    tree = ast.parse((ROOT / "api/pages.py").read_text(encoding="utf-8"))
+    imported = [
+        getattr(importlib.import_module(node.module), alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("api.")
+        for alias in node.names
+    ]
+    assert [f.__name__ for f in imported if any(f is h for h in handlers)] == []

@@ -211,7 +211,7 @@ def export(
 ) -> None:
     """Export case history as an event log (XES or OCEL 2.0) for process-mining tools."""
     from flows.casework.history import history_events
-    from simulations.interchange.eventlog import export_events
+    from simulations.interchange.export import export_events
 
     with _session(database) as session:
         count = export_events(history_events(session, start=_day(start), end=_day(end),
@@ -233,13 +233,13 @@ def fit(
     json_: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Fit each step's duration to observed history and write them into a procedure file."""
-    from api.cli.procedures import _load
+    from api.cli.procedures import load_procedure_argument
     from flows.casework.history import history_durations
     from process_models.loading import save_procedure
     from simulations.interchange.read import read_log
     from simulations.planning.fitting import fit_procedure, log_durations
 
-    proc = _load(procedure)
+    proc = load_procedure_argument(procedure)
     if log == "history":
         with _session(database) as session:
             durations = history_durations(session, proc, start=_day(start), end=_day(end))
@@ -273,10 +273,10 @@ def demo_history(
     database: DatabaseOpt = None,
 ) -> None:
     """Run generated cases through the real case handling, so reports have data."""
-    from api.cli.procedures import _load
+    from api.cli.procedures import load_procedure_argument
     from flows.casework.demo_history import demo_history as run_demo
 
-    procs = [_load(p) for p in (procedures or ["newborn"])]
+    procs = [load_procedure_argument(p) for p in (procedures or ["newborn"])]
     with _new_session(database) as session:
         stats = run_demo(session, procs, cases=cases, seed=seed, start=start.date())
     console().print(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from api.cli._app import app, console, print_json
-from api.cli.procedures import JsonOpt, _load
+from api.cli.procedures import JsonOpt, load_procedure_argument
 
 
 def _graphs(paths: list[str], params: Path | None):
@@ -37,7 +37,7 @@ def _graphs(paths: list[str], params: Path | None):
         elif p.is_dir():
             graphs.extend(load_procedure(f) for f in procedure_paths([p]))
         else:
-            graphs.append(_load(item))
+            graphs.append(load_procedure_argument(item))
     return graphs, staff
 
 
@@ -168,7 +168,7 @@ def export_bpmn(
     """Write a procedure as BPMN 2.0 (lanes, diagram, onething: extensions)."""
     from simulations.interchange.bpmn import save_bpmn
 
-    proc = _load(procedure)
+    proc = load_procedure_argument(procedure)
     save_bpmn(proc, output)
     console().print(f"[green]wrote[/green] {output}: {len(proc.steps)} tasks in "
                     f"{len(proc.departments)} lanes")

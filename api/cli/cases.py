@@ -47,52 +47,34 @@ def _advance() -> str:
     from flows.runs import advance_after_commit
 
     return advance_after_commit()
+def _today():
+    from process_models.calendar import local_date
+
+    return local_date(_now())
 
 
-def _case_data(session, case_id: str) -> dict:
-    """Everything about one case, as plain data."""
-    from sqlmodel import col, select
+_SHOWN = {
+    "case": ("case_id", "procedure_id", "procedure_version", "applicant_name", "status",
+             "colour", "received_at", "accepted_at", "due_date", "closed_at", "close_reason"),
+    "steps": ("step_id", "department_id", "status", "colour", "due_date", "version",
+              "decided_at"),
+    "materials": ("material_id", "status", "due_date"),
+    "decisions": ("step_id", "outcome", "reason", "department_id", "decided_by", "decided_at"),
+    "certificates": ("number", "name", "step_id", "department_id", "issued_at"),
+    "line": ("case_id", "procedure_id", "applicant_name", "status", "colour", "due_date"),
+}
+"""What the CLI shows of the read model (:mod:`flows.casework.views`)."""
 
-    from flows import casework
-    from flows.casework.tables import Case, CaseStep, Certificate, Decision, Submission, local_date
-    from process_models.errors import CaseNotFound
-    from process_models.settings import settings
 
-    case = session.get(Case, case_id)
-    if case is None:
-        raise CaseNotFound(f"no case '{case_id}'; `onething case list` shows the cases")
-    steps = session.exec(select(CaseStep).where(CaseStep.case_id == case_id)
-                         .order_by(col(CaseStep.id))).all()
-    today = local_date(_now())
-    share = settings.yellow_share
-    return {
-        "case_id": case.id, "procedure_id": case.procedure_id,
-        "procedure_version": case.procedure_version, "applicant_name": case.applicant_name,
-        "status": case.status,
-        "colour": casework.case_colour(case, steps, today, yellow_share=share),
-        "received_at": case.received_at, "accepted_at": case.accepted_at,
-        "due_date": case.due_date, "closed_at": case.closed_at,
-        "close_reason": case.close_reason,
-        "steps": [{
-            "step_id": s.step_id, "department_id": s.department_id, "status": s.status,
-            "colour": casework.step_colour(s, today, yellow_share=share),
-            "due_date": s.due_date, "version": s.version, "decided_at": s.decided_at,
-        } for s in steps],
-        "materials": [{"material_id": m.material_id, "status": m.status, "due_date": m.due_date}
-                      for m in session.exec(select(Submission)
-                                            .where(Submission.case_id == case_id)
-                                            .order_by(col(Submission.id)))],
-        "decisions": [{"step_id": d.step_id, "outcome": d.outcome, "reason": d.reason,
-                       "department_id": d.department_id, "decided_by": d.decided_by,
-                       "decided_at": d.decided_at}
-                      for d in session.exec(select(Decision).where(Decision.case_id == case_id)
-                                            .order_by(col(Decision.id)))],
-        "certificates": [{"number": c.number, "name": c.name, "step_id": c.step_id,
-                          "department_id": c.department_id, "issued_at": c.issued_at}
-                         for c in session.exec(select(Certificate)
-                                               .where(Certificate.case_id == case_id)
-                                               .order_by(col(Certificate.number)))],
-    }
+def _shown(item, part: str) -> dict:
+    return {key: getattr(item, key) for key in _SHOWN[part]}
+
+
+def _case_data(view) -> dict:
+    """A case view (:func:`flows.casework.views.case_view`) as the CLI shows it."""
+    return {**_shown(view, "case"),
+            **{part: [_shown(item, part) for item in getattr(view, part)]
+               for part in ("steps", "materials", "decisions", "certificates")}}
 
 
 def _print_case(data: dict) -> None:
@@ -157,12 +139,13 @@ def submit(
     materials: Annotated[list[str], typer.Argument(help="material ids brought")],
 ) -> None:
     """Record materials brought later (补正, or items owed under 容缺受理)."""
-    from flows import casework
+    from api import case_runner
 
     with _session() as session:
-        case = casework.submit_materials(session, case_id, materials, now=_now())
+        case, advance = case_runner.submit_materials(session.get_bind(), session, case_id,
+                                                     materials)
         status = case.status
-    console().print(f"case {case_id}: {status}; {_advance()}")
+    console().print(f"case {case_id}: {status}; {advance}")
 
 
 @case_app.command("decide")
@@ -177,19 +160,22 @@ def decide(
         "--material", "-m", help="material asked for again (supplement)")] = [],  # noqa: B006
 ) -> None:
     """A department approves, rejects (with --reason) or asks for supplements on its step."""
-    from flows import casework
+    from api import case_runner
 
     with _session() as session:
-        casework.decide(session, case_id, step, outcome, department_id=department,
-                        decided_by=by, reason=reason, materials=material, now=_now())
-    console().print(f"case {case_id}: {step} {outcome}; {_advance()}")
+        _decision, advance = case_runner.decide(
+            session.get_bind(), session, case_id, step, outcome, department_id=department,
+            decided_by=by, reason=reason, materials=material)
+    console().print(f"case {case_id}: {step} {outcome}; {advance}")
 
 
 @case_app.command("show")
 def show(case_id: CaseArg, json_: JsonOpt = False) -> None:
     """A case's status, colour, steps, materials, decisions and certificates."""
+    from flows.casework.views import case_view
+
     with _session() as session:
-        data = _case_data(session, case_id)
+        data = _case_data(case_view(session, case_id, today=_today()))
     if json_:
         print_json(data)
     else:
@@ -198,22 +184,27 @@ def show(case_id: CaseArg, json_: JsonOpt = False) -> None:
 
 @case_app.command("list")
 def list_cases(
-    status: Annotated[Literal["red", "yellow", "green"] | None, typer.Option(
-        "--status", help="only cases of this colour")] = None,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="only cases of this status, e.g. accepted")] = None,
+    colour: Annotated[Literal["red", "yellow", "green"] | None, typer.Option(
+        "--colour", help="only cases of this colour")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Every case, one line each, with its red / yellow / green colour."""
-    from sqlmodel import col, select
+    from flows.casework.tables import CaseStatus
+    from flows.casework.views import case_board
+    from process_models.errors import InvalidInput, did_you_mean
 
-    from flows.casework.tables import Case
-
+    statuses = [s.value for s in CaseStatus]
+    if status is not None and status not in statuses:
+        raise InvalidInput(f"unknown status '{status[:40]}'; use one of {', '.join(statuses)}",
+                           path="--status", suggestion=did_you_mean(status, statuses))
     with _session() as session:
-        ids = session.exec(select(Case.id).order_by(col(Case.id))).all()
-        rows = [_case_data(session, case_id) for case_id in ids]
-    rows = [r for r in rows if status is None or r["colour"] == status]
+        board = case_board(session, today=_today(), status=status, colour=colour,
+                           include_closed=True)
+    rows = [_shown(line, "line") for line in board.lines]
     if json_:
-        print_json([{k: r[k] for k in ("case_id", "procedure_id", "applicant_name", "status",
-                                       "colour", "due_date")} for r in rows])
+        print_json(rows)
         return
     out = console()
     for r in rows:
@@ -228,10 +219,10 @@ def withdraw(
     reason: Annotated[str, typer.Option("--reason", help="why the applicant withdraws")],
 ) -> None:
     """The applicant withdraws the case: open steps are cancelled."""
-    from flows import casework
+    from api import case_runner
 
     with _session() as session:
-        case = casework.withdraw_case(session, case_id, reason=reason, now=_now())
+        case = case_runner.withdraw_case(session, case_id, reason)
         status = case.status
     console().print(f"case {case_id}: {status}")
 

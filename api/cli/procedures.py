@@ -42,7 +42,7 @@ def show(
     from process_models.provenance import basis_data, sourced_line
     from process_models.summary import summarize
 
-    proc = _load(path)
+    proc = load_procedure_argument(path)
     if json_:
         print_json({"procedure": procedure_data(proc), "summary": summarize(proc).as_dict(),
                     "basis": basis_data(proc)})
@@ -112,7 +112,7 @@ def _limit(limit) -> str:
     return f"{limit.days:g}{'' if limit.working else ' cal'}{_mark(limit.basis)}"
 
 
-def _load(path_or_id: str):
+def load_procedure_argument(path_or_id: str):
     """A procedure from a file path, or from the catalog by id."""
     from process_models.catalog import load_catalog_procedure
     from process_models.loading import load_procedure

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from api.cli._app import LangOpt, app, console, path_names, print_json, words
-from api.cli.procedures import JsonOpt, _load
+from api.cli.procedures import JsonOpt, load_procedure_argument
 
 LimitsOpt = Annotated[str, typer.Option("--limits", help="committed or statutory limits")]
 GanttOpt = Annotated[
@@ -48,7 +48,7 @@ def reform(
     from simulations.planning.scenario import catalog_scenario_path, load_scenario
     from simulations.planning.scenario import reform as apply
 
-    proc = _load(path)
+    proc = load_procedure_argument(path)
     plan = load_scenario(scenario if scenario is not None else catalog_scenario_path(proc.id))
     result = apply(proc, plan, limits=limits)
     if output is not None:
@@ -228,7 +228,7 @@ def advise(
     from simulations.planning.advisor import advise as rank
 
     t = words(lang)
-    proc = _load(path)
+    proc = load_procedure_argument(path)
     advice = rank(proc, limits=limits, runs=runs, seed=seed)
     if json_:
         print_json(advice.as_dict())

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from api.cli._app import app, console, path_names, print_json
-from api.cli.procedures import JsonOpt, _load
+from api.cli.procedures import JsonOpt, load_procedure_argument
 
 ProcArg = Annotated[str, typer.Argument(help="a procedure file, or a catalog id")]
 LimitsOpt = Annotated[str, typer.Option("--limits", help="committed or statutory limits")]
@@ -47,7 +47,7 @@ def simulate(
     from simulations.planning.metrics import measure
 
     check_limits(limits)
-    proc = _load(path)
+    proc = load_procedure_argument(path)
     start_date = due = None
     if start is not None or finish_by is not None:
         from process_models.calendar import parse_date
@@ -176,7 +176,7 @@ def compare(
     from simulations.planning.metrics import FIGURES
     from simulations.planning.metrics import compare as compare_metrics
 
-    b, a = _load(before), _load(after)
+    b, a = load_procedure_argument(before), load_procedure_argument(after)
     c = compare_metrics(b, a, limits=limits)
     risk = None
     if runs:

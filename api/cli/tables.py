@@ -49,9 +49,9 @@ def export_table(
     headers: Annotated[str, typer.Option("--headers", help="header language: zh or en")] = "zh",
 ) -> None:
     """Write a procedure as a step table, one row per step (CSV in UTF-8 with BOM)."""
-    from api.cli.procedures import _load
+    from api.cli.procedures import load_procedure_argument
     from process_models.table import save_table
 
-    proc = _load(procedure)
+    proc = load_procedure_argument(procedure)
     save_table(proc, output, headers=headers)
     console(stderr=True).print(f"[green]ok[/green] {output}: {len(proc.steps)} steps")

@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import SessionDep, allowed
-from api.models import PROCEDURE_ID_PATTERN, ChainReportPublic
-from api.routes.simulations import plain
+from api.models import PROCEDURE_ID_PATTERN, ChainReportPublic, plain
 from flows.casework.accounts import User
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -35,6 +34,12 @@ def read_audit_report(
     = "json",
 ) -> Any:
     """Before/after report: limits per item, figures per procedure, portfolio totals."""
+    return audit_report_answer(procedure_id or [], report_format)
+
+
+def audit_report_answer(procedure_ids: list[str], report_format: str) -> Any:
+    """The before/after report of ``procedure_ids`` (default: every catalog procedure with a
+    reform scenario): plain data for ``json``, else a download in ``report_format``."""
     import re
 
     from process_models.errors import InvalidInput
@@ -45,10 +50,10 @@ def read_audit_report(
         write_views,
     )
 
-    for pid in procedure_id or []:
+    for pid in procedure_ids:
         if not re.match(PROCEDURE_ID_PATTERN, pid):
             raise InvalidInput(f"'{pid}' is not a procedure id", path="procedure_id")
-    result = audit_report(load_pairs(procedure_id or []))
+    result = audit_report(load_pairs(procedure_ids))
     if report_format == "json":
         return plain(result.as_dict())
     with tempfile.TemporaryDirectory() as folder:

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from api import case_runner
+from api.case_public import case_board, local_today, visible_case
 from api.deps import (
     EngineDep,
     SessionDep,
@@ -31,7 +31,6 @@ from api.deps import (
     case_scope,
     check_case_visible,
     deciding_department,
-    visible_case_ids,
 )
 from api.masking import free_text, personal_data
 from api.models import (
@@ -39,94 +38,19 @@ from api.models import (
     CaseCreate,
     CasePublic,
     CasesPublic,
-    CaseStepPublic,
-    CaseSummary,
-    CertificatePublic,
     Colour,
     DecisionCreate,
-    DecisionPublic,
     MaterialsSubmit,
-    SubmissionPublic,
-    TimelineEvent,
     WithdrawRequest,
-    applicant_public,
 )
-from flows import casework
+from flows.casework import views
 from flows.casework.accounts import User
-from flows.casework.tables import (
-    AuditEvent,
-    Case,
-    CaseStep,
-    Certificate,
-    Decision,
-    Submission,
-    local_date,
-)
+from flows.casework.views import TimelineEntry
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 CaseId = Annotated[str, Path(max_length=40, examples=["C-20250124-0001"])]
 StepId = Annotated[str, Path(max_length=200, examples=["birth_certificate"])]
-
-
-def _today():
-    return local_date(datetime.now(UTC))
-
-
-def _yellow_share() -> float:
-    from process_models.settings import settings
-
-    return settings.yellow_share
-
-
-_STEP_COLUMNS = (CaseStep.step_id, CaseStep.department_id, CaseStep.status, CaseStep.due_date,
-                 CaseStep.version, CaseStep.started_at, CaseStep.decided_at,
-                 CaseStep.paused_working_days, CaseStep.paused_on)
-"""What a case's status shows of its steps, and what their colour needs."""
-
-
-def _public_rows(session: Session, table, model: type[BaseModel], case_id: str, order):
-    """``model`` of every row of ``table`` for the case, reading only the model's columns."""
-    columns = [getattr(table, name) for name in model.model_fields]
-    query = sa_select(*columns).where(table.case_id == case_id).order_by(order)
-    return [model.model_validate(row, from_attributes=True) for row in session.execute(query)]
-
-
-def case_public(session: Session, case: Case, user: User, today: date) -> CasePublic:
-    """Everything about ``case`` as ``user`` may see it, coloured as on ``today``."""
-    steps = session.execute(sa_select(*_STEP_COLUMNS).where(CaseStep.case_id == case.id)
-                            .order_by(CaseStep.id)).all()
-    share = _yellow_share()
-    view = personal_data(user.role)
-    decisions = _public_rows(session, Decision, DecisionPublic, case.id, Decision.id)
-    return CasePublic(
-        case_id=case.id, procedure_id=case.procedure_id,
-        procedure_version=case.procedure_version, status=case.status,
-        colour=casework.case_colour(case, steps, today, yellow_share=share),
-        applicant=applicant_public(case, view),
-        received_at=case.received_at, accepted_at=case.accepted_at, due_date=case.due_date,
-        closed_at=case.closed_at, close_reason=free_text(case.close_reason, view),
-        version=case.version,
-        steps=[CaseStepPublic(
-            step_id=s.step_id, department_id=s.department_id, status=s.status,
-            colour=casework.step_colour(s, today, yellow_share=share), due_date=s.due_date,
-            version=s.version, started_at=s.started_at, decided_at=s.decided_at,
-            paused_working_days=s.paused_working_days) for s in steps],
-        materials=_public_rows(session, Submission, SubmissionPublic, case.id, Submission.id),
-        decisions=[d.model_copy(update={"reason": free_text(d.reason, view)})
-                   for d in decisions],
-        certificates=_public_rows(session, Certificate, CertificatePublic, case.id,
-                                  Certificate.number),
-    )
-
-
-def visible_case(session: Session, user: User, case_id: str,
-                 today: date | None = None) -> CasePublic:
-    """Case ``case_id`` as ``user`` sees it on ``today`` (default: today), for
-    :func:`read_case` and the pages; :class:`~process_models.errors.NotFound` when it is
-    not theirs to see."""
-    return case_public(session, check_case_visible(session, user, case_id), user,
-                       today or _today())
 
 
 def _reloaded(engine: Engine, case_id: str, user: User) -> CasePublic:
@@ -191,7 +115,7 @@ def _kept(request: Request, user: User, asked: tuple,
 
         return request.app.state.loop_reads.run(read)
 
-    today = _today()
+    today = local_today()
     key = (request.state.cases_marker, today, personal_data(user.role), case_scope(user),
            *asked)
     body = request.app.state.case_reads.get(key, lambda: computed(today))
@@ -205,59 +129,6 @@ def create_case(body: CaseCreate, engine: EngineDep,
     case_id = case_runner.open_case(engine, body.procedure_id, body.applicant.model_dump(),
                                     body.submitted)
     return _reloaded(engine, case_id, user)
-
-
-_BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.status, Case.received_at, Case.due_date,
-                  Case.closed_at, Case.applicant_name, Case.applicant_id_number,
-                  Case.applicant_address, Case.applicant_phone)
-"""What the board shows of a case, and what its colour needs."""
-
-_COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.status, CaseStep.due_date, CaseStep.decided_at,
-                   CaseStep.paused_on, CaseStep.started_at)
-"""What a step's colour needs."""
-
-
-def case_board(
-    session: Session, user: User, *, today: date | None = None, colour: str | None = None,
-    status: str | None = None, procedure_id: str | None = None,
-    department_id: str | None = None, include_closed: bool = False, offset: int = 0,
-    limit: int = 100,
-) -> CasesPublic:
-    """The case board as ``user`` sees it on ``today`` (default: today), for
-    :func:`read_cases` and the pages."""
-    today = today or _today()
-    query = sa_select(*_BOARD_COLUMNS).order_by(Case.id)
-    if not include_closed and status is None:
-        query = query.where(col(Case.status).in_(("accepted", "awaiting_supplement")))
-    if status is not None:
-        query = query.where(Case.status == status)
-    if procedure_id is not None:
-        query = query.where(Case.procedure_id == procedure_id)
-    if department_id is not None:
-        query = query.where(col(Case.id).in_(
-            select(CaseStep.case_id).where(CaseStep.department_id == department_id)))
-    visible = visible_case_ids(user)
-    if visible is not None:
-        query = query.where(col(Case.id).in_(visible))
-    view = personal_data(user.role)
-    cases = session.execute(query).all()
-    steps: dict[str, list] = {}
-    if cases:
-        for step in session.execute(sa_select(*_COLOUR_COLUMNS).where(
-                col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
-            steps.setdefault(step.case_id, []).append(step)
-    share = _yellow_share()
-    rows = [CaseSummary(case_id=case.id, procedure_id=case.procedure_id, status=case.status,
-                        colour=casework.case_colour(case, steps.get(case.id, []), today,
-                                                    yellow_share=share),
-                        applicant=applicant_public(case, view),
-                        received_at=case.received_at, due_date=case.due_date)
-            for case in cases]
-    colours = Counter(r.colour for r in rows)
-    if colour is not None:
-        rows = [r for r in rows if r.colour == colour]
-    return CasesPublic(data=rows[offset:offset + limit], count=len(rows),
-                       colours={c: colours.get(c, 0) for c in ("red", "yellow", "green")})
 
 
 @router.get("", response_model=CasesPublic)
@@ -291,13 +162,12 @@ async def read_case(case_id: CaseId, request: Request,
 @router.get("/{case_id}/timeline")
 def read_case_timeline(case_id: CaseId, session: SessionDep,
                        user: Annotated[User, Depends(allowed("cases:read"))]
-                       ) -> list[TimelineEvent]:
+                       ) -> list[TimelineEntry]:
     """Every audit event of a case, in order (ID and phone numbers masked for masked roles)."""
     check_case_visible(session, user, case_id)
     view = personal_data(user.role)
-    return [TimelineEvent(seq=e.seq, kind=e.kind, at=e.at, payload=free_text(e.payload, view))
-            for e in session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
-                                  .order_by(col(AuditEvent.seq)))]
+    return [replace(e, payload=free_text(e.payload, view))
+            for e in views.case_timeline(session, case_id)]
 
 
 @router.post("/{case_id}/materials")

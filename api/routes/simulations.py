@@ -6,7 +6,6 @@ their JSON keys are those of ``onething simulate|reform|compare|advise --json``.
 
 from __future__ import annotations
 
-import math
 import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
@@ -23,6 +22,7 @@ from api.models import (
     ProcedureRef,
     ReformRequest,
     ScheduleRequest,
+    plain,
 )
 from flows import casework
 from flows.casework.accounts import User
@@ -34,40 +34,8 @@ Planner = Annotated[User, Depends(allowed("simulations:run"))]
 Figures = dict[str, Any]
 
 
-def plain(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers and non-finite floats as ``None``.
-
-    >>> import numpy as np
-    >>> plain({"a": [np.float64(1.5), float("inf")], "b": np.int64(2)})
-    {'a': [1.5, None], 'b': 2}
-    """
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _procedure(session: Session, ref: ProcedureRef) -> Procedure:
     return casework.resolve_procedure(ref.procedure_id, ref.version, session=session)
-
-
-def _reformed(proc: Procedure, scenario_text: str | None):
-    """The reformed procedure and change log: the given scenario, else the catalog's."""
-    from simulations.planning.scenario import (
-        apply_scenario,
-        catalog_scenario_path,
-        load_scenario,
-        parse_scenario,
-    )
-
-    scenario = (parse_scenario(scenario_text, file="scenario.yaml") if scenario_text
-                else load_scenario(catalog_scenario_path(proc.id)))
-    return apply_scenario(proc, scenario)
 
 
 @router.post("/schedule")
@@ -103,9 +71,10 @@ def simulate_reform(body: ReformRequest, session: SessionDep, user: Planner) -> 
     """Apply a reform scenario (default: the catalog's); the change log and before/after."""
     from process_models.loading import procedure_data
     from simulations.planning.metrics import compare
+    from simulations.planning.scenario import apply_scenario_text
 
     before = _procedure(session, body)
-    after, changes = _reformed(before, body.scenario)
+    after, changes = apply_scenario_text(before, body.scenario)
     return plain({"procedure_id": before.id, "changes": [c.as_dict() for c in changes],
                   "comparison": compare(before, after, limits=body.limits).as_dict(),
                   "after": procedure_data(after)})
@@ -148,9 +117,10 @@ def simulate_gantt(
 ) -> Response:
     """Gantt chart of the schedule (before, and after the catalog reform), critical path red."""
     from simulations.planning.gantt import write_gantt
+    from simulations.planning.scenario import apply_scenario_text
 
     before = casework.resolve_procedure(procedure_id, version, session=session)
-    after = _reformed(before, None)[0] if reform else None
+    after = apply_scenario_text(before, None)[0] if reform else None
     with tempfile.TemporaryDirectory() as folder:
         path = write_gantt(FilePath(folder) / f"gantt.{image_format}", before, after,
                            limits=limits)

@@ -71,20 +71,48 @@ from flows.casework.notice import NoticeItem, notification_list
 from flows.casework.opening import Applicant, open_case
 from flows.casework.outbox import mark_processed, pending_outbox
 from flows.casework.store import init_db, make_engine
+from flows.casework.tables import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    OPEN_STEP_STATUSES,
+    CaseStatus,
+    StepStatus,
+    SubmissionStatus,
+)
+from flows.casework.views import (
+    CaseBoard,
+    CaseLine,
+    CaseView,
+    case_board,
+    case_timeline,
+    case_view,
+)
 
 __all__ = [
     "ADVANCE_BATCH_CASES",
     "CHANGE_MARKER",
+    "CLOSED_STATUSES",
     "DEFERRAL_WORKING_DAYS",
+    "OPEN_STATUSES",
+    "OPEN_STEP_STATUSES",
     "SWEEP_BATCH_CASES",
     "AdvanceResult",
     "Applicant",
+    "CaseBoard",
+    "CaseLine",
+    "CaseStatus",
+    "CaseView",
     "ChainReport",
     "NoticeItem",
     "StatusChange",
+    "StepStatus",
+    "SubmissionStatus",
     "advance_case",
     "advance_cases",
+    "case_board",
     "case_colour",
+    "case_timeline",
+    "case_view",
     "decide",
     "init_db",
     "lock_chain",

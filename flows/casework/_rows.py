@@ -2,7 +2,7 @@
 
 The operations read and write with SQLAlchemy Core statements built once (their compiled
 forms stay in the engine's cache) on plain records: no ORM instances, no flush.
-:class:`_Transaction` is the one write transaction of an operation; it locks the audit
+:class:`Transaction` is the one write transaction of an operation; it locks the audit
 chain head (:func:`lock_chain`) and appends the hash-chained events and outbox rows.
 """
 
@@ -29,7 +29,9 @@ from flows.casework.tables import (
     Decision,
     Outbox,
     ProcedureDefinition,
+    StepStatus,
     Submission,
+    SubmissionStatus,
     canonical_json,
     event_hash,
 )
@@ -39,15 +41,15 @@ __all__ = [
     "lock_chain",
 ]
 
-_CASES = Case.__table__
-_STEPS = CaseStep.__table__
-_SUBMISSIONS = Submission.__table__
-_DECISIONS = Decision.__table__
-_CERTIFICATES = Certificate.__table__
+CASES = Case.__table__
+STEPS = CaseStep.__table__
+SUBMISSIONS = Submission.__table__
+DECISIONS = Decision.__table__
+CERTIFICATES = Certificate.__table__
 _EVENTS = AuditEvent.__table__
 _CHAIN_HEAD = AuditChainHead.__table__
-_OUTBOX = Outbox.__table__
-_DEFINITIONS = ProcedureDefinition.__table__
+OUTBOX = Outbox.__table__
+DEFINITIONS = ProcedureDefinition.__table__
 
 
 def _record_type(table, name: str) -> type:
@@ -55,9 +57,9 @@ def _record_type(table, name: str) -> type:
     return make_dataclass(name, [(column.name, Any) for column in table.columns], slots=True)
 
 
-_CaseRow = _record_type(_CASES, "_CaseRow")
-_StepRow = _record_type(_STEPS, "_StepRow")
-_SubmissionRow = _record_type(_SUBMISSIONS, "_SubmissionRow")
+CaseRow = _record_type(CASES, "CaseRow")
+StepRow = _record_type(STEPS, "StepRow")
+_SubmissionRow = _record_type(SUBMISSIONS, "_SubmissionRow")
 
 
 def _ids(name: str = "ids"):
@@ -70,73 +72,73 @@ def _saver(table, columns: Sequence[str]):
             .values({name: bindparam(name) for name in columns}))
 
 
-_CASE_STATE = ("status", "accepted_at", "due_date", "closed_at", "close_reason", "colour",
+CASE_STATE = ("status", "accepted_at", "due_date", "closed_at", "close_reason", "colour",
                "version")
-_STEP_STATE = ("status", "started_at", "due_date", "paused_on", "paused_working_days",
+STEP_STATE = ("status", "started_at", "due_date", "paused_on", "paused_working_days",
                "colour", "escalated_at", "version", "decided_at")
-_SUBMISSION_STATE = ("status", "due_date", "requested_by_step", "received_at")
+SUBMISSION_STATE = ("status", "due_date", "requested_by_step", "received_at")
 
 _LOCK_CHAIN = (sa_select(_CHAIN_HEAD.c.seq, _CHAIN_HEAD.c.hash)
                .where(_CHAIN_HEAD.c.id == 1).with_for_update())
 _MOVE_CHAIN = update(_CHAIN_HEAD).where(_CHAIN_HEAD.c.id == 1)
-_READ_DEFINITION = sa_select(_DEFINITIONS.c.definition).where(
-    _DEFINITIONS.c.procedure_id == bindparam("procedure_id"),
-    _DEFINITIONS.c.version == bindparam("version"))
-_WITH_DEFINITION = _CASES.outerjoin(
-    _DEFINITIONS, (_DEFINITIONS.c.procedure_id == _CASES.c.procedure_id)
-    & (_DEFINITIONS.c.version == _CASES.c.procedure_version))
-_READ_CASES = (sa_select(*_CASES.c, _DEFINITIONS.c.definition).select_from(_WITH_DEFINITION)
-               .where(_CASES.c.id.in_(_ids())))
-_OWED = _SUBMISSIONS.alias("owed")
-_READ_FOR_DECISION = (
-    sa_select(*_CASES.c, _DEFINITIONS.c.definition, *_STEPS.c, _OWED.c.material_id)
+READ_DEFINITION = sa_select(DEFINITIONS.c.definition).where(
+    DEFINITIONS.c.procedure_id == bindparam("procedure_id"),
+    DEFINITIONS.c.version == bindparam("version"))
+_WITH_DEFINITION = CASES.outerjoin(
+    DEFINITIONS, (DEFINITIONS.c.procedure_id == CASES.c.procedure_id)
+    & (DEFINITIONS.c.version == CASES.c.procedure_version))
+_READ_CASES = (sa_select(*CASES.c, DEFINITIONS.c.definition).select_from(_WITH_DEFINITION)
+               .where(CASES.c.id.in_(_ids())))
+_OWED = SUBMISSIONS.alias("owed")
+READ_FOR_DECISION = (
+    sa_select(*CASES.c, DEFINITIONS.c.definition, *STEPS.c, _OWED.c.material_id)
     .select_from(
         _WITH_DEFINITION
-        .outerjoin(_STEPS, (_STEPS.c.case_id == _CASES.c.id)
-                   & (_STEPS.c.step_id == bindparam("step_id")))
-        .outerjoin(_OWED, (_OWED.c.case_id == _CASES.c.id) & (_OWED.c.status != "received"))
+        .outerjoin(STEPS, (STEPS.c.case_id == CASES.c.id)
+                   & (STEPS.c.step_id == bindparam("step_id")))
+        .outerjoin(_OWED, (_OWED.c.case_id == CASES.c.id) & (_OWED.c.status != SubmissionStatus.RECEIVED))
     )
-    .where(_CASES.c.id == bindparam("case_id"))
+    .where(CASES.c.id == bindparam("case_id"))
     .order_by(_OWED.c.id)
 )
-_READ_OPEN_CASES = (sa_select(*_CASES.c).where(_CASES.c.id.in_(_ids()),
-                                               _CASES.c.status.in_(_ids("statuses")))
-                    .order_by(_CASES.c.id))
-_READ_STEPS = sa_select(*_STEPS.c).where(_STEPS.c.case_id.in_(_ids())).order_by(_STEPS.c.id)
-_READ_STEP = sa_select(*_STEPS.c).where(_STEPS.c.id == bindparam("row_id"))
-_READ_SUBMISSIONS = (sa_select(*_SUBMISSIONS.c).where(_SUBMISSIONS.c.case_id.in_(_ids()))
-                     .order_by(_SUBMISSIONS.c.id))
-_COUNT_CASES = sa_select(func.count()).select_from(_CASES).where(
-    _CASES.c.id.like(bindparam("prefix")))
-_SAVE_CASES = _saver(_CASES, _CASE_STATE)
-_SAVE_STEPS = _saver(_STEPS, _STEP_STATE)
-_SAVE_SUBMISSIONS = _saver(_SUBMISSIONS, _SUBMISSION_STATE)
-_DECIDE = {
-    moment: (update(_STEPS)
-             .where(_STEPS.c.id == bindparam("row_id"), _STEPS.c.version == bindparam("expected"),
-                    _STEPS.c.status == "pending")
+READ_OPEN_CASES = (sa_select(*CASES.c).where(CASES.c.id.in_(_ids()),
+                                               CASES.c.status.in_(_ids("statuses")))
+                    .order_by(CASES.c.id))
+_READ_STEPS = sa_select(*STEPS.c).where(STEPS.c.case_id.in_(_ids())).order_by(STEPS.c.id)
+READ_STEP = sa_select(*STEPS.c).where(STEPS.c.id == bindparam("row_id"))
+_READ_SUBMISSIONS = (sa_select(*SUBMISSIONS.c).where(SUBMISSIONS.c.case_id.in_(_ids()))
+                     .order_by(SUBMISSIONS.c.id))
+_COUNT_CASES = sa_select(func.count()).select_from(CASES).where(
+    CASES.c.id.like(bindparam("prefix")))
+SAVE_CASES = _saver(CASES, CASE_STATE)
+SAVE_STEPS = _saver(STEPS, STEP_STATE)
+_SAVE_SUBMISSIONS = _saver(SUBMISSIONS, SUBMISSION_STATE)
+DECIDE = {
+    moment: (update(STEPS)
+             .where(STEPS.c.id == bindparam("row_id"), STEPS.c.version == bindparam("expected"),
+                    STEPS.c.status == StepStatus.PENDING)
              .values(status=bindparam("status"), version=bindparam("version"),
                      **{moment: bindparam(moment)}))
     for moment in ("decided_at", "paused_on")
 }
-_LAST_DECISION = (sa_select(_DECISIONS.c.outcome, _DECISIONS.c.decided_by,
-                            _DECISIONS.c.department_id, _DECISIONS.c.decided_at)
-                  .where(_DECISIONS.c.case_step_id == bindparam("case_step_id"))
-                  .order_by(_DECISIONS.c.id.desc()).limit(1))
-_DECISIONS_WITH = (sa_select(_DECISIONS.c.case_id, _DECISIONS.c.case_step_id,
-                             _DECISIONS.c.step_id, _DECISIONS.c.reason, _DECISIONS.c.materials)
-                   .where(_DECISIONS.c.case_id.in_(_ids()),
-                          _DECISIONS.c.outcome == bindparam("outcome"))
-                   .order_by(_DECISIONS.c.id))
-_ISSUED = sa_select(_CERTIFICATES.c.case_id, _CERTIFICATES.c.step_id,
-                    _CERTIFICATES.c.name).where(_CERTIFICATES.c.case_id.in_(_ids()))
+LAST_DECISION = (sa_select(DECISIONS.c.outcome, DECISIONS.c.decided_by,
+                            DECISIONS.c.department_id, DECISIONS.c.decided_at)
+                  .where(DECISIONS.c.case_step_id == bindparam("case_step_id"))
+                  .order_by(DECISIONS.c.id.desc()).limit(1))
+DECISIONS_WITH = (sa_select(DECISIONS.c.case_id, DECISIONS.c.case_step_id,
+                             DECISIONS.c.step_id, DECISIONS.c.reason, DECISIONS.c.materials)
+                   .where(DECISIONS.c.case_id.in_(_ids()),
+                          DECISIONS.c.outcome == bindparam("outcome"))
+                   .order_by(DECISIONS.c.id))
+ISSUED = sa_select(CERTIFICATES.c.case_id, CERTIFICATES.c.step_id,
+                    CERTIFICATES.c.name).where(CERTIFICATES.c.case_id.in_(_ids()))
 
 
 def _values(record, columns: Sequence[str]) -> dict[str, Any]:
     return {name: getattr(record, name) for name in columns}
 
 
-def _model(model, record):
+def as_model(model, record):
     """``record`` as an instance of its SQLModel table class, readable after the session."""
     return model(**{field.name: getattr(record, field.name) for field in fields(record)})
 
@@ -152,8 +154,8 @@ def lock_chain(session: Session) -> tuple[int, str]:
     return seq, head_hash
 
 
-class _Transaction:
-    """``with _Transaction(session) as tx:`` the one write transaction of an operation.
+class Transaction:
+    """``with Transaction(session) as tx:`` the one write transaction of an operation.
 
     Entering begins the write (:func:`~flows.casework.store.begin_write`) and locks the
     audit chain head (:func:`lock_chain`). :meth:`audit` and :meth:`outbox` collect the
@@ -186,7 +188,7 @@ class _Transaction:
                 self.execute(insert(_EVENTS), self.events)
                 self.execute(_MOVE_CHAIN.values(seq=self.seq, hash=self.hash))
             if self.outbox_rows:
-                self.execute(insert(_OUTBOX), self.outbox_rows)
+                self.execute(insert(OUTBOX), self.outbox_rows)
             self.session.commit()
         except BaseException:
             self.session.rollback()
@@ -227,36 +229,37 @@ class _Transaction:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _read_cases(tx: _Transaction, case_ids: Sequence[str]) -> dict[str, tuple[Any, str | None]]:
+def read_cases(tx: Transaction, case_ids: Sequence[str]) -> dict[str, tuple[Any, str | None]]:
     """Each case by id with its stored procedure definition (``None`` when not stored)."""
-    found = {row[0]: (_CaseRow(*row[:-1]), row[-1])
+    found = {row[0]: (CaseRow(*row[:-1]), row[-1])
              for row in tx.execute(_READ_CASES, {"ids": list(case_ids)})}
     for case_id in case_ids:
         if case_id not in found:
-            raise _not_found(tx, case_id)
+            raise case_not_found(tx, case_id)
     return found
 
 
-def _not_found(tx: _Transaction, case_id: str) -> CaseNotFound:
+def case_not_found(tx: Transaction | Session, case_id: str) -> CaseNotFound:
+    """No case ``case_id``, with a did-you-mean among the cases opened that day."""
     same_day = tx.execute(
-        sa_select(_CASES.c.id).where(_CASES.c.id.like(str(case_id)[:11] + "%")).limit(1000)
+        sa_select(CASES.c.id).where(CASES.c.id.like(str(case_id)[:11] + "%")).limit(1000)
     ).scalars().all()
     return CaseNotFound(f"no case '{case_id}'", suggestion=did_you_mean(case_id, same_day))
 
 
-def _read_case(tx: _Transaction, case_id: str) -> tuple[Any, str | None]:
-    return _read_cases(tx, [case_id])[case_id]
+def read_case(tx: Transaction, case_id: str) -> tuple[Any, str | None]:
+    return read_cases(tx, [case_id])[case_id]
 
 
-def _read_steps(tx: _Transaction, case_ids: Sequence[str]) -> dict[str, list]:
+def read_steps(tx: Transaction, case_ids: Sequence[str]) -> dict[str, list]:
     """The steps of each case, in the order they were created."""
     steps: dict[str, list] = {case_id: [] for case_id in case_ids}
     for row in tx.execute(_READ_STEPS, {"ids": list(case_ids)}):
-        steps[row.case_id].append(_StepRow(*row))
+        steps[row.case_id].append(StepRow(*row))
     return steps
 
 
-def _read_submissions(tx: _Transaction, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def read_submissions(tx: Transaction, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The materials of each case by material id."""
     rows: dict[str, dict[str, Any]] = {case_id: {} for case_id in case_ids}
     for row in tx.execute(_READ_SUBMISSIONS, {"ids": list(case_ids)}):
@@ -264,26 +267,26 @@ def _read_submissions(tx: _Transaction, case_ids: Sequence[str]) -> dict[str, di
     return rows
 
 
-def _new_submission(case_id: str, material_id: str, status: str, *,
+def new_submission(case_id: str, material_id: str, status: str, *,
                     received_at: datetime | None = None):
     return _SubmissionRow(id=None, case_id=case_id, material_id=material_id, status=status,
                           due_date=None, requested_by_step=None, received_at=received_at)
 
 
-def _save_submissions(tx: _Transaction, rows: Iterable) -> None:
+def save_submissions(tx: Transaction, rows: Iterable) -> None:
     """Insert the new ``rows`` (no id yet) and write the others back."""
     rows = list(rows)
-    tx.insert(_SUBMISSIONS, [r for r in rows if r.id is None],
-              ("case_id", "material_id", *_SUBMISSION_STATE))
-    tx.save(_SAVE_SUBMISSIONS, [r for r in rows if r.id is not None], _SUBMISSION_STATE)
+    tx.insert(SUBMISSIONS, [r for r in rows if r.id is None],
+              ("case_id", "material_id", *SUBMISSION_STATE))
+    tx.save(_SAVE_SUBMISSIONS, [r for r in rows if r.id is not None], SUBMISSION_STATE)
 
 
-def _ensure_open(case, action: str) -> None:
+def ensure_open(case, action: str) -> None:
     if case.status in CLOSED_STATUSES:
         raise Conflict(f"case {case.id} is closed ({case.status}); cannot {action}")
 
 
-def _next_case_id(tx: _Transaction, today: date) -> str:
+def next_case_id(tx: Transaction, today: date) -> str:
     prefix = f"C-{today:%Y%m%d}-"
     count = tx.execute(_COUNT_CASES, {"prefix": prefix + "%"}).scalar_one()
     return f"{prefix}{count + 1:04d}"

@@ -13,23 +13,30 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from flows.casework._rows import (
-    _CASE_STATE,
-    _CERTIFICATES,
-    _DECISIONS_WITH,
-    _ISSUED,
-    _SAVE_CASES,
-    _SAVE_STEPS,
-    _STEP_STATE,
-    _ensure_open,
-    _model,
-    _read_case,
-    _read_cases,
-    _read_steps,
-    _Transaction,
+    CASE_STATE,
+    CERTIFICATES,
+    DECISIONS_WITH,
+    ISSUED,
+    SAVE_CASES,
+    SAVE_STEPS,
+    STEP_STATE,
+    Transaction,
+    as_model,
+    ensure_open,
+    read_case,
+    read_cases,
+    read_steps,
 )
-from flows.casework.definitions import _procedure
-from flows.casework.due_dates import _ready_day, _step_due
-from flows.casework.tables import Case, aware_time, local_date
+from flows.casework.definitions import case_procedure
+from flows.casework.due_dates import ready_day, step_due
+from flows.casework.tables import (
+    OPEN_STEP_STATUSES,
+    Case,
+    CaseStatus,
+    StepStatus,
+    aware_time,
+)
+from process_models.calendar import local_date
 from process_models.errors import InvalidInput
 from process_models.procedure import Procedure
 
@@ -40,9 +47,6 @@ __all__ = [
     "advance_cases",
     "withdraw_case",
 ]
-
-
-_OPEN_STEP_STATUSES = ("waiting", "pending", "supplement")
 
 
 @dataclass(frozen=True)
@@ -81,28 +85,28 @@ def advance_cases(session: Session, case_ids: Iterable[str], *,
     ids = list(dict.fromkeys(case_ids))
     results: list[AdvanceResult] = []
     for first in range(0, len(ids), ADVANCE_BATCH_CASES):
-        with _Transaction(session) as tx:
+        with Transaction(session) as tx:
             results += _advance_batch(tx, ids[first:first + ADVANCE_BATCH_CASES], at)
     return results
 
 
-def _advance_batch(tx: _Transaction, case_ids: list[str], at: datetime) -> list[AdvanceResult]:
-    cases = _read_cases(tx, case_ids)
-    open_ids = [i for i in case_ids if cases[i][0].status == "accepted"]
-    steps = _read_steps(tx, open_ids)
-    rejected_ids = [i for i in open_ids if any(s.status == "rejected" for s in steps[i])]
+def _advance_batch(tx: Transaction, case_ids: list[str], at: datetime) -> list[AdvanceResult]:
+    cases = read_cases(tx, case_ids)
+    open_ids = [i for i in case_ids if cases[i][0].status == CaseStatus.ACCEPTED]
+    steps = read_steps(tx, open_ids)
+    rejected_ids = [i for i in open_ids if any(s.status == StepStatus.REJECTED for s in steps[i])]
     reasons: dict[str, list[str]] = {case_id: [] for case_id in rejected_ids}
     if rejected_ids:
-        for row in tx.execute(_DECISIONS_WITH, {"ids": rejected_ids, "outcome": "reject"}):
+        for row in tx.execute(DECISIONS_WITH, {"ids": rejected_ids, "outcome": "reject"}):
             reasons[row.case_id].append(f"{row.step_id}: {row.reason}")
-    closing = [i for i in open_ids if all(s.status == "approved" for s in steps[i])]
+    closing = [i for i in open_ids if all(s.status == StepStatus.APPROVED for s in steps[i])]
     issued: set[tuple[str, str, str]] = set()
     if closing:
-        issued = {tuple(row) for row in tx.execute(_ISSUED, {"ids": closing})}
+        issued = {tuple(row) for row in tx.execute(ISSUED, {"ids": closing})}
     results, changed_cases, changed_steps, certificates = [], [], [], []
     for case_id in case_ids:
         case, definition = cases[case_id]
-        if case.status != "accepted":
+        if case.status != CaseStatus.ACCEPTED:
             results.append(AdvanceResult(case_id=case.id, status=case.status))
             continue
         case_steps = steps[case_id]
@@ -112,46 +116,46 @@ def _advance_batch(tx: _Transaction, case_ids: list[str], at: datetime) -> list[
             changed_cases.append(case)
             results.append(AdvanceResult(case.id, case.status, closed=True))
             continue
-        proc = _procedure(case, definition)
-        started = _start_ready_steps(tx, case, proc, case_steps, at)
+        proc = case_procedure(case, definition)
+        started = start_ready_steps(tx, case, proc, case_steps, at)
         changed_steps += started
         started_ids = tuple(s.step_id for s in started)
         if started:
             tx.outbox(case.id, "steps_started", {"steps": list(started_ids)}, at)
-        if not all(s.status == "approved" for s in case_steps):
+        if not all(s.status == StepStatus.APPROVED for s in case_steps):
             results.append(AdvanceResult(case.id, case.status, started_ids))
             continue
         numbers = _issue_certificates(case, proc, case_steps, issued, certificates, at)
-        case.status, case.closed_at = "approved", at
+        case.status, case.closed_at = CaseStatus.APPROVED, at
         case.version += 1
         changed_cases.append(case)
         tx.audit(case.id, "case_approved", {"certificates": numbers}, at)
-        tx.outbox(case.id, "case_closed", {"status": "approved", "certificates": numbers}, at)
+        tx.outbox(case.id, "case_closed", {"status": CaseStatus.APPROVED, "certificates": numbers}, at)
         results.append(AdvanceResult(case.id, case.status, started_ids, tuple(numbers), True))
-    tx.save(_SAVE_STEPS, changed_steps, _STEP_STATE)
-    tx.save(_SAVE_CASES, changed_cases, _CASE_STATE)
+    tx.save(SAVE_STEPS, changed_steps, STEP_STATE)
+    tx.save(SAVE_CASES, changed_cases, CASE_STATE)
     if certificates:
-        tx.execute(insert(_CERTIFICATES), certificates)
+        tx.execute(insert(CERTIFICATES), certificates)
     return results
 
 
-def _start_ready_steps(tx: _Transaction, case, proc: Procedure, steps: list,
+def start_ready_steps(tx: Transaction, case, proc: Procedure, steps: list,
                        at: datetime) -> list:
     """Start the waiting steps whose dependencies are met; the steps started."""
     definitions = {s.id: s for s in proc.steps}
     finished = {s.step_id: local_date(s.decided_at) for s in steps
-                if s.status == "approved" and s.decided_at is not None}
+                if s.status == StepStatus.APPROVED and s.decided_at is not None}
     accepted = local_date(case.accepted_at)
     started = []
     for row in steps:
-        if row.status != "waiting":
+        if row.status != StepStatus.WAITING:
             continue
-        start_day = _ready_day(proc, definitions[row.step_id], finished, accepted)
+        start_day = ready_day(proc, definitions[row.step_id], finished, accepted)
         if start_day is None:
             continue
-        row.status = "pending"
+        row.status = StepStatus.PENDING
         row.started_at = at
-        row.due_date = _step_due(definitions[row.step_id], start_day)
+        row.due_date = step_due(definitions[row.step_id], start_day)
         row.version += 1
         started.append(row)
         tx.audit(case.id, "step_started", {
@@ -184,23 +188,23 @@ def _cancel_open_steps(steps: Iterable) -> list:
     """Cancel the open steps among ``steps``; the steps cancelled."""
     cancelled = []
     for row in steps:
-        if row.status in _OPEN_STEP_STATUSES:
-            row.status = "cancelled"
+        if row.status in OPEN_STEP_STATUSES:
+            row.status = StepStatus.CANCELLED
             row.version += 1
             cancelled.append(row)
     return cancelled
 
 
-def _close_rejected(tx: _Transaction, case, steps: list, reason: str, at: datetime) -> list:
+def _close_rejected(tx: Transaction, case, steps: list, reason: str, at: datetime) -> list:
     """Close ``case`` rejected; the steps it cancelled."""
     cancelled = _cancel_open_steps(steps)
-    case.status, case.closed_at, case.close_reason = "rejected", at, reason
+    case.status, case.closed_at, case.close_reason = CaseStatus.REJECTED, at, reason
     case.version += 1
     tx.audit(case.id, "case_rejected", {
-        "rejected": [s.step_id for s in steps if s.status == "rejected"],
+        "rejected": [s.step_id for s in steps if s.status == StepStatus.REJECTED],
         "cancelled": [s.step_id for s in cancelled], "reason": reason,
     }, at)
-    tx.outbox(case.id, "case_closed", {"status": "rejected", "reason": reason}, at)
+    tx.outbox(case.id, "case_closed", {"status": CaseStatus.REJECTED, "reason": reason}, at)
     return cancelled
 
 
@@ -209,15 +213,15 @@ def withdraw_case(session: Session, case_id: str, *, reason: str, now: datetime)
     if not reason or not reason.strip():
         raise InvalidInput("withdrawing a case needs a reason; give one", path="reason")
     at = aware_time(now)
-    with _Transaction(session) as tx:
-        case, _definition = _read_case(tx, case_id)
-        _ensure_open(case, "withdraw it")
-        cancelled = _cancel_open_steps(_read_steps(tx, [case.id])[case.id])
-        case.status, case.closed_at, case.close_reason = "withdrawn", at, reason.strip()
+    with Transaction(session) as tx:
+        case, _definition = read_case(tx, case_id)
+        ensure_open(case, "withdraw it")
+        cancelled = _cancel_open_steps(read_steps(tx, [case.id])[case.id])
+        case.status, case.closed_at, case.close_reason = CaseStatus.WITHDRAWN, at, reason.strip()
         case.version += 1
-        tx.save(_SAVE_STEPS, cancelled, _STEP_STATE)
-        tx.save(_SAVE_CASES, [case], _CASE_STATE)
+        tx.save(SAVE_STEPS, cancelled, STEP_STATE)
+        tx.save(SAVE_CASES, [case], CASE_STATE)
         tx.audit(case.id, "case_withdrawn", {
             "reason": reason.strip(), "cancelled": [s.step_id for s in cancelled]}, at)
-        tx.outbox(case.id, "case_closed", {"status": "withdrawn"}, at)
-    return _model(Case, case)
+        tx.outbox(case.id, "case_closed", {"status": CaseStatus.WITHDRAWN}, at)
+    return as_model(Case, case)

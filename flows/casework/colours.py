@@ -9,26 +9,29 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from flows.casework._rows import (
-    _CASE_STATE,
-    _READ_OPEN_CASES,
-    _SAVE_CASES,
-    _SAVE_STEPS,
-    _STEP_STATE,
-    _CaseRow,
-    _read_steps,
-    _read_submissions,
-    _Transaction,
+    CASE_STATE,
+    READ_OPEN_CASES,
+    SAVE_CASES,
+    SAVE_STEPS,
+    STEP_STATE,
+    CaseRow,
+    Transaction,
+    read_steps,
+    read_submissions,
 )
-from flows.casework.due_dates import _calendar
 from flows.casework.tables import (
     CLOSED_STATUSES,
+    OPEN_STATUSES,
     Case,
+    CaseStatus,
     CaseStep,
     Colour,
+    StepStatus,
     Submission,
+    SubmissionStatus,
     aware_time,
-    local_date,
 )
+from process_models.calendar import default_calendar, local_date
 
 __all__ = [
     "SWEEP_BATCH_CASES",
@@ -57,15 +60,15 @@ def step_colour(step: CaseStep, today: date, *, yellow_share: float) -> Colour:
     ``step`` may also be a row of the columns read here (status, due_date, decided_at,
     paused_on, started_at), as readers that skip the ORM pass it.
     """
-    if step.due_date is None or step.status in ("waiting", "cancelled"):
+    if step.due_date is None or step.status in (StepStatus.WAITING, StepStatus.CANCELLED):
         return "green"
-    if step.status in ("approved", "rejected"):
+    if step.status in (StepStatus.APPROVED, StepStatus.REJECTED):
         return "red" if local_date(step.decided_at) > step.due_date else "green"
-    if step.status == "supplement":
+    if step.status == StepStatus.SUPPLEMENT:
         return "red" if step.paused_on and step.paused_on > step.due_date else "yellow"
     if today > step.due_date:
         return "red"
-    calendar = _calendar()
+    calendar = default_calendar()
     start = local_date(step.started_at)
     total = calendar.working_days_between(start, step.due_date)
     elapsed = calendar.working_days_between(start, today)
@@ -82,12 +85,12 @@ def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
     if case.status in CLOSED_STATUSES:
         late = case.due_date is not None and local_date(case.closed_at) > case.due_date
         return "red" if late else "green"
-    if case.status == "awaiting_supplement":
+    if case.status == CaseStatus.AWAITING_SUPPLEMENT:
         return "yellow"
     colours = {step_colour(s, today, yellow_share=yellow_share) for s in steps}
     if "red" in colours or (case.due_date is not None and today > case.due_date):
         return "red"
-    overdue = any(r.status == "deferred" and r.due_date and today > r.due_date for r in owed)
+    overdue = any(r.status == SubmissionStatus.DEFERRED and r.due_date and today > r.due_date for r in owed)
     return "yellow" if "yellow" in colours or overdue else "green"
 
 
@@ -108,27 +111,27 @@ def sweep(
         yellow_share = settings.yellow_share
     at = aware_time(now)
     today = local_date(at)
-    open_statuses = ["accepted", "awaiting_supplement"]
+    open_statuses = list(OPEN_STATUSES)
     case_ids = list(session.exec(
         select(Case.id).where(col(Case.status).in_(open_statuses)).order_by(col(Case.id))
     ).all())
     changes: list[StatusChange] = []
     for first in range(0, len(case_ids), SWEEP_BATCH_CASES):
-        with _Transaction(session) as tx:
-            batch = [_CaseRow(*row) for row in tx.execute(_READ_OPEN_CASES, {
+        with Transaction(session) as tx:
+            batch = [CaseRow(*row) for row in tx.execute(READ_OPEN_CASES, {
                 "ids": case_ids[first:first + SWEEP_BATCH_CASES], "statuses": open_statuses})]
             ids = [case.id for case in batch]
-            steps, owed = _read_steps(tx, ids), _read_submissions(tx, ids)
+            steps, owed = read_steps(tx, ids), read_submissions(tx, ids)
             changed_cases, changed_steps = [], []
             for case in batch:
                 changes += _recolour(tx, case, steps[case.id], list(owed[case.id].values()),
                                      today, yellow_share, at, changed_cases, changed_steps)
-            tx.save(_SAVE_STEPS, changed_steps, _STEP_STATE)
-            tx.save(_SAVE_CASES, changed_cases, _CASE_STATE)
+            tx.save(SAVE_STEPS, changed_steps, STEP_STATE)
+            tx.save(SAVE_CASES, changed_cases, CASE_STATE)
     return changes
 
 
-def _recolour(tx: _Transaction, case, steps: list, owed: list, today: date, yellow_share: float,
+def _recolour(tx: Transaction, case, steps: list, owed: list, today: date, yellow_share: float,
               at: datetime, changed_cases: list, changed_steps: list) -> list[StatusChange]:
     """Recolour ``case`` and its steps, adding the changed records to the two lists."""
     changes = []

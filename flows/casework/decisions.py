@@ -9,26 +9,34 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from flows.casework._rows import (
-    _CASES,
-    _DECIDE,
-    _DECISIONS,
-    _LAST_DECISION,
-    _READ_FOR_DECISION,
-    _READ_STEP,
-    _CaseRow,
-    _ensure_open,
-    _new_submission,
-    _not_found,
-    _read_steps,
-    _read_submissions,
-    _save_submissions,
-    _StepRow,
-    _Transaction,
+    CASES,
+    DECIDE,
+    DECISIONS,
+    LAST_DECISION,
+    READ_FOR_DECISION,
+    READ_STEP,
+    CaseRow,
+    StepRow,
+    Transaction,
+    case_not_found,
+    ensure_open,
+    new_submission,
+    read_steps,
+    read_submissions,
+    save_submissions,
 )
-from flows.casework.definitions import _procedure
-from flows.casework.due_dates import _dependency_day
-from flows.casework.notice import _check_materials
-from flows.casework.tables import OUTCOMES, Decision, aware_time, local_date
+from flows.casework.definitions import case_procedure
+from flows.casework.due_dates import dependency_day
+from flows.casework.notice import check_materials
+from flows.casework.tables import (
+    OUTCOMES,
+    CaseStatus,
+    Decision,
+    StepStatus,
+    SubmissionStatus,
+    aware_time,
+)
+from process_models.calendar import local_date
 from process_models.errors import Conflict, DecisionConflict, Forbidden, InvalidInput, did_you_mean
 
 __all__ = [
@@ -36,24 +44,25 @@ __all__ = [
 ]
 
 
-_OUTCOME_STATUS = {"approve": "approved", "reject": "rejected", "supplement": "supplement"}
+_OUTCOME_STATUS = {"approve": StepStatus.APPROVED, "reject": StepStatus.REJECTED,
+                   "supplement": StepStatus.SUPPLEMENT}
 
 
-def _read_for_decision(tx: _Transaction, case_id: str, step_id: str):
+def _read_for_decision(tx: Transaction, case_id: str, step_id: str):
     """In one statement: the case, its stored definition, its step ``step_id`` (``None``
     if it has none) and the ids of its materials not received yet."""
-    rows = tx.execute(_READ_FOR_DECISION, {"case_id": case_id, "step_id": step_id}).all()
+    rows = tx.execute(READ_FOR_DECISION, {"case_id": case_id, "step_id": step_id}).all()
     if not rows:
-        raise _not_found(tx, case_id)
-    case_end = len(_CASES.columns)
+        raise case_not_found(tx, case_id)
+    case_end = len(CASES.columns)
     first = rows[0]
-    step = _StepRow(*first[case_end + 1:-1]) if first[case_end + 1] is not None else None
-    return (_CaseRow(*first[:case_end]), first[case_end], step,
+    step = StepRow(*first[case_end + 1:-1]) if first[case_end + 1] is not None else None
+    return (CaseRow(*first[:case_end]), first[case_end], step,
             [row[-1] for row in rows if row[-1] is not None])
 
 
-def _decided_by_message(tx: _Transaction, case, step) -> str:
-    last = tx.execute(_LAST_DECISION, {"case_step_id": step.id}).first()
+def _decided_by_message(tx: Transaction, case, step) -> str:
+    last = tx.execute(LAST_DECISION, {"case_step_id": step.id}).first()
     if last is None:
         return f"step '{step.step_id}' of case {case.id} changed (now version {step.version})"
     return (
@@ -95,14 +104,14 @@ def decide(
         raise InvalidInput(f"a {outcome} decision needs a reason; give one with the decision",
                            path="reason")
     at = aware_time(now)
-    with _Transaction(session) as tx:
+    with Transaction(session) as tx:
         case, stored, step, not_received = _read_for_decision(tx, case_id, step_id)
-        proc = _procedure(case, stored)
+        proc = case_procedure(case, stored)
         definition = proc.step(step_id)
         proc.department(department_id)
-        asked = _check_materials(proc, materials, path="materials") if materials else []
-        _ensure_open(case, f"decide step '{step_id}'")
-        if case.status == "awaiting_supplement":
+        asked = check_materials(proc, materials, path="materials") if materials else []
+        ensure_open(case, f"decide step '{step_id}'")
+        if case.status == CaseStatus.AWAITING_SUPPLEMENT:
             raise Conflict(f"case {case.id} is not accepted yet (waiting for 补正 materials); "
                            f"step '{step_id}' cannot be decided")
         if definition.department != department_id:
@@ -114,18 +123,18 @@ def decide(
             raise Conflict(f"step '{step_id}' is not part of case {case.id} "
                            "(a follow-up check runs after issue)")
         version = step.version if expected_version is None else expected_version
-        if step.status in ("approved", "rejected") or step.version != version:
+        if step.status in (StepStatus.APPROVED, StepStatus.REJECTED) or step.version != version:
             raise DecisionConflict(_decided_by_message(tx, case, step) + "; reload the case")
-        if step.status == "waiting":
-            finished = {s.step_id: date.min for s in _read_steps(tx, [case.id])[case.id]
-                        if s.status == "approved"}
+        if step.status == StepStatus.WAITING:
+            finished = {s.step_id: date.min for s in read_steps(tx, [case.id])[case.id]
+                        if s.status == StepStatus.APPROVED}
             waits = ", ".join(d.step for d in definition.depends_on
-                              if _dependency_day(proc, d.step, finished) is None)
+                              if dependency_day(proc, d.step, finished) is None)
             raise Conflict(f"step '{step_id}' of case {case.id} is not ready: it waits for {waits}")
-        if step.status == "supplement":
+        if step.status == StepStatus.SUPPLEMENT:
             raise Conflict(f"step '{step_id}' of case {case.id} is paused for 补正; it resumes "
                            "when the requested materials arrive")
-        if step.status == "cancelled":
+        if step.status == StepStatus.CANCELLED:
             raise Conflict(f"step '{step_id}' of case {case.id} was cancelled")
         if outcome == "approve":
             owed = [m for m in not_received if m in definition.materials]
@@ -135,27 +144,29 @@ def decide(
                                "still owed; record it with submit_materials before approving")
 
         moment = "paused_on" if outcome == "supplement" else "decided_at"
-        result = tx.execute(_DECIDE[moment], {
+        result = tx.execute(DECIDE[moment], {
             "row_id": step.id, "expected": version, "status": _OUTCOME_STATUS[outcome],
             "version": version + 1, moment: local_date(at) if moment == "paused_on" else at,
         })
         if result.rowcount != 1:
-            step = _StepRow(*tx.execute(_READ_STEP, {"row_id": step.id}).one())
+            step = StepRow(*tx.execute(READ_STEP, {"row_id": step.id}).one())
             raise DecisionConflict(_decided_by_message(tx, case, step) + "; reload the case")
         values = {
             "case_id": case.id, "case_step_id": step.id, "step_id": step_id,
             "outcome": outcome, "reason": reason, "materials": asked or None,
             "decided_by": decided_by.strip(), "department_id": department_id, "decided_at": at,
         }
-        decision = Decision(id=tx.execute(insert(_DECISIONS), values).inserted_primary_key[0],
+        decision = Decision(id=tx.execute(insert(DECISIONS), values).inserted_primary_key[0],
                             **values)
         if asked:
-            rows = _read_submissions(tx, [case.id])[case.id]
+            rows = read_submissions(tx, [case.id])[case.id]
             for material_id in asked:
                 row = rows.setdefault(material_id,
-                                      _new_submission(case.id, material_id, "requested"))
-                row.status, row.requested_by_step, row.received_at = "requested", step_id, None
-            _save_submissions(tx, [rows[m] for m in asked])
+                                      new_submission(case.id, material_id,
+                                                      SubmissionStatus.REQUESTED))
+                row.status, row.requested_by_step = SubmissionStatus.REQUESTED, step_id
+                row.received_at = None
+            save_submissions(tx, [rows[m] for m in asked])
         tx.audit(case.id, "decision", {
             "decision_id": decision.id, "step_id": step_id, "department_id": department_id,
             "outcome": outcome, "reason": reason, "materials": asked,

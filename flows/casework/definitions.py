@@ -12,20 +12,15 @@ from functools import lru_cache
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from flows.casework._rows import _DEFINITIONS, _READ_DEFINITION
+from flows.casework._rows import DEFINITIONS, READ_DEFINITION
 from flows.casework.tables import ProcedureDefinition, aware_time
 from process_models.errors import Conflict, ProcedureNotFound
-from process_models.procedure import Procedure, Step
+from process_models.procedure import Procedure
 
 __all__ = [
     "resolve_procedure",
     "store_procedure",
 ]
-
-
-def _active_steps(proc: Procedure) -> list[Step]:
-    """Steps a case runs: 事中事后 follow-up checks happen after issue, outside the case."""
-    return [s for s in proc.steps if not getattr(s, "follow_up", False)]
 
 
 @lru_cache(maxsize=64)
@@ -82,9 +77,9 @@ def store_procedure(session: Session, proc: Procedure, *, now: datetime) -> None
     from process_models.loading import dump_procedure
 
     key = {"procedure_id": proc.id, "version": proc.version}
-    stored = session.execute(_READ_DEFINITION, key).scalar_one_or_none()
+    stored = session.execute(READ_DEFINITION, key).scalar_one_or_none()
     if stored is None:
-        session.execute(insert(_DEFINITIONS), {
+        session.execute(insert(DEFINITIONS), {
             **key, "definition": dump_procedure(proc), "stored_at": aware_time(now)})
     elif _parse_stored(stored) != proc:
         raise Conflict(
@@ -93,7 +88,7 @@ def store_procedure(session: Session, proc: Procedure, *, now: datetime) -> None
         )
 
 
-def _procedure(case, definition: str | None) -> Procedure:
+def case_procedure(case, definition: str | None) -> Procedure:
     """The procedure version ``case`` runs: its stored definition, else the catalog's."""
     if definition is not None:
         return _parse_stored(definition)

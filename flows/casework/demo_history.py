@@ -119,7 +119,7 @@ def demo_history(
         open_case,
         submit_materials,
     )
-    from flows.casework.tables import CaseStep
+    from flows.casework.tables import CaseStatus, CaseStep, StepStatus
     from process_models.calendar import default_calendar
 
     rng = np.random.default_rng(seed)
@@ -148,7 +148,7 @@ def demo_history(
     def schedule_pending(case_id: str, now: datetime) -> None:
         proc = procs[case_id]
         rows = session.exec(select(CaseStep).where(CaseStep.case_id == case_id,
-                                                   CaseStep.status == "pending")).all()
+                                                   CaseStep.status == StepStatus.PENDING)).all()
         for row in rows:
             if (case_id, row.step_id) in scheduled:
                 continue
@@ -207,7 +207,7 @@ def demo_history(
             stats.rejections += outcome == "reject"
             result = advance_case(session, case_id, now=now)
             if result.closed:
-                stats.approved += result.status == "approved"
+                stats.approved += result.status == CaseStatus.APPROVED
             else:
                 schedule_pending(case_id, now)
     return stats

@@ -10,7 +10,7 @@ from __future__ import annotations
 import graphlib
 from datetime import date
 
-from flows.casework.definitions import _active_steps
+from process_models.calendar import default_calendar
 from process_models.procedure import Procedure, Step, Unit
 
 __all__ = [
@@ -21,20 +21,14 @@ DEFERRAL_WORKING_DAYS = 5
 """Working days an applicant has to bring a material owed under 容缺受理."""
 
 
-def _calendar():
-    from process_models.calendar import default_calendar
-
-    return default_calendar()
-
-
 def _after(day: date, days: float, unit: Unit) -> date:
-    calendar = _calendar()
+    calendar = default_calendar()
     if unit is Unit.working:
         return calendar.add_working_days(day, days)
     return calendar.add_calendar_days(day, days)
 
 
-def _step_due(step: Step, start_day: date, paused_working_days: int = 0) -> date:
+def step_due(step: Step, start_day: date, paused_working_days: int = 0) -> date:
     """Committed due date: the limit plus untimed parts (公示 ...) plus 补正 pauses."""
     due = _after(start_day, step.committed.days + step.untimed_days(step.committed.unit),
                  step.committed.unit)
@@ -42,14 +36,14 @@ def _step_due(step: Step, start_day: date, paused_working_days: int = 0) -> date
     if step.untimed_days(other):
         due = _after(due, step.untimed_days(other), other)
     if paused_working_days:
-        due = _calendar().add_working_days(due, paused_working_days)
+        due = default_calendar().add_working_days(due, paused_working_days)
     return due
 
 
 def _members(proc: Procedure, target: str) -> tuple[list[str], bool]:
     """The steps of a case a dependency target stands for (itself, or a stage's milestones)
     and whether one of them is enough (a stage joining on ``any``)."""
-    active = {s.id for s in _active_steps(proc)}
+    active = {s.id for s in proc.applicant_steps}
     for stage in proc.stages:
         if stage.id == target:
             members = [m for m in (stage.milestones or stage.steps) if m in active]
@@ -57,7 +51,7 @@ def _members(proc: Procedure, target: str) -> tuple[list[str], bool]:
     return ([target] if target in active else []), False
 
 
-def _dependency_day(proc: Procedure, target: str, finished: dict[str, date]) -> date | None:
+def dependency_day(proc: Procedure, target: str, finished: dict[str, date]) -> date | None:
     """When a dependency target (step or stage) completed, or ``None`` while it has not.
 
     A target standing for no step of the case (a follow-up check) never holds anything up.
@@ -71,11 +65,11 @@ def _dependency_day(proc: Procedure, target: str, finished: dict[str, date]) -> 
     return max(done) if len(done) == len(members) else None
 
 
-def _ready_day(proc: Procedure, step: Step, finished: dict[str, date], accepted: date):
+def ready_day(proc: Procedure, step: Step, finished: dict[str, date], accepted: date):
     """The day ``step``'s clock starts (after every dependency and its lag), or ``None``."""
     day = accepted
     for dependency in step.depends_on:
-        done = _dependency_day(proc, dependency.step, finished)
+        done = dependency_day(proc, dependency.step, finished)
         if done is None:
             return None
         if done == date.min:
@@ -86,14 +80,14 @@ def _ready_day(proc: Procedure, step: Step, finished: dict[str, date], accepted:
     return day
 
 
-def _planned_due_date(proc: Procedure, accepted: date, paused: dict[str, int]) -> date:
+def planned_due_date(proc: Procedure, accepted: date, paused: dict[str, int]) -> date:
     """The case's committed due date: every step on its limit (plus pauses), in order."""
-    steps = {s.id: s for s in _active_steps(proc)}
+    steps = {s.id: s for s in proc.applicant_steps}
     order = graphlib.TopologicalSorter()
     for step in steps.values():
         order.add(step.id, *[m for d in step.depends_on for m in _members(proc, d.step)[0]])
     finished: dict[str, date] = {}
     for step_id in order.static_order():
-        start = _ready_day(proc, steps[step_id], finished, accepted)
-        finished[step_id] = _step_due(steps[step_id], start, paused.get(step_id, 0))
+        start = ready_day(proc, steps[step_id], finished, accepted)
+        finished[step_id] = step_due(steps[step_id], start, paused.get(step_id, 0))
     return max(finished.values(), default=accepted)

@@ -11,7 +11,7 @@ PostgreSQL alike; rows stream in batches (:func:`stream_rows`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -19,9 +19,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Date, String
 
+from process_models.calendar import SERVICE_CENTRE_TZ
 from process_models.errors import EventLogError
 from process_models.procedure import Procedure
-from simulations.interchange.eventlog import CHINA_TZ, Event
+from simulations.interchange.eventlog import Event
 
 __all__ = [
     "cases_in_period",
@@ -34,7 +35,11 @@ __all__ = [
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, CHINA_TZ)
+    return datetime.combine(day, time.min, SERVICE_CENTRE_TZ)
+
+
+_OFFSET_HOURS = SERVICE_CENTRE_TZ.utcoffset(None) // timedelta(hours=1)
+_OFFSET = f"+{_OFFSET_HOURS:02d}:00"
 
 
 class local_day(FunctionElement):
@@ -47,12 +52,12 @@ class local_day(FunctionElement):
 
 @compiles(local_day, "postgresql")
 def _local_day_postgresql(element, compiler, **kw) -> str:
-    return f"(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai')::date"
+    return f"(({compiler.process(element.clauses, **kw)}) AT TIME ZONE INTERVAL '{_OFFSET}')::date"
 
 
 @compiles(local_day)
 def _local_day_sqlite(element, compiler, **kw) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
+    return f"date({compiler.process(element.clauses, **kw)}, '+{_OFFSET_HOURS} hours')"
 
 
 class local_time_text(FunctionElement):
@@ -66,19 +71,14 @@ class local_time_text(FunctionElement):
 @compiles(local_time_text, "postgresql")
 def _local_time_text_postgresql(element, compiler, **kw) -> str:
     column = compiler.process(element.clauses, **kw)
-    return (f"to_char(({column}) AT TIME ZONE INTERVAL '+08:00', "
-            "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"+08:00\"')")
+    return (f"to_char(({column}) AT TIME ZONE INTERVAL '{_OFFSET}', "
+            f"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"{_OFFSET}\"')")
 
 
 @compiles(local_time_text)
 def _local_time_text_sqlite(element, compiler, **kw) -> str:
     column = compiler.process(element.clauses, **kw)
-    return f"strftime('%Y-%m-%dT%H:%M:%f+08:00', {column}, '+8 hours')"
-
-
-def _stored(at: datetime) -> datetime:
-    """A datetime read from the case tables (UTC; naive ones too) in service-centre time."""
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CHINA_TZ)
+    return f"strftime('%Y-%m-%dT%H:%M:%f{_OFFSET}', {column}, '+{_OFFSET_HOURS} hours')"
 
 
 def cases_in_period(stmt: Any, moment: Any, *, start: date | None, end: date | None,
@@ -186,24 +186,18 @@ def history_durations(session: Any, proc: Procedure, *, start: date | None = Non
     """
     from sqlmodel import select
 
-    from flows.casework.tables import Case, CaseStep
+    from flows.casework.tables import Case, CaseStep, stored_time
     from simulations.planning.fitting import working_days_elapsed
 
     stmt = (select(CaseStep.step_id, CaseStep.started_at, CaseStep.decided_at,
                    CaseStep.paused_working_days)
             .join(Case, Case.id == CaseStep.case_id)
-            .where(Case.procedure_id == proc.id, CaseStep.started_at.is_not(None),
-                   CaseStep.decided_at.is_not(None)))
-    if start is not None:
-        stmt = stmt.where(Case.received_at >= _day_start(start))
-    if end is not None:
-        from datetime import timedelta
-
-        stmt = stmt.where(Case.received_at < _day_start(end + timedelta(days=1)))
+            .where(CaseStep.started_at.is_not(None), CaseStep.decided_at.is_not(None)))
+    stmt = cases_in_period(stmt, Case.received_at, start=start, end=end, procedure_id=proc.id)
     durations: dict[str, list[float]] = {}
     for step_id, began, decided, paused in session.execute(
             stmt.execution_options(yield_per=batch_rows)):
-        days = working_days_elapsed(_stored(began), _stored(decided), calendar)
+        days = working_days_elapsed(stored_time(began), stored_time(decided), calendar)
         durations.setdefault(step_id, []).append(max(0.0, days - (paused or 0)))
     if not durations:
         raise EventLogError(f"no decided cases of '{proc.id}' in the period; "

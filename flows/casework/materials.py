@@ -9,25 +9,32 @@ from typing import Any
 from sqlmodel import Session
 
 from flows.casework._rows import (
-    _CASE_STATE,
-    _DECISIONS_WITH,
-    _SAVE_CASES,
-    _SAVE_STEPS,
-    _STEP_STATE,
-    _ensure_open,
-    _model,
-    _new_submission,
-    _read_case,
-    _read_steps,
-    _read_submissions,
-    _save_submissions,
-    _Transaction,
+    CASE_STATE,
+    DECISIONS_WITH,
+    SAVE_CASES,
+    SAVE_STEPS,
+    STEP_STATE,
+    Transaction,
+    as_model,
+    ensure_open,
+    new_submission,
+    read_case,
+    read_steps,
+    read_submissions,
+    save_submissions,
 )
-from flows.casework.definitions import _procedure
-from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, _calendar, _planned_due_date
-from flows.casework.notice import _check_materials
-from flows.casework.opening import _accept
-from flows.casework.tables import Case, aware_time, local_date
+from flows.casework.definitions import case_procedure
+from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, planned_due_date
+from flows.casework.notice import check_materials
+from flows.casework.opening import accept_case
+from flows.casework.tables import (
+    Case,
+    CaseStatus,
+    StepStatus,
+    SubmissionStatus,
+    aware_time,
+)
+from process_models.calendar import default_calendar, local_date
 from process_models.errors import InvalidInput
 
 __all__ = [
@@ -47,67 +54,68 @@ def submit_materials(
     """
     at = aware_time(now)
     today = local_date(at)
-    with _Transaction(session) as tx:
-        case, definition = _read_case(tx, case_id)
-        _ensure_open(case, "submit materials")
-        proc = _procedure(case, definition)
+    with Transaction(session) as tx:
+        case, definition = read_case(tx, case_id)
+        ensure_open(case, "submit materials")
+        proc = case_procedure(case, definition)
         if not material_ids:
             raise InvalidInput("no materials given; name at least one material id",
                                path="material_ids")
-        ids = _check_materials(proc, material_ids, path="material_ids")
-        rows = _read_submissions(tx, [case.id])[case.id]
+        ids = check_materials(proc, material_ids, path="material_ids")
+        rows = read_submissions(tx, [case.id])[case.id]
         for material_id in ids:
             row = rows.get(material_id)
-            if row is not None and row.status == "received":
+            if row is not None and row.status == SubmissionStatus.RECEIVED:
                 raise InvalidInput(
                     f"duplicate submission: material '{material_id}' of case {case.id} was "
                     f"already received on {local_date(row.received_at)}; nothing was recorded"
                 )
         for material_id in ids:
-            row = rows.setdefault(material_id, _new_submission(case.id, material_id, "received"))
-            row.status, row.received_at = "received", at
+            row = rows.setdefault(material_id, new_submission(case.id, material_id,
+                                                               SubmissionStatus.RECEIVED))
+            row.status, row.received_at = SubmissionStatus.RECEIVED, at
         tx.audit(case.id, "materials_received", {"materials": ids}, at)
 
-        steps = _read_steps(tx, [case.id])[case.id]
-        accepted = case.status == "awaiting_supplement" and not any(
-            r.status == "requested" and r.requested_by_step is None
+        steps = read_steps(tx, [case.id])[case.id]
+        accepted = case.status == CaseStatus.AWAITING_SUPPLEMENT and not any(
+            r.status == SubmissionStatus.REQUESTED and r.requested_by_step is None
             and proc.material(r.material_id).key for r in rows.values()
         )
-        started = (_accept(tx, case, proc, rows.values(), steps, at, deferral_working_days)
+        started = (accept_case(tx, case, proc, rows.values(), steps, at, deferral_working_days)
                    if accepted else [])
         resumed = _resume_steps(tx, case, steps, rows, today, at)
         if resumed:
             paused = {s.step_id: s.paused_working_days for s in steps}
-            case.due_date = _planned_due_date(proc, local_date(case.accepted_at), paused)
+            case.due_date = planned_due_date(proc, local_date(case.accepted_at), paused)
             case.version += 1
         if accepted or resumed:
-            tx.save(_SAVE_CASES, [case], _CASE_STATE)
-        tx.save(_SAVE_STEPS, started + resumed, _STEP_STATE)
-        _save_submissions(tx, rows.values())
+            tx.save(SAVE_CASES, [case], CASE_STATE)
+        tx.save(SAVE_STEPS, started + resumed, STEP_STATE)
+        save_submissions(tx, rows.values())
         tx.outbox(case.id, "materials_submitted",
                   {"materials": ids, "resumed": [s.step_id for s in resumed]}, at)
-    return _model(Case, case)
+    return as_model(Case, case)
 
 
-def _resume_steps(tx: _Transaction, case, steps: list, rows: dict[str, Any], today: date,
+def _resume_steps(tx: Transaction, case, steps: list, rows: dict[str, Any], today: date,
                   at: datetime) -> list:
     """Resume the steps paused for 补正 whose requested materials have all arrived."""
-    paused_steps = [s for s in steps if s.status == "supplement"]
+    paused_steps = [s for s in steps if s.status == StepStatus.SUPPLEMENT]
     if not paused_steps:
         return []
     asked = {request.case_step_id: request.materials or [] for request in tx.execute(
-        _DECISIONS_WITH, {"ids": [case.id], "outcome": "supplement"})}
+        DECISIONS_WITH, {"ids": [case.id], "outcome": "supplement"})}
     resumed = []
     for step in paused_steps:
-        if any(rows.get(m) is None or rows[m].status != "received"
+        if any(rows.get(m) is None or rows[m].status != SubmissionStatus.RECEIVED
                for m in asked.get(step.id, [])):
             continue
-        paused = max(0, _calendar().working_days_between(step.paused_on, today))
+        paused = max(0, default_calendar().working_days_between(step.paused_on, today))
         if paused:
-            step.due_date = _calendar().add_working_days(step.due_date, paused)
+            step.due_date = default_calendar().add_working_days(step.due_date, paused)
         step.paused_working_days += paused
         step.paused_on = None
-        step.status = "pending"
+        step.status = StepStatus.PENDING
         step.version += 1
         resumed.append(step)
         tx.audit(case.id, "step_resumed", {

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flows.casework.definitions import _active_steps
 from process_models.errors import InvalidInput
 from process_models.procedure import Procedure, Provider
 
@@ -49,7 +48,7 @@ def notification_list(proc: Procedure) -> list[NoticeItem]:
     [('photo', True, ('card',))]
     """
     steps_by_material: dict[str, list[str]] = {}
-    for step in _active_steps(proc):
+    for step in proc.applicant_steps:
         for material_id in step.materials:
             if proc.material(material_id).provider is Provider.applicant:
                 needing = steps_by_material.setdefault(material_id, [])
@@ -62,7 +61,7 @@ def notification_list(proc: Procedure) -> list[NoticeItem]:
     ]
 
 
-def _check_materials(proc: Procedure, material_ids: Sequence[str], *, path: str) -> list[str]:
+def check_materials(proc: Procedure, material_ids: Sequence[str], *, path: str) -> list[str]:
     """``material_ids`` if each is a known material the applicant brings, listed once."""
     if isinstance(material_ids, str):
         material_ids = [material_ids]

@@ -14,24 +14,31 @@ from datetime import datetime
 from sqlmodel import Session
 
 from flows.casework._rows import (
-    _CASES,
-    _STEP_STATE,
-    _STEPS,
-    _SUBMISSION_STATE,
-    _SUBMISSIONS,
-    _CaseRow,
-    _model,
-    _new_submission,
-    _next_case_id,
-    _StepRow,
-    _Transaction,
+    CASES,
+    STEP_STATE,
+    STEPS,
+    SUBMISSION_STATE,
+    SUBMISSIONS,
+    CaseRow,
+    StepRow,
+    Transaction,
+    as_model,
+    new_submission,
+    next_case_id,
 )
-from flows.casework.advancing import _start_ready_steps
-from flows.casework.definitions import _active_steps, store_procedure
-from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, _calendar, _planned_due_date
+from flows.casework.advancing import start_ready_steps
+from flows.casework.definitions import store_procedure
+from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, planned_due_date
 from flows.casework.identity import check_id_number, mask_id_number
-from flows.casework.notice import _check_materials, notification_list
-from flows.casework.tables import Case, aware_time, local_date
+from flows.casework.notice import check_materials, notification_list
+from flows.casework.tables import (
+    Case,
+    CaseStatus,
+    StepStatus,
+    SubmissionStatus,
+    aware_time,
+)
+from process_models.calendar import default_calendar, local_date
 from process_models.errors import InvalidInput
 from process_models.procedure import Procedure
 
@@ -72,33 +79,34 @@ def open_case(
     if not applicant.name or not applicant.name.strip():
         raise InvalidInput("applicant name is empty; give the applicant's name", path="applicant_name")
     id_number = check_id_number(applicant.id_number, today=today)
-    received = _check_materials(proc, submitted, path="submitted")
+    received = check_materials(proc, submitted, path="submitted")
     notice = notification_list(proc)
     missing_key = [i.material_id for i in notice if i.key and i.material_id not in received]
     owed = [i.material_id for i in notice if not i.key and i.material_id not in received]
 
-    with _Transaction(session) as tx:
+    with Transaction(session) as tx:
         store_procedure(session, proc, now=at)
-        case = _CaseRow(
-            id=_next_case_id(tx, today), procedure_id=proc.id,
+        case = CaseRow(
+            id=next_case_id(tx, today), procedure_id=proc.id,
             procedure_version=proc.version, applicant_name=applicant.name.strip(),
             applicant_id_number=id_number, applicant_address=applicant.address,
             applicant_phone=applicant.phone,
-            status="awaiting_supplement" if missing_key else "accepted", received_at=at,
+            status=CaseStatus.AWAITING_SUPPLEMENT if missing_key else CaseStatus.ACCEPTED,
+            received_at=at,
             accepted_at=None, due_date=None, closed_at=None, close_reason=None, colour=None,
             version=1,
         )
         submissions = (
-            [_new_submission(case.id, m, "received", received_at=at) for m in received]
-            + [_new_submission(case.id, m, "requested") for m in missing_key]
-            + [_new_submission(case.id, m, "deferred") for m in owed]
+            [new_submission(case.id, m, SubmissionStatus.RECEIVED, received_at=at) for m in received]
+            + [new_submission(case.id, m, SubmissionStatus.REQUESTED) for m in missing_key]
+            + [new_submission(case.id, m, SubmissionStatus.DEFERRED) for m in owed]
         )
         steps = [
-            _StepRow(id=None, case_id=case.id, step_id=step.id, department_id=step.department,
-                     status="waiting", started_at=None, due_date=None, paused_on=None,
+            StepRow(id=None, case_id=case.id, step_id=step.id, department_id=step.department,
+                     status=StepStatus.WAITING, started_at=None, due_date=None, paused_on=None,
                      paused_working_days=0, colour=None, escalated_at=None, version=1,
                      decided_at=None)
-            for step in _active_steps(proc)
+            for step in proc.applicant_steps
         ]
         tx.audit(case.id, "case_opened", {
             "procedure_id": proc.id, "procedure_version": proc.version,
@@ -109,31 +117,31 @@ def open_case(
             tx.audit(case.id, "supplement_requested",
                      {"step_id": None, "materials": missing_key}, at)
         else:
-            _accept(tx, case, proc, submissions, steps, at, deferral_working_days)
-        tx.insert(_CASES, [case], [column.name for column in _CASES.columns])
-        tx.insert(_SUBMISSIONS, submissions, ("case_id", "material_id", *_SUBMISSION_STATE))
-        tx.insert(_STEPS, steps, ("case_id", "step_id", "department_id", *_STEP_STATE))
+            accept_case(tx, case, proc, submissions, steps, at, deferral_working_days)
+        tx.insert(CASES, [case], [column.name for column in CASES.columns])
+        tx.insert(SUBMISSIONS, submissions, ("case_id", "material_id", *SUBMISSION_STATE))
+        tx.insert(STEPS, steps, ("case_id", "step_id", "department_id", *STEP_STATE))
         tx.outbox(case.id, "case_opened", {"status": case.status}, at)
-    return _model(Case, case)
+    return as_model(Case, case)
 
 
-def _accept(tx: _Transaction, case, proc: Procedure, submissions: Iterable, steps: list,
+def accept_case(tx: Transaction, case, proc: Procedure, submissions: Iterable, steps: list,
             at: datetime, deferral_working_days: int) -> list:
     """Accept ``case``: owed materials get their due date, the ready steps start.
 
     Changes the records in place; returns the steps it started (the caller writes them).
     """
     today = local_date(at)
-    case.status = "accepted"
+    case.status = CaseStatus.ACCEPTED
     case.accepted_at = at
     case.version += 1
-    owed_until = _calendar().add_working_days(today, deferral_working_days)
-    owed = [s for s in submissions if s.status == "deferred"]
+    owed_until = default_calendar().add_working_days(today, deferral_working_days)
+    owed = [s for s in submissions if s.status == SubmissionStatus.DEFERRED]
     for row in owed:
         row.due_date = owed_until
-    case.due_date = _planned_due_date(proc, today, {})
+    case.due_date = planned_due_date(proc, today, {})
     tx.audit(case.id, "case_accepted", {
         "due_date": case.due_date.isoformat(),
         "owed": {row.material_id: owed_until.isoformat() for row in owed},
     }, at)
-    return _start_ready_steps(tx, case, proc, steps, at)
+    return start_ready_steps(tx, case, proc, steps, at)

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from flows.casework._rows import _OUTBOX
+from flows.casework._rows import OUTBOX
 from flows.casework.tables import Outbox, aware_time
 
 __all__ = [
@@ -18,8 +18,8 @@ __all__ = [
     "pending_outbox",
 ]
 
-_PENDING_OUTBOX = (sa_select(*_OUTBOX.c).where(_OUTBOX.c.processed_at.is_(None))
-                   .order_by(_OUTBOX.c.id).limit(bindparam("limit")))
+_PENDING_OUTBOX = (sa_select(*OUTBOX.c).where(OUTBOX.c.processed_at.is_(None))
+                   .order_by(OUTBOX.c.id).limit(bindparam("limit")))
 
 
 def pending_outbox(session: Session, limit: int = 100) -> list[Any]:

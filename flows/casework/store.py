@@ -199,9 +199,7 @@ def model_metadata():
 
     from sqlmodel import SQLModel
 
-    from flows import casework
-
-    for module in pkgutil.iter_modules(casework.__path__):
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if not module.name.startswith("_") and module.name != "migrations":
             importlib.import_module(f"flows.casework.{module.name}")
     return SQLModel.metadata

@@ -14,8 +14,9 @@ The table of cases is called ``cases`` because ``CASE`` is an SQL keyword.
 The operations on these tables live in :mod:`flows.casework`.
 
 Datetimes are stored aware, in UTC (:func:`aware_time`; a naive ``now`` is read as
-service-centre time, UTC+8); days and due dates are service-centre calendar days
-(:func:`local_date`).
+service-centre time, UTC+8) and read back on the service centre's clock with
+:func:`stored_time`; days and due dates are service-centre calendar days
+(:func:`process_models.calendar.local_date`).
 
 >>> from datetime import datetime
 >>> event_hash(GENESIS_HASH, seq=1, case_id="C-20250124-0001", kind="case_opened",
@@ -27,42 +28,75 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
+from process_models.calendar import local_time
+
 __all__ = [
-    "CASE_STATUSES",
     "CLOSED_STATUSES",
     "GENESIS_HASH",
+    "OPEN_STATUSES",
+    "OPEN_STEP_STATUSES",
     "OUTCOMES",
-    "STEP_STATUSES",
-    "SUBMISSION_STATUSES",
     "AuditChainHead",
     "AuditEvent",
     "Case",
+    "CaseStatus",
     "CaseStep",
     "Certificate",
     "Colour",
     "Decision",
     "Outbox",
     "ProcedureDefinition",
+    "StepStatus",
     "Submission",
+    "SubmissionStatus",
     "aware_time",
     "canonical_json",
     "event_hash",
-    "local_date",
+    "stored_time",
 ]
 
-CASE_STATUSES = ("accepted", "awaiting_supplement", "approved", "rejected", "withdrawn")
-CLOSED_STATUSES = ("approved", "rejected", "withdrawn")
-STEP_STATUSES = ("waiting", "pending", "supplement", "approved", "rejected", "cancelled")
+
+class CaseStatus(StrEnum):
+    """Where a case stands; stored as its value (``Case.status``)."""
+
+    ACCEPTED = "accepted"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class StepStatus(StrEnum):
+    """Where a step of a case stands; stored as its value (``CaseStep.status``)."""
+
+    WAITING = "waiting"
+    PENDING = "pending"
+    SUPPLEMENT = "supplement"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class SubmissionStatus(StrEnum):
+    """A material of a case: received, owed (容缺 ``deferred``) or asked for (补正 ``requested``)."""
+
+    RECEIVED = "received"
+    DEFERRED = "deferred"
+    REQUESTED = "requested"
+
+
+OPEN_STATUSES = (CaseStatus.ACCEPTED, CaseStatus.AWAITING_SUPPLEMENT)
+CLOSED_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN)
+OPEN_STEP_STATUSES = (StepStatus.WAITING, StepStatus.PENDING, StepStatus.SUPPLEMENT)
 OUTCOMES = ("approve", "reject", "supplement")
-SUBMISSION_STATUSES = ("received", "deferred", "requested")
 GENESIS_HASH = "0" * 64
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
 Colour = Literal["red", "yellow", "green"]
 
@@ -74,21 +108,18 @@ def aware_time(now: datetime) -> datetime:
     >>> aware_time(datetime(2025, 1, 24, 9, 30))
     datetime.datetime(2025, 1, 24, 1, 30, tzinfo=datetime.timezone.utc)
     """
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=CHINA_STANDARD_TIME)
-    return now.astimezone(UTC)
+    return local_time(now).astimezone(UTC)
 
 
-def local_date(moment: datetime) -> date:
-    """The service-centre calendar day of ``moment`` (naive values are already local).
+def stored_time(at: datetime) -> datetime:
+    """A datetime read from the case tables (UTC; SQLite gives it naive) on the service
+    centre's clock.
 
-    >>> from datetime import datetime, timezone
-    >>> local_date(datetime(2025, 1, 23, 17, 0, tzinfo=timezone.utc))
-    datetime.date(2025, 1, 24)
+    >>> from datetime import datetime
+    >>> stored_time(datetime(2025, 1, 24, 1, 30)).isoformat()
+    '2025-01-24T09:30:00+08:00'
     """
-    if moment.tzinfo is None:
-        return moment.date()
-    return moment.astimezone(CHINA_STANDARD_TIME).date()
+    return local_time(at if at.tzinfo else at.replace(tzinfo=UTC))
 
 
 class ProcedureDefinition(SQLModel, table=True):

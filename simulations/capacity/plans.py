@@ -13,12 +13,13 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from process_models.calendar import local_time
 from process_models.errors import CapacityError, UnknownReference, did_you_mean, shown
 from simulations.capacity.engine import DAY_SECONDS
 
@@ -38,7 +39,6 @@ __all__ = [
 HOURS_PER_WORKING_DAY = 7.0
 """Staff hours in a working day (9:00–12:00 and 13:30–17:30)."""
 DEFAULT_CASES_PER_DAY = 5.0
-TZ = timezone(timedelta(hours=8))
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -131,7 +131,7 @@ def parse_staff_changes(items: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def _resolve_departments(plan: StaffPlan, names: Mapping[str, str], where: str) -> StaffPlan:
+def resolve_departments(plan: StaffPlan, names: Mapping[str, str], where: str) -> StaffPlan:
     """Map department names to ids; unknown ones are an error with a did-you-mean."""
     by_name = {v: k for k, v in names.items()}
 
@@ -255,7 +255,7 @@ def load_arrivals(path: str | os.PathLike[str]) -> ArrivalPlan:
             raise CapacityError(f"received_at {shown(row['received_at'])} is not an ISO date-time",
                                 file=str(p), line=i) from None
         if at.tzinfo is not None:
-            at = at.astimezone(TZ).replace(tzinfo=None)
+            at = local_time(at).replace(tzinfo=None)
         urgent = str(row.get("urgent") or "").strip().lower() in ("1", "true", "yes", "urgent")
         rows.append((row["procedure_id"], at, urgent))
     rows.sort(key=lambda r: r[1])
@@ -269,7 +269,7 @@ def _read_yaml(path: str | os.PathLike[str]) -> Any:
     return load_yaml(read_text(path), file=str(path), error=CapacityError)[0]
 
 
-def _poisson_arrivals(plans: Sequence[ProcedureArrivals], spans_of_day: Callable,
+def poisson_arrivals(plans: Sequence[ProcedureArrivals], spans_of_day: Callable,
                       first: date, last: date, rng: np.random.Generator,
                       ) -> Iterator[tuple[float, int, bool]]:
     """Arrivals day by day (memory: one day), in time order."""
@@ -308,7 +308,7 @@ def _poisson_arrivals(plans: Sequence[ProcedureArrivals], spans_of_day: Callable
         offset += DAY_SECONDS
 
 
-def _replayed(replay, index: Mapping[str, int], first: date) -> Iterator[tuple[float, int, bool]]:
+def replayed_arrivals(replay, index: Mapping[str, int], first: date) -> Iterator[tuple[float, int, bool]]:
     origin = datetime.combine(first, time())
     for pid, at, urgent in replay:
         if pid not in index:

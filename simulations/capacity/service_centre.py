@@ -59,6 +59,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from process_models.calendar import local_time
 from process_models.errors import CapacityError, UnknownReference, did_you_mean, shown
 from process_models.procedure import Procedure, Unit
 from process_models.table import csv_writer
@@ -66,13 +67,12 @@ from simulations.capacity.engine import DAY_SECONDS, Engine, PoolSpec, RunStats,
 from simulations.capacity.model import Duration, Event, Flow, Gateway, ProcessGraph, Task
 from simulations.capacity.plans import (
     HOURS_PER_WORKING_DAY,
-    TZ,
     ArrivalPlan,
     ProcedureArrivals,
     StaffPlan,
-    _poisson_arrivals,
-    _replayed,
-    _resolve_departments,
+    poisson_arrivals,
+    replayed_arrivals,
+    resolve_departments,
 )
 from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY, critical_path_length
 
@@ -349,7 +349,7 @@ class _LogWriter:
 
     def __call__(self, case: str, step: str, dept: str, activity: str, lifecycle: str,
                  seconds: float) -> None:
-        at = (self._origin + timedelta(seconds=round(seconds))).replace(tzinfo=TZ)
+        at = local_time(self._origin + timedelta(seconds=round(seconds)))
         self._csv.writerow([self._prefix + case, step, dept, activity, lifecycle,
                             at.isoformat()])
 
@@ -411,7 +411,7 @@ def simulate_capacity(
     for g in graphs:
         names.update({p: p for p in g.pools})
         names.update(g.pool_names)
-    staff = _resolve_departments(staff or StaffPlan(), names, "--staff")
+    staff = resolve_departments(staff or StaffPlan(), names, "--staff")
 
     def opening(day: date) -> list[tuple[float, float]]:
         return _spans(cal.opening_hours(day))
@@ -425,9 +425,9 @@ def simulate_capacity(
     for r, ss in enumerate(np.random.SeedSequence(seed).spawn(replications)):
         arrival_ss, engine_ss = ss.spawn(2)
         if arrivals.replay is not None:
-            stream = _replayed(arrivals.replay, index, start)
+            stream = replayed_arrivals(arrivals.replay, index, start)
         else:
-            stream = _poisson_arrivals([arrivals.of(g.id) for g in graphs], opening, start, end,
+            stream = poisson_arrivals([arrivals.of(g.id) for g in graphs], opening, start, end,
                                        np.random.default_rng(arrival_ss))
         hours = Timeline(opening, start, name="opening hours")   # one calendar for all
         pools = [PoolSpec(p, staff.staff.get(p, staff.default_staff), hours,
@@ -457,8 +457,8 @@ def what_if(procedures: Sequence[Procedure | ProcessGraph], changes: Mapping[str
     base_staff = staff or StaffPlan()
     before = simulate_capacity(procedures, staff=base_staff, **kwargs)
     names = {d.department_id: d.name for d in before.departments.values()}
-    resolved = _resolve_departments(StaffPlan(dict(changes)), names, "--staff")
-    after = simulate_capacity(procedures, staff=_resolve_departments(
+    resolved = resolve_departments(StaffPlan(dict(changes)), names, "--staff")
+    after = simulate_capacity(procedures, staff=resolve_departments(
         base_staff, names, "--staff").changed(resolved.staff), **kwargs)
     rows: list[dict[str, Any]] = []
     for pid, b in before.procedures.items():

@@ -4,7 +4,8 @@ An :class:`Event` is one thing that happened to a case: a step started, a depart
 decided (approve, reject, or 补正 ``supplement``), a certificate was issued. The writers
 take events grouped by case and in time order within each case (which is how
 :func:`flows.casework.history.history_events` streams them from the case tables), write
-them row by row and never hold the whole log in memory; :func:`export_events` picks one:
+them row by row and never hold the whole log in memory;
+:func:`simulations.interchange.export.export_events` picks one:
 
 - :func:`~simulations.interchange.xes.write_xes` — IEEE 1849 XES, one trace per case;
   activity ``step_id:kind``, ``lifecycle:transition`` start/complete/suspend,
@@ -23,8 +24,8 @@ system back as :class:`~simulations.interchange.read.LogEvent` rows for fitting 
 (:mod:`simulations.planning.fitting`); each bad row is one
 :class:`~process_models.errors.EventLogError` naming the file and line.
 
-Naive datetimes are read as China Standard Time (UTC+8, :data:`CHINA_TZ`), the clock of
-the service centre.
+Naive datetimes are read as China Standard Time, the clock of the service centre
+(:data:`process_models.calendar.SERVICE_CENTRE_TZ`, UTC+8).
 
 >>> from datetime import datetime
 >>> e = Event("C-1", "licence", "start", datetime(2025, 1, 24, 9), department_id="samr")
@@ -38,24 +39,18 @@ import functools
 import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from itertools import groupby, islice
 from operator import itemgetter, le
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from process_models.errors import EventLogError, did_you_mean
+from process_models.calendar import local_time
+from process_models.errors import EventLogError
 
-_EIGHT_HOURS = timedelta(hours=8)
-CHINA_TZ = timezone(_EIGHT_HOURS, "CST")
 EVENT_KINDS = ("start", "approve", "reject", "supplement", "certificate")
-EXPORT_FORMATS = ("xes", "ocel-json", "ocel-sqlite")
-_TRANSITIONS = {"start": "start", "approve": "complete", "reject": "complete",
+TRANSITIONS = {"start": "start", "approve": "complete", "reject": "complete",
                 "supplement": "suspend", "certificate": "complete"}
-
-
-def _aware(at: datetime) -> datetime:
-    return at.replace(tzinfo=CHINA_TZ) if at.tzinfo is None else at
 
 
 def local_iso(at: datetime) -> str:
@@ -65,11 +60,7 @@ def local_iso(at: datetime) -> str:
     >>> local_iso(datetime(2025, 1, 24, 1, 30, tzinfo=timezone.utc))
     '2025-01-24T09:30:00.000+08:00'
     """
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=CHINA_TZ)
-    elif at.utcoffset() != _EIGHT_HOURS:
-        at = at.astimezone(CHINA_TZ)
-    return at.isoformat(timespec="milliseconds")
+    return local_time(at).isoformat(timespec="milliseconds")
 
 
 class Event(NamedTuple):
@@ -104,10 +95,10 @@ class Event(NamedTuple):
     @property
     def transition(self) -> str:
         """The XES lifecycle transition: start, complete or suspend."""
-        return _TRANSITIONS[self.kind]
+        return TRANSITIONS[self.kind]
 
 
-class _Atomic:
+class AtomicFile:
     """Write to ``.name.tmp`` beside ``path``; move into place only on success."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -125,7 +116,7 @@ class _Atomic:
             self.tmp.unlink(missing_ok=True)
 
 
-def _without_cycle_collection(writer: Callable[..., int]) -> Callable[..., int]:
+def without_cycle_collection(writer: Callable[..., int]) -> Callable[..., int]:
     """Run ``writer`` with Python's cycle collector paused: a log is millions of tuples and
     strings, none of them in a cycle, which the collector would otherwise walk again and
     again while a batch of them piles up (a sixth of the time of a large export)."""
@@ -146,7 +137,7 @@ _case_of = itemgetter(0)
 _at_of = itemgetter(3)
 
 
-def _by_case(events: Iterable[Event]) -> Iterator[tuple[str, list[Event]]]:
+def by_case(events: Iterable[Event]) -> Iterator[tuple[str, list[Event]]]:
     """Consecutive runs of one case's events; checks grouping and time order (in C: the
     runs come from ``groupby``, the order is one ``map`` over each run's times)."""
     seen: set[str] = set()
@@ -167,16 +158,3 @@ def _by_case(events: Iterable[Event]) -> Iterator[tuple[str, list[Event]]]:
     if not seen:
         raise EventLogError("no events to export; choose a period that has cases")
 
-
-def export_events(events: Iterable[Event], path: str | os.PathLike[str], fmt: str) -> int:
-    """Write ``events`` in ``fmt`` (one of :data:`EXPORT_FORMATS`); return the event count."""
-    from simulations.interchange.ocel import write_ocel_json, write_ocel_sqlite
-    from simulations.interchange.xes import write_xes
-
-    writers: dict[str, Callable[[Iterable[Event], Any], int]] = {
-        "xes": write_xes, "ocel-json": write_ocel_json, "ocel-sqlite": write_ocel_sqlite,
-    }
-    if fmt not in writers:
-        raise EventLogError(f"unknown export format '{fmt}'; use one of {', '.join(writers)}",
-                            suggestion=did_you_mean(fmt, writers))
-    return writers[fmt](events, path)

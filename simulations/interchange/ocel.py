@@ -14,11 +14,11 @@ from typing import NamedTuple
 
 from simulations.interchange.eventlog import (
     EVENT_KINDS,
+    AtomicFile,
     Event,
-    _Atomic,
-    _by_case,
-    _without_cycle_collection,
+    by_case,
     local_iso,
+    without_cycle_collection,
 )
 
 __all__ = [
@@ -76,7 +76,7 @@ def _ocel_cases(events: Iterable[Event]) -> Iterator[_OcelCase]:
     """Each case of ``events`` in OCEL 2.0 terms; event ids run ``e0``, ``e1``, …"""
     n = 0
     department_objects: dict[str | None, str] = {None: "", "": ""}
-    for case_id, run in _by_case(events):
+    for case_id, run in by_case(events):
         steps: dict[str, str] = {}
         case = _OcelCase(case_id, run[0].procedure_id or "", [], [], [], [])
         add_event = case.events.append
@@ -162,7 +162,7 @@ def _json_case(case: _OcelCase) -> tuple[str, str]:
     return ",".join(events), ",\n".join(objects)
 
 
-@_without_cycle_collection
+@without_cycle_collection
 def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
     """Write ``events`` as OCEL 2.0 JSON, streaming; return the event count.
 
@@ -180,7 +180,7 @@ def write_ocel_json(events: Iterable[Event], path: str | os.PathLike[str]) -> in
     """
     count = 0
     departments: list[str] = []
-    with _Atomic(path) as tmp:
+    with AtomicFile(path) as tmp:
         spool = tmp.with_name(tmp.name + ".objects")
         try:
             with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as f, \
@@ -333,7 +333,7 @@ class _OcelSqliteBatch:
         self.size = 0
 
 
-@_without_cycle_collection
+@without_cycle_collection
 def write_ocel_sqlite(events: Iterable[Event], path: str | os.PathLike[str],
                       *, batch_events: int = 50000) -> int:
     """Write ``events`` as an OCEL 2.0 SQLite database; return the event count.
@@ -352,7 +352,7 @@ def write_ocel_sqlite(events: Iterable[Event], path: str | os.PathLike[str],
     """
     count = 0
     departments: list[str] = []
-    with _Atomic(path) as tmp, closing(sqlite3.connect(tmp)) as conn:
+    with AtomicFile(path) as tmp, closing(sqlite3.connect(tmp)) as conn:
         _ocel_sqlite_schema(conn)
         batch = _OcelSqliteBatch(conn)
         for case in _ocel_cases(events):

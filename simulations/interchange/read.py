@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
+from process_models.calendar import local_time
 from process_models.errors import EventLogError, did_you_mean
-from simulations.interchange.eventlog import _aware
 
 __all__ = [
     "LogEvent",
@@ -70,7 +70,7 @@ class _Clock:
                 f"{field_name}: '{text}' is in {name(offset)} but earlier timestamps are in "
                 f"{name(self.offset)}; give every timestamp in one time zone",
                 file=self.file, line=line)
-        return _aware(at)
+        return at if at.tzinfo else local_time(at)
 
     def check_order(self, case_id: str, at: datetime, line: int) -> None:
         last = self.last.get(case_id)

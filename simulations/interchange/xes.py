@@ -8,12 +8,12 @@ from functools import lru_cache
 from xml.sax.saxutils import quoteattr
 
 from simulations.interchange.eventlog import (
-    _TRANSITIONS,
+    TRANSITIONS,
+    AtomicFile,
     Event,
-    _Atomic,
-    _by_case,
-    _without_cycle_collection,
+    by_case,
     local_iso,
+    without_cycle_collection,
 )
 
 __all__ = [
@@ -56,7 +56,7 @@ def _xes_event_text(step_id: str, kind: str, department_id: str | None,
     after its timestamp (the certificate, if any, and ``</event>`` follow)."""
     head = (f'<event><string key="concept:name" value={_xml(f"{step_id}:{kind}")}/>'
             '<date key="time:timestamp" value="')
-    tail = (f'"/><string key="lifecycle:transition" value="{_TRANSITIONS[kind]}"/>'
+    tail = (f'"/><string key="lifecycle:transition" value="{TRANSITIONS[kind]}"/>'
             f'<string key="onething:step_id" value={_xml(step_id)}/>'
             f'<string key="onething:kind" value="{kind}"/>')
     if department_id:
@@ -66,7 +66,7 @@ def _xes_event_text(step_id: str, kind: str, department_id: str | None,
     return head, tail
 
 
-@_without_cycle_collection
+@without_cycle_collection
 def write_xes(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
     """Write ``events`` (grouped by case, in time order) as XES; return the event count.
 
@@ -80,9 +80,9 @@ def write_xes(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
     True
     """
     count = 0
-    with _Atomic(path) as tmp, open(tmp, "w", encoding="utf-8", buffering=1 << 20) as f:
+    with AtomicFile(path) as tmp, open(tmp, "w", encoding="utf-8", buffering=1 << 20) as f:
         f.write(_XES_HEAD)
-        for case_id, run in _by_case(events):
+        for case_id, run in by_case(events):
             parts = [f'<trace><string key="concept:name" value={_xml(case_id)}/>']
             if run[0].procedure_id:
                 parts.append(f'<string key="onething:procedure_id" '

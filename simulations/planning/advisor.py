@@ -142,7 +142,7 @@ def candidates(proc: Procedure) -> Iterator[tuple[str, str, dict[str, Any]]]:
     >>> sorted({lever for lever, _, _ in candidates(load_catalog_procedure("restaurant"))})
     ['commitment', 'defer_materials', 'merge', 'parallelise']
     """
-    steps = [s for s in proc.steps if not s.follow_up]
+    steps = proc.applicant_steps
     ids = {s.id for s in steps}
     for s in steps:
         for d in s.depends_on:

@@ -25,10 +25,10 @@ from process_models.procedure import (
 from simulations.planning.reforms import (
     Change,
     Result,
-    _checked,
-    _days,
-    _known_materials,
-    _known_steps,
+    checked_procedure,
+    days_text,
+    known_materials,
+    known_steps,
 )
 
 __all__ = [
@@ -107,8 +107,8 @@ def commitment(
 is not marked as allowing 告知承诺 in this model (no source); set commitment_allowed: true \
 with the rule that allows it
     """
-    ids = _known_steps(proc, steps, "commitment")
-    replaced = _known_materials(proc, replaces, "commitment")
+    ids = known_steps(proc, steps, "commitment")
+    replaced = known_materials(proc, replaces, "commitment")
     for mid in replaced:
         if not any(mid in proc.step(sid).materials for sid in ids):
             raise ScenarioError(f"commitment: material '{mid}' is not asked for by "
@@ -152,8 +152,8 @@ with the rule that allows it
         ))
         log.append(Change(
             "commitment", s.id,
-            f"{s.kind.value} {_days(s.committed.days)} days → 即办件 0 days on the applicant's "
-            f"commitment; '{check_id}' checks it after issue ({_days(days)} days, off the "
+            f"{s.kind.value} {days_text(s.committed.days)} days → 即办件 0 days on the applicant's "
+            f"commitment; '{check_id}' checks it after issue ({days_text(days)} days, off the "
             "applicant's path)",
             "告知承诺 allowed for this step in the model",
         ))
@@ -170,7 +170,7 @@ with the rule that allows it
     out.steps = steps_out
     used = {m for s in out.steps for m in s.materials}
     out.materials = [m for m in out.materials if m.id not in replaced or m.id in used]
-    return _checked(out, "commitment"), log
+    return checked_procedure(out, "commitment"), log
 
 
 def defer_materials(proc: Procedure, steps: Sequence[str] | None = None) -> Result:
@@ -185,7 +185,7 @@ def defer_materials(proc: Procedure, steps: Sequence[str] | None = None) -> Resu
     >>> log
     []
     """
-    chosen = None if steps is None else set(_known_steps(proc, steps, "defer_materials"))
+    chosen = None if steps is None else set(known_steps(proc, steps, "defer_materials"))
     by_id = {m.id: m for m in proc.materials}
     out = proc.model_copy(deep=True)
     log: list[Change] = []
@@ -211,12 +211,12 @@ def defer_materials(proc: Procedure, steps: Sequence[str] | None = None) -> Resu
                 continue
             if d.lag is not None:
                 log.append(Change("defer_materials", f"{d.step} → {s.id}",
-                                  f"lag {_days(d.lag.days)} days dropped; {names} may follow "
+                                  f"lag {days_text(d.lag.days)} days dropped; {names} may follow "
                                   "later", "容缺受理: non-key material; the legal order stays"))
                 d = d.model_copy(update={"lag": None})
             kept.append(d)
         s.depends_on = kept
-    return _checked(out, "defer_materials"), log
+    return checked_procedure(out, "defer_materials"), log
 
 
 def share_data(proc: Procedure, materials: Sequence[str] | None = None) -> Result:
@@ -241,7 +241,7 @@ def share_data(proc: Procedure, materials: Sequence[str] | None = None) -> Resul
     if materials is None:
         ids = [m.id for m in proc.materials if m.held_by is not None]
     else:
-        ids = _known_materials(proc, materials, "share_data")
+        ids = known_materials(proc, materials, "share_data")
     out = proc.model_copy(deep=True)
     log = []
     for m in out.materials:
@@ -250,7 +250,7 @@ def share_data(proc: Procedure, materials: Sequence[str] | None = None) -> Resul
             log.append(Change("share_data", m.id, f"{m.name}: {m.provider.value} → data_sharing",
                               f"数据共享: {held}"))
             m.provider = Provider.data_sharing
-    return _checked(out, "share_data"), log
+    return checked_procedure(out, "share_data"), log
 
 
 def drop_materials(proc: Procedure, materials: Sequence[str]) -> Result:
@@ -261,14 +261,14 @@ def drop_materials(proc: Procedure, materials: Sequence[str]) -> Result:
     >>> "application_form" in q.step("household_registration").materials
     False
     """
-    ids = set(_known_materials(proc, materials, "drop_materials"))
+    ids = set(known_materials(proc, materials, "drop_materials"))
     out = proc.model_copy(deep=True)
     log = [Change("drop_materials", m.id, f"{m.name} no longer required", "减要件")
            for m in out.materials if m.id in ids]
     for s in out.steps:
         s.materials = [m for m in s.materials if m not in ids]
     out.materials = [m for m in out.materials if m.id not in ids]
-    return _checked(out, "drop_materials"), log
+    return checked_procedure(out, "drop_materials"), log
 
 
 def one_window(proc: Procedure, *, window: str = "综合窗口") -> Result:
@@ -290,7 +290,7 @@ def one_window(proc: Procedure, *, window: str = "综合窗口") -> Result:
     after = sum(s.trips for s in out.steps)
     log = [Change("one_window", window, f"trips {before} → {after}; every step at '{window}'",
                   "一窗受理: the applicant comes once, to one window")]
-    return _checked(out, "one_window"), log
+    return checked_procedure(out, "one_window"), log
 
 
 def online(proc: Procedure) -> Result:

@@ -169,7 +169,7 @@ def _immediate(step: Step) -> bool:
 @dataclass(frozen=True)
 class ItemRow:
     """One item (事项): its limits before and after; ``flagged`` when the committed limit
-    in force (after, else before) is not below the statutory one; ``follow_up`` for a
+    in force (after, else before) is not below the statutory one; ``follow_up_check`` for a
     事中事后核查 (listed apart, in no sum)."""
 
     procedure_id: str
@@ -183,7 +183,7 @@ class ItemRow:
     immediate_before: bool | None
     immediate_after: bool | None
     flagged: bool
-    follow_up: bool = False
+    follow_up_check: bool = False
     statutory_basis: str | None = None
     committed_before_basis: str | None = None
     committed_after_basis: str | None = None
@@ -215,6 +215,7 @@ def _items(before: Procedure, after: Procedure) -> list[ItemRow]:
     after_steps = {s.id: s for s in after.steps}
     rows = []
     depts = {d.id: d.name for d in [*before.departments, *after.departments]}
+    on_path = {s.id for p in (before, after) for s in p.applicant_steps}
 
     def row(b: Step | None, a: Step | None) -> ItemRow:
         s = a or b
@@ -225,7 +226,7 @@ def _items(before: Procedure, after: Procedure) -> list[ItemRow]:
         return ItemRow(before.id, before.name, s.id, s.name, depts.get(s.department, s.department),
                        statutory, cb, ca, _immediate(b) if b else None,
                        _immediate(a) if a else None,
-                       _flagged(statutory, ca if a else cb), s.follow_up,
+                       _flagged(statutory, ca if a else cb), s.id not in on_path,
                        _basis(law), _basis(b and b.committed), _basis(a and a.committed))
 
     for b in before.steps:
@@ -310,7 +311,7 @@ def audit_report(pairs: Sequence[tuple[Procedure, Procedure]]) -> AuditReport:
     """The before/after report of ``pairs`` (committed limits)."""
     pairs = list(pairs)
     items = [row for b, a in pairs for row in _items(b, a)]
-    counted = [i for i in items if not i.follow_up]
+    counted = [i for i in items if not i.follow_up_check]
     totals = ItemTotals(
         items=sum(i.committed_before_days is not None for i in counted),
         before_days=sum(i.committed_before_days or 0 for i in counted),
@@ -360,10 +361,10 @@ def report_views(report: AuditReport, lang: str = "zh") -> list[View]:
                    "承诺时限未低于法定时限" if i.flagged else "",
                    "/".join(_BASIS_WORDS.get(b, "—") for b in (
                        i.statutory_basis, i.committed_before_basis, i.committed_after_basis))]
-                  for i in report.items if not i.follow_up])
+                  for i in report.items if not i.follow_up_check])
     checks = View("事中事后核查", ["一件事", "核查编号", "核查", "部门", "核查时限(工作日)"],
                   [[i.procedure_name, i.step_id, i.step_name, i.department,
-                    _days(i.committed_after_days)] for i in report.items if i.follow_up])
+                    _days(i.committed_after_days)] for i in report.items if i.follow_up_check])
     procedures = View(
         "一件事", ["一件事", "改革前版本", "改革后版本", "办理时限(前)", "办理时限(后)",
                  "压缩比例", "事项数(前)", "事项数(后)", "材料(前)", "材料(后)",

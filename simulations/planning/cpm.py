@@ -38,7 +38,6 @@ from process_models.procedure import Join, Limit, Procedure, Unit
 from process_models.summary import (
     LIMITS,
     WORKING_DAYS_PER_CALENDAR_DAY,
-    applicant_path,
     as_working_days,
     check_limits,
     step_duration_working_days,
@@ -58,7 +57,6 @@ __all__ = [
     "BackwardSchedule",
     "CompiledProcedure",
     "Schedule",
-    "applicant_path",
     "as_working_days",
     "backward_schedule",
     "check_limits",
@@ -138,7 +136,7 @@ def compile_procedure(proc: Procedure, *, limits: str = "committed") -> Compiled
     from simulations.planning._compiled import compile_dag
 
     check_limits(limits)
-    steps = applicant_path(proc)
+    steps = proc.applicant_steps
     names = [s.id for s in steps] + [st.id for st in proc.stages]
     index = {n: i for i, n in enumerate(names)}
     src, dst, lags, lag_limits = [], [], [], []
@@ -314,7 +312,7 @@ def schedule(
 def _converted(proc: Procedure, limits: str) -> list[str]:
     """Steps and ``pred->step`` dependencies holding calendar days on basis ``limits``."""
     found = []
-    for s in applicant_path(proc):
+    for s in proc.applicant_steps:
         if any(u is Unit.calendar for _, u in step_segments(s, limits)):
             found.append(s.id)
         found += [f"{d.step}->{s.id}" for d in s.depends_on if d.lag and d.lag.unit is Unit.calendar]

@@ -76,7 +76,7 @@ def gantt_bars(proc: Procedure, *, limits: str = "committed") -> list[GanttBar]:
         GanttBar(st.id, st.name, departments.get(st.department, st.department),
                  s.earliest_start[st.id], s.earliest_finish[st.id], s.total_slack[st.id],
                  st.id in critical)
-        for st in proc.steps if st.id in s.earliest_start and not st.follow_up
+        for st in proc.applicant_steps if st.id in s.earliest_start
     ]
     order = {st.id: i for i, st in enumerate(proc.steps)}
     return sorted(bars, key=lambda b: (b.start, order[b.step_id]))

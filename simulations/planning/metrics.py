@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from process_models.procedure import Procedure
-from process_models.summary import applicant_path, figures
+from process_models.summary import figures
 from simulations.planning.cpm import schedule
 
 __all__ = ["Change", "Comparison", "Metrics", "PortfolioTotals", "compare", "headline", "measure",
@@ -90,7 +90,7 @@ def measure(proc: Procedure, *, limits: str = "committed") -> Metrics:
         departments=f.departments,
         windows=f.windows,
         critical_path=s.critical_paths[0] if s.critical_paths else [],
-        slack={st.id: s.total_slack[st.id] for st in applicant_path(proc)},
+        slack={st.id: s.total_slack[st.id] for st in proc.applicant_steps},
     )
 
 

@@ -29,7 +29,7 @@ How the model carries each reform:
 
 - 告知承诺 adds a verification step (事中事后核查) flagged ``follow_up``: nothing
   depends on it, and the critical path and the metrics leave it out
-  (:func:`simulations.planning.cpm.applicant_path`), so it costs the applicant no time.
+  (:attr:`process_models.procedure.Procedure.applicant_steps`), so it costs the applicant no time.
 - A merge lasts as long as its longest member; when members legally depend on one
   another, as long as the longest legal chain among them, so no order the law imposes
   is skipped.
@@ -135,17 +135,17 @@ def _known(ids: list[str], wanted: Iterable[str], what: str, proc: Procedure,
     return out
 
 
-def _known_steps(proc: Procedure, step_ids: Iterable[str], lever: str) -> list[str]:
+def known_steps(proc: Procedure, step_ids: Iterable[str], lever: str) -> list[str]:
     """``step_ids`` as a list, each checked to exist (one-line error with a did-you-mean)."""
     return _known([s.id for s in proc.steps], step_ids, "step", proc, lever)
 
 
-def _known_materials(proc: Procedure, material_ids: Iterable[str], lever: str) -> list[str]:
+def known_materials(proc: Procedure, material_ids: Iterable[str], lever: str) -> list[str]:
     """``material_ids`` as a list, each checked to exist."""
     return _known([m.id for m in proc.materials], material_ids, "material", proc, lever)
 
 
-def _checked(proc: Procedure, lever: str) -> Procedure:
+def checked_procedure(proc: Procedure, lever: str) -> Procedure:
     """Run the whole-procedure checks; a failure becomes a ScenarioError naming the lever."""
     try:
         return check_procedure(proc)
@@ -153,7 +153,7 @@ def _checked(proc: Procedure, lever: str) -> Procedure:
         raise ScenarioError(f"{lever} leaves an invalid procedure: {e}") from None
 
 
-def _days(x: float) -> str:
+def days_text(x: float) -> str:
     return f"{x:g}"
 
 
@@ -264,12 +264,12 @@ def parallelise(
     process_models.errors.ScenarioError: parallelise: birth_certificate → household_registration \
 is a legal dependency; the law requires this order, so it cannot run in parallel
     """
-    waiting = None if steps is None else set(_known_steps(proc, steps, "parallelise"))
+    waiting = None if steps is None else set(known_steps(proc, steps, "parallelise"))
     pairs = None
     if dependencies is not None:
         pairs = set()
         for pred, succ in dependencies:
-            _known_steps(proc, [succ], "parallelise")
+            known_steps(proc, [succ], "parallelise")
             dep = next((d for d in proc.step(succ).depends_on if d.step == pred), None)
             if dep is None:
                 known = [d.step for d in proc.step(succ).depends_on]
@@ -298,7 +298,7 @@ is a legal dependency; the law requires this order, so it cannot run in parallel
             else:
                 kept.append(d)
         s.depends_on = kept
-    return _checked(out, "parallelise"), log
+    return checked_procedure(out, "parallelise"), log
 
 
 #: 行政许可法 第26条: a licence several departments handle jointly (联合办理、集中办理) takes
@@ -367,7 +367,7 @@ def merge(
     2 steps (...) → 1; limit 2.5 days (members legally depend on one another: longest chain \
 medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination); ...
     """
-    members = _known_steps(proc, steps, "merge")
+    members = known_steps(proc, steps, "merge")
     if len(members) < 2:
         raise ScenarioError(f"merge: name at least two steps to merge, got {members}")
     if overhead_days < 0:
@@ -396,13 +396,13 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
         limit = Limit(days=round(chain_days + overhead_days, 2))
         untimed = []
         how = (f"members legally depend on one another: longest chain {' → '.join(chain)} "
-               f"{_days(round(chain_days, 2))}")
+               f"{days_text(round(chain_days, 2))}")
     else:
         limit = Limit(days=longest.committed.days + overhead_days, unit=longest.committed.unit,
                       **({} if overhead_days else {"basis": longest.committed.basis,
                                                    "source": longest.committed.source}))
         untimed = [u.model_copy() for u in longest.untimed]
-        how = f"longest member '{longest.id}' {_days(longest.committed.days)}"
+        how = f"longest member '{longest.id}' {days_text(longest.committed.days)}"
     deps: list[Dependency] = []
     for s in parts:
         for d in s.depends_on:
@@ -464,15 +464,15 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
     before_trips = sum(s.trips for s in parts)
     log = [Change(
         "merge", joint_id,
-        f"{len(members)} steps ({', '.join(members)}) → 1; limit {_days(joint.committed.days)}"
-        f"{_unit(joint.committed)} days ({how} + {_days(overhead_days)} coordination); materials "
+        f"{len(members)} steps ({', '.join(members)}) → 1; limit {days_text(joint.committed.days)}"
+        f"{_unit(joint.committed)} days ({how} + {days_text(overhead_days)} coordination); materials "
         f"{before_materials} → {len(materials)}; trips {before_trips} → {joint.trips}",
         "联审: one joint review instead of separate ones",
     )]
     if any(s.duration is not None for s in parts):
         log.append(Change("merge", joint_id, "duration distributions of the members dropped",
                           "a joint review has no fitted distribution yet; its limit is used"))
-    return _checked(out, "merge"), log
+    return checked_procedure(out, "merge"), log
 
 
 def _longest_chain(parts: list[Step]) -> tuple[list[str], float]:
@@ -548,10 +548,10 @@ def eliminate(proc: Procedure, steps: Sequence[str]) -> Result:
     >>> q.step("household_registration").predecessors
     ['birth_certificate']
     """
-    gone = set(_known_steps(proc, steps, "eliminate"))
+    gone = set(known_steps(proc, steps, "eliminate"))
     out = proc.model_copy(deep=True)
     log = [Change("eliminate", sid, f"step '{proc.step(sid).name}' cancelled", "取消: no longer "
-                  "required") for sid in _known_steps(proc, steps, "eliminate")]
+                  "required") for sid in known_steps(proc, steps, "eliminate")]
     produced = {m.id for m in out.materials if m.from_step in gone}
     _bridge(out, gone)
     if produced:
@@ -560,7 +560,7 @@ def eliminate(proc: Procedure, steps: Sequence[str]) -> Result:
         out.materials = [m for m in out.materials if m.id not in produced]
         log.append(Change("eliminate", ", ".join(sorted(produced)), "materials no longer asked "
                           "for", "the step that produced them is cancelled"))
-    return _checked(out, "eliminate"), log
+    return checked_procedure(out, "eliminate"), log
 
 
 def filing(proc: Procedure, steps: Sequence[str]) -> Result:
@@ -573,19 +573,19 @@ def filing(proc: Procedure, steps: Sequence[str]) -> Result:
     >>> q.step("maternity_benefit").kind.value, q.step("maternity_benefit").committed.days
     ('即办件', 0.0)
     """
-    ids = _known_steps(proc, steps, "filing")
+    ids = known_steps(proc, steps, "filing")
     out = proc.model_copy(deep=True)
     log = []
     for s in out.steps:
         if s.id in ids:
-            log.append(Change("filing", s.id, f"{s.kind.value} {_days(s.committed.days)} days → "
+            log.append(Change("filing", s.id, f"{s.kind.value} {days_text(s.committed.days)} days → "
                               "备案 (即办件, 0 days)", "改备案: filed, not approved"))
             s.kind = StepKind.immediate
             s.committed = Limit(days=0)
             s.statutory = None
             s.untimed = []
             s.duration = None
-    return _checked(out, "filing"), log
+    return checked_procedure(out, "filing"), log
 
 
 def compress(
@@ -613,11 +613,11 @@ def compress(
         raise ScenarioError(f"compress: factor must be between 0 and 1, got {factor:g}")
     if (to_days is not None and to_days < 0) or (by_days is not None and by_days < 0):
         raise ScenarioError("compress: days must be at least 0")
-    ids = None if steps is None else set(_known_steps(proc, steps, "compress"))
+    ids = None if steps is None else set(known_steps(proc, steps, "compress"))
     out = proc.model_copy(deep=True)
     log = []
-    for s in out.steps:
-        if (ids is not None and s.id not in ids) or s.follow_up:
+    for s in out.applicant_steps:
+        if ids is not None and s.id not in ids:
             continue
         old = s.committed.days
         if factor is not None:
@@ -627,10 +627,10 @@ def compress(
         else:
             new = max(0.0, old - by_days)
         if new < old:
-            log.append(Change("compress", s.id, f"committed limit {_days(old)} → {_days(new)}"
+            log.append(Change("compress", s.id, f"committed limit {days_text(old)} → {days_text(new)}"
                               f"{_unit(s.committed)} days", "压缩时限: a tighter committed limit"))
             s.committed = s.committed.model_copy(update={"days": new})
-    return _checked(out, "compress"), log
+    return checked_procedure(out, "compress"), log
 
 
 def zone_assessment(proc: Procedure, steps: Sequence[str]) -> Result:
@@ -644,7 +644,7 @@ def zone_assessment(proc: Procedure, steps: Sequence[str]) -> Result:
     >>> [s.id for s in q.steps if s.id == "vaccination"]
     []
     """
-    ids = _known_steps(proc, steps, "zone_assessment")
+    ids = known_steps(proc, steps, "zone_assessment")
     gone = set(ids)
     out = proc.model_copy(deep=True)
     log = [Change("zone_assessment", sid, f"'{proc.step(sid).name}' leaves the procedure",
@@ -657,4 +657,4 @@ def zone_assessment(proc: Procedure, steps: Sequence[str]) -> Result:
                               "区域评估: the zone report is shared"))
             m.from_step = None
     _bridge(out, gone)
-    return _checked(out, "zone_assessment"), log
+    return checked_procedure(out, "zone_assessment"), log

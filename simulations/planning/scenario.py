@@ -77,7 +77,7 @@ from process_models.errors import (
     did_you_mean,
     shown,
 )
-from process_models.loading import _line_of, format_path, read_text, validation_error
+from process_models.loading import format_path, line_of, read_text, validation_error
 from process_models.procedure import Days, Id, Procedure, Step
 from process_models.yaml_loader import load_yaml
 from simulations.planning.applicant_levers import (
@@ -115,6 +115,7 @@ __all__ = [
     "Reform",
     "Scenario",
     "apply_scenario",
+    "apply_scenario_text",
     "catalog_reform",
     "catalog_scenario_path",
     "load_scenario",
@@ -340,14 +341,14 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
         at = ("levers", i)
         if "lever" not in entry:
             raise ScenarioError("each entry needs 'lever:' naming the lever; known: "
-                                + ", ".join(LEVERS), file=file, line=_line_of(lines, at),
+                                + ", ".join(LEVERS), file=file, line=line_of(lines, at),
                                 path=format_path(at))
         name = str(entry["lever"]).strip()
         name = LEVER_ALIASES.get(name, LEVER_ALIASES.get(name.lower(), name.lower()))
         if name not in LEVERS:
             raise ScenarioError(
                 f"unknown lever {shown(entry['lever'])}; known: {', '.join(LEVERS)}",
-                file=file, line=_line_of(lines, (*at, "lever")), path=format_path((*at, "lever")),
+                file=file, line=line_of(lines, (*at, "lever")), path=format_path((*at, "lever")),
                 suggestion=did_you_mean(str(entry["lever"]), [*LEVERS, *LEVER_ALIASES]),
             )
         model = _ARGS[name]
@@ -364,7 +365,7 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
             raise ScenarioError(
                 f"{name} sets {typed[0]} to a typed number; give source: (the published "
                 "commitment of that place for the value), or reach the figure with mechanism "
-                "levers", file=file, line=_line_of(lines, (*at, typed[0])),
+                "levers", file=file, line=line_of(lines, (*at, typed[0])),
                 path=format_path((*at, typed[0])))
         calls.append(LeverCall(lever=name, args=kwargs, note=args.note, source=args.source,
                                index=i, lines=own))
@@ -393,7 +394,7 @@ def _check_references(proc: Procedure, call: LeverCall, file: str | None) -> Non
                 loc = (key, j)
                 raise ScenarioError(
                     f"unknown {what} '{ref}'", file=file,
-                    line=_line_of(call.lines, loc),
+                    line=line_of(call.lines, loc),
                     path=format_path(("levers", call.index, *loc)),
                     suggestion=did_you_mean(ref, pool),
                 )
@@ -402,7 +403,7 @@ def _check_references(proc: Procedure, call: LeverCall, file: str | None) -> Non
             if ref not in steps:
                 loc = ("dependencies", j)
                 raise ScenarioError(
-                    f"unknown step '{ref}'", file=file, line=_line_of(call.lines, loc),
+                    f"unknown step '{ref}'", file=file, line=line_of(call.lines, loc),
                     path=format_path(("levers", call.index, *loc)),
                     suggestion=did_you_mean(ref, steps),
                 )
@@ -422,12 +423,12 @@ def _applied(proc: Procedure, scenario: Scenario) -> Iterator[tuple[str, Procedu
             proc, changes = LEVERS[call.lever](proc, **call.args)
         except OnethingError as e:
             path = format_path(("levers", call.index))
-            raise ScenarioError(str(e), file=scenario.file, line=_line_of(call.lines, ()),
+            raise ScenarioError(str(e), file=scenario.file, line=line_of(call.lines, ()),
                                 path=path) from None
         except ValidationError as err:  # the lever built a step the model refuses
             e = validation_error(err, Step)
             raise ScenarioError(f"{call.lever}: the step it makes is not valid: {e}",
-                                file=scenario.file, line=_line_of(call.lines, ()),
+                                file=scenario.file, line=line_of(call.lines, ()),
                                 path=format_path(("levers", call.index))) from None
         yield call.lever, proc, [replace(c, note=call.note, source=call.source) for c in changes]
 
@@ -443,6 +444,20 @@ def apply_scenario(proc: Procedure, scenario: Scenario) -> tuple[Procedure, list
     for _, after, changes in _applied(proc, scenario):
         log.extend(changes)
     return after.model_copy(update={"form": "after"}), log
+
+
+def apply_scenario_text(proc: Procedure,
+                        scenario_text: str | None) -> tuple[Procedure, list[Change]]:
+    """:func:`apply_scenario` with a scenario given as YAML text, else the catalog's.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> after, changes = apply_scenario_text(load_catalog_procedure("newborn"), None)
+    >>> after.form
+    'after'
+    """
+    scenario = (parse_scenario(scenario_text, file="scenario.yaml") if scenario_text
+                else load_scenario(catalog_scenario_path(proc.id)))
+    return apply_scenario(proc, scenario)
 
 
 def catalog_scenario_path(procedure_id: str) -> Path:
@@ -564,9 +579,8 @@ class Reform:
         (惯例) dependencies, whether they chain every step one after another, and how many
         committed limits are not sourced (estimates splitting a published total)."""
         from process_models.procedure import Basis, DependencyKind
-        from simulations.planning.cpm import applicant_path
 
-        steps = applicant_path(self.before)
+        steps = self.before.applicant_steps
         b = self.comparison.before
         practice = sum(d.kind is DependencyKind.practice for s in steps for d in s.depends_on)
         return {"practice_dependencies": practice,

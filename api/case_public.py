@@ -1,0 +1,70 @@
+"""A case as the API and the pages show it: the read model (:mod:`flows.casework.views`)
+as the current user may see it.
+
+Clerks see only cases with a step of their departments (:func:`api.deps.visible_case_ids`);
+applicants' personal data are masked by role (:func:`api.models.applicant_public`).
+Routes and pages call these; neither calls the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+from sqlmodel import Session
+
+from api.deps import check_case_visible, visible_case_ids
+from api.masking import free_text, personal_data
+from api.models import CasePublic, CasesPublic, CaseSummary, applicant_public
+from flows.casework.accounts import User
+from flows.casework.views import CaseView, case_view
+from flows.casework.views import case_board as views_board
+from process_models.calendar import local_date
+
+__all__ = ["case_board", "case_public", "local_today", "visible_case"]
+
+
+def local_today() -> date:
+    """Today on the service centre's clock."""
+    return local_date(datetime.now(UTC))
+
+
+def case_public(view: CaseView, user: User) -> CasePublic:
+    """``view`` as ``user`` may see it: the applicant masked by role, and ID and phone
+    numbers typed into free text (reasons) masked for roles without the full view."""
+    data = personal_data(user.role)
+    fields = {name: getattr(view, name) for name in CasePublic.model_fields if name != "applicant"}
+    fields["close_reason"] = free_text(view.close_reason, data)
+    fields["decisions"] = [replace(d, reason=free_text(d.reason, data)) for d in view.decisions]
+    return CasePublic.model_validate(
+        {**fields, "applicant": applicant_public(view, data)}, from_attributes=True)
+
+
+def visible_case(session: Session, user: User, case_id: str,
+                 today: date | None = None) -> CasePublic:
+    """Case ``case_id`` as ``user`` sees it on ``today`` (default: today), for
+    :func:`api.routes.cases.read_case` and the pages; :class:`~process_models.errors.NotFound`
+    when it is not theirs to see."""
+    check_case_visible(session, user, case_id)
+    return case_public(case_view(session, case_id, today=today or local_today()), user)
+
+
+def case_board(
+    session: Session, user: User, *, today: date | None = None, colour: str | None = None,
+    status: str | None = None, procedure_id: str | None = None,
+    department_id: str | None = None, include_closed: bool = False, offset: int = 0,
+    limit: int = 100,
+) -> CasesPublic:
+    """The case board as ``user`` sees it on ``today`` (default: today), for
+    :func:`api.routes.cases.read_cases` and the pages."""
+    board = views_board(session, today=today or local_today(), colour=colour, status=status,
+                        procedure_id=procedure_id, department_id=department_id,
+                        include_closed=include_closed, case_ids=visible_case_ids(user))
+    view = personal_data(user.role)
+    return CasesPublic(
+        data=[CaseSummary(case_id=line.case_id, procedure_id=line.procedure_id,
+                          status=line.status, colour=line.colour,
+                          applicant=applicant_public(line, view),
+                          received_at=line.received_at, due_date=line.due_date)
+              for line in board.lines[offset:offset + limit]],
+        count=len(board.lines), colours=board.colours)

@@ -1,0 +1,280 @@
+"""How a case looks: the one read model the API, the web pages and the CLI render.
+
+:func:`case_view` is one case with its steps, materials, decisions and certificates;
+:func:`case_board` is many cases, one line each, with their colours counted;
+:func:`case_timeline` is a case's audit events in order. Colours are those of the given
+``today`` (:func:`flows.casework.colours.case_colour`). The views are plain dataclasses
+holding everything, the applicant's personal data too: whoever renders them decides what
+a reader may see (the API masks by role, ``api/models.py: applicant_public``).
+
+>>> import tempfile, pathlib
+>>> from datetime import date, datetime
+>>> from sqlmodel import Session
+>>> from process_models.catalog import load_catalog_procedure
+>>> from flows.casework import Applicant, open_case
+>>> from flows.casework.store import init_db, make_engine
+>>> engine = make_engine(f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'cases.db'}")
+>>> init_db(engine)
+>>> with Session(engine) as session:
+...     case = open_case(session, load_catalog_procedure("newborn"),
+...                      Applicant("张三", "11010519491231002X"), [],
+...                      now=datetime(2025, 1, 24, 9, 30))
+...     view = case_view(session, case.id, today=date(2025, 1, 24))
+...     board = case_board(session, today=date(2025, 1, 24))
+>>> view.status, [line.case_id for line in board.lines], board.colours
+('awaiting_supplement', ['C-20250124-0001'], {'red': 0, 'yellow': 1, 'green': 0})
+>>> engine.dispose()
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from flows.casework._rows import case_not_found
+from flows.casework.colours import case_colour, step_colour
+from flows.casework.tables import (
+    OPEN_STATUSES,
+    AuditEvent,
+    Case,
+    CaseStep,
+    Certificate,
+    Colour,
+    Decision,
+    Submission,
+)
+
+__all__ = [
+    "COLOURS",
+    "CaseBoard",
+    "CaseLine",
+    "CaseView",
+    "CertificateView",
+    "DecisionView",
+    "MaterialView",
+    "StepView",
+    "TimelineEntry",
+    "case_board",
+    "case_timeline",
+    "case_view",
+]
+
+COLOURS: tuple[Colour, ...] = ("red", "yellow", "green")
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One step of a case, with its colour."""
+
+    step_id: str
+    department_id: str
+    status: str
+    colour: Colour
+    due_date: date | None
+    version: int
+    started_at: datetime | None
+    decided_at: datetime | None
+    paused_working_days: int
+
+
+@dataclass(frozen=True)
+class MaterialView:
+    """A material of a case: received, owed (容缺) or asked for (补正)."""
+
+    material_id: str
+    status: str
+    due_date: date | None
+    requested_by_step: str | None
+    received_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """A department's decision on a step."""
+
+    step_id: str
+    outcome: str
+    reason: str | None
+    materials: list[str] | None
+    department_id: str
+    decided_by: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    """A certificate issued to the case."""
+
+    number: str
+    name: str
+    step_id: str
+    department_id: str
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """One case on the board."""
+
+    case_id: str
+    procedure_id: str
+    status: str
+    colour: Colour
+    applicant_name: str
+    applicant_id_number: str
+    applicant_address: str | None
+    applicant_phone: str | None
+    received_at: datetime
+    due_date: date | None
+
+
+@dataclass(frozen=True)
+class CaseView(CaseLine):
+    """Everything about one case, coloured as on a given day: its board line and more."""
+
+    procedure_version: str
+    accepted_at: datetime | None
+    closed_at: datetime | None
+    close_reason: str | None
+    version: int
+    steps: list[StepView]
+    materials: list[MaterialView]
+    decisions: list[DecisionView]
+    certificates: list[CertificateView]
+
+
+@dataclass(frozen=True)
+class CaseBoard:
+    """The cases asked for, in case id order, and how many of them are of each colour."""
+
+    lines: list[CaseLine]
+    colours: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One audit event of a case."""
+
+    seq: int
+    kind: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+def _yellow_share(yellow_share: float | None) -> float:
+    if yellow_share is not None:
+        return yellow_share
+    from process_models.settings import settings
+
+    return settings.yellow_share
+
+
+def _rows_of_case(view: type, table: Any, order: Any) -> Any:
+    """The statement reading ``view``'s columns of ``table`` for one case (``case_id``)."""
+    columns = [getattr(table, name) for name in view.__dataclass_fields__]
+    return sa_select(*columns).where(table.case_id == bindparam("case_id")).order_by(order)
+
+
+_READ_STEPS = (sa_select(CaseStep.step_id, CaseStep.department_id, CaseStep.status,
+                         CaseStep.due_date, CaseStep.version, CaseStep.started_at,
+                         CaseStep.decided_at, CaseStep.paused_working_days, CaseStep.paused_on)
+               .where(CaseStep.case_id == bindparam("case_id")).order_by(CaseStep.id))
+"""What a case's view shows of its steps, and what their colour needs."""
+_READ_PARTS = {
+    "materials": (MaterialView, _rows_of_case(MaterialView, Submission, Submission.id)),
+    "decisions": (DecisionView, _rows_of_case(DecisionView, Decision, Decision.id)),
+    "certificates": (CertificateView,
+                     _rows_of_case(CertificateView, Certificate, Certificate.number)),
+}
+
+
+def case_view(session: Session, case_id: str, *, today: date,
+              yellow_share: float | None = None) -> CaseView:
+    """Case ``case_id`` coloured as on ``today``; :class:`CaseNotFound` (with a did-you-mean)
+    when there is no such case."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise case_not_found(session, case_id)
+    steps = session.execute(_READ_STEPS, {"case_id": case.id}).all()
+    share = _yellow_share(yellow_share)
+    return CaseView(
+        case_id=case.id, procedure_id=case.procedure_id,
+        procedure_version=case.procedure_version, status=case.status,
+        colour=case_colour(case, steps, today, yellow_share=share),
+        applicant_name=case.applicant_name, applicant_id_number=case.applicant_id_number,
+        applicant_address=case.applicant_address, applicant_phone=case.applicant_phone,
+        received_at=case.received_at, accepted_at=case.accepted_at, due_date=case.due_date,
+        closed_at=case.closed_at, close_reason=case.close_reason, version=case.version,
+        steps=[StepView(step_id=s.step_id, department_id=s.department_id, status=s.status,
+                        colour=step_colour(s, today, yellow_share=share), due_date=s.due_date,
+                        version=s.version, started_at=s.started_at, decided_at=s.decided_at,
+                        paused_working_days=s.paused_working_days) for s in steps],
+        **{part: [view(*row) for row in session.execute(statement, {"case_id": case.id})]
+           for part, (view, statement) in _READ_PARTS.items()},
+    )
+
+
+_BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.status, Case.received_at, Case.due_date,
+                  Case.closed_at, Case.applicant_name, Case.applicant_id_number,
+                  Case.applicant_address, Case.applicant_phone)
+"""What the board shows of a case, and what its colour needs."""
+
+_COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.status, CaseStep.due_date, CaseStep.decided_at,
+                   CaseStep.paused_on, CaseStep.started_at)
+"""What a step's colour needs."""
+
+
+def case_board(
+    session: Session, *, today: date, colour: str | None = None, status: str | None = None,
+    procedure_id: str | None = None, department_id: str | None = None,
+    include_closed: bool = False, case_ids: Any = None, yellow_share: float | None = None,
+) -> CaseBoard:
+    """The cases on the board on ``today``, in two queries: open ones (all with
+    ``include_closed``, or those of ``status``), of ``procedure_id``, with a step of
+    ``department_id``, among ``case_ids`` (a subquery) when given; then those of ``colour``.
+    The colour counts are taken before the colour filter."""
+    query = sa_select(*_BOARD_COLUMNS).order_by(Case.id)
+    if not include_closed and status is None:
+        query = query.where(col(Case.status).in_(OPEN_STATUSES))
+    if status is not None:
+        query = query.where(Case.status == status)
+    if procedure_id is not None:
+        query = query.where(Case.procedure_id == procedure_id)
+    if department_id is not None:
+        query = query.where(col(Case.id).in_(
+            select(CaseStep.case_id).where(CaseStep.department_id == department_id)))
+    if case_ids is not None:
+        query = query.where(col(Case.id).in_(case_ids))
+    cases = session.execute(query).all()
+    steps: dict[str, list] = {}
+    if cases:
+        for step in session.execute(sa_select(*_COLOUR_COLUMNS).where(
+                col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
+            steps.setdefault(step.case_id, []).append(step)
+    share = _yellow_share(yellow_share)
+    lines = [CaseLine(case_id=case.id, procedure_id=case.procedure_id, status=case.status,
+                      colour=case_colour(case, steps.get(case.id, []), today,
+                                         yellow_share=share),
+                      applicant_name=case.applicant_name,
+                      applicant_id_number=case.applicant_id_number,
+                      applicant_address=case.applicant_address,
+                      applicant_phone=case.applicant_phone,
+                      received_at=case.received_at, due_date=case.due_date)
+             for case in cases]
+    counts = Counter(line.colour for line in lines)
+    if colour is not None:
+        lines = [line for line in lines if line.colour == colour]
+    return CaseBoard(lines=lines, colours={c: counts.get(c, 0) for c in COLOURS})
+
+
+def case_timeline(session: Session, case_id: str) -> list[TimelineEntry]:
+    """Every audit event of case ``case_id``, in order."""
+    return [TimelineEntry(seq=e.seq, kind=e.kind, at=e.at, payload=e.payload)
+            for e in session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
+                                  .order_by(col(AuditEvent.seq)))]

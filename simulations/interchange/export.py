@@ -1,0 +1,34 @@
+"""Writing an event log in a format chosen by name: XES or OCEL 2.0 (JSON or SQLite).
+
+The writers live beside the event they write (:mod:`simulations.interchange.xes`,
+:mod:`simulations.interchange.ocel`); this module only picks one.
+
+>>> EXPORT_FORMATS
+('xes', 'ocel-json', 'ocel-sqlite')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from process_models.errors import EventLogError, did_you_mean
+from simulations.interchange.eventlog import Event
+from simulations.interchange.ocel import write_ocel_json, write_ocel_sqlite
+from simulations.interchange.xes import write_xes
+
+__all__ = ["EXPORT_FORMATS", "export_events"]
+
+_WRITERS: dict[str, Callable[[Iterable[Event], Any], int]] = {
+    "xes": write_xes, "ocel-json": write_ocel_json, "ocel-sqlite": write_ocel_sqlite,
+}
+EXPORT_FORMATS = tuple(_WRITERS)
+
+
+def export_events(events: Iterable[Event], path: str | os.PathLike[str], fmt: str) -> int:
+    """Write ``events`` in ``fmt`` (one of :data:`EXPORT_FORMATS`); return the event count."""
+    if fmt not in _WRITERS:
+        raise EventLogError(f"unknown export format '{fmt}'; use one of {', '.join(_WRITERS)}",
+                            suggestion=did_you_mean(fmt, _WRITERS))
+    return _WRITERS[fmt](events, path)

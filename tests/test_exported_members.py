@@ -1,0 +1,71 @@
+"""Each package names its public names in ``__all__``, and every one of them resolves
+(httpx's ``test_exported_members``): a change to a package's public face is a change to
+this list."""
+
+import importlib
+
+import pytest
+
+EXPORTED = {
+    "process_models": [
+        "Basis", "BpmnError", "CalendarError", "CalendarWarning", "CapacityError",
+        "CaseNotFound", "Conflict", "DecisionConflict", "Department", "Dependency",
+        "DependencyCycle", "DependencyKind", "Distribution", "DuplicateId", "EventLogError",
+        "Figures", "Forbidden", "InvalidInput", "Join", "Limit", "Material",
+        "MissingDependency", "NotFound", "OnethingError", "Procedure", "ProcedureError",
+        "ProcedureNotFound", "ProcedureSyntaxError", "Provenance", "Provider", "PublishedFigures",
+        "SERVICE_CENTRE_TZ", "ScenarioError", "Source", "Stage", "Step", "StepKind",
+        "TableError", "Unit", "UnknownReference", "UnsourcedNumber", "Untimed",
+        "WorkingCalendar", "add_working_days", "catalog_ids", "check_procedure",
+        "check_sourced", "default_calendar", "did_you_mean", "dump_procedure", "figures",
+        "load_catalog", "load_catalog_procedure",
+        "load_procedure", "load_procedures", "load_table", "local_date", "local_time",
+        "numbers", "parse_procedure", "procedure_data", "procedure_from_table",
+        "procedure_paths", "save_procedure", "save_table", "sourced_line", "summarize",
+        "table_from_procedure", "to_graph",
+        "working_days_between",
+    ],
+    "simulations": [
+        "Advice", "AuditReport", "CapacityResult", "Comparison", "EXPORT_FORMATS", "Event",
+        "LEVERS", "LogEvent", "Metrics", "Reform", "Risk", "Scenario", "Schedule", "advise",
+        "apply_scenario", "apply_scenario_text", "audit_report", "compare", "compare_risk",
+        "critical_path", "critical_path_length", "critical_paths", "export_events",
+        "fit_distribution", "fit_procedure", "load_arrivals", "load_bpmn", "load_prosimos",
+        "load_scenario", "load_staff", "log_durations", "measure", "plot_gantt", "read_log",
+        "save_bpmn", "schedule", "simulate", "simulate_capacity", "simulate_prosimos",
+        "what_if", "write_gantt",
+    ],
+    "flows": [
+        "ADVANCING_KINDS", "AdvanceSummary", "FLOWS", "InProcessWorker", "WORK_POOL",
+        "advance", "deploy", "engine_for", "open_case", "quiet_runs", "relay_once",
+        "request_advance", "run_flow", "run_open_case", "run_relay", "run_worker",
+        "sla_sweep",
+    ],
+    "flows.casework": [
+        "ADVANCE_BATCH_CASES", "AdvanceResult", "Applicant", "CHANGE_MARKER",
+        "CLOSED_STATUSES", "CaseBoard", "CaseLine", "CaseStatus", "CaseView", "ChainReport",
+        "DEFERRAL_WORKING_DAYS", "NoticeItem", "OPEN_STATUSES", "OPEN_STEP_STATUSES",
+        "SWEEP_BATCH_CASES", "StatusChange", "StepStatus", "SubmissionStatus",
+        "advance_case", "advance_cases", "case_board", "case_colour", "case_timeline",
+        "case_view", "decide", "init_db", "lock_chain", "make_engine", "mark_processed",
+        "notification_list", "open_case", "pending_outbox", "resolve_procedure",
+        "step_colour", "store_procedure", "submit_materials", "sweep", "verify_chain",
+        "withdraw_case",
+    ],
+}
+
+
+@pytest.mark.parametrize("package", EXPORTED)
+def test_a_package_exports_exactly_the_names_listed_here(package):
+    """``__all__`` is the list above, without duplicates."""
+    exported = importlib.import_module(package).__all__
+    assert sorted(exported) == sorted(EXPORTED[package])
+    assert len(set(exported)) == len(exported)
+
+
+@pytest.mark.parametrize("package", EXPORTED)
+def test_every_exported_name_resolves(package):
+    """``from package import name`` works for each name of ``__all__``."""
+    module = importlib.import_module(package)
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert missing == []
