@@ -134,13 +134,13 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def rss_kb(pids: list[int]) -> int:
-    """Resident memory of ``pids`` together."""
+def rss_kb(pids: list[int], field: str = "VmRSS") -> int:
+    """Resident memory of ``pids`` together (``field="VmHWM"``: the sum of their peaks)."""
     total = 0
     for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     total += int(line.split()[1])
         except OSError:
             pass

@@ -21,8 +21,9 @@ in-process, a generated secret, 127.0.0.1 and a free port), logs in as a planner
    fuzzes it).
 
 The service's memory is sampled every 50 ms. Per phase it prints the requests sent, the
-status codes, the largest and the final resident memory and the growth over the idle size;
-then the fuzz run's growth against the baseline's. Each request has ``--timeout`` seconds,
+status codes, the largest and the final resident memory, the growth over the idle size and
+the sum of the processes' peaks (``VmHWM``: a spike between two samples shows there); then
+the fuzz run's growth against the baseline's. Each request has ``--timeout`` seconds,
 each phase ``--phase-seconds``; what is left is counted unsent. The exit code is 1 when
 the fuzz run grew the service by more than ``--max-growth-mb`` (50 MB), or any request
 answered 5xx, failed or stayed unsent. The service and its folder go away at the end.
@@ -48,7 +49,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.bench_api import MemorySampler, free_port, stop_service, wait_until_up
+from bench.bench_api import (
+    MemorySampler,
+    free_port,
+    process_tree,
+    rss_kb,
+    stop_service,
+    wait_until_up,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANNER, PASSWORD = "bench_planner", "bench-planner-password"
@@ -182,6 +190,7 @@ class Phase:
     seconds: float = 0.0
     max_kb: int = 0
     final_kb: int = 0
+    peaks_kb: int = 0
 
     @property
     def server_errors(self) -> int:
@@ -229,6 +238,7 @@ def run_phase(name: str, probes: list[Probe], base_url: str, token: str, *,
     time.sleep(2 * sampler.interval_seconds)
     samples = sampler.samples_kb[first_sample:]
     phase.max_kb, phase.final_kb = max(samples), samples[-1]
+    phase.peaks_kb = rss_kb(process_tree(sampler.pid), "VmHWM")
     return phase
 
 
@@ -276,6 +286,7 @@ class FuzzRun:
     """The idle size and the two phases; :meth:`failures` says what broke the bound."""
 
     idle_kb: int
+    idle_peaks_kb: int
     baseline: Phase
     fuzz: Phase
     max_growth_mb: float
@@ -319,24 +330,26 @@ def fuzz_service(requests: int, *, connections: int = 4, timeout_seconds: float 
             first = len(sampler.samples_kb)
             time.sleep(2.0)
             idle_kb = int(statistics.median(sampler.samples_kb[first:]))
+            idle_peaks_kb = rss_kb(process_tree(server.pid), "VmHWM")
             baseline = run_phase("baseline", valid, base_url, token, **options)
             fuzz = run_phase("fuzz run", malformed, base_url, token, **options)
         finally:
             sampler.stopped.set()
             stop_service(server)
-    return FuzzRun(idle_kb, baseline, fuzz, max_growth_mb)
+    return FuzzRun(idle_kb, idle_peaks_kb, baseline, fuzz, max_growth_mb)
 
 
 def report(run: FuzzRun) -> None:
     mb = 1024
-    print(f"idle RSS (all service processes, after the warm-up): {run.idle_kb / mb:.1f} MB")
+    print(f"idle RSS (all service processes, after the warm-up): {run.idle_kb / mb:.1f} MB; "
+          f"their peaks (VmHWM, summed) {run.idle_peaks_kb / mb:.1f} MB")
     for phase in (run.baseline, run.fuzz):
         codes = ", ".join(f"{status}: {n}" for status, n in sorted(phase.statuses.items(),
                                                                     key=str))
         print(f"  {phase.name:<9} {phase.sent:>5} requests in {phase.seconds:6.1f} s, "
               f"{phase.unsent} unsent; max RSS {phase.max_kb / mb:7.1f} MB, "
               f"final {phase.final_kb / mb:7.1f} MB, growth {phase.growth_mb(run.idle_kb):+6.1f} "
-              f"MB; status codes {codes}")
+              f"MB; peaks {phase.peaks_kb / mb:7.1f} MB; status codes {codes}")
         for kind, statuses in phase.by_kind.items():
             kind_codes = ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items(), key=str))
             print(f"    {kind:<17} {kind_codes}")
