@@ -134,13 +134,13 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def rss_kb(pids: list[int]) -> int:
-    """Resident memory of ``pids`` together."""
+def rss_kb(pids: list[int], field: str = "VmRSS") -> int:
+    """Resident memory of ``pids`` together (``field="VmHWM"``: the sum of their peaks)."""
     total = 0
     for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     total += int(line.split()[1])
         except OSError:
             pass
@@ -193,15 +193,16 @@ class CpuMeter:
 
 
 class MemorySampler(threading.Thread):
-    """The server's resident memory once a second, while it runs."""
+    """The server's resident memory (all its processes) every ``interval_seconds``, while
+    it runs."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, interval_seconds: float = 1.0) -> None:
         super().__init__(daemon=True)
-        self.pid, self.samples_kb = pid, []
+        self.pid, self.interval_seconds, self.samples_kb = pid, interval_seconds, []
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(1.0):
+        while not self.stopped.wait(self.interval_seconds):
             self.samples_kb.append(rss_kb(process_tree(self.pid)))
 
 
