@@ -18,7 +18,10 @@ def test_capacity_prints_procedures_departments_and_a_what_if(run_cli):
     code, out, err = run_cli("capacity", "newborn", "--from", "2025-03-03", "--to", "2025-03-14",
                              "--staff", "hospital=+1", "--seed", "3")
     assert (code, err) == (0, "")
-    assert "newborn" in out and "助产机构 (hospital)" in out and "what if" in out
+    assert "newborn" in out and "助产机构 (hospital)" in out and "假设" in out
+    _, out, _ = run_cli("capacity", "newborn", "--from", "2025-03-03", "--to", "2025-03-14",
+                        "--staff", "hospital=+1", "--seed", "3", "--lang", "en")
+    assert "What if" in out and "Utilisation" in out and "task events simulated" in out
 
 
 def test_capacity_json_holds_the_result_files_and_what_if(run_cli, tmp_path):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from process_models.catalog import CATALOG_DIR, catalog_ids
+from process_models.catalog import CATALOG_DIR, catalog_ids, load_catalog_procedure
 from process_models.loading import load_procedure
 from process_models.procedure import Basis, Limit, Procedure
 from process_models.summary import summarize
@@ -55,7 +55,7 @@ def test_validate_accepts_the_whole_catalog_folder(run_cli):
     code, out, err = run_cli("validate", CATALOG_DIR)
     assert (code, err) == (0, "")
     for pid in catalog_ids():
-        assert f"{pid}.yaml: {pid} " in out
+        assert f"{pid}.yaml：{load_catalog_procedure(pid).name}（{pid}，" in out
 
 
 def test_show_prints_every_step_id(catalog_file, procedure, run_cli, monkeypatch):

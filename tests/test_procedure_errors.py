@@ -136,7 +136,7 @@ def test_cli_prints_one_line_and_exits_2(tmp_path, run_cli, text, message):
 
 def test_the_cli_accepts_the_good_file(tmp_path, run_cli):
     code, out, _ = run_cli("validate", write(tmp_path, GOOD))
-    assert code == 0 and "ok" in out
+    assert code == 0 and "通过" in out
 
 
 # --- bounds, ids and the size of what is echoed ---------------------------------------------

@@ -162,13 +162,13 @@ steps:
 
 
 @pytest.mark.parametrize(("text", "code", "said"), [
-    (PUBLISHED, 0, "ok"),
+    (PUBLISHED, 0, "通过"),
     (PUBLISHED.replace("source: 证照分离 清单", "source: null"), 2,
      ("steps[licence].commitment_allowed: None is sourced, no source; a file with status: "
      "published needs basis: sourced and a source for every number")),
     (PUBLISHED.replace("basis: sourced, source: 办事指南}\n    trips", "}\n    trips"), 2,
      "steps[licence].committed: 3.0 is estimate (no basis stated), no source;"),
-    (BARE, 0, "ok"),
+    (BARE, 0, "通过"),
 ])
 def test_validate_strict_refuses_an_unsourced_number_only_in_a_published_file(
         run_cli, tmp_path, text, code, said):

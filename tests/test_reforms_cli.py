@@ -36,8 +36,8 @@ def test_reform_prints_the_change_log_and_the_figures(run_cli, shop_file, scenar
     scenario = scenario_file("levers:\n- lever: parallelise\n- {lever: commitment, steps: [food]}\n")
     code, out, err = run_cli("reform", shop_file, scenario)
     assert (code, err) == (0, "")
-    assert "parallelise: food → fire: dependency dropped" in out
-    assert "elapsed_working_days" in out and "42" in out and "18" in out
+    assert "串联改并联：食品经营许可 → 消防安全检查：dependency dropped" in out
+    assert "办理时间（工作日）" in out and "42" in out and "18" in out
 
 
 def test_reform_writes_the_reformed_procedure_and_a_gantt_chart(run_cli, shop_file, scenario_file,
@@ -45,7 +45,7 @@ def test_reform_writes_the_reformed_procedure_and_a_gantt_chart(run_cli, shop_fi
     scenario = scenario_file("levers: [{lever: parallelise}]\n")
     after, chart = tmp_path / "after.yaml", tmp_path / "chart.html"
     code, out, _ = run_cli("reform", shop_file, scenario, "-o", after, "--gantt", chart)
-    assert code == 0 and f"wrote {after}" in out
+    assert code == 0 and f"已写入 {after}" in out
     assert load_procedure(after).form == "after"
     assert "<svg" in chart.read_text(encoding="utf-8")
 
@@ -64,7 +64,7 @@ def test_reform_catalog_shows_published_against_computed_for_every_procedure(run
     code, out, _ = run_cli("reform", "--catalog")
     assert code == 0
     assert all(pid in out for pid in catalog_ids())
-    assert "48 → 13" in out and "≤120" in out and "(推算, inferred)" in out
+    assert "48 → 13" in out and "≤120" in out and "（推算）" in out
     code, out, _ = run_cli("reform", "--catalog", "--json")
     assert [row["procedure_id"] for row in json.loads(out)] == catalog_ids()
 
@@ -101,9 +101,9 @@ def test_reform_prints_where_the_compression_comes_from_and_the_calibration(run_
     time, and the before-model's calibration is stated."""
     code, out, _ = run_cli("reform", "newborn")
     assert code == 0
-    assert "压缩的 12 个工作日来自 (依次施加各举措, 32 起)" in out
-    assert re.search(r"串联改并联 \(parallelise\) +│ -12 +│ 20 ", out)
-    assert "改革前模型的校准: 惯例依赖把每一步串成一条链" in out
+    assert "压缩的 12 个工作日来自（依次施加各举措，自 32 起）" in out
+    assert re.search(r"串联改并联 +│ -12 +│ 20 ", out)
+    assert "改革前模型的校准：惯例依赖把每一步串成一条链" in out
 
 
 @pytest.mark.parametrize("text, message", [

@@ -88,11 +88,36 @@ def words(lang: str) -> dict[str, str]:
     return messages(lang)
 
 
+def on_limits(t: dict[str, str], limits: str) -> str:
+    """The basis of the figures in words: "按承诺时限计" / "on committed limits"."""
+    return t["limits.on"].format(limits=t[f"limits.{limits}"])
+
+
+def names_of(*procs: Any) -> dict[str, str]:
+    """Id → name of every department, material and step of ``procs``; where ids coincide,
+    within a procedure a step wins over a material and a material over a department, and a
+    later procedure wins over an earlier one."""
+    return {x.id: x.name for proc in procs
+            for x in (*proc.departments, *proc.materials, *proc.steps)}
+
+
 def path_names(proc: Any, path: list[str]) -> str:
     """A path of step ids as people read it: the steps' names joined by ``→`` (ids stay in
     JSON)."""
-    names = {s.id: s.name for s in proc.steps}
+    names = names_of(proc)
     return " → ".join(names.get(step, step) for step in path)
+
+
+def named(text: str, names: dict[str, str]) -> str:
+    """``text`` with every word that is an id of ``names`` replaced by its name.
+
+    >>> named("food_licence → signboard: dependency dropped",
+    ...       {"food_licence": "食品经营许可", "signboard": "户外招牌"})
+    '食品经营许可 → 户外招牌: dependency dropped'
+    """
+    import re
+
+    return re.sub(r"[\w+-]+", lambda word: names.get(word[0], word[0]), text)
 
 
 def console(stderr: bool = False):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import app, console, print_json
+from api.cli._app import LangOpt, app, console, print_json, words
 from api.cli.procedures import JsonOpt, load_procedure_argument
 
 
@@ -75,9 +75,11 @@ def capacity(
     log: Annotated[Path | None, typer.Option("--log", help="write the event log (CSV)")] = None,
     plots: Annotated[Path | None, typer.Option(
         "--plots", help="write queue and utilisation charts (PNG, SVG, HTML) here")] = None,
+    lang: LangOpt = "zh",
     json_: JsonOpt = False,
 ) -> None:
     """Simulate cases queueing for staff: on-time share, queues, utilisation, what-ifs."""
+    t = words(lang)
     from process_models.calendar import parse_date
     from simulations.capacity.plans import load_arrivals
     from simulations.capacity.service_centre import simulate_capacity, what_if
@@ -97,17 +99,22 @@ def capacity(
     if json_:
         print_json({**result.as_dict(), "what_if": rows, "files": written})
         return
-    _print(result, rows, written)
+    _print(result, rows, written, t)
 
 
-def _print(result, rows, written) -> None:
+def _print(result, rows, written, w: dict[str, str]) -> None:
     from rich.table import Table
 
+    from api.i18n import label
+
     out = console()
-    ci = " ± 95% CI" if result.replications > 1 else ""
-    t = Table("procedure", "cases", "limit", "mean", "p50", "p90", "p95", f"on time{ci}",
-              title=f"elapsed working days, {result.start} – {result.end}, "
-                    f"{result.replications} replication(s), seed {result.seed}")
+    ci = w["capacity.ci"] if result.replications > 1 else ""
+    t = Table(w["case.procedure"], w["capacity.cases"], w["capacity.limit"],
+              w["capacity.mean_working_days"], "P50", "P90", "P95",
+              w["capacity.on_time_share"] + ci,
+              title=w["capacity.title"].format(start=result.start, end=result.end,
+                                               replications=result.replications,
+                                               seed=result.seed))
     for p in result.procedures.values():
         on_time = "—" if p.limit_working_days is None else f"{p.on_time_share:.1%}" + (
             f" ± {p.on_time_share_ci:.1%}" if ci else "")
@@ -116,23 +123,27 @@ def _print(result, rows, written) -> None:
                   f"{p.mean_working_days:.1f}", f"{p.p50:g}", f"{p.p90:g}", f"{p.p95:g}",
                   on_time)
     out.print(t)
-    d = Table("department", "staff", f"utilisation{ci}", "mean wait h", "max wait h",
-              "max queue")
+    d = Table(w["case.department"], w["capacity.staff"], w["capacity.utilisation"] + ci,
+              w["capacity.mean_wait_hours"], w["capacity.max_wait"], w["capacity.max_queue"])
     for x in result.departments.values():
         d.add_row(f"{x.name} ({x.department_id})", str(x.staff),
                   f"{x.utilisation:.0%}" + (f" ± {x.utilisation_ci:.0%}" if ci else ""),
                   f"{x.mean_wait_hours:.1f}", f"{x.max_wait_hours:.1f}", str(x.max_queue))
     out.print(d)
     if rows:
-        w = Table("what if", "measure", "before", "after")
+        departments = {x.department_id: x.name for x in result.departments.values()}
+        what_if = Table(w["capacity.what_if"], w["capacity.measure"], w["capacity.before"],
+                        w["capacity.after"])
         for r in rows:
             fmt = "{:.0%}" if r["measure"] in ("on_time_share", "utilisation") else "{:g}" \
                 if r["measure"] == "staff" else "{:.1f}"
-            w.add_row(r["id"], r["measure"], fmt.format(r["before"]), fmt.format(r["after"]))
-        out.print(w)
-    out.print(f"{result.task_events:,} task events simulated")
+            what_if.add_row(departments.get(r["id"], r["id"]) if r["kind"] == "department"
+                            else r["id"], label(w, "capacity", r["measure"]),
+                            fmt.format(r["before"]), fmt.format(r["after"]))
+        out.print(what_if)
+    out.print(w["capacity.events"].format(events=f"{result.task_events:,}"))
     for f in written:
-        out.print(f"wrote {f}")
+        out.print(w["cli.wrote"].format(path=f))
 
 
 @app.command("import-bpmn")

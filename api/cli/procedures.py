@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import app, console, print_json
+from api.cli._app import LangOpt, app, console, print_json, words
 
 PathsArg = Annotated[list[Path], typer.Argument(help="procedure files or folders")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -19,17 +19,23 @@ def validate(
     strict: Annotated[bool, typer.Option(
         "--strict", help="refuse a number without a source in a file with status: published")]
     = False,
+    lang: LangOpt = "zh",
 ) -> None:
     """Check procedure files; print one line per file, or the first error and exit 2."""
+    from rich.markup import escape
+
     from process_models.loading import load_procedure, procedure_paths
     from process_models.provenance import check_sourced
 
+    t = words(lang)
     out = console()
     for path in procedure_paths(paths):
         proc = load_procedure(path)
         if strict:
             check_sourced(proc, file=str(path))
-        out.print(f"[green]ok[/green] {path}: {proc.id} {proc.name} ({len(proc.steps)} steps)")
+        line = t["validate.line"].format(path=path, name=proc.name, id=proc.id,
+                                         steps=len(proc.steps))
+        out.print(f"[green]{t['validate.ok']}[/green] {escape(line)}")
 
 
 @app.command()
@@ -75,19 +81,22 @@ def show(
 
 
 @app.command()
-def catalog(json_: JsonOpt = False) -> None:
+def catalog(lang: LangOpt = "zh", json_: JsonOpt = False) -> None:
     """Overview of the catalog: one line per procedure."""
     from process_models.catalog import load_catalog
     from process_models.summary import summarize
 
+    w = words(lang)
     rows = [summarize(p) for p in load_catalog()]
     if json_:
         print_json([r.as_dict() for r in rows])
         return
     from rich.table import Table
 
-    t = Table("id", "procedure", "steps", "departments", "materials", "trips",
-              "summed committed days", "one after another (days)", title="onething catalog")
+    t = Table(w["cli.id"], w["case.procedure"],
+              *(w[f"metric.{f}"] for f in ("steps", "departments", "materials", "trips",
+                                           "summed_limit_days", "sequential_working_days")),
+              title=w["catalog.title"])
     for r in rows:
         t.add_row(r.id, r.name, str(r.steps), str(r.departments), str(r.materials), str(r.trips),
                   f"{r.summed_limit_days:g}", f"{r.sequential_working_days:g}")

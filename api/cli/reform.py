@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import LangOpt, app, console, path_names, print_json, words
+from api.cli._app import (
+    LangOpt,
+    app,
+    console,
+    named,
+    names_of,
+    on_limits,
+    path_names,
+    print_json,
+    words,
+)
 from api.cli.procedures import JsonOpt, load_procedure_argument
 
 LimitsOpt = Annotated[str, typer.Option("--limits", help="committed or statutory limits")]
@@ -30,17 +40,19 @@ def reform(
     ] = False,
     gantt: GanttOpt = None,
     limits: LimitsOpt = "committed",
+    lang: LangOpt = "zh",
     json_: JsonOpt = False,
 ) -> None:
     """Apply a reform scenario; print what changed and the figures before and after,
     next to the published ones."""
     from process_models.errors import InvalidInput
 
+    t = words(lang)
     if catalog:
         if path is not None or scenario is not None or output is not None or gantt is not None:
             raise InvalidInput("--catalog takes no procedure, scenario, -o or --gantt",
                                path="--catalog")
-        _catalog_table(limits, json_)
+        _catalog_table(limits, json_, t)
         return
     if path is None:
         raise InvalidInput("name a procedure file (or catalog id) and a scenario, or give "
@@ -62,98 +74,107 @@ def reform(
     if json_:
         print_json(result.as_dict())
         return
-    _print_reform(result, plan, limits)
+    _print_reform(result, plan, limits, t)
     out = console()
     if output is not None:
-        out.print(f"wrote {output}")
+        out.print(t["cli.wrote"].format(path=output))
     if gantt is not None:
-        out.print(f"wrote {gantt}")
+        out.print(t["cli.wrote"].format(path=gantt))
 
 
-def _print_reform(result, plan, limits: str) -> None:
+def _print_reform(result, plan, limits: str, t: dict[str, str]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
+    from api.i18n import label
     from simulations.planning.metrics import FIGURES
 
     out = console()
     b = result.before
-    out.print(f"[bold]{b.name}[/bold] ({b.key}) reformed by {plan.name or plan.file}")
-    for change in result.changes:
-        out.print(f"  {change}")
+    out.print(t["reform.heading"].format(name=f"[bold]{escape(b.name)}[/bold]", key=b.key,
+                                         plan=escape(plan.name or str(plan.file))))
+    names = names_of(result.before, result.after)
+    for c in result.changes:
+        subject, summary = named(c.subject, names), named(c.summary, names)
+        line = t["reform.change"].format(
+            lever=label(t, "lever", c.lever), summary=summary, reason=named(c.reason, names),
+            subject="" if summary.startswith(subject) else t["reform.subject"].format(
+                subject=subject))
+        line += t["reform.note"].format(note=named(c.note, names)) if c.note else ""
+        line += t["reform.source"].format(source=c.source) if c.source else ""
+        out.print(f"  {escape(line)}")
     published = {c.figure: c for c in result.checks}
-    t = Table("figure", "published before", "before", "published after", "after", "change %",
-              "reproduced by", title=f"on {limits} limits")
+    table = Table(t["planner.metric"], t["reform.published_before"], t["planner.before"],
+                  t["reform.published_after"], t["planner.after"], t["reform.change_percent"],
+                  t["reform.reproduced_by"], title=on_limits(t, limits))
     for figure in FIGURES:
         ch = getattr(result.comparison, figure)
         check = published.get(figure)
-        t.add_row(
-            figure, _figure(check and check.published_before) + _before_mark(check),
-            f"{ch.before:g}", _published_after(check), f"{ch.after:g}",
-            "—" if ch.percent is None else f"{ch.percent:+.1f}%", _verdict(check),
+        table.add_row(
+            t[f"metric.{figure}"], _figure(check and check.published_before)
+            + _before_mark(check, t), f"{ch.before:g}", _published_after(check, t),
+            f"{ch.after:g}", "—" if ch.percent is None else f"{ch.percent:+.1f}%",
+            _verdict(check, t),
         )
-    out.print(t)
-    out.print(f"critical path after: "
-              f"{path_names(result.after, result.comparison.after.critical_path)}")
-    _print_calibration(result)
-    _print_attribution(result)
+    out.print(table)
+    out.print(t["simulate.critical_after"].format(
+        path=path_names(result.after, result.comparison.after.critical_path)))
+    _print_calibration(result, t)
+    _print_attribution(result, t)
     if result.checks and not result.reproduces:
-        out.print("[yellow]the scenario does not reproduce every published figure[/yellow]")
-
-
-#: How a planner reads each way a published figure is reproduced.
-REPRODUCED_BY_LABELS = {"mechanism": "机制 (mechanism)",
-                        "sourced_limit": "有来源的承诺时限 (sourced limit)",
-                        "definition": "按定义 (definition)", "none": "未复现 (NO)"}
+        out.print(f"[yellow]{t['reform.not_reproduced']}[/yellow]")
 
 
 def _figure(value) -> str:
     return "—" if value is None else f"{value:g}"
 
 
-def _published_after(check) -> str:
+def _published_after(check, t: dict[str, str]) -> str:
     if check is None or check.published_after is None:
         return "—"
     bound = "≤" if check.kind == "ceiling" else ""
-    inferred = " (推算, inferred)" if check.inferred else ""
+    inferred = t["reform.inferred"] if check.inferred else ""
     return f"{bound}{check.published_after:g}{inferred}"
 
 
-def _before_mark(check) -> str:
+def _before_mark(check, t: dict[str, str]) -> str:
     if check is None or check.before_within is None:
         return ""
-    return "" if check.before_within else " (NO)"
+    return "" if check.before_within else t["reform.before_off"]
 
 
-def _verdict(check) -> str:
+def _verdict(check, t: dict[str, str]) -> str:
     if check is None or check.reproduced_by is None:
         return ""
     tolerance = f" ±{check.tolerance:.0%}" if check.kind == "value" else ""
-    return REPRODUCED_BY_LABELS[check.reproduced_by] + tolerance
+    return t[f"reproduced.{check.reproduced_by}"] + tolerance
 
 
-def _print_calibration(result) -> None:
+def _print_calibration(result, t: dict[str, str]) -> None:
     c = result.calibration
-    chain = "惯例依赖把每一步串成一条链 (serial practice chain), " if c["serial_chain"] else ""
-    console().print(f"改革前模型的校准: {chain}{c['practice_dependencies']} 个惯例依赖; "
-                    f"{c['unsourced_limits']} / {c['limits']} 个承诺时限无来源 (estimates)")
+    console().print(t["reform.calibration"].format(
+        chain=t["reform.serial_chain"] if c["serial_chain"] else "",
+        practice=c["practice_dependencies"], unsourced=c["unsourced_limits"],
+        limits=c["limits"]))
 
 
-def _print_attribution(result) -> None:
+def _print_attribution(result, t: dict[str, str]) -> None:
     from rich.table import Table
 
-    from simulations.planning.scenario import LEVER_LABELS
+    from api.i18n import label
 
     ch = result.comparison.elapsed_working_days
-    t = Table("举措 (lever)", "工作日变化", "之后", title=(
-        f"压缩的 {ch.before - ch.after:g} 个工作日来自 (依次施加各举措, {ch.before:g} 起)"))
+    table = Table(t["planner.lever"], t["reform.days_change"], t["reform.after_lever"],
+                  title=t["reform.attribution"].format(saved=f"{ch.before - ch.after:g}",
+                                                       before=f"{ch.before:g}"))
     elapsed = ch.before
     for lever, days in result.attribution.items():
         elapsed -= days
-        t.add_row(f"{LEVER_LABELS[lever]} ({lever})", f"{0.0 - days:+g}", f"{elapsed:g}")
-    console().print(t)
+        table.add_row(label(t, "lever", lever), f"{0.0 - days:+g}", f"{elapsed:g}")
+    console().print(table)
 
 
-def _catalog_table(limits: str, json_: bool) -> None:
+def _catalog_table(limits: str, json_: bool, w: dict[str, str]) -> None:
     from process_models.catalog import catalog_ids
     from simulations.planning.scenario import catalog_reform
 
@@ -167,8 +188,9 @@ def _catalog_table(limits: str, json_: bool) -> None:
         return
     from rich.table import Table
 
-    t = Table("id", "procedure", "figure", "published", "computed", "reproduced by",
-              title=f"onething catalog reforms: published against computed ({limits} limits)")
+    t = Table(w["cli.id"], w["case.procedure"], w["planner.metric"], w["reform.published"],
+              w["reform.computed"], w["reform.reproduced_by"],
+              title=w["reform.catalog_title"].format(on=on_limits(w, limits)))
     for r in results:
         checks = {c.figure: c for c in r.checks}
         rows = [c.figure for c in r.checks if c.published_after is not None]
@@ -178,21 +200,22 @@ def _catalog_table(limits: str, json_: bool) -> None:
             c = checks.get(figure)
             computed = getattr(r.comparison, figure)
             t.add_row(
-                r.before.id if i == 0 else "", r.before.name if i == 0 else "", figure,
-                f"{_figure(c.published_before)} → {_published_after(c)}" if c else "—",
-                _arrow(computed.before, computed.after), _verdict(c),
+                r.before.id if i == 0 else "", r.before.name if i == 0 else "",
+                w[f"metric.{figure}"],
+                f"{_figure(c.published_before)} → {_published_after(c, w)}" if c else "—",
+                _arrow(computed.before, computed.after), _verdict(c, w),
             )
     out = console()
     out.print(t)
-    out.print(_headline(results))
-    serial = [r.before.id for r in results if r.calibration["serial_chain"]]
-    unsourced = sum(r.calibration["unsourced_limits"] for r in results)
-    out.print(f"改革前模型的校准: {len(serial)} 个按惯例依赖串成一条链 ({', '.join(serial)}); "
-              f"承诺时限 {sum(r.calibration['limits'] for r in results)} 个中 {unsourced} 个"
-              "无来源 (estimates)")
+    out.print(_headline(results, w))
+    serial = [r.before.name for r in results if r.calibration["serial_chain"]]
+    out.print(w["reform.catalog_calibration"].format(
+        serial=len(serial), names=w["cli.comma"].join(serial),
+        limits=sum(r.calibration["limits"] for r in results),
+        unsourced=sum(r.calibration["unsourced_limits"] for r in results)))
 
 
-def _headline(results) -> str:
+def _headline(results, w: dict[str, str]) -> str:
     """How many published after-figures the catalog reproduces, counting only those reached
     by mechanism or by sourced after-limits."""
     from collections import Counter
@@ -202,11 +225,11 @@ def _headline(results) -> str:
     inferred = sum(c.inferred for c in checks)
     total = sum(by.values())
     before = [c for r in results for c in r.checks if c.before_within is not None]
-    return (f"公布的改革后数字 {total} 项，复现 {by['mechanism'] + by['sourced_limit']} 项："
-            f"机制 {by['mechanism']} 项，有来源的承诺时限 {by['sourced_limit']} 项；"
-            f"另有 {by['definition']} 项按举措定义成立、{by['none']} 项未复现，均不计；"
-            f"推算的数字 {inferred} 项不计。改革前数字 {len(before)} 项，模型符合 "
-            f"{sum(c.before_within for c in before)} 项 (按公布的总数校准)。")
+    return w["reform.headline"].format(
+        total=total, reproduced=by["mechanism"] + by["sourced_limit"],
+        mechanism=by["mechanism"], sourced=by["sourced_limit"], definition=by["definition"],
+        none=by["none"], inferred=inferred, before=len(before),
+        within=sum(c.before_within for c in before))
 
 
 def _arrow(before, after) -> str:

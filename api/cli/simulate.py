@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import app, console, path_names, print_json
+from api.cli._app import LangOpt, app, console, on_limits, path_names, print_json, words
 from api.cli.procedures import JsonOpt, load_procedure_argument
 
 ProcArg = Annotated[str, typer.Argument(help="a procedure file, or a catalog id")]
@@ -34,6 +34,7 @@ def simulate(
     limits: LimitsOpt = "committed",
     gantt: Annotated[Path | None, typer.Option(
         "--gantt", help="write a Gantt chart (.svg, .png or .html)")] = None,
+    lang: LangOpt = "zh",
     json_: JsonOpt = False,
 ) -> None:
     """Critical path, slack, dates and figures of a procedure; with --finish-by, the
@@ -47,6 +48,7 @@ def simulate(
     from simulations.planning.metrics import measure
 
     check_limits(limits)
+    t = words(lang)
     proc = load_procedure_argument(path)
     start_date = due = None
     if start is not None or finish_by is not None:
@@ -84,9 +86,9 @@ def simulate(
     if json_:
         print_json(data)
         return
-    _print_schedule(proc, s, m, risk)
+    _print_schedule(proc, s, m, risk, t)
     if back is not None:
-        _print_backward(proc, back)
+        _print_backward(proc, back, t)
 
 
 def _risk(proc, runs: int, seed: int, *, show_progress: bool):
@@ -102,19 +104,28 @@ def _risk(proc, runs: int, seed: int, *, show_progress: bool):
                          progress=lambda done: bar.update(task, completed=done))
 
 
-def _print_schedule(proc, s, m, risk) -> None:
+def _figures_line(t: dict[str, str], m) -> str:
+    """Every figure of ``m`` after its label, in the order of :data:`FIGURES`."""
+    from simulations.planning.metrics import FIGURES
+
+    return t["cli.separator"].join(f"{t[f'metric.{f}']} {getattr(m, f):g}" for f in FIGURES)
+
+
+def _print_schedule(proc, s, m, risk, t: dict[str, str]) -> None:
     from rich.table import Table
 
     from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY
 
     out = console()
-    out.print(f"[bold]{proc.name}[/bold] ({proc.key}) on {s.limits} limits, "
-              "in working days after acceptance")
+    out.print(t["simulate.heading"].format(name=f"[bold]{proc.name}[/bold]", key=proc.key,
+                                           on=on_limits(t, s.limits)))
     critical = set(s.critical_steps)
     names = {st.id: st.name for st in proc.steps}
-    columns = ["step", "start", "finish", "latest start", "latest finish",
-               "total slack", "free slack"]
-    t = Table(*columns, *(["dates"] if s.dates else []))
+    columns = [t[k] for k in ("case.step", "simulate.earliest_start",
+                              "simulate.earliest_finish", "simulate.latest_start",
+                              "simulate.latest_finish", "simulate.total_slack",
+                              "simulate.free_slack")]
+    table = Table(*columns, *([t["simulate.dates"]] if s.dates else []))
     for sid in m.slack:
         mark = "[bold red]*[/bold red]" if sid in critical else " "
         row = [f"{mark}{names[sid]}", *(f"{d[sid]:g}" for d in (
@@ -123,44 +134,42 @@ def _print_schedule(proc, s, m, risk) -> None:
         if s.dates:
             a, b = s.dates[sid]
             row.append(f"{a} → {b}")
-        t.add_row(*row)
-    out.print(t)
-    out.print(f"elapsed {m.elapsed_working_days:g} working days (one after another "
-              f"{m.sequential_working_days:g}; summed limits {m.summed_limit_days:g} days); "
-              f"{m.steps} steps, {m.links} links, {m.materials} materials, {m.trips} trips, "
-              f"{m.departments} departments, {m.windows} windows")
+        table.add_row(*row)
+    out.print(table)
+    out.print(_figures_line(t, m))
     for i, path in enumerate(s.critical_paths, 1):
-        out.print(f"critical path {i}: {path_names(proc, path)}")
+        out.print(t["simulate.critical_path"].format(number=i, path=path_names(proc, path)))
     if s.dates:
-        finish = max(b for _, b in s.dates.values())
-        out.print(f"accepted {min(a for a, _ in s.dates.values())}, done {finish}")
+        out.print(t["simulate.accepted_done"].format(
+            accepted=min(a for a, _ in s.dates.values()),
+            done=max(b for _, b in s.dates.values())))
     if s.calendar_days_converted:
-        out.print(f"note: calendar days of {', '.join(s.calendar_days_converted)} converted at "
-                  f"{WORKING_DAYS_PER_CALENDAR_DAY:.3f} working days per calendar day; "
-                  "give --start for exact dates")
+        out.print(t["simulate.calendar_note"].format(
+            steps=t["cli.comma"].join(names[x] for x in s.calendar_days_converted),
+            rate=f"{WORKING_DAYS_PER_CALENDAR_DAY:.3f}"))
     if risk is not None:
-        out.print(f"Monte-Carlo, {risk.runs} runs, seed {risk.seed}: P50 {risk.p50:.1f}, "
-                  f"P90 {risk.p90:.1f}, P95 {risk.p95:.1f} working days; "
-                  f"{risk.on_time_probability:.1%} within {risk.limit_working_days:g} "
-                  "(committed elapsed time)")
+        out.print(t["simulate.risk"].format(
+            runs=risk.runs, seed=risk.seed, p50=f"{risk.p50:.1f}", p90=f"{risk.p90:.1f}",
+            p95=f"{risk.p95:.1f}", share=f"{risk.on_time_probability:.1%}",
+            limit=f"{risk.limit_working_days:g}"))
         ranked = sorted(risk.criticality.items(), key=lambda kv: -kv[1])
-        out.print("criticality: " + ", ".join(f"{names[k]} {v:.0%}" for k, v in ranked if v > 0))
+        out.print(t["simulate.criticality"].format(
+            steps=t["cli.comma"].join(f"{names[k]} {v:.0%}" for k, v in ranked if v > 0)))
         if risk.fallback_steps:
-            out.print("note: no duration distribution for "
-                      f"{', '.join(names[x] for x in risk.fallback_steps)}; "
-                      "their committed limit was used every run")
+            out.print(t["simulate.fallback"].format(
+                steps=t["cli.comma"].join(names[x] for x in risk.fallback_steps)))
 
 
-def _print_backward(proc, back) -> None:
+def _print_backward(proc, back, t: dict[str, str]) -> None:
     from rich.table import Table
 
     out = console()
-    out.print(f"倒排审批日期：{back.finish_by} 前办结，最晚 {back.accept_by} 受理")
+    out.print(t["backward.heading"].format(finish_by=back.finish_by, accept_by=back.accept_by))
     names = {st.id: st.name for st in proc.steps}
-    t = Table("事项", "最晚开始", "最晚办结")
+    table = Table(t["case.step"], t["simulate.latest_start"], t["simulate.latest_finish"])
     for sid, (a, b) in sorted(back.dates.items(), key=lambda kv: kv[1]):
-        t.add_row(names[sid], str(a), str(b))
-    out.print(t)
+        table.add_row(names[sid], str(a), str(b))
+    out.print(table)
 
 
 @app.command()
@@ -170,12 +179,14 @@ def compare(
     limits: LimitsOpt = "committed",
     runs: RunsOpt = 0,
     seed: SeedOpt = 0,
+    lang: LangOpt = "zh",
     json_: JsonOpt = False,
 ) -> None:
     """Before/after figures and their compression; with --runs, the paired risk too."""
     from simulations.planning.metrics import FIGURES
     from simulations.planning.metrics import compare as compare_metrics
 
+    w = words(lang)
     b, a = load_procedure_argument(before), load_procedure_argument(after)
     c = compare_metrics(b, a, limits=limits)
     risk = None
@@ -186,29 +197,35 @@ def compare(
     if json_:
         print_json({**c.as_dict(), **({"risk": risk.as_dict()} if risk else {})})
         return
-    from rich.table import Table
-
     out = console()
-    out.print(f"[bold]{b.name}[/bold] ({b.key} → {a.key}) on {limits} limits")
-    t = Table("figure", "before", "after", "change", "%")
+    out.print(f"[bold]{b.name}[/bold] ({b.key} → {a.key}) {on_limits(w, limits)}")
+    t = _figures_table(w)
     for f in FIGURES:
         ch = getattr(c, f)
-        t.add_row(f, f"{ch.before:g}", f"{ch.after:g}", f"{ch.absolute:+g}",
+        t.add_row(w[f"metric.{f}"], f"{ch.before:g}", f"{ch.after:g}", f"{ch.absolute:+g}",
                   "—" if ch.percent is None else f"{ch.percent:+.1f}%")
     out.print(t)
-    out.print(f"critical path before: {path_names(b, c.before.critical_path)}")
-    out.print(f"critical path after:  {path_names(a, c.after.critical_path)}")
+    out.print(w["simulate.critical_before"].format(path=path_names(b, c.before.critical_path)))
+    out.print(w["simulate.critical_after"].format(path=path_names(a, c.after.critical_path)))
     if risk is not None:
-        out.print(f"Monte-Carlo, {runs} paired runs (common random numbers), seed {seed}: "
-                  f"saving mean {risk.saving_mean:.1f}, P50 {risk.saving_p50:.1f}, "
-                  f"P90 {risk.saving_p90:.1f} working days; after faster in "
-                  f"{risk.faster_probability:.1%} of runs")
+        out.print(w["simulate.paired_risk"].format(
+            runs=runs, seed=seed, mean=f"{risk.saving_mean:.1f}", p50=f"{risk.saving_p50:.1f}",
+            p90=f"{risk.saving_p90:.1f}", share=f"{risk.faster_probability:.1%}"))
+
+
+def _figures_table(w: dict[str, str], *, after: bool = True, title: str | None = None):
+    """A table of figures: before, and after with the change when ``after``."""
+    from rich.table import Table
+
+    return Table(w["planner.metric"], w["planner.before"],
+                 *([w["planner.after"], w["planner.change"], "%"] if after else []), title=title)
 
 
 @app.command()
 def portfolio(
     folder: Annotated[Path, typer.Argument(help="a folder of procedure files")],
     limits: LimitsOpt = "committed",
+    lang: LangOpt = "zh",
     json_: JsonOpt = False,
 ) -> None:
     """Totals over a folder of procedures; a procedure and its ``form: after`` version
@@ -218,6 +235,7 @@ def portfolio(
     from simulations.planning.metrics import FIGURES
     from simulations.planning.metrics import portfolio as totals
 
+    w = words(lang)
     procs = load_procedures([folder])
     afters = {p.id: p for p in procs if p.form == "after"}
     before_ids = {p.id for p in procs if p.form != "after"}
@@ -234,20 +252,22 @@ def portfolio(
     if json_:
         print_json({**t.as_dict(), "unchanged": unchanged, "sourced": sourced})
         return
-    from rich.table import Table
-
     out = console()
-    table = Table("figure", "before", *(["after", "change", "%"] if t.after else []),
-                  title=f"{folder} on {limits} limits")
+    table = _figures_table(w, after=t.after is not None,
+                           title=w["portfolio.title"].format(folder=folder,
+                                                             on=on_limits(w, limits)))
     for f in FIGURES:
-        row = [f, f"{t.before[f]:g}"]
+        row = [w[f"metric.{f}"], f"{t.before[f]:g}"]
         if t.change:
             ch = t.change[f]
             row += [f"{ch.after:g}", f"{ch.absolute:+g}",
                     "—" if ch.percent is None else f"{ch.percent:+.1f}%"]
         table.add_row(*row)
     out.print(table)
-    out.print(str(t))
+    out.print(t.headline(lang))
     if unchanged:
-        out.print(f"no after form, counted unchanged: {', '.join(unchanged)}")
-    out.print("改革前" + sourced["before"] + (f"；改革后{sourced['after']}" if afters else ""))
+        names = {p.id: p.name for p in befores}
+        out.print(w["portfolio.unchanged"].format(names=w["cli.comma"].join(names[i] for i in unchanged)))
+    before, after = ("改革前", "；改革后") if lang == "zh" else ("before: ", "; after: ")
+    line = before + sourced_line((b for b, _ in pairs), language=lang)
+    out.print(line + (after + sourced_line((a for _, a in pairs), language=lang) if afters else ""))

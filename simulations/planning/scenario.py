@@ -106,7 +106,6 @@ __all__ = [
     "DEFINED_FIGURES",
     "LEVERS",
     "LEVER_ALIASES",
-    "LEVER_LABELS",
     "PUBLISHED_FIGURES",
     "REPRODUCED_BY",
     "TARGET_ARGUMENTS",
@@ -155,14 +154,6 @@ LEVER_ALIASES: dict[str, str] = {
     "区域评估": "zone_assessment",
 }
 """Other names scenario files may use for a lever."""
-
-LEVER_LABELS: dict[str, str] = {
-    "parallelise": "串联改并联", "merge": "合并/联审", "eliminate": "取消", "filing": "改备案",
-    "commitment": "告知承诺", "defer_materials": "容缺受理", "share_data": "数据共享",
-    "drop_materials": "减要件", "compress": "压缩时限", "one_window": "一窗受理",
-    "online": "全程网办", "zone_assessment": "区域评估",
-}
-"""Each lever's name as a planner reads it."""
 
 TARGET_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "compress": ("factor", "to_days", "by_days"),

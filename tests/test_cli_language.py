@@ -1,0 +1,100 @@
+"""Chinese first at the CLI: people read names, never bare ids; labels in Chinese by default
+and in English with ``--lang en``; JSON keeps the ids."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from process_models.catalog import catalog_ids, load_catalog, load_catalog_procedure
+from process_models.loading import save_procedure
+from simulations.planning.scenario import catalog_reform, catalog_scenario_path, load_scenario
+
+#: The commands whose human output is checked, each as the arguments that show the
+#: procedure (``folder`` holds it and its catalog reform, ``form: after``).
+COMMANDS = {
+    "catalog": lambda pid, folder: ["catalog"],
+    "simulate": lambda pid, folder: ["simulate", pid, "--runs", "50", "--start", "2025-01-24"],
+    "reform": lambda pid, folder: ["reform", pid],
+    "portfolio": lambda pid, folder: ["portfolio", folder],
+    "advise": lambda pid, folder: ["advise", pid],
+}
+
+#: Chinese characters and full-width punctuation.
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
+
+
+@pytest.fixture(params=catalog_ids())
+def reformed(request, tmp_path):
+    """A catalog procedure's id, its catalog reform, and a folder holding both forms."""
+    result = catalog_reform(request.param)
+    save_procedure(result.before, tmp_path / "before.yaml")
+    save_procedure(result.after, tmp_path / "after.yaml")
+    return request.param, result, tmp_path
+
+
+def _names(*procs) -> set[str]:
+    return {p.name for p in procs} | {x.name for p in procs for x in (
+        *p.steps, *p.departments, *p.materials, *p.stages)}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_human_output_names_steps_and_never_shows_a_bare_step_id(run_cli, command, reformed):
+    """People read step names; ids are for JSON (an id that equals its name, or a
+    procedure's own id where it names the procedure, excepted): before and after a reform,
+    in its change log too."""
+    pid, result, folder = reformed
+    code, out, _ = run_cli(*COMMANDS[command](pid, folder))
+    assert code == 0
+    procedure_ids = set(catalog_ids()) if command == "catalog" else {pid}
+    ids = {s.id for p in (result.before, result.after) for s in p.steps
+           if s.id != s.name and s.id not in procedure_ids}
+    assert not {word for word in re.findall(r"[\w+-]+", out) if word in ids}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_with_lang_en_no_chinese_is_left_but_in_names(run_cli, command, reformed):
+    """``--lang en`` puts every label in English: each Chinese run left in the output lies
+    in a name of a step, department, material, stage, procedure or reform scenario (a
+    table may wrap or cut a name). A reform's change-log lines quote the scenario's notes
+    and the levers' own words, and are not checked here."""
+    pid, result, folder = reformed
+    code, out, _ = run_cli(*COMMANDS[command](pid, folder), "--lang", "en")
+    assert code == 0
+    names = _names(*load_catalog(), result.after) | {
+        load_scenario(catalog_scenario_path(pid)).name or ""}
+    shown = [line for line in out.splitlines() if not line.startswith("  ")]
+    left = {run for run in CJK.findall("\n".join(shown))
+            if not any(run in name for name in names)}
+    assert not left
+
+
+@pytest.mark.parametrize("command", ["catalog", "simulate", "reform", "portfolio"])
+def test_chinese_is_the_default_and_english_the_choice(run_cli, command, reformed):
+    """Without ``--lang`` the labels are the pages' Chinese ones; with ``--lang en`` their
+    English ones."""
+    pid, _, folder = reformed
+    args = COMMANDS[command](pid, folder)
+    _, zh, _ = run_cli(*args)
+    _, en, _ = run_cli(*args, "--lang", "en")
+    assert "环节数" in zh and "Steps" in en
+    assert "Steps" not in zh and "环节数" not in en
+
+
+def test_an_unknown_language_is_one_line_naming_the_choices(run_cli):
+    code, out, err = run_cli("catalog", "--lang", "fr")
+    assert code == 2 and out == ""
+    assert "--lang: unknown language 'fr'; use zh or en" in err
+
+
+def test_the_reform_change_log_names_steps_materials_and_departments(run_cli):
+    """The change log prints the names where the levers wrote ids, and the lever as a
+    planner calls it."""
+    code, out, _ = run_cli("reform", "restaurant")
+    assert code == 0
+    assert "串联改并联：营业执照 (设立登记) → 食品从业人员健康证明 (健康证)：" in out
+    assert "held by 公安" in out and "held by police" not in out
+    assert "food_safety_rules" not in out
+    proc = load_catalog_procedure("restaurant")
+    assert not {m.id for m in proc.materials} & set(re.findall(r"[\w+-]+", out))
