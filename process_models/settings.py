@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     prefect_mode: Literal["embedded", "server"] = "embedded"
     prefect_api_url: str = "http://127.0.0.1:4200/api"
     secret_key: str = DEFAULT_SECRET
+    audit_key: str = Field(
+        default="", description="HMAC key of the audit chain; empty = the file "
+                                "data_dir/audit.key (made on first use, mode 0600; "
+                                "production needs one of the two)"
+    )
     calendar_overrides: list[Path] = Field(
         default_factory=list, description="local override files (closures, extra working days)"
     )

@@ -61,12 +61,24 @@ from flows.casework.advancing import (
     advance_cases,
     withdraw_case,
 )
-from flows.casework.audit_chain import CHANGE_MARKER, ChainReport, verify_chain
+from flows.casework.audit_chain import (
+    CHANGE_MARKER,
+    Anchor,
+    ChainReport,
+    anchor_chain,
+    seal_chain,
+    verify_chain,
+)
 from flows.casework.colours import SWEEP_BATCH_CASES, StatusChange, case_colour, step_colour, sweep
 from flows.casework.decisions import decide
-from flows.casework.definitions import resolve_procedure, store_procedure
+from flows.casework.definitions import (
+    publish_procedure,
+    resolve_procedure,
+    store_procedure,
+    upload_procedure,
+)
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS
-from flows.casework.materials import submit_materials
+from flows.casework.materials import resume_step, stuck_steps, submit_materials
 from flows.casework.notice import NoticeItem, notification_list
 from flows.casework.opening import Applicant, open_case
 from flows.casework.outbox import mark_processed, pending_outbox
@@ -78,12 +90,14 @@ __all__ = [
     "DEFERRAL_WORKING_DAYS",
     "SWEEP_BATCH_CASES",
     "AdvanceResult",
+    "Anchor",
     "Applicant",
     "ChainReport",
     "NoticeItem",
     "StatusChange",
     "advance_case",
     "advance_cases",
+    "anchor_chain",
     "case_colour",
     "decide",
     "init_db",
@@ -93,11 +107,16 @@ __all__ = [
     "notification_list",
     "open_case",
     "pending_outbox",
+    "publish_procedure",
     "resolve_procedure",
+    "resume_step",
+    "seal_chain",
     "step_colour",
     "store_procedure",
+    "stuck_steps",
     "submit_materials",
     "sweep",
+    "upload_procedure",
     "verify_chain",
     "withdraw_case",
 ]

@@ -27,6 +27,7 @@ from flows.casework._rows import (
     _read_steps,
     _Transaction,
 )
+from flows.casework.audit_chain import certificates_digest
 from flows.casework.definitions import _procedure
 from flows.casework.due_dates import _ready_day, _step_due
 from flows.casework.tables import Case, aware_time, local_date
@@ -125,7 +126,9 @@ def _advance_batch(tx: _Transaction, case_ids: list[str], at: datetime) -> list[
         case.status, case.closed_at = "approved", at
         case.version += 1
         changed_cases.append(case)
-        tx.audit(case.id, "case_approved", {"certificates": numbers}, at)
+        tx.audit(case.id, "case_approved", {
+            "certificates": numbers, "certificates_digest": certificates_digest(
+                tx.key, [c for c in certificates if c["case_id"] == case.id])}, at)
         tx.outbox(case.id, "case_closed", {"status": "approved", "certificates": numbers}, at)
         results.append(AdvanceResult(case.id, case.status, started_ids, tuple(numbers), True))
     tx.save(_SAVE_STEPS, changed_steps, _STEP_STATE)
