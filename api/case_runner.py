@@ -19,7 +19,7 @@ from sqlmodel import Session
 from flows import casework
 from flows.casework.tables import Case, Decision
 
-__all__ = ["decide", "open_case", "submit_materials", "withdraw_case"]
+__all__ = ["decide", "open_case", "resume_step", "submit_materials", "withdraw_case"]
 
 
 def _url(engine: Engine) -> str:
@@ -67,3 +67,8 @@ def decide(engine: Engine, session: Session, case_id: str, step_id: str, outcome
 def withdraw_case(session: Session, case_id: str, reason: str) -> Case:
     """The applicant withdraws; open steps are cancelled."""
     return casework.withdraw_case(session, case_id, reason=reason, now=_now())
+
+
+def resume_step(session: Session, case_id: str, step_id: str, by: str, reason: str) -> Case:
+    """An admin resumes a step paused for 补正 (the repair of a stuck case)."""
+    return casework.resume_step(session, case_id, step_id, by=by, reason=reason, now=_now())

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -44,7 +45,13 @@ from api.security import (
 )
 from flows import casework
 from flows.casework.accounts import User
-from flows.casework.tables import CHINA_STANDARD_TIME, Case, CaseStep, local_date
+from flows.casework.tables import (
+    CHINA_STANDARD_TIME,
+    CLOSED_STATUSES,
+    Case,
+    CaseStep,
+    local_date,
+)
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
 
@@ -359,7 +366,7 @@ def read_board(request: Request, user: PageUser, session: SessionDep,
                        department_id=department_id or None, include_closed=closed, limit=1000)
     names = _department_names(_language(request))
     return render(request, "board.html", user, board=board, department_id=department_id,
-                  colour=colour, closed=closed,
+                  colour=colour, closed=closed, may_repair=_may(user, "cases:repair"),
                   departments=[(d, names.get(d, d)) for d in departments],
                   procedure_names={p.id: _name(p, _language(request)) for p in _catalog()})
 
@@ -404,10 +411,71 @@ def read_case_page(request: Request, user: PageUser, session: SessionDep,
     except OnethingError as error:
         return _error_page(request, user, error)
     owed = [m.material_id for m in case.materials if m.status in ("deferred", "requested")]
+    is_open = case.status not in CLOSED_STATUSES
     return render(request, "case.html", user, case=case, timeline=timeline,
                   names=_names(proc, _language(request)), owed=owed,
                   may_submit=_may(user, "cases:submit") and bool(owed),
-                  may_decide=_may(user, "cases:decide"))
+                  may_decide=_may(user, "cases:decide"),
+                  may_withdraw=_may(user, "cases:withdraw") and is_open,
+                  may_repair=_may(user, "cases:repair") and is_open,
+                  stuck=casework.stuck_steps(session, [case.case_id]).get(case.case_id, []))
+
+
+def _case_action(request: Request, user: User | None, case_id: str, csrf_token: str,
+                 action: str, act: Callable[[], Any], done: str, *, back: str = "") -> Response:
+    """Run a case page's form ``act`` (allowed by ``action``, CSRF checked); then back to
+    ``back`` (default: the case) with ``done`` (a message key) or the one-line refusal."""
+    if refused := _gate(request, user, action):
+        return refused
+    back = back or f"/cases/{quote(case_id)}"
+    try:
+        check_csrf(request, csrf_token)
+    except Forbidden as error:
+        return _error_page(request, user, error)
+    strings = messages(_language(request))
+    try:
+        act()
+    except OnethingError as error:
+        return _back(request, back, "error", f"{strings['error.refused']}: {error}")
+    return _back(request, back, "ok", strings[done])
+
+
+@router.post("/cases/{case_id}/withdraw")
+def withdraw(request: Request, user: PageUser, session: SessionDep, engine: EngineDep,
+             case_id: str, reason: Annotated[str, Form(max_length=2000)] = "",
+             csrf_token: Annotated[str, Form()] = "") -> Response:
+    """The applicant withdraws at the window (撤回), through the same call as the API."""
+    from api.models import WithdrawRequest
+    from api.routes.cases import withdraw_case
+
+    def act() -> None:
+        try:
+            body = WithdrawRequest(reason=reason)
+        except ValidationError as e:
+            raise _one_line(e) from None
+        withdraw_case(case_id, body, session, engine, user)
+
+    return _case_action(request, user, case_id, csrf_token, "cases:withdraw", act,
+                        "flash.withdrawn")
+
+
+@router.post("/cases/{case_id}/steps/{step_id}/resume")
+def resume(request: Request, user: PageUser, session: SessionDep, engine: EngineDep,
+           case_id: str, step_id: str, reason: Annotated[str, Form(max_length=2000)] = "",
+           csrf_token: Annotated[str, Form()] = "") -> Response:
+    """An admin resumes a step paused for 补正 (the repair of a stuck case)."""
+    from api.models import ResumeRequest
+    from api.routes.cases import resume_case_step
+
+    def act() -> None:
+        try:
+            body = ResumeRequest(reason=reason)
+        except ValidationError as e:
+            raise _one_line(e) from None
+        resume_case_step(case_id, step_id, body, session, engine, user)
+
+    return _case_action(request, user, case_id, csrf_token, "cases:repair", act,
+                        "flash.resumed")
 
 
 @router.post("/cases/{case_id}/materials")
@@ -419,22 +487,15 @@ def submit_materials(request: Request, user: PageUser, session: SessionDep, engi
     from api.models import MaterialsSubmit
     from api.routes.cases import submit_case_materials
 
-    if refused := _gate(request, user, "cases:submit"):
-        return refused
-    back = f"/cases/{quote(case_id)}"
-    try:
-        check_csrf(request, csrf_token)
-    except Forbidden as error:
-        return _error_page(request, user, error)
-    try:
+    def act() -> None:
         try:
             body = MaterialsSubmit(material_ids=material_ids)
         except ValidationError as e:
             raise _one_line(e) from None
         submit_case_materials(case_id, body, session, engine, user)
-    except OnethingError as error:
-        return _back(request, back, "error", str(error))
-    return _back(request, back, "ok", messages(_language(request))["flash.materials"])
+
+    return _case_action(request, user, case_id, csrf_token, "cases:submit", act,
+                        "flash.materials")
 
 
 @router.post("/cases/{case_id}/steps/{step_id}/decision")
@@ -450,24 +511,16 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
     from api.models import DecisionCreate
     from api.routes.cases import decide_case_step
 
-    if refused := _gate(request, user, "cases:decide"):
-        return refused
-    back = back or f"/cases/{quote(case_id)}"
-    try:
-        check_csrf(request, csrf_token)
-    except Forbidden as error:
-        return _error_page(request, user, error)
-    try:
+    def act() -> None:
         try:
             body = DecisionCreate(outcome=outcome, reason=reason or None, materials=materials,
                                   expected_version=expected_version)
         except ValidationError as e:
             raise _one_line(e) from None
         decide_case_step(case_id, step_id, body, session, engine, user)
-    except OnethingError as error:
-        strings = messages(_language(request))
-        return _back(request, back, "error", f"{strings['error.refused']}: {error}")
-    return _back(request, back, "ok", messages(_language(request))["flash.decided"])
+
+    return _case_action(request, user, case_id, csrf_token, "cases:decide", act,
+                        "flash.decided", back=back)
 
 
 # --- planner ---------------------------------------------------------------------------------------
@@ -502,7 +555,7 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
         "metrics": METRICS, "uploaded": scenario_text is not None,
     }
     try:
-        before = casework.resolve_procedure(procedure_id, session=session)
+        before = casework.resolve_procedure(procedure_id, session=session, drafts=True)
         after, changes = _reformed(before, scenario_text or _scenario_of(procedure_id, levers))
         with tempfile.TemporaryDirectory() as folder:
             gantt = write_gantt(Path(folder) / "gantt.svg", before, after).read_text("utf-8")

@@ -41,6 +41,7 @@ EXIT_BAD_INPUT = 2
 #: order ``onething --help`` lists them.
 COMMAND_MODULES = {
     "validate": "procedures", "show": "procedures", "catalog": "procedures",
+    "procedure": "procedures",
     "capacity": "capacity", "import-bpmn": "capacity", "export-bpmn": "capacity",
     "simulate": "simulate", "compare": "simulate", "portfolio": "simulate",
     "calendar": "calendar",

@@ -15,7 +15,7 @@ import typer
 
 from api.cli._app import app, console, print_json
 
-case_app = typer.Typer(name="case", help="Run cases: open, submit, decide, show, list, withdraw.",
+case_app = typer.Typer(name="case", help="Run cases: open, submit, decide, show, list, withdraw, resume.",
                        no_args_is_help=True)
 app.add_typer(case_app, name="case")
 
@@ -232,6 +232,22 @@ def withdraw(
         case = casework.withdraw_case(session, case_id, reason=reason, now=_now())
         status = case.status
     console().print(f"case {case_id}: {status}")
+
+
+@case_app.command("resume")
+def resume(
+    case_id: CaseArg,
+    step: Annotated[str, typer.Argument(help="step id of the step paused for 补正")],
+    reason: Annotated[str, typer.Option("--reason", help="why the step is resumed")],
+    by: Annotated[str, typer.Option("--by", help="who repairs the case")] = "admin",
+) -> None:
+    """Repair a stuck case: resume a step paused for 补正 (recorded in the audit trail)."""
+    from flows import casework
+
+    with _session() as session:
+        case = casework.resume_step(session, case_id, step, by=by, reason=reason, now=_now())
+        status = case.status
+    console().print(f"case {case_id}: {step} resumed; {status}")
 
 
 @app.command()

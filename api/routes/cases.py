@@ -45,6 +45,7 @@ from api.models import (
     DecisionCreate,
     DecisionPublic,
     MaterialsSubmit,
+    ResumeRequest,
     SubmissionPublic,
     TimelineEvent,
     WithdrawRequest,
@@ -242,11 +243,13 @@ def case_board(
                 col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
             steps.setdefault(step.case_id, []).append(step)
     share = _yellow_share()
+    stuck = casework.stuck_steps(session, [case.id for case in cases if case.id in steps])
     rows = [CaseSummary(case_id=case.id, procedure_id=case.procedure_id, status=case.status,
                         colour=casework.case_colour(case, steps.get(case.id, []), today,
                                                     yellow_share=share),
                         applicant=applicant_public(case, view),
-                        received_at=case.received_at, due_date=case.due_date)
+                        received_at=case.received_at, due_date=case.due_date,
+                        stuck_steps=stuck.get(case.id, []))
             for case in cases]
     colours = Counter(r.colour for r in rows)
     if colour is not None:
@@ -325,4 +328,14 @@ def withdraw_case(case_id: CaseId, body: WithdrawRequest, session: SessionDep,
     """The applicant withdraws the case (撤回): open steps are cancelled."""
     check_case_visible(session, user, case_id)
     case_runner.withdraw_case(session, case_id, body.reason)
+    return _reloaded(engine, case_id, user)
+
+
+@router.post("/{case_id}/steps/{step_id}/resume")
+def resume_case_step(case_id: CaseId, step_id: StepId, body: ResumeRequest,
+                     session: SessionDep, engine: EngineDep,
+                     user: Annotated[User, Depends(allowed("cases:repair"))]) -> CasePublic:
+    """Repair a stuck case: resume a step paused for 补正 (recorded in the audit trail)."""
+    check_case_visible(session, user, case_id)
+    case_runner.resume_step(session, case_id, step_id, user.username, body.reason)
     return _reloaded(engine, case_id, user)

@@ -53,7 +53,8 @@ def plain(value: Any) -> Any:
 
 
 def _procedure(session: Session, ref: ProcedureRef) -> Procedure:
-    return casework.resolve_procedure(ref.procedure_id, ref.version, session=session)
+    return casework.resolve_procedure(ref.procedure_id, ref.version, session=session,
+                                      drafts=True)
 
 
 def _reformed(proc: Procedure, scenario_text: str | None):
@@ -130,7 +131,7 @@ def simulate_advise(procedure_id: ProcedureQuery, session: SessionDep, user: Pla
     """Single reform levers ranked by working days saved, the blocked ones, and a greedy plan."""
     from simulations.planning.advisor import advise
 
-    proc = casework.resolve_procedure(procedure_id, version, session=session)
+    proc = casework.resolve_procedure(procedure_id, version, session=session, drafts=True)
     return plain(advise(proc, limits=limits).as_dict())
 
 
@@ -149,7 +150,7 @@ def simulate_gantt(
     """Gantt chart of the schedule (before, and after the catalog reform), critical path red."""
     from simulations.planning.gantt import write_gantt
 
-    before = casework.resolve_procedure(procedure_id, version, session=session)
+    before = casework.resolve_procedure(procedure_id, version, session=session, drafts=True)
     after = _reformed(before, None)[0] if reform else None
     with tempfile.TemporaryDirectory() as folder:
         path = write_gantt(FilePath(folder) / f"gantt.{image_format}", before, after,
