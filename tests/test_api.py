@@ -217,8 +217,7 @@ def test_only_an_admin_publishes_and_new_cases_then_run_the_published_version(
         "admin", "planner-override", stored["digest"])
     versions = client.get(f"/api/procedures/{PROCEDURE_ID}/versions",
                           headers=auth["planner"]).json()
-    assert [(v["version"], v["published_by"]) for v in versions][0] == (
-        "planner-override", "admin")
+    assert (versions[0]["version"], versions[0]["published_by"]) == ("planner-override", "admin")
     assert client.get("/api/audit/verify", headers=auth["auditor"]).json()["ok"] is True
 
 

@@ -129,9 +129,9 @@ def open_case(
     from flows import casework
     from flows.runs import run_open_case
 
-    proc = casework.resolve_procedure(procedure)
+    with _session() as session:   # the version new cases open on: published, else catalog
+        proc = casework.resolve_procedure(procedure, session=session)
     notice = casework.notification_list(proc)
-    _engine()
     opened = run_open_case(proc.id, {"name": name, "id_number": id_number, "address": address,
                                      "phone": phone}, list(material))
     brought = set(material)
@@ -141,7 +141,7 @@ def open_case(
         print_json({**opened, "notification_list": items})
         return
     out = console()
-    out.print(f"一次性告知单 {proc.name} ({proc.id}): {len(items)} materials")
+    out.print(f"一次性告知单 {proc.name} ({proc.id}, 版本 {proc.version}): {len(items)} materials")
     for item in items:
         mark = "✓" if item["brought"] else ("✗" if item["key"] else "容缺")
         out.print(f"  {mark:<4} {item['material_id']:<28} {item['name']} ×{item['count']}"
