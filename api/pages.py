@@ -30,7 +30,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
 from api.deps import PERMISSIONS, EngineDep, PageUser, SessionDep, check_allowed
@@ -422,9 +422,11 @@ def read_case_page(request: Request, user: PageUser, session: SessionDep,
 
 
 def _case_action(request: Request, user: User | None, case_id: str, csrf_token: str,
-                 action: str, act: Callable[[], Any], done: str, *, back: str = "") -> Response:
-    """Run a case page's form ``act`` (allowed by ``action``, CSRF checked); then back to
-    ``back`` (default: the case) with ``done`` (a message key) or the one-line refusal."""
+                 action: str, form: type[BaseModel], fields: dict[str, Any],
+                 call: Callable[[Any], Any], done: str, *, back: str = "") -> Response:
+    """A case page's form: allowed by ``action``, CSRF checked, ``fields`` read as the API's
+    ``form`` model and passed to ``call``; then back to ``back`` (default: the case) with
+    ``done`` (a message key) or the one-line refusal."""
     if refused := _gate(request, user, action):
         return refused
     back = back or f"/cases/{quote(case_id)}"
@@ -434,7 +436,11 @@ def _case_action(request: Request, user: User | None, case_id: str, csrf_token: 
         return _error_page(request, user, error)
     strings = messages(_language(request))
     try:
-        act()
+        try:
+            body = form(**fields)
+        except ValidationError as e:
+            raise _one_line(e) from None
+        call(body)
     except OnethingError as error:
         return _back(request, back, "error", f"{strings['error.refused']}: {error}")
     return _back(request, back, "ok", strings[done])
@@ -448,14 +454,9 @@ def withdraw(request: Request, user: PageUser, session: SessionDep, engine: Engi
     from api.models import WithdrawRequest
     from api.routes.cases import withdraw_case
 
-    def act() -> None:
-        try:
-            body = WithdrawRequest(reason=reason)
-        except ValidationError as e:
-            raise _one_line(e) from None
-        withdraw_case(case_id, body, session, engine, user)
-
-    return _case_action(request, user, case_id, csrf_token, "cases:withdraw", act,
+    return _case_action(request, user, case_id, csrf_token, "cases:withdraw", WithdrawRequest,
+                        {"reason": reason},
+                        lambda body: withdraw_case(case_id, body, session, engine, user),
                         "flash.withdrawn")
 
 
@@ -467,14 +468,10 @@ def resume(request: Request, user: PageUser, session: SessionDep, engine: Engine
     from api.models import ResumeRequest
     from api.routes.cases import resume_case_step
 
-    def act() -> None:
-        try:
-            body = ResumeRequest(reason=reason)
-        except ValidationError as e:
-            raise _one_line(e) from None
-        resume_case_step(case_id, step_id, body, session, engine, user)
-
-    return _case_action(request, user, case_id, csrf_token, "cases:repair", act,
+    return _case_action(request, user, case_id, csrf_token, "cases:repair", ResumeRequest,
+                        {"reason": reason},
+                        lambda body: resume_case_step(case_id, step_id, body, session, engine,
+                                                      user),
                         "flash.resumed")
 
 
@@ -487,14 +484,9 @@ def submit_materials(request: Request, user: PageUser, session: SessionDep, engi
     from api.models import MaterialsSubmit
     from api.routes.cases import submit_case_materials
 
-    def act() -> None:
-        try:
-            body = MaterialsSubmit(material_ids=material_ids)
-        except ValidationError as e:
-            raise _one_line(e) from None
-        submit_case_materials(case_id, body, session, engine, user)
-
-    return _case_action(request, user, case_id, csrf_token, "cases:submit", act,
+    return _case_action(request, user, case_id, csrf_token, "cases:submit", MaterialsSubmit,
+                        {"material_ids": material_ids},
+                        lambda body: submit_case_materials(case_id, body, session, engine, user),
                         "flash.materials")
 
 
@@ -511,15 +503,11 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
     from api.models import DecisionCreate
     from api.routes.cases import decide_case_step
 
-    def act() -> None:
-        try:
-            body = DecisionCreate(outcome=outcome, reason=reason or None, materials=materials,
-                                  expected_version=expected_version)
-        except ValidationError as e:
-            raise _one_line(e) from None
-        decide_case_step(case_id, step_id, body, session, engine, user)
-
-    return _case_action(request, user, case_id, csrf_token, "cases:decide", act,
+    return _case_action(request, user, case_id, csrf_token, "cases:decide", DecisionCreate,
+                        {"outcome": outcome, "reason": reason or None, "materials": materials,
+                         "expected_version": expected_version},
+                        lambda body: decide_case_step(case_id, step_id, body, session, engine,
+                                                      user),
                         "flash.decided", back=back)
 
 
