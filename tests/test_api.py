@@ -232,6 +232,28 @@ def test_publishing_a_version_nobody_uploaded_is_404_in_one_line(client, auth, e
     assert snapshot(engine) == before
 
 
+def test_only_an_admin_resumes_a_stuck_step_and_the_board_shows_it_stuck(client, auth, engine):
+    """A step paused with nothing owed (an older release's 补正 with no material) is stuck."""
+    from sqlalchemy import text
+
+    case_id = open_restaurant_case(engine)
+    with engine.begin() as connection:
+        step_id = connection.execute(text(
+            "UPDATE case_step SET status = 'supplement', paused_on = CURRENT_DATE "
+            "WHERE case_id = :c AND status = 'pending' RETURNING step_id"), {"c": case_id}
+        ).scalars().first()
+    board = client.get("/api/cases", headers=auth["auditor"]).json()["data"]
+    assert next(r for r in board if r["case_id"] == case_id)["stuck_steps"] == [step_id]
+    path = f"/api/cases/{case_id}/steps/{step_id}/resume"
+    assert client.post(path, json={"reason": "恢复"}, headers=auth["clerk"]).status_code == 403
+    answer = client.post(path, json={"reason": "补正未列材料，恢复办理"}, headers=auth["admin"])
+    assert answer.status_code == 200, answer.text
+    assert next(s for s in answer.json()["steps"] if s["step_id"] == step_id)["status"] == \
+        "pending"
+    again = client.post(path, json={"reason": "恢复"}, headers=auth["admin"])
+    assert again.status_code == 409 and "not paused for 补正" in again.json()["detail"]
+
+
 def test_the_notification_list_names_every_material_once_with_its_steps(client, auth):
     items = client.get(f"/api/procedures/{PROCEDURE_ID}/notification-list",
                        headers=auth["front_desk"]).json()["items"]
