@@ -20,6 +20,7 @@ from typing import Any
 
 from flows.casework.tables import canonical_json
 from process_models.errors import InvalidInput
+from process_models.settings import settings
 
 __all__ = [
     "audit_key",
@@ -29,24 +30,21 @@ __all__ = [
     "record_digest",
 ]
 
-_KEYS: dict[tuple[str, Path], bytes] = {}
+_KEYS: dict[tuple[str, Path, str], bytes] = {}
 
 
 def key_file() -> Path:
     """Where the key lives when ``ONETHING_AUDIT_KEY`` is not set."""
-    from process_models.settings import settings
-
     return settings.data_dir / "audit.key"
 
 
 def audit_key() -> bytes:
-    """The key of this deployment (read once per process, per setting and file)."""
-    from process_models.settings import settings
-
-    source = (settings.audit_key, key_file())
+    """The key of this deployment (read once per process, per setting and folder)."""
+    source = (settings.audit_key, settings.data_dir, settings.environment)
     key = _KEYS.get(source)
     if key is None:
-        key = _KEYS[source] = _load(*source, production=settings.environment == "production")
+        key = _KEYS[source] = _load(settings.audit_key, key_file(),
+                                    production=settings.environment == "production")
     return key
 
 
