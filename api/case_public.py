@@ -17,6 +17,7 @@ from api.deps import check_case_visible, visible_case_ids
 from api.masking import free_text, personal_data
 from api.models import CasePublic, CasesPublic, CaseSummary, applicant_public
 from flows.casework.accounts import User
+from flows.casework.materials import stuck_steps
 from flows.casework.views import CaseView, case_view
 from flows.casework.views import case_board as views_board
 from process_models.calendar import local_date
@@ -61,10 +62,13 @@ def case_board(
                         procedure_id=procedure_id, department_id=department_id,
                         include_closed=include_closed, case_ids=visible_case_ids(user))
     view = personal_data(user.role)
+    lines = board.lines[offset:offset + limit]
+    stuck = stuck_steps(session, [line.case_id for line in lines])
     return CasesPublic(
         data=[CaseSummary(case_id=line.case_id, procedure_id=line.procedure_id,
                           status=line.status, colour=line.colour,
                           applicant=applicant_public(line, view),
-                          received_at=line.received_at, due_date=line.due_date)
-              for line in board.lines[offset:offset + limit]],
+                          received_at=line.received_at, due_date=line.due_date,
+                          stuck_steps=stuck.get(line.case_id, []))
+              for line in lines],
         count=len(board.lines), colours=board.colours)

@@ -33,7 +33,8 @@ from flows.runs import (
     run_open_case,
 )
 
-__all__ = ["case_handling", "decide", "open_case", "submit_materials", "withdraw_case"]
+__all__ = ["case_handling", "decide", "open_case", "resume_step", "submit_materials",
+           "withdraw_case"]
 
 
 def _url(engine: Engine) -> str:
@@ -88,3 +89,8 @@ def decide(engine: Engine, session: Session, case_id: str, step_id: str, outcome
 def withdraw_case(session: Session, case_id: str, reason: str) -> Case:
     """The applicant withdraws; open steps are cancelled."""
     return casework.withdraw_case(session, case_id, reason=reason, now=_now())
+
+
+def resume_step(session: Session, case_id: str, step_id: str, by: str, reason: str) -> Case:
+    """An admin resumes a step paused for 补正 (the repair of a stuck case)."""
+    return casework.resume_step(session, case_id, step_id, by=by, reason=reason, now=_now())

@@ -58,12 +58,14 @@ _EVERYONE = frozenset({"front_desk", "clerk", "planner", "auditor", "admin"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     "procedures:read": _EVERYONE,
     "procedures:write": frozenset({"planner", "admin"}),
+    "procedures:publish": frozenset({"admin"}),
     "simulations:run": frozenset({"planner", "auditor", "admin"}),
     "cases:read": frozenset({"front_desk", "clerk", "auditor", "admin"}),
     "cases:open": frozenset({"front_desk", "admin"}),
     "cases:submit": frozenset({"front_desk", "admin"}),
     "cases:withdraw": frozenset({"front_desk", "admin"}),
     "cases:decide": frozenset({"clerk", "admin"}),
+    "cases:repair": frozenset({"admin"}),
     "audit:report": frozenset({"planner", "auditor", "admin"}),
     "audit:verify": frozenset({"auditor", "admin"}),
 }

@@ -153,6 +153,15 @@ class ProcedureVersionPublic(BaseModel):
     version: str
     source: Literal["catalog", "stored"]
     stored_at: datetime | None = None
+    published_at: datetime | None = Field(
+        default=None, description="when an admin published it for new cases (stored only)")
+    published_by: str | None = None
+
+
+class ProcedurePublish(BaseModel):
+    """The stored (or catalog) version new cases of a procedure open on from now."""
+
+    version: str = Field(min_length=1, max_length=100, examples=["2025-reform"])
 
 
 class NoticeItemPublic(BaseModel):
@@ -252,6 +261,12 @@ class WithdrawRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, examples=["申请人撤回"])
 
 
+class ResumeRequest(BaseModel):
+    """An admin resumes a step paused for 补正 that nothing else can move on."""
+
+    reason: str = Field(min_length=1, max_length=2000, examples=["补正未列材料，恢复办理"])
+
+
 class ApplicantPublic(BaseModel):
     """The applicant as the current role may see them (masked or withheld fields)."""
 
@@ -286,6 +301,9 @@ class CaseSummary(BaseModel):
     applicant: ApplicantPublic | None
     received_at: datetime
     due_date: date | None
+    stuck_steps: list[str] = Field(
+        default=[], description="steps paused for 补正 that nothing brought can resume: "
+                                "stuck until an admin resumes them")
 
 
 class CasesPublic(BaseModel):

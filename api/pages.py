@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -34,7 +35,7 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
 from api.deps import (
@@ -59,6 +60,7 @@ from api.security import (
 from flows import casework
 from flows.casework.accounts import User, end_sessions
 from flows.casework.tables import (
+    CLOSED_STATUSES,
     Case,
     CaseStep,
     StepStatus,
@@ -434,7 +436,7 @@ def read_board(request: Request, user: PageUser, session: SessionDep,
                        department_id=department_id or None, include_closed=closed, limit=1000)
     names = _department_names(_language(request))
     return render(request, "board.html", user, board=board, department_id=department_id,
-                  colour=colour, closed=closed,
+                  colour=colour, closed=closed, may_repair=_may(user, "cases:repair"),
                   departments=[(d, names.get(d, d)) for d in departments],
                   procedure_names={p.id: _name(p, _language(request)) for p in _catalog()})
 
@@ -480,10 +482,71 @@ def read_case_page(request: Request, user: PageUser, session: SessionDep,
     except OnethingError as error:
         return _error_page(request, user, error)
     owed = [m.material_id for m in case.materials if m.status != SubmissionStatus.RECEIVED]
+    is_open = case.status not in CLOSED_STATUSES
     return render(request, "case.html", user, case=case, timeline=timeline,
                   names=_names(proc, _language(request)), owed=owed,
                   may_submit=_may(user, "cases:submit") and bool(owed),
-                  may_decide=_may(user, "cases:decide"))
+                  may_decide=_may(user, "cases:decide"),
+                  may_withdraw=_may(user, "cases:withdraw") and is_open,
+                  may_repair=_may(user, "cases:repair") and is_open,
+                  stuck=casework.stuck_steps(session, [case.case_id]).get(case.case_id, []))
+
+
+def _case_action(request: Request, user: User | None, case_id: str, csrf_token: str,
+                 action: str, form: type[BaseModel], fields: dict[str, Any],
+                 call: Callable[[Any], Any], done: str, *, back: str = "") -> Response:
+    """A case page's form: allowed by ``action``, CSRF checked, ``fields`` read as the API's
+    ``form`` model and passed to ``call``; then back to ``back`` (default: the case) with
+    ``done`` (a message key) or the one-line refusal."""
+    if refused := _gate(request, user, action):
+        return refused
+    back = back or f"/cases/{quote(case_id)}"
+    strings = messages(_language(request))
+    try:
+        check_csrf(request, csrf_token)
+    except Forbidden:
+        return _back(request, back, "error", strings["error.csrf"])
+    try:
+        try:
+            body = form(**fields)
+        except ValidationError as e:
+            raise _one_line(e) from None
+        call(body)
+    except OnethingError as error:
+        return _back(request, back, "error", f"{strings['error.refused']}: {public_message(error)}")
+    return _back(request, back, "ok", strings[done])
+
+
+@router.post("/cases/{case_id}/withdraw")
+def withdraw(request: Request, user: PageUser, session: SessionDep, engine: EngineDep,
+             case_id: str, reason: Annotated[str, Form(max_length=2000)] = "",
+             csrf_token: Annotated[str, Form()] = "") -> Response:
+    """The applicant withdraws at the window (撤回), through the same call as the API."""
+    from api import case_runner
+    from api.models import WithdrawRequest
+
+    def withdraw_case(body: WithdrawRequest) -> None:
+        check_case_visible(session, user, case_id)
+        case_runner.withdraw_case(session, case_id, body.reason)
+
+    return _case_action(request, user, case_id, csrf_token, "cases:withdraw", WithdrawRequest,
+                        {"reason": reason}, withdraw_case, "flash.withdrawn")
+
+
+@router.post("/cases/{case_id}/steps/{step_id}/resume")
+def resume(request: Request, user: PageUser, session: SessionDep, engine: EngineDep,
+           case_id: str, step_id: str, reason: Annotated[str, Form(max_length=2000)] = "",
+           csrf_token: Annotated[str, Form()] = "") -> Response:
+    """An admin resumes a step paused for 补正 (the repair of a stuck case)."""
+    from api import case_runner
+    from api.models import ResumeRequest
+
+    def resume_step(body: ResumeRequest) -> None:
+        check_case_visible(session, user, case_id)
+        case_runner.resume_step(session, case_id, step_id, user.username, body.reason)
+
+    return _case_action(request, user, case_id, csrf_token, "cases:repair", ResumeRequest,
+                        {"reason": reason}, resume_step, "flash.resumed")
 
 
 @router.post("/cases/{case_id}/materials")
@@ -604,7 +667,7 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
         "metrics": METRICS, "uploaded": scenario_text is not None,
     }
     try:
-        before = casework.resolve_procedure(procedure_id, session=session)
+        before = casework.resolve_procedure(procedure_id, session=session, drafts=True)
         after, changes = apply_scenario_text(before, scenario_text or _scenario_of(procedure_id, levers))
         with tempfile.TemporaryDirectory() as folder:
             gantt = write_gantt(Path(folder) / "gantt.svg", before, after).read_text("utf-8")

@@ -196,9 +196,10 @@ def child(cases: int, baseline_cases: int) -> None:
 
     engine = engine_for()
     init_db(engine)
-    with Session(engine) as session:  # the open_case flow finds this version first
-        casework.store_procedure(session, _procedure(), now=datetime.now(UTC))
-        session.commit()
+    with Session(engine) as session:  # the open_case flow opens the published version
+        casework.upload_procedure(session, _procedure(), by="bench", now=datetime.now(UTC))
+        casework.publish_procedure(session, PROCEDURE, VERSION, by="bench",
+                                   now=datetime.now(UTC))
     baseline = one_run_per_transition(engine, baseline_cases)
     result = batched(engine, cases)
     ceiling = database_alone(engine, cases)

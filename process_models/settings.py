@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         "empty = none, the client address is the connection's"))
     max_request_bytes: int = Field(
         default=2_000_000, gt=0, description="larger request bodies are refused (413)")
+    audit_key: str = Field(
+        default="", description="HMAC key of the audit chain; empty = the file "
+                                "data_dir/audit.key (made on first use, mode 0600; "
+                                "production needs one of the two)"
+    )
     calendar_overrides: list[Path] = Field(
         default_factory=list, description="local override files (closures, extra working days)"
     )

@@ -186,6 +186,88 @@ def test_uploading_a_changed_definition_under_a_stored_version_is_409(client, au
     assert snapshot(engine) == before
 
 
+OVERRIDE = small_procedure_yaml(PROCEDURE_ID).replace('version: "1"', "version: planner-override")
+
+
+def open_catalog_case(client, auth) -> dict:
+    answer = client.post("/api/cases", headers=auth["front_desk"], json={
+        "procedure_id": PROCEDURE_ID, "applicant": {"name": "覆盖测试", "id_number": ID_NUMBER},
+        "submitted": []})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def audit_events(engine, kind: str) -> list[dict]:
+    from flows.casework.tables import AuditEvent
+
+    with Session(engine) as session:
+        return [e.payload for e in session.exec(select(AuditEvent).where(AuditEvent.kind == kind))]
+
+
+def test_an_upload_under_a_catalog_id_is_a_draft_that_cases_do_not_run(client, auth, engine):
+    """Uploading never changes what the window opens; the upload is in the audit trail."""
+    catalog_version = open_catalog_case(client, auth)["procedure_version"]
+    answer = client.post("/api/procedures", content=OVERRIDE.encode(), headers=auth["planner"])
+    assert answer.status_code == 201, answer.text
+    assert open_catalog_case(client, auth)["procedure_version"] == catalog_version
+    [stored] = audit_events(engine, "definition_stored")
+    assert (stored["procedure_id"], stored["version"], stored["by"]) == (
+        PROCEDURE_ID, "planner-override", "planner")
+    assert len(stored["digest"]) == 64
+
+
+def test_only_an_admin_publishes_and_new_cases_then_run_the_published_version(
+        client, auth, engine):
+    client.post("/api/procedures", content=OVERRIDE.encode(), headers=auth["planner"])
+    path = f"/api/procedures/{PROCEDURE_ID}/publish"
+    refused = client.post(path, json={"version": "planner-override"}, headers=auth["planner"])
+    assert refused.status_code == 403
+    answer = client.post(path, json={"version": "planner-override"}, headers=auth["admin"])
+    assert answer.status_code == 200, answer.text
+    assert open_catalog_case(client, auth)["procedure_version"] == "planner-override"
+    [published] = audit_events(engine, "definition_published")
+    [stored] = audit_events(engine, "definition_stored")
+    assert (published["by"], published["version"], published["digest"]) == (
+        "admin", "planner-override", stored["digest"])
+    versions = client.get(f"/api/procedures/{PROCEDURE_ID}/versions",
+                          headers=auth["planner"]).json()
+    assert (versions[0]["version"], versions[0]["published_by"]) == ("planner-override", "admin")
+    assert client.get("/api/audit/verify", headers=auth["auditor"]).json()["ok"] is True
+
+
+def test_publishing_a_version_nobody_uploaded_is_404_in_one_line(client, auth, engine):
+    before = snapshot(engine)
+    answer = client.post(f"/api/procedures/{PROCEDURE_ID}/publish", json={"version": "2099"},
+                         headers=auth["admin"])
+    assert answer.status_code == 404
+    assert answer.json()["detail"].startswith(
+        f"procedure '{PROCEDURE_ID}' version '2099' is neither stored nor in the catalog; "
+        "upload it first (known versions: ")
+    assert snapshot(engine) == before
+
+
+def test_only_an_admin_resumes_a_stuck_step_and_the_board_shows_it_stuck(client, auth, engine):
+    """A step paused with nothing owed (an older release's 补正 with no material) is stuck."""
+    from sqlalchemy import text
+
+    case_id = open_restaurant_case(engine)
+    with engine.begin() as connection:
+        step_id = connection.execute(text(
+            "UPDATE case_step SET status = 'supplement', paused_on = CURRENT_DATE "
+            "WHERE case_id = :c AND status = 'pending' RETURNING step_id"), {"c": case_id}
+        ).scalars().first()
+    board = client.get("/api/cases", headers=auth["auditor"]).json()["data"]
+    assert next(r for r in board if r["case_id"] == case_id)["stuck_steps"] == [step_id]
+    path = f"/api/cases/{case_id}/steps/{step_id}/resume"
+    assert client.post(path, json={"reason": "恢复"}, headers=auth["clerk"]).status_code == 403
+    answer = client.post(path, json={"reason": "补正未列材料，恢复办理"}, headers=auth["admin"])
+    assert answer.status_code == 200, answer.text
+    assert next(s for s in answer.json()["steps"] if s["step_id"] == step_id)["status"] == \
+        "pending"
+    again = client.post(path, json={"reason": "恢复"}, headers=auth["admin"])
+    assert again.status_code == 409 and "not paused for 补正" in again.json()["detail"]
+
+
 def test_the_notification_list_names_every_material_once_with_its_steps(client, auth):
     items = client.get(f"/api/procedures/{PROCEDURE_ID}/notification-list",
                        headers=auth["front_desk"]).json()["items"]

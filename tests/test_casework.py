@@ -503,16 +503,6 @@ def test_the_audit_trail_of_a_case_verifies(session, case):
     assert report.ok and report.events == count(session, AuditEvent)
 
 
-def test_a_step_paused_without_naming_materials_resumes_at_the_next_submission(session, shop):
-    case = open_case(session, shop, APPLICANT, ["id_card", "lease"], now=jan(24, 9))
-    decide(session, case.id, "licence", "supplement", department_id="samr", decided_by="王五",
-           reason="请补充说明", now=jan(26))
-    submit_materials(session, case.id, ["floor_plan"], now=jan(27))
-    licence = steps_of(session, case.id)["licence"]
-    assert (licence.status, licence.paused_working_days, licence.due_date) == (
-        "pending", 1, date(2025, 2, 6))
-
-
 def test_a_case_waiting_for_supplement_can_be_withdrawn_but_not_advanced(session, shop):
     case = open_case(session, shop, APPLICANT, ["id_card"], now=jan(24, 9))
     assert advance_case(session, case.id, now=jan(26)).started == ()

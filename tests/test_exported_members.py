@@ -42,15 +42,16 @@ EXPORTED = {
         "sla_sweep",
     ],
     "flows.casework": [
-        "ADVANCE_BATCH_CASES", "AdvanceResult", "Applicant", "CHANGE_MARKER",
+        "ADVANCE_BATCH_CASES", "AdvanceResult", "Anchor", "Applicant", "CHANGE_MARKER",
         "CLOSED_STATUSES", "CaseBoard", "CaseLine", "CaseStatus", "CaseView", "ChainReport",
         "DEFERRAL_WORKING_DAYS", "NoticeItem", "OPEN_STATUSES", "OPEN_STEP_STATUSES",
         "SWEEP_BATCH_CASES", "StatusChange", "StepStatus", "SubmissionStatus",
-        "advance_case", "advance_cases", "case_board", "case_colour", "case_timeline",
-        "case_view", "decide", "init_db", "lock_chain", "make_engine", "mark_processed",
-        "notification_list", "open_case", "pending_outbox", "resolve_procedure",
-        "step_colour", "store_procedure", "submit_materials", "sweep", "verify_chain",
-        "withdraw_case",
+        "advance_case", "advance_cases", "anchor_chain", "case_board", "case_colour",
+        "case_timeline", "case_view", "decide", "init_db", "lock_chain", "make_engine",
+        "mark_processed", "notification_list", "open_case", "pending_outbox",
+        "publish_procedure", "resolve_procedure", "resume_step", "seal_chain", "step_colour",
+        "store_procedure", "stuck_steps", "submit_materials", "sweep", "upload_procedure",
+        "verify_chain", "withdraw_case",
     ],
 }
 

@@ -385,6 +385,72 @@ def test_the_board_counts_each_colour_and_filters_by_department(login, case_id):
     assert case_id not in browser.get("/board?colour=red").text
 
 
+def freeze(engine, case_id: str) -> None:
+    """What an older release let a 补正 with no material do: the step paused, nothing owed."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE case_step SET status = 'supplement', paused_on = "
+                                "date(started_at) WHERE case_id = :c AND status = 'pending'"),
+                           {"c": case_id})
+
+
+def test_a_stuck_case_shows_on_the_board_and_an_admin_resumes_it_from_the_case_page(
+        engine, login, case_id):
+    """卡住 · 需处理 on the board and the case page; only an admin gets the resume form."""
+    freeze(engine, case_id)
+    board = login("admin").get("/board").text
+    assert 'data-stuck="power_connection">卡住 · 需处理 · 恢复办理' in board
+    assert "卡住 · 需处理</a>" in login("front_desk").get("/board").text
+    assert "/resume" not in login("clerk").get(f"/cases/{case_id}").text
+    admin = login("admin")
+    page = admin.get(f"/cases/{case_id}")
+    assert 'data-stuck="power_connection"' in page.text
+    page = admin.post(f"/cases/{case_id}/steps/power_connection/resume",
+                      data={"reason": "补正未列材料，恢复办理", "csrf_token": _csrf(page)})
+    assert "环节已恢复办理" in page.text and "管理员恢复办理" in page.text
+    assert _step(engine, case_id, "power_connection").status == "pending"
+    assert "卡住" not in admin.get("/board").text
+
+
+def test_a_clerk_cannot_resume_a_step_even_by_posting_the_form(engine, login, case_id):
+    freeze(engine, case_id)
+    browser = login("clerk")
+    page = browser.get(f"/cases/{case_id}")
+    answer = browser.post(f"/cases/{case_id}/steps/power_connection/resume",
+                          data={"reason": "x", "csrf_token": _csrf(page)})
+    assert answer.status_code == 403
+    assert _step(engine, case_id, "power_connection").status == "supplement"
+
+
+def test_the_window_withdraws_a_case_in_the_browser_with_a_reason(engine, login, case_id):
+    browser = login("front_desk")
+    page = browser.get(f"/cases/{case_id}")
+    assert 'id="withdraw"' in page.text and "撤回申请" in page.text
+    refused = browser.post(f"/cases/{case_id}/withdraw", data={"csrf_token": _csrf(page)})
+    assert "操作被拒绝" in refused.text and "reason" in refused.text
+    page = browser.post(f"/cases/{case_id}/withdraw",
+                        data={"reason": "申请人不再办理", "csrf_token": _csrf(refused)})
+    assert "案件已撤回" in page.text and 'data-status="withdrawn"' in page.text
+    assert 'id="withdraw"' not in page.text
+
+
+def test_a_supplement_request_with_no_material_ticked_is_refused_on_the_page(
+        engine, login, case_id):
+    browser = login("clerk")
+    page = browser.get(f"/cases/{case_id}")
+    page = browser.post(f"/cases/{case_id}/steps/power_connection/decision", data={
+        "outcome": "supplement", "reason": "照片不清晰", "csrf_token": _csrf(page)})
+    assert "补正 (supplement) request names no material" in page.text
+    assert _step(engine, case_id, "power_connection").status == "pending"
+
+
+def test_the_desk_names_the_version_it_opens(login):
+    page = login("front_desk").get(f"/desk?procedure_id={PROCEDURE_ID}").text
+    version = load_catalog_procedure(PROCEDURE_ID).version
+    assert f'<small id="desk-version">版本 {version}</small>' in page
+
+
 # --- planner and auditor ----------------------------------------------------------------------
 
 

@@ -53,6 +53,7 @@ _SHOWN_CHARS = 300
 #: order ``onething --help`` lists them.
 COMMAND_MODULES = {
     "validate": "procedures", "show": "procedures", "catalog": "procedures",
+    "procedure": "procedures",
     "capacity": "capacity", "import-bpmn": "capacity", "export-bpmn": "capacity",
     "simulate": "simulate", "compare": "simulate", "portfolio": "simulate",
     "calendar": "calendar",

@@ -1,4 +1,5 @@
-"""Auditors' commands: ``audit report|actual|verify|export``, ``fit`` and ``demo-history``."""
+"""Auditors' commands: ``audit report|actual|verify|seal|export``, ``fit`` and
+``demo-history``."""
 
 from __future__ import annotations
 
@@ -50,6 +51,20 @@ def _new_session(database: str | None):
     return Session(engine)
 
 
+def _anchor(database: str | None):
+    """Append the case database's chain head to the anchors file (none without a database)."""
+    from sqlalchemy.engine import make_url
+
+    from flows.casework import anchor_chain
+    from process_models.settings import settings
+
+    url = make_url(database or settings.effective_database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return None
+    with _session(database) as session:
+        return anchor_chain(session)
+
+
 def _check_format(fmt: str, output: Path | None) -> None:
     from process_models.errors import InvalidInput, did_you_mean
     from simulations.planning.audit_report import REPORT_FORMATS
@@ -80,8 +95,10 @@ def report(
     fmt: FormatOpt = "table",
     output: OutOpt = None,
     lang: LangOpt = "zh",
+    database: DatabaseOpt = None,
 ) -> None:
-    """Before/after report: limits per item, figures per procedure, portfolio totals."""
+    """Before/after report: limits per item, figures per procedure, portfolio totals, and
+    the audit chain's anchor (appended to the anchors file)."""
     from simulations.planning.audit_report import (
         audit_report,
         load_pairs,
@@ -92,8 +109,10 @@ def report(
     _check_format(fmt, output)
     t = words(lang)
     result = audit_report(load_pairs(paths or []))
+    anchor = _anchor(database)
     if fmt == "json":
-        print_json(result.as_dict())
+        print_json({**result.as_dict(), "audit_anchor": anchor and {
+            "seq": anchor.seq, "hash": anchor.hash, "at": anchor.at.isoformat()}})
         return
     views = report_views(result, lang)
     if fmt == "table":
@@ -104,9 +123,11 @@ def report(
             before=f"{it.immediate_before:.1%}", after=f"{it.immediate_after:.1%}",
             flagged=it.flagged, checks=it.checks))
         console().print(f"改革前{result.sourced['before']}；改革后{result.sourced['after']}")
+        console().print(f"审计链锚点 (audit chain anchor): {anchor or '—（没有案件数据库）'}")
         return
     write_views(views, output, fmt, title="改革前后办理时限审计报告")
-    console().print(f"wrote {output}: {result.totals.headline(lang)}")
+    console().print(f"wrote {output}: {result.totals.headline(lang)}; 审计链锚点 (audit chain anchor): "
+                    f"{anchor or '—'}")
 
 
 STEP_HEADERS = ["案件编号", "一件事", "环节", "部门", "状态", "开始", "办结", "经过工作日",
@@ -188,16 +209,28 @@ def actual(
 
 @audit_app.command("verify")
 def verify(database: DatabaseOpt = None) -> None:
-    """Walk the hash chain of every audit event; exit 1 at the first changed event."""
-    from flows.casework import verify_chain
+    """Verify the audit chain, its MACs, the records it vouches for and the anchors; exit 1
+    at the first broken one. An intact chain gets a new anchor."""
+    from flows.casework import anchor_chain, verify_chain
 
     with _session(database) as session:
         result = verify_chain(session)
+        anchor = anchor_chain(session) if result.ok else None
     if result.ok:
-        console().print(f"[green]ok[/green] {result}")
+        console().print(f"[green]ok[/green] {result}; anchored {anchor}")
         return
     console(stderr=True).print(f"[red]broken:[/red] {result}")
     raise SystemExit(1)
+
+
+@audit_app.command("seal")
+def seal(database: DatabaseOpt = None) -> None:
+    """Once, after upgrading: give the events written before the audit key their MACs."""
+    from flows.casework import seal_chain
+
+    with _session(database) as session:
+        sealed = seal_chain(session)
+    console().print(f"sealed {sealed} events with the audit key")
 
 
 @audit_app.command("export")

@@ -15,7 +15,7 @@ import typer
 
 from api.cli._app import app, console, print_json
 
-case_app = typer.Typer(name="case", help="Run cases: open, submit, decide, show, list, withdraw.",
+case_app = typer.Typer(name="case", help="Run cases: open, submit, decide, show, list, withdraw, resume.",
                        no_args_is_help=True)
 app.add_typer(case_app, name="case")
 
@@ -33,7 +33,7 @@ def _engine():
     return engine
 
 
-def _session():
+def case_session():
     from sqlmodel import Session
 
     return Session(_engine())
@@ -43,10 +43,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _advance() -> str:
-    from flows.runs import advance_after_commit
-
-    return advance_after_commit()
 def _today():
     from process_models.calendar import local_date
 
@@ -114,7 +110,8 @@ def open_case(
     applicant = ApplicantCreate.checked(lambda field: "--" + field.replace("_", "-"),
                                         name=name, id_number=id_number, address=address,
                                         phone=phone)
-    proc = casework.resolve_procedure(procedure)
+    with case_session() as session:   # the version new cases open on: published, else catalog
+        proc = casework.resolve_procedure(procedure, session=session)
     notice = casework.notification_list(proc)
     _engine()
     opened = run_open_case(proc.id, applicant.model_dump(), list(material))
@@ -125,7 +122,7 @@ def open_case(
         print_json({**opened, "notification_list": items})
         return
     out = console()
-    out.print(f"一次性告知单 {proc.name} ({proc.id}): {len(items)} materials")
+    out.print(f"一次性告知单 {proc.name} ({proc.id}, 版本 {proc.version}): {len(items)} materials")
     for item in items:
         mark = "✓" if item["brought"] else ("✗" if item["key"] else "容缺")
         out.print(f"  {mark:<4} {item['material_id']:<28} {item['name']} ×{item['count']}"
@@ -141,7 +138,7 @@ def submit(
     """Record materials brought later (补正, or items owed under 容缺受理)."""
     from api import case_runner
 
-    with _session() as session:
+    with case_session() as session:
         case, advance = case_runner.submit_materials(session.get_bind(), session, case_id,
                                                      materials)
         status = case.status
@@ -162,7 +159,7 @@ def decide(
     """A department approves, rejects (with --reason) or asks for supplements on its step."""
     from api import case_runner
 
-    with _session() as session:
+    with case_session() as session:
         _decision, advance = case_runner.decide(
             session.get_bind(), session, case_id, step, outcome, department_id=department,
             decided_by=by, reason=reason, materials=material)
@@ -174,7 +171,7 @@ def show(case_id: CaseArg, json_: JsonOpt = False) -> None:
     """A case's status, colour, steps, materials, decisions and certificates."""
     from flows.casework.views import case_view
 
-    with _session() as session:
+    with case_session() as session:
         data = _case_data(case_view(session, case_id, today=_today()))
     if json_:
         print_json(data)
@@ -199,7 +196,7 @@ def list_cases(
     if status is not None and status not in statuses:
         raise InvalidInput(f"unknown status '{status[:40]}'; use one of {', '.join(statuses)}",
                            path="--status", suggestion=did_you_mean(status, statuses))
-    with _session() as session:
+    with case_session() as session:
         board = case_board(session, today=_today(), status=status, colour=colour,
                            include_closed=True)
     rows = [_shown(line, "line") for line in board.lines]
@@ -221,10 +218,26 @@ def withdraw(
     """The applicant withdraws the case: open steps are cancelled."""
     from api import case_runner
 
-    with _session() as session:
+    with case_session() as session:
         case = case_runner.withdraw_case(session, case_id, reason)
         status = case.status
     console().print(f"case {case_id}: {status}")
+
+
+@case_app.command("resume")
+def resume(
+    case_id: CaseArg,
+    step: Annotated[str, typer.Argument(help="step id of the step paused for 补正")],
+    reason: Annotated[str, typer.Option("--reason", help="why the step is resumed")],
+    by: Annotated[str, typer.Option("--by", help="who repairs the case")] = "admin",
+) -> None:
+    """Repair a stuck case: resume a step paused for 补正 (recorded in the audit trail)."""
+    from flows import casework
+
+    with case_session() as session:
+        case = casework.resume_step(session, case_id, step, by=by, reason=reason, now=_now())
+        status = case.status
+    console().print(f"case {case_id}: {step} resumed; {status}")
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""Commands on procedure files: validate, show, catalog."""
+"""Commands on procedure files (validate, show, catalog) and stored procedures
+(``procedure upload|publish``)."""
 
 from __future__ import annotations
 
@@ -130,3 +131,52 @@ def load_procedure_argument(path_or_id: str):
     if p.suffix in (".yaml", ".yml") or p.exists():
         return load_procedure(p)
     return load_catalog_procedure(path_or_id)
+
+
+procedure_app = typer.Typer(name="procedure", no_args_is_help=True,
+                            help="Stored procedures: upload a draft, publish it for new cases.")
+app.add_typer(procedure_app, name="procedure")
+ByOpt = Annotated[str, typer.Option("--by", help="who does it (recorded in the audit trail)")]
+
+
+@procedure_app.command("upload")
+def upload(
+    path: Annotated[Path, typer.Argument(help="the procedure file")],
+    by: ByOpt = "admin",
+) -> None:
+    """Store a procedure as a draft: no case opens on it until it is published."""
+    from datetime import UTC, datetime
+
+    from flows import casework
+    from process_models.loading import load_procedure
+
+    proc = load_procedure(path)
+    with _session() as session:
+        new = casework.upload_procedure(session, proc, by=by, now=datetime.now(UTC))
+    state = "stored as a draft" if new else "already stored, unchanged"
+    console().print(f"{proc.id} {proc.version}: {state}; publish it with `onething procedure "
+                    f"publish {proc.id} {proc.version}`")
+
+
+@procedure_app.command("publish")
+def publish(
+    procedure_id: Annotated[str, typer.Argument(help="procedure id, e.g. newborn")],
+    version: Annotated[str, typer.Argument(help="the stored (or catalog) version to publish")],
+    by: ByOpt = "admin",
+) -> None:
+    """Publish a version: new cases of the procedure open on it from now."""
+    from datetime import UTC, datetime
+
+    from flows import casework
+
+    with _session() as session:
+        proc = casework.publish_procedure(session, procedure_id, version, by=by,
+                                          now=datetime.now(UTC))
+    console().print(f"published {proc.name} ({proc.id}) version {proc.version}: new cases "
+                    "open on it")
+
+
+def _session():
+    from api.cli.cases import case_session
+
+    return case_session()

@@ -41,6 +41,7 @@ from api.models import (
     Colour,
     DecisionCreate,
     MaterialsSubmit,
+    ResumeRequest,
     WithdrawRequest,
 )
 from flows.casework import views
@@ -201,4 +202,14 @@ def withdraw_case(case_id: CaseId, body: WithdrawRequest, session: SessionDep,
     """The applicant withdraws the case (撤回): open steps are cancelled."""
     check_case_visible(session, user, case_id)
     case_runner.withdraw_case(session, case_id, body.reason)
+    return _reloaded(engine, case_id, user)
+
+
+@router.post("/{case_id}/steps/{step_id}/resume")
+def resume_case_step(case_id: CaseId, step_id: StepId, body: ResumeRequest,
+                     session: SessionDep, engine: EngineDep,
+                     user: Annotated[User, Depends(allowed("cases:repair"))]) -> CasePublic:
+    """Repair a stuck case: resume a step paused for 补正 (recorded in the audit trail)."""
+    check_case_visible(session, user, case_id)
+    case_runner.resume_step(session, case_id, step_id, user.username, body.reason)
     return _reloaded(engine, case_id, user)

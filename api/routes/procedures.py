@@ -1,4 +1,5 @@
-"""Procedures: list, read, versions, the 一次性告知单, and validating or uploading YAML."""
+"""Procedures: list, read, versions, the 一次性告知单, validating or uploading YAML (a draft),
+and publishing a version for new cases (an admin's act, in the audit trail)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from api.models import (
     NoticeItemPublic,
     NotificationListPublic,
     ProcedurePublic,
+    ProcedurePublish,
     ProcedureSummaryPublic,
     ProcedureVersionPublic,
 )
@@ -28,6 +30,7 @@ router = APIRouter(prefix="/procedures", tags=["procedures"])
 
 Reader = Annotated[User, Depends(allowed("procedures:read"))]
 Writer = Annotated[User, Depends(allowed("procedures:write"))]
+Publisher = Annotated[User, Depends(allowed("procedures:publish"))]
 ProcedureId = Annotated[str, Path(pattern=PROCEDURE_ID_PATTERN, examples=["newborn"])]
 VersionQuery = Annotated[str | None, Query(max_length=100,
                                            description="a stored version; default the newest")]
@@ -88,7 +91,7 @@ def _parse(name: str, text: str) -> Procedure:
 
 @router.get("")
 def read_procedures(session: SessionDep, user: Reader) -> list[ProcedureSummaryPublic]:
-    """Every catalog procedure and the newest stored version of each uploaded one."""
+    """Every catalog procedure and each uploaded one (its newest published version, else draft)."""
     from process_models.catalog import load_catalog
 
     rows = [summary_public(p, stored=False) for p in load_catalog()]
@@ -97,7 +100,7 @@ def read_procedures(session: SessionDep, user: Reader) -> list[ProcedureSummaryP
     catalog = {(r.id, r.version) for r in rows}
     for procedure_id in dict.fromkeys(pid for pid, version in stored
                                       if (pid, version) not in catalog):
-        proc = casework.resolve_procedure(procedure_id, session=session)
+        proc = casework.resolve_procedure(procedure_id, session=session, drafts=True)
         rows.append(summary_public(proc, stored=True))
     return rows
 
@@ -105,11 +108,11 @@ def read_procedures(session: SessionDep, user: Reader) -> list[ProcedureSummaryP
 @router.get("/{procedure_id}")
 def read_procedure(procedure_id: ProcedureId, session: SessionDep, user: Reader,
                    version: VersionQuery = None) -> ProcedurePublic:
-    """One procedure: every field of its definition, its summary and every number's basis."""
+    """One procedure (default: the version cases open on), its summary and every basis."""
     from process_models.loading import procedure_data
     from process_models.provenance import basis_data
 
-    proc = casework.resolve_procedure(procedure_id, version, session=session)
+    proc = casework.resolve_procedure(procedure_id, version, session=session, drafts=True)
     return ProcedurePublic(procedure=procedure_data(proc),
                            summary=summary_public(proc, stored=_is_stored(session, proc)),
                            basis=basis_data(proc))
@@ -127,7 +130,8 @@ def read_procedure_versions(procedure_id: ProcedureId, session: SessionDep,
     from process_models.errors import ProcedureNotFound, did_you_mean
 
     rows = [ProcedureVersionPublic(procedure_id=procedure_id, version=d.version,
-                                   source="stored", stored_at=d.stored_at)
+                                   source="stored", stored_at=d.stored_at,
+                                   published_at=d.published_at, published_by=d.published_by)
             for d in session.exec(select(ProcedureDefinition)
                                   .where(ProcedureDefinition.procedure_id == procedure_id)
                                   .order_by(col(ProcedureDefinition.stored_at).desc()))]
@@ -163,15 +167,23 @@ async def validate_procedure(request: Request, user: Reader) -> ProcedureSummary
 
 @router.post("", status_code=201, openapi_extra=YAML_BODY)
 async def create_procedure(request: Request, user: Writer) -> ProcedureSummaryPublic:
-    """Upload a procedure (YAML body or file): checked, then stored under its id and version."""
+    """Upload a procedure (YAML body or file): checked, then stored as a draft until published."""
     name, text = await _uploaded_yaml(request)
     engine = request.app.state.engine
 
     def store() -> ProcedureSummaryPublic:
         proc = _parse(name, text)
         with Session(engine) as session:
-            casework.store_procedure(session, proc, now=datetime.now(UTC))
-            session.commit()
+            casework.upload_procedure(session, proc, by=user.username, now=datetime.now(UTC))
         return summary_public(proc, stored=True)
 
     return await run_in_threadpool(store)
+
+
+@router.post("/{procedure_id}/publish")
+def publish_procedure(procedure_id: ProcedureId, body: ProcedurePublish, session: SessionDep,
+                      user: Publisher) -> ProcedureSummaryPublic:
+    """Publish a stored or catalog version: new cases open on it from now (audit trail)."""
+    proc = casework.publish_procedure(session, procedure_id, body.version, by=user.username,
+                                      now=datetime.now(UTC))
+    return summary_public(proc, stored=True)

@@ -35,7 +35,8 @@ Figures = dict[str, Any]
 
 
 def _procedure(session: Session, ref: ProcedureRef) -> Procedure:
-    return casework.resolve_procedure(ref.procedure_id, ref.version, session=session)
+    return casework.resolve_procedure(ref.procedure_id, ref.version, session=session,
+                                      drafts=True)
 
 
 @router.post("/schedule")
@@ -99,7 +100,7 @@ def simulate_advise(procedure_id: ProcedureQuery, session: SessionDep, user: Pla
     """Single reform levers ranked by working days saved, the blocked ones, and a greedy plan."""
     from simulations.planning.advisor import advise
 
-    proc = casework.resolve_procedure(procedure_id, version, session=session)
+    proc = casework.resolve_procedure(procedure_id, version, session=session, drafts=True)
     return plain(advise(proc, limits=limits).as_dict())
 
 
@@ -119,7 +120,7 @@ def simulate_gantt(
     from simulations.planning.gantt import write_gantt
     from simulations.planning.scenario import apply_scenario_text
 
-    before = casework.resolve_procedure(procedure_id, version, session=session)
+    before = casework.resolve_procedure(procedure_id, version, session=session, drafts=True)
     after = apply_scenario_text(before, None)[0] if reform else None
     with tempfile.TemporaryDirectory() as folder:
         path = write_gantt(FilePath(folder) / f"gantt.{image_format}", before, after,

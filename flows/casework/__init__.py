@@ -61,12 +61,24 @@ from flows.casework.advancing import (
     advance_cases,
     withdraw_case,
 )
-from flows.casework.audit_chain import CHANGE_MARKER, ChainReport, verify_chain
+from flows.casework.audit_chain import (
+    CHANGE_MARKER,
+    Anchor,
+    ChainReport,
+    anchor_chain,
+    seal_chain,
+    verify_chain,
+)
 from flows.casework.colours import SWEEP_BATCH_CASES, StatusChange, case_colour, step_colour, sweep
 from flows.casework.decisions import decide
-from flows.casework.definitions import resolve_procedure, store_procedure
+from flows.casework.definitions import (
+    publish_procedure,
+    resolve_procedure,
+    store_procedure,
+    upload_procedure,
+)
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS
-from flows.casework.materials import submit_materials
+from flows.casework.materials import resume_step, stuck_steps, submit_materials
 from flows.casework.notice import NoticeItem, notification_list
 from flows.casework.opening import Applicant, open_case
 from flows.casework.outbox import mark_processed, pending_outbox
@@ -97,6 +109,7 @@ __all__ = [
     "OPEN_STEP_STATUSES",
     "SWEEP_BATCH_CASES",
     "AdvanceResult",
+    "Anchor",
     "Applicant",
     "CaseBoard",
     "CaseLine",
@@ -109,6 +122,7 @@ __all__ = [
     "SubmissionStatus",
     "advance_case",
     "advance_cases",
+    "anchor_chain",
     "case_board",
     "case_colour",
     "case_timeline",
@@ -121,11 +135,16 @@ __all__ = [
     "notification_list",
     "open_case",
     "pending_outbox",
+    "publish_procedure",
     "resolve_procedure",
+    "resume_step",
+    "seal_chain",
     "step_colour",
     "store_procedure",
+    "stuck_steps",
     "submit_materials",
     "sweep",
+    "upload_procedure",
     "verify_chain",
     "withdraw_case",
 ]

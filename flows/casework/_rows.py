@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
+from flows.casework.audit_key import audit_key, head_mac, mac
 from flows.casework.store import begin_write
 from flows.casework.tables import (
     CLOSED_STATUSES,
@@ -130,6 +131,11 @@ DECISIONS_WITH = (sa_select(DECISIONS.c.case_id, DECISIONS.c.case_step_id,
                    .where(DECISIONS.c.case_id.in_(_ids()),
                           DECISIONS.c.outcome == bindparam("outcome"))
                    .order_by(DECISIONS.c.id))
+PAUSED_STEPS = (sa_select(STEPS.c.id, STEPS.c.case_id, STEPS.c.step_id)
+                 .where(STEPS.c.case_id.in_(_ids()), STEPS.c.status == "supplement")
+                 .order_by(STEPS.c.id))
+NOT_RECEIVED = sa_select(SUBMISSIONS.c.case_id, SUBMISSIONS.c.material_id).where(
+    SUBMISSIONS.c.case_id.in_(_ids()), SUBMISSIONS.c.status != "received")
 ISSUED = sa_select(CERTIFICATES.c.case_id, CERTIFICATES.c.step_id,
                     CERTIFICATES.c.name).where(CERTIFICATES.c.case_id.in_(_ids()))
 
@@ -159,13 +165,14 @@ class Transaction:
 
     Entering begins the write (:func:`~flows.casework.store.begin_write`) and locks the
     audit chain head (:func:`lock_chain`). :meth:`audit` and :meth:`outbox` collect the
-    operation's audit events (hash-chained from the locked head) and outbox rows; leaving
+    operation's audit events (hash-chained from the locked head, each with its MAC) and outbox rows; leaving
     without an error inserts them, moves the chain head and commits, so they commit with
     the change they describe. An error rolls everything back.
     """
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.key = audit_key()
         self.events: list[dict[str, Any]] = []
         self.outbox_rows: list[dict[str, Any]] = []
 
@@ -186,7 +193,8 @@ class Transaction:
         try:
             if self.events:
                 self.execute(insert(_EVENTS), self.events)
-                self.execute(_MOVE_CHAIN.values(seq=self.seq, hash=self.hash))
+                self.execute(_MOVE_CHAIN.values(seq=self.seq, hash=self.hash,
+                                                mac=head_mac(self.key, self.seq, self.hash)))
             if self.outbox_rows:
                 self.execute(insert(OUTBOX), self.outbox_rows)
             self.session.commit()
@@ -211,14 +219,15 @@ class Transaction:
             self.execute(statement, rows)
 
     def audit(self, case_id: str | None, kind: str, payload: dict, at: datetime) -> None:
-        """Append an audit event to the chain (written when the transaction commits)."""
+        """Append an audit event to the chain (written when the transaction commits), with
+        the HMAC of its hash under the audit key."""
         payload = json.loads(canonical_json(payload))
         prev_hash, self.seq = self.hash, self.seq + 1
         self.hash = event_hash(prev_hash, seq=self.seq, case_id=case_id, kind=kind,
                                payload=payload, at=at)
         self.events.append({"seq": self.seq, "case_id": case_id, "kind": kind,
                             "payload": payload, "at": at, "prev_hash": prev_hash,
-                            "hash": self.hash})
+                            "hash": self.hash, "mac": mac(self.key, self.hash)})
 
     def outbox(self, case_id: str, kind: str, payload: dict, at: datetime) -> None:
         """Tell the flows what happened (written in this transaction)."""

@@ -27,6 +27,7 @@ from flows.casework._rows import (
     read_cases,
     read_steps,
 )
+from flows.casework.audit_chain import certificates_digest
 from flows.casework.definitions import case_procedure
 from flows.casework.due_dates import ready_day, step_due
 from flows.casework.tables import (
@@ -129,8 +130,10 @@ def _advance_batch(tx: Transaction, case_ids: list[str], at: datetime) -> list[A
         case.status, case.closed_at = CaseStatus.APPROVED, at
         case.version += 1
         changed_cases.append(case)
-        tx.audit(case.id, "case_approved", {"certificates": numbers}, at)
-        tx.outbox(case.id, "case_closed", {"status": CaseStatus.APPROVED, "certificates": numbers}, at)
+        tx.audit(case.id, "case_approved", {
+            "certificates": numbers, "certificates_digest": certificates_digest(
+                tx.key, [c for c in certificates if c["case_id"] == case.id])}, at)
+        tx.outbox(case.id, "case_closed", {"status": "approved", "certificates": numbers}, at)
         results.append(AdvanceResult(case.id, case.status, started_ids, tuple(numbers), True))
     tx.save(SAVE_STEPS, changed_steps, STEP_STATE)
     tx.save(SAVE_CASES, changed_cases, CASE_STATE)

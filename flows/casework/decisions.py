@@ -89,8 +89,9 @@ def decide(
     One transaction: a conditional update of the step (``WHERE id = ? AND version = ?
     AND status = 'pending'``; no row → :class:`DecisionConflict` naming who decided it),
     the :class:`Decision`, an audit event and an outbox row. ``reject`` and
-    ``supplement`` need a ``reason``; ``supplement`` (补正) may name the ``materials`` to
-    bring again and pauses the step's legal clock until they arrive.
+    ``supplement`` need a ``reason``; ``supplement`` (补正) names the ``materials`` to
+    bring again (at least one: else nothing could resume the step) and pauses the step's
+    legal clock until they arrive.
     """
     if outcome not in OUTCOMES:
         raise InvalidInput(
@@ -103,6 +104,9 @@ def decide(
     if outcome != "approve" and not (reason and reason.strip()):
         raise InvalidInput(f"a {outcome} decision needs a reason; give one with the decision",
                            path="reason")
+    if outcome == "supplement" and not materials:
+        raise InvalidInput("a 补正 (supplement) request names no material; tick each material "
+                           "the applicant must bring again", path="materials")
     at = aware_time(now)
     with Transaction(session) as tx:
         case, stored, step, not_received = _read_for_decision(tx, case_id, step_id)

@@ -11,6 +11,8 @@ from sqlmodel import Session
 from flows.casework._rows import (
     CASE_STATE,
     DECISIONS_WITH,
+    NOT_RECEIVED,
+    PAUSED_STEPS,
     SAVE_CASES,
     SAVE_STEPS,
     STEP_STATE,
@@ -35,9 +37,11 @@ from flows.casework.tables import (
     aware_time,
 )
 from process_models.calendar import default_calendar, local_date
-from process_models.errors import InvalidInput
+from process_models.errors import Conflict, InvalidInput
 
 __all__ = [
+    "resume_step",
+    "stuck_steps",
     "submit_materials",
 ]
 
@@ -110,16 +114,75 @@ def _resume_steps(tx: Transaction, case, steps: list, rows: dict[str, Any], toda
         if any(rows.get(m) is None or rows[m].status != SubmissionStatus.RECEIVED
                for m in asked.get(step.id, [])):
             continue
-        paused = max(0, default_calendar().working_days_between(step.paused_on, today))
-        if paused:
-            step.due_date = default_calendar().add_working_days(step.due_date, paused)
-        step.paused_working_days += paused
-        step.paused_on = None
-        step.status = StepStatus.PENDING
-        step.version += 1
+        _resume(tx, case, step, today, at, "step_resumed", {})
         resumed.append(step)
-        tx.audit(case.id, "step_resumed", {
-            "step_id": step.step_id, "paused_working_days": paused,
-            "due_date": step.due_date.isoformat(),
-        }, at)
     return resumed
+
+
+def _resume(tx: Transaction, case, step, today: date, at: datetime, kind: str,
+            details: dict[str, Any]) -> None:
+    """Resume the paused ``step`` in place: its due date moves by the working days paused."""
+    paused = max(0, default_calendar().working_days_between(step.paused_on, today))
+    if paused:
+        step.due_date = default_calendar().add_working_days(step.due_date, paused)
+    step.paused_working_days += paused
+    step.paused_on = None
+    step.status = "pending"
+    step.version += 1
+    tx.audit(case.id, kind, {
+        "step_id": step.step_id, "paused_working_days": paused,
+        "due_date": step.due_date.isoformat(), **details,
+    }, at)
+
+
+def stuck_steps(session: Session, case_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The steps of ``case_ids`` paused for 补正 that no material brought can resume: every
+    material their 补正 asked for was received (or it asked for none). Only an admin's
+    :func:`resume_step` moves them on.
+    """
+    if not case_ids:
+        return {}
+    paused = session.execute(PAUSED_STEPS, {"ids": list(case_ids)}).all()
+    if not paused:
+        return {}
+    asked = {request.case_step_id: request.materials or [] for request in session.execute(
+        DECISIONS_WITH, {"ids": [p.case_id for p in paused], "outcome": "supplement"})}
+    owed = {(row.case_id, row.material_id) for row in session.execute(
+        NOT_RECEIVED, {"ids": [p.case_id for p in paused]})}
+    stuck: dict[str, list[str]] = {}
+    for step in paused:
+        if not any((step.case_id, m) in owed for m in asked.get(step.id, [])):
+            stuck.setdefault(step.case_id, []).append(step.step_id)
+    return stuck
+
+
+def resume_step(session: Session, case_id: str, step_id: str, *, by: str, reason: str,
+                now: datetime) -> Case:
+    """An admin's repair: resume the step ``step_id`` paused for 补正, whatever it waits for.
+
+    The way out for a step nothing else can move on (:func:`stuck_steps`); materials it asked
+    for and not yet brought stay owed. Recorded as a ``step_repaired`` audit event naming
+    ``by`` and the ``reason``.
+    """
+    if not reason or not reason.strip():
+        raise InvalidInput("resuming a paused step needs a reason; give one", path="reason")
+    at = aware_time(now)
+    with Transaction(session) as tx:
+        case, definition = read_case(tx, case_id)
+        ensure_open(case, f"resume step '{step_id}'")
+        proc = case_procedure(case, definition)
+        proc.step(step_id)
+        steps = read_steps(tx, [case.id])[case.id]
+        step = next((s for s in steps if s.step_id == step_id), None)
+        if step is None or step.status != "supplement":
+            status = "not part of the case" if step is None else f"'{step.status}'"
+            raise Conflict(f"step '{step_id}' of case {case.id} is {status}, not paused for "
+                           "补正; only a paused step can be resumed")
+        _resume(tx, case, step, local_date(at), at, "step_repaired",
+                {"by": by, "reason": reason.strip()})
+        paused = {s.step_id: s.paused_working_days for s in steps}
+        case.due_date = planned_due_date(proc, local_date(case.accepted_at), paused)
+        case.version += 1
+        tx.save(SAVE_CASES, [case], CASE_STATE)
+        tx.save(SAVE_STEPS, [step], STEP_STATE)
+    return as_model(Case, case)

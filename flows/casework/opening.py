@@ -27,6 +27,7 @@ from flows.casework._rows import (
     next_case_id,
 )
 from flows.casework.advancing import start_ready_steps
+from flows.casework.audit_chain import applicant_digest, definition_digest
 from flows.casework.definitions import store_procedure
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, planned_due_date
 from flows.casework.identity import check_id_number, mask_id_number
@@ -85,7 +86,7 @@ def open_case(
     owed = [i.material_id for i in notice if not i.key and i.material_id not in received]
 
     with Transaction(session) as tx:
-        store_procedure(session, proc, now=at)
+        definition, _new = store_procedure(session, proc, now=at)
         case = CaseRow(
             id=next_case_id(tx, today), procedure_id=proc.id,
             procedure_version=proc.version, applicant_name=applicant.name.strip(),
@@ -112,6 +113,8 @@ def open_case(
             "procedure_id": proc.id, "procedure_version": proc.version,
             "applicant_id_number": mask_id_number(id_number), "received": received,
             "missing": missing_key, "owed": owed,
+            "applicant_digest": applicant_digest(tx.key, case),
+            "procedure_digest": definition_digest(definition),
         }, at)
         if missing_key:
             tx.audit(case.id, "supplement_requested",

@@ -123,7 +123,11 @@ def stored_time(at: datetime) -> datetime:
 
 
 class ProcedureDefinition(SQLModel, table=True):
-    """The exact procedure definition (YAML) cases were opened with, by id and version."""
+    """The exact procedure definition (YAML) cases were opened with, by id and version.
+
+    An uploaded definition is a draft until an admin publishes it (``published_at``): only
+    published definitions replace the catalog's for new cases.
+    """
 
     __tablename__ = "procedure_definition"
 
@@ -131,6 +135,8 @@ class ProcedureDefinition(SQLModel, table=True):
     version: str = Field(primary_key=True, max_length=100)
     definition: str
     stored_at: datetime
+    published_at: datetime | None = None
+    published_by: str | None = Field(default=None, max_length=200)
 
 
 class Case(SQLModel, table=True):
@@ -212,7 +218,8 @@ class Decision(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """One entry of the tamper-evident trail (insert-only, hash-chained by ``seq``)."""
+    """One entry of the tamper-evident trail (insert-only, hash-chained by ``seq``); ``mac``
+    is the HMAC of ``hash`` under the audit key (:mod:`flows.casework.audit_key`)."""
 
     __tablename__ = "audit_event"
 
@@ -223,6 +230,7 @@ class AuditEvent(SQLModel, table=True):
     at: datetime
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    mac: str | None = Field(default=None, max_length=64)
 
     def expected_hash(self) -> str:
         """The hash this row's content and ``prev_hash`` call for."""
@@ -233,13 +241,15 @@ class AuditEvent(SQLModel, table=True):
 
 
 class AuditChainHead(SQLModel, table=True):
-    """The one row naming the last audit event; writers lock it to extend the chain."""
+    """The one row naming the last audit event; writers lock it to extend the chain. ``mac``
+    is the HMAC of its ``seq`` and ``hash`` under the audit key."""
 
     __tablename__ = "audit_chain_head"
 
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     seq: int = 0
     hash: str = Field(default=GENESIS_HASH, max_length=64)
+    mac: str | None = Field(default=None, max_length=64)
 
 
 class Certificate(SQLModel, table=True):
