@@ -14,9 +14,11 @@
 #   ONETHING_WORKERS       how many workers             [2]
 #   ONETHING_STATE_DIR     pids, logs, env file         [var/production]
 #
-# The env file (mode 0600) sets ONETHING_ENVIRONMENT=production and ONETHING_SECRET_KEY, a
-# secret generated on the first start and kept across restarts (a new one ends every session
-# and token). See api/README.md, "Threat model", for what production needs besides.
+# The env file (mode 0600) sets ONETHING_ENVIRONMENT=production, ONETHING_SECRET_KEY (a
+# secret generated on the first start and kept across restarts; a new one ends every session
+# and token) and ONETHING_AUDIT_KEY (the audit chain's HMAC key, generated once and kept: a
+# new one makes every earlier event fail verification). See api/README.md, "Threat model",
+# for what production needs besides.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -71,11 +73,15 @@ start() {
   local secret=""
   [ -f "$STATE/env" ] && secret="$(sed -n 's/^export ONETHING_SECRET_KEY=//p' "$STATE/env")"
   [ -n "$secret" ] || secret="$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(48))')"
+  local audit_key=""
+  [ -f "$STATE/env" ] && audit_key="$(sed -n 's/^export ONETHING_AUDIT_KEY=//p' "$STATE/env")"
+  [ -n "$audit_key" ] || audit_key="$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(48))')"
   (umask 077 && : >"$STATE/env")
   chmod 600 "$STATE/env"
   cat >"$STATE/env" <<EOF
 export ONETHING_ENVIRONMENT=production
 export ONETHING_SECRET_KEY=$secret
+export ONETHING_AUDIT_KEY=$audit_key
 export ONETHING_PREFECT_MODE=server
 export ONETHING_DATABASE_URL=postgresql+psycopg://$PG_HOSTPART/$APP_DB
 export ONETHING_PREFECT_API_URL=http://127.0.0.1:$port/api
