@@ -42,8 +42,8 @@ _BUFFER = 512
 
 # node kinds
 _TASK, _PARALLEL, _EXCLUSIVE, _ANY, _START, _END = range(6)
-# event kinds
-_ARRIVE, _DONE, _RESUME, _REDO, _DAY, _MEETING, _LAG = range(7)
+# event kinds: positions in Engine._handlers
+_ARRIVE, _TASK_DONE, _TRAVEL, _REACH, _MEETING, _NEW_DAY = range(6)
 
 
 class Timeline:
@@ -312,9 +312,9 @@ class Engine:
 
     Notes
     -----
-    Each event on the heap is ``(seconds, sequence, handler, a, b)``: :meth:`run` pops them
-    in time order (ties in the order they were scheduled) and calls ``handler(seconds, a, b)``.
-    The handlers are the events of the model:
+    Each event on the heap is ``(seconds, sequence, kind, a, b)``: :meth:`run` pops them in
+    time order (ties in the order they were scheduled) and calls ``_handlers[kind](engine,
+    seconds, a, b)``. The handlers are the events of the model:
 
     - :meth:`_arrive` (graph index, urgent): a case arrives; a token leaves its start event;
     - :meth:`_task_done` (case, task): a staff member finishes a task;
@@ -330,8 +330,7 @@ class Engine:
 
     __slots__ = (
         "arrivals", "arrivals_left", "batch", "busy", "cases", "free", "graph_stats", "graphs",
-        "heap", "in_progress", "log", "measure", "on_arrive", "on_meeting", "on_new_day",
-        "on_reach", "on_task_done", "on_travel", "pool_stats", "pools", "queue_area",
+        "heap", "in_progress", "log", "measure", "pool_stats", "pools", "queue_area",
         "queue_max", "queue_since", "queues", "seq", "spans", "task_events", "tasks_started",
         "timelines", "uniform", "wait_max", "wait_sum", "warmup", "working_days",
     )
@@ -373,21 +372,16 @@ class Engine:
         self.graph_stats = {g: GraphStats() for g in self.graphs}
         self.cases = self.in_progress = self.task_events = 0
         self.arrivals_left = True
-        # bound once: the heap holds these
-        self.on_arrive, self.on_task_done, self.on_travel = (
-            self._arrive, self._task_done, self._travel)
-        self.on_reach, self.on_meeting, self.on_new_day = (
-            self._reach, self._meeting, self._new_day)
 
     def run(self) -> RunStats:
         """Simulate until every arrived case has finished."""
-        heap, pop = self.heap, heappop
+        heap, pop, handlers = self.heap, heappop, self._handlers
         self._next_arrival()
-        heappush(heap, (0.0, self.seq(), self.on_new_day, None, None))
+        heappush(heap, (0.0, self.seq(), _NEW_DAY, None, None))
         t = 0.0
         while heap:
-            t, _, handle, a, b = pop(heap)
-            handle(t, a, b)
+            t, _, kind, a, b = pop(heap)
+            handlers[kind](self, t, a, b)
         return self._stats(t)
 
     # --- events ---------------------------------------------------------------------------
@@ -398,7 +392,7 @@ class Engine:
         if nxt is None:
             self.arrivals_left = False
         else:
-            heappush(self.heap, (nxt[0], self.seq(), self.on_arrive, nxt[1], nxt[2]))
+            heappush(self.heap, (nxt[0], self.seq(), _ARRIVE, nxt[1], nxt[2]))
 
     def _arrive(self, t: float, graph: int, urgent: bool) -> None:
         """A case of graph number ``graph`` arrives; urgent cases go first in every queue."""
@@ -431,10 +425,10 @@ class Engine:
         if rework > 0 and self.uniform() < rework:   # back to the applicant for 补正
             heappush(self.heap, (
                 self.working_days.advance(t, g.supplement_days[node] * DAY_SECONDS),
-                self.seq(), self.on_reach, case, node))
+                self.seq(), _REACH, case, node))
         elif wait > 0:   # external, untimed: the token goes on when the wait ends
             heappush(self.heap, (self.working_days.span(t, wait)[1], self.seq(),
-                                 self.on_travel, case, node))
+                                 _TRAVEL, case, node))
         else:
             self._travel(t, case, node)
 
@@ -459,8 +453,7 @@ class Engine:
                 g = case.graph
                 self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id,
                          g.names[node], "start", t)
-            heappush(self.heap, (t + sitting_seconds, self.seq(), self.on_task_done,
-                                 case, node))
+            heappush(self.heap, (t + sitting_seconds, self.seq(), _TASK_DONE, case, node))
 
     def _new_day(self, t: float, _: None, __: None) -> None:
         """Midnight: each pool's mean queue of the day ends, and today's sittings are set."""
@@ -473,9 +466,9 @@ class Engine:
             if self.batch[p] and day.weekday() in pool.meets_on:
                 opening = pool.timeline.next_open(t)
                 if opening < t + DAY_SECONDS:
-                    heappush(self.heap, (opening, self.seq(), self.on_meeting, p, None))
+                    heappush(self.heap, (opening, self.seq(), _MEETING, p, None))
         if self.in_progress or self.arrivals_left:
-            heappush(self.heap, (t + DAY_SECONDS, self.seq(), self.on_new_day, None, None))
+            heappush(self.heap, (t + DAY_SECONDS, self.seq(), _NEW_DAY, None, None))
 
     # --- between events -------------------------------------------------------------------
 
@@ -504,7 +497,7 @@ class Engine:
             for m, lag in outs:
                 if lag > 0:
                     heappush(self.heap, (self.working_days.span(t, lag * DAY_SECONDS)[1],
-                                         self.seq(), self.on_reach, case, m))
+                                         self.seq(), _REACH, case, m))
                     continue
                 k = kind[m]
                 if k == _TASK:
@@ -568,7 +561,7 @@ class Engine:
         if self.log is not None:
             self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id, g.names[node],
                      "start", s)
-        heappush(self.heap, (e, self.seq(), self.on_task_done, case, node))
+        heappush(self.heap, (e, self.seq(), _TASK_DONE, case, node))
 
     def _note_queue(self, p: int, t: float) -> None:
         """Add pool ``p``'s queue length since the last change to its time-weighted sum."""
@@ -611,6 +604,10 @@ class Engine:
             pools={p.id: s for p, s in zip(self.pools, self.pool_stats)},
             task_events=self.task_events, cases_started=self.cases, end_seconds=end,
         )
+
+    # plain functions, not bound methods: an engine holding its own bound methods would be
+    # a reference cycle, freed only by the garbage collector
+    _handlers = (_arrive, _task_done, _travel, _reach, _meeting, _new_day)
 
 
 def _first(case: _Case, node: int) -> bool:
