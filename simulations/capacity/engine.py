@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -324,15 +324,20 @@ class Engine:
     - :meth:`_new_day` (``None``, ``None``): midnight: queue figures, the day's meetings.
 
     :meth:`_travel` moves a case's tokens through gateways until each waits for staff, a
-    lag or a join. The engine keeps its state in slots and the hot paths stay inline (no
-    helper call per queued task): this loop is what ``bench/bench_capacity.py`` times.
+    lag or a join. Most events waiting at any time are the ends of waits on working days
+    (external waits, lags, 补正): those ending after the next midnight wait in ``later``, one
+    list per day, and go onto the heap at that midnight with the sequence number they were
+    scheduled with, so the heap stays small and the order of events is the same. The
+    engine keeps its state in slots and the hot paths stay inline (no helper call per
+    queued task): this loop is what ``bench/bench_capacity.py`` times.
     """
 
     __slots__ = (
-        "arrivals", "arrivals_left", "batch", "busy", "cases", "free", "graph_stats", "graphs",
-        "heap", "in_progress", "log", "measure", "pool_stats", "pools", "queue_area",
-        "queue_max", "queue_since", "queues", "seq", "spans", "task_events", "tasks_started",
-        "timelines", "uniform", "wait_max", "wait_sum", "warmup", "working_days",
+        "arrivals", "arrivals_left", "batch", "busy", "cases", "day", "free", "graph_stats",
+        "graphs", "heap", "in_progress", "later", "log", "measure", "pool_stats", "pools",
+        "queue_area", "queue_max", "queue_since", "queues", "seq", "spans", "task_events",
+        "tasks_started", "timelines", "uniform", "wait_max", "wait_sum", "warmup",
+        "working_days",
     )
 
     def __init__(self, graphs: Sequence[ProcessGraph], pools: Sequence[PoolSpec],
@@ -355,6 +360,8 @@ class Engine:
         # the run's state: one slot per pool in each list
         npools = len(self.pools)
         self.heap: list[tuple] = []
+        self.later: defaultdict[int, list[tuple]] = defaultdict(list)   # see _after_wait
+        self.day = -1   # the number of the last midnight handled
         self.seq = count().__next__
         self.free = [p.staff for p in self.pools]
         self.queues: list[list[tuple]] = [[] for _ in self.pools]
@@ -423,12 +430,10 @@ class Engine:
                 self.free[p] += 1
         rework, wait = g.rework[node], g.wait_seconds[node]
         if rework > 0 and self.uniform() < rework:   # back to the applicant for 补正
-            heappush(self.heap, (
-                self.working_days.advance(t, g.supplement_days[node] * DAY_SECONDS),
-                self.seq(), _REACH, case, node))
+            self._after_wait(self.working_days.advance(t, g.supplement_days[node] * DAY_SECONDS),
+                             _REACH, case, node)
         elif wait > 0:   # external, untimed: the token goes on when the wait ends
-            heappush(self.heap, (self.working_days.span(t, wait)[1], self.seq(),
-                                 _TRAVEL, case, node))
+            self._after_wait(self.working_days.span(t, wait)[1], _TRAVEL, case, node)
         else:
             self._travel(t, case, node)
 
@@ -456,8 +461,12 @@ class Engine:
             heappush(self.heap, (t + sitting_seconds, self.seq(), _TASK_DONE, case, node))
 
     def _new_day(self, t: float, _: None, __: None) -> None:
-        """Midnight: each pool's mean queue of the day ends, and today's sittings are set."""
-        day = self.working_days._first_day + timedelta(days=round(t / DAY_SECONDS))
+        """Midnight: each pool's mean queue of the day ends, today's sittings are set, and
+        the waits ending by the next midnight go onto the heap."""
+        self.day = number = round(t / DAY_SECONDS)
+        for event in self.later.pop(number, ()):
+            heappush(self.heap, event)
+        day = self.working_days._first_day + timedelta(days=number)
         for p, pool in enumerate(self.pools):
             self._note_queue(p, t)
             if t > 0:
@@ -496,8 +505,8 @@ class Engine:
         while True:
             for m, lag in outs:
                 if lag > 0:
-                    heappush(self.heap, (self.working_days.span(t, lag * DAY_SECONDS)[1],
-                                         self.seq(), _REACH, case, m))
+                    self._after_wait(self.working_days.span(t, lag * DAY_SECONDS)[1],
+                                     _REACH, case, m)
                     continue
                 k = kind[m]
                 if k == _TASK:
@@ -562,6 +571,17 @@ class Engine:
             self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id, g.names[node],
                      "start", s)
         heappush(self.heap, (e, self.seq(), _TASK_DONE, case, node))
+
+    def _after_wait(self, end: float, kind: int, case: _Case, node: int) -> None:
+        """Schedule event ``kind`` of ``case`` at ``end``, when a wait on working days ends:
+        on the heap if it ends before the next midnight, else in ``later`` under the last
+        midnight before ``end`` (the midnight event puts it on the heap)."""
+        event = (end, self.seq(), kind, case, node)
+        day = math.ceil(end / DAY_SECONDS) - 1
+        if day > self.day:
+            self.later[day].append(event)
+        else:
+            heappush(self.heap, event)
 
     def _note_queue(self, p: int, t: float) -> None:
         """Add pool ``p``'s queue length since the last change to its time-weighted sum."""
