@@ -362,7 +362,7 @@ class Engine:
         self.heap: list[tuple] = []
         self.later: defaultdict[int, list[tuple]] = defaultdict(list)   # see _after_wait
         self.day = -1   # the number of the last midnight handled
-        self.seq = count().__next__
+        self.seq = count()   # next(self.seq): CPython specialises it, not self.seq()
         self.free = [p.staff for p in self.pools]
         self.queues: list[list[tuple]] = [[] for _ in self.pools]
         self.timelines = [p.timeline for p in self.pools]
@@ -384,7 +384,7 @@ class Engine:
         """Simulate until every arrived case has finished."""
         heap, pop, handlers = self.heap, heappop, self._handlers
         self._next_arrival()
-        heappush(heap, (0.0, self.seq(), _NEW_DAY, None, None))
+        heappush(heap, (0.0, next(self.seq), _NEW_DAY, None, None))
         t = 0.0
         while heap:
             t, _, kind, a, b = pop(heap)
@@ -399,7 +399,7 @@ class Engine:
         if nxt is None:
             self.arrivals_left = False
         else:
-            heappush(self.heap, (nxt[0], self.seq(), _ARRIVE, nxt[1], nxt[2]))
+            heappush(self.heap, (nxt[0], next(self.seq), _ARRIVE, nxt[1], nxt[2]))
 
     def _arrive(self, t: float, graph: int, urgent: bool) -> None:
         """A case of graph number ``graph`` arrives; urgent cases go first in every queue."""
@@ -458,7 +458,7 @@ class Engine:
                 g = case.graph
                 self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id,
                          g.names[node], "start", t)
-            heappush(self.heap, (t + sitting_seconds, self.seq(), _TASK_DONE, case, node))
+            heappush(self.heap, (t + sitting_seconds, next(self.seq), _TASK_DONE, case, node))
 
     def _new_day(self, t: float, _: None, __: None) -> None:
         """Midnight: each pool's mean queue of the day ends, today's sittings are set, and
@@ -475,9 +475,9 @@ class Engine:
             if self.batch[p] and day.weekday() in pool.meets_on:
                 opening = pool.timeline.next_open(t)
                 if opening < t + DAY_SECONDS:
-                    heappush(self.heap, (opening, self.seq(), _MEETING, p, None))
+                    heappush(self.heap, (opening, next(self.seq), _MEETING, p, None))
         if self.in_progress or self.arrivals_left:
-            heappush(self.heap, (t + DAY_SECONDS, self.seq(), _NEW_DAY, None, None))
+            heappush(self.heap, (t + DAY_SECONDS, next(self.seq), _NEW_DAY, None, None))
 
     # --- between events -------------------------------------------------------------------
 
@@ -490,7 +490,8 @@ class Engine:
             i += 1
         return (outs[i],)
 
-    def _travel(self, t: float, case: _Case, node: int, *, reach: bool = False) -> None:
+    # ``reach`` is not keyword-only: CPython 3.11 specialises calls only to simple signatures
+    def _travel(self, t: float, case: _Case, node: int, reach: bool = False) -> None:
         """A token of ``case`` leaves task or start event ``node`` at ``t``, one token per
         flow (with ``reach``: arrives at ``node``); tokens travel until each waits for staff,
         a lag or a join, and the case finishes when it has no token left."""
@@ -518,7 +519,7 @@ class Engine:
                         q = self.queues[p]
                         self.queue_area[p] += len(q) * (t - self.queue_since[p])  # as _note_queue
                         self.queue_since[p] = t
-                        heappush(q, (case.priority, t, self.seq(), case, m))
+                        heappush(q, (case.priority, t, next(self.seq), case, m))
                         if len(q) > self.queue_max[p]:  # noqa: PLR1730
                             self.queue_max[p] = len(q)
                     continue
@@ -570,13 +571,13 @@ class Engine:
         if self.log is not None:
             self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id, g.names[node],
                      "start", s)
-        heappush(self.heap, (e, self.seq(), _TASK_DONE, case, node))
+        heappush(self.heap, (e, next(self.seq), _TASK_DONE, case, node))
 
     def _after_wait(self, end: float, kind: int, case: _Case, node: int) -> None:
         """Schedule event ``kind`` of ``case`` at ``end``, when a wait on working days ends:
         on the heap if it ends before the next midnight, else in ``later`` under the last
         midnight before ``end`` (the midnight event puts it on the heap)."""
-        event = (end, self.seq(), kind, case, node)
+        event = (end, next(self.seq), kind, case, node)
         day = math.ceil(end / DAY_SECONDS) - 1
         if day > self.day:
             self.later[day].append(event)
