@@ -233,6 +233,29 @@ def test_memory_holds_only_cases_in_progress():
     assert not [o for o in gc.get_objects() if isinstance(o, engine._Case)]
 
 
+@pytest.fixture
+def no_garbage_collector():
+    """The cyclic garbage collector off for one test: only reference counts free objects."""
+    import gc
+
+    gc.collect()
+    gc.disable()
+    yield
+    gc.enable()
+
+
+def test_a_finished_engine_is_freed_without_the_garbage_collector(no_garbage_collector):
+    """The engine is no reference cycle (it holds no bound methods of itself): a finished
+    run's engine goes with its last reference, not at the next collection."""
+    import gc
+
+    from simulations.capacity import engine
+
+    simulate_capacity([load_catalog_procedure("newborn")], start=date(2025, 3, 3),
+                      end=date(2025, 3, 14), arrivals=parse_arrivals({"newborn": {"per_day": 5}}))
+    assert not [o for o in gc.get_objects() if isinstance(o, engine.Engine)]
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"polise": 1}, "unknown department 'polise'.*did you mean 'police'"),
     ({"市场监管": 1}, "unknown department '市场监管'"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -42,8 +42,8 @@ _BUFFER = 512
 
 # node kinds
 _TASK, _PARALLEL, _EXCLUSIVE, _ANY, _START, _END = range(6)
-# event kinds
-_ARRIVE, _DONE, _RESUME, _REDO, _DAY, _MEETING, _LAG = range(7)
+# event kinds: positions in Engine._handlers
+_ARRIVE, _TASK_DONE, _TRAVEL, _REACH, _MEETING, _NEW_DAY = range(6)
 
 
 class Timeline:
@@ -312,9 +312,9 @@ class Engine:
 
     Notes
     -----
-    Each event on the heap is ``(seconds, sequence, handler, a, b)``: :meth:`run` pops them
-    in time order (ties in the order they were scheduled) and calls ``handler(seconds, a, b)``.
-    The handlers are the events of the model:
+    Each event on the heap is ``(seconds, sequence, kind, a, b)``: :meth:`run` pops them in
+    time order (ties in the order they were scheduled) and calls ``_handlers[kind](engine,
+    seconds, a, b)``. The handlers are the events of the model:
 
     - :meth:`_arrive` (graph index, urgent): a case arrives; a token leaves its start event;
     - :meth:`_task_done` (case, task): a staff member finishes a task;
@@ -324,16 +324,20 @@ class Engine:
     - :meth:`_new_day` (``None``, ``None``): midnight: queue figures, the day's meetings.
 
     :meth:`_travel` moves a case's tokens through gateways until each waits for staff, a
-    lag or a join. The engine keeps its state in slots and the hot paths stay inline (no
-    helper call per queued task): this loop is what ``bench/bench_capacity.py`` times.
+    lag or a join. Most events waiting at any time are the ends of waits on working days
+    (external waits, lags, 补正): those ending after the next midnight wait in ``later``, one
+    list per day, and go onto the heap at that midnight with the sequence number they were
+    scheduled with, so the heap stays small and the order of events is the same. The
+    engine keeps its state in slots and the hot paths stay inline (no helper call per
+    queued task): this loop is what ``bench/bench_capacity.py`` times.
     """
 
     __slots__ = (
-        "arrivals", "arrivals_left", "batch", "busy", "cases", "free", "graph_stats", "graphs",
-        "heap", "in_progress", "log", "measure", "on_arrive", "on_meeting", "on_new_day",
-        "on_reach", "on_task_done", "on_travel", "pool_stats", "pools", "queue_area",
-        "queue_max", "queue_since", "queues", "seq", "spans", "task_events", "tasks_started",
-        "timelines", "uniform", "wait_max", "wait_sum", "warmup", "working_days",
+        "arrivals", "arrivals_left", "batch", "busy", "cases", "day", "free", "graph_stats",
+        "graphs", "heap", "in_progress", "later", "log", "measure", "pool_stats", "pools",
+        "queue_area", "queue_max", "queue_since", "queues", "seq", "spans", "task_events",
+        "tasks_started", "timelines", "uniform", "wait_max", "wait_sum", "warmup",
+        "working_days",
     )
 
     def __init__(self, graphs: Sequence[ProcessGraph], pools: Sequence[PoolSpec],
@@ -356,7 +360,9 @@ class Engine:
         # the run's state: one slot per pool in each list
         npools = len(self.pools)
         self.heap: list[tuple] = []
-        self.seq = count().__next__
+        self.later: defaultdict[int, list[tuple]] = defaultdict(list)   # see _after_wait
+        self.day = -1   # the number of the last midnight handled
+        self.seq = count()   # next(self.seq): CPython specialises it, not self.seq()
         self.free = [p.staff for p in self.pools]
         self.queues: list[list[tuple]] = [[] for _ in self.pools]
         self.timelines = [p.timeline for p in self.pools]
@@ -373,21 +379,16 @@ class Engine:
         self.graph_stats = {g: GraphStats() for g in self.graphs}
         self.cases = self.in_progress = self.task_events = 0
         self.arrivals_left = True
-        # bound once: the heap holds these
-        self.on_arrive, self.on_task_done, self.on_travel = (
-            self._arrive, self._task_done, self._travel)
-        self.on_reach, self.on_meeting, self.on_new_day = (
-            self._reach, self._meeting, self._new_day)
 
     def run(self) -> RunStats:
         """Simulate until every arrived case has finished."""
-        heap, pop = self.heap, heappop
+        heap, pop, handlers = self.heap, heappop, self._handlers
         self._next_arrival()
-        heappush(heap, (0.0, self.seq(), self.on_new_day, None, None))
+        heappush(heap, (0.0, next(self.seq), _NEW_DAY, None, None))
         t = 0.0
         while heap:
-            t, _, handle, a, b = pop(heap)
-            handle(t, a, b)
+            t, _, kind, a, b = pop(heap)
+            handlers[kind](self, t, a, b)
         return self._stats(t)
 
     # --- events ---------------------------------------------------------------------------
@@ -398,7 +399,7 @@ class Engine:
         if nxt is None:
             self.arrivals_left = False
         else:
-            heappush(self.heap, (nxt[0], self.seq(), self.on_arrive, nxt[1], nxt[2]))
+            heappush(self.heap, (nxt[0], next(self.seq), _ARRIVE, nxt[1], nxt[2]))
 
     def _arrive(self, t: float, graph: int, urgent: bool) -> None:
         """A case of graph number ``graph`` arrives; urgent cases go first in every queue."""
@@ -429,12 +430,10 @@ class Engine:
                 self.free[p] += 1
         rework, wait = g.rework[node], g.wait_seconds[node]
         if rework > 0 and self.uniform() < rework:   # back to the applicant for 补正
-            heappush(self.heap, (
-                self.working_days.advance(t, g.supplement_days[node] * DAY_SECONDS),
-                self.seq(), self.on_reach, case, node))
+            self._after_wait(self.working_days.advance(t, g.supplement_days[node] * DAY_SECONDS),
+                             _REACH, case, node)
         elif wait > 0:   # external, untimed: the token goes on when the wait ends
-            heappush(self.heap, (self.working_days.span(t, wait)[1], self.seq(),
-                                 self.on_travel, case, node))
+            self._after_wait(self.working_days.span(t, wait)[1], _TRAVEL, case, node)
         else:
             self._travel(t, case, node)
 
@@ -459,12 +458,15 @@ class Engine:
                 g = case.graph
                 self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id,
                          g.names[node], "start", t)
-            heappush(self.heap, (t + sitting_seconds, self.seq(), self.on_task_done,
-                                 case, node))
+            heappush(self.heap, (t + sitting_seconds, next(self.seq), _TASK_DONE, case, node))
 
     def _new_day(self, t: float, _: None, __: None) -> None:
-        """Midnight: each pool's mean queue of the day ends, and today's sittings are set."""
-        day = self.working_days._first_day + timedelta(days=round(t / DAY_SECONDS))
+        """Midnight: each pool's mean queue of the day ends, today's sittings are set, and
+        the waits ending by the next midnight go onto the heap."""
+        self.day = number = round(t / DAY_SECONDS)
+        for event in self.later.pop(number, ()):
+            heappush(self.heap, event)
+        day = self.working_days._first_day + timedelta(days=number)
         for p, pool in enumerate(self.pools):
             self._note_queue(p, t)
             if t > 0:
@@ -473,9 +475,9 @@ class Engine:
             if self.batch[p] and day.weekday() in pool.meets_on:
                 opening = pool.timeline.next_open(t)
                 if opening < t + DAY_SECONDS:
-                    heappush(self.heap, (opening, self.seq(), self.on_meeting, p, None))
+                    heappush(self.heap, (opening, next(self.seq), _MEETING, p, None))
         if self.in_progress or self.arrivals_left:
-            heappush(self.heap, (t + DAY_SECONDS, self.seq(), self.on_new_day, None, None))
+            heappush(self.heap, (t + DAY_SECONDS, next(self.seq), _NEW_DAY, None, None))
 
     # --- between events -------------------------------------------------------------------
 
@@ -488,7 +490,8 @@ class Engine:
             i += 1
         return (outs[i],)
 
-    def _travel(self, t: float, case: _Case, node: int, *, reach: bool = False) -> None:
+    # ``reach`` is not keyword-only: CPython 3.11 specialises calls only to simple signatures
+    def _travel(self, t: float, case: _Case, node: int, reach: bool = False) -> None:
         """A token of ``case`` leaves task or start event ``node`` at ``t``, one token per
         flow (with ``reach``: arrives at ``node``); tokens travel until each waits for staff,
         a lag or a join, and the case finishes when it has no token left."""
@@ -503,8 +506,8 @@ class Engine:
         while True:
             for m, lag in outs:
                 if lag > 0:
-                    heappush(self.heap, (self.working_days.span(t, lag * DAY_SECONDS)[1],
-                                         self.seq(), self.on_reach, case, m))
+                    self._after_wait(self.working_days.span(t, lag * DAY_SECONDS)[1],
+                                     _REACH, case, m)
                     continue
                 k = kind[m]
                 if k == _TASK:
@@ -516,7 +519,7 @@ class Engine:
                         q = self.queues[p]
                         self.queue_area[p] += len(q) * (t - self.queue_since[p])  # as _note_queue
                         self.queue_since[p] = t
-                        heappush(q, (case.priority, t, self.seq(), case, m))
+                        heappush(q, (case.priority, t, next(self.seq), case, m))
                         if len(q) > self.queue_max[p]:  # noqa: PLR1730
                             self.queue_max[p] = len(q)
                     continue
@@ -568,7 +571,18 @@ class Engine:
         if self.log is not None:
             self.log(f"{g.graph.id}-{case.no}", g.ids[node], self.pools[p].id, g.names[node],
                      "start", s)
-        heappush(self.heap, (e, self.seq(), self.on_task_done, case, node))
+        heappush(self.heap, (e, next(self.seq), _TASK_DONE, case, node))
+
+    def _after_wait(self, end: float, kind: int, case: _Case, node: int) -> None:
+        """Schedule event ``kind`` of ``case`` at ``end``, when a wait on working days ends:
+        on the heap if it ends before the next midnight, else in ``later`` under the last
+        midnight before ``end`` (the midnight event puts it on the heap)."""
+        event = (end, next(self.seq), kind, case, node)
+        day = math.ceil(end / DAY_SECONDS) - 1
+        if day > self.day:
+            self.later[day].append(event)
+        else:
+            heappush(self.heap, event)
 
     def _note_queue(self, p: int, t: float) -> None:
         """Add pool ``p``'s queue length since the last change to its time-weighted sum."""
@@ -611,6 +625,10 @@ class Engine:
             pools={p.id: s for p, s in zip(self.pools, self.pool_stats)},
             task_events=self.task_events, cases_started=self.cases, end_seconds=end,
         )
+
+    # plain functions, not bound methods: an engine holding its own bound methods would be
+    # a reference cycle, freed only by the garbage collector
+    _handlers = (_arrive, _task_done, _travel, _reach, _meeting, _new_day)
 
 
 def _first(case: _Case, node: int) -> bool:
