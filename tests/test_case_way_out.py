@@ -38,6 +38,8 @@ from process_models import parse_procedure
 from process_models.errors import Conflict, InvalidInput, OnethingError
 from tests.test_casework import APPLICANT, EVERYTHING, SHOP, jan
 
+pytestmark = pytest.mark.slow  # a Hypothesis state machine over whole cases: tens of seconds
+
 MATERIALS = ["id_card", "lease", "floor_plan"]
 SOME_MATERIALS = st.lists(st.sampled_from(MATERIALS), unique=True)
 

@@ -17,6 +17,8 @@ from flows import casework
 from flows.casework.store import init_db, make_engine
 from process_models.catalog import load_catalog_procedure
 
+pytestmark = pytest.mark.slow  # each test runs the CLI in child processes against a real database
+
 ROOT = Path(__file__).resolve().parent.parent
 OVERRIDE = (load_catalog_procedure("newborn").id, "planner-override")
 

@@ -334,6 +334,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # a real `onething serve` in a child process
 def test_rotating_x_forwarded_for_does_not_get_around_the_limit(tmp_path):
     """uvicorn believes no proxy header unless ONETHING_FORWARDED_ALLOW_IPS names the proxy."""
     env = {**{k: v for k, v in os.environ.items() if not k.upper().startswith("ONETHING_")},

@@ -30,6 +30,8 @@ from flows.casework.store import init_db, make_engine
 from flows.casework.tables import CaseStep, Outbox
 from tests.api_fixtures import open_restaurant_case
 
+pytestmark = pytest.mark.slow  # each test starts the real service in a child process
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "long enough secret"
 
