@@ -28,7 +28,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from process_models._env import ENV_FILE, ENV_PREFIX
 from process_models.errors import InvalidInput
 
-__all__ = ["MIN_SECRET_CHARS", "SECRET_FILE", "Settings", "secret_key", "settings"]
+__all__ = ["MIN_SECRET_CHARS", "SECRET_FILE", "Settings", "secret_file", "secret_key",
+           "settings"]
 
 MIN_SECRET_CHARS = 32
 SECRET_FILE = "secret_key"
@@ -111,11 +112,14 @@ def secret_key(config: Settings | None = None, *, public: bool = False) -> str:
             f"no secret is set, and serving {where} needs one; set ONETHING_SECRET_KEY "
             f"(at least {MIN_SECRET_CHARS} characters, e.g. from {_MAKE_ONE})",
             path="ONETHING_SECRET_KEY")
-    return _generated_secret(config.data_dir / SECRET_FILE)
+    return secret_file(config.data_dir / SECRET_FILE, setting="ONETHING_SECRET_KEY")
 
 
-def _generated_secret(path: Path) -> str:
-    """The secret in ``path``, first written there (mode 0600) if there is none."""
+def secret_file(path: Path, *, setting: str) -> str:
+    """The secret in ``path``, first written there (mode 0600, never replacing one another
+    process wrote first) if there is none; a file others may read, or one holding fewer than
+    :data:`MIN_SECRET_CHARS` characters, is refused naming ``setting``, the setting that
+    would stand in for the file. The service's secret and the audit key both live so."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
@@ -130,12 +134,11 @@ def _generated_secret(path: Path) -> str:
             draft.unlink()
     if path.stat().st_mode & 0o077:
         raise InvalidInput(f"{path} may be read by other users; run chmod 600 {path}",
-                           path="ONETHING_SECRET_KEY")
+                           path=setting)
     secret = path.read_text("ascii").strip()
     if len(secret) < MIN_SECRET_CHARS:
         raise InvalidInput(f"{path} holds no secret of {MIN_SECRET_CHARS} characters or more; "
-                           "delete it to have a new one generated (sessions and tokens end)",
-                           path="ONETHING_SECRET_KEY")
+                           "delete it to have a new one generated", path=setting)
     return secret
 
 

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 from flows.casework.tables import canonical_json
 from process_models.errors import InvalidInput
-from process_models.settings import settings
+from process_models.settings import secret_file, settings
 
 __all__ = [
     "audit_key",
@@ -51,24 +49,11 @@ def audit_key() -> bytes:
 def _load(setting: str, path: Path, *, production: bool) -> bytes:
     if setting:
         return setting.encode("utf-8")
-    if path.exists():
-        return path.read_text(encoding="ascii").strip().encode("ascii")
-    if production:
+    if production and not path.exists():
         raise InvalidInput(
             f"no audit key: set ONETHING_AUDIT_KEY or put a key file at {path} (mode 0600); "
             "production never makes one by itself", path="ONETHING_AUDIT_KEY")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    made = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as file:
-        file.write(secrets.token_hex(32) + "\n")
-    try:
-        os.link(made, path)      # never replaces a key another process made first
-    except FileExistsError:
-        pass
-    finally:
-        made.unlink()
-    return path.read_text(encoding="ascii").strip().encode("ascii")
+    return secret_file(path, setting="ONETHING_AUDIT_KEY").encode("ascii")
 
 
 def mac(key: bytes, text: str) -> str:
