@@ -31,6 +31,8 @@ BUNDLES_2024 = [
     "business_deregistration",
     "social_security_card",
     "posthumous",
+    "education_enrolment",
+    "disability_services",
 ]
 """The bundles added for 建华区 (its newborn window, 我要开理发店, 我要开超市) and the 2024 first
 national batch."""
