@@ -15,10 +15,11 @@ messages are shown as the domain wrote them (the CLI prints the same line).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_COOKIE", "MESSAGES", "Language",
-           "choose_language", "label", "messages"]
+           "change_sentence", "choose_language", "display_name", "label", "messages",
+           "names_of"]
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -56,7 +57,7 @@ ZH: dict[str, str] = {
     "flash.materials": "材料已登记",
     "flash.decided": "审批意见已提交",
     "flash.withdrawn": "案件已撤回",
-    "flash.resumed": "环节已恢复办理",
+    "flash.resumed": "步骤已恢复办理",
     "desk.title": "一窗受理",
     "desk.procedure": "办理事项",
     "desk.choose": "选择",
@@ -103,15 +104,15 @@ ZH: dict[str, str] = {
     "case.applicant": "申请人",
     "case.applicant_hidden": "（无权查看申请人信息）",
     "case.masked": "（已脱敏）",
-    "case.steps": "办理环节",
-    "case.step": "环节",
+    "case.steps": "办理步骤",
+    "case.step": "步骤",
     "case.department": "部门",
     "case.started": "开始",
     "case.decided": "办结",
     "case.paused": "补正暂停（工作日）",
     "case.materials": "材料",
     "case.material_due": "补交期限",
-    "case.requested_by": "要求环节",
+    "case.requested_by": "要求的步骤",
     "case.record": "登记收到的材料",
     "case.record_submit": "登记",
     "case.certificates": "证照",
@@ -168,6 +169,10 @@ ZH: dict[str, str] = {
     "limits.statutory": "法定时限",
     "audit.summary": "{procedures}；{items}；即办件占比 {before} → {after}；"
                      "{flagged} 个事项承诺时限未低于法定时限；事中事后核查 {checks} 项（不计入办理时限）",
+    "audit.report": "审计报告",
+    "audit.sourced": "改革前{before}；改革后{after}",
+    "audit.anchor": "审计链锚点：{anchor}",
+    "audit.no_anchor": "—（没有案件数据库）",
     "auditor.title": "审计",
     "auditor.portfolio": "改革前后对比",
     "auditor.procedure": "事项",
@@ -182,13 +187,22 @@ ZH: dict[str, str] = {
     "metric.elapsed_working_days": "办理时间（工作日）",
     "metric.sequential_working_days": "串联时间（工作日）",
     "metric.summed_limit_days": "承诺时限合计（日）",
-    "metric.steps": "环节数",
-    "metric.links": "环节链接",
+    "metric.steps": "步骤数",
+    "metric.links": "环节数",
     "metric.materials": "材料数",
     "metric.trips": "跑动次数",
     "metric.departments": "部门数",
     "metric.windows": "窗口数",
     "planner.basis": "改革前的时限与依据",
+    "planner.finish_by": "须在此日前办结",
+    "planner.waterfall": "压缩的工作日从哪里来（依次施加各举措）",
+    "planner.backward": "倒排审批日期",
+    "planner.accept_by": "{finish_by} 前办结：改革后最晚 {after} 受理（改革前最晚 {before}）。"
+                         "改革后各步骤的最晚开始与最晚办结日期：",
+    "waterfall.committed": "按承诺时限计，依据见下表",
+    "waterfall.mechanism": "机制计算",
+    "waterfall.target": "目标值（有来源：{source}），不是计算结果",
+    "waterfall.legend": "每一条是施加该举措前后办理时间（工作日）之差，各条相加等于改革前后之差。",
     "basis.step": "事项",
     "basis.statutory": "法定时限",
     "basis.committed": "承诺时限",
@@ -205,7 +219,7 @@ ZH: dict[str, str] = {
     "status.approved": "已办结（准予）",
     "status.rejected": "不予许可",
     "status.withdrawn": "已撤回",
-    "status.waiting": "等待前序环节",
+    "status.waiting": "等待前序步骤",
     "status.pending": "办理中",
     "status.supplement": "补正中",
     "status.cancelled": "已取消",
@@ -221,7 +235,7 @@ ZH: dict[str, str] = {
     "event.case_opened": "收件",
     "event.supplement_requested": "要求补正",
     "event.case_accepted": "受理",
-    "event.step_started": "环节开始",
+    "event.step_started": "步骤开始",
     "event.materials_received": "收到材料",
     "event.step_resumed": "补正后恢复",
     "event.step_repaired": "管理员恢复办理",
@@ -239,7 +253,7 @@ ZH: dict[str, str] = {
     "lever.one_window": "一窗受理",
     "lever.online": "全程网办",
     "lever.merge": "联审合并",
-    "lever.eliminate": "取消环节",
+    "lever.eliminate": "取消步骤",
     "lever.filing": "改备案",
     "lever.commitment": "告知承诺",
     "lever.drop_materials": "减要件",
@@ -251,7 +265,7 @@ ZH: dict[str, str] = {
     "portfolio.title": "{folder}，{on}",
     "cli.wrote": "已写入 {path}",
     "validate.ok": "通过",
-    "validate.line": "{path}：{name}（{id}，{steps} 个环节）",
+    "validate.line": "{path}：{name}（{id}，{steps} 个步骤）",
     "catalog.title": "事项目录",
     "simulate.heading": "{name}（{key}），{on}，单位为受理后的工作日",
     "simulate.earliest_start": "最早开始",
@@ -277,8 +291,35 @@ ZH: dict[str, str] = {
     "backward.heading": "倒排审批日期：{finish_by} 前办结，最晚 {accept_by} 受理",
     "portfolio.unchanged": "没有改革后版本，按原样计入：{names}",
     "reform.heading": "{name}（{key}）按“{plan}”改革",
-    "reform.change": "{lever}：{subject}{summary}（{reason}）",
-    "reform.subject": "{subject}：",
+    "reform.change": "{lever}：{sentence}",
+    "unit.working": "个工作日",
+    "unit.calendar": "个自然日",
+    "change.dependency_dropped": "{pred} → {succ}：惯例依赖（法律未要求）取消，两步并行办理",
+    "change.merged_chain": "{steps} 合并为一个联审步骤：时限 {days} {unit}（成员间有法定先后，最长链 "
+                           "{chain} 共 {chain_days} 天，另加协调 {overhead} 天）；材料 "
+                           "{materials_before} → {materials_after} 份，跑动 {trips_before} → "
+                           "{trips_after} 次",
+    "change.merged_longest": "{steps} 合并为一个联审步骤：时限 {days} {unit}（最长的成员“{longest}” "
+                             "{longest_days} 天，另加协调 {overhead} 天）；材料 {materials_before} → "
+                             "{materials_after} 份，跑动 {trips_before} → {trips_after} 次",
+    "change.distributions_dropped": "{step}：不再使用成员的办理时长分布（联审尚无拟合的分布，按时限计）",
+    "change.cancelled": "取消“{step}”：不再需要",
+    "change.materials_unasked": "不再要求 {materials}：产生它们的步骤已取消",
+    "change.filed": "{step}：{kind} {days} 天 → 改备案（即办件，0 天）",
+    "change.compressed": "{step}：承诺时限 {before} → {after} {unit}",
+    "change.zone_assessed": "“{step}”移出本事项：由区域评估统一完成",
+    "change.zone_shared": "{material} 改由数据共享提供：区域评估报告共享",
+    "change.committed": "{step}：{kind} {days} 天 → 凭申请人承诺当场办结（即办件 0 天）；"
+                        "“{check}”在发证后核查（{check_days} 天，不在申请人的办理路径上）",
+    "change.proofs_replaced": "{step}：不再要求 {materials}（承诺书代替这些证明）",
+    "change.deferred_dependency": "{pred} → {succ}：依赖取消，非关键材料 {materials} 可以后补",
+    "change.deferred_lag": "{pred} → {succ}：{lag} 天的等待取消，非关键材料 {materials} 可以后补；"
+                           "法定先后不变",
+    "change.data_shared": "{material}：改由数据共享提供（{held_by}掌握）",
+    "change.data_shared_named": "{material}：改由数据共享提供（改革方案指定）",
+    "change.dropped": "不再要求 {material}",
+    "change.one_window": "跑动 {before} → {after} 次：所有步骤在“{window}”一窗受理",
+    "change.online": "网上申请：跑动 {before} → 0 次",
     "reform.note": " —— {note}",
     "reform.source": "［有来源的目标值：{source}］",
     "reform.published_before": "公布的改革前",
@@ -472,6 +513,10 @@ EN: dict[str, str] = {
     "audit.summary": "{procedures}; {items}; immediate items {before} → {after}; "
                      "{flagged} items not committed below the statutory limit; "
                      "{checks} checks after issue (not in the limits)",
+    "audit.report": "Audit report",
+    "audit.sourced": "before: {before}; after: {after}",
+    "audit.anchor": "audit chain anchor: {anchor}",
+    "audit.no_anchor": "— (no case database)",
     "auditor.title": "Audit",
     "auditor.portfolio": "Before and after the reforms",
     "auditor.procedure": "Procedure",
@@ -487,12 +532,23 @@ EN: dict[str, str] = {
     "metric.sequential_working_days": "One after another (working days)",
     "metric.summed_limit_days": "Summed committed limits (days)",
     "metric.steps": "Steps",
-    "metric.links": "Links",
+    "metric.links": "Handling links",
     "metric.materials": "Materials",
     "metric.trips": "Trips",
     "metric.departments": "Departments",
     "metric.windows": "Windows",
     "planner.basis": "Limits before the reform and their basis",
+    "planner.finish_by": "Must be done by",
+    "planner.waterfall": "Where the saved working days come from (levers in the order applied)",
+    "planner.backward": "Scheduled backwards (latest dates)",
+    "planner.accept_by": "Done by {finish_by}: accepted by {after} at the latest after the "
+                         "reform ({before} before). Each step's latest start and finish after "
+                         "the reform:",
+    "waterfall.committed": "on committed limits; basis in the table below",
+    "waterfall.mechanism": "computed by mechanism",
+    "waterfall.target": "target typed in (source: {source}), not a computed result",
+    "waterfall.legend": "Each bar is the change of the elapsed working days when that lever is "
+                        "applied; the bars add up to the difference before − after.",
     "basis.step": "Item",
     "basis.statutory": "Statutory limit",
     "basis.committed": "Committed limit",
@@ -583,8 +639,44 @@ EN: dict[str, str] = {
                         "at the latest",
     "portfolio.unchanged": "no after form, counted unchanged: {names}",
     "reform.heading": "{name} ({key}) reformed by {plan}",
-    "reform.change": "{lever}: {subject}{summary} ({reason})",
-    "reform.subject": "{subject}: ",
+    "reform.change": "{lever}: {sentence}",
+    "unit.working": "working days",
+    "unit.calendar": "calendar days",
+    "change.dependency_dropped": "{pred} → {succ}: practice dependency (not required by law) "
+                                 "dropped; the steps run side by side",
+    "change.merged_chain": "{steps} merged into one joint review: limit {days} {unit} (the "
+                           "members legally depend on one another: longest chain {chain}, "
+                           "{chain_days} days, + {overhead} coordination); materials "
+                           "{materials_before} → {materials_after}; trips {trips_before} → "
+                           "{trips_after}",
+    "change.merged_longest": "{steps} merged into one joint review: limit {days} {unit} "
+                             "(longest member {longest}, {longest_days} days, + {overhead} "
+                             "coordination); materials {materials_before} → {materials_after}; "
+                             "trips {trips_before} → {trips_after}",
+    "change.distributions_dropped": "{step}: the members' duration distributions dropped (a "
+                                    "joint review has no fitted distribution yet; its limit is "
+                                    "used)",
+    "change.cancelled": "{step} cancelled: no longer required",
+    "change.materials_unasked": "{materials} no longer asked for: the step that produced them "
+                                "is cancelled",
+    "change.filed": "{step}: {kind} {days} days → filing (即办件, 0 days)",
+    "change.compressed": "{step}: committed limit {before} → {after} {unit}",
+    "change.zone_assessed": "{step} leaves the procedure: assessed once for the zone",
+    "change.zone_shared": "{material} now comes by data sharing: the zone report is shared",
+    "change.committed": "{step}: {kind} {days} days → decided on the applicant's commitment "
+                        "(即办件, 0 days); {check} checks it after issue ({check_days} days, off "
+                        "the applicant's path)",
+    "change.proofs_replaced": "{step}: no longer asks for {materials} (the commitment letter "
+                              "replaces these proofs)",
+    "change.deferred_dependency": "{pred} → {succ}: dependency dropped; the non-key "
+                                  "{materials} may follow later",
+    "change.deferred_lag": "{pred} → {succ}: wait of {lag} days dropped; the non-key "
+                           "{materials} may follow later; the legal order stays",
+    "change.data_shared": "{material}: now by data sharing (held by {held_by})",
+    "change.data_shared_named": "{material}: now by data sharing (named by the reform)",
+    "change.dropped": "{material} no longer required",
+    "change.one_window": "trips {before} → {after}: every step at one window, {window}",
+    "change.online": "applied for online: trips {before} → 0",
     "reform.note": " — {note}",
     "reform.source": " [sourced target: {source}]",
     "reform.published_before": "Published before",
@@ -651,6 +743,46 @@ def label(strings: dict[str, str], group: str, value: str | None) -> str:
     if value is None:
         return ""
     return strings.get(f"{group}.{value}", value)
+
+
+def names_of(*procs: Any, language: str = "zh") -> dict[str, str]:
+    """Id → name (in ``language``, :func:`display_name`) of every department, material and
+    step of ``procs``; where ids coincide, within a procedure a step wins over a material
+    and a material over a department, and a later procedure wins over an earlier one."""
+    return {x.id: display_name(x, language) for proc in procs
+            for x in (*proc.departments, *proc.materials, *proc.steps)}
+
+
+def change_sentence(change: Any, strings: dict[str, str], names: dict[str, str]) -> str:
+    """What a lever changed (a :class:`simulations.planning.reforms.Change`) as a sentence
+    of ``strings``' language: ids become their ``names``, lists are joined, a chain of
+    steps joined by arrows.
+
+    >>> from simulations.planning.reforms import Change
+    >>> c = Change("compress", "seal", "compressed",
+    ...            {"step": "seal", "before": 3.0, "after": 1.5, "unit": "working"})
+    >>> change_sentence(c, messages("zh"), {"seal": "刻制印章"})
+    '刻制印章：承诺时限 3 → 1.5 个工作日'
+    >>> change_sentence(c, messages("en"), {"seal": "Company seal"})
+    'Company seal: committed limit 3 → 1.5 working days'
+    """
+    def shown(key: str, value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            joint = " → " if key == "chain" else strings["cli.comma"]
+            return joint.join(shown("", x) for x in value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:g}"
+        if key == "unit":
+            return strings[f"unit.{value}"]
+        return "—" if value is None else names.get(value, str(value))
+
+    values = {key: shown(key, value) for key, value in change.values.items()}
+    return strings[f"change.{change.what}"].format(**values)
+
+
+def display_name(thing: Any, language: str) -> str:
+    """``thing``'s English name (``name_en``) in English when it has one, else its name."""
+    return (getattr(thing, "name_en", None) if language == "en" else None) or thing.name
 
 
 def choose_language(query: str | None, cookie: str | None) -> Language:

@@ -408,7 +408,7 @@ def test_a_stuck_case_shows_on_the_board_and_an_admin_resumes_it_from_the_case_p
     assert 'data-stuck="power_connection"' in page.text
     page = admin.post(f"/cases/{case_id}/steps/power_connection/resume",
                       data={"reason": "补正未列材料，恢复办理", "csrf_token": _csrf(page)})
-    assert "环节已恢复办理" in page.text and "管理员恢复办理" in page.text
+    assert "步骤已恢复办理" in page.text and "管理员恢复办理" in page.text
     assert _step(engine, case_id, "power_connection").status == "pending"
     assert "卡住" not in admin.get("/board").text
 

@@ -86,7 +86,7 @@ def _print_reform(result, plan, limits: str, t: dict[str, str]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from api.i18n import label
+    from api.i18n import change_sentence, label
     from simulations.planning.metrics import FIGURES
 
     out = console()
@@ -95,11 +95,8 @@ def _print_reform(result, plan, limits: str, t: dict[str, str]) -> None:
                                          plan=escape(plan.name or str(plan.file))))
     names = names_of(result.before, result.after)
     for c in result.changes:
-        subject, summary = named(c.subject, names), named(c.summary, names)
-        line = t["reform.change"].format(
-            lever=label(t, "lever", c.lever), summary=summary, reason=named(c.reason, names),
-            subject="" if summary.startswith(subject) else t["reform.subject"].format(
-                subject=subject))
+        line = t["reform.change"].format(lever=label(t, "lever", c.lever),
+                                         sentence=change_sentence(c, t, names))
         line += t["reform.note"].format(note=named(c.note, names)) if c.note else ""
         line += t["reform.source"].format(source=c.source) if c.source else ""
         out.print(f"  {escape(line)}")
