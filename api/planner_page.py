@@ -75,7 +75,8 @@ def planner_context(before: Procedure, scenario_text: str | None, finish_by: dat
     result = reform(before, scenario_for(before, scenario_text))
     after = result.after
     with tempfile.TemporaryDirectory() as folder:
-        gantt = write_gantt(Path(folder) / "gantt.svg", before, after).read_text("utf-8")
+        gantt = write_gantt(Path(folder) / "gantt.svg", before, after,
+                            lang=language).read_text("utf-8")
     targets: dict[str, tuple[str, ...]] = {}
     for c in result.changes:
         if c.source:

@@ -70,7 +70,7 @@ def reform(
     if gantt is not None:
         from simulations.planning.gantt import write_gantt
 
-        write_gantt(gantt, result.before, result.after, limits=limits)
+        write_gantt(gantt, result.before, result.after, limits=limits, lang=lang)
     if json_:
         print_json(result.as_dict())
         return
