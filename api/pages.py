@@ -50,11 +50,11 @@ from api.i18n import (
     LANGUAGE_COOKIE,
     LANGUAGES,
     choose_language,
-    display_name,
     label,
     messages,
 )
 from api.models import error_status, public_message
+from api.names import display_name
 from api.security import (
     TooManyAttempts,
     authenticate,

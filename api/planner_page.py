@@ -12,8 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from api.i18n import change_sentence, display_name, messages, names_of
+from api.i18n import messages
 from api.models import plain
+from api.names import change_sentence, display_name, names_of
 from process_models.procedure import Procedure
 
 __all__ = ["planner_context", "scenario_of"]

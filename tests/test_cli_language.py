@@ -116,7 +116,8 @@ def test_the_change_log_of_every_catalog_reform_reads_in_the_chosen_language(lan
     """Every change of a catalog reform is a sentence of the chosen language that names
     steps, materials and departments: no id left, no English words in Chinese, no Chinese
     in English but in names and the kinds of items (即办件, 承诺件, …)."""
-    from api.i18n import change_sentence, messages, names_of
+    from api.i18n import messages
+    from api.names import change_sentence, names_of
     from process_models.procedure import StepKind
 
     _, result, _ = reformed

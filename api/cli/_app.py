@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.i18n import names_of
+from api.names import names_of
 
 # numpy's OpenBLAS starts a spinning thread per core when imported, ~0.1 s of CPU a
 # command; nothing here multiplies matrices. A value in the environment wins.

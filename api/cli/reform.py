@@ -86,7 +86,8 @@ def _print_reform(result, plan, limits: str, t: dict[str, str]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from api.i18n import change_sentence, label
+    from api.i18n import label
+    from api.names import change_sentence
     from simulations.planning.metrics import FIGURES
 
     out = console()
