@@ -198,6 +198,7 @@ ZH: dict[str, str] = {
     "planner.backward": "倒排审批日期",
     "planner.accept_by": "{finish_by} 前办结：改革后最晚 {after} 受理（改革前最晚 {before}）。"
                          "改革后各步骤的最晚开始与最晚办结日期：",
+    "planner.no_holidays": "{years} 年没有官方节假日数据：这些年份只按周末计休息日",
     "waterfall.committed": "按承诺时限计，依据见下表",
     "waterfall.mechanism": "机制计算",
     "waterfall.target": "目标值（有来源：{source}），不是计算结果",
@@ -543,6 +544,8 @@ EN: dict[str, str] = {
     "planner.accept_by": "Done by {finish_by}: accepted by {after} at the latest after the "
                          "reform ({before} before). Each step's latest start and finish after "
                          "the reform:",
+    "planner.no_holidays": "No official holiday data for {years}: only weekends count as "
+                           "rest days there",
     "waterfall.committed": "on committed limits; basis in the table below",
     "waterfall.mechanism": "computed by mechanism",
     "waterfall.target": "target typed in (source: {source}), not a computed result",

@@ -52,13 +52,17 @@ def _bases(proc: Procedure, language: str) -> list[dict[str, Any]]:
 def _backward(before: Procedure, after: Procedure, finish_by: date,
               language: str) -> dict[str, Any]:
     """The reformed procedure's steps laid backwards from ``finish_by`` (names, latest start
-    and finish dates, earliest first) and the latest acceptance dates before and after."""
+    and finish dates, earliest first), the latest acceptance dates before and after, and the
+    years in between without official holidays (only weekends are rest days there)."""
+    from process_models.calendar import official_years
     from simulations.planning.cpm import backward_schedule
 
     back = backward_schedule(after, finish_by)
+    first = backward_schedule(before, finish_by).accept_by
     names = {s.id: display_name(s, language) for s in after.steps}
-    return {"finish_by": finish_by, "accept_by": back.accept_by,
-            "accept_by_before": backward_schedule(before, finish_by).accept_by,
+    years = range(min(first, back.accept_by).year, finish_by.year + 1)
+    return {"finish_by": finish_by, "accept_by": back.accept_by, "accept_by_before": first,
+            "unofficial_years": [y for y in years if y not in official_years()],
             "steps": [(names[sid], start, finish) for sid, (start, finish)
                       in sorted(back.dates.items(), key=lambda kv: (kv[1], names[kv[0]]))]}
 

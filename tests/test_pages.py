@@ -590,6 +590,17 @@ def test_the_planner_lays_the_reformed_steps_backwards_from_a_date(login, lang):
         r"[\w+-]+", _section(text, "backward")))
 
 
+@pytest.mark.parametrize(("finish_by", "note"), [
+    ("2025-12-31", None), ("2031-06-30", "2031 年没有官方节假日数据：这些年份只按周末计休息日")])
+def test_years_without_official_holidays_are_named_under_the_latest_dates(login, finish_by,
+                                                                          note):
+    """Laid back from a date in a year without official holidays, the page says that only
+    weekends count as rest days there; within the official years it says nothing."""
+    text = login("planner").get(f"/planner?procedure_id=newborn&finish_by={finish_by}").text
+    assert 'id="backward"' in text
+    assert (note in text) if note else 'id="no-holidays"' not in text
+
+
 @pytest.mark.parametrize("finish_by", ["2025-02-30", "31.12.2025", "9999-12-31"])
 def test_a_bad_finish_by_date_is_one_line_on_the_page(login, finish_by):
     """A date that is no date, or one the calendar cannot count back from, answers 422 with
