@@ -584,6 +584,7 @@ def test_the_planner_lays_the_reformed_steps_backwards_from_a_date(login, lang):
                                    for sid, (a, b) in after.dates.items())
     line = _section(text, "accept-by")
     assert str(after.accept_by) in line and str(before.accept_by) in line
+    assert bool(CJK.search(line)) is (lang == "zh")
     assert (MESSAGES[lang]["planner.backward"] in text) and (
         f'name="finish_by" value="{due}"' in text)
     assert not {sid for sid in after.dates if sid != names[sid]} & set(re.findall(
