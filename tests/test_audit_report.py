@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -149,6 +150,28 @@ def test_report_table_prints_the_portfolio_headline(run_cli):
     assert "事项" in out and "汇总" in out
     code, out, _ = run_cli("audit", "report", "newborn", "--lang", "en")
     assert code == 0 and "1 procedures: elapsed 32 → 20 working days, −37.5%" in out
+
+
+def test_every_line_of_the_report_follows_the_language(run_cli, tmp_path):
+    """Chinese by default; with ``--lang en`` the views, the sourced share and the chain's
+    anchor line are English, and the only Chinese left is in names (of procedures, items,
+    departments, versions) and in the domain's 即办件."""
+    code, zh, _ = run_cli("audit", "report", "newborn", "--database",
+                          f"sqlite:///{tmp_path / 'none.db'}")
+    assert code == 0
+    assert "改革前有来源的承诺时限" in zh and "审计链锚点：—（没有案件数据库）" in zh
+    code, en, _ = run_cli("audit", "report", "newborn", "--lang", "en", "--database",
+                          f"sqlite:///{tmp_path / 'none.db'}")
+    assert code == 0
+    assert "before: sourced committed limits 2/9 (22%); after: sourced committed limits" in en
+    assert "audit chain anchor: — (no case database)" in en
+    assert "Audit report · Items" in en and "Headline" in en
+    newborn = load_pairs(["newborn"])[0]
+    names = {x for p in newborn for x in (p.name, p.version, *(
+        y.name for y in (*p.steps, *p.departments)))} | {"即办件"}
+    left = {run for run in re.findall(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+", en)
+            if not any(run in name for name in names)}
+    assert not left
 
 
 def test_report_json_holds_items_procedures_and_totals(run_cli):

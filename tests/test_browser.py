@@ -4,7 +4,9 @@ One 新生儿出生 (``newborn``) case from the window to its certificates: the 
 the 一次性告知单 and opens the case (two materials under 容缺, recorded afterwards), every
 department's clerk approves its step from the inbox, the board shows the case green and then
 closed, the case page lists the certificates; a clerk trying another department's step is
-refused on the page. Screenshots (and the printed list as PDF) go to ``tests/artifacts/``.
+refused on the page. The planner page shows where a reform's saved days come from and the
+steps laid backwards from a date, at 1280 px and on a 390 px phone. Screenshots (and the
+printed list as PDF) go to ``tests/artifacts/``.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory, sqlite_template):
-    """A migrated SQLite file with the front desk and one clerk per department of newborn."""
+    """A migrated SQLite file with the front desk, an admin, a planner and one clerk per
+    department of newborn."""
     from flows.casework.store import make_engine
 
     path = tmp_path_factory.mktemp("browser") / "onething.db"
@@ -61,6 +64,8 @@ def engine(tmp_path_factory, sqlite_template):
         add_user(session, "desk", password_hash=password_hash, role="front_desk",
                  now=datetime.now(UTC))
         add_user(session, "admin", password_hash=password_hash, role="admin",
+                 now=datetime.now(UTC))
+        add_user(session, "planner", password_hash=password_hash, role="planner",
                  now=datetime.now(UTC))
         for department in NEWBORN.departments:
             if any(step.department == department.id for step in NEWBORN.steps):
@@ -223,3 +228,47 @@ def test_a_newborn_case_runs_from_the_window_to_its_certificates(engine, log_in)
     assert sorted(shown) == sorted(numbers)
     assert desk.locator(".timeline li[data-kind=case_approved]").count() == 1
     _shot(desk, "08-case-certificates")
+
+
+PLANNER = "/planner?procedure_id=construction_permit&finish_by=2025-12-31"
+"""工程建设项目审批 by its catalog reform, done by the end of 2025."""
+
+
+def _sideways(page) -> list[str]:
+    """The ids (or tags) of the page itself and of every table wider than its box, once
+    two frames have been laid out at the current viewport."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return page.evaluate("""() => [document.documentElement, ...document.querySelectorAll(
+        'table, .waterfall')].filter(e => e.scrollWidth > e.clientWidth + 1 ||
+        e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.id || e.tagName)""")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_planner_shows_the_waterfall_and_the_latest_dates(log_in, lang):
+    """The waterfall runs from the days before through each lever kind to the days after;
+    a date in "须在此日前办结" lays the reformed steps backwards, by name; nothing of the
+    other language is left and nothing runs off the page, at 1280 px or on a 390 px phone."""
+    from api.i18n import MESSAGES
+
+    planner = log_in("planner")
+    planner.goto(f"{PLANNER}&lang={lang}")
+    t = MESSAGES[lang]
+    bars = planner.locator("#waterfall li")
+    assert bars.first.get_attribute("data-lever") == "before"
+    assert bars.last.get_attribute("data-lever") == "after"
+    assert planner.locator("#waterfall .bar").first.bounding_box()["width"] > 100
+    assert t["planner.finish_by"] in planner.inner_text("#levers")
+    assert planner.input_value("input[name=finish_by]") == "2025-12-31"
+    assert planner.locator("#backward tbody tr").count() > 10
+    assert t["planner.backward"] in planner.inner_text("main")
+    if lang == "zh":
+        waterfall = planner.inner_text("#waterfall")
+        assert "串联改并联" in waterfall and "Parallelise" not in waterfall
+        assert not re.search(r"[A-Za-z]{3,}", planner.inner_text("#accept-by"))
+    assert _sideways(planner) == []
+    _shot(planner, f"09-planner-{lang}")
+    planner.set_viewport_size({"width": 390, "height": 844})
+    assert _sideways(planner) == [], "at 390 px"
+    _shot(planner, f"10-planner-{lang}-390px")
+    planner.set_viewport_size({"width": 1280, "height": 900})
+

@@ -96,7 +96,8 @@ def test_merge_lasts_as_long_as_the_longest_member_plus_overhead(shop):
     assert deps(after, "sign") == {"joint": "legal"}
     assert joint.kind is StepKind.joint
     assert "food" not in {s.id for s in after.steps}
-    assert "2 steps (food, fire) → 1" in log[0].summary
+    assert (log[0].what, log[0].values["steps"], log[0].values["overhead"]) == (
+        "merged_longest", ["food", "fire"], 1)
 
 
 def test_merged_members_that_legally_depend_on_each_other_last_their_chain(shop):
@@ -249,7 +250,7 @@ def test_one_window_makes_every_trip_one_and_online_makes_none(shop):
     assert {s.window for s in window.steps} == {"综合窗口"}
     web, log = applicant_levers.online(shop)
     assert sum(s.trips for s in web.steps) == 0
-    assert log[0].summary == "trips 5 → 0"
+    assert (log[0].what, log[0].values) == ("online", {"before": 5})
 
 
 def test_zone_assessment_leaves_the_procedure_and_its_report_comes_by_data_sharing(shop):

@@ -33,11 +33,17 @@ def wide_terminal(monkeypatch):
 
 
 def test_reform_prints_the_change_log_and_the_figures(run_cli, shop_file, scenario_file):
+    """The change log names the steps and says what changed in Chinese; ``--lang en`` says
+    it in English with the same names."""
     scenario = scenario_file("levers:\n- lever: parallelise\n- {lever: commitment, steps: [food]}\n")
     code, out, err = run_cli("reform", shop_file, scenario)
     assert (code, err) == (0, "")
-    assert "串联改并联：食品经营许可 → 消防安全检查：dependency dropped" in out
+    assert "串联改并联：食品经营许可 → 消防安全检查：惯例依赖（法律未要求）取消，两步并行办理" in out
+    assert "告知承诺：食品经营许可：承诺件 10 天 → 凭申请人承诺当场办结" in out
     assert "办理时间（工作日）" in out and "42" in out and "18" in out
+    code, out, _ = run_cli("reform", shop_file, scenario, "--lang", "en")
+    assert "Parallelise: 食品经营许可 → 消防安全检查: practice dependency (not required by " \
+           "law) dropped" in out
 
 
 def test_reform_writes_the_reformed_procedure_and_a_gantt_chart(run_cli, shop_file, scenario_file,

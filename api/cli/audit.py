@@ -115,22 +115,24 @@ def report(
             "seq": anchor.seq, "hash": anchor.hash, "at": anchor.at.isoformat()}})
         return
     views = report_views(result, lang)
+    sourced, anchored = result.sourced(lang), t["audit.anchor"].format(
+        anchor=anchor or t["audit.no_anchor"])
     if fmt == "table":
-        _print_views(views, "审计报告")
+        _print_views(views, t["audit.report"])
         it = result.item_totals
         console().print(t["audit.summary"].format(
             procedures=result.totals.headline(lang), items=it.headline(lang),
             before=f"{it.immediate_before:.1%}", after=f"{it.immediate_after:.1%}",
             flagged=it.flagged, checks=it.checks))
-        console().print(f"改革前{result.sourced['before']}；改革后{result.sourced['after']}")
-        console().print(f"审计链锚点 (audit chain anchor): {anchor or '—（没有案件数据库）'}")
+        console().print(t["audit.sourced"].format(**sourced))
+        console().print(anchored)
         return
-    write_views(views, output, fmt, title="改革前后办理时限审计报告")
-    console().print(f"wrote {output}: {result.totals.headline(lang)}; 审计链锚点 (audit chain anchor): "
-                    f"{anchor or '—'}")
+    write_views(views, output, fmt, lang=lang)
+    console().print(f"{t['cli.wrote'].format(path=output)}{t['cli.separator']}"
+                    f"{result.totals.headline(lang)}{t['cli.separator']}{anchored}")
 
 
-STEP_HEADERS = ["案件编号", "一件事", "环节", "部门", "状态", "开始", "办结", "经过工作日",
+STEP_HEADERS = ["案件编号", "一件事", "步骤", "部门", "状态", "开始", "办结", "经过工作日",
                 "补正暂停", "不计时环节", "法定计时", "承诺时限", "超期"]
 
 
@@ -144,7 +146,7 @@ def _summary_views(summary):
     split = summary.time_split()
     return [
         View("按一件事", ["一件事", "案件", "超期", "超期率"], rates(summary.by_procedure)),
-        View("按部门", ["部门", "环节", "超期", "超期率"], rates(summary.by_department)),
+        View("按部门", ["部门", "步骤", "超期", "超期率"], rates(summary.by_department)),
         View("按月份", ["受理月份", "案件", "超期", "超期率"], rates(summary.by_month)),
         View("时间去向", ["去向", "工作日", "占比"], [
             ["部门办理", summary.department_working_days, f"{split['department']:.1%}"],
@@ -192,7 +194,7 @@ def actual(
                                else st.committed_working_days, "超期" if st.overdue else ""]
 
             def views():
-                yield View("环节", STEP_HEADERS, step_rows())
+                yield View("步骤", STEP_HEADERS, step_rows())
                 yield from _summary_views(summary)
 
             write_views(views(), output, fmt, title="办理时限执行情况(计划与实际)")

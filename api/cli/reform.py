@@ -70,7 +70,7 @@ def reform(
     if gantt is not None:
         from simulations.planning.gantt import write_gantt
 
-        write_gantt(gantt, result.before, result.after, limits=limits)
+        write_gantt(gantt, result.before, result.after, limits=limits, lang=lang)
     if json_:
         print_json(result.as_dict())
         return
@@ -87,6 +87,7 @@ def _print_reform(result, plan, limits: str, t: dict[str, str]) -> None:
     from rich.table import Table
 
     from api.i18n import label
+    from api.names import change_sentence
     from simulations.planning.metrics import FIGURES
 
     out = console()
@@ -97,11 +98,8 @@ def _print_reform(result, plan, limits: str, t: dict[str, str]) -> None:
         out.print(escape(plan.note))
     names = names_of(result.before, result.after)
     for c in result.changes:
-        subject, summary = named(c.subject, names), named(c.summary, names)
-        line = t["reform.change"].format(
-            lever=label(t, "lever", c.lever), summary=summary, reason=named(c.reason, names),
-            subject="" if summary.startswith(subject) else t["reform.subject"].format(
-                subject=subject))
+        line = t["reform.change"].format(lever=label(t, "lever", c.lever),
+                                         sentence=change_sentence(c, t, names))
         line += t["reform.note"].format(note=named(c.note, names)) if c.note else ""
         line += t["reform.source"].format(source=c.source) if c.source else ""
         out.print(f"  {escape(line)}")

@@ -460,9 +460,18 @@ def apply_scenario_text(proc: Procedure,
     >>> after.form
     'after'
     """
-    scenario = (parse_scenario(scenario_text, file="scenario.yaml") if scenario_text
-                else load_scenario(catalog_scenario_path(proc.id)))
-    return apply_scenario(proc, scenario)
+    return apply_scenario(proc, scenario_for(proc, scenario_text))
+
+
+def scenario_for(proc: Procedure, scenario_text: str | None) -> Scenario:
+    """The scenario given as YAML text, else the catalog's scenario of ``proc``.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> scenario_for(load_catalog_procedure("newborn"), "levers: [{lever: online}]").levers[0].lever
+    'online'
+    """
+    return (parse_scenario(scenario_text, file="scenario.yaml") if scenario_text
+            else load_scenario(catalog_scenario_path(proc.id)))
 
 
 def catalog_scenario_path(procedure_id: str) -> Path:
