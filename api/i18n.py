@@ -335,6 +335,9 @@ ZH: dict[str, str] = {
     "change.dropped": "不再要求 {material}",
     "change.one_window": "跑动 {before} → {after} 次：所有步骤在“{window}”一窗受理",
     "change.online": "网上申请：跑动 {before} → 0 次",
+    "change.intermediary_moved": "{step}：承诺时限 {days} {unit} 改由中介服务（{kind}）承担，"
+                                 "申请人仍需等待，审批计时不再计入",
+    "change.intermediary_added": "{step}：增加中介服务（{kind}）{days} {unit}，申请人等待，不计入审批时限",
     "reform.note": " —— {note}",
     "reform.source": "［有来源的目标值：{source}］",
     "reform.published_before": "公布的改革前",
@@ -709,6 +712,11 @@ EN: dict[str, str] = {
     "change.dropped": "{material} no longer required",
     "change.one_window": "trips {before} → {after}: every step at one window, {window}",
     "change.online": "applied for online: trips {before} → 0",
+    "change.intermediary_moved": "{step}: committed limit of {days} {unit} moves to the "
+                                 "intermediary ({kind}): the applicant still waits, the approval "
+                                 "clock stops",
+    "change.intermediary_added": "{step}: intermediary service ({kind}) of {days} {unit} added: "
+                                 "the applicant waits, off the approval clock",
     "reform.note": " — {note}",
     "reform.source": " [sourced target: {source}]",
     "reform.published_before": "Published before",

@@ -94,7 +94,8 @@ CHANGE_KINDS = ("dependency_dropped", "merged_chain", "merged_longest",
                 "distributions_dropped", "cancelled", "materials_unasked", "filed",
                 "compressed", "zone_assessed", "zone_shared", "committed", "proofs_replaced",
                 "deferred_dependency", "deferred_lag", "data_shared", "data_shared_named",
-                "dropped", "one_window", "online")
+                "dropped", "one_window", "online", "intermediary_moved",
+                "intermediary_added")
 """What a lever can change (:attr:`Change.what`): the reader's sentence for each, in each
 language, is ``change.<what>`` of the pages' dictionary (``api/i18n.py``)."""
 
@@ -697,7 +698,7 @@ def intermediary(
     basis, unit = Basis(basis), Unit(unit)
     if basis is Basis.sourced and not days_source:
         raise ScenarioError(f"intermediary: days marked sourced need days_source (the document "
-                            f"the {days_text(days or 0)} days come from)")
+                            f"the {days or 0:g} days come from)")
     ids = set(known_steps(proc, steps, "intermediary"))
     out = proc.model_copy(deep=True)
     log = []
@@ -708,16 +709,18 @@ def intermediary(
         if days is None:
             limit = s.committed
             part = Untimed(kind=label, days=limit.days, unit=limit.unit,
-                           basis=limit.basis or Basis.estimate, source=limit.source, note="the agency's own time, off the approval "
-                           "clock")
+                           basis=limit.basis or Basis.estimate, source=limit.source,
+                           note="the agency's own time, off the approval clock")
             s.committed = limit.model_copy(update={"days": 0.0, "note": "moved to 中介服务"})
-            summary = (f"committed limit {days_text(limit.days)}{_unit(limit)} days → untimed "
-                       f"part '{label}'")
+            change = Change("intermediary", s.id, "intermediary_moved",
+                            {"step": s.id, "kind": kind, "days": limit.days,
+                             "unit": limit.unit.value})
         else:
             part = Untimed(kind=label, days=days, unit=unit, basis=basis, source=days_source)
-            summary = f"untimed part '{label}' +{days_text(days)}{_unit(part)} days ({basis.value})"
+            change = Change("intermediary", s.id, "intermediary_added",
+                            {"step": s.id, "kind": kind, "days": days, "unit": unit.value},
+                            source=days_source)
         s.untimed = [*s.untimed, part]
         s.duration = None
-        log.append(Change("intermediary", s.id, summary, "中介服务: the applicant waits, the "
-                          "approval clock stops"))
+        log.append(change)
     return checked_procedure(out, "intermediary"), log
