@@ -53,8 +53,10 @@ def test_reform_writes_the_reformed_procedure_and_a_gantt_chart(run_cli, shop_fi
 def test_reform_of_a_catalog_id_uses_its_catalog_scenario(run_cli):
     code, out, _ = run_cli("reform", "restaurant", "--json")
     data = json.loads(out)
-    assert code == 0 and data["reproduces_published"] is True  # not the inferred 环节 17 → 2
+    assert code == 0 and data["reproduces_published"] is False  # materials 21, not 17
     assert data["after"]["elapsed_working_days"] == 13
+    by = {c["figure"]: c["reproduced_by"] for c in data["published"]}
+    assert (by["elapsed_working_days"], by["materials"]) == ("sourced_limit", "none")
     assert sum(data["attribution"].values()) == 48 - 13
     assert {c["figure"] for c in data["published"]} >= {"elapsed_working_days", "materials"}
     assert data["changes"][0]["lever"] == "parallelise"
