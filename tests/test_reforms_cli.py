@@ -86,6 +86,22 @@ def test_reform_catalog_headline_counts_only_mechanism_and_sourced_limits(run_cl
     assert f"推算的数字 {len(checks) - len(published)} 项不计" in out
 
 
+def test_reform_catalog_names_each_published_figure_it_no_longer_reproduces(run_cli):
+    """Each published (not inferred) after-figure no scenario reproduces is named with its
+    procedure, the published and the computed value, in Chinese by default."""
+    _, out, _ = run_cli("reform", "--catalog", "--json")
+    missed = [(row["name"], c) for row in json.loads(out) for c in row["published"]
+              if c["reproduced_by"] == "none" and not c["inferred"]]
+    assert missed, "every catalog figure reproduced: nothing to name"
+    _, out, _ = run_cli("reform", "--catalog")
+    line = next(x for x in out.splitlines() if x.startswith("未复现："))
+    for name, c in missed:
+        bound = "≤" if c["kind"] == "ceiling" else ""
+        assert (f"{name}的" in line and f"（公布 {bound}{c['published_after']:g}，"
+                f"计算 {c['computed_after']:g}）" in line)
+    assert line.count("（公布") == len(missed)
+
+
 def test_reform_catalog_json_carries_kind_source_reproduced_by_and_attribution(run_cli):
     """Every published figure has kind, source and reproduced_by; every procedure an
     attribution that sums to before − after elapsed working days exactly."""
