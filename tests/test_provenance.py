@@ -103,6 +103,29 @@ def test_export_table_has_a_basis_column_that_import_reads_back(shop, headers):
     assert table_from_procedure(back, headers=headers) == table
 
 
+@pytest.mark.parametrize("procedure_id", catalog_ids())
+def test_export_table_carries_each_dependencys_basis_of_every_catalog_procedure(procedure_id):
+    """A step whose dependencies have different bases (a legal one from a law, a practice one
+    estimated) gives one 依赖 entry per 前置事项, in order; reading the table gives each back,
+    so dropping one fails here."""
+    proc = load_catalog_procedure(procedure_id)
+    back = procedure_from_table(table_from_procedure(proc))
+    names = {s.id: s.name for s in proc.steps} | {s.id: s.name for s in back.steps}
+    read = {(s.name, names[d.step]): (d.basis, d.source) for s in back.steps
+            for d in s.depends_on}
+    stated = {(s.name, names[d.step]): (d.basis, d.source) for s in proc.steps
+              for d in s.depends_on if d.step in names}
+    assert stated and {k: read.get(k) for k in stated} == stated
+
+
+def test_a_step_table_refuses_a_count_of_dependency_bases_that_fits_no_prerequisite_list():
+    rows = [["事项", "部门", "前置事项", "承诺时限", "依据"], ["营业执照", "市场监管局", "", 3, ""],
+            ["备案", "公安局", "营业执照", 1, "依赖=M；依赖=E"]]
+    with pytest.raises(TableError, match=r"row 3, 依据: 2 依赖 bases for 1 prerequisites; give "
+                                         "one for all, or one per prerequisite in order"):
+        procedure_from_table(rows)
+
+
 @pytest.mark.parametrize(("cell", "message"), [
     ("承诺 S", r"row 2, 依据: cannot read '承诺 S'; write label=basis source"),
     ("时限=S", r"row 2, 依据: cannot read '时限=S'"),
