@@ -25,7 +25,8 @@ One row per step. Headers may be Chinese or English (a parenthetical suffix such
                                        /跑动/依赖 (statutory/committed/trips/dependency),
                                        ``=`` and S, E, M, F or I, then the source;
                                        separated by ； or ; (a number left out: estimate);
-                                       依赖 once for all 前置事项, or once for each, in order
+                                       依赖 once for all 前置事项, or once for each, in order;
+                                       a source holding ； or ; is wrapped in 「」
 =================  ==================  ==================================================
 
 Ids are derived from names, deterministically: an ASCII name becomes a slug
@@ -166,6 +167,7 @@ _KINDS_EN = {k: k.name for k in StepKind}
 _KIND_WORDS = ("法定", "惯例", "legal", "practice")
 #: The numbers a 依据 cell gives the basis of, by their Chinese and English labels.
 _BASIS_LABELS = {"法定": "statutory", "承诺": "committed", "跑动": "trips", "依赖": "dependency"}
+_BASIS_SEPARATORS = ";；\n"
 _BASIS_PART = re.compile(r"\s*(\S+?)\s*[=＝:：]\s*(\S+?)(?:\s+(.*\S))?\s*")
 
 
@@ -184,9 +186,21 @@ def _basis_cell(step: Step, dependencies: list[tuple[Basis | None, str | None]],
               ("trips", trips and (trips.basis, trips.source)),
               *(("dependency", pair) for pair in (kinds if len(kinds) == 1 else dependencies))]
     labels = {v: k for k, v in _BASIS_LABELS.items()} if zh else {v: v for v, _ in stated}
-    return "；".join(f"{labels[key]}={b.mark}" + (f" {src}" if src else "")
+    return "；".join(f"{labels[key]}={b.mark}" + (f" {_source_text(src)}" if src else "")
                     for key, pair in stated if pair and pair[0] is not None
                     for b, src in [pair])
+
+
+def _source_text(source: str) -> str:
+    """``source`` as a 依据 cell holds it: wrapped in 「」 when it holds a separator (or is
+    itself wrapped), so :func:`_read_basis` reads it back whole.
+
+    >>> _source_text("理发店: 营业执照 3–7 working days; 卫生许可 10–15 working days")
+    '「理发店: 营业执照 3–7 working days; 卫生许可 10–15 working days」'
+    """
+    plain = _pieces(source, _BASIS_SEPARATORS) == [source] and not (
+        source.startswith("「") and source.endswith("」"))
+    return source if plain else f"「{source}」"
 
 
 def _stated(bases: dict[str, Provenance]):
@@ -203,17 +217,20 @@ def _read_basis(reader: _Reader,
     dependencies' in order (one for all 前置事项, or one for each)."""
     out: dict[str, Provenance] = {}
     dependencies: list[dict[str, Any]] = []
-    for part in filter(str.strip, _pieces(_text(row.cells.get("basis")), ";；\n")):
+    for part in filter(str.strip, _pieces(_text(row.cells.get("basis")), _BASIS_SEPARATORS)):
         match = _BASIS_PART.fullmatch(part)
         label = match and (_BASIS_LABELS.get(match[1]) or match[1].lower())
         if not match or label not in _BASIS_LABELS.values():
             reader.fail(row, "basis", f"cannot read {part.strip()!r}; write label=basis source, "
                         "e.g. 承诺=S 随州服务标准 (labels 法定, 承诺, 跑动, 依赖)")
         basis = reader.choice(row, "basis", match[2], Basis, None)
+        source = match[3]
+        if source and source.startswith("「") and source.endswith("」"):
+            source = source[1:-1]
         if label == "dependency":
-            dependencies.append({"basis": basis, "source": match[3]})
+            dependencies.append({"basis": basis, "source": source})
         else:
-            out[label] = Provenance(basis=basis, source=match[3])
+            out[label] = Provenance(basis=basis, source=source)
     return out, dependencies
 _CHOICES: dict[type, tuple[str, ...]] = {
     Unit: ("工作日", "自然日", "working", "calendar"),

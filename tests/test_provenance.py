@@ -119,6 +119,14 @@ def test_export_table_carries_each_dependencys_basis_of_every_catalog_procedure(
     assert stated and {k: read.get(k) for k in stated} == stated
 
 
+def test_a_source_holding_a_separator_is_wrapped_in_the_basis_cell_and_read_back_whole(shop):
+    source = "理发店: 营业执照 3–7 working days; 卫生许可 10–15 working days"
+    shop.step("food").committed.source = source
+    table = table_from_procedure(shop)
+    assert f"承诺=S 「{source}」" in table[2][-1]
+    assert procedure_from_table(table).steps[1].committed.source == source
+
+
 def test_a_step_table_refuses_a_count_of_dependency_bases_that_fits_no_prerequisite_list():
     rows = [["事项", "部门", "前置事项", "承诺时限", "依据"], ["营业执照", "市场监管局", "", 3, ""],
             ["备案", "公安局", "营业执照", 1, "依赖=M；依赖=E"]]
