@@ -186,7 +186,7 @@ ZH: dict[str, str] = {
     "metric.elapsed_working_days": "办理时间（工作日）",
     "metric.sequential_working_days": "串联时间（工作日）",
     "metric.summed_limit_days": "承诺时限合计（日）",
-    "metric.steps": "步骤数",
+    "metric.steps": "事项数",
     "metric.links": "环节数",
     "metric.materials": "材料数",
     "metric.trips": "跑动次数",
@@ -266,7 +266,7 @@ ZH: dict[str, str] = {
     "portfolio.title": "{folder}，{on}",
     "cli.wrote": "已写入 {path}",
     "validate.ok": "通过",
-    "validate.line": "{path}：{name}（{id}，{steps} 个步骤）",
+    "validate.line": "{path}：{name}（{id}，{steps} 个事项）",
     "catalog.title": "事项目录",
     "national.title": "高效办成一件事 国家重点事项（总体清单 {total} 项）",
     "national.batch": "批次",
@@ -360,6 +360,8 @@ ZH: dict[str, str] = {
                        "有来源的承诺时限 {sourced} 项；另有 {definition} 项按举措定义成立、"
                        "{none} 项未复现，均不计；推算的数字 {inferred} 项不计。"
                        "改革前数字 {before} 项，模型符合 {within} 项（按公布的总数校准）。",
+    "reform.missed": "未复现：{items}",
+    "reform.missed_item": "{name}的{metric}（公布 {published}，计算 {computed}）",
     "reform.catalog_calibration": "改革前模型的校准：{serial} 个按惯例依赖串成一条链（{names}）；"
                                   "承诺时限 {limits} 个中 {unsourced} 个无来源（估计）",
     "reproduced.mechanism": "机制",
@@ -743,6 +745,8 @@ EN: dict[str, str] = {
                        "counted; {inferred} inferred figures not counted. Of {before} "
                        "published before-figures the models match {within} (calibrated to "
                        "the published totals).",
+    "reform.missed": "Not reproduced: {items}",
+    "reform.missed_item": "{name}: {metric} (published {published}, computed {computed})",
     "reform.catalog_calibration": "Calibration of the before-models: {serial} chained by "
                                   "practice dependencies ({names}); {unsourced} of {limits} "
                                   "committed limits unsourced (estimates)",

@@ -311,11 +311,13 @@ def procedures(
     for i, sid in enumerate(step_ids):
         targets = [*step_ids[:i], *(s.id for s, last in zip(stages, stage_last) if last < i)]
         chosen = [targets[k] for k in draw(_subset(len(targets), 3))] if targets else []
-        kind_basis = draw(_stated)  # a table holds one basis for all of a step's dependencies
+        # a table states the basis of each of a step's dependencies, or of none
+        stated_kinds = draw(_booleans)
         depends_on = [
             Dependency(step=t, kind=draw(_dependency_kinds),
                        lag=draw(lag) if with_lags and not table_safe else None,
-                       **_fields(draw(_stated) if meta else kind_basis))
+                       **_fields(draw(_stated) if meta else
+                                 draw(_stated.filter(bool)) if stated_kinds else None))
             for t in chosen
         ]
         if table_safe:

@@ -80,19 +80,18 @@ def test_items_whose_committed_limit_is_not_below_the_statutory_one_are_flagged(
 
 
 def test_follow_up_checks_are_listed_apart_and_in_no_sum():
-    """事中事后核查 after 告知承诺 is supervision, not 办理时限: the restaurant's two checks
-    (food 20, fire 10 days) appear in their own view and in none of the item sums."""
+    """事中事后核查 after 告知承诺 is supervision, not 办理时限: the restaurant's check of its
+    fire-safety inspection (10 days) appears in its own view and in none of the item sums."""
     pairs = load_pairs(["restaurant"])
     report = audit_report(pairs)
     checks = [i for i in report.items if i.follow_up_check]
-    assert {i.step_id for i in checks} == {"food_licence_verification",
-                                            "fire_inspection_verification"}
+    assert {i.step_id for i in checks} == {"fire_inspection_verification"}
     after = pairs[0][1]
     assert report.item_totals.after_days == sum(
         s.committed.days for s in after.steps if not s.follow_up)
-    assert report.item_totals.checks == 2
+    assert report.item_totals.checks == 1
     views = {v.title: list(v.rows) for v in report_views(report)}
-    assert len(views["事中事后核查"]) == 2
+    assert len(views["事中事后核查"]) == 1
     assert not any("verification" in row[1] for row in views["事项"])
 
 

@@ -208,3 +208,13 @@ def test_an_immediate_item_has_no_committed_days_and_no_limit_claims_statutory_z
     assert [s.id for s in procedure.steps
             if s.kind.value == "即办件" and s.committed.days > 0] == []
     assert [s.id for s in procedure.steps if s.statutory and s.statutory.days == 0] == []
+
+
+def test_every_dependency_states_the_basis_of_its_kind(procedure):
+    """Whether the law or only habit orders two steps is a claim too: every dependency says
+    whether its kind is sourced, remembered or estimated, and a practice dependency (the order
+    the model chose) is never presented as sourced."""
+    deps = [(s.id, d) for s in procedure.steps for d in s.depends_on]
+    assert [f"{sid} ← {d.step}" for sid, d in deps if d.basis is None] == []
+    assert [f"{sid} ← {d.step}" for sid, d in deps
+            if d.kind.value == "practice" and d.basis is Basis.sourced] == []

@@ -78,8 +78,8 @@ def test_chinese_is_the_default_and_english_the_choice(run_cli, command, reforme
     args = COMMANDS[command](pid, folder)
     _, zh, _ = run_cli(*args)
     _, en, _ = run_cli(*args, "--lang", "en")
-    assert "步骤数" in zh and "Steps" in en
-    assert "Steps" not in zh and "步骤数" not in en
+    assert "事项数" in zh and "Steps" in en
+    assert "Steps" not in zh and "事项数" not in en
 
 
 def test_an_unknown_language_is_one_line_naming_the_choices(run_cli):
