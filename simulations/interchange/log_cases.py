@@ -1,0 +1,114 @@
+"""The cases of an imported log: its events grouped by case, start and complete paired.
+
+:func:`log_cases` reads :class:`~simulations.interchange.read.LogEvent` rows of a log
+grouped by case (as XES always is, and as platform exports by case are) and yields one
+:class:`LogCase` as soon as the next case begins, so memory holds one case, not the log.
+A ``start`` is paired with the next ``complete`` of the same activity in the case (first
+in, first out); a ``complete`` without a start is a run whose start is unknown. Runs are
+ordered by completion, ties in the file's order.
+
+>>> from datetime import datetime
+>>> from simulations.interchange.read import LogEvent
+>>> e = [LogEvent("1", "a", datetime(2025, 3, 3, 9), "start"),
+...      LogEvent("1", "a", datetime(2025, 3, 3, 11)), LogEvent("1", "b", datetime(2025, 3, 4))]
+>>> [(r.activity, r.start is not None) for r in next(log_cases(e)).runs]
+[('a', True), ('b', False)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from process_models.errors import EventLogError
+
+__all__ = [
+    "ActivityRun",
+    "LogCase",
+    "log_cases",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRun:
+    """One run of an activity in a case: ``start`` is ``None`` when the log has no start
+    event for it."""
+
+    activity: str
+    end: datetime
+    start: datetime | None = None
+    resource: str | None = None
+    group: str | None = None
+
+
+@dataclass(slots=True)
+class LogCase:
+    """One case of a log: its runs in completion order and its case attributes."""
+
+    case_id: str
+    runs: list[ActivityRun] = field(default_factory=list)
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    deadline: datetime | None = None
+    case_start: datetime | None = None
+    case_end: datetime | None = None
+
+    @property
+    def started_at(self) -> datetime:
+        """The case start column when the log has one, else its first event."""
+        return self.case_start or self.first_at
+
+    @property
+    def trace(self) -> tuple[str, ...]:
+        """The activities in completion order."""
+        return tuple(r.activity for r in self.runs)
+
+
+class _Builder:
+    """Collects one case's events."""
+
+    def __init__(self, case_id: str) -> None:
+        self.case = LogCase(case_id)
+        self.started: dict[str, list] = {}
+
+    def add(self, e) -> None:
+        case = self.case
+        if case.first_at is None:
+            case.first_at = e.at
+        case.last_at = e.at
+        case.deadline = case.deadline or e.deadline
+        case.case_start = case.case_start or e.case_start
+        case.case_end = case.case_end or e.case_end
+        if e.transition == "start":
+            self.started.setdefault(e.activity, []).append(e.at)
+        elif e.transition == "complete":
+            waiting = self.started.get(e.activity)
+            start = waiting.pop(0) if waiting else None
+            case.runs.append(ActivityRun(e.activity, e.at, start, e.resource, e.group))
+
+
+def log_cases(events: Iterable, *, file: str | None = None) -> Iterator[LogCase]:
+    """The cases of ``events`` (grouped by case), each yielded when the next one begins.
+
+    A case whose events come back after another case's is one error naming both lines and
+    the fix (sort the log by case, then time).
+    """
+    done: dict[str, int | None] = {}
+    builder: _Builder | None = None
+    first_line: int | None = None
+    for e in events:
+        if builder is None or e.case_id != builder.case.case_id:
+            if e.case_id in done:
+                raise EventLogError(
+                    f"the events of case '{e.case_id}' are not together (it first appears at "
+                    f"line {done[e.case_id]}, again here after other cases); sort the log by "
+                    "case, then by time", file=file, line=e.line)
+            if builder is not None:
+                done[builder.case.case_id] = first_line
+                yield builder.case
+            builder, first_line = _Builder(e.case_id), e.line
+        builder.add(e)
+    if builder is None:
+        raise EventLogError("the log holds no events", file=file)
+    yield builder.case
