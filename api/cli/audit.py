@@ -191,7 +191,7 @@ def actual(
     = None,
     limit_unit: Annotated[str, typer.Option(
         "--limit-unit", help="working or calendar days for --limit-days")] = "working",
-    case: CaseOpt = None,
+    case_column: CaseOpt = None,
     activity: ActivityOpt = None,
     timestamp: TimestampOpt = None,
     start_timestamp: StartTimestampOpt = None,
@@ -209,7 +209,7 @@ def actual(
     from simulations.planning.audit_report import View, write_views
 
     if log is not None:
-        columns = log_columns(case=case, activity=activity, timestamp=timestamp,
+        columns = log_columns(case=case_column, activity=activity, timestamp=timestamp,
                               start_timestamp=start_timestamp, resource=resource,
                               group=group, deadline=deadline, case_start=case_start,
                               case_end=case_end)

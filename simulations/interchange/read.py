@@ -159,7 +159,7 @@ def _find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str
     """Role → index in ``header``: named columns must exist, others are looked up."""
     names = {h.strip().lower(): i for i, h in enumerate(header)}
     index: dict[str, int] = {}
-    for role in _ALIASES:
+    for role, aliases in _ALIASES.items():
         given = getattr(columns, role)
         if given is not None:
             if given.strip().lower() not in names:
@@ -169,7 +169,7 @@ def _find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str
                     suggestion=did_you_mean(given, header))
             index[role] = names[given.strip().lower()]
             continue
-        found = next((names[a] for a in _ALIASES[role] if a in names), None)
+        found = next((names[a] for a in aliases if a in names), None)
         if found is not None:
             index[role] = found
     for role in ("case", "activity"):
@@ -185,35 +185,39 @@ def _find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str
     return index
 
 
-def _open_text(path: Path) -> IO[str]:
-    file = str(path)
+def _open(path: Path) -> IO[bytes]:
+    """The log's bytes, unpacked when its name ends in ``.gz`` (the caller closes it)."""
     try:
-        raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
-        return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        if path.name.lower().endswith(".gz"):
+            return gzip.open(path, "rb")
+        return open(path, "rb")
     except OSError as err:
-        raise EventLogError(f"cannot read the log: {err.strerror}", file=file) from None
+        raise EventLogError(f"cannot read the log: {err.strerror}", file=str(path)) from None
 
 
-def _dialect(f: IO[str], file: str) -> type[csv.Dialect] | str:
-    """The sniffed dialect of the file's start (comma when the sniffer cannot tell)."""
+def _delimiter(f: IO[str], file: str) -> str:
+    """The delimiter sniffed from the header row (a comma when the sniffer cannot tell);
+    quoting follows RFC 4180 whatever the delimiter."""
     try:
         sample = f.read(_SNIFF_BYTES)
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise EventLogError(f"not a readable UTF-8 CSV file ({err}); save it as UTF-8",
+    except UnicodeDecodeError:
+        raise EventLogError("not UTF-8 text; save the CSV as UTF-8", file=file, line=1) from None
+    except (OSError, EOFError) as err:
+        raise EventLogError(f"the compressed file is damaged or cut short ({err})",
                             file=file, line=1) from None
     f.seek(0)
     first = sample.split("\n", 1)[0]
     try:
-        return csv.Sniffer().sniff(first, delimiters=_DELIMITERS)
+        return csv.Sniffer().sniff(first, delimiters=_DELIMITERS).delimiter
     except csv.Error:
-        return "excel"
+        return ","
 
 
 def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     file = str(path)
     clock = _Clock(file)
-    with _open_text(path) as f:
-        reader = csv.reader(f, _dialect(f, file), strict=True)
+    with io.TextIOWrapper(_open(path), encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=_delimiter(f, file), strict=True)
         try:
             header = next(reader, None)
         except (csv.Error, UnicodeDecodeError, OSError, EOFError) as err:
@@ -291,11 +295,7 @@ def _read_xes(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     trace: dict[str, str] = {}
     in_event = False
     line = 0
-    try:
-        f = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
-    except OSError as err:
-        raise EventLogError(f"cannot read the log: {err.strerror}", file=file) from None
-    with f:
+    with _open(path) as f:
         try:
             for line, raw in enumerate(f, 1):
                 parser.feed(raw)
