@@ -93,3 +93,88 @@ def print_log_audit(result: dict, lang: str, *, deadline: str | None,
                        shown(m["overdue_share"], ".1%"))
     out.print(months)
     out.print(t["log.basis"].format(source=result["source"]))
+
+
+LogArg = Annotated[Path, typer.Argument(help="an event log: .xes or .csv, either may be .gz")]
+MinShareOpt = Annotated[float, typer.Option(
+    "--min-share", min=0.0, max=1.0, help="a step runs in at least this share of the cases; "
+                                          "rarer activities are folded away")]
+DependencyShareOpt = Annotated[float, typer.Option(
+    "--dependency-share", min=0.5, max=1.0,
+    help="a step depends on another when it begins after that one ends in at least this "
+         "share of the cases running both")]
+
+
+def _arrivals_path(output: Path) -> Path:
+    return output.with_name(f"{output.name.split('.', 1)[0]}.arrivals.yaml")
+
+
+def write_arrivals(discovery: Any, path: Path) -> None:
+    """The discovered arrivals as an arrival plan (``onething capacity --arrivals``)."""
+    import yaml
+
+    text = yaml.safe_dump({discovery.procedure.id: discovery.arrivals}, allow_unicode=True,
+                          sort_keys=False)
+    path.write_text(f"# basis: fitted — {discovery.source}\n{text}", encoding="utf-8")
+
+
+@app.command("discover")
+def discover_command(
+    log: LogArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="procedure file to write")],
+    min_share: MinShareOpt = 0.05,
+    dependency_share: DependencyShareOpt = 0.9,
+    procedure_id: Annotated[str | None, typer.Option(
+        "--id", help="procedure id (default: from the log's file name)")] = None,
+    case_column: CaseOpt = None,
+    activity: ActivityOpt = None,
+    timestamp: TimestampOpt = None,
+    start_timestamp: StartTimestampOpt = None,
+    resource: ResourceOpt = None,
+    group: GroupOpt = None,
+    calendar: CalendarOpt = "CN",
+    json_: JsonOpt = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """Discover a procedure from a log: steps, dependencies, fitted durations, arrivals."""
+    from process_models.calendar import country_calendar
+    from process_models.loading import check_procedure, save_procedure
+    from simulations.planning.discovery import discover
+
+    t = words(lang)
+    columns = log_columns(case=case_column, activity=activity, timestamp=timestamp,
+                          start_timestamp=start_timestamp, resource=resource, group=group)
+    found = discover(read_cases(log, columns), log=str(log), calendar=country_calendar(calendar),
+                     min_share=min_share, dependency_share=dependency_share,
+                     procedure_id=procedure_id)
+    check_procedure(found.procedure)
+    save_procedure(found.procedure, output)
+    arrivals = _arrivals_path(output)
+    write_arrivals(found, arrivals)
+    if json_:
+        print_json({"output": str(output), "arrivals": str(arrivals), **found.as_dict()})
+        return
+    _print_discovery(found, t)
+    console().print(t["log.discover.wrote"].format(path=output, arrivals=arrivals))
+
+
+def _print_discovery(found: Any, t: dict[str, str]) -> None:
+    from rich.table import Table
+
+    out = console()
+    names = {s.step_id: s.activity for s in found.steps}
+    after = {s.step_id: [names[d.step] for d in st.depends_on]
+             for s, st in zip(found.steps, found.procedure.steps, strict=True)}
+    table = Table(t["log.step"], t["log.cases"], t["log.step_share"], t["log.rework"],
+                  t["log.department"], t["log.after"], t["log.duration"],
+                  title=t["log.discover.title"].format(id=found.procedure.id))
+    for s, step in zip(found.steps, found.procedure.steps, strict=True):
+        table.add_row(s.activity, str(s.cases), f"{s.share:.0%}", f"{s.rework_share:.0%}",
+                      s.department, "、".join(after[s.step_id]) or "—", step.duration.kind)
+    out.print(table)
+    if found.folded:
+        shown_folded = "、".join(f"{a} ({n})" for a, n in found.folded[:10])
+        more = len(found.folded) - 10
+        out.print(t["log.folded"].format(count=len(found.folded), list=shown_folded)
+                  + (t["log.more"].format(count=more) if more > 0 else ""))
+    out.print(t["log.basis"].format(source=found.source))
