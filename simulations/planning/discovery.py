@@ -18,8 +18,8 @@ log_cases`) into a :class:`~process_models.procedure.Procedure` the simulator ru
   events, the waiting before the first start and the processing after it are reported
   apart (:attr:`StepDiscovery.waiting_p50`, :attr:`StepDiscovery.processing_p50`). A step
   every case runs is fitted by :func:`~simulations.planning.fitting.fit_distribution`; an
-  optional one is an empirical distribution holding a 0 for each case that skips it, so
-  the simulator skips it as often as the log did. Its committed limit is the P90 of the
+  optional one is an empirical distribution holding a 0 for each case that skips it (and
+  at least ``MIN_RUN_DAYS`` for a run), so the simulator skips it as often as the log did. Its committed limit is the P90 of the
   runs (an observed figure, not a legal limit).
 - **Rework**: the share of the step's cases that run it more than once; **optional
   steps**: the share of cases that run it at all; **departments**: the group (or else the
@@ -48,6 +48,7 @@ from process_models.procedure import (
     Dependency,
     Limit,
     Procedure,
+    Provenance,
     Source,
     Step,
 )
@@ -78,7 +79,7 @@ class StepDiscovery:
     share: float
     rework_share: float
     department: str
-    durations: list[float]
+    durations: list[float | None]
     waiting_p50: float | None = None
     processing_p50: float | None = None
 
@@ -283,13 +284,12 @@ def _step_discovery(activity: str, cases: list[_Case], preds: list[str], groups:
     for c in cases:
         mine = c.acts.get(activity)
         if mine is None:
-            durations.append(0.0)
+            durations.append(None)
             continue
         ends = [c.acts[p][2][0] for p in preds if p in c.acts]
         ready = max(ends) if ends else c.first_at
         end = mine[2][0]
-        durations.append(max(MIN_RUN_DAYS, working_days_elapsed(ready, end, calendar)
-                             if end > ready else 0.0))
+        durations.append(working_days_elapsed(ready, end, calendar) if end > ready else 0.0)
         if mine[1] is not None:
             waiting.append(working_days_elapsed(ready, mine[1], calendar)
                            if mine[1] > ready else 0.0)
@@ -310,11 +310,12 @@ def _procedure(found: list[StepDiscovery], deps, preds, log: str, source: str,
     departments = {s.department: safe_id(s.department) for s in found}
     steps = []
     for s in found:
-        runs = [d for d in s.durations if d > 0]
+        runs = [d for d in s.durations if d is not None]
         if s.share >= ALWAYS_SHARE:
-            dist = fit_distribution(s.durations)
+            dist = fit_distribution(runs)
         else:
-            dist = fit_distribution(s.durations, kind="empirical")
+            dist = fit_distribution([0.0 if d is None else max(MIN_RUN_DAYS, d)
+                                     for d in s.durations], kind="empirical")
             dist = dist.model_copy(update={"fit": f"{dist.fit}, 0 for each case that skips "
                                                   f"the step; {source}"})
         p90 = min(MAX_DAYS, round(_quantile(runs, 0.9), 2))
@@ -326,6 +327,7 @@ def _procedure(found: list[StepDiscovery], deps, preds, log: str, source: str,
                          f"{s.processing_p50:g} working days")
         steps.append(Step(
             id=ids[s.activity], name=s.activity, department=departments[s.department],
+            provenance={"links": Provenance(basis="fitted", source=source)},
             committed=Limit(days=p90, basis="fitted", source=source,
                             note="P90 of the observed runs, not a legal limit"),
             depends_on=[Dependency(step=ids[p], kind="practice", basis="fitted", source=source)
