@@ -115,17 +115,24 @@ class _Clock:
     def parse(self, text: str | None, line: int, field_name: str) -> datetime:
         raw = (text or "").strip()
         try:
-            at = datetime.fromisoformat(raw.replace("/", "-"))
+            at = datetime.fromisoformat(raw)
         except ValueError:
-            raise EventLogError(
-                f"{field_name}: {shown(raw)} is not a timestamp; use ISO 8601 such as "
-                "2025-01-24T09:30:00+08:00 or a date such as 2025-01-24",
-                file=self.file, line=line) from None
+            at = self._other_form(raw, line, field_name)
         offset = at.utcoffset()
         if offset not in self.offsets:
             self._check_zone(offset, raw, line, field_name)
             self.offsets.add(offset)
         return at if at.tzinfo else local_time(at)
+
+    def _other_form(self, raw: str, line: int, field_name: str) -> datetime:
+        """A date written with slashes (2025/01/24), else one located error."""
+        try:
+            return datetime.fromisoformat(raw.replace("/", "-"))
+        except ValueError:
+            raise EventLogError(
+                f"{field_name}: {shown(raw)} is not a timestamp; use ISO 8601 such as "
+                "2025-01-24T09:30:00+08:00 or a date such as 2025-01-24",
+                file=self.file, line=line) from None
 
     def _check_zone(self, offset: timedelta | None, text: str, line: int,
                     field_name: str) -> None:
@@ -224,19 +231,20 @@ def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
             raise EventLogError(f"not a CSV file: {err}", file=file, line=1) from None
         if not header:
             raise EventLogError("the CSV file is empty; it needs a header row", file=file, line=1)
-        index = _find_columns(header, columns, file)
+        rows = _Rows(header, _find_columns(header, columns, file), clock)
+        width = len(header)
         line = 1
         try:
             for row in reader:
                 line = reader.line_num
-                if not any(cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
+                if len(row) != width:
+                    if not any(cell.strip() for cell in row):
+                        continue
                     raise EventLogError(
-                        f"row has {len(row)} fields, the header has {len(header)}; the file "
+                        f"row has {len(row)} fields, the header has {width}; the file "
                         "may be truncated or a field holds an unquoted delimiter",
                         file=file, line=line)
-                yield from _row_events(row, header, index, clock, line)
+                yield from rows.events(row, line)
         except csv.Error as err:
             raise EventLogError(f"malformed CSV: {err}", file=file, line=reader.line_num) from None
         except UnicodeDecodeError:
@@ -247,41 +255,52 @@ def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
                                 file=file, line=line + 1) from None
 
 
-def _row_events(row: list[str], header: list[str], index: dict[str, int], clock: _Clock,
-                line: int) -> Iterator[LogEvent]:
-    """The one or two events (start and end columns) of one CSV row."""
-    file = clock.file
-    cells = {role: row[i].strip() for role, i in index.items()}
-    case_id, activity = cells["case"], cells["activity"]
-    if not case_id or not activity:
-        empty = "case" if not case_id else "activity"
-        raise EventLogError(f"{header[index[empty]]}: empty {empty}; every row needs one",
-                            file=file, line=line)
-    times = {role: clock.parse(cells[role], line, header[index[role]])
-             for role in _TIMES if cells.get(role)}
-    extra = {"resource": cells.get("resource") or None, "group": cells.get("group") or None,
-             "deadline": times.get("deadline"), "case_start": times.get("case_start"),
-             "case_end": times.get("case_end")}
-    began = times.get("start_timestamp")
-    if began is not None:
-        clock.check_order(case_id, began, line)
-        yield LogEvent(case_id, activity, began, "start", line=line, **extra)
-    if "end_timestamp" in times:
-        at, transition = times["end_timestamp"], "complete"
-    elif "timestamp" in times:
-        at = times["timestamp"]
-        word = cells.get("transition", "").lower() or "complete"
-        transition = _TRANSITION_WORDS.get(word, word)
-    else:
-        name = header[index["timestamp"]] if "timestamp" in index else \
-            header[index["end_timestamp"]]
-        raise EventLogError(f"{name}: empty timestamp; every event needs its time",
-                            file=file, line=line)
-    if began is not None and at < began:
-        raise EventLogError(f"ends ({at.isoformat()}) before it starts ({began.isoformat()})",
-                            file=file, line=line)
-    clock.check_order(case_id, at, line)
-    yield LogEvent(case_id, activity, at, transition, line=line, **extra)
+class _Rows:
+    """Turns one CSV row into its one or two events (start and end columns), with the
+    column indexes looked up once."""
+
+    def __init__(self, header: list[str], index: dict[str, int], clock: _Clock) -> None:
+        self.header, self.index, self.clock = header, index, clock
+        self.case, self.activity = index["case"], index["activity"]
+        self.times = [(role, index[role], header[index[role]]) for role in _TIMES
+                      if role in index]
+        self.resource, self.group = index.get("resource"), index.get("group")
+        self.transition = index.get("transition")
+
+    def events(self, row: list[str], line: int) -> Iterator[LogEvent]:
+        clock = self.clock
+        case_id, activity = row[self.case].strip(), row[self.activity].strip()
+        if not case_id or not activity:
+            empty = "case" if not case_id else "activity"
+            raise EventLogError(f"{self.header[self.index[empty]]}: empty {empty}; every row "
+                                "needs one", file=clock.file, line=line)
+        times = {role: clock.parse(row[i], line, name) for role, i, name in self.times
+                 if row[i].strip()}
+        resource = row[self.resource].strip() or None if self.resource is not None else None
+        group = row[self.group].strip() or None if self.group is not None else None
+        deadline, case_start, case_end = (times.get("deadline"), times.get("case_start"),
+                                          times.get("case_end"))
+        began = times.get("start_timestamp")
+        if began is not None:
+            clock.check_order(case_id, began, line)
+            yield LogEvent(case_id, activity, began, "start", None, line, resource, group,
+                           deadline, case_start, case_end)
+        if "end_timestamp" in times:
+            at, transition = times["end_timestamp"], "complete"
+        elif "timestamp" in times:
+            at = times["timestamp"]
+            word = row[self.transition].strip().lower() if self.transition is not None else ""
+            transition = _TRANSITION_WORDS.get(word, word) if word else "complete"
+        else:
+            role = "timestamp" if "timestamp" in self.index else "end_timestamp"
+            raise EventLogError(f"{self.header[self.index[role]]}: empty timestamp; every "
+                                "event needs its time", file=clock.file, line=line)
+        if began is not None and at < began:
+            raise EventLogError(f"ends ({at.isoformat()}) before it starts "
+                                f"({began.isoformat()})", file=clock.file, line=line)
+        clock.check_order(case_id, at, line)
+        yield LogEvent(case_id, activity, at, transition, None, line, resource, group,
+                       deadline, case_start, case_end)
 
 
 def _local(tag: str) -> str:

@@ -127,8 +127,9 @@ def _quantile(xs: list[float], q: float) -> float:
 
 
 class _Case:
-    """One case reduced to what discovery needs: per kept activity its first begin, its
-    first start, its last completion (each with its position in the case) and its runs."""
+    """One case reduced to what discovery needs: per kept activity the order keys (POSIX
+    time, position in the case) of its first begin and last completion, its first start,
+    its number of runs and its last completion."""
 
     __slots__ = ("acts", "first_at")
 
@@ -139,26 +140,35 @@ class _Case:
             if run.activity not in kept:
                 continue
             a = self.acts.get(run.activity)
+            end = (run.end.timestamp(), i)
             if a is None:
-                self.acts[run.activity] = [((run.start or run.end), i), run.start, (run.end, i), 1]
+                begin = (run.start.timestamp(), i) if run.start else end
+                self.acts[run.activity] = [begin, run.start, end, 1, run.end]
             else:
-                a[2], a[3] = (run.end, i), a[3] + 1
+                a[2], a[3], a[4] = end, a[3] + 1, run.end
 
 
 def _order(cases: list[_Case], names: list[str], share: float
            ) -> list[tuple[str, str, float]]:
     """Dependencies (a, b, share of the cases running both where b begins after a ends),
     strongest first, without cycles, transitively reduced."""
+    shapes: Counter = Counter()  # a case's begins and ends in time order: its shape
+    for c in cases:
+        marks = [(v[0], 0, a) for a, v in c.acts.items()] + \
+            [(v[2], 1, a) for a, v in c.acts.items()]
+        marks.sort()
+        shapes[tuple((a, kind) for _, kind, a in marks)] += 1
     both: Counter = Counter()
     after: Counter = Counter()
-    for c in cases:
-        items = list(c.acts.items())
-        for a, va in items:
-            for b, vb in items:
+    for shape, count in shapes.items():
+        place = {mark: i for i, mark in enumerate(shape)}
+        acts = [a for a, kind in shape if kind == 0]
+        for a in acts:
+            for b in acts:
                 if a != b:
-                    both[a, b] += 1
-                    if vb[0] > va[2]:
-                        after[a, b] += 1
+                    both[a, b] += count
+                    if place[b, 0] > place[a, 1]:
+                        after[a, b] += count
     candidates = sorted(((after[k] / n, k) for k, n in both.items() if after[k] / n >= share),
                         key=lambda t: (-t[0], names.index(t[1][0]), names.index(t[1][1])))
     succ: dict[str, set[str]] = defaultdict(set)
@@ -286,9 +296,9 @@ def _step_discovery(activity: str, cases: list[_Case], preds: list[str], groups:
         if mine is None:
             durations.append(None)
             continue
-        ends = [c.acts[p][2][0] for p in preds if p in c.acts]
+        ends = [c.acts[p][4] for p in preds if p in c.acts]
         ready = max(ends) if ends else c.first_at
-        end = mine[2][0]
+        end = mine[4]
         durations.append(working_days_elapsed(ready, end, calendar) if end > ready else 0.0)
         if mine[1] is not None:
             waiting.append(working_days_elapsed(ready, mine[1], calendar)
