@@ -112,3 +112,26 @@ def test_the_wabo_procedure_validates_and_simulates(run_cli, tmp_path):
     code, text, err = run_cli("simulate", out, "--runs", "500", "--lang", "en")
     assert code == 0, err
     assert "P50" in text
+
+
+DATES_ONLY = ("--case", "办件编号", "--activity", "环节", "--timestamp", "办结日期", "--group", "部门")
+
+
+@pytest.mark.parametrize(("log", "options"), [
+    ("dates_only.csv", DATES_ONLY),
+    ("start_complete.xes", ("--calendar", "NL")),
+])
+def test_each_shape_of_log_gives_a_procedure_that_validates(run_cli, tmp_path, log, options):
+    out = tmp_path / "found.yaml"
+    code, _, err = run_cli("discover", DATA / log, "-o", out, *options)
+    assert code == 0, err
+    assert run_cli("validate", out)[0] == 0
+    assert (tmp_path / "found.arrivals.yaml").read_text(encoding="utf-8").startswith(
+        "# basis: fitted — ")
+
+
+def test_a_log_whose_columns_are_not_found_fails_in_one_line(run_cli, tmp_path):
+    code, out, err = run_cli("discover", DATA / "dates_only.csv", "-o", tmp_path / "x.yaml")
+    assert code == 2 and not out
+    assert err.count("\n") == 1 and "name it with --timestamp" in err
+    assert not (tmp_path / "x.yaml").exists()
