@@ -12,7 +12,7 @@ the real log's period, under a new id. Then, in this process:
 3. ``onething fidelity``'s work on the same log (discovery, simulation of the later 30 %,
    the distances of ``log-distance-measures``, both baselines).
 
-It prints the seconds of each, the ratio baseline / ours, and the peak memory Python
+It prints the seconds of each (the best of three runs for ours and PM4Py's), the ratio baseline / ours, and the peak memory Python
 allocated during a second run of ours (``tracemalloc``, which slows the run it traces) and
 the process's peak resident memory before PM4Py is imported. Targets: ours under 5 s and 500 MB, at least 5× faster than PM4Py; fidelity
 under 60 s.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import random
 import resource
 import tempfile
@@ -35,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WABO = ROOT.parent / "shared" / "logs" / "wabo_receipt.csv"
 CASE, TIME = "case:concept:name", "time:timestamp"
+REPEATS = 3
 
 
 def resampled_log(source: Path, events: int, target: Path, seed: int = 0) -> int:
@@ -74,9 +76,11 @@ def ours(log: Path) -> tuple[float, float, int]:
 
     calendar = country_calendar("NL")
     calendar.working_days_between(datetime(2010, 1, 1).date(), datetime(2013, 1, 1).date())
-    t0 = time.perf_counter()
-    found = discover(log_cases(read_log(log)), log=str(log), calendar=calendar)
-    seconds = time.perf_counter() - t0
+    seconds = math.inf
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        found = discover(log_cases(read_log(log)), log=str(log), calendar=calendar)
+        seconds = min(seconds, time.perf_counter() - t0)
     tracemalloc.start()  # a second run for memory: tracing slows every allocation
     discover(log_cases(read_log(log)), log=str(log), calendar=calendar)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
@@ -89,12 +93,15 @@ def pm4py_heuristics(log: Path) -> float:
     import pandas as pd
     import pm4py
 
-    t0 = time.perf_counter()
-    frame = pd.read_csv(log)
-    frame = pm4py.format_dataframe(frame, case_id=CASE, activity_key="concept:name",
-                                   timestamp_key=TIME)
-    pm4py.discover_heuristics_net(frame)
-    return time.perf_counter() - t0
+    seconds = math.inf
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        frame = pd.read_csv(log)
+        frame = pm4py.format_dataframe(frame, case_id=CASE, activity_key="concept:name",
+                                       timestamp_key=TIME)
+        pm4py.discover_heuristics_net(frame)
+        seconds = min(seconds, time.perf_counter() - t0)
+    return seconds
 
 
 def fidelity_seconds(log: Path) -> float:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 from xml.etree import ElementTree
 
 from process_models.calendar import local_time
@@ -36,13 +36,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class LogEvent:
+class LogEvent(NamedTuple):
     """One row of an imported log: ``transition`` is start, complete, suspend or resume.
 
     ``resource`` and ``group`` are who handled it and their department; ``deadline``,
     ``case_start`` and ``case_end`` are the case's attributes of that name when the log
     has them (an empty ``case_end`` where the column exists reads as a case still open).
+    A tuple: cheap to make by the hundred thousand.
     """
 
     case_id: str
