@@ -214,7 +214,7 @@ def actual(
                               group=group, deadline=deadline, case_start=case_start,
                               case_end=case_end)
         _actual_log(log, columns, limit_days, limit_unit, calendar,
-                    json_ or fmt == "json", lang)
+                    json_ or fmt == "json", fmt, lang)
         return
     _check_format(fmt, output)
     summary = ActualSummary()
@@ -253,13 +253,16 @@ def actual(
 
 
 def _actual_log(log: Path, columns, limit_days: float | None, limit_unit: str,
-                calendar: str, as_json: bool, lang: str) -> None:
+                calendar: str, as_json: bool, fmt: str, lang: str) -> None:
     """``audit actual --log``: 超期率, cycle time and where the time goes of a log."""
     from process_models.calendar import country_calendar
     from process_models.errors import InvalidInput, did_you_mean
     from simulations.planning.log_audit import CaseLimit, audit_log
 
     words(lang)
+    if not as_json and fmt != "table":
+        raise InvalidInput(f"--format {fmt} writes the case database's steps; with --log use "
+                           "the table (default) or --json", path="--format")
     if (columns.deadline is None) == (limit_days is None):
         raise InvalidInput("give the limit once: --deadline COLUMN (each case's deadline) or "
                            "--limit-days N (the same for every case)", path="--log")
