@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from process_models.errors import EventLogError
 from process_models.procedure import (
     MAX_DAYS,
@@ -121,24 +123,18 @@ def safe_id(text: str) -> str:
     return _UNSAFE.sub("_", text.strip()).strip("_")[:200] or "step"
 
 
-def _quantile(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
-
-
 class _Case:
-    """One case reduced to what discovery needs: per kept activity the order keys (POSIX
+    """One case reduced to what discovery needs: per activity the order keys (POSIX
     time, position in the case) of its first begin and last completion, its first start,
     its number of runs and its last completion."""
 
-    __slots__ = ("acts", "first_at")
+    __slots__ = ("acts", "first_at", "last_at", "started_at")
 
-    def __init__(self, case: LogCase, kept: set[str]) -> None:
-        self.first_at = case.first_at
+    def __init__(self, case: LogCase) -> None:
+        self.first_at, self.last_at, self.started_at = case.first_at, case.last_at, \
+            case.started_at
         self.acts: dict[str, list] = {}
         for i, run in enumerate(case.runs):
-            if run.activity not in kept:
-                continue
             a = self.acts.get(run.activity)
             end = (run.end.timestamp(), i)
             if a is None:
@@ -252,11 +248,11 @@ def discover(cases: Iterable[LogCase], *, log: str, calendar: Any,
     counts: Counter = Counter()
     runs_of: dict[str, Counter] = defaultdict(Counter)
     position: Counter = Counter()
-    seen: list[LogCase] = []
+    seen: list[_Case] = []
     for case in cases:
         if case.runs:
-            seen.append(case)
-            counts.update({r.activity for r in case.runs})
+            seen.append(_Case(case))
+            counts.update(seen[-1].acts.keys())
             span = max(1, len(case.runs) - 1)
             for i, r in enumerate(case.runs):
                 runs_of[r.activity][r.group or r.resource or "unknown"] += 1
@@ -276,12 +272,14 @@ def discover(cases: Iterable[LogCase], *, log: str, calendar: Any,
     source = f"{log}, {first:%Y-%m-%d}–{last:%Y-%m-%d}, {n} cases"
     order = sorted(names, key=lambda a: position[a] / sum(runs_of[a].values()))
     kept = set(order)
-    reduced = [_Case(c, kept) for c in seen]
-    deps = _order(reduced, order, dependency_share)
+    for c in seen:
+        if not kept.issuperset(c.acts):
+            c.acts = {a: v for a, v in c.acts.items() if a in kept}
+    deps = _order(seen, order, dependency_share)
     preds: dict[str, list[str]] = defaultdict(list)
     for a, b, _ in deps:
         preds[b].append(a)
-    found = [_step_discovery(a, reduced, preds[a], runs_of[a], counts[a], n, calendar)
+    found = [_step_discovery(a, seen, preds[a], runs_of[a], counts[a], n, calendar)
              for a in order]
     proc = _procedure(found, deps, preds, log, source, procedure_id, n)
     return Discovery(proc, source, n, found, folded, deps,
@@ -308,8 +306,8 @@ def _step_discovery(activity: str, cases: list[_Case], preds: list[str], groups:
     return StepDiscovery(
         safe_id(activity), activity, count, count / n, rework / count,
         groups.most_common(1)[0][0], durations,
-        round(_quantile(waiting, 0.5), 4) if waiting else None,
-        round(_quantile(processing, 0.5), 4) if processing else None)
+        round(float(np.quantile(waiting, 0.5)), 4) if waiting else None,
+        round(float(np.quantile(processing, 0.5)), 4) if processing else None)
 
 
 def _procedure(found: list[StepDiscovery], deps, preds, log: str, source: str,
@@ -328,7 +326,7 @@ def _procedure(found: list[StepDiscovery], deps, preds, log: str, source: str,
                                      for d in s.durations], kind="empirical")
             dist = dist.model_copy(update={"fit": f"{dist.fit}, 0 for each case that skips "
                                                   f"the step; {source}"})
-        p90 = min(MAX_DAYS, round(_quantile(runs, 0.9), 2))
+        p90 = min(MAX_DAYS, round(float(np.quantile(runs, 0.9)), 2))
         notes = [f"runs in {s.cases} of {n} cases ({s.share:.1%})"]
         if s.rework_share:
             notes.append(f"rework (runs again) in {s.rework_share:.1%} of them")

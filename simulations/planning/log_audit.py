@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import numpy as np
+
 from process_models.errors import EventLogError
 from simulations.interchange.log_cases import LogCase
 from simulations.planning.fitting import working_days_elapsed
@@ -109,12 +111,8 @@ class LogAudit:
 
     def quantile_days(self, q: float, *, working: bool = False) -> float:
         """The ``q`` quantile of the closed cases' cycle time (calendar or working days)."""
-        xs = sorted(self.cycle_working_days if working else self.cycle_days)
-        if not xs:
-            return math.nan
-        pos = q * (len(xs) - 1)
-        lo = int(pos)
-        return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (pos - lo)
+        xs = self.cycle_working_days if working else self.cycle_days
+        return float(np.quantile(xs, q)) if xs else math.nan
 
     @property
     def source(self) -> str:
