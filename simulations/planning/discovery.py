@@ -8,7 +8,8 @@ log_cases`) into a :class:`~process_models.procedure.Procedure` the simulator ru
   own; ids are the names made safe (spaces → ``_``).
 - **Dependencies**: step *b* depends on *a* when, in at least ``dependency_share`` of the
   cases that run both, *b* begins (its first start, or its first completion without start
-  events) after *a*'s last completion; ties go by the order in the file. The strongest
+  events) after *a*'s last completion (a start at that very moment counts as after;
+  completions sharing a timestamp go by the order in the file). The strongest
   are added first, one that would close a cycle is left out, and implied ones are removed
   (transitive reduction). Steps with no order between them stay parallel. Every
   dependency is ``practice`` — observed habit — until a planner marks it ``legal``.
@@ -33,6 +34,7 @@ number of cases as source (:attr:`Discovery.source`).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -124,9 +126,12 @@ def safe_id(text: str) -> str:
 
 
 class _Case:
-    """One case reduced to what discovery needs: per activity the order keys (POSIX
-    time, position in the case) of its first begin and last completion, its first start,
-    its number of runs and its last completion."""
+    """One case reduced to what discovery needs: per activity the order keys of its first
+    begin and its last completion, its first start, its number of runs and its last
+    completion. Runs are in completion order, so a completion's key is its position; a
+    start's key lies just below the position of the first completion after it, so *b*
+    begins after *a* ends exactly when *b*'s start is at or after *a*'s completion (or,
+    without start events, when *b* completes later in the file)."""
 
     __slots__ = ("acts", "first_at", "last_at", "started_at")
 
@@ -134,14 +139,17 @@ class _Case:
         self.first_at, self.last_at, self.started_at = case.first_at, case.last_at, \
             case.started_at
         self.acts: dict[str, list] = {}
+        ends: list[datetime] | None = None
         for i, run in enumerate(case.runs):
             a = self.acts.get(run.activity)
-            end = (run.end.timestamp(), i)
             if a is None:
-                begin = (run.start.timestamp(), i) if run.start else end
-                self.acts[run.activity] = [begin, run.start, end, 1, run.end]
+                begin: float = i
+                if run.start is not None:
+                    ends = ends or [r.end for r in case.runs]
+                    begin = bisect.bisect_right(ends, run.start) - 0.5
+                self.acts[run.activity] = [begin, run.start, i, 1, run.end]
             else:
-                a[2], a[3], a[4] = end, a[3] + 1, run.end
+                a[2], a[3], a[4] = i, a[3] + 1, run.end
 
 
 def _order(cases: list[_Case], names: list[str], share: float
