@@ -128,8 +128,12 @@ def test_each_shape_of_log_gives_a_procedure_that_validates(run_cli, tmp_path, l
     code, _, err = run_cli("discover", DATA / log, "-o", out, *options)
     assert code == 0, err
     assert run_cli("validate", out)[0] == 0
-    assert (tmp_path / "found.arrivals.yaml").read_text(encoding="utf-8").startswith(
-        "# basis: fitted — ")
+    arrivals = tmp_path / "found.arrivals.yaml"
+    assert arrivals.read_text(encoding="utf-8").startswith("# basis: fitted — ")
+    from simulations.capacity.plans import load_arrivals
+
+    plan = load_arrivals(arrivals)
+    assert [p.per_day > 0 for p in plan.procedures.values()] == [True]
 
 
 def test_a_log_whose_columns_are_not_found_fails_in_one_line(run_cli, tmp_path):

@@ -96,3 +96,20 @@ def test_an_xes_log_with_start_events_splits_waiting_from_working(run_cli):
     review = result["by_activity"]["review"]
     assert review["working_working_days"] > 0 and review["waiting_working_days"] > 0
     assert result["overdue_cases"] == 1 and result["closed_cases"] == 2
+
+
+@needs_wabo
+def test_case_start_and_end_columns_measure_the_cycle_time(run_cli):
+    """With the case's own start and end columns, the cycle time runs between them."""
+    with open(WABO, encoding="utf-8", newline="") as f:
+        rows = {r["case:concept:name"]: r for r in csv.DictReader(f)}
+    spans = sorted((datetime.fromisoformat(r["case:enddate"])
+                    - datetime.fromisoformat(r["case:startdate"])).total_seconds() / 86400
+                   for r in rows.values() if r["case:enddate"])
+    code, out, err = run_cli("audit", "actual", "--log", WABO, "--limit-days", "40",
+                             "--limit-unit", "calendar", "--case-start", "case:startdate",
+                             "--case-end", "case:enddate", "--calendar", "NL", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["closed_cases"] == len(spans)
+    assert result["overdue_cases"] == sum(1 for d in spans if d > 40)

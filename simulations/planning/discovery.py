@@ -26,7 +26,8 @@ log_cases`) into a :class:`~process_models.procedure.Procedure` the simulator ru
   steps**: the share of cases that run it at all; **departments**: the group (or else the
   resource) that completes a step most often.
 - **Arrivals** by weekday and hour of case start, as multipliers of a mean rate per
-  working weekday (the arrival plan of :mod:`simulations.capacity.plans`).
+  working weekday, and the share of cases that run a kept step more than once as the
+  rework probability (the arrival plan of :mod:`simulations.capacity.plans`).
 
 Every number the procedure holds has basis ``fitted`` and the log, its period and its
 number of cases as source (:attr:`Discovery.source`).
@@ -290,8 +291,10 @@ def discover(cases: Iterable[LogCase], *, log: str, calendar: Any,
     found = [_step_discovery(a, seen, preds[a], runs_of[a], counts[a], n, calendar)
              for a in order]
     proc = _procedure(found, deps, preds, log, source, procedure_id, n)
-    return Discovery(proc, source, n, found, folded, deps,
-                     _arrivals([c.started_at for c in seen], first.date(), last.date()))
+    arrivals = _arrivals([c.started_at for c in seen], first.date(), last.date())
+    reworked = sum(1 for c in seen if any(v[3] > 1 for v in c.acts.values()))
+    arrivals["rework_probability"] = round(reworked / n, 4)
+    return Discovery(proc, source, n, found, folded, deps, arrivals)
 
 
 def _step_discovery(activity: str, cases: list[_Case], preds: list[str], groups: Counter,
