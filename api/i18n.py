@@ -284,7 +284,8 @@ ZH: dict[str, str] = {
     "fidelity.model": "发现的流程模型",
     "fidelity.naive": "朴素基线(最常见路径、平均时长、串行)",
     "fidelity.train_empirical": "经验基线(前段案件重抽样)",
-    "fidelity.note": "距离按 log-distance-measures 计算；到达时间取自实际后段案件（重放），故到达距离为 0",
+    "fidelity.note.replay": "距离按 log-distance-measures 计算；到达时间取自实际后段案件（重放），故到达距离为 0",
+    "fidelity.note.fitted": "距离按 log-distance-measures 计算；到达时间按前段拟合的到达率随机生成",
     "log.no_starts": "日志没有开始事件：每个环节从上一环节完成到本环节完成的时间都计为等待",
     "cli.id": "编号",
     "cli.separator": "；",
@@ -633,8 +634,10 @@ EN: dict[str, str] = {
     "fidelity.model": "discovered model",
     "fidelity.naive": "naive (most frequent trace, mean times, serial)",
     "fidelity.train_empirical": "train empirical (earlier cases resampled)",
-    "fidelity.note": "distances from log-distance-measures; arrivals are replayed from the real "
-                     "later cases, so their distance is 0",
+    "fidelity.note.replay": "distances from log-distance-measures; arrivals are replayed from "
+                            "the real later cases, so their distance is 0",
+    "fidelity.note.fitted": "distances from log-distance-measures; arrivals drawn from the "
+                            "rates fitted on the earlier part",
     "log.no_starts": "the log has no start events: the time from the previous completion "
                      "to each completion counts as waiting",
     "cli.id": "id",

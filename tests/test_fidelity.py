@@ -49,3 +49,16 @@ def test_on_the_wabo_log_the_model_is_closer_than_naive_on_cycle_time(run_cli):
     assert code == 0, err
     result = json.loads(out)
     assert result["model"]["cycle_time_emd_days"] < result["naive"]["cycle_time_emd_days"]
+
+
+def test_fitted_arrivals_are_measured_against_the_real_ones():
+    result = fidelity(parallel_cases(120), log="p.csv", calendar=country_calendar(),
+                      arrivals="fitted").as_dict()
+    assert result["split"]["arrivals"] == "fitted"
+    assert result["model"]["arrival_emd_hours"] == result["naive"]["arrival_emd_hours"] > 0
+
+
+def test_an_unknown_arrival_mode_is_refused_before_any_work():
+    with pytest.raises(EventLogError, match=r"--arrivals: unknown 'fited'.*did you mean "
+                                            r"'fitted'"):
+        fidelity(iter(()), log="p.csv", calendar=country_calendar(), arrivals="fited")

@@ -187,6 +187,9 @@ def fidelity_command(
         "--train-share", min=0.05, max=0.95,
         help="the earlier share of the cases (by start) to discover and fit on")] = 0.7,
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+    arrivals: Annotated[str, typer.Option(
+        "--arrivals", help="replay (the later cases' own arrival times) or fitted (drawn "
+                           "from the rates discovered on the earlier part)")] = "replay",
     min_share: MinShareOpt = 0.05,
     dependency_share: DependencyShareOpt = 0.9,
     case_column: CaseOpt = None,
@@ -210,7 +213,8 @@ def fidelity_command(
     columns = log_columns(case=case_column, activity=activity, timestamp=timestamp,
                           start_timestamp=start_timestamp, resource=resource, group=group)
     result = fidelity(read_cases(log, columns), log=str(log), calendar=country_calendar(calendar),
-                      train_share=train_share, seed=seed, min_share=min_share,
+                      train_share=train_share, seed=seed, arrivals=arrivals,
+                      min_share=min_share,
                       dependency_share=dependency_share).as_dict()
     if json_:
         print_json(result)
@@ -226,5 +230,5 @@ def fidelity_command(
         table.add_row(t[f"fidelity.{name}"], *(f"{result[name][m]:.3f}" for m in measures))
     out = console()
     out.print(table)
-    out.print(t["fidelity.note"])
+    out.print(t[f"fidelity.note.{split['arrivals']}"])
     out.print(t["log.basis"].format(source=split["source"]))

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from process_models.calendar import WEEKDAYS
 from process_models.errors import EventLogError
 from process_models.procedure import (
     MAX_DAYS,
@@ -70,7 +71,6 @@ MIN_SHARE = 0.05
 DEPENDENCY_SHARE = 0.9
 ALWAYS_SHARE = 0.995
 MIN_RUN_DAYS = 0.0001
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _UNSAFE = re.compile(r"[^\w+\-]+")
 
 
@@ -214,7 +214,7 @@ def _arrivals(starts: list[datetime], first: date, last: date) -> dict[str, Any]
     rate = {w: weekdays[w] / per_weekday[w] for w in range(7) if per_weekday[w]}
     mean_hour = len(starts) / max(1, len(hours))
     return {"per_day": round(per_day, 4),
-            "weekday": {_WEEKDAYS[w]: round(r / per_day, 4) if per_day else 0.0
+            "weekday": {WEEKDAYS[w]: round(r / per_day, 4) if per_day else 0.0
                         for w, r in rate.items()},
             "hour": {h: round(n / mean_hour, 4) for h, n in sorted(hours.items())}}
 

@@ -5,7 +5,10 @@ Prosimos authors use).
 :func:`fidelity` splits a log's cases by start date, discovers a procedure from the
 earlier part (:func:`~simulations.planning.discovery.discover`), simulates the later
 part's cases — each arriving when the real one did — and compares the simulated log with
-the real later part. Two baselines are measured in the same run:
+the real later part. The simulated cases arrive when the real ones did (``replay``), or
+at times drawn from the arrival rates discovered on the earlier part (``fitted``: Poisson
+per day by weekday, hours by their observed shares, over the later part's days). Two
+baselines are measured in the same run, on the same arrivals:
 
 - ``naive``: every case runs the earlier part's most frequent trace, each activity taking
   its mean time since the case's previous event, one after another;
@@ -32,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from process_models.errors import EventLogError
+from process_models.calendar import WEEKDAYS
+from process_models.errors import EventLogError, did_you_mean
 from simulations.interchange.log_cases import LogCase
 from simulations.planning.discovery import ALWAYS_SHARE, Discovery, discover
 
@@ -42,6 +46,7 @@ __all__ = [
 ]
 
 TRAIN_SHARE = 0.7
+ARRIVALS = ("replay", "fitted")
 _DAY = timedelta(days=1)
 Row = tuple[str, str, datetime, datetime]
 
@@ -56,13 +61,14 @@ class Fidelity:
     split_at: datetime
     distances: dict[str, dict[str, float]]
     discovery: Discovery
+    arrivals: str = "replay"
 
     def as_dict(self) -> dict:
         return {**{k: {m: round(v, 4) for m, v in d.items()}
                    for k, d in self.distances.items()},
                 "split": {"train_cases": self.train_cases, "test_cases": self.test_cases,
                           "test_starts": self.split_at.isoformat(), "source": self.source,
-                          "arrivals": "replayed from the later part"}}
+                          "arrivals": self.arrivals}}
 
 
 def _rows_of(case: LogCase) -> list[Row]:
@@ -151,6 +157,26 @@ def _train_empirical(train: list[LogCase], starts: list[tuple[str, datetime]],
     return rows
 
 
+def _fitted_starts(found: Discovery, first: datetime, last: datetime, seed: int
+                   ) -> list[tuple[str, datetime]]:
+    """Arrival times over ``first``–``last`` drawn from the discovered rates."""
+    rates = found.arrivals
+    rng = np.random.default_rng(seed)
+    hours = sorted(rates["hour"])
+    weights = np.array([rates["hour"][h] for h in hours])
+    weights = weights / weights.sum()
+    weekday = [rates["weekday"].get(d, 0.0) for d in WEEKDAYS]
+    starts, day, n = [], first.replace(hour=0, minute=0, second=0, microsecond=0), 0
+    while day <= last:
+        for _ in range(rng.poisson(rates["per_day"] * weekday[day.weekday()])):
+            n += 1
+            at = day + timedelta(hours=int(rng.choice(hours, p=weights)),
+                                 seconds=float(rng.uniform(0, 3600)))
+            starts.append((f"simulated-{n}", at))
+        day += _DAY
+    return sorted(starts, key=lambda s: s[1])
+
+
 def _frame(rows: list[Row]):
     import pandas as pd
 
@@ -191,8 +217,8 @@ def _distances(real, simulated) -> dict[str, float]:
 
 
 def fidelity(cases: Iterable[LogCase], *, log: str, calendar: Any,
-             train_share: float = TRAIN_SHARE, seed: int = 0, **discover_options: Any
-             ) -> Fidelity:
+             train_share: float = TRAIN_SHARE, seed: int = 0, arrivals: str = "replay",
+             **discover_options: Any) -> Fidelity:
     """Discover on the earlier ``train_share`` of the cases (by start), simulate the later
     part, and measure the model and the two baselines against the real later part.
 
@@ -207,10 +233,15 @@ def fidelity(cases: Iterable[LogCase], *, log: str, calendar: Any,
     train_share : float
         The earlier share of the cases to learn from (0 < share < 1).
     seed : int
-        Seed of the simulation and of the empirical baseline.
+        Seed of the simulation, the fitted arrivals and the empirical baseline.
+    arrivals : {"replay", "fitted"}
+        When the simulated cases arrive (see the module docstring).
     **discover_options
         ``min_share`` and ``dependency_share`` for :func:`discover`.
     """
+    if arrivals not in ARRIVALS:
+        raise EventLogError(f"--arrivals: unknown '{arrivals}'; use replay or fitted",
+                            suggestion=did_you_mean(arrivals, ARRIVALS))
     closed = sorted((c for c in cases if c.runs), key=lambda c: c.started_at)
     cut = int(len(closed) * train_share)
     if not 0 < train_share < 1 or cut < 2 or len(closed) - cut < 2:
@@ -219,7 +250,11 @@ def fidelity(cases: Iterable[LogCase], *, log: str, calendar: Any,
             f"{len(closed) - cut} to test on; each part needs two or more", file=log)
     train, test = closed[:cut], closed[cut:]
     found = discover(train, log=log, calendar=calendar, **discover_options)
-    starts = [(c.case_id, c.first_at) for c in test]
+    starts = [(c.case_id, c.first_at) for c in test] if arrivals == "replay" else \
+        _fitted_starts(found, test[0].first_at, test[-1].first_at, seed)
+    if not starts:
+        raise EventLogError("the fitted arrival rates give no case over the later part; "
+                            "use --arrivals replay", file=log)
     real = _frame([row for c in test for row in _rows_of(c)])
     runs = {
         "model": _simulate_model(found, starts, calendar, seed),
@@ -228,4 +263,4 @@ def fidelity(cases: Iterable[LogCase], *, log: str, calendar: Any,
     }
     return Fidelity(found.source, len(train), len(test), test[0].started_at,
                     {name: _distances(real, _frame(rows)) for name, rows in runs.items()},
-                    found)
+                    found, arrivals)
