@@ -267,7 +267,7 @@ class _Rows:
         self.resource, self.group = index.get("resource"), index.get("group")
         self.transition = index.get("transition")
 
-    def events(self, row: list[str], line: int) -> Iterator[LogEvent]:
+    def events(self, row: list[str], line: int) -> tuple[LogEvent, ...]:
         clock = self.clock
         case_id, activity = row[self.case].strip(), row[self.activity].strip()
         if not case_id or not activity:
@@ -281,10 +281,11 @@ class _Rows:
         deadline, case_start, case_end = (times.get("deadline"), times.get("case_start"),
                                           times.get("case_end"))
         began = times.get("start_timestamp")
+        first: tuple[LogEvent, ...] = ()
         if began is not None:
             clock.check_order(case_id, began, line)
-            yield LogEvent(case_id, activity, began, "start", None, line, resource, group,
-                           deadline, case_start, case_end)
+            first = (LogEvent(case_id, activity, began, "start", None, line, resource, group,
+                              deadline, case_start, case_end),)
         if "end_timestamp" in times:
             at, transition = times["end_timestamp"], "complete"
         elif "timestamp" in times:
@@ -299,8 +300,8 @@ class _Rows:
             raise EventLogError(f"ends ({at.isoformat()}) before it starts "
                                 f"({began.isoformat()})", file=clock.file, line=line)
         clock.check_order(case_id, at, line)
-        yield LogEvent(case_id, activity, at, transition, None, line, resource, group,
-                       deadline, case_start, case_end)
+        return (*first, LogEvent(case_id, activity, at, transition, None, line, resource, group,
+                                 deadline, case_start, case_end))
 
 
 def _local(tag: str) -> str:
