@@ -142,3 +142,15 @@ def test_another_countrys_calendar_counts_its_holidays():
 def test_an_unknown_country_is_one_line_with_a_suggestion():
     with pytest.raises(CalendarError, match=r"--calendar: no public holidays known for 'Holland'"):
         country_calendar("Holland")
+
+
+def test_reading_streams_the_first_events_come_before_the_rest_is_read(tmp_path):
+    """A row broken at the end of a log does not stop the first events from coming: the
+    reader holds one row at a time, not the log."""
+    path = tmp_path / "long.csv"
+    rows = "".join(f"{i},a,2025-03-03T09:00\n" for i in range(5000))
+    path.write_text(f"case_id,activity,timestamp\n{rows}9999,a,later\n", encoding="utf-8")
+    events = read_log(path)
+    assert next(iter(events)).case_id == "0"
+    with pytest.raises(EventLogError, match=r"long.csv:5002: timestamp: 'later'"):
+        list(read_log(path))
