@@ -177,3 +177,17 @@ def test_any_log_gives_an_acyclic_procedure_that_checks(traces, gaps):
     found = discover(cases, log="h.csv", calendar=country_calendar(), dependency_share=0.5)
     check_procedure(found.procedure)
     assert {s.name for s in found.procedure.steps} <= set("ABCDE")
+
+
+def test_fit_reads_a_log_with_named_columns_onto_a_discovered_procedure(run_cli, tmp_path):
+    log, found, fitted = tmp_path / "log.csv", tmp_path / "found.yaml", tmp_path / "fitted.yaml"
+    with open(log, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, delimiter=";")
+        w.writerow(["办件编号", "环节", "办结日期"])
+        for c in parallel_cases():
+            w.writerows([c.case_id, r.activity, r.end.isoformat()] for r in c.runs)
+    assert run_cli("discover", log, "-o", found, *DATES_ONLY[:6])[0] == 0
+    code, out, err = run_cli("fit", found, log, "-o", fitted, *DATES_ONLY[:6], "--json")
+    assert code == 0, err
+    # 受理 opens each case: without a start event it has no earlier event to run from
+    assert {s["step_id"] for s in json.loads(out)["steps"]} == {"消防", "环评", "发证"}

@@ -336,6 +336,10 @@ def fit(
     start: FromOpt = None,
     end: ToOpt = None,
     database: DatabaseOpt = None,
+    case_column: CaseOpt = None,
+    activity: ActivityOpt = None,
+    timestamp: TimestampOpt = None,
+    start_timestamp: StartTimestampOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Fit each step's duration to observed history and write them into a procedure file."""
@@ -350,7 +354,9 @@ def fit(
         with _session(database) as session:
             durations = history_durations(session, proc, start=_day(start), end=_day(end))
     else:
-        durations = log_durations(read_log(log), proc)
+        durations = log_durations(read_log(log, log_columns(
+            case=case_column, activity=activity, timestamp=timestamp,
+            start_timestamp=start_timestamp)), proc)
     fitted, fits = fit_procedure(proc, durations, kind=kind)
     save_procedure(fitted, output)
     if json_:
