@@ -113,3 +113,15 @@ def test_case_start_and_end_columns_measure_the_cycle_time(run_cli):
     result = json.loads(out)
     assert result["closed_cases"] == len(spans)
     assert result["overdue_cases"] == sum(1 for d in spans if d > 40)
+
+
+def test_waiting_and_working_are_counted_in_local_working_days_across_daylight_saving(run_cli):
+    """review in A-1 waits Thu 27 March 10:00 (+01:00) → Mon 31 March 09:00 (+02:00): two
+    Dutch working days less an hour on the local clock, then works one day; in A-2 it waits
+    Fri 28 March 09:30 → Wed 2 April 09:00 and works 1⅛ days."""
+    code, out, err = run_cli("audit", "actual", "--log",
+                             Path(__file__).parent / "data" / "logs" / "start_complete.xes",
+                             "--deadline", "due", "--calendar", "NL", "--json")
+    review = json.loads(out)["by_activity"]["review"]
+    assert review == {"runs": 2, "waiting_working_days": round(2 - 1 / 24 + 3 - 0.5 / 24, 3),
+                      "working_working_days": round(1 + 1 + 3 / 24, 3)}
