@@ -655,8 +655,8 @@ def country_calendar(country: str = "CN") -> WorkingCalendar:
     >>> nl = country_calendar("NL")
     >>> nl.is_working_day(date(2011, 4, 30)), nl.is_working_day(date(2011, 4, 25))  # Easter Monday
     (False, False)
-    >>> nl.working_days_between(date(2011, 12, 23), date(2011, 12, 28))   # Christmas
-    1
+    >>> nl.working_days_between(date(2011, 12, 23), date(2011, 12, 28))   # Mon 26: 2nd Christmas Day
+    2
     """
     code = country.strip().upper()
     if code == "CN":

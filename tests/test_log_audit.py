@@ -122,6 +122,7 @@ def test_waiting_and_working_are_counted_in_local_working_days_across_daylight_s
     code, out, err = run_cli("audit", "actual", "--log",
                              Path(__file__).parent / "data" / "logs" / "start_complete.xes",
                              "--deadline", "due", "--calendar", "NL", "--json")
+    assert code == 0, err
     review = json.loads(out)["by_activity"]["review"]
     assert review == {"runs": 2, "waiting_working_days": round(2 - 1 / 24 + 3 - 0.5 / 24, 3),
                       "working_working_days": round(1 + 1 + 3 / 24, 3)}
