@@ -274,6 +274,8 @@ ZH: dict[str, str] = {
     "log.after": "前置环节",
     "log.duration": "时长分布",
     "log.folded": "折叠了 {count} 个少见环节：{list}",
+    "log.practice": "前置关系均为观察到的惯例（practice，括号内为同时办理两环节的案件中按此先后的占比）；"
+                    "哪些是法定前置由规划人员在流程文件中标为 legal 并注明来源",
     "log.more": " 等另 {count} 个",
     "fidelity.title": "模型保真度：用前 {train} 件发现并拟合，模拟 {start} 起的后 {test} 件并与实际比较（越小越接近）",
     "fidelity.against": "预测方式",
@@ -623,6 +625,9 @@ EN: dict[str, str] = {
     "log.after": "after",
     "log.duration": "duration",
     "log.folded": "folded {count} rare activities: {list}",
+    "log.practice": "every dependency is observed practice (in brackets: the share of the cases "
+                    "running both steps that ran them in this order); a planner marks the legal "
+                    "ones kind: legal with their source in the procedure file",
     "log.more": " and {count} more",
     "fidelity.title": "Fidelity: discovered and fitted on the first {train} cases, the later "
                       "{test} (from {start}) simulated and compared (smaller is closer)",

@@ -191,3 +191,13 @@ def test_fit_reads_a_log_with_named_columns_onto_a_discovered_procedure(run_cli,
     assert code == 0, err
     # 受理 opens each case: without a start event it has no earlier event to run from
     assert {s["step_id"] for s in json.loads(out)["steps"]} == {"消防", "环评", "发证"}
+
+
+def test_activities_whose_names_differ_only_in_unsafe_characters_get_distinct_ids():
+    cases = [LogCase(str(i), [ActivityRun("check a/b", datetime(2025, 3, 3, 9)),
+                              ActivityRun("check a b", datetime(2025, 3, 4, 9))],
+                     datetime(2025, 3, 3, 9), datetime(2025, 3, 4, 9)) for i in range(3)]
+    found = discover(cases, log="x.csv", calendar=country_calendar())
+    assert [s.id for s in found.procedure.steps] == ["1-check_a_b", "2-check_a_b"]
+    assert [s.step_id for s in found.steps] == ["1-check_a_b", "2-check_a_b"]
+    assert found.procedure.steps[1].predecessors == ["1-check_a_b"]

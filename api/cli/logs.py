@@ -163,7 +163,9 @@ def _print_discovery(found: Any, t: dict[str, str]) -> None:
 
     out = console()
     names = {s.step_id: s.activity for s in found.steps}
-    after = {s.step_id: [names[d.step] for d in st.depends_on]
+    share = {(a, b): x for a, b, x in found.dependencies}
+    after = {s.step_id: [f"{names[d.step]} ({share[names[d.step], s.activity]:.0%})"
+                         for d in st.depends_on]
              for s, st in zip(found.steps, found.procedure.steps, strict=True)}
     table = Table(t["log.step"], t["log.cases"], t["log.step_share"], t["log.rework"],
                   t["log.department"], t["log.after"], t["log.duration"],
@@ -177,6 +179,7 @@ def _print_discovery(found: Any, t: dict[str, str]) -> None:
         more = len(found.folded) - 10
         out.print(t["log.folded"].format(count=len(found.folded), list=shown_folded)
                   + (t["log.more"].format(count=more) if more > 0 else ""))
+    out.print(t["log.practice"])
     out.print(t["log.basis"].format(source=found.source))
 
 

@@ -288,7 +288,10 @@ def discover(cases: Iterable[LogCase], *, log: str, calendar: Any,
     preds: dict[str, list[str]] = defaultdict(list)
     for a, b, _ in deps:
         preds[b].append(a)
-    found = [_step_discovery(a, seen, preds[a], runs_of[a], counts[a], n, calendar)
+    ids = {a: safe_id(a) for a in order}
+    if len(set(ids.values())) < len(ids):  # names that differ only in unsafe characters
+        ids = {a: f"{i}-{step_id}"[:200] for i, (a, step_id) in enumerate(ids.items(), 1)}
+    found = [_step_discovery(a, ids[a], seen, preds[a], runs_of[a], counts[a], n, calendar)
              for a in order]
     proc = _procedure(found, deps, preds, log, source, procedure_id, n)
     arrivals = _arrivals([c.started_at for c in seen], first.date(), last.date())
@@ -297,8 +300,8 @@ def discover(cases: Iterable[LogCase], *, log: str, calendar: Any,
     return Discovery(proc, source, n, found, folded, deps, arrivals)
 
 
-def _step_discovery(activity: str, cases: list[_Case], preds: list[str], groups: Counter,
-                    count: int, n: int, calendar: Any) -> StepDiscovery:
+def _step_discovery(activity: str, step_id: str, cases: list[_Case], preds: list[str],
+                    groups: Counter, count: int, n: int, calendar: Any) -> StepDiscovery:
     durations, waiting, processing, rework = [], [], [], 0
     for c in cases:
         mine = c.acts.get(activity)
@@ -315,7 +318,7 @@ def _step_discovery(activity: str, cases: list[_Case], preds: list[str], groups:
             processing.append(working_days_elapsed(mine[1], end, calendar))
         rework += mine[3] > 1
     return StepDiscovery(
-        safe_id(activity), activity, count, count / n, rework / count,
+        step_id, activity, count, count / n, rework / count,
         groups.most_common(1)[0][0], durations,
         round(float(np.quantile(waiting, 0.5)), 4) if waiting else None,
         round(float(np.quantile(processing, 0.5)), 4) if processing else None)
@@ -324,8 +327,6 @@ def _step_discovery(activity: str, cases: list[_Case], preds: list[str], groups:
 def _procedure(found: list[StepDiscovery], deps, preds, log: str, source: str,
                procedure_id: str | None, n: int) -> Procedure:
     ids = {s.activity: s.step_id for s in found}
-    if len(set(ids.values())) < len(ids):
-        ids = {s.activity: f"{s.step_id}-{i}" for i, s in enumerate(found, 1)}
     departments = {s.department: safe_id(s.department) for s in found}
     steps = []
     for s in found:
