@@ -19,6 +19,7 @@ from process_models.calendar import (
     working_days_between,
 )
 from process_models.catalog import catalog_ids, load_catalog, load_catalog_procedure
+from process_models.catalog.national_lists import NationalLists, load_national_lists
 from process_models.errors import (
     BpmnError,
     CalendarError,
@@ -103,6 +104,7 @@ __all__ = [
     "Limit",
     "Material",
     "MissingDependency",
+    "NationalLists",
     "NotFound",
     "OnethingError",
     "Procedure",
@@ -134,6 +136,7 @@ __all__ = [
     "figures",
     "load_catalog",
     "load_catalog_procedure",
+    "load_national_lists",
     "load_procedure",
     "load_procedures",
     "load_table",

@@ -260,6 +260,24 @@ def test_zone_assessment_leaves_the_procedure_and_its_report_comes_by_data_shari
     assert deps(after, "food") == {"licence": "legal"}
 
 
+@pytest.mark.parametrize("days", [None, 4.0])
+def test_intermediary_time_waits_the_applicant_but_not_the_approval_clock(shop, days):
+    """Moved (no days) or added, the intermediary's time is an untimed part with a basis:
+    the step's duration gains the added days, the committed limit keeps none of them."""
+    from simulations.planning.cpm import step_duration_working_days
+
+    before = shop.step("sign")
+    after, log = reforms.intermediary(shop, ["sign"], kind="测绘", days=days)
+    step = after.step("sign")
+    part = step.untimed[-1]
+    assert part.kind == "中介服务: 测绘" and part.basis is not None and len(log) == 1
+    if days is None:
+        assert (step.committed.days, part.days) == (0, before.committed.days)
+    else:
+        assert (step.committed, part.days) == (before.committed, days)
+    assert step_duration_working_days(step) == step_duration_working_days(before) + (days or 0)
+
+
 LEVER_CALLS = [
     ("parallelise", {}),
     ("merge", {"steps": ["food", "fire"]}),
@@ -273,6 +291,7 @@ LEVER_CALLS = [
     ("one_window", {}),
     ("online", {}),
     ("zone_assessment", {"steps": ["assessment"]}),
+    ("intermediary", {"steps": ["sign"], "kind": "审图机构"}),
 ]
 
 

@@ -93,6 +93,8 @@ def _print_reform(result, plan, limits: str, t: dict[str, str]) -> None:
     b = result.before
     out.print(t["reform.heading"].format(name=f"[bold]{escape(b.name)}[/bold]", key=b.key,
                                          plan=escape(plan.name or str(plan.file))))
+    if plan.note:
+        out.print(escape(plan.note))
     names = names_of(result.before, result.after)
     for c in result.changes:
         subject, summary = named(c.subject, names), named(c.summary, names)

@@ -23,6 +23,8 @@ lever                     what it does
 ``one_window``            一窗受理: every applicant trip becomes one
 ``online``                全程网办: no trips at all
 ``zone_assessment``       区域评估: named assessments are done once for a zone
+``intermediary``          中介服务: an intermediary's time as an untimed part, with
+                          its own basis (the applicant waits, the approval clock stops)
 ========================  =========================================================
 
 How the model carries each reform:
@@ -68,6 +70,7 @@ from process_models.procedure import (
     Step,
     StepKind,
     Unit,
+    Untimed,
 )
 from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY, step_duration_working_days
 
@@ -78,6 +81,7 @@ __all__ = [
     "compress",
     "eliminate",
     "filing",
+    "intermediary",
     "merge",
     "parallelise",
     "zone_assessment",
@@ -658,3 +662,65 @@ def zone_assessment(proc: Procedure, steps: Sequence[str]) -> Result:
             m.from_step = None
     _bridge(out, gone)
     return checked_procedure(out, "zone_assessment"), log
+
+
+def intermediary(
+    proc: Procedure,
+    steps: Sequence[str],
+    *,
+    kind: str,
+    days: float | None = None,
+    unit: Unit | str = Unit.working,
+    basis: Basis | str = Basis.estimate,
+    days_source: str | None = None,
+) -> Result:
+    """中介服务: an intermediary's time (勘察、测绘、审图机构、评估报告编制) as an untimed part
+    of the named steps: the applicant waits for it, the approval clock does not run.
+
+    With ``days``, a part of that length is added (work the model did not show, such as the
+    survey before the construction drawings), with ``basis`` and, when sourced,
+    ``days_source``. Without, the step's own committed limit moves into the part, keeping
+    its basis and source (a review an agency does, such as 施工图审查 by a 审图机构), and the
+    limit becomes 0: the elapsed time stays, the approval clock loses those days.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> p = load_catalog_procedure("construction_permit")
+    >>> q, _ = intermediary(p, ["drawing_review"], kind="施工图审查 (审图机构)")
+    >>> q.step("drawing_review").committed.days, q.step("drawing_review").untimed[0].days
+    (0.0, 20.0)
+    >>> q, _ = intermediary(p, ["drawing_review"], kind="勘察", days=15)
+    >>> [(u.kind, u.days, u.basis.value) for u in q.step("drawing_review").untimed]
+    [('中介服务: 勘察', 15.0, 'estimate')]
+    >>> intermediary(p, ["drawing_review"], kind="勘察", days=15, basis="sourced")
+    Traceback (most recent call last):
+    ...
+    process_models.errors.ScenarioError: intermediary: days marked sourced need days_source \
+(the document the 15 days come from)
+    """
+    basis, unit = Basis(basis), Unit(unit)
+    if basis is Basis.sourced and not days_source:
+        raise ScenarioError(f"intermediary: days marked sourced need days_source (the document "
+                            f"the {days_text(days or 0)} days come from)")
+    ids = set(known_steps(proc, steps, "intermediary"))
+    out = proc.model_copy(deep=True)
+    log = []
+    label = f"中介服务: {kind}"
+    for s in out.steps:
+        if s.id not in ids:
+            continue
+        if days is None:
+            limit = s.committed
+            part = Untimed(kind=label, days=limit.days, unit=limit.unit,
+                           basis=limit.basis or Basis.estimate, source=limit.source, note="the agency's own time, off the approval "
+                           "clock")
+            s.committed = limit.model_copy(update={"days": 0.0, "note": "moved to 中介服务"})
+            summary = (f"committed limit {days_text(limit.days)}{_unit(limit)} days → untimed "
+                       f"part '{label}'")
+        else:
+            part = Untimed(kind=label, days=days, unit=unit, basis=basis, source=days_source)
+            summary = f"untimed part '{label}' +{days_text(days)}{_unit(part)} days ({basis.value})"
+        s.untimed = [*s.untimed, part]
+        s.duration = None
+        log.append(Change("intermediary", s.id, summary, "中介服务: the applicant waits, the "
+                          "approval clock stops"))
+    return checked_procedure(out, "intermediary"), log
