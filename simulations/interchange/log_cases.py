@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from process_models.errors import EventLogError
 
@@ -30,10 +31,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ActivityRun:
+class ActivityRun(NamedTuple):
     """One run of an activity in a case: ``start`` is ``None`` when the log has no start
-    event for it."""
+    event for it (a tuple: one is made per event)."""
 
     activity: str
     end: datetime
@@ -76,10 +76,12 @@ class _Builder:
         case = self.case
         if case.first_at is None:
             case.first_at = e.at
+            case.deadline, case.case_start, case.case_end = e.deadline, e.case_start, e.case_end
+        elif not (case.deadline and case.case_start and case.case_end):
+            case.deadline = case.deadline or e.deadline
+            case.case_start = case.case_start or e.case_start
+            case.case_end = case.case_end or e.case_end
         case.last_at = e.at
-        case.deadline = case.deadline or e.deadline
-        case.case_start = case.case_start or e.case_start
-        case.case_end = case.case_end or e.case_end
         if e.transition == "start":
             self.started.setdefault(e.activity, []).append(e.at)
         elif e.transition == "complete":
