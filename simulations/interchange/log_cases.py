@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 
 from process_models.errors import EventLogError
@@ -65,29 +67,25 @@ class LogCase:
         return tuple(r.activity for r in self.runs)
 
 
-class _Builder:
-    """Collects one case's events."""
-
-    def __init__(self, case_id: str) -> None:
-        self.case = LogCase(case_id)
-        self.started: dict[str, list] = {}
-
-    def add(self, e) -> None:
-        case = self.case
-        if case.first_at is None:
-            case.first_at = e.at
-            case.deadline, case.case_start, case.case_end = e.deadline, e.case_start, e.case_end
-        elif not (case.deadline and case.case_start and case.case_end):
-            case.deadline = case.deadline or e.deadline
-            case.case_start = case.case_start or e.case_start
-            case.case_end = case.case_end or e.case_end
-        case.last_at = e.at
+def _case(case_id: str, events: list) -> LogCase:
+    """One case from its events (in time order)."""
+    case = LogCase(case_id, first_at=events[0].at, last_at=events[-1].at,
+                   deadline=next((e.deadline for e in events if e.deadline), None),
+                   case_start=next((e.case_start for e in events if e.case_start), None),
+                   case_end=next((e.case_end for e in events if e.case_end), None))
+    if not any(e.transition == "start" for e in events):
+        case.runs = [ActivityRun(e.activity, e.at, None, e.resource, e.group)
+                     for e in events if e.transition == "complete"]
+        return case
+    started: dict[str, list[datetime]] = {}
+    for e in events:
         if e.transition == "start":
-            self.started.setdefault(e.activity, []).append(e.at)
+            started.setdefault(e.activity, []).append(e.at)
         elif e.transition == "complete":
-            waiting = self.started.get(e.activity)
-            start = waiting.pop(0) if waiting else None
-            case.runs.append(ActivityRun(e.activity, e.at, start, e.resource, e.group))
+            waiting = started.get(e.activity)
+            case.runs.append(ActivityRun(e.activity, e.at, waiting.pop(0) if waiting else None,
+                                         e.resource, e.group))
+    return case
 
 
 def log_cases(events: Iterable, *, file: str | None = None) -> Iterator[LogCase]:
@@ -97,20 +95,14 @@ def log_cases(events: Iterable, *, file: str | None = None) -> Iterator[LogCase]
     the fix (sort the log by case, then time).
     """
     done: dict[str, int | None] = {}
-    builder: _Builder | None = None
-    first_line: int | None = None
-    for e in events:
-        if builder is None or e.case_id != builder.case.case_id:
-            if e.case_id in done:
-                raise EventLogError(
-                    f"the events of case '{e.case_id}' are not together (it first appears at "
-                    f"line {done[e.case_id]}, again here after other cases); sort the log by "
-                    "case, then by time", file=file, line=e.line)
-            if builder is not None:
-                done[builder.case.case_id] = first_line
-                yield builder.case
-            builder, first_line = _Builder(e.case_id), e.line
-        builder.add(e)
-    if builder is None:
+    for case_id, group in groupby(events, itemgetter(0)):
+        run = list(group)
+        if case_id in done:
+            raise EventLogError(
+                f"the events of case '{case_id}' are not together (it first appears at "
+                f"line {done[case_id]}, again here after other cases); sort the log by "
+                "case, then by time", file=file, line=run[0].line)
+        done[case_id] = run[0].line
+        yield _case(case_id, run)
+    if not done:
         raise EventLogError("the log holds no events", file=file)
-    yield builder.case
