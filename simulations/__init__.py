@@ -38,6 +38,8 @@ _HOMES = {
     "simulations.interchange.bpmn": ["load_bpmn", "save_bpmn"],
     "simulations.interchange.eventlog": ["Event"],
     "simulations.interchange.export": ["EXPORT_FORMATS", "export_events"],
-    "simulations.interchange.read": ["LogEvent", "read_log"],
+    "simulations.interchange.read": ["LogColumns", "LogEvent", "read_log"],
+    "simulations.interchange.log_cases": ["LogCase", "log_cases"],
+    "simulations.planning.log_audit": ["CaseLimit", "LogAudit", "audit_log"],
 }
 __all__, __getattr__, __dir__ = lazy_exports("simulations", _HOMES)

@@ -61,6 +61,7 @@ COMMAND_MODULES = {
     "calendar": "calendar",
     "import-table": "tables", "export-table": "tables",
     "audit": "audit", "fit": "audit", "demo-history": "audit",
+    "discover": "logs", "fidelity": "logs",
     "case": "cases", "worker": "cases",
     "reform": "reform", "advise": "reform",
     "user": "users",

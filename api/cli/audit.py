@@ -10,6 +10,21 @@ from typing import Annotated
 import typer
 
 from api.cli._app import LangOpt, app, console, print_json, words
+from api.cli.logs import (
+    ActivityOpt,
+    CalendarOpt,
+    CaseEndOpt,
+    CaseOpt,
+    CaseStartOpt,
+    GroupOpt,
+    JsonOpt,
+    ResourceOpt,
+    StartTimestampOpt,
+    TimestampOpt,
+    log_columns,
+    print_log_audit,
+    read_cases,
+)
 
 audit_app = typer.Typer(help="Before/after reports, planned versus actual, the audit trail, "
                              "event-log export.", no_args_is_help=True)
@@ -168,11 +183,41 @@ def actual(
     fmt: FormatOpt = "table",
     output: OutOpt = None,
     database: DatabaseOpt = None,
+    log: Annotated[Path | None, typer.Option(
+        "--log", help="audit this event log (.xes, .csv, either .gz) of another system "
+                      "instead of the case database")] = None,
+    deadline: Annotated[str | None, typer.Option(
+        "--deadline", help="with --log: the column holding each case's deadline")] = None,
+    limit_days: Annotated[float | None, typer.Option(
+        "--limit-days", min=0, max=3650, help="with --log: the limit of every case in days")]
+    = None,
+    limit_unit: Annotated[str, typer.Option(
+        "--limit-unit", help="working or calendar days for --limit-days")] = "working",
+    case_column: CaseOpt = None,
+    activity: ActivityOpt = None,
+    timestamp: TimestampOpt = None,
+    start_timestamp: StartTimestampOpt = None,
+    resource: ResourceOpt = None,
+    group: GroupOpt = None,
+    case_start: CaseStartOpt = None,
+    case_end: CaseEndOpt = None,
+    calendar: CalendarOpt = "CN",
+    json_: JsonOpt = False,
+    lang: LangOpt = "zh",
 ) -> None:
-    """Planned versus actual: working days per case and step, 超期率, where time goes."""
+    """Planned versus actual: working days per case and step, 超期率, where time goes; with
+    --log, the same for another system's event log."""
     from flows.casework.actual import ActualSummary, case_actuals
     from simulations.planning.audit_report import View, write_views
 
+    if log is not None:
+        columns = log_columns(case=case_column, activity=activity, timestamp=timestamp,
+                              start_timestamp=start_timestamp, resource=resource,
+                              group=group, deadline=deadline, case_start=case_start,
+                              case_end=case_end)
+        _actual_log(log, columns, limit_days, limit_unit, calendar,
+                    json_ or fmt == "json", fmt, lang)
+        return
     _check_format(fmt, output)
     summary = ActualSummary()
     with _session(database) as session:
@@ -207,6 +252,34 @@ def actual(
     _print_views(_summary_views(summary), "计划与实际")
     console().print(f"{summary.cases} cases, {summary.steps} steps; 超期率 "
                     f"{summary.overdue_rate:.1%}")
+
+
+def _actual_log(log: Path, columns, limit_days: float | None, limit_unit: str,
+                calendar: str, as_json: bool, fmt: str, lang: str) -> None:
+    """``audit actual --log``: 超期率, cycle time and where the time goes of a log."""
+    from process_models.calendar import country_calendar
+    from process_models.errors import InvalidInput, did_you_mean
+    from simulations.planning.log_audit import CaseLimit, audit_log
+
+    words(lang)
+    if not as_json and fmt != "table":
+        raise InvalidInput(f"--format {fmt} writes the case database's steps; with --log use "
+                           "the table (default) or --json", path="--format")
+    if (columns.deadline is None) == (limit_days is None):
+        raise InvalidInput("give the limit once: --deadline COLUMN (each case's deadline) or "
+                           "--limit-days N (the same for every case)", path="--log")
+    units = ("working", "calendar")
+    if limit_unit not in units:
+        raise InvalidInput(f"unknown unit '{limit_unit}'; use working or calendar",
+                           path="--limit-unit", suggestion=did_you_mean(limit_unit, units))
+    result = audit_log(read_cases(log, columns), log=str(log),
+                       limit=CaseLimit(limit_days, limit_unit), calendar=country_calendar(calendar),
+                       has_case_end=columns.case_end is not None).as_dict()
+    if as_json:
+        print_json(result)
+        return
+    print_log_audit(result, lang, deadline=columns.deadline, limit_days=limit_days,
+                    limit_unit=limit_unit)
 
 
 @audit_app.command("verify")
@@ -265,6 +338,10 @@ def fit(
     start: FromOpt = None,
     end: ToOpt = None,
     database: DatabaseOpt = None,
+    case_column: CaseOpt = None,
+    activity: ActivityOpt = None,
+    timestamp: TimestampOpt = None,
+    start_timestamp: StartTimestampOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Fit each step's duration to observed history and write them into a procedure file."""
@@ -279,7 +356,9 @@ def fit(
         with _session(database) as session:
             durations = history_durations(session, proc, start=_day(start), end=_day(end))
     else:
-        durations = log_durations(read_log(log), proc)
+        durations = log_durations(read_log(log, log_columns(
+            case=case_column, activity=activity, timestamp=timestamp,
+            start_timestamp=start_timestamp)), proc)
     fitted, fits = fit_procedure(proc, durations, kind=kind)
     save_procedure(fitted, output)
     if json_:
