@@ -64,9 +64,11 @@ def _advance(engine: Engine) -> str:
 
 
 def open_case(engine: Engine, procedure_id: str, applicant: dict[str, Any],
-              submitted: list[str]) -> str:
-    """Open a case through the ``open_case`` flow; its id."""
-    return run_open_case(procedure_id, applicant, list(submitted), _url(engine))["case_id"]
+              submitted: list[str], version: str | None = None) -> str:
+    """Open a case through the ``open_case`` flow (on the published, else the reformed,
+    bundle unless ``version`` says otherwise); its id."""
+    return run_open_case(procedure_id, applicant, list(submitted), _url(engine),
+                         version)["case_id"]
 
 
 def submit_materials(engine: Engine, session: Session, case_id: str,

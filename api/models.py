@@ -231,6 +231,10 @@ class CaseCreate(BaseModel):
     procedure_id: str = Field(pattern=PROCEDURE_ID_PATTERN, examples=["newborn"])
     applicant: ApplicantCreate
     submitted: list[str] = Field(default_factory=list, max_length=500)
+    version: str | None = Field(
+        default=None, max_length=100, examples=["before"],
+        description="default the published, else the reformed bundle; 'before' the "
+        "procedure before its reform, or a published version")
 
 
 class MaterialsSubmit(BaseModel):

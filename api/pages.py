@@ -340,7 +340,7 @@ def logout(request: Request, user: PageUser, session: SessionDep,
 
 
 def _notice(session: Session, procedure_id: str, language: str):
-    proc = casework.resolve_procedure(procedure_id, session=session)
+    proc = casework.window_procedure(procedure_id, session=session)
     return proc, casework.notification_list(proc), _names(proc, language)
 
 

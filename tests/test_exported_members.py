@@ -51,7 +51,7 @@ EXPORTED = {
         "mark_processed", "notification_list", "open_case", "pending_outbox",
         "publish_procedure", "resolve_procedure", "resume_step", "seal_chain", "step_colour",
         "store_procedure", "stuck_steps", "submit_materials", "sweep", "upload_procedure",
-        "verify_chain", "withdraw_case",
+        "verify_chain", "window_procedure", "withdraw_case",
     ],
 }
 

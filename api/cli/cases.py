@@ -100,9 +100,12 @@ def open_case(
         "--material", "-m", help="a material brought (repeat for each)")] = [],  # noqa: B006
     address: Annotated[str | None, typer.Option("--address")] = None,
     phone: Annotated[str | None, typer.Option("--phone")] = None,
+    version: Annotated[str | None, typer.Option(
+        "--version", help="before (the procedure before its reform), or a published version; "
+        "default the published, else the reformed bundle")] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Open a case at the window; print the 一次性告知单 and the case id."""
+    """Open a case at the window on the reformed bundle; print the 一次性告知单 and the case id."""
     from api.models import ApplicantCreate
     from flows import casework
     from flows.runs import run_open_case
@@ -110,11 +113,11 @@ def open_case(
     applicant = ApplicantCreate.checked(lambda field: "--" + field.replace("_", "-"),
                                         name=name, id_number=id_number, address=address,
                                         phone=phone)
-    with case_session() as session:   # the version new cases open on: published, else catalog
-        proc = casework.resolve_procedure(procedure, session=session)
+    with case_session() as session:   # the version new cases open on
+        proc = casework.window_procedure(procedure, version, session=session)
     notice = casework.notification_list(proc)
     _engine()
-    opened = run_open_case(proc.id, applicant.model_dump(), list(material))
+    opened = run_open_case(proc.id, applicant.model_dump(), list(material), version=proc.version)
     brought = set(material)
     items = [{"material_id": i.material_id, "name": i.name, "key": i.key, "count": i.count,
               "steps": list(i.steps), "brought": i.material_id in brought} for i in notice]

@@ -126,9 +126,10 @@ def _kept(request: Request, user: User, asked: tuple,
 @router.post("", status_code=201)
 def create_case(body: CaseCreate, engine: EngineDep,
                 user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
-    """Open a case at the window (一窗受理): missing key materials → 补正, others → 容缺."""
+    """Open a case at the window (一窗受理) on the reformed bundle unless ``version`` says
+    otherwise: missing key materials → 补正, others → 容缺."""
     case_id = case_runner.open_case(engine, body.procedure_id, body.applicant.model_dump(),
-                                    body.submitted)
+                                    body.submitted, body.version)
     return _reloaded(engine, case_id, user)
 
 

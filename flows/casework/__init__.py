@@ -76,6 +76,7 @@ from flows.casework.definitions import (
     resolve_procedure,
     store_procedure,
     upload_procedure,
+    window_procedure,
 )
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS
 from flows.casework.materials import resume_step, stuck_steps, submit_materials
@@ -146,5 +147,6 @@ __all__ = [
     "sweep",
     "upload_procedure",
     "verify_chain",
+    "window_procedure",
     "withdraw_case",
 ]

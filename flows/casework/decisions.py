@@ -48,7 +48,7 @@ _OUTCOME_STATUS = {"approve": StepStatus.APPROVED, "reject": StepStatus.REJECTED
                    "supplement": StepStatus.SUPPLEMENT}
 
 
-def _read_for_decision(tx: Transaction, case_id: str, step_id: str):
+def read_for_decision(tx: Transaction, case_id: str, step_id: str):
     """In one statement: the case, its stored definition, its step ``step_id`` (``None``
     if it has none) and the ids of its materials not received yet."""
     rows = tx.execute(READ_FOR_DECISION, {"case_id": case_id, "step_id": step_id}).all()
@@ -109,7 +109,7 @@ def decide(
                            "the applicant must bring again", path="materials")
     at = aware_time(now)
     with Transaction(session) as tx:
-        case, stored, step, not_received = _read_for_decision(tx, case_id, step_id)
+        case, stored, step, not_received = read_for_decision(tx, case_id, step_id)
         proc = case_procedure(case, stored)
         definition = proc.step(step_id)
         proc.department(department_id)
