@@ -21,13 +21,12 @@ from flows.casework._rows import (
     CERTIFICATES,
     COMMITMENTS,
     DECIDE,
-    DECISIONS,
     STEPS,
     Transaction,
     ensure_open,
     read_case,
 )
-from flows.casework.decisions import read_for_decision
+from flows.casework.decisions import read_for_decision, record_decision
 from flows.casework.definitions import case_procedure
 from flows.casework.due_dates import step_due
 from flows.casework.tables import (
@@ -76,8 +75,9 @@ def check_due_date(proc: Procedure, step: Step, signed: date, *,
     ...                default_working_days=20)
     datetime.date(2025, 2, 28)
     """
+    on_path = {s.id for s in proc.applicant_steps}
     for follow_up in proc.steps:
-        if follow_up.follow_up and any(d.step == step.id for d in follow_up.depends_on):
+        if follow_up.id not in on_path and any(d.step == step.id for d in follow_up.depends_on):
             return step_due(follow_up, signed)
     return default_calendar().add_working_days(signed, default_working_days)
 
@@ -133,11 +133,10 @@ def sign_commitment(
             "version": step.version + 1, "decided_at": at})
         if result.rowcount != 1:
             raise Conflict(f"step '{step_id}' of case {case.id} changed meanwhile; reload the case")
-        decision_id = tx.execute(insert(DECISIONS), {
-            "case_id": case.id, "case_step_id": step.id, "step_id": step_id,
-            "outcome": "approve", "reason": "告知承诺", "materials": None,
-            "decided_by": recorded_by, "department_id": definition.department,
-            "decided_at": at}).inserted_primary_key[0]
+        decision = record_decision(
+            tx, case.id, step.id, step_id, "approve", reason="告知承诺", materials=(),
+            decided_by=recorded_by, department_id=definition.department,
+            step_version=step.version + 1, at=at)
         values = {
             "case_id": case.id, "step_id": step_id, "department_id": definition.department,
             "text": text, "signed_by": signed_by, "recorded_by": recorded_by, "signed_at": at,
@@ -148,10 +147,8 @@ def sign_commitment(
         commitment_id = tx.execute(insert(COMMITMENTS), values).inserted_primary_key[0]
         tx.audit(case.id, "commitment_signed", {
             "step_id": step_id, "department_id": definition.department, "text": text,
-            "signed_by": signed_by, "recorded_by": recorded_by, "decision_id": decision_id,
+            "signed_by": signed_by, "recorded_by": recorded_by, "decision_id": decision.id,
             "check_due_date": values["check_due_date"].isoformat()}, at)
-        tx.outbox(case.id, "decision",
-                  {"decision_id": decision_id, "step_id": step_id, "outcome": "approve"}, at)
     return Commitment(id=commitment_id, **values)
 
 
@@ -212,9 +209,6 @@ def _revoke(tx: Transaction, case, commitment, reason: str, by: str, at: datetim
         STEPS.c.case_id == case.id, STEPS.c.step_id == commitment.step_id)).one()
     tx.execute(update(STEPS).where(STEPS.c.id == step.id)
                .values(status=StepStatus.REJECTED, version=step.version + 1))
-    decision_id = tx.execute(insert(DECISIONS), {
-        "case_id": case.id, "case_step_id": step.id, "step_id": commitment.step_id,
-        "outcome": "reject", "reason": why, "materials": None, "decided_by": by,
-        "department_id": commitment.department_id, "decided_at": at}).inserted_primary_key[0]
-    tx.outbox(case.id, "decision", {"decision_id": decision_id, "step_id": commitment.step_id,
-                                    "outcome": "reject"}, at)
+    record_decision(tx, case.id, step.id, commitment.step_id, "reject", reason=why,
+                    materials=(), decided_by=by, department_id=commitment.department_id,
+                    step_version=step.version + 1, at=at)
