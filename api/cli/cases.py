@@ -86,19 +86,6 @@ def _procedure_names(session, keys) -> dict[tuple[str, str | None], object]:
     return {key: casework.resolve_procedure(key[0], key[1], session=session) for key in keys}
 
 
-def _names_by_case(session, case_ids) -> dict[str, dict[str, str]]:
-    """Id → name of the steps, departments and materials of each case's own version."""
-    from sqlmodel import col, select
-
-    from api.cli._app import names_of
-    from flows.casework.tables import Case
-
-    rows = session.exec(select(Case.id, Case.procedure_id, Case.procedure_version)
-                        .where(col(Case.id).in_(list(case_ids)))).all()
-    procs = _procedure_names(session, {(p, v) for _, p, v in rows})
-    return {case_id: names_of(procs[(p, v)]) for case_id, p, v in rows}
-
-
 def _print_case(data: dict, proc, t: dict[str, str]) -> None:
     """A case in the words of ``t``: names of the procedure, steps, departments and materials."""
     from api.cli._app import named, names_of
@@ -302,14 +289,16 @@ def checks(
     t = words(lang)
     with case_session() as session:
         tasks = check_tasks(session, today=_today(), department_id=department)
-        names = _names_by_case(session, {task.case_id for task in tasks})
+        procs = _procedure_names(session, {(t.procedure_id, t.procedure_version) for t in tasks})
     rows = [_shown(task, "check") for task in tasks]
     if json_:
         print_json(rows)
         return
+    from api.cli._app import names_of
+
     out = console()
-    for r in rows:
-        own = names[r["case_id"]]
+    for task, r in zip(tasks, rows, strict=True):
+        own = names_of(procs[(task.procedure_id, task.procedure_version)])
         out.print(t["cli.case.check"].format(
             case_id=r["case_id"], step=own.get(r["step_id"], r["step_id"]),
             department=own.get(r["department_id"], r["department_id"]),

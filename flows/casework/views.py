@@ -144,9 +144,12 @@ class CommitmentView:
 
 @dataclass(frozen=True)
 class CheckTask:
-    """A department's 核查 of a commitment, with its colour (red past its due date)."""
+    """A department's 核查 of a commitment, with its colour (red past its due date), and the
+    procedure version its case runs (for the names of its step and department)."""
 
     case_id: str
+    procedure_id: str
+    procedure_version: str
     step_id: str
     department_id: str
     check_due_date: date
@@ -323,9 +326,11 @@ def check_tasks(session: Session, *, today: date, department_id: str | None = No
     """The 核查 tasks of commitments (of ``department_id``, among ``case_ids`` when given;
     only those not yet recorded with ``open_only``), soonest due first, coloured on ``today``
     (:func:`~flows.casework.colours.check_colour`)."""
-    query = sa_select(Commitment.case_id, Commitment.step_id, Commitment.department_id,
-                      Commitment.check_due_date, Commitment.check_result).order_by(
-        Commitment.check_due_date, Commitment.id)
+    query = (sa_select(Commitment.case_id, Case.procedure_id, Case.procedure_version,
+                       Commitment.step_id, Commitment.department_id, Commitment.check_due_date,
+                       Commitment.check_result)
+             .join(Case, col(Case.id) == col(Commitment.case_id))
+             .order_by(Commitment.check_due_date, Commitment.id))
     if department_id is not None:
         query = query.where(Commitment.department_id == department_id)
     if open_only:
