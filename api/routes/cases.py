@@ -132,8 +132,7 @@ def _kept(request: Request, user: User, asked: tuple,
 @router.post("", status_code=201)
 def create_case(body: CaseCreate, engine: EngineDep,
                 user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
-    """Open a case at the window (一窗受理) on the reformed bundle unless ``version`` says
-    otherwise: missing key materials → 补正, others → 容缺."""
+    """Open a case at the window (一窗受理) on the reformed bundle: 补正 or 容缺 as brought."""
     case_id = case_runner.open_case(engine, body.procedure_id, body.applicant.model_dump(),
                                     body.submitted, body.version)
     return _reloaded(engine, case_id, user)
@@ -234,8 +233,7 @@ def resume_case_step(case_id: CaseId, step_id: StepId, body: ResumeRequest,
 def sign_case_commitment(case_id: CaseId, step_id: StepId, body: CommitmentCreate,
                          session: SessionDep, engine: EngineDep,
                          user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
-    """告知承诺: the applicant signs at the window; the step is decided at once and a 核查
-    task is created for its department."""
+    """告知承诺 at the window: the step is decided at once; its department gets a 核查 task."""
     check_case_visible(session, user, case_id)
     case_runner.sign_commitment(engine, session, case_id, step_id, text=body.text,
                                 signed_by=body.signed_by, recorded_by=user.username)
