@@ -73,7 +73,7 @@ def check_due_date(proc: Procedure, step: Step, signed: date, *,
     >>> restaurant = load_catalog_procedure("restaurant")
     >>> check_due_date(restaurant, restaurant.step("food_licence"), date(2025, 1, 24),
     ...                default_working_days=20)
-    datetime.date(2025, 2, 28)
+    datetime.date(2025, 2, 27)
     """
     on_path = {s.id for s in proc.applicant_steps}
     for follow_up in proc.steps:
