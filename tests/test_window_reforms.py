@@ -7,6 +7,8 @@ calendar: March has no holiday, so Mon 03-03 + 5 working days is Mon 03-10.
 from datetime import date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from flows.casework import (
@@ -24,6 +26,7 @@ from flows.casework import (
     verify_chain,
     window_procedure,
 )
+from flows.casework.materials import promise_bounds
 from flows.casework.tables import (
     AuditEvent,
     Case,
@@ -34,6 +37,7 @@ from flows.casework.tables import (
     Submission,
 )
 from process_models import parse_procedure
+from process_models.calendar import default_calendar
 from process_models.errors import Conflict, Forbidden, InvalidInput
 
 SHOP = """
@@ -226,3 +230,17 @@ def test_a_missed_promise_ends_the_case_when_the_sweep_finds_it(session, case):
 def test_a_material_that_is_not_owed_cannot_be_promised(session, case):
     with pytest.raises(Conflict, match="it is 'received'"):
         promise_material(session, case.id, "id_card", date(2025, 3, 5), by="李四", now=mar(3))
+
+
+@settings(deadline=None)   # the first call builds the working-day calendar
+@given(today=st.dates(date(2025, 1, 1), date(2026, 12, 1)),
+       limit_days=st.integers(1, 120), margin=st.integers(0, 5), furthest=st.integers(1, 30))
+def test_the_latest_promise_lies_within_both_bounds_for_any_case(today, limit_days, margin,
+                                                                 furthest):
+    """深圳's two bounds hold for every day, limit and setting: the latest promised date is at
+    most ``furthest`` working days away and ``margin`` working days before the limit."""
+    calendar = default_calendar()
+    due = calendar.add_working_days(today, limit_days)
+    latest = promise_bounds(today, due, margin_working_days=margin, max_working_days=furthest)
+    assert calendar.working_days_between(today, latest) <= furthest
+    assert calendar.working_days_between(latest, due) >= margin
