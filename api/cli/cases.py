@@ -86,6 +86,16 @@ def _procedure_names(session, keys) -> dict[tuple[str, str | None], object]:
     return {key: casework.resolve_procedure(key[0], key[1], session=session) for key in keys}
 
 
+def _case_names(session, case_id: str) -> dict[str, str]:
+    """Id → name of the steps, departments and materials of the version ``case_id`` runs."""
+    from api.cli._app import names_of
+    from flows.casework.tables import Case
+
+    case = session.get(Case, case_id)
+    key = (case.procedure_id, case.procedure_version)
+    return names_of(_procedure_names(session, [key])[key])
+
+
 def _print_case(data: dict, proc, t: dict[str, str]) -> None:
     """A case in the words of ``t``: names of the procedure, steps, departments and materials."""
     from api.cli._app import named, names_of
@@ -220,17 +230,21 @@ def sign(
     text: Annotated[str, typer.Option("--text", help="the commitment letter's text")],
     signed_by: Annotated[str, typer.Option("--signed-by", help="the applicant signing")],
     by: Annotated[str, typer.Option("--by", help="who records it at the window")] = "front desk",
+    lang: LangOpt = "zh",
 ) -> None:
     """告知承诺: the applicant signs at the window; the step is decided at once and a 核查
     task is created for its department."""
     from api import case_runner
 
+    t = words(lang)
     with case_session() as session:
         commitment, advance = case_runner.sign_commitment(
             session.get_bind(), session, case_id, step, text=text, signed_by=signed_by,
             recorded_by=by)
-    console().print(f"case {case_id}: {step} approved under 告知承诺; 核查 due "
-                    f"{commitment.check_due_date}; {advance}")
+        names = _case_names(session, case_id)
+    console().print(t["cli.case.signed"].format(
+        case_id=case_id, step=names.get(step, step), due=commitment.check_due_date,
+        advance=advance))
 
 
 @case_app.command("check")
@@ -241,15 +255,21 @@ def check(
     department: Annotated[str, typer.Option("--department", help="checking department id")],
     reason: Annotated[str | None, typer.Option("--reason", help="required when failed")] = None,
     by: Annotated[str, typer.Option("--by", help="who checked")] = "staff",
+    lang: LangOpt = "zh",
 ) -> None:
     """Record the 核查 of a commitment; a failed one revokes the step's certificates."""
     from api import case_runner
+    from api.i18n import label
 
+    t = words(lang)
     with case_session() as session:
         _commitment, advance = case_runner.check_commitment(
             session.get_bind(), session, case_id, step, passed=result == "passed",
             department_id=department, checked_by=by, reason=reason)
-    console().print(f"case {case_id}: 核查 of {step} {result}; {advance}")
+        names = _case_names(session, case_id)
+    console().print(t["cli.case.checked"].format(
+        case_id=case_id, step=names.get(step, step), result=label(t, "check", result),
+        advance=advance))
 
 
 @case_app.command("promise")
@@ -258,6 +278,7 @@ def promise(
     material: Annotated[str, typer.Argument(help="id of a material owed under 容缺")],
     promised: Annotated[str, typer.Argument(help="the date promised, YYYY-MM-DD")],
     by: Annotated[str, typer.Option("--by", help="who records the promise")] = "front desk",
+    lang: LangOpt = "zh",
 ) -> None:
     """容缺受理: the applicant promises an owed material by a date within the rules' bounds."""
     from api import case_runner
@@ -268,10 +289,12 @@ def promise(
     except ValueError:
         raise InvalidInput(f"'{promised[:40]}' is not a date; write YYYY-MM-DD, e.g. 2025-03-07",
                            path="PROMISED") from None
+    t = words(lang)
     with case_session() as session:
-        case = case_runner.promise_material(session, case_id, material, day, by)
-        status = case.status
-    console().print(f"case {case_id}: {material} promised by {day}; {status}")
+        case_runner.promise_material(session, case_id, material, day, by)
+        names = _case_names(session, case_id)
+    console().print(t["cli.case.promised"].format(case_id=case_id,
+                                                  material=names.get(material, material), due=day))
 
 
 @case_app.command("checks")
