@@ -342,7 +342,7 @@ def logout(request: Request, user: PageUser, session: SessionDep,
 
 
 def _notice(session: Session, procedure_id: str, language: str):
-    proc = casework.resolve_procedure(procedure_id, session=session)
+    proc = casework.window_procedure(procedure_id, session=session)
     return proc, casework.notification_list(proc), _names(proc, language)
 
 
@@ -426,8 +426,8 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
 @router.get("/board")
 def read_board(request: Request, user: PageUser, session: SessionDep,
                department_id: str = "", colour: str = "", closed: bool = False) -> Response:
-    """Every open case in red / yellow / green, with the count of each colour."""
-    from api.case_public import case_board
+    """Every open case in red / yellow / green, with the count of each colour; 核查 tasks."""
+    from api.case_public import case_board, case_checks
 
     if refused := _gate(request, user, "cases:read"):
         return refused
@@ -439,6 +439,8 @@ def read_board(request: Request, user: PageUser, session: SessionDep,
     names = _department_names(_language(request))
     return render(request, "board.html", user, board=board, department_id=department_id,
                   colour=colour, closed=closed, may_repair=_may(user, "cases:repair"),
+                  checks=case_checks(session, user, department_id=department_id or None,
+                                     name=lambda thing: display_name(thing, _language(request))).data,
                   departments=[(d, names.get(d, d)) for d in departments],
                   procedure_names={p.id: display_name(p, _language(request)) for p in _catalog()})
 
@@ -491,6 +493,8 @@ def read_case_page(request: Request, user: PageUser, session: SessionDep,
                   may_decide=_may(user, "cases:decide"),
                   may_withdraw=_may(user, "cases:withdraw") and is_open,
                   may_repair=_may(user, "cases:repair") and is_open,
+                  may_commit=_may(user, "cases:open") and is_open, committable={
+                      s.id for s in proc.applicant_steps if s.commitment_allowed and not s.risk},
                   stuck=casework.stuck_steps(session, [case.case_id]).get(case.case_id, []))
 
 
@@ -533,6 +537,24 @@ def withdraw(request: Request, user: PageUser, session: SessionDep, engine: Engi
 
     return _case_action(request, user, case_id, csrf_token, "cases:withdraw", WithdrawRequest,
                         {"reason": reason}, withdraw_case, "flash.withdrawn")
+
+
+@router.post("/cases/{case_id}/steps/{step_id}/commitment")
+def sign_commitment(request: Request, user: PageUser, session: SessionDep, engine: EngineDep,
+                    case_id: str, step_id: str, text: Annotated[str, Form(max_length=5000)] = "",
+                    signed_by: Annotated[str, Form(max_length=200)] = "",
+                    csrf_token: Annotated[str, Form()] = "") -> Response:
+    """告知承诺 at the window, through the same call as the API."""
+    from api import case_runner
+    from api.models import CommitmentCreate
+
+    def sign(body: CommitmentCreate) -> None:
+        check_case_visible(session, user, case_id)
+        case_runner.sign_commitment(engine, session, case_id, step_id, text=body.text,
+                                    signed_by=body.signed_by, recorded_by=user.username)
+
+    return _case_action(request, user, case_id, csrf_token, "cases:open", CommitmentCreate,
+                        {"text": text, "signed_by": signed_by}, sign, "flash.committed")
 
 
 @router.post("/cases/{case_id}/steps/{step_id}/resume")

@@ -47,14 +47,15 @@ EXPORTED = {
     "flows.casework": [
         "ADVANCE_BATCH_CASES", "AdvanceResult", "Anchor", "Applicant", "CHANGE_MARKER",
         "CLOSED_STATUSES", "CaseBoard", "CaseLine", "CaseStatus", "CaseView", "ChainReport",
-        "DEFERRAL_WORKING_DAYS", "NoticeItem", "OPEN_STATUSES", "OPEN_STEP_STATUSES",
+        "CheckTask", "DEFERRAL_WORKING_DAYS", "NoticeItem", "OPEN_STATUSES", "OPEN_STEP_STATUSES",
         "SWEEP_BATCH_CASES", "StatusChange", "StepStatus", "SubmissionStatus",
         "advance_case", "advance_cases", "anchor_chain", "case_board", "case_colour",
-        "case_timeline", "case_view", "decide", "init_db", "lock_chain", "make_engine",
+        "case_timeline", "case_view", "check_commitment", "check_tasks", "decide", "init_db", "lock_chain", "make_engine",
         "mark_processed", "notification_list", "open_case", "pending_outbox",
-        "publish_procedure", "resolve_procedure", "resume_step", "seal_chain", "step_colour",
+        "promise_material", "publish_procedure", "resolve_procedure", "resume_step",
+        "seal_chain", "sign_commitment", "step_colour",
         "store_procedure", "stuck_steps", "submit_materials", "sweep", "upload_procedure",
-        "verify_chain", "withdraw_case",
+        "verify_chain", "window_procedure", "withdraw_case",
     ],
 }
 
