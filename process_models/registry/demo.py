@@ -170,7 +170,7 @@ def _item(rng: random.Random, dept: Department, number: int, n: int, online: boo
     item_type = _pick(rng, ITEM_TYPES)
     has_law = item_type == "行政许可" or (item_type != "公共服务" and rng.random() < 0.25)
     immediate = rng.random() < (0.10 if has_law else 0.53)
-    statutory = Limit(days=20, basis=Basis.sourced, source="行政许可法 第42条") if has_law else None
+    statutory = Limit(days=20) if has_law else None
     if immediate:
         committed = 0.0
     elif statutory is not None:

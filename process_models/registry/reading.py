@@ -40,7 +40,15 @@ from process_models._cells import (
 )
 from process_models.errors import RegistryError
 from process_models.loading import read_text, validation_error
-from process_models.procedure import MAX_COUNT, Basis, Department, Limit, StepKind, Unit
+from process_models.procedure import (
+    MAX_COUNT,
+    Basis,
+    Department,
+    Limit,
+    Provenance,
+    StepKind,
+    Unit,
+)
 from process_models.registry.columns import REQUIRED, column, header_keys, load_mapping
 from process_models.registry.items import Item, OnlineLevel, Registry, ServiceLevel, check_registry
 from process_models.yaml_loader import load_yaml
@@ -61,6 +69,9 @@ _NO = {"否", "不可", "不能", "n", "no", "false", "0", "×", "✗"}
 _CHINESE_COUNTS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _COUNT = re.compile(r"(\d+|[零一二两三四五])\s*(?:次|件|个|项)?")
 _FREE = {"不收费", "免费", "无", "零", "否", "0", "免收", "零收费"}
+_LIMIT_LABELS = {"法定": "statutory", "承诺": "committed", "statutory": "statutory",
+                 "committed": "committed"}
+_LIMIT_BASIS = re.compile(r"(法定|承诺|statutory|committed)\s*[=＝:：]\s*(\S+?)(?:\s+(.*\S))?")
 _FEE = re.compile(r"(\d+(?:\.\d+)?)\s*元?")
 # Which column a complaint about an Item field is about.
 _FIELD_COLUMNS = {"material_count": "material_count", "materials": "materials",
@@ -252,7 +263,7 @@ class _Row:
         for key in ("code", "name", "department", "committed"):
             if not c.get(key):
                 self.fail(key, f"is empty; every item needs its {column(key).zh}")
-        basis = self.choice("basis", Basis, None)
+        basis, limits = self.bases()
         source = c.get("source") or None
         if basis is None and builder.source:
             basis, source = Basis.sourced, source or builder.source
@@ -264,7 +275,8 @@ class _Row:
                                for n in split_names(c.get("co_departments", ""))],
             "level": self.choice("level", ServiceLevel, ServiceLevel.county),
             "kind": self.choice("kind", StepKind, StepKind.promised),
-            "statutory": self.limit("statutory", unit), "committed": self.limit("committed", unit),
+            "statutory": self.limit("statutory", unit, limits.get("statutory")),
+            "committed": self.limit("committed", unit, limits.get("committed")),
             "online": self.yes_no("online"),
             "online_level": self.choice("online_level", OnlineLevel, None),
             "trips": self.count("trips", MAX_TRIPS),
@@ -288,12 +300,27 @@ class _Row:
                 (k for word, k in _CHECK_COLUMNS.items() if word in message), "name")
             self.fail(key, message)
 
-    def limit(self, key: str, unit: Unit) -> Limit | None:
+    def bases(self) -> tuple[Basis | None, dict[str, Provenance]]:
+        """The 数据依据 cell: the item's basis (``E``), then any limit's own as
+        ``法定=S 行政许可法 第42条`` or ``承诺=E``, separated by ；."""
+        item: Basis | None = None
+        limits: dict[str, Provenance] = {}
+        for part in filter(None, (p.strip() for p in re.split("[;；]", self.cells.get("basis", "")))):
+            match = _LIMIT_BASIS.fullmatch(part)
+            if match is None:
+                item = self.choice("basis", Basis, None, part)
+                continue
+            basis = self.choice("basis", Basis, None, match[2])
+            limits[_LIMIT_LABELS[match[1]]] = Provenance(basis=basis, source=match[3])
+        return item, limits
+
+    def limit(self, key: str, unit: Unit, basis: Provenance | None) -> Limit | None:
         raw = self.cells.get(key, "")
         if not raw:
             return None
+        stated = {"basis": basis.basis, "source": basis.source} if basis else {}
         if raw in _IMMEDIATE:
-            return Limit(days=0, unit=unit)
+            return Limit(days=0, unit=unit, **stated)
         match = _LIMIT.fullmatch(raw)
         if not match:
             self.fail(key, f"{shown_cell(raw)} is not a time limit; write e.g. 20, 20个工作日, "
@@ -305,7 +332,7 @@ class _Row:
         elif words == "工作日":
             unit = Unit.working
         try:
-            return Limit(days=days, unit=unit)
+            return Limit(days=days, unit=unit, **stated)
         except ValidationError:
             self.fail(key, f"{shown_cell(raw)} is more days than a limit may be (3650); "
                       "check the figure")
@@ -346,8 +373,8 @@ class _Row:
                       "(e.g. 50) or 不收费")
         return float(match[1])
 
-    def choice(self, key: str, enum: type, default: Any) -> Any:
-        raw = self.cells.get(key, "")
+    def choice(self, key: str, enum: type, default: Any, raw: str | None = None) -> Any:
+        raw = self.cells.get(key, "") if raw is None else raw
         if not raw:
             return default
         try:

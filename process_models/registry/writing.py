@@ -54,9 +54,18 @@ def _row(item: Item, names: dict[str, str]) -> list[Any]:
         "online_level": item.online_level and item.online_level.value, "trips": item.trips,
         "material_count": item.material_count, "materials": join_names(item.materials),
         "links": item.links, "fee": _number(item.fee_yuan), "legal_basis": item.legal_basis,
-        "basis": item.basis and item.basis.mark, "source": item.source, "note": item.note,
+        "basis": _bases(item), "source": item.source, "note": item.note,
     }
     return ["" if cells[c.key] is None else cells[c.key] for c in COLUMNS]
+
+
+def _bases(item: Item) -> str:
+    """The 数据依据 cell: the item's basis mark, then each limit's own basis and source."""
+    parts = [item.basis.mark] if item.basis else []
+    for label, limit in (("法定", item.statutory), ("承诺", item.committed)):
+        if limit is not None and limit.basis is not None:
+            parts.append(f"{label}={limit.basis.mark}" + (f" {limit.source}" if limit.source else ""))
+    return "；".join(parts)
 
 
 def _limit(limit: Limit | None, same_unit: bool) -> Any:
