@@ -168,6 +168,10 @@ ZH: dict[str, str] = {
     "limits.statutory": "法定时限",
     "audit.summary": "{procedures}；{items}；即办件占比 {before} → {after}；"
                      "{flagged} 个事项承诺时限未低于法定时限；事中事后核查 {checks} 项（不计入办理时限）",
+    "registry.summary": "{name}：{items} 项事项，{departments} 个部门",
+    "registry.synthetic": "（合成数据：按公开分布生成，不是公布的数据）",
+    "registry.title": "{name} 政务服务事项改革报告",
+    "registry.not_compressed": "承诺时限未低于法定时限的事项 {count} 项",
     "auditor.title": "审计",
     "auditor.portfolio": "改革前后对比",
     "auditor.procedure": "事项",
@@ -472,6 +476,12 @@ EN: dict[str, str] = {
     "audit.summary": "{procedures}; {items}; immediate items {before} → {after}; "
                      "{flagged} items not committed below the statutory limit; "
                      "{checks} checks after issue (not in the limits)",
+    "registry.summary": "{name}: {items} items, {departments} departments",
+    "registry.synthetic": " (synthetic: generated from published distributions, not published "
+                          "data)",
+    "registry.title": "{name}: government service items report",
+    "registry.not_compressed": "items whose committed limit is not below the statutory one: "
+                               "{count}",
     "auditor.title": "Audit",
     "auditor.portfolio": "Before and after the reforms",
     "auditor.procedure": "Procedure",

@@ -58,6 +58,7 @@ COMMAND_MODULES = {
     "simulate": "simulate", "compare": "simulate", "portfolio": "simulate",
     "calendar": "calendar",
     "import-table": "tables", "export-table": "tables",
+    "registry": "registry",
     "audit": "audit", "fit": "audit", "demo-history": "audit",
     "case": "cases", "worker": "cases",
     "reform": "reform", "advise": "reform",

@@ -18,7 +18,8 @@ items per department       the weights in ``DEPARTMENTS`` (公安, 人社, 市�
 statutory limit            every 行政许可 and a quarter of the other powers: 20       [S] 2
                            working days (行政许可法 第42条); public services none
 committed limit            即办件 0; otherwise 65–85% of the statutory limit (宾县    [E] 1, 3
-                           compressed 30%+, 上海长宁 about 50%); without a
+                           compressed 30%+, 上海长宁 about 50%), 5% of them left
+                           at the statutory limit (承诺时限未压缩); without a
                            statutory limit one of 1, 3, 5, 7, 10, 15 days
 即办件                      10% of items with a statutory limit, 53% of the rest    [E] 4
                            (about 40% overall; 长乐 did 330 of 790 the same day)
@@ -174,7 +175,8 @@ def _item(rng: random.Random, dept: Department, number: int, n: int, online: boo
     if immediate:
         committed = 0.0
     elif statutory is not None:
-        committed = float(round(statutory.days * rng.uniform(0.65, 0.85)))
+        kept = rng.random() < 0.05
+        committed = statutory.days if kept else float(round(statutory.days * rng.uniform(0.65, 0.85)))
     else:
         committed = float(rng.choice(_WITHOUT_STATUTORY))
     level = (rng.choices([OnlineLevel.full, OnlineLevel.pre_review], [0.7, 0.3])[0] if online

@@ -91,7 +91,7 @@ class OnlineLevel(AliasEnum):
         return self.depth >= 3
 
 
-ItemFigure = Literal["online", "trips", "materials", "links", "fee_yuan"]
+ItemFigure = Literal["online", "trips", "kind", "materials", "links", "fee_yuan"]
 """The figures of an item whose basis :attr:`Item.basis` states (limits carry their own)."""
 
 
