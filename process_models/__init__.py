@@ -36,6 +36,7 @@ from process_models.errors import (
     ProcedureError,
     ProcedureNotFound,
     ProcedureSyntaxError,
+    RegistryError,
     ScenarioError,
     TableError,
     UnknownReference,
@@ -75,6 +76,7 @@ from process_models.procedure import (
     Untimed,
 )
 from process_models.provenance import check_sourced, numbers, sourced_line
+from process_models.registry import Item, Registry, load_registry, save_registry
 from process_models.summary import figures, summarize
 from process_models.table import load_table, procedure_from_table, save_table, table_from_procedure
 
@@ -98,6 +100,7 @@ __all__ = [
     "Figures",
     "Forbidden",
     "InvalidInput",
+    "Item",
     "Join",
     "Limit",
     "Material",
@@ -111,6 +114,8 @@ __all__ = [
     "Provenance",
     "Provider",
     "PublishedFigures",
+    "Registry",
+    "RegistryError",
     "ScenarioError",
     "Source",
     "Stage",
@@ -134,6 +139,7 @@ __all__ = [
     "load_catalog_procedure",
     "load_procedure",
     "load_procedures",
+    "load_registry",
     "load_table",
     "local_date",
     "local_time",
@@ -143,6 +149,7 @@ __all__ = [
     "procedure_from_table",
     "procedure_paths",
     "save_procedure",
+    "save_registry",
     "save_table",
     "sourced_line",
     "summarize",

@@ -104,6 +104,8 @@ def report(
 ) -> None:
     """The county report in 宾县's format: items and departments, 网上可办, 最多跑一次, 即办件,
     materials and 环节 removed, days compressed; per department and service level."""
+    from rich.markup import escape
+
     from process_models.errors import InvalidInput, did_you_mean
     from simulations.planning.audit_report import write_views
     from simulations.planning.county_report import county_report, report_data, report_views
@@ -124,14 +126,15 @@ def report(
         title = ("【合成数据】" if result.synthetic else "") + t["registry.title"].format(
             name=registry.name)
         write_views(report_views(result, registry, lang), output, fmt, title=title)
-        console(stderr=True).print(f"[green]ok[/green] {output}: {result.headline(lang)}")
+        console(stderr=True).print(f"[green]ok[/green] {escape(str(output))}: "
+                                   f"{escape(result.headline(lang))}")
         return
     out = console()
-    out.print(result.headline(lang))
+    out.print(result.headline(lang), markup=False)
     if not headline_only:
         _print_tables(report_views(result, registry, lang)[1:], out)
         out.print(t["registry.not_compressed"].format(count=len(result.not_compressed)))
-    out.print(result.basis_line(lang))
+    out.print(result.basis_line(lang), markup=False)
 
 
 def _print_tables(views, out) -> None:

@@ -97,8 +97,10 @@ def _spread(total: int, weights: list[float]) -> list[int]:
     raw = [total * w / scale for w in weights]
     counts = [max(1, math.floor(r)) for r in raw]
     order = sorted(range(len(raw)), key=lambda i: raw[i] - math.floor(raw[i]), reverse=True)
-    for i in order[: total - sum(counts)]:
+    for i in order[: max(0, total - sum(counts))]:
         counts[i] += 1
+    while sum(counts) > total:  # the departments raised to 1 took items from the largest
+        counts[counts.index(max(counts))] -= 1
     return counts
 
 

@@ -94,6 +94,7 @@ def load_registry(
     """
     p = Path(path)
     suffix = p.suffix.lower()
+    columns = load_mapping(mapping) if mapping else None
     if suffix in (".yaml", ".yml"):
         return parse_registry(read_text(p), file=str(p))
     if suffix == ".csv":
@@ -110,7 +111,7 @@ def load_registry(
                             file=str(p))
     return registry_from_sheets(
         sheets, registry_id=registry_id or derived_id(p.stem, "registry", set()),
-        name=name or p.stem, mapping=load_mapping(mapping) if mapping else None, source=source)
+        name=name or p.stem, mapping=columns, source=source)
 
 
 def parse_registry(text: str, *, file: str | None = None) -> Registry:
@@ -207,7 +208,7 @@ class _Builder:
         self.departments: dict[str, str] = {}
         self.taken: set[str] = set()
         self.items: list[Item] = []
-        self.places: dict[str, str] = {}
+        self.places: dict[str, tuple[str, int]] = {}
 
     def department_id(self, name: str) -> str:
         if name not in self.departments:
@@ -225,11 +226,12 @@ class _Builder:
                 continue
             row = _Row(where, i + 1, cells, written)
             item = row.item(self)
-            place = f"{where}, row {i + 1}"
             if item.code in self.places:
-                row.fail("code", f"事项编码 {shown_cell(item.code)} is already used at "
-                         f"{self.places[item.code]}; give each item its own code")
-            self.places[item.code] = place
+                sheet, number = self.places[item.code]
+                there = f"row {number}" if sheet == where else f"{sheet}, row {number}"
+                row.fail("code", f"事项编码 {shown_cell(item.code)} is already used in {there}; "
+                         "give each item its own code")
+            self.places[item.code] = (where, i + 1)
             self.items.append(item)
 
     def registry(self, registry_id: str, name: str) -> Registry:
