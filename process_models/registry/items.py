@@ -83,12 +83,15 @@ class OnlineLevel(AliasEnum):
     @property
     def depth(self) -> int:
         """0 (不可网办) to 4 (全程网办)."""
-        return list(OnlineLevel).index(self)
+        return _DEPTHS[self]
 
     @property
     def online(self) -> bool:
         """Whether this level makes an item 网上可办 (三级 or 四级)."""
-        return self.depth >= 3
+        return _DEPTHS[self] >= 3
+
+
+_DEPTHS = {level: depth for depth, level in enumerate(OnlineLevel)}
 
 
 ItemFigure = Literal["online", "trips", "kind", "materials", "links", "fee_yuan"]
