@@ -279,7 +279,7 @@ def report_data(report: CountyReport) -> dict[str, Any]:
 _GROUP_HEADERS = (
     ["事项数", "网上可办", "网上可办率", "最多跑一次", "最多跑一次率", "即办件", "即办件占比",
      "基准时限", "压缩天数", "压缩比例", "承诺时限未压缩"],
-    ["items", "online", "online share", "at most one trip", "share", "immediate",
+    ["items", "online", "online share", "at most one trip", "one-trip share", "immediate",
      "immediate share", "baseline days", "days compressed", "compression", "not compressed"],
 )
 
