@@ -12,24 +12,15 @@ baseline. The issue asks for under 5 s and under 1 s.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 from openpyxl import load_workbook
 
+from bench.bench_table import best_of
 from process_models.registry import demo_county, load_registry, save_registry
 from simulations.planning.county_report import county_report
 
 ITEMS = 10_000
-
-
-def best_of(runs: int, fn) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def openpyxl_alone(path: Path) -> list:

@@ -27,7 +27,7 @@ EXPORTED = {
         "working_days_between",
     ],
     "process_models.registry": [
-        "COLUMNS", "MAX_ITEMS", "Item", "OnlineLevel", "Registry", "RegistryColumn",
+        "COLUMNS", "MAX_ITEMS", "Item", "OnlineLevel", "Registry",
         "ServiceLevel", "check_registry", "demo_county", "demo_versions", "dump_registry",
         "load_mapping", "load_registry", "parse_registry", "registry_from_sheets",
         "registry_rows", "save_registry",

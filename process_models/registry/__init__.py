@@ -8,7 +8,7 @@ a synthetic demo county.
 (1038, 27, True)
 """
 
-from process_models.registry.columns import COLUMNS, RegistryColumn, load_mapping
+from process_models.registry.columns import COLUMNS, load_mapping
 from process_models.registry.demo import demo_county, demo_versions
 from process_models.registry.items import (
     MAX_ITEMS,
@@ -22,7 +22,7 @@ from process_models.registry.reading import load_registry, parse_registry, regis
 from process_models.registry.writing import dump_registry, registry_rows, save_registry
 
 __all__ = [
-    "COLUMNS", "MAX_ITEMS", "Item", "OnlineLevel", "Registry", "RegistryColumn",
+    "COLUMNS", "MAX_ITEMS", "Item", "OnlineLevel", "Registry",
     "ServiceLevel", "check_registry", "demo_county", "demo_versions", "dump_registry",
     "load_mapping", "load_registry", "parse_registry", "registry_from_sheets",
     "registry_rows", "save_registry",

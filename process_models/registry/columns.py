@@ -1,4 +1,4 @@
-"""The columns of a county item list, the header spellings each is known by, and the
+"""The columns of a county item list (each a step table's :class:`~process_models.table.Column`), the header spellings each is known by, and the
 mapping file that adds a county's own spellings.
 
 Counties keep their lists with their own headers. Every column below is found under its
@@ -18,59 +18,49 @@ header); a mapping file adds more, one ``header: column`` line each::
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from process_models._cells import MAX_TABLE_COLUMNS, close_match, normal_header, shown_cell
 from process_models.errors import RegistryError
 from process_models.loading import read_text
+from process_models.table import Column
 from process_models.yaml_loader import load_yaml
 
-__all__ = ["COLUMNS", "REQUIRED", "RegistryColumn", "column", "header_keys", "load_mapping"]
+__all__ = ["COLUMNS", "REQUIRED", "column", "header_keys", "load_mapping"]
 
 
-@dataclass(frozen=True)
-class RegistryColumn:
-    """One column of an item list: its key, Chinese and English header, other spellings."""
-
-    key: str
-    zh: str
-    en: str
-    aliases: tuple[str, ...] = ()
-
-
-COLUMNS: tuple[RegistryColumn, ...] = (
-    RegistryColumn("code", "事项编码", "code",
+COLUMNS: tuple[Column, ...] = (
+    Column("code", "事项编码", "code",
                    ("编码", "基本编码", "实施编码", "事项代码", "事项编号", "item_code")),
-    RegistryColumn("name", "事项名称", "name", ("事项", "名称", "item_name", "item")),
-    RegistryColumn("item_type", "事项类型", "item_type", ("事项类别", "权力类型", "类型")),
-    RegistryColumn("department", "实施主体", "department",
+    Column("name", "事项名称", "name", ("事项", "名称", "item_name", "item")),
+    Column("item_type", "事项类型", "item_type", ("事项类别", "权力类型", "类型")),
+    Column("department", "实施主体", "department",
                    ("认领部门", "部门", "部门名称", "实施部门", "办理部门", "责任部门",
                     "审批部门", "实施机构")),
-    RegistryColumn("co_departments", "协办部门", "co_departments",
+    Column("co_departments", "协办部门", "co_departments",
                    ("联办部门", "配合部门", "共同实施部门")),
-    RegistryColumn("level", "行使层级", "level",
+    Column("level", "行使层级", "level",
                    ("层级", "办理层级", "服务层级", "实施层级", "service_level")),
-    RegistryColumn("kind", "办件类型", "kind", ("办理类型", "step_kind")),
-    RegistryColumn("statutory", "法定时限", "statutory_days",
+    Column("kind", "办件类型", "kind", ("办理类型", "step_kind")),
+    Column("statutory", "法定时限", "statutory_days",
                    ("法定办结时限", "法定办理时限", "法定期限", "statutory")),
-    RegistryColumn("committed", "承诺时限", "committed_days",
+    Column("committed", "承诺时限", "committed_days",
                    ("承诺办结时限", "承诺办理时限", "承诺期限", "committed")),
-    RegistryColumn("unit", "时限单位", "unit", ("时限类型",)),
-    RegistryColumn("online", "是否网上可办", "online", ("网上可办", "是否网办", "网上办理")),
-    RegistryColumn("online_level", "网办深度", "online_level",
+    Column("unit", "时限单位", "unit", ("时限类型",)),
+    Column("online", "是否网上可办", "online", ("网上可办", "是否网办", "网上办理")),
+    Column("online_level", "网办深度", "online_level",
                    ("网上办理深度", "网办程度", "网上办理程度")),
-    RegistryColumn("trips", "到现场次数", "trips",
+    Column("trips", "到现场次数", "trips",
                    ("跑动次数", "到办事现场次数", "最多跑动次数", "跑动")),
-    RegistryColumn("material_count", "要件数", "material_count",
+    Column("material_count", "要件数", "material_count",
                    ("材料数", "申请材料数", "材料数量", "要件数量")),
-    RegistryColumn("materials", "申请材料", "materials",
+    Column("materials", "申请材料", "materials",
                    ("要件", "要件名称", "要件清单", "材料", "材料名称", "材料清单", "所需材料")),
-    RegistryColumn("links", "办理环节数", "links", ("环节数", "审批环节数", "审批环节")),
-    RegistryColumn("fee", "收费标准", "fee_yuan", ("是否收费", "收费", "收费金额", "fee")),
-    RegistryColumn("legal_basis", "设定依据", "legal_basis", ("法律依据", "实施依据")),
-    RegistryColumn("basis", "数据依据", "basis", ("依据类型",)),
-    RegistryColumn("source", "来源", "source", ("数据来源",)),
-    RegistryColumn("note", "备注", "note", ()),
+    Column("links", "办理环节数", "links", ("环节数", "审批环节数", "审批环节")),
+    Column("fee", "收费标准", "fee_yuan", ("是否收费", "收费", "收费金额", "fee")),
+    Column("legal_basis", "设定依据", "legal_basis", ("法律依据", "实施依据")),
+    Column("basis", "数据依据", "basis", ("依据类型",)),
+    Column("source", "来源", "source", ("数据来源",)),
+    Column("note", "备注", "note", ()),
 )
 """Every column an item list may hold, in the order an export writes them."""
 
@@ -113,6 +103,6 @@ def load_mapping(path: str | os.PathLike[str]) -> dict[str, str]:
     return out
 
 
-def column(key: str) -> RegistryColumn:
+def column(key: str) -> Column:
     """The column with ``key``."""
     return _BY_KEY[key]
