@@ -63,6 +63,8 @@ def normal_header(text: Any) -> str:
 
 def plain_cell(value: Any) -> str:
     """A cell as written: whole floats without ``.0``, trimmed."""
+    if value.__class__ is str:  # most cells: no conversion to ask for
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -71,8 +73,9 @@ def plain_cell(value: Any) -> str:
 
 
 def cell_text(value: Any) -> str:
-    """A cell as read: :func:`plain_cell`, and the ``'`` that :func:`~process_models.table.formula_safe` put before a
-    formula-like text taken off again."""
+    """A cell as read: :func:`plain_cell`, and the ``'`` that
+    :func:`~process_models.table.formula_safe` put before a formula-like text taken off
+    again."""
     text = plain_cell(value)
     if text.startswith("'") and looks_like_formula(text.lstrip("'")):
         return text[1:]
@@ -92,6 +95,9 @@ _BRACKETS = {"(": ")", "（": "）", "《": "》", "「": "」", "『": "』", "
              "“": "”"}
 
 
+_ANY_BRACKET = re.compile("[" + re.escape("".join(_BRACKETS) + "".join(_BRACKETS.values())) + "]")
+
+
 def _balanced(text: str) -> bool:
     """Whether every bracket in ``text`` opens and closes in order."""
     closers: list[str] = []
@@ -107,6 +113,8 @@ def _balanced(text: str) -> bool:
 
 def split_outside_brackets(text: str, separators: str) -> list[str]:
     """Split ``text`` at ``separators`` outside brackets (or everywhere if they do not match)."""
+    if not _ANY_BRACKET.search(text):
+        return re.split(f"[{re.escape(separators)}]", text)
     out, start, closers = [], 0, []
     for i, ch in enumerate(text):
         if closers and ch == closers[-1]:
