@@ -53,7 +53,7 @@ from process_models.registry.columns import REQUIRED, column, header_keys, load_
 from process_models.registry.items import Item, OnlineLevel, Registry, ServiceLevel, check_registry
 from process_models.yaml_loader import load_yaml
 
-__all__ = ["HEADER_SEARCH_ROWS", "SYNTHETIC_MARK", "load_registry", "parse_registry",
+__all__ = ["HEADER_SEARCH_ROWS", "SYNTHETIC_MARK", "TITLE_SUFFIX", "load_registry", "parse_registry",
            "registry_from_sheets"]
 
 HEADER_SEARCH_ROWS = 20
@@ -61,6 +61,9 @@ HEADER_SEARCH_ROWS = 20
 
 SYNTHETIC_MARK = "合成数据"
 """A title row holding this marks a list as synthetic (every output then says so)."""
+
+TITLE_SUFFIX = "事项目录"
+"""A title row ``<county>事项目录`` names the registry."""
 
 _IMMEDIATE = ("即办", "即办件", "当场办结", "当场办理", "即时办结", "立即办结", "即来即办")
 _LIMIT = re.compile(r"(\d+(?:\.\d+)?)\s*个?\s*(工作日|自然日|日历日|日|天)?")
@@ -111,7 +114,7 @@ def load_registry(
                             file=str(p))
     return registry_from_sheets(
         sheets, registry_id=registry_id or derived_id(p.stem, "registry", set()),
-        name=name or p.stem, mapping=columns, source=source)
+        name=name, default_name=p.stem, mapping=columns, source=source)
 
 
 def parse_registry(text: str, *, file: str | None = None) -> Registry:
@@ -130,10 +133,14 @@ def parse_registry(text: str, *, file: str | None = None) -> Registry:
 
 def registry_from_sheets(
     sheets: Sequence[tuple[str, Sequence[Sequence[Any]], Sequence[str]]], *,
-    registry_id: str = "registry", name: str = "registry",
+    registry_id: str = "registry", name: str | None = None, default_name: str = "registry",
     mapping: dict[str, str] | None = None, source: str | None = None,
 ) -> Registry:
-    """A registry from ``(where, rows, merged ranges)`` per sheet; see :func:`load_registry`."""
+    """A registry from ``(where, rows, merged ranges)`` per sheet; see :func:`load_registry`.
+
+    The registry's name is ``name``, else the county named by a title row ``<name>事项目录``
+    above a header (what :func:`~process_models.registry.writing.registry_rows` writes), else
+    ``default_name``."""
     keys = header_keys(mapping)
     builder = _Builder(source)
     found = False
@@ -147,11 +154,15 @@ def registry_from_sheets(
                                              if len(merged) > 8 else "")
             warnings.warn(f"{where}: merged cells {shown} read as their top value in every "
                           "row they span; check those rows", _table_warning(), stacklevel=2)
-        builder.synthetic |= any(SYNTHETIC_MARK in cell_text(c) for r in rows[:at] for c in r)
+        titles = [cell_text(c) for r in rows[:at] for c in r]
+        builder.synthetic |= any(SYNTHETIC_MARK in title for title in titles)
+        name = name or next((t.split(TITLE_SUFFIX)[0].strip() for t in titles
+                             if TITLE_SUFFIX in t and t.split(TITLE_SUFFIX)[0].strip()), None)
         builder.sheet(where, rows, at, keys)
     if not found:
         raise _no_header(sheets, keys)
-    return check_registry(builder.registry(registry_id, name), file=sheets[0][0])
+    return check_registry(builder.registry(registry_id, name or default_name),
+                          file=sheets[0][0])
 
 
 def _table_warning() -> type[Warning]:

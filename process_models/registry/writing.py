@@ -2,8 +2,8 @@
 :func:`process_models.table.write_table`, so no cell starts a formula) that
 :func:`~process_models.registry.reading.load_registry` reads back, or as YAML.
 
-A synthetic registry's list starts with a title row that says 合成数据, and reading it back
-keeps the mark.
+A list starts with a title row, ``<county>事项目录`` (and 合成数据 when the registry is
+synthetic); reading it back keeps the name and the mark.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from process_models.errors import RegistryError
 from process_models.procedure import Limit, Unit
 from process_models.registry.columns import COLUMNS
 from process_models.registry.items import Item, Registry
-from process_models.registry.reading import SYNTHETIC_MARK
+from process_models.registry.reading import SYNTHETIC_MARK, TITLE_SUFFIX
 
 __all__ = ["dump_registry", "registry_rows", "save_registry"]
 
@@ -27,14 +27,15 @@ _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def registry_rows(registry: Registry, *, headers: Literal["zh", "en"] = "zh") -> list[list[Any]]:
-    """The registry as list cells: (a 合成数据 title row,) a header row, one row per item."""
+    """The registry as list cells: a title row naming the county (and saying 合成数据 when
+    the registry is synthetic), a header row, one row per item."""
     if headers not in ("zh", "en"):
         raise RegistryError(f"unknown headers {headers!r}; use zh or en", path="--headers")
     names = {d.id: d.name for d in registry.departments}
-    out: list[list[Any]] = []
+    title = f"{registry.name}{TITLE_SUFFIX}"
     if registry.synthetic:
-        out.append([(f"{SYNTHETIC_MARK}（synthetic）：{registry.name}事项目录按公开的分布生成，"
-                    "不是公布的数据")])
+        title += f"｜{SYNTHETIC_MARK}（synthetic）：按公开的分布生成，不是公布的数据"
+    out: list[list[Any]] = [[title]]
     out.append([c.zh if headers == "zh" else c.en for c in COLUMNS])
     out += [_row(item, names) for item in registry.items]
     return out
