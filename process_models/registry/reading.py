@@ -51,6 +51,7 @@ from process_models.procedure import (
 )
 from process_models.registry.columns import REQUIRED, column, header_keys, load_mapping
 from process_models.registry.items import Item, OnlineLevel, Registry, ServiceLevel, check_registry
+from process_models.table import TableWarning, read_table
 from process_models.yaml_loader import load_yaml
 
 __all__ = ["HEADER_SEARCH_ROWS", "SYNTHETIC_MARK", "TITLE_SUFFIX", "load_registry", "parse_registry",
@@ -101,8 +102,6 @@ def load_registry(
     if suffix in (".yaml", ".yml"):
         return parse_registry(read_text(p), file=str(p))
     if suffix == ".csv":
-        from process_models.table import read_table
-
         sheets = [(str(p), read_table(p), [])]
     elif suffix == ".xlsx":
         from process_models._xlsx import read_sheets
@@ -153,7 +152,7 @@ def registry_from_sheets(
             shown = ", ".join(merged[:8]) + (f" and {len(merged) - 8} more"
                                              if len(merged) > 8 else "")
             warnings.warn(f"{where}: merged cells {shown} read as their top value in every "
-                          "row they span; check those rows", _table_warning(), stacklevel=2)
+                          "row they span; check those rows", TableWarning, stacklevel=2)
         titles = [cell_text(c) for r in rows[:at] for c in r]
         builder.synthetic |= any(SYNTHETIC_MARK in title for title in titles)
         name = name or next((t.split(TITLE_SUFFIX)[0].strip() for t in titles
@@ -163,12 +162,6 @@ def registry_from_sheets(
         raise _no_header(sheets, keys)
     return check_registry(builder.registry(registry_id, name or default_name),
                           file=sheets[0][0])
-
-
-def _table_warning() -> type[Warning]:
-    from process_models.table import TableWarning
-
-    return TableWarning
 
 
 def _known(row: Sequence[Any], keys: dict[str, str]) -> dict[str, int]:
