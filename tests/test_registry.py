@@ -27,6 +27,7 @@ from process_models.registry import (
 )
 from process_models.table import TableWarning, write_table
 from simulations.planning.county_report import county_report
+from tests.strategies import registries
 
 HEADERS = ["序号", "事项编码", "事项名称", "事项类型", "实施主体", "行使层级", "办件类型",
            "法定时限（工作日）", "承诺时限（工作日）", "是否网上可办", "到现场次数", "申请材料",
@@ -244,6 +245,24 @@ def test_the_demo_county_round_trips_through_every_format(tmp_path, suffix, head
     back = load_registry(path)
     assert (back.name, back.items, back.departments, back.synthetic) == (
         county.name, county.items, county.departments, True)
+
+
+def as_named(registry: Registry) -> list[dict]:
+    """The items with their departments by name (a list derives department ids)."""
+    names = {d.id: d.name for d in registry.departments}
+    return [{**i.model_dump(), "department": names[i.department],
+             "co_departments": [names[d] for d in i.co_departments]} for i in registry.items]
+
+
+@settings(max_examples=40, deadline=None)
+@given(registry=registries(), suffix=st.sampled_from([".csv", ".xlsx"]))
+def test_any_registry_round_trips_through_a_list(tmp_path_factory, registry, suffix):
+    """Whatever a registry holds, its list reads back as the same name, mark and items."""
+    path = tmp_path_factory.mktemp("list") / f"county{suffix}"
+    save_registry(registry, path)
+    back = load_registry(path)
+    assert (back.name, back.synthetic) == (registry.name, registry.synthetic)
+    assert as_named(back) == as_named(registry)
 
 
 def test_the_demo_county_has_binxian_s_published_totals():
