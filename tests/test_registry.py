@@ -216,6 +216,20 @@ def test_a_registry_names_its_items_by_code_with_a_did_you_mean(county):
     assert county.item("A4").committed.days == 10
     with pytest.raises(UnknownReference, match=r"no item 'A5'.*did you mean 'A1'"):
         county.item("A5")
+    with pytest.raises(UnknownReference, match=r"no department 'd_x'"):
+        county.department("d_x")
+    assert county.department(county.item("A4").department).name == "县公安局"
+
+
+def test_the_example_mapping_file_reads(tmp_path):
+    """The mapping shipped as an example maps 办理主体 and 事项代码 to their columns."""
+    from process_models.registry.columns import load_mapping
+
+    example = Path(__file__).parent.parent / "process_models/registry/example-mapping.yaml"
+    path = tmp_path / "list.csv"
+    write_table([["事项代码", "事项名称", "办理主体", "承诺办结时间"], ["X1", "许可", "县局", 5]], path)
+    assert load_mapping(example)["办理主体"] == "department"
+    assert load_registry(path, mapping=example).item("X1").committed.days == 5
 
 
 def test_a_yaml_registry_is_checked_like_a_list(tmp_path):
