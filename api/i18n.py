@@ -178,6 +178,13 @@ ZH: dict[str, str] = {
     "audit.sourced": "改革前{before}；改革后{after}",
     "audit.anchor": "审计链锚点：{anchor}",
     "audit.no_anchor": "—（没有案件数据库）",
+    "registry.summary": "{name}：{items} 项事项，{departments} 个部门",
+    "registry.synthetic": "（合成数据：按公开分布生成，不是公布的数据）",
+    "registry.title": "{name} 政务服务事项改革报告",
+    "registry.not_compressed": "承诺时限未低于法定时限的事项 {count} 项",
+    "county.title": "县级政务服务事项改革报告",
+    "county.synthetic": "合成数据：示范县按宾县公布的总数和注明来源的分布生成，不是公布的数据。",
+    "county.cli": "本县自己的事项清单：onething registry report 清单.xlsx --format html -o 报告.html",
     "auditor.title": "审计",
     "auditor.portfolio": "改革前后对比",
     "auditor.procedure": "事项",
@@ -619,6 +626,17 @@ EN: dict[str, str] = {
     "audit.sourced": "before: {before}; after: {after}",
     "audit.anchor": "audit chain anchor: {anchor}",
     "audit.no_anchor": "— (no case database)",
+    "registry.summary": "{name}: {items} items, {departments} departments",
+    "registry.synthetic": " (synthetic: generated from published distributions, not published "
+                          "data)",
+    "registry.title": "{name}: government service items report",
+    "registry.not_compressed": "items whose committed limit is not below the statutory one: "
+                               "{count}",
+    "county.title": "County service items report",
+    "county.synthetic": "Synthetic data: the demo county is generated from 宾县's published "
+                        "totals and documented distributions; it is not published data.",
+    "county.cli": "For the county's own list: onething registry report list.xlsx --format html "
+                  "-o report.html",
     "auditor.title": "Audit",
     "auditor.portfolio": "Before and after the reforms",
     "auditor.procedure": "Procedure",

@@ -746,6 +746,20 @@ def download_report(request: Request, user: PageUser) -> Response:
     return audit_report_answer([], "csv")
 
 
+@router.get("/county")
+def read_county(request: Request, user: PageUser) -> Response:
+    """The county report in 宾县's format for the demo county (合成数据), before against after."""
+    from process_models.registry import demo_versions
+    from simulations.planning.county_report import county_report, report_views
+
+    if refused := _gate(request, user, "audit:report"):
+        return refused
+    before, after = demo_versions()
+    result = county_report(after, before)
+    return render(request, "county.html", user, report=result,
+                  views=report_views(result, after, _language(request)))
+
+
 @router.get("/auditor/overdue.csv")
 def download_overdue(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The overdue cases as CSV, applicants as the role may see them."""

@@ -38,6 +38,7 @@ from process_models.errors import (
     ProcedureError,
     ProcedureNotFound,
     ProcedureSyntaxError,
+    RegistryError,
     ScenarioError,
     TableError,
     UnknownReference,
@@ -77,6 +78,7 @@ from process_models.procedure import (
     Untimed,
 )
 from process_models.provenance import check_sourced, numbers, sourced_line
+from process_models.registry import Item, Registry, load_registry, save_registry
 from process_models.summary import figures, summarize
 from process_models.table import load_table, procedure_from_table, save_table, table_from_procedure
 
@@ -100,6 +102,7 @@ __all__ = [
     "Figures",
     "Forbidden",
     "InvalidInput",
+    "Item",
     "Join",
     "Limit",
     "Material",
@@ -114,6 +117,8 @@ __all__ = [
     "Provenance",
     "Provider",
     "PublishedFigures",
+    "Registry",
+    "RegistryError",
     "ScenarioError",
     "Source",
     "Stage",
@@ -139,6 +144,7 @@ __all__ = [
     "load_national_lists",
     "load_procedure",
     "load_procedures",
+    "load_registry",
     "load_table",
     "local_date",
     "local_time",
@@ -148,6 +154,7 @@ __all__ = [
     "procedure_from_table",
     "procedure_paths",
     "save_procedure",
+    "save_registry",
     "save_table",
     "sourced_line",
     "summarize",

@@ -54,13 +54,12 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import math
 import os
 import re
 import warnings
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -77,9 +76,18 @@ from process_models._cells import (
     MAX_XLSX_UNPACKED_BYTES,
     UncachedFormula,
 )
+from process_models._cells import cell_text as _text
 from process_models._cells import close_match as _close
+from process_models._cells import derived_id as _derived_id
+from process_models._cells import join_names as _join
+from process_models._cells import looks_like_formula as _looks_like_formula
+from process_models._cells import normal_header as _normal_header
 from process_models._cells import one_line as _one_line
+from process_models._cells import plain_cell as _plain
+from process_models._cells import read_bounded as _read_bytes
 from process_models._cells import shown_cell as _shown
+from process_models._cells import split_names as _split
+from process_models._cells import split_outside_brackets as _pieces
 from process_models.errors import ProcedureSyntaxError, TableError
 from process_models.loading import check_procedure, find_cycle
 from process_models.procedure import (
@@ -240,18 +248,6 @@ _CHOICES: dict[type, tuple[str, ...]] = {
 }
 
 
-def _normal_header(text: Any) -> str:
-    """A header as looked up: no parenthetical suffix, lower case, no spaces or line breaks
-    beside Chinese (``事项\\n名称``, ``部  门``), ``_`` between other words.
-
-    >>> _normal_header("部  门"), _normal_header("事项\\n名称"), _normal_header("Committed days")
-    ('部门', '事项名称', 'committed_days')
-    """
-    text = re.sub(r"[（(].*?[)）]", "", str(text or "")).strip().lower()
-    text = re.sub(r"\s+(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])\s+", "", text)
-    return re.sub(r"[\s_\-]+", "_", text)
-
-
 _HEADER_KEYS = {
     _normal_header(name): c.key for c in COLUMNS for name in (c.zh, c.en, *c.aliases)
 }
@@ -260,53 +256,12 @@ _HEADER_KEYS = {
 # --- ids -------------------------------------------------------------------------------------
 
 
-def _derived_id(name: str, prefix: str, taken: set[str]) -> str:
-    """A deterministic ASCII id for ``name``; a suffix ``_2``, ``_3`` … avoids ``taken``."""
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") if name.isascii() else ""
-    if 0 < len(slug) <= 64:
-        base = slug
-    else:
-        base = f"{prefix}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}_{n}"
-    taken.add(candidate)
-    return candidate
-
-
 def _slug_from(text: str) -> str:
     """A procedure id from a file stem (``餐饮店`` → ``table_`` + hex)."""
     return _derived_id(text, "table", set())
 
 
 # --- cells -----------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> str:
-    """A cell as written: whole floats without ``.0``, trimmed."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _text(value: Any) -> str:
-    """A cell as read: :func:`_plain`, and the ``'`` that :func:`formula_safe` put before a
-    formula-like text taken off again."""
-    text = _plain(value)
-    if text.startswith("'") and _looks_like_formula(text.lstrip("'")):
-        return text[1:]
-    return text
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?%?")
-
-
-def _looks_like_formula(text: str) -> bool:
-    return text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text)
 
 
 def formula_safe(value: Any) -> Any:
@@ -338,88 +293,6 @@ def csv_writer(file: IO[str], **fmtparams: Any) -> _SafeWriter:
     """:func:`csv.writer` whose cells go through :func:`formula_safe`: every CSV onething
     writes for people to open in a spreadsheet uses it."""
     return _SafeWriter(csv.writer(file, **fmtparams))
-
-
-_BRACKETS = {"(": ")", "（": "）", "《": "》", "「": "」", "『": "』", "【": "】", "[": "]",
-             "“": "”"}
-
-
-def _balanced(text: str) -> bool:
-    """Whether every bracket in ``text`` opens and closes in order."""
-    closers: list[str] = []
-    for ch in text:
-        if closers and ch == closers[-1]:
-            closers.pop()
-        elif ch in _BRACKETS:
-            closers.append(_BRACKETS[ch])
-        elif ch in _BRACKETS.values():
-            return False
-    return not closers
-
-
-def _pieces(text: str, separators: str) -> list[str]:
-    """Split ``text`` at ``separators`` outside brackets (or everywhere if they do not match)."""
-    out, start, closers = [], 0, []
-    for i, ch in enumerate(text):
-        if closers and ch == closers[-1]:
-            closers.pop()
-        elif ch in _BRACKETS:
-            closers.append(_BRACKETS[ch])
-        elif not closers and ch in separators:
-            out.append(text[start:i])
-            start = i + 1
-    if closers:
-        return re.split(f"[{re.escape(separators)}]", text)
-    return [*out, text[start:]]
-
-
-_SPLITS = re.compile(
-    "[" + re.escape("、,;，；\n \t\u3000" + "".join(_BRACKETS) + "".join(_BRACKETS.values())) + "]")
-
-
-def _split(text: str, known: Collection[str] = ()) -> list[str]:
-    """Names in a cell: split on 、 , ; ， ； and line breaks, then on spaces.
-
-    Separators inside brackets (《》, （）, 「」 …) do not split, and a name wrapped in
-    「」 is taken literally (one layer is removed). A piece is split on spaces only
-    when it is not a name in ``known`` and one of its words is, or each word holds a
-    non-ASCII character: ``ID card`` stays one name, ``身份证 户口簿`` is two.
-
-    >>> _split("营业执照、《食品经营许可证》;ID card，身份证 户口簿")
-    ['营业执照', '《食品经营许可证》', 'ID card', '身份证', '户口簿']
-    >>> _split("「法定代表人、董事任职文件」、章程（草案、定稿）")
-    ['法定代表人、董事任职文件', '章程（草案、定稿）']
-    """
-    if not _SPLITS.search(text):  # one name, the common case: no separator, space or bracket
-        return [name] if (name := text.strip()) else []
-    out: list[str] = []
-    for piece in filter(None, (p.strip() for p in _pieces(text, "、,;，；\n"))):
-        if piece.startswith("「") and piece.endswith("」") and _balanced(piece[1:-1]):
-            out.append(piece[1:-1])
-            continue
-        words = [w for w in _pieces(piece, " \t\u3000") if w]
-        if piece in known or len(words) == 1:
-            out.append(piece)
-        elif any(w in known for w in words) or all(not w.isascii() for w in words):
-            out.extend(words)
-        else:
-            out.append(piece)
-    return out
-
-
-def _join(names: Sequence[str], known: Sequence[str] = ()) -> str:
-    """A cell listing ``names`` that :func:`_split` reads back (names wrapped in 「」 where
-    needed); a :class:`TableError` when no cell can hold them.
-
-    >>> _join(["营业执照", "法定代表人、董事任职文件"])
-    '营业执照、「法定代表人、董事任职文件」'
-    """
-    cell = "、".join(n if _split(n, known) == [n] else f"「{n}」" for n in names)
-    if _split(cell, known) != list(names):
-        bad = next((n for n in names if n != n.strip() or not n), names[0])
-        raise TableError(f"name {bad!r} cannot be listed in one cell with {len(names) - 1} "
-                         "others (spaces at the ends or unbalanced brackets); rename it")
-    return cell
 
 
 @dataclass
@@ -544,22 +417,6 @@ def _read(p: Path, sheet: str | None) -> tuple[list[Sequence[Any]], str]:
         warnings.warn(f"{file}: merged cells {_listed(found.merged)} read as their top value in "
                       "every row they span; check those rows", TableWarning, stacklevel=3)
     return found.rows, file
-
-
-def _read_bytes(p: Path) -> bytes:
-    try:
-        size = p.stat().st_size
-        if size > MAX_TABLE_BYTES:
-            raise TableError(f"the file has {size // 2**20} MB, more than a step table may "
-                             f"({MAX_TABLE_BYTES // 2**20} MB); keep only the step table in it",
-                             file=str(p))
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise ProcedureSyntaxError("no such file; check the path", file=str(p)) from None
-    except IsADirectoryError:
-        raise ProcedureSyntaxError("is a folder, expected a file", file=str(p)) from None
-    except OSError as e:
-        raise ProcedureSyntaxError(f"cannot read: {e.strerror}", file=str(p)) from None
 
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),

@@ -22,6 +22,7 @@ from process_models._exports import lazy_exports
 _HOMES = {
     "simulations.planning.advisor": ["Advice", "advise"],
     "simulations.planning.audit_report": ["AuditReport", "audit_report"],
+    "simulations.planning.county_report": ["CountyReport", "county_report"],
     "simulations.planning.cpm": [
         "Schedule", "critical_path", "critical_path_length", "critical_paths", "schedule",
     ],

@@ -675,3 +675,20 @@ def test_the_auditor_page_has_the_portfolio_and_both_csv_downloads(login):
     assert "newborn" in report.text or "新生儿" in report.text
     overdue = browser.get("/auditor/overdue.csv")
     assert overdue.text.lstrip("\ufeff").startswith("case_id,procedure_id,status")
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("zh", ["合成数据：示范县", "27家行政部门共认领录入政务服务事项1038项", "按部门", "县公安局"]),
+    ("en", ["Synthetic data", "27 departments claimed 1038 items", "by department"])])
+def test_the_county_page_shows_the_binxian_report_marked_synthetic(login, lang, words):
+    """/county (linked from /auditor): the headline, the basis line and the department and
+    level tables of the demo county, labelled synthetic in the visitor's language."""
+    browser = login("auditor")
+    assert 'href="/county"' in browser.get("/auditor").text
+    text = browser.get(f"/county?lang={lang}").text
+    assert all(word in text for word in words), text[:2000]
+
+
+def test_the_county_page_is_for_planners_and_auditors_only(login):
+    """The front desk may not read the county report."""
+    assert login("front_desk").get("/county").status_code == 403

@@ -60,6 +60,7 @@ COMMAND_MODULES = {
     "simulate": "simulate", "compare": "simulate", "portfolio": "simulate",
     "calendar": "calendar",
     "import-table": "tables", "export-table": "tables",
+    "registry": "registry",
     "audit": "audit", "fit": "audit", "demo-history": "audit",
     "discover": "logs", "fidelity": "logs",
     "case": "cases", "worker": "cases",
