@@ -97,7 +97,7 @@ CHANGE_KINDS = ("dependency_dropped", "merged_chain", "merged_longest",
                 "dropped", "one_window", "online", "intermediary_moved",
                 "intermediary_added")
 """What a lever can change (:attr:`Change.what`): the reader's sentence for each, in each
-language, is ``change.<what>`` of the pages' dictionary (``api/i18n.py``)."""
+language, is ``change.<what>`` of the pages' dictionary (``api/i18n.py``, words in ``api/words_*.py``)."""
 
 
 @dataclass(frozen=True)
