@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     yellow_share: float = Field(
         default=0.8, gt=0, lt=1, description="a step turns yellow past this share of its time"
     )
+    warning_working_days: int = Field(
+        default=1, ge=0, le=20,
+        description="early warning: a step turns yellow this many working days before its due "
+        "date (预警: one working day, as 督办 rules write it)")
+    supervision_reply_working_days: int = Field(
+        default=3, ge=1, le=60,
+        description="督办: working days a department has to answer a notice in writing "
+        "before it is escalated (estimate)")
     commitment_check_working_days: int = Field(
         default=20, ge=1, le=250,
         description="告知承诺: working days the department has for its 核查 after the window "

@@ -475,11 +475,11 @@ def test_a_case_waiting_for_supplement_at_the_window_is_yellow(session, shop):
 
 def test_the_sweep_escalates_each_red_step_once(session, case):
     """督办: one escalation event per step that turns red, however often the sweep runs."""
-    first = sweep(session, now=feb(6), yellow_share=0.8)
+    first = sweep(session, now=feb(6), yellow_share=0.8, warning_working_days=0)
     assert [(c.step_id, c.after, c.escalated) for c in first] == [
         ("licence", "red", True), ("fire_check", "green", False),
         ("invoice", "green", False), (None, "red", False)]
-    second = sweep(session, now=feb(7), yellow_share=0.8)
+    second = sweep(session, now=feb(7), yellow_share=0.8, warning_working_days=0)
     assert [(c.step_id, c.before, c.after, c.escalated) for c in second] == [
         ("fire_check", "green", "yellow", False)]
     escalations = session.exec(select(AuditEvent).where(AuditEvent.kind == "escalation")).all()

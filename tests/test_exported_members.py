@@ -66,6 +66,9 @@ EXPORTED = {
         "seal_chain", "sign_commitment", "step_colour",
         "store_procedure", "stuck_steps", "submit_materials", "sweep", "upload_procedure",
         "verify_chain", "window_procedure", "withdraw_case",
+        "DepartmentGrade", "NoticeView", "PauseReason", "PauseView", "SupervisionLine",
+        "answer_notice", "department_grades", "end_pause", "pause_step",
+        "recompute_due_dates", "supervision_notices", "supervision_report",
     ],
 }
 

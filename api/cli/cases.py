@@ -16,7 +16,7 @@ import typer
 from api.cli._app import LangOpt, app, console, print_json, words
 
 case_app = typer.Typer(name="case", help="Run cases: open, submit, decide, sign (告知承诺), "
-                       "check (核查), promise (容缺), show, list, checks, withdraw, resume.",
+                       "check (核查), promise (容缺), pause, resume, show, list, checks, withdraw.",
                        no_args_is_help=True)
 app.add_typer(case_app, name="case")
 
@@ -54,7 +54,7 @@ _SHOWN = {
     "case": ("case_id", "procedure_id", "procedure_version", "applicant_name", "status",
              "colour", "received_at", "accepted_at", "due_date", "closed_at", "close_reason"),
     "steps": ("step_id", "department_id", "status", "colour", "due_date", "version",
-              "decided_at"),
+              "decided_at", "pause_reason"),
     "materials": ("material_id", "status", "due_date"),
     "decisions": ("step_id", "outcome", "reason", "department_id", "decided_by", "decided_at"),
     "certificates": ("number", "name", "step_id", "department_id", "issued_at", "revoked_at",
@@ -72,10 +72,16 @@ def _shown(item, part: str) -> dict:
 
 
 def _case_data(view) -> dict:
-    """A case view (:func:`flows.casework.views.case_view`) as the CLI shows it."""
-    return {**_shown(view, "case"),
+    """A case view (:func:`flows.casework.views.case_view`) as the CLI shows it; each step
+    with its pause ledger (``pauses``)."""
+    from dataclasses import asdict
+
+    data = {**_shown(view, "case"),
             **{part: [_shown(item, part) for item in getattr(view, part)]
                for part in ("steps", "materials", "decisions", "certificates", "commitments")}}
+    for shown, step in zip(data["steps"], view.steps, strict=True):
+        shown["pauses"] = [asdict(pause) for pause in step.pauses]
+    return data
 
 
 def _procedure_names(session, keys) -> dict[tuple[str, str | None], object]:
@@ -113,6 +119,13 @@ def _print_case(data: dict, proc, t: dict[str, str]) -> None:
             department=names.get(s["department_id"], s["department_id"]),
             status=label(t, "status", s["status"]), colour=label(t, "colour", s["colour"]),
             due=s["due_date"] or "—"))
+        for p in s["pauses"]:
+            out.print(t["cli.case.pause"].format(
+                reason=label(t, "pause", p["reason"]),
+                counted=t["pause.counted" if p["counted"] else "pause.not_counted"],
+                start=p["started_on"], end=p["ended_on"] or "—",
+                moved=t["cli.case.pause_moved"].format(days=p["working_days"])
+                if p["working_days"] else ""))
     for m in data["materials"]:
         if m["status"] != "received":
             out.print(t["cli.case.material"].format(
@@ -397,20 +410,60 @@ def withdraw(
     console().print(f"case {case_id}: {status}")
 
 
+@case_app.command("pause")
+def pause(
+    case_id: CaseArg,
+    step: Annotated[str, typer.Argument(help="step id of a pending step")],
+    reason: Annotated[str, typer.Option(
+        "--reason", help="expert_review (专家评审), site_inspection (现场踏勘), hearing (听证), "
+        "publicity (公示), testing (检验检测) or other")],
+    counted: Annotated[bool | None, typer.Option(
+        "--counted/--not-counted", help="whether the time counts in the legal limit "
+        "(default: not counted for 专家评审, 听证, 公示, 检验检测 — 第45条; counted otherwise)")]
+    = None,
+    by: Annotated[str, typer.Option("--by", help="who pauses the step")] = "staff",
+    lang: LangOpt = "zh",
+) -> None:
+    """Hold a step's clock for a special procedure (行政许可法 第45条); the ledger keeps it."""
+    from api.i18n import label
+    from flows import casework
+
+    t = words(lang)
+    with case_session() as session:
+        casework.pause_step(session, case_id, step, reason, by=by, now=_now(), counted=counted)
+        view = next(s for s in casework.case_view(session, case_id, today=_today()).steps
+                    if s.step_id == step)
+        names = _case_names(session, case_id)
+    last = view.pauses[-1]
+    console().print(t["cli.case.paused"].format(
+        case_id=case_id, step=names.get(step, step), reason=label(t, "pause", last.reason),
+        counted=t["pause.counted" if last.counted else "pause.not_counted"]))
+
+
 @case_app.command("resume")
 def resume(
     case_id: CaseArg,
-    step: Annotated[str, typer.Argument(help="step id of the step paused for 补正")],
-    reason: Annotated[str, typer.Option("--reason", help="why the step is resumed")],
-    by: Annotated[str, typer.Option("--by", help="who repairs the case")] = "admin",
+    step: Annotated[str, typer.Argument(help="step id of a paused step")],
+    reason: Annotated[str | None, typer.Option(
+        "--reason", help="an admin's repair of a step stuck in 补正: why it is resumed")] = None,
+    by: Annotated[str, typer.Option("--by", help="who resumes the step")] = "staff",
+    lang: LangOpt = "zh",
 ) -> None:
-    """Repair a stuck case: resume a step paused for 补正 (recorded in the audit trail)."""
+    """End a step's pause (its due date moves by the working days not counted); with
+    --reason, an admin's repair of a step stuck in 补正 (recorded in the audit trail)."""
     from flows import casework
 
+    t = words(lang)
     with case_session() as session:
-        case = casework.resume_step(session, case_id, step, by=by, reason=reason, now=_now())
-        status = case.status
-    console().print(f"case {case_id}: {step} resumed; {status}")
+        if reason is not None:
+            casework.resume_step(session, case_id, step, by=by, reason=reason, now=_now())
+        else:
+            casework.end_pause(session, case_id, step, by=by, now=_now())
+        view = next(s for s in casework.case_view(session, case_id, today=_today()).steps
+                    if s.step_id == step)
+        names = _case_names(session, case_id)
+    console().print(t["cli.case.pause_ended"].format(case_id=case_id, step=names.get(step, step),
+                                                     due=view.due_date))
 
 
 @app.command()

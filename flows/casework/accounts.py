@@ -8,6 +8,8 @@ clerks, the departments whose steps they decide. Roles:
 - ``clerk``: decides the steps of its departments; sees masked ID numbers;
 - ``planner``: procedures and simulations; never sees applicants' personal data;
 - ``auditor``: reads everything, changes nothing; sees masked personal data;
+- ``supervisor`` (督办): reads the board and the 督办 notices, sees masked personal data;
+  departments answer the notices, the supervisor follows them up;
 - ``admin``: everything.
 
 An account's ``session_epoch`` moves on at each logout (:func:`end_sessions`): bearer
@@ -20,7 +22,7 @@ counts, kept in the database so a restart or a second server process shares them
 >>> check_role("clerc")
 Traceback (most recent call last):
 ...
-process_models.errors.InvalidInput: role: unknown role 'clerc'; use one of front_desk, clerk, planner, auditor, admin (did you mean 'clerk'?)
+process_models.errors.InvalidInput: role: unknown role 'clerc'; use one of front_desk, clerk, planner, auditor, supervisor, admin (did you mean 'clerk'?)
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ __all__ = [
     "record_login_failure",
 ]
 
-ROLES = ("front_desk", "clerk", "planner", "auditor", "admin")
+ROLES = ("front_desk", "clerk", "planner", "auditor", "supervisor", "admin")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 

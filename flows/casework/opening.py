@@ -106,7 +106,7 @@ def open_case(
             StepRow(id=None, case_id=case.id, step_id=step.id, department_id=step.department,
                      status=StepStatus.WAITING, started_at=None, due_date=None, paused_on=None,
                      paused_working_days=0, colour=None, escalated_at=None, version=1,
-                     decided_at=None)
+                     decided_at=None, pause_reason=None, pause_counted=None)
             for step in proc.applicant_steps
         ]
         tx.audit(case.id, "case_opened", {

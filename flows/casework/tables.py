@@ -57,8 +57,11 @@ __all__ = [
     "Decision",
     "Outbox",
     "ProcedureDefinition",
+    "PauseReason",
+    "StepPause",
     "StepStatus",
     "Submission",
+    "SupervisionNotice",
     "SubmissionStatus",
     "aware_time",
     "canonical_json",
@@ -87,6 +90,19 @@ class StepStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+
+
+class PauseReason(StrEnum):
+    """Why a step's clock is held (行政许可法 第45条): stored as its value
+    (``StepPause.reason``, ``CaseStep.pause_reason``)."""
+
+    SUPPLEMENT = "supplement"
+    EXPERT_REVIEW = "expert_review"
+    SITE_INSPECTION = "site_inspection"
+    HEARING = "hearing"
+    PUBLICITY = "publicity"
+    TESTING = "testing"
+    OTHER = "other"
 
 
 class CheckResult(StrEnum):
@@ -193,6 +209,50 @@ class CaseStep(SQLModel, table=True):
     escalated_at: datetime | None = None
     version: int = 1
     decided_at: datetime | None = None
+    pause_reason: str | None = Field(default=None, max_length=30)
+    pause_counted: bool | None = None
+
+
+class StepPause(SQLModel, table=True):
+    """One entry of a step's pause ledger: why its clock was held (:class:`PauseReason`),
+    whether the time counts in the legal limit, from when to when, and who said so.
+    ``working_days`` is what the due date moved by (0 for a counted pause)."""
+
+    __tablename__ = "step_pause"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    case_step_id: int = Field(foreign_key="case_step.id", index=True)
+    step_id: str = Field(max_length=200)
+    reason: str = Field(max_length=30)
+    counted: bool
+    started_on: date
+    started_by: str = Field(max_length=200)
+    ended_on: date | None = None
+    ended_by: str | None = Field(default=None, max_length=200)
+    working_days: int | None = None
+
+
+class SupervisionNotice(SQLModel, table=True):
+    """A 督办 notice to a department about one step of a case that turned red or yellow:
+    the department answers in writing by ``reply_due_date``; an unanswered notice past it
+    is escalated (``escalated_at``)."""
+
+    __tablename__ = "supervision_notice"
+    __table_args__ = (UniqueConstraint("case_id", "step_id", "colour",
+                                       name="uq_supervision_notice_case_step_colour"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    step_id: str = Field(max_length=200)
+    department_id: str = Field(index=True, max_length=200)
+    colour: str = Field(max_length=10)
+    issued_at: datetime
+    reply_due_date: date
+    answer: str | None = None
+    answered_by: str | None = Field(default=None, max_length=200)
+    answered_at: datetime | None = None
+    escalated_at: datetime | None = None
 
 
 class Submission(SQLModel, table=True):

@@ -40,6 +40,7 @@ from sqlmodel import Session, col, select
 
 from flows.casework._rows import case_not_found
 from flows.casework.colours import case_colour, check_colour, step_colour
+from flows.casework.pauses import PauseView, step_pauses
 from flows.casework.tables import (
     OPEN_STATUSES,
     AuditEvent,
@@ -86,6 +87,8 @@ class StepView:
     started_at: datetime | None
     decided_at: datetime | None
     paused_working_days: int
+    pause_reason: str | None = None
+    pauses: tuple[PauseView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,12 +210,12 @@ class TimelineEntry:
     payload: dict[str, Any]
 
 
-def _yellow_share(yellow_share: float | None) -> float:
-    if yellow_share is not None:
-        return yellow_share
+def _colour_rule(yellow_share: float | None) -> dict[str, Any]:
+    """The keywords of :func:`~flows.casework.colours.step_colour` from the settings."""
     from process_models.settings import settings
 
-    return settings.yellow_share
+    return {"yellow_share": settings.yellow_share if yellow_share is None else yellow_share,
+            "warning_working_days": settings.warning_working_days}
 
 
 def _rows_of_case(view: type, table: Any, order: Any) -> Any:
@@ -223,7 +226,8 @@ def _rows_of_case(view: type, table: Any, order: Any) -> Any:
 
 _READ_STEPS = (sa_select(CaseStep.step_id, CaseStep.department_id, CaseStep.status,
                          CaseStep.due_date, CaseStep.version, CaseStep.started_at,
-                         CaseStep.decided_at, CaseStep.paused_working_days, CaseStep.paused_on)
+                         CaseStep.decided_at, CaseStep.paused_working_days, CaseStep.paused_on,
+                         CaseStep.pause_reason)
                .where(CaseStep.case_id == bindparam("case_id")).order_by(CaseStep.id))
 """What a case's view shows of its steps, and what their colour needs."""
 _READ_PARTS = {
@@ -243,19 +247,22 @@ def case_view(session: Session, case_id: str, *, today: date,
     if case is None:
         raise case_not_found(session, case_id)
     steps = session.execute(_READ_STEPS, {"case_id": case.id}).all()
-    share = _yellow_share(yellow_share)
+    rule = _colour_rule(yellow_share)
+    ledger = step_pauses(session, [case.id])
     return CaseView(
         case_id=case.id, procedure_id=case.procedure_id,
         procedure_version=case.procedure_version, status=case.status,
-        colour=case_colour(case, steps, today, yellow_share=share),
+        colour=case_colour(case, steps, today, **rule),
         applicant_name=case.applicant_name, applicant_id_number=case.applicant_id_number,
         applicant_address=case.applicant_address, applicant_phone=case.applicant_phone,
         received_at=case.received_at, accepted_at=case.accepted_at, due_date=case.due_date,
         closed_at=case.closed_at, close_reason=case.close_reason, version=case.version,
         steps=[StepView(step_id=s.step_id, department_id=s.department_id, status=s.status,
-                        colour=step_colour(s, today, yellow_share=share), due_date=s.due_date,
+                        colour=step_colour(s, today, **rule), due_date=s.due_date,
                         version=s.version, started_at=s.started_at, decided_at=s.decided_at,
-                        paused_working_days=s.paused_working_days) for s in steps],
+                        paused_working_days=s.paused_working_days, pause_reason=s.pause_reason,
+                        pauses=tuple(ledger.get((case.id, s.step_id), ())))
+               for s in steps],
         **{part: [view(*row) for row in session.execute(statement, {"case_id": case.id})]
            for part, (view, statement) in _READ_PARTS.items()},
     )
@@ -298,10 +305,9 @@ def case_board(
         for step in session.execute(sa_select(*_COLOUR_COLUMNS).where(
                 col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
             steps.setdefault(step.case_id, []).append(step)
-    share = _yellow_share(yellow_share)
+    rule = _colour_rule(yellow_share)
     lines = [CaseLine(case_id=case.id, procedure_id=case.procedure_id, status=case.status,
-                      colour=case_colour(case, steps.get(case.id, []), today,
-                                         yellow_share=share),
+                      colour=case_colour(case, steps.get(case.id, []), today, **rule),
                       applicant_name=case.applicant_name,
                       applicant_id_number=case.applicant_id_number,
                       applicant_address=case.applicant_address,

@@ -1,0 +1,165 @@
+"""督办 from the command line: ``onething supervision notices|answer|report|grades``.
+
+Notices are issued by the sweep (``onething worker`` runs it; :func:`flows.casework.sweep`);
+a department answers in writing; the report counts notices per department (XLSX or JSON)
+and ``grades`` gives each department's quarterly grade (优秀/良好/合格/不合格).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli._app import LangOpt, app, console, print_json, words
+from api.cli.cases import _now, _today, case_session
+
+supervision_app = typer.Typer(
+    name="supervision", help="督办: notices on red and yellow steps, written answers, "
+    "escalation, the 督办 report and departments' quarterly grades.", no_args_is_help=True)
+app.add_typer(supervision_app, name="supervision")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _names(session) -> dict[str, str]:
+    """Id → name of every step and department of the catalog's procedures cases ran."""
+    from sqlalchemy import select
+
+    from api.cli._app import names_of
+    from api.cli.cases import _procedure_names
+    from flows.casework.tables import Case
+
+    keys = {tuple(row) for row in session.execute(
+        select(Case.procedure_id, Case.procedure_version).distinct())}
+    names: dict[str, str] = {}
+    for proc in _procedure_names(session, keys).values():
+        names.update(names_of(proc))
+    return names
+
+
+@supervision_app.command("notices")
+def notices(
+    department: Annotated[str | None, typer.Option(
+        "--department", help="only this department's notices")] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="only unanswered notices")] = False,
+    json_: JsonOpt = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """The 督办 notices, oldest first, with their reply dates and state."""
+    from api.i18n import label
+    from flows.casework import supervision_notices
+
+    t = words(lang)
+    with case_session() as session:
+        found = supervision_notices(session, today=_today(), department_id=department,
+                                    open_only=open_only)
+        names = _names(session) if found and not json_ else {}
+    if json_:
+        print_json([asdict(n) for n in found])
+        return
+    out = console()
+    for n in found:
+        out.print(t["cli.notice.line"].format(
+            notice_id=n.notice_id, case_id=n.case_id, step=names.get(n.step_id, n.step_id),
+            department=names.get(n.department_id, n.department_id),
+            colour=label(t, "colour", n.colour), reply_due=n.reply_due_date,
+            state=label(t, "notice.state", n.state)))
+    out.print(t["cli.notice.count"].format(count=len(found)))
+
+
+@supervision_app.command("answer")
+def answer(
+    notice_id: Annotated[int, typer.Argument(help="notice number, from `supervision notices`")],
+    text: Annotated[str, typer.Option("--text", help="the written explanation (书面说明)")],
+    department: Annotated[str, typer.Option("--department", help="answering department id")],
+    by: Annotated[str, typer.Option("--by", help="who answers")] = "staff",
+    lang: LangOpt = "zh",
+) -> None:
+    """A department's written explanation for a 督办 notice (in the audit trail)."""
+    from flows.casework import answer_notice
+
+    with case_session() as session:
+        answer_notice(session, notice_id, text, by=by, department_id=department, now=_now())
+    console().print(words(lang)["cli.notice.answered"].format(notice_id=notice_id, by=by))
+
+
+def _quarter_first(today: date) -> date:
+    return date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+
+
+@supervision_app.command("report")
+def report(
+    first: Annotated[str | None, typer.Option(
+        "--from", help="first day, YYYY-MM-DD (default: the quarter's first)")] = None,
+    last: Annotated[str | None, typer.Option("--to", help="last day (default: today)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or xlsx")] = "table",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="file for xlsx")] = None,
+    lang: LangOpt = "zh",
+) -> None:
+    """督办 per department: notices issued (red, yellow), answered, late, escalated."""
+    from api.cli.audit import _print_views
+    from flows.casework import supervision_report
+    from process_models.calendar import parse_date
+    from process_models.errors import InvalidInput
+    from simulations.planning.audit_report import View, write_views
+
+    if fmt not in ("table", "json", "xlsx"):
+        raise InvalidInput(f"unknown format '{fmt[:20]}'; use table, json or xlsx",
+                           path="--format")
+    if fmt == "xlsx" and output is None:
+        raise InvalidInput("--format xlsx writes a file; give it with -o FILE", path="-o")
+    today = _today()
+    begin = parse_date(first, path="--from") if first else _quarter_first(today)
+    end = parse_date(last, path="--to") if last else today
+    t = words(lang)
+    with case_session() as session:
+        lines = supervision_report(session, first=begin, last=end, today=today)
+        names = _names(session)
+    if fmt == "json":
+        print_json({"from": begin.isoformat(), "to": end.isoformat(), "basis": "sourced",
+                    "departments": [asdict(line) for line in lines]})
+        return
+    fields = ("issued", "red", "yellow", "answered", "answered_late", "escalated",
+              "unanswered")
+    view = View(t["supervision.title"].format(first=begin, last=end)[:31],
+                [t["supervision.department"], *(t[f"supervision.{f}"] for f in fields)],
+                [[t["supervision.all"] if line.department_id == "*"
+                  else names.get(line.department_id, line.department_id),
+                  *(getattr(line, f) for f in fields)] for line in lines])
+    if fmt == "xlsx":
+        write_views([view], output, "xlsx", lang=lang)
+    else:
+        _print_views([view], t["supervision.title"].format(first=begin, last=end))
+
+
+@supervision_app.command("grades")
+def grades(
+    year: Annotated[int, typer.Option("--year", help="e.g. 2025")],
+    quarter: Annotated[int, typer.Option("--quarter", help="1, 2, 3 or 4")],
+    json_: JsonOpt = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """Each department's grade for a quarter: steps decided on time, 督办 escalations."""
+    from api.cli.audit import _print_views
+    from api.i18n import label
+    from flows.casework import department_grades
+    from simulations.planning.audit_report import View
+
+    t = words(lang)
+    with case_session() as session:
+        found = department_grades(session, year=year, quarter=quarter, today=_today())
+        names = _names(session)
+    if json_:
+        print_json([asdict(g) for g in found])
+        return
+    view = View(str(quarter), [t["supervision.department"], t["grade.decided"],
+                               t["grade.on_time"], t["supervision.issued"],
+                               t["supervision.escalated"], t["grade.grade"]],
+                [[names.get(g.department_id, g.department_id), g.decided, g.on_time, g.notices,
+                  g.escalated, label(t, "grade", g.grade)] for g in found])
+    _print_views([view], t["grade.title"].format(year=year, quarter=quarter))
+
