@@ -91,7 +91,7 @@ def _check_format(fmt: str, output: Path | None) -> None:
         raise InvalidInput(f"--format {fmt} writes a file; give it with -o FILE", path="-o")
 
 
-def _print_views(views, title: str) -> None:
+def print_views(views, title: str) -> None:
     from rich.table import Table
 
     out = console()
@@ -133,7 +133,7 @@ def report(
     sourced, anchored = result.sourced(lang), t["audit.anchor"].format(
         anchor=anchor or t["audit.no_anchor"])
     if fmt == "table":
-        _print_views(views, t["audit.report"])
+        print_views(views, t["audit.report"])
         it = result.item_totals
         console().print(t["audit.summary"].format(
             procedures=result.totals.headline(lang), items=it.headline(lang),
@@ -249,7 +249,7 @@ def actual(
     if fmt == "json":
         print_json(summary.as_dict())
         return
-    _print_views(_summary_views(summary), "计划与实际")
+    print_views(_summary_views(summary), "计划与实际")
     console().print(f"{summary.cases} cases, {summary.steps} steps; 超期率 "
                     f"{summary.overdue_rate:.1%}")
 

@@ -67,11 +67,11 @@ def recompute(
     """After adding or editing an override file (e.g. the State Council's schedule for a
     new year): move the due dates of open cases onto the new calendar (audited)."""
     from api.cli._app import console, words
-    from api.cli.cases import _now, case_session
+    from api.cli.cases import case_session, staff_now
     from flows.casework import recompute_due_dates
 
     with case_session() as session:
-        moved = recompute_due_dates(session, by=by, now=_now())
+        moved = recompute_due_dates(session, by=by, now=staff_now())
     console().print(words(lang)["cli.recomputed"].format(count=len(moved),
                                                          cases=", ".join(moved) or "—"))
 

@@ -40,14 +40,16 @@ def case_session():
     return Session(_engine())
 
 
-def _now() -> datetime:
+def staff_now() -> datetime:
+    """Now, for the operations the commands record."""
     return datetime.now(UTC)
 
 
-def _today():
+def staff_today():
+    """Today on the service centre's clock."""
     from process_models.calendar import local_date
 
-    return local_date(_now())
+    return local_date(staff_now())
 
 
 _SHOWN = {
@@ -84,7 +86,7 @@ def _case_data(view) -> dict:
     return data
 
 
-def _procedure_names(session, keys) -> dict[tuple[str, str | None], object]:
+def procedure_names(session, keys) -> dict[tuple[str, str | None], object]:
     """The procedure of each (id, version) of ``keys`` (version ``None``: the one cases
     open on), for the names people read."""
     from flows import casework
@@ -99,7 +101,7 @@ def _case_names(session, case_id: str) -> dict[str, str]:
 
     case = session.get(Case, case_id)
     key = (case.procedure_id, case.procedure_version)
-    return names_of(_procedure_names(session, [key])[key])
+    return names_of(procedure_names(session, [key])[key])
 
 
 def _print_case(data: dict, proc, t: dict[str, str]) -> None:
@@ -324,8 +326,8 @@ def checks(
 
     t = words(lang)
     with case_session() as session:
-        tasks = check_tasks(session, today=_today(), department_id=department)
-        procs = _procedure_names(session, {(t.procedure_id, t.procedure_version) for t in tasks})
+        tasks = check_tasks(session, today=staff_today(), department_id=department)
+        procs = procedure_names(session, {(t.procedure_id, t.procedure_version) for t in tasks})
     rows = [_shown(task, "check") for task in tasks]
     if json_:
         print_json(rows)
@@ -349,9 +351,9 @@ def show(case_id: CaseArg, json_: JsonOpt = False, lang: LangOpt = "zh") -> None
 
     t = words(lang)
     with case_session() as session:
-        data = _case_data(case_view(session, case_id, today=_today()))
+        data = _case_data(case_view(session, case_id, today=staff_today()))
         key = (data["procedure_id"], data["procedure_version"])
-        proc = _procedure_names(session, [key])[key]
+        proc = procedure_names(session, [key])[key]
     if json_:
         print_json(data)
     else:
@@ -378,9 +380,9 @@ def list_cases(
                            path="--status", suggestion=did_you_mean(status, statuses))
     t = words(lang)
     with case_session() as session:
-        board = case_board(session, today=_today(), status=status, colour=colour,
+        board = case_board(session, today=staff_today(), status=status, colour=colour,
                            include_closed=True)
-        procs = _procedure_names(session, {(line.procedure_id, None) for line in board.lines})
+        procs = procedure_names(session, {(line.procedure_id, None) for line in board.lines})
     rows = [_shown(line, "line") for line in board.lines]
     if json_:
         print_json(rows)
@@ -430,8 +432,8 @@ def pause(
 
     t = words(lang)
     with case_session() as session:
-        casework.pause_step(session, case_id, step, reason, by=by, now=_now(), counted=counted)
-        view = next(s for s in casework.case_view(session, case_id, today=_today()).steps
+        casework.pause_step(session, case_id, step, reason, by=by, now=staff_now(), counted=counted)
+        view = next(s for s in casework.case_view(session, case_id, today=staff_today()).steps
                     if s.step_id == step)
         names = _case_names(session, case_id)
     last = view.pauses[-1]
@@ -456,10 +458,10 @@ def resume(
     t = words(lang)
     with case_session() as session:
         if reason is not None:
-            casework.resume_step(session, case_id, step, by=by, reason=reason, now=_now())
+            casework.resume_step(session, case_id, step, by=by, reason=reason, now=staff_now())
         else:
-            casework.end_pause(session, case_id, step, by=by, now=_now())
-        view = next(s for s in casework.case_view(session, case_id, today=_today()).steps
+            casework.end_pause(session, case_id, step, by=by, now=staff_now())
+        view = next(s for s in casework.case_view(session, case_id, today=staff_today()).steps
                     if s.step_id == step)
         names = _case_names(session, case_id)
     console().print(t["cli.case.pause_ended"].format(case_id=case_id, step=names.get(step, step),

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from api.cli._app import LangOpt, app, console, print_json, words
-from api.cli.cases import _now, _today, case_session
+from api.cli.cases import case_session, staff_now, staff_today
 
 supervision_app = typer.Typer(
     name="supervision", help="督办: notices on red and yellow steps, written answers, "
@@ -30,13 +30,13 @@ def _names(session) -> dict[str, str]:
     from sqlalchemy import select
 
     from api.cli._app import names_of
-    from api.cli.cases import _procedure_names
+    from api.cli.cases import procedure_names
     from flows.casework.tables import Case
 
     keys = {tuple(row) for row in session.execute(
         select(Case.procedure_id, Case.procedure_version).distinct())}
     names: dict[str, str] = {}
-    for proc in _procedure_names(session, keys).values():
+    for proc in procedure_names(session, keys).values():
         names.update(names_of(proc))
     return names
 
@@ -55,7 +55,7 @@ def notices(
 
     t = words(lang)
     with case_session() as session:
-        found = supervision_notices(session, today=_today(), department_id=department,
+        found = supervision_notices(session, today=staff_today(), department_id=department,
                                     open_only=open_only)
         names = _names(session) if found and not json_ else {}
     if json_:
@@ -83,7 +83,7 @@ def answer(
     from flows.casework import answer_notice
 
     with case_session() as session:
-        answer_notice(session, notice_id, text, by=by, department_id=department, now=_now())
+        answer_notice(session, notice_id, text, by=by, department_id=department, now=staff_now())
     console().print(words(lang)["cli.notice.answered"].format(notice_id=notice_id, by=by))
 
 
@@ -101,7 +101,7 @@ def report(
     lang: LangOpt = "zh",
 ) -> None:
     """督办 per department: notices issued (red, yellow), answered, late, escalated."""
-    from api.cli.audit import _print_views
+    from api.cli.audit import print_views
     from flows.casework import supervision_report
     from process_models.calendar import parse_date
     from process_models.errors import InvalidInput
@@ -112,7 +112,7 @@ def report(
                            path="--format")
     if fmt == "xlsx" and output is None:
         raise InvalidInput("--format xlsx writes a file; give it with -o FILE", path="-o")
-    today = _today()
+    today = staff_today()
     begin = parse_date(first, path="--from") if first else _quarter_first(today)
     end = parse_date(last, path="--to") if last else today
     t = words(lang)
@@ -133,7 +133,7 @@ def report(
     if fmt == "xlsx":
         write_views([view], output, "xlsx", lang=lang)
     else:
-        _print_views([view], t["supervision.title"].format(first=begin, last=end))
+        print_views([view], t["supervision.title"].format(first=begin, last=end))
 
 
 @supervision_app.command("grades")
@@ -144,14 +144,14 @@ def grades(
     lang: LangOpt = "zh",
 ) -> None:
     """Each department's grade for a quarter: steps decided on time, 督办 escalations."""
-    from api.cli.audit import _print_views
+    from api.cli.audit import print_views
     from api.i18n import label
     from flows.casework import department_grades
     from simulations.planning.audit_report import View
 
     t = words(lang)
     with case_session() as session:
-        found = department_grades(session, year=year, quarter=quarter, today=_today())
+        found = department_grades(session, year=year, quarter=quarter, today=staff_today())
         names = _names(session)
     if json_:
         print_json([asdict(g) for g in found])
@@ -161,5 +161,5 @@ def grades(
                                t["supervision.escalated"], t["grade.grade"]],
                 [[names.get(g.department_id, g.department_id), g.decided, g.on_time, g.notices,
                   g.escalated, label(t, "grade", g.grade)] for g in found])
-    _print_views([view], t["grade.title"].format(year=year, quarter=quarter))
+    print_views([view], t["grade.title"].format(year=year, quarter=quarter))
 

@@ -60,7 +60,8 @@ class StatusChange:
 def step_colour(step: CaseStep, today: date, *, yellow_share: float,
                 warning_working_days: int = 0) -> Colour:
     """Red past its committed due date; yellow paused for 补正, within
-    ``warning_working_days`` of its due date (预警) or past ``yellow_share`` of its time;
+    ``warning_working_days`` of its due date (预警; not on a step whose whole limit is
+    that short) or past ``yellow_share`` of its time;
     green on track. A step held for a special procedure not counted in the limit
     (``paused_on`` set while pending, :func:`~flows.casework.pauses.pause_step`) stays
     green while held, unless it was already late. Decided steps keep the colour of when
@@ -80,13 +81,11 @@ def step_colour(step: CaseStep, today: date, *, yellow_share: float,
     if today > step.due_date:
         return "red"
     calendar = default_calendar()
-    if warning_working_days and calendar.working_days_between(
-            today, step.due_date) <= warning_working_days:
-        return "yellow"
     start = local_date(step.started_at)
     total = calendar.working_days_between(start, step.due_date)
     elapsed = calendar.working_days_between(start, today)
-    return "yellow" if total > 0 and elapsed > yellow_share * total else "green"
+    warned = total > warning_working_days >= total - elapsed
+    return "yellow" if warned or (total > 0 and elapsed > yellow_share * total) else "green"
 
 
 def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,

@@ -32,8 +32,8 @@ from flows.casework.pauses import open_pause
 from flows.casework.tables import (
     OUTCOMES,
     CaseStatus,
-    PauseReason,
     Decision,
+    PauseReason,
     StepStatus,
     SubmissionStatus,
     aware_time,
