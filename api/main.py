@@ -53,6 +53,7 @@ DEMO_ACCOUNTS: list[tuple[str, str, str, list[str]]] = [
     ("clerk", "clerk-demo", "clerk", ["hospital", "health"]),
     ("planner", "planner-demo", "planner", []),
     ("auditor", "auditor-demo", "auditor", []),
+    ("supervisor", "supervisor-demo", "supervisor", []),
     ("admin", "admin-demo", "admin", []),
 ]
 """(username, password, role, departments) of the development demo accounts."""

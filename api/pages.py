@@ -17,7 +17,7 @@ brings the form back with what was typed, in the page's language. Error pages ne
 where the service is installed (:func:`api.main.public_message`).
 
 >>> sorted(HOME)
-['admin', 'auditor', 'clerk', 'front_desk', 'planner']
+['admin', 'auditor', 'clerk', 'front_desk', 'planner', 'supervisor']
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ templates.env.filters["local"] = local_time
 router = APIRouter(include_in_schema=False)
 
 HOME = {"front_desk": "/desk", "clerk": "/inbox", "planner": "/planner",
-        "auditor": "/auditor", "admin": "/board"}
+        "auditor": "/auditor", "supervisor": "/board", "admin": "/board"}
 """Where each role lands after logging in."""
 
 NAV = [("nav.desk", "/desk", "cases:open"), ("nav.inbox", "/inbox", "cases:decide"),

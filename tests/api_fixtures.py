@@ -47,6 +47,7 @@ ACCOUNTS = {
     "other_clerk": ("cdc_clerk", "clerk", ["cdc"]),
     "planner": ("planner", "planner", []),
     "auditor": ("auditor", "auditor", []),
+    "supervisor": ("supervisor", "supervisor", []),
     "admin": ("admin", "admin", []),
 }
 """Test identity → (username, role, departments); ``other_clerk`` decides CDC steps only."""

@@ -23,7 +23,9 @@ from tests.api_fixtures import (
 )
 
 EVERYONE = frozenset(ACCOUNTS)
-CASE_READERS = frozenset({"front_desk", "clerk", "other_clerk", "auditor", "admin"})
+CASE_READERS = frozenset({"front_desk", "clerk", "other_clerk", "auditor", "supervisor", "admin"})
+SUPERVISION_READERS = frozenset({"clerk", "other_clerk", "auditor", "supervisor", "admin"})
+SUPERVISION_REPORTERS = frozenset({"auditor", "supervisor", "admin"})
 ANALYSTS = frozenset({"planner", "auditor", "admin"})
 UPLOAD = small_procedure_yaml("roles_shop")
 
@@ -97,6 +99,15 @@ ROUTES = [
           f"/api/cases/{{case_id}}/materials/{DEFERRED_MATERIAL}/promise",
           frozenset({"front_desk", "admin"}),
           json={"promised": str(date.today() + timedelta(days=7))}, changes=True),
+    Route("督办 notices", "GET", "/api/supervision/notices", SUPERVISION_READERS),
+    Route("answer a 督办 notice", "POST", "/api/supervision/notices/1/answer",
+          frozenset({"clerk", "other_clerk", "admin"}), json={"text": "已说明"},
+          status=404),   # no notice yet: past the gate, 404
+    Route("督办 report", "GET", "/api/supervision/report", SUPERVISION_REPORTERS),
+    Route("督办 report as XLSX", "GET", "/api/supervision/report", SUPERVISION_REPORTERS,
+          params={"format": "xlsx"}),
+    Route("department grades", "GET", "/api/supervision/grades", SUPERVISION_REPORTERS,
+          params={"year": 2025, "quarter": 1}),
 ]
 
 
