@@ -71,6 +71,9 @@ class Settings(BaseSettings):
         default=1, ge=0, le=20,
         description="early warning: a step turns yellow this many working days before its due "
         "date (预警: one working day, as 督办 rules write it)")
+    auto_rule_files: list[Path] = Field(
+        default_factory=list, description="秒批 rule files (YAML, process_models/auto_rules.py): "
+        "a step a rule holds for is approved as it starts, with no staff action")
     supervision_reply_working_days: int = Field(
         default=3, ge=1, le=60,
         description="督办: working days a department has to answer a notice in writing "

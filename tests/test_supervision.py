@@ -241,3 +241,105 @@ def test_a_quarter_runs_from_its_first_to_its_last_day(quarter, bounds):
 def test_an_empty_answer_is_refused(session, case):
     with pytest.raises(InvalidInput, match="the written explanation is empty"):
         answer_notice(session, 1, "  ", by="李四", department_id="fire", now=at(2, 7))
+
+
+# --- 秒批 --------------------------------------------------------------------------------------
+
+VACCINATION_RULE = """
+id: vaccination_auto
+version: "2"
+procedure: newborn
+step: vaccination
+conditions:
+  - nothing_owed: true
+  - received: [mother_id]
+"""
+
+
+@pytest.fixture
+def newborn_rule():
+    from process_models.auto_rules import parse_auto_rule
+
+    return parse_auto_rule(VACCINATION_RULE, file="vaccination.yaml")
+
+
+def test_a_rule_approves_a_matching_case_with_no_staff_and_says_so_in_the_audit_trail(
+        session, newborn_rule):
+    from flows.casework import notification_list
+    from flows.casework.auto_decisions import auto_decide
+    from process_models.catalog import load_catalog_procedure
+
+    newborn = load_catalog_procedure("newborn")
+    everything = [i.material_id for i in notification_list(newborn)]
+    case = open_case(session, newborn, APPLICANT, everything, now=at(1, 24, 9))
+    decision = auto_decide(session, case.id, newborn_rule, now=at(1, 24, 9))
+    assert (decision.outcome, decision.decided_by) == ("approve", "秒批:vaccination_auto@2")
+    (event,) = events(session, "decision")
+    assert event.payload["decided_by"] == "秒批:vaccination_auto@2"
+    assert step(session, case.id, "vaccination", date(2025, 1, 24)).status == "approved"
+    owing = open_case(session, newborn, APPLICANT, [m for m in everything if m != "photo"],
+                      now=at(1, 24, 9))   # photo owed (容缺): the rule does not hold
+    assert auto_decide(session, owing.id, newborn_rule, now=at(1, 24, 9)) is None
+
+
+def test_a_rule_in_the_settings_decides_at_the_window_as_the_step_starts(
+        session, tmp_path, monkeypatch):
+    """No staff action: the case opens with its vaccination pending; advancing it lets the rule approve it;
+    the next advance starts the birth certificate."""
+    from flows.casework import advance_case, notification_list
+    from process_models.catalog import load_catalog_procedure
+    from process_models.settings import settings
+
+    path = tmp_path / "vaccination.yaml"
+    path.write_text(VACCINATION_RULE, encoding="utf-8")
+    monkeypatch.setattr(settings, "auto_rule_files", [path])
+    monkeypatch.setenv("ONETHING_AUTO_RULE_FILES", json.dumps([str(path)]))
+    newborn = load_catalog_procedure("newborn")
+    case = open_case(session, newborn, APPLICANT,
+                     [i.material_id for i in notification_list(newborn)], now=at(1, 24, 9))
+    advance_case(session, case.id, now=at(1, 24, 9))
+    assert advance_case(session, case.id, now=at(1, 24, 9)).started == ("birth_certificate",)
+    assert [e.payload["decided_by"] for e in events(session, "decision")] == [
+        "秒批:vaccination_auto@2"]
+
+
+def test_the_dry_run_over_demo_history_reports_agreement_with_staff(session, newborn_rule):
+    """Hand count from the rows: cases whose vaccination staff decided, those with nothing
+    owed after the window, and the staff's first outcome on them."""
+    from sqlalchemy import text
+
+    from flows.casework.auto_decisions import dry_run
+    from flows.casework.demo_history import demo_history
+    from process_models.catalog import load_catalog_procedure
+
+    demo_history(session, [load_catalog_procedure("newborn")], cases=12, seed=5,
+                 step_supplement_share=0.5)
+    first = {}
+    for case_id, outcome in session.execute(text(
+            "SELECT case_id, outcome FROM decision WHERE step_id = 'vaccination' ORDER BY id")):
+        first.setdefault(case_id, outcome)
+    late = {case_id for case_id, in session.execute(text(
+        "SELECT s.case_id FROM submission s JOIN cases c ON c.id = s.case_id "
+        "WHERE s.received_at IS NULL OR s.received_at > c.received_at"))}
+    decided = [c for c in first if c not in late]
+    result = dry_run(session, newborn_rule)
+    assert (result.cases, result.decided) == (len(first), len(decided))
+    assert result.agreed == sum(first[c] == "approve" for c in decided)
+    assert 0 < result.decided < result.cases
+    assert result.agreement == result.agreed / result.decided
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (VACCINATION_RULE.replace("step: vaccination", "step: vacination"),
+     "vaccination.yaml: step: unknown step 'vacination' .*did you mean 'vaccination'"),
+    (VACCINATION_RULE.replace("nothing_owed", "nothing_owd"),
+     r"conditions\[0\]: unknown condition 'nothing_owd'.*did you mean 'nothing_owed'"),
+    (VACCINATION_RULE.replace("[mother_id]", "[mother_idd]"),
+     r"conditions\[1\].received\[0\]: unknown material 'mother_idd'"),
+])
+def test_a_bad_rule_file_is_one_located_line(text, message):
+    from process_models.auto_rules import parse_auto_rule
+    from process_models.errors import ProcedureError
+
+    with pytest.raises(ProcedureError, match=message):
+        parse_auto_rule(text, file="vaccination.yaml")

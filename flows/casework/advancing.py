@@ -73,6 +73,8 @@ def advance_case(session: Session, case_id: str, *, now: datetime) -> AdvanceRes
     Starts the steps whose dependencies are now met; when every step is approved, issues
     every certificate at once (一次办结) and closes the case ``approved``; when a step was
     rejected, cancels the open steps and closes the case ``rejected`` with that reason.
+    A pending step a 秒批 rule holds for is approved by the rule
+    (:func:`~flows.casework.auto_decisions.auto_decide_cases`); the next advance moves on.
     """
     return advance_cases(session, [case_id], now=now)[0]
 
@@ -90,6 +92,10 @@ def advance_cases(session: Session, case_ids: Iterable[str], *,
     for first in range(0, len(ids), ADVANCE_BATCH_CASES):
         with Transaction(session) as tx:
             results += _advance_batch(tx, ids[first:first + ADVANCE_BATCH_CASES], at)
+    from flows.casework.auto_decisions import auto_decide_cases
+
+    auto_decide_cases(session, [r.case_id for r in results if r.status == CaseStatus.ACCEPTED],
+                      now=at)
     return results
 
 
