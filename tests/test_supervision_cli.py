@@ -96,3 +96,47 @@ def test_the_notices_are_answered_and_counted_in_json_and_xlsx(run_cli, opened, 
     rows = list(load_workbook(path).worksheets[0].values)
     assert rows[0][:4] == ("部门", "督办件数", "红牌", "黄牌")
     assert rows[1][:4] == ("消防救援支队", 1, 1, 0) and rows[-1][:2] == ("合计", 1)
+
+
+def test_the_share_of_auto_decisions_in_json_and_xlsx_matches_a_hand_count(
+        run_cli, tmp_path, monkeypatch):
+    """Two newborn cases: one vaccination approved by the rule, one by staff (share 1/2);
+    the dry-run finds the staff's case decided the same way."""
+    from flows.casework.auto_decisions import auto_decide
+    from process_models.auto_rules import load_auto_rule
+    from process_models.catalog import load_catalog_procedure
+    from process_models.settings import settings
+    from tests.test_supervision import VACCINATION_RULE
+
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    monkeypatch.setattr(settings, "database_url", url)
+    rule_file = tmp_path / "vaccination.yaml"
+    rule_file.write_text(VACCINATION_RULE, encoding="utf-8")
+    engine = make_engine(url)
+    init_db(engine)
+    newborn = load_catalog_procedure("newborn")
+    everything = [i.material_id for i in casework.notification_list(newborn)]
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        by_rule = casework.open_case(session, newborn, APPLICANT, everything, now=now)
+        auto_decide(session, by_rule.id, load_auto_rule(rule_file), now=now)
+        by_staff = casework.open_case(session, newborn, APPLICANT, everything, now=now)
+        casework.decide(session, by_staff.id, "vaccination", "approve", department_id="cdc",
+                        decided_by="王五", now=now)
+    engine.dispose()
+    today = str(local_date(now))
+    code, out, err = run_cli("auto-rule", "report", "--from", today, "--format", "json")
+    assert code == 0, err
+    steps = json.loads(out)["steps"]
+    assert [(s["procedure_id"], s["step_id"], s["decisions"], s["by_rule"], s["share"])
+            for s in steps] == [("newborn", "vaccination", 2, 1, 0.5), ("*", "*", 2, 1, 0.5)]
+    path = tmp_path / "秒批.xlsx"
+    code, _out, err = run_cli("auto-rule", "report", "--from", today, "--format", "xlsx",
+                              "-o", path)
+    assert code == 0, err
+    rows = list(load_workbook(path).worksheets[0].values)
+    assert rows[1] == ("newborn", "vaccination", 2, 1, 0.5)
+    code, out, err = run_cli("auto-rule", "dry-run", rule_file, "--json")
+    assert code == 0, err
+    assert {k: json.loads(out)[k] for k in ("cases", "decided", "agreed", "agreement")} == {
+        "cases": 1, "decided": 1, "agreed": 1, "agreement": 1.0}
