@@ -437,7 +437,10 @@ def read_board(request: Request, user: PageUser, session: SessionDep,
                        colour=colour if colour in ("red", "yellow", "green") else None,
                        department_id=department_id or None, include_closed=closed, limit=1000)
     names = _department_names(_language(request))
+    from api.supervision_page import supervision_context
+
     return render(request, "board.html", user, board=board, department_id=department_id,
+                  **supervision_context(session, user, local_date(_now()), names),
                   colour=colour, closed=closed, may_repair=_may(user, "cases:repair"),
                   checks=case_checks(session, user, department_id=department_id or None,
                                      name=lambda thing: display_name(thing, _language(request))).data,

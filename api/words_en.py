@@ -527,4 +527,9 @@ EN: dict[str, str] = {
     "grade.fail": "fail (不合格)",
     "cli.recomputed": "Due dates of open cases recomputed on the current calendar: {count} "
                       "changed ({cases})",
+    "board.supervision": "Supervision (督办)",
+    "board.reply_due": "Answer by",
+    "board.notice_state": "State",
+    "board.answer": "Written answer",
+    "board.grades": "Department grades ({quarter}; thresholds: estimate)",
 }

@@ -488,4 +488,9 @@ ZH: dict[str, str] = {
     "grade.pass": "合格",
     "grade.fail": "不合格",
     "cli.recomputed": "按当前工作日历重算在办案件期限：{count} 件改变（{cases}）",
+    "board.supervision": "督办",
+    "board.reply_due": "答复期限",
+    "board.notice_state": "督办状态",
+    "board.answer": "书面说明",
+    "board.grades": "部门季度评级（{quarter}；评级线为估计）",
 }
