@@ -30,3 +30,20 @@ def test_the_share_decided_by_rule_is_about_the_share_given():
 def test_a_bad_share_or_step_is_refused(shares, error):
     with pytest.raises(error):
         simulate(TWO, runs=10, auto_shares=shares)
+
+
+def test_simulate_takes_the_share_of_auto_decisions_from_the_command_line(run_cli):
+    """Newborn's birth certificate (on the critical path) decided by rule in every case: a
+    shorter mean, and the share shown beside the figures."""
+    import json
+
+    args = ("simulate", "newborn", "--runs", "2000", "--json")
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    code, auto, err = run_cli(*args, "--auto", "birth_certificate=1")
+    assert code == 0, err
+    with_rule = json.loads(auto)
+    assert with_rule["monte_carlo"]["mean"] < json.loads(out)["monte_carlo"]["mean"]
+    assert with_rule["auto_shares"] == {"birth_certificate": 1.0}
+    code, _out, err = run_cli(*args, "--auto", "vaccination")
+    assert code == 2 and "is not STEP=SHARE" in err
