@@ -51,6 +51,7 @@ def test_a_paused_step_shows_its_ledger_and_resumes_with_its_due_date_moved(run_
         "licence", "expert_review", "green")
     assert [(p["reason"], p["counted"], p["ended_on"]) for p in licence["pauses"]] == [
         ("expert_review", False, None)]
+    assert f"暂停：专家评审（不计入法定时限）{paused_on} 至 —" in run_cli("case", "show", case_id)[1]
     code, out, err = run_cli("case", "resume", case_id, "licence", "--by", "王五")
     assert code == 0, err
     moved = default_calendar().working_days_between(paused_on, today)
