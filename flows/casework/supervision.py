@@ -180,6 +180,15 @@ def supervision_notices(session: Session, *, today: date, department_id: str | N
     return [_view(row, today) for row in session.execute(query)]
 
 
+def _utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """UTC moments a day either side of ``first`` to ``last`` (service-centre days), for an
+    index range the exact day test then narrows."""
+    from datetime import UTC, time, timedelta
+
+    return (datetime.combine(first - timedelta(days=1), time(), UTC),
+            datetime.combine(last + timedelta(days=2), time(), UTC))
+
+
 @dataclass(frozen=True)
 class SupervisionLine:
     """One department's 督办 figures over a period (counted from the record: basis
@@ -200,7 +209,10 @@ def supervision_report(session: Session, *, first: date, last: date,
     """Per department, the notices issued from ``first`` to ``last`` (service-centre days)
     and what became of them by ``today``; a last line ``*`` sums them."""
     counts: dict[str, Counter] = {}
-    for notice in supervision_notices(session, today=today):
+    since, until = _utc_bounds(first, last)
+    for row in session.execute(sa_select(NOTICES).where(
+            NOTICES.c.issued_at >= since, NOTICES.c.issued_at < until).order_by(NOTICES.c.id)):
+        notice = _view(row, today)
         if not first <= notice.issued_at.date() <= last:
             continue
         c = counts.setdefault(notice.department_id, Counter())
@@ -260,9 +272,11 @@ def department_grades(session: Session, *, year: int, quarter: int,
     in the quarter by their due date, and its 督办 notices issued in the quarter."""
     first, last = quarter_bounds(year, quarter)
     decided: dict[str, Counter] = {}
+    since, until = _utc_bounds(first, last)
     for row in session.execute(sa_select(STEPS.c.department_id, STEPS.c.due_date,
                                          STEPS.c.decided_at).where(
-            STEPS.c.decided_at.is_not(None), STEPS.c.due_date.is_not(None),
+            STEPS.c.decided_at >= since, STEPS.c.decided_at < until,
+            STEPS.c.due_date.is_not(None),
             STEPS.c.status.in_([StepStatus.APPROVED, StepStatus.REJECTED]))):
         day = local_date(row.decided_at)
         if first <= day <= last:

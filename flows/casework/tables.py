@@ -208,7 +208,7 @@ class CaseStep(SQLModel, table=True):
     colour: str | None = Field(default=None, max_length=10)
     escalated_at: datetime | None = None
     version: int = 1
-    decided_at: datetime | None = None
+    decided_at: datetime | None = Field(default=None, index=True)
     pause_reason: str | None = Field(default=None, max_length=30)
     pause_counted: bool | None = None
 

@@ -1,5 +1,5 @@
-"""The pause ledger of steps (step_pause; a step's open pause_reason, pause_counted) and
-督办 notices (supervision_notice)
+"""The pause ledger of steps (step_pause; a step's open pause_reason, pause_counted), 督办
+notices (supervision_notice), case_step.decided_at indexed (quarterly grades)
 
 Revision ID: 0008
 Revises: 0005
@@ -23,6 +23,8 @@ def upgrade() -> None:
     with op.batch_alter_table('case_step', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pause_reason', _text(30), nullable=True))
         batch_op.add_column(sa.Column('pause_counted', sa.Boolean(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_case_step_decided_at'), ['decided_at'],
+                              unique=False)
     op.create_table(
         'step_pause',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -79,5 +81,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_step_pause_case_id'))
     op.drop_table('step_pause')
     with op.batch_alter_table('case_step', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_step_decided_at'))
         batch_op.drop_column('pause_counted')
         batch_op.drop_column('pause_reason')
