@@ -282,6 +282,22 @@ def test_a_rule_approves_a_matching_case_with_no_staff_and_says_so_in_the_audit_
     assert auto_decide(session, owing.id, newborn_rule, now=at(1, 24, 9)) is None
 
 
+def test_a_rule_leaves_a_step_it_cannot_approve_to_staff(session, newborn_rule, monkeypatch):
+    """When the decision is refused (a material the step needs is owed, or staff decided
+    first), the rule decides nothing and the advance that ran it goes on."""
+    from flows.casework import auto_decisions, notification_list
+    from process_models.catalog import load_catalog_procedure
+
+    def refused(*_args, **_kwargs):
+        raise Conflict("step 'vaccination' needs material 'photo' still owed")
+
+    newborn = load_catalog_procedure("newborn")
+    case = open_case(session, newborn, APPLICANT,
+                     [i.material_id for i in notification_list(newborn)], now=at(1, 24, 9))
+    monkeypatch.setattr(auto_decisions, "decide", refused)
+    assert auto_decisions.auto_decide(session, case.id, newborn_rule, now=at(1, 24, 9)) is None
+
+
 def test_a_rule_in_the_settings_decides_at_the_window_as_the_step_starts(
         session, tmp_path, monkeypatch):
     """No staff action: the case opens with its vaccination pending; advancing it lets the rule approve it;

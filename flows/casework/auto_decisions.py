@@ -22,6 +22,7 @@ from flows.casework._rows import CASES, DECISIONS, STEPS, SUBMISSIONS
 from flows.casework.decisions import decide
 from flows.casework.tables import Decision, StepStatus
 from process_models.auto_rules import AutoRule, load_auto_rule
+from process_models.errors import Conflict
 
 __all__ = ["AUTO_PREFIX", "AutoShare", "DryRun", "auto_decide", "auto_decide_cases",
            "auto_share", "case_facts", "dry_run", "rule_signature"]
@@ -53,8 +54,8 @@ def case_facts(session: Session, case_ids: list[str]) -> dict[str, dict[str, set
 def auto_decide(session: Session, case_id: str, rule: AutoRule, *,
                 now: datetime) -> Decision | None:
     """Approve the pending step of ``rule`` in case ``case_id`` when the rule holds on the
-    case's facts (no member of staff acts); ``None`` when the step is not pending or the
-    rule does not hold."""
+    case's facts (no member of staff acts); ``None`` when the step is not pending, the
+    rule does not hold, or the step cannot be approved yet (a material it needs is owed)."""
     step = session.execute(
         sa_select(STEPS.c.status, STEPS.c.department_id)
         .join(CASES, CASES.c.id == STEPS.c.case_id)
@@ -64,8 +65,11 @@ def auto_decide(session: Session, case_id: str, rule: AutoRule, *,
         return None
     if not rule.decides(case_facts(session, [case_id])[case_id]):
         return None
-    return decide(session, case_id, rule.step, "approve", department_id=step.department_id,
-                  decided_by=rule_signature(rule), now=now)
+    try:
+        return decide(session, case_id, rule.step, "approve", department_id=step.department_id,
+                      decided_by=rule_signature(rule), now=now)
+    except Conflict:  # a material the step needs still owed, or staff decided first
+        return None
 
 
 @cache
