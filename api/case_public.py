@@ -50,6 +50,8 @@ def case_public(view: CaseView, user: User) -> CasePublic:
     fields["commitments"] = [replace(c, text=free_text(c.text, data),
                                      check_reason=free_text(c.check_reason, data))
                              for c in view.commitments]
+    fields["agents"] = [a if data != "none" else replace(a, acting_for="")
+                        for a in view.agents]
     return CasePublic.model_validate(
         {**fields, "applicant": applicant_public(view, data)}, from_attributes=True)
 

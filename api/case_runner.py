@@ -114,6 +114,13 @@ def promise_material(session: Session, case_id: str, material_id: str, promised:
     return casework.promise_material(session, case_id, material_id, promised, by=by, now=_now())
 
 
+def record_agent(session: Session, case_id: str, agent: str, authorisation: str,
+                 by: str) -> None:
+    """帮办代办: ``agent`` acts on the case for its applicant from now on."""
+    casework.record_agent(session, case_id, agent=agent, authorisation=authorisation,
+                          recorded_by=by, now=_now())
+
+
 def withdraw_case(session: Session, case_id: str, reason: str) -> Case:
     """The applicant withdraws; open steps are cancelled."""
     return casework.withdraw_case(session, case_id, reason=reason, now=_now())

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import case_runner, pages
+from api import case_runner, pages, verify_page
 from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, ERROR_STATUS, Health, error_status, public_message
@@ -211,6 +211,7 @@ def create_app(
     app.state.secret_key = secret_key or configured_secret_key()
     app.state.session_idle_seconds = settings.session_idle_minutes * 60
     app.state.login_limiter = login_limiter or LoginLimiter()
+    app.state.verify_limiter = verify_page.RequestLimiter()
     app.state.loop_reads = LoopReads(engine)
     app.state.case_reads = CaseReads()
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
@@ -231,6 +232,7 @@ def create_app(
 
     app.include_router(api_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(pages.router)
+    app.include_router(verify_page.router)
     return app
 
 

@@ -20,6 +20,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from api.masking import PersonalData, mask_phone
 from flows.casework.identity import mask_id_number
 from flows.casework.views import (
+    AgentView,
     CertificateView,
     CommitmentView,
     DecisionView,
@@ -344,6 +345,15 @@ class CasePublic(BaseModel):
     decisions: list[DecisionView]
     certificates: list[CertificateView]
     commitments: list[CommitmentView]
+    agents: list[AgentView] = Field(description="帮办代办: staff acting for the applicant")
+
+
+class AgentCreate(BaseModel):
+    """帮办代办: the member of staff acting for the applicant, on the applicant's
+    authorisation (委托书)."""
+
+    agent: str = Field(min_length=1, max_length=200, examples=["王帮办"])
+    authorisation: str = Field(min_length=1, max_length=500, examples=["委托书 2025-031"])
 
 
 class CommitmentCreate(BaseModel):

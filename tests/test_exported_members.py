@@ -66,6 +66,7 @@ EXPORTED = {
         "seal_chain", "sign_commitment", "step_colour",
         "store_procedure", "stuck_steps", "submit_materials", "sweep", "upload_procedure",
         "verify_chain", "window_procedure", "withdraw_case",
+        "CertificateCheck", "VerificationStatus", "verify_certificate", "record_agent",
     ],
 }
 

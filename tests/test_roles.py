@@ -97,6 +97,9 @@ ROUTES = [
           f"/api/cases/{{case_id}}/materials/{DEFERRED_MATERIAL}/promise",
           frozenset({"front_desk", "admin"}),
           json={"promised": str(date.today() + timedelta(days=7))}, changes=True),
+    Route("record 帮办代办", "POST", "/api/cases/{case_id}/agent",
+          frozenset({"front_desk", "admin"}),
+          json={"agent": "王帮办", "authorisation": "委托书 2025-031"}, changes=True),
 ]
 
 

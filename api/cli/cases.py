@@ -58,9 +58,10 @@ _SHOWN = {
     "materials": ("material_id", "status", "due_date"),
     "decisions": ("step_id", "outcome", "reason", "department_id", "decided_by", "decided_at"),
     "certificates": ("number", "name", "step_id", "department_id", "issued_at", "revoked_at",
-                     "revoked_reason"),
+                     "revoked_reason", "verification_code"),
     "commitments": ("step_id", "department_id", "text", "signed_by", "signed_at",
                     "check_due_date", "check_result", "check_reason", "checked_by"),
+    "agents": ("agent", "acting_for", "authorisation", "recorded_by", "at"),
     "line": ("case_id", "procedure_id", "applicant_name", "status", "colour", "due_date"),
     "check": ("case_id", "step_id", "department_id", "check_due_date", "colour"),
 }
@@ -75,7 +76,8 @@ def _case_data(view) -> dict:
     """A case view (:func:`flows.casework.views.case_view`) as the CLI shows it."""
     return {**_shown(view, "case"),
             **{part: [_shown(item, part) for item in getattr(view, part)]
-               for part in ("steps", "materials", "decisions", "certificates", "commitments")}}
+               for part in ("steps", "materials", "decisions", "certificates", "commitments",
+                            "agents")}}
 
 
 def _procedure_names(session, keys) -> dict[tuple[str, str | None], object]:
@@ -127,9 +129,13 @@ def _print_case(data: dict, proc, t: dict[str, str]) -> None:
             result=f"{t['cli.separator']}{result}" + (f" {c['check_reason']}"
                                                       if c["check_reason"] else "")
             if result else ""))
+    for a in data["agents"]:
+        out.print(t["cli.case.agent"].format(agent=a["agent"], acting_for=a["acting_for"],
+                                             at=f"{a['at']:%Y-%m-%d %H:%M}",
+                                             authorisation=a["authorisation"]))
     for c in data["certificates"]:
         out.print(t["cli.case.certificate"].format(
-            number=c["number"], name=c["name"],
+            number=c["number"], name=c["name"], code=c["verification_code"],
             department=names.get(c["department_id"], c["department_id"]),
             revoked=t["cli.case.revoked"].format(reason=c["revoked_reason"])
             if c["revoked_at"] else ""))
@@ -295,6 +301,23 @@ def promise(
         names = _case_names(session, case_id)
     console().print(t["cli.case.promised"].format(case_id=case_id,
                                                   material=names.get(material, material), due=day))
+
+
+@case_app.command("agent")
+def agent(
+    case_id: CaseArg,
+    name: Annotated[str, typer.Option("--agent", help="the member of staff acting (帮办员)")],
+    authorisation: Annotated[str, typer.Option(
+        "--authorisation", help="the applicant's 委托书 or its number")],
+    by: Annotated[str, typer.Option("--by", help="who records it")] = "front desk",
+    lang: LangOpt = "zh",
+) -> None:
+    """帮办代办: record a member of staff acting on the case for its applicant."""
+    from api import case_runner
+
+    with case_session() as session:
+        case_runner.record_agent(session, case_id, name, authorisation, by)
+    console().print(words(lang)["cli.case.agent_recorded"].format(case_id=case_id, agent=name))
 
 
 @case_app.command("checks")

@@ -36,6 +36,7 @@ from api.deps import (
 from api.masking import free_text, personal_data
 from api.models import (
     PROCEDURE_ID_PATTERN,
+    AgentCreate,
     CaseCreate,
     CasePublic,
     CasesPublic,
@@ -260,4 +261,14 @@ def promise_case_material(case_id: CaseId, material_id: MaterialId, body: Promis
     """容缺: the applicant promises an owed material by a date within the rules' bounds."""
     check_case_visible(session, user, case_id)
     case_runner.promise_material(session, case_id, material_id, body.promised, user.username)
+    return _reloaded(engine, case_id, user)
+
+
+@router.post("/{case_id}/agent")
+def record_case_agent(case_id: CaseId, body: AgentCreate, session: SessionDep,
+                      engine: EngineDep,
+                      user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
+    """帮办代办: record a member of staff acting on the case for its applicant."""
+    check_case_visible(session, user, case_id)
+    case_runner.record_agent(session, case_id, body.agent, body.authorisation, user.username)
     return _reloaded(engine, case_id, user)

@@ -61,6 +61,7 @@ from flows.casework.advancing import (
     advance_cases,
     withdraw_case,
 )
+from flows.casework.agents import record_agent
 from flows.casework.audit_chain import (
     CHANGE_MARKER,
     Anchor,
@@ -93,6 +94,7 @@ from flows.casework.tables import (
     StepStatus,
     SubmissionStatus,
 )
+from flows.casework.verification import CertificateCheck, VerificationStatus, verify_certificate
 from flows.casework.views import (
     CaseBoard,
     CaseLine,
@@ -119,12 +121,14 @@ __all__ = [
     "CaseLine",
     "CaseStatus",
     "CaseView",
+    "CertificateCheck",
     "ChainReport",
     "CheckTask",
     "NoticeItem",
     "StatusChange",
     "StepStatus",
     "SubmissionStatus",
+    "VerificationStatus",
     "advance_case",
     "advance_cases",
     "anchor_chain",
@@ -144,6 +148,7 @@ __all__ = [
     "pending_outbox",
     "promise_material",
     "publish_procedure",
+    "record_agent",
     "resolve_procedure",
     "resume_step",
     "seal_chain",
@@ -154,6 +159,7 @@ __all__ = [
     "submit_materials",
     "sweep",
     "upload_procedure",
+    "verify_certificate",
     "verify_chain",
     "window_procedure",
     "withdraw_case",

@@ -48,6 +48,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Case",
+    "CaseAgent",
     "CaseStatus",
     "CaseStep",
     "Certificate",
@@ -76,6 +77,9 @@ class CaseStatus(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     TERMINATED = "terminated"
+    PARTIALLY_APPROVED = "partially_approved"
+    """Some items were refused (不予许可) and ended what depended on them; the others were
+    approved and their certificates issued."""
 
 
 class StepStatus(StrEnum):
@@ -106,7 +110,7 @@ class SubmissionStatus(StrEnum):
 
 OPEN_STATUSES = (CaseStatus.ACCEPTED, CaseStatus.AWAITING_SUPPLEMENT)
 CLOSED_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN,
-                   CaseStatus.TERMINATED)
+                   CaseStatus.TERMINATED, CaseStatus.PARTIALLY_APPROVED)
 OPEN_STEP_STATUSES = (StepStatus.WAITING, StepStatus.PENDING, StepStatus.SUPPLEMENT)
 OUTCOMES = ("approve", "reject", "supplement")
 GENESIS_HASH = "0" * 64
@@ -306,6 +310,22 @@ class Commitment(SQLModel, table=True):
     check_reason: str | None = None
     checked_by: str | None = Field(default=None, max_length=200)
     checked_at: datetime | None = None
+
+
+class CaseAgent(SQLModel, table=True):
+    """帮办代办: a member of staff (``agent``) acting on a case for its applicant
+    (``acting_for``: the name of the person or enterprise), from ``at``, on the applicant's
+    ``authorisation`` (委托书 or its number), recorded by ``recorded_by``."""
+
+    __tablename__ = "case_agent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    agent: str = Field(max_length=200)
+    acting_for: str = Field(max_length=200)
+    authorisation: str = Field(max_length=500)
+    recorded_by: str = Field(max_length=200)
+    at: datetime
 
 
 class Outbox(SQLModel, table=True):

@@ -44,6 +44,7 @@ from flows.casework.tables import (
     OPEN_STATUSES,
     AuditEvent,
     Case,
+    CaseAgent,
     CaseStep,
     Certificate,
     Colour,
@@ -54,6 +55,7 @@ from flows.casework.tables import (
 
 __all__ = [
     "COLOURS",
+    "AgentView",
     "CaseBoard",
     "CaseLine",
     "CaseView",
@@ -123,6 +125,9 @@ class CertificateView:
     issued_at: datetime
     revoked_at: datetime | None
     revoked_reason: str | None
+    verification_code: str
+    """The code printed on it, with which anyone verifies it
+    (:func:`flows.casework.verification.verify_certificate`)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,17 @@ class CommitmentView:
     check_reason: str | None
     checked_by: str | None
     checked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """帮办代办: a member of staff acting on the case for its applicant."""
+
+    agent: str
+    acting_for: str
+    authorisation: str
+    recorded_by: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -187,6 +203,7 @@ class CaseView(CaseLine):
     decisions: list[DecisionView]
     certificates: list[CertificateView]
     commitments: list[CommitmentView]
+    agents: list[AgentView]
 
 
 @dataclass(frozen=True)
@@ -216,8 +233,10 @@ def _yellow_share(yellow_share: float | None) -> float:
 
 
 def _rows_of_case(view: type, table: Any, order: Any) -> Any:
-    """The statement reading ``view``'s columns of ``table`` for one case (``case_id``)."""
-    columns = [getattr(table, name) for name in view.__dataclass_fields__]
+    """The statement reading ``view``'s columns of ``table`` for one case (``case_id``):
+    the fields of ``view`` that are columns of ``table``, in order."""
+    columns = [getattr(table, name) for name in view.__dataclass_fields__
+               if hasattr(table, name)]
     return sa_select(*columns).where(table.case_id == bindparam("case_id")).order_by(order)
 
 
@@ -232,6 +251,7 @@ _READ_PARTS = {
     "certificates": (CertificateView,
                      _rows_of_case(CertificateView, Certificate, Certificate.number)),
     "commitments": (CommitmentView, _rows_of_case(CommitmentView, Commitment, Commitment.id)),
+    "agents": (AgentView, _rows_of_case(AgentView, CaseAgent, CaseAgent.id)),
 }
 
 
@@ -256,9 +276,20 @@ def case_view(session: Session, case_id: str, *, today: date,
                         colour=step_colour(s, today, yellow_share=share), due_date=s.due_date,
                         version=s.version, started_at=s.started_at, decided_at=s.decided_at,
                         paused_working_days=s.paused_working_days) for s in steps],
-        **{part: [view(*row) for row in session.execute(statement, {"case_id": case.id})]
+        **{part: [view(*row, **_computed(part, row))
+                  for row in session.execute(statement, {"case_id": case.id})]
            for part, (view, statement) in _READ_PARTS.items()},
     )
+
+
+def _computed(part: str, row: Any) -> dict[str, Any]:
+    """The fields of a part's view that no column holds: a certificate's verification code."""
+    if part != "certificates":
+        return {}
+    from flows.casework.audit_key import audit_key
+    from flows.casework.verification import verification_code
+
+    return {"verification_code": verification_code(audit_key(), row.number)}
 
 
 _BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.status, Case.received_at, Case.due_date,
