@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases:repair": frozenset({"admin"}),
     "audit:report": frozenset({"planner", "auditor", "admin"}),
     "audit:verify": frozenset({"auditor", "admin"}),
+    "users:manage": frozenset({"admin"}),
 }
 """Action → the roles allowed to do it."""
 

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import case_runner, pages, verify_page
+from api import case_runner, desk_page, pages, verify_page, window_page
 from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, ERROR_STATUS, Health, error_status, public_message
@@ -232,7 +232,9 @@ def create_app(
 
     app.include_router(api_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(pages.router)
+    app.include_router(desk_page.router)
     app.include_router(verify_page.router)
+    app.include_router(window_page.router)
     return app
 
 

@@ -23,6 +23,7 @@ from flows.casework.views import (
     AgentView,
     CertificateView,
     CommitmentView,
+    CurrentStep,
     DecisionView,
     MaterialView,
     StepView,
@@ -307,6 +308,7 @@ class CaseSummary(BaseModel):
 
     case_id: str
     procedure_id: str
+    procedure_version: str
     status: str
     colour: Colour
     applicant: ApplicantPublic | None
@@ -315,6 +317,9 @@ class CaseSummary(BaseModel):
     stuck_steps: list[str] = Field(
         default=[], description="steps paused for 补正 that nothing brought can resume: "
                                 "stuck until an admin resumes them")
+    current_steps: list[CurrentStep] = Field(
+        default=[], description="the steps being worked on now, soonest due first, each with "
+                                "its committed due date and colour")
 
 
 class CasesPublic(BaseModel):
@@ -340,6 +345,7 @@ class CasePublic(BaseModel):
     closed_at: datetime | None
     close_reason: str | None
     version: int
+    current_steps: list[CurrentStep]
     steps: list[StepView]
     materials: list[MaterialView]
     decisions: list[DecisionView]

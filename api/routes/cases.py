@@ -150,11 +150,14 @@ async def read_cases(
     include_closed: bool = False,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description=(
+        "a case number, part of an applicant's name or (roles that see them) an ID number"),
+        examples=["张三"])] = None,
 ) -> Response:
     """The case board: cases with their colour, filterable, with the count of each colour."""
     asked = {"colour": colour, "status": status, "procedure_id": procedure_id,
              "department_id": department_id, "include_closed": include_closed,
-             "offset": offset, "limit": limit}
+             "offset": offset, "limit": limit, "search": q}
     return _kept(request, user, ("board", *asked.values()),
                  lambda session, today: case_board(session, user, today=today, **asked))
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -50,6 +50,7 @@ from flows.casework.tables import (
     Colour,
     Commitment,
     Decision,
+    StepStatus,
     Submission,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "CertificateView",
     "CheckTask",
     "CommitmentView",
+    "CurrentStep",
     "DecisionView",
     "MaterialView",
     "StepView",
@@ -70,6 +72,8 @@ __all__ = [
     "case_timeline",
     "case_view",
     "check_tasks",
+    "current_steps",
+    "search_condition",
 ]
 
 COLOURS: tuple[Colour, ...] = ("red", "yellow", "green")
@@ -174,11 +178,24 @@ class CheckTask:
 
 
 @dataclass(frozen=True)
+class CurrentStep:
+    """A step of a case being worked on now (办理中 or paused for 补正), with its committed
+    due date and colour: what the board and the overdue list show as the current step."""
+
+    step_id: str
+    department_id: str
+    status: str
+    due_date: date | None
+    colour: Colour
+
+
+@dataclass(frozen=True)
 class CaseLine:
-    """One case on the board."""
+    """One case on the board, with its current steps."""
 
     case_id: str
     procedure_id: str
+    procedure_version: str
     status: str
     colour: Colour
     applicant_name: str
@@ -187,13 +204,13 @@ class CaseLine:
     applicant_phone: str | None
     received_at: datetime
     due_date: date | None
+    current_steps: tuple[CurrentStep, ...]
 
 
 @dataclass(frozen=True)
 class CaseView(CaseLine):
     """Everything about one case, coloured as on a given day: its board line and more."""
 
-    procedure_version: str
     accepted_at: datetime | None
     closed_at: datetime | None
     close_reason: str | None
@@ -272,6 +289,7 @@ def case_view(session: Session, case_id: str, *, today: date,
         applicant_address=case.applicant_address, applicant_phone=case.applicant_phone,
         received_at=case.received_at, accepted_at=case.accepted_at, due_date=case.due_date,
         closed_at=case.closed_at, close_reason=case.close_reason, version=case.version,
+        current_steps=current_steps(steps, today, share),
         steps=[StepView(step_id=s.step_id, department_id=s.department_id, status=s.status,
                         colour=step_colour(s, today, yellow_share=share), due_date=s.due_date,
                         version=s.version, started_at=s.started_at, decided_at=s.decided_at,
@@ -292,26 +310,40 @@ def _computed(part: str, row: Any) -> dict[str, Any]:
     return {"verification_code": verification_code(audit_key(), row.number)}
 
 
-_BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.status, Case.received_at, Case.due_date,
-                  Case.closed_at, Case.applicant_name, Case.applicant_id_number,
-                  Case.applicant_address, Case.applicant_phone)
+def current_steps(steps: Any, today: date, yellow_share: float) -> tuple[CurrentStep, ...]:
+    """The steps among ``steps`` (rows with the columns a colour needs, ``step_id`` and
+    ``department_id``) being worked on now, coloured as on ``today``, soonest due first."""
+    working = [s for s in steps if s.status in (StepStatus.PENDING, StepStatus.SUPPLEMENT)]
+    return tuple(CurrentStep(s.step_id, s.department_id, s.status, s.due_date,
+                             step_colour(s, today, yellow_share=yellow_share))
+                 for s in sorted(working, key=lambda s: (s.due_date or date.max, s.step_id)))
+
+
+_BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.procedure_version, Case.status,
+                  Case.received_at, Case.due_date, Case.closed_at, Case.applicant_name,
+                  Case.applicant_id_number, Case.applicant_address, Case.applicant_phone)
 """What the board shows of a case, and what its colour needs."""
 
-_COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.status, CaseStep.due_date, CaseStep.decided_at,
-                   CaseStep.paused_on, CaseStep.started_at)
-"""What a step's colour needs."""
+_COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.step_id, CaseStep.department_id, CaseStep.status,
+                   CaseStep.due_date, CaseStep.decided_at, CaseStep.paused_on,
+                   CaseStep.started_at)
+"""What a step's colour and the current steps need."""
 
 
 def case_board(
     session: Session, *, today: date, colour: str | None = None, status: str | None = None,
     procedure_id: str | None = None, department_id: str | None = None,
     include_closed: bool = False, case_ids: Any = None, yellow_share: float | None = None,
+    search: str | None = None, search_id_numbers: bool = True,
 ) -> CaseBoard:
     """The cases on the board on ``today``, in two queries: open ones (all with
     ``include_closed``, or those of ``status``), of ``procedure_id``, with a step of
-    ``department_id``, among ``case_ids`` (a subquery) when given; then those of ``colour``.
-    The colour counts are taken before the colour filter."""
+    ``department_id``, among ``case_ids`` (a subquery) when given, matching ``search``
+    (:func:`search_condition`); then those of ``colour``. The colour counts are taken before
+    the colour filter."""
     query = sa_select(*_BOARD_COLUMNS).order_by(Case.id)
+    if search is not None:
+        query = query.where(search_condition(search, id_numbers=search_id_numbers))
     if not include_closed and status is None:
         query = query.where(col(Case.status).in_(OPEN_STATUSES))
     if status is not None:
@@ -330,19 +362,34 @@ def case_board(
                 col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
             steps.setdefault(step.case_id, []).append(step)
     share = _yellow_share(yellow_share)
-    lines = [CaseLine(case_id=case.id, procedure_id=case.procedure_id, status=case.status,
+    lines = [CaseLine(case_id=case.id, procedure_id=case.procedure_id,
+                      procedure_version=case.procedure_version, status=case.status,
                       colour=case_colour(case, steps.get(case.id, []), today,
                                          yellow_share=share),
                       applicant_name=case.applicant_name,
                       applicant_id_number=case.applicant_id_number,
                       applicant_address=case.applicant_address,
                       applicant_phone=case.applicant_phone,
-                      received_at=case.received_at, due_date=case.due_date)
+                      received_at=case.received_at, due_date=case.due_date,
+                      current_steps=current_steps(steps.get(case.id, []), today, share))
              for case in cases]
     counts = Counter(line.colour for line in lines)
     if colour is not None:
         lines = [line for line in lines if line.colour == colour]
     return CaseBoard(lines=lines, colours={c: counts.get(c, 0) for c in COLOURS})
+
+
+def search_condition(text: str, *, id_numbers: bool = True) -> Any:
+    """Cases whose number is ``text``, whose applicant's name contains it or, with
+    ``id_numbers``, whose applicant's ID number is it (full-width digits and a lower-case x
+    read as ASCII); what a clerk types into the window's search box."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text).strip()
+    found = [Case.id == text.upper(), col(Case.applicant_name).contains(text, autoescape=True)]
+    if id_numbers:
+        found.append(Case.applicant_id_number == text.upper())
+    return or_(*found)
 
 
 def case_timeline(session: Session, case_id: str) -> list[TimelineEntry]:
