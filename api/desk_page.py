@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from api import pages
 from api.deps import EngineDep, PageUser, SessionDep
@@ -95,5 +96,6 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
     except OnethingError as error:
         return pages.desk_form(request, user, session, procedure_id, entered, error)
     strings = messages(pages.page_language(request))
-    return pages.back(request, f"/cases/{case_id}", "ok",
-                      opened_message(session, case_id, strings))
+    with Session(engine) as fresh:          # the flow opened it on its own connection
+        message = opened_message(fresh, case_id, strings)
+    return pages.back(request, f"/cases/{case_id}", "ok", message)

@@ -43,8 +43,9 @@ from process_models.errors import OnethingError
 from process_models.settings import secret_key as configured_secret_key
 from process_models.settings import settings
 
-__all__ = ["DEMO_ACCOUNTS", "ERROR_STATUS", "BodyLimit", "app", "create_app",
-           "ensure_demo_accounts", "error_status", "public_message"]
+__all__ = ["DEMO_ACCOUNTS", "DEMO_CLERK_PASSWORD", "ERROR_STATUS", "BodyLimit", "app",
+           "create_app", "demo_accounts", "ensure_demo_accounts", "error_status",
+           "public_message"]
 
 log = logging.getLogger(__name__)
 
@@ -157,20 +158,45 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+DEMO_CLERK_PASSWORD = "clerk-demo"
+"""The password of every department's demo clerk (``clerk-<department id>``)."""
+
+
+def demo_accounts() -> list[tuple[str, str, str, list[str]]]:
+    """:data:`DEMO_ACCOUNTS` and one clerk per department deciding a step of a bundle the
+    window runs (``clerk-<department id>``, password :data:`DEMO_CLERK_PASSWORD`), so that a
+    newcomer finishes every demo case in the browser.
+
+    >>> ("clerk-police", "clerk-demo", "clerk", ["police"]) in demo_accounts()
+    True
+    """
+    from flows.casework.definitions import window_procedure
+    from process_models.catalog import catalog_ids
+
+    departments = sorted({s.department for pid in catalog_ids()
+                          for s in window_procedure(pid).applicant_steps})
+    return DEMO_ACCOUNTS + [(f"clerk-{d}", DEMO_CLERK_PASSWORD, "clerk", [d])
+                            for d in departments]
+
+
 def ensure_demo_accounts(engine: Engine) -> list[tuple[str, str, str]]:
-    """Create the missing :data:`DEMO_ACCOUNTS`; (username, password, role) of every one."""
+    """Create the missing :func:`demo_accounts`; (username, password, role) of every one."""
     from flows.casework.accounts import add_user, find_user
     from process_models.errors import Conflict
 
+    accounts = demo_accounts()
+    hashes: dict[str, str] = {}
     with Session(engine) as session:
-        for username, password, role, departments in DEMO_ACCOUNTS:
+        for username, password, role, departments in accounts:
             if find_user(session, username) is None:
+                if password not in hashes:
+                    hashes[password] = hash_password(password)
                 try:
-                    add_user(session, username, password_hash=hash_password(password),
+                    add_user(session, username, password_hash=hashes[password],
                              role=role, departments=departments, now=datetime.now(UTC))
                 except Conflict:  # another server worker created it first
                     session.rollback()
-    return [(username, password, role) for username, password, role, _ in DEMO_ACCOUNTS]
+    return [(username, password, role) for username, password, role, _ in accounts]
 
 
 def create_app(

@@ -79,8 +79,7 @@ def supplement_deadline(asked_on: date) -> date:
 def opened_message(session: Session, case_id: str, strings: dict[str, str]) -> str:
     """What the desk says after opening ``case_id``: 已受理 only when it was accepted;
     待补正 with what is missing otherwise (never 已受理 for a case waiting for 补正)."""
-    case = session.get(Case, case_id)
-    if case is not None and case.status == CaseStatus.AWAITING_SUPPLEMENT:
+    if session.get(Case, case_id).status == CaseStatus.AWAITING_SUPPLEMENT:
         return strings["flash.opened_supplement"].format(case_id=case_id)
     return strings["flash.opened_accepted"].format(case_id=case_id)
 
