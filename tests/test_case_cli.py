@@ -64,9 +64,10 @@ def test_a_case_runs_from_the_window_to_its_certificates(run_cli):
 
 def test_case_show_json_carries_each_certificates_verification_code(run_cli):
     """``verification_code`` is the code printed on the certificate: it verifies it."""
+    from sqlmodel import Session
+
     from flows.casework import VerificationStatus, verify_certificate
     from flows.casework.store import make_engine
-    from sqlmodel import Session
 
     case_id = _open(run_cli)
     for step in STORE.steps:
