@@ -37,6 +37,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
+from api.cli._app import named
 from api.deps import (
     PERMISSIONS,
     EngineDep,
@@ -99,6 +100,7 @@ def local_time(moment: datetime | None) -> str:
 
 
 templates.env.filters["local"] = local_time
+templates.env.filters["named"] = named   # ids in free text (a close reason) as names
 
 router = APIRouter(include_in_schema=False)
 

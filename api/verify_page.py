@@ -87,10 +87,10 @@ def qr_svg(text: str) -> str:
     """
     import segno
 
-    out = io.StringIO()
+    out = io.BytesIO()
     segno.make(text, error="m", micro=False).save(out, kind="svg", scale=4, border=2,
                                                    xmldecl=False, svgns=True)
-    return out.getvalue()
+    return out.getvalue().decode("utf-8")
 
 
 def verify_url(request: Request, number: str, code: str) -> str:

@@ -190,3 +190,29 @@ def test_the_limiter_forgets_requests_older_than_its_window():
 def test_a_malformed_certificate_number_is_refused_with_one_line(client):
     answer = client.get("/verify/" + "X" * 61, headers=JSON)
     assert answer.status_code == 422 and "\n" not in answer.json()["detail"]
+
+
+def test_the_printable_certificate_carries_its_code_and_a_qr_code_of_its_check(
+        app, client, sqlite_engine, food):
+    """Staff open the certificate to print: the code, an inline SVG QR code (made in-process)
+    and the address of the public check with that code."""
+    from datetime import UTC, datetime
+
+    from api.security import hash_password
+    from flows.casework.accounts import add_user
+
+    with Session(sqlite_engine) as session:
+        add_user(session, "desk", password_hash=hash_password("desk-password"),
+                 role="front_desk", now=datetime.now(UTC))
+    browser = TestClient(app)
+    form = browser.get("/login").text
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    browser.post("/login", data={"username": "desk", "password": "desk-password",
+                                 "csrf_token": token})
+    case_id = food.number.rsplit("-", 1)[0]
+    page = browser.get(f"/cases/{case_id}/certificates/{food.number}")
+    assert page.status_code == 200
+    assert food.verification_code in page.text and "<svg" in page.text
+    assert f"/verify/{food.number}?code={food.verification_code}" in page.text
+    assert browser.get(f"/cases/{case_id}/certificates/{case_id}-99").status_code == 404
+

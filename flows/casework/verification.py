@@ -11,7 +11,7 @@ certificate is and who issued it, never the holder's personal data.
 
 >>> code = verification_code(b"k" * 32, "C-20250124-0001-01")
 >>> code
-'ZX5B-WSAY-P4GK-CYQE'
+'GQ3H-RWKL-7UFR-3C7X'
 >>> normal_code(code.lower().replace("-", " ")) == normal_code(code)
 True
 """
