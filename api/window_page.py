@@ -103,6 +103,7 @@ def read_document(request: Request, user: PageUser, session: SessionDep, case_id
     """受理通知书 or 补正告知书 of a case, to print and hand over."""
     from api.case_public import visible_case
     from process_models.calendar import local_date
+    from process_models.settings import settings
 
     if refused := pages.gate(request, user, "cases:read"):
         return refused
@@ -129,6 +130,7 @@ def read_document(request: Request, user: PageUser, session: SessionDep, case_id
         request, "document.html", user, kind=kind, title=strings[DOCUMENTS[kind]], case=case,
         names=pages.procedure_names(proc, pages.page_language(request)), asked=asked,
         asked_on=asked_on, deadline=supplement_deadline(asked_on),
+        answer_days=settings.supplement_answer_working_days,
         received=[m for m in case.materials if m.status == SubmissionStatus.RECEIVED],
         owed=[m for m in case.materials if m.status == SubmissionStatus.DEFERRED])
 

@@ -557,7 +557,7 @@ EN: dict[str, str] = {
     "doc.owed": "Accepted with materials owed (容缺), to be brought by",
     "doc.supplement_text": "Your application is incomplete or not in the legal form. On {asked_on} this office tells you at once everything to supplement:",
     "doc.supplement_deadline": "Please bring the materials above by {deadline}.",
-    "doc.deadline_basis": "The deadline is an estimate (local rules prevail); an application not supplemented in time is taken as abandoned.",
+    "doc.deadline_basis": "The deadline ({days} working days) is an estimate; local rules prevail.",
     "doc.refusal_reason": "Reason for not accepting",
     "doc.refusal_make": "Make the notice",
     "doc.refusal_text": "Your application for “{item}” of {today} is not accepted by this office.",

@@ -519,7 +519,7 @@ ZH: dict[str, str] = {
     "doc.owed": "容缺受理、须限期补交的材料",
     "doc.supplement_text": "你（单位）的申请材料不齐全或者不符合法定形式。本机关于 {asked_on} 一次性告知需要补正的全部内容如下：",
     "doc.supplement_deadline": "请于 {deadline} 前补正上述材料。",
-    "doc.deadline_basis": "补正期限为估计值（本地规定另有规定的，从其规定）；逾期未补正的，视为放弃申请。",
+    "doc.deadline_basis": "补正期限（{days} 个工作日）为估计值，本地规定另有规定的，从其规定。",
     "doc.refusal_reason": "不予受理的理由",
     "doc.refusal_make": "生成通知书",
     "doc.refusal_text": "你（单位）于 {today} 提出的“{item}”申请，本机关决定不予受理。",
