@@ -728,12 +728,14 @@ def download_overdue(request: Request, user: PageUser, session: SessionDep) -> R
     out = io.StringIO()
     writer = csv_writer(out)
     writer.writerow(["case_id", "procedure_id", "status", "due_date", "received_at",
-                     "applicant_name", "applicant_id_number"])
+                     "applicant_name", "applicant_id_number", "late_steps"])
     for row in _overdue(session, user) or []:
         writer.writerow([row.case_id, row.procedure_id, row.status, row.due_date,
                          row.received_at.isoformat(),
                          row.applicant.name if row.applicant else "",
-                         row.applicant.id_number if row.applicant else ""])
+                         row.applicant.id_number if row.applicant else "",
+                         " ".join(f"{s.step_id}:{s.due_date}" for s in row.current_steps
+                                  if s.colour == "red")])
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="overdue-cases.csv"'})
 

@@ -116,6 +116,8 @@ def test_the_overdue_list_shows_the_late_step_with_its_own_due_date(login, engin
     row = row[:row.index("</tr>")]
     assert 'data-step="business_licence" data-colour="red"' in row
     assert f"环节期限 {step.due_date}" in row
+    csv = login("auditor").get("/auditor/overdue.csv").text
+    assert f"business_licence:{step.due_date}" in csv
 
 
 # --- honest messages, buttons, confirmations -------------------------------------------------------
