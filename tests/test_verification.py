@@ -3,16 +3,13 @@ the public page ``/verify/{number}`` (no login, rate-limited, no personal data).
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from api.main import create_app
 from api.verify_page import RequestLimiter
 from flows.casework import (
     Applicant,
@@ -112,31 +109,8 @@ def test_codes_of_different_numbers_or_keys_differ(number, other):
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path, sqlite_template):
-    from flows.casework.store import make_engine
-
-    path = tmp_path / "onething.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def app(sqlite_engine):
-    return create_app(sqlite_engine, secret_key="verify-tests-" + "k" * 32,
-                      demo_accounts=False, relay=False)
-
-
-@pytest.fixture
-def client(app, prefect_harness):
-    with TestClient(app) as client:
-        yield client
-
-
-@pytest.fixture
-def food(sqlite_engine, client):
-    with Session(sqlite_engine) as session:
+def food(engine, client):
+    with Session(engine) as session:
         return certificates(session, issued_shop(session))["food"]
 
 
@@ -193,26 +167,13 @@ def test_a_malformed_certificate_number_is_refused_with_one_line(client):
 
 
 def test_the_printable_certificate_carries_its_code_and_a_qr_code_of_its_check(
-        app, client, sqlite_engine, food):
+        page_login, food):
     """Staff open the certificate to print: the code, an inline SVG QR code (made in-process)
     and the address of the public check with that code."""
-    from datetime import UTC, datetime
-
-    from api.security import hash_password
-    from flows.casework.accounts import add_user
-
-    with Session(sqlite_engine) as session:
-        add_user(session, "desk", password_hash=hash_password("desk-password"),
-                 role="front_desk", now=datetime.now(UTC))
-    browser = TestClient(app)
-    form = browser.get("/login").text
-    token = form.split('name="csrf_token" value="')[1].split('"')[0]
-    browser.post("/login", data={"username": "desk", "password": "desk-password",
-                                 "csrf_token": token})
+    browser = page_login("front_desk")
     case_id = food.number.rsplit("-", 1)[0]
     page = browser.get(f"/cases/{case_id}/certificates/{food.number}")
     assert page.status_code == 200
     assert food.verification_code in page.text and "<svg" in page.text
     assert f"/verify/{food.number}?code={food.verification_code}" in page.text
     assert browser.get(f"/cases/{case_id}/certificates/{case_id}-99").status_code == 404
-

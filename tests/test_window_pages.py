@@ -20,27 +20,15 @@ from flows import casework
 from flows.casework.definitions import window_procedure
 from flows.casework.tables import AuditEvent, Case, CaseStep
 from process_models.catalog import catalog_ids
-from tests.api_fixtures import ACCOUNTS, ID_NUMBER, PASSWORD
+from tests.api_fixtures import ID_NUMBER
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 MASKED = ID_NUMBER[:4] + "*" * 10 + ID_NUMBER[-4:]
 
 
 @pytest.fixture
-def login(app, client, accounts):
-    """Identity → a TestClient logged in to the pages as that account."""
-
-    def _login(identity: str) -> TestClient:
-        browser = TestClient(app)
-        form = browser.get("/login")
-        answer = browser.post("/login", data={
-            "username": ACCOUNTS[identity][0], "password": PASSWORD,
-            "csrf_token": CSRF.search(form.text).group(1), "next": "/"},
-            follow_redirects=False)
-        assert answer.status_code == 303, answer.text
-        return browser
-
-    return _login
+def login(page_login):
+    return page_login
 
 
 def csrf(page) -> str:
