@@ -259,3 +259,16 @@ def test_the_demo_accounts_hold_a_clerk_for_every_department_the_window_needs():
     needed = {s.department for pid in catalog_ids() for s in window_procedure(pid).applicant_steps}
     assert needed <= clerks
 
+
+@pytest.mark.parametrize(("identity", "path", "title"), [
+    ("front_desk", "/search?q=%E5%BC%A0", "Find cases"),
+    ("front_desk", "/cases/{case_id}/documents/receipt", "Notice of acceptance"),
+    ("front_desk", "/desk/refusal?name=Li&reason=elsewhere", "Notice of non-acceptance"),
+    ("admin", "/admin/accounts", "Staff accounts"),
+    ("admin", "/board", "Current step"),
+])
+def test_the_window_pages_speak_english_when_asked(login, case_id, identity, path, title):
+    page = login(identity).get(path.format(case_id=case_id), params={"lang": "en"})
+    assert page.status_code == 200 and title in page.text
+    assert "受理通知书</a>" not in page.text and "案件查询" not in page.text
+
