@@ -68,6 +68,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases:repair": frozenset({"admin"}),
     "audit:report": frozenset({"planner", "auditor", "admin"}),
     "audit:verify": frozenset({"auditor", "admin"}),
+    "ratings:follow_up": frozenset({"front_desk", "clerk", "admin"}),
+    "ratings:decide_appeal": frozenset({"admin"}),
+    "ratings:report": frozenset({"planner", "auditor", "admin"}),
 }
 """Action → the roles allowed to do it."""
 

@@ -77,7 +77,9 @@ from process_models.calendar import local_date
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
 
-__all__ = ["HOME", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "router"]
+__all__ = ["HOME", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "back_to",
+           "catalog_procedures", "error_page", "notice_of", "one_line", "page_language",
+           "procedure_names", "render", "router"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -778,3 +780,8 @@ def download_overdue(request: Request, user: PageUser, session: SessionDep) -> R
                          row.applicant.id_number if row.applicant else ""])
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="overdue-cases.csv"'})
+
+
+# The helpers the applicant's pages share (api/applicant_pages.py).
+back_to, error_page, one_line, page_language = _back, _error_page, _one_line, _language
+catalog_procedures, notice_of, procedure_names = _catalog, _notice, _names

@@ -66,6 +66,9 @@ EXPORTED = {
         "seal_chain", "sign_commitment", "step_colour",
         "store_procedure", "stuck_steps", "submit_materials", "sweep", "upload_procedure",
         "verify_chain", "window_procedure", "withdraw_case",
+        "LogSmsSender", "SmsSender", "appeal_rating", "call_back", "decide_appeal",
+        "open_follow_ups", "rate_case", "rating_report", "rectify", "request_code",
+        "store_material_file", "verify_code",
     ],
 }
 

@@ -61,6 +61,7 @@ from flows.casework.advancing import (
     advance_cases,
     withdraw_case,
 )
+from flows.casework.applicant_login import LogSmsSender, SmsSender, request_code, verify_code
 from flows.casework.audit_chain import (
     CHANGE_MARKER,
     Anchor,
@@ -80,10 +81,20 @@ from flows.casework.definitions import (
     window_procedure,
 )
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS
+from flows.casework.material_files import store_material_file
 from flows.casework.materials import promise_material, resume_step, stuck_steps, submit_materials
 from flows.casework.notice import NoticeItem, notification_list
 from flows.casework.opening import Applicant, open_case
 from flows.casework.outbox import mark_processed, pending_outbox
+from flows.casework.ratings import (
+    appeal_rating,
+    call_back,
+    decide_appeal,
+    open_follow_ups,
+    rate_case,
+    rating_report,
+    rectify,
+)
 from flows.casework.store import init_db, make_engine
 from flows.casework.tables import (
     CLOSED_STATUSES,
@@ -121,13 +132,17 @@ __all__ = [
     "CaseView",
     "ChainReport",
     "CheckTask",
+    "LogSmsSender",
     "NoticeItem",
+    "SmsSender",
     "StatusChange",
     "StepStatus",
     "SubmissionStatus",
     "advance_case",
     "advance_cases",
     "anchor_chain",
+    "appeal_rating",
+    "call_back",
     "case_board",
     "case_colour",
     "case_timeline",
@@ -135,26 +150,34 @@ __all__ = [
     "check_commitment",
     "check_tasks",
     "decide",
+    "decide_appeal",
     "init_db",
     "lock_chain",
     "make_engine",
     "mark_processed",
     "notification_list",
     "open_case",
+    "open_follow_ups",
     "pending_outbox",
     "promise_material",
     "publish_procedure",
+    "rate_case",
+    "rating_report",
+    "rectify",
+    "request_code",
     "resolve_procedure",
     "resume_step",
     "seal_chain",
     "sign_commitment",
     "step_colour",
+    "store_material_file",
     "store_procedure",
     "stuck_steps",
     "submit_materials",
     "sweep",
     "upload_procedure",
     "verify_chain",
+    "verify_code",
     "window_procedure",
     "withdraw_case",
 ]

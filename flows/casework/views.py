@@ -169,6 +169,8 @@ class CaseLine:
     applicant_id_number: str
     applicant_address: str | None
     applicant_phone: str | None
+    applicant_kind: str
+    legal_representative: str | None
     received_at: datetime
     due_date: date | None
 
@@ -250,6 +252,7 @@ def case_view(session: Session, case_id: str, *, today: date,
         colour=case_colour(case, steps, today, yellow_share=share),
         applicant_name=case.applicant_name, applicant_id_number=case.applicant_id_number,
         applicant_address=case.applicant_address, applicant_phone=case.applicant_phone,
+        applicant_kind=case.applicant_kind, legal_representative=case.legal_representative,
         received_at=case.received_at, accepted_at=case.accepted_at, due_date=case.due_date,
         closed_at=case.closed_at, close_reason=case.close_reason, version=case.version,
         steps=[StepView(step_id=s.step_id, department_id=s.department_id, status=s.status,
@@ -263,7 +266,8 @@ def case_view(session: Session, case_id: str, *, today: date,
 
 _BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.status, Case.received_at, Case.due_date,
                   Case.closed_at, Case.applicant_name, Case.applicant_id_number,
-                  Case.applicant_address, Case.applicant_phone)
+                  Case.applicant_address, Case.applicant_phone, Case.applicant_kind,
+                  Case.legal_representative)
 """What the board shows of a case, and what its colour needs."""
 
 _COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.status, CaseStep.due_date, CaseStep.decided_at,
@@ -306,6 +310,8 @@ def case_board(
                       applicant_id_number=case.applicant_id_number,
                       applicant_address=case.applicant_address,
                       applicant_phone=case.applicant_phone,
+                      applicant_kind=case.applicant_kind,
+                      legal_representative=case.legal_representative,
                       received_at=case.received_at, due_date=case.due_date)
              for case in cases]
     counts = Counter(line.colour for line in lines)
