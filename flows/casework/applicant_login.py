@@ -72,7 +72,13 @@ class LogSmsSender:
 def subject_of(value: str, *, field: str = "id_number") -> str:
     """The applicant's number checked: an ID number (GB 11643) if it is one, else a
     统一社会信用代码 (GB 32100); when it is neither, the message of the one it resembles
-    (digits and a final X: an ID number)."""
+    (17 digits holding a birth year and month where an ID number has them: an ID number).
+
+    >>> subject_of("911100008021004330")
+    Traceback (most recent call last):
+    ...
+    process_models.errors.InvalidInput: id_number: 统一社会信用代码 '911100008021004330' fails its check character (last character should be 'B'); check the code on the business licence
+    """
     try:
         return check_id_number(value, field=field)
     except InvalidInput as id_error:
@@ -80,7 +86,8 @@ def subject_of(value: str, *, field: str = "id_number") -> str:
             return check_credit_code(value, field=field)
         except InvalidInput:
             text = str(value).strip().upper()
-            if text[:-1].isdigit() and text[-1:] in "0123456789X":
+            if text[:17].isdigit() and text[6:8] in ("18", "19", "20") \
+                    and "01" <= text[10:12] <= "12":
                 raise id_error from None
             raise
 
