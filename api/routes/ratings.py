@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from api.applicant_auth import CurrentApplicant, create_applicant_token, own_case
 from api.case_public import local_today
-from api.deps import SessionDep, allowed
+from api.deps import SessionDep, allowed, check_allowed, check_case_visible, visible_case_ids
 from api.masking import free_text, personal_data
 from api.rating_report import rating_report_answer
 from flows.casework import ratings
@@ -164,6 +164,7 @@ def rate_case(case_id: CaseId, body: RatingCreate, applicant: CurrentApplicant,
 def follow_up_rating(case_id: CaseId, body: FollowUpAction, session: SessionDep,
                      user: Annotated[User, Depends(allowed("ratings:follow_up"))]) -> None:
     """Record a step of a 差评's follow-up: call-back, rectification, appeal, appeal decision."""
+    check_case_visible(session, user, case_id)
     now = _now()
     if body.action == "call_back":
         ratings.call_back(session, case_id, note=body.text or "", by=user.username, now=now)
@@ -173,7 +174,6 @@ def follow_up_rating(case_id: CaseId, body: FollowUpAction, session: SessionDep,
         ratings.appeal_rating(session, case_id, reason=body.text or "", by=user.username,
                               now=now)
     else:
-        from api.deps import check_allowed
         from process_models.errors import InvalidInput
 
         check_allowed(user, "ratings:decide_appeal")
@@ -189,7 +189,8 @@ def read_follow_ups(session: SessionDep,
     """Open 差评 follow-ups, soonest due first, overdue marked."""
     view = personal_data(user.role)
     return [FollowUpPublic(**{**line.__dict__, "comment": free_text(line.comment, view)})
-            for line in ratings.open_follow_ups(session, today=local_today())]
+            for line in ratings.open_follow_ups(session, today=local_today(),
+                                                case_ids=visible_case_ids(user))]
 
 
 @router.get("/ratings/report", responses={200: {"content": {

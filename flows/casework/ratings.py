@@ -204,9 +204,10 @@ class FollowUpLine:
     overdue: bool
 
 
-def open_follow_ups(session: Session, *, today: date) -> list[FollowUpLine]:
-    """The 差评 not yet rectified nor appealed successfully, soonest due first."""
-    rows = session.connection().execute(
+def open_follow_ups(session: Session, *, today: date, case_ids=None) -> list[FollowUpLine]:
+    """The 差评 not yet rectified nor appealed successfully (among ``case_ids``, a subquery,
+    when given), soonest due first."""
+    query = (
         sa_select(FOLLOW_UPS.c.case_id, CASES.c.procedure_id, RATINGS.c.score,
                   RATINGS.c.comment, FOLLOW_UPS.c.due_date, FOLLOW_UPS.c.called_back_at,
                   FOLLOW_UPS.c.appealed_at)
@@ -214,7 +215,10 @@ def open_follow_ups(session: Session, *, today: date) -> list[FollowUpLine]:
                      .join(CASES, CASES.c.id == FOLLOW_UPS.c.case_id))
         .where(FOLLOW_UPS.c.rectified_at.is_(None),
                FOLLOW_UPS.c.appeal_upheld.is_not(True))
-        .order_by(FOLLOW_UPS.c.due_date, FOLLOW_UPS.c.case_id)).all()
+        .order_by(FOLLOW_UPS.c.due_date, FOLLOW_UPS.c.case_id))
+    if case_ids is not None:
+        query = query.where(FOLLOW_UPS.c.case_id.in_(case_ids))
+    rows = session.connection().execute(query).all()
     return [FollowUpLine(r.case_id, r.procedure_id, r.score, r.comment, r.due_date,
                          r.called_back_at is not None, r.appealed_at is not None,
                          r.due_date < today) for r in rows]
