@@ -15,10 +15,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, select
+from starlette.datastructures import UploadFile
 
 from api.applicant_auth import applicant_of_session, login_applicant, logout_applicant, own_case
 from api.case_public import local_today
@@ -41,6 +43,7 @@ from flows.casework.applicant_login import request_code, subject_of, verify_code
 from flows.casework.identity import mask_id_number
 from flows.casework.material_files import (
     UPLOAD_MAX_BYTES,
+    check_file,
     material_files,
     read_material_file,
     store_material_file,
@@ -177,7 +180,6 @@ def _is_credit_code(subject: str) -> bool:
 @router.post("/apply/{procedure_id}")
 async def apply(request: Request, engine: EngineDep, procedure_id: str) -> Response:
     """Open the case as at the window, the uploaded files as the materials brought."""
-    from api import case_runner
     from api.models import ApplicantCreate
 
     subject = applicant_of_session(request)
@@ -200,14 +202,34 @@ async def apply(request: Request, engine: EngineDep, procedure_id: str) -> Respo
             raise one_line(e) from None
         files = {material: (upload.filename or "file", await upload.read())
                  for material, upload in uploads.items()}
-        case_id = case_runner.open_case(engine, procedure_id, applicant.model_dump(), [])
-        with Session(engine) as session:
-            for material, (name, data) in files.items():
-                _upload(session, case_id, material, name, data)
+        for name, data in files.values():
+            check_file(data, name=name)   # before the case opens
+        case_id = await run_in_threadpool(_open_with_files, engine, procedure_id,
+                                          applicant.model_dump(), files)
     except OnethingError as error:
         return back_to(request, back, "error", str(error))
     return back_to(request, f"/applicant/cases/{case_id}", "ok",
                  _strings(request)["applicant.applied"])
+
+
+def _open_with_files(engine, procedure_id: str, applicant: dict,
+                     files: dict[str, tuple[str, bytes]]) -> str:
+    """Open the case as at the window with the uploaded materials as brought, then keep
+    each file."""
+    from api import case_runner
+    from flows.casework import window_procedure
+    from flows.casework.notice import check_materials
+    from process_models.settings import settings
+
+    with Session(engine) as session:
+        check_materials(window_procedure(procedure_id, session=session), list(files),
+                        path="file")
+    case_id = case_runner.open_case(engine, procedure_id, applicant, list(files))
+    with Session(engine) as session:
+        for material, (name, data) in files.items():
+            store_material_file(session, case_id, material, name=name, data=data,
+                                data_dir=settings.data_dir, now=_now(), submit=False)
+    return case_id
 
 
 def _upload(session: Session, case_id: str, material_id: str, name: str,
@@ -216,6 +238,13 @@ def _upload(session: Session, case_id: str, material_id: str, name: str,
 
     store_material_file(session, case_id, material_id, name=name, data=data,
                         data_dir=settings.data_dir, now=_now())
+
+
+def _upload_own(engine, subject: str, case_id: str, material_id: str, name: str,
+                data: bytes) -> None:
+    with Session(engine) as session:
+        own_case(session, subject, case_id)
+        _upload(session, case_id, material_id, name, data)
 
 
 # --- the applicant's case -------------------------------------------------------------------------
@@ -247,7 +276,7 @@ def read_applicant_case(request: Request, session: SessionDep, case_id: str) -> 
 
 
 @router.post("/cases/{case_id}/materials/{material_id}")
-async def upload_material(request: Request, session: SessionDep, case_id: str,
+async def upload_material(request: Request, engine: EngineDep, case_id: str,
                           material_id: str) -> Response:
     """Upload a material the case still needs (补正 or 容缺)."""
     subject = applicant_of_session(request)
@@ -258,11 +287,12 @@ async def upload_material(request: Request, session: SessionDep, case_id: str,
     back = f"/applicant/cases/{case_id}"
     try:
         _checked(request, str(form.get("csrf_token", "")))
-        own_case(session, subject, case_id)
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise InvalidInput("no file chosen; choose the scan or photo of the material",
                                path="file")
-        _upload(session, case_id, material_id, upload.filename, await upload.read())
+        data = await upload.read()
+        await run_in_threadpool(_upload_own, engine, subject, case_id, material_id,
+                                upload.filename, data)
     except OnethingError as error:
         return back_to(request, back, "error", str(error))
     return back_to(request, back, "ok", _strings(request)["applicant.uploaded"])

@@ -47,7 +47,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from flows import casework
-from flows.casework.identity import check_id_number
 from flows.casework.tables import Outbox
 from process_models.settings import settings
 
@@ -298,10 +297,10 @@ def run_open_case(procedure_id: str, applicant: dict[str, str | None], submitted
                   ) -> dict[str, Any]:
     """Open a case through :func:`open_case`, here and now, its run logs off.
 
-    A malformed ID number is refused before the flow (and, in a fresh process, Prefect)
-    starts; everything else is checked in the flow.
+    A malformed ID number (or an enterprise's 统一社会信用代码) is refused before the flow
+    (and, in a fresh process, Prefect) starts; everything else is checked in the flow.
     """
-    check_id_number(applicant["id_number"] or "")
+    casework.Applicant(**applicant).checked_number(None)
     with quiet_runs():
         return run_flow(open_case, procedure_id=procedure_id, applicant=applicant,
                         submitted=submitted, database_url=database_url, version=version)

@@ -25,7 +25,7 @@ from flows.casework.materials import submit_materials
 from flows.casework.tables import MaterialFile, aware_time
 from process_models.errors import InvalidInput, NotFound
 
-__all__ = ["FILE_TYPES", "UPLOAD_MAX_BYTES", "file_type", "material_files",
+__all__ = ["FILE_TYPES", "UPLOAD_MAX_BYTES", "check_file", "file_type", "material_files",
            "read_material_file", "store_material_file"]
 
 UPLOAD_MAX_BYTES = 1_500_000
@@ -55,27 +55,36 @@ def file_type(data: bytes, *, name: str) -> str:
                        "as one of those", path="file")
 
 
-def _folder(data_dir: Path, case_id: str) -> Path:
-    return Path(data_dir) / "uploads" / case_id
-
-
-def store_material_file(session: Session, case_id: str, material_id: str, *, name: str,
-                        data: bytes, data_dir: Path, now: datetime) -> MaterialFile:
-    """Check and keep ``data`` as material ``material_id`` of ``case_id``; the material is
-    received (:func:`~flows.casework.materials.submit_materials`), then the file recorded
-    (event ``material_uploaded``). Refused, with nothing recorded, when the file is too
-    large, of another type, or the material is not one the case still needs."""
+def check_file(data: bytes, *, name: str) -> str:
+    """The media type of ``data`` when it may be kept (not empty, at most
+    :data:`UPLOAD_MAX_BYTES`, :func:`file_type`), else :class:`InvalidInput` naming ``name``."""
     if not data:
         raise InvalidInput(f"'{name}' is empty; choose the file again", path="file")
     if len(data) > UPLOAD_MAX_BYTES:
         raise InvalidInput(f"'{name}' has {len(data)} bytes; at most {UPLOAD_MAX_BYTES} "
                            "(scan at a lower resolution)", path="file")
-    media = file_type(data, name=name)
+    return file_type(data, name=name)
+
+
+def _folder(data_dir: Path, case_id: str) -> Path:
+    return Path(data_dir) / "uploads" / case_id
+
+
+def store_material_file(session: Session, case_id: str, material_id: str, *, name: str,
+                        data: bytes, data_dir: Path, now: datetime,
+                        submit: bool = True) -> MaterialFile:
+    """Check and keep ``data`` as material ``material_id`` of ``case_id``; with ``submit``
+    the material is received (:func:`~flows.casework.materials.submit_materials`; without,
+    the case was opened with it), then the file recorded (event ``material_uploaded``).
+    Refused, with nothing recorded, when the file is too large, of another type, or the
+    material is not one the case still needs."""
+    media = check_file(data, name=name)
     digest = hashlib.sha256(data).hexdigest()
     folder = _folder(data_dir, case_id)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / digest).write_bytes(data)   # content-addressed: a retry writes the same file
-    submit_materials(session, case_id, [material_id], now=now)
+    if submit:
+        submit_materials(session, case_id, [material_id], now=now)
     at = aware_time(now)
     safe_name = _UNSAFE.sub("_", Path(name).name)[-200:] or "file"
     values = {"case_id": case_id, "material_id": material_id, "file_name": safe_name,
