@@ -82,7 +82,7 @@ def notice_qr_svg(url: str) -> str:
     """
     import segno
 
-    return segno.make(url, error="m").svg_inline(scale=4, border=2, title="QR")
+    return segno.make(url, error="m").svg_inline(scale=4, border=2, omitsize=True)
 
 
 # --- logging in ---------------------------------------------------------------------------------
