@@ -32,7 +32,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import applicant_pages, case_runner, pages
+from api import applicant_pages, case_runner, pages, ratings_page
 from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, ERROR_STATUS, Health, error_status, public_message
@@ -239,6 +239,7 @@ def create_app(
     app.include_router(api_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(pages.router)
     app.include_router(applicant_pages.router)
+    app.include_router(ratings_page.router)
     return app
 
 

@@ -78,7 +78,7 @@ from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
 
 __all__ = ["HOME", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "back_to",
-           "catalog_procedures", "error_page", "notice_of", "one_line", "page_language",
+           "catalog_procedures", "error_page", "gate", "notice_of", "one_line", "page_language",
            "procedure_names", "render", "router"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -107,7 +107,7 @@ HOME = {"front_desk": "/desk", "clerk": "/inbox", "planner": "/planner",
 
 NAV = [("nav.desk", "/desk", "cases:open"), ("nav.inbox", "/inbox", "cases:decide"),
        ("nav.board", "/board", "cases:read"), ("nav.planner", "/planner", "simulations:run"),
-       ("nav.auditor", "/auditor", "audit:report")]
+       ("nav.auditor", "/auditor", "audit:report"), ("nav.ratings", "/ratings", "ratings:report")]
 """(label, page, the action a role needs to see the page)."""
 
 TICKABLE_LEVERS = ("parallelise", "share_data", "defer_materials", "one_window", "online")
@@ -782,6 +782,7 @@ def download_overdue(request: Request, user: PageUser, session: SessionDep) -> R
         "Content-Disposition": 'attachment; filename="overdue-cases.csv"'})
 
 
-# The helpers the applicant's pages share (api/applicant_pages.py).
+# The helpers the applicant's and the ratings' pages share (api/applicant_pages.py,
+# api/ratings_page.py).
 back_to, error_page, one_line, page_language = _back, _error_page, _one_line, _language
-catalog_procedures, notice_of, procedure_names = _catalog, _notice, _names
+catalog_procedures, notice_of, procedure_names, gate = _catalog, _notice, _names, _gate

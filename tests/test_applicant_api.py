@@ -216,3 +216,25 @@ def test_the_notice_page_carries_its_qr_code_without_a_login(client):
     english = client.get("/applicant/notice/newborn?lang=en")
     assert "<svg" in english.text and "Apply online" in english.text
     assert "网上申请" not in shown(english.text)
+
+
+def test_the_ratings_page_shows_the_report_and_records_a_call_back(client, sms, case_id,
+                                                                    accounts):
+    """The admin sees the report by name and the 差评 with its due date, and records the
+    call-back from the page; in English, the same page has no Chinese labels of its own."""
+    from tests.api_fixtures import PASSWORD
+
+    headers = applicant_headers(client, sms, ID_NUMBER)
+    client.post(f"/api/cases/{case_id}/rating", headers=headers,
+                json={"score": 1, "comment": "电话 13812345678 没人接"})
+    login = client.get("/login")
+    client.post("/login", data={"username": "admin", "password": PASSWORD, "next": "/",
+                                "csrf_token": CSRF.search(login.text).group(1)})
+    page = client.get("/ratings")
+    text = shown(page.text)
+    assert "开办餐饮店一件事" in text and "非常不满意" in text and "满意率" in text
+    answer = client.post(f"/ratings/{case_id}/follow-up", data={
+        "action": "call_back", "text": "已回访，致歉", "csrf_token": CSRF.search(page.text).group(1)})
+    assert "已记录" in answer.text and "已回访" in shown(answer.text)
+    english = shown(client.get("/ratings?lang=en&group_by=channel").text)
+    assert "Satisfaction rate" in english and "Web" in english and "满意率" not in english
