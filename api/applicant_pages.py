@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -57,6 +57,17 @@ __all__ = ["notice_qr_svg", "router"]
 router = APIRouter(prefix="/applicant", include_in_schema=False)
 
 _PENDING = "applicant_pending"
+
+
+def _applicant(request: Request) -> str:
+    """The number of the applicant's page session; without one, off to the login form."""
+    subject = applicant_of_session(request)
+    if subject is None:
+        raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/applicant"})
+    return subject
+
+
+ApplicantSubject = Annotated[str, Depends(_applicant)]
 
 
 def _now() -> datetime:
@@ -156,11 +167,9 @@ def read_applicant_notice(request: Request, session: SessionDep, procedure_id: s
 
 
 @router.get("/apply/{procedure_id}")
-def read_apply(request: Request, session: SessionDep, procedure_id: str) -> Response:
+def read_apply(request: Request, subject: ApplicantSubject,
+               session: SessionDep, procedure_id: str) -> Response:
     """The application form: who applies, and a file for each material of the 告知单."""
-    subject = applicant_of_session(request)
-    if subject is None:
-        return RedirectResponse("/applicant", status_code=303)
     try:
         proc, notice, names = notice_of(session, procedure_id, page_language(request))
     except OnethingError as error:
@@ -178,13 +187,11 @@ def _is_credit_code(subject: str) -> bool:
 
 
 @router.post("/apply/{procedure_id}")
-async def apply(request: Request, engine: EngineDep, procedure_id: str) -> Response:
+async def apply(request: Request, subject: ApplicantSubject,
+                engine: EngineDep, procedure_id: str) -> Response:
     """Open the case as at the window, the uploaded files as the materials brought."""
     from api.models import ApplicantCreate
 
-    subject = applicant_of_session(request)
-    if subject is None:
-        return RedirectResponse("/applicant", status_code=303)
     form = await request.form()
     back = f"/applicant/apply/{procedure_id}"
     uploads = {key.removeprefix("file_"): value for key, value in form.multi_items()
@@ -251,11 +258,9 @@ def _upload_own(engine, subject: str, case_id: str, material_id: str, name: str,
 
 
 @router.get("/cases/{case_id}")
-def read_applicant_case(request: Request, session: SessionDep, case_id: str) -> Response:
+def read_applicant_case(request: Request, subject: ApplicantSubject,
+                        session: SessionDep, case_id: str) -> Response:
     """Progress, materials still needed (with upload), certificates and the rating."""
-    subject = applicant_of_session(request)
-    if subject is None:
-        return RedirectResponse("/applicant", status_code=303)
     try:
         own_case(session, subject, case_id)
         view = case_view(session, case_id, today=local_today())
@@ -276,12 +281,10 @@ def read_applicant_case(request: Request, session: SessionDep, case_id: str) -> 
 
 
 @router.post("/cases/{case_id}/materials/{material_id}")
-async def upload_material(request: Request, engine: EngineDep, case_id: str,
+async def upload_material(request: Request, subject: ApplicantSubject,
+                          engine: EngineDep, case_id: str,
                           material_id: str) -> Response:
     """Upload a material the case still needs (补正 or 容缺)."""
-    subject = applicant_of_session(request)
-    if subject is None:
-        return RedirectResponse("/applicant", status_code=303)
     form = await request.form()
     upload = form.get("file")
     back = f"/applicant/cases/{case_id}"
@@ -299,13 +302,11 @@ async def upload_material(request: Request, engine: EngineDep, case_id: str,
 
 
 @router.get("/cases/{case_id}/files/{file_id}")
-def download_file(request: Request, session: SessionDep, case_id: str, file_id: int) -> Response:
+def download_file(request: Request, subject: ApplicantSubject,
+                  session: SessionDep, case_id: str, file_id: int) -> Response:
     """One of the applicant's own uploaded files."""
     from process_models.settings import settings
 
-    subject = applicant_of_session(request)
-    if subject is None:
-        return RedirectResponse("/applicant", status_code=303)
     try:
         own_case(session, subject, case_id)
         row, data = read_material_file(session, case_id, file_id, data_dir=settings.data_dir)
@@ -316,12 +317,10 @@ def download_file(request: Request, session: SessionDep, case_id: str, file_id: 
 
 
 @router.get("/cases/{case_id}/certificates/{number}")
-def read_certificate(request: Request, session: SessionDep, case_id: str, number: str,
+def read_certificate(request: Request, subject: ApplicantSubject,
+                     session: SessionDep, case_id: str, number: str,
                      download: bool = False) -> Response:
     """A certificate of the applicant's case, printable; ``?download=1`` saves it."""
-    subject = applicant_of_session(request)
-    if subject is None:
-        return RedirectResponse("/applicant", status_code=303)
     try:
         case = own_case(session, subject, case_id)
         view = case_view(session, case_id, today=local_today())
@@ -338,20 +337,18 @@ def read_certificate(request: Request, session: SessionDep, case_id: str, number
 
 
 @router.post("/cases/{case_id}/rating")
-def rate(request: Request, session: SessionDep, case_id: str,
-         score: Annotated[int, Form(ge=1, le=5)] = 0,
+def rate(request: Request, subject: ApplicantSubject,
+         session: SessionDep, case_id: str,
+         score: Annotated[str, Form(max_length=2)] = "",
          comment: Annotated[str, Form(max_length=500)] = "",
          csrf_token: Annotated[str, Form()] = "") -> Response:
     """好差评 from the applicant's page (channel 移动端/网上: ``web``)."""
-    subject = applicant_of_session(request)
-    if subject is None:
-        return RedirectResponse("/applicant", status_code=303)
     back = f"/applicant/cases/{case_id}"
     try:
         _checked(request, csrf_token)
         own_case(session, subject, case_id)
-        ratings.rate_case(session, case_id, score, channel="web", comment=comment or None,
-                          now=_now())
+        ratings.rate_case(session, case_id, int(score) if score.isdigit() else 0,
+                          channel="web", comment=comment or None, now=_now())
     except OnethingError as error:
         return back_to(request, back, "error", str(error))
     return back_to(request, back, "ok", _strings(request)["applicant.rated"])

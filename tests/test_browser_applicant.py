@@ -6,15 +6,13 @@ no English in Chinese mode, nothing scrolling sideways.
 
 from __future__ import annotations
 
-import contextvars
 import re
 import shutil
-import threading
-import time
 
 import pytest
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _free_port, _shot, _sideways
+from tests.test_browser import CHROMIUM, TIMEOUT_MS, _shot, _sideways, serve
+from tests.test_browser import browser as chromium  # noqa: F401  (a fixture: the browser)
 
 CREDIT_CODE = "91110000802100433B"
 PHONE = "13812345678"
@@ -40,8 +38,6 @@ class Outbox:
 def service(tmp_path_factory, sqlite_template, prefect_harness):
     """The service on uvicorn (a thread of this process, on the Prefect harness) and its SMS
     outbox; uploads under a temporary folder."""
-    import uvicorn
-
     from api.main import create_app
     from flows.casework.store import make_engine
     from process_models.settings import settings
@@ -51,35 +47,11 @@ def service(tmp_path_factory, sqlite_template, prefect_harness):
     engine = make_engine(f"sqlite:///{folder / 'onething.db'}")
     data_dir, settings.data_dir = settings.data_dir, folder
     sms = Outbox()
-    app = create_app(engine, secret_key="browser-tests-" + "k" * 32, demo_accounts=False,
-                     sms_sender=sms)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(server.run,),
-                              daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", sms
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serve(create_app(engine, secret_key="browser-tests-" + "k" * 32, demo_accounts=False,
+                          sms_sender=sms)) as url:
+        yield url, sms
     settings.data_dir = data_dir
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """The browser in Chinese, as on a phone set to Chinese (its file buttons: 选择文件)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=[*CHROMIUM_ARGS, "--lang=zh-CN"])
-        yield browser
-        browser.close()
 
 
 def _plain(page) -> str:
@@ -95,7 +67,7 @@ def _chinese_only(page) -> None:
 
 
 def test_an_enterprise_applies_on_a_phone_uploads_the_missing_material_and_rates(
-        chromium, service, tmp_path):
+        chromium, service, tmp_path):  # noqa: F811  (the fixture imported above)
     base_url, sms = service
     context = chromium.new_context(base_url=base_url, locale="zh-CN", viewport=PHONE_VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
