@@ -108,4 +108,9 @@ def test_an_enterprise_applies_on_a_phone_uploads_the_missing_material_and_rates
     assert "感谢您的评价" in text and "不满意" in text and "我们将回访并整改" in text
     _chinese_only(page)
     _shot(page, "14-applicant-rated-390px")
+    page.goto(f"{page.url}?lang=en")
+    text = _plain(page)
+    assert "Dissatisfied" in text and "Progress" in text and "办理进度" not in text
+    assert _sideways(page) == []
+    _shot(page, "15-applicant-rated-en-390px")
     context.close()
