@@ -1,17 +1,21 @@
-"""What the step-table readers share: the bounds on what a table may hold, and the helpers
-that quote a cell in an error (:mod:`process_models.table` for CSV and the table itself,
-:mod:`process_models._xlsx` for workbooks)."""
+"""What the step-table modules share: the bounds on what a table may hold, the text of a
+cell as written and as read, the names listed in one cell, and the helpers that quote a
+cell in an error (:mod:`process_models.table_files` for files, :mod:`process_models._xlsx`
+for workbooks, :mod:`process_models.table_columns` for headers,
+:mod:`process_models.table` for steps)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from process_models.errors import did_you_mean, shown
+from process_models.errors import TableError, did_you_mean, shown
 
 __all__ = ["MAX_CELL_CHARS", "MAX_MATERIALS_PER_STEP", "MAX_TABLE_BYTES", "MAX_TABLE_COLUMNS",
            "MAX_TABLE_ROWS", "MAX_TRIPS", "MAX_XLSX_UNPACKED_BYTES", "UncachedFormula",
-           "close_match", "one_line", "shown_cell"]
+           "cell_text", "close_match", "join_names", "listed", "looks_like_formula",
+           "one_line", "pieces", "plain", "shown_cell", "split_names"]
 
 # Bounds on what a table may hold; a file past one is refused with the row or cell.
 MAX_TABLE_BYTES = 20 * 2**20           # the file as uploaded
@@ -42,3 +46,121 @@ def close_match(value: str, choices: Iterable[str]) -> str | None:
     """:func:`did_you_mean`, for values short enough to be a misspelling (its cost grows
     with the product of the lengths)."""
     return did_you_mean(value, choices) if len(value) <= 40 else None
+
+
+# --- the text of a cell ---------------------------------------------------------------------
+
+
+def plain(value: Any) -> str:
+    """A cell as written: whole floats without ``.0``, trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def cell_text(value: Any) -> str:
+    """A cell as read: :func:`plain`, and the ``'`` that :func:`formula_safe` put before a
+    formula-like text taken off again."""
+    text = plain(value)
+    if text.startswith("'") and looks_like_formula(text.lstrip("'")):
+        return text[1:]
+    return text
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?%?")
+
+
+def looks_like_formula(text: str) -> bool:
+    return text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text)
+
+
+_BRACKETS = {"(": ")", "（": "）", "《": "》", "「": "」", "『": "』", "【": "】", "[": "]",
+             "“": "”"}
+
+
+def _balanced(text: str) -> bool:
+    """Whether every bracket in ``text`` opens and closes in order."""
+    closers: list[str] = []
+    for ch in text:
+        if closers and ch == closers[-1]:
+            closers.pop()
+        elif ch in _BRACKETS:
+            closers.append(_BRACKETS[ch])
+        elif ch in _BRACKETS.values():
+            return False
+    return not closers
+
+
+def pieces(text: str, separators: str) -> list[str]:
+    """Split ``text`` at ``separators`` outside brackets (or everywhere if they do not match)."""
+    out, start, closers = [], 0, []
+    for i, ch in enumerate(text):
+        if closers and ch == closers[-1]:
+            closers.pop()
+        elif ch in _BRACKETS:
+            closers.append(_BRACKETS[ch])
+        elif not closers and ch in separators:
+            out.append(text[start:i])
+            start = i + 1
+    if closers:
+        return re.split(f"[{re.escape(separators)}]", text)
+    return [*out, text[start:]]
+
+
+_SPLITS = re.compile(
+    "[" + re.escape("、,;，；\n \t\u3000" + "".join(_BRACKETS) + "".join(_BRACKETS.values())) + "]")
+
+
+def split_names(text: str, known: Collection[str] = ()) -> list[str]:
+    """Names in a cell: split on 、 , ; ， ； and line breaks, then on spaces.
+
+    Separators inside brackets (《》, （）, 「」 …) do not split, and a name wrapped in
+    「」 is taken literally (one layer is removed). A piece is split on spaces only
+    when it is not a name in ``known`` and one of its words is, or each word holds a
+    non-ASCII character: ``ID card`` stays one name, ``身份证 户口簿`` is two.
+
+    >>> split_names("营业执照、《食品经营许可证》;ID card，身份证 户口簿")
+    ['营业执照', '《食品经营许可证》', 'ID card', '身份证', '户口簿']
+    >>> split_names("「法定代表人、董事任职文件」、章程（草案、定稿）")
+    ['法定代表人、董事任职文件', '章程（草案、定稿）']
+    """
+    if not _SPLITS.search(text):  # one name, the common case: no separator, space or bracket
+        return [name] if (name := text.strip()) else []
+    out: list[str] = []
+    for piece in filter(None, (p.strip() for p in pieces(text, "、,;，；\n"))):
+        if piece.startswith("「") and piece.endswith("」") and _balanced(piece[1:-1]):
+            out.append(piece[1:-1])
+            continue
+        words = [w for w in pieces(piece, " \t\u3000") if w]
+        if piece in known or len(words) == 1:
+            out.append(piece)
+        elif any(w in known for w in words) or all(not w.isascii() for w in words):
+            out.extend(words)
+        else:
+            out.append(piece)
+    return out
+
+
+def join_names(names: Sequence[str], known: Sequence[str] = ()) -> str:
+    """A cell listing ``names`` that :func:`split_names` reads back (names wrapped in 「」 where
+    needed); a :class:`TableError` when no cell can hold them.
+
+    >>> join_names(["营业执照", "法定代表人、董事任职文件"])
+    '营业执照、「法定代表人、董事任职文件」'
+    """
+    cell = "、".join(n if split_names(n, known) == [n] else f"「{n}」" for n in names)
+    if split_names(cell, known) != list(names):
+        bad = next((n for n in names if n != n.strip() or not n), names[0])
+        raise TableError(f"name {bad!r} cannot be listed in one cell with {len(names) - 1} "
+                         "others (spaces at the ends or unbalanced brackets); rename it")
+    return cell
+
+
+def listed(items: Sequence[Any], most: int = 8) -> str:
+    """``a, b, c`` (and ``… and N more`` past ``most``)."""
+    shown = ", ".join(map(str, items[:most]))
+    return f"{shown} and {len(items) - most} more" if len(items) > most else shown
+

@@ -17,9 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
+from process_models._cells import cell_text, looks_like_formula
 from process_models.errors import OnethingError, ProcedureSyntaxError, TableError
 from process_models.loading import load_procedure, save_procedure
-from process_models.table import (
+from process_models.table import load_table, procedure_from_table, save_table
+from process_models.table_files import (
     MAX_CELL_CHARS,
     MAX_MATERIALS_PER_STEP,
     MAX_TABLE_BYTES,
@@ -27,12 +29,7 @@ from process_models.table import (
     MAX_TRIPS,
     MAX_XLSX_UNPACKED_BYTES,
     TableWarning,
-    _looks_like_formula,
-    _text,
     formula_safe,
-    load_table,
-    procedure_from_table,
-    save_table,
 )
 from tests.conftest import ROOT
 from tests.strategies import malformed_csv, malformed_xlsx, names
@@ -368,8 +365,8 @@ def test_a_formula_safe_cell_never_runs_and_reads_back_as_written(name, start):
     undoes exactly what ``formula_safe`` added."""
     text = (start + name).strip()
     safe = formula_safe(text)
-    assert safe in (text, "'" + text) and not _looks_like_formula(safe)
-    assert _text(safe) == text
+    assert safe in (text, "'" + text) and not looks_like_formula(safe)
+    assert cell_text(safe) == text
 
 
 def test_every_csv_writer_in_the_project_goes_through_the_formula_guard():
@@ -377,7 +374,7 @@ def test_every_csv_writer_in_the_project_goes_through_the_formula_guard():
     sources = [p for folder in ("process_models", "simulations", "flows", "api")
                for p in (ROOT / folder).rglob("*.py")]
     bare = [str(p.relative_to(ROOT)) for p in sources
-            if "csv.writer(" in p.read_text("utf-8") and p.name != "table.py"]
+            if "csv.writer(" in p.read_text("utf-8") and p.name != "table_files.py"]
     assert bare == []
 
 
