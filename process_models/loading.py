@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -56,6 +57,7 @@ __all__ = [
     "procedure_data",
     "procedure_paths",
     "read_text",
+    "reading_file",
     "save_procedure",
     "validation_error",
 ]
@@ -68,6 +70,26 @@ _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # --- reading text ---------------------------------------------------------------------------
 
 
+@contextmanager
+def reading_file(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn the failure to read ``path`` inside the block (missing, a folder, unreadable)
+    into one :class:`ProcedureSyntaxError` line naming the file and the fix.
+
+    >>> with reading_file("no/such.yaml"):
+    ...     Path("no/such.yaml").read_bytes()
+    Traceback (most recent call last):
+    process_models.errors.ProcedureSyntaxError: no/such.yaml: no such file; check the path
+    """
+    try:
+        yield
+    except FileNotFoundError:
+        raise ProcedureSyntaxError("no such file; check the path", file=str(path)) from None
+    except IsADirectoryError:
+        raise ProcedureSyntaxError("is a folder, expected a file", file=str(path)) from None
+    except OSError as e:
+        raise ProcedureSyntaxError(f"cannot read: {e.strerror}", file=str(path)) from None
+
+
 def read_text(path: str | os.PathLike[str]) -> str:
     """Read a UTF-8 text file; a missing file or another encoding is a one-line error.
 
@@ -75,15 +97,8 @@ def read_text(path: str | os.PathLike[str]) -> str:
     are refused with advice to save as UTF-8, because a guessed encoding could silently
     corrupt names.
     """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ProcedureSyntaxError("no such file; check the path", file=str(path)) from None
-    except IsADirectoryError:
-        raise ProcedureSyntaxError("is a folder, expected a file", file=str(path)) from None
-    except OSError as e:
-        raise ProcedureSyntaxError(f"cannot read: {e.strerror}", file=str(path)) from None
+    with reading_file(path):
+        raw = Path(path).read_bytes()
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:

@@ -39,6 +39,7 @@ from process_models._cells import (
 from process_models._cells import one_line as _one_line
 from process_models._cells import shown_cell as _shown
 from process_models.errors import ProcedureSyntaxError, TableError
+from process_models.loading import reading_file
 from process_models.table_columns import HEADER_SEARCH_ROWS, header_at
 
 __all__ = [
@@ -134,19 +135,13 @@ def read_rows(p: Path, sheet: str | None) -> tuple[list[Sequence[Any]], str]:
 
 
 def _read_bytes(p: Path) -> bytes:
-    try:
+    with reading_file(p):
         size = p.stat().st_size
         if size > MAX_TABLE_BYTES:
             raise TableError(f"the file has {size // 2**20} MB, more than a step table may "
                              f"({MAX_TABLE_BYTES // 2**20} MB); keep only the step table in it",
                              file=str(p))
         return p.read_bytes()
-    except FileNotFoundError:
-        raise ProcedureSyntaxError("no such file; check the path", file=str(p)) from None
-    except IsADirectoryError:
-        raise ProcedureSyntaxError("is a folder, expected a file", file=str(p)) from None
-    except OSError as e:
-        raise ProcedureSyntaxError(f"cannot read: {e.strerror}", file=str(p)) from None
 
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
