@@ -325,6 +325,7 @@ def test_a_workbook_that_unpacks_past_the_bound_is_refused_before_it_is_opened(t
 
 
 @pytest.mark.parametrize(("far", "where"), [("XFD1", "XFD1"), ("A1048576", "A1048576")])
+@pytest.mark.slow  # a child process
 def test_a_stray_far_cell_is_refused_by_its_place_without_reading_the_space_between(
         tmp_path, far, where):
     """Two stray cells once made the reader pad 17 billion empty cells (9.4 GB and counting);
@@ -381,6 +382,7 @@ def test_every_csv_writer_in_the_project_goes_through_the_formula_guard():
 # --- CLI -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a child process
 def test_import_table_reads_a_gbk_csv_and_prints_the_fill_down_warning(tmp_path):
     rows = [list(r) for r in ROWS]
     rows[2][1] = ""
@@ -393,6 +395,7 @@ def test_import_table_reads_a_gbk_csv_and_prints_the_fill_down_warning(tmp_path)
     assert [s.name for s in load_procedure(out).steps] == ["营业执照", "食品经营许可"]
 
 
+@pytest.mark.slow  # a child process
 def test_import_table_reads_the_sheet_named_by_the_sheet_option(tmp_path):
     path = tmp_path / "shop.xlsx"
     book(path, ("甲", ROWS, "visible"), ("乙", [HEADER, ["户口登记", "公安局", "", 1, ""]], "visible"))
@@ -404,6 +407,7 @@ def test_import_table_reads_the_sheet_named_by_the_sheet_option(tmp_path):
 # --- fuzz ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 60 generated workbooks and CSV files: seconds on its own
 @settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 @given(content=st.one_of(malformed_csv(), malformed_xlsx()))
 def test_any_malformed_table_gives_a_one_line_error_or_a_procedure(tmp_path_factory, content):
