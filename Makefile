@@ -43,10 +43,11 @@ test: $(STAMP) system-deps postgres
 	$(PY) -m pytest -q
 
 # The fast tier: lint, then every test and doctest not marked slow (no PostgreSQL, Prefect,
-# browser or Schemathesis; the rule is in tests/conftest.py).
+# browser, Schemathesis or child process; the rule is in tests/conftest.py), on two
+# processes (pytest-xdist).
 check: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q -n 2
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
