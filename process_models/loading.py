@@ -43,6 +43,7 @@ from process_models.errors import (
     did_you_mean,
     shown,
 )
+from process_models.graph import edges
 from process_models.procedure import MAX_DEPENDENCIES, Procedure
 from process_models.yaml_loader import Loc, collector_paused, format_path, load_yaml
 
@@ -226,7 +227,7 @@ def validation_error(
 # --- whole-procedure checks -----------------------------------------------------------------
 
 
-def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+def find_cycle(successors: dict[str, list[str]]) -> list[str] | None:
     """Return one cycle in ``{node: [successor, ...]}`` in order, or ``None``.
 
     >>> find_cycle({"a": ["b"], "b": ["c"], "c": ["a"], "d": []})
@@ -235,14 +236,14 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
     True
     """
     white, grey, black = 0, 1, 2
-    color = dict.fromkeys(edges, white)
-    for succs in edges.values():
+    color = dict.fromkeys(successors, white)
+    for succs in successors.values():
         for s in succs:
             color.setdefault(s, white)
     for root in list(color):
         if color[root] != white:
             continue
-        stack: list[tuple[str, Iterator[str]]] = [(root, iter(edges.get(root, ())))]
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(successors.get(root, ())))]
         path = [root]
         color[root] = grey
         while stack:
@@ -257,7 +258,7 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
             elif color[nxt] == white:
                 color[nxt] = grey
                 path.append(nxt)
-                stack.append((nxt, iter(edges.get(nxt, ()))))
+                stack.append((nxt, iter(successors.get(nxt, ()))))
     return None
 
 
@@ -365,14 +366,10 @@ class _Check:
     def acyclic(self) -> None:
         """Edges predecessor → successor; a stage waits for its milestones."""
         proc = self.proc
-        edges: dict[str, list[str]] = {sid: [] for sid in self.nodes}
-        for s in proc.steps:
-            for dep in s.depends_on:
-                edges[dep.step].append(s.id)
-        for st in proc.stages:
-            for m in st.milestones or st.steps:
-                edges[m].append(st.id)
-        cycle = find_cycle(edges)
+        successors: dict[str, list[str]] = {sid: [] for sid in self.nodes}
+        for before, after, _ in edges(proc):
+            successors[before].append(after)
+        cycle = find_cycle(successors)
         if not cycle:
             return
         # Report the steps (stages stand for their milestones) and point at the first one.
