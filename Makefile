@@ -36,6 +36,7 @@ postgres:
 
 run: $(STAMP)
 	$(VENV)/bin/onething catalog
+	$(VENV)/bin/onething registry report demo --before demo --headline
 	$(VENV)/bin/onething reform --catalog
 	$(VENV)/bin/onething serve
 

@@ -8,21 +8,31 @@ Routes and pages call these; neither calls the other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from operator import attrgetter
+from typing import Any
 
 from sqlmodel import Session
 
 from api.deps import check_case_visible, visible_case_ids
 from api.masking import free_text, personal_data
-from api.models import CasePublic, CasesPublic, CaseSummary, applicant_public
+from api.models import (
+    CasePublic,
+    CasesPublic,
+    CaseSummary,
+    CheckTaskPublic,
+    CheckTasksPublic,
+    applicant_public,
+)
 from flows.casework.accounts import User
 from flows.casework.materials import stuck_steps
-from flows.casework.views import CaseView, case_view
+from flows.casework.views import CaseView, case_view, check_tasks
 from flows.casework.views import case_board as views_board
 from process_models.calendar import local_date
 
-__all__ = ["case_board", "case_public", "local_today", "visible_case"]
+__all__ = ["case_board", "case_checks", "case_public", "local_today", "visible_case"]
 
 
 def local_today() -> date:
@@ -37,6 +47,9 @@ def case_public(view: CaseView, user: User) -> CasePublic:
     fields = {name: getattr(view, name) for name in CasePublic.model_fields if name != "applicant"}
     fields["close_reason"] = free_text(view.close_reason, data)
     fields["decisions"] = [replace(d, reason=free_text(d.reason, data)) for d in view.decisions]
+    fields["commitments"] = [replace(c, text=free_text(c.text, data),
+                                     check_reason=free_text(c.check_reason, data))
+                             for c in view.commitments]
     return CasePublic.model_validate(
         {**fields, "applicant": applicant_public(view, data)}, from_attributes=True)
 
@@ -72,3 +85,26 @@ def case_board(
                           stuck_steps=stuck.get(line.case_id, []))
               for line in lines],
         count=len(board.lines), colours=board.colours)
+
+
+def case_checks(session: Session, user: User, *, today: date | None = None,
+                department_id: str | None = None,
+                name: Callable[[Any], str] = attrgetter("name")) -> CheckTasksPublic:
+    """The open 核查 tasks of the cases ``user`` may see (of ``department_id``), their step
+    and department by ``name`` (default the Chinese one), for
+    :func:`api.routes.cases.read_checks` and the board page."""
+    from flows.casework import resolve_procedure
+
+    tasks = check_tasks(session, today=today or local_today(), department_id=department_id,
+                        case_ids=visible_case_ids(user))
+    procs = {key: resolve_procedure(*key, session=session)
+             for key in {(t.procedure_id, t.procedure_version) for t in tasks}}
+    data = []
+    for task in tasks:
+        proc = procs[(task.procedure_id, task.procedure_version)]
+        data.append(CheckTaskPublic(
+            **{field: getattr(task, field) for field in CheckTaskPublic.model_fields
+               if hasattr(task, field)},
+            step_name=name(proc.step(task.step_id)),
+            department_name=name(proc.department(task.department_id))))
+    return CheckTasksPublic(data=data, count=len(data))

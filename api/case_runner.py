@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from flows import casework
-from flows.casework.tables import Case, Decision
+from flows.casework.tables import Case, Commitment, Decision
 
 # Imported with the application, not on first use: importing Prefect configures the
 # process's logging, which must happen before uvicorn configures its own loggers, or
@@ -33,8 +33,8 @@ from flows.runs import (
     run_open_case,
 )
 
-__all__ = ["case_handling", "decide", "open_case", "resume_step", "submit_materials",
-           "withdraw_case"]
+__all__ = ["case_handling", "check_commitment", "decide", "open_case", "promise_material",
+           "resume_step", "sign_commitment", "submit_materials", "withdraw_case"]
 
 
 def _url(engine: Engine) -> str:
@@ -64,9 +64,11 @@ def _advance(engine: Engine) -> str:
 
 
 def open_case(engine: Engine, procedure_id: str, applicant: dict[str, Any],
-              submitted: list[str]) -> str:
-    """Open a case through the ``open_case`` flow; its id."""
-    return run_open_case(procedure_id, applicant, list(submitted), _url(engine))["case_id"]
+              submitted: list[str], version: str | None = None) -> str:
+    """Open a case through the ``open_case`` flow (on the published, else the reformed,
+    bundle unless ``version`` says otherwise); its id."""
+    return run_open_case(procedure_id, applicant, list(submitted), _url(engine),
+                         version)["case_id"]
 
 
 def submit_materials(engine: Engine, session: Session, case_id: str,
@@ -84,6 +86,32 @@ def decide(engine: Engine, session: Session, case_id: str, step_id: str, outcome
                                decided_by=decided_by, reason=reason, materials=materials,
                                expected_version=expected_version, now=_now())
     return decision, _advance(engine)
+
+
+def sign_commitment(engine: Engine, session: Session, case_id: str, step_id: str, *,
+                    text: str, signed_by: str, recorded_by: str) -> tuple[Commitment, str]:
+    """The applicant signs the 告知承诺书 at the window; the step is decided at once, then
+    the case is advanced."""
+    commitment = casework.sign_commitment(session, case_id, step_id, text=text,
+                                          signed_by=signed_by, recorded_by=recorded_by,
+                                          now=_now())
+    return commitment, _advance(engine)
+
+
+def check_commitment(engine: Engine, session: Session, case_id: str, step_id: str, *,
+                     passed: bool, department_id: str, checked_by: str,
+                     reason: str | None) -> tuple[Commitment, str]:
+    """The department records its 核查; a failure revokes, then the case is advanced."""
+    commitment = casework.check_commitment(session, case_id, step_id, passed=passed,
+                                           department_id=department_id, checked_by=checked_by,
+                                           reason=reason, now=_now())
+    return commitment, _advance(engine)
+
+
+def promise_material(session: Session, case_id: str, material_id: str, promised: date,
+                     by: str) -> Case:
+    """容缺: the applicant promises an owed material by a date within the rules' bounds."""
+    return casework.promise_material(session, case_id, material_id, promised, by=by, now=_now())
 
 
 def withdraw_case(session: Session, case_id: str, reason: str) -> Case:

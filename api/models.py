@@ -19,7 +19,13 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from api.masking import PersonalData, mask_phone
 from flows.casework.identity import mask_id_number
-from flows.casework.views import CertificateView, DecisionView, MaterialView, StepView
+from flows.casework.views import (
+    CertificateView,
+    CommitmentView,
+    DecisionView,
+    MaterialView,
+    StepView,
+)
 from process_models.errors import Conflict, Forbidden, InvalidInput, NotFound, OnethingError
 from process_models.procedure import ID_PATTERN as PROCEDURE_ID_PATTERN  # the one id rule
 from process_models.summary import ProcedureSummary
@@ -231,6 +237,10 @@ class CaseCreate(BaseModel):
     procedure_id: str = Field(pattern=PROCEDURE_ID_PATTERN, examples=["newborn"])
     applicant: ApplicantCreate
     submitted: list[str] = Field(default_factory=list, max_length=500)
+    version: str | None = Field(
+        default=None, max_length=100, examples=["before"],
+        description="default the published, else the reformed bundle; 'before' the "
+        "procedure before its reform, or a published version")
 
 
 class MaterialsSubmit(BaseModel):
@@ -333,6 +343,49 @@ class CasePublic(BaseModel):
     materials: list[MaterialView]
     decisions: list[DecisionView]
     certificates: list[CertificateView]
+    commitments: list[CommitmentView]
+
+
+class CommitmentCreate(BaseModel):
+    """告知承诺 at the window: the letter's text and the applicant who signs it."""
+
+    text: str = Field(min_length=1, max_length=5000,
+                      examples=["本人承诺所填信息真实，符合许可条件；如有不实，愿承担撤销许可的后果。"])
+    signed_by: str = Field(min_length=1, max_length=200, examples=["张三"])
+
+
+class CheckCreate(BaseModel):
+    """A department's 核查 of a commitment; a failed one needs a reason."""
+
+    result: Literal["passed", "failed"]
+    reason: str | None = Field(default=None, max_length=2000, examples=["现场核查无消毒设施"])
+
+
+class PromiseCreate(BaseModel):
+    """容缺: the date by which the applicant promises an owed material."""
+
+    promised: date = Field(examples=["2025-03-07"])
+
+
+class CheckTaskPublic(BaseModel):
+    """A 核查 task with the names of its step and department."""
+
+    case_id: str
+    procedure_id: str
+    procedure_version: str
+    step_id: str
+    step_name: str
+    department_id: str
+    department_name: str
+    check_due_date: date
+    colour: Colour
+
+
+class CheckTasksPublic(BaseModel):
+    """Open 核查 tasks of commitments, soonest due first; red when overdue."""
+
+    data: list[CheckTaskPublic]
+    count: int
 
 
 class ChainReportPublic(BaseModel):

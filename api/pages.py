@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -47,8 +46,15 @@ from api.deps import (
     check_case_visible,
     deciding_department,
 )
-from api.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, label, messages
-from api.models import error_status, plain, public_message
+from api.i18n import (
+    LANGUAGE_COOKIE,
+    LANGUAGES,
+    choose_language,
+    label,
+    messages,
+)
+from api.models import error_status, public_message
+from api.names import display_name
 from api.security import (
     TooManyAttempts,
     authenticate,
@@ -214,21 +220,17 @@ def _catalog() -> tuple[Procedure, ...]:
     return tuple(load_catalog())
 
 
-def _name(thing: Any, language: str) -> str:
-    return (getattr(thing, "name_en", None) if language == "en" else None) or thing.name
-
-
 def _names(proc: Procedure, language: str) -> dict[str, dict[str, str]]:
     """Display names of a procedure's steps, departments and materials."""
-    return {"steps": {s.id: _name(s, language) for s in proc.steps},
-            "departments": {d.id: _name(d, language) for d in proc.departments},
-            "materials": {m.id: _name(m, language) for m in proc.materials},
-            "procedure": {proc.id: _name(proc, language)}}
+    return {"steps": {s.id: display_name(s, language) for s in proc.steps},
+            "departments": {d.id: display_name(d, language) for d in proc.departments},
+            "materials": {m.id: display_name(m, language) for m in proc.materials},
+            "procedure": {proc.id: display_name(proc, language)}}
 
 
 @cache
 def _department_names(language: str) -> dict[str, str]:
-    return {d.id: _name(d, language) for p in _catalog() for d in p.departments}
+    return {d.id: display_name(d, language) for p in _catalog() for d in p.departments}
 
 
 # --- logging in ----------------------------------------------------------------------------------
@@ -340,7 +342,7 @@ def logout(request: Request, user: PageUser, session: SessionDep,
 
 
 def _notice(session: Session, procedure_id: str, language: str):
-    proc = casework.resolve_procedure(procedure_id, session=session)
+    proc = casework.window_procedure(procedure_id, session=session)
     return proc, casework.notification_list(proc), _names(proc, language)
 
 
@@ -361,7 +363,7 @@ def _desk(request: Request, user: User, session: Session, procedure_id: str,
     except OnethingError as e:
         return _error_page(request, user, e)
     return render(request, "desk.html", user, status_code=error_status(error) if error else 200,
-                  procedures=[(p.id, _name(p, language)) for p in _catalog()], proc=proc,
+                  procedures=[(p.id, display_name(p, language)) for p in _catalog()], proc=proc,
                   notice=notice, names=names, entered=entered,
                   error=public_message(error) if error else None)
 
@@ -424,8 +426,8 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
 @router.get("/board")
 def read_board(request: Request, user: PageUser, session: SessionDep,
                department_id: str = "", colour: str = "", closed: bool = False) -> Response:
-    """Every open case in red / yellow / green, with the count of each colour."""
-    from api.case_public import case_board
+    """Every open case in red / yellow / green, with the count of each colour; 核查 tasks."""
+    from api.case_public import case_board, case_checks
 
     if refused := _gate(request, user, "cases:read"):
         return refused
@@ -437,8 +439,10 @@ def read_board(request: Request, user: PageUser, session: SessionDep,
     names = _department_names(_language(request))
     return render(request, "board.html", user, board=board, department_id=department_id,
                   colour=colour, closed=closed, may_repair=_may(user, "cases:repair"),
+                  checks=case_checks(session, user, department_id=department_id or None,
+                                     name=lambda thing: display_name(thing, _language(request))).data,
                   departments=[(d, names.get(d, d)) for d in departments],
-                  procedure_names={p.id: _name(p, _language(request)) for p in _catalog()})
+                  procedure_names={p.id: display_name(p, _language(request)) for p in _catalog()})
 
 
 @router.get("/inbox")
@@ -489,6 +493,8 @@ def read_case_page(request: Request, user: PageUser, session: SessionDep,
                   may_decide=_may(user, "cases:decide"),
                   may_withdraw=_may(user, "cases:withdraw") and is_open,
                   may_repair=_may(user, "cases:repair") and is_open,
+                  may_commit=_may(user, "cases:open") and is_open, committable={
+                      s.id for s in proc.applicant_steps if s.commitment_allowed and not s.risk},
                   stuck=casework.stuck_steps(session, [case.case_id]).get(case.case_id, []))
 
 
@@ -531,6 +537,24 @@ def withdraw(request: Request, user: PageUser, session: SessionDep, engine: Engi
 
     return _case_action(request, user, case_id, csrf_token, "cases:withdraw", WithdrawRequest,
                         {"reason": reason}, withdraw_case, "flash.withdrawn")
+
+
+@router.post("/cases/{case_id}/steps/{step_id}/commitment")
+def sign_commitment(request: Request, user: PageUser, session: SessionDep, engine: EngineDep,
+                    case_id: str, step_id: str, text: Annotated[str, Form(max_length=5000)] = "",
+                    signed_by: Annotated[str, Form(max_length=200)] = "",
+                    csrf_token: Annotated[str, Form()] = "") -> Response:
+    """告知承诺 at the window, through the same call as the API."""
+    from api import case_runner
+    from api.models import CommitmentCreate
+
+    def sign(body: CommitmentCreate) -> None:
+        check_case_visible(session, user, case_id)
+        case_runner.sign_commitment(engine, session, case_id, step_id, text=body.text,
+                                    signed_by=body.signed_by, recorded_by=user.username)
+
+    return _case_action(request, user, case_id, csrf_token, "cases:open", CommitmentCreate,
+                        {"text": text, "signed_by": signed_by}, sign, "flash.committed")
 
 
 @router.post("/cases/{case_id}/steps/{step_id}/resume")
@@ -623,62 +647,22 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
 # --- planner ---------------------------------------------------------------------------------------
 
 
-def _scenario_of(procedure_id: str, levers: list[str]) -> str | None:
-    """A scenario applying the ticked levers in order, or ``None`` (the catalog's own).
-
-    >>> print(_scenario_of("newborn", ["parallelise"]).strip())
-    procedure: newborn
-    levers:
-    - lever: parallelise
-    """
-    import yaml
-
-    if not levers:
-        return None
-    return yaml.safe_dump({"procedure": procedure_id, "levers": [{"lever": x} for x in levers]},
-                          allow_unicode=True, sort_keys=False)
-
-
-def _bases(proc: Procedure) -> list[dict[str, Any]]:
-    """Each step's name with its statutory and committed limits and trips, each a
-    ``{value, basis, source}`` from the one census of numbers."""
-    from process_models.provenance import step_numbers
-
-    rows = []
-    for step in proc.steps:
-        by = {n.where.rsplit(".", 1)[-1]: n.as_dict() for n in step_numbers(step)}
-        rows.append({"name": step.name, "statutory": by.get("statutory"),
-                     "committed": by["committed"], "trips": by["trips"]})
-    return rows
-
-
 def _planner(request: Request, user: User, session: Session, procedure_id: str,
-             levers: list[str], scenario_text: str | None) -> Response:
-    from process_models.provenance import sourced_line
-    from simulations.planning.advisor import advise
-    from simulations.planning.gantt import write_gantt
-    from simulations.planning.metrics import compare
-    from simulations.planning.scenario import apply_scenario_text
+             levers: list[str], scenario_text: str | None, finish_by: str) -> Response:
+    from api.planner_page import planner_context, scenario_of
+    from process_models.calendar import parse_date
 
     language = _language(request)
     context: dict[str, Any] = {
-        "procedures": [(p.id, _name(p, language)) for p in _catalog()],
+        "procedures": [(p.id, display_name(p, language)) for p in _catalog()],
         "procedure_id": procedure_id, "levers": levers, "tickable": TICKABLE_LEVERS,
-        "metrics": METRICS, "uploaded": scenario_text is not None,
+        "metrics": METRICS, "uploaded": scenario_text is not None, "finish_by": finish_by,
     }
     try:
+        due = parse_date(finish_by, path="finish_by") if finish_by else None
         before = casework.resolve_procedure(procedure_id, session=session, drafts=True)
-        after, changes = apply_scenario_text(before, scenario_text or _scenario_of(procedure_id, levers))
-        with tempfile.TemporaryDirectory() as folder:
-            gantt = write_gantt(Path(folder) / "gantt.svg", before, after).read_text("utf-8")
-        context.update(
-            comparison=plain(compare(before, after).as_dict()),
-            changes=[c.as_dict() for c in changes],
-            advice=plain(advise(before).as_dict()),
-            gantt=gantt[gantt.find("<svg"):], names=_names(before, language),
-            bases=_bases(before),
-            sourced={"before": sourced_line([before], language=language),
-                     "after": sourced_line([after], language=language)})
+        context.update(planner_context(before, scenario_text or scenario_of(procedure_id, levers),
+                                       due, language))
     except OnethingError as error:
         return render(request, "planner.html", user, status_code=error_status(error),
                       error=public_message(error), **context)
@@ -687,18 +671,21 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
 
 @router.get("/planner")
 def read_planner(request: Request, user: PageUser, session: SessionDep,
-                 procedure_id: str = "newborn") -> Response:
-    """Choose a procedure, tick levers: before/after, the advisor's ranking, the Gantt chart."""
+                 procedure_id: str = "newborn",
+                 finish_by: str = "") -> Response:
+    """Choose a procedure, tick levers: before/after, where the saved days come from, the
+    advisor's ranking, the Gantt chart and, with a date, the latest dates (倒排)."""
     if refused := _gate(request, user, "simulations:run"):
         return refused
     return _planner(request, user, session, procedure_id,
-                    request.query_params.getlist("lever"), None)
+                    request.query_params.getlist("lever"), None, finish_by)
 
 
 @router.post("/planner")
 async def upload_scenario(request: Request, user: PageUser, session: SessionDep,
                           procedure_id: Annotated[str, Form(max_length=200)],
                           scenario: UploadFile,
+                          finish_by: Annotated[str, Form()] = "",
                           csrf_token: Annotated[str, Form()] = "") -> Response:
     """The planner on an uploaded reform scenario (YAML)."""
     from fastapi.concurrency import run_in_threadpool
@@ -721,7 +708,8 @@ async def upload_scenario(request: Request, user: PageUser, session: SessionDep,
             file=scenario.filename))
     except OnethingError as error:
         return _error_page(request, user, error)
-    return await run_in_threadpool(_planner, request, user, session, procedure_id, [], text)
+    return await run_in_threadpool(_planner, request, user, session, procedure_id, [], text,
+                                  finish_by)
 
 
 # --- auditor ---------------------------------------------------------------------------------------
@@ -745,7 +733,7 @@ def read_auditor(request: Request, user: PageUser, session: SessionDep) -> Respo
     return render(request, "auditor.html", user, report=audit_report_answer([], "json"),
                   overdue=_overdue(session, user), metrics=("elapsed_working_days", "trips",
                                                             "materials"),
-                  procedure_names={p.id: _name(p, _language(request)) for p in _catalog()})
+                  procedure_names={p.id: display_name(p, _language(request)) for p in _catalog()})
 
 
 @router.get("/auditor/report.csv")
@@ -756,6 +744,20 @@ def download_report(request: Request, user: PageUser) -> Response:
     if refused := _gate(request, user, "audit:report"):
         return refused
     return audit_report_answer([], "csv")
+
+
+@router.get("/county")
+def read_county(request: Request, user: PageUser) -> Response:
+    """The county report in 宾县's format for the demo county (合成数据), before against after."""
+    from process_models.registry import demo_versions
+    from simulations.planning.county_report import county_report, report_views
+
+    if refused := _gate(request, user, "audit:report"):
+        return refused
+    before, after = demo_versions()
+    result = county_report(after, before)
+    return render(request, "county.html", user, report=result,
+                  views=report_views(result, after, _language(request)))
 
 
 @router.get("/auditor/overdue.csv")

@@ -180,7 +180,7 @@ def main() -> None:
                      s.paused_working_days, s.clock_working_days, s.overdue]
                     for _, steps in case_actuals(session, as_of=date(2026, 1, 1)) for s in steps)
             path = out_dir / "actual.csv"
-            write_views([View("环节", ["案件", "环节", "部门", "经过", "暂停", "计时", "超期"],
+            write_views([View("步骤", ["案件", "步骤", "部门", "经过", "暂停", "计时", "超期"],
                               rows)], path, "csv")
             report("audit actual --format csv", time.perf_counter() - t, events,
                    f"{path.stat().st_size / 1e6:,.0f} MB  ")

@@ -232,11 +232,12 @@ async def advance(
 @task(persist_result=False, retries=0)
 def open_one(
     procedure_id: str, applicant: dict[str, str | None], submitted: list[str],
-    database_url: str | None, now: datetime | None,
+    database_url: str | None, now: datetime | None, version: str | None = None,
 ) -> dict[str, Any]:
-    """Open one case at the window (:func:`flows.casework.open_case`)."""
+    """Open one case at the window (:func:`flows.casework.open_case`) on the definition
+    the window runs (:func:`flows.casework.window_procedure`)."""
     with Session(engine_for(database_url)) as session:
-        proc = casework.resolve_procedure(procedure_id, session=session)
+        proc = casework.window_procedure(procedure_id, version, session=session)
         case = casework.open_case(session, proc, casework.Applicant(**applicant), submitted,
                                   now=_now(now))
         return {"case_id": case.id, "status": case.status, "due_date": case.due_date}
@@ -249,13 +250,16 @@ async def open_case(
     submitted: list[str],
     database_url: str | None = None,
     now: datetime | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """Open a case (一窗受理): check the applicant and materials, start the ready steps.
+    ``version`` ``None`` opens the published (else the reformed) bundle, ``"before"`` the
+    procedure before its reform.
 
     Opening is not retried: a second attempt after an unknown outcome could open the
     case twice; the caller sees the error instead.
     """
-    return open_one(procedure_id, applicant, submitted, database_url, now)
+    return open_one(procedure_id, applicant, submitted, database_url, now, version)
 
 
 @flow(name="sla_sweep", persist_result=False)
@@ -290,7 +294,8 @@ def quiet_runs():
 
 
 def run_open_case(procedure_id: str, applicant: dict[str, str | None], submitted: list[str],
-                  database_url: str | None = None) -> dict[str, Any]:
+                  database_url: str | None = None, version: str | None = None
+                  ) -> dict[str, Any]:
     """Open a case through :func:`open_case`, here and now, its run logs off.
 
     A malformed ID number is refused before the flow (and, in a fresh process, Prefect)
@@ -299,7 +304,7 @@ def run_open_case(procedure_id: str, applicant: dict[str, str | None], submitted
     check_id_number(applicant["id_number"] or "")
     with quiet_runs():
         return run_flow(open_case, procedure_id=procedure_id, applicant=applicant,
-                        submitted=submitted, database_url=database_url)
+                        submitted=submitted, database_url=database_url, version=version)
 
 
 def _deployment(flow_name: str) -> str:

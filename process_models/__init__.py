@@ -12,12 +12,14 @@ from process_models.calendar import (
     CalendarWarning,
     WorkingCalendar,
     add_working_days,
+    country_calendar,
     default_calendar,
     local_date,
     local_time,
     working_days_between,
 )
 from process_models.catalog import catalog_ids, load_catalog, load_catalog_procedure
+from process_models.catalog.national_lists import NationalLists, load_national_lists
 from process_models.errors import (
     BpmnError,
     CalendarError,
@@ -36,6 +38,7 @@ from process_models.errors import (
     ProcedureError,
     ProcedureNotFound,
     ProcedureSyntaxError,
+    RegistryError,
     ScenarioError,
     TableError,
     UnknownReference,
@@ -75,6 +78,7 @@ from process_models.procedure import (
     Untimed,
 )
 from process_models.provenance import check_sourced, numbers, sourced_line
+from process_models.registry import Item, Registry, load_registry, save_registry
 from process_models.summary import figures, summarize
 from process_models.table import load_table, procedure_from_table, save_table, table_from_procedure
 
@@ -98,10 +102,12 @@ __all__ = [
     "Figures",
     "Forbidden",
     "InvalidInput",
+    "Item",
     "Join",
     "Limit",
     "Material",
     "MissingDependency",
+    "NationalLists",
     "NotFound",
     "OnethingError",
     "Procedure",
@@ -111,6 +117,8 @@ __all__ = [
     "Provenance",
     "Provider",
     "PublishedFigures",
+    "Registry",
+    "RegistryError",
     "ScenarioError",
     "Source",
     "Stage",
@@ -126,14 +134,17 @@ __all__ = [
     "catalog_ids",
     "check_procedure",
     "check_sourced",
+    "country_calendar",
     "default_calendar",
     "did_you_mean",
     "dump_procedure",
     "figures",
     "load_catalog",
     "load_catalog_procedure",
+    "load_national_lists",
     "load_procedure",
     "load_procedures",
+    "load_registry",
     "load_table",
     "local_date",
     "local_time",
@@ -143,6 +154,7 @@ __all__ = [
     "procedure_from_table",
     "procedure_paths",
     "save_procedure",
+    "save_registry",
     "save_table",
     "sourced_line",
     "summarize",

@@ -1,11 +1,13 @@
-"""What the step-table modules share: the bounds on what a table may hold, the text of a
-cell as written and as read, the names listed in one cell, and the helpers that quote a
-cell in an error (:mod:`process_models.table_files` for files, :mod:`process_models._xlsx`
-for workbooks, :mod:`process_models.table_columns` for headers,
-:mod:`process_models.table` for steps)."""
+"""What the table modules share (step tables and item registries): the bounds on what a
+table may hold, the text of a cell as written and as read, the names listed in one cell, ids
+made from names, and the helpers that quote a cell in an error
+(:mod:`process_models.table_files` for files, :mod:`process_models._xlsx` for workbooks,
+:mod:`process_models.table_columns` for headers, :mod:`process_models.table` for steps,
+:mod:`process_models.registry` for item lists)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
@@ -14,8 +16,8 @@ from process_models.errors import TableError, did_you_mean, shown
 
 __all__ = ["MAX_CELL_CHARS", "MAX_MATERIALS_PER_STEP", "MAX_TABLE_BYTES", "MAX_TABLE_COLUMNS",
            "MAX_TABLE_ROWS", "MAX_TRIPS", "MAX_XLSX_UNPACKED_BYTES", "UncachedFormula",
-           "cell_text", "close_match", "join_names", "listed", "looks_like_formula",
-           "one_line", "pieces", "plain", "shown_cell", "split_names"]
+           "cell_text", "close_match", "derived_id", "join_names", "listed", "looks_like_formula",
+           "one_line", "plain_cell", "shown_cell", "split_names", "split_outside_brackets"]
 
 # Bounds on what a table may hold; a file past one is refused with the row or cell.
 MAX_TABLE_BYTES = 20 * 2**20           # the file as uploaded
@@ -48,11 +50,10 @@ def close_match(value: str, choices: Iterable[str]) -> str | None:
     return did_you_mean(value, choices) if len(value) <= 40 else None
 
 
-# --- the text of a cell ---------------------------------------------------------------------
-
-
-def plain(value: Any) -> str:
+def plain_cell(value: Any) -> str:
     """A cell as written: whole floats without ``.0``, trimmed."""
+    if value.__class__ is str:  # most cells: no conversion to ask for
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -61,24 +62,29 @@ def plain(value: Any) -> str:
 
 
 def cell_text(value: Any) -> str:
-    """A cell as read: :func:`plain`, and the ``'`` that :func:`formula_safe` put before a
-    formula-like text taken off again."""
-    text = plain(value)
+    """A cell as read: :func:`plain_cell`, and the ``'`` that
+    :func:`~process_models.table_files.formula_safe` put before a formula-like text taken off
+    again."""
+    text = plain_cell(value)
     if text.startswith("'") and looks_like_formula(text.lstrip("'")):
         return text[1:]
     return text
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?%?")
 
 
 def looks_like_formula(text: str) -> bool:
     return text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text)
 
-
 _BRACKETS = {"(": ")", "（": "）", "《": "》", "「": "」", "『": "』", "【": "】", "[": "]",
              "“": "”"}
+
+
+_ANY_BRACKET = re.compile("[" + re.escape("".join(_BRACKETS) + "".join(_BRACKETS.values())) + "]")
 
 
 def _balanced(text: str) -> bool:
@@ -94,8 +100,10 @@ def _balanced(text: str) -> bool:
     return not closers
 
 
-def pieces(text: str, separators: str) -> list[str]:
+def split_outside_brackets(text: str, separators: str) -> list[str]:
     """Split ``text`` at ``separators`` outside brackets (or everywhere if they do not match)."""
+    if not _ANY_BRACKET.search(text):
+        return re.split(f"[{re.escape(separators)}]", text)
     out, start, closers = [], 0, []
     for i, ch in enumerate(text):
         if closers and ch == closers[-1]:
@@ -130,11 +138,11 @@ def split_names(text: str, known: Collection[str] = ()) -> list[str]:
     if not _SPLITS.search(text):  # one name, the common case: no separator, space or bracket
         return [name] if (name := text.strip()) else []
     out: list[str] = []
-    for piece in filter(None, (p.strip() for p in pieces(text, "、,;，；\n"))):
+    for piece in filter(None, (p.strip() for p in split_outside_brackets(text, "、,;，；\n"))):
         if piece.startswith("「") and piece.endswith("」") and _balanced(piece[1:-1]):
             out.append(piece[1:-1])
             continue
-        words = [w for w in pieces(piece, " \t\u3000") if w]
+        words = [w for w in split_outside_brackets(piece, " \t\u3000") if w]
         if piece in known or len(words) == 1:
             out.append(piece)
         elif any(w in known for w in words) or all(not w.isascii() for w in words):
@@ -159,8 +167,22 @@ def join_names(names: Sequence[str], known: Sequence[str] = ()) -> str:
     return cell
 
 
+def derived_id(name: str, prefix: str, taken: set[str]) -> str:
+    """A deterministic ASCII id for ``name``; a suffix ``_2``, ``_3`` … avoids ``taken``."""
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") if name.isascii() else ""
+    if 0 < len(slug) <= 64:
+        base = slug
+    else:
+        base = f"{prefix}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
 def listed(items: Sequence[Any], most: int = 8) -> str:
     """``a, b, c`` (and ``… and N more`` past ``most``)."""
     shown = ", ".join(map(str, items[:most]))
     return f"{shown} and {len(items) - most} more" if len(items) > most else shown
-

@@ -19,11 +19,12 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from typing import Any
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import ParseError, SubElement
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
-from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING, VALUE_TAG, WorkSheetParser
+from openpyxl.xml.constants import SHEET_MAIN_NS
 
 from process_models._cells import (
     MAX_CELL_CHARS,
@@ -42,10 +43,33 @@ _BROKEN = (zipfile.BadZipFile, zlib.error, ParseError, EOFError, KeyError, Index
            ValueError, TypeError, AttributeError, OSError)
 
 
+_TEXT_TAG = f"{{{SHEET_MAIN_NS}}}t"
+_RUN_TAG = f"{{{SHEET_MAIN_NS}}}r"
+
+
+def _inline_text(inline: Any) -> str:
+    """The text of an inline string (``<is>``): its plain text and its runs' text, without
+    the phonetic guide, as openpyxl's ``Text.content`` reads it, without building the
+    ``Text`` object (most of the time a sheet written by openpyxl takes to read)."""
+    parts = []
+    for child in inline:
+        if child.tag == _TEXT_TAG:
+            parts.append(child.text or "")
+        elif child.tag == _RUN_TAG:
+            parts.append(child.findtext(_TEXT_TAG) or "")
+    return "".join(parts)
+
+
 class _Parser(WorkSheetParser):
-    """openpyxl's worksheet parser, marking formulas that carry no cached value."""
+    """openpyxl's worksheet parser, marking formulas that carry no cached value, and
+    reading inline strings directly."""
 
     def parse_cell(self, element):
+        if element.get("t") == "inlineStr" and (inline := element.find(INLINE_STRING)) is not None:
+            value = SubElement(element, VALUE_TAG)
+            value.text = _inline_text(inline)
+            element.remove(inline)
+            element.set("t", "str")  # a formula's text result: openpyxl reads <v> as it is
         cell = super().parse_cell(element)
         if cell["value"] is None and (formula := element.find(FORMULA_TAG)) is not None:
             cell["value"] = UncachedFormula(f"={formula.text or ''}")
@@ -130,16 +154,18 @@ def _read_sheet(book: Any, ws: Any, file: str) -> Sheet:
 
 def _bounded_row(number: int, values: list[tuple[int, Any]], file: str, sheet: str) -> list[Any]:
     """One row's cells as a list, refusing a value beyond the bounds (named by its cell)."""
+    def where(column: int) -> str:
+        return f"sheet {one_line(sheet)}, cell {get_column_letter(column)}{number}"
+
     for column, value in values:
-        where = f"sheet {one_line(sheet)}, cell {get_column_letter(column)}{number}"
         if number > MAX_TABLE_ROWS or column > MAX_TABLE_COLUMNS:
             raise TableError(
                 f"holds {shown_cell(value)}, outside the {MAX_TABLE_ROWS} rows and "
                 f"{MAX_TABLE_COLUMNS} columns a step table may use; delete it or split the "
-                "table", file=file, path=where)
+                "table", file=file, path=where(column))
         if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
             raise TableError(f"holds {len(value)} characters, more than a cell may "
-                             f"({MAX_CELL_CHARS}); shorten it", file=file, path=where)
+                             f"({MAX_CELL_CHARS}); shorten it", file=file, path=where(column))
     row: list[Any] = [None] * max(column for column, _ in values)
     for column, value in values:
         row[column - 1] = value

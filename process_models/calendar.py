@@ -62,6 +62,7 @@ __all__ = [
     "CalendarWarning",
     "WorkingCalendar",
     "add_working_days",
+    "country_calendar",
     "default_calendar",
     "local_date",
     "local_time",
@@ -623,3 +624,53 @@ def working_days_between(start: date, end: date) -> int:
     3
     """
     return default_calendar().working_days_between(start, end)
+
+
+class _CountryCalendar(WorkingCalendar):
+    """Monday to Friday less the public holidays the ``holidays`` package knows for one
+    country (no 调休; no override files)."""
+
+    def __init__(self, country: str) -> None:
+        super().__init__(warn_missing_years=False)
+        self.country = country
+
+    def __repr__(self) -> str:
+        return f"country_calendar({self.country!r})"
+
+    def _working_ordinals(self, years: list[int]) -> list[int]:
+        import holidays
+
+        rest = {d.toordinal() for d in holidays.country_holidays(self.country, years=years)}
+        return [o for year in years
+                for o in range(date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal() + 1)
+                if (o - 1) % 7 < 5 and o not in rest]
+
+
+def country_calendar(country: str = "CN") -> WorkingCalendar:
+    """The working days of ``country`` (an ISO 3166 code): ``CN`` is the
+    :func:`default_calendar` with its 调休 and overrides; any other country is Monday to
+    Friday less its public holidays from the ``holidays`` package.
+
+    >>> from datetime import date
+    >>> nl = country_calendar("NL")
+    >>> nl.is_working_day(date(2011, 4, 30)), nl.is_working_day(date(2011, 4, 25))  # Easter Monday
+    (False, False)
+    >>> nl.working_days_between(date(2011, 12, 23), date(2011, 12, 28))   # Mon 26: 2nd Christmas Day
+    2
+    """
+    code = country.strip().upper()
+    if code == "CN":
+        return default_calendar()
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    if code not in supported:
+        raise CalendarError(f"--calendar: no public holidays known for '{country}'; give an "
+                            "ISO 3166 country code such as CN, NL or DE",
+                            suggestion=did_you_mean(code, supported))
+    return _country_calendars(code)
+
+
+@cache
+def _country_calendars(code: str) -> WorkingCalendar:
+    return _CountryCalendar(code)

@@ -190,6 +190,11 @@ class TableError(ProcedureError):
     """A step table (CSV/XLSX) cannot be turned into a procedure."""
 
 
+class RegistryError(OnethingError, ValueError):
+    """A county item registry (事项目录 / 实施清单), a list it is read from or its column
+    mapping is not valid."""
+
+
 class BpmnError(ProcedureError):
     """A BPMN file cannot be read, or holds an element or flow onething does not model."""
 

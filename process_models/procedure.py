@@ -65,6 +65,7 @@ __all__ = [
     "StepKind",
     "Unit",
     "Untimed",
+    "check_commitment",
 ]
 
 
@@ -104,7 +105,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False, use_enum_values=False)
 
 
-class _AliasEnum(str, Enum):
+class AliasEnum(str, Enum):
     """A string enum that also accepts Chinese (and other) aliases on input."""
 
     @classmethod
@@ -120,7 +121,7 @@ class _AliasEnum(str, Enum):
         return None
 
 
-class Unit(_AliasEnum):
+class Unit(AliasEnum):
     """How a limit counts: working days (工作日, the default) or calendar days (自然日)."""
 
     working = "working"
@@ -132,7 +133,7 @@ class Unit(_AliasEnum):
                 "1": "calendar", "working_days": "working", "calendar_days": "calendar"}
 
 
-class StepKind(_AliasEnum):
+class StepKind(AliasEnum):
     """办件类型: 即办件 (decided on the spot), 承诺件, 上报件 (needs upper level), 联办件."""
 
     immediate = "即办件"
@@ -147,7 +148,7 @@ class StepKind(_AliasEnum):
                 "联办": "联办件", "联报件": "联办件"}
 
 
-class DependencyKind(_AliasEnum):
+class DependencyKind(AliasEnum):
     """Why one step waits for another: the law (legal) or only habit (practice, 惯例)."""
 
     legal = "legal"
@@ -158,7 +159,7 @@ class DependencyKind(_AliasEnum):
         return {"法定": "legal", "惯例": "practice", "习惯": "practice"}
 
 
-class Provider(_AliasEnum):
+class Provider(AliasEnum):
     """Who provides a material: the applicant, data sharing (共享), or another step's output."""
 
     applicant = "applicant"
@@ -171,7 +172,7 @@ class Provider(_AliasEnum):
                 "shared": "data_sharing", "环节产出": "step", "output": "step"}
 
 
-class Join(_AliasEnum):
+class Join(AliasEnum):
     """A stage completes when all (1) or any (2) of its milestone steps complete."""
 
     all = "all"
@@ -182,7 +183,7 @@ class Join(_AliasEnum):
         return {"全部": "all", "1": "all", "任一": "any", "2": "any"}
 
 
-class Basis(_AliasEnum):
+class Basis(AliasEnum):
     """Where a number comes from: a cited source [S], an estimate [E], memory [M], fitted
     to case data [F], or inferred from other published figures [I]. A number whose basis
     is not stated counts as an estimate."""
@@ -238,6 +239,15 @@ class Limit(_Model):
     @property
     def working(self) -> bool:
         return self.unit is Unit.working
+
+
+def check_commitment(law: Limit | None, promise: Limit) -> None:
+    """Refuse a committed limit longer than the statutory one in the same unit (a
+    ``ValueError``, which pydantic reports with the field)."""
+    if law is not None and law.unit is promise.unit and promise.days > law.days:
+        raise ValueError(
+            f"the committed limit ({promise.days:g} days) is longer than the statutory "
+            f"one ({law.days:g} days); commit to at most {law.days:g}")
 
 
 class Untimed(_Model):
@@ -425,11 +435,7 @@ class Step(_Model):
 
     @model_validator(mode="after")
     def _commitment_within_the_law(self) -> Step:
-        law, promise = self.statutory, self.committed
-        if law is not None and law.unit is promise.unit and promise.days > law.days:
-            raise ValueError(
-                f"the committed limit ({promise.days:g} days) is longer than the statutory "
-                f"one ({law.days:g} days); commit to at most {law.days:g}")
+        check_commitment(self.statutory, self.committed)
         return self
 
     def provenance_of(self, figure: StepFigure) -> Provenance:

@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     yellow_share: float = Field(
         default=0.8, gt=0, lt=1, description="a step turns yellow past this share of its time"
     )
+    commitment_check_working_days: int = Field(
+        default=20, ge=1, le=250,
+        description="告知承诺: working days the department has for its 核查 after the window "
+        "decided on the commitment, when the procedure defines no follow-up step (estimate)")
+    promise_margin_working_days: int = Field(
+        default=2, ge=0, le=250,
+        description="容缺: a promised date lies at least this many working days before the "
+        "case's committed limit (深圳's rule)")
+    promise_max_working_days: int = Field(
+        default=20, ge=1, le=250,
+        description="容缺: a promised date lies at most this many working days away (深圳's rule)")
 
     @property
     def effective_database_url(self) -> str:

@@ -27,7 +27,8 @@ One row per step. Headers may be Chinese or English (a parenthetical suffix such
                                        ``承诺=S 随州服务标准；法定=M；跑动=E``: 法定/承诺
                                        /跑动/依赖 (statutory/committed/trips/dependency),
                                        ``=`` and S, E, M, F or I, then the source;
-                                       separated by ； or ; (a number left out: estimate)
+                                       separated by ； or ; (a number left out: estimate);
+                                       依赖 once for all 前置事项, or once for each, in order
 =================  ==================  ==================================================
 
 Ids are derived from names, deterministically: an ASCII name becomes a slug
@@ -73,8 +74,8 @@ from process_models._cells import (
     cell_text,
     join_names,
     listed,
-    pieces,
     split_names,
+    split_outside_brackets,
 )
 from process_models._cells import close_match as _close
 from process_models._cells import one_line as _one_line
@@ -105,24 +106,40 @@ _KINDS_EN = {k: k.name for k in StepKind}
 _KIND_WORDS = ("法定", "惯例", "legal", "practice")
 #: The numbers a 依据 cell gives the basis of, by their Chinese and English labels.
 _BASIS_LABELS = {"法定": "statutory", "承诺": "committed", "跑动": "trips", "依赖": "dependency"}
+_BASIS_SEPARATORS = ";；\n"
 _BASIS_PART = re.compile(r"\s*(\S+?)\s*[=＝:：]\s*(\S+?)(?:\s+(.*\S))?\s*")
 
 
-def _basis_cell(step: Step, *, zh: bool) -> str:
-    """The 依据 cell of ``step``: each stated basis as ``label=MARK source``, joined by ；."""
-    kinds = {(d.basis, d.source) for d in step.depends_on if d.basis is not None}
-    if len(kinds) > 1:
-        raise TableError(f"step '{step.id}' gives its dependencies different bases; a table "
-                         "has one 依据 for all of a step's dependencies, so keep it in YAML")
+def _basis_cell(step: Step, dependencies: list[tuple[Basis | None, str | None]], *,
+                zh: bool) -> str:
+    """The 依据 cell of ``step``: each stated basis as ``label=MARK source``, joined by ；.
+    ``dependencies`` holds the basis and source of each 前置事项 in order: one 依赖 entry
+    when they agree, else one per 前置事项."""
+    kinds = list(dict.fromkeys(dependencies))
+    if len(kinds) > 1 and any(basis is None for basis, _ in kinds):
+        raise TableError(f"step '{step.id}' states the basis of some dependencies and not of "
+                         "others; state it for each (or none), or keep the step in YAML")
     trips = step.provenance.get("trips")
-    stated = {"statutory": step.statutory and (step.statutory.basis, step.statutory.source),
-              "committed": (step.committed.basis, step.committed.source),
-              "trips": trips and (trips.basis, trips.source),
-              "dependency": next(iter(kinds), None)}
-    labels = {v: k for k, v in _BASIS_LABELS.items()} if zh else {v: v for v in stated}
-    return "；".join(f"{labels[key]}={b.mark}" + (f" {src}" if src else "")
-                    for key, pair in stated.items() if pair and pair[0] is not None
+    stated = [("statutory", step.statutory and (step.statutory.basis, step.statutory.source)),
+              ("committed", (step.committed.basis, step.committed.source)),
+              ("trips", trips and (trips.basis, trips.source)),
+              *(("dependency", pair) for pair in (kinds if len(kinds) == 1 else dependencies))]
+    labels = {v: k for k, v in _BASIS_LABELS.items()} if zh else {v: v for v, _ in stated}
+    return "；".join(f"{labels[key]}={b.mark}" + (f" {_source_text(src)}" if src else "")
+                    for key, pair in stated if pair and pair[0] is not None
                     for b, src in [pair])
+
+
+def _source_text(source: str) -> str:
+    """``source`` as a 依据 cell holds it: wrapped in 「」 when it holds a separator (or is
+    itself wrapped), so :func:`_read_basis` reads it back whole.
+
+    >>> _source_text("理发店: 营业执照 3–7 working days; 卫生许可 10–15 working days")
+    '「理发店: 营业执照 3–7 working days; 卫生许可 10–15 working days」'
+    """
+    plain = split_outside_brackets(source, _BASIS_SEPARATORS) == [source] and not (
+        source.startswith("「") and source.endswith("」"))
+    return source if plain else f"「{source}」"
 
 
 def _stated(bases: dict[str, Provenance]):
@@ -133,18 +150,27 @@ def _stated(bases: dict[str, Provenance]):
     return stated
 
 
-def _read_basis(reader: _Reader, row: _Row) -> dict[str, Provenance]:
-    """The bases a row's 依据 cell states, by number (statutory, committed, trips, dependency)."""
+def _read_basis(reader: _Reader,
+                row: _Row) -> tuple[dict[str, Provenance], list[dict[str, Any]]]:
+    """The bases a row's 依据 cell states: by number (statutory, committed, trips), and the
+    dependencies' in order (one for all 前置事项, or one for each)."""
     out: dict[str, Provenance] = {}
-    for part in filter(str.strip, pieces(cell_text(row.cells.get("basis")), ";；\n")):
+    dependencies: list[dict[str, Any]] = []
+    for part in filter(str.strip, split_outside_brackets(cell_text(row.cells.get("basis")), _BASIS_SEPARATORS)):
         match = _BASIS_PART.fullmatch(part)
         label = match and (_BASIS_LABELS.get(match[1]) or match[1].lower())
         if not match or label not in _BASIS_LABELS.values():
             reader.fail(row, "basis", f"cannot read {part.strip()!r}; write label=basis source, "
                         "e.g. 承诺=S 随州服务标准 (labels 法定, 承诺, 跑动, 依赖)")
         basis = reader.choice(row, "basis", match[2], Basis, None)
-        out[label] = Provenance(basis=basis, source=match[3])
-    return out
+        source = match[3]
+        if source and source.startswith("「") and source.endswith("」"):
+            source = source[1:-1]
+        if label == "dependency":
+            dependencies.append({"basis": basis, "source": source})
+        else:
+            out[label] = Provenance(basis=basis, source=source)
+    return out, dependencies
 
 
 _CHOICES: dict[type, tuple[str, ...]] = {
@@ -385,7 +411,7 @@ class _Steps:
         if department not in self.departments:
             self.departments[department] = _derived_id(department, "d", self.taken["d"])
         unit = reader.choice(row, "unit", cell_text(row.cells.get("unit")), Unit, Unit.working)
-        bases = _read_basis(reader, row)
+        bases, dependency_bases = _read_basis(reader, row)
         stated = _stated(bases)
         committed = self.limit(row, "committed_days", unit, stated("committed"))
         if committed is None:
@@ -400,7 +426,7 @@ class _Steps:
                                    StepKind.promised),
                 statutory=self.limit(row, "statutory_days", unit, stated("statutory")),
                 committed=committed,
-                depends_on=self.dependencies(step_name, row, stated("dependency")),
+                depends_on=self.dependencies(step_name, row, dependency_bases),
                 materials=self.material_ids(step_name, row),
                 trips=reader.count(row, "trips", MAX_TRIPS, "trips") or 0,
                 provenance={"trips": bases["trips"]} if "trips" in bases else {},
@@ -419,7 +445,8 @@ class _Steps:
         except ValidationError as e:
             self.reader.fail(row, key, _first_problem(e))
 
-    def dependencies(self, step_name: str, row: _Row, basis: dict[str, Any]) -> list[Dependency]:
+    def dependencies(self, step_name: str, row: _Row,
+                     bases: list[dict[str, Any]]) -> list[Dependency]:
         reader = self.reader
         predecessors = split_names(cell_text(row.cells.get("depends_on")), self.named)
         for before in predecessors:
@@ -437,8 +464,13 @@ class _Steps:
                         "prerequisites; give one kind for all, or one per prerequisite")
         if len(kinds) <= 1:
             kinds = (kinds or [DependencyKind.legal]) * len(predecessors)
+        if len(bases) > 1 and len(bases) != len(predecessors):
+            reader.fail(row, "basis", f"{len(bases)} 依赖 bases for {len(predecessors)} "
+                        "prerequisites; give one for all, or one per prerequisite in order")
+        if len(bases) <= 1:
+            bases = (bases or [{}]) * len(predecessors)
         return [Dependency(step=self.step_ids[b], kind=k, **basis)
-                for b, k in zip(predecessors, kinds, strict=True)]
+                for b, k, basis in zip(predecessors, kinds, bases, strict=True)]
 
     def material_ids(self, step_name: str, row: _Row) -> list[str]:
         reader = self.reader
@@ -505,6 +537,7 @@ def table_from_procedure(proc: Procedure, *, headers: Headers = "zh") -> list[li
     for s in proc.steps:
         befores: list[str] = []
         kinds: list[DependencyKind] = []
+        dependency_bases: list[tuple[Basis | None, str | None]] = []
         for dep in s.depends_on:
             targets = [dep.step]
             if dep.step in stages:
@@ -518,6 +551,7 @@ def table_from_procedure(proc: Procedure, *, headers: Headers = "zh") -> list[li
                 if step_names[target] not in befores:
                     befores.append(step_names[target])
                     kinds.append(dep.kind)
+                    dependency_bases.append((dep.basis, dep.source))
         if s.statutory is not None and s.statutory.unit is not s.committed.unit:
             raise TableError(f"step '{s.id}' counts its statutory and committed limits in "
                              "different units; a table has one 时限单位 per step", file=proc.id)
@@ -541,7 +575,7 @@ def table_from_procedure(proc: Procedure, *, headers: Headers = "zh") -> list[li
             s.trips,
             s.kind.value if zh else _KINDS_EN[s.kind],
             s.note or "",
-            _basis_cell(s, zh=zh),
+            _basis_cell(s, dependency_bases, zh=zh),
         ])
     return out
 

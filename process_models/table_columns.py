@@ -19,7 +19,7 @@ from process_models._cells import shown_cell as _shown
 from process_models.errors import TableError
 
 __all__ = ["COLUMNS", "HEADER_SEARCH_ROWS", "REQUIRED", "Column", "Headers", "find_header",
-           "header_at", "is_blank"]
+           "header_at", "is_blank", "normal_header"]
 
 Headers = Literal["zh", "en"]
 
@@ -62,11 +62,11 @@ _BY_KEY = {c.key: c for c in COLUMNS}
 REQUIRED = ("step", "department", "committed_days")
 
 
-def _normal_header(text: Any) -> str:
+def normal_header(text: Any) -> str:
     """A header as looked up: no parenthetical suffix, lower case, no spaces or line breaks
     beside Chinese (``事项\\n名称``, ``部  门``), ``_`` between other words.
 
-    >>> _normal_header("部  门"), _normal_header("事项\\n名称"), _normal_header("Committed days")
+    >>> normal_header("部  门"), normal_header("事项\\n名称"), normal_header("Committed days")
     ('部门', '事项名称', 'committed_days')
     """
     text = re.sub(r"[（(].*?[)）]", "", str(text or "")).strip().lower()
@@ -75,7 +75,7 @@ def _normal_header(text: Any) -> str:
 
 
 _HEADER_KEYS = {
-    _normal_header(name): c.key for c in COLUMNS for name in (c.zh, c.en, *c.aliases)
+    normal_header(name): c.key for c in COLUMNS for name in (c.zh, c.en, *c.aliases)
 }
 
 
@@ -85,7 +85,7 @@ def is_blank(row: Sequence[Any]) -> bool:
 
 
 def _known_columns(row: Sequence[Any]) -> set[str]:
-    return {key for c in row if (key := _HEADER_KEYS.get(_normal_header(c)))}
+    return {key for c in row if (key := _HEADER_KEYS.get(normal_header(c)))}
 
 
 def header_at(rows: Sequence[Sequence[Any]]) -> int | None:
@@ -140,7 +140,7 @@ def _headers(row: Sequence[Any], number: int, file: str | None):
         raw = cell_text(cell)
         if not raw:
             continue
-        key = _HEADER_KEYS.get(_normal_header(raw))
+        key = _HEADER_KEYS.get(normal_header(raw))
         if key is None:
             close = _close(raw, [h for c in COLUMNS for h in (c.zh, c.en)])
             if close:

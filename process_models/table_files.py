@@ -34,7 +34,7 @@ from process_models._cells import (
     UncachedFormula,
     listed,
     looks_like_formula,
-    plain,
+    plain_cell,
 )
 from process_models._cells import one_line as _one_line
 from process_models._cells import shown_cell as _shown
@@ -54,6 +54,7 @@ __all__ = [
     "UncachedFormula",
     "csv_writer",
     "formula_safe",
+    "read_bounded",
     "read_rows",
     "read_table",
     "write_table",
@@ -106,7 +107,7 @@ def read_rows(p: Path, sheet: str | None) -> tuple[list[Sequence[Any]], str]:
     suffix = p.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise TableError(f"unknown table type '{p.suffix}'; use a .csv or .xlsx file", file=str(p))
-    data = _read_bytes(p)
+    data = read_bounded(p)
     if suffix == ".csv":
         if sheet is not None:
             raise TableError("a CSV file has no sheets; leave out --sheet", file=str(p),
@@ -134,12 +135,14 @@ def read_rows(p: Path, sheet: str | None) -> tuple[list[Sequence[Any]], str]:
     return found.rows, file
 
 
-def _read_bytes(p: Path) -> bytes:
+def read_bounded(p: Path) -> bytes:
+    """The bytes of the table file ``p`` (a step table or an item list), refused past
+    :data:`MAX_TABLE_BYTES`; a missing or unreadable file is one located line."""
     with reading_file(p):
         size = p.stat().st_size
         if size > MAX_TABLE_BYTES:
-            raise TableError(f"the file has {size // 2**20} MB, more than a step table may "
-                             f"({MAX_TABLE_BYTES // 2**20} MB); keep only the step table in it",
+            raise TableError(f"the file has {size // 2**20} MB, more than a table may "
+                             f"({MAX_TABLE_BYTES // 2**20} MB); keep only the table in it",
                              file=str(p))
         return p.read_bytes()
 
@@ -270,7 +273,7 @@ def write_table(rows: Sequence[Sequence[Any]], path: str | os.PathLike[str]) -> 
     try:
         if suffix == ".csv":
             with tmp.open("w", encoding="utf-8-sig", newline="") as f:
-                csv_writer(f).writerows([[plain(c) for c in r] for r in rows])
+                csv_writer(f).writerows([[plain_cell(c) for c in r] for r in rows])
         else:
             from openpyxl import Workbook
 

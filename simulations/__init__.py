@@ -22,6 +22,7 @@ from process_models._exports import lazy_exports
 _HOMES = {
     "simulations.planning.advisor": ["Advice", "advise"],
     "simulations.planning.audit_report": ["AuditReport", "audit_report"],
+    "simulations.planning.county_report": ["CountyReport", "county_report"],
     "simulations.planning.cpm": [
         "Schedule", "critical_path", "critical_path_length", "critical_paths", "schedule",
     ],
@@ -38,6 +39,8 @@ _HOMES = {
     "simulations.interchange.bpmn": ["load_bpmn", "save_bpmn"],
     "simulations.interchange.eventlog": ["Event"],
     "simulations.interchange.export": ["EXPORT_FORMATS", "export_events"],
-    "simulations.interchange.read": ["LogEvent", "read_log"],
+    "simulations.interchange.read": ["LogColumns", "LogEvent", "read_log"],
+    "simulations.interchange.log_cases": ["LogCase", "log_cases"],
+    "simulations.planning.log_audit": ["CaseLimit", "LogAudit", "audit_log"],
 }
 __all__, __getattr__, __dir__ = lazy_exports("simulations", _HOMES)

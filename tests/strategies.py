@@ -15,6 +15,9 @@ appear; keyword options switch parts off so a property can focus::
 Ids are short and ASCII (``s0``, ``d1``, ``m2``, ``g0``); names mix Chinese and Latin
 text. Numbers are multiples of 0.5 so half-days appear and sums stay exact.
 
+:func:`registries` draws county item registries (事项目录) whose every figure a list can
+hold: table-safe names, limits with their bases, online levels that agree with 网上可办.
+
 :func:`malformed_yaml` draws what a careless or hostile user sends instead: random bytes,
 truncated procedures, alias bombs, deep nesting, huge numbers, bad tags and dates,
 duplicate keys.
@@ -53,7 +56,7 @@ from process_models.procedure import (
 
 __all__ = ["alias_bomb", "days", "distributions", "limits", "malformed_csv", "malformed_xlsx",
            "malformed_yaml", "names",
-           "procedures"]
+           "procedures", "registries"]
 
 _CJK = "事项部门材料证照营业执照食品经营许可出生登记户口医保社会保障卡市场监管局公安卫生健康委"
 _TABLE_SAFE = _CJK + string.ascii_letters + string.digits
@@ -311,11 +314,13 @@ def procedures(
     for i, sid in enumerate(step_ids):
         targets = [*step_ids[:i], *(s.id for s, last in zip(stages, stage_last) if last < i)]
         chosen = [targets[k] for k in draw(_subset(len(targets), 3))] if targets else []
-        kind_basis = draw(_stated)  # a table holds one basis for all of a step's dependencies
+        # a table states the basis of each of a step's dependencies, or of none
+        stated_kinds = draw(_booleans)
         depends_on = [
             Dependency(step=t, kind=draw(_dependency_kinds),
                        lag=draw(lag) if with_lags and not table_safe else None,
-                       **_fields(draw(_stated) if meta else kind_basis))
+                       **_fields(draw(_stated) if meta else
+                                 draw(_stated.filter(bool)) if stated_kinds else None))
             for t in chosen
         ]
         if table_safe:
@@ -537,3 +542,47 @@ def _damaged(draw, data: bytes) -> bytes:
             data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
         return bytes(data)
     return data
+
+
+@st.composite
+def registries(draw, *, max_items: int = 8):
+    """A checked :class:`~process_models.registry.Registry` with 1–3 departments and up to
+    ``max_items`` items, every cell table-safe."""
+    from process_models.registry import Item, OnlineLevel, Registry, ServiceLevel
+
+    departments = [Department(id=f"d{n}", name=name) for n, name in enumerate(draw(
+        st.lists(names(table_safe=True), min_size=1, max_size=3, unique=True)))]
+    ids = [d.id for d in departments]
+    codes = draw(st.lists(st.from_regex(r"[A-Z][A-Z0-9]{0,8}", fullmatch=True), min_size=1,
+                          max_size=max_items, unique=True))
+    text = st.none() | names(table_safe=True, max_size=12)
+    items = []
+    for code in codes:
+        unit = draw(st.sampled_from(Unit))
+        committed = draw(days())
+        statutory = draw(st.none() | days(min_days=committed))
+        bases = [draw(_stated) for _ in range(2)]
+        level = draw(st.none() | st.sampled_from(OnlineLevel))
+        materials = draw(st.lists(names(table_safe=True), max_size=3, unique=True))
+        items.append(Item(
+            code=code, name=draw(names(table_safe=True)), item_type=draw(text),
+            department=draw(st.sampled_from(ids)),
+            co_departments=draw(st.lists(st.sampled_from(ids), max_size=2, unique=True)),
+            level=draw(st.sampled_from(ServiceLevel)), kind=draw(st.sampled_from(StepKind)),
+            committed=Limit(days=committed, unit=unit, **_limit_basis(bases[0])),
+            statutory=None if statutory is None else Limit(days=statutory, unit=unit,
+                                                           **_limit_basis(bases[1])),
+            online_level=level,
+            online=draw(st.none() | st.booleans()) if level is None else level.online,
+            trips=draw(st.none() | st.integers(0, 5)), materials=materials,
+            material_count=None if materials else draw(st.none() | st.integers(0, 5)),
+            links=draw(st.none() | st.integers(0, 5)),
+            fee_yuan=draw(st.none() | st.sampled_from([0.0, 10.0, 12.5])),
+            legal_basis=draw(text), basis=draw(_optional_basis), source=draw(text),
+            note=draw(text)))
+    return Registry(id="r", name=draw(names(table_safe=True)), synthetic=draw(st.booleans()),
+                    departments=departments, items=items)
+
+
+def _limit_basis(stated: Provenance | None) -> dict:
+    return {} if stated is None else {"basis": stated.basis, "source": stated.source}

@@ -151,14 +151,14 @@ def test_actual_writes_every_step_and_the_overdue_views(run_cli, sqlite_history,
                   "SELECT count(*) FROM case_step WHERE started_at IS NOT NULL")[0][0]
     if fmt == "csv":
         lines = out.read_text(encoding="utf-8-sig").splitlines()
-        assert lines[0].startswith("案件编号,一件事,环节,部门")
+        assert lines[0].startswith("案件编号,一件事,步骤,部门")
         assert len(lines) == steps + 1
     elif fmt == "xlsx":
         from openpyxl import load_workbook
 
         wb = load_workbook(out, read_only=True)
-        assert wb.sheetnames == ["环节", "按一件事", "按部门", "按月份", "时间去向"]
-        assert len(list(wb["环节"].iter_rows())) == steps + 1
+        assert wb.sheetnames == ["步骤", "按一件事", "按部门", "按月份", "时间去向"]
+        assert len(list(wb["步骤"].iter_rows())) == steps + 1
     else:
         text = out.read_text(encoding="utf-8")
         assert "@media print" in text and "超期率" in text and "<script" not in text

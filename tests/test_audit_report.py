@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -79,19 +80,18 @@ def test_items_whose_committed_limit_is_not_below_the_statutory_one_are_flagged(
 
 
 def test_follow_up_checks_are_listed_apart_and_in_no_sum():
-    """事中事后核查 after 告知承诺 is supervision, not 办理时限: the restaurant's two checks
-    (food 20, fire 10 days) appear in their own view and in none of the item sums."""
+    """事中事后核查 after 告知承诺 is supervision, not 办理时限: the restaurant's check of its
+    fire-safety inspection (10 days) appears in its own view and in none of the item sums."""
     pairs = load_pairs(["restaurant"])
     report = audit_report(pairs)
     checks = [i for i in report.items if i.follow_up_check]
-    assert {i.step_id for i in checks} == {"food_licence_verification",
-                                            "fire_inspection_verification"}
+    assert {i.step_id for i in checks} == {"fire_inspection_verification"}
     after = pairs[0][1]
     assert report.item_totals.after_days == sum(
         s.committed.days for s in after.steps if not s.follow_up)
-    assert report.item_totals.checks == 2
+    assert report.item_totals.checks == 1
     views = {v.title: list(v.rows) for v in report_views(report)}
-    assert len(views["事中事后核查"]) == 2
+    assert len(views["事中事后核查"]) == 1
     assert not any("verification" in row[1] for row in views["事项"])
 
 
@@ -149,6 +149,28 @@ def test_report_table_prints_the_portfolio_headline(run_cli):
     assert "事项" in out and "汇总" in out
     code, out, _ = run_cli("audit", "report", "newborn", "--lang", "en")
     assert code == 0 and "1 procedures: elapsed 32 → 20 working days, −37.5%" in out
+
+
+def test_every_line_of_the_report_follows_the_language(run_cli, tmp_path):
+    """Chinese by default; with ``--lang en`` the views, the sourced share and the chain's
+    anchor line are English, and the only Chinese left is in names (of procedures, items,
+    departments, versions) and in the domain's 即办件."""
+    code, zh, _ = run_cli("audit", "report", "newborn", "--database",
+                          f"sqlite:///{tmp_path / 'none.db'}")
+    assert code == 0
+    assert "改革前有来源的承诺时限" in zh and "审计链锚点：—（没有案件数据库）" in zh
+    code, en, _ = run_cli("audit", "report", "newborn", "--lang", "en", "--database",
+                          f"sqlite:///{tmp_path / 'none.db'}")
+    assert code == 0
+    assert "before: sourced committed limits 2/9 (22%); after: sourced committed limits" in en
+    assert "audit chain anchor: — (no case database)" in en
+    assert "Audit report · Items" in en and "Headline" in en
+    newborn = load_pairs(["newborn"])[0]
+    names = {x for p in newborn for x in (p.name, p.version, *(
+        y.name for y in (*p.steps, *p.departments)))} | {"即办件"}
+    left = {run for run in re.findall(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+", en)
+            if not any(run in name for name in names)}
+    assert not left
 
 
 def test_report_json_holds_items_procedures_and_totals(run_cli):

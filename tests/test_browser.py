@@ -1,10 +1,13 @@
 """The pages in a real browser: Debian's chromium driven by Playwright, the service on uvicorn.
 
-One 新生儿出生 (``newborn``) case from the window to its certificates: the front desk prints
-the 一次性告知单 and opens the case (two materials under 容缺, recorded afterwards), every
+One 企业开办 (``enterprise_startup``, the reformed bundle the window runs) case from the
+window to its certificates: the front desk prints the 一次性告知单 and opens the case (a
+material under 容缺, recorded afterwards), every
 department's clerk approves its step from the inbox, the board shows the case green and then
 closed, the case page lists the certificates; a clerk trying another department's step is
-refused on the page. Screenshots (and the printed list as PDF) go to ``tests/artifacts/``.
+refused on the page. The planner page shows where a reform's saved days come from and the
+steps laid backwards from a date, at 1280 px and on a 390 px phone. Screenshots (and the
+printed list as PDF) go to ``tests/artifacts/``.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ import pytest
 from sqlmodel import Session, select
 
 from api.security import hash_password
+from flows.casework import window_procedure
 from flows.casework.accounts import add_user
 from flows.casework.tables import Case, Certificate
-from process_models.catalog import load_catalog_procedure
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -32,9 +35,9 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "browser"
 PASSWORD = "browser-tests-password"
 ID_NUMBER = "11010519491231002X"
 MASKED_ID_NUMBER = "1101**********002X"
-NEWBORN = load_catalog_procedure("newborn")
-DEFERRED = ["photo", "mother_bank_card"]
-"""The newborn procedure's non-key materials: the applicant brings them later (容缺)."""
+STARTUP = window_procedure("enterprise_startup")
+DEFERRED = ["employee_list"]
+"""The bundle's non-key material: the applicant brings it later (容缺)."""
 TIMEOUT_MS = 90_000
 
 pytestmark = [pytest.mark.slow,
@@ -50,7 +53,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory, sqlite_template):
-    """A migrated SQLite file with the front desk and one clerk per department of newborn."""
+    """A migrated SQLite file with the front desk, an admin, a planner and one clerk per
+    department of the bundle."""
     from flows.casework.store import make_engine
 
     path = tmp_path_factory.mktemp("browser") / "onething.db"
@@ -62,8 +66,10 @@ def engine(tmp_path_factory, sqlite_template):
                  now=datetime.now(UTC))
         add_user(session, "admin", password_hash=password_hash, role="admin",
                  now=datetime.now(UTC))
-        for department in NEWBORN.departments:
-            if any(step.department == department.id for step in NEWBORN.steps):
+        add_user(session, "planner", password_hash=password_hash, role="planner",
+                 now=datetime.now(UTC))
+        for department in STARTUP.departments:
+            if any(step.department == department.id for step in STARTUP.steps):
                 add_user(session, f"{department.id}_clerk", password_hash=password_hash,
                          role="clerk", departments=[department.id], now=datetime.now(UTC))
     yield engine
@@ -137,11 +143,11 @@ def _flash(page) -> str:
     return page.locator(".flash").first.inner_text()
 
 
-def test_a_newborn_case_runs_from_the_window_to_its_certificates(engine, log_in):
+def test_an_enterprise_startup_case_runs_from_the_window_to_its_certificates(engine, log_in):
     desk = log_in("desk")
 
     # The 一次性告知单, printed: the print stylesheet drops the navigation and the button.
-    desk.goto("/desk/notice/newborn")
+    desk.goto(f"/desk/notice/{STARTUP.id}")
     assert "一次性告知单" in desk.inner_text("h1")
     assert desk.locator("tr.deferrable").count() == len(DEFERRED)
     desk.emulate_media(media="print")
@@ -150,8 +156,8 @@ def test_a_newborn_case_runs_from_the_window_to_its_certificates(engine, log_in)
     desk.pdf(path=str(ARTIFACTS / "01-notice.pdf"), format="A4")
     desk.emulate_media(media="screen")
 
-    # Opening: every key material brought, the two non-key ones owed under 容缺.
-    desk.goto("/desk?procedure_id=newborn")
+    # Opening: every key material brought, the non-key one owed under 容缺.
+    desk.goto(f"/desk?procedure_id={STARTUP.id}")
     desk.fill("input[name=name]", "王小明")
     desk.fill("input[name=id_number]", ID_NUMBER)
     desk.fill("input[name=phone]", "13812345678")
@@ -183,8 +189,8 @@ def test_a_newborn_case_runs_from_the_window_to_its_certificates(engine, log_in)
     _shot(admin, "04-board-green")
 
     # A clerk deciding another department's step is refused on the page.
-    first = NEWBORN.steps[0]
-    other = next(s for s in NEWBORN.steps if s.department != first.department)
+    first = STARTUP.steps[0]
+    other = next(s for s in STARTUP.steps if s.department != first.department)
     intruder = log_in(f"{other.department}_clerk")
     intruder.goto(f"/cases/{case_id}")
     assert MASKED_ID_NUMBER in intruder.inner_text("#applicant")
@@ -197,7 +203,7 @@ def test_a_newborn_case_runs_from_the_window_to_its_certificates(engine, log_in)
     _shot(intruder, "05-other-department-refused")
 
     # Each department's clerk approves its step from the inbox, in the procedure's order.
-    for number, step in enumerate(NEWBORN.steps):
+    for number, step in enumerate(STARTUP.steps):
         clerk = log_in(f"{step.department}_clerk")
         clerk.goto("/inbox")
         clerk.click(f"tr[data-case='{case_id}'][data-step={step.id}] button.approve")
@@ -223,3 +229,47 @@ def test_a_newborn_case_runs_from_the_window_to_its_certificates(engine, log_in)
     assert sorted(shown) == sorted(numbers)
     assert desk.locator(".timeline li[data-kind=case_approved]").count() == 1
     _shot(desk, "08-case-certificates")
+
+
+PLANNER = "/planner?procedure_id=construction_permit&finish_by=2025-12-31"
+"""工程建设项目审批 by its catalog reform, done by the end of 2025."""
+
+
+def _sideways(page) -> list[str]:
+    """The ids (or tags) of the page itself and of every table wider than its box, once
+    two frames have been laid out at the current viewport."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return page.evaluate("""() => [document.documentElement, ...document.querySelectorAll(
+        'table, .waterfall')].filter(e => e.scrollWidth > e.clientWidth + 1 ||
+        e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.id || e.tagName)""")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_planner_shows_the_waterfall_and_the_latest_dates(log_in, lang):
+    """The waterfall runs from the days before through each lever kind to the days after;
+    a date in "须在此日前办结" lays the reformed steps backwards, by name; nothing of the
+    other language is left and nothing runs off the page, at 1280 px or on a 390 px phone."""
+    from api.i18n import MESSAGES
+
+    planner = log_in("planner")
+    planner.goto(f"{PLANNER}&lang={lang}")
+    t = MESSAGES[lang]
+    bars = planner.locator("#waterfall li")
+    assert bars.first.get_attribute("data-lever") == "before"
+    assert bars.last.get_attribute("data-lever") == "after"
+    assert planner.locator("#waterfall .bar").first.bounding_box()["width"] > 100
+    assert t["planner.finish_by"] in planner.inner_text("#levers")
+    assert planner.input_value("input[name=finish_by]") == "2025-12-31"
+    assert planner.locator("#backward tbody tr").count() > 10
+    assert t["planner.backward"] in planner.inner_text("main")
+    if lang == "zh":
+        waterfall = planner.inner_text("#waterfall")
+        assert "串联改并联" in waterfall and "Parallelise" not in waterfall
+        assert not re.search(r"[A-Za-z]{3,}", planner.inner_text("#accept-by"))
+    assert _sideways(planner) == []
+    _shot(planner, f"09-planner-{lang}")
+    planner.set_viewport_size({"width": 390, "height": 844})
+    assert _sideways(planner) == [], "at 390 px"
+    _shot(planner, f"10-planner-{lang}-390px")
+    planner.set_viewport_size({"width": 1280, "height": 900})
+

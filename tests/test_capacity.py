@@ -420,15 +420,19 @@ def test_a_seeded_run_gives_exactly_the_pinned_figures_and_log(tmp_path, calenda
 
 
 def test_a_seeded_service_centre_quarter_gives_exactly_the_pinned_figures():
-    """Every catalog procedure through shared departments, pinned like the graph above."""
-    from process_models.catalog import load_catalog
+    """The catalog's first eight procedures through shared departments, pinned like the graph
+    above (a fixed set, so a procedure added to the catalog leaves the pin alone)."""
+    from process_models.catalog import load_catalog_procedure
 
+    procedures = [load_catalog_procedure(i) for i in (
+        "construction_permit", "convenience_store", "enterprise_startup", "newborn",
+        "property_transfer", "restaurant", "retirement", "utility_connection")]
     result = simulate_capacity(
-        load_catalog(), start=date(2025, 1, 2), end=date(2025, 3, 31), seed=5,
+        procedures, start=date(2025, 1, 2), end=date(2025, 3, 31), seed=5,
         arrivals=parse_arrivals({p.id: {"per_day": 3, "rework_probability": 0.05}
-                                 for p in load_catalog()}),
+                                 for p in procedures}),
         staff=parse_staff({"departments": {"approval_bureau": {"staff": 2,
                                                                "meets_on": ["thursday"]}},
                            "default": 3}))
     assert result.task_events == 11808
-    assert digest(json.dumps(result.as_dict(), sort_keys=True).encode()) == "da11feab353ba4fd"
+    assert digest(json.dumps(result.as_dict(), sort_keys=True).encode()) == "27c2c271f289b6d9"

@@ -7,12 +7,11 @@ import json
 import pytest
 
 from flows import casework
-from process_models.catalog import load_catalog_procedure
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 ID_NUMBER = "11010519491231002X"
-STORE = load_catalog_procedure("convenience_store")
+STORE = casework.window_procedure("convenience_store")   # the reformed bundle the window runs
 ALL_MATERIALS = [item.material_id for item in casework.notification_list(STORE)]
 KEY_MATERIALS = [item.material_id for item in casework.notification_list(STORE) if item.key]
 
@@ -47,7 +46,7 @@ def test_open_prints_the_notification_list_and_the_case_id(run_cli):
                              "--id-number", ID_NUMBER, *[a for m in ALL_MATERIALS for a in ("-m", m)])
     assert code == 0, err
     assert "一次性告知单" in out and out.count("✓") == len(ALL_MATERIALS)
-    assert "case C-" in out and "accepted" in out
+    assert "案件 C-" in out and "已受理" in out and STORE.version in out
 
 
 def test_a_case_runs_from_the_window_to_its_certificates(run_cli):

@@ -131,7 +131,7 @@ def test_the_statuses_are_stored_as_the_plain_strings_they_always_were(session, 
     """``CaseStatus``, ``StepStatus`` and ``SubmissionStatus`` values are the stored strings:
     the enums need no migration, and a row read back compares equal to its member."""
     assert [*CaseStatus] == ["accepted", "awaiting_supplement", "approved", "rejected",
-                             "withdrawn"]
+                             "withdrawn", "terminated"]
     assert [*StepStatus] == ["waiting", "pending", "supplement", "approved", "rejected",
                              "cancelled"]
     assert [*SubmissionStatus] == ["received", "deferred", "requested"]

@@ -78,8 +78,8 @@ def test_chinese_is_the_default_and_english_the_choice(run_cli, command, reforme
     args = COMMANDS[command](pid, folder)
     _, zh, _ = run_cli(*args)
     _, en, _ = run_cli(*args, "--lang", "en")
-    assert "环节数" in zh and "Steps" in en
-    assert "Steps" not in zh and "环节数" not in en
+    assert "事项数" in zh and "Steps" in en
+    assert "Steps" not in zh and "事项数" not in en
 
 
 def test_an_unknown_language_is_one_line_naming_the_choices(run_cli):
@@ -98,3 +98,41 @@ def test_the_reform_change_log_names_steps_materials_and_departments(run_cli):
     assert "food_safety_rules" not in out
     proc = load_catalog_procedure("restaurant")
     assert not {m.id for m in proc.materials} & set(re.findall(r"[\w+-]+", out))
+
+
+def test_every_kind_of_change_has_a_sentence_in_each_language():
+    """The change log's sentences are the pages' dictionary's, one per kind of change and
+    language, with no kind left without one."""
+    from api.i18n import MESSAGES
+    from simulations.planning.reforms import CHANGE_KINDS
+
+    for strings in MESSAGES.values():
+        assert {k for k in strings if k.startswith("change.")} == {
+            f"change.{kind}" for kind in CHANGE_KINDS}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_change_log_of_every_catalog_reform_reads_in_the_chosen_language(lang, reformed):
+    """Every change of a catalog reform is a sentence of the chosen language that names
+    steps, materials and departments: no id left, no English words in Chinese, no Chinese
+    in English but in names and the kinds of items (即办件, 承诺件, …)."""
+    from api.i18n import messages
+    from api.names import change_sentence, names_of
+    from process_models.procedure import StepKind
+
+    _, result, _ = reformed
+    names = names_of(result.before, result.after)
+    ids = {x for x in names if x != names[x]}
+    for change in result.changes:
+        sentence = change_sentence(change, messages(lang), names)
+        rest = sentence
+        written = {v for v in change.values.values() if isinstance(v, str) and v not in names}
+        for name in sorted(set(names.values()) | written, key=len, reverse=True):
+            rest = rest.replace(name, " ")
+        assert not ids & set(re.findall(r"[\w+-]+", rest)), sentence
+        if lang == "zh":
+            assert not re.search(r"[A-Za-z]{2,}", rest), sentence
+        else:
+            kinds = {k.value for k in StepKind}
+            assert all(run in kinds for run in CJK.findall(rest)), sentence
+

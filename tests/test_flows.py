@@ -17,7 +17,6 @@ from flows.runs import (
     run_flow,
     sla_sweep,
 )
-from process_models.catalog import load_catalog_procedure
 from process_models.errors import DecisionConflict, InvalidInput
 from tests.flow_helpers import (
     PARALLEL,
@@ -46,7 +45,7 @@ def test_flows_carry_three_catalog_procedures_to_their_certificates(engine):
     url, now = _url(engine), test_moment()
     case_ids = {}
     for procedure_id in CATALOG_CASES:
-        proc = load_catalog_procedure(procedure_id)
+        proc = casework.window_procedure(procedure_id)   # the bundle the flow opens
         opened = run_flow(open_case, procedure_id=procedure_id,
                           applicant={"name": "张三", "id_number": "11010519491231002X"},
                           submitted=[i.material_id for i in casework.notification_list(proc)],
@@ -63,7 +62,7 @@ def test_flows_carry_three_catalog_procedures_to_their_certificates(engine):
         assert set(statuses(session).values()) == {"approved"}
         assert certificate_keys(session) == sorted(
             key for procedure_id in CATALOG_CASES
-            for key in expected_certificates(load_catalog_procedure(procedure_id),
+            for key in expected_certificates(casework.window_procedure(procedure_id),
                                              [case_ids[procedure_id]]))
         assert casework.verify_chain(session).ok
 

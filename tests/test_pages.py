@@ -15,16 +15,21 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlmodel import Session, SQLModel, select
 
 from api.i18n import MESSAGES
 from api.main import create_app
 from api.pages import TEMPLATES_DIR
 from api.security import hash_password
+from api.waterfall import waterfall
 from flows import casework
 from flows.casework.accounts import add_user
 from flows.casework.tables import Case, CaseStep, Submission
 from process_models.catalog import catalog_ids, load_catalog_procedure
+from process_models.provenance import sourced_count
+from simulations.planning.scenario import LEVERS
 
 
 @pytest.fixture
@@ -283,10 +288,12 @@ def test_a_clerk_cannot_see_a_case_without_a_step_of_its_department(engine, logi
 
 
 def test_the_notification_list_lists_every_material_once_with_deferrable_ones_marked(login):
+    """The window's 一次性告知单 is the reformed bundle's: shared data is not asked for."""
     text = login("front_desk").get("/desk/notice/newborn").text
-    for name in ("母亲身份证", "父亲身份证", "结婚证", "户口簿", "申请表", "新生儿照片", "母亲银行卡"):
+    for name in ("申请表", "母亲银行卡"):
         assert text.count(f"<td>{name}</td>") == 1, name
-    assert text.count("容缺（可后补）") == 2
+    assert "母亲身份证" not in text
+    assert text.count("容缺（可后补）") == 1
     assert "window.print()" in text and "@media print" in (
         Path(TEMPLATES_DIR).parent / "static" / "onething.css").read_text("utf-8")
 
@@ -408,7 +415,7 @@ def test_a_stuck_case_shows_on_the_board_and_an_admin_resumes_it_from_the_case_p
     assert 'data-stuck="power_connection"' in page.text
     page = admin.post(f"/cases/{case_id}/steps/power_connection/resume",
                       data={"reason": "补正未列材料，恢复办理", "csrf_token": _csrf(page)})
-    assert "环节已恢复办理" in page.text and "管理员恢复办理" in page.text
+    assert "步骤已恢复办理" in page.text and "管理员恢复办理" in page.text
     assert _step(engine, case_id, "power_connection").status == "pending"
     assert "卡住" not in admin.get("/board").text
 
@@ -447,7 +454,7 @@ def test_a_supplement_request_with_no_material_ticked_is_refused_on_the_page(
 
 def test_the_desk_names_the_version_it_opens(login):
     page = login("front_desk").get(f"/desk?procedure_id={PROCEDURE_ID}").text
-    version = load_catalog_procedure(PROCEDURE_ID).version
+    version = casework.window_procedure(PROCEDURE_ID).version
     assert f'<small id="desk-version">版本 {version}</small>' in page
 
 
@@ -492,6 +499,141 @@ def test_the_planner_shows_the_basis_of_each_limit_and_the_sourced_share(login, 
     assert all(w in text for w in words)
 
 
+WATERFALL_ROW = re.compile(
+    r'<li class="(before|lever|after)[^"]*" data-lever="(\w+)">\s*<span class="what">([^<]+)'
+    r'</span>.*?<span class="days">([^<]+)</span>\s*<small class="basis">([^<]*)</small>',
+    re.DOTALL)
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
+
+
+def _section(text: str, element_id: str) -> str:
+    """The element with ``element_id`` up to its closing tag, tags and entities removed."""
+    start = text.index(f'id="{element_id}"')
+    tag = text[text.rindex("<", 0, start) + 1:start].split()[0]
+    return html.unescape(re.sub(r"<[^>]+>", " ", text[start:text.index(f"</{tag}>", start)]))
+
+
+def _names(*procs) -> set[str]:
+    return {x.name for p in procs for x in (p, *p.steps, *p.departments, *p.materials)}
+
+
+@given(before=st.floats(0, 1000), savings=st.lists(st.tuples(
+    st.sampled_from(sorted(LEVERS)), st.floats(-50, 50)), unique_by=lambda x: x[0]))
+def test_the_waterfall_bars_add_up_and_fit_the_chart_for_any_attribution(before, savings):
+    """Whatever the levers save (or cost), each lever's bar joins the level before it to the
+    level after it, the last bar is before − the savings, and every bar fits the chart."""
+    rows = waterfall(before, dict(savings))
+    assert [r.kind for r in rows] == ["before", *["lever"] * len(savings), "after"]
+    level = before
+    for row, (_, saved) in zip(rows[1:-1], savings, strict=True):
+        assert (row.low, row.high) == (min(level, level - saved), max(level, level - saved))
+        assert row.days == 0.0 - saved
+        level -= saved
+    assert rows[-1].days == level
+    top = max(r.high for r in rows)
+    assert all(0 <= r.left_percent(top) and r.left_percent(top) + r.width_percent(top) <= 100.01
+               for r in rows if r.low >= 0)
+
+
+@pytest.mark.parametrize("procedure_id", catalog_ids())
+def test_the_waterfall_runs_from_before_through_each_lever_kind_to_after(login, procedure_id):
+    """The waterfall shows the elapsed days before, each lever kind's change in the order
+    the catalog scenario applies it (``reform --json``'s attribution, Chinese labels), and
+    the days after; the steps add up to the total exactly."""
+    from simulations.planning.scenario import catalog_reform
+
+    result = catalog_reform(procedure_id)
+    rows = WATERFALL_ROW.findall(login("planner").get(f"/planner?procedure_id={procedure_id}").text)
+    elapsed = result.comparison.elapsed_working_days
+    assert [(kind, lever) for kind, lever, *_ in rows] == [
+        ("before", "before"), *(("lever", x) for x in result.attribution), ("after", "after")]
+    days = [float(d) for *_, d, _ in rows]
+    shown = pytest.approx  # the page shows working days to two decimals
+    assert days[0] == shown(elapsed.before, abs=0.005) and days[-1] == shown(elapsed.after, abs=0.005)
+    assert days[0] + sum(days[1:-1]) == pytest.approx(days[-1], abs=1e-9)
+    assert [what for _, lever, what, *_ in rows[1:-1]] == [
+        MESSAGES["zh"][f"lever.{x}"] for x in result.attribution]
+
+
+def test_a_target_lever_in_the_waterfall_is_marked_with_its_source_not_as_a_result(login):
+    """企业开办's 压缩时限 sets the limits 国办发〔2018〕32号 commits to: its bar says it is a
+    target with that source; the mechanism levers say they are computed."""
+    text = login("planner").get("/planner?procedure_id=enterprise_startup").text
+    basis = {lever: why for _, lever, _, _, why in WATERFALL_ROW.findall(text)}
+    assert basis["compress"].startswith("目标值（有来源：国办发〔2018〕32号")
+    assert basis["compress"].endswith("），不是计算结果")
+    assert basis["parallelise"] == "机制计算"
+    assert basis["before"] == "按承诺时限计，依据见下表"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_planner_lays_the_reformed_steps_backwards_from_a_date(login, lang):
+    """倒排审批日期: with "须在此日前办结" the page gives each step of the reformed procedure
+    by name with its latest start and finish, and the latest acceptance dates before and
+    after: those of ``backward_schedule``, the function behind ``simulate --finish-by``."""
+    from datetime import date
+
+    from simulations.planning.cpm import backward_schedule
+    from simulations.planning.scenario import catalog_reform
+
+    result = catalog_reform("construction_permit")
+    due = date(2025, 12, 31)
+    text = login("planner").get("/planner?procedure_id=construction_permit"
+                                f"&finish_by={due}&lang={lang}").text
+    after, before = backward_schedule(result.after, due), backward_schedule(result.before, due)
+    names = {s.id: s.name_en or s.name if lang == "en" else s.name for s in result.after.steps}
+    shown = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">([\d-]+)</td>"
+                       r"<td class=\"num\">([\d-]+)</td></tr>", text[text.index('id="backward"'):])
+    assert sorted(shown) == sorted((html.escape(names[sid]), str(a), str(b))
+                                   for sid, (a, b) in after.dates.items())
+    line = _section(text, "accept-by")
+    assert str(after.accept_by) in line and str(before.accept_by) in line
+    assert bool(CJK.search(line)) is (lang == "zh")
+    assert (MESSAGES[lang]["planner.backward"] in text) and (
+        f'name="finish_by" value="{due}"' in text)
+    assert not {sid for sid in after.dates if sid != names[sid]} & set(re.findall(
+        r"[\w+-]+", _section(text, "backward")))
+
+
+@pytest.mark.parametrize(("finish_by", "note"), [
+    ("2025-12-31", None), ("2031-06-30", "2031 年没有官方节假日数据：这些年份只按周末计休息日")])
+def test_years_without_official_holidays_are_named_under_the_latest_dates(login, finish_by,
+                                                                          note):
+    """Laid back from a date in a year without official holidays, the page says that only
+    weekends count as rest days there; within the official years it says nothing."""
+    text = login("planner").get(f"/planner?procedure_id=newborn&finish_by={finish_by}").text
+    assert 'id="backward"' in text
+    assert (note in text) if note else 'id="no-holidays"' not in text
+
+
+@pytest.mark.parametrize("finish_by", ["2025-02-30", "31.12.2025", "9999-12-31"])
+def test_a_bad_finish_by_date_is_one_line_on_the_page(login, finish_by):
+    """A date that is no date, or one the calendar cannot count back from, answers 422 with
+    the domain's one line, never a 500."""
+    answer = login("planner").get(f"/planner?procedure_id=newborn&finish_by={finish_by}")
+    assert answer.status_code == 422
+    assert re.search(r"is not a date; use YYYY-MM-DD|is outside 1–9999", answer.text)
+
+
+@pytest.mark.parametrize(("lang", "sentence"), [
+    ("zh", "惯例依赖（法律未要求）取消，两步并行办理"),
+    ("en", "practice dependency (not required by law) dropped; the steps run side by side")])
+def test_the_change_log_speaks_the_page_language_and_names_the_steps(login, lang, sentence):
+    """What each lever changed is a sentence in the page's language naming the steps, never
+    their ids; in English no Chinese is left but in names."""
+    newborn = load_catalog_procedure("newborn")
+    text = login("planner").get(f"/planner?procedure_id=newborn&lever=parallelise"
+                                f"&lever=one_window&lang={lang}").text
+    changes = _section(text, "changes")
+    assert sentence in changes
+    assert not {s.id for s in newborn.steps} & set(re.findall(r"[\w+-]+", changes))
+    if lang == "en":
+        names = {s.name_en or s.name for s in newborn.steps} | {"综合窗口"}
+        for element_id in ("changes", "waterfall", "before-after"):
+            assert not {run for run in CJK.findall(_section(text, element_id))
+                        if not any(run in name for name in names)}, element_id
+
+
 def test_an_uploaded_scenario_is_simulated_and_a_bad_one_answers_one_line(login):
     browser = login("planner")
     page = browser.get("/planner")
@@ -526,9 +668,27 @@ def test_the_auditor_page_has_the_portfolio_and_both_csv_downloads(login):
     browser = login("auditor")
     text = browser.get("/auditor").text
     assert 'data-procedure="newborn"' in text
-    assert re.search(r'id="sourced">[^<]*有来源的承诺时限 \d+/65', text)
+    sourced, limits = sourced_count(load_catalog_procedure(p) for p in catalog_ids())
+    assert f'有来源的承诺时限 {sourced}/{limits}' in text.split('id="sourced">', 1)[1].split("<", 1)[0]
     report = browser.get("/auditor/report.csv")
     assert report.headers["content-type"].startswith("text/csv")
     assert "newborn" in report.text or "新生儿" in report.text
     overdue = browser.get("/auditor/overdue.csv")
     assert overdue.text.lstrip("\ufeff").startswith("case_id,procedure_id,status")
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("zh", ["合成数据：示范县", "27家行政部门共认领录入政务服务事项1038项", "按部门", "县公安局"]),
+    ("en", ["Synthetic data", "27 departments claimed 1038 items", "by department"])])
+def test_the_county_page_shows_the_binxian_report_marked_synthetic(login, lang, words):
+    """/county (linked from /auditor): the headline, the basis line and the department and
+    level tables of the demo county, labelled synthetic in the visitor's language."""
+    browser = login("auditor")
+    assert 'href="/county"' in browser.get("/auditor").text
+    text = browser.get(f"/county?lang={lang}").text
+    assert all(word in text for word in words), text[:2000]
+
+
+def test_the_county_page_is_for_planners_and_auditors_only(login):
+    """The front desk may not read the county report."""
+    assert login("front_desk").get("/county").status_code == 403

@@ -34,10 +34,10 @@ into Prefect's API log handler while that handler is sending, which fails and pr
 
 
 def _run_full_case(client, auth) -> str:
-    items = client.get(f"/api/procedures/{PROCEDURE_ID}/notification-list",
+    items = client.get(f"/api/procedures/{PROCEDURE_ID}/notification-list?version=before",
                        headers=auth["front_desk"]).json()["items"]
     opened = client.post("/api/cases", headers=auth["front_desk"], json={
-        "procedure_id": PROCEDURE_ID,
+        "procedure_id": PROCEDURE_ID, "version": "before",
         "applicant": {"name": "张三", "id_number": ID_NUMBER, "phone": PHONE,
                       "address": ADDRESS},
         "submitted": [i["material_id"] for i in items if i["material_id"] != DEFERRED_MATERIAL]})

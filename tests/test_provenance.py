@@ -14,6 +14,7 @@ from process_models.loading import parse_procedure
 from process_models.procedure import Basis
 from process_models.provenance import numbers, sourced_line
 from process_models.table import procedure_from_table, table_from_procedure
+from simulations.planning.scenario import catalog_reform
 
 BARE = """
 id: shop
@@ -103,6 +104,37 @@ def test_export_table_has_a_basis_column_that_import_reads_back(shop, headers):
     assert table_from_procedure(back, headers=headers) == table
 
 
+@pytest.mark.parametrize("procedure_id", catalog_ids())
+def test_export_table_carries_each_dependencys_basis_of_every_catalog_procedure(procedure_id):
+    """A step whose dependencies have different bases (a legal one from a law, a practice one
+    estimated) gives one 依赖 entry per 前置事项, in order; reading the table gives each back,
+    so dropping one fails here."""
+    proc = load_catalog_procedure(procedure_id)
+    back = procedure_from_table(table_from_procedure(proc))
+    names = {s.id: s.name for s in proc.steps} | {s.id: s.name for s in back.steps}
+    read = {(s.name, names[d.step]): (d.basis, d.source) for s in back.steps
+            for d in s.depends_on}
+    stated = {(s.name, names[d.step]): (d.basis, d.source) for s in proc.steps
+              for d in s.depends_on if d.step in names}
+    assert stated and {k: read.get(k) for k in stated} == stated
+
+
+def test_a_source_holding_a_separator_is_wrapped_in_the_basis_cell_and_read_back_whole(shop):
+    source = "理发店: 营业执照 3–7 working days; 卫生许可 10–15 working days"
+    shop.step("food").committed.source = source
+    table = table_from_procedure(shop)
+    assert f"承诺=S 「{source}」" in table[2][-1]
+    assert procedure_from_table(table).steps[1].committed.source == source
+
+
+def test_a_step_table_refuses_a_count_of_dependency_bases_that_fits_no_prerequisite_list():
+    rows = [["事项", "部门", "前置事项", "承诺时限", "依据"], ["营业执照", "市场监管局", "", 3, ""],
+            ["备案", "公安局", "营业执照", 1, "依赖=M；依赖=E"]]
+    with pytest.raises(TableError, match=r"row 3, 依据: 2 依赖 bases for 1 prerequisites; give "
+                                         "one for all, or one per prerequisite in order"):
+        procedure_from_table(rows)
+
+
 @pytest.mark.parametrize(("cell", "message"), [
     ("承诺 S", r"row 2, 依据: cannot read '承诺 S'; write label=basis source"),
     ("时限=S", r"row 2, 依据: cannot read '时限=S'"),
@@ -122,7 +154,8 @@ def test_audit_report_json_carries_the_basis_of_every_number_and_the_sourced_sha
     before = load_catalog_procedure("restaurant")
     assert code == 0
     assert set(data["procedures"][0]["basis"]["before"]) == {n.where for n in numbers(before)}
-    assert data["procedures"][0]["basis"]["after"]
+    after = catalog_reform("restaurant").after
+    assert set(data["procedures"][0]["basis"]["after"]) == {n.where for n in numbers(after)}
     assert all(i["committed_before_basis"] in {b.value for b in Basis}
                for i in data["items"] if i["committed_before_days"] is not None)
     assert data["sourced"]["before"] == sourced_line([before]) == "有来源的承诺时限 0/5 (0%)"

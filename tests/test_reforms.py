@@ -96,7 +96,8 @@ def test_merge_lasts_as_long_as_the_longest_member_plus_overhead(shop):
     assert deps(after, "sign") == {"joint": "legal"}
     assert joint.kind is StepKind.joint
     assert "food" not in {s.id for s in after.steps}
-    assert "2 steps (food, fire) → 1" in log[0].summary
+    assert (log[0].what, log[0].values["steps"], log[0].values["overhead"]) == (
+        "merged_longest", ["food", "fire"], 1)
 
 
 def test_merged_members_that_legally_depend_on_each_other_last_their_chain(shop):
@@ -249,7 +250,7 @@ def test_one_window_makes_every_trip_one_and_online_makes_none(shop):
     assert {s.window for s in window.steps} == {"综合窗口"}
     web, log = applicant_levers.online(shop)
     assert sum(s.trips for s in web.steps) == 0
-    assert log[0].summary == "trips 5 → 0"
+    assert (log[0].what, log[0].values) == ("online", {"before": 5})
 
 
 def test_zone_assessment_leaves_the_procedure_and_its_report_comes_by_data_sharing(shop):
@@ -258,6 +259,24 @@ def test_zone_assessment_leaves_the_procedure_and_its_report_comes_by_data_shari
     report = after.material("report")
     assert (report.provider, report.held_by) == (Provider.data_sharing, "zone")
     assert deps(after, "food") == {"licence": "legal"}
+
+
+@pytest.mark.parametrize("days", [None, 4.0])
+def test_intermediary_time_waits_the_applicant_but_not_the_approval_clock(shop, days):
+    """Moved (no days) or added, the intermediary's time is an untimed part with a basis:
+    the step's duration gains the added days, the committed limit keeps none of them."""
+    from simulations.planning.cpm import step_duration_working_days
+
+    before = shop.step("sign")
+    after, log = reforms.intermediary(shop, ["sign"], kind="测绘", days=days)
+    step = after.step("sign")
+    part = step.untimed[-1]
+    assert part.kind == "中介服务: 测绘" and part.basis is not None and len(log) == 1
+    if days is None:
+        assert (step.committed.days, part.days) == (0, before.committed.days)
+    else:
+        assert (step.committed, part.days) == (before.committed, days)
+    assert step_duration_working_days(step) == step_duration_working_days(before) + (days or 0)
 
 
 LEVER_CALLS = [
@@ -273,6 +292,7 @@ LEVER_CALLS = [
     ("one_window", {}),
     ("online", {}),
     ("zone_assessment", {"steps": ["assessment"]}),
+    ("intermediary", {"steps": ["sign"], "kind": "审图机构"}),
 ]
 
 

@@ -33,11 +33,17 @@ def wide_terminal(monkeypatch):
 
 
 def test_reform_prints_the_change_log_and_the_figures(run_cli, shop_file, scenario_file):
+    """The change log names the steps and says what changed in Chinese; ``--lang en`` says
+    it in English with the same names."""
     scenario = scenario_file("levers:\n- lever: parallelise\n- {lever: commitment, steps: [food]}\n")
     code, out, err = run_cli("reform", shop_file, scenario)
     assert (code, err) == (0, "")
-    assert "串联改并联：食品经营许可 → 消防安全检查：dependency dropped" in out
+    assert "串联改并联：食品经营许可 → 消防安全检查：惯例依赖（法律未要求）取消，两步并行办理" in out
+    assert "告知承诺：食品经营许可：承诺件 10 天 → 凭申请人承诺当场办结" in out
     assert "办理时间（工作日）" in out and "42" in out and "18" in out
+    code, out, _ = run_cli("reform", shop_file, scenario, "--lang", "en")
+    assert "Parallelise: 食品经营许可 → 消防安全检查: practice dependency (not required by " \
+           "law) dropped" in out
 
 
 def test_reform_writes_the_reformed_procedure_and_a_gantt_chart(run_cli, shop_file, scenario_file,
@@ -53,8 +59,10 @@ def test_reform_writes_the_reformed_procedure_and_a_gantt_chart(run_cli, shop_fi
 def test_reform_of_a_catalog_id_uses_its_catalog_scenario(run_cli):
     code, out, _ = run_cli("reform", "restaurant", "--json")
     data = json.loads(out)
-    assert code == 0 and data["reproduces_published"] is True  # not the inferred 环节 17 → 2
+    assert code == 0 and data["reproduces_published"] is False  # materials 21, not 17
     assert data["after"]["elapsed_working_days"] == 13
+    by = {c["figure"]: c["reproduced_by"] for c in data["published"]}
+    assert (by["elapsed_working_days"], by["materials"]) == ("sourced_limit", "none")
     assert sum(data["attribution"].values()) == 48 - 13
     assert {c["figure"] for c in data["published"]} >= {"elapsed_working_days", "materials"}
     assert data["changes"][0]["lever"] == "parallelise"
@@ -82,6 +90,22 @@ def test_reform_catalog_headline_counts_only_mechanism_and_sourced_limits(run_cl
     assert (f"公布的改革后数字 {len(published)} 项，复现 {mechanism + sourced} 项："
             f"机制 {mechanism} 项，有来源的承诺时限 {sourced} 项") in out
     assert f"推算的数字 {len(checks) - len(published)} 项不计" in out
+
+
+def test_reform_catalog_names_each_published_figure_it_no_longer_reproduces(run_cli):
+    """Each published (not inferred) after-figure no scenario reproduces is named with its
+    procedure, the published and the computed value, in Chinese by default."""
+    _, out, _ = run_cli("reform", "--catalog", "--json")
+    missed = [(row["name"], c) for row in json.loads(out) for c in row["published"]
+              if c["reproduced_by"] == "none" and not c["inferred"]]
+    assert missed, "every catalog figure reproduced: nothing to name"
+    _, out, _ = run_cli("reform", "--catalog")
+    line = next(x for x in out.splitlines() if x.startswith("未复现："))
+    for name, c in missed:
+        bound = "≤" if c["kind"] == "ceiling" else ""
+        assert (f"{name}的" in line and f"（公布 {bound}{c['published_after']:g}，"
+                f"计算 {c['computed_after']:g}）" in line)
+    assert line.count("（公布") == len(missed)
 
 
 def test_reform_catalog_json_carries_kind_source_reproduced_by_and_attribution(run_cli):

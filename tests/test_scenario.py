@@ -156,7 +156,7 @@ def test_a_sourced_target_lever_is_kept_and_named_in_the_change_log(shop):
                               "  source: 国办发〔2018〕32号\n- lever: online\n")
     _, log = apply_scenario(shop, scenario)
     assert {c.source for c in log if c.lever == "compress"} == {"国办发〔2018〕32号"}
-    assert "有来源的目标值: 国办发〔2018〕32号" in str(log[0])
+    assert "[source: 国办发〔2018〕32号]" in str(log[0])
     assert [c.lever for c in scenario.mechanisms_only().levers] == ["online"]
 
 

@@ -219,7 +219,7 @@ def test_a_desk_form_sent_after_the_session_ended_comes_back_filled_in(app, clie
     answer = browser.post("/desk/cases", data={
         "csrf_token": _csrf(desk), "procedure_id": "newborn", "name": "张三",
         "id_number": ID_NUMBER, "phone": "13812345678", "address": "北京市东城区",
-        "submitted": ["mother_id"]})
+        "submitted": ["application_form"]})
     assert answer.status_code == 401 and "<form method=\"post\" action=\"/login\"" in answer.text
     assert MESSAGES["zh"]["login.expired"] in answer.text
     resume = re.search(r'name="resume" value="([^"]+)"', answer.text).group(1)
@@ -227,7 +227,7 @@ def test_a_desk_form_sent_after_the_session_ended_comes_back_filled_in(app, clie
     assert back.status_code == 200
     for typed in ("张三", ID_NUMBER, "13812345678", "北京市东城区"):
         assert f'value="{typed}"' in back.text
-    assert re.search(r'value="mother_id" checked', back.text)
+    assert re.search(r'value="application_form" checked', back.text)
     with Session(engine) as session:
         assert session.exec(select(User).where(User.username == "desk")).one()
         from flows.casework.tables import Case

@@ -282,7 +282,7 @@ def _past_the_file_bound(path) -> None:
 @pytest.mark.parametrize(("make", "options", "message"), [
     (lambda p: None, {}, r"shop.csv: no such file; check the path"),
     (lambda p: p.mkdir(), {}, r"shop.csv: is a folder, expected a file"),
-    (_past_the_file_bound, {}, r"shop.csv: the file has 20 MB, more than a step table may \(20 MB\)"),
+    (_past_the_file_bound, {}, r"shop.csv: the file has 20 MB, more than a table may \(20 MB\)"),
     (lambda p: p.write_text(csv_text(ROWS)), {"sheet": "清单"},
      r"shop.csv: --sheet: a CSV file has no sheets; leave out --sheet"),
     (lambda p: p.write_text(csv_text([[*HEADER, *[""] * 100, "x"]])), {},

@@ -18,6 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
+from api.names import names_of
+
 # numpy's OpenBLAS starts a spinning thread per core when imported, ~0.1 s of CPU a
 # command; nothing here multiplies matrices. A value in the environment wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -58,7 +60,9 @@ COMMAND_MODULES = {
     "simulate": "simulate", "compare": "simulate", "portfolio": "simulate",
     "calendar": "calendar",
     "import-table": "tables", "export-table": "tables",
+    "registry": "registry",
     "audit": "audit", "fit": "audit", "demo-history": "audit",
+    "discover": "logs", "fidelity": "logs",
     "case": "cases", "worker": "cases",
     "reform": "reform", "advise": "reform",
     "user": "users",
@@ -92,14 +96,6 @@ def words(lang: str) -> dict[str, str]:
 def on_limits(t: dict[str, str], limits: str) -> str:
     """The basis of the figures in words: "按承诺时限计" / "on committed limits"."""
     return t["limits.on"].format(limits=t[f"limits.{limits}"])
-
-
-def names_of(*procs: Any) -> dict[str, str]:
-    """Id → name of every department, material and step of ``procs``; where ids coincide,
-    within a procedure a step wins over a material and a material over a department, and a
-    later procedure wins over an earlier one."""
-    return {x.id: x.name for proc in procs
-            for x in (*proc.departments, *proc.materials, *proc.steps)}
 
 
 def path_names(proc: Any, path: list[str]) -> str:

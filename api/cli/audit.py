@@ -10,6 +10,21 @@ from typing import Annotated
 import typer
 
 from api.cli._app import LangOpt, app, console, print_json, words
+from api.cli.logs import (
+    ActivityOpt,
+    CalendarOpt,
+    CaseEndOpt,
+    CaseOpt,
+    CaseStartOpt,
+    GroupOpt,
+    JsonOpt,
+    ResourceOpt,
+    StartTimestampOpt,
+    TimestampOpt,
+    log_columns,
+    print_log_audit,
+    read_cases,
+)
 
 audit_app = typer.Typer(help="Before/after reports, planned versus actual, the audit trail, "
                              "event-log export.", no_args_is_help=True)
@@ -115,22 +130,24 @@ def report(
             "seq": anchor.seq, "hash": anchor.hash, "at": anchor.at.isoformat()}})
         return
     views = report_views(result, lang)
+    sourced, anchored = result.sourced(lang), t["audit.anchor"].format(
+        anchor=anchor or t["audit.no_anchor"])
     if fmt == "table":
-        _print_views(views, "审计报告")
+        _print_views(views, t["audit.report"])
         it = result.item_totals
         console().print(t["audit.summary"].format(
             procedures=result.totals.headline(lang), items=it.headline(lang),
             before=f"{it.immediate_before:.1%}", after=f"{it.immediate_after:.1%}",
             flagged=it.flagged, checks=it.checks))
-        console().print(f"改革前{result.sourced['before']}；改革后{result.sourced['after']}")
-        console().print(f"审计链锚点 (audit chain anchor): {anchor or '—（没有案件数据库）'}")
+        console().print(t["audit.sourced"].format(**sourced))
+        console().print(anchored)
         return
-    write_views(views, output, fmt, title="改革前后办理时限审计报告")
-    console().print(f"wrote {output}: {result.totals.headline(lang)}; 审计链锚点 (audit chain anchor): "
-                    f"{anchor or '—'}")
+    write_views(views, output, fmt, lang=lang)
+    console().print(f"{t['cli.wrote'].format(path=output)}{t['cli.separator']}"
+                    f"{result.totals.headline(lang)}{t['cli.separator']}{anchored}")
 
 
-STEP_HEADERS = ["案件编号", "一件事", "环节", "部门", "状态", "开始", "办结", "经过工作日",
+STEP_HEADERS = ["案件编号", "一件事", "步骤", "部门", "状态", "开始", "办结", "经过工作日",
                 "补正暂停", "不计时环节", "法定计时", "承诺时限", "超期"]
 
 
@@ -144,7 +161,7 @@ def _summary_views(summary):
     split = summary.time_split()
     return [
         View("按一件事", ["一件事", "案件", "超期", "超期率"], rates(summary.by_procedure)),
-        View("按部门", ["部门", "环节", "超期", "超期率"], rates(summary.by_department)),
+        View("按部门", ["部门", "步骤", "超期", "超期率"], rates(summary.by_department)),
         View("按月份", ["受理月份", "案件", "超期", "超期率"], rates(summary.by_month)),
         View("时间去向", ["去向", "工作日", "占比"], [
             ["部门办理", summary.department_working_days, f"{split['department']:.1%}"],
@@ -166,11 +183,41 @@ def actual(
     fmt: FormatOpt = "table",
     output: OutOpt = None,
     database: DatabaseOpt = None,
+    log: Annotated[Path | None, typer.Option(
+        "--log", help="audit this event log (.xes, .csv, either .gz) of another system "
+                      "instead of the case database")] = None,
+    deadline: Annotated[str | None, typer.Option(
+        "--deadline", help="with --log: the column holding each case's deadline")] = None,
+    limit_days: Annotated[float | None, typer.Option(
+        "--limit-days", min=0, max=3650, help="with --log: the limit of every case in days")]
+    = None,
+    limit_unit: Annotated[str, typer.Option(
+        "--limit-unit", help="working or calendar days for --limit-days")] = "working",
+    case_column: CaseOpt = None,
+    activity: ActivityOpt = None,
+    timestamp: TimestampOpt = None,
+    start_timestamp: StartTimestampOpt = None,
+    resource: ResourceOpt = None,
+    group: GroupOpt = None,
+    case_start: CaseStartOpt = None,
+    case_end: CaseEndOpt = None,
+    calendar: CalendarOpt = "CN",
+    json_: JsonOpt = False,
+    lang: LangOpt = "zh",
 ) -> None:
-    """Planned versus actual: working days per case and step, 超期率, where time goes."""
+    """Planned versus actual: working days per case and step, 超期率, where time goes; with
+    --log, the same for another system's event log."""
     from flows.casework.actual import ActualSummary, case_actuals
     from simulations.planning.audit_report import View, write_views
 
+    if log is not None:
+        columns = log_columns(case=case_column, activity=activity, timestamp=timestamp,
+                              start_timestamp=start_timestamp, resource=resource,
+                              group=group, deadline=deadline, case_start=case_start,
+                              case_end=case_end)
+        _actual_log(log, columns, limit_days, limit_unit, calendar,
+                    json_ or fmt == "json", fmt, lang)
+        return
     _check_format(fmt, output)
     summary = ActualSummary()
     with _session(database) as session:
@@ -192,7 +239,7 @@ def actual(
                                else st.committed_working_days, "超期" if st.overdue else ""]
 
             def views():
-                yield View("环节", STEP_HEADERS, step_rows())
+                yield View("步骤", STEP_HEADERS, step_rows())
                 yield from _summary_views(summary)
 
             write_views(views(), output, fmt, title="办理时限执行情况(计划与实际)")
@@ -205,6 +252,34 @@ def actual(
     _print_views(_summary_views(summary), "计划与实际")
     console().print(f"{summary.cases} cases, {summary.steps} steps; 超期率 "
                     f"{summary.overdue_rate:.1%}")
+
+
+def _actual_log(log: Path, columns, limit_days: float | None, limit_unit: str,
+                calendar: str, as_json: bool, fmt: str, lang: str) -> None:
+    """``audit actual --log``: 超期率, cycle time and where the time goes of a log."""
+    from process_models.calendar import country_calendar
+    from process_models.errors import InvalidInput, did_you_mean
+    from simulations.planning.log_audit import CaseLimit, audit_log
+
+    words(lang)
+    if not as_json and fmt != "table":
+        raise InvalidInput(f"--format {fmt} writes the case database's steps; with --log use "
+                           "the table (default) or --json", path="--format")
+    if (columns.deadline is None) == (limit_days is None):
+        raise InvalidInput("give the limit once: --deadline COLUMN (each case's deadline) or "
+                           "--limit-days N (the same for every case)", path="--log")
+    units = ("working", "calendar")
+    if limit_unit not in units:
+        raise InvalidInput(f"unknown unit '{limit_unit}'; use working or calendar",
+                           path="--limit-unit", suggestion=did_you_mean(limit_unit, units))
+    result = audit_log(read_cases(log, columns), log=str(log),
+                       limit=CaseLimit(limit_days, limit_unit), calendar=country_calendar(calendar),
+                       has_case_end=columns.case_end is not None).as_dict()
+    if as_json:
+        print_json(result)
+        return
+    print_log_audit(result, lang, deadline=columns.deadline, limit_days=limit_days,
+                    limit_unit=limit_unit)
 
 
 @audit_app.command("verify")
@@ -263,6 +338,10 @@ def fit(
     start: FromOpt = None,
     end: ToOpt = None,
     database: DatabaseOpt = None,
+    case_column: CaseOpt = None,
+    activity: ActivityOpt = None,
+    timestamp: TimestampOpt = None,
+    start_timestamp: StartTimestampOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Fit each step's duration to observed history and write them into a procedure file."""
@@ -277,7 +356,9 @@ def fit(
         with _session(database) as session:
             durations = history_durations(session, proc, start=_day(start), end=_day(end))
     else:
-        durations = log_durations(read_log(log), proc)
+        durations = log_durations(read_log(log, log_columns(
+            case=case_column, activity=activity, timestamp=timestamp,
+            start_timestamp=start_timestamp)), proc)
     fitted, fits = fit_procedure(proc, durations, kind=kind)
     save_procedure(fitted, output)
     if json_:

@@ -8,14 +8,15 @@ Bad input raises the domain's own errors, which the CLI prints as one line (exit
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 import typer
 
-from api.cli._app import app, console, print_json
+from api.cli._app import LangOpt, app, console, print_json, words
 
-case_app = typer.Typer(name="case", help="Run cases: open, submit, decide, show, list, withdraw, resume.",
+case_app = typer.Typer(name="case", help="Run cases: open, submit, decide, sign (告知承诺), "
+                       "check (核查), promise (容缺), show, list, checks, withdraw, resume.",
                        no_args_is_help=True)
 app.add_typer(case_app, name="case")
 
@@ -56,8 +57,12 @@ _SHOWN = {
               "decided_at"),
     "materials": ("material_id", "status", "due_date"),
     "decisions": ("step_id", "outcome", "reason", "department_id", "decided_by", "decided_at"),
-    "certificates": ("number", "name", "step_id", "department_id", "issued_at"),
+    "certificates": ("number", "name", "step_id", "department_id", "issued_at", "revoked_at",
+                     "revoked_reason"),
+    "commitments": ("step_id", "department_id", "text", "signed_by", "signed_at",
+                    "check_due_date", "check_result", "check_reason", "checked_by"),
     "line": ("case_id", "procedure_id", "applicant_name", "status", "colour", "due_date"),
+    "check": ("case_id", "step_id", "department_id", "check_due_date", "colour"),
 }
 """What the CLI shows of the read model (:mod:`flows.casework.views`)."""
 
@@ -70,25 +75,66 @@ def _case_data(view) -> dict:
     """A case view (:func:`flows.casework.views.case_view`) as the CLI shows it."""
     return {**_shown(view, "case"),
             **{part: [_shown(item, part) for item in getattr(view, part)]
-               for part in ("steps", "materials", "decisions", "certificates")}}
+               for part in ("steps", "materials", "decisions", "certificates", "commitments")}}
 
 
-def _print_case(data: dict) -> None:
+def _procedure_names(session, keys) -> dict[tuple[str, str | None], object]:
+    """The procedure of each (id, version) of ``keys`` (version ``None``: the one cases
+    open on), for the names people read."""
+    from flows import casework
+
+    return {key: casework.resolve_procedure(key[0], key[1], session=session) for key in keys}
+
+
+def _case_names(session, case_id: str) -> dict[str, str]:
+    """Id → name of the steps, departments and materials of the version ``case_id`` runs."""
+    from api.cli._app import names_of
+    from flows.casework.tables import Case
+
+    case = session.get(Case, case_id)
+    key = (case.procedure_id, case.procedure_version)
+    return names_of(_procedure_names(session, [key])[key])
+
+
+def _print_case(data: dict, proc, t: dict[str, str]) -> None:
+    """A case in the words of ``t``: names of the procedure, steps, departments and materials."""
+    from api.cli._app import named, names_of
+    from api.i18n import label
+
+    names = names_of(proc)
     out = console()
-    out.print(f"[bold]{data['case_id']}[/bold] {data['procedure_id']}@"
-              f"{data['procedure_version']} {data['applicant_name']}: {data['status']} "
-              f"({data['colour']}), due {data['due_date'] or '—'}")
+    out.print(t["cli.case.head"].format(
+        case_id=data["case_id"], procedure=proc.name, version=data["procedure_version"],
+        applicant=data["applicant_name"], status=label(t, "status", data["status"]),
+        colour=label(t, "colour", data["colour"]), due=data["due_date"] or "—"))
     for s in data["steps"]:
-        out.print(f"  {s['step_id']:<32} {s['department_id']:<20} {s['status']:<11} "
-                  f"{s['colour']:<6} due {s['due_date'] or '—'}")
+        out.print(t["cli.case.step"].format(
+            step=names.get(s["step_id"], s["step_id"]),
+            department=names.get(s["department_id"], s["department_id"]),
+            status=label(t, "status", s["status"]), colour=label(t, "colour", s["colour"]),
+            due=s["due_date"] or "—"))
     for m in data["materials"]:
         if m["status"] != "received":
-            out.print(f"  material {m['material_id']}: {m['status']}"
-                      + (f", due {m['due_date']}" if m["due_date"] else ""))
+            out.print(t["cli.case.material"].format(
+                material=names.get(m["material_id"], m["material_id"]),
+                status=label(t, "status", m["status"]),
+                due=t["cli.case.owed_by"].format(due=m["due_date"]) if m["due_date"] else ""))
+    for c in data["commitments"]:
+        result = label(t, "check", c["check_result"])
+        out.print(t["cli.case.commitment"].format(
+            step=names.get(c["step_id"], c["step_id"]), signed_by=c["signed_by"],
+            signed_at=f"{c['signed_at']:%Y-%m-%d %H:%M}", due=c["check_due_date"],
+            result=f"{t['cli.separator']}{result}" + (f" {c['check_reason']}"
+                                                      if c["check_reason"] else "")
+            if result else ""))
     for c in data["certificates"]:
-        out.print(f"  certificate {c['number']} {c['name']} ({c['department_id']})")
+        out.print(t["cli.case.certificate"].format(
+            number=c["number"], name=c["name"],
+            department=names.get(c["department_id"], c["department_id"]),
+            revoked=t["cli.case.revoked"].format(reason=c["revoked_reason"])
+            if c["revoked_at"] else ""))
     if data["close_reason"]:
-        out.print(f"  closed: {data['close_reason']}")
+        out.print(t["cli.case.closed"].format(reason=named(data["close_reason"], names)))
 
 
 @case_app.command("open")
@@ -100,9 +146,13 @@ def open_case(
         "--material", "-m", help="a material brought (repeat for each)")] = [],  # noqa: B006
     address: Annotated[str | None, typer.Option("--address")] = None,
     phone: Annotated[str | None, typer.Option("--phone")] = None,
+    version: Annotated[str | None, typer.Option(
+        "--version", help="before (the procedure before its reform), or a published version; "
+        "default the published, else the reformed bundle")] = None,
     json_: JsonOpt = False,
+    lang: LangOpt = "zh",
 ) -> None:
-    """Open a case at the window; print the 一次性告知单 and the case id."""
+    """Open a case at the window on the reformed bundle; print the 一次性告知单 and the case id."""
     from api.models import ApplicantCreate
     from flows import casework
     from flows.runs import run_open_case
@@ -110,24 +160,31 @@ def open_case(
     applicant = ApplicantCreate.checked(lambda field: "--" + field.replace("_", "-"),
                                         name=name, id_number=id_number, address=address,
                                         phone=phone)
-    with case_session() as session:   # the version new cases open on: published, else catalog
-        proc = casework.resolve_procedure(procedure, session=session)
+    with case_session() as session:   # the version new cases open on
+        proc = casework.window_procedure(procedure, version, session=session)
     notice = casework.notification_list(proc)
     _engine()
-    opened = run_open_case(proc.id, applicant.model_dump(), list(material))
+    opened = run_open_case(proc.id, applicant.model_dump(), list(material), version=proc.version)
     brought = set(material)
     items = [{"material_id": i.material_id, "name": i.name, "key": i.key, "count": i.count,
               "steps": list(i.steps), "brought": i.material_id in brought} for i in notice]
     if json_:
         print_json({**opened, "notification_list": items})
         return
+    from api.cli._app import names_of
+    from api.i18n import label
+
+    t, names = words(lang), names_of(proc)
     out = console()
-    out.print(f"一次性告知单 {proc.name} ({proc.id}, 版本 {proc.version}): {len(items)} materials")
+    out.print(t["cli.case.notice"].format(procedure=proc.name, version=proc.version,
+                                      count=len(items)))
     for item in items:
         mark = "✓" if item["brought"] else ("✗" if item["key"] else "容缺")
-        out.print(f"  {mark:<4} {item['material_id']:<28} {item['name']} ×{item['count']}"
-                  f"  ({', '.join(item['steps'])})")
-    out.print(f"case {opened['case_id']}: {opened['status']}, due {opened['due_date'] or '—'}")
+        steps = t["cli.comma"].join(names.get(step, step) for step in item["steps"])
+        out.print(f"  {mark:<4} {item['name']} ×{item['count']}  ({steps})")
+    out.print(t["cli.case.opened"].format(case_id=opened["case_id"],
+                                      status=label(t, "status", opened["status"]),
+                                      due=opened["due_date"] or "—"))
 
 
 @case_app.command("submit")
@@ -166,17 +223,126 @@ def decide(
     console().print(f"case {case_id}: {step} {outcome}; {advance}")
 
 
+@case_app.command("sign")
+def sign(
+    case_id: CaseArg,
+    step: Annotated[str, typer.Argument(help="step id of a step allowing 告知承诺")],
+    text: Annotated[str, typer.Option("--text", help="the commitment letter's text")],
+    signed_by: Annotated[str, typer.Option("--signed-by", help="the applicant signing")],
+    by: Annotated[str, typer.Option("--by", help="who records it at the window")] = "front desk",
+    lang: LangOpt = "zh",
+) -> None:
+    """告知承诺: the applicant signs at the window; the step is decided at once and a 核查
+    task is created for its department."""
+    from api import case_runner
+
+    t = words(lang)
+    with case_session() as session:
+        commitment, advance = case_runner.sign_commitment(
+            session.get_bind(), session, case_id, step, text=text, signed_by=signed_by,
+            recorded_by=by)
+        names = _case_names(session, case_id)
+    console().print(t["cli.case.signed"].format(
+        case_id=case_id, step=names.get(step, step), due=commitment.check_due_date,
+        advance=advance))
+
+
+@case_app.command("check")
+def check(
+    case_id: CaseArg,
+    step: Annotated[str, typer.Argument(help="step id the commitment was signed for")],
+    result: Annotated[Literal["passed", "failed"], typer.Argument()],
+    department: Annotated[str, typer.Option("--department", help="checking department id")],
+    reason: Annotated[str | None, typer.Option("--reason", help="required when failed")] = None,
+    by: Annotated[str, typer.Option("--by", help="who checked")] = "staff",
+    lang: LangOpt = "zh",
+) -> None:
+    """Record the 核查 of a commitment; a failed one revokes the step's certificates."""
+    from api import case_runner
+    from api.i18n import label
+
+    t = words(lang)
+    with case_session() as session:
+        _commitment, advance = case_runner.check_commitment(
+            session.get_bind(), session, case_id, step, passed=result == "passed",
+            department_id=department, checked_by=by, reason=reason)
+        names = _case_names(session, case_id)
+    console().print(t["cli.case.checked"].format(
+        case_id=case_id, step=names.get(step, step), result=label(t, "check", result),
+        advance=advance))
+
+
+@case_app.command("promise")
+def promise(
+    case_id: CaseArg,
+    material: Annotated[str, typer.Argument(help="id of a material owed under 容缺")],
+    promised: Annotated[str, typer.Argument(help="the date promised, YYYY-MM-DD")],
+    by: Annotated[str, typer.Option("--by", help="who records the promise")] = "front desk",
+    lang: LangOpt = "zh",
+) -> None:
+    """容缺受理: the applicant promises an owed material by a date within the rules' bounds."""
+    from api import case_runner
+    from process_models.errors import InvalidInput
+
+    try:
+        day = date.fromisoformat(promised)
+    except ValueError:
+        raise InvalidInput(f"'{promised[:40]}' is not a date; write YYYY-MM-DD, e.g. 2025-03-07",
+                           path="PROMISED") from None
+    t = words(lang)
+    with case_session() as session:
+        case_runner.promise_material(session, case_id, material, day, by)
+        names = _case_names(session, case_id)
+    console().print(t["cli.case.promised"].format(case_id=case_id,
+                                                  material=names.get(material, material), due=day))
+
+
+@case_app.command("checks")
+def checks(
+    department: Annotated[str | None, typer.Option(
+        "--department", help="only this department's 核查 tasks")] = None,
+    json_: JsonOpt = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """The open 核查 tasks of commitments signed at the window, soonest due first (red when
+    overdue)."""
+    from api.i18n import label
+    from flows.casework.views import check_tasks
+
+    t = words(lang)
+    with case_session() as session:
+        tasks = check_tasks(session, today=_today(), department_id=department)
+        procs = _procedure_names(session, {(t.procedure_id, t.procedure_version) for t in tasks})
+    rows = [_shown(task, "check") for task in tasks]
+    if json_:
+        print_json(rows)
+        return
+    from api.cli._app import names_of
+
+    out = console()
+    for task, r in zip(tasks, rows, strict=True):
+        own = names_of(procs[(task.procedure_id, task.procedure_version)])
+        out.print(t["cli.case.check"].format(
+            case_id=r["case_id"], step=own.get(r["step_id"], r["step_id"]),
+            department=own.get(r["department_id"], r["department_id"]),
+            due=r["check_due_date"], colour=label(t, "colour", r["colour"])))
+    out.print(t["cli.case.checks"].format(count=len(rows)))
+
+
 @case_app.command("show")
-def show(case_id: CaseArg, json_: JsonOpt = False) -> None:
-    """A case's status, colour, steps, materials, decisions and certificates."""
+def show(case_id: CaseArg, json_: JsonOpt = False, lang: LangOpt = "zh") -> None:
+    """A case's status, colour, steps, materials, commitments and certificates, by name."""
     from flows.casework.views import case_view
 
+    t = words(lang)
     with case_session() as session:
         data = _case_data(case_view(session, case_id, today=_today()))
+        key = (data["procedure_id"], data["procedure_version"])
+        proc = _procedure_names(session, [key])[key]
     if json_:
         print_json(data)
     else:
-        _print_case(data)
+        _print_case(data, proc, t)
 
 
 @case_app.command("list")
@@ -186,6 +352,7 @@ def list_cases(
     colour: Annotated[Literal["red", "yellow", "green"] | None, typer.Option(
         "--colour", help="only cases of this colour")] = None,
     json_: JsonOpt = False,
+    lang: LangOpt = "zh",
 ) -> None:
     """Every case, one line each, with its red / yellow / green colour."""
     from flows.casework.tables import CaseStatus
@@ -196,18 +363,24 @@ def list_cases(
     if status is not None and status not in statuses:
         raise InvalidInput(f"unknown status '{status[:40]}'; use one of {', '.join(statuses)}",
                            path="--status", suggestion=did_you_mean(status, statuses))
+    t = words(lang)
     with case_session() as session:
         board = case_board(session, today=_today(), status=status, colour=colour,
                            include_closed=True)
+        procs = _procedure_names(session, {(line.procedure_id, None) for line in board.lines})
     rows = [_shown(line, "line") for line in board.lines]
     if json_:
         print_json(rows)
         return
+    from api.i18n import label
+
     out = console()
     for r in rows:
-        out.print(f"{r['case_id']}  {r['procedure_id']:<24} {r['status']:<20} {r['colour']:<6} "
-                  f"due {r['due_date'] or '—'}  {r['applicant_name']}")
-    out.print(f"{len(rows)} case(s)")
+        out.print(t["cli.case.line"].format(
+            case_id=r["case_id"], procedure=procs[(r["procedure_id"], None)].name,
+            status=label(t, "status", r["status"]), colour=label(t, "colour", r["colour"]),
+            due=r["due_date"] or "—", applicant=r["applicant_name"]))
+    out.print(t["cli.case.count"].format(count=len(rows)))
 
 
 @case_app.command("withdraw")

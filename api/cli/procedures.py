@@ -82,12 +82,21 @@ def show(
 
 
 @app.command()
-def catalog(lang: LangOpt = "zh", json_: JsonOpt = False) -> None:
+def catalog(
+    lang: LangOpt = "zh",
+    json_: JsonOpt = False,
+    national: Annotated[bool, typer.Option(
+        "--national", help="the national 高效办成一件事 batches: each item, whether the "
+        "catalog models it and whether a source confirms it")] = False,
+) -> None:
     """Overview of the catalog: one line per procedure."""
     from process_models.catalog import load_catalog
     from process_models.summary import summarize
 
     w = words(lang)
+    if national:
+        _national(w, json_)
+        return
     rows = [summarize(p) for p in load_catalog()]
     if json_:
         print_json([r.as_dict() for r in rows])
@@ -102,6 +111,60 @@ def catalog(lang: LangOpt = "zh", json_: JsonOpt = False) -> None:
         t.add_row(r.id, r.name, str(r.steps), str(r.departments), str(r.materials), str(r.trips),
                   f"{r.summed_limit_days:g}", f"{r.sequential_working_days:g}")
     console().print(t)
+
+
+def _national(w: dict[str, str], json_: bool) -> None:
+    """The national batches as a table (or JSON): batch, item, the catalog procedure that
+    models it (by name), verified or not and why."""
+    from api.i18n import label
+    from process_models.catalog import load_catalog_procedure
+    from process_models.catalog.national_lists import load_national_lists
+
+    lists = load_national_lists()
+    names = {i.catalog: load_catalog_procedure(i.catalog).name
+             for b in lists.batches for i in b.items if i.catalog}
+    if json_:
+        data = lists.model_dump(mode="json", by_alias=True)
+        for batch, out in zip(lists.batches, data["batches"], strict=True):
+            for item, row in zip(batch.items, out["items"], strict=True):
+                row.update(catalog_name=names.get(item.catalog), reason=batch.reason_of(item))
+        print_json(data)
+        return
+    from rich.table import Table
+
+    t = Table(w["national.batch"], w["national.count"], w["national.item"], w["national.for"],
+              w["national.in_catalog"], w["national.verified"],
+              title=w["national.title"].format(total=_count(lists.total)))
+    for batch in lists.batches:
+        head = [f"{batch.name}（{batch.document}）" if batch.document else batch.name,
+                _count(batch.count)]
+        rows = [(i.name, label(w, "national.for", i.for_), names.get(i.catalog, "—"),
+                 w["national.verified_by"].format(source=i.source) if i.verified
+                 else w["national.unverified"] + (f" {i.reason}" if i.reason else ""))
+                for i in batch.items]
+        unnamed = batch.count.count - len(batch.items)
+        if unnamed:
+            rows.append((w["national.unnamed"].format(n=unnamed), "", "",
+                         w["national.unverified"]))
+        for k, row in enumerate(rows):
+            t.add_row(*(head if k == 0 else ["", ""]), *row)
+    out = console()
+    out.print(t)
+    for batch in lists.batches:
+        if batch.reason:
+            out.print(w["national.reason"].format(batch=batch.id, name=batch.name,
+                                                  reason=batch.reason))
+    items = [i for b in lists.batches for i in b.items]
+    out.print(w["national.summary"].format(
+        batches=len(lists.batches), counted=sum(b.count.count for b in lists.batches),
+        listed=len(items), in_catalog=sum(i.catalog is not None for i in items),
+        verified=sum(i.verified for i in items)))
+    out.print(f"{UNSOURCED_MARK} {w['basis.legend'].removeprefix(UNSOURCED_MARK).strip()}")
+
+
+def _count(count) -> str:
+    """A count with its basis mark (none when sourced)."""
+    return f"{count.count}{_mark(count.basis)}"
 
 
 UNSOURCED_MARK = "†"

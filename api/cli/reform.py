@@ -70,7 +70,7 @@ def reform(
     if gantt is not None:
         from simulations.planning.gantt import write_gantt
 
-        write_gantt(gantt, result.before, result.after, limits=limits)
+        write_gantt(gantt, result.before, result.after, limits=limits, lang=lang)
     if json_:
         print_json(result.as_dict())
         return
@@ -87,19 +87,19 @@ def _print_reform(result, plan, limits: str, t: dict[str, str]) -> None:
     from rich.table import Table
 
     from api.i18n import label
+    from api.names import change_sentence
     from simulations.planning.metrics import FIGURES
 
     out = console()
     b = result.before
     out.print(t["reform.heading"].format(name=f"[bold]{escape(b.name)}[/bold]", key=b.key,
                                          plan=escape(plan.name or str(plan.file))))
+    if plan.note:
+        out.print(escape(plan.note))
     names = names_of(result.before, result.after)
     for c in result.changes:
-        subject, summary = named(c.subject, names), named(c.summary, names)
-        line = t["reform.change"].format(
-            lever=label(t, "lever", c.lever), summary=summary, reason=named(c.reason, names),
-            subject="" if summary.startswith(subject) else t["reform.subject"].format(
-                subject=subject))
+        line = t["reform.change"].format(lever=label(t, "lever", c.lever),
+                                         sentence=change_sentence(c, t, names))
         line += t["reform.note"].format(note=named(c.note, names)) if c.note else ""
         line += t["reform.source"].format(source=c.source) if c.source else ""
         out.print(f"  {escape(line)}")
@@ -208,6 +208,9 @@ def _catalog_table(limits: str, json_: bool, w: dict[str, str]) -> None:
     out = console()
     out.print(t)
     out.print(_headline(results, w))
+    missed = _missed(results, w)
+    if missed:
+        out.print(f"[yellow]{missed}[/yellow]")
     serial = [r.before.name for r in results if r.calibration["serial_chain"]]
     out.print(w["reform.catalog_calibration"].format(
         serial=len(serial), names=w["cli.comma"].join(serial),
@@ -230,6 +233,17 @@ def _headline(results, w: dict[str, str]) -> str:
         mechanism=by["mechanism"], sourced=by["sourced_limit"], definition=by["definition"],
         none=by["none"], inferred=inferred, before=len(before),
         within=sum(c.before_within for c in before))
+
+
+def _missed(results, w: dict[str, str]) -> str:
+    """The published after-figures (not inferred) that the scenarios do not reproduce, each
+    named with its procedure, the published and the computed value; empty when none."""
+    items = [w["reform.missed_item"].format(
+        name=r.before.name, metric=w[f"metric.{c.figure}"], published=_published_after(c, w),
+        computed=f"{c.computed_after:g}")
+        for r in results for c in r.checks
+        if c.published_after is not None and not c.inferred and c.reproduced_by == "none"]
+    return w["reform.missed"].format(items=w["cli.separator"].join(items)) if items else ""
 
 
 def _arrow(before, after) -> str:

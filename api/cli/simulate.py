@@ -63,7 +63,7 @@ def simulate(
     if gantt is not None:
         from simulations.planning.gantt import write_gantt
 
-        write_gantt(gantt, proc, limits=limits)
+        write_gantt(gantt, proc, limits=limits, lang=lang)
 
     data = {"procedure_id": proc.id, "limits": limits, **m.as_dict(),
             "critical_paths": s.critical_paths,

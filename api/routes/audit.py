@@ -58,7 +58,7 @@ def audit_report_answer(procedure_ids: list[str], report_format: str) -> Any:
         return plain(result.as_dict())
     with tempfile.TemporaryDirectory() as folder:
         path = FilePath(folder) / f"report.{report_format}"
-        write_views(report_views(result), path, report_format, title="改革前后办理时限审计报告")
+        write_views(report_views(result), path, report_format)
         content = path.read_bytes()
     return Response(content, media_type=REPORT_MEDIA[report_format], headers={
         "Content-Disposition": f'attachment; filename="audit-report.{report_format}"'})

@@ -1,4 +1,5 @@
-"""Cases: open, list (red / yellow / green), read, timeline, materials, decisions, withdraw.
+"""Cases: open, list (red / yellow / green), read, timeline, materials, decisions, withdraw;
+告知承诺 signed at the window, its 核查, 容缺 promises and the open 核查 tasks.
 
 Changes go through :mod:`api.case_runner` (the same flows and domain calls as
 ``onething case``). Applicants appear as the current role may see them
@@ -23,7 +24,7 @@ from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from api import case_runner
-from api.case_public import case_board, local_today, visible_case
+from api.case_public import case_board, case_checks, local_today, visible_case
 from api.deps import (
     EngineDep,
     SessionDep,
@@ -38,9 +39,13 @@ from api.models import (
     CaseCreate,
     CasePublic,
     CasesPublic,
+    CheckCreate,
+    CheckTasksPublic,
     Colour,
+    CommitmentCreate,
     DecisionCreate,
     MaterialsSubmit,
+    PromiseCreate,
     ResumeRequest,
     WithdrawRequest,
 )
@@ -52,6 +57,7 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 
 CaseId = Annotated[str, Path(max_length=40, examples=["C-20250124-0001"])]
 StepId = Annotated[str, Path(max_length=200, examples=["birth_certificate"])]
+MaterialId = Annotated[str, Path(max_length=200, examples=["lease_contract"])]
 
 
 def _reloaded(engine: Engine, case_id: str, user: User) -> CasePublic:
@@ -126,9 +132,9 @@ def _kept(request: Request, user: User, asked: tuple,
 @router.post("", status_code=201)
 def create_case(body: CaseCreate, engine: EngineDep,
                 user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
-    """Open a case at the window (一窗受理): missing key materials → 补正, others → 容缺."""
+    """Open a case at the window (一窗受理) on the reformed bundle: 补正 or 容缺 as brought."""
     case_id = case_runner.open_case(engine, body.procedure_id, body.applicant.model_dump(),
-                                    body.submitted)
+                                    body.submitted, body.version)
     return _reloaded(engine, case_id, user)
 
 
@@ -150,6 +156,14 @@ async def read_cases(
              "offset": offset, "limit": limit}
     return _kept(request, user, ("board", *asked.values()),
                  lambda session, today: case_board(session, user, today=today, **asked))
+
+
+@router.get("/checks")
+def read_checks(session: SessionDep, user: Annotated[User, Depends(allowed("cases:read"))],
+                department_id: Annotated[str | None, Query(max_length=200)] = None
+                ) -> CheckTasksPublic:
+    """Open 核查 tasks of commitments signed at the window, soonest due first (red overdue)."""
+    return case_checks(session, user, department_id=department_id)
 
 
 @router.get("/{case_id}", response_model=CasePublic)
@@ -212,4 +226,38 @@ def resume_case_step(case_id: CaseId, step_id: StepId, body: ResumeRequest,
     """Repair a stuck case: resume a step paused for 补正 (recorded in the audit trail)."""
     check_case_visible(session, user, case_id)
     case_runner.resume_step(session, case_id, step_id, user.username, body.reason)
+    return _reloaded(engine, case_id, user)
+
+
+@router.post("/{case_id}/steps/{step_id}/commitment")
+def sign_case_commitment(case_id: CaseId, step_id: StepId, body: CommitmentCreate,
+                         session: SessionDep, engine: EngineDep,
+                         user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
+    """告知承诺 at the window: the step is decided at once; its department gets a 核查 task."""
+    check_case_visible(session, user, case_id)
+    case_runner.sign_commitment(engine, session, case_id, step_id, text=body.text,
+                                signed_by=body.signed_by, recorded_by=user.username)
+    return _reloaded(engine, case_id, user)
+
+
+@router.post("/{case_id}/steps/{step_id}/check")
+def check_case_commitment(case_id: CaseId, step_id: StepId, body: CheckCreate,
+                          session: SessionDep, engine: EngineDep,
+                          user: Annotated[User, Depends(allowed("cases:decide"))]) -> CasePublic:
+    """Record your department's 核查 of a commitment; a failed one revokes the certificate."""
+    check_case_visible(session, user, case_id)
+    department_id = deciding_department(session, user, case_id, step_id)
+    case_runner.check_commitment(engine, session, case_id, step_id,
+                                 passed=body.result == "passed", department_id=department_id,
+                                 checked_by=user.username, reason=body.reason)
+    return _reloaded(engine, case_id, user)
+
+
+@router.post("/{case_id}/materials/{material_id}/promise")
+def promise_case_material(case_id: CaseId, material_id: MaterialId, body: PromiseCreate,
+                          session: SessionDep, engine: EngineDep,
+                          user: Annotated[User, Depends(allowed("cases:submit"))]) -> CasePublic:
+    """容缺: the applicant promises an owed material by a date within the rules' bounds."""
+    check_case_visible(session, user, case_id)
+    case_runner.promise_material(session, case_id, material_id, body.promised, user.username)
     return _reloaded(engine, case_id, user)

@@ -148,8 +148,8 @@ def read_procedure_versions(procedure_id: ProcedureId, session: SessionDep,
 @router.get("/{procedure_id}/notification-list", tags=["cases"])
 def read_notification_list(procedure_id: ProcedureId, session: SessionDep, user: Reader,
                            version: VersionQuery = None) -> NotificationListPublic:
-    """The 一次性告知单: every material the applicant brings, once, and the steps needing it."""
-    proc = casework.resolve_procedure(procedure_id, version, session=session)
+    """The 一次性告知单 of the version the window opens: each material once, with its steps."""
+    proc = casework.window_procedure(procedure_id, version, session=session)
     return NotificationListPublic(
         procedure_id=proc.id, procedure_version=proc.version, name=proc.name,
         items=[NoticeItemPublic(material_id=i.material_id, name=i.name, key=i.key,

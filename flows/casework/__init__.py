@@ -70,15 +70,17 @@ from flows.casework.audit_chain import (
     verify_chain,
 )
 from flows.casework.colours import SWEEP_BATCH_CASES, StatusChange, case_colour, step_colour, sweep
+from flows.casework.commitments import check_commitment, sign_commitment
 from flows.casework.decisions import decide
 from flows.casework.definitions import (
     publish_procedure,
     resolve_procedure,
     store_procedure,
     upload_procedure,
+    window_procedure,
 )
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS
-from flows.casework.materials import resume_step, stuck_steps, submit_materials
+from flows.casework.materials import promise_material, resume_step, stuck_steps, submit_materials
 from flows.casework.notice import NoticeItem, notification_list
 from flows.casework.opening import Applicant, open_case
 from flows.casework.outbox import mark_processed, pending_outbox
@@ -95,9 +97,11 @@ from flows.casework.views import (
     CaseBoard,
     CaseLine,
     CaseView,
+    CheckTask,
     case_board,
     case_timeline,
     case_view,
+    check_tasks,
 )
 
 __all__ = [
@@ -116,6 +120,7 @@ __all__ = [
     "CaseStatus",
     "CaseView",
     "ChainReport",
+    "CheckTask",
     "NoticeItem",
     "StatusChange",
     "StepStatus",
@@ -127,6 +132,8 @@ __all__ = [
     "case_colour",
     "case_timeline",
     "case_view",
+    "check_commitment",
+    "check_tasks",
     "decide",
     "init_db",
     "lock_chain",
@@ -135,10 +142,12 @@ __all__ = [
     "notification_list",
     "open_case",
     "pending_outbox",
+    "promise_material",
     "publish_procedure",
     "resolve_procedure",
     "resume_step",
     "seal_chain",
+    "sign_commitment",
     "step_colour",
     "store_procedure",
     "stuck_steps",
@@ -146,5 +155,6 @@ __all__ = [
     "sweep",
     "upload_procedure",
     "verify_chain",
+    "window_procedure",
     "withdraw_case",
 ]

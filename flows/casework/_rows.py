@@ -27,6 +27,7 @@ from flows.casework.tables import (
     Case,
     CaseStep,
     Certificate,
+    Commitment,
     Decision,
     Outbox,
     ProcedureDefinition,
@@ -47,6 +48,7 @@ STEPS = CaseStep.__table__
 SUBMISSIONS = Submission.__table__
 DECISIONS = Decision.__table__
 CERTIFICATES = Certificate.__table__
+COMMITMENTS = Commitment.__table__
 _EVENTS = AuditEvent.__table__
 _CHAIN_HEAD = AuditChainHead.__table__
 OUTBOX = Outbox.__table__
@@ -77,7 +79,7 @@ CASE_STATE = ("status", "accepted_at", "due_date", "closed_at", "close_reason", 
                "version")
 STEP_STATE = ("status", "started_at", "due_date", "paused_on", "paused_working_days",
                "colour", "escalated_at", "version", "decided_at")
-SUBMISSION_STATE = ("status", "due_date", "requested_by_step", "received_at")
+SUBMISSION_STATE = ("status", "due_date", "requested_by_step", "received_at", "promised_at")
 
 _LOCK_CHAIN = (sa_select(_CHAIN_HEAD.c.seq, _CHAIN_HEAD.c.hash)
                .where(_CHAIN_HEAD.c.id == 1).with_for_update())
@@ -279,7 +281,8 @@ def read_submissions(tx: Transaction, case_ids: Sequence[str]) -> dict[str, dict
 def new_submission(case_id: str, material_id: str, status: str, *,
                     received_at: datetime | None = None):
     return _SubmissionRow(id=None, case_id=case_id, material_id=material_id, status=status,
-                          due_date=None, requested_by_step=None, received_at=received_at)
+                          due_date=None, requested_by_step=None, received_at=received_at,
+                          promised_at=None)
 
 
 def save_submissions(tx: Transaction, rows: Iterable) -> None:

@@ -1,5 +1,5 @@
 """Moving cases on: ready steps start; all approved, the certificates are issued together;
-a rejection or a withdrawal closes the case and cancels its open steps.
+a rejection, a withdrawal or a missed 容缺 promise closes the case and cancels its open steps.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from flows.casework.tables import (
     Case,
     CaseStatus,
     StepStatus,
+    SubmissionStatus,
     aware_time,
 )
 from process_models.calendar import local_date
@@ -46,6 +47,7 @@ __all__ = [
     "AdvanceResult",
     "advance_case",
     "advance_cases",
+    "end_for_missed_promises",
     "withdraw_case",
 ]
 
@@ -208,6 +210,29 @@ def _close_rejected(tx: Transaction, case, steps: list, reason: str, at: datetim
         "cancelled": [s.step_id for s in cancelled], "reason": reason,
     }, at)
     tx.outbox(case.id, "case_closed", {"status": CaseStatus.REJECTED, "reason": reason}, at)
+    return cancelled
+
+
+def end_for_missed_promises(tx: Transaction, case, steps: list, owed: Iterable, today,
+                            at: datetime) -> list:
+    """Close ``case`` ``terminated`` (终止办理) when a 容缺 material promised for a date
+    before ``today`` has not arrived; the steps it cancelled (none when it stays open).
+
+    Changes the records in place (the caller writes them); recorded as ``case_terminated``
+    naming each missed material and its promised date.
+    """
+    missed = {row.material_id: row.due_date.isoformat() for row in owed
+              if row.status == SubmissionStatus.DEFERRED and row.promised_at is not None
+              and row.due_date < today}
+    if not missed or case.status != CaseStatus.ACCEPTED:
+        return []
+    cancelled = _cancel_open_steps(steps)
+    reason = "容缺 promise missed: " + ", ".join(f"{m} (promised {d})" for m, d in missed.items())
+    case.status, case.closed_at, case.close_reason = CaseStatus.TERMINATED, at, reason
+    case.version += 1
+    tx.audit(case.id, "case_terminated", {
+        "missed": missed, "cancelled": [s.step_id for s in cancelled], "reason": reason}, at)
+    tx.outbox(case.id, "case_closed", {"status": CaseStatus.TERMINATED, "reason": reason}, at)
     return cancelled
 
 

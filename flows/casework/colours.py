@@ -1,4 +1,5 @@
-"""Colours of cases and steps (宾县 red / yellow / green) and the 督办 sweep that stores them."""
+"""Colours of cases, steps and 核查 tasks (宾县 red / yellow / green) and the 督办 sweep that
+stores them (and ends the cases whose 容缺 promise was missed)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from flows.casework._rows import (
     read_steps,
     read_submissions,
 )
+from flows.casework.advancing import end_for_missed_promises
 from flows.casework.tables import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -37,6 +39,7 @@ __all__ = [
     "SWEEP_BATCH_CASES",
     "StatusChange",
     "case_colour",
+    "check_colour",
     "step_colour",
     "sweep",
 ]
@@ -94,6 +97,20 @@ def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
     return "yellow" if "yellow" in colours or overdue else "green"
 
 
+def check_colour(check_due_date: date, checked: bool, today: date) -> Colour:
+    """A 核查 task's colour: red while unchecked past its due date, yellow on its due date,
+    green otherwise (a recorded check is green).
+
+    >>> from datetime import date
+    >>> check_colour(date(2025, 3, 3), False, date(2025, 3, 4)), check_colour(
+    ...     date(2025, 3, 3), True, date(2025, 3, 4))
+    ('red', 'green')
+    """
+    if checked or today < check_due_date:
+        return "green"
+    return "red" if today > check_due_date else "yellow"
+
+
 SWEEP_BATCH_CASES = 200
 """Cases recoloured per transaction by :func:`sweep` (writers wait at most one batch)."""
 
@@ -101,7 +118,8 @@ SWEEP_BATCH_CASES = 200
 def sweep(
     session: Session, *, now: datetime, yellow_share: float | None = None
 ) -> list[StatusChange]:
-    """Recolour every open case and step; a step turning red is escalated (督办) once.
+    """Recolour every open case and step; a step turning red is escalated (督办) once; a
+    case whose 容缺 promise was missed is ended (:func:`~flows.casework.advancing.end_for_missed_promises`).
 
     Commits every :data:`SWEEP_BATCH_CASES` cases, so staff decisions never wait long.
     """
@@ -124,6 +142,12 @@ def sweep(
             steps, owed = read_steps(tx, ids), read_submissions(tx, ids)
             changed_cases, changed_steps = [], []
             for case in batch:
+                ended = end_for_missed_promises(tx, case, steps[case.id],
+                                                owed[case.id].values(), today, at)
+                if case.status not in OPEN_STATUSES:
+                    changed_steps += ended
+                    changed_cases.append(case)
+                    continue
                 changes += _recolour(tx, case, steps[case.id], list(owed[case.id].values()),
                                      today, yellow_share, at, changed_cases, changed_steps)
             tx.save(SAVE_STEPS, changed_steps, STEP_STATE)

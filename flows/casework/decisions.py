@@ -48,7 +48,7 @@ _OUTCOME_STATUS = {"approve": StepStatus.APPROVED, "reject": StepStatus.REJECTED
                    "supplement": StepStatus.SUPPLEMENT}
 
 
-def _read_for_decision(tx: Transaction, case_id: str, step_id: str):
+def read_for_decision(tx: Transaction, case_id: str, step_id: str):
     """In one statement: the case, its stored definition, its step ``step_id`` (``None``
     if it has none) and the ids of its materials not received yet."""
     rows = tx.execute(READ_FOR_DECISION, {"case_id": case_id, "step_id": step_id}).all()
@@ -109,7 +109,7 @@ def decide(
                            "the applicant must bring again", path="materials")
     at = aware_time(now)
     with Transaction(session) as tx:
-        case, stored, step, not_received = _read_for_decision(tx, case_id, step_id)
+        case, stored, step, not_received = read_for_decision(tx, case_id, step_id)
         proc = case_procedure(case, stored)
         definition = proc.step(step_id)
         proc.department(department_id)
@@ -155,13 +155,9 @@ def decide(
         if result.rowcount != 1:
             step = StepRow(*tx.execute(READ_STEP, {"row_id": step.id}).one())
             raise DecisionConflict(_decided_by_message(tx, case, step) + "; reload the case")
-        values = {
-            "case_id": case.id, "case_step_id": step.id, "step_id": step_id,
-            "outcome": outcome, "reason": reason, "materials": asked or None,
-            "decided_by": decided_by.strip(), "department_id": department_id, "decided_at": at,
-        }
-        decision = Decision(id=tx.execute(insert(DECISIONS), values).inserted_primary_key[0],
-                            **values)
+        decision = record_decision(tx, case.id, step.id, step_id, outcome, reason=reason,
+                                   materials=asked, decided_by=decided_by.strip(),
+                                   department_id=department_id, step_version=version + 1, at=at)
         if asked:
             rows = read_submissions(tx, [case.id])[case.id]
             for material_id in asked:
@@ -171,11 +167,27 @@ def decide(
                 row.status, row.requested_by_step = SubmissionStatus.REQUESTED, step_id
                 row.received_at = None
             save_submissions(tx, [rows[m] for m in asked])
-        tx.audit(case.id, "decision", {
-            "decision_id": decision.id, "step_id": step_id, "department_id": department_id,
-            "outcome": outcome, "reason": reason, "materials": asked,
-            "decided_by": decision.decided_by, "step_version": version + 1,
-        }, at)
-        tx.outbox(case.id, "decision",
-                  {"decision_id": decision.id, "step_id": step_id, "outcome": outcome}, at)
+    return decision
+
+
+def record_decision(tx: Transaction, case_id: str, case_step_id: int, step_id: str,
+                    outcome: str, *, reason: str | None, materials: Sequence[str],
+                    decided_by: str, department_id: str, step_version: int,
+                    at: datetime) -> Decision:
+    """Insert a decision on a step with its ``decision`` audit event (every field, which
+    :func:`~flows.casework.verify_chain` holds it to) and its outbox row."""
+    values = {
+        "case_id": case_id, "case_step_id": case_step_id, "step_id": step_id,
+        "outcome": outcome, "reason": reason, "materials": list(materials) or None,
+        "decided_by": decided_by, "department_id": department_id, "decided_at": at,
+    }
+    decision = Decision(id=tx.execute(insert(DECISIONS), values).inserted_primary_key[0],
+                        **values)
+    tx.audit(case_id, "decision", {
+        "decision_id": decision.id, "step_id": step_id, "department_id": department_id,
+        "outcome": outcome, "reason": reason, "materials": list(materials),
+        "decided_by": decided_by, "step_version": step_version,
+    }, at)
+    tx.outbox(case_id, "decision",
+              {"decision_id": decision.id, "step_id": step_id, "outcome": outcome}, at)
     return decision

@@ -3,7 +3,13 @@
 A case keeps the exact YAML it was opened with (``procedure_definition``), so a later
 edit of the catalog never changes a running case. An uploaded definition is a draft
 (:func:`upload_procedure`): new cases open on the newest *published* definition of an id
-(:func:`publish_procedure`, an admin's act in the audit trail), else the catalog's.
+(:func:`publish_procedure`, an admin's act in the audit trail), else the catalog's
+reformed bundle (:func:`window_procedure`).
+
+The catalog holds each procedure twice: as it ran before its reform (the YAML file, e.g.
+version ``before-2023``) and after it (:func:`catalog_after`: its reform scenario under
+``catalog/reforms/`` applied, version ``after-2023``). The window runs the after-version;
+the before-version only when asked for (``version="before"``).
 """
 
 from __future__ import annotations
@@ -21,11 +27,19 @@ from process_models.errors import Conflict, InvalidInput, ProcedureNotFound
 from process_models.procedure import Procedure
 
 __all__ = [
+    "WINDOW_FORMS",
+    "after_version",
+    "catalog_after",
+    "catalog_version",
     "publish_procedure",
     "resolve_procedure",
     "store_procedure",
     "upload_procedure",
+    "window_procedure",
 ]
+
+WINDOW_FORMS = ("after", "before")
+"""The names of the catalog's two versions of a procedure a window may ask for."""
 
 
 @lru_cache(maxsize=64)
@@ -39,20 +53,80 @@ def _parse_stored(definition: str) -> Procedure:
     return parse_procedure(definition, file="<stored procedure>")
 
 
+def after_version(version: str) -> str:
+    """The version name of a procedure's reformed form.
+
+    >>> after_version("before-2023"), after_version("2025")
+    ('after-2023', 'after-2025')
+    """
+    return "after-" + version.removeprefix("before-")
+
+
+@lru_cache(maxsize=64)
+def catalog_after(procedure_id: str) -> Procedure | None:
+    """The catalog procedure with its reform scenario applied (the bundle a 一件事 window
+    runs), version :func:`after_version`; ``None`` when the catalog has no scenario for it.
+
+    >>> after = catalog_after("newborn")
+    >>> after.version, after.form, [s.id for s in after.applicant_steps]
+    ('after-2023', 'after', ['newborn_bundle'])
+    """
+    from process_models.catalog import load_catalog_procedure
+    from process_models.errors import ScenarioError
+    from simulations.planning.scenario import apply_scenario, catalog_scenario_path, load_scenario
+
+    before = load_catalog_procedure(procedure_id)
+    try:
+        path = catalog_scenario_path(procedure_id)
+    except ScenarioError:
+        return None
+    after, _changes = apply_scenario(before, load_scenario(path))
+    return after.model_copy(update={"version": after_version(before.version)})
+
+
+def catalog_version(procedure_id: str, version: str) -> Procedure | None:
+    """The catalog's ``before`` or ``after`` form of ``procedure_id`` named by its form or
+    its version; ``None`` when ``version`` names neither (the id must be the catalog's).
+
+    >>> catalog_version("newborn", "before").version, catalog_version("newborn", "after-2023").form
+    ('before-2023', 'after')
+    >>> catalog_version("newborn", "2099") is None
+    True
+    """
+    from process_models.catalog import load_catalog_procedure
+
+    before = load_catalog_procedure(procedure_id)
+    after = catalog_after(procedure_id)
+    for form, proc in (("before", before), ("after", after)):
+        if proc is not None and version in (form, proc.version):
+            return proc
+    return None
+
+
+def _catalog_versions(procedure_id: str) -> list[str]:
+    from process_models.catalog import load_catalog_procedure
+
+    after = catalog_after(procedure_id)
+    return [load_catalog_procedure(procedure_id).version, *([after.version] if after else [])]
+
+
 def resolve_procedure(
     procedure_id: str, version: str | None = None, *, session: Session | None = None,
     drafts: bool = False,
 ) -> Procedure:
     """The procedure definition a case runs: from the store (when given a session), else
     the catalog. ``version=None`` means the newest published, else the catalog's; with
-    ``drafts``, the newest uploaded draft when neither exists (what a planner reads).
+    ``drafts``, the newest uploaded draft when neither exists (what a planner reads). A
+    ``version`` may name the catalog's reformed form (:func:`catalog_version`).
 
     >>> resolve_procedure("newborn").id
     'newborn'
+    >>> resolve_procedure("newborn", "after").version
+    'after-2023'
     >>> resolve_procedure("newborn", "2099")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    process_models.errors.ProcedureNotFound: procedure 'newborn' version '2099' is neither stored nor in the catalog (the catalog holds version '...')
+    process_models.errors.ProcedureNotFound: procedure 'newborn' version '2099' is neither stored nor in the catalog (the catalog holds versions before-2023, after-2023)
     """
     from process_models.catalog import catalog_ids, load_catalog_procedure
 
@@ -71,12 +145,53 @@ def resolve_procedure(
         if stored is not None:
             return _parse_stored(stored)
     proc = load_catalog_procedure(procedure_id)
-    if version is not None and proc.version != version:
+    if version is None:
+        return proc
+    found = catalog_version(procedure_id, version)
+    if found is None:
         raise ProcedureNotFound(
             f"procedure '{procedure_id}' version '{version}' is neither stored nor in the "
-            f"catalog (the catalog holds version '{proc.version}')"
+            f"catalog (the catalog holds versions {', '.join(_catalog_versions(procedure_id))})"
         )
-    return proc
+    return found
+
+
+def window_procedure(procedure_id: str, version: str | None = None, *,
+                     session: Session | None = None) -> Procedure:
+    """The definition a new case of ``procedure_id`` opens on at the window.
+
+    ``version=None``: the newest published definition (:func:`publish_procedure`), else the
+    catalog's reformed bundle (:func:`catalog_after`), else the catalog's procedure. A
+    ``version`` is explicit: ``"before"`` or ``"after"`` (the catalog's two forms), a
+    catalog version, or a published one; a draft is refused until it is published.
+
+    >>> window_procedure("newborn").version, window_procedure("newborn", "before").version
+    ('after-2023', 'before-2023')
+    """
+    from process_models.catalog import catalog_ids
+
+    if version is None:
+        if session is not None:
+            stored = session.exec(
+                select(ProcedureDefinition.definition)
+                .where(ProcedureDefinition.procedure_id == procedure_id,
+                       col(ProcedureDefinition.published_at).is_not(None))
+                .order_by(col(ProcedureDefinition.published_at).desc()).limit(1)).first()
+            if stored is not None:
+                return _parse_stored(stored)
+        return catalog_after(procedure_id) or resolve_procedure(procedure_id)
+    if procedure_id in catalog_ids() and (found := catalog_version(procedure_id, version)):
+        return found
+    if session is not None:
+        row = session.exec(select(ProcedureDefinition).where(
+            ProcedureDefinition.procedure_id == procedure_id,
+            ProcedureDefinition.version == version)).first()
+        if row is not None and row.published_at is None:
+            raise Conflict(f"procedure '{procedure_id}' version '{version}' is a draft; an "
+                           "admin publishes it before cases open on it")
+        if row is not None:
+            return _parse_stored(row.definition)
+    return resolve_procedure(procedure_id, version)
 
 
 def store_procedure(session: Session, proc: Procedure, *, now: datetime) -> tuple[str, bool]:
@@ -124,23 +239,25 @@ def upload_procedure(session: Session, proc: Procedure, *, by: str, now: datetim
 
 def publish_procedure(session: Session, procedure_id: str, version: str, *, by: str,
                       now: datetime) -> Procedure:
-    """Make the stored ``version`` (or the catalog's) the one new cases of ``procedure_id``
+    """Make the stored ``version`` (or the catalog's: ``before``, ``after`` or its version
+    name) the one new cases of ``procedure_id``
     open on; cases already open keep theirs. Recorded as a ``definition_published`` audit
     event (who, id, version, digest)."""
-    from process_models.catalog import catalog_ids, load_catalog_procedure
+    from process_models.catalog import catalog_ids
 
     by = _who(by)
     at = aware_time(now)
+    in_catalog = procedure_id in catalog_ids()
+    catalog = catalog_version(procedure_id, version) if in_catalog else None
+    version = catalog.version if catalog is not None else version
     with Transaction(session) as tx:
         key = {"procedure_id": procedure_id, "version": version}
         definition = tx.execute(READ_DEFINITION, key).scalar_one_or_none()
         if definition is None:
-            catalog = (load_catalog_procedure(procedure_id)
-                       if procedure_id in catalog_ids() else None)
-            if catalog is None or catalog.version != version:
+            if catalog is None:
                 stored = tx.execute(select(ProcedureDefinition.version).where(
                     ProcedureDefinition.procedure_id == procedure_id)).scalars().all()
-                known = [*stored, *([catalog.version] if catalog else [])]
+                known = [*stored, *(_catalog_versions(procedure_id) if in_catalog else [])]
                 raise ProcedureNotFound(
                     f"procedure '{procedure_id}' version '{version}' is neither stored nor in "
                     f"the catalog; upload it first"

@@ -1,4 +1,5 @@
-"""Materials brought after opening: owed (容缺) or asked for (补正); paused steps resume."""
+"""Materials brought after opening: owed (容缺) or asked for (补正); paused steps resume;
+the applicant's promise to bring an owed material by a date (:func:`promise_material`)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ from process_models.calendar import default_calendar, local_date
 from process_models.errors import Conflict, InvalidInput
 
 __all__ = [
+    "promise_bounds",
+    "promise_material",
     "resume_step",
     "stuck_steps",
     "submit_materials",
@@ -99,6 +102,76 @@ def submit_materials(
         tx.outbox(case.id, "materials_submitted",
                   {"materials": ids, "resumed": [s.step_id for s in resumed]}, at)
     return as_model(Case, case)
+
+
+def promise_bounds(today: date, due_date: date, *, margin_working_days: int,
+                   max_working_days: int) -> date:
+    """The latest date a 容缺 promise made on ``today`` may name for a case due on
+    ``due_date``: at most ``max_working_days`` away and at least ``margin_working_days``
+    before the committed limit (深圳's rule: 20 and 2).
+
+    >>> from datetime import date
+    >>> promise_bounds(date(2025, 3, 3), date(2025, 3, 31), margin_working_days=2,
+    ...                max_working_days=20)
+    datetime.date(2025, 3, 27)
+    """
+    calendar = default_calendar()
+    return min(calendar.add_working_days(today, max_working_days),
+               calendar.add_working_days(due_date, -margin_working_days))
+
+
+def promise_material(
+    session: Session, case_id: str, material_id: str, promised: date, *, by: str,
+    now: datetime, margin_working_days: int | None = None,
+    max_working_days: int | None = None,
+) -> Case:
+    """容缺受理: the applicant promises to bring the owed ``material_id`` by ``promised``.
+
+    The date lies after today and no later than :func:`promise_bounds` (settings
+    ``promise_margin_working_days``, ``promise_max_working_days``); else one line says the
+    latest date allowed. The material is then owed by that date; a missed promise ends the
+    case when the sweep finds it (:func:`~flows.casework.sweep`). Recorded as a
+    ``material_promised`` audit event.
+    """
+    from process_models.settings import settings
+
+    by = (by or "").strip()
+    if not by:
+        raise InvalidInput("no member of staff named; say who records the promise", path="by")
+    margin = (settings.promise_margin_working_days if margin_working_days is None
+              else margin_working_days)
+    furthest = settings.promise_max_working_days if max_working_days is None else max_working_days
+    at = aware_time(now)
+    today = local_date(at)
+    with Transaction(session) as tx:
+        case, definition = read_case(tx, case_id)
+        ensure_open(case, f"accept a promise for material '{material_id}'")
+        check_materials(case_procedure(case, definition), [material_id], path="material_id")
+        row = read_submissions(tx, [case.id])[case.id].get(material_id)
+        if row is None or row.status != SubmissionStatus.DEFERRED or case.due_date is None:
+            status = ("the case is not accepted yet" if case.due_date is None
+                      else "it is not owed" if row is None else f"it is '{row.status}'")
+            raise Conflict(f"material '{material_id}' of case {case.id} cannot be promised: "
+                           f"{status}; only a 容缺 material owed by an accepted case can")
+        latest = promise_bounds(today, case.due_date, margin_working_days=margin,
+                                max_working_days=furthest)
+        if not today < promised <= latest:
+            raise InvalidInput(
+                f"promised date {promised} for material '{material_id}' of case {case.id} is "
+                f"outside the 容缺 bounds (after {today}, at most {furthest} working days away "
+                f"and {margin} before the committed limit {case.due_date}); promise a date "
+                + (f"from {_next_working_day(today)} to {latest}" if latest > today
+                   else "— none is left: bring the material now"), path="promised")
+        row.due_date, row.promised_at = promised, at
+        tx.audit(case.id, "material_promised", {
+            "material_id": material_id, "promised": promised.isoformat(), "by": by}, at)
+        save_submissions(tx, [row])
+    return as_model(Case, case)
+
+
+def _next_working_day(day: date) -> date:
+    """The working day after ``day``."""
+    return default_calendar().add_working_days(day, 1)
 
 
 def _resume_steps(tx: Transaction, case, steps: list, rows: dict[str, Any], today: date,

@@ -7,7 +7,9 @@ status, a committed due date and a ``version`` column for optimistic locking.
 补正 ``requested``). :class:`Decision` and :class:`AuditEvent` are insert-only; audit
 events form one hash chain over the whole table (:func:`event_hash`), whose head is the
 one row of :class:`AuditChainHead`. :class:`Certificate` numbers are unique and each
-certificate is issued once per case and step. :class:`Outbox` rows tell the flows what
+certificate is issued once per case and step; a failed 核查 revokes it (``revoked_at``).
+A :class:`Commitment` is the 告知承诺书 an applicant signed at the window for one step, with
+its follow-up check (核查): due date, result and reason. :class:`Outbox` rows tell the flows what
 happened; they are written in the same transaction as the change.
 
 The table of cases is called ``cases`` because ``CASE`` is an SQL keyword.
@@ -49,7 +51,9 @@ __all__ = [
     "CaseStatus",
     "CaseStep",
     "Certificate",
+    "CheckResult",
     "Colour",
+    "Commitment",
     "Decision",
     "Outbox",
     "ProcedureDefinition",
@@ -71,6 +75,7 @@ class CaseStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    TERMINATED = "terminated"
 
 
 class StepStatus(StrEnum):
@@ -84,6 +89,13 @@ class StepStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class CheckResult(StrEnum):
+    """The outcome of a 核查 of a commitment; stored as its value (``Commitment.check_result``)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+
+
 class SubmissionStatus(StrEnum):
     """A material of a case: received, owed (容缺 ``deferred``) or asked for (补正 ``requested``)."""
 
@@ -93,7 +105,8 @@ class SubmissionStatus(StrEnum):
 
 
 OPEN_STATUSES = (CaseStatus.ACCEPTED, CaseStatus.AWAITING_SUPPLEMENT)
-CLOSED_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN)
+CLOSED_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN,
+                   CaseStatus.TERMINATED)
 OPEN_STEP_STATUSES = (StepStatus.WAITING, StepStatus.PENDING, StepStatus.SUPPLEMENT)
 OUTCOMES = ("approve", "reject", "supplement")
 GENESIS_HASH = "0" * 64
@@ -184,7 +197,8 @@ class CaseStep(SQLModel, table=True):
 
 class Submission(SQLModel, table=True):
     """A material of a case: ``received``, ``deferred`` (容缺, owed by ``due_date``) or
-    ``requested`` (补正, asked for by ``requested_by_step`` or at the window)."""
+    ``requested`` (补正, asked for by ``requested_by_step`` or at the window). A 容缺 item
+    the applicant promised for a date (``promised_at``: when) ends the case if missed."""
 
     __tablename__ = "submission"
     __table_args__ = (
@@ -198,6 +212,7 @@ class Submission(SQLModel, table=True):
     due_date: date | None = None
     requested_by_step: str | None = Field(default=None, max_length=200)
     received_at: datetime | None = None
+    promised_at: datetime | None = None
 
 
 class Decision(SQLModel, table=True):
@@ -267,6 +282,30 @@ class Certificate(SQLModel, table=True):
     step_id: str = Field(max_length=200)
     department_id: str = Field(max_length=200)
     issued_at: datetime
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None
+
+
+class Commitment(SQLModel, table=True):
+    """The 告知承诺书 signed at the window for one step of a case (its text, who signed, when)
+    and the department's follow-up check (核查): due ``check_due_date``, then its result."""
+
+    __tablename__ = "commitment"
+    __table_args__ = (UniqueConstraint("case_id", "step_id", name="uq_commitment_case_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    step_id: str = Field(max_length=200)
+    department_id: str = Field(index=True, max_length=200)
+    text: str
+    signed_by: str = Field(max_length=200)
+    recorded_by: str = Field(max_length=200)
+    signed_at: datetime
+    check_due_date: date
+    check_result: str | None = Field(default=None, max_length=20)
+    check_reason: str | None = None
+    checked_by: str | None = Field(default=None, max_length=200)
+    checked_at: datetime | None = None
 
 
 class Outbox(SQLModel, table=True):

@@ -2,7 +2,8 @@
 
 :func:`case_view` is one case with its steps, materials, decisions and certificates;
 :func:`case_board` is many cases, one line each, with their colours counted;
-:func:`case_timeline` is a case's audit events in order. Colours are those of the given
+:func:`case_timeline` is a case's audit events in order; :func:`check_tasks` the 核查 tasks
+of commitments signed at the window (:mod:`flows.casework.commitments`). Colours are those of the given
 ``today`` (:func:`flows.casework.colours.case_colour`). The views are plain dataclasses
 holding everything, the applicant's personal data too: whoever renders them decides what
 a reader may see (the API masks by role, ``api/models.py: applicant_public``).
@@ -38,7 +39,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.casework._rows import case_not_found
-from flows.casework.colours import case_colour, step_colour
+from flows.casework.colours import case_colour, check_colour, step_colour
 from flows.casework.tables import (
     OPEN_STATUSES,
     AuditEvent,
@@ -46,6 +47,7 @@ from flows.casework.tables import (
     CaseStep,
     Certificate,
     Colour,
+    Commitment,
     Decision,
     Submission,
 )
@@ -56,6 +58,8 @@ __all__ = [
     "CaseLine",
     "CaseView",
     "CertificateView",
+    "CheckTask",
+    "CommitmentView",
     "DecisionView",
     "MaterialView",
     "StepView",
@@ -63,6 +67,7 @@ __all__ = [
     "case_board",
     "case_timeline",
     "case_view",
+    "check_tasks",
 ]
 
 COLOURS: tuple[Colour, ...] = ("red", "yellow", "green")
@@ -116,6 +121,40 @@ class CertificateView:
     step_id: str
     department_id: str
     issued_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+
+@dataclass(frozen=True)
+class CommitmentView:
+    """A 告知承诺书 signed at the window and its 核查."""
+
+    step_id: str
+    department_id: str
+    text: str
+    signed_by: str
+    recorded_by: str
+    signed_at: datetime
+    check_due_date: date
+    check_result: str | None
+    check_reason: str | None
+    checked_by: str | None
+    checked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CheckTask:
+    """A department's 核查 of a commitment, with its colour (red past its due date), and the
+    procedure version its case runs (for the names of its step and department)."""
+
+    case_id: str
+    procedure_id: str
+    procedure_version: str
+    step_id: str
+    department_id: str
+    check_due_date: date
+    check_result: str | None
+    colour: Colour
 
 
 @dataclass(frozen=True)
@@ -147,6 +186,7 @@ class CaseView(CaseLine):
     materials: list[MaterialView]
     decisions: list[DecisionView]
     certificates: list[CertificateView]
+    commitments: list[CommitmentView]
 
 
 @dataclass(frozen=True)
@@ -191,6 +231,7 @@ _READ_PARTS = {
     "decisions": (DecisionView, _rows_of_case(DecisionView, Decision, Decision.id)),
     "certificates": (CertificateView,
                      _rows_of_case(CertificateView, Certificate, Certificate.number)),
+    "commitments": (CommitmentView, _rows_of_case(CommitmentView, Commitment, Commitment.id)),
 }
 
 
@@ -278,3 +319,24 @@ def case_timeline(session: Session, case_id: str) -> list[TimelineEntry]:
     return [TimelineEntry(seq=e.seq, kind=e.kind, at=e.at, payload=e.payload)
             for e in session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
                                   .order_by(col(AuditEvent.seq)))]
+
+
+def check_tasks(session: Session, *, today: date, department_id: str | None = None,
+                open_only: bool = True, case_ids: Any = None) -> list[CheckTask]:
+    """The 核查 tasks of commitments (of ``department_id``, among ``case_ids`` when given;
+    only those not yet recorded with ``open_only``), soonest due first, coloured on ``today``
+    (:func:`~flows.casework.colours.check_colour`)."""
+    query = (sa_select(Commitment.case_id, Case.procedure_id, Case.procedure_version,
+                       Commitment.step_id, Commitment.department_id, Commitment.check_due_date,
+                       Commitment.check_result)
+             .join(Case, col(Case.id) == col(Commitment.case_id))
+             .order_by(Commitment.check_due_date, Commitment.id))
+    if department_id is not None:
+        query = query.where(Commitment.department_id == department_id)
+    if open_only:
+        query = query.where(col(Commitment.check_result).is_(None))
+    if case_ids is not None:
+        query = query.where(col(Commitment.case_id).in_(case_ids))
+    return [CheckTask(*row, colour=check_colour(row.check_due_date, row.check_result is not None,
+                                                today))
+            for row in session.execute(query)]

@@ -1,27 +1,49 @@
-"""Reading the XES or CSV event log of another system back, one :class:`LogEvent` a row."""
+"""Reading the XES or CSV event log of another system back, one :class:`LogEvent` a row.
+
+Both formats may be gzipped (``.xes.gz``, ``.csv.gz``). A CSV file's delimiter is sniffed
+(comma, semicolon, tab or bar) and its columns found by name — the XES standard names
+(``case:concept:name``, ``concept:name``, ``time:timestamp``, ``lifecycle:transition``,
+``org:resource``, ``org:group``) first, then common aliases — or named in a
+:class:`LogColumns`. Timestamps are ISO 8601 with or without a time zone, or dates alone
+(read as the start of the day); offsets that differ by daylight saving (at most an hour)
+are one time zone, wider differences or naive mixed with zoned are refused. Events
+sharing a timestamp keep the file's order.
+
+The reader streams: it holds one row and, per case, the time of its last event (to check
+that each case runs forward in time), never the log.
+"""
 
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import IO, NamedTuple
 from xml.etree import ElementTree
 
 from process_models.calendar import local_time
-from process_models.errors import EventLogError, did_you_mean
+from process_models.errors import EventLogError, did_you_mean, shown
 
 __all__ = [
+    "LogColumns",
     "LogEvent",
     "read_log",
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class LogEvent:
-    """One row of an imported log: ``transition`` is start, complete, suspend or resume."""
+class LogEvent(NamedTuple):
+    """One row of an imported log: ``transition`` is start, complete, suspend or resume.
+
+    ``resource`` and ``group`` are who handled it and their department; ``deadline``,
+    ``case_start`` and ``case_end`` are the case's attributes of that name when the log
+    has them (an empty ``case_end`` where the column exists reads as a case still open).
+    A tuple: cheap to make by the hundred thousand.
+    """
 
     case_id: str
     activity: str
@@ -29,20 +51,57 @@ class LogEvent:
     transition: str = "complete"
     step_id: str | None = None
     line: int | None = None
+    resource: str | None = None
+    group: str | None = None
+    deadline: datetime | None = None
+    case_start: datetime | None = None
+    case_end: datetime | None = None
 
 
-_CSV_COLUMNS = {
-    "case": ("case_id", "case:concept:name", "case", "case id", "caseid", "案件编号", "办件编号"),
-    "activity": ("activity", "concept:name", "activity name", "step_id", "step", "环节", "事项"),
-    "timestamp": ("timestamp", "time:timestamp", "time", "时间"),
-    "start": ("start_timestamp", "start", "started_at", "start time", "开始时间"),
-    "end": ("end_timestamp", "complete_timestamp", "end", "decided_at", "end time",
-            "complete", "结束时间"),
+@dataclass(frozen=True, slots=True)
+class LogColumns:
+    """Column (CSV) or attribute (XES) names of a log; ``None`` finds the role by its
+    standard name or an alias (``deadline``, ``case_start`` and ``case_end`` have none:
+    name them to use them).
+
+    >>> LogColumns(case="办件编号").case
+    '办件编号'
+    """
+
+    case: str | None = None
+    activity: str | None = None
+    timestamp: str | None = None
+    start_timestamp: str | None = None
+    end_timestamp: str | None = None
+    transition: str | None = None
+    resource: str | None = None
+    group: str | None = None
+    deadline: str | None = None
+    case_start: str | None = None
+    case_end: str | None = None
+
+
+_ALIASES = {
+    "case": ("case:concept:name", "case_id", "case", "case id", "caseid", "案件编号", "办件编号"),
+    "activity": ("concept:name", "activity", "activity name", "step_id", "step", "环节", "事项"),
+    "timestamp": ("time:timestamp", "timestamp", "time", "时间"),
+    "start_timestamp": ("start_timestamp", "start", "started_at", "start time", "开始时间"),
+    "end_timestamp": ("end_timestamp", "complete_timestamp", "end", "decided_at", "end time",
+                      "complete", "结束时间"),
     "transition": ("lifecycle:transition", "lifecycle", "transition"),
+    "resource": ("org:resource", "resource", "user", "办理人"),
+    "group": ("org:group", "org:role", "group", "department", "部门"),
+    "deadline": (),
+    "case_start": (),
+    "case_end": (),
 }
+_TIMES = ("timestamp", "start_timestamp", "end_timestamp", "deadline", "case_start", "case_end")
 _TRANSITION_WORDS = {"start": "start", "complete": "complete", "suspend": "suspend",
                      "resume": "resume", "approve": "complete", "reject": "complete",
                      "supplement": "suspend", "certificate": "certificate"}
+_SNIFF_BYTES = 64 * 1024
+_DELIMITERS = ",;\t|"
+_DST_SHIFT = timedelta(hours=1)
 
 
 class _Clock:
@@ -50,27 +109,42 @@ class _Clock:
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.offset: timedelta | None | str = "unset"
+        self.offsets: set[timedelta | None] = set()
         self.last: dict[str, datetime] = {}
 
     def parse(self, text: str | None, line: int, field_name: str) -> datetime:
+        raw = (text or "").strip()
         try:
-            at = datetime.fromisoformat((text or "").strip())
+            at = datetime.fromisoformat(raw)
+        except ValueError:
+            at = self._other_form(raw, line, field_name)
+        offset = at.utcoffset()
+        if offset not in self.offsets:
+            self._check_zone(offset, raw, line, field_name)
+            self.offsets.add(offset)
+        return at if at.tzinfo else local_time(at)
+
+    def _other_form(self, raw: str, line: int, field_name: str) -> datetime:
+        """A date written with slashes (2025/01/24), else one located error."""
+        try:
+            return datetime.fromisoformat(raw.replace("/", "-"))
         except ValueError:
             raise EventLogError(
-                f"{field_name}: '{text}' is not a timestamp; use ISO 8601 such as "
-                "2025-01-24T09:30:00+08:00", file=self.file, line=line) from None
-        offset = at.utcoffset()
-        if self.offset == "unset":
-            self.offset = offset
-        elif offset != self.offset:
-            def name(o):
-                return "no time zone" if o is None else f"UTC{_offset_text(o)}"
-            raise EventLogError(
-                f"{field_name}: '{text}' is in {name(offset)} but earlier timestamps are in "
-                f"{name(self.offset)}; give every timestamp in one time zone",
-                file=self.file, line=line)
-        return at if at.tzinfo else local_time(at)
+                f"{field_name}: {shown(raw)} is not a timestamp; use ISO 8601 such as "
+                "2025-01-24T09:30:00+08:00 or a date such as 2025-01-24",
+                file=self.file, line=line) from None
+
+    def _check_zone(self, offset: timedelta | None, text: str, line: int,
+                    field_name: str) -> None:
+        for seen in self.offsets:
+            if (seen is None) != (offset is None) or (
+                    offset is not None and abs(offset - seen) > _DST_SHIFT):
+                def name(o):
+                    return "no time zone" if o is None else f"UTC{_offset_text(o)}"
+                raise EventLogError(
+                    f"{field_name}: '{text}' is in {name(offset)} but earlier timestamps are "
+                    f"in {name(seen)}; give every timestamp in one time zone",
+                    file=self.file, line=line)
 
     def check_order(self, case_id: str, at: datetime, line: int) -> None:
         last = self.last.get(case_id)
@@ -88,154 +162,245 @@ def _offset_text(offset: timedelta) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _column(header: list[str], role: str) -> str | None:
-    names = {h.strip().lower(): h for h in header}
-    for alias in _CSV_COLUMNS[role]:
-        if alias in names:
-            return names[alias]
-    return None
+def _find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str, int]:
+    """Role → index in ``header``: named columns must exist, others are looked up."""
+    names = {h.strip().lower(): i for i, h in enumerate(header)}
+    index: dict[str, int] = {}
+    for role, aliases in _ALIASES.items():
+        given = getattr(columns, role)
+        if given is not None:
+            if given.strip().lower() not in names:
+                raise EventLogError(
+                    f"--{role.replace('_', '-')}: no column {shown(given)} in the header; "
+                    f"the columns are {', '.join(header)}", file=file, line=1,
+                    suggestion=did_you_mean(given, header))
+            index[role] = names[given.strip().lower()]
+            continue
+        found = next((names[a] for a in aliases if a in names), None)
+        if found is not None:
+            index[role] = found
+    for role in ("case", "activity"):
+        if role not in index:
+            raise EventLogError(
+                f"no {role} column among {header}; name it with --{role} or call it "
+                f"'{_ALIASES[role][0]}'", file=file, line=1,
+                suggestion=did_you_mean(_ALIASES[role][1], header))
+    if "timestamp" not in index and "end_timestamp" not in index:
+        raise EventLogError(
+            f"no timestamp column among {header}; name it with --timestamp or call it "
+            "'time:timestamp' (or give start and end columns)", file=file, line=1)
+    return index
 
 
-def _read_csv(path: Path) -> Iterator[LogEvent]:
+def _open(path: Path) -> IO[bytes]:
+    """The log's bytes, unpacked when its name ends in ``.gz`` (the caller closes it)."""
+    try:
+        if path.name.lower().endswith(".gz"):
+            return gzip.open(path, "rb")
+        return open(path, "rb")
+    except OSError as err:
+        raise EventLogError(f"cannot read the log: {err.strerror}", file=str(path)) from None
+
+
+def _delimiter(f: IO[str], file: str) -> str:
+    """The delimiter sniffed from the header row (a comma when the sniffer cannot tell);
+    quoting follows RFC 4180 whatever the delimiter."""
+    try:
+        sample = f.read(_SNIFF_BYTES)
+    except UnicodeDecodeError:
+        raise EventLogError("not UTF-8 text; save the CSV as UTF-8", file=file, line=1) from None
+    except (OSError, EOFError) as err:
+        raise EventLogError(f"the compressed file is damaged or cut short ({err})",
+                            file=file, line=1) from None
+    f.seek(0)
+    first = sample.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(first, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     file = str(path)
     clock = _Clock(file)
-    try:
-        f = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below)
-    except OSError as err:
-        raise EventLogError(f"cannot read the log: {err.strerror}", file=file) from None
-    with f:
-        reader = csv.reader(f, strict=True)
+    with io.TextIOWrapper(_open(path), encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=_delimiter(f, file), strict=True)
         try:
             header = next(reader, None)
-        except (csv.Error, UnicodeDecodeError) as err:
+        except (csv.Error, UnicodeDecodeError, OSError, EOFError) as err:
             raise EventLogError(f"not a CSV file: {err}", file=file, line=1) from None
         if not header:
             raise EventLogError("the CSV file is empty; it needs a header row", file=file, line=1)
-        cols = {role: _column(header, role) for role in _CSV_COLUMNS}
-        for role in ("case", "activity"):
-            if cols[role] is None:
-                raise EventLogError(
-                    f"no {role} column among {header}; name it '{_CSV_COLUMNS[role][0]}'",
-                    file=file, line=1,
-                    suggestion=did_you_mean(_CSV_COLUMNS[role][0], header))
-        if cols["timestamp"] is None and cols["end"] is None:
-            raise EventLogError(
-                f"no timestamp column among {header}; add 'timestamp' "
-                "(or 'start_timestamp' and 'end_timestamp')", file=file, line=1)
-        index = {role: header.index(c) for role, c in cols.items() if c is not None}
+        rows = _Rows(header, _find_columns(header, columns, file), clock)
+        width = len(header)
         line = 1
         try:
             for row in reader:
                 line = reader.line_num
-                if not any(cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
+                if len(row) != width:
+                    if not any(cell.strip() for cell in row):
+                        continue
                     raise EventLogError(
-                        f"row has {len(row)} fields, the header has {len(header)}; the file "
-                        "may be truncated or a field holds an unquoted comma",
+                        f"row has {len(row)} fields, the header has {width}; the file "
+                        "may be truncated or a field holds an unquoted delimiter",
                         file=file, line=line)
-                case_id = row[index["case"]].strip()
-                activity = row[index["activity"]].strip()
-                if not case_id or not activity:
-                    raise EventLogError("empty case or activity", file=file, line=line)
-                if "start" in index and row[index["start"]].strip():
-                    began = clock.parse(row[index["start"]], line, cols["start"])
-                    clock.check_order(case_id, began, line)
-                    yield LogEvent(case_id, activity, began, "start", line=line)
-                if "end" in index and row[index["end"]].strip():
-                    at = clock.parse(row[index["end"]], line, cols["end"])
-                    transition = "complete"
-                else:
-                    at = clock.parse(row[index["timestamp"]] if "timestamp" in index else "",
-                                     line, cols["timestamp"] or "timestamp")
-                    word = row[index["transition"]].strip().lower() if "transition" in index \
-                        else "complete"
-                    transition = _TRANSITION_WORDS.get(word, word)
-                if "start" in index and row[index["start"]].strip() and at < began:
-                    raise EventLogError(
-                        f"ends ({at.isoformat()}) before it starts ({began.isoformat()})",
-                        file=file, line=line)
-                clock.check_order(case_id, at, line)
-                yield LogEvent(case_id, activity, at, transition, line=line)
+                yield from rows.events(row, line)
         except csv.Error as err:
             raise EventLogError(f"malformed CSV: {err}", file=file, line=reader.line_num) from None
         except UnicodeDecodeError:
             raise EventLogError("not UTF-8 text; save the CSV as UTF-8",
                                 file=file, line=line + 1) from None
+        except (OSError, EOFError) as err:
+            raise EventLogError(f"the compressed file is damaged or cut short ({err})",
+                                file=file, line=line + 1) from None
+
+
+class _Rows:
+    """Turns one CSV row into its one or two events (start and end columns), with the
+    column indexes looked up once."""
+
+    def __init__(self, header: list[str], index: dict[str, int], clock: _Clock) -> None:
+        self.header, self.index, self.clock = header, index, clock
+        self.case, self.activity = index["case"], index["activity"]
+        self.times = [(role, index[role], header[index[role]]) for role in _TIMES
+                      if role in index]
+        self.resource, self.group = index.get("resource"), index.get("group")
+        self.transition = index.get("transition")
+
+    def events(self, row: list[str], line: int) -> tuple[LogEvent, ...]:
+        clock = self.clock
+        case_id, activity = row[self.case].strip(), row[self.activity].strip()
+        if not case_id or not activity:
+            empty = "case" if not case_id else "activity"
+            raise EventLogError(f"{self.header[self.index[empty]]}: empty {empty}; every row "
+                                "needs one", file=clock.file, line=line)
+        times = {role: clock.parse(row[i], line, name) for role, i, name in self.times
+                 if row[i].strip()}
+        resource = row[self.resource].strip() or None if self.resource is not None else None
+        group = row[self.group].strip() or None if self.group is not None else None
+        deadline, case_start, case_end = (times.get("deadline"), times.get("case_start"),
+                                          times.get("case_end"))
+        began = times.get("start_timestamp")
+        first: tuple[LogEvent, ...] = ()
+        if began is not None:
+            clock.check_order(case_id, began, line)
+            first = (LogEvent(case_id, activity, began, "start", None, line, resource, group,
+                              deadline, case_start, case_end),)
+        if "end_timestamp" in times:
+            at, transition = times["end_timestamp"], "complete"
+        elif "timestamp" in times:
+            at = times["timestamp"]
+            word = row[self.transition].strip().lower() if self.transition is not None else ""
+            transition = _TRANSITION_WORDS.get(word, word) if word else "complete"
+        else:
+            role = "timestamp" if "timestamp" in self.index else "end_timestamp"
+            raise EventLogError(f"{self.header[self.index[role]]}: empty timestamp; every "
+                                "event needs its time", file=clock.file, line=line)
+        if began is not None and at < began:
+            raise EventLogError(f"ends ({at.isoformat()}) before it starts "
+                                f"({began.isoformat()})", file=clock.file, line=line)
+        clock.check_order(case_id, at, line)
+        return (*first, LogEvent(case_id, activity, at, transition, None, line, resource, group,
+                                 deadline, case_start, case_end))
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _read_xes(path: Path) -> Iterator[LogEvent]:
+def _read_xes(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     file = str(path)
     clock = _Clock(file)
     parser = ElementTree.XMLPullParser(events=("start", "end"))
-    case_id: str | None = None
+    trace: dict[str, str] = {}
     in_event = False
     line = 0
-    try:
-        f = open(path, "rb")  # noqa: SIM115 (closed below)
-    except OSError as err:
-        raise EventLogError(f"cannot read the log: {err.strerror}", file=file) from None
-    with f:
+    with _open(path) as f:
         try:
             for line, raw in enumerate(f, 1):
                 parser.feed(raw)
                 for what, el in parser.read_events():
                     tag = _local(el.tag)
                     if what == "start" and tag == "trace":
-                        case_id = None
+                        trace = {}
                     elif what == "start" and tag == "event":
                         in_event = True
-                    elif what == "end" and tag == "string" and not in_event \
-                            and el.get("key") == "concept:name":
-                        case_id = el.get("value")
                     elif what == "end" and tag == "event":
                         in_event = False
-                        yield _xes_event(el, case_id, clock, line, file)
+                        yield _xes_event(el, trace, columns, clock, line)
                         el.clear()
+                    elif what == "end" and not in_event and el.get("key") is not None:
+                        trace[el.get("key")] = el.get("value")
             parser.close()
         except ElementTree.ParseError as err:
             at_line = err.position[0] if err.position else line
             raise EventLogError(f"malformed or truncated XES ({err}); fix the file or export "
                                 "it again", file=file, line=at_line) from None
+        except (OSError, EOFError) as err:
+            raise EventLogError(f"the compressed file is damaged or cut short ({err})",
+                                file=file, line=line + 1) from None
 
 
-def _xes_event(el, case_id: str | None, clock: _Clock, line: int, file: str) -> LogEvent:
+def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: _Clock,
+               line: int) -> LogEvent:
+    file = clock.file
     attrs = {child.get("key"): child.get("value") for child in el}
+    case_key = columns.case or "concept:name"
+    case_id = trace.get(case_key.removeprefix("case:"))
     if case_id is None:
-        raise EventLogError("event outside a trace with a concept:name", file=file, line=line)
-    activity = attrs.get("concept:name")
+        raise EventLogError(f"event outside a trace with a {case_key}", file=file, line=line)
+    activity_key = columns.activity or "concept:name"
+    activity = attrs.get(activity_key)
     if not activity:
-        raise EventLogError("event without concept:name", file=file, line=line)
-    if "time:timestamp" not in attrs:
-        raise EventLogError(f"event '{activity}' has no time:timestamp", file=file, line=line)
-    at = clock.parse(attrs["time:timestamp"], line, "time:timestamp")
+        raise EventLogError(f"event without {activity_key}", file=file, line=line)
+    time_key = columns.timestamp or "time:timestamp"
+    if time_key not in attrs:
+        raise EventLogError(f"event '{activity}' has no {time_key}", file=file, line=line)
+    at = clock.parse(attrs[time_key], line, time_key)
     clock.check_order(case_id, at, line)
-    word = (attrs.get("onething:kind") or attrs.get("lifecycle:transition") or "complete").lower()
+
+    def case_time(key: str | None) -> datetime | None:
+        value = trace.get(key.removeprefix("case:")) if key else None
+        return clock.parse(value, line, key) if value else None
+
+    word = (attrs.get("onething:kind") or attrs.get(columns.transition or "lifecycle:transition")
+            or "complete").lower()
     return LogEvent(case_id, activity, at, _TRANSITION_WORDS.get(word, word),
-                    step_id=attrs.get("onething:step_id"), line=line)
+                    step_id=attrs.get("onething:step_id"), line=line,
+                    resource=attrs.get(columns.resource or "org:resource"),
+                    group=attrs.get(columns.group or "org:group"),
+                    deadline=case_time(columns.deadline), case_start=case_time(columns.case_start),
+                    case_end=case_time(columns.case_end))
 
 
-def read_log(path: str | os.PathLike[str]) -> Iterator[LogEvent]:
-    """Stream the events of an XES (``.xes``) or CSV (``.csv``) log, checking each row.
+def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
+             ) -> Iterator[LogEvent]:
+    """Stream the events of an XES or CSV log (either may be gzipped), checking each row.
 
-    CSV columns are found by name: ``case_id``, ``activity``, and ``timestamp`` (with an
-    optional ``lifecycle:transition``) or ``start_timestamp`` and ``end_timestamp``.
+    Parameters
+    ----------
+    path : path
+        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz``.
+    columns : LogColumns, optional
+        Column names where the log does not use the standard ones.
 
+    Examples
+    --------
     >>> import tempfile, pathlib
     >>> log = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
-    >>> _ = log.write_text("case_id,activity,timestamp\\nC-1,licence,2025-01-24T09:00\\n")
+    >>> _ = log.write_text("case_id;activity;timestamp\\nC-1;licence;2025-01-24T09:00\\n")
     >>> [(e.case_id, e.activity, e.at.isoformat()) for e in read_log(log)]
     [('C-1', 'licence', '2025-01-24T09:00:00+08:00')]
     """
     path = Path(path)
-    suffix = path.suffix.lower()
+    columns = columns or LogColumns()
+    name = path.name.lower().removesuffix(".gz")
+    suffix = Path(name).suffix
     if suffix == ".xes":
-        return _read_xes(path)
+        return _read_xes(path, columns)
     if suffix in (".csv", ".txt"):
-        return _read_csv(path)
-    raise EventLogError(f"unknown log format '{suffix or path.name}'; give a .xes or .csv file",
-                        file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
+        return _read_csv(path, columns)
+    raise EventLogError(
+        f"unknown log format '{suffix or path.name}'; give a .xes or .csv file (or .xes.gz, "
+        ".csv.gz)", file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
+

@@ -47,6 +47,7 @@ from process_models.procedure import DependencyKind, Procedure
 from simulations.planning.applicant_levers import commitment_refusal
 from simulations.planning.cpm import schedule
 from simulations.planning.metrics import measure
+from simulations.planning.reforms import Change
 from simulations.planning.scenario import LEVERS
 
 __all__ = ["BLOCKED_REASONS", "Advice", "Blocked", "Option", "PlanStep", "advise", "candidates",
@@ -56,8 +57,8 @@ __all__ = ["BLOCKED_REASONS", "Advice", "Blocked", "Option", "PlanStep", "advise
 @dataclass(frozen=True)
 class Option:
     """One single lever, what it saves (working days, P90, trips, materials) and what it
-    does; ``from_modelled_order`` when it acts on a practice dependency, so its saving
-    exists under the serial order the modeller chose."""
+    does (its change log, ``changes``); ``from_modelled_order`` when it acts on a practice
+    dependency, so its saving exists under the serial order the modeller chose."""
 
     lever: str
     subject: str
@@ -66,7 +67,7 @@ class Option:
     saved_working_days: float
     saved_trips: int
     saved_materials: int
-    summary: str
+    changes: list[Change]
     from_modelled_order: bool
     saved_p90: float | None = None
 
@@ -260,7 +261,7 @@ def _options(proc: Procedure, m: _Measurer) -> list[Option]:
         after_p90 = m.p90(after) if base_p90 is not None else None
         found.append(Option(
             lever, subject, subject_name(proc, subject), args, saved, trips, materials,
-            "; ".join(c.summary for c in log), from_modelled_order(proc, lever, args),
+            log, from_modelled_order(proc, lever, args),
             None if after_p90 is None else round(base_p90 - after_p90, 6),
         ))
     found.sort(key=lambda o: (-o.saved_working_days, -(o.saved_p90 or 0), -o.saved_trips,

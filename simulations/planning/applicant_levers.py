@@ -26,7 +26,6 @@ from simulations.planning.reforms import (
     Change,
     Result,
     checked_procedure,
-    days_text,
     known_materials,
     known_steps,
 )
@@ -150,13 +149,9 @@ with the rule that allows it
             follow_up=True,
             links=1,
         ))
-        log.append(Change(
-            "commitment", s.id,
-            f"{s.kind.value} {days_text(s.committed.days)} days → 即办件 0 days on the applicant's "
-            f"commitment; '{check_id}' checks it after issue ({days_text(days)} days, off the "
-            "applicant's path)",
-            "告知承诺 allowed for this step in the model",
-        ))
+        log.append(Change("commitment", s.id, "committed", {
+            "step": s.id, "kind": s.kind.value, "days": s.committed.days, "check": check_id,
+            "check_days": days}))
         s.kind = StepKind.immediate
         s.committed = Limit(days=0)
         s.statutory = Limit(days=0) if s.statutory is not None else None
@@ -165,8 +160,8 @@ with the rule that allows it
         gone = [m for m in s.materials if m in replaced]
         if gone:
             s.materials = [m for m in s.materials if m not in replaced]
-            log.append(Change("commitment", s.id, f"no longer asks for {', '.join(gone)}",
-                              "告知承诺: the commitment letter replaces these proofs"))
+            log.append(Change("commitment", s.id, "proofs_replaced",
+                              {"step": s.id, "materials": gone}))
     out.steps = steps_out
     used = {m for s in out.steps for m in s.materials}
     out.materials = [m for m in out.materials if m.id not in replaced or m.id in used]
@@ -204,15 +199,14 @@ def defer_materials(proc: Procedure, steps: Sequence[str] | None = None) -> Resu
             if d.step not in owed or d.step in needed_from:
                 kept.append(d)
                 continue
-            names = ", ".join(owed[d.step])
+            values = {"pred": d.step, "succ": s.id, "materials": owed[d.step]}
             if d.kind is DependencyKind.practice:
-                log.append(Change("defer_materials", f"{d.step} → {s.id}", "dependency dropped; "
-                                  f"{names} may follow later", "容缺受理: non-key material"))
+                log.append(Change("defer_materials", f"{d.step} → {s.id}",
+                                  "deferred_dependency", values))
                 continue
             if d.lag is not None:
-                log.append(Change("defer_materials", f"{d.step} → {s.id}",
-                                  f"lag {days_text(d.lag.days)} days dropped; {names} may follow "
-                                  "later", "容缺受理: non-key material; the legal order stays"))
+                log.append(Change("defer_materials", f"{d.step} → {s.id}", "deferred_lag",
+                                  {**values, "lag": d.lag.days}))
                 d = d.model_copy(update={"lag": None})
             kept.append(d)
         s.depends_on = kept
@@ -246,9 +240,8 @@ def share_data(proc: Procedure, materials: Sequence[str] | None = None) -> Resul
     log = []
     for m in out.materials:
         if m.id in ids and m.provider is not Provider.data_sharing:
-            held = f"held by {m.held_by}" if m.held_by else "named by the reform"
-            log.append(Change("share_data", m.id, f"{m.name}: {m.provider.value} → data_sharing",
-                              f"数据共享: {held}"))
+            log.append(Change("share_data", m.id, "data_shared" if m.held_by
+                              else "data_shared_named", {"material": m.id, "held_by": m.held_by}))
             m.provider = Provider.data_sharing
     return checked_procedure(out, "share_data"), log
 
@@ -263,7 +256,7 @@ def drop_materials(proc: Procedure, materials: Sequence[str]) -> Result:
     """
     ids = set(known_materials(proc, materials, "drop_materials"))
     out = proc.model_copy(deep=True)
-    log = [Change("drop_materials", m.id, f"{m.name} no longer required", "减要件")
+    log = [Change("drop_materials", m.id, "dropped", {"material": m.id})
            for m in out.materials if m.id in ids]
     for s in out.steps:
         s.materials = [m for m in s.materials if m not in ids]
@@ -288,8 +281,8 @@ def one_window(proc: Procedure, *, window: str = "综合窗口") -> Result:
             s.trips = 1 if first else 0
             first = False
     after = sum(s.trips for s in out.steps)
-    log = [Change("one_window", window, f"trips {before} → {after}; every step at '{window}'",
-                  "一窗受理: the applicant comes once, to one window")]
+    log = [Change("one_window", window, "one_window",
+                  {"before": before, "after": after, "window": window})]
     return checked_procedure(out, "one_window"), log
 
 
@@ -298,11 +291,11 @@ def online(proc: Procedure) -> Result:
 
     >>> from process_models.catalog import load_catalog_procedure
     >>> q, log = online(load_catalog_procedure("newborn"))
-    >>> sum(s.trips for s in q.steps), log[0].summary
-    (0, 'trips 4 → 0')
+    >>> sum(s.trips for s in q.steps), log[0].values
+    (0, {'before': 4})
     """
     out = proc.model_copy(deep=True)
     before = sum(s.trips for s in out.steps)
     for s in out.steps:
         s.trips = 0
-    return out, [Change("online", proc.id, f"trips {before} → 0", "全程网办: applied for online")]
+    return out, [Change("online", proc.id, "online", {"before": before})]

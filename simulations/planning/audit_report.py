@@ -54,6 +54,7 @@ from simulations.planning.metrics import (
 
 __all__ = [
     "REPORT_FORMATS",
+    "REPORT_WORDS",
     "AuditReport",
     "ItemRow",
     "ItemTotals",
@@ -62,6 +63,7 @@ __all__ = [
     "load_pairs",
     "pair_procedures",
     "report_views",
+    "report_words",
     "write_views",
 ]
 
@@ -292,14 +294,14 @@ class AuditReport:
             "items": [i.as_dict() for i in self.items],
             "totals": self.totals.as_dict(),
             "item_totals": self.item_totals.as_dict(),
-            "sourced": self.sourced,
+            "sourced": self.sourced(),
         }
 
-    @property
-    def sourced(self) -> dict[str, str]:
-        """The closing line before and after: how many committed limits have a source."""
-        return {"before": sourced_line(b for b, _ in self.pairs),
-                "after": sourced_line(a for _, a in self.pairs)}
+    def sourced(self, lang: str = "zh") -> dict[str, str]:
+        """The closing line before and after, in ``lang``: how many committed limits have a
+        source."""
+        return {"before": sourced_line((b for b, _ in self.pairs), language=lang),
+                "after": sourced_line((a for _, a in self.pairs), language=lang)}
 
 
 def _share(flags: list[bool | None]) -> float:
@@ -344,50 +346,99 @@ def _pct(v: float | None) -> str:
     return "" if v is None else f"{v:+.1f}%".replace("-", "−")
 
 
-#: How the 依据 column names each basis.
-_BASIS_WORDS = {"sourced": "有来源", "estimate": "估计", "memory": "记忆", "fitted": "拟合",
-                "inferred": "推断"}
+#: Every word of the report's views, per language (the headlines are
+#: :func:`simulations.planning.metrics.headline`'s, the closing line
+#: :func:`process_models.provenance.sourced_line`'s).
+REPORT_WORDS: dict[str, dict[str, Any]] = {
+    "zh": {
+        "title": "改革前后办理时限审计报告", "generated": "生成于",
+        "items": ("事项", ["一件事", "事项编号", "事项", "部门", "法定时限(工作日)",
+                         "改革前承诺时限", "改革后承诺时限", "压缩天数", "压缩比例", "标记",
+                         "依据(法定/改革前/改革后)"]),
+        "checks": ("事中事后核查", ["一件事", "核查编号", "核查", "部门", "核查时限(工作日)"]),
+        "procedures": ("一件事", ["一件事", "改革前版本", "改革后版本", "办理时限(前)",
+                                 "办理时限(后)", "压缩比例", "事项数(前)", "事项数(后)",
+                                 "材料(前)", "材料(后)", "跑动次数(前)", "跑动次数(后)"]),
+        "totals": ("汇总", ["指标", "改革前", "改革后", "变化"]),
+        "flag": "承诺时限未低于法定时限",
+        "rows": ["一件事 办理时限合计(工作日)", "事项 承诺时限合计(工作日)",
+                 "事项数(改革前的不同事项)", "事中事后核查(不计入办理时限)", "材料", "跑动次数",
+                 "即办件占比", "承诺时限未低于法定时限的事项", "摘要", "有来源的承诺时限"],
+        "basis": {v: k for k, v in Basis.aliases().items() if not k.isascii()},
+    },
+    "en": {
+        "title": "Time limits before and after the reform: audit report",
+        "generated": "Generated",
+        "items": ("Items", ["Procedure", "Item id", "Item", "Department",
+                            "Statutory limit (working days)", "Committed before",
+                            "Committed after", "Days cut", "Change", "Flag",
+                            "Basis (statutory/before/after)"]),
+        "checks": ("Checks after issue", ["Procedure", "Check id", "Check", "Department",
+                                          "Check limit (working days)"]),
+        "procedures": ("Procedures", ["Procedure", "Version before", "Version after",
+                                      "Elapsed before", "Elapsed after", "Change",
+                                      "Steps before", "Steps after", "Materials before",
+                                      "Materials after", "Trips before", "Trips after"]),
+        "totals": ("Totals", ["Figure", "Before", "After", "Change"]),
+        "flag": "committed limit not below the statutory one",
+        "rows": ["Procedures: elapsed (working days)", "Items: committed limits (working days)",
+                 "Items (distinct before the reform)", "Checks after issue (not in any limit)",
+                 "Materials", "Trips", "Immediate items (即办件) share",
+                 "Items whose committed limit is not below the statutory one", "Headline",
+                 "Sourced committed limits"],
+        "basis": {b.value: b.value for b in Basis},
+    },
+}
+
+
+def report_words(lang: str) -> dict[str, Any]:
+    """The report's words in ``lang`` (Chinese for anything but ``en``).
+
+    >>> report_words("zh")["basis"]["estimate"], report_words("en")["totals"][0]
+    ('估计', 'Totals')
+    """
+    return REPORT_WORDS["en" if lang == "en" else "zh"]
 
 
 def report_views(report: AuditReport, lang: str = "zh") -> list[View]:
-    """The report as four views: 事项 (items), 一件事 (procedures), 事中事后核查 (the checks
-    after issue, apart from every sum) and 汇总 (totals, with the headline in ``lang``)."""
-    items = View("事项", ["一件事", "事项编号", "事项", "部门", "法定时限(工作日)",
-                        "改革前承诺时限", "改革后承诺时限", "压缩天数", "压缩比例", "标记",
-                        "依据(法定/改革前/改革后)"],
+    """The report as four views in ``lang``: items (事项), procedures (一件事), the checks
+    after issue (事中事后核查, apart from every sum) and totals (汇总, with the headline)."""
+    w = report_words(lang)
+    items = View(*w["items"],
                  [[i.procedure_name, i.step_id, i.step_name, i.department,
                    _days(i.statutory_days), _days(i.committed_before_days),
                    _days(i.committed_after_days), _days(i.change_days), _pct(i.change_percent),
-                   "承诺时限未低于法定时限" if i.flagged else "",
-                   "/".join(_BASIS_WORDS.get(b, "—") for b in (
+                   w["flag"] if i.flagged else "",
+                   "/".join(w["basis"].get(b, "—") for b in (
                        i.statutory_basis, i.committed_before_basis, i.committed_after_basis))]
                   for i in report.items if not i.follow_up_check])
-    checks = View("事中事后核查", ["一件事", "核查编号", "核查", "部门", "核查时限(工作日)"],
+    checks = View(*w["checks"],
                   [[i.procedure_name, i.step_id, i.step_name, i.department,
                     _days(i.committed_after_days)] for i in report.items if i.follow_up_check])
     procedures = View(
-        "一件事", ["一件事", "改革前版本", "改革后版本", "办理时限(前)", "办理时限(后)",
-                 "压缩比例", "事项数(前)", "事项数(后)", "材料(前)", "材料(后)",
-                 "跑动次数(前)", "跑动次数(后)"],
+        *w["procedures"],
         [[b.name, b.version, a.version, c.elapsed_working_days.before,
           c.elapsed_working_days.after, _pct(c.elapsed_working_days.percent),
           c.steps.before, c.steps.after, c.materials.before, c.materials.after,
           c.trips.before, c.trips.after]
          for (b, a), c in zip(report.pairs, report.comparisons, strict=True)])
     t, it = report.totals, report.item_totals
-    totals = View("汇总", ["指标", "改革前", "改革后", "变化"], [
-        ["一件事 办理时限合计(工作日)", t.before["elapsed_working_days"],
-         t.after["elapsed_working_days"], _pct(t.change["elapsed_working_days"].percent)],
-        ["事项 承诺时限合计(工作日)", it.before_days, it.after_days, _pct(it.change_percent)],
-        ["事项数(改革前的不同事项)", it.items, "", ""],
-        ["事中事后核查(不计入办理时限)", "", it.checks, ""],
-        ["材料", t.before["materials"], t.after["materials"], _pct(t.change["materials"].percent)],
-        ["跑动次数", t.before["trips"], t.after["trips"], _pct(t.change["trips"].percent)],
-        ["即办件占比", f"{it.immediate_before:.1%}", f"{it.immediate_after:.1%}", ""],
-        ["承诺时限未低于法定时限的事项", it.flagged, "", ""],
-        ["摘要", t.headline(lang), it.headline(lang), ""],
-        ["有来源的承诺时限", report.sourced["before"], report.sourced["after"], ""],
-    ])
+    sourced = report.sourced(lang)
+    values = [
+        (t.before["elapsed_working_days"], t.after["elapsed_working_days"],
+         _pct(t.change["elapsed_working_days"].percent)),
+        (it.before_days, it.after_days, _pct(it.change_percent)),
+        (it.items, "", ""),
+        ("", it.checks, ""),
+        (t.before["materials"], t.after["materials"], _pct(t.change["materials"].percent)),
+        (t.before["trips"], t.after["trips"], _pct(t.change["trips"].percent)),
+        (f"{it.immediate_before:.1%}", f"{it.immediate_after:.1%}", ""),
+        (it.flagged, "", ""),
+        (t.headline(lang), it.headline(lang), ""),
+        (sourced["before"], sourced["after"], ""),
+    ]
+    totals = View(*w["totals"], [[name, *row] for name, row in zip(w["rows"], values,
+                                                                    strict=True)])
     return [items, procedures, checks, totals]
 
 
@@ -414,17 +465,18 @@ def _cell(v: Any) -> str:
     return f"<td{cls}>{html.escape(text)}</td>"
 
 
-def _write_html(views: Iterable[View], f, title: str) -> None:
-    f.write(f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{_PRINT_CSS}</style></head><body>\n"
-            f"<h1>{html.escape(title)}</h1>\n<p class=\"meta\">生成于 "
-            f"{datetime.now():%Y-%m-%d %H:%M}</p>\n")
+def _write_html(views: Iterable[View], f, title: str, lang: str) -> None:
+    w = report_words(lang)
+    f.write(f'<!DOCTYPE html>\n<html lang="{"en" if lang == "en" else "zh-CN"}"><head>'
+            f'<meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{_PRINT_CSS}</style></head><body>\n<h1>{html.escape(title)}</h1>\n"
+            f'<p class="meta">{w["generated"]} {datetime.now():%Y-%m-%d %H:%M}</p>\n')
     for view in views:
         f.write(f"<h2>{html.escape(view.title)}</h2>\n<table><thead><tr>")
         f.write("".join(f"<th>{html.escape(h)}</th>" for h in view.headers))
         f.write("</tr></thead><tbody>\n")
         for row in view.rows:
-            flag = ' class="flag"' if row and str(row[-1]).startswith("承诺时限未低于") else ""
+            flag = ' class="flag"' if w["flag"] in row else ""
             f.write(f"<tr{flag}>" + "".join(_cell(v) for v in row) + "</tr>\n")
         f.write("</tbody></table>\n")
     f.write("</body></html>\n")
@@ -451,8 +503,9 @@ def _write_xlsx(views: Iterable[View], path: Path) -> None:
 
 
 def write_views(views: Iterable[View], path: str | os.PathLike[str], fmt: str, *,
-                title: str = "onething 审计报告") -> None:
-    """Write ``views`` to ``path`` as ``csv`` (the first view), ``xlsx`` or ``html``.
+                title: str | None = None, lang: str = "zh") -> None:
+    """Write ``views`` to ``path`` as ``csv`` (the first view), ``xlsx`` or ``html`` (its
+    words in ``lang``, its title by default the report's).
 
     Views and their rows are read once, in order (a generator of views may build a later
     view from what the earlier ones streamed). Written to a temporary file and moved into place, so a failure leaves nothing.
@@ -476,7 +529,7 @@ def write_views(views: Iterable[View], path: str | os.PathLike[str], fmt: str, *
             _write_xlsx(views, tmp)
         elif fmt == "html":
             with open(tmp, "w", encoding="utf-8") as f:
-                _write_html(views, f, title)
+                _write_html(views, f, title or report_words(lang)["title"], lang)
         else:
             raise OnethingError(f"cannot write '{fmt}' to a file; use csv, xlsx or html",
                                 path="--format", suggestion=did_you_mean(fmt, ["csv", "xlsx",

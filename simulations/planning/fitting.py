@@ -63,9 +63,9 @@ def working_days_elapsed(start: datetime, end: datetime, calendar: Any = None) -
 
         calendar = default_calendar()
     whole = calendar.working_days_between(start.date(), end.date())
-    clock = (end - datetime.combine(end.date(), datetime.min.time(), end.tzinfo)) - (
-        start - datetime.combine(start.date(), datetime.min.time(), start.tzinfo))
-    return max(0.0, whole + clock.total_seconds() / 86400)
+    clock = (end.hour - start.hour) * 3600 + (end.minute - start.minute) * 60 + (
+        end.second - start.second) + (end.microsecond - start.microsecond) / 1e6
+    return max(0.0, whole + clock / 86400)
 
 
 def ks_statistic(samples: Iterable[float], cdf) -> float:

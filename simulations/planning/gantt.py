@@ -107,11 +107,25 @@ def _use_cjk_font() -> str:
     return FONT_FAMILY
 
 
+#: The chart's words in each language (names stay as written).
+GANTT_WORDS = {
+    "zh": {"before": "改革前", "after": "改革后", "committed": "承诺时限", "statutory": "法定时限",
+           "title": "{label}：{name}，按{limits}计 {days} 个工作日", "axis": "受理后工作日",
+           "legend": ("关键路径", "其他步骤", "总时差", "即办（0 天）")},
+    "en": {"before": "Before", "after": "After", "committed": "committed", "statutory":
+           "statutory", "title": "{label}: {name}, {days} working days on {limits} limits",
+           "axis": "working days after acceptance",
+           "legend": ("critical path", "other steps", "total slack", "immediate (0 days)")},
+}
+
+
 def plot_gantt(
-    before: Procedure, after: Procedure | None = None, *, limits: str = "committed"
+    before: Procedure, after: Procedure | None = None, *, limits: str = "committed",
+    lang: str = "zh",
 ) -> Figure:
     """A matplotlib figure: ``before`` on top and, when given, ``after`` below, on one
-    shared axis of working days after acceptance."""
+    shared axis of working days after acceptance; its words in ``lang`` (:data:`GANTT_WORDS`,
+    Chinese for anything but ``en``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -120,6 +134,7 @@ def plot_gantt(
     from matplotlib.patches import Patch
 
     family = _use_cjk_font()
+    w = GANTT_WORDS["en" if lang == "en" else "zh"]
     panels = [("before", before)] + ([("after", after)] if after is not None else [])
     charts = [(label, proc, gantt_bars(proc, limits=limits)) for label, proc in panels]
     end = max([b.finish + b.total_slack for _, _, bars in charts for b in bars] + [1.0])
@@ -143,14 +158,15 @@ def plot_gantt(
         ax.set_yticks(range(len(bars)), [b.name for b in bars], family=family, fontsize=8)
         ax.invert_yaxis()
         ax.grid(axis="x", color="#e5e7e9", zorder=0)
-        ax.set_title(f"{label}: {proc.name} ({proc.key}), {elapsed:g} working days on "
-                     f"{limits} limits", family=family, fontsize=10, loc="left")
+        ax.set_title(w["title"].format(label=w[label], name=proc.name, days=f"{elapsed:g}",
+                                       limits=w.get(limits, limits)),
+                     family=family, fontsize=10, loc="left")
     axes[-1].set_xlim(0, end * 1.06)
-    axes[-1].set_xlabel("受理后工作日 (working days after acceptance)", family=family)
-    fig.legend(handles=[Patch(color=CRITICAL, label="关键路径 critical"),
-                        Patch(color=OTHER, label="其他 other"),
-                        Line2D([], [], color=SLACK, lw=2, label="总时差 slack"),
-                        Line2D([], [], color=OTHER, marker="D", lw=0, label="即办 0 days")],
+    axes[-1].set_xlabel(w["axis"], family=family)
+    critical, other, slack, immediate = w["legend"]
+    fig.legend(handles=[Patch(color=CRITICAL, label=critical), Patch(color=OTHER, label=other),
+                        Line2D([], [], color=SLACK, lw=2, label=slack),
+                        Line2D([], [], color=OTHER, marker="D", lw=0, label=immediate)],
                loc="outside lower center", ncols=4, prop={"family": family, "size": 8},
                frameon=False)
     return fig
@@ -167,10 +183,11 @@ def _svg(fig: Figure) -> str:
 
 
 def gantt_html(
-    before: Procedure, after: Procedure | None = None, *, limits: str = "committed"
+    before: Procedure, after: Procedure | None = None, *, limits: str = "committed",
+    lang: str = "zh",
 ) -> str:
     """A self-contained HTML page: the chart as inline SVG and one table per procedure."""
-    svg = _svg(plot_gantt(before, after, limits=limits))
+    svg = _svg(plot_gantt(before, after, limits=limits, lang=lang))
     svg = svg[svg.index("<svg"):]
     tables = []
     for label, proc in [("before", before)] + ([("after", after)] if after else []):
@@ -206,8 +223,10 @@ def write_gantt(
     after: Procedure | None = None,
     *,
     limits: str = "committed",
+    lang: str = "zh",
 ) -> Path:
-    """Write the chart to ``path``; its suffix picks the format (.svg, .png or .html)."""
+    """Write the chart to ``path``; its suffix picks the format (.svg, .png or .html), its
+    words are in ``lang``."""
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in FORMATS:
@@ -215,9 +234,11 @@ def write_gantt(
                            f"{', '.join(FORMATS)}", path="--gantt",
                            suggestion=did_you_mean(suffix, FORMATS))
     if suffix == ".html":
-        target.write_text(gantt_html(before, after, limits=limits), encoding="utf-8")
+        target.write_text(gantt_html(before, after, limits=limits, lang=lang), encoding="utf-8")
     elif suffix == ".svg":
-        target.write_text(_svg(plot_gantt(before, after, limits=limits)), encoding="utf-8")
+        target.write_text(_svg(plot_gantt(before, after, limits=limits, lang=lang)),
+                          encoding="utf-8")
     else:
-        plot_gantt(before, after, limits=limits).savefig(target, format="png", dpi=150)
+        plot_gantt(before, after, limits=limits, lang=lang).savefig(target, format="png",
+                                                                    dpi=150)
     return target

@@ -23,6 +23,8 @@ lever                     what it does
 ``one_window``            一窗受理: every applicant trip becomes one
 ``online``                全程网办: no trips at all
 ``zone_assessment``       区域评估: named assessments are done once for a zone
+``intermediary``          中介服务: an intermediary's time as an untimed part, with
+                          its own basis (the applicant waits, the approval clock stops)
 ========================  =========================================================
 
 How the model carries each reform:
@@ -53,7 +55,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from process_models.errors import ProcedureError, ScenarioError, did_you_mean, shown
 from process_models.graph import edges
@@ -69,49 +72,64 @@ from process_models.procedure import (
     Step,
     StepKind,
     Unit,
+    Untimed,
 )
 from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY, step_duration_working_days
 
 __all__ = [
+    "CHANGE_KINDS",
     "JOINT_STATUTORY_LIMIT",
     "Change",
     "Lever",
     "compress",
     "eliminate",
     "filing",
+    "intermediary",
     "merge",
     "parallelise",
     "zone_assessment",
 ]
 
 
+CHANGE_KINDS = ("dependency_dropped", "merged_chain", "merged_longest",
+                "distributions_dropped", "cancelled", "materials_unasked", "filed",
+                "compressed", "zone_assessed", "zone_shared", "committed", "proofs_replaced",
+                "deferred_dependency", "deferred_lag", "data_shared", "data_shared_named",
+                "dropped", "one_window", "online", "intermediary_moved",
+                "intermediary_added")
+"""What a lever can change (:attr:`Change.what`): the reader's sentence for each, in each
+language, is ``change.<what>`` of the pages' dictionary (``api/i18n.py``, words in ``api/words_*.py``)."""
+
+
 @dataclass(frozen=True)
 class Change:
-    """One thing a lever changed: which lever, on what, what happened and why.
+    """One thing a lever changed: which lever, on what (ids), what happened (``what``, one
+    of :data:`CHANGE_KINDS`) and the ids and numbers it names (``values``); a reader's
+    sentence is made from these, with names, in the reader's language.
 
     ``note`` carries the scenario's own justification, when it gives one; ``source``
     the published commitment a target lever (one that sets a number) takes its value from.
 
-    >>> Change("online", "licence", "trips 1 → 0", "全程网办").as_dict()["summary"]
-    'trips 1 → 0'
-    >>> str(Change("compress", "seal", "committed limit 3 → 1 days", "压缩时限", source="32号"))
-    'compress: seal: committed limit 3 → 1 days (压缩时限) [有来源的目标值: 32号]'
+    >>> Change("online", "licence", "online", {"before": 1}).as_dict()["values"]
+    {'before': 1}
+    >>> str(Change("compress", "seal", "compressed", {"before": 3, "after": 1}, source="32号"))
+    "compress: seal: compressed {'before': 3, 'after': 1} [source: 32号]"
     """
 
     lever: str
     subject: str
-    summary: str
-    reason: str
+    what: str
+    values: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
     source: str | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def __str__(self) -> str:
         note = f" — {self.note}" if self.note else ""
-        source = f" [有来源的目标值: {self.source}]" if self.source else ""
-        return f"{self.lever}: {self.subject}: {self.summary} ({self.reason}){note}{source}"
+        source = f" [source: {self.source}]" if self.source else ""
+        return f"{self.lever}: {self.subject}: {self.what} {self.values}{note}{source}"
 
 
 Result = tuple[Procedure, list[Change]]
@@ -152,14 +170,6 @@ def checked_procedure(proc: Procedure, lever: str) -> Procedure:
         return check_procedure(proc)
     except ProcedureError as e:
         raise ScenarioError(f"{lever} leaves an invalid procedure: {e}") from None
-
-
-def days_text(x: float) -> str:
-    return f"{x:g}"
-
-
-def _unit(limit: Limit) -> str:
-    return "" if limit.unit is Unit.working else " calendar"
 
 
 def _bridge(proc: Procedure, gone: set[str]) -> None:
@@ -293,9 +303,8 @@ is a legal dependency; the law requires this order, so it cannot run in parallel
         for d in s.depends_on:
             chosen = pairs is None or (d.step, s.id) in pairs
             if d.kind is DependencyKind.practice and chosen:
-                log.append(Change("parallelise", f"{d.step} → {s.id}",
-                                  "dependency dropped: the steps now run side by side",
-                                  "practice dependency (惯例), not required by law"))
+                log.append(Change("parallelise", f"{d.step} → {s.id}", "dependency_dropped",
+                                  {"pred": d.step, "succ": s.id}))
             else:
                 kept.append(d)
         s.depends_on = kept
@@ -364,9 +373,8 @@ def merge(
     ...                id="medical_insurance", overhead_days=0.5)
     >>> "medical_insurance" in q.step("social_security_card").predecessors
     True
-    >>> print(log[0].summary)  # doctest: +ELLIPSIS
-    2 steps (...) → 1; limit 2.5 days (members legally depend on one another: longest chain \
-medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination); ...
+    >>> log[0].what, log[0].values["days"], log[0].values["chain"]
+    ('merged_chain', 2.5, ['medical_insurance_enrolment', 'medical_insurance_payment'])
     """
     members = known_steps(proc, steps, "merge")
     if len(members) < 2:
@@ -396,14 +404,13 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
     if len(chain) > 1:
         limit = Limit(days=round(chain_days + overhead_days, 2))
         untimed = []
-        how = (f"members legally depend on one another: longest chain {' → '.join(chain)} "
-               f"{days_text(round(chain_days, 2))}")
+        how = {"chain": chain, "chain_days": round(chain_days, 2)}
     else:
         limit = Limit(days=longest.committed.days + overhead_days, unit=longest.committed.unit,
                       **({} if overhead_days else {"basis": longest.committed.basis,
                                                    "source": longest.committed.source}))
         untimed = [u.model_copy() for u in longest.untimed]
-        how = f"longest member '{longest.id}' {days_text(longest.committed.days)}"
+        how = {"longest": longest.id, "longest_days": longest.committed.days}
     deps: list[Dependency] = []
     for s in parts:
         for d in s.depends_on:
@@ -463,16 +470,13 @@ medical_insurance_enrolment → medical_insurance_payment 2 + 0.5 coordination);
         )
     before_materials = sum(len(s.materials) for s in parts)
     before_trips = sum(s.trips for s in parts)
-    log = [Change(
-        "merge", joint_id,
-        f"{len(members)} steps ({', '.join(members)}) → 1; limit {days_text(joint.committed.days)}"
-        f"{_unit(joint.committed)} days ({how} + {days_text(overhead_days)} coordination); materials "
-        f"{before_materials} → {len(materials)}; trips {before_trips} → {joint.trips}",
-        "联审: one joint review instead of separate ones",
-    )]
+    log = [Change("merge", joint_id, "merged_chain" if "chain" in how else "merged_longest", {
+        "steps": members, "step": joint_id, "days": joint.committed.days,
+        "unit": joint.committed.unit.value, **how, "overhead": overhead_days,
+        "materials_before": before_materials, "materials_after": len(materials),
+        "trips_before": before_trips, "trips_after": joint.trips})]
     if any(s.duration is not None for s in parts):
-        log.append(Change("merge", joint_id, "duration distributions of the members dropped",
-                          "a joint review has no fitted distribution yet; its limit is used"))
+        log.append(Change("merge", joint_id, "distributions_dropped", {"step": joint_id}))
     return checked_procedure(out, "merge"), log
 
 
@@ -547,16 +551,16 @@ def eliminate(proc: Procedure, steps: Sequence[str]) -> Result:
     """
     gone = set(known_steps(proc, steps, "eliminate"))
     out = proc.model_copy(deep=True)
-    log = [Change("eliminate", sid, f"step '{proc.step(sid).name}' cancelled", "取消: no longer "
-                  "required") for sid in known_steps(proc, steps, "eliminate")]
+    log = [Change("eliminate", sid, "cancelled", {"step": sid})
+           for sid in known_steps(proc, steps, "eliminate")]
     produced = {m.id for m in out.materials if m.from_step in gone}
     _bridge(out, gone)
     if produced:
         for s in out.steps:
             s.materials = [m for m in s.materials if m not in produced]
         out.materials = [m for m in out.materials if m.id not in produced]
-        log.append(Change("eliminate", ", ".join(sorted(produced)), "materials no longer asked "
-                          "for", "the step that produced them is cancelled"))
+        log.append(Change("eliminate", ", ".join(sorted(produced)), "materials_unasked",
+                          {"materials": sorted(produced)}))
     return checked_procedure(out, "eliminate"), log
 
 
@@ -575,8 +579,8 @@ def filing(proc: Procedure, steps: Sequence[str]) -> Result:
     log = []
     for s in out.steps:
         if s.id in ids:
-            log.append(Change("filing", s.id, f"{s.kind.value} {days_text(s.committed.days)} days → "
-                              "备案 (即办件, 0 days)", "改备案: filed, not approved"))
+            log.append(Change("filing", s.id, "filed", {
+                "step": s.id, "kind": s.kind.value, "days": s.committed.days}))
             s.kind = StepKind.immediate
             s.committed = Limit(days=0)
             s.statutory = None
@@ -624,8 +628,8 @@ def compress(
         else:
             new = max(0.0, old - by_days)
         if new < old:
-            log.append(Change("compress", s.id, f"committed limit {days_text(old)} → {days_text(new)}"
-                              f"{_unit(s.committed)} days", "压缩时限: a tighter committed limit"))
+            log.append(Change("compress", s.id, "compressed", {
+                "step": s.id, "before": old, "after": new, "unit": s.committed.unit.value}))
             s.committed = s.committed.model_copy(update={"days": new})
     return checked_procedure(out, "compress"), log
 
@@ -644,14 +648,76 @@ def zone_assessment(proc: Procedure, steps: Sequence[str]) -> Result:
     ids = known_steps(proc, steps, "zone_assessment")
     gone = set(ids)
     out = proc.model_copy(deep=True)
-    log = [Change("zone_assessment", sid, f"'{proc.step(sid).name}' leaves the procedure",
-                  "区域评估: done once for the zone") for sid in ids]
+    log = [Change("zone_assessment", sid, "zone_assessed", {"step": sid}) for sid in ids]
     for m in out.materials:
         if m.from_step in gone:
             m.provider = Provider.data_sharing
             m.held_by = m.held_by or proc.step(m.from_step).department
-            log.append(Change("zone_assessment", m.id, f"{m.name} → data_sharing",
-                              "区域评估: the zone report is shared"))
+            log.append(Change("zone_assessment", m.id, "zone_shared", {"material": m.id}))
             m.from_step = None
     _bridge(out, gone)
     return checked_procedure(out, "zone_assessment"), log
+
+
+def intermediary(
+    proc: Procedure,
+    steps: Sequence[str],
+    *,
+    kind: str,
+    days: float | None = None,
+    unit: Unit | str = Unit.working,
+    basis: Basis | str = Basis.estimate,
+    days_source: str | None = None,
+) -> Result:
+    """中介服务: an intermediary's time (勘察、测绘、审图机构、评估报告编制) as an untimed part
+    of the named steps: the applicant waits for it, the approval clock does not run.
+
+    With ``days``, a part of that length is added (work the model did not show, such as the
+    survey before the construction drawings), with ``basis`` and, when sourced,
+    ``days_source``. Without, the step's own committed limit moves into the part, keeping
+    its basis and source (a review an agency does, such as 施工图审查 by a 审图机构), and the
+    limit becomes 0: the elapsed time stays, the approval clock loses those days.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> p = load_catalog_procedure("construction_permit")
+    >>> q, _ = intermediary(p, ["drawing_review"], kind="施工图审查 (审图机构)")
+    >>> q.step("drawing_review").committed.days, q.step("drawing_review").untimed[0].days
+    (0.0, 20.0)
+    >>> q, _ = intermediary(p, ["drawing_review"], kind="勘察", days=15)
+    >>> [(u.kind, u.days, u.basis.value) for u in q.step("drawing_review").untimed]
+    [('中介服务: 勘察', 15.0, 'estimate')]
+    >>> intermediary(p, ["drawing_review"], kind="勘察", days=15, basis="sourced")
+    Traceback (most recent call last):
+    ...
+    process_models.errors.ScenarioError: intermediary: days marked sourced need days_source \
+(the document the 15 days come from)
+    """
+    basis, unit = Basis(basis), Unit(unit)
+    if basis is Basis.sourced and not days_source:
+        raise ScenarioError(f"intermediary: days marked sourced need days_source (the document "
+                            f"the {days or 0:g} days come from)")
+    ids = set(known_steps(proc, steps, "intermediary"))
+    out = proc.model_copy(deep=True)
+    log = []
+    label = f"中介服务: {kind}"
+    for s in out.steps:
+        if s.id not in ids:
+            continue
+        if days is None:
+            limit = s.committed
+            part = Untimed(kind=label, days=limit.days, unit=limit.unit,
+                           basis=limit.basis or Basis.estimate, source=limit.source,
+                           note="the agency's own time, off the approval clock")
+            s.committed = limit.model_copy(update={"days": 0.0, "note": "moved to 中介服务"})
+            change = Change("intermediary", s.id, "intermediary_moved",
+                            {"step": s.id, "kind": kind, "days": limit.days,
+                             "unit": limit.unit.value})
+        else:
+            part = Untimed(kind=label, days=days, unit=unit, basis=basis, source=days_source)
+            change = Change("intermediary", s.id, "intermediary_added",
+                            {"step": s.id, "kind": kind, "days": days, "unit": unit.value},
+                            source=days_source)
+        s.untimed = [*s.untimed, part]
+        s.duration = None
+        log.append(change)
+    return checked_procedure(out, "intermediary"), log

@@ -25,6 +25,8 @@ function's keyword arguments:
   ``drop_materials``: ``materials``
 - ``compress``: one of ``factor``, ``to_days``, ``by_days``; ``steps`` (optional)
 - ``one_window``: ``window`` (optional); ``online``: nothing
+- ``intermediary``: ``steps``, ``kind``, and optionally ``days``, ``unit``, ``basis``,
+  ``days_source`` (中介服务 time as an untimed part with its own basis)
 
 Every lever entry may carry a ``note`` saying why; the change log repeats it. Errors
 are one :class:`~process_models.errors.ScenarioError` line naming the file, line,
@@ -78,7 +80,7 @@ from process_models.errors import (
     shown,
 )
 from process_models.loading import format_path, line_of, read_text, validation_error
-from process_models.procedure import Days, Id, Procedure, Step
+from process_models.procedure import Basis, Days, Id, Procedure, Step, Unit
 from process_models.yaml_loader import load_yaml
 from simulations.planning.applicant_levers import (
     commitment,
@@ -94,6 +96,7 @@ from simulations.planning.reforms import (
     compress,
     eliminate,
     filing,
+    intermediary,
     merge,
     parallelise,
     zone_assessment,
@@ -135,6 +138,7 @@ LEVERS: dict[str, Lever] = {
     "one_window": one_window,
     "online": online,
     "zone_assessment": zone_assessment,
+    "intermediary": intermediary,
 }
 """Every lever by name, as scenario files call them."""
 
@@ -152,6 +156,7 @@ LEVER_ALIASES: dict[str, str] = {
     "一窗受理": "one_window", "一窗": "one_window",
     "全程网办": "online", "网办": "online",
     "区域评估": "zone_assessment",
+    "中介服务": "intermediary",
 }
 """Other names scenario files may use for a lever."""
 
@@ -243,6 +248,14 @@ class _Compress(_SomeSteps):
     by_days: Days | None = None
 
 
+class _Intermediary(_Steps):
+    kind: str = Field(min_length=1)
+    days: Days | None = None
+    unit: Unit = Unit.working
+    basis: Basis = Basis.estimate
+    days_source: str | None = Field(default=None, min_length=1)
+
+
 class _OneWindow(_Args):
     window: str = Field(default="综合窗口", min_length=1)
 
@@ -260,6 +273,7 @@ _ARGS: dict[str, type[_Args]] = {
     "one_window": _OneWindow,
     "online": _Args,
     "zone_assessment": _Steps,
+    "intermediary": _Intermediary,
 }
 
 
@@ -446,9 +460,18 @@ def apply_scenario_text(proc: Procedure,
     >>> after.form
     'after'
     """
-    scenario = (parse_scenario(scenario_text, file="scenario.yaml") if scenario_text
-                else load_scenario(catalog_scenario_path(proc.id)))
-    return apply_scenario(proc, scenario)
+    return apply_scenario(proc, scenario_for(proc, scenario_text))
+
+
+def scenario_for(proc: Procedure, scenario_text: str | None) -> Scenario:
+    """The scenario given as YAML text, else the catalog's scenario of ``proc``.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> scenario_for(load_catalog_procedure("newborn"), "levers: [{lever: online}]").levers[0].lever
+    'online'
+    """
+    return (parse_scenario(scenario_text, file="scenario.yaml") if scenario_text
+            else load_scenario(catalog_scenario_path(proc.id)))
 
 
 def catalog_scenario_path(procedure_id: str) -> Path:

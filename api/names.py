@@ -1,0 +1,50 @@
+"""Names as people read them: a step's, department's or material's name (English on English
+pages when it has one) instead of its id, and a lever's change record as a sentence of the
+pages' dictionary (:mod:`api.i18n`) naming what it changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["change_sentence", "display_name", "names_of"]
+
+
+def names_of(*procs: Any, language: str = "zh") -> dict[str, str]:
+    """Id → name (in ``language``, :func:`display_name`) of every department, material and
+    step of ``procs``; where ids coincide, within a procedure a step wins over a material
+    and a material over a department, and a later procedure wins over an earlier one."""
+    return {x.id: display_name(x, language) for proc in procs
+            for x in (*proc.departments, *proc.materials, *proc.steps)}
+
+
+def change_sentence(change: Any, strings: dict[str, str], names: dict[str, str]) -> str:
+    """What a lever changed (a :class:`simulations.planning.reforms.Change`) as a sentence
+    of ``strings``' language: ids become their ``names``, lists are joined, a chain of
+    steps joined by arrows.
+
+    >>> from api.i18n import messages
+    >>> from simulations.planning.reforms import Change
+    >>> c = Change("compress", "seal", "compressed",
+    ...            {"step": "seal", "before": 3.0, "after": 1.5, "unit": "working"})
+    >>> change_sentence(c, messages("zh"), {"seal": "刻制印章"})
+    '刻制印章：承诺时限 3 → 1.5 个工作日'
+    >>> change_sentence(c, messages("en"), {"seal": "Company seal"})
+    'Company seal: committed limit 3 → 1.5 working days'
+    """
+    def shown(key: str, value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            joint = " → " if key == "chain" else strings["cli.comma"]
+            return joint.join(shown("", x) for x in value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:g}"
+        if key == "unit":
+            return strings[f"unit.{value}"]
+        return "—" if value is None else names.get(value, str(value))
+
+    values = {key: shown(key, value) for key, value in change.values.items()}
+    return strings[f"change.{change.what}"].format(**values)
+
+
+def display_name(thing: Any, language: str) -> str:
+    """``thing``'s English name (``name_en``) in English when it has one, else its name."""
+    return (getattr(thing, "name_en", None) if language == "en" else None) or thing.name

@@ -1,0 +1,105 @@
+"""What the planner page shows of a procedure and a reform scenario (the route is in
+:mod:`api.pages`): before/after figures, the change log, the waterfall of saved days, each
+limit's basis, the advisor's ranking, the Gantt chart and, given a date, the steps laid
+backwards from it (倒排审批日期, :func:`simulations.planning.cpm.backward_schedule`, the
+function behind ``onething simulate --finish-by``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from api.i18n import messages
+from api.models import plain
+from api.names import change_sentence, display_name, names_of
+from process_models.procedure import Procedure
+
+__all__ = ["planner_context", "scenario_of"]
+
+
+def scenario_of(procedure_id: str, levers: list[str]) -> str | None:
+    """A scenario applying the ticked levers in order, or ``None`` (the catalog's own).
+
+    >>> print(scenario_of("newborn", ["parallelise"]).strip())
+    procedure: newborn
+    levers:
+    - lever: parallelise
+    """
+    import yaml
+
+    if not levers:
+        return None
+    return yaml.safe_dump({"procedure": procedure_id, "levers": [{"lever": x} for x in levers]},
+                          allow_unicode=True, sort_keys=False)
+
+
+def _bases(proc: Procedure, language: str) -> list[dict[str, Any]]:
+    """Each step's name with its statutory and committed limits and trips, each a
+    ``{value, basis, source}`` from the one census of numbers."""
+    from process_models.provenance import step_numbers
+
+    rows = []
+    for step in proc.steps:
+        by = {n.where.rsplit(".", 1)[-1]: n.as_dict() for n in step_numbers(step)}
+        rows.append({"name": display_name(step, language), "statutory": by.get("statutory"),
+                     "committed": by["committed"], "trips": by["trips"]})
+    return rows
+
+
+def _backward(before: Procedure, after: Procedure, finish_by: date,
+              language: str) -> dict[str, Any]:
+    """The reformed procedure's steps laid backwards from ``finish_by`` (names, latest start
+    and finish dates, earliest first), the latest acceptance dates before and after, and the
+    years in between without official holidays (only weekends are rest days there)."""
+    from process_models.calendar import official_years
+    from simulations.planning.cpm import backward_schedule
+
+    back = backward_schedule(after, finish_by)
+    first = backward_schedule(before, finish_by).accept_by
+    names = {s.id: display_name(s, language) for s in after.steps}
+    years = range(min(first, back.accept_by).year, finish_by.year + 1)
+    return {"finish_by": finish_by, "accept_by": back.accept_by, "accept_by_before": first,
+            "unofficial_years": [y for y in years if y not in official_years()],
+            "steps": [(names[sid], start, finish) for sid, (start, finish)
+                      in sorted(back.dates.items(), key=lambda kv: (kv[1], names[kv[0]]))]}
+
+
+def planner_context(before: Procedure, scenario_text: str | None, finish_by: date | None,
+                    language: str) -> dict[str, Any]:
+    """Everything the planner page shows of ``before`` reformed by ``scenario_text`` (YAML;
+    ``None``: the catalog's scenario). Raises the domain's one-line errors."""
+    from api.waterfall import waterfall
+    from process_models.provenance import sourced_line
+    from simulations.planning.advisor import advise
+    from simulations.planning.gantt import write_gantt
+    from simulations.planning.scenario import reform, scenario_for
+
+    result = reform(before, scenario_for(before, scenario_text))
+    after = result.after
+    with tempfile.TemporaryDirectory() as folder:
+        gantt = write_gantt(Path(folder) / "gantt.svg", before, after,
+                            lang=language).read_text("utf-8")
+    targets: dict[str, tuple[str, ...]] = {}
+    for c in result.changes:
+        if c.source:
+            targets[c.lever] = tuple(dict.fromkeys((*targets.get(c.lever, ()), c.source)))
+    elapsed = result.comparison.elapsed_working_days
+    bars = waterfall(elapsed.before, result.attribution, targets)
+    names = names_of(before, after, language=language)
+    strings = messages(language)
+    return {
+        "comparison": plain(result.comparison.as_dict()),
+        "changes": result.changes,
+        "change_sentence": lambda change: change_sentence(change, strings, names),
+        "waterfall": bars, "waterfall_top": max(bar.high for bar in bars),
+        "procedure_name": display_name(before, language),
+        "advice": plain(advise(before).as_dict()),
+        "gantt": gantt[gantt.find("<svg"):], "bases": _bases(before, language),
+        "sourced": {"before": sourced_line([before], language=language),
+                    "after": sourced_line([after], language=language)},
+        "backward": None if finish_by is None else _backward(before, after, finish_by,
+                                                             language),
+    }
