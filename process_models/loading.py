@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -42,6 +43,7 @@ from process_models.errors import (
     did_you_mean,
     shown,
 )
+from process_models.graph import edges
 from process_models.procedure import MAX_DEPENDENCIES, Procedure
 from process_models.yaml_loader import Loc, collector_paused, format_path, load_yaml
 
@@ -56,6 +58,7 @@ __all__ = [
     "procedure_data",
     "procedure_paths",
     "read_text",
+    "reading_file",
     "save_procedure",
     "validation_error",
 ]
@@ -68,6 +71,26 @@ _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # --- reading text ---------------------------------------------------------------------------
 
 
+@contextmanager
+def reading_file(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn the failure to read ``path`` inside the block (missing, a folder, unreadable)
+    into one :class:`ProcedureSyntaxError` line naming the file and the fix.
+
+    >>> with reading_file("no/such.yaml"):
+    ...     Path("no/such.yaml").read_bytes()
+    Traceback (most recent call last):
+    process_models.errors.ProcedureSyntaxError: no/such.yaml: no such file; check the path
+    """
+    try:
+        yield
+    except FileNotFoundError:
+        raise ProcedureSyntaxError("no such file; check the path", file=str(path)) from None
+    except IsADirectoryError:
+        raise ProcedureSyntaxError("is a folder, expected a file", file=str(path)) from None
+    except OSError as e:
+        raise ProcedureSyntaxError(f"cannot read: {e.strerror}", file=str(path)) from None
+
+
 def read_text(path: str | os.PathLike[str]) -> str:
     """Read a UTF-8 text file; a missing file or another encoding is a one-line error.
 
@@ -75,15 +98,8 @@ def read_text(path: str | os.PathLike[str]) -> str:
     are refused with advice to save as UTF-8, because a guessed encoding could silently
     corrupt names.
     """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ProcedureSyntaxError("no such file; check the path", file=str(path)) from None
-    except IsADirectoryError:
-        raise ProcedureSyntaxError("is a folder, expected a file", file=str(path)) from None
-    except OSError as e:
-        raise ProcedureSyntaxError(f"cannot read: {e.strerror}", file=str(path)) from None
+    with reading_file(path):
+        raw = Path(path).read_bytes()
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -211,7 +227,7 @@ def validation_error(
 # --- whole-procedure checks -----------------------------------------------------------------
 
 
-def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+def find_cycle(successors: dict[str, list[str]]) -> list[str] | None:
     """Return one cycle in ``{node: [successor, ...]}`` in order, or ``None``.
 
     >>> find_cycle({"a": ["b"], "b": ["c"], "c": ["a"], "d": []})
@@ -220,14 +236,14 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
     True
     """
     white, grey, black = 0, 1, 2
-    color = dict.fromkeys(edges, white)
-    for succs in edges.values():
+    color = dict.fromkeys(successors, white)
+    for succs in successors.values():
         for s in succs:
             color.setdefault(s, white)
     for root in list(color):
         if color[root] != white:
             continue
-        stack: list[tuple[str, Iterator[str]]] = [(root, iter(edges.get(root, ())))]
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(successors.get(root, ())))]
         path = [root]
         color[root] = grey
         while stack:
@@ -242,7 +258,7 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
             elif color[nxt] == white:
                 color[nxt] = grey
                 path.append(nxt)
-                stack.append((nxt, iter(edges.get(nxt, ()))))
+                stack.append((nxt, iter(successors.get(nxt, ()))))
     return None
 
 
@@ -350,14 +366,10 @@ class _Check:
     def acyclic(self) -> None:
         """Edges predecessor → successor; a stage waits for its milestones."""
         proc = self.proc
-        edges: dict[str, list[str]] = {sid: [] for sid in self.nodes}
-        for s in proc.steps:
-            for dep in s.depends_on:
-                edges[dep.step].append(s.id)
-        for st in proc.stages:
-            for m in st.milestones or st.steps:
-                edges[m].append(st.id)
-        cycle = find_cycle(edges)
+        successors: dict[str, list[str]] = {sid: [] for sid in self.nodes}
+        for before, after, _ in edges(proc):
+            successors[before].append(after)
+        cycle = find_cycle(successors)
         if not cycle:
             return
         # Report the steps (stages stand for their milestones) and point at the first one.

@@ -4,7 +4,7 @@ into a checked :class:`~process_models.registry.items.Registry`.
 The file is untrusted input and is read with the step tables' readers and bounds
 (:mod:`process_models._cells`, :mod:`process_models._xlsx`): CSV in UTF-8, GBK or UTF-16,
 workbooks cell by cell, merged cells given to every row they span with a
-:class:`~process_models.table.TableWarning`. Every visible sheet whose first rows hold a
+:class:`~process_models.table_files.TableWarning`. Every visible sheet whose first rows hold a
 header (事项编码, 事项名称, 实施主体, 承诺时限; see :mod:`process_models.registry.columns`)
 contributes its items; a cover sheet is passed over. A title row above the header that
 says 合成数据 marks the list as synthetic. A bad cell is one :class:`RegistryError` naming
@@ -32,9 +32,7 @@ from process_models._cells import (
     cell_text,
     close_match,
     derived_id,
-    normal_header,
     one_line,
-    read_bounded,
     shown_cell,
     split_names,
 )
@@ -51,7 +49,8 @@ from process_models.procedure import (
 )
 from process_models.registry.columns import REQUIRED, column, header_keys, load_mapping
 from process_models.registry.items import Item, OnlineLevel, Registry, ServiceLevel, check_registry
-from process_models.table import TableWarning, read_table
+from process_models.table_columns import normal_header
+from process_models.table_files import TableWarning, read_bounded, read_table
 from process_models.yaml_loader import load_yaml
 
 __all__ = ["HEADER_SEARCH_ROWS", "SYNTHETIC_MARK", "TITLE_SUFFIX", "load_registry", "parse_registry",

@@ -59,6 +59,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from process_models.errors import ProcedureError, ScenarioError, did_you_mean, shown
+from process_models.graph import edges
 from process_models.loading import check_procedure
 from process_models.procedure import (
     ID_PATTERN,
@@ -507,12 +508,8 @@ def _refuse_merge_cycle(proc: Procedure, members: list[str]) -> None:
     """Raise when a chain member → outsider … → member exists: the merge would be a cycle."""
     member_set = set(members)
     succ: dict[str, list[tuple[str, DependencyKind]]] = {}
-    for s in proc.steps:
-        for d in s.depends_on:
-            succ.setdefault(d.step, []).append((s.id, d.kind))
-    for st in proc.stages:
-        for m in st.milestones or st.steps:
-            succ.setdefault(m, []).append((st.id, DependencyKind.legal))
+    for before, after, d in edges(proc):  # a stage waits for its members by law
+        succ.setdefault(before, []).append((after, d.kind if d else DependencyKind.legal))
     for start in members:
         # depth-first over outsiders, remembering the path and whether every link is legal
         stack = [(nxt, [start, nxt], kind is DependencyKind.legal)
