@@ -103,8 +103,8 @@ def test_a_step_names_its_registry_items_name_department_and_limits():
      r"x.yaml:3: registry: unknown registry 'catalgo'.*\(did you mean 'catalog'\?\)"),
     ("steps:\n- {id: s, item: seal}\n", ProcedureError,
      r"steps\[0\].item: names registry item 'seal' but the procedure names no registry"),
-    ("registry: catalog\ndepartments: [{id: police, name: 派出所}]\nsteps:\n"
-     "- {id: s, item: seal}\n", ProcedureError,
+    ("registry: catalog\ndepartments: [{id: police, name: 派出所}]\nsteps:\n- {id: s, item: seal}\n",
+     ProcedureError,
      r"departments\[0\].name: '派出所' differs from registry 'catalog''s name '公安局'"),
 ])
 def test_a_bad_registry_reference_is_one_located_line(text, error, match):
@@ -117,7 +117,7 @@ def test_an_unknown_item_code_at_the_cli_is_one_line_and_exit_2(run_cli, tmp_pat
     path = tmp_path / "bad.yaml"
     path.write_text("id: x\nname: 示例\nregistry: catalog\nsteps:\n- {id: s, item: seel}\n",
                     encoding="utf-8")
-    code, out, err = run_cli("validate", path)
+    code, _, err = run_cli("validate", path)
     assert code == 2 and "did you mean 'seal'" in err and len(err.strip().splitlines()) == 1
 
 
