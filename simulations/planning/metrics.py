@@ -31,8 +31,8 @@ from process_models.procedure import Procedure
 from process_models.summary import figures
 from simulations.planning.cpm import schedule
 
-__all__ = ["Change", "Comparison", "Metrics", "PortfolioTotals", "compare", "headline", "measure",
-           "portfolio"]
+__all__ = ["Change", "Comparison", "Metrics", "PortfolioTotals", "compare", "distinct", "headline",
+           "measure", "portfolio"]
 
 #: The figures compared before/after and added up over a portfolio, in JSON key order.
 FIGURES = ("elapsed_working_days", "sequential_working_days", "summed_limit_days", "steps",
