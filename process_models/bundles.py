@@ -82,9 +82,8 @@ def resolve_items(data: dict[str, Any], *, file: str | None = None,
     """``data`` (a procedure file's top mapping) with its registry items filled in and the
     registry's departments added; unchanged when it names no registry.
 
-    Raises one located error for an unknown registry or item code (did-you-mean), a step
-    naming an item without a registry, or a department the file names otherwise than the
-    registry does.
+    Raises one located error for an unknown registry or item code (did-you-mean) or a step
+    naming an item without a registry.
     """
     def fail(msg: str, loc: Loc, suggestion: str | None = None, cls=ProcedureError):
         raise cls(msg, file=file, line=line_of(lines, loc), path=format_path(loc),
@@ -114,24 +113,19 @@ def resolve_items(data: dict[str, Any], *, file: str | None = None,
             s = {**item_step_fields(item), **s}
         resolved.append(s)
     return {**data, "steps": resolved,
-            "departments": _departments(data, resolved, registry, fail)}
+            "departments": _departments(data, resolved, registry)}
 
 
-def _departments(data: dict[str, Any], steps: list[Any], registry: Registry,
-                 fail) -> list[Any]:
-    """The file's departments, each the registry's where the ids meet, then the registry's
-    departments the steps and materials use that the file leaves out, in registry order."""
+def _departments(data: dict[str, Any], steps: list[Any], registry: Registry) -> list[Any]:
+    """The file's departments, then the registry's departments the steps and materials use
+    that the file leaves out, in registry order. A department the file states stays as
+    stated, so a stored version reads back after the registry renames one."""
     stated = data.get("departments")
     stated = stated if isinstance(stated, list) else []
-    ones = {d.id: d for d in registry.departments}
-    for i, d in enumerate(stated):
-        if isinstance(d, dict) and d.get("id") in ones and d.get("name") != ones[d["id"]].name:
-            fail(f"{shown(d.get('name'))} differs from registry '{registry.id}''s name "
-                 f"'{ones[d['id']].name}'; the catalog has one set of departments, so remove "
-                 "the entry or rename it in the registry", ("departments", i, "name"))
     used = {s.get("department") for s in steps if isinstance(s, dict)}
     materials = data.get("materials")
-    used |= {m.get("held_by") for m in materials or [] if isinstance(m, dict)}
+    used |= {m.get("held_by") for m in materials if isinstance(m, dict)} \
+        if isinstance(materials, list) else set()
     have = {d.get("id") for d in stated if isinstance(d, dict)}
     return [*stated, *(d.model_dump(mode="json", exclude_none=True)
                        for d in registry.departments if d.id in used and d.id not in have)]
