@@ -485,4 +485,6 @@ EN: dict[str, str] = {
     "capacity.after": "After",
     "capacity.measure": "Measure",
     "capacity.events": "{events} task events simulated",
+    # 一件事 bundles on the item registry
+    "portfolio.distinct": "counted once (shared ones once): {departments} departments, {items} items, {shared_items} of them shared by several procedures; the table adds procedure by procedure",
 }

@@ -22,7 +22,7 @@ EXPORTED = {
         "check_sourced", "country_calendar", "default_calendar", "did_you_mean",
         "dump_procedure", "figures", "load_catalog", "load_catalog_procedure",
         "load_national_lists", "load_procedure", "load_procedures", "load_registry",
-        "load_table", "local_date", "local_time",
+        "load_table", "local_date", "local_time", "named_registry",
         "numbers", "parse_procedure", "procedure_data", "procedure_from_table",
         "procedure_paths", "save_procedure", "save_registry", "save_table", "sourced_line",
         "summarize",

@@ -48,10 +48,16 @@ from process_models.procedure import (
     Unit,
 )
 from process_models.registry.columns import REQUIRED, column, header_keys, load_mapping
-from process_models.registry.items import Item, OnlineLevel, Registry, ServiceLevel, check_registry
+from process_models.registry.items import (
+    Item,
+    OnlineLevel,
+    Registry,
+    ServiceLevel,
+    check_registry,
+    parse_registry,
+)
 from process_models.table_columns import normal_header
 from process_models.table_files import TableWarning, read_bounded, read_table
-from process_models.yaml_loader import load_yaml
 
 __all__ = ["HEADER_SEARCH_ROWS", "SYNTHETIC_MARK", "TITLE_SUFFIX", "load_registry", "parse_registry",
            "registry_from_sheets"]
@@ -113,20 +119,6 @@ def load_registry(
     return registry_from_sheets(
         sheets, registry_id=registry_id or derived_id(p.stem, "registry", set()),
         name=name, default_name=p.stem, mapping=columns, source=source)
-
-
-def parse_registry(text: str, *, file: str | None = None) -> Registry:
-    """A registry from its YAML text (what ``registry import -o x.yaml`` writes)."""
-    data, lines = load_yaml(text, file=file, error=RegistryError)
-    if not isinstance(data, dict):
-        raise RegistryError("expected a mapping with id, name, departments and items",
-                            file=file, line=1)
-    try:
-        registry = Registry.model_validate(data)
-    except ValidationError as e:
-        raise validation_error(e, Registry, file=file, lines=lines,
-                               error_class=RegistryError) from None
-    return check_registry(registry, file=file)
 
 
 def registry_from_sheets(
