@@ -73,7 +73,7 @@ class Cli:
 
     def first_step(self, case_id: str) -> tuple[str, str]:
         shown = json.loads(self.run(["case", "show", case_id, "--json"])[2])
-        step = next(s for s in shown["steps"] if s["status"] == "in_progress")
+        step = next(s for s in shown["steps"] if s["status"] == "pending")
         return step["step_id"], step["department_id"]
 
 
