@@ -93,7 +93,9 @@ def uses_prefect() -> bool:
 
 
 def _digest(database_url: str) -> str:
-    return hashlib.sha256(database_url.encode()).hexdigest()[:12]
+    """A short name of the database, the same for every spelling of its URL."""
+    url = engine_for(database_url).url.render_as_string(hide_password=False)
+    return hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
 def beacon_glob(database_url: str) -> str:
