@@ -2,8 +2,8 @@
 ``python -c pass`` and ``onething --help``.
 
 The target is under 1 s for each command. A fresh data directory (SQLite, migrated by
-the first command, which is not timed) holds the cases; each command runs ``REPEATS``
-times in a fresh process, each time on a case of its own where it changes one, and the
+the first command, which is not timed) holds the cases; each command runs ``--repeats``
+times (default 5) in a fresh process, Prefect's home in the data directory, each time on a case of its own where it changes one, and the
 best and median wall times are printed with the best CPU time (user + system) of the
 process, which a busy shared machine inflates less. ``--checkout DIR`` times another
 checkout of the code with this interpreter (the code before a change, say).
@@ -38,8 +38,7 @@ class Cli:
         self.checkout = checkout
         self.env = {**os.environ, "ONETHING_DATA_DIR": str(data_dir),
                     "ONETHING_DATABASE_URL": "", "ONETHING_PREFECT_MODE": "embedded"}
-        for name in ("PREFECT_API_URL", "PREFECT_HOME"):
-            self.env.pop(name, None)
+        self.env.pop("PREFECT_API_URL", None)
         self.env["PREFECT_HOME"] = str(data_dir / "prefect")
 
     def argv(self, args: list[str] | None) -> list[str]:
