@@ -59,6 +59,7 @@ from flows.casework.advancing import (
     AdvanceResult,
     advance_case,
     advance_cases,
+    drain_outbox,
     withdraw_case,
 )
 from flows.casework.audit_chain import (
@@ -83,7 +84,12 @@ from flows.casework.due_dates import DEFERRAL_WORKING_DAYS
 from flows.casework.materials import promise_material, resume_step, stuck_steps, submit_materials
 from flows.casework.notice import NoticeItem, notification_list
 from flows.casework.opening import Applicant, open_case
-from flows.casework.outbox import mark_processed, pending_outbox
+from flows.casework.outbox import (
+    ADVANCING_KINDS,
+    mark_processed,
+    pending_outbox,
+    settle_outbox,
+)
 from flows.casework.store import init_db, make_engine
 from flows.casework.tables import (
     CLOSED_STATUSES,
@@ -106,6 +112,7 @@ from flows.casework.views import (
 
 __all__ = [
     "ADVANCE_BATCH_CASES",
+    "ADVANCING_KINDS",
     "CHANGE_MARKER",
     "CLOSED_STATUSES",
     "DEFERRAL_WORKING_DAYS",
@@ -135,6 +142,7 @@ __all__ = [
     "check_commitment",
     "check_tasks",
     "decide",
+    "drain_outbox",
     "init_db",
     "lock_chain",
     "make_engine",
@@ -147,6 +155,7 @@ __all__ = [
     "resolve_procedure",
     "resume_step",
     "seal_chain",
+    "settle_outbox",
     "sign_commitment",
     "step_colour",
     "store_procedure",
