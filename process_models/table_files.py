@@ -38,8 +38,8 @@ from process_models._cells import (
 )
 from process_models._cells import one_line as _one_line
 from process_models._cells import shown_cell as _shown
-from process_models.errors import ProcedureSyntaxError, TableError
 from process_models._reading import reading_file
+from process_models.errors import ProcedureSyntaxError, TableError
 from process_models.table_columns import HEADER_SEARCH_ROWS, header_at
 
 __all__ = [
