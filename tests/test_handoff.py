@@ -65,6 +65,7 @@ def test_a_lone_command_advances_the_cases_here_and_settles_their_rows(url):
         assert casework.pending_outbox(session) == []
 
 
+@pytest.mark.slow
 def test_a_relay_of_a_dead_process_is_not_running_and_its_beacon_is_removed(url, tmp_path):
     """A beacon left by a process that died (killed, say) does not count, and goes."""
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
