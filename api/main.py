@@ -32,6 +32,10 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
+# Imported with the application, not on first use: importing Prefect configures the
+# process's logging, which must happen before uvicorn configures its own loggers, or
+# uvicorn's INFO lines (start-up, shutdown, requests) are silenced.
+import flows.runs  # noqa: F401
 from api import applicant_pages, case_runner, pages, ratings_page
 from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking

@@ -765,7 +765,7 @@ def read_county(request: Request, user: PageUser) -> Response:
 @router.get("/auditor/overdue.csv")
 def download_overdue(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The overdue cases as CSV, applicants as the role may see them."""
-    from process_models.table import csv_writer
+    from process_models.table_files import csv_writer
 
     if refused := _gate(request, user, "cases:read"):
         return refused

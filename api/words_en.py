@@ -485,6 +485,8 @@ EN: dict[str, str] = {
     "capacity.after": "After",
     "capacity.measure": "Measure",
     "capacity.events": "{events} task events simulated",
+    # 一件事 bundles on the item registry
+    "portfolio.distinct": "counted once (shared ones once): {departments} departments, {items} items, {shared_items} of them shared by several procedures; the table adds procedure by procedure",
     # --- the applicant's pages and 好差评
     "applicant.login": "Applicant login",
     "applicant.login_intro": "Log in with your ID number (an enterprise: its unified social credit code) and a code sent by SMS to see and handle your applications.",

@@ -447,6 +447,8 @@ ZH: dict[str, str] = {
     "capacity.after": "调整后",
     "capacity.measure": "指标",
     "capacity.events": "模拟了 {events} 个办理事件",
+    # 一件事 bundles on the item registry
+    "portfolio.distinct": "去重后（共用的只计一次）：{departments}个部门、{items}个事项，其中{shared_items}个事项为多个一件事共用；上表逐个一件事相加",
     # --- the applicant's pages and 好差评
     "applicant.login": "申请人登录",
     "applicant.login_intro": "用身份证号码（企业用统一社会信用代码）和手机短信验证码登录，查看和办理自己的事项。",

@@ -59,6 +59,7 @@ from flows.casework.advancing import (
     AdvanceResult,
     advance_case,
     advance_cases,
+    drain_outbox,
     withdraw_case,
 )
 from flows.casework.applicant_login import LogSmsSender, SmsSender, request_code, verify_code
@@ -85,7 +86,12 @@ from flows.casework.material_files import store_material_file
 from flows.casework.materials import promise_material, resume_step, stuck_steps, submit_materials
 from flows.casework.notice import NoticeItem, notification_list
 from flows.casework.opening import Applicant, open_case
-from flows.casework.outbox import mark_processed, pending_outbox
+from flows.casework.outbox import (
+    ADVANCING_KINDS,
+    mark_processed,
+    pending_outbox,
+    settle_outbox,
+)
 from flows.casework.ratings import (
     appeal_rating,
     call_back,
@@ -117,6 +123,7 @@ from flows.casework.views import (
 
 __all__ = [
     "ADVANCE_BATCH_CASES",
+    "ADVANCING_KINDS",
     "CHANGE_MARKER",
     "CLOSED_STATUSES",
     "DEFERRAL_WORKING_DAYS",
@@ -151,6 +158,7 @@ __all__ = [
     "check_tasks",
     "decide",
     "decide_appeal",
+    "drain_outbox",
     "init_db",
     "lock_chain",
     "make_engine",
@@ -168,6 +176,7 @@ __all__ = [
     "resolve_procedure",
     "resume_step",
     "seal_chain",
+    "settle_outbox",
     "sign_commitment",
     "step_colour",
     "store_material_file",
