@@ -69,6 +69,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit:report": frozenset({"planner", "auditor", "admin"}),
     "audit:verify": frozenset({"auditor", "admin"}),
     "users:manage": frozenset({"admin"}),
+    "ratings:follow_up": frozenset({"front_desk", "clerk", "admin"}),
+    "ratings:decide_appeal": frozenset({"admin"}),
+    "ratings:report": frozenset({"planner", "auditor", "admin"}),
 }
 """Action → the roles allowed to do it."""
 

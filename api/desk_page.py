@@ -46,7 +46,7 @@ def read_notice(request: Request, user: PageUser, session: SessionDep,
     if refused := pages.gate(request, user, "procedures:read"):
         return refused
     try:
-        proc, notice, names = pages.notice(session, procedure_id, pages.page_language(request))
+        proc, notice, names = pages.notice_of(session, procedure_id, pages.page_language(request))
     except OnethingError as e:
         return pages.error_page(request, user, e)
     return pages.render(request, "notice.html", user, proc=proc, notice=notice, names=names,
@@ -98,4 +98,4 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
     strings = messages(pages.page_language(request))
     with Session(engine) as fresh:          # the flow opened it on its own connection
         message = opened_message(fresh, case_id, strings)
-    return pages.back(request, f"/cases/{case_id}", "ok", message)
+    return pages.back_to(request, f"/cases/{case_id}", "ok", message)

@@ -32,13 +32,26 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import case_runner, desk_page, pages, verify_page, window_page
+# Imported with the application, not on first use: importing Prefect configures the
+# process's logging, which must happen before uvicorn configures its own loggers, or
+# uvicorn's INFO lines (start-up, shutdown, requests) are silenced.
+import flows.runs  # noqa: F401
+from api import (
+    applicant_pages,
+    case_runner,
+    desk_page,
+    pages,
+    ratings_page,
+    verify_page,
+    window_page,
+)
 from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, ERROR_STATUS, Health, error_status, public_message
 from api.routes import api_router
 from api.routes.cases import CaseReads
 from api.security import SESSION_MAX_SECONDS, LoginLimiter, TooManyAttempts, hash_password
+from flows.casework.applicant_login import LogSmsSender, SmsSender
 from process_models.errors import OnethingError
 from process_models.settings import secret_key as configured_secret_key
 from process_models.settings import settings
@@ -75,6 +88,8 @@ TAGS = [
     {"name": "simulations", "description": "Critical path, risk, reforms, advice, Gantt."},
     {"name": "cases", "description": "Running cases, from the window to the certificates."},
     {"name": "audit", "description": "Before/after reports and the audit-chain check."},
+    {"name": "ratings", "description": "The applicant's own login, cases and 好差评; "
+                                       "差评 follow-ups and reports."},
 ]
 
 
@@ -206,6 +221,7 @@ def create_app(
     demo_accounts: bool | None = None,
     login_limiter: LoginLimiter | None = None,
     relay: bool = True,
+    sms_sender: SmsSender | None = None,
 ) -> FastAPI:
     """The service on ``engine`` (default: the settings' database).
 
@@ -213,7 +229,9 @@ def create_app(
     ``demo_accounts`` defaults to ``True`` in development; never on anything but SQLite.
     The database is migrated to head when the application starts; then the case handling
     starts beside the requests (:func:`api.case_runner.case_handling`: Prefect's API in
-    embedded mode, and the outbox relay unless ``relay`` is false).
+    embedded mode, and the outbox relay unless ``relay`` is false). Applicants' one-time
+    codes go through ``sms_sender`` (default :class:`~flows.casework.applicant_login.LogSmsSender`,
+    which writes them to the log: there is no SMS gateway).
     """
     from flows.casework.store import init_db, make_engine
 
@@ -240,6 +258,7 @@ def create_app(
     app.state.verify_limiter = verify_page.RequestLimiter()
     app.state.loop_reads = LoopReads(engine)
     app.state.case_reads = CaseReads()
+    app.state.sms_sender = sms_sender or LogSmsSender()
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
                        session_cookie="onething_session", same_site="lax",
                        max_age=SESSION_MAX_SECONDS,
@@ -261,6 +280,8 @@ def create_app(
     app.include_router(desk_page.router)
     app.include_router(verify_page.router)
     app.include_router(window_page.router)
+    app.include_router(applicant_pages.router)
+    app.include_router(ratings_page.router)
     return app
 
 

@@ -196,13 +196,17 @@ class NotificationListPublic(BaseModel):
 
 
 class ApplicantCreate(BaseModel):
-    """Who applies; the ID number is checked (GB 11643). The one definition of the
-    applicant's field limits, for the API and the CLI (:meth:`checked`)."""
+    """Who applies: a person (the ID number checked, GB 11643) or an enterprise (企业名称 as
+    ``name``, 统一社会信用代码 as ``id_number``, checked by GB 32100, and the legal
+    representative). The one definition of the applicant's field limits, for the API and
+    the CLI (:meth:`checked`)."""
 
     name: str = Field(min_length=1, max_length=200, examples=["张三"])
     id_number: str = Field(max_length=40, examples=[EXAMPLE_ID_NUMBER])
     address: str | None = Field(default=None, max_length=500, examples=["北京市东城区东华门街道"])
     phone: str | None = Field(default=None, max_length=40, examples=["13812345678"])
+    kind: Literal["person", "enterprise"] = "person"
+    legal_representative: str | None = Field(default=None, max_length=200, examples=["李四"])
 
     @classmethod
     def checked(cls, path: Callable[[str], str] = str, **fields: Any) -> ApplicantCreate:
@@ -286,6 +290,8 @@ class ApplicantPublic(BaseModel):
     id_number: str
     address: str | None = None
     phone: str | None = None
+    kind: str = "person"
+    legal_representative: str | None = None
     masked: bool
 
 
@@ -296,10 +302,12 @@ def applicant_public(case, view: PersonalData) -> ApplicantPublic | None:
     if view == "full":
         return ApplicantPublic(name=case.applicant_name, id_number=case.applicant_id_number,
                                address=case.applicant_address, phone=case.applicant_phone,
-                               masked=False)
+                               kind=case.applicant_kind,
+                               legal_representative=case.legal_representative, masked=False)
     return ApplicantPublic(
         name=case.applicant_name, id_number=mask_id_number(case.applicant_id_number),
-        phone=mask_phone(case.applicant_phone) if case.applicant_phone else None, masked=True,
+        phone=mask_phone(case.applicant_phone) if case.applicant_phone else None,
+        kind=case.applicant_kind, legal_representative=case.legal_representative, masked=True,
     )
 
 

@@ -78,10 +78,10 @@ from flows.casework.tables import (
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
 
-__all__ = ["HOME", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "back", "case_action",
-           "catalog", "department_names", "desk_form", "error_page", "gate", "notice", "now",
-           "one_line",
-           "page_language", "procedure_names", "render", "router"]
+__all__ = ["HOME", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "back_to", "case_action",
+           "catalog_procedures", "department_names", "desk_form", "error_page", "gate",
+           "notice_of", "now", "one_line", "page_language", "procedure_names", "render",
+           "router"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -111,6 +111,7 @@ HOME = {"front_desk": "/desk", "clerk": "/inbox", "planner": "/planner",
 NAV = [("nav.desk", "/desk", "cases:open"), ("nav.inbox", "/inbox", "cases:decide"),
        ("nav.board", "/board", "cases:read"), ("nav.search", "/search", "cases:read"),
        ("nav.planner", "/planner", "simulations:run"), ("nav.auditor", "/auditor", "audit:report"),
+       ("nav.ratings", "/ratings", "ratings:report"),
        ("nav.accounts", "/admin/accounts", "users:manage")]
 """(label, page, the action a role needs to see the page)."""
 
@@ -721,7 +722,7 @@ def read_county(request: Request, user: PageUser) -> Response:
 @router.get("/auditor/overdue.csv")
 def download_overdue(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The overdue cases as CSV, applicants as the role may see them."""
-    from process_models.table import csv_writer
+    from process_models.table_files import csv_writer
 
     if refused := _gate(request, user, "cases:read"):
         return refused
@@ -740,8 +741,9 @@ def download_overdue(request: Request, user: PageUser, session: SessionDep) -> R
         "Content-Disposition": 'attachment; filename="overdue-cases.csv"'})
 
 
-# The helpers the other page modules (api.verify_page, api.window_page) share.
-page_language, gate, error_page, procedure_names, catalog = (
+# The helpers the other page modules share (api/verify_page.py, api/window_page.py,
+# api/desk_page.py, api/applicant_pages.py, api/ratings_page.py).
+page_language, gate, error_page, procedure_names, catalog_procedures = (
     _language, _gate, _error_page, _names, _catalog)
-case_action, back, one_line, department_names, now, notice = (
+case_action, back_to, one_line, department_names, now, notice_of = (
     _case_action, _back, _one_line, _department_names, _now, _notice)

@@ -145,7 +145,7 @@ def read_refusal(request: Request, user: PageUser, session: SessionDep,
     if refused := pages.gate(request, user, "cases:open"):
         return refused
     language = pages.page_language(request)
-    procedures = [(p.id, display_name(p, language)) for p in pages.catalog()]
+    procedures = [(p.id, display_name(p, language)) for p in pages.catalog_procedures()]
     return pages.render(request, "refusal.html", user, procedures=procedures,
                         procedure_id=procedure_id[:200], name=name.strip()[:200],
                         reason=reason.strip()[:2000], today=local_date(pages.now()))
@@ -190,7 +190,7 @@ def _account_form(request: Request, user: User | None, csrf_token: str) -> Respo
     try:
         check_csrf(request, csrf_token)
     except Forbidden:
-        return pages.back(request, "/admin/accounts", "error",
+        return pages.back_to(request, "/admin/accounts", "error",
                           messages(pages.page_language(request))["error.csrf"])
     return None
 
@@ -228,7 +228,7 @@ def add_account(request: Request, user: PageUser, session: SessionDep,
                          entered={"username": username, "role": role,
                                   "departments": departments})
     strings = messages(pages.page_language(request))
-    return pages.back(request, "/admin/accounts", "ok", f"{strings['flash.account_added']} "
+    return pages.back_to(request, "/admin/accounts", "ok", f"{strings['flash.account_added']} "
                                                         f"{username}")
 
 
@@ -243,13 +243,13 @@ def set_account_active(request: Request, user: PageUser, session: SessionDep, us
         return refused
     strings = messages(pages.page_language(request))
     if not active and username == user.username:
-        return pages.back(request, "/admin/accounts", "error", strings["accounts.not_self"])
+        return pages.back_to(request, "/admin/accounts", "error", strings["accounts.not_self"])
     try:
         set_active(session, username, active)
     except OnethingError as error:
-        return pages.back(request, "/admin/accounts", "error", public_message(error))
+        return pages.back_to(request, "/admin/accounts", "error", public_message(error))
     done = strings["flash.account_enabled" if active else "flash.account_disabled"]
-    return pages.back(request, "/admin/accounts", "ok", f"{done} {username}")
+    return pages.back_to(request, "/admin/accounts", "ok", f"{done} {username}")
 
 
 @router.post("/admin/accounts/{username}/departments")
@@ -267,7 +267,7 @@ def set_account_departments(request: Request, user: PageUser, session: SessionDe
         set_departments(session, username, departments[:50],
                         known_departments=known_departments(session))
     except OnethingError as error:
-        return pages.back(request, "/admin/accounts", "error", public_message(error))
+        return pages.back_to(request, "/admin/accounts", "error", public_message(error))
     strings = messages(pages.page_language(request))
-    return pages.back(request, "/admin/accounts", "ok",
+    return pages.back_to(request, "/admin/accounts", "ok",
                       f"{strings['flash.account_departments']} {username}")

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     promise_max_working_days: int = Field(
         default=20, ge=1, le=250,
         description="容缺: a promised date lies at most this many working days away (深圳's rule)")
+    rating_follow_up_working_days: int = Field(
+        default=15, ge=1, le=250,
+        description="好差评: working days to call back and rectify after a 差评 (local rules, "
+        "commonly 15)")
 
     @property
     def effective_database_url(self) -> str:

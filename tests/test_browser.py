@@ -16,6 +16,7 @@ and on a 390 px phone. Screenshots (and the printed list as PDF) go to
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import re
 import shutil
@@ -82,13 +83,20 @@ def engine(tmp_path_factory, sqlite_template):
 
 @pytest.fixture(scope="module")
 def base_url(engine, prefect_harness):
-    """The service on uvicorn, 127.0.0.1 and a free port, in a thread of this process (with
-    this context, so its flows run on the session's Prefect harness)."""
-    import uvicorn
-
+    """The service on uvicorn (:func:`serve`)."""
     from api.main import create_app
 
-    app = create_app(engine, secret_key="browser-tests-" + "k" * 32, demo_accounts=False)
+    with serve(create_app(engine, secret_key="browser-tests-" + "k" * 32,
+                          demo_accounts=False)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve(app):
+    """``app`` on uvicorn at 127.0.0.1 and a free port, in a thread of this process (with
+    this context, so its flows run on the session's Prefect harness); its base URL."""
+    import uvicorn
+
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=contextvars.copy_context().run, args=(server.run,),
@@ -98,9 +106,11 @@ def base_url(engine, prefect_harness):
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -166,6 +166,7 @@ def test_bad_input_is_one_line_and_exit_code_2(run_cli, args, message):
     ("--address", "东" * 501, "--address: String should have at most 500 characters"),
     ("--phone", "1" * 41, "--phone: String should have at most 40 characters"),
 ])
+@pytest.mark.slow  # a child process
 def test_open_refuses_an_applicant_field_the_api_would_refuse(tmp_path, option, value, message):
     """The CLI checks the applicant with the API's own model (one definition of the limits):
     one line naming the option and the limit, exit 2, no database written."""
@@ -188,6 +189,7 @@ def test_open_refuses_an_applicant_field_the_api_would_refuse(tmp_path, option, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # a child process
 def test_a_decision_stands_and_is_reported_when_its_advance_cannot_be_requested(tmp_path):
     """The decision commits first: with the Prefect API unreachable (server mode, nothing
     listening) the command still succeeds, says the case moves on with the relay, and

@@ -1,8 +1,10 @@
 """Commands on running cases (``onething case ...``) and the worker (``onething worker``).
 
 Each command commits through :mod:`flows.casework` (the database is the
-record), then asks the flows to move the case on (:func:`flows.runs.advance_after_commit`):
-in embedded mode here and now, in server mode through the ``advance`` deployment.
+record), then has the case moved on (:mod:`api.case_runner`): in server
+mode through the ``advance`` deployment; in embedded mode by the running service's or
+worker's relay if one watches the database, else here, without starting Prefect. Reads
+(``show``, ``list``, ``checks``) import no Prefect.
 Bad input raises the domain's own errors, which the CLI prints as one line (exit 2).
 """
 
@@ -27,7 +29,7 @@ CaseArg = Annotated[str, typer.Argument(help="case id, e.g. C-20250124-0001")]
 def _engine():
     """The settings' database, migrated to head."""
     from flows.casework.store import init_db
-    from flows.runs import engine_for
+    from flows.handoff import engine_for
 
     engine = engine_for()
     init_db(engine)
@@ -159,9 +161,9 @@ def open_case(
     lang: LangOpt = "zh",
 ) -> None:
     """Open a case at the window on the reformed bundle; print the 一次性告知单 and the case id."""
+    from api import case_runner
     from api.models import ApplicantCreate
     from flows import casework
-    from flows.runs import run_open_case
 
     applicant = ApplicantCreate.checked(lambda field: "--" + field.replace("_", "-"),
                                         name=name, id_number=id_number, address=address,
@@ -169,8 +171,8 @@ def open_case(
     with case_session() as session:   # the version new cases open on
         proc = casework.window_procedure(procedure, version, session=session)
     notice = casework.notification_list(proc)
-    _engine()
-    opened = run_open_case(proc.id, applicant.model_dump(), list(material), version=proc.version)
+    opened = case_runner.opened(_engine(), proc.id, applicant.model_dump(), list(material),
+                                proc.version)
     brought = set(material)
     items = [{"material_id": i.material_id, "name": i.name, "key": i.key, "count": i.count,
               "steps": list(i.steps), "brought": i.material_id in brought} for i in notice]

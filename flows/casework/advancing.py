@@ -33,6 +33,7 @@ from flows.casework._rows import (
 from flows.casework.audit_chain import certificates_digest
 from flows.casework.definitions import case_procedure
 from flows.casework.due_dates import ready_day, step_due
+from flows.casework.outbox import ADVANCING_KINDS, pending_outbox, settle_outbox
 from flows.casework.tables import (
     OPEN_STEP_STATUSES,
     Case,
@@ -50,6 +51,7 @@ __all__ = [
     "AdvanceResult",
     "advance_case",
     "advance_cases",
+    "drain_outbox",
     "end_for_missed_promises",
     "withdraw_case",
 ]
@@ -95,6 +97,21 @@ def advance_cases(session: Session, case_ids: Iterable[str], *,
         with Transaction(session) as tx:
             results += _advance_batch(tx, ids[first:first + ADVANCE_BATCH_CASES], at)
     return results
+
+
+def drain_outbox(session: Session, *, now: datetime, limit: int = 5000
+                 ) -> tuple[int, list[AdvanceResult]]:
+    """Advance the cases of up to ``limit`` pending outbox rows here, in this process, and
+    settle the rows (:func:`~flows.casework.outbox.settle_outbox`): what an ``advance``
+    flow run does, without Prefect. Returns the rows settled and one result per case.
+
+    If advancing raises, nothing is marked and the rows stay pending for the next advance.
+    """
+    rows = pending_outbox(session, limit)
+    results = advance_cases(session, [r.case_id for r in rows if r.kind in ADVANCING_KINDS],
+                            now=now)
+    settled = settle_outbox(session, rows, {r.case_id for r in results}, limit=limit, now=now)
+    return settled, results
 
 
 def _advance_batch(tx: Transaction, case_ids: list[str], at: datetime) -> list[AdvanceResult]:

@@ -202,6 +202,8 @@ class CaseLine:
     applicant_id_number: str
     applicant_address: str | None
     applicant_phone: str | None
+    applicant_kind: str
+    legal_representative: str | None
     received_at: datetime
     due_date: date | None
     current_steps: tuple[CurrentStep, ...]
@@ -287,6 +289,7 @@ def case_view(session: Session, case_id: str, *, today: date,
         colour=case_colour(case, steps, today, yellow_share=share),
         applicant_name=case.applicant_name, applicant_id_number=case.applicant_id_number,
         applicant_address=case.applicant_address, applicant_phone=case.applicant_phone,
+        applicant_kind=case.applicant_kind, legal_representative=case.legal_representative,
         received_at=case.received_at, accepted_at=case.accepted_at, due_date=case.due_date,
         closed_at=case.closed_at, close_reason=case.close_reason, version=case.version,
         current_steps=current_steps(steps, today, share),
@@ -321,7 +324,8 @@ def current_steps(steps: Any, today: date, yellow_share: float) -> tuple[Current
 
 _BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.procedure_version, Case.status,
                   Case.received_at, Case.due_date, Case.closed_at, Case.applicant_name,
-                  Case.applicant_id_number, Case.applicant_address, Case.applicant_phone)
+                  Case.applicant_id_number, Case.applicant_address, Case.applicant_phone,
+                  Case.applicant_kind, Case.legal_representative)
 """What the board shows of a case, and what its colour needs."""
 
 _COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.step_id, CaseStep.department_id, CaseStep.status,
@@ -370,6 +374,8 @@ def case_board(
                       applicant_id_number=case.applicant_id_number,
                       applicant_address=case.applicant_address,
                       applicant_phone=case.applicant_phone,
+                      applicant_kind=case.applicant_kind,
+                      legal_representative=case.legal_representative,
                       received_at=case.received_at, due_date=case.due_date,
                       current_steps=current_steps(steps.get(case.id, []), today, share))
              for case in cases]
