@@ -71,6 +71,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "supervision:read": frozenset({"clerk", "auditor", "supervisor", "admin"}),
     "supervision:answer": frozenset({"clerk", "admin"}),
     "supervision:report": frozenset({"auditor", "supervisor", "admin"}),
+    "users:manage": frozenset({"admin"}),
+    "ratings:follow_up": frozenset({"front_desk", "clerk", "admin"}),
+    "ratings:decide_appeal": frozenset({"admin"}),
+    "ratings:report": frozenset({"planner", "auditor", "admin"}),
 }
 """Action → the roles allowed to do it."""
 

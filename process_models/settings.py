@@ -86,9 +86,17 @@ class Settings(BaseSettings):
         default=2, ge=0, le=250,
         description="容缺: a promised date lies at least this many working days before the "
         "case's committed limit (深圳's rule)")
+    supplement_answer_working_days: int = Field(
+        default=30, ge=1, le=250,
+        description="补正: working days the applicant has to bring what a 补正告知书 asks for, "
+        "printed on it as its deadline (estimate; local rules set it)")
     promise_max_working_days: int = Field(
         default=20, ge=1, le=250,
         description="容缺: a promised date lies at most this many working days away (深圳's rule)")
+    rating_follow_up_working_days: int = Field(
+        default=15, ge=1, le=250,
+        description="好差评: working days to call back and rectify after a 差评 (local rules, "
+        "commonly 15)")
 
     @property
     def effective_database_url(self) -> str:

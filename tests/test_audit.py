@@ -416,6 +416,7 @@ READING_COMMANDS = [
 
 @pytest.mark.parametrize("command", READING_COMMANDS, ids=" ".join)
 @pytest.mark.parametrize("where", ["sqlite", "postgresql"])
+@pytest.mark.slow  # a child process
 def test_reading_a_database_that_does_not_exist_is_one_line_and_creates_nothing(
         tmp_path, command, where):
     """A mistyped ``--database`` is an error (one line, exit 2), never an empty database

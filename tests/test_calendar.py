@@ -399,6 +399,7 @@ def test_an_unwritable_cache_folder_still_gives_the_official_days(official_cache
 
 # -- the default calendar and the settings ----------------------------------------------------
 @pytest.mark.parametrize("how", ["environment", "dotenv"])
+@pytest.mark.slow  # a child process
 def test_the_default_calendar_applies_override_files_set_in_the_environment_or_a_dotenv(
     tmp_path, how
 ):

@@ -124,5 +124,5 @@ def test_the_audit_report_prints_the_anchor_it_appended(place, tmp_path):
     assert onething(place, "procedure", "upload", str(override_file(tmp_path))).returncode == 0
     answer = onething(place, "audit", "report", "newborn")
     assert answer.returncode == 0, answer.stderr
-    assert "审计链锚点 (audit chain anchor): event 1 ·" in answer.stdout
+    assert "审计链锚点：event 1 ·" in answer.stdout
     assert len((tmp_path / "var" / "audit-anchors.log").read_text().splitlines()) == 1

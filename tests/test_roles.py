@@ -108,6 +108,20 @@ ROUTES = [
           params={"format": "xlsx"}),
     Route("department grades", "GET", "/api/supervision/grades", SUPERVISION_REPORTERS,
           params={"year": 2025, "quarter": 1}),
+    Route("record 帮办代办", "POST", "/api/cases/{case_id}/agent",
+          frozenset({"front_desk", "admin"}),
+          json={"agent": "王帮办", "authorisation": "委托书 2025-031"}, changes=True),
+    # 好差评: only the case's applicant rates (applicant tokens: tests/test_applicant_api.py).
+    Route("rate a case", "POST", "/api/cases/{case_id}/rating", frozenset(), json={"score": 2}),
+    Route("the applicant's cases", "GET", "/api/applicant/cases", frozenset()),
+    # No rating yet: past the gate, nothing to follow up (409).
+    Route("follow up a 差评", "POST", "/api/cases/{case_id}/rating/follow-up",
+          frozenset({"front_desk", "clerk", "other_clerk", "admin"}),
+          json={"action": "call_back", "text": "已回访"}, status=409),
+    Route("open 差评 follow-ups", "GET", "/api/ratings/follow-ups",
+          frozenset({"front_desk", "clerk", "other_clerk", "admin"})),
+    Route("好差评 report", "GET", "/api/ratings/report", ANALYSTS,
+          params={"group_by": "department"}),
 ]
 
 
@@ -170,7 +184,9 @@ def test_every_api_route_is_in_the_role_table(app):
     """A new route must say who may use it here, or this test fails."""
     covered = {(r.method, r.path) for r in ROUTES}
     open_routes = {("POST", "/api/login/access-token"), ("GET", "/api/users/me"),
-                   ("POST", "/api/logout")}   # any account: its own token and session
+                   ("POST", "/api/logout"),   # any account: its own token and session
+                   ("POST", "/api/applicant/code"), ("POST", "/api/applicant/token")}
+                   # an applicant logging in with an SMS code
     paths = app.openapi()["paths"]   # app.routes holds included routers unexpanded
     assert "/api/cases/{case_id}/steps/{step_id}/decision" in paths
     for path, operations in paths.items():

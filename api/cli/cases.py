@@ -1,8 +1,10 @@
 """Commands on running cases (``onething case ...``) and the worker (``onething worker``).
 
 Each command commits through :mod:`flows.casework` (the database is the
-record), then asks the flows to move the case on (:func:`flows.runs.advance_after_commit`):
-in embedded mode here and now, in server mode through the ``advance`` deployment.
+record), then has the case moved on (:mod:`api.case_runner`): in server
+mode through the ``advance`` deployment; in embedded mode by the running service's or
+worker's relay if one watches the database, else here, without starting Prefect. Reads
+(``show``, ``list``, ``checks``) import no Prefect.
 Bad input raises the domain's own errors, which the CLI prints as one line (exit 2).
 """
 
@@ -27,7 +29,7 @@ CaseArg = Annotated[str, typer.Argument(help="case id, e.g. C-20250124-0001")]
 def _engine():
     """The settings' database, migrated to head."""
     from flows.casework.store import init_db
-    from flows.runs import engine_for
+    from flows.handoff import engine_for
 
     engine = engine_for()
     init_db(engine)
@@ -60,9 +62,10 @@ _SHOWN = {
     "materials": ("material_id", "status", "due_date"),
     "decisions": ("step_id", "outcome", "reason", "department_id", "decided_by", "decided_at"),
     "certificates": ("number", "name", "step_id", "department_id", "issued_at", "revoked_at",
-                     "revoked_reason"),
+                     "revoked_reason", "verification_code"),
     "commitments": ("step_id", "department_id", "text", "signed_by", "signed_at",
                     "check_due_date", "check_result", "check_reason", "checked_by"),
+    "agents": ("agent", "acting_for", "authorisation", "recorded_by", "at"),
     "line": ("case_id", "procedure_id", "applicant_name", "status", "colour", "due_date"),
     "check": ("case_id", "step_id", "department_id", "check_due_date", "colour"),
 }
@@ -80,7 +83,8 @@ def _case_data(view) -> dict:
 
     data = {**_shown(view, "case"),
             **{part: [_shown(item, part) for item in getattr(view, part)]
-               for part in ("steps", "materials", "decisions", "certificates", "commitments")}}
+               for part in ("steps", "materials", "decisions", "certificates", "commitments",
+                            "agents")}}
     for shown, step in zip(data["steps"], view.steps, strict=True):
         shown["pauses"] = [asdict(pause) for pause in step.pauses]
     return data
@@ -142,9 +146,13 @@ def _print_case(data: dict, proc, t: dict[str, str]) -> None:
             result=f"{t['cli.separator']}{result}" + (f" {c['check_reason']}"
                                                       if c["check_reason"] else "")
             if result else ""))
+    for a in data["agents"]:
+        out.print(t["cli.case.agent"].format(agent=a["agent"], acting_for=a["acting_for"],
+                                             at=f"{a['at']:%Y-%m-%d %H:%M}",
+                                             authorisation=a["authorisation"]))
     for c in data["certificates"]:
         out.print(t["cli.case.certificate"].format(
-            number=c["number"], name=c["name"],
+            number=c["number"], name=c["name"], code=c["verification_code"],
             department=names.get(c["department_id"], c["department_id"]),
             revoked=t["cli.case.revoked"].format(reason=c["revoked_reason"])
             if c["revoked_at"] else ""))
@@ -168,9 +176,9 @@ def open_case(
     lang: LangOpt = "zh",
 ) -> None:
     """Open a case at the window on the reformed bundle; print the 一次性告知单 and the case id."""
+    from api import case_runner
     from api.models import ApplicantCreate
     from flows import casework
-    from flows.runs import run_open_case
 
     applicant = ApplicantCreate.checked(lambda field: "--" + field.replace("_", "-"),
                                         name=name, id_number=id_number, address=address,
@@ -178,8 +186,8 @@ def open_case(
     with case_session() as session:   # the version new cases open on
         proc = casework.window_procedure(procedure, version, session=session)
     notice = casework.notification_list(proc)
-    _engine()
-    opened = run_open_case(proc.id, applicant.model_dump(), list(material), version=proc.version)
+    opened = case_runner.opened(_engine(), proc.id, applicant.model_dump(), list(material),
+                                proc.version)
     brought = set(material)
     items = [{"material_id": i.material_id, "name": i.name, "key": i.key, "count": i.count,
               "steps": list(i.steps), "brought": i.material_id in brought} for i in notice]
@@ -310,6 +318,23 @@ def promise(
         names = _case_names(session, case_id)
     console().print(t["cli.case.promised"].format(case_id=case_id,
                                                   material=names.get(material, material), due=day))
+
+
+@case_app.command("agent")
+def agent(
+    case_id: CaseArg,
+    name: Annotated[str, typer.Option("--agent", help="the member of staff acting (帮办员)")],
+    authorisation: Annotated[str, typer.Option(
+        "--authorisation", help="the applicant's 委托书 or its number")],
+    by: Annotated[str, typer.Option("--by", help="who records it")] = "front desk",
+    lang: LangOpt = "zh",
+) -> None:
+    """帮办代办: record a member of staff acting on the case for its applicant."""
+    from api import case_runner
+
+    with case_session() as session:
+        case_runner.record_agent(session, case_id, name, authorisation, by)
+    console().print(words(lang)["cli.case.agent_recorded"].format(case_id=case_id, agent=name))
 
 
 @case_app.command("checks")

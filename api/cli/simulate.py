@@ -290,6 +290,10 @@ def portfolio(
     if unchanged:
         names = {p.id: p.name for p in befores}
         out.print(w["portfolio.unchanged"].format(names=w["cli.comma"].join(names[i] for i in unchanged)))
+    labels = ("改革前：", "改革后：") if lang == "zh" else ("before: ", "after: ")
+    for label, counts in zip(labels, (t.distinct_before, t.distinct_after), strict=True):
+        if counts is not None:
+            out.print((label if afters else "") + w["portfolio.distinct"].format(**counts))
     before, after = ("改革前", "；改革后") if lang == "zh" else ("before: ", "; after: ")
     line = before + sourced_line((b for b, _ in pairs), language=lang)
     out.print(line + (after + sourced_line((a for _, a in pairs), language=lang) if afters else ""))
