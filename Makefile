@@ -44,11 +44,13 @@ test: $(STAMP) system-deps postgres
 	$(PY) -m pytest -q
 
 # The fast tier: lint, then every test and doctest not marked slow (no PostgreSQL, Prefect,
-# browser, Schemathesis or child process; the rule is in tests/conftest.py). One process:
-# pytest-xdist's second worker collects everything again, more than it saves on two cores.
+# browser, Schemathesis or child process; the rule is in tests/conftest.py), each property
+# test capped at a few Hypothesis examples (the `fast` profile; `make test` keeps every count).
+# One process: pytest-xdist's second worker collects everything again, more than it saves on
+# two cores.
 check: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q --hypothesis-profile fast
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

@@ -18,7 +18,8 @@
 >>> token = create_access_token(7, epoch=2, secret_key="s" * 32)
 >>> decode_access_token(token, secret_key="s" * 32)
 TokenClaims(user_id=7, epoch=2)
->>> verify_password("秘密", hash_password("秘密")), verify_password("guess", hash_password("秘密"))
+>>> stored = hash_password("秘密")
+>>> verify_password("秘密", stored), verify_password("guess", stored)
 (True, False)
 """
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from process_models.catalog import CATALOG_DIR, catalog_ids
 from tests.api_fixtures import (  # noqa: F401
@@ -23,6 +24,11 @@ from tests.store_fixtures import (  # noqa: F401
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: ``make check`` runs ``--hypothesis-profile fast``: every property test tries at most this many
+#: examples. ``make test`` (and CI) keeps the default profile and each test's own count.
+FAST_EXAMPLES = 10
+settings.register_profile("fast", max_examples=FAST_EXAMPLES)
 
 
 @pytest.fixture
@@ -74,7 +80,19 @@ def is_slow(item: pytest.Item) -> bool:
     return callspec is not None and "postgresql" in callspec.params.values()
 
 
+def cap_examples(test) -> None:
+    """Under the ``fast`` profile, cap a property test's own ``max_examples`` (a count written
+    in ``@settings`` outranks the profile) at :data:`FAST_EXAMPLES`; other tests are left as
+    they are."""
+    own = getattr(test, "_hypothesis_internal_use_settings", None)
+    if own is not None and own.max_examples > FAST_EXAMPLES:
+        test._hypothesis_internal_use_settings = settings(own, max_examples=FAST_EXAMPLES)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    fast = settings.get_current_profile_name() == "fast"
     for item in items:
         if is_slow(item):
             item.add_marker(pytest.mark.slow)
+        elif fast and isinstance(item, pytest.Function):
+            cap_examples(item.obj)

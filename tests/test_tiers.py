@@ -7,6 +7,10 @@ import ast
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import FAST_EXAMPLES, cap_examples
 
 TESTS = Path(__file__).resolve().parent
 FILES = ("test_cases_store.py", "test_flows.py", "test_browser.py", "test_schemathesis.py",
@@ -81,3 +85,16 @@ def test_every_test_that_starts_a_child_process_is_marked_slow():
                      and not any("slow" in ast.unparse(d) for d in f.decorator_list)
                      and "prefect_harness" not in ast.unparse(f.args)]
     assert unmarked == []
+
+
+@pytest.mark.parametrize(("own", "fast"), [(200, FAST_EXAMPLES), (5, 5)])
+def test_the_fast_profile_caps_a_property_tests_own_example_count(own, fast):
+    """``make check`` tries at most :data:`FAST_EXAMPLES` examples; ``make test`` keeps ``own``."""
+
+    @settings(max_examples=own, deadline=None)
+    @given(st.integers())
+    def prop(n):
+        pass
+
+    cap_examples(prop)
+    assert prop._hypothesis_internal_use_settings.max_examples == fast
