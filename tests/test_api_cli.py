@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,9 +21,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """The CLI's embedded database in a folder of this test."""
+def data_dir(tmp_path, monkeypatch, sqlite_template):
+    """The CLI's embedded database in a folder of this test (a copy of the session's
+    migrated template, so no command migrates it again)."""
     monkeypatch.setattr(settings, "data_dir", tmp_path)
+    shutil.copyfile(sqlite_template, tmp_path / "onething.db")
     return tmp_path
 
 

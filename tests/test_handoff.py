@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -34,13 +35,13 @@ ID_NUMBER = "11010519491231002X"
 
 
 @pytest.fixture
-def url(tmp_path, monkeypatch) -> str:
-    """A migrated SQLite file of its own; the data directory beside it; embedded mode."""
+def url(tmp_path, monkeypatch, sqlite_template) -> str:
+    """A migrated SQLite file of its own (a copy of the session's template); the data
+    directory beside it; embedded mode."""
     monkeypatch.setattr(settings, "data_dir", tmp_path)
     monkeypatch.setattr(settings, "prefect_mode", "embedded")
-    database_url = f"sqlite:///{tmp_path / 'cases.db'}"
-    init_db(make_engine(database_url))
-    return database_url
+    shutil.copyfile(sqlite_template, tmp_path / "cases.db")
+    return f"sqlite:///{tmp_path / 'cases.db'}"
 
 
 def _decided(database_url: str) -> list[str]:
