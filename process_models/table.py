@@ -54,7 +54,6 @@ on an all-join stage becomes dependencies on its milestones).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -72,6 +71,7 @@ from process_models._cells import (
     MAX_TRIPS,
     UncachedFormula,
     cell_text,
+    derived_id,
     join_names,
     listed,
     split_names,
@@ -184,24 +184,9 @@ _CHOICES: dict[type, tuple[str, ...]] = {
 # --- ids -------------------------------------------------------------------------------------
 
 
-def _derived_id(name: str, prefix: str, taken: set[str]) -> str:
-    """A deterministic ASCII id for ``name``; a suffix ``_2``, ``_3`` … avoids ``taken``."""
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") if name.isascii() else ""
-    if 0 < len(slug) <= 64:
-        base = slug
-    else:
-        base = f"{prefix}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}_{n}"
-    taken.add(candidate)
-    return candidate
-
-
 def _slug_from(text: str) -> str:
     """A procedure id from a file stem (``餐饮店`` → ``table_`` + hex)."""
-    return _derived_id(text, "table", set())
+    return derived_id(text, "table", set())
 
 
 # --- reading cells ---------------------------------------------------------------------------
@@ -377,7 +362,7 @@ class _Steps:
         self.reader = reader
         self.named = named
         self.taken: dict[str, set[str]] = {"s": set(), "d": set(), "m": set()}
-        self.step_ids = {n: _derived_id(n, "s", self.taken["s"]) for n in named}
+        self.step_ids = {n: derived_id(n, "s", self.taken["s"]) for n in named}
         self.departments: dict[str, str] = {}
         self.materials: dict[str, Material] = {}
         self.edges: dict[str, list[str]] = {n: [] for n in named}
@@ -409,7 +394,7 @@ class _Steps:
         if not department:
             reader.fail(row, "department", "is empty; name the department that handles the step")
         if department not in self.departments:
-            self.departments[department] = _derived_id(department, "d", self.taken["d"])
+            self.departments[department] = derived_id(department, "d", self.taken["d"])
         unit = reader.choice(row, "unit", cell_text(row.cells.get("unit")), Unit, Unit.working)
         bases, dependency_bases = _read_basis(reader, row)
         stated = _stated(bases)
@@ -490,7 +475,7 @@ class _Steps:
             names = [f"{step_name}要件{i}" for i in range(1, count + 1)]
         for m in names:
             if m not in self.materials:
-                self.materials[m] = Material(id=_derived_id(m, "m", self.taken["m"]), name=m)
+                self.materials[m] = Material(id=derived_id(m, "m", self.taken["m"]), name=m)
         return [self.materials[m].id for m in names]
 
 
