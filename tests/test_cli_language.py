@@ -25,13 +25,34 @@ COMMANDS = {
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 
 
-@pytest.fixture(params=catalog_ids())
-def reformed(request, tmp_path):
+@pytest.fixture(params=catalog_ids(), scope="module")
+def reformed(request, tmp_path_factory):
     """A catalog procedure's id, its catalog reform, and a folder holding both forms."""
+    folder = tmp_path_factory.mktemp(request.param)
     result = catalog_reform(request.param)
-    save_procedure(result.before, tmp_path / "before.yaml")
-    save_procedure(result.after, tmp_path / "after.yaml")
-    return request.param, result, tmp_path
+    save_procedure(result.before, folder / "before.yaml")
+    save_procedure(result.after, folder / "after.yaml")
+    return request.param, result, folder
+
+
+@pytest.fixture(scope="module")
+def shown() -> dict[tuple[str, ...], tuple[int, str, str]]:
+    """What each command line printed, run once for all the tests that read it."""
+    return {}
+
+
+@pytest.fixture
+def run_once(run_cli, shown):
+    """Run the CLI on these arguments, or give back what the same arguments printed before
+    (the outputs are read by several tests; ``catalog`` prints the same for every
+    procedure)."""
+
+    def _run(*args: str) -> tuple[int, str, str]:
+        if args not in shown:
+            shown[args] = run_cli(*args)
+        return shown[args]
+
+    return _run
 
 
 def _names(*procs) -> set[str]:
@@ -40,12 +61,12 @@ def _names(*procs) -> set[str]:
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_human_output_names_steps_and_never_shows_a_bare_step_id(run_cli, command, reformed):
+def test_human_output_names_steps_and_never_shows_a_bare_step_id(run_once, command, reformed):
     """People read step names; ids are for JSON (an id that equals its name, or a
     procedure's own id where it names the procedure, excepted): before and after a reform,
     in its change log too."""
     pid, result, folder = reformed
-    code, out, _ = run_cli(*COMMANDS[command](pid, folder))
+    code, out, _ = run_once(*COMMANDS[command](pid, folder))
     assert code == 0
     procedure_ids = set(catalog_ids()) if command == "catalog" else {pid}
     ids = {s.id for p in (result.before, result.after) for s in p.steps
@@ -54,13 +75,13 @@ def test_human_output_names_steps_and_never_shows_a_bare_step_id(run_cli, comman
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_with_lang_en_no_chinese_is_left_but_in_names(run_cli, command, reformed):
+def test_with_lang_en_no_chinese_is_left_but_in_names(run_once, command, reformed):
     """``--lang en`` puts every label in English: each Chinese run left in the output lies
     in a name of a step, department, material, stage, procedure or reform scenario (a
     table may wrap or cut a name). A reform's change-log lines quote the scenario's notes
     and the levers' own words, and are not checked here."""
     pid, result, folder = reformed
-    code, out, _ = run_cli(*COMMANDS[command](pid, folder), "--lang", "en")
+    code, out, _ = run_once(*COMMANDS[command](pid, folder), "--lang", "en")
     assert code == 0
     names = _names(*load_catalog(), result.after) | {
         load_scenario(catalog_scenario_path(pid)).name or ""}
@@ -71,13 +92,13 @@ def test_with_lang_en_no_chinese_is_left_but_in_names(run_cli, command, reformed
 
 
 @pytest.mark.parametrize("command", ["catalog", "simulate", "reform", "portfolio"])
-def test_chinese_is_the_default_and_english_the_choice(run_cli, command, reformed):
+def test_chinese_is_the_default_and_english_the_choice(run_once, command, reformed):
     """Without ``--lang`` the labels are the pages' Chinese ones; with ``--lang en`` their
     English ones."""
     pid, _, folder = reformed
     args = COMMANDS[command](pid, folder)
-    _, zh, _ = run_cli(*args)
-    _, en, _ = run_cli(*args, "--lang", "en")
+    _, zh, _ = run_once(*args)
+    _, en, _ = run_once(*args, "--lang", "en")
     assert "事项数" in zh and "Steps" in en
     assert "Steps" not in zh and "事项数" not in en
 
