@@ -340,13 +340,11 @@ def test_bad_calendar_input_is_one_line_and_exit_code_2(run_cli, args, message):
          "9999-12-30 + 5 days is past 9999-12-31; check the date and day count"),
     ],
 )
-def test_a_calendar_overflow_is_one_line_and_exit_code_2(tmp_path, args, message):
+def test_a_calendar_overflow_is_one_line_and_exit_code_2(run_cli, args, message):
     """Day counts beyond ten years and dates past 9999 are refused, not an OverflowError."""
-    from tests.test_yaml_loader import onething
-
-    done = onething("calendar", *args, cwd=tmp_path)
-    assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr.startswith(f"error: {message}") and done.stderr.count("\n") == 1
+    code, out, err = run_cli("calendar", *args)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1
 
 
 # -- the official days' cache file ----------------------------------------------------------
