@@ -38,6 +38,7 @@ from api.pages import (
     render,
 )
 from api.security import check_csrf
+from api.verify_page import qr_svg, verify_url
 from flows.casework import ratings
 from flows.casework.applicant_login import request_code, subject_of, verify_code
 from flows.casework.identity import mask_id_number
@@ -320,7 +321,8 @@ def download_file(request: Request, subject: ApplicantSubject,
 def read_certificate(request: Request, subject: ApplicantSubject,
                      session: SessionDep, case_id: str, number: str,
                      download: bool = False) -> Response:
-    """A certificate of the applicant's case, printable; ``?download=1`` saves it."""
+    """A certificate of the applicant's case, printable, with its 核验码 and the QR code of
+    its public check; ``?download=1`` saves it."""
     try:
         case = own_case(session, subject, case_id)
         view = case_view(session, case_id, today=local_today())
@@ -329,8 +331,9 @@ def read_certificate(request: Request, subject: ApplicantSubject,
             raise InvalidInput(f"no certificate '{number}' in case {case_id}", path="number")
     except OnethingError as error:
         return error_page(request, None, error)
+    url = verify_url(request, number, certificate.verification_code)
     response = render(request, "applicant_certificate.html", None, case=case,
-                      certificate=certificate)
+                      certificate=certificate, url=url, qr=qr_svg(url))
     if download:
         response.headers["Content-Disposition"] = f'attachment; filename="{number}.html"'
     return response
