@@ -709,4 +709,7 @@ EN: dict[str, str] = {
     "rating.record": "Record",
     "rating.no_follow_ups": "No bad ratings to put right.",
     "rating.recorded": "Recorded.",
+    # the applicant journey's pages
+    "rating.comment_given": "Comment",
+    "applicant.back_to_case": "Back to the progress",
 }

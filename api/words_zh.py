@@ -670,4 +670,7 @@ ZH: dict[str, str] = {
     "rating.record": "记录",
     "rating.no_follow_ups": "没有待整改的差评。",
     "rating.recorded": "已记录。",
+    # the applicant journey's pages
+    "rating.comment_given": "评价意见",
+    "applicant.back_to_case": "返回办理进度",
 }

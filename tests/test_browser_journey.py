@@ -141,7 +141,9 @@ def test_an_enterprise_goes_from_its_phone_to_certificates_and_a_followed_up_rat
     _shot(applicant, "journey-09-verified-390px")
 
     # 不满意: the applicant is told of the follow-up and its due date.
-    applicant.goto(f"/applicant/cases/{case_id}")
+    applicant.go_back()
+    applicant.click("#back-to-case")
+    applicant.wait_for_url(re.compile(rf"/applicant/cases/{case_id}$"))
     applicant.check("input[name=score][value='2']")
     applicant.fill("textarea[name=comment]", "材料清单看不懂")
     applicant.click("button:has-text('提交评价')")
@@ -161,6 +163,7 @@ def test_an_enterprise_goes_from_its_phone_to_certificates_and_a_followed_up_rat
     line = desk.locator("#follow-ups tr.case").filter(
         has=desk.locator(f"a[href='/cases/{case_id}']"))
     assert line.count() == 1
+    assert "可不填" not in desk.inner_text("#follow-ups thead"), "the applicant's form label"
     text = line.inner_text()
     assert "企业开办" in text and "不满意" in text and str(due) in text
     _no_case_id(desk)
