@@ -146,6 +146,8 @@ def render(request: Request, template: str, user: User | None, *, status_code: i
         "label": lambda group, value: label(strings, group, value),
         "csrf": csrf_token(request),
         "nav": [(strings[key], href) for key, href, action in NAV if _may(user, action)],
+        "user_departments": [_department_names(language).get(d, d)
+                             for d in (user.departments if user else [])],
         "switch_url": f"{request.url.path}?{request.url.include_query_params(lang=other).query}",
         "flash": request.session.pop("flash", None),
         "resumed": getattr(request.state, "resumed", {}),

@@ -110,6 +110,7 @@ def test_an_enterprise_goes_from_its_phone_to_certificates_and_a_followed_up_rat
         clerk.goto("/inbox")
         row = clerk.locator(f"tr[data-case='{case_id}'][data-step={step.id}]")
         assert ENTERPRISE in row.inner_text()
+        assert f"({step.department})" not in clerk.inner_text("header"), "a department's id"
         _shot(clerk, f"journey-{number:02}-inbox-{step.department}")
         row.locator("button.approve").click()
         clerk.wait_for_url(re.compile(r"/inbox$"))
