@@ -53,7 +53,7 @@ from flows.casework.tables import Case, Rating, RatingFollowUp, SubmissionStatus
 from flows.casework.views import case_board, case_view
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 
-__all__ = ["notice_qr_svg", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/applicant", include_in_schema=False)
 
@@ -84,17 +84,6 @@ def _checked(request: Request, csrf_token: str) -> None:
         check_csrf(request, csrf_token)
     except Forbidden:
         raise Forbidden(_strings(request)["error.csrf"]) from None
-
-
-def notice_qr_svg(url: str) -> str:
-    """An inline SVG QR code of ``url`` (generated here, no network).
-
-    >>> notice_qr_svg("http://127.0.0.1:8000/applicant/notice/newborn").startswith("<svg")
-    True
-    """
-    import segno
-
-    return segno.make(url, error="m").svg_inline(scale=4, border=2, omitsize=True)
 
 
 # --- logging in ---------------------------------------------------------------------------------
@@ -164,7 +153,7 @@ def read_applicant_notice(request: Request, session: SessionDep, procedure_id: s
         return error_page(request, None, error)
     url = str(request.url_for("read_applicant_notice", procedure_id=proc.id))
     return render(request, "applicant_notice.html", None, proc=proc, notice=notice,
-                  names=names, qr=notice_qr_svg(url), today=local_today())
+                  names=names, qr=qr_svg(url), today=local_today())
 
 
 @router.get("/apply/{procedure_id}")

@@ -16,17 +16,18 @@ import pytest
 from sqlmodel import Session, select
 
 from flows.casework.tables import Case, Certificate, RatingFollowUp
-from tests.test_browser import CHROMIUM, STARTUP, TIMEOUT_MS, _flash, _shot, _sideways, serve
-from tests.test_browser import browser, engine, log_in  # noqa: F401  (fixtures)
-from tests.test_browser_applicant import (
-    CREDIT_CODE,
-    PHONE,
-    PHONE_VIEWPORT,
-    PNG,
-    Outbox,
-    _chinese_only,
-    _plain,
+from tests.test_browser import (  # noqa: F401  (browser, engine, log_in: fixtures)
+    CHROMIUM,
+    STARTUP,
+    _flash,
+    _shot,
+    _sideways,
+    browser,
+    engine,
+    log_in,
+    serve,
 )
+from tests.test_browser_applicant import PNG, Outbox, _chinese_only, _plain, applicant_on_phone
 
 ENTERPRISE = "某某科技有限公司"
 
@@ -61,16 +62,7 @@ def _no_case_id(page) -> None:
 def test_an_enterprise_goes_from_its_phone_to_certificates_and_a_followed_up_rating(
         engine, browser, base_url, outbox, log_in, tmp_path):  # noqa: F811
     """补正, decisions, certificates, the public check and the 差评's follow-up, end to end."""
-    phone = browser.new_context(base_url=base_url, locale="zh-CN", viewport=PHONE_VIEWPORT)
-    phone.set_default_timeout(TIMEOUT_MS)
-    applicant = phone.new_page()
-    applicant.goto("/applicant")
-    applicant.fill("input[name=id_number]", CREDIT_CODE)
-    applicant.fill("input[name=phone]", PHONE)
-    applicant.click("form[action='/applicant/code'] button")
-    applicant.fill("input[name=code]", outbox.codes[-1])
-    applicant.click("form[action='/applicant/login'] button")
-    assert "我的申请" in _plain(applicant)
+    applicant = applicant_on_phone(browser, base_url, outbox, "journey-00-login-390px")
 
     # Applying without the first key material: the case waits for it (待补正).
     applicant.goto(f"/applicant/apply/{STARTUP.id}")
@@ -156,7 +148,7 @@ def test_an_enterprise_goes_from_its_phone_to_certificates_and_a_followed_up_rat
     assert "不满意" in text and "我们将回访并整改" in text and str(due) in text
     _chinese_only(applicant)
     _shot(applicant, "journey-10-rated-390px")
-    phone.close()
+    applicant.context.close()
 
     # The follow-up, on the staff's 好差评 page: the item by name, the score, the due date.
     desk = log_in("desk")
