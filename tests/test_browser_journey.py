@@ -55,10 +55,6 @@ def base_url(engine, prefect_harness, outbox, tmp_path_factory):  # noqa: F811
     settings.data_dir = data_dir
 
 
-def _no_case_id(page) -> None:
-    assert not re.search(r"C-\d{8}-\d{4}", _plain(page)), "a case id is shown"
-
-
 def test_an_enterprise_goes_from_its_phone_to_certificates_and_a_followed_up_rating(
         engine, browser, base_url, outbox, log_in, tmp_path):  # noqa: F811
     """补正, decisions, certificates, the public check and the 差评's follow-up, end to end."""
@@ -159,5 +155,5 @@ def test_an_enterprise_goes_from_its_phone_to_certificates_and_a_followed_up_rat
     assert "可不填" not in desk.inner_text("#follow-ups thead"), "the applicant's form label"
     text = line.inner_text()
     assert "企业开办" in text and "不满意" in text and str(due) in text
-    _no_case_id(desk)
+    assert not re.search(r"C-\d{8}-\d{4}", _plain(desk)), "a case id is shown"
     _shot(desk, "journey-11-follow-up")
