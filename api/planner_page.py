@@ -70,7 +70,8 @@ def _backward(before: Procedure, after: Procedure, finish_by: date,
 def planner_context(before: Procedure, scenario_text: str | None, finish_by: date | None,
                     language: str) -> dict[str, Any]:
     """Everything the planner page shows of ``before`` reformed by ``scenario_text`` (YAML;
-    ``None``: the catalog's scenario). Raises the domain's one-line errors."""
+    ``None``: the catalog's scenario), and the reformed procedure (``after``). Raises the
+    domain's one-line errors."""
     from api.waterfall import waterfall
     from process_models.provenance import sourced_line
     from simulations.planning.advisor import advise
@@ -91,7 +92,7 @@ def planner_context(before: Procedure, scenario_text: str | None, finish_by: dat
     names = names_of(before, after, language=language)
     strings = messages(language)
     return {
-        "comparison": plain(result.comparison.as_dict()),
+        "after": after, "comparison": plain(result.comparison.as_dict()),
         "changes": result.changes,
         "change_sentence": lambda change: change_sentence(change, strings, names),
         "waterfall": bars, "waterfall_top": max(bar.high for bar in bars),

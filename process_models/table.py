@@ -122,8 +122,10 @@ __all__ = [
     "load_table",
     "procedure_from_table",
     "read_table",
+    "read_table_data",
     "save_table",
     "table_from_procedure",
+    "table_procedure",
     "write_table",
 ]
 
@@ -310,9 +312,10 @@ class _Reader:
 
     def fail(self, row: _Row | int, key: str, message: str, suggestion: str | None = None):
         number = row.number if isinstance(row, _Row) else row
-        raise TableError(_one_line(message), file=self.file,
-                         path=f"row {number}, {self.headers.get(key, key)}",
-                         suggestion=suggestion and _one_line(suggestion))
+        column = self.headers.get(key, key)
+        raise TableError(_one_line(message), file=self.file, path=f"row {number}, {column}",
+                         suggestion=suggestion and _one_line(suggestion), row=number,
+                         column=column)
 
     def days(self, row: _Row, key: str) -> float | None:
         raw = _text(row.cells.get(key))
@@ -380,28 +383,49 @@ def load_table(
     ``procedure_id`` and ``name`` default to the file stem (as an ASCII id).
     """
     p = Path(path)
-    rows, file = _read(p, sheet)
-    return procedure_from_table(
-        rows, file=file, procedure_id=procedure_id or _slug_from(p.stem), name=name or p.stem,
-    )
+    _check_suffix(str(p))
+    return table_procedure(_read_bytes(p), str(p), procedure_id=procedure_id, name=name,
+                           sheet=sheet)
+
+
+def table_procedure(data: bytes, file: str, *, procedure_id: str | None = None,
+                    name: str | None = None, sheet: str | None = None) -> Procedure:
+    """A step table held in ``data`` (e.g. an upload) as a checked :class:`Procedure`, read
+    as :func:`load_table` reads a file; ``file`` is its name (its suffix tells CSV from
+    XLSX) and what errors name."""
+    _check_suffix(file)
+    rows, place = read_table_data(data, file, sheet=sheet)
+    stem = Path(file).stem
+    return procedure_from_table(rows, file=place, procedure_id=procedure_id or _slug_from(stem),
+                                name=name or stem)
+
+
+def _check_suffix(file: str) -> None:
+    suffix = Path(file).suffix
+    if suffix.lower() not in (".csv", ".xlsx"):
+        raise TableError(f"unknown table type '{suffix}'; use a .csv or .xlsx file", file=file)
 
 
 def _read(p: Path, sheet: str | None) -> tuple[list[Sequence[Any]], str]:
     """The rows of the table in ``p`` and the name errors give its place (file, sheet)."""
-    suffix = p.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise TableError(f"unknown table type '{p.suffix}'; use a .csv or .xlsx file", file=str(p))
-    data = _read_bytes(p)
-    if suffix == ".csv":
+    _check_suffix(str(p))
+    return read_table_data(_read_bytes(p), str(p), sheet=sheet)
+
+
+def read_table_data(data: bytes, file: str, *,
+                    sheet: str | None = None) -> tuple[list[Sequence[Any]], str]:
+    """The rows of a ``.csv`` or ``.xlsx`` table held in ``data`` (an upload; ``file`` its
+    name, whose suffix tells the type) and the name errors give its place (file, sheet)."""
+    if file.lower().endswith(".csv"):
         if sheet is not None:
-            raise TableError("a CSV file has no sheets; leave out --sheet", file=str(p),
+            raise TableError("a CSV file has no sheets; leave out --sheet", file=file,
                              path="--sheet")
-        return _csv_rows(_decode(data, str(p)), str(p)), str(p)
+        return _csv_rows(_decode(data, file), file), file
 
     from process_models._xlsx import read_sheets
 
     seen = []
-    for found in read_sheets(data, str(p), sheet):
+    for found in read_sheets(data, file, sheet):
         seen.append(found)
         if sheet is not None or _header_at(found.rows) is not None:
             break
@@ -410,13 +434,13 @@ def _read(p: Path, sheet: str | None) -> tuple[list[Sequence[Any]], str]:
             raise TableError(
                 f"no sheet has a header row (事项, 部门, 承诺时限) in its first "
                 f"{HEADER_SEARCH_ROWS} rows: {'、'.join(s.name for s in seen)}; add one, or "
-                "name the sheet with --sheet", file=str(p))
+                "name the sheet with --sheet", file=file)
         found = seen[0]
-    file = f"{p}, sheet {_one_line(found.name)}"
+    place = f"{file}, sheet {_one_line(found.name)}"
     if found.merged:
-        warnings.warn(f"{file}: merged cells {_listed(found.merged)} read as their top value in "
-                      "every row they span; check those rows", TableWarning, stacklevel=3)
-    return found.rows, file
+        warnings.warn(f"{place}: merged cells {_listed(found.merged)} read as their top value "
+                      "in every row they span; check those rows", TableWarning, stacklevel=3)
+    return found.rows, place
 
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
@@ -515,23 +539,23 @@ def _csv_rows(text: str, file: str) -> list[Sequence[Any]]:
             why = "a quote (\") opened in this row is never closed; close it or remove it"
         else:
             why = f"malformed CSV ({e}); quote a cell that holds quotes or separators"
-        raise TableError(why, file=file, path=f"row {number}") from None
+        raise TableError(why, file=file, path=f"row {number}", row=number) from None
     return rows
 
 
 def _check_record(record: list[str], number: int, file: str) -> None:
     if number > MAX_TABLE_ROWS and any(c.strip() for c in record):
         raise TableError(f"more than {MAX_TABLE_ROWS} rows, more than a step table may hold; "
-                         "split the procedure", file=file, path=f"row {number}")
+                         "split the procedure", file=file, path=f"row {number}", row=number)
     for column, cell in enumerate(record, 1):
         if column > MAX_TABLE_COLUMNS and cell.strip():
             raise TableError(f"holds {_shown(cell)} in column {column}, beyond the "
                              f"{MAX_TABLE_COLUMNS} columns a step table may use; delete it",
-                             file=file, path=f"row {number}")
+                             file=file, path=f"row {number}", row=number)
         if len(cell) > MAX_CELL_CHARS:
             raise TableError(f"a cell of {len(cell)} characters in column {column}, more than "
                              f"a cell may hold ({MAX_CELL_CHARS}); shorten it", file=file,
-                             path=f"row {number}")
+                             path=f"row {number}", row=number)
 
 
 def _listed(items: Sequence[Any], most: int = 8) -> str:
@@ -615,7 +639,7 @@ def _find_header(rows: Sequence[Sequence[Any]], file: str | None):
                         raise TableError(
                             f"the columns are separated by '{sep}' ({what}); separate them with "
                             "',' (in Excel: save as CSV UTF-8 (逗号分隔))", file=file,
-                            path=f"row {i + 1}")
+                            path=f"row {i + 1}", row=i + 1)
         at = max(candidates, key=lambda i: (len(_known_columns(rows[i])), -i))
     headers, positions = _headers(rows[at], at + 1, file)
     return at, headers, positions
@@ -821,18 +845,18 @@ def _headers(row: Sequence[Any], number: int, file: str | None):
             close = _close(raw, [h for c in COLUMNS for h in (c.zh, c.en)])
             if close:
                 raise TableError(f"unknown column {_shown(raw)}", file=file,
-                                 path=f"row {number}", suggestion=close)
+                                 path=f"row {number}", row=number, suggestion=close)
             continue  # 序号, 说明 …: columns a step table does not hold
         if key in positions:
             raise TableError(f"column {_shown(raw)} repeats {_shown(written[key])}; keep one of them",
-                             file=file, path=f"row {number}")
+                             file=file, path=f"row {number}", row=number)
         positions[key] = pos
         written[key] = " ".join(raw.split())  # a wrapped header, on one line
     missing = [_BY_KEY[k] for k in REQUIRED if k not in positions]
     if missing:
         need = ", ".join(f"{c.zh}/{c.en}" for c in missing)
         raise TableError(f"missing column {need}; the header row needs 事项, 部门 and 承诺时限",
-                         file=file, path=f"row {number}")
+                         file=file, path=f"row {number}", row=number)
     for c in COLUMNS:
         written.setdefault(c.key, c.zh)
     return written, positions

@@ -25,7 +25,9 @@ from tests.api_fixtures import (
 EVERYONE = frozenset(ACCOUNTS)
 CASE_READERS = frozenset({"front_desk", "clerk", "other_clerk", "auditor", "admin"})
 ANALYSTS = frozenset({"planner", "auditor", "admin"})
+PLANNERS = frozenset({"planner", "admin"})
 UPLOAD = small_procedure_yaml("roles_shop")
+NO_WORKSPACE = "0" * 32
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Route:
     json: dict[str, Any] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     content: bytes | None = None
+    files: dict[str, tuple[str, bytes]] | None = None
     changes: bool = False
     status: int = 200
 
@@ -97,6 +100,19 @@ ROUTES = [
           f"/api/cases/{{case_id}}/materials/{DEFERRED_MATERIAL}/promise",
           frozenset({"front_desk", "admin"}),
           json={"promised": str(date.today() + timedelta(days=7))}, changes=True),
+    # The planner's workspace; an unknown id is 404 past the gate (tests/test_workspace.py
+    # walks a stored one, and another planner's).
+    Route("upload to the workspace", "POST", "/api/workspace/procedures", PLANNERS,
+          files={"file": ("shop.yaml", UPLOAD.encode())}, changes=True, status=201),
+    Route("list the workspace", "GET", "/api/workspace/procedures", PLANNERS),
+    Route("workspace graph", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/graph.svg",
+          PLANNERS, status=404),
+    Route("workspace report", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/report.docx",
+          PLANNERS, status=404),
+    Route("keep a scenario", "POST", f"/api/workspace/procedures/{NO_WORKSPACE}/scenarios",
+          PLANNERS, json={"name": "并联", "levers": ["parallelise"]}, status=404),
+    Route("kept scenarios", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/scenarios",
+          PLANNERS, status=404),
 ]
 
 
@@ -107,7 +123,7 @@ def test_each_role_may_do_exactly_what_its_permissions_allow(client, auth, engin
     before = snapshot(engine)
     answer = client.request(route.method, route.path.format(case_id=case_id),
                             headers=auth[identity], json=route.json, params=route.params,
-                            content=route.content)
+                            content=route.content, files=route.files)
     if identity in route.allowed:
         assert answer.status_code == route.status, answer.text
         assert (snapshot(engine) != before) == route.changes

@@ -5,10 +5,10 @@ routes in order until one matches."""
 
 from fastapi import APIRouter
 
-from api.routes import audit, cases, login, procedures, simulations
+from api.routes import audit, cases, login, procedures, simulations, workspace
 
 api_router = APIRouter()
-for module in (cases, login, procedures, simulations, audit):
+for module in (cases, login, procedures, simulations, audit, workspace):
     api_router.include_router(module.router)
 
 __all__ = ["api_router"]
