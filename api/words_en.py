@@ -490,6 +490,7 @@ EN: dict[str, str] = {
     "nav.workspace": "My procedures",
     "ws.title": "My procedures (workspace)",
     "ws.file": "Upload a procedure: step table (CSV, XLSX), procedure YAML or BPMN",
+    "ws.stored": "Stored in your workspace: {name} ({steps} steps)",
     "ws.upload": "Upload",
     "ws.upload_help": "Step table headers: 事项, 部门, 前置事项, 法定时限, 承诺时限, 时限单位, 要件数, 跑动次数, "
                       "依赖类型 (or step, department, …); a CSV in any encoding Excel writes. "

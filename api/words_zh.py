@@ -452,6 +452,7 @@ ZH: dict[str, str] = {
     "nav.workspace": "我的流程",
     "ws.title": "我的流程（工作区）",
     "ws.file": "上传办事流程：事项表（CSV、XLSX）、流程 YAML 或 BPMN",
+    "ws.stored": "已保存到工作区：{name}（{steps} 个事项）",
     "ws.upload": "上传",
     "ws.upload_help": "事项表的表头：事项、部门、前置事项、法定时限、承诺时限、时限单位、要件数、跑动次数、依赖类型；"
                       "CSV 可为 Excel 保存的任何编码（GBK、UTF-8、UTF-16）。上传的流程只在你的工作区，不会用于在办案件。",

@@ -27,7 +27,7 @@ from process_models.procedure import Procedure
 
 __all__ = ["COMPRESS_FACTOR", "MAX_UPLOAD_BYTES", "NOTHING_TO_ACT_ON", "UPLOAD_TYPES", "WORKSPACE_LEVERS",
            "check_levers", "graph_figures", "lever_entries", "procedure_from_upload",
-           "reformed", "scenario_text"]
+           "reformed", "scenario_text", "workspace_scenario"]
 
 MAX_UPLOAD_BYTES = 2_000_000
 """The largest file a planner uploads to the workspace."""
@@ -164,12 +164,22 @@ def scenario_text(proc: Procedure, levers: list[str]) -> str:
                           allow_unicode=True, sort_keys=False)
 
 
+def workspace_scenario(proc: Procedure, levers: list[str]):
+    """The checked scenario of the ticked levers; none ticked: a scenario that changes
+    nothing (the procedure as uploaded)."""
+    from simulations.planning.scenario import Scenario, parse_scenario
+
+    if not check_levers(levers):
+        return Scenario(procedure=proc.id)
+    return parse_scenario(scenario_text(proc, levers), file="scenario.yaml")
+
+
 def reformed(before: Procedure, levers: list[str]):
     """The reform of ``before`` by the ticked levers (:class:`~simulations.planning.scenario
     .Reform`); no lever: the procedure unchanged."""
-    from simulations.planning.scenario import reform, scenario_for
+    from simulations.planning.scenario import reform
 
-    return reform(before, scenario_for(before, scenario_text(before, levers)))
+    return reform(before, workspace_scenario(before, levers))
 
 
 def graph_figures(proc: Procedure, language: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from api.deps import PageUser, SessionDep
+from api.i18n import messages
 from api.models import public_message
 from api.page_kit import back, error_page, gate, language, render, stale_form
 from api.pages import METRICS
@@ -97,16 +98,18 @@ async def upload_workspace_procedure(request: Request, user: PageUser, session: 
     row = workspace.add_procedure(session, proc, owner=user.username,
                                   change=f"上传 {file.filename or ''}".strip(),
                                   now=datetime.now(UTC))
-    return back(request, f"/workspace/{row.id}", "ok", f"{proc.name}：{len(proc.steps)}")
+    stored = messages(language(request))["ws.stored"]
+    return back(request, f"/workspace/{row.id}", "ok",
+                stored.format(name=proc.name, steps=len(proc.steps)))
 
 
 def _figures(before: Procedure, levers: list[str], lang: str) -> dict[str, Any]:
     """Before/after figures, waterfall, change log, Gantt, graphs and risk of one scenario."""
     from api.planner_page import planner_context
-    from api.workspace import graph_figures, scenario_text
+    from api.workspace import graph_figures, workspace_scenario
     from simulations.planning.montecarlo import compare_risk
 
-    context = planner_context(before, scenario_text(before, levers), None, lang)
+    context = planner_context(before, workspace_scenario(before, levers), None, lang)
     after = context["after"]
     risk = compare_risk(before, after, runs=RISK_RUNS, seed=0)
     return {**context, "graph_before": graph_figures(before, lang),
@@ -152,8 +155,8 @@ def save_workspace_scenario(request: Request, user: PageUser, session: SessionDe
     """Keep the ticked levers under a name (also: duplicate a kept scenario)."""
     from api.workspace import check_levers
 
-    back = f"/workspace/{workspace_id}"
-    if refused := gate(request, user, ACTION, page=back):
+    home = f"/workspace/{workspace_id}"
+    if refused := gate(request, user, ACTION, page=home):
         return refused
     try:
         check_csrf(request, csrf_token)
@@ -161,8 +164,8 @@ def save_workspace_scenario(request: Request, user: PageUser, session: SessionDe
                                         name=name, levers=check_levers(lever),
                                         now=datetime.now(UTC))
     except OnethingError as error:
-        return back(request, back, "error", public_message(error))
-    return back(request, f"{back}?scenario={saved.id}", "ok", saved.name)
+        return back(request, home, "error", public_message(error))
+    return back(request, f"{home}?scenario={saved.id}", "ok", saved.name)
 
 
 @router.get("/workspace/{workspace_id}/compare")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 
 import pytest
@@ -262,3 +263,74 @@ def test_a_lever_with_nothing_to_act_on_says_why(lever, why):
 
     with pytest.raises(InvalidInput, match=why):
         reformed(procedure_from_upload("开餐馆.csv", step_table()), [lever])
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def planner_page(client, auth):
+    """A browser logged in to the pages as the planner (its own cookies)."""
+    browser = TestClient(client.app)
+    form = browser.get("/login")
+    answer = browser.post("/login", data={
+        "username": ACCOUNTS["planner"][0], "password": PASSWORD,
+        "csrf_token": CSRF.search(form.text).group(1), "next": "/"}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return browser
+
+
+def post_file(browser, data: bytes, name: str = "开餐馆.csv"):
+    csrf = CSRF.search(browser.get("/workspace").text).group(1)
+    return browser.post("/workspace", data={"csrf_token": csrf},
+                        files={"file": (name, data, "text/csv")}, follow_redirects=False)
+
+
+def test_the_upload_page_marks_the_row_and_column_at_fault_and_stores_nothing(
+        planner_page, engine):
+    before = snapshot(engine)
+    page = post_file(planner_page, step_table(food="十天"))
+    assert page.status_code == 422
+    assert "第 3 行「承诺时限」有误" in page.text
+    assert 'id="fault-row"' in page.text and '<td class="fault-cell">十天</td>' in page.text
+    assert "这个文件一行也没有保存" in page.text and "/tmp" not in page.text
+    assert snapshot(engine) == before
+
+
+def test_a_planner_walks_upload_graph_levers_two_scenarios_compare_and_report(planner_page):
+    """The workbench as a planner uses it: names, not ids, on every page."""
+    stored = post_file(planner_page, step_table())
+    assert stored.status_code == 303
+    home = stored.headers["location"]
+    page = planner_page.get(home, params={"lever": ["parallelise", "merge"]})
+    assert page.status_code == 200, page.text
+    assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg" class="graph"') == 2
+    assert "关键路径：营业执照 → 食品经营许可 → 消防安全检查" in page.text
+    assert "P50" in page.text and "按时办结概率" in page.text
+    assert not re.search(r"\bs_[0-9a-f]{6}", re.sub(r'data-step="[^"]*"', "", page.text))
+    csrf = CSRF.search(page.text).group(1)
+    for name, levers in (("并联", ["parallelise"]), ("并联加合并", ["parallelise", "merge"])):
+        saved = planner_page.post(f"{home}/scenarios", data={
+            "csrf_token": csrf, "name": name, "lever": levers}, follow_redirects=False)
+        assert saved.status_code == 303, saved.text
+    page = planner_page.get(home)
+    ids = re.findall(r'name="a" value="([0-9a-f]{32})"', page.text)
+    compared = planner_page.get(f"{home}/compare", params={"a": ids[0], "b": ids[1]})
+    assert compared.status_code == 200
+    assert 'data-scenario="并联"' in compared.text and 'data-scenario="并联加合并"' in compared.text
+    report = planner_page.get(f"{home}/report.docx", params={"lever": ["parallelise"]})
+    assert report.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert _docx_tables(report.content)[0][1][0] == "办理时间（工作日）"
+
+
+def test_the_workbench_speaks_english_when_asked(planner_page):
+    assert "My procedures (workspace)" in planner_page.get("/workspace?lang=en").text
+
+
+def test_the_api_docs_load_their_scripts_from_the_service_not_a_cdn(client):
+    docs = client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert "cdn" not in client.get("/redoc").text
