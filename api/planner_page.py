@@ -69,10 +69,12 @@ def _backward(before: Procedure, after: Procedure, finish_by: date,
 
 
 def planner_context(before: Procedure, scenario_text: str | Scenario | None,
-                    finish_by: date | None, language: str) -> dict[str, Any]:
+                    finish_by: date | None, language: str, *,
+                    with_advice: bool = True) -> dict[str, Any]:
     """Everything the planner page shows of ``before`` reformed by ``scenario_text`` (YAML
     or a checked :class:`~simulations.planning.scenario.Scenario`; ``None``: the catalog's
-    scenario), and the reformed procedure (``after``). Raises the domain's one-line errors."""
+    scenario), and the reformed procedure (``after``); the advisor's ranking unless
+    ``with_advice`` is false. Raises the domain's one-line errors."""
     from api.waterfall import waterfall
     from process_models.provenance import sourced_line
     from simulations.planning.advisor import advise
@@ -100,7 +102,7 @@ def planner_context(before: Procedure, scenario_text: str | Scenario | None,
         "change_sentence": lambda change: change_sentence(change, strings, names),
         "waterfall": bars, "waterfall_top": max(bar.high for bar in bars),
         "procedure_name": display_name(before, language),
-        "advice": plain(advise(before).as_dict()),
+        "advice": plain(advise(before).as_dict()) if with_advice else None,
         "gantt": gantt[gantt.find("<svg"):], "bases": _bases(before, language),
         "sourced": {"before": sourced_line([before], language=language),
                     "after": sourced_line([after], language=language)},

@@ -109,7 +109,8 @@ def _figures(before: Procedure, levers: list[str], lang: str) -> dict[str, Any]:
     from api.workspace import graph_figures, workspace_scenario
     from simulations.planning.montecarlo import compare_risk
 
-    context = planner_context(before, workspace_scenario(before, levers), None, lang)
+    context = planner_context(before, workspace_scenario(before, levers), None, lang,
+                              with_advice=False)
     after = context["after"]
     risk = compare_risk(before, after, runs=RISK_RUNS, seed=0)
     return {**context, "graph_before": graph_figures(before, lang),
