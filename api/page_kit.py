@@ -38,6 +38,7 @@ templates = Jinja2Templates(directory=TEMPLATES_DIR)
 def local_time(moment: datetime | None) -> str:
     """A stored UTC time as the service centre reads it (UTC+8), to the minute.
 
+    >>> from datetime import UTC
     >>> local_time(datetime(2025, 1, 24, 1, 30, tzinfo=UTC))
     '2025-01-24 09:30'
     """
