@@ -228,7 +228,7 @@ def graph_png(layout: GraphLayout, *, lang: str = "zh", dpi: int = 120) -> bytes
                                     boxstyle="round,pad=0,rounding_size=6", facecolor=n.colour,
                                     edgecolor="#c0392b" if n.critical else "#555",
                                     linewidth=2.5 if n.critical else 1.0))
-        ax.text(n.x + 8, n.y + 19, _clip(n.name, 11), fontsize=8, fontweight="bold",
+        ax.text(n.x + 8, n.y + 19, _clip(n.name, 11), fontsize=8,
                 family=family, va="center")
         days = "" if n.days is None else f"{_days(n.days)}{'天' if lang != 'en' else ' d'}"
         ax.text(n.x + 8, n.y + 36, f"{_clip(n.department, 7)} {days}", fontsize=7,
