@@ -183,5 +183,6 @@ def test_every_api_route_is_in_the_role_table(app):
             for method in operations:
                 key = (method.upper(), path.replace("{step_id}", "business_licence")
                        .replace("{procedure_id}", PROCEDURE_ID)
-                       .replace("{material_id}", DEFERRED_MATERIAL))
+                       .replace("{material_id}", DEFERRED_MATERIAL)
+                       .replace("{workspace_id}", NO_WORKSPACE))
                 assert key in covered | open_routes, key
