@@ -142,7 +142,9 @@ EN: dict[str, str] = {
     "planner.plan_elapsed": "Elapsed with the plan (working days)",
     "planner.gantt": "Gantt chart (critical path in red)",
     "planner.from_order": "Where the saving comes from",
-    "blocked.legal_dependency": "marked as a legal dependency in this model: this order is kept",
+    "blocked.legal_dependency": "a legal order under {source}: kept",
+    "blocked.legal_dependency_unsourced": "marked legal in this model without a source: kept "
+                                          "as modelled",
     "blocked.commitment_not_allowed": "告知承诺 not allowed under {source}",
     "blocked.commitment_unmarked": "not marked as allowed in this model (no source)",
     "advice.from_modelled_order": "from the serial order set when modelling",
