@@ -44,7 +44,8 @@ test: $(STAMP) system-deps postgres
 	$(PY) -m pytest -q
 
 # The fast tier: lint, then every test and doctest not marked slow (no PostgreSQL, Prefect,
-# browser or Schemathesis; the rule is in tests/conftest.py).
+# browser, Schemathesis or child process; the rule is in tests/conftest.py). One process:
+# pytest-xdist's second worker collects everything again, more than it saves on two cores.
 check: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not slow" -q

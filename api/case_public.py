@@ -50,6 +50,8 @@ def case_public(view: CaseView, user: User) -> CasePublic:
     fields["commitments"] = [replace(c, text=free_text(c.text, data),
                                      check_reason=free_text(c.check_reason, data))
                              for c in view.commitments]
+    fields["agents"] = [a if data != "none" else replace(a, acting_for="")
+                        for a in view.agents]
     return CasePublic.model_validate(
         {**fields, "applicant": applicant_public(view, data)}, from_attributes=True)
 
@@ -67,22 +69,27 @@ def case_board(
     session: Session, user: User, *, today: date | None = None, colour: str | None = None,
     status: str | None = None, procedure_id: str | None = None,
     department_id: str | None = None, include_closed: bool = False, offset: int = 0,
-    limit: int = 100,
+    limit: int = 100, search: str | None = None,
 ) -> CasesPublic:
     """The case board as ``user`` sees it on ``today`` (default: today), for
-    :func:`api.routes.cases.read_cases` and the pages."""
+    :func:`api.routes.cases.read_cases` and the pages. ``search`` finds cases by number,
+    applicant's name or, for roles that see ID numbers in full, ID number: a masked view
+    cannot probe who has a case."""
+    view = personal_data(user.role)
     board = views_board(session, today=today or local_today(), colour=colour, status=status,
                         procedure_id=procedure_id, department_id=department_id,
-                        include_closed=include_closed, case_ids=visible_case_ids(user))
-    view = personal_data(user.role)
+                        include_closed=include_closed, case_ids=visible_case_ids(user),
+                        search=search, search_id_numbers=view == "full")
     lines = board.lines[offset:offset + limit]
     stuck = stuck_steps(session, [line.case_id for line in lines])
     return CasesPublic(
         data=[CaseSummary(case_id=line.case_id, procedure_id=line.procedure_id,
+                          procedure_version=line.procedure_version,
                           status=line.status, colour=line.colour,
                           applicant=applicant_public(line, view),
                           received_at=line.received_at, due_date=line.due_date,
-                          stuck_steps=stuck.get(line.case_id, []))
+                          stuck_steps=stuck.get(line.case_id, []),
+                          current_steps=list(line.current_steps))
               for line in lines],
         count=len(board.lines), colours=board.colours)
 

@@ -1,13 +1,16 @@
 """How the API and ``onething case`` change cases, in one place.
 
-Opening runs the ``open_case`` flow; submitting materials and deciding commit through
-:mod:`flows.casework` and then request an ``advance`` run
-(:func:`flows.runs.advance_after_commit`: here and now in embedded mode, through the
-deployment in server mode), exactly like the CLI; they return the change and what the
-advance did. An advance that fails after the commit leaves its rows to the relay, and the
-answer reports what was recorded. Withdrawing needs no flow. Prefect's run logs are off
-while these run (:func:`flows.runs.quiet_runs`): a domain error reaches the client as one
-HTTP answer, not as a run log.
+Opening runs the ``open_case`` flow where the process serves Prefect
+(:func:`flows.handoff.uses_prefect`: the service does), else its work here. Submitting
+materials and deciding commit through :mod:`flows.casework` and then have the case
+advanced: an ``advance`` flow run where the process serves Prefect; from a lone command the
+running service's relay, else the advance here without Prefect
+(:func:`flows.handoff.advance_without_prefect`); the same for the API and the CLI; they
+return the change and what the advance did. An advance that fails after the commit leaves
+its rows pending, and the answer reports what was recorded.
+Withdrawing needs no flow. Prefect's run logs are off while flows run
+(:func:`flows.runs.quiet_runs`): a domain error reaches the client as one HTTP answer,
+not as a run log.
 """
 
 from __future__ import annotations
@@ -22,19 +25,11 @@ from sqlmodel import Session
 
 from flows import casework
 from flows.casework.tables import Case, Commitment, Decision
+from flows.handoff import advance_without_prefect, open_without_prefect, uses_prefect
 
-# Imported with the application, not on first use: importing Prefect configures the
-# process's logging, which must happen before uvicorn configures its own loggers, or
-# uvicorn's INFO lines (start-up, shutdown, requests) are silenced.
-from flows.runs import (
-    advance_after_commit,
-    embedded_api,
-    relay_in_background,
-    run_open_case,
-)
-
-__all__ = ["case_handling", "check_commitment", "decide", "open_case", "promise_material",
-           "resume_step", "sign_commitment", "submit_materials", "withdraw_case"]
+__all__ = ["case_handling", "check_commitment", "decide", "open_case", "opened",
+           "promise_material", "resume_step", "sign_commitment", "submit_materials",
+           "withdraw_case"]
 
 
 def _url(engine: Engine) -> str:
@@ -52,6 +47,8 @@ def case_handling(engine: Engine, *, relay: bool = True) -> Iterator[None]:
     (:func:`flows.runs.embedded_api`); and with ``relay`` the outbox relay
     (:func:`flows.runs.relay_in_background`), so rows a crash or a failed request left
     pending are handled without waiting for another request."""
+    from flows.runs import embedded_api, relay_in_background
+
     with ExitStack() as stack:
         stack.enter_context(embedded_api())
         if relay:
@@ -60,15 +57,30 @@ def case_handling(engine: Engine, *, relay: bool = True) -> Iterator[None]:
 
 
 def _advance(engine: Engine) -> str:
-    return advance_after_commit(_url(engine))
+    """Have the case advanced after its change committed; what happened."""
+    if uses_prefect():
+        from flows.runs import advance_after_commit
+
+        return advance_after_commit(_url(engine))
+    return advance_without_prefect(_url(engine))
 
 
 def open_case(engine: Engine, procedure_id: str, applicant: dict[str, Any],
               submitted: list[str], version: str | None = None) -> str:
-    """Open a case through the ``open_case`` flow (on the published, else the reformed,
-    bundle unless ``version`` says otherwise); its id."""
-    return run_open_case(procedure_id, applicant, list(submitted), _url(engine),
-                         version)["case_id"]
+    """:func:`opened`'s case id."""
+    return opened(engine, procedure_id, applicant, submitted, version)["case_id"]
+
+
+def opened(engine: Engine, procedure_id: str, applicant: dict[str, Any],
+           submitted: list[str], version: str | None = None) -> dict[str, Any]:
+    """Open a case (on the published, else the reformed, bundle unless ``version`` says
+    otherwise); its ``case_id``, ``status`` and ``due_date``."""
+    if uses_prefect():
+        from flows.runs import run_open_case
+
+        return run_open_case(procedure_id, applicant, list(submitted), _url(engine), version)
+    return open_without_prefect(procedure_id, applicant, list(submitted), _url(engine),
+                                version)
 
 
 def submit_materials(engine: Engine, session: Session, case_id: str,
@@ -112,6 +124,13 @@ def promise_material(session: Session, case_id: str, material_id: str, promised:
                      by: str) -> Case:
     """容缺: the applicant promises an owed material by a date within the rules' bounds."""
     return casework.promise_material(session, case_id, material_id, promised, by=by, now=_now())
+
+
+def record_agent(session: Session, case_id: str, agent: str, authorisation: str,
+                 by: str) -> None:
+    """帮办代办: ``agent`` acts on the case for its applicant from now on."""
+    casework.record_agent(session, case_id, agent=agent, authorisation=authorisation,
+                          recorded_by=by, now=_now())
 
 
 def withdraw_case(session: Session, case_id: str, reason: str) -> Case:

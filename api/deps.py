@@ -53,14 +53,14 @@ T = TypeVar("T")
 API_PREFIX = "/api"
 TOKEN_URL = f"{API_PREFIX}/login/access-token"
 
-_EVERYONE = frozenset({"front_desk", "clerk", "planner", "auditor", "admin"})
+_EVERYONE = frozenset({"front_desk", "clerk", "planner", "auditor", "supervisor", "admin"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "procedures:read": _EVERYONE,
     "procedures:write": frozenset({"planner", "admin"}),
     "procedures:publish": frozenset({"admin"}),
     "simulations:run": frozenset({"planner", "auditor", "admin"}),
-    "cases:read": frozenset({"front_desk", "clerk", "auditor", "admin"}),
+    "cases:read": frozenset({"front_desk", "clerk", "auditor", "supervisor", "admin"}),
     "cases:open": frozenset({"front_desk", "admin"}),
     "cases:submit": frozenset({"front_desk", "admin"}),
     "cases:withdraw": frozenset({"front_desk", "admin"}),
@@ -68,6 +68,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases:repair": frozenset({"admin"}),
     "audit:report": frozenset({"planner", "auditor", "admin"}),
     "audit:verify": frozenset({"auditor", "admin"}),
+    "supervision:read": frozenset({"clerk", "auditor", "supervisor", "admin"}),
+    "supervision:answer": frozenset({"clerk", "admin"}),
+    "supervision:report": frozenset({"auditor", "supervisor", "admin"}),
+    "users:manage": frozenset({"admin"}),
+    "ratings:follow_up": frozenset({"front_desk", "clerk", "admin"}),
+    "ratings:decide_appeal": frozenset({"admin"}),
+    "ratings:report": frozenset({"planner", "auditor", "admin"}),
 }
 """Action → the roles allowed to do it."""
 

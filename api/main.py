@@ -32,19 +32,34 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import case_runner, pages, workspace_page
+# Imported with the application, not on first use: importing Prefect configures the
+# process's logging, which must happen before uvicorn configures its own loggers, or
+# uvicorn's INFO lines (start-up, shutdown, requests) are silenced.
+import flows.runs  # noqa: F401
+from api import (
+    applicant_pages,
+    case_runner,
+    desk_page,
+    pages,
+    ratings_page,
+    verify_page,
+    window_page,
+    workspace_page,
+)
 from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, ERROR_STATUS, Health, error_status, public_message
 from api.routes import api_router
 from api.routes.cases import CaseReads
 from api.security import SESSION_MAX_SECONDS, LoginLimiter, TooManyAttempts, hash_password
+from flows.casework.applicant_login import LogSmsSender, SmsSender
 from process_models.errors import OnethingError
 from process_models.settings import secret_key as configured_secret_key
 from process_models.settings import settings
 
-__all__ = ["DEMO_ACCOUNTS", "ERROR_STATUS", "BodyLimit", "app", "create_app",
-           "ensure_demo_accounts", "error_status", "public_message"]
+__all__ = ["DEMO_ACCOUNTS", "DEMO_CLERK_PASSWORD", "ERROR_STATUS", "BodyLimit", "app",
+           "create_app", "demo_accounts", "ensure_demo_accounts", "error_status",
+           "public_message"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +68,7 @@ DEMO_ACCOUNTS: list[tuple[str, str, str, list[str]]] = [
     ("clerk", "clerk-demo", "clerk", ["hospital", "health"]),
     ("planner", "planner-demo", "planner", []),
     ("auditor", "auditor-demo", "auditor", []),
+    ("supervisor", "supervisor-demo", "supervisor", []),
     ("admin", "admin-demo", "admin", []),
 ]
 """(username, password, role, departments) of the development demo accounts."""
@@ -76,6 +92,8 @@ TAGS = [
     {"name": "audit", "description": "Before/after reports and the audit-chain check."},
     {"name": "workspace", "description": "A planner's own procedures, graphs, scenarios and "
                                          "reports; invisible to other planners."},
+    {"name": "ratings", "description": "The applicant's own login, cases and 好差评; "
+                                       "差评 follow-ups and reports."},
 ]
 
 
@@ -191,20 +209,45 @@ def _offline_docs(app: FastAPI) -> None:
                               redoc_favicon_url=f"{assets}/favicon.png", with_google_fonts=False)
 
 
+DEMO_CLERK_PASSWORD = "clerk-demo"
+"""The password of every department's demo clerk (``clerk-<department id>``)."""
+
+
+def demo_accounts() -> list[tuple[str, str, str, list[str]]]:
+    """:data:`DEMO_ACCOUNTS` and one clerk per department deciding a step of a bundle the
+    window runs (``clerk-<department id>``, password :data:`DEMO_CLERK_PASSWORD`), so that a
+    newcomer finishes every demo case in the browser.
+
+    >>> ("clerk-police", "clerk-demo", "clerk", ["police"]) in demo_accounts()
+    True
+    """
+    from flows.casework.definitions import window_procedure
+    from process_models.catalog import catalog_ids
+
+    departments = sorted({s.department for pid in catalog_ids()
+                          for s in window_procedure(pid).applicant_steps})
+    return DEMO_ACCOUNTS + [(f"clerk-{d}", DEMO_CLERK_PASSWORD, "clerk", [d])
+                            for d in departments]
+
+
 def ensure_demo_accounts(engine: Engine) -> list[tuple[str, str, str]]:
-    """Create the missing :data:`DEMO_ACCOUNTS`; (username, password, role) of every one."""
+    """Create the missing :func:`demo_accounts`; (username, password, role) of every one."""
     from flows.casework.accounts import add_user, find_user
     from process_models.errors import Conflict
 
+    accounts = demo_accounts()
+    hashes: dict[str, str] = {}
     with Session(engine) as session:
-        for username, password, role, departments in DEMO_ACCOUNTS:
+        for username, password, role, departments in accounts:
             if find_user(session, username) is None:
+                if password not in hashes:
+                    hashes[password] = hash_password(password)
                 try:
-                    add_user(session, username, password_hash=hash_password(password),
+                    add_user(session, username, password_hash=hashes[password],
                              role=role, departments=departments, now=datetime.now(UTC))
                 except Conflict:  # another server worker created it first
                     session.rollback()
-    return [(username, password, role) for username, password, role, _ in DEMO_ACCOUNTS]
+    return [(username, password, role) for username, password, role, _ in accounts]
 
 
 def create_app(
@@ -214,6 +257,7 @@ def create_app(
     demo_accounts: bool | None = None,
     login_limiter: LoginLimiter | None = None,
     relay: bool = True,
+    sms_sender: SmsSender | None = None,
 ) -> FastAPI:
     """The service on ``engine`` (default: the settings' database).
 
@@ -221,7 +265,9 @@ def create_app(
     ``demo_accounts`` defaults to ``True`` in development; never on anything but SQLite.
     The database is migrated to head when the application starts; then the case handling
     starts beside the requests (:func:`api.case_runner.case_handling`: Prefect's API in
-    embedded mode, and the outbox relay unless ``relay`` is false).
+    embedded mode, and the outbox relay unless ``relay`` is false). Applicants' one-time
+    codes go through ``sms_sender`` (default :class:`~flows.casework.applicant_login.LogSmsSender`,
+    which writes them to the log: there is no SMS gateway).
     """
     from flows.casework.store import init_db, make_engine
 
@@ -246,8 +292,10 @@ def create_app(
     app.state.secret_key = secret_key or configured_secret_key()
     app.state.session_idle_seconds = settings.session_idle_minutes * 60
     app.state.login_limiter = login_limiter or LoginLimiter()
+    app.state.verify_limiter = verify_page.RequestLimiter()
     app.state.loop_reads = LoopReads(engine)
     app.state.case_reads = CaseReads()
+    app.state.sms_sender = sms_sender or LogSmsSender()
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
                        session_cookie="onething_session", same_site="lax",
                        max_age=SESSION_MAX_SECONDS,
@@ -266,6 +314,11 @@ def create_app(
 
     app.include_router(api_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(pages.router)
+    app.include_router(desk_page.router)
+    app.include_router(verify_page.router)
+    app.include_router(window_page.router)
+    app.include_router(applicant_pages.router)
+    app.include_router(ratings_page.router)
     app.include_router(workspace_page.router)
     return app
 

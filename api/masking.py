@@ -61,7 +61,7 @@ number with its area code and a hyphen, not inside a longer identifier."""
 
 _VIEWS: dict[str, PersonalData] = {
     "front_desk": "full", "admin": "full", "clerk": "masked", "auditor": "masked",
-    "planner": "none",
+    "supervisor": "masked", "planner": "none",
 }
 
 

@@ -20,8 +20,10 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from api.masking import PersonalData, mask_phone
 from flows.casework.identity import mask_id_number
 from flows.casework.views import (
+    AgentView,
     CertificateView,
     CommitmentView,
+    CurrentStep,
     DecisionView,
     MaterialView,
     StepView,
@@ -194,13 +196,17 @@ class NotificationListPublic(BaseModel):
 
 
 class ApplicantCreate(BaseModel):
-    """Who applies; the ID number is checked (GB 11643). The one definition of the
-    applicant's field limits, for the API and the CLI (:meth:`checked`)."""
+    """Who applies: a person (the ID number checked, GB 11643) or an enterprise (企业名称 as
+    ``name``, 统一社会信用代码 as ``id_number``, checked by GB 32100, and the legal
+    representative). The one definition of the applicant's field limits, for the API and
+    the CLI (:meth:`checked`)."""
 
     name: str = Field(min_length=1, max_length=200, examples=["张三"])
     id_number: str = Field(max_length=40, examples=[EXAMPLE_ID_NUMBER])
     address: str | None = Field(default=None, max_length=500, examples=["北京市东城区东华门街道"])
     phone: str | None = Field(default=None, max_length=40, examples=["13812345678"])
+    kind: Literal["person", "enterprise"] = "person"
+    legal_representative: str | None = Field(default=None, max_length=200, examples=["李四"])
 
     @classmethod
     def checked(cls, path: Callable[[str], str] = str, **fields: Any) -> ApplicantCreate:
@@ -284,6 +290,8 @@ class ApplicantPublic(BaseModel):
     id_number: str
     address: str | None = None
     phone: str | None = None
+    kind: str = "person"
+    legal_representative: str | None = None
     masked: bool
 
 
@@ -294,10 +302,12 @@ def applicant_public(case, view: PersonalData) -> ApplicantPublic | None:
     if view == "full":
         return ApplicantPublic(name=case.applicant_name, id_number=case.applicant_id_number,
                                address=case.applicant_address, phone=case.applicant_phone,
-                               masked=False)
+                               kind=case.applicant_kind,
+                               legal_representative=case.legal_representative, masked=False)
     return ApplicantPublic(
         name=case.applicant_name, id_number=mask_id_number(case.applicant_id_number),
-        phone=mask_phone(case.applicant_phone) if case.applicant_phone else None, masked=True,
+        phone=mask_phone(case.applicant_phone) if case.applicant_phone else None,
+        kind=case.applicant_kind, legal_representative=case.legal_representative, masked=True,
     )
 
 
@@ -306,6 +316,7 @@ class CaseSummary(BaseModel):
 
     case_id: str
     procedure_id: str
+    procedure_version: str
     status: str
     colour: Colour
     applicant: ApplicantPublic | None
@@ -314,6 +325,9 @@ class CaseSummary(BaseModel):
     stuck_steps: list[str] = Field(
         default=[], description="steps paused for 补正 that nothing brought can resume: "
                                 "stuck until an admin resumes them")
+    current_steps: list[CurrentStep] = Field(
+        default=[], description="the steps being worked on now, soonest due first, each with "
+                                "its committed due date and colour")
 
 
 class CasesPublic(BaseModel):
@@ -339,11 +353,21 @@ class CasePublic(BaseModel):
     closed_at: datetime | None
     close_reason: str | None
     version: int
+    current_steps: list[CurrentStep]
     steps: list[StepView]
     materials: list[MaterialView]
     decisions: list[DecisionView]
     certificates: list[CertificateView]
     commitments: list[CommitmentView]
+    agents: list[AgentView] = Field(description="帮办代办: staff acting for the applicant")
+
+
+class AgentCreate(BaseModel):
+    """帮办代办: the member of staff acting for the applicant, on the applicant's
+    authorisation (委托书)."""
+
+    agent: str = Field(min_length=1, max_length=200, examples=["王帮办"])
+    authorisation: str = Field(min_length=1, max_length=500, examples=["委托书 2025-031"])
 
 
 class CommitmentCreate(BaseModel):

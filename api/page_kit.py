@@ -19,6 +19,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from api.cli._app import named
 from api.deps import PERMISSIONS, check_allowed
 from api.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, label, messages
 from api.models import error_status, public_message
@@ -48,11 +49,14 @@ def local_time(moment: datetime | None) -> str:
 
 
 templates.env.filters["local"] = local_time
+templates.env.filters["named"] = named   # ids in free text (a close reason) as names
 
 NAV = [("nav.desk", "/desk", "cases:open"), ("nav.inbox", "/inbox", "cases:decide"),
-       ("nav.board", "/board", "cases:read"), ("nav.planner", "/planner", "simulations:run"),
+       ("nav.board", "/board", "cases:read"), ("nav.search", "/search", "cases:read"),
+       ("nav.planner", "/planner", "simulations:run"),
        ("nav.workspace", "/workspace", "procedures:write"),
-       ("nav.auditor", "/auditor", "audit:report")]
+       ("nav.auditor", "/auditor", "audit:report"), ("nav.ratings", "/ratings", "ratings:report"),
+       ("nav.accounts", "/admin/accounts", "users:manage")]
 """(label, page, the action a role needs to see the page)."""
 
 def language(request: Request) -> str:

@@ -17,7 +17,7 @@ brings the form back with what was typed, in the page's language. Error pages ne
 where the service is installed (:func:`api.main.public_message`).
 
 >>> sorted(HOME)
-['admin', 'auditor', 'clerk', 'front_desk', 'planner']
+['admin', 'auditor', 'clerk', 'front_desk', 'planner', 'supervisor']
 """
 
 from __future__ import annotations
@@ -70,18 +70,22 @@ from flows.casework.tables import (
     Case,
     CaseStep,
     StepStatus,
+    Submission,
     SubmissionStatus,
 )
 from process_models.calendar import local_date
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
 
-__all__ = ["HOME", "METRICS", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "router"]
+__all__ = ["HOME", "METRICS", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "back_to",
+           "case_action", "catalog_procedures", "department_names", "desk_form", "error_page",
+           "gate", "notice_of", "now", "one_line", "page_language", "procedure_names", "render",
+           "router"]
 
 router = APIRouter(include_in_schema=False)
 
 HOME = {"front_desk": "/desk", "clerk": "/inbox", "planner": "/planner",
-        "auditor": "/auditor", "admin": "/board"}
+        "auditor": "/auditor", "supervisor": "/board", "admin": "/board"}
 """Where each role lands after logging in."""
 
 TICKABLE_LEVERS = ("parallelise", "share_data", "defer_materials", "one_window", "online")
@@ -162,7 +166,7 @@ def _resumed(request: Request, user: User, session: Session, resume: str) -> Res
     if not isinstance(fields, dict):
         return None
     if fields.get("form") == "desk" and _may(user, "cases:open"):
-        return _desk(request, user, session, str(fields.get("procedure_id", "")), fields)
+        return desk_form(request, user, session, str(fields.get("procedure_id", "")), fields)
     if fields.get("form") == "decision" and _may(user, "cases:decide"):
         return _decision_again(request, user, session, fields)
     return None
@@ -231,7 +235,7 @@ def logout(request: Request, user: PageUser, session: SessionDep,
     return RedirectResponse("/login", status_code=303)
 
 
-# --- front desk ----------------------------------------------------------------------------------
+# --- front desk (its routes: api/desk_page.py) -------------------------------------------------
 
 
 def _notice(session: Session, procedure_id: str, language: str):
@@ -239,17 +243,10 @@ def _notice(session: Session, procedure_id: str, language: str):
     return proc, casework.notification_list(proc), _names(proc, language)
 
 
-@router.get("/desk")
-def read_desk(request: Request, user: PageUser, session: SessionDep,
-              procedure_id: str = "newborn") -> Response:
-    """Open a case: the procedure, the applicant and the materials brought."""
-    if refused := _gate(request, user, "cases:open"):
-        return refused
-    return _desk(request, user, session, procedure_id, {})
-
-
-def _desk(request: Request, user: User, session: Session, procedure_id: str,
-          entered: dict[str, Any], error: OnethingError | None = None) -> Response:
+def desk_form(request: Request, user: User, session: Session, procedure_id: str,
+              entered: dict[str, Any], error: OnethingError | None = None) -> Response:
+    """The desk for ``procedure_id`` with what was ``entered`` (with ``duplicates``: open
+    cases of the same applicant and item to warn about) and ``error``, if any."""
     language = _language(request)
     try:
         proc, notice, names = _notice(session, procedure_id, language)
@@ -261,58 +258,6 @@ def _desk(request: Request, user: User, session: Session, procedure_id: str,
                   error=public_message(error) if error else None)
 
 
-@router.get("/desk/notice/{procedure_id}")
-def read_notice(request: Request, user: PageUser, session: SessionDep,
-                procedure_id: str) -> Response:
-    """The printable 一次性告知单 of a procedure."""
-    if refused := _gate(request, user, "procedures:read"):
-        return refused
-    try:
-        proc, notice, names = _notice(session, procedure_id, _language(request))
-    except OnethingError as e:
-        return _error_page(request, user, e)
-    return render(request, "notice.html", user, proc=proc, notice=notice, names=names,
-                  today=local_date(_now()))
-
-
-@router.post("/desk/cases")
-def open_case(request: Request, user: PageUser, engine: EngineDep, session: SessionDep,
-              procedure_id: Annotated[str, Form(max_length=200)],
-              name: Annotated[str, Form(max_length=200)] = "",
-              id_number: Annotated[str, Form(max_length=40)] = "",
-              phone: Annotated[str, Form(max_length=40)] = "",
-              address: Annotated[str, Form(max_length=500)] = "",
-              submitted: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies it)
-              csrf_token: Annotated[str, Form()] = "") -> Response:
-    """Open the case through the same call as ``POST /api/cases``; then show it."""
-    from api import case_runner
-    from api.models import CaseCreate
-
-    entered = {"name": name, "id_number": id_number, "phone": phone, "address": address,
-               "submitted": submitted}
-    if refused := _gate(request, user, "cases:open",
-                        page=f"/desk?procedure_id={quote(procedure_id)}",
-                        resume={"form": "desk", "procedure_id": procedure_id, **entered}):
-        return refused
-    try:
-        check_csrf(request, csrf_token)
-    except Forbidden:
-        return _desk(request, user, session, procedure_id, entered, _stale_form(request))
-    try:
-        try:
-            body = CaseCreate(procedure_id=procedure_id, submitted=submitted, applicant={
-                "name": name, "id_number": id_number, "phone": phone or None,
-                "address": address or None})
-        except ValidationError as e:
-            raise _one_line(e) from None
-        case_id = case_runner.open_case(engine, body.procedure_id,
-                                        body.applicant.model_dump(), body.submitted)
-    except OnethingError as error:
-        return _desk(request, user, session, procedure_id, entered, error)
-    strings = messages(_language(request))
-    return _back(request, f"/cases/{case_id}", "ok", f"{strings['flash.opened']} {case_id}")
-
-
 # --- cases -----------------------------------------------------------------------------------------
 
 
@@ -321,6 +266,7 @@ def read_board(request: Request, user: PageUser, session: SessionDep,
                department_id: str = "", colour: str = "", closed: bool = False) -> Response:
     """Every open case in red / yellow / green, with the count of each colour; 核查 tasks."""
     from api.case_public import case_board, case_checks
+    from api.window_views import step_names
 
     if refused := _gate(request, user, "cases:read"):
         return refused
@@ -330,11 +276,15 @@ def read_board(request: Request, user: PageUser, session: SessionDep,
                        colour=colour if colour in ("red", "yellow", "green") else None,
                        department_id=department_id or None, include_closed=closed, limit=1000)
     names = _department_names(_language(request))
+    from api.supervision_page import supervision_context
+
     return render(request, "board.html", user, board=board, department_id=department_id,
+                  **supervision_context(session, user, local_date(_now()), names),
                   colour=colour, closed=closed, may_repair=_may(user, "cases:repair"),
                   checks=case_checks(session, user, department_id=department_id or None,
                                      name=lambda thing: display_name(thing, _language(request))).data,
                   departments=[(d, names.get(d, d)) for d in departments],
+                  step_names=step_names(session, board.data, _language(request)),
                   procedure_names={p.id: display_name(p, _language(request)) for p in _catalog()})
 
 
@@ -343,6 +293,7 @@ def read_inbox(request: Request, user: PageUser, session: SessionDep) -> Respons
     """My departments' pending steps, the earliest due first."""
     from api.masking import personal_data
     from api.models import applicant_public
+    from api.window_views import approvable_steps, colour_today
 
     if refused := _gate(request, user, "cases:decide"):
         return refused
@@ -356,8 +307,12 @@ def read_inbox(request: Request, user: PageUser, session: SessionDep) -> Respons
     for step, case in session.exec(query).all():
         proc = casework.resolve_procedure(case.procedure_id, case.procedure_version,
                                           session=session)
+        owed = session.exec(select(Submission.material_id).where(
+            Submission.case_id == case.id, Submission.status != SubmissionStatus.RECEIVED))
         rows.append({"step": step, "case": case, "names": _names(proc, language),
-                     "applicant": applicant_public(case, view)})
+                     "applicant": applicant_public(case, view),
+                     "approvable": approvable_steps(proc, user, [step], owed),
+                     "colour": colour_today(step)})
     return render(request, "inbox.html", user, rows=rows,
                   department_names=_department_names(language))
 
@@ -367,6 +322,7 @@ def read_case_page(request: Request, user: PageUser, session: SessionDep,
                    case_id: str) -> Response:
     """One case: steps and due dates, materials (容缺, 补正), certificates, the timeline."""
     from api.case_public import visible_case
+    from api.window_views import approvable_steps
     from flows.casework.views import case_timeline
 
     if refused := _gate(request, user, "cases:read"):
@@ -384,6 +340,7 @@ def read_case_page(request: Request, user: PageUser, session: SessionDep,
                   names=_names(proc, _language(request)), owed=owed,
                   may_submit=_may(user, "cases:submit") and bool(owed),
                   may_decide=_may(user, "cases:decide"),
+                  approvable=approvable_steps(proc, user, case.steps, owed),
                   may_withdraw=_may(user, "cases:withdraw") and is_open,
                   may_repair=_may(user, "cases:repair") and is_open,
                   may_commit=_may(user, "cases:open") and is_open, committable={
@@ -620,12 +577,14 @@ def _overdue(session: Session, user: User):
 def read_auditor(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The portfolio before/after table and the overdue cases, each with a CSV download."""
     from api.routes.audit import audit_report_answer
+    from api.window_views import step_names
 
     if refused := _gate(request, user, "audit:report"):
         return refused
+    overdue = _overdue(session, user)
     return render(request, "auditor.html", user, report=audit_report_answer([], "json"),
-                  overdue=_overdue(session, user), metrics=("elapsed_working_days", "trips",
-                                                            "materials"),
+                  overdue=overdue, metrics=("elapsed_working_days", "trips", "materials"),
+                  step_names=step_names(session, overdue or [], _language(request)),
                   procedure_names={p.id: display_name(p, _language(request)) for p in _catalog()})
 
 
@@ -656,18 +615,28 @@ def read_county(request: Request, user: PageUser) -> Response:
 @router.get("/auditor/overdue.csv")
 def download_overdue(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The overdue cases as CSV, applicants as the role may see them."""
-    from process_models.table import csv_writer
+    from process_models.table_files import csv_writer
 
     if refused := _gate(request, user, "cases:read"):
         return refused
     out = io.StringIO()
     writer = csv_writer(out)
     writer.writerow(["case_id", "procedure_id", "status", "due_date", "received_at",
-                     "applicant_name", "applicant_id_number"])
+                     "applicant_name", "applicant_id_number", "late_steps"])
     for row in _overdue(session, user) or []:
         writer.writerow([row.case_id, row.procedure_id, row.status, row.due_date,
                          row.received_at.isoformat(),
                          row.applicant.name if row.applicant else "",
-                         row.applicant.id_number if row.applicant else ""])
+                         row.applicant.id_number if row.applicant else "",
+                         " ".join(f"{s.step_id}:{s.due_date}" for s in row.current_steps
+                                  if s.colour == "red")])
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="overdue-cases.csv"'})
+
+
+# The helpers the other page modules share (api/verify_page.py, api/window_page.py,
+# api/desk_page.py, api/applicant_pages.py, api/ratings_page.py).
+page_language, gate, error_page, procedure_names, catalog_procedures = (
+    _language, _gate, _error_page, _names, _catalog)
+case_action, back_to, one_line, department_names, now, notice_of = (
+    _case_action, _back, _one_line, _department_names, _now, _notice)

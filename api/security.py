@@ -50,6 +50,7 @@ __all__ = [
     "ALGORITHM",
     "LOGIN_ATTEMPTS",
     "LOGIN_WINDOW_SECONDS",
+    "MIN_PASSWORD_CHARS",
     "SESSION_MAX_SECONDS",
     "InvalidToken",
     "LoginLimiter",
@@ -57,6 +58,7 @@ __all__ = [
     "TooManyAttempts",
     "authenticate",
     "check_csrf",
+    "check_new_password",
     "create_access_token",
     "csrf_token",
     "decode_access_token",
@@ -83,6 +85,19 @@ _DUMMY_HASH = _hasher.hash("onething-no-such-user")
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password`` (salted; two calls give different hashes)."""
     return _hasher.hash(password)
+
+
+MIN_PASSWORD_CHARS = 8
+
+
+def check_new_password(password: str) -> str:
+    """``password`` if it may be a new account's password, else :class:`InvalidInput`."""
+    from process_models.errors import InvalidInput
+
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput(f"the password is shorter than {MIN_PASSWORD_CHARS} characters; "
+                           "choose a longer one", path="password")
+    return password
 
 
 def verify_password(password: str, password_hash: str) -> bool:

@@ -59,7 +59,7 @@ def read_workspace(request: Request, user: PageUser, session: SessionDep) -> Res
 
 def _preview(name: str | None, data: bytes, error: OnethingError) -> dict[str, Any] | None:
     """The rows of a refused table around the row at fault, for the page to mark."""
-    from process_models.table import read_table_data
+    from process_models.table_files import read_table_data
 
     row = getattr(error, "row", None)
     if row is None or not (name or "").lower().endswith((".csv", ".xlsx")):

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from process_models.table import load_table, read_table, write_table
+from process_models.table import load_table
+from process_models.table_files import read_table, write_table
 
 ROWS = 10_000
 

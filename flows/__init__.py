@@ -1,8 +1,9 @@
 """Case handling on Prefect. See README.md.
 
 The running case and its record are :mod:`flows.casework` (no Prefect there). The names
-below are the Prefect runs (:mod:`flows.runs`) and the worker (:mod:`flows.worker`); each
-module is loaded on first use, so ``import flows.casework`` does not import Prefect.
+below are the Prefect runs (:mod:`flows.runs`), the worker (:mod:`flows.worker`) and the
+advance after a commit (:mod:`flows.handoff`, which imports Prefect only where it is used);
+each module is loaded on first use, so ``import flows.casework`` does not import Prefect.
 
 >>> import flows
 >>> "request_advance" in flows.__all__
@@ -26,10 +27,12 @@ if _settings.prefect_mode == "server":
 
 _HOMES = {
     "flows.runs": [
-        "ADVANCING_KINDS", "FLOWS", "WORK_POOL", "AdvanceSummary", "advance", "engine_for",
+        "ADVANCING_KINDS", "FLOWS", "WORK_POOL", "AdvanceSummary", "advance",
         "open_case", "quiet_runs", "relay_once", "request_advance", "run_flow",
         "run_open_case", "run_relay", "sla_sweep",
     ],
     "flows.worker": ["InProcessWorker", "deploy", "run_worker"],
+    "flows.handoff": ["advance_without_prefect", "engine_for", "open_without_prefect",
+                      "relay_running", "uses_prefect"],
 }
 __all__, __getattr__, __dir__ = lazy_exports("flows", _HOMES)

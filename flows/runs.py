@@ -29,7 +29,6 @@ own process (:class:`flows.worker.InProcessWorker`, :func:`flows.worker.deploy`,
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import logging
 import threading
@@ -43,12 +42,19 @@ from typing import Any
 
 from prefect import flow, task, unmapped
 from prefect.futures import wait
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from flows import casework
-from flows.casework.identity import check_id_number
+from flows.casework.outbox import ADVANCING_KINDS
 from flows.casework.tables import Outbox
+from flows.handoff import (
+    advanced_message,
+    engine_for,
+    not_advanced_message,
+    open_here,
+    prefect_served_here,
+    relay_beacon,
+)
 from process_models.settings import settings
 
 __all__ = [
@@ -61,7 +67,6 @@ __all__ = [
     "advance_after_commit",
     "advance_cases",
     "embedded_api",
-    "engine_for",
     "open_case",
     "quiet_runs",
     "relay_in_background",
@@ -73,10 +78,6 @@ __all__ = [
     "sla_sweep",
 ]
 
-ADVANCING_KINDS = frozenset({"case_opened", "materials_submitted", "decision"})
-"""Outbox kinds after which a case may move on; other kinds are notices (steps started,
-case closed, escalation) that need no :func:`~flows.casework.advance_case`."""
-
 WORK_POOL = "onething"
 DEPLOYMENT_NAME = "onething"
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,18 +86,6 @@ CASES_PER_TASK = casework.ADVANCE_BATCH_CASES
 per-task cost (tens of milliseconds) is shared by as many cases as one transaction moves."""
 
 log = logging.getLogger(__name__)
-
-
-def engine_for(database_url: str | None = None) -> Engine:
-    """One engine per database URL for this process (default: the settings' URL)."""
-    return _engine(database_url or settings.effective_database_url)
-
-
-@functools.lru_cache(maxsize=16)
-def _engine(database_url: str) -> Engine:
-    from flows.casework.store import make_engine
-
-    return make_engine(database_url)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -208,19 +197,15 @@ async def advance(
             case_results = future.result()
             results += case_results
             done_cases.update(r["case_id"] for r in case_results)
-    handled = [r.id for r in rows if r.kind in ADVANCING_KINDS and r.case_id in done_cases]
     with Session(engine) as session:
-        # Notices need no handling: those read above and those this run's own tasks wrote
-        # (steps started, case closed), so a case this run closed leaves nothing pending.
-        handled += [r.id for r in casework.pending_outbox(session, limit)
-                    if r.kind not in ADVANCING_KINDS]
-        casework.mark_processed(session, handled, now=_now(now))
+        settled = casework.settle_outbox(session, rows, done_cases, limit=limit,
+                                         now=_now(now))
     failed = len(futures) - sum(f.state.is_completed() for f in futures)
     if failed:
         log.warning("advance: %d of %d task(s) failed; their rows stay pending", failed,
                     len(futures))
     return AdvanceSummary(
-        rows=len(handled), cases=len(results),
+        rows=settled, cases=len(results),
         closed=sum(r["closed"] for r in results),
         certificates=sum(len(r["certificates"]) for r in results),
     ).as_dict()
@@ -234,13 +219,8 @@ def open_one(
     procedure_id: str, applicant: dict[str, str | None], submitted: list[str],
     database_url: str | None, now: datetime | None, version: str | None = None,
 ) -> dict[str, Any]:
-    """Open one case at the window (:func:`flows.casework.open_case`) on the definition
-    the window runs (:func:`flows.casework.window_procedure`)."""
-    with Session(engine_for(database_url)) as session:
-        proc = casework.window_procedure(procedure_id, version, session=session)
-        case = casework.open_case(session, proc, casework.Applicant(**applicant), submitted,
-                                  now=_now(now))
-        return {"case_id": case.id, "status": case.status, "due_date": case.due_date}
+    """Open one case at the window (:func:`flows.handoff.open_here`)."""
+    return open_here(procedure_id, applicant, submitted, database_url, now, version)
 
 
 @flow(name="open_case", persist_result=False)
@@ -298,10 +278,10 @@ def run_open_case(procedure_id: str, applicant: dict[str, str | None], submitted
                   ) -> dict[str, Any]:
     """Open a case through :func:`open_case`, here and now, its run logs off.
 
-    A malformed ID number is refused before the flow (and, in a fresh process, Prefect)
-    starts; everything else is checked in the flow.
+    A malformed ID number (or an enterprise's 统一社会信用代码) is refused before the flow
+    (and, in a fresh process, Prefect) starts; everything else is checked in the flow.
     """
-    check_id_number(applicant["id_number"] or "")
+    casework.Applicant(**applicant).checked_number(None)
     with quiet_runs():
         return run_flow(open_case, procedure_id=procedure_id, applicant=applicant,
                         submitted=submitted, database_url=database_url, version=version)
@@ -344,7 +324,7 @@ def request_advance(database_url: str | None = None, *, coalesce: bool = True) -
     """
     if settings.prefect_mode == "embedded":
         summary = run_flow(advance, database_url=database_url)
-        return f"advanced {summary['cases']} case(s)"
+        return advanced_message(summary["cases"])
     from prefect import get_client
 
     with get_client(sync_client=True) as client:
@@ -370,8 +350,7 @@ def advance_after_commit(database_url: str | None = None) -> str:
     except Exception as error:  # noqa: BLE001  (committed; the relay retries its rows)
         log.warning("advance after a committed change failed (%s: %s); its outbox rows stay "
                     "pending for the relay", type(error).__name__, error)
-        return ("not advanced yet (advance failed); the relay of onething serve or "
-                "onething worker moves the case on")
+        return not_advanced_message()
 
 
 def relay_once(database_url: str | None = None, *, grace_seconds: float = 5.0,
@@ -395,18 +374,35 @@ def relay_once(database_url: str | None = None, *, grace_seconds: float = 5.0,
     return len(stale)
 
 
+NUDGE_POLL_SECONDS = 0.1
+"""How often a waiting relay looks whether a command nudged it (one ``stat`` call)."""
+
+
 def run_relay(database_url: str | None = None, *, interval_seconds: float = 2.0,
-              grace_seconds: float = 5.0, stop=None) -> None:
-    """Call :func:`relay_once` every ``interval_seconds`` until ``stop`` (an Event) is set."""
-    while stop is None or not stop.is_set():
-        try:
-            relay_once(database_url, grace_seconds=grace_seconds)
-        except Exception:  # keep relaying through a database or API outage
-            log.exception("relay: attempt failed; retrying")
-        if stop is not None:
-            stop.wait(interval_seconds)
-        else:
-            time.sleep(interval_seconds)
+              grace_seconds: float = 5.0, stop: threading.Event | None = None) -> None:
+    """Call :func:`relay_once` every ``interval_seconds`` until ``stop`` is set, and at once,
+    without grace, when a command hands its advance over (:mod:`flows.handoff`: the
+    beacon says this process relays the database while this runs)."""
+    stop = stop if stop is not None else threading.Event()
+    grace = grace_seconds
+    with relay_beacon(database_url or settings.effective_database_url) as nudged:
+        while not stop.is_set():
+            try:
+                relay_once(database_url, grace_seconds=grace)
+            except Exception:  # keep relaying through a database or API outage
+                log.exception("relay: attempt failed; retrying")
+            grace = 0.0 if _wait(stop, nudged, interval_seconds) else grace_seconds
+
+
+def _wait(stop: threading.Event, nudged, interval_seconds: float) -> bool:
+    """Wait up to ``interval_seconds`` or until ``stop``; whether a command nudged."""
+    deadline = time.monotonic() + interval_seconds
+    while not stop.wait(min(NUDGE_POLL_SECONDS, max(deadline - time.monotonic(), 0))):
+        if nudged():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+    return False
 
 
 @contextmanager
@@ -441,11 +437,12 @@ def embedded_api() -> Iterator[None]:
     service) each start a server or use one still starting, and fail; a second server then
     outlives the process. A long-running process enters this before running anything.
     Nothing is started in server mode, when an API URL is set (a test harness, say), or
-    when the API is already running; only a server started here is stopped here.
+    when the API is already running; only a server started here is stopped here. While
+    the block runs, commits here advance through Prefect (:mod:`flows.handoff`).
     """
     from prefect.settings import PREFECT_API_URL
 
-    server = None
+    server, serving = None, not prefect_served_here.is_set()
     if settings.prefect_mode == "embedded" and not PREFECT_API_URL.value():
         from prefect.server.api.server import SubprocessASGIServer
 
@@ -454,9 +451,13 @@ def embedded_api() -> Iterator[None]:
             if not candidate.running:
                 candidate.start()
                 server = candidate
+    if serving:
+        prefect_served_here.set()
     try:
         yield
     finally:
+        if serving:
+            prefect_served_here.clear()
         if server is not None:
             server.stop()
 

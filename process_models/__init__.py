@@ -7,6 +7,7 @@ This package imports nothing from ``simulations``, ``flows`` or ``api``.
 True
 """
 
+from process_models.bundles import named_registry
 from process_models.calendar import (
     SERVICE_CENTRE_TZ,
     CalendarWarning,
@@ -148,6 +149,7 @@ __all__ = [
     "load_table",
     "local_date",
     "local_time",
+    "named_registry",
     "numbers",
     "parse_procedure",
     "procedure_data",

@@ -1,22 +1,23 @@
-"""What the table readers share (step tables and item registries): the bounds on what a table
-may hold, reading a file within them, reading a cell and the names listed in it, and the
-helpers that quote a cell in an error (:mod:`process_models.table` for CSV and the table itself,
-:mod:`process_models._xlsx` for workbooks)."""
+"""What the table modules share (step tables and item registries): the bounds on what a
+table may hold, the text of a cell as written and as read, the names listed in one cell, ids
+made from names, and the helpers that quote a cell in an error
+(:mod:`process_models.table_files` for files, :mod:`process_models._xlsx` for workbooks,
+:mod:`process_models.table_columns` for headers, :mod:`process_models.table` for steps,
+:mod:`process_models.registry` for item lists)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from collections.abc import Collection, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
-from process_models.errors import ProcedureSyntaxError, TableError, did_you_mean, shown
+from process_models.errors import TableError, did_you_mean, shown
 
 __all__ = ["MAX_CELL_CHARS", "MAX_MATERIALS_PER_STEP", "MAX_TABLE_BYTES", "MAX_TABLE_COLUMNS",
            "MAX_TABLE_ROWS", "MAX_TRIPS", "MAX_XLSX_UNPACKED_BYTES", "UncachedFormula",
-           "cell_text", "close_match", "derived_id", "join_names", "looks_like_formula", "normal_header", "one_line",
-           "plain_cell", "read_bounded", "shown_cell", "split_names", "split_outside_brackets"]
+           "cell_text", "close_match", "derived_id", "join_names", "listed", "looks_like_formula",
+           "one_line", "plain_cell", "shown_cell", "split_names", "split_outside_brackets"]
 
 # Bounds on what a table may hold; a file past one is refused with the row or cell.
 MAX_TABLE_BYTES = 20 * 2**20           # the file as uploaded
@@ -49,18 +50,6 @@ def close_match(value: str, choices: Iterable[str]) -> str | None:
     return did_you_mean(value, choices) if len(value) <= 40 else None
 
 
-def normal_header(text: Any) -> str:
-    """A header as looked up: no parenthetical suffix, lower case, no spaces or line breaks
-    beside Chinese (``事项\\n名称``, ``部  门``), ``_`` between other words.
-
-    >>> normal_header("部  门"), normal_header("事项\\n名称"), normal_header("Committed days")
-    ('部门', '事项名称', 'committed_days')
-    """
-    text = re.sub(r"[（(].*?[)）]", "", str(text or "")).strip().lower()
-    text = re.sub(r"\s+(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])\s+", "", text)
-    return re.sub(r"[\s_\-]+", "_", text)
-
-
 def plain_cell(value: Any) -> str:
     """A cell as written: whole floats without ``.0``, trimmed."""
     if value.__class__ is str:  # most cells: no conversion to ask for
@@ -74,7 +63,7 @@ def plain_cell(value: Any) -> str:
 
 def cell_text(value: Any) -> str:
     """A cell as read: :func:`plain_cell`, and the ``'`` that
-    :func:`~process_models.table.formula_safe` put before a formula-like text taken off
+    :func:`~process_models.table_files.formula_safe` put before a formula-like text taken off
     again."""
     text = plain_cell(value)
     if text.startswith("'") and looks_like_formula(text.lstrip("'")):
@@ -178,24 +167,6 @@ def join_names(names: Sequence[str], known: Sequence[str] = ()) -> str:
     return cell
 
 
-def read_bounded(p: Path) -> bytes:
-    """The bytes of the table file ``p``, refused past :data:`MAX_TABLE_BYTES`; a missing or
-    unreadable file is one located line."""
-    try:
-        size = p.stat().st_size
-        if size > MAX_TABLE_BYTES:
-            raise TableError(f"the file has {size // 2**20} MB, more than a table may "
-                             f"({MAX_TABLE_BYTES // 2**20} MB); keep only the table in it",
-                             file=str(p))
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise ProcedureSyntaxError("no such file; check the path", file=str(p)) from None
-    except IsADirectoryError:
-        raise ProcedureSyntaxError("is a folder, expected a file", file=str(p)) from None
-    except OSError as e:
-        raise ProcedureSyntaxError(f"cannot read: {e.strerror}", file=str(p)) from None
-
-
 def derived_id(name: str, prefix: str, taken: set[str]) -> str:
     """A deterministic ASCII id for ``name``; a suffix ``_2``, ``_3`` … avoids ``taken``."""
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") if name.isascii() else ""
@@ -209,3 +180,9 @@ def derived_id(name: str, prefix: str, taken: set[str]) -> str:
         candidate = f"{base}_{n}"
     taken.add(candidate)
     return candidate
+
+
+def listed(items: Sequence[Any], most: int = 8) -> str:
+    """``a, b, c`` (and ``… and N more`` past ``most``)."""
+    shown = ", ".join(map(str, items[:most]))
+    return f"{shown} and {len(items) - most} more" if len(items) > most else shown

@@ -1,10 +1,10 @@
-"""Reading the cells of an ``.xlsx`` step table within fixed bounds (see :mod:`process_models.table`).
+"""Reading the cells of an ``.xlsx`` step table within fixed bounds (see :mod:`process_models.table_files`).
 
 A workbook is untrusted input: a 5 KB file can declare a cell at ``XFD1`` and another at
 ``A1048576``, and a reader that pads rows to the sheet's extent builds 17 billion empty cells.
 Here only the cells the sheet holds are kept: the sheet XML is parsed row by row and reading
-stops with a located error at the first value beyond :data:`~process_models.table.MAX_TABLE_ROWS`
-or :data:`~process_models.table.MAX_TABLE_COLUMNS`. The parts a workbook unpacks to are bounded
+stops with a located error at the first value beyond :data:`~process_models.table_files.MAX_TABLE_ROWS`
+or :data:`~process_models.table_files.MAX_TABLE_COLUMNS`. The parts a workbook unpacks to are bounded
 before openpyxl opens it.
 
 openpyxl's read-only worksheets neither report merged cells nor tell a formula without a cached

@@ -269,6 +269,7 @@ class WorkingCalendar:
         self._closed: dict[int, str] = {}
         self._opened: dict[int, str] = {}
         self._hours: dict[str, tuple[tuple[time, time], ...]] = {"default": DEFAULT_OPENING_HOURS}
+        self._scheduled: set[int] = set()
         for path in self.overrides:
             self._apply_override(path)
         # (first year, last year, sorted working-day ordinals), replaced as one value so a
@@ -420,7 +421,8 @@ class WorkingCalendar:
 
     def _warn_missing(self, years: list[int]) -> None:
         official = official_years()
-        missing = [y for y in years if y not in official and y not in self._warned]
+        missing = [y for y in years if y not in official and y not in self._warned
+                   and y not in self._scheduled]
         if not missing or not self.warn_missing_years:
             return
         self._warned.update(missing)
@@ -464,13 +466,14 @@ class WorkingCalendar:
     def _apply_override(self, path: Path) -> None:
         file = str(path)
         data = _read_override(path)
-        unknown = [k for k in data if k not in ("name", "closures", "working_days", "opening_hours")]
+        fields = ("closures", "working_days", "opening_hours", "schedule_years")
+        unknown = [k for k in data if k not in ("name", *fields)]
         if unknown:
             raise CalendarError(
-                f"unknown field {shown(unknown[0])}; use closures, working_days or opening_hours",
-                file=file,
-                suggestion=did_you_mean(unknown[0], ["closures", "working_days", "opening_hours"]),
+                f"unknown field {shown(unknown[0])}; use closures, working_days, opening_hours "
+                "or schedule_years", file=file, suggestion=did_you_mean(unknown[0], fields),
             )
+        self._scheduled.update(_years(data.get("schedule_years"), file))
         closed = _dates(data.get("closures"), file, "closures")
         opened = _dates(data.get("working_days"), file, "working_days")
         both = sorted(set(closed) & set(opened))
@@ -487,6 +490,21 @@ class WorkingCalendar:
             self._closed.pop(ordinal, None)
             self._opened[ordinal] = note
         self._hours.update(_opening_hours(data.get("opening_hours"), file))
+
+
+def _years(entries: Any, file: str) -> list[int]:
+    """``schedule_years``: the years whose State Council schedule the file carries in full
+    (no warning about missing official data for them)."""
+    if entries is None:
+        return []
+    items = entries if isinstance(entries, list) else [entries]
+    years = []
+    for i, item in enumerate(items):
+        if not re.fullmatch(r"\d{4}", str(item).strip()):
+            raise CalendarError(f"{shown(item)} is not a year; write it as 2027",
+                                file=file, path=f"schedule_years[{i}]")
+        years.append(int(str(item).strip()))
+    return years
 
 
 def _read_override(path: Path) -> dict[str, Any]:

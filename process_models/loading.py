@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from process_models._reading import line_of, read_text, reading_file, validation_error
 from process_models.errors import (
     DependencyCycle,
     DuplicateId,
@@ -42,6 +43,7 @@ from process_models.errors import (
     did_you_mean,
     shown,
 )
+from process_models.graph import edges
 from process_models.procedure import MAX_DEPENDENCIES, Procedure
 from process_models.yaml_loader import Loc, collector_paused, format_path, load_yaml
 
@@ -56,6 +58,7 @@ __all__ = [
     "procedure_data",
     "procedure_paths",
     "read_text",
+    "reading_file",
     "save_procedure",
     "validation_error",
 ]
@@ -65,153 +68,10 @@ __all__ = [
 _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-# --- reading text ---------------------------------------------------------------------------
-
-
-def read_text(path: str | os.PathLike[str]) -> str:
-    """Read a UTF-8 text file; a missing file or another encoding is a one-line error.
-
-    A UTF-8 byte-order mark is accepted. GBK/GB18030 files (common from Chinese Excel)
-    are refused with advice to save as UTF-8, because a guessed encoding could silently
-    corrupt names.
-    """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ProcedureSyntaxError("no such file; check the path", file=str(path)) from None
-    except IsADirectoryError:
-        raise ProcedureSyntaxError("is a folder, expected a file", file=str(path)) from None
-    except OSError as e:
-        raise ProcedureSyntaxError(f"cannot read: {e.strerror}", file=str(path)) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        guess = ""
-        try:
-            raw.decode("gb18030")
-            guess = " It reads as GBK/GB18030;"
-        except UnicodeDecodeError:
-            pass
-        line = raw[: e.start].count(b"\n") + 1
-        raise ProcedureSyntaxError(
-            f"not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}).{guess}"
-            " save the file as UTF-8 and try again",
-            file=str(path),
-            line=line,
-        ) from None
-
-
-def line_of(lines: dict[Loc, int] | None, loc: Loc) -> int | None:
-    if not lines:
-        return None
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
-
-
-# --- validation errors ----------------------------------------------------------------------
-
-
-def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
-    """The pydantic model class that owns the last element of ``loc``."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(part)
-        if field is None:
-            return None
-        current = _inner_model(field.annotation)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _inner_model(annotation: Any) -> Any:
-    import typing
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def validation_error(
-    err: ValidationError,
-    model: type[BaseModel],
-    *,
-    file: str | None = None,
-    lines: dict[Loc, int] | None = None,
-    error_class: type[ProcedureError] = ProcedureError,
-) -> ProcedureError:
-    """Turn pydantic's first error into one line naming file, field, bad value and fix."""
-    errors = err.errors(include_url=False)
-    # A misspelt field also makes the real one "missing": report the misspelling.
-    e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
-    loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    kind = e["type"]
-    value = e.get("input")
-    field = loc[-1] if loc else ""
-    suggestion = None
-    if kind == "extra_forbidden":
-        owner = _model_at(model, loc)
-        known = list(owner.model_fields) if owner else []
-        suggestion = did_you_mean(str(field), known)
-        msg = f"unknown field {shown(field)}"
-        if known and not suggestion:
-            msg += f"; allowed: {', '.join(known)}"
-    elif kind == "missing":
-        msg = "is required but missing"
-    elif kind == "enum":
-        allowed = e.get("ctx", {}).get("expected", "")
-        msg = f"{shown(value)} is not allowed; use one of {allowed}"
-        owner_vals = [a.strip(" '") for a in allowed.replace(" or ", ",").split(",")]
-        suggestion = did_you_mean(str(value), [v for v in owner_vals if v])
-    elif kind in ("greater_than_equal", "greater_than"):
-        limit = e.get("ctx", {}).get("ge", e.get("ctx", {}).get("gt"))
-        msg = f"must be at least {limit:g}, got {shown(value)}"
-    elif kind in ("less_than_equal", "less_than"):
-        limit = e.get("ctx", {}).get("le", e.get("ctx", {}).get("lt"))
-        msg = f"must be at most {limit:g}, got {shown(value)}; check the figure"
-    elif kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
-        want = "a whole number" if kind.startswith("int") else "a number"
-        msg = f"must be {want}, got {shown(value)}"
-    elif kind == "finite_number":
-        msg = f"must be a finite number, got {shown(value)}"
-    elif kind == "string_too_short":
-        msg = "must not be empty"
-    elif kind == "string_pattern_mismatch":
-        msg = (f"{shown(value)} is not an id: use 1–200 letters, digits, '_', '-' or '+' "
-               "(no spaces, '/' or '.')")
-    elif kind == "too_long":
-        limit = e.get("ctx", {}).get("max_length")
-        msg = f"holds more than {limit} entries; split the procedure"
-    elif kind in ("model_type", "dict_type", "model_attributes_type"):
-        msg = f"must be a mapping (key: value), got {shown(value)}"
-    elif kind == "list_type":
-        msg = f"must be a list, got {shown(value)}"
-    elif kind == "value_error":
-        msg = str(e.get("ctx", {}).get("error", e["msg"]))
-    else:
-        msg = f"{e['msg'].rstrip('.')}, got {shown(value)}"
-    return error_class(
-        msg,
-        file=file,
-        line=line_of(lines, loc),
-        path=format_path(loc) or None,
-        suggestion=suggestion,
-    )
-
-
 # --- whole-procedure checks -----------------------------------------------------------------
 
 
-def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+def find_cycle(successors: dict[str, list[str]]) -> list[str] | None:
     """Return one cycle in ``{node: [successor, ...]}`` in order, or ``None``.
 
     >>> find_cycle({"a": ["b"], "b": ["c"], "c": ["a"], "d": []})
@@ -220,14 +80,14 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
     True
     """
     white, grey, black = 0, 1, 2
-    color = dict.fromkeys(edges, white)
-    for succs in edges.values():
+    color = dict.fromkeys(successors, white)
+    for succs in successors.values():
         for s in succs:
             color.setdefault(s, white)
     for root in list(color):
         if color[root] != white:
             continue
-        stack: list[tuple[str, Iterator[str]]] = [(root, iter(edges.get(root, ())))]
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(successors.get(root, ())))]
         path = [root]
         color[root] = grey
         while stack:
@@ -242,7 +102,7 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
             elif color[nxt] == white:
                 color[nxt] = grey
                 path.append(nxt)
-                stack.append((nxt, iter(edges.get(nxt, ()))))
+                stack.append((nxt, iter(successors.get(nxt, ()))))
     return None
 
 
@@ -350,14 +210,10 @@ class _Check:
     def acyclic(self) -> None:
         """Edges predecessor → successor; a stage waits for its milestones."""
         proc = self.proc
-        edges: dict[str, list[str]] = {sid: [] for sid in self.nodes}
-        for s in proc.steps:
-            for dep in s.depends_on:
-                edges[dep.step].append(s.id)
-        for st in proc.stages:
-            for m in st.milestones or st.steps:
-                edges[m].append(st.id)
-        cycle = find_cycle(edges)
+        successors: dict[str, list[str]] = {sid: [] for sid in self.nodes}
+        for before, after, _ in edges(proc):
+            successors[before].append(after)
+        cycle = find_cycle(successors)
         if not cycle:
             return
         # Report the steps (stages stand for their milestones) and point at the first one.
@@ -386,6 +242,10 @@ def parse_procedure(text: str, *, file: str | None = None) -> Procedure:
                 f"expected a mapping with id, name, steps at the top, got a "
                 f"{type(data).__name__}", file=file, line=1,
             )
+        # Here, not at the top: the registry package's __init__ reaches back to this module.
+        from process_models.bundles import resolve_items
+
+        data = resolve_items(data, file=file, lines=lines)
         try:
             proc = Procedure.model_validate(data)
         except ValidationError as err:
@@ -432,7 +292,12 @@ def _compact(value: Any) -> Any:
 
 def procedure_data(proc: Procedure) -> dict[str, Any]:
     """The procedure as plain data (what YAML and JSON output hold), defaults left out."""
-    return _compact(proc.model_dump(mode="json", exclude_defaults=True))
+    data = _compact(proc.model_dump(mode="json", exclude_defaults=True))
+    for step, out in zip(proc.steps, data.get("steps", ()), strict=True):
+        if step.item is not None:  # a left-out field would be filled from the registry
+            out.setdefault("kind", step.kind.value)
+            out.setdefault("statutory", None)
+    return data
 
 
 def dump_procedure(proc: Procedure) -> str:

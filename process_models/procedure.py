@@ -387,6 +387,8 @@ class Step(_Model):
     """One step (事项) of a procedure, handled by one department."""
 
     id: Id
+    item: Id | None = Field(default=None, description="事项编码 of the registry item this step "
+                            "is; the loader fills what the step leaves out from the registry")
     name: str = Field(min_length=1)
     name_en: str | None = None
     department: Id
@@ -475,6 +477,9 @@ class Procedure(_Model):
     status: Literal["draft", "published"] | None = Field(
         default=None, description="published: the file claims to be published data, so "
         "`validate --strict` refuses any number without a source")
+    registry: Id | None = Field(
+        default=None, description="the item registry (`catalog`) the steps' `item` codes and "
+        "the departments come from")
     sources: list[Source] = Field(default_factory=list)
     published: PublishedFigures | None = None
     departments: list[Department] = Field(default_factory=list)

@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     yellow_share: float = Field(
         default=0.8, gt=0, lt=1, description="a step turns yellow past this share of its time"
     )
+    warning_working_days: int = Field(
+        default=1, ge=0, le=20,
+        description="early warning: a step turns yellow this many working days before its due "
+        "date (预警: one working day, as 督办 rules write it)")
+    auto_rule_files: list[Path] = Field(
+        default_factory=list, description="秒批 rule files (YAML, process_models/auto_rules.py): "
+        "a step a rule holds for is approved as it starts, with no staff action")
+    supervision_reply_working_days: int = Field(
+        default=3, ge=1, le=60,
+        description="督办: working days a department has to answer a notice in writing "
+        "before it is escalated (estimate)")
     commitment_check_working_days: int = Field(
         default=20, ge=1, le=250,
         description="告知承诺: working days the department has for its 核查 after the window "
@@ -75,9 +86,17 @@ class Settings(BaseSettings):
         default=2, ge=0, le=250,
         description="容缺: a promised date lies at least this many working days before the "
         "case's committed limit (深圳's rule)")
+    supplement_answer_working_days: int = Field(
+        default=30, ge=1, le=250,
+        description="补正: working days the applicant has to bring what a 补正告知书 asks for, "
+        "printed on it as its deadline (estimate; local rules set it)")
     promise_max_working_days: int = Field(
         default=20, ge=1, le=250,
         description="容缺: a promised date lies at most this many working days away (深圳's rule)")
+    rating_follow_up_working_days: int = Field(
+        default=15, ge=1, le=250,
+        description="好差评: working days to call back and rectify after a 差评 (local rules, "
+        "commonly 15)")
 
     @property
     def effective_database_url(self) -> str:

@@ -47,6 +47,7 @@ ACCOUNTS = {
     "other_clerk": ("cdc_clerk", "clerk", ["cdc"]),
     "planner": ("planner", "planner", []),
     "auditor": ("auditor", "auditor", []),
+    "supervisor": ("supervisor", "supervisor", []),
     "admin": ("admin", "admin", []),
 }
 """Test identity → (username, role, departments); ``other_clerk`` decides CDC steps only."""
@@ -118,3 +119,24 @@ def snapshot(engine) -> dict[str, list[tuple]]:
     with Session(engine) as session:
         return {table.name: sorted(map(tuple, session.execute(table.select()).all()), key=repr)
                 for table in SQLModel.metadata.sorted_tables}
+
+
+@pytest.fixture
+def page_login(app, client, accounts):
+    """Identity → a TestClient logged in to the web pages as that account (its own cookies)."""
+    import re
+
+    token = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+    def _login(identity: str) -> TestClient:
+        browser = TestClient(app)
+        form = browser.get("/login")
+        answer = browser.post("/login", data={
+            "username": ACCOUNTS[identity][0], "password": PASSWORD,
+            "csrf_token": token.search(form.text).group(1), "next": "/"},
+            follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        return browser
+
+    return _login
+

@@ -11,6 +11,7 @@ from tests.api_fixtures import (  # noqa: F401
     auth,
     case_id,
     client,
+    page_login,
     password_hash,
 )
 from tests.store_fixtures import (  # noqa: F401

@@ -507,13 +507,19 @@ def malformed_xlsx(draw, damage: bool = True) -> tuple[str, bytes]:
 
 
 def _without_dates(data: bytes) -> bytes:
-    """The zip with every member dated 1980-01-01, so one draw always gives the same bytes."""
+    """The zip with every member dated 1980-01-01 and the workbook's modified time (openpyxl
+    stamps the moment of saving) fixed, so one draw always gives the same bytes."""
+    import re
     import zipfile
 
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
-            dst.writestr(zipfile.ZipInfo(info.filename), src.read(info),
+            member = src.read(info)
+            if info.filename == "docProps/core.xml":
+                member = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*",
+                                rb"\g<1>2025-01-01T00:00:00Z", member)
+            dst.writestr(zipfile.ZipInfo(info.filename), member,
                          compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 

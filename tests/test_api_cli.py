@@ -53,7 +53,7 @@ def test_user_add_creates_a_clerk_for_its_departments_with_a_hashed_password(
 
 @pytest.mark.parametrize("args, message", [
     (["li", "--role", "auditr"], ("unknown role 'auditr'; use one of front_desk, clerk, "
-                                  "planner, auditor, admin (did you mean 'auditor'?)")),
+                                  "planner, auditor, supervisor, admin (did you mean 'auditor'?)")),
     (["li", "--role", "clerk"], "give at least one with --department"),
     (["li", "--role", "clerk", "--department", "polce"],
      "unknown department 'polce'; no procedure has it (did you mean 'police'?)"),

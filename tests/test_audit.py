@@ -8,6 +8,7 @@ import re
 import secrets
 import shutil
 from collections import Counter
+from datetime import date, datetime
 from itertools import pairwise
 
 import pytest
@@ -94,6 +95,35 @@ def test_actual_counts_every_accepted_case_and_started_step(run_cli, history):
     assert sum(summary["time_split"].values()) == pytest.approx(1)
 
 
+def test_actual_grades_each_department_on_the_steps_it_decided_in_the_quarter(run_cli,
+                                                                             history):
+    """The quarter of --as-of (that of the last decision): each department's decided steps
+    counted from the rows, on time when decided by their due date."""
+    from flows.casework.tables import stored_time
+
+    def read(value, kind):  # SQLite gives text
+        return kind.fromisoformat(value) if isinstance(value, str) else value
+
+    rows = [(d, stored_time(read(at, datetime)).date(), read(due, date)) for d, at, due in _rows(
+        history, "SELECT department_id, decided_at, due_date FROM case_step "
+                 "WHERE status IN ('approved', 'rejected') AND decided_at IS NOT NULL")]
+    last = max(day for _d, day, _due in rows)
+    quarter = (last.month - 1) // 3 + 1
+    counted: dict[str, list[int]] = {}
+    for department, day, due in rows:
+        if day.year == last.year and (day.month - 1) // 3 + 1 == quarter:
+            c = counted.setdefault(department, [0, 0])
+            c[0] += 1
+            c[1] += day <= due
+    code, out, err = run_cli("audit", "actual", "--format", "json", "--as-of", str(last),
+                             "--database", history)
+    assert (code, err) == (0, "")
+    grades = json.loads(out)["department_grades"]
+    assert {g["department_id"]: [g["decided"], g["on_time"]] for g in grades} == counted
+    assert {(g["year"], g["quarter"], g["grade_basis"]) for g in grades} == {
+        (last.year, quarter, "estimate")}
+
+
 @pytest.fixture
 def actuals(history):
     from datetime import date
@@ -157,7 +187,7 @@ def test_actual_writes_every_step_and_the_overdue_views(run_cli, sqlite_history,
         from openpyxl import load_workbook
 
         wb = load_workbook(out, read_only=True)
-        assert wb.sheetnames == ["步骤", "按一件事", "按部门", "按月份", "时间去向"]
+        assert wb.sheetnames == ["步骤", "按一件事", "按部门", "按月份", "时间去向", "季度评级"]
         assert len(list(wb["步骤"].iter_rows())) == steps + 1
     else:
         text = out.read_text(encoding="utf-8")
@@ -386,6 +416,7 @@ READING_COMMANDS = [
 
 @pytest.mark.parametrize("command", READING_COMMANDS, ids=" ".join)
 @pytest.mark.parametrize("where", ["sqlite", "postgresql"])
+@pytest.mark.slow  # a child process
 def test_reading_a_database_that_does_not_exist_is_one_line_and_creates_nothing(
         tmp_path, command, where):
     """A mistyped ``--database`` is an error (one line, exit 2), never an empty database

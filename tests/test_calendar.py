@@ -399,6 +399,7 @@ def test_an_unwritable_cache_folder_still_gives_the_official_days(official_cache
 
 # -- the default calendar and the settings ----------------------------------------------------
 @pytest.mark.parametrize("how", ["environment", "dotenv"])
+@pytest.mark.slow  # a child process
 def test_the_default_calendar_applies_override_files_set_in_the_environment_or_a_dotenv(
     tmp_path, how
 ):
@@ -447,3 +448,22 @@ def test_settings_count_as_configured_by_any_onething_variable_or_a_dotenv_file(
     if dotenv:
         (tmp_path / ".env").write_text("ONETHING_DATA_DIR=var\n")
     assert configured() is expected
+
+
+def test_an_override_carrying_a_years_schedule_silences_the_missing_year_warning(tmp_path):
+    """``schedule_years: [2099]``: the file is that year's State Council schedule, so no
+    warning about missing official data, and its closures count."""
+    path = tmp_path / "cn-2099.yaml"
+    path.write_text("schedule_years: [2099]\nclosures: [{date: 2099-01-02, note: 元旦}]\n",
+                    encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        calendar = WorkingCalendar([path])
+        assert calendar.add_working_days(date(2099, 1, 1), 1) == date(2099, 1, 5)
+
+
+def test_a_schedule_year_that_is_not_a_year_is_one_located_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("schedule_years: [二〇二七]\n", encoding="utf-8")
+    with pytest.raises(CalendarError, match=r"schedule_years\[0\].*is not a year"):
+        WorkingCalendar([path])

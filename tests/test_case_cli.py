@@ -62,6 +62,44 @@ def test_a_case_runs_from_the_window_to_its_certificates(run_cli):
         name for step in STORE.steps for name in step.certificates)
 
 
+def test_case_show_json_carries_each_certificates_verification_code(run_cli):
+    """``verification_code`` is the code printed on the certificate: it verifies it."""
+    from sqlmodel import Session
+
+    from flows.casework import VerificationStatus, verify_certificate
+    from flows.casework.store import make_engine
+
+    case_id = _open(run_cli)
+    for step in STORE.steps:
+        assert run_cli("case", "decide", case_id, step.id, "approve", "--department",
+                       step.department, "--by", "王五")[0] == 0
+    certificate = _show(run_cli, case_id)["certificates"][0]
+    engine = make_engine()
+    with Session(engine) as session:
+        check = verify_certificate(session, certificate["number"],
+                                   certificate["verification_code"])
+    engine.dispose()
+    assert check.status == VerificationStatus.VALID
+    code, out, _ = run_cli("case", "show", case_id)
+    assert code == 0 and f"核验码 {certificate['verification_code']}" in out
+
+
+def test_an_agent_acting_for_the_applicant_is_recorded_and_shown(run_cli):
+    """帮办代办: who acts, for whom, since when, on what authorisation."""
+    case_id = _open(run_cli)
+    code, out, err = run_cli("case", "agent", case_id, "--agent", "王帮办",
+                             "--authorisation", "委托书 2025-031", "--by", "前台李四")
+    assert code == 0, err
+    [agent] = _show(run_cli, case_id)["agents"]
+    assert (agent["agent"], agent["acting_for"], agent["authorisation"],
+            agent["recorded_by"]) == ("王帮办", "张三", "委托书 2025-031", "前台李四")
+    code, out, _ = run_cli("case", "show", case_id)
+    assert "帮办代办 王帮办，代 张三 办理" in out
+    code, _out, err = run_cli("case", "agent", case_id, "--agent", " ",
+                              "--authorisation", "x")
+    assert code == 2 and "agent's name is empty" in err and "Traceback" not in err
+
+
 def test_missing_key_materials_leave_the_case_yellow_until_submitted(run_cli):
     """补正 at the window: not accepted (yellow in the list) until the material is brought."""
     case_id = _open(run_cli, KEY_MATERIALS[1:])
@@ -128,6 +166,7 @@ def test_bad_input_is_one_line_and_exit_code_2(run_cli, args, message):
     ("--address", "东" * 501, "--address: String should have at most 500 characters"),
     ("--phone", "1" * 41, "--phone: String should have at most 40 characters"),
 ])
+@pytest.mark.slow  # a child process
 def test_open_refuses_an_applicant_field_the_api_would_refuse(tmp_path, option, value, message):
     """The CLI checks the applicant with the API's own model (one definition of the limits):
     one line naming the option and the limit, exit 2, no database written."""
@@ -150,6 +189,7 @@ def test_open_refuses_an_applicant_field_the_api_would_refuse(tmp_path, option, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # a child process
 def test_a_decision_stands_and_is_reported_when_its_advance_cannot_be_requested(tmp_path):
     """The decision commits first: with the Prefect API unreachable (server mode, nothing
     listening) the command still succeeds, says the case moves on with the relay, and

@@ -131,7 +131,7 @@ def test_the_statuses_are_stored_as_the_plain_strings_they_always_were(session, 
     """``CaseStatus``, ``StepStatus`` and ``SubmissionStatus`` values are the stored strings:
     the enums need no migration, and a row read back compares equal to its member."""
     assert [*CaseStatus] == ["accepted", "awaiting_supplement", "approved", "rejected",
-                             "withdrawn", "terminated"]
+                             "withdrawn", "terminated", "partially_approved"]
     assert [*StepStatus] == ["waiting", "pending", "supplement", "approved", "rejected",
                              "cancelled"]
     assert [*SubmissionStatus] == ["received", "deferred", "requested"]
@@ -378,14 +378,49 @@ def test_certificates_are_issued_together_once_when_the_last_step_is_approved(se
     ]
 
 
-def test_a_rejection_closes_the_case_with_its_reason_and_cancels_the_open_steps(session, case):
+def test_a_rejection_ends_only_what_depends_on_it_and_the_rest_of_the_bundle_goes_on(
+        session, case):
+    """The fire check is refused: the licence and the invoice (which needs the licence, not
+    the fire check) go on, their certificates are issued, the case closes partially
+    approved with the refusal's reason."""
     decide(session, case.id, "fire_check", "reject", department_id="fire", decided_by="赵六",
            reason="疏散通道不符合要求", now=jan(27))
     result = advance_case(session, case.id, now=jan(27))
-    case = session.get(Case, case.id)
-    assert (result.status, case.close_reason) == ("rejected", "fire_check: 疏散通道不符合要求")
+    assert (result.status, result.closed) == ("accepted", False)
     assert {k: s.status for k, s in steps_of(session, case.id).items()} == {
-        "licence": "cancelled", "fire_check": "rejected", "invoice": "cancelled"}
+        "licence": "pending", "fire_check": "rejected", "invoice": "waiting"}
+    approve(session, case.id, "licence", "samr", jan(27))
+    approve(session, case.id, "invoice", "tax", jan(28))
+    closed = session.get(Case, case.id)
+    assert (closed.status, closed.close_reason) == (
+        "partially_approved", "fire_check: 疏散通道不符合要求")
+    assert sorted(session.exec(select(Certificate.name)).all()) == ["发票领购簿", "营业执照"]
+    assert verify_chain(session).ok
+
+
+def test_a_rejection_cancels_the_steps_that_depend_on_it(session, case):
+    """The licence is refused: the invoice needs it and is cancelled; the fire check goes on
+    and, approved, closes the case with its one certificate."""
+    decide(session, case.id, "licence", "reject", department_id="samr", decided_by="赵六",
+           reason="名称不合规", now=jan(27))
+    advance_case(session, case.id, now=jan(27))
+    assert {k: s.status for k, s in steps_of(session, case.id).items()} == {
+        "licence": "rejected", "fire_check": "pending", "invoice": "cancelled"}
+    assert [e["cancelled"] for e in session.exec(select(AuditEvent.payload).where(
+        AuditEvent.kind == "steps_ended")).all()] == [["invoice"]]
+    approve(session, case.id, "fire_check", "fire", jan(28))
+    assert session.get(Case, case.id).status == "partially_approved"
+    assert session.exec(select(Certificate.name)).all() == ["消防安全检查合格证"]
+
+
+def test_a_case_whose_every_step_is_refused_or_ended_closes_rejected(session, case):
+    for step_id, department in (("licence", "samr"), ("fire_check", "fire")):
+        decide(session, case.id, step_id, "reject", department_id=department,
+               decided_by="赵六", reason="不符合条件", now=jan(27))
+    result = advance_case(session, case.id, now=jan(27))
+    assert (result.status, result.closed) == ("rejected", True)
+    assert {k: s.status for k, s in steps_of(session, case.id).items()} == {
+        "licence": "rejected", "fire_check": "rejected", "invoice": "cancelled"}
     assert count(session, Certificate) == 0
 
 
@@ -475,11 +510,11 @@ def test_a_case_waiting_for_supplement_at_the_window_is_yellow(session, shop):
 
 def test_the_sweep_escalates_each_red_step_once(session, case):
     """督办: one escalation event per step that turns red, however often the sweep runs."""
-    first = sweep(session, now=feb(6), yellow_share=0.8)
+    first = sweep(session, now=feb(6), yellow_share=0.8, warning_working_days=0)
     assert [(c.step_id, c.after, c.escalated) for c in first] == [
         ("licence", "red", True), ("fire_check", "green", False),
         ("invoice", "green", False), (None, "red", False)]
-    second = sweep(session, now=feb(7), yellow_share=0.8)
+    second = sweep(session, now=feb(7), yellow_share=0.8, warning_working_days=0)
     assert [(c.step_id, c.before, c.after, c.escalated) for c in second] == [
         ("fire_check", "green", "yellow", False)]
     escalations = session.exec(select(AuditEvent).where(AuditEvent.kind == "escalation")).all()

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test runs the CLI in a child process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 FAILING_COMMAND = """\
@@ -120,7 +122,6 @@ def test_a_database_url_that_is_not_one_is_one_line(tmp_path):
 WEAK = "the secret is a published example or shorter than 32 characters"
 
 
-@pytest.mark.slow  # `onething serve` in a child process, one per case
 @pytest.mark.parametrize(("args", "environment", "message"), [
     (["--host", "0.0.0.0"], {},
      "no secret is set, and serving an address other than 127.0.0.1 needs one"),
@@ -140,7 +141,6 @@ def test_serve_refuses_a_missing_or_weak_secret_in_one_line(tmp_path, args, envi
     assert not (tmp_path / "onething.db").exists()
 
 
-@pytest.mark.slow  # `onething serve` in a child process
 def test_serve_on_a_busy_port_says_so_before_touching_the_database(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

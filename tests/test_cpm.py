@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 import networkx as nx
 import numpy as np
@@ -245,6 +246,22 @@ def test_immediate_steps_are_accepted_by_the_last_working_day_on_or_before_the_d
 def test_a_cycle_in_a_raw_graph_is_named():
     with pytest.raises(DependencyCycle, match="a → b → c → a"):
         compile_dag(4, src=[0, 1, 2, 3], dst=[1, 2, 0, 0], names=["a", "b", "c", "d"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(edges=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), min_size=1, max_size=20))
+def test_the_cycle_named_for_any_cyclic_graph_is_one_of_its_cycles(edges):
+    """When the edges hold a cycle, compiling names one whose every link is an edge."""
+    g = nx.DiGraph(edges)
+    if nx.is_directed_acyclic_graph(g):
+        compile_dag(8, src=[s for s, _ in edges], dst=[d for _, d in edges])
+        return
+    with pytest.raises(DependencyCycle) as raised:
+        compile_dag(8, src=[s for s, _ in edges], dst=[d for _, d in edges],
+                    names=[f"n{i}" for i in range(8)])
+    named = [int(n[1:]) for n in str(raised.value).split(": ")[1].split(";")[0].split(" → ")]
+    assert named[0] == named[-1]
+    assert all(g.has_edge(a, b) for a, b in pairwise(named))
 
 
 @pytest.mark.parametrize("seed", range(3))

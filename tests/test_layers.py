@@ -129,6 +129,7 @@ def test_analysis_never_imports_the_database():
     assert offences == []
 
 
+@pytest.mark.slow  # a child process
 def test_importing_the_running_case_loads_neither_prefect_nor_the_web_stack():
     """``import flows.casework`` (every module of it) pulls in no heavy package indirectly."""
     script = (

@@ -55,6 +55,7 @@ ACCOUNTS = {
     "other_clerk": ("water_clerk", "clerk", ["water"]),
     "planner": ("planner", "planner", []),
     "auditor": ("auditor", "auditor", []),
+    "supervisor": ("supervisor", "supervisor", []),
     "admin": ("admin", "admin", []),
 }
 """Test identity → (username, role, departments)."""
@@ -174,7 +175,7 @@ def test_a_visitor_who_is_not_logged_in_is_sent_to_the_login_page(client):
 
 @pytest.mark.parametrize(("identity", "home"), [
     ("front_desk", "/desk"), ("clerk", "/inbox"), ("planner", "/planner"),
-    ("auditor", "/auditor"), ("admin", "/board")])
+    ("auditor", "/auditor"), ("supervisor", "/board"), ("admin", "/board")])
 def test_each_role_lands_on_its_own_page(app, client, accounts, identity, home):
     form = client.get("/login")
     answer = client.post("/login", data={"username": ACCOUNTS[identity][0], "password": PASSWORD,
@@ -692,3 +693,25 @@ def test_the_county_page_shows_the_binxian_report_marked_synthetic(login, lang, 
 def test_the_county_page_is_for_planners_and_auditors_only(login):
     """The front desk may not read the county report."""
     assert login("front_desk").get("/county").status_code == 403
+
+
+def test_the_board_shows_the_notices_on_red_steps_and_a_clerk_only_its_own(engine, login,
+                                                                          case_id):
+    """督办 on the board: a sweep long after the due dates issues a red notice per pending
+    step; the supervisor sees every one, a clerk those of its departments."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import Session, select
+
+    from flows.casework import sweep
+    from flows.casework.tables import SupervisionNotice
+
+    with Session(engine) as session:
+        sweep(session, now=datetime.now(UTC) + timedelta(days=90))
+        departments = {n.department_id for n in session.exec(select(SupervisionNotice))}
+    board = login("supervisor").get("/board").text
+    assert "<h2>督办</h2>" in board and board.count('class="notice red"') == len(departments)
+    assert 'data-state="open"' in board
+    assert departments == {"power"}   # the first step; the others wait for it
+    assert login("clerk").get("/board").text.count('class="notice red"') == 1
+    assert 'class="notice' not in login("other_clerk").get("/board").text

@@ -216,13 +216,16 @@ def test_validate_strict_refuses_an_unsourced_number_only_in_a_published_file(
 
 @pytest.mark.parametrize(("allowed", "fees", "joint"), [
     ((True, True), (0, 0), (True, 0)),
-    ((True, None), (10, None), (None, 10)),
+    ((True, None), (10, None), (True, 10)),
+    ((True, False), (None, None), (False, None)),
     ((None, False), (None, None), (False, None)),
+    ((None, None), (None, None), (None, None)),
 ])
-def test_a_merged_step_allows_commitment_only_if_every_member_does_and_adds_the_fees(
+def test_a_merged_step_keeps_its_members_known_commitment_and_adds_the_fees(
         shop, allowed, fees, joint):
-    """联审 of two steps: 告知承诺 allowed when both allow it, not allowed when either does
-    not, else unknown; the fee is the members' fees added up (none when neither gives one)."""
+    """联审 of two steps: 告知承诺 not allowed when either member does not, allowed when one
+    does and neither does not, else unknown; the fee is the members' fees added up (none
+    when neither gives one)."""
     from simulations.planning.reforms import merge
 
     steps = [s.model_copy(update={"commitment_allowed": a, "fee_yuan": f, "depends_on": []})

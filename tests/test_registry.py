@@ -25,7 +25,7 @@ from process_models.registry import (
     registry_from_sheets,
     save_registry,
 )
-from process_models.table import TableWarning, write_table
+from process_models.table_files import TableWarning, write_table
 from simulations.planning.county_report import county_report
 from tests.strategies import registries
 

@@ -23,7 +23,9 @@ from tests.api_fixtures import (
 )
 
 EVERYONE = frozenset(ACCOUNTS)
-CASE_READERS = frozenset({"front_desk", "clerk", "other_clerk", "auditor", "admin"})
+CASE_READERS = frozenset({"front_desk", "clerk", "other_clerk", "auditor", "supervisor", "admin"})
+SUPERVISION_READERS = frozenset({"clerk", "other_clerk", "auditor", "supervisor", "admin"})
+SUPERVISION_REPORTERS = frozenset({"auditor", "supervisor", "admin"})
 ANALYSTS = frozenset({"planner", "auditor", "admin"})
 PLANNERS = frozenset({"planner", "admin"})
 UPLOAD = small_procedure_yaml("roles_shop")
@@ -100,6 +102,29 @@ ROUTES = [
           f"/api/cases/{{case_id}}/materials/{DEFERRED_MATERIAL}/promise",
           frozenset({"front_desk", "admin"}),
           json={"promised": str(date.today() + timedelta(days=7))}, changes=True),
+    Route("督办 notices", "GET", "/api/supervision/notices", SUPERVISION_READERS),
+    Route("answer a 督办 notice", "POST", "/api/supervision/notices/1/answer",
+          frozenset({"clerk", "other_clerk", "admin"}), json={"text": "已说明"},
+          status=404),   # no notice yet: past the gate, 404
+    Route("督办 report", "GET", "/api/supervision/report", SUPERVISION_REPORTERS),
+    Route("督办 report as XLSX", "GET", "/api/supervision/report", SUPERVISION_REPORTERS,
+          params={"format": "xlsx"}),
+    Route("department grades", "GET", "/api/supervision/grades", SUPERVISION_REPORTERS,
+          params={"year": 2025, "quarter": 1}),
+    Route("record 帮办代办", "POST", "/api/cases/{case_id}/agent",
+          frozenset({"front_desk", "admin"}),
+          json={"agent": "王帮办", "authorisation": "委托书 2025-031"}, changes=True),
+    # 好差评: only the case's applicant rates (applicant tokens: tests/test_applicant_api.py).
+    Route("rate a case", "POST", "/api/cases/{case_id}/rating", frozenset(), json={"score": 2}),
+    Route("the applicant's cases", "GET", "/api/applicant/cases", frozenset()),
+    # No rating yet: past the gate, nothing to follow up (409).
+    Route("follow up a 差评", "POST", "/api/cases/{case_id}/rating/follow-up",
+          frozenset({"front_desk", "clerk", "other_clerk", "admin"}),
+          json={"action": "call_back", "text": "已回访"}, status=409),
+    Route("open 差评 follow-ups", "GET", "/api/ratings/follow-ups",
+          frozenset({"front_desk", "clerk", "other_clerk", "admin"})),
+    Route("好差评 report", "GET", "/api/ratings/report", ANALYSTS,
+          params={"group_by": "department"}),
     # The planner's workspace; an unknown id is 404 past the gate (tests/test_workspace.py
     # walks a stored one, and another planner's).
     Route("upload to the workspace", "POST", "/api/workspace/procedures", PLANNERS,
@@ -175,7 +200,9 @@ def test_every_api_route_is_in_the_role_table(app):
     """A new route must say who may use it here, or this test fails."""
     covered = {(r.method, r.path) for r in ROUTES}
     open_routes = {("POST", "/api/login/access-token"), ("GET", "/api/users/me"),
-                   ("POST", "/api/logout")}   # any account: its own token and session
+                   ("POST", "/api/logout"),   # any account: its own token and session
+                   ("POST", "/api/applicant/code"), ("POST", "/api/applicant/token")}
+                   # an applicant logging in with an SMS code
     paths = app.openapi()["paths"]   # app.routes holds included routers unexpanded
     assert "/api/cases/{case_id}/steps/{step_id}/decision" in paths
     for path, operations in paths.items():
@@ -184,5 +211,6 @@ def test_every_api_route_is_in_the_role_table(app):
                 key = (method.upper(), path.replace("{step_id}", "business_licence")
                        .replace("{procedure_id}", PROCEDURE_ID)
                        .replace("{material_id}", DEFERRED_MATERIAL)
+                       .replace("{notice_id}", "1")
                        .replace("{workspace_id}", NO_WORKSPACE))
                 assert key in covered | open_routes, key

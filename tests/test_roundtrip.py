@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 
 from process_models.loading import dump_procedure, parse_procedure
 from process_models.procedure import Procedure
-from process_models.table import procedure_from_table, read_table, table_from_procedure, write_table
+from process_models.table import procedure_from_table, table_from_procedure
+from process_models.table_files import read_table, write_table
 from tests.strategies import procedures
 
 SETTINGS = settings(max_examples=100, deadline=None,

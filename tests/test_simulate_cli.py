@@ -108,6 +108,7 @@ def test_portfolio_pairs_before_and_after_forms_by_id(run_cli, tmp_path):
     assert code == 0 and "2个一件事：办理时限" in out
 
 
+@pytest.mark.slow  # a child process
 def test_simulate_starts_no_thread_besides_its_own():
     """numpy's OpenBLAS would start spinning threads at import, CPU the command does not use."""
     probe = ("import os, sys; from api.cli import run; run(['simulate', 'newborn', '--json']); "
@@ -118,6 +119,7 @@ def test_simulate_starts_no_thread_besides_its_own():
     assert done.stderr.strip().splitlines()[-1] == "1"
 
 
+@pytest.mark.slow  # a child process
 def test_simulate_imports_neither_networkx_nor_prefect_nor_the_web_stack():
     """The command must answer fast; these imports alone would cost more than it may."""
     probe = ("import sys; from api.cli import run; run(['simulate', 'newborn', '--json']); "

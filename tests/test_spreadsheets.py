@@ -17,9 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
+from process_models._cells import cell_text, looks_like_formula
 from process_models.errors import OnethingError, ProcedureSyntaxError, TableError
 from process_models.loading import load_procedure, save_procedure
-from process_models.table import (
+from process_models.table import load_table, procedure_from_table, save_table
+from process_models.table_files import (
     MAX_CELL_CHARS,
     MAX_MATERIALS_PER_STEP,
     MAX_TABLE_BYTES,
@@ -27,12 +29,7 @@ from process_models.table import (
     MAX_TRIPS,
     MAX_XLSX_UNPACKED_BYTES,
     TableWarning,
-    _looks_like_formula,
-    _text,
     formula_safe,
-    load_table,
-    procedure_from_table,
-    save_table,
 )
 from tests.conftest import ROOT
 from tests.strategies import malformed_csv, malformed_xlsx, names
@@ -328,6 +325,7 @@ def test_a_workbook_that_unpacks_past_the_bound_is_refused_before_it_is_opened(t
 
 
 @pytest.mark.parametrize(("far", "where"), [("XFD1", "XFD1"), ("A1048576", "A1048576")])
+@pytest.mark.slow  # a child process
 def test_a_stray_far_cell_is_refused_by_its_place_without_reading_the_space_between(
         tmp_path, far, where):
     """Two stray cells once made the reader pad 17 billion empty cells (9.4 GB and counting);
@@ -368,8 +366,8 @@ def test_a_formula_safe_cell_never_runs_and_reads_back_as_written(name, start):
     undoes exactly what ``formula_safe`` added."""
     text = (start + name).strip()
     safe = formula_safe(text)
-    assert safe in (text, "'" + text) and not _looks_like_formula(safe)
-    assert _text(safe) == text
+    assert safe in (text, "'" + text) and not looks_like_formula(safe)
+    assert cell_text(safe) == text
 
 
 def test_every_csv_writer_in_the_project_goes_through_the_formula_guard():
@@ -377,13 +375,14 @@ def test_every_csv_writer_in_the_project_goes_through_the_formula_guard():
     sources = [p for folder in ("process_models", "simulations", "flows", "api")
                for p in (ROOT / folder).rglob("*.py")]
     bare = [str(p.relative_to(ROOT)) for p in sources
-            if "csv.writer(" in p.read_text("utf-8") and p.name != "table.py"]
+            if "csv.writer(" in p.read_text("utf-8") and p.name != "table_files.py"]
     assert bare == []
 
 
 # --- CLI -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a child process
 def test_import_table_reads_a_gbk_csv_and_prints_the_fill_down_warning(tmp_path):
     rows = [list(r) for r in ROWS]
     rows[2][1] = ""
@@ -396,6 +395,7 @@ def test_import_table_reads_a_gbk_csv_and_prints_the_fill_down_warning(tmp_path)
     assert [s.name for s in load_procedure(out).steps] == ["营业执照", "食品经营许可"]
 
 
+@pytest.mark.slow  # a child process
 def test_import_table_reads_the_sheet_named_by_the_sheet_option(tmp_path):
     path = tmp_path / "shop.xlsx"
     book(path, ("甲", ROWS, "visible"), ("乙", [HEADER, ["户口登记", "公安局", "", 1, ""]], "visible"))
@@ -407,6 +407,7 @@ def test_import_table_reads_the_sheet_named_by_the_sheet_option(tmp_path):
 # --- fuzz ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 60 generated workbooks and CSV files: seconds on its own
 @settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 @given(content=st.one_of(malformed_csv(), malformed_xlsx()))
 def test_any_malformed_table_gives_a_one_line_error_or_a_procedure(tmp_path_factory, content):

@@ -8,20 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from process_models._cells import join_names, split_names
 from process_models.catalog import load_catalog_procedure
 from process_models.errors import ProcedureSyntaxError, TableError
 from process_models.loading import load_procedure
 from process_models.procedure import DependencyKind, Procedure, StepKind, Unit
-from process_models.table import (
-    _join,
-    _split,
-    load_table,
-    procedure_from_table,
-    read_table,
-    save_table,
-    table_from_procedure,
-    write_table,
-)
+from process_models.table import load_table, procedure_from_table, save_table, table_from_procedure
+from process_models.table_files import read_table, write_table
 from tests.strategies import names
 
 ZH = ["事项", "部门", "前置事项", "依赖类型", "法定时限", "承诺时限", "时限单位", "要件数", "要件",
@@ -210,11 +203,11 @@ def test_export_expands_all_join_stages_and_refuses_any_join_stages():
 def test_a_list_cell_reads_back_as_the_names_written(listed):
     """Names holding separators, spaces or brackets come back whole, or export refuses them."""
     try:
-        cell = _join(listed)
+        cell = join_names(listed)
     except TableError:
         return
-    assert _split(cell) == listed
-    assert _split(cell, listed) == listed
+    assert split_names(cell) == listed
+    assert split_names(cell, listed) == listed
 
 
 def test_export_refuses_what_a_table_would_mix_up():

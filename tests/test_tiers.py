@@ -3,6 +3,7 @@ and the test files mark slow."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,36 @@ def test_prefect_chromium_and_schemathesis_tests_are_all_slow(slow, file):
 
 def test_pure_analysis_tests_stay_in_the_fast_tier(slow):
     assert slow["test_cpm.py"] and not any(slow["test_cpm.py"].values())
+
+
+def _starts_a_child_process(function: ast.FunctionDef, helpers: dict[str, ast.FunctionDef],
+                            seen: frozenset[str] = frozenset()) -> bool:
+    """Whether ``function`` calls ``subprocess``, itself or through a helper of its file."""
+    for node in ast.walk(function):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id == "subprocess"):
+            return True
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in helpers.keys() - seen
+                and _starts_a_child_process(helpers[node.func.id], helpers,
+                                            seen | {node.func.id})):
+            return True
+    return False
+
+
+def test_every_test_that_starts_a_child_process_is_marked_slow():
+    """A child process (the CLI, the service, an import probe) costs a second or more, so the
+    test carries ``pytest.mark.slow``, or its module does."""
+    unmarked = []
+    for path in sorted(TESTS.glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if any(isinstance(node, ast.Assign) and "pytestmark" in ast.unparse(node.targets[0])
+               and "slow" in ast.unparse(node.value) for node in tree.body):
+            continue
+        functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        helpers = {name: f for name, f in functions.items() if not name.startswith("test_")}
+        unmarked += [f"{path.name}::{name}" for name, f in functions.items()
+                     if name.startswith("test_") and _starts_a_child_process(f, helpers)
+                     and not any("slow" in ast.unparse(d) for d in f.decorator_list)
+                     and "prefect_harness" not in ast.unparse(f.args)]
+    assert unmarked == []

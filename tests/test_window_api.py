@@ -68,8 +68,10 @@ def test_a_step_without_commitment_is_refused_with_409(client, auth, case_id):
     assert "cannot be decided under 告知承诺" in answer.json()["detail"]
 
 
-def test_a_failed_check_needs_a_reason_its_own_department_and_then_rejects_the_running_case(
+def test_a_failed_check_needs_a_reason_its_own_department_and_then_rejects_the_step(
         client, auth, food_pending):
+    """The signboard and the fire inspection need the food licence and end with it; the two
+    items approved before keep their certificates: the case closes partially approved."""
     client.post(f"/api/cases/{food_pending}/steps/food_licence/commitment",
                 headers=auth["front_desk"], json=LETTER)
     path = f"/api/cases/{food_pending}/steps/food_licence/check"
@@ -81,7 +83,12 @@ def test_a_failed_check_needs_a_reason_its_own_department_and_then_rejects_the_r
                          json={"result": "failed", "reason": "承诺不实"})
     assert answer.status_code == 200, answer.text
     case = client.get(f"/api/cases/{food_pending}", headers=auth["auditor"]).json()
-    assert case["status"] == "rejected" and "核查未通过: 承诺不实" in case["close_reason"]
+    assert case["status"] == "partially_approved"
+    assert "核查未通过: 承诺不实" in case["close_reason"]
+    assert {s["step_id"]: s["status"] for s in case["steps"]} == {
+        "business_licence": "approved", "health_certificate": "approved",
+        "food_licence": "rejected", "signboard": "cancelled", "fire_inspection": "cancelled"}
+    assert len(case["certificates"]) == 2
 
 
 def test_a_promise_outside_the_bounds_is_a_422_and_inside_them_sets_the_due_date(

@@ -103,6 +103,20 @@ def test_a_newborn_case_opens_on_the_reformed_bundle_unless_the_before_version_i
     assert (opened.procedure_version, steps) == ("after-2023", ["newborn_bundle"])
 
 
+def test_a_restaurant_case_on_the_reformed_bundle_signs_one_commitment_for_the_bundle(session):
+    """The merged 开办餐饮店 bundle keeps its members' known 告知承诺 (食品经营许可, sourced
+    四川; 消防安全检查), so the window signs the bundle and decides it at once."""
+    after = window_procedure("restaurant", session=session)
+    bundle = after.step("restaurant_bundle")
+    received = [m.id for m in after.materials if m.provider.value == "applicant"]
+    opened = open_case(session, after, APPLICANT, received, now=mar(3))
+    sign(session, opened.id, "restaurant_bundle")
+    step = session.exec(select(CaseStep).where(CaseStep.case_id == opened.id,
+                                               CaseStep.step_id == "restaurant_bundle")).one()
+    assert step.status == StepStatus.APPROVED
+    assert bundle.provenance_of("commitment_allowed").source == "四川 开办餐饮店一件事"
+
+
 def test_publishing_a_version_is_one_audited_act_that_new_cases_follow(session):
     """An admin publishes the before-version; the window opens it from then on."""
     publish_procedure(session, "newborn", "before", by="管理员", now=mar(3))
@@ -168,13 +182,18 @@ def test_a_failed_check_revokes_the_certificate_and_records_why(session, case):
     assert verify_chain(session).ok
 
 
-def test_a_failed_check_while_the_case_runs_rejects_it(session, case):
+def test_a_failed_check_while_the_case_runs_rejects_the_step_and_the_rest_goes_on(session, case):
+    """Nothing else in the shop depends on the food licence: the case closes partially
+    approved once the other items are decided, with the failed check as its reason."""
     sign(session, case.id)
     check_commitment(session, case.id, "food", passed=False, department_id="samr",
                      checked_by="执法员", reason="承诺不实", now=mar(4))
     advance_case(session, case.id, now=mar(4))
+    assert session.get(Case, case.id).status == CaseStatus.ACCEPTED
+    approve_all_but_food(session, case.id, mar(5))
     closed = session.get(Case, case.id)
-    assert (closed.status, closed.close_reason) == (CaseStatus.REJECTED, "food: 核查未通过: 承诺不实")
+    assert (closed.status, closed.close_reason) == (CaseStatus.PARTIALLY_APPROVED,
+                                                    "food: 核查未通过: 承诺不实")
 
 
 def test_a_check_is_recorded_once_by_its_own_department_and_a_failure_needs_a_reason(

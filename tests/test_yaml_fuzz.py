@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 
 from process_models.errors import OnethingError
@@ -10,6 +11,7 @@ from process_models.procedure import Procedure
 from tests.strategies import malformed_yaml
 
 
+@pytest.mark.slow  # 150 generated files: seconds on its own
 @settings(max_examples=150, deadline=2000)
 @given(text=malformed_yaml())
 def test_the_procedure_loader_raises_only_onething_errors_of_one_line(text):

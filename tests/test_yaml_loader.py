@@ -156,6 +156,7 @@ def onething(*args: str, cwd) -> subprocess.CompletedProcess:
      "shop.yaml:3: note: 'abc' is not a valid whole number"),
     (alias_bomb(9), "shop.yaml:2: a1[0]: aliases (*name) are not allowed"),
 ])
+@pytest.mark.slow  # a child process
 def test_onething_validate_prints_one_located_line_and_exits_2(tmp_path, text, message):
     """The CLI reports a bad date, tag or alias as one line, exit code 2, no traceback."""
     (tmp_path / "shop.yaml").write_text(text, encoding="utf-8")

@@ -59,6 +59,7 @@ COMMAND_MODULES = {
     "capacity": "capacity", "import-bpmn": "capacity", "export-bpmn": "capacity",
     "simulate": "simulate", "compare": "simulate", "portfolio": "simulate",
     "calendar": "calendar",
+    "supervision": "supervision", "auto-rule": "supervision", "reform-tasks": "tasks",
     "import-table": "tables", "export-table": "tables",
     "registry": "registry",
     "audit": "audit", "fit": "audit", "demo-history": "audit",

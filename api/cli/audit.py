@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -91,7 +92,7 @@ def _check_format(fmt: str, output: Path | None) -> None:
         raise InvalidInput(f"--format {fmt} writes a file; give it with -o FILE", path="-o")
 
 
-def _print_views(views, title: str) -> None:
+def print_views(views, title: str) -> None:
     from rich.table import Table
 
     out = console()
@@ -133,7 +134,7 @@ def report(
     sourced, anchored = result.sourced(lang), t["audit.anchor"].format(
         anchor=anchor or t["audit.no_anchor"])
     if fmt == "table":
-        _print_views(views, t["audit.report"])
+        print_views(views, t["audit.report"])
         it = result.item_totals
         console().print(t["audit.summary"].format(
             procedures=result.totals.headline(lang), items=it.headline(lang),
@@ -170,6 +171,28 @@ def _summary_views(summary):
              f"{split['between']:.1%}"],
         ]),
     ]
+
+
+GRADE_HEADERS = ["部门", "办结环节", "按时办结", "督办件数", "升级督办", "评级"]
+
+
+def _grades(session, day: date):
+    """The departments' grades for the quarter holding ``day`` (:func:`department_grades`)."""
+    from flows.casework import department_grades
+
+    return department_grades(session, year=day.year, quarter=(day.month - 1) // 3 + 1,
+                             today=day)
+
+
+def _grades_view(grades, day: date):
+    from api.i18n import label
+    from simulations.planning.audit_report import View
+
+    grade_words = words("zh")
+    return View("季度评级", [f"{day.year}Q{(day.month - 1) // 3 + 1} 部门（评级线为估计）",
+                         *GRADE_HEADERS[1:]],
+                [[g.department_id, g.decided, g.on_time, g.notices, g.escalated,
+                  label(grade_words, "grade", g.grade)] for g in grades])
 
 
 @audit_app.command("actual")
@@ -220,7 +243,11 @@ def actual(
         return
     _check_format(fmt, output)
     summary = ActualSummary()
+    from api.cli.cases import staff_today
+
+    graded_on = _day(end) or _day(as_of) or staff_today()
     with _session(database) as session:
+        grades = _grades(session, graded_on)
         actuals = case_actuals(session, start=_day(start), end=_day(end), as_of=_day(as_of),
                                procedure_id=procedure)
         if fmt in ("table", "json"):
@@ -241,15 +268,18 @@ def actual(
             def views():
                 yield View("步骤", STEP_HEADERS, step_rows())
                 yield from _summary_views(summary)
+                yield _grades_view(grades, graded_on)
 
             write_views(views(), output, fmt, title="办理时限执行情况(计划与实际)")
             console().print(f"wrote {output}: {summary.cases} cases, {summary.steps} steps, "
                             f"超期率 {summary.overdue_rate:.1%}")
             return
     if fmt == "json":
-        print_json(summary.as_dict())
+        print_json({**summary.as_dict(), "department_grades": [
+            {**asdict(g), "year": graded_on.year, "quarter": (graded_on.month - 1) // 3 + 1}
+            for g in grades]})
         return
-    _print_views(_summary_views(summary), "计划与实际")
+    print_views([*_summary_views(summary), _grades_view(grades, graded_on)], "计划与实际")
     console().print(f"{summary.cases} cases, {summary.steps} steps; 超期率 "
                     f"{summary.overdue_rate:.1%}")
 

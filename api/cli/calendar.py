@@ -1,4 +1,4 @@
-"""Commands on the working-day calendar: ``onething calendar add|between``."""
+"""Commands on the working-day calendar: ``onething calendar add|between|recompute``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import app
+from api.cli._app import LangOpt, app
 
 calendar_app = typer.Typer(
     name="calendar", help="Chinese working days (工作日, 调休) and calendar-day limits.",
@@ -57,3 +57,21 @@ def between(
     cal = _calendar(overrides)
     typer.echo(str(cal.working_days_between(parse_date(start, path="START"),
                                             parse_date(end, path="END"))))
+
+
+@calendar_app.command("recompute")
+def recompute(
+    by: Annotated[str, typer.Option("--by", help="who changed the calendar")] = "admin",
+    lang: LangOpt = "zh",
+) -> None:
+    """After adding or editing an override file (e.g. the State Council's schedule for a
+    new year): move the due dates of open cases onto the new calendar (audited)."""
+    from api.cli._app import console, words
+    from api.cli.cases import case_session, staff_now
+    from flows.casework import recompute_due_dates
+
+    with case_session() as session:
+        moved = recompute_due_dates(session, by=by, now=staff_now())
+    console().print(words(lang)["cli.recomputed"].format(count=len(moved),
+                                                         cases=", ".join(moved) or "—"))
+

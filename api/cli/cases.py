@@ -1,8 +1,10 @@
 """Commands on running cases (``onething case ...``) and the worker (``onething worker``).
 
 Each command commits through :mod:`flows.casework` (the database is the
-record), then asks the flows to move the case on (:func:`flows.runs.advance_after_commit`):
-in embedded mode here and now, in server mode through the ``advance`` deployment.
+record), then has the case moved on (:mod:`api.case_runner`): in server
+mode through the ``advance`` deployment; in embedded mode by the running service's or
+worker's relay if one watches the database, else here, without starting Prefect. Reads
+(``show``, ``list``, ``checks``) import no Prefect.
 Bad input raises the domain's own errors, which the CLI prints as one line (exit 2).
 """
 
@@ -16,7 +18,7 @@ import typer
 from api.cli._app import LangOpt, app, console, print_json, words
 
 case_app = typer.Typer(name="case", help="Run cases: open, submit, decide, sign (告知承诺), "
-                       "check (核查), promise (容缺), show, list, checks, withdraw, resume.",
+                       "check (核查), promise (容缺), pause, resume, show, list, checks, withdraw.",
                        no_args_is_help=True)
 app.add_typer(case_app, name="case")
 
@@ -27,7 +29,7 @@ CaseArg = Annotated[str, typer.Argument(help="case id, e.g. C-20250124-0001")]
 def _engine():
     """The settings' database, migrated to head."""
     from flows.casework.store import init_db
-    from flows.runs import engine_for
+    from flows.handoff import engine_for
 
     engine = engine_for()
     init_db(engine)
@@ -40,27 +42,30 @@ def case_session():
     return Session(_engine())
 
 
-def _now() -> datetime:
+def staff_now() -> datetime:
+    """Now, for the operations the commands record."""
     return datetime.now(UTC)
 
 
-def _today():
+def staff_today():
+    """Today on the service centre's clock."""
     from process_models.calendar import local_date
 
-    return local_date(_now())
+    return local_date(staff_now())
 
 
 _SHOWN = {
     "case": ("case_id", "procedure_id", "procedure_version", "applicant_name", "status",
              "colour", "received_at", "accepted_at", "due_date", "closed_at", "close_reason"),
     "steps": ("step_id", "department_id", "status", "colour", "due_date", "version",
-              "decided_at"),
+              "decided_at", "pause_reason"),
     "materials": ("material_id", "status", "due_date"),
     "decisions": ("step_id", "outcome", "reason", "department_id", "decided_by", "decided_at"),
     "certificates": ("number", "name", "step_id", "department_id", "issued_at", "revoked_at",
-                     "revoked_reason"),
+                     "revoked_reason", "verification_code"),
     "commitments": ("step_id", "department_id", "text", "signed_by", "signed_at",
                     "check_due_date", "check_result", "check_reason", "checked_by"),
+    "agents": ("agent", "acting_for", "authorisation", "recorded_by", "at"),
     "line": ("case_id", "procedure_id", "applicant_name", "status", "colour", "due_date"),
     "check": ("case_id", "step_id", "department_id", "check_due_date", "colour"),
 }
@@ -72,13 +77,20 @@ def _shown(item, part: str) -> dict:
 
 
 def _case_data(view) -> dict:
-    """A case view (:func:`flows.casework.views.case_view`) as the CLI shows it."""
-    return {**_shown(view, "case"),
+    """A case view (:func:`flows.casework.views.case_view`) as the CLI shows it; each step
+    with its pause ledger (``pauses``)."""
+    from dataclasses import asdict
+
+    data = {**_shown(view, "case"),
             **{part: [_shown(item, part) for item in getattr(view, part)]
-               for part in ("steps", "materials", "decisions", "certificates", "commitments")}}
+               for part in ("steps", "materials", "decisions", "certificates", "commitments",
+                            "agents")}}
+    for shown, step in zip(data["steps"], view.steps, strict=True):
+        shown["pauses"] = [asdict(pause) for pause in step.pauses]
+    return data
 
 
-def _procedure_names(session, keys) -> dict[tuple[str, str | None], object]:
+def procedure_names(session, keys) -> dict[tuple[str, str | None], object]:
     """The procedure of each (id, version) of ``keys`` (version ``None``: the one cases
     open on), for the names people read."""
     from flows import casework
@@ -93,7 +105,7 @@ def _case_names(session, case_id: str) -> dict[str, str]:
 
     case = session.get(Case, case_id)
     key = (case.procedure_id, case.procedure_version)
-    return names_of(_procedure_names(session, [key])[key])
+    return names_of(procedure_names(session, [key])[key])
 
 
 def _print_case(data: dict, proc, t: dict[str, str]) -> None:
@@ -113,6 +125,13 @@ def _print_case(data: dict, proc, t: dict[str, str]) -> None:
             department=names.get(s["department_id"], s["department_id"]),
             status=label(t, "status", s["status"]), colour=label(t, "colour", s["colour"]),
             due=s["due_date"] or "—"))
+        for p in s["pauses"]:
+            out.print(t["cli.case.pause"].format(
+                reason=label(t, "pause", p["reason"]),
+                counted=t["pause.counted" if p["counted"] else "pause.not_counted"],
+                start=p["started_on"], end=p["ended_on"] or "—",
+                moved=t["cli.case.pause_moved"].format(days=p["working_days"])
+                if p["working_days"] else ""))
     for m in data["materials"]:
         if m["status"] != "received":
             out.print(t["cli.case.material"].format(
@@ -127,9 +146,13 @@ def _print_case(data: dict, proc, t: dict[str, str]) -> None:
             result=f"{t['cli.separator']}{result}" + (f" {c['check_reason']}"
                                                       if c["check_reason"] else "")
             if result else ""))
+    for a in data["agents"]:
+        out.print(t["cli.case.agent"].format(agent=a["agent"], acting_for=a["acting_for"],
+                                             at=f"{a['at']:%Y-%m-%d %H:%M}",
+                                             authorisation=a["authorisation"]))
     for c in data["certificates"]:
         out.print(t["cli.case.certificate"].format(
-            number=c["number"], name=c["name"],
+            number=c["number"], name=c["name"], code=c["verification_code"],
             department=names.get(c["department_id"], c["department_id"]),
             revoked=t["cli.case.revoked"].format(reason=c["revoked_reason"])
             if c["revoked_at"] else ""))
@@ -153,9 +176,9 @@ def open_case(
     lang: LangOpt = "zh",
 ) -> None:
     """Open a case at the window on the reformed bundle; print the 一次性告知单 and the case id."""
+    from api import case_runner
     from api.models import ApplicantCreate
     from flows import casework
-    from flows.runs import run_open_case
 
     applicant = ApplicantCreate.checked(lambda field: "--" + field.replace("_", "-"),
                                         name=name, id_number=id_number, address=address,
@@ -163,8 +186,8 @@ def open_case(
     with case_session() as session:   # the version new cases open on
         proc = casework.window_procedure(procedure, version, session=session)
     notice = casework.notification_list(proc)
-    _engine()
-    opened = run_open_case(proc.id, applicant.model_dump(), list(material), version=proc.version)
+    opened = case_runner.opened(_engine(), proc.id, applicant.model_dump(), list(material),
+                                proc.version)
     brought = set(material)
     items = [{"material_id": i.material_id, "name": i.name, "key": i.key, "count": i.count,
               "steps": list(i.steps), "brought": i.material_id in brought} for i in notice]
@@ -297,6 +320,23 @@ def promise(
                                                   material=names.get(material, material), due=day))
 
 
+@case_app.command("agent")
+def agent(
+    case_id: CaseArg,
+    name: Annotated[str, typer.Option("--agent", help="the member of staff acting (帮办员)")],
+    authorisation: Annotated[str, typer.Option(
+        "--authorisation", help="the applicant's 委托书 or its number")],
+    by: Annotated[str, typer.Option("--by", help="who records it")] = "front desk",
+    lang: LangOpt = "zh",
+) -> None:
+    """帮办代办: record a member of staff acting on the case for its applicant."""
+    from api import case_runner
+
+    with case_session() as session:
+        case_runner.record_agent(session, case_id, name, authorisation, by)
+    console().print(words(lang)["cli.case.agent_recorded"].format(case_id=case_id, agent=name))
+
+
 @case_app.command("checks")
 def checks(
     department: Annotated[str | None, typer.Option(
@@ -311,8 +351,8 @@ def checks(
 
     t = words(lang)
     with case_session() as session:
-        tasks = check_tasks(session, today=_today(), department_id=department)
-        procs = _procedure_names(session, {(t.procedure_id, t.procedure_version) for t in tasks})
+        tasks = check_tasks(session, today=staff_today(), department_id=department)
+        procs = procedure_names(session, {(t.procedure_id, t.procedure_version) for t in tasks})
     rows = [_shown(task, "check") for task in tasks]
     if json_:
         print_json(rows)
@@ -336,9 +376,9 @@ def show(case_id: CaseArg, json_: JsonOpt = False, lang: LangOpt = "zh") -> None
 
     t = words(lang)
     with case_session() as session:
-        data = _case_data(case_view(session, case_id, today=_today()))
+        data = _case_data(case_view(session, case_id, today=staff_today()))
         key = (data["procedure_id"], data["procedure_version"])
-        proc = _procedure_names(session, [key])[key]
+        proc = procedure_names(session, [key])[key]
     if json_:
         print_json(data)
     else:
@@ -365,9 +405,9 @@ def list_cases(
                            path="--status", suggestion=did_you_mean(status, statuses))
     t = words(lang)
     with case_session() as session:
-        board = case_board(session, today=_today(), status=status, colour=colour,
+        board = case_board(session, today=staff_today(), status=status, colour=colour,
                            include_closed=True)
-        procs = _procedure_names(session, {(line.procedure_id, None) for line in board.lines})
+        procs = procedure_names(session, {(line.procedure_id, None) for line in board.lines})
     rows = [_shown(line, "line") for line in board.lines]
     if json_:
         print_json(rows)
@@ -397,20 +437,60 @@ def withdraw(
     console().print(f"case {case_id}: {status}")
 
 
+@case_app.command("pause")
+def pause(
+    case_id: CaseArg,
+    step: Annotated[str, typer.Argument(help="step id of a pending step")],
+    reason: Annotated[str, typer.Option(
+        "--reason", help="expert_review (专家评审), site_inspection (现场踏勘), hearing (听证), "
+        "publicity (公示), testing (检验检测) or other")],
+    counted: Annotated[bool | None, typer.Option(
+        "--counted/--not-counted", help="whether the time counts in the legal limit "
+        "(default: not counted for 专家评审, 听证, 公示, 检验检测 — 第45条; counted otherwise)")]
+    = None,
+    by: Annotated[str, typer.Option("--by", help="who pauses the step")] = "staff",
+    lang: LangOpt = "zh",
+) -> None:
+    """Hold a step's clock for a special procedure (行政许可法 第45条); the ledger keeps it."""
+    from api.i18n import label
+    from flows import casework
+
+    t = words(lang)
+    with case_session() as session:
+        casework.pause_step(session, case_id, step, reason, by=by, now=staff_now(), counted=counted)
+        view = next(s for s in casework.case_view(session, case_id, today=staff_today()).steps
+                    if s.step_id == step)
+        names = _case_names(session, case_id)
+    last = view.pauses[-1]
+    console().print(t["cli.case.paused"].format(
+        case_id=case_id, step=names.get(step, step), reason=label(t, "pause", last.reason),
+        counted=t["pause.counted" if last.counted else "pause.not_counted"]))
+
+
 @case_app.command("resume")
 def resume(
     case_id: CaseArg,
-    step: Annotated[str, typer.Argument(help="step id of the step paused for 补正")],
-    reason: Annotated[str, typer.Option("--reason", help="why the step is resumed")],
-    by: Annotated[str, typer.Option("--by", help="who repairs the case")] = "admin",
+    step: Annotated[str, typer.Argument(help="step id of a paused step")],
+    reason: Annotated[str | None, typer.Option(
+        "--reason", help="an admin's repair of a step stuck in 补正: why it is resumed")] = None,
+    by: Annotated[str, typer.Option("--by", help="who resumes the step")] = "staff",
+    lang: LangOpt = "zh",
 ) -> None:
-    """Repair a stuck case: resume a step paused for 补正 (recorded in the audit trail)."""
+    """End a step's pause (its due date moves by the working days not counted); with
+    --reason, an admin's repair of a step stuck in 补正 (recorded in the audit trail)."""
     from flows import casework
 
+    t = words(lang)
     with case_session() as session:
-        case = casework.resume_step(session, case_id, step, by=by, reason=reason, now=_now())
-        status = case.status
-    console().print(f"case {case_id}: {step} resumed; {status}")
+        if reason is not None:
+            casework.resume_step(session, case_id, step, by=by, reason=reason, now=staff_now())
+        else:
+            casework.end_pause(session, case_id, step, by=by, now=staff_now())
+        view = next(s for s in casework.case_view(session, case_id, today=staff_today()).steps
+                    if s.step_id == step)
+        names = _case_names(session, case_id)
+    console().print(t["cli.case.pause_ended"].format(case_id=case_id, step=names.get(step, step),
+                                                     due=view.due_date))
 
 
 @app.command()

@@ -50,7 +50,7 @@ def serve(
     account per role."""
     import uvicorn
 
-    from api.main import DEMO_ACCOUNTS, create_app
+    from api.main import DEMO_ACCOUNTS, DEMO_CLERK_PASSWORD, create_app, demo_accounts
     from process_models.settings import secret_key, settings
 
     loopback = is_loopback(host)
@@ -67,6 +67,10 @@ def serve(
         for username, password, role, departments in DEMO_ACCOUNTS:
             scope = f" for {', '.join(departments)}" if departments else ""
             out.print(f"  {username:<10} password {password:<15} {role}{scope}")
+        clerks = [a[0] for a in demo_accounts()[len(DEMO_ACCOUNTS):]]
+        out.print(f"  clerk-<department> password {DEMO_CLERK_PASSWORD:<15} clerk of that "
+                  f"department, one for each of the {len(clerks)} departments the window's "
+                  f"bundles need: {', '.join(clerks)}")
     out.print("Ctrl-C stops the service.")
     proxies = settings.forwarded_allow_ips
     server = uvicorn.Server(uvicorn.Config(

@@ -36,6 +36,9 @@ def simulate(
         "--gantt", help="write a Gantt chart (.svg, .png or .html)")] = None,
     lang: LangOpt = "zh",
     json_: JsonOpt = False,
+    auto: Annotated[list[str], typer.Option(
+        "--auto", help="with --runs: STEP=SHARE, the share of cases a 秒批 rule decides "
+        "(zero days for them), e.g. vaccination=0.7 from `auto-rule dry-run`")] = [],  # noqa: B006
 ) -> None:
     """Critical path, slack, dates and figures of a procedure; with --finish-by, the
     latest dates (倒排审批日期); with --runs, its risk."""
@@ -59,7 +62,8 @@ def simulate(
     s = schedule(proc, limits=limits, start=start_date)
     back = None if due is None else backward_schedule(proc, due, limits=limits)
     m = measure(proc, limits=limits)
-    risk = _risk(proc, runs, seed, show_progress=not json_) if runs else None
+    shares = _auto_shares(auto)
+    risk = _risk(proc, runs, seed, show_progress=not json_, auto_shares=shares) if runs else None
     if gantt is not None:
         from simulations.planning.gantt import write_gantt
 
@@ -68,6 +72,8 @@ def simulate(
     data = {"procedure_id": proc.id, "limits": limits, **m.as_dict(),
             "critical_paths": s.critical_paths,
             "schedule": s.step_times(list(m.slack))}
+    if shares:
+        data["auto_shares"] = shares   # 秒批: the share of cases each step's rule decides
     if s.dates is not None:
         data["start"] = start_date
         data["dates"] = {sid: {"start": a, "finish": b} for sid, (a, b) in s.dates.items()}
@@ -91,16 +97,32 @@ def simulate(
         _print_backward(proc, back, t)
 
 
-def _risk(proc, runs: int, seed: int, *, show_progress: bool):
+def _auto_shares(items: list[str]) -> dict[str, float]:
+    """``--auto STEP=SHARE`` options as step id → share."""
+    from process_models.errors import InvalidInput
+
+    shares = {}
+    for item in items:
+        step, _, share = item.partition("=")
+        try:
+            shares[step] = float(share)
+        except ValueError:
+            raise InvalidInput(f"'{item[:60]}' is not STEP=SHARE; write e.g. vaccination=0.7",
+                               path="--auto") from None
+    return shares
+
+
+def _risk(proc, runs: int, seed: int, *, show_progress: bool,
+          auto_shares: dict[str, float] | None = None):
     from simulations.planning.montecarlo import simulate as replicate
 
     if not show_progress or runs < PROGRESS_FROM_RUNS:
-        return replicate(proc, runs=runs, seed=seed)
+        return replicate(proc, runs=runs, seed=seed, auto_shares=auto_shares)
     from rich.progress import Progress
 
     with Progress(console=console(stderr=True), transient=True) as bar:
         task = bar.add_task("replicating", total=runs)
-        return replicate(proc, runs=runs, seed=seed,
+        return replicate(proc, runs=runs, seed=seed, auto_shares=auto_shares,
                          progress=lambda done: bar.update(task, completed=done))
 
 
@@ -268,6 +290,10 @@ def portfolio(
     if unchanged:
         names = {p.id: p.name for p in befores}
         out.print(w["portfolio.unchanged"].format(names=w["cli.comma"].join(names[i] for i in unchanged)))
+    labels = ("改革前：", "改革后：") if lang == "zh" else ("before: ", "after: ")
+    for label, counts in zip(labels, (t.distinct_before, t.distinct_after), strict=True):
+        if counts is not None:
+            out.print((label if afters else "") + w["portfolio.distinct"].format(**counts))
     before, after = ("改革前", "；改革后") if lang == "zh" else ("before: ", "; after: ")
     line = before + sourced_line((b for b, _ in pairs), language=lang)
     out.print(line + (after + sourced_line((a for _, a in pairs), language=lang) if afters else ""))

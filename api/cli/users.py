@@ -49,18 +49,15 @@ def add(
     """Create an account; the password is asked for twice, or read from stdin."""
     from datetime import UTC, datetime
 
-    from api.security import hash_password
+    from api.security import check_new_password, hash_password
     from flows.casework.accounts import add_user, check_role
-    from process_models.errors import InvalidInput
 
     check_role(role)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise InvalidInput("the password is shorter than 8 characters; choose a longer one",
-                           path="password")
+    check_new_password(password)
     with _session() as session:
         user = add_user(session, name, password_hash=hash_password(password), role=role,
                         departments=department, known_departments=known_departments(session),

@@ -36,6 +36,7 @@ from api.deps import (
 from api.masking import free_text, personal_data
 from api.models import (
     PROCEDURE_ID_PATTERN,
+    AgentCreate,
     CaseCreate,
     CasePublic,
     CasesPublic,
@@ -149,11 +150,14 @@ async def read_cases(
     include_closed: bool = False,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description=(
+        "a case number, part of an applicant's name or (roles that see them) an ID number"),
+        examples=["张三"])] = None,
 ) -> Response:
     """The case board: cases with their colour, filterable, with the count of each colour."""
     asked = {"colour": colour, "status": status, "procedure_id": procedure_id,
              "department_id": department_id, "include_closed": include_closed,
-             "offset": offset, "limit": limit}
+             "offset": offset, "limit": limit, "search": q}
     return _kept(request, user, ("board", *asked.values()),
                  lambda session, today: case_board(session, user, today=today, **asked))
 
@@ -260,4 +264,14 @@ def promise_case_material(case_id: CaseId, material_id: MaterialId, body: Promis
     """容缺: the applicant promises an owed material by a date within the rules' bounds."""
     check_case_visible(session, user, case_id)
     case_runner.promise_material(session, case_id, material_id, body.promised, user.username)
+    return _reloaded(engine, case_id, user)
+
+
+@router.post("/{case_id}/agent")
+def record_case_agent(case_id: CaseId, body: AgentCreate, session: SessionDep,
+                      engine: EngineDep,
+                      user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
+    """帮办代办: record a member of staff acting on the case for its applicant."""
+    check_case_visible(session, user, case_id)
+    case_runner.record_agent(session, case_id, body.agent, body.authorisation, user.username)
     return _reloaded(engine, case_id, user)

@@ -67,8 +67,7 @@ def _public(row: workspace.WorkspaceProcedure, steps: int) -> WorkspaceProcedure
 @router.post("/procedures", status_code=201)
 async def create_workspace_procedure(request: Request, file: UploadFile,
                                      user: Planner) -> WorkspaceProcedurePublic:
-    """Upload a step table (CSV in any encoding Excel writes, XLSX), procedure YAML or BPMN
-    to your workspace; 422 names the row and column at fault and nothing is stored."""
+    """Upload a step table (CSV, XLSX), a procedure YAML or BPMN to your workspace."""
     from api.workspace import procedure_from_upload
 
     data = await file.read(MAX_UPLOAD_BYTES + 1)

@@ -59,8 +59,11 @@ from flows.casework.advancing import (
     AdvanceResult,
     advance_case,
     advance_cases,
+    drain_outbox,
     withdraw_case,
 )
+from flows.casework.agents import record_agent
+from flows.casework.applicant_login import LogSmsSender, SmsSender, request_code, verify_code
 from flows.casework.audit_chain import (
     CHANGE_MARKER,
     Anchor,
@@ -80,19 +83,46 @@ from flows.casework.definitions import (
     window_procedure,
 )
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS
+from flows.casework.material_files import store_material_file
 from flows.casework.materials import promise_material, resume_step, stuck_steps, submit_materials
 from flows.casework.notice import NoticeItem, notification_list
 from flows.casework.opening import Applicant, open_case
-from flows.casework.outbox import mark_processed, pending_outbox
+from flows.casework.outbox import (
+    ADVANCING_KINDS,
+    mark_processed,
+    pending_outbox,
+    settle_outbox,
+)
+from flows.casework.pauses import PauseView, end_pause, pause_step, recompute_due_dates
+from flows.casework.ratings import (
+    appeal_rating,
+    call_back,
+    decide_appeal,
+    open_follow_ups,
+    rate_case,
+    rating_report,
+    rectify,
+)
 from flows.casework.store import init_db, make_engine
+from flows.casework.supervision import (
+    DepartmentGrade,
+    NoticeView,
+    SupervisionLine,
+    answer_notice,
+    department_grades,
+    supervision_notices,
+    supervision_report,
+)
 from flows.casework.tables import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
     OPEN_STEP_STATUSES,
     CaseStatus,
+    PauseReason,
     StepStatus,
     SubmissionStatus,
 )
+from flows.casework.verification import CertificateCheck, VerificationStatus, verify_certificate
 from flows.casework.views import (
     CaseBoard,
     CaseLine,
@@ -106,6 +136,7 @@ from flows.casework.views import (
 
 __all__ = [
     "ADVANCE_BATCH_CASES",
+    "ADVANCING_KINDS",
     "CHANGE_MARKER",
     "CLOSED_STATUSES",
     "DEFERRAL_WORKING_DAYS",
@@ -119,15 +150,27 @@ __all__ = [
     "CaseLine",
     "CaseStatus",
     "CaseView",
+    "CertificateCheck",
     "ChainReport",
     "CheckTask",
+    "DepartmentGrade",
+    "LogSmsSender",
     "NoticeItem",
+    "NoticeView",
+    "PauseReason",
+    "PauseView",
+    "SmsSender",
     "StatusChange",
     "StepStatus",
     "SubmissionStatus",
+    "SupervisionLine",
+    "VerificationStatus",
     "advance_case",
     "advance_cases",
     "anchor_chain",
+    "answer_notice",
+    "appeal_rating",
+    "call_back",
     "case_board",
     "case_colour",
     "case_timeline",
@@ -135,26 +178,44 @@ __all__ = [
     "check_commitment",
     "check_tasks",
     "decide",
+    "decide_appeal",
+    "department_grades",
+    "drain_outbox",
+    "end_pause",
     "init_db",
     "lock_chain",
     "make_engine",
     "mark_processed",
     "notification_list",
     "open_case",
+    "open_follow_ups",
+    "pause_step",
     "pending_outbox",
     "promise_material",
     "publish_procedure",
+    "rate_case",
+    "rating_report",
+    "recompute_due_dates",
+    "record_agent",
+    "rectify",
+    "request_code",
     "resolve_procedure",
     "resume_step",
     "seal_chain",
+    "settle_outbox",
     "sign_commitment",
     "step_colour",
+    "store_material_file",
     "store_procedure",
     "stuck_steps",
     "submit_materials",
+    "supervision_notices",
+    "supervision_report",
     "sweep",
     "upload_procedure",
+    "verify_certificate",
     "verify_chain",
+    "verify_code",
     "window_procedure",
     "withdraw_case",
 ]

@@ -78,7 +78,7 @@ def _saver(table, columns: Sequence[str]):
 CASE_STATE = ("status", "accepted_at", "due_date", "closed_at", "close_reason", "colour",
                "version")
 STEP_STATE = ("status", "started_at", "due_date", "paused_on", "paused_working_days",
-               "colour", "escalated_at", "version", "decided_at")
+               "colour", "escalated_at", "version", "decided_at", "pause_reason", "pause_counted")
 SUBMISSION_STATE = ("status", "due_date", "requested_by_step", "received_at", "promised_at")
 
 _LOCK_CHAIN = (sa_select(_CHAIN_HEAD.c.seq, _CHAIN_HEAD.c.hash)

@@ -8,6 +8,8 @@ clerks, the departments whose steps they decide. Roles:
 - ``clerk``: decides the steps of its departments; sees masked ID numbers;
 - ``planner``: procedures and simulations; never sees applicants' personal data;
 - ``auditor``: reads everything, changes nothing; sees masked personal data;
+- ``supervisor`` (督办): reads the board and the 督办 notices, sees masked personal data;
+  departments answer the notices, the supervisor follows them up;
 - ``admin``: everything.
 
 An account's ``session_epoch`` moves on at each logout (:func:`end_sessions`): bearer
@@ -20,7 +22,7 @@ counts, kept in the database so a restart or a second server process shares them
 >>> check_role("clerc")
 Traceback (most recent call last):
 ...
-process_models.errors.InvalidInput: role: unknown role 'clerc'; use one of front_desk, clerk, planner, auditor, admin (did you mean 'clerk'?)
+process_models.errors.InvalidInput: role: unknown role 'clerc'; use one of front_desk, clerk, planner, auditor, supervisor, admin (did you mean 'clerk'?)
 """
 
 from __future__ import annotations
@@ -45,11 +47,14 @@ __all__ = [
     "end_sessions",
     "find_user",
     "get_user",
+    "list_users",
     "login_failures",
     "record_login_failure",
+    "set_active",
+    "set_departments",
 ]
 
-ROLES = ("front_desk", "clerk", "planner", "auditor", "admin")
+ROLES = ("front_desk", "clerk", "planner", "auditor", "supervisor", "admin")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
@@ -146,6 +151,45 @@ def add_user(
         raise Conflict(f"user '{username}' already exists; choose another name", path="username")
     user = User(username=username, password_hash=password_hash, role=role,
                 departments=departments, created_at=aware_time(now))
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every account, by username."""
+    return list(session.exec(select(User).order_by(col(User.username))))
+
+
+def _existing(session: Session, username: str) -> User:
+    user = find_user(session, username)
+    if user is None:
+        raise NotFound(f"no user '{username}'", path="username",
+                       suggestion=did_you_mean(username, [u.username for u in list_users(session)]))
+    return user
+
+
+def set_active(session: Session, username: str, active: bool) -> User:
+    """Enable or disable account ``username``; disabling ends its sessions and tokens at
+    once. Commits."""
+    user = _existing(session, username)
+    user.active = active
+    if not active:
+        user.session_epoch += 1
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def set_departments(session: Session, username: str, departments: Sequence[str], *,
+                    known_departments: Iterable[str] | None = None) -> User:
+    """Set the departments clerk ``username`` decides for (checked as in :func:`add_user`);
+    its sessions end, so that no page shows the old scope. Commits."""
+    user = _existing(session, username)
+    user.departments = _check_departments(user.role, departments, known_departments)
+    user.session_epoch += 1
     session.add(user)
     session.commit()
     session.refresh(user)

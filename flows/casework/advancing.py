@@ -1,5 +1,8 @@
-"""Moving cases on: ready steps start; all approved, the certificates are issued together;
-a rejection, a withdrawal or a missed 容缺 promise closes the case and cancels its open steps.
+"""Moving cases on: ready steps start; when no step is open any more, the certificates of
+every approved step are issued together. A rejection (不予许可) ends the steps that depend on
+the refused one while the rest of the bundle goes on, as separate 行政许可 do: the case
+closes ``approved``, ``partially_approved`` (some refused) or ``rejected`` (none approved).
+A withdrawal or a missed 容缺 promise closes the case and cancels its open steps.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from flows.casework._rows import (
 from flows.casework.audit_chain import certificates_digest
 from flows.casework.definitions import case_procedure
 from flows.casework.due_dates import ready_day, step_due
+from flows.casework.outbox import ADVANCING_KINDS, pending_outbox, settle_outbox
 from flows.casework.tables import (
     OPEN_STEP_STATUSES,
     Case,
@@ -47,6 +51,7 @@ __all__ = [
     "AdvanceResult",
     "advance_case",
     "advance_cases",
+    "drain_outbox",
     "end_for_missed_promises",
     "withdraw_case",
 ]
@@ -70,9 +75,12 @@ ADVANCE_BATCH_CASES = 100
 def advance_case(session: Session, case_id: str, *, now: datetime) -> AdvanceResult:
     """Move a case on after a decision; running it twice changes nothing the second time.
 
-    Starts the steps whose dependencies are now met; when every step is approved, issues
-    every certificate at once (一次办结) and closes the case ``approved``; when a step was
-    rejected, cancels the open steps and closes the case ``rejected`` with that reason.
+    Cancels the open steps depending on a rejected one, starts the steps whose dependencies
+    are now met; when no step is open, issues the certificates of every approved step at
+    once (一次办结) and closes the case ``approved``, ``partially_approved`` with the
+    rejections' reasons, or ``rejected`` when no step was approved.
+    A pending step a 秒批 rule holds for is approved by the rule
+    (:func:`~flows.casework.auto_decisions.auto_decide_cases`); the next advance moves on.
     """
     return advance_cases(session, [case_id], now=now)[0]
 
@@ -90,7 +98,26 @@ def advance_cases(session: Session, case_ids: Iterable[str], *,
     for first in range(0, len(ids), ADVANCE_BATCH_CASES):
         with Transaction(session) as tx:
             results += _advance_batch(tx, ids[first:first + ADVANCE_BATCH_CASES], at)
+    from flows.casework.auto_decisions import auto_decide_cases
+
+    auto_decide_cases(session, [r.case_id for r in results if r.status == CaseStatus.ACCEPTED],
+                      now=at)
     return results
+
+
+def drain_outbox(session: Session, *, now: datetime, limit: int = 5000
+                 ) -> tuple[int, list[AdvanceResult]]:
+    """Advance the cases of up to ``limit`` pending outbox rows here, in this process, and
+    settle the rows (:func:`~flows.casework.outbox.settle_outbox`): what an ``advance``
+    flow run does, without Prefect. Returns the rows settled and one result per case.
+
+    If advancing raises, nothing is marked and the rows stay pending for the next advance.
+    """
+    rows = pending_outbox(session, limit)
+    results = advance_cases(session, [r.case_id for r in rows if r.kind in ADVANCING_KINDS],
+                            now=now)
+    settled = settle_outbox(session, rows, {r.case_id for r in results}, limit=limit, now=now)
+    return settled, results
 
 
 def _advance_batch(tx: Transaction, case_ids: list[str], at: datetime) -> list[AdvanceResult]:
@@ -102,7 +129,8 @@ def _advance_batch(tx: Transaction, case_ids: list[str], at: datetime) -> list[A
     if rejected_ids:
         for row in tx.execute(DECISIONS_WITH, {"ids": rejected_ids, "outcome": "reject"}):
             reasons[row.case_id].append(f"{row.step_id}: {row.reason}")
-    closing = [i for i in open_ids if all(s.status == StepStatus.APPROVED for s in steps[i])]
+    busy = (StepStatus.PENDING, StepStatus.SUPPLEMENT)
+    closing = [i for i in open_ids if not any(s.status in busy for s in steps[i])]
     issued: set[tuple[str, str, str]] = set()
     if closing:
         issued = {tuple(row) for row in tx.execute(ISSUED, {"ids": closing})}
@@ -113,35 +141,61 @@ def _advance_batch(tx: Transaction, case_ids: list[str], at: datetime) -> list[A
             results.append(AdvanceResult(case_id=case.id, status=case.status))
             continue
         case_steps = steps[case_id]
-        if case_id in reasons:
-            changed_steps += _close_rejected(tx, case, case_steps, "; ".join(reasons[case_id]),
-                                             at)
-            changed_cases.append(case)
-            results.append(AdvanceResult(case.id, case.status, closed=True))
-            continue
         proc = case_procedure(case, definition)
+        reason = "; ".join(reasons.get(case_id, []))
+        changed_steps += _end_dependents(tx, case, proc, case_steps, reason, at)
         started = start_ready_steps(tx, case, proc, case_steps, at)
         changed_steps += started
         started_ids = tuple(s.step_id for s in started)
         if started:
             tx.outbox(case.id, "steps_started", {"steps": list(started_ids)}, at)
-        if not all(s.status == StepStatus.APPROVED for s in case_steps):
+        if any(s.status in OPEN_STEP_STATUSES for s in case_steps):
             results.append(AdvanceResult(case.id, case.status, started_ids))
             continue
-        numbers = _issue_certificates(case, proc, case_steps, issued, certificates, at)
-        case.status, case.closed_at = CaseStatus.APPROVED, at
-        case.version += 1
+        approved = [s for s in case_steps if s.status == StepStatus.APPROVED]
         changed_cases.append(case)
+        if not approved:
+            _close_rejected(tx, case, case_steps, reason, at)
+            results.append(AdvanceResult(case.id, case.status, closed=True))
+            continue
+        numbers = _issue_certificates(case, proc, approved, issued, certificates, at)
+        refused = [s.step_id for s in case_steps if s.status == StepStatus.REJECTED]
+        case.status = CaseStatus.PARTIALLY_APPROVED if refused else CaseStatus.APPROVED
+        case.closed_at, case.close_reason = at, reason or None
+        case.version += 1
         tx.audit(case.id, "case_approved", {
             "certificates": numbers, "certificates_digest": certificates_digest(
-                tx.key, [c for c in certificates if c["case_id"] == case.id])}, at)
-        tx.outbox(case.id, "case_closed", {"status": "approved", "certificates": numbers}, at)
+                tx.key, [c for c in certificates if c["case_id"] == case.id]),
+            **({"rejected": refused, "reason": reason} if refused else {})}, at)
+        tx.outbox(case.id, "case_closed", {"status": case.status, "certificates": numbers}, at)
         results.append(AdvanceResult(case.id, case.status, started_ids, tuple(numbers), True))
     tx.save(SAVE_STEPS, changed_steps, STEP_STATE)
     tx.save(SAVE_CASES, changed_cases, CASE_STATE)
     if certificates:
         tx.execute(insert(CERTIFICATES), certificates)
     return results
+
+
+def _end_dependents(tx: Transaction, case, proc: Procedure, steps: list, reason: str,
+                    at: datetime) -> list:
+    """Cancel the open steps that depend, directly or not, on a rejected step of ``case``
+    (a 不予许可 ends what needs the refused item; the rest of the bundle goes on); the steps
+    cancelled, recorded as one ``steps_ended`` event."""
+    rejected = [s.step_id for s in steps if s.status == StepStatus.REJECTED]
+    if not rejected:
+        return []
+    import networkx as nx
+
+    from process_models.graph import to_graph
+
+    graph = to_graph(proc)
+    needing = set().union(*(nx.descendants(graph, step_id) for step_id in rejected))
+    ended = _cancel_open_steps(s for s in steps if s.step_id in needing)
+    if ended:
+        tx.audit(case.id, "steps_ended", {
+            "rejected": rejected, "cancelled": [s.step_id for s in ended], "reason": reason,
+        }, at)
+    return ended
 
 
 def start_ready_steps(tx: Transaction, case, proc: Procedure, steps: list,
@@ -200,9 +254,9 @@ def _cancel_open_steps(steps: Iterable) -> list:
     return cancelled
 
 
-def _close_rejected(tx: Transaction, case, steps: list, reason: str, at: datetime) -> list:
-    """Close ``case`` rejected; the steps it cancelled."""
-    cancelled = _cancel_open_steps(steps)
+def _close_rejected(tx: Transaction, case, steps: list, reason: str, at: datetime) -> None:
+    """Close ``case`` rejected: every step was refused or ended by a refusal."""
+    cancelled = [s for s in steps if s.status == StepStatus.CANCELLED]
     case.status, case.closed_at, case.close_reason = CaseStatus.REJECTED, at, reason
     case.version += 1
     tx.audit(case.id, "case_rejected", {
@@ -210,7 +264,6 @@ def _close_rejected(tx: Transaction, case, steps: list, reason: str, at: datetim
         "cancelled": [s.step_id for s in cancelled], "reason": reason,
     }, at)
     tx.outbox(case.id, "case_closed", {"status": CaseStatus.REJECTED, "reason": reason}, at)
-    return cancelled
 
 
 def end_for_missed_promises(tx: Transaction, case, steps: list, owed: Iterable, today,

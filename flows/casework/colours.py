@@ -21,6 +21,7 @@ from flows.casework._rows import (
     read_submissions,
 )
 from flows.casework.advancing import end_for_missed_promises
+from flows.casework.supervision import escalate_notices, issue_notices
 from flows.casework.tables import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -56,9 +57,15 @@ class StatusChange:
     escalated: bool = False
 
 
-def step_colour(step: CaseStep, today: date, *, yellow_share: float) -> Colour:
-    """Red past its committed due date; yellow paused for 补正 or past ``yellow_share`` of
-    its time; green on track. Decided steps keep the colour of when they were decided.
+def step_colour(step: CaseStep, today: date, *, yellow_share: float,
+                warning_working_days: int = 0) -> Colour:
+    """Red past its committed due date; yellow paused for 补正, within
+    ``warning_working_days`` of its due date (预警; not on a step whose whole limit is
+    that short) or past ``yellow_share`` of its time;
+    green on track. A step held for a special procedure not counted in the limit
+    (``paused_on`` set while pending, :func:`~flows.casework.pauses.pause_step`) stays
+    green while held, unless it was already late. Decided steps keep the colour of when
+    they were decided.
 
     ``step`` may also be a row of the columns read here (status, due_date, decided_at,
     paused_on, started_at), as readers that skip the ORM pass it.
@@ -69,17 +76,21 @@ def step_colour(step: CaseStep, today: date, *, yellow_share: float) -> Colour:
         return "red" if local_date(step.decided_at) > step.due_date else "green"
     if step.status == StepStatus.SUPPLEMENT:
         return "red" if step.paused_on and step.paused_on > step.due_date else "yellow"
+    if step.paused_on is not None:
+        return "red" if step.paused_on > step.due_date else "green"
     if today > step.due_date:
         return "red"
     calendar = default_calendar()
     start = local_date(step.started_at)
     total = calendar.working_days_between(start, step.due_date)
     elapsed = calendar.working_days_between(start, today)
-    return "yellow" if total > 0 and elapsed > yellow_share * total else "green"
+    warned = total > warning_working_days >= total - elapsed
+    return "yellow" if warned or (total > 0 and elapsed > yellow_share * total) else "green"
 
 
 def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
-                yellow_share: float, owed: Sequence[Submission] = ()) -> Colour:
+                yellow_share: float, owed: Sequence[Submission] = (),
+                warning_working_days: int = 0) -> Colour:
     """The case's colour: the worst of its steps', red past its own due date, yellow while
     waiting for 补正 at the window or for an ``owed`` 容缺 material past its due date.
     A closed case is red if it closed after its due date. ``case`` may also be a row of the
@@ -90,7 +101,8 @@ def case_colour(case: Case, steps: Sequence[CaseStep], today: date, *,
         return "red" if late else "green"
     if case.status == CaseStatus.AWAITING_SUPPLEMENT:
         return "yellow"
-    colours = {step_colour(s, today, yellow_share=yellow_share) for s in steps}
+    colours = {step_colour(s, today, yellow_share=yellow_share,
+                           warning_working_days=warning_working_days) for s in steps}
     if "red" in colours or (case.due_date is not None and today > case.due_date):
         return "red"
     overdue = any(r.status == SubmissionStatus.DEFERRED and r.due_date and today > r.due_date for r in owed)
@@ -116,17 +128,23 @@ SWEEP_BATCH_CASES = 200
 
 
 def sweep(
-    session: Session, *, now: datetime, yellow_share: float | None = None
+    session: Session, *, now: datetime, yellow_share: float | None = None,
+    warning_working_days: int | None = None,
 ) -> list[StatusChange]:
     """Recolour every open case and step; a step turning red is escalated (督办) once; a
-    case whose 容缺 promise was missed is ended (:func:`~flows.casework.advancing.end_for_missed_promises`).
+    pending step turning red or yellow gets a 督办 notice to its department
+    (:func:`~flows.casework.supervision.issue_notices`) and unanswered notices past their
+    reply date are escalated (:func:`~flows.casework.supervision.escalate_notices`); a
+    case whose 容缺 promise was missed is ended
+    (:func:`~flows.casework.advancing.end_for_missed_promises`).
 
     Commits every :data:`SWEEP_BATCH_CASES` cases, so staff decisions never wait long.
     """
-    if yellow_share is None:
-        from process_models.settings import settings
+    from process_models.settings import settings
 
-        yellow_share = settings.yellow_share
+    rule = {"yellow_share": settings.yellow_share if yellow_share is None else yellow_share,
+            "warning_working_days": (settings.warning_working_days
+                                     if warning_working_days is None else warning_working_days)}
     at = aware_time(now)
     today = local_date(at)
     open_statuses = list(OPEN_STATUSES)
@@ -140,7 +158,7 @@ def sweep(
                 "ids": case_ids[first:first + SWEEP_BATCH_CASES], "statuses": open_statuses})]
             ids = [case.id for case in batch]
             steps, owed = read_steps(tx, ids), read_submissions(tx, ids)
-            changed_cases, changed_steps = [], []
+            changed_cases, changed_steps, found = [], [], []
             for case in batch:
                 ended = end_for_missed_promises(tx, case, steps[case.id],
                                                 owed[case.id].values(), today, at)
@@ -148,19 +166,24 @@ def sweep(
                     changed_steps += ended
                     changed_cases.append(case)
                     continue
-                changes += _recolour(tx, case, steps[case.id], list(owed[case.id].values()),
-                                     today, yellow_share, at, changed_cases, changed_steps)
+                found += _recolour(tx, case, steps[case.id], list(owed[case.id].values()),
+                                   today, rule, at, changed_cases, changed_steps)
+            issue_notices(tx, found, {(s.case_id, s.step_id): s for c in ids for s in steps[c]},
+                          today, at)
             tx.save(SAVE_STEPS, changed_steps, STEP_STATE)
             tx.save(SAVE_CASES, changed_cases, CASE_STATE)
+            changes += found
+    escalate_notices(session, now=at)
     return changes
 
 
-def _recolour(tx: Transaction, case, steps: list, owed: list, today: date, yellow_share: float,
+def _recolour(tx: Transaction, case, steps: list, owed: list, today: date, rule: dict,
               at: datetime, changed_cases: list, changed_steps: list) -> list[StatusChange]:
-    """Recolour ``case`` and its steps, adding the changed records to the two lists."""
+    """Recolour ``case`` and its steps (``rule``: the keywords of :func:`step_colour`),
+    adding the changed records to the two lists."""
     changes = []
     for step in steps:
-        colour = step_colour(step, today, yellow_share=yellow_share)
+        colour = step_colour(step, today, **rule)
         escalate = colour == "red" and step.escalated_at is None
         if colour != step.colour or escalate:
             changes.append(StatusChange(case.id, step.step_id, step.colour, colour, escalate))
@@ -173,7 +196,7 @@ def _recolour(tx: Transaction, case, steps: list, owed: list, today: date, yello
                 "due_date": step.due_date.isoformat(),
             }, at)
             tx.outbox(case.id, "escalation", {"step_id": step.step_id}, at)
-    colour = case_colour(case, steps, today, yellow_share=yellow_share, owed=owed)
+    colour = case_colour(case, steps, today, owed=owed, **rule)
     if colour != case.colour:
         changes.append(StatusChange(case.id, None, case.colour, colour))
         case.colour = colour

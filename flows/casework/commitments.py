@@ -159,8 +159,8 @@ def check_commitment(
     """The department records the 核查 of the commitment signed for ``step_id``.
 
     A failed check needs a ``reason``: the step's certificates are revoked with it
-    (``certificate_revoked``) and, while the case is still open, the step is rejected, so the
-    case closes rejected. Recorded once (``commitment_checked``); only by the step's department.
+    (``certificate_revoked``) and, while the case is still open, the step is rejected, which
+    ends what depends on it (:func:`~flows.casework.advance_case`). Recorded once (``commitment_checked``); only by the step's department.
     """
     checked_by = _named(checked_by, "the member of staff checking", "checked_by")
     if not passed:

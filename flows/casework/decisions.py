@@ -28,10 +28,12 @@ from flows.casework._rows import (
 from flows.casework.definitions import case_procedure
 from flows.casework.due_dates import dependency_day
 from flows.casework.notice import check_materials
+from flows.casework.pauses import open_pause
 from flows.casework.tables import (
     OUTCOMES,
     CaseStatus,
     Decision,
+    PauseReason,
     StepStatus,
     SubmissionStatus,
     aware_time,
@@ -140,6 +142,9 @@ def decide(
                            "when the requested materials arrive")
         if step.status == StepStatus.CANCELLED:
             raise Conflict(f"step '{step_id}' of case {case.id} was cancelled")
+        if step.pause_reason is not None:
+            raise Conflict(f"step '{step_id}' of case {case.id} is paused for "
+                           f"{step.pause_reason}; end the pause first (case resume)")
         if outcome == "approve":
             owed = [m for m in not_received if m in definition.materials]
             if owed:
@@ -159,6 +164,8 @@ def decide(
                                    materials=asked, decided_by=decided_by.strip(),
                                    department_id=department_id, step_version=version + 1, at=at)
         if asked:
+            open_pause(tx, step, PauseReason.SUPPLEMENT, counted=False,
+                       by=decided_by.strip(), today=local_date(at))
             rows = read_submissions(tx, [case.id])[case.id]
             for material_id in asked:
                 row = rows.setdefault(material_id,

@@ -22,7 +22,14 @@ from datetime import date
 
 from process_models.errors import InvalidInput
 
-__all__ = ["check_digit", "check_id_number", "is_valid_id_number", "mask_id_number"]
+__all__ = [
+    "check_credit_code",
+    "check_digit",
+    "check_id_number",
+    "credit_code_check_character",
+    "is_valid_id_number",
+    "mask_id_number",
+]
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
@@ -111,3 +118,45 @@ def mask_id_number(value: str) -> str:
     if len(text) <= 8:
         return "*" * len(text)
     return text[:4] + "*" * (len(text) - 8) + text[-4:]
+
+
+CREDIT_CODE_CHARACTERS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+"""The 31 characters of a 统一社会信用代码 (GB 32100-2015: no I, O, S, V, Z)."""
+CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CREDIT_SHAPE = re.compile(f"^[{CREDIT_CODE_CHARACTERS}]{{18}}$")
+
+
+def credit_code_check_character(first17: str) -> str:
+    """The GB 32100 check character of the first 17 characters of a 统一社会信用代码.
+
+    >>> credit_code_check_character("91110000802100433")
+    'B'
+    """
+    total = sum(CREDIT_CODE_CHARACTERS.index(c) * w
+                for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True))
+    return CREDIT_CODE_CHARACTERS[(31 - total % 31) % 31]
+
+
+def check_credit_code(value: str, *, field: str = "credit_code") -> str:
+    """Return the 统一社会信用代码 ``value`` normalised (NFKC, stripped, upper case) or raise
+    :class:`InvalidInput` naming ``field``: 18 characters of GB 32100's alphabet whose last
+    is the check character of the others.
+
+    >>> check_credit_code(" 91110000802100433b ")
+    '91110000802100433B'
+    >>> check_credit_code("911100008021004330")
+    Traceback (most recent call last):
+    ...
+    process_models.errors.InvalidInput: credit_code: 统一社会信用代码 '911100008021004330' fails its check character (last character should be 'B'); check the code on the business licence
+    """
+    code = unicodedata.normalize("NFKC", str(value)).strip().upper()
+    if not _CREDIT_SHAPE.match(code):
+        raise InvalidInput(
+            f"统一社会信用代码 '{value}' must be 18 characters of digits and capital letters "
+            "without I, O, S, V, Z", path=field)
+    expected = credit_code_check_character(code[:17])
+    if code[17] != expected:
+        raise InvalidInput(
+            f"统一社会信用代码 '{code}' fails its check character (last character should be "
+            f"'{expected}'); check the code on the business licence", path=field)
+    return code

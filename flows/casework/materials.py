@@ -30,6 +30,7 @@ from flows.casework.definitions import case_procedure
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, planned_due_date
 from flows.casework.notice import check_materials
 from flows.casework.opening import accept_case
+from flows.casework.pauses import close_pause
 from flows.casework.tables import (
     Case,
     CaseStatus,
@@ -194,14 +195,10 @@ def _resume_steps(tx: Transaction, case, steps: list, rows: dict[str, Any], toda
 
 def _resume(tx: Transaction, case, step, today: date, at: datetime, kind: str,
             details: dict[str, Any]) -> None:
-    """Resume the paused ``step`` in place: its due date moves by the working days paused."""
-    paused = max(0, default_calendar().working_days_between(step.paused_on, today))
-    if paused:
-        step.due_date = default_calendar().add_working_days(step.due_date, paused)
-    step.paused_working_days += paused
-    step.paused_on = None
-    step.status = "pending"
-    step.version += 1
+    """Resume the step paused for 补正 in place: its due date moves by the working days
+    paused (:func:`~flows.casework.pauses.close_pause`)."""
+    paused = close_pause(tx, step, today=today, by=details.get("by", "applicant"))
+    step.status = StepStatus.PENDING
     tx.audit(case.id, kind, {
         "step_id": step.step_id, "paused_working_days": paused,
         "due_date": step.due_date.isoformat(), **details,

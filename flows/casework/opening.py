@@ -30,7 +30,7 @@ from flows.casework.advancing import start_ready_steps
 from flows.casework.audit_chain import applicant_digest, definition_digest
 from flows.casework.definitions import store_procedure
 from flows.casework.due_dates import DEFERRAL_WORKING_DAYS, planned_due_date
-from flows.casework.identity import check_id_number, mask_id_number
+from flows.casework.identity import check_credit_code, check_id_number, mask_id_number
 from flows.casework.notice import check_materials, notification_list
 from flows.casework.tables import (
     Case,
@@ -44,19 +44,39 @@ from process_models.errors import InvalidInput
 from process_models.procedure import Procedure
 
 __all__ = [
+    "APPLICANT_KINDS",
     "Applicant",
     "open_case",
 ]
 
 
+APPLICANT_KINDS = ("person", "enterprise")
+
+
 @dataclass(frozen=True)
 class Applicant:
-    """Who applies: name and ID number (checked, GB 11643), address and phone optional."""
+    """Who applies: a person (name and ID number, checked by GB 11643) or an enterprise
+    (``kind="enterprise"``: 企业名称 as ``name``, 统一社会信用代码 as ``id_number``, checked
+    by GB 32100, and its legal representative); address and phone optional."""
 
     name: str
     id_number: str
     address: str | None = None
     phone: str | None = None
+    kind: str = "person"
+    legal_representative: str | None = None
+
+    def checked_number(self, today) -> str:
+        """The ID number or 统一社会信用代码, normalised, or :class:`InvalidInput`."""
+        if self.kind not in APPLICANT_KINDS:
+            raise InvalidInput(f"applicant kind '{self.kind}' is unknown; person or "
+                               "enterprise", path="applicant_kind")
+        if self.kind == "person":
+            return check_id_number(self.id_number, today=today)
+        if not (self.legal_representative or "").strip():
+            raise InvalidInput("an enterprise needs its legal representative's name",
+                               path="legal_representative")
+        return check_credit_code(self.id_number, field="applicant_id_number")
 
 
 def open_case(
@@ -79,7 +99,7 @@ def open_case(
     today = local_date(at)
     if not applicant.name or not applicant.name.strip():
         raise InvalidInput("applicant name is empty; give the applicant's name", path="applicant_name")
-    id_number = check_id_number(applicant.id_number, today=today)
+    id_number = applicant.checked_number(today)
     received = check_materials(proc, submitted, path="submitted")
     notice = notification_list(proc)
     missing_key = [i.material_id for i in notice if i.key and i.material_id not in received]
@@ -91,7 +111,8 @@ def open_case(
             id=next_case_id(tx, today), procedure_id=proc.id,
             procedure_version=proc.version, applicant_name=applicant.name.strip(),
             applicant_id_number=id_number, applicant_address=applicant.address,
-            applicant_phone=applicant.phone,
+            applicant_phone=applicant.phone, applicant_kind=applicant.kind,
+            legal_representative=(applicant.legal_representative or "").strip() or None,
             status=CaseStatus.AWAITING_SUPPLEMENT if missing_key else CaseStatus.ACCEPTED,
             received_at=at,
             accepted_at=None, due_date=None, closed_at=None, close_reason=None, colour=None,
@@ -106,7 +127,7 @@ def open_case(
             StepRow(id=None, case_id=case.id, step_id=step.id, department_id=step.department,
                      status=StepStatus.WAITING, started_at=None, due_date=None, paused_on=None,
                      paused_working_days=0, colour=None, escalated_at=None, version=1,
-                     decided_at=None)
+                     decided_at=None, pause_reason=None, pause_counted=None)
             for step in proc.applicant_steps
         ]
         tx.audit(case.id, "case_opened", {

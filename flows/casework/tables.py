@@ -45,9 +45,11 @@ __all__ = [
     "OPEN_STATUSES",
     "OPEN_STEP_STATUSES",
     "OUTCOMES",
+    "ApplicantCode",
     "AuditChainHead",
     "AuditEvent",
     "Case",
+    "CaseAgent",
     "CaseStatus",
     "CaseStep",
     "Certificate",
@@ -55,11 +57,17 @@ __all__ = [
     "Colour",
     "Commitment",
     "Decision",
+    "MaterialFile",
     "Outbox",
+    "PauseReason",
     "ProcedureDefinition",
+    "Rating",
+    "RatingFollowUp",
+    "StepPause",
     "StepStatus",
     "Submission",
     "SubmissionStatus",
+    "SupervisionNotice",
     "aware_time",
     "canonical_json",
     "event_hash",
@@ -76,6 +84,9 @@ class CaseStatus(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     TERMINATED = "terminated"
+    PARTIALLY_APPROVED = "partially_approved"
+    """Some items were refused (不予许可) and ended what depended on them; the others were
+    approved and their certificates issued."""
 
 
 class StepStatus(StrEnum):
@@ -87,6 +98,19 @@ class StepStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+
+
+class PauseReason(StrEnum):
+    """Why a step's clock is held (行政许可法 第45条): stored as its value
+    (``StepPause.reason``, ``CaseStep.pause_reason``)."""
+
+    SUPPLEMENT = "supplement"
+    EXPERT_REVIEW = "expert_review"
+    SITE_INSPECTION = "site_inspection"
+    HEARING = "hearing"
+    PUBLICITY = "publicity"
+    TESTING = "testing"
+    OTHER = "other"
 
 
 class CheckResult(StrEnum):
@@ -106,7 +130,7 @@ class SubmissionStatus(StrEnum):
 
 OPEN_STATUSES = (CaseStatus.ACCEPTED, CaseStatus.AWAITING_SUPPLEMENT)
 CLOSED_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN,
-                   CaseStatus.TERMINATED)
+                   CaseStatus.TERMINATED, CaseStatus.PARTIALLY_APPROVED)
 OPEN_STEP_STATUSES = (StepStatus.WAITING, StepStatus.PENDING, StepStatus.SUPPLEMENT)
 OUTCOMES = ("approve", "reject", "supplement")
 GENESIS_HASH = "0" * 64
@@ -164,6 +188,8 @@ class Case(SQLModel, table=True):
     applicant_id_number: str = Field(max_length=18)
     applicant_address: str | None = Field(default=None, max_length=500)
     applicant_phone: str | None = Field(default=None, max_length=40)
+    applicant_kind: str = Field(default="person", max_length=20)
+    legal_representative: str | None = Field(default=None, max_length=200)
     status: str = Field(index=True, max_length=30)
     received_at: datetime
     accepted_at: datetime | None = None
@@ -192,7 +218,51 @@ class CaseStep(SQLModel, table=True):
     colour: str | None = Field(default=None, max_length=10)
     escalated_at: datetime | None = None
     version: int = 1
-    decided_at: datetime | None = None
+    decided_at: datetime | None = Field(default=None, index=True)
+    pause_reason: str | None = Field(default=None, max_length=30)
+    pause_counted: bool | None = None
+
+
+class StepPause(SQLModel, table=True):
+    """One entry of a step's pause ledger: why its clock was held (:class:`PauseReason`),
+    whether the time counts in the legal limit, from when to when, and who said so.
+    ``working_days`` is what the due date moved by (0 for a counted pause)."""
+
+    __tablename__ = "step_pause"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    case_step_id: int = Field(foreign_key="case_step.id", index=True)
+    step_id: str = Field(max_length=200)
+    reason: str = Field(max_length=30)
+    counted: bool
+    started_on: date
+    started_by: str = Field(max_length=200)
+    ended_on: date | None = None
+    ended_by: str | None = Field(default=None, max_length=200)
+    working_days: int | None = None
+
+
+class SupervisionNotice(SQLModel, table=True):
+    """A 督办 notice to a department about one step of a case that turned red or yellow:
+    the department answers in writing by ``reply_due_date``; an unanswered notice past it
+    is escalated (``escalated_at``)."""
+
+    __tablename__ = "supervision_notice"
+    __table_args__ = (UniqueConstraint("case_id", "step_id", "colour",
+                                       name="uq_supervision_notice_case_step_colour"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    step_id: str = Field(max_length=200)
+    department_id: str = Field(index=True, max_length=200)
+    colour: str = Field(max_length=10)
+    issued_at: datetime
+    reply_due_date: date
+    answer: str | None = None
+    answered_by: str | None = Field(default=None, max_length=200)
+    answered_at: datetime | None = None
+    escalated_at: datetime | None = None
 
 
 class Submission(SQLModel, table=True):
@@ -306,6 +376,91 @@ class Commitment(SQLModel, table=True):
     check_reason: str | None = None
     checked_by: str | None = Field(default=None, max_length=200)
     checked_at: datetime | None = None
+
+
+class CaseAgent(SQLModel, table=True):
+    """帮办代办: a member of staff (``agent``) acting on a case for its applicant
+    (``acting_for``: the name of the person or enterprise), from ``at``, on the applicant's
+    ``authorisation`` (委托书 or its number), recorded by ``recorded_by``."""
+
+    __tablename__ = "case_agent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    agent: str = Field(max_length=200)
+    acting_for: str = Field(max_length=200)
+    authorisation: str = Field(max_length=500)
+    recorded_by: str = Field(max_length=200)
+    at: datetime
+
+
+class Rating(SQLModel, table=True):
+    """The applicant's 好差评 of a case (国办发〔2019〕51号): once per case, five levels
+    (``score`` 5 = 非常满意 … 1 = 非常不满意), an optional comment, the channel it came by."""
+
+    __tablename__ = "rating"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", unique=True, max_length=40)
+    score: int
+    comment: str | None = Field(default=None, max_length=500)
+    channel: str = Field(max_length=20)
+    rated_at: datetime
+
+
+class RatingFollowUp(SQLModel, table=True):
+    """What a 差评 (score 1–2) sets going: a call-back to the applicant, the rectification
+    due ``due_date``, and the department's appeal (申诉) with its outcome."""
+
+    __tablename__ = "rating_follow_up"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rating_id: int = Field(foreign_key="rating.id", unique=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    due_date: date
+    called_back_at: datetime | None = None
+    called_back_by: str | None = Field(default=None, max_length=200)
+    call_back_note: str | None = Field(default=None, max_length=2000)
+    rectified_at: datetime | None = None
+    rectified_by: str | None = Field(default=None, max_length=200)
+    rectification: str | None = Field(default=None, max_length=2000)
+    appealed_at: datetime | None = None
+    appealed_by: str | None = Field(default=None, max_length=200)
+    appeal_reason: str | None = Field(default=None, max_length=2000)
+    appeal_upheld: bool | None = None
+    appeal_decided_by: str | None = Field(default=None, max_length=200)
+
+
+class ApplicantCode(SQLModel, table=True):
+    """A one-time code sent by SMS to an applicant logging in: only its keyed digest and the
+    keyed digest of the ID number or 统一社会信用代码 it is for are kept; it expires, is used
+    once, and counts the wrong attempts against it."""
+
+    __tablename__ = "applicant_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_digest: str = Field(index=True, max_length=64)
+    code_digest: str = Field(max_length=64)
+    created_at: datetime
+    expires_at: datetime
+    attempts: int = 0
+    used_at: datetime | None = None
+
+
+class MaterialFile(SQLModel, table=True):
+    """A file an applicant uploaded for a material of the case, stored outside the web root
+    under ``data_dir`` by its SHA-256; only the case's own applicant and staff read it."""
+
+    __tablename__ = "material_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=40)
+    material_id: str = Field(max_length=200)
+    file_name: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    uploaded_at: datetime
 
 
 class Outbox(SQLModel, table=True):

@@ -34,32 +34,37 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.casework._rows import case_not_found
 from flows.casework.colours import case_colour, check_colour, step_colour
+from flows.casework.pauses import PauseView, step_pauses
 from flows.casework.tables import (
     OPEN_STATUSES,
     AuditEvent,
     Case,
+    CaseAgent,
     CaseStep,
     Certificate,
     Colour,
     Commitment,
     Decision,
+    StepStatus,
     Submission,
 )
 
 __all__ = [
     "COLOURS",
+    "AgentView",
     "CaseBoard",
     "CaseLine",
     "CaseView",
     "CertificateView",
     "CheckTask",
     "CommitmentView",
+    "CurrentStep",
     "DecisionView",
     "MaterialView",
     "StepView",
@@ -68,6 +73,8 @@ __all__ = [
     "case_timeline",
     "case_view",
     "check_tasks",
+    "current_steps",
+    "search_condition",
 ]
 
 COLOURS: tuple[Colour, ...] = ("red", "yellow", "green")
@@ -86,6 +93,8 @@ class StepView:
     started_at: datetime | None
     decided_at: datetime | None
     paused_working_days: int
+    pause_reason: str | None = None
+    pauses: tuple[PauseView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,9 @@ class CertificateView:
     issued_at: datetime
     revoked_at: datetime | None
     revoked_reason: str | None
+    verification_code: str
+    """The code printed on it, with which anyone verifies it
+    (:func:`flows.casework.verification.verify_certificate`)."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,17 @@ class CommitmentView:
 
 
 @dataclass(frozen=True)
+class AgentView:
+    """帮办代办: a member of staff acting on the case for its applicant."""
+
+    agent: str
+    acting_for: str
+    authorisation: str
+    recorded_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CheckTask:
     """A department's 核查 of a commitment, with its colour (red past its due date), and the
     procedure version its case runs (for the names of its step and department)."""
@@ -158,26 +181,41 @@ class CheckTask:
 
 
 @dataclass(frozen=True)
+class CurrentStep:
+    """A step of a case being worked on now (办理中 or paused for 补正), with its committed
+    due date and colour: what the board and the overdue list show as the current step."""
+
+    step_id: str
+    department_id: str
+    status: str
+    due_date: date | None
+    colour: Colour
+
+
+@dataclass(frozen=True)
 class CaseLine:
-    """One case on the board."""
+    """One case on the board, with its current steps."""
 
     case_id: str
     procedure_id: str
+    procedure_version: str
     status: str
     colour: Colour
     applicant_name: str
     applicant_id_number: str
     applicant_address: str | None
     applicant_phone: str | None
+    applicant_kind: str
+    legal_representative: str | None
     received_at: datetime
     due_date: date | None
+    current_steps: tuple[CurrentStep, ...]
 
 
 @dataclass(frozen=True)
 class CaseView(CaseLine):
     """Everything about one case, coloured as on a given day: its board line and more."""
 
-    procedure_version: str
     accepted_at: datetime | None
     closed_at: datetime | None
     close_reason: str | None
@@ -187,6 +225,7 @@ class CaseView(CaseLine):
     decisions: list[DecisionView]
     certificates: list[CertificateView]
     commitments: list[CommitmentView]
+    agents: list[AgentView]
 
 
 @dataclass(frozen=True)
@@ -207,23 +246,26 @@ class TimelineEntry:
     payload: dict[str, Any]
 
 
-def _yellow_share(yellow_share: float | None) -> float:
-    if yellow_share is not None:
-        return yellow_share
+def _colour_rule(yellow_share: float | None) -> dict[str, Any]:
+    """The keywords of :func:`~flows.casework.colours.step_colour` from the settings."""
     from process_models.settings import settings
 
-    return settings.yellow_share
+    return {"yellow_share": settings.yellow_share if yellow_share is None else yellow_share,
+            "warning_working_days": settings.warning_working_days}
 
 
 def _rows_of_case(view: type, table: Any, order: Any) -> Any:
-    """The statement reading ``view``'s columns of ``table`` for one case (``case_id``)."""
-    columns = [getattr(table, name) for name in view.__dataclass_fields__]
+    """The statement reading ``view``'s columns of ``table`` for one case (``case_id``):
+    the fields of ``view`` that are columns of ``table``, in order."""
+    columns = [getattr(table, name) for name in view.__dataclass_fields__
+               if hasattr(table, name)]
     return sa_select(*columns).where(table.case_id == bindparam("case_id")).order_by(order)
 
 
 _READ_STEPS = (sa_select(CaseStep.step_id, CaseStep.department_id, CaseStep.status,
                          CaseStep.due_date, CaseStep.version, CaseStep.started_at,
-                         CaseStep.decided_at, CaseStep.paused_working_days, CaseStep.paused_on)
+                         CaseStep.decided_at, CaseStep.paused_working_days, CaseStep.paused_on,
+                         CaseStep.pause_reason)
                .where(CaseStep.case_id == bindparam("case_id")).order_by(CaseStep.id))
 """What a case's view shows of its steps, and what their colour needs."""
 _READ_PARTS = {
@@ -232,6 +274,7 @@ _READ_PARTS = {
     "certificates": (CertificateView,
                      _rows_of_case(CertificateView, Certificate, Certificate.number)),
     "commitments": (CommitmentView, _rows_of_case(CommitmentView, Commitment, Commitment.id)),
+    "agents": (AgentView, _rows_of_case(AgentView, CaseAgent, CaseAgent.id)),
 }
 
 
@@ -243,44 +286,76 @@ def case_view(session: Session, case_id: str, *, today: date,
     if case is None:
         raise case_not_found(session, case_id)
     steps = session.execute(_READ_STEPS, {"case_id": case.id}).all()
-    share = _yellow_share(yellow_share)
+    rule = _colour_rule(yellow_share)
+    ledger = step_pauses(session, [case.id])
     return CaseView(
         case_id=case.id, procedure_id=case.procedure_id,
         procedure_version=case.procedure_version, status=case.status,
-        colour=case_colour(case, steps, today, yellow_share=share),
+        colour=case_colour(case, steps, today, **rule),
         applicant_name=case.applicant_name, applicant_id_number=case.applicant_id_number,
         applicant_address=case.applicant_address, applicant_phone=case.applicant_phone,
+        applicant_kind=case.applicant_kind, legal_representative=case.legal_representative,
         received_at=case.received_at, accepted_at=case.accepted_at, due_date=case.due_date,
         closed_at=case.closed_at, close_reason=case.close_reason, version=case.version,
+        current_steps=current_steps(steps, today, **rule),
         steps=[StepView(step_id=s.step_id, department_id=s.department_id, status=s.status,
-                        colour=step_colour(s, today, yellow_share=share), due_date=s.due_date,
+                        colour=step_colour(s, today, **rule), due_date=s.due_date,
                         version=s.version, started_at=s.started_at, decided_at=s.decided_at,
-                        paused_working_days=s.paused_working_days) for s in steps],
-        **{part: [view(*row) for row in session.execute(statement, {"case_id": case.id})]
+                        paused_working_days=s.paused_working_days, pause_reason=s.pause_reason,
+                        pauses=tuple(ledger.get((case.id, s.step_id), ())))
+               for s in steps],
+        **{part: [view(*row, **_computed(part, row))
+                  for row in session.execute(statement, {"case_id": case.id})]
            for part, (view, statement) in _READ_PARTS.items()},
     )
 
 
-_BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.status, Case.received_at, Case.due_date,
-                  Case.closed_at, Case.applicant_name, Case.applicant_id_number,
-                  Case.applicant_address, Case.applicant_phone)
+def _computed(part: str, row: Any) -> dict[str, Any]:
+    """The fields of a part's view that no column holds: a certificate's verification code."""
+    if part != "certificates":
+        return {}
+    from flows.casework.audit_key import audit_key
+    from flows.casework.verification import verification_code
+
+    return {"verification_code": verification_code(audit_key(), row.number)}
+
+
+def current_steps(steps: Any, today: date, **rule: Any) -> tuple[CurrentStep, ...]:
+    """The steps among ``steps`` (rows with the columns a colour needs, ``step_id`` and
+    ``department_id``) being worked on now, coloured as on ``today`` by ``rule`` (the
+    keywords of :func:`~flows.casework.colours.step_colour`), soonest due first."""
+    working = [s for s in steps if s.status in (StepStatus.PENDING, StepStatus.SUPPLEMENT)]
+    return tuple(CurrentStep(s.step_id, s.department_id, s.status, s.due_date,
+                             step_colour(s, today, **rule))
+                 for s in sorted(working, key=lambda s: (s.due_date or date.max, s.step_id)))
+
+
+_BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.procedure_version, Case.status,
+                  Case.received_at, Case.due_date, Case.closed_at, Case.applicant_name,
+                  Case.applicant_id_number, Case.applicant_address, Case.applicant_phone,
+                  Case.applicant_kind, Case.legal_representative)
 """What the board shows of a case, and what its colour needs."""
 
-_COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.status, CaseStep.due_date, CaseStep.decided_at,
-                   CaseStep.paused_on, CaseStep.started_at)
-"""What a step's colour needs."""
+_COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.step_id, CaseStep.department_id, CaseStep.status,
+                   CaseStep.due_date, CaseStep.decided_at, CaseStep.paused_on,
+                   CaseStep.started_at)
+"""What a step's colour and the current steps need."""
 
 
 def case_board(
     session: Session, *, today: date, colour: str | None = None, status: str | None = None,
     procedure_id: str | None = None, department_id: str | None = None,
     include_closed: bool = False, case_ids: Any = None, yellow_share: float | None = None,
+    search: str | None = None, search_id_numbers: bool = True,
 ) -> CaseBoard:
     """The cases on the board on ``today``, in two queries: open ones (all with
     ``include_closed``, or those of ``status``), of ``procedure_id``, with a step of
-    ``department_id``, among ``case_ids`` (a subquery) when given; then those of ``colour``.
-    The colour counts are taken before the colour filter."""
+    ``department_id``, among ``case_ids`` (a subquery) when given, matching ``search``
+    (:func:`search_condition`); then those of ``colour``. The colour counts are taken before
+    the colour filter."""
     query = sa_select(*_BOARD_COLUMNS).order_by(Case.id)
+    if search is not None:
+        query = query.where(search_condition(search, id_numbers=search_id_numbers))
     if not include_closed and status is None:
         query = query.where(col(Case.status).in_(OPEN_STATUSES))
     if status is not None:
@@ -298,20 +373,36 @@ def case_board(
         for step in session.execute(sa_select(*_COLOUR_COLUMNS).where(
                 col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
             steps.setdefault(step.case_id, []).append(step)
-    share = _yellow_share(yellow_share)
-    lines = [CaseLine(case_id=case.id, procedure_id=case.procedure_id, status=case.status,
-                      colour=case_colour(case, steps.get(case.id, []), today,
-                                         yellow_share=share),
+    rule = _colour_rule(yellow_share)
+    lines = [CaseLine(case_id=case.id, procedure_id=case.procedure_id,
+                      procedure_version=case.procedure_version, status=case.status,
+                      colour=case_colour(case, steps.get(case.id, []), today, **rule),
                       applicant_name=case.applicant_name,
                       applicant_id_number=case.applicant_id_number,
                       applicant_address=case.applicant_address,
                       applicant_phone=case.applicant_phone,
-                      received_at=case.received_at, due_date=case.due_date)
+                      applicant_kind=case.applicant_kind,
+                      legal_representative=case.legal_representative,
+                      received_at=case.received_at, due_date=case.due_date,
+                      current_steps=current_steps(steps.get(case.id, []), today, **rule))
              for case in cases]
     counts = Counter(line.colour for line in lines)
     if colour is not None:
         lines = [line for line in lines if line.colour == colour]
     return CaseBoard(lines=lines, colours={c: counts.get(c, 0) for c in COLOURS})
+
+
+def search_condition(text: str, *, id_numbers: bool = True) -> Any:
+    """Cases whose number is ``text``, whose applicant's name contains it or, with
+    ``id_numbers``, whose applicant's ID number is it (full-width digits and a lower-case x
+    read as ASCII); what a clerk types into the window's search box."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text).strip()
+    found = [Case.id == text.upper(), col(Case.applicant_name).contains(text, autoescape=True)]
+    if id_numbers:
+        found.append(Case.applicant_id_number == text.upper())
+    return or_(*found)
 
 
 def case_timeline(session: Session, case_id: str) -> list[TimelineEntry]:

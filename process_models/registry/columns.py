@@ -1,4 +1,5 @@
-"""The columns of a county item list (each a step table's :class:`~process_models.table.Column`), the header spellings each is known by, and the
+"""The columns of a county item list (each a step table's
+:class:`~process_models.table_columns.Column`), the header spellings each is known by, and the
 mapping file that adds a county's own spellings.
 
 Counties keep their lists with their own headers. Every column below is found under its
@@ -19,10 +20,10 @@ from __future__ import annotations
 
 import os
 
-from process_models._cells import MAX_TABLE_COLUMNS, close_match, normal_header, shown_cell
+from process_models._cells import MAX_TABLE_COLUMNS, close_match, shown_cell
 from process_models.errors import RegistryError
 from process_models.loading import read_text
-from process_models.table import Column
+from process_models.table_columns import Column, normal_header
 from process_models.yaml_loader import load_yaml
 
 __all__ = ["COLUMNS", "REQUIRED", "column", "header_keys", "load_mapping"]

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from process_models._cells import MAX_MATERIALS_PER_STEP
+from process_models._reading import validation_error
 from process_models.errors import DuplicateId, RegistryError, UnknownReference, did_you_mean, shown
 from process_models.procedure import (
     AliasEnum,
@@ -34,9 +35,10 @@ from process_models.procedure import (
     Yuan,
     check_commitment,
 )
+from process_models.yaml_loader import load_yaml
 
 __all__ = ["MAX_ITEMS", "MAX_TEXT_CHARS", "Item", "ItemFigure", "OnlineLevel", "Registry",
-           "ServiceLevel", "check_registry"]
+           "ServiceLevel", "check_registry", "parse_registry"]
 
 MAX_ITEMS = 20_000
 """The most items one registry may hold (a county has about 1,000, a city about 5,000)."""
@@ -232,3 +234,17 @@ def check_registry(registry: Registry, *, file: str | None = None) -> Registry:
     if not registry.items:
         raise RegistryError("the registry holds no items; add one record per item", file=file)
     return registry
+
+
+def parse_registry(text: str, *, file: str | None = None) -> Registry:
+    """A registry from its YAML text (what ``registry import -o x.yaml`` writes)."""
+    data, lines = load_yaml(text, file=file, error=RegistryError)
+    if not isinstance(data, dict):
+        raise RegistryError("expected a mapping with id, name, departments and items",
+                            file=file, line=1)
+    try:
+        registry = Registry.model_validate(data)
+    except ValidationError as e:
+        raise validation_error(e, Registry, file=file, lines=lines,
+                               error_class=RegistryError) from None
+    return check_registry(registry, file=file)

@@ -4,7 +4,7 @@ into a checked :class:`~process_models.registry.items.Registry`.
 The file is untrusted input and is read with the step tables' readers and bounds
 (:mod:`process_models._cells`, :mod:`process_models._xlsx`): CSV in UTF-8, GBK or UTF-16,
 workbooks cell by cell, merged cells given to every row they span with a
-:class:`~process_models.table.TableWarning`. Every visible sheet whose first rows hold a
+:class:`~process_models.table_files.TableWarning`. Every visible sheet whose first rows hold a
 header (事项编码, 事项名称, 实施主体, 承诺时限; see :mod:`process_models.registry.columns`)
 contributes its items; a cover sheet is passed over. A title row above the header that
 says 合成数据 marks the list as synthetic. A bad cell is one :class:`RegistryError` naming
@@ -32,9 +32,7 @@ from process_models._cells import (
     cell_text,
     close_match,
     derived_id,
-    normal_header,
     one_line,
-    read_bounded,
     shown_cell,
     split_names,
 )
@@ -50,9 +48,16 @@ from process_models.procedure import (
     Unit,
 )
 from process_models.registry.columns import REQUIRED, column, header_keys, load_mapping
-from process_models.registry.items import Item, OnlineLevel, Registry, ServiceLevel, check_registry
-from process_models.table import TableWarning, read_table
-from process_models.yaml_loader import load_yaml
+from process_models.registry.items import (
+    Item,
+    OnlineLevel,
+    Registry,
+    ServiceLevel,
+    check_registry,
+    parse_registry,
+)
+from process_models.table_columns import normal_header
+from process_models.table_files import TableWarning, read_bounded, read_table
 
 __all__ = ["HEADER_SEARCH_ROWS", "SYNTHETIC_MARK", "TITLE_SUFFIX", "load_registry", "parse_registry",
            "registry_from_sheets"]
@@ -114,20 +119,6 @@ def load_registry(
     return registry_from_sheets(
         sheets, registry_id=registry_id or derived_id(p.stem, "registry", set()),
         name=name, default_name=p.stem, mapping=columns, source=source)
-
-
-def parse_registry(text: str, *, file: str | None = None) -> Registry:
-    """A registry from its YAML text (what ``registry import -o x.yaml`` writes)."""
-    data, lines = load_yaml(text, file=file, error=RegistryError)
-    if not isinstance(data, dict):
-        raise RegistryError("expected a mapping with id, name, departments and items",
-                            file=file, line=1)
-    try:
-        registry = Registry.model_validate(data)
-    except ValidationError as e:
-        raise validation_error(e, Registry, file=file, lines=lines,
-                               error_class=RegistryError) from None
-    return check_registry(registry, file=file)
 
 
 def registry_from_sheets(

@@ -1,5 +1,5 @@
 """Writing a registry back: as an item list (``.xlsx``, ``.csv`` through
-:func:`process_models.table.write_table`, so no cell starts a formula) that
+:func:`process_models.table_files.write_table`, so no cell starts a formula) that
 :func:`~process_models.registry.reading.load_registry` reads back, or as YAML.
 
 A list starts with a title row, ``<county>事项目录`` (and 合成数据 when the registry is
@@ -92,7 +92,7 @@ def save_registry(registry: Registry, path: str | os.PathLike[str], *,
                   headers: Literal["zh", "en"] = "zh") -> None:
     """Write ``registry`` to ``path`` by its suffix: ``.xlsx``, ``.csv`` or ``.yaml``,
     atomically."""
-    from process_models.table import write_table
+    from process_models.table_files import write_table
 
     target = Path(path)
     suffix = target.suffix.lower()

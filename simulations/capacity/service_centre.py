@@ -62,7 +62,7 @@ import numpy as np
 from process_models.calendar import local_time
 from process_models.errors import CapacityError, UnknownReference, did_you_mean, shown
 from process_models.procedure import Procedure, Unit
-from process_models.table import csv_writer
+from process_models.table_files import csv_writer
 from simulations.capacity.engine import DAY_SECONDS, Engine, PoolSpec, RunStats, Timeline
 from simulations.capacity.model import Duration, Event, Flow, Gateway, ProcessGraph, Task
 from simulations.capacity.plans import (

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from process_models.errors import DependencyCycle
+from process_models.loading import find_cycle
 
 __all__ = ["CompiledGraph", "Passes", "compile_dag", "forward_backward", "tolerance"]
 
@@ -154,15 +155,11 @@ def compile_dag(
 def _a_cycle(n, src, dst, indegree, names) -> list[str]:
     """One cycle among the nodes Kahn's algorithm could not place, as names."""
     left = set(np.flatnonzero(indegree > 0).tolist())
-    succ: dict[int, list[int]] = {}
+    succ: dict[int, list[int]] = {node: [] for node in sorted(left)}
     for s, d in zip(src.tolist(), dst.tolist()):
         if s in left and d in left:
-            succ.setdefault(s, []).append(d)
-    node, seen = min(left), {}
-    while node not in seen:  # every remaining node has a remaining predecessor, so walk back
-        seen[node] = len(seen)
-        node = succ[node][0]
-    cycle = sorted(seen, key=seen.get)[seen[node]:]
+            succ[s].append(d)
+    cycle = find_cycle(succ) or []  # every node left has a predecessor left: there is one
     return [names[i] if names is not None else str(i) for i in cycle]
 
 

@@ -43,7 +43,7 @@ from typing import Any
 from process_models.errors import OnethingError, ScenarioError, did_you_mean
 from process_models.procedure import Basis, Limit, Procedure, Step, StepKind
 from process_models.provenance import basis_data, sourced_line
-from process_models.table import csv_writer
+from process_models.table_files import csv_writer
 from simulations.planning.metrics import (
     Comparison,
     PortfolioTotals,

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from process_models.graph import edges
 from process_models.procedure import Join, Limit, Procedure, Unit
 from process_models.summary import (
     LIMITS,
@@ -140,22 +141,14 @@ def compile_procedure(proc: Procedure, *, limits: str = "committed") -> Compiled
     names = [s.id for s in steps] + [st.id for st in proc.stages]
     index = {n: i for i, n in enumerate(names)}
     src, dst, lags, lag_limits = [], [], [], []
-    for s in steps:
-        for d in s.depends_on:
-            if d.step not in index:
-                continue
-            src.append(index[d.step])
-            dst.append(index[s.id])
-            lags.append(as_working_days(d.lag.days, d.lag.unit) if d.lag else 0.0)
-            lag_limits.append(d.lag)
-    for st in proc.stages:
-        for m in st.milestones or st.steps:
-            if m not in index:
-                continue
-            src.append(index[m])
-            dst.append(index[st.id])
-            lags.append(0.0)
-            lag_limits.append(None)
+    for before, after, d in edges(proc):  # follow-up checks are not on the applicant's path
+        if before not in index or after not in index:
+            continue
+        lag = d.lag if d else None
+        src.append(index[before])
+        dst.append(index[after])
+        lags.append(as_working_days(lag.days, lag.unit) if lag else 0.0)
+        lag_limits.append(lag)
     duration = [step_duration_working_days(s, limits=limits) for s in steps]
     duration += [0.0] * len(proc.stages)
     is_any = [False] * len(steps) + [st.join is Join.any for st in proc.stages]

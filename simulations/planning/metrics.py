@@ -31,8 +31,8 @@ from process_models.procedure import Procedure
 from process_models.summary import figures
 from simulations.planning.cpm import schedule
 
-__all__ = ["Change", "Comparison", "Metrics", "PortfolioTotals", "compare", "headline", "measure",
-           "portfolio"]
+__all__ = ["Change", "Comparison", "Metrics", "PortfolioTotals", "compare", "distinct", "headline",
+           "measure", "portfolio"]
 
 #: The figures compared before/after and added up over a portfolio, in JSON key order.
 FIGURES = ("elapsed_working_days", "sequential_working_days", "summed_limit_days", "steps",
@@ -166,6 +166,8 @@ class PortfolioTotals:
     before: dict[str, float]
     after: dict[str, float] | None
     change: dict[str, Change] | None
+    distinct_before: dict[str, int] | None = None
+    distinct_after: dict[str, int] | None = None
 
     def headline(self, lang: str = "zh") -> str:
         """The portfolio in one line, in Chinese (``lang="en"``: English)."""
@@ -181,6 +183,7 @@ class PortfolioTotals:
                 "after": self.after,
                 "change": None if self.change is None
                 else {f: c.as_dict() for f, c in self.change.items()},
+                "distinct_before": self.distinct_before, "distinct_after": self.distinct_after,
                 "headline": self.headline(), "headline_en": self.headline("en")}
 
 
@@ -242,10 +245,37 @@ def portfolio(items: Iterable[Procedure | tuple[Procedure, Procedure]], *,
         raise InvalidInput("a portfolio holds either procedures or (before, after) pairs, "
                            "not both; pair every procedure or none")
     before = _total(measure(b, limits=limits) for b, _ in pairs)
+    distinct_before = distinct([b for b, _ in pairs])
     if not pairs or pairs[0][1] is None:
-        return PortfolioTotals(len(pairs), limits, before, None, None)
+        return PortfolioTotals(len(pairs), limits, before, None, None, distinct_before)
     after = _total(measure(a, limits=limits) for _, a in pairs)
-    return PortfolioTotals(len(pairs), limits, before, after, _changes(before, after))
+    return PortfolioTotals(len(pairs), limits, before, after, _changes(before, after),
+                           distinct_before, distinct([a for _, a in pairs]))
+
+
+def distinct(procedures: Iterable[Procedure]) -> dict[str, int]:
+    """What many procedures hold counted once: ``departments`` (by id), ``items`` (a step
+    naming a registry item counts once however many procedures use it; any other step is
+    its procedure's own) and ``shared_items`` (registry items more than one procedure uses).
+    The summed figures count a department or item once per procedure.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> distinct([load_catalog_procedure("newborn"), load_catalog_procedure("newborn_window")])
+    {'departments': 6, 'items': 9, 'shared_items': 3}
+    """
+    departments: set[str] = set()
+    items: set[tuple[str, str]] = set()
+    users: dict[str, set[str]] = {}
+    for proc in procedures:
+        for step in proc.applicant_steps:
+            departments.add(step.department)
+            if step.item is None:
+                items.add((proc.id, step.id))
+            else:
+                items.add(("", step.item))
+                users.setdefault(step.item, set()).add(proc.id)
+    return {"departments": len(departments), "items": len(items),
+            "shared_items": sum(len(u) > 1 for u in users.values())}
 
 
 def _total(measured: Iterable[Metrics]) -> dict[str, float]:

@@ -31,6 +31,7 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from process_models.errors import ScenarioError
 from process_models.procedure import Distribution, Procedure
 from simulations.planning._compiled import tolerance
 from simulations.planning.cpm import (
@@ -193,7 +194,8 @@ class Risk:
 class _Model:
     """A compiled procedure ready to replicate: per node, its predecessors and draws."""
 
-    def __init__(self, c: CompiledProcedure, seed: int) -> None:
+    def __init__(self, c: CompiledProcedure, seed: int,
+                 auto_shares: dict[str, float] | None = None) -> None:
         g = c.graph
         steps = {s.id: s for s in c.procedure.steps}
         self.ids = c.ids
@@ -216,6 +218,8 @@ class _Model:
                 self.fixed[k] = step_duration_working_days(step, limits="committed")
             else:
                 self.random[k] = (quantile_table(step.duration), step_stream(seed, node))
+        self.auto = {c.ids.index(step_id): (share, step_stream(seed, f"{step_id}#秒批"))
+                     for step_id, share in (auto_shares or {}).items()}
 
     def run(self, size: int, criticality: bool) -> tuple[np.ndarray, np.ndarray]:
         """Elapsed time of ``size`` replications and, per node, in how many of them it
@@ -233,6 +237,9 @@ class _Model:
                 draw(table, rng, f, index)
             else:
                 f.fill(self.fixed[k])
+            if k in self.auto:  # decided by a 秒批 rule: no time at all
+                share, rng = self.auto[k]
+                f[rng.random(runs) < share] = 0.0
             if len(preds) == 1 and not criticality:
                 p, lag = preds[0]
                 f += finish[p]
@@ -291,6 +298,7 @@ def simulate(
     limit_working_days: float | None = None,
     criticality: bool = True,
     progress: Callable[[int], None] | None = None,
+    auto_shares: dict[str, float] | None = None,
 ) -> Risk:
     """Replicate ``proc`` ``runs`` times with seed ``seed``.
 
@@ -308,6 +316,9 @@ def simulate(
         much again as the replications themselves).
     progress : callable, optional
         Called with the number of replications done after each chunk.
+    auto_shares : dict of str to float, optional
+        秒批: step id → the share of cases a rule decides (e.g. a dry-run's ``decided /
+        cases`` over history); the step takes zero days in that share of replications.
 
     Examples
     --------
@@ -327,7 +338,11 @@ def simulate(
     c = compile_procedure(proc, limits="committed")
     if limit_working_days is None:
         limit_working_days = schedule(c).elapsed_working_days
-    model = _Model(c, seed)
+    for step_id, share in (auto_shares or {}).items():
+        proc.step(step_id)
+        if not 0 <= share <= 1:
+            raise ScenarioError(f"秒批 share {share} of step '{step_id}' is outside 0–1")
+    model = _Model(c, seed, auto_shares)
     elapsed = np.empty(runs)
     counts = np.zeros(len(model.ids), dtype=np.int64)
     done = 0

@@ -59,6 +59,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from process_models.errors import ProcedureError, ScenarioError, did_you_mean, shown
+from process_models.graph import edges
 from process_models.loading import check_procedure
 from process_models.procedure import (
     ID_PATTERN,
@@ -314,16 +315,27 @@ is a legal dependency; the law requires this order, so it cannot run in parallel
 #: at most 45 days (working days, 第82条), whatever the members' own limits.
 JOINT_STATUTORY_LIMIT = Limit(days=45, basis=Basis.sourced,
                               note="行政许可法 第26条: 联合办理、集中办理不得超过四十五日")
-def _joint_commitment(allowed: list[bool | None]) -> bool | None:
-    """告知承诺 for a merged step: allowed when every member allows it, not allowed when
-    any member does not, else unknown.
+def _joint_commitment(parts: Sequence[Step]) -> tuple[bool | None, dict]:
+    """告知承诺 for a merged step, keeping what is known of its members: not allowed when
+    any member is not, allowed when a member is and none is not (the bundle is signed once,
+    its allowed members' rule and source carried over), else unknown. Returns the status
+    and the step's ``provenance`` entry for it.
 
-    >>> _joint_commitment([True, None]), _joint_commitment([None, False])
-    (None, False)
+    >>> from process_models.procedure import Limit
+    >>> def s(allowed): return Step(id="a", name="A", department="x", committed=Limit(days=1),
+    ...                             commitment_allowed=allowed)
+    >>> [_joint_commitment([s(a), s(b)])[0] for a, b in [(True, None), (None, False), (None, None)]]
+    [True, False, None]
     """
-    if any(a is False for a in allowed):
-        return False
-    return True if all(allowed) else None
+    statuses = [p.commitment_allowed for p in parts]
+    if any(a is False for a in statuses):
+        status = False
+    else:
+        status = True if any(statuses) else None
+    known = [p for p in parts if p.commitment_allowed is status and status is not None
+             and "commitment_allowed" in p.provenance]
+    return status, ({"commitment_allowed": known[0].provenance["commitment_allowed"]}
+                    if known else {})
 
 
 def merge(
@@ -426,6 +438,7 @@ def merge(
         # legal chain of members): none then, as a commitment may not exceed one.
         statutory = [s.statutory for s in parts if s.statutory is not None
                      and not (s.statutory.unit is limit.unit and s.statutory.days < limit.days)]
+    commitment, commitment_basis = _joint_commitment(parts)
     joint = Step(
         id=joint_id,
         name=name or "联合审查: " + "、".join(s.name for s in parts),
@@ -440,7 +453,9 @@ def merge(
         window=next((s.window for s in parts if s.window), None),
         links=max(s.links for s in parts) if links is None else links,
         certificates=list(dict.fromkeys(c for s in parts for c in s.certificates)),
-        commitment_allowed=_joint_commitment([s.commitment_allowed for s in parts]),
+        commitment_allowed=commitment,
+        provenance=commitment_basis,
+        risk="high" if any(s.risk == "high" for s in parts) else None,
         fee_yuan=None if all(s.fee_yuan is None for s in parts)
         else sum(s.fee_yuan or 0 for s in parts),
         note="联审: " + ", ".join(members),
@@ -507,12 +522,8 @@ def _refuse_merge_cycle(proc: Procedure, members: list[str]) -> None:
     """Raise when a chain member → outsider … → member exists: the merge would be a cycle."""
     member_set = set(members)
     succ: dict[str, list[tuple[str, DependencyKind]]] = {}
-    for s in proc.steps:
-        for d in s.depends_on:
-            succ.setdefault(d.step, []).append((s.id, d.kind))
-    for st in proc.stages:
-        for m in st.milestones or st.steps:
-            succ.setdefault(m, []).append((st.id, DependencyKind.legal))
+    for before, after, d in edges(proc):  # a stage waits for its members by law
+        succ.setdefault(before, []).append((after, d.kind if d else DependencyKind.legal))
     for start in members:
         # depth-first over outsiders, remembering the path and whether every link is legal
         stack = [(nxt, [start, nxt], kind is DependencyKind.legal)
