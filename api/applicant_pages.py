@@ -38,6 +38,7 @@ from api.pages import (
     render,
 )
 from api.security import check_csrf
+from api.verify_page import qr_svg, verify_url
 from flows.casework import ratings
 from flows.casework.applicant_login import request_code, subject_of, verify_code
 from flows.casework.identity import mask_id_number
@@ -52,7 +53,7 @@ from flows.casework.tables import Case, Rating, RatingFollowUp, SubmissionStatus
 from flows.casework.views import case_board, case_view
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 
-__all__ = ["notice_qr_svg", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/applicant", include_in_schema=False)
 
@@ -83,17 +84,6 @@ def _checked(request: Request, csrf_token: str) -> None:
         check_csrf(request, csrf_token)
     except Forbidden:
         raise Forbidden(_strings(request)["error.csrf"]) from None
-
-
-def notice_qr_svg(url: str) -> str:
-    """An inline SVG QR code of ``url`` (generated here, no network).
-
-    >>> notice_qr_svg("http://127.0.0.1:8000/applicant/notice/newborn").startswith("<svg")
-    True
-    """
-    import segno
-
-    return segno.make(url, error="m").svg_inline(scale=4, border=2, omitsize=True)
 
 
 # --- logging in ---------------------------------------------------------------------------------
@@ -163,7 +153,7 @@ def read_applicant_notice(request: Request, session: SessionDep, procedure_id: s
         return error_page(request, None, error)
     url = str(request.url_for("read_applicant_notice", procedure_id=proc.id))
     return render(request, "applicant_notice.html", None, proc=proc, notice=notice,
-                  names=names, qr=notice_qr_svg(url), today=local_today())
+                  names=names, qr=qr_svg(url), today=local_today())
 
 
 @router.get("/apply/{procedure_id}")
@@ -320,7 +310,8 @@ def download_file(request: Request, subject: ApplicantSubject,
 def read_certificate(request: Request, subject: ApplicantSubject,
                      session: SessionDep, case_id: str, number: str,
                      download: bool = False) -> Response:
-    """A certificate of the applicant's case, printable; ``?download=1`` saves it."""
+    """A certificate of the applicant's case, printable, with its 核验码 and the QR code of
+    its public check; ``?download=1`` saves it."""
     try:
         case = own_case(session, subject, case_id)
         view = case_view(session, case_id, today=local_today())
@@ -329,8 +320,9 @@ def read_certificate(request: Request, subject: ApplicantSubject,
             raise InvalidInput(f"no certificate '{number}' in case {case_id}", path="number")
     except OnethingError as error:
         return error_page(request, None, error)
+    url = verify_url(request, number, certificate.verification_code)
     response = render(request, "applicant_certificate.html", None, case=case,
-                      certificate=certificate)
+                      certificate=certificate, url=url, qr=qr_svg(url))
     if download:
         response.headers["Content-Disposition"] = f'attachment; filename="{number}.html"'
     return response

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
@@ -44,6 +44,7 @@ from api import (
     ratings_page,
     verify_page,
     window_page,
+    workspace_page,
 )
 from api.deps import API_PREFIX, LoopReads
 from api.masking import install_log_masking
@@ -89,6 +90,8 @@ TAGS = [
     {"name": "simulations", "description": "Critical path, risk, reforms, advice, Gantt."},
     {"name": "cases", "description": "Running cases, from the window to the certificates."},
     {"name": "audit", "description": "Before/after reports and the audit-chain check."},
+    {"name": "workspace", "description": "A planner's own procedures, graphs, scenarios and "
+                                         "reports; invisible to other planners."},
     {"name": "ratings", "description": "The applicant's own login, cases and 好差评; "
                                        "差评 follow-ups and reports."},
 ]
@@ -100,7 +103,12 @@ _PING = text("SELECT 1")
 
 
 async def _domain_error(request: Request, error: OnethingError) -> JSONResponse:
-    return JSONResponse({"detail": public_message(error)}, status_code=error_status(error))
+    """The one-line message; a table's cell at fault also as ``row`` and ``column``."""
+    body: dict[str, object] = {"detail": public_message(error)}
+    for key in ("row", "column"):
+        if getattr(error, key, None) is not None:
+            body[key] = getattr(error, key)
+    return JSONResponse(body, status_code=error_status(error))
 
 
 def _field(loc) -> str:
@@ -172,6 +180,33 @@ class BodyLimit:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with their scripts and styles served from the
+    installed ``fastapi-offline`` package under ``/docs-assets``: nothing from a CDN."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = "/docs-assets"
+    app.mount(assets, StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"),
+              name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def read_docs() -> Response:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+                                   swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{assets}/swagger-ui.css",
+                                   swagger_favicon_url=f"{assets}/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def read_redoc() -> Response:
+        return get_redoc_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+                              redoc_js_url=f"{assets}/redoc.standalone.js",
+                              redoc_favicon_url=f"{assets}/favicon.png", with_google_fonts=False)
 
 
 DEMO_CLERK_PASSWORD = "clerk-demo"
@@ -251,7 +286,8 @@ def create_app(
         app.state.loop_reads.dispose()
 
     app = FastAPI(title="onething", version="0.1.0", description=DESCRIPTION,
-                  openapi_tags=TAGS, lifespan=lifespan)
+                  openapi_tags=TAGS, lifespan=lifespan, docs_url=None, redoc_url=None)
+    _offline_docs(app)
     app.state.engine = engine
     app.state.secret_key = secret_key or configured_secret_key()
     app.state.session_idle_seconds = settings.session_idle_minutes * 60
@@ -283,6 +319,7 @@ def create_app(
     app.include_router(window_page.router)
     app.include_router(applicant_pages.router)
     app.include_router(ratings_page.router)
+    app.include_router(workspace_page.router)
     return app
 
 

@@ -26,41 +26,41 @@ import io
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
-from api.cli._app import named
 from api.deps import (
-    PERMISSIONS,
     EngineDep,
     PageUser,
     SessionDep,
-    check_allowed,
     check_case_visible,
     deciding_department,
 )
 from api.i18n import (
-    LANGUAGE_COOKIE,
-    LANGUAGES,
-    choose_language,
-    label,
     messages,
 )
 from api.models import error_status, public_message
 from api.names import display_name
+from api.page_kit import STATIC_DIR, TEMPLATES_DIR, render
+from api.page_kit import back as _back
+from api.page_kit import catalog_procedures as _catalog
+from api.page_kit import department_names as _department_names
+from api.page_kit import error_page as _error_page
+from api.page_kit import flash as _flash
+from api.page_kit import gate as _gate
+from api.page_kit import language as _language
+from api.page_kit import may as _may
+from api.page_kit import stale_form as _stale_form
+from api.page_kit import to_login as _to_login
 from api.security import (
     TooManyAttempts,
     authenticate,
     check_csrf,
-    csrf_token,
     login_session,
     logout_session,
 )
@@ -73,35 +73,15 @@ from flows.casework.tables import (
     StepStatus,
     Submission,
     SubmissionStatus,
-    stored_time,
 )
 from process_models.calendar import local_date
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
 
-__all__ = ["HOME", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "back_to", "case_action",
-           "catalog_procedures", "department_names", "desk_form", "error_page", "gate",
-           "notice_of", "now", "one_line", "page_language", "procedure_names", "render",
+__all__ = ["HOME", "METRICS", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "back_to",
+           "case_action", "catalog_procedures", "department_names", "desk_form", "error_page",
+           "gate", "notice_of", "now", "one_line", "page_language", "procedure_names", "render",
            "router"]
-
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
-
-
-def local_time(moment: datetime | None) -> str:
-    """A stored UTC time as the service centre reads it (UTC+8), to the minute.
-
-    >>> local_time(datetime(2025, 1, 24, 1, 30, tzinfo=UTC))
-    '2025-01-24 09:30'
-    """
-    if moment is None:
-        return ""
-    return stored_time(moment).strftime("%Y-%m-%d %H:%M")
-
-
-templates.env.filters["local"] = local_time
-templates.env.filters["named"] = named   # ids in free text (a close reason) as names
 
 router = APIRouter(include_in_schema=False)
 
@@ -109,102 +89,12 @@ HOME = {"front_desk": "/desk", "clerk": "/inbox", "planner": "/planner",
         "auditor": "/auditor", "supervisor": "/board", "admin": "/board"}
 """Where each role lands after logging in."""
 
-NAV = [("nav.desk", "/desk", "cases:open"), ("nav.inbox", "/inbox", "cases:decide"),
-       ("nav.board", "/board", "cases:read"), ("nav.search", "/search", "cases:read"),
-       ("nav.planner", "/planner", "simulations:run"), ("nav.auditor", "/auditor", "audit:report"),
-       ("nav.ratings", "/ratings", "ratings:report"),
-       ("nav.accounts", "/admin/accounts", "users:manage")]
-"""(label, page, the action a role needs to see the page)."""
-
 TICKABLE_LEVERS = ("parallelise", "share_data", "defer_materials", "one_window", "online")
 """Levers that apply to a whole procedure without arguments (the planner's tick boxes)."""
 
 METRICS = ("elapsed_working_days", "sequential_working_days", "summed_limit_days", "steps",
            "links", "materials", "trips", "departments", "windows")
 MAX_SCENARIO_BYTES = 200_000
-
-
-# --- rendering ----------------------------------------------------------------------------------
-
-
-def _language(request: Request) -> str:
-    return choose_language(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
-
-
-def _may(user: User | None, action: str) -> bool:
-    return user is not None and user.role in PERMISSIONS[action]
-
-
-def render(request: Request, template: str, user: User | None, *, status_code: int = 200,
-           **context: Any) -> Response:
-    """``template`` in the visitor's language, with the navigation, CSRF token and message."""
-    language = _language(request)
-    strings = messages(language)
-    other = next(x for x in LANGUAGES if x != language)
-    response = templates.TemplateResponse(request, template, {
-        "t": strings, "lang": language, "user": user,
-        "label": lambda group, value: label(strings, group, value),
-        "csrf": csrf_token(request),
-        "nav": [(strings[key], href) for key, href, action in NAV if _may(user, action)],
-        "switch_url": f"{request.url.path}?{request.url.include_query_params(lang=other).query}",
-        "flash": request.session.pop("flash", None),
-        "resumed": getattr(request.state, "resumed", {}),
-        **context,
-    }, status_code=status_code)
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, samesite="lax")
-    return response
-
-
-def _error_page(request: Request, user: User | None, error: OnethingError) -> Response:
-    return render(request, "error.html", user, status_code=error_status(error),
-                  message=public_message(error))
-
-
-def _stale_form(request: Request) -> Forbidden:
-    """The refusal of a form whose CSRF token is not this session's, in the page's language."""
-    return Forbidden(messages(_language(request))["error.csrf"])
-
-
-def _to_login(request: Request, page: str | None = None,
-              resume: dict[str, Any] | None = None) -> Response:
-    """The way to the login page, then back to ``page`` (default: this one).
-
-    A form sent without a session gets the login page at once, carrying ``resume`` (what
-    was typed) to be filled in again after logging in.
-    """
-    strings = messages(_language(request))
-    if getattr(request.state, "session_expired", False):
-        _flash(request, "error", strings["login.expired"])
-    target = page or request.url.path
-    if request.method == "POST":
-        return render(request, "login.html", None, status_code=401, next=target,
-                      resume=json.dumps(resume, ensure_ascii=False) if resume else "")
-    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-
-
-def _gate(request: Request, user: User | None, action: str, *, page: str | None = None,
-          resume: dict[str, Any] | None = None) -> Response | None:
-    """The way to the login page (:func:`_to_login`), a 403 page, or ``None`` when ``user``
-    may do ``action``."""
-    if user is None:
-        return _to_login(request, page, resume)
-    try:
-        check_allowed(user, action)
-    except Forbidden as error:
-        return _error_page(request, user, error)
-    return None
-
-
-def _flash(request: Request, kind: str, text: str) -> None:
-    request.session["flash"] = {"kind": kind, "text": text}
-
-
-def _back(request: Request, path: str, kind: str, text: str) -> Response:
-    """Post/redirect/get: carry the message to ``path`` (a path on this site)."""
-    _flash(request, kind, text)
-    return RedirectResponse(path if path.startswith("/") and not path.startswith("//")
-                            else "/", status_code=303)
 
 
 def _one_line(error: ValidationError) -> InvalidInput:
@@ -221,24 +111,12 @@ def _now() -> datetime:
 # --- names ---------------------------------------------------------------------------------------
 
 
-@cache
-def _catalog() -> tuple[Procedure, ...]:
-    from process_models.catalog import load_catalog
-
-    return tuple(load_catalog())
-
-
 def _names(proc: Procedure, language: str) -> dict[str, dict[str, str]]:
     """Display names of a procedure's steps, departments and materials."""
     return {"steps": {s.id: display_name(s, language) for s in proc.steps},
             "departments": {d.id: display_name(d, language) for d in proc.departments},
             "materials": {m.id: display_name(m, language) for m in proc.materials},
             "procedure": {proc.id: display_name(proc, language)}}
-
-
-@cache
-def _department_names(language: str) -> dict[str, str]:
-    return {d.id: display_name(d, language) for p in _catalog() for d in p.departments}
 
 
 # --- logging in ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from api.i18n import messages
 from api.models import plain
 from api.names import change_sentence, display_name, names_of
 from process_models.procedure import Procedure
+from simulations.planning.scenario import Scenario
 
 __all__ = ["planner_context", "scenario_of"]
 
@@ -67,17 +68,22 @@ def _backward(before: Procedure, after: Procedure, finish_by: date,
                       in sorted(back.dates.items(), key=lambda kv: (kv[1], names[kv[0]]))]}
 
 
-def planner_context(before: Procedure, scenario_text: str | None, finish_by: date | None,
-                    language: str) -> dict[str, Any]:
-    """Everything the planner page shows of ``before`` reformed by ``scenario_text`` (YAML;
-    ``None``: the catalog's scenario). Raises the domain's one-line errors."""
+def planner_context(before: Procedure, scenario_text: str | Scenario | None,
+                    finish_by: date | None, language: str, *,
+                    with_advice: bool = True) -> dict[str, Any]:
+    """Everything the planner page shows of ``before`` reformed by ``scenario_text`` (YAML
+    or a checked :class:`~simulations.planning.scenario.Scenario`; ``None``: the catalog's
+    scenario), and the reformed procedure (``after``); the advisor's ranking unless
+    ``with_advice`` is false. Raises the domain's one-line errors."""
     from api.waterfall import waterfall
     from process_models.provenance import sourced_line
     from simulations.planning.advisor import advise
     from simulations.planning.gantt import write_gantt
     from simulations.planning.scenario import reform, scenario_for
 
-    result = reform(before, scenario_for(before, scenario_text))
+    scenario = (scenario_text if isinstance(scenario_text, Scenario)
+                else scenario_for(before, scenario_text))
+    result = reform(before, scenario)
     after = result.after
     with tempfile.TemporaryDirectory() as folder:
         gantt = write_gantt(Path(folder) / "gantt.svg", before, after,
@@ -91,12 +97,12 @@ def planner_context(before: Procedure, scenario_text: str | None, finish_by: dat
     names = names_of(before, after, language=language)
     strings = messages(language)
     return {
-        "comparison": plain(result.comparison.as_dict()),
+        "after": after, "comparison": plain(result.comparison.as_dict()),
         "changes": result.changes,
         "change_sentence": lambda change: change_sentence(change, strings, names),
         "waterfall": bars, "waterfall_top": max(bar.high for bar in bars),
         "procedure_name": display_name(before, language),
-        "advice": plain(advise(before).as_dict()),
+        "advice": plain(advise(before).as_dict()) if with_advice else None,
         "gantt": gantt[gantt.find("<svg"):], "bases": _bases(before, language),
         "sourced": {"before": sourced_line([before], language=language),
                     "after": sourced_line([after], language=language)},

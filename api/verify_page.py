@@ -32,7 +32,8 @@ from api.names import display_name
 from flows.casework.verification import CertificateCheck, VerificationStatus, verify_certificate
 from process_models.errors import CaseNotFound, OnethingError
 
-__all__ = ["VERIFY_REQUESTS", "VERIFY_WINDOW_SECONDS", "RequestLimiter", "qr_svg", "router"]
+__all__ = ["VERIFY_REQUESTS", "VERIFY_WINDOW_SECONDS", "RequestLimiter", "qr_svg", "router",
+           "verify_url"]
 
 VERIFY_REQUESTS = 30
 """Checks one client may make in :data:`VERIFY_WINDOW_SECONDS` (a bank checking a stack of

@@ -187,7 +187,21 @@ class ScenarioError(OnethingError, ValueError):
 
 
 class TableError(ProcedureError):
-    """A step table (CSV/XLSX) cannot be turned into a procedure."""
+    """A step table (CSV/XLSX) cannot be turned into a procedure; ``row`` (1-based, as a
+    spreadsheet shows it) and ``column`` (its header as written) name the cell at fault
+    when there is one.
+
+    >>> e = TableError("not a number", file="t.csv", path="row 3, 承诺时限", row=3,
+    ...                column="承诺时限")
+    >>> str(e), e.row, e.column
+    ('t.csv: row 3, 承诺时限: not a number', 3, '承诺时限')
+    """
+
+    def __init__(self, message: str, *, row: int | None = None, column: str | None = None,
+                 **where) -> None:
+        self.row = row
+        self.column = column
+        super().__init__(message, **where)
 
 
 class RegistryError(OnethingError, ValueError):

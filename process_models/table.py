@@ -97,9 +97,10 @@ from process_models.procedure import (
     Unit,
 )
 from process_models.table_columns import COLUMNS, Headers, find_header, is_blank
-from process_models.table_files import TableWarning, read_rows, write_table
+from process_models.table_files import TableWarning, read_rows, read_table_data, write_table
 
-__all__ = ["load_table", "procedure_from_table", "save_table", "table_from_procedure"]
+__all__ = ["load_table", "procedure_from_table", "save_table", "table_from_procedure",
+           "table_procedure"]
 
 
 _KINDS_EN = {k: k.name for k in StepKind}
@@ -207,9 +208,10 @@ class _Reader:
 
     def fail(self, row: _Row | int, key: str, message: str, suggestion: str | None = None):
         number = row.number if isinstance(row, _Row) else row
-        raise TableError(_one_line(message), file=self.file,
-                         path=f"row {number}, {self.headers.get(key, key)}",
-                         suggestion=suggestion and _one_line(suggestion))
+        column = self.headers.get(key, key)
+        raise TableError(_one_line(message), file=self.file, path=f"row {number}, {column}",
+                         suggestion=suggestion and _one_line(suggestion), row=number,
+                         column=column)
 
     def days(self, row: _Row, key: str) -> float | None:
         raw = cell_text(row.cells.get(key))
@@ -269,9 +271,22 @@ def load_table(
     """
     p = Path(path)
     rows, file = read_rows(p, sheet)
-    return procedure_from_table(
-        rows, file=file, procedure_id=procedure_id or _slug_from(p.stem), name=name or p.stem,
-    )
+    return _named_procedure(rows, file, p.stem, procedure_id, name)
+
+
+def table_procedure(data: bytes, file: str, *, procedure_id: str | None = None,
+                    name: str | None = None, sheet: str | None = None) -> Procedure:
+    """A step table held in ``data`` (e.g. an upload) as a checked :class:`Procedure`, read
+    as :func:`load_table` reads a file; ``file`` is its name (its suffix tells CSV from
+    XLSX) and what errors name."""
+    rows, place = read_table_data(data, file, sheet=sheet)
+    return _named_procedure(rows, place, Path(file).stem, procedure_id, name)
+
+
+def _named_procedure(rows: Sequence[Sequence[Any]], place: str, stem: str,
+                     procedure_id: str | None, name: str | None) -> Procedure:
+    return procedure_from_table(rows, file=place, procedure_id=procedure_id or _slug_from(stem),
+                                name=name or stem)
 
 
 # --- from cells to a procedure ----------------------------------------------------------------

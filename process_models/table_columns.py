@@ -127,7 +127,7 @@ def find_header(rows: Sequence[Sequence[Any]], file: str | None):
                         raise TableError(
                             f"the columns are separated by '{sep}' ({what}); separate them with "
                             "',' (in Excel: save as CSV UTF-8 (逗号分隔))", file=file,
-                            path=f"row {i + 1}")
+                            path=f"row {i + 1}", row=i + 1)
         at = max(candidates, key=lambda i: (len(_known_columns(rows[i])), -i))
     headers, positions = _headers(rows[at], at + 1, file)
     return at, headers, positions
@@ -145,18 +145,18 @@ def _headers(row: Sequence[Any], number: int, file: str | None):
             close = _close(raw, [h for c in COLUMNS for h in (c.zh, c.en)])
             if close:
                 raise TableError(f"unknown column {_shown(raw)}", file=file,
-                                 path=f"row {number}", suggestion=close)
+                                 path=f"row {number}", row=number, suggestion=close)
             continue  # 序号, 说明 …: columns a step table does not hold
         if key in positions:
             raise TableError(f"column {_shown(raw)} repeats {_shown(written[key])}; keep one of them",
-                             file=file, path=f"row {number}")
+                             file=file, path=f"row {number}", row=number)
         positions[key] = pos
         written[key] = " ".join(raw.split())  # a wrapped header, on one line
     missing = [_BY_KEY[k] for k in REQUIRED if k not in positions]
     if missing:
         need = ", ".join(f"{c.zh}/{c.en}" for c in missing)
         raise TableError(f"missing column {need}; the header row needs 事项, 部门 and 承诺时限",
-                         file=file, path=f"row {number}")
+                         file=file, path=f"row {number}", row=number)
     for c in COLUMNS:
         written.setdefault(c.key, c.zh)
     return written, positions

@@ -57,6 +57,7 @@ __all__ = [
     "read_bounded",
     "read_rows",
     "read_table",
+    "read_table_data",
     "write_table",
 ]
 
@@ -104,20 +105,33 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | None = None) -> lis
 
 def read_rows(p: Path, sheet: str | None) -> tuple[list[Sequence[Any]], str]:
     """The rows of the table in ``p`` and the name errors give its place (file, sheet)."""
-    suffix = p.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise TableError(f"unknown table type '{p.suffix}'; use a .csv or .xlsx file", file=str(p))
-    data = read_bounded(p)
-    if suffix == ".csv":
+    _check_suffix(str(p))
+    return read_table_data(read_bounded(p), str(p), sheet=sheet)
+
+
+def _check_suffix(file: str) -> None:
+    suffix = Path(file).suffix
+    if suffix.lower() not in (".csv", ".xlsx"):
+        raise TableError(f"unknown table type '{suffix}'; use a .csv or .xlsx file", file=file)
+
+
+def read_table_data(data: bytes, file: str, *,
+                    sheet: str | None = None) -> tuple[list[Sequence[Any]], str]:
+    """The rows of a ``.csv`` or ``.xlsx`` table held in ``data`` (an upload; ``file`` its
+    name, whose suffix tells the type) and the name errors give its place (file, sheet)."""
+    _check_suffix(file)
+    if len(data) > MAX_TABLE_BYTES:
+        raise _too_big(len(data), file)
+    if file.lower().endswith(".csv"):
         if sheet is not None:
-            raise TableError("a CSV file has no sheets; leave out --sheet", file=str(p),
+            raise TableError("a CSV file has no sheets; leave out --sheet", file=file,
                              path="--sheet")
-        return _csv_rows(_decode(data, str(p)), str(p)), str(p)
+        return _csv_rows(_decode(data, file), file), file
 
     from process_models._xlsx import read_sheets
 
     seen = []
-    for found in read_sheets(data, str(p), sheet):
+    for found in read_sheets(data, file, sheet):
         seen.append(found)
         if sheet is not None or header_at(found.rows) is not None:
             break
@@ -126,13 +140,13 @@ def read_rows(p: Path, sheet: str | None) -> tuple[list[Sequence[Any]], str]:
             raise TableError(
                 f"no sheet has a header row (事项, 部门, 承诺时限) in its first "
                 f"{HEADER_SEARCH_ROWS} rows: {'、'.join(s.name for s in seen)}; add one, or "
-                "name the sheet with --sheet", file=str(p))
+                "name the sheet with --sheet", file=file)
         found = seen[0]
-    file = f"{p}, sheet {_one_line(found.name)}"
+    place = f"{file}, sheet {_one_line(found.name)}"
     if found.merged:
-        warnings.warn(f"{file}: merged cells {listed(found.merged)} read as their top value in "
+        warnings.warn(f"{place}: merged cells {listed(found.merged)} read as their top value in "
                       "every row they span; check those rows", TableWarning, stacklevel=3)
-    return found.rows, file
+    return found.rows, place
 
 
 def read_bounded(p: Path) -> bytes:
@@ -141,10 +155,13 @@ def read_bounded(p: Path) -> bytes:
     with reading_file(p):
         size = p.stat().st_size
         if size > MAX_TABLE_BYTES:
-            raise TableError(f"the file has {size // 2**20} MB, more than a table may "
-                             f"({MAX_TABLE_BYTES // 2**20} MB); keep only the table in it",
-                             file=str(p))
+            raise _too_big(size, str(p))
         return p.read_bytes()
+
+
+def _too_big(size: int, file: str) -> TableError:
+    return TableError(f"the file has {size // 2**20} MB, more than a table may "
+                      f"({MAX_TABLE_BYTES // 2**20} MB); keep only the table in it", file=file)
 
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
@@ -243,23 +260,23 @@ def _csv_rows(text: str, file: str) -> list[Sequence[Any]]:
             why = "a quote (\") opened in this row is never closed; close it or remove it"
         else:
             why = f"malformed CSV ({e}); quote a cell that holds quotes or separators"
-        raise TableError(why, file=file, path=f"row {number}") from None
+        raise TableError(why, file=file, path=f"row {number}", row=number) from None
     return rows
 
 
 def _check_record(record: list[str], number: int, file: str) -> None:
     if number > MAX_TABLE_ROWS and any(c.strip() for c in record):
         raise TableError(f"more than {MAX_TABLE_ROWS} rows, more than a step table may hold; "
-                         "split the procedure", file=file, path=f"row {number}")
+                         "split the procedure", file=file, path=f"row {number}", row=number)
     for column, cell in enumerate(record, 1):
         if column > MAX_TABLE_COLUMNS and cell.strip():
             raise TableError(f"holds {_shown(cell)} in column {column}, beyond the "
                              f"{MAX_TABLE_COLUMNS} columns a step table may use; delete it",
-                             file=file, path=f"row {number}")
+                             file=file, path=f"row {number}", row=number)
         if len(cell) > MAX_CELL_CHARS:
             raise TableError(f"a cell of {len(cell)} characters in column {column}, more than "
                              f"a cell may hold ({MAX_CELL_CHARS}); shorten it", file=file,
-                             path=f"row {number}")
+                             path=f"row {number}", row=number)
 
 
 def write_table(rows: Sequence[Sequence[Any]], path: str | os.PathLike[str]) -> None:

@@ -28,6 +28,8 @@ _HOMES = {
     ],
     "simulations.planning.fitting": ["fit_distribution", "fit_procedure", "log_durations"],
     "simulations.planning.gantt": ["plot_gantt", "write_gantt"],
+    "simulations.planning.graph_drawing": ["GraphLayout", "graph_layout", "graph_png",
+                                           "graph_svg"],
     "simulations.planning.metrics": ["Comparison", "Metrics", "compare", "measure"],
     "simulations.planning.montecarlo": ["Risk", "compare_risk", "simulate"],
     "simulations.planning.scenario": [

@@ -7,7 +7,7 @@ import pytest
 from process_models.catalog import catalog_ids, load_catalog_procedure
 from process_models.errors import ScenarioError
 from process_models.loading import parse_procedure
-from process_models.procedure import Distribution
+from process_models.procedure import Basis, Distribution
 from simulations.planning.advisor import advise, candidates
 from simulations.planning.cpm import critical_path_length
 from simulations.planning.scenario import LEVERS
@@ -40,14 +40,23 @@ def test_each_saving_is_what_applying_the_lever_alone_gives(shop):
 
 
 def test_closed_levers_say_why_without_claiming_a_law_nobody_entered(shop):
-    """A legal dependency keeps its order; a step the model does not mark as allowing
-    告知承诺 is "not marked as allowed in this model (no source)", never "not allowed by law"."""
+    """A legal dependency keeps its order, called the law's only with a source; a step the
+    model does not mark as allowing 告知承诺 is "not marked as allowed in this model (no
+    source)", never "not allowed by law"."""
     blocked = {(b.lever, b.subject): b for b in advise(shop).blocked}
-    assert blocked[("parallelise", "fire → sign")].reason == "legal_dependency"
+    assert blocked[("parallelise", "fire → sign")].reason == "legal_dependency_unsourced"
     fire = blocked[("commitment", "fire")]
     assert (fire.reason, fire.source, fire.subject_name) == (
         "commitment_unmarked", None, "消防安全检查")
     assert ("commitment", "food") not in blocked
+
+
+def test_a_legal_order_with_a_source_is_called_the_laws_and_names_it(shop):
+    sign = shop.step("sign")
+    sign.depends_on[0].basis, sign.depends_on[0].source = Basis.sourced, "城乡规划法 第40条"
+    blocked = {(b.lever, b.subject): b for b in advise(shop).blocked}
+    legal = blocked[("parallelise", "fire → sign")]
+    assert (legal.reason, legal.source) == ("legal_dependency", "城乡规划法 第40条")
 
 
 def test_a_high_risk_item_is_refused_by_its_sourced_rule(shop):

@@ -12,6 +12,13 @@ certificate's QR code and its public check, the accounts page. The planner page 
 where a reform's saved days come from and the steps laid backwards from a date, at 1280 px
 and on a 390 px phone. Screenshots (and the printed list as PDF) go to
 ``tests/artifacts/``.
+material under 容缺, recorded afterwards), every
+department's clerk approves its step from the inbox, the board shows the case green and then
+closed, the case page lists the certificates; a clerk trying another department's step is
+refused on the page. The planner page shows where a reform's saved days come from and the
+steps laid backwards from a date, at 1280 px and on a 390 px phone. A planner brings a step
+table to the workbench and leaves with a Word report. Screenshots (and the printed list as
+PDF) go to ``tests/artifacts/``.
 """
 
 from __future__ import annotations
@@ -377,3 +384,88 @@ def test_the_window_as_staff_use_it(engine, log_in, browser, base_url):
     assert admin.locator("tr.account").count() >= 3
     _shot(admin, "21-accounts")
 
+# --- the planner's workbench ----------------------------------------------------------------
+
+
+def _upload_table(page, data: bytes) -> None:
+    page.goto("/workspace")
+    page.set_input_files("#upload input[name=file]", files=[
+        {"name": "开餐馆.csv", "mimeType": "text/csv", "buffer": data}])
+    page.click("#upload button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _tick(page, levers: list[str]) -> None:
+    for box in page.locator("#levers input[name=lever]").all():
+        box.set_checked(box.get_attribute("value") in levers)
+    page.click("#levers button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _save(page, name: str) -> None:
+    page.fill("#save input[name=name]", name)
+    page.click("#save button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_a_planner_brings_a_step_table_and_leaves_with_a_report(log_in, run_cli, tmp_path):
+    """The workbench as a planner walks it: a GBK step table with a mistake refused at its
+    row and column, fixed, the graph with its critical path, levers ticked, two scenarios
+    saved and compared, the Word report downloaded and its figures checked against
+    ``onething reform --json``."""
+    import io
+    import json
+
+    from docx import Document
+
+    from api.workspace import procedure_from_upload, scenario_text
+    from process_models.loading import dump_procedure
+    from tests.test_workspace import step_table
+
+    planner = log_in("planner")
+
+    # A GBK table whose 食品经营许可 says 十天: the page marks row 3, 承诺时限.
+    _upload_table(planner, step_table(food="十天"))
+    assert "第 3 行「承诺时限」有误" in planner.inner_text("#preview h2")
+    assert planner.inner_text("#fault-row .fault-cell") == "十天"
+    _shot(planner, "workspace-01-row-at-fault")
+
+    # Fixed: the graph, left to right, the critical path named.
+    _upload_table(planner, step_table())
+    assert "/workspace/" in planner.url
+    assert planner.locator("#graph-before g.step").count() == 4
+    assert "营业执照 → 食品经营许可 → 消防安全检查" in planner.inner_text("#graph-before figcaption")
+    _shot(planner, "workspace-02-graph")
+
+    # Levers ticked, two scenarios kept.
+    _tick(planner, ["parallelise"])
+    assert planner.locator("#graph-after path.edge.practice").count() == 0
+    _save(planner, "并联")
+    _tick(planner, ["parallelise", "merge"])
+    _shot(planner, "workspace-03-levers")
+    _save(planner, "并联加合并")
+    assert planner.locator("#scenarios tbody tr").count() == 2
+
+    # Compared side by side.
+    planner.click("#compare-button")
+    planner.wait_for_load_state()
+    assert planner.locator("#comparison section").count() == 2
+    _shot(planner, "workspace-04-compare")
+
+    # The report of the second scenario, checked against `onething reform --json`.
+    planner.go_back()
+    planner.wait_for_load_state()
+    _tick(planner, ["parallelise", "merge"])
+    with planner.expect_download() as download:
+        planner.click("#report")
+    path = ARTIFACTS / "workspace-05-report.docx"
+    download.value.save_as(str(path))
+    proc = procedure_from_upload("开餐馆.csv", step_table())
+    (tmp_path / "p.yaml").write_text(dump_procedure(proc), "utf-8")
+    (tmp_path / "s.yaml").write_text(scenario_text(proc, ["parallelise", "merge"]), "utf-8")
+    code, out, _ = run_cli("reform", tmp_path / "p.yaml", tmp_path / "s.yaml", "--json")
+    assert code == 0
+    elapsed = json.loads(out)["change"]["elapsed_working_days"]
+    headline = Document(io.BytesIO(path.read_bytes())).tables[0].rows[1].cells
+    assert (headline[0].text, float(headline[1].text), float(headline[2].text)) == (
+        "办理时间（工作日）", elapsed["before"], elapsed["after"])

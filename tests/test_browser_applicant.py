@@ -66,10 +66,10 @@ def _chinese_only(page) -> None:
     assert _sideways(page) == []
 
 
-def test_an_enterprise_applies_on_a_phone_uploads_the_missing_material_and_rates(
-        chromium, service, tmp_path):  # noqa: F811  (the fixture imported above)
-    base_url, sms = service
-    context = chromium.new_context(base_url=base_url, locale="zh-CN", viewport=PHONE_VIEWPORT)
+def applicant_on_phone(browser, base_url: str, sms: Outbox, shot: str):
+    """A page of a new 390 px browser context, the enterprise logged in with the SMS code;
+    the filled-in login form is saved as screenshot ``shot``."""
+    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport=PHONE_VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.goto("/applicant")
@@ -78,9 +78,17 @@ def test_an_enterprise_applies_on_a_phone_uploads_the_missing_material_and_rates
     page.click("form[action='/applicant/code'] button")
     page.fill("input[name=code]", sms.codes[-1])
     _chinese_only(page)
-    _shot(page, "11-applicant-login-390px")
+    _shot(page, shot)
     page.click("form[action='/applicant/login'] button")
     assert "我的申请" in _plain(page)
+    return page
+
+
+def test_an_enterprise_applies_on_a_phone_uploads_the_missing_material_and_rates(
+        chromium, service, tmp_path):  # noqa: F811  (the fixture imported above)
+    base_url, sms = service
+    page = applicant_on_phone(chromium, base_url, sms, "11-applicant-login-390px")
+    context = page.context
 
     page.goto("/applicant/apply/restaurant")
     page.fill("input[name=name]", "某某餐饮有限公司")

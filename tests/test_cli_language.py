@@ -77,14 +77,16 @@ def test_human_output_names_steps_and_never_shows_a_bare_step_id(run_once, comma
 @pytest.mark.parametrize("command", COMMANDS)
 def test_with_lang_en_no_chinese_is_left_but_in_names(run_once, command, reformed):
     """``--lang en`` puts every label in English: each Chinese run left in the output lies
-    in a name of a step, department, material, stage, procedure or reform scenario (a
-    table may wrap or cut a name). A reform's change-log lines quote the scenario's notes
-    and the levers' own words, and are not checked here."""
+    in a name of a step, department, material, stage, procedure or reform scenario, or in
+    the source a legal order cites (a document's title; a table may wrap or cut a name).
+    A reform's change-log lines quote the scenario's notes and the levers' own words, and
+    are not checked here."""
     pid, result, folder = reformed
     code, out, _ = run_once(*COMMANDS[command](pid, folder), "--lang", "en")
     assert code == 0
-    names = _names(*load_catalog(), result.after) | {
-        load_scenario(catalog_scenario_path(pid)).name or ""}
+    procs = (*load_catalog(), result.after)
+    names = _names(*procs) | {load_scenario(catalog_scenario_path(pid)).name or ""} | {
+        d.source for p in procs for s in p.steps for d in s.depends_on if d.source}
     shown = [line for line in out.splitlines() if not line.startswith("  ")]
     left = {run for run in CJK.findall("\n".join(shown))
             if not any(run in name for name in names)}

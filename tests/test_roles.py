@@ -27,7 +27,9 @@ CASE_READERS = frozenset({"front_desk", "clerk", "other_clerk", "auditor", "supe
 SUPERVISION_READERS = frozenset({"clerk", "other_clerk", "auditor", "supervisor", "admin"})
 SUPERVISION_REPORTERS = frozenset({"auditor", "supervisor", "admin"})
 ANALYSTS = frozenset({"planner", "auditor", "admin"})
+PLANNERS = frozenset({"planner", "admin"})
 UPLOAD = small_procedure_yaml("roles_shop")
+NO_WORKSPACE = "0" * 32
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Route:
     json: dict[str, Any] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     content: bytes | None = None
+    files: dict[str, tuple[str, bytes]] | None = None
     changes: bool = False
     status: int = 200
 
@@ -122,6 +125,19 @@ ROUTES = [
           frozenset({"front_desk", "clerk", "other_clerk", "admin"})),
     Route("好差评 report", "GET", "/api/ratings/report", ANALYSTS,
           params={"group_by": "department"}),
+    # The planner's workspace; an unknown id is 404 past the gate (tests/test_workspace.py
+    # walks a stored one, and another planner's).
+    Route("upload to the workspace", "POST", "/api/workspace/procedures", PLANNERS,
+          files={"file": ("shop.yaml", UPLOAD.encode())}, changes=True, status=201),
+    Route("list the workspace", "GET", "/api/workspace/procedures", PLANNERS),
+    Route("workspace graph", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/graph.svg",
+          PLANNERS, status=404),
+    Route("workspace report", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/report.docx",
+          PLANNERS, status=404),
+    Route("keep a scenario", "POST", f"/api/workspace/procedures/{NO_WORKSPACE}/scenarios",
+          PLANNERS, json={"name": "并联", "levers": ["parallelise"]}, status=404),
+    Route("kept scenarios", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/scenarios",
+          PLANNERS, status=404),
 ]
 
 
@@ -132,7 +148,7 @@ def test_each_role_may_do_exactly_what_its_permissions_allow(client, auth, engin
     before = snapshot(engine)
     answer = client.request(route.method, route.path.format(case_id=case_id),
                             headers=auth[identity], json=route.json, params=route.params,
-                            content=route.content)
+                            content=route.content, files=route.files)
     if identity in route.allowed:
         assert answer.status_code == route.status, answer.text
         assert (snapshot(engine) != before) == route.changes
@@ -195,5 +211,6 @@ def test_every_api_route_is_in_the_role_table(app):
                 key = (method.upper(), path.replace("{step_id}", "business_licence")
                        .replace("{procedure_id}", PROCEDURE_ID)
                        .replace("{material_id}", DEFERRED_MATERIAL)
-                       .replace("{notice_id}", "1"))
+                       .replace("{notice_id}", "1")
+                       .replace("{workspace_id}", NO_WORKSPACE))
                 assert key in covered | open_routes, key

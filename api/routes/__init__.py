@@ -5,10 +5,10 @@ routes in order until one matches."""
 
 from fastapi import APIRouter
 
-from api.routes import audit, cases, login, procedures, ratings, simulations, supervision
+from api.routes import audit, cases, login, procedures, ratings, simulations, supervision, workspace
 
 api_router = APIRouter()
-for module in (cases, ratings, login, procedures, simulations, audit, supervision):
+for module in (cases, ratings, login, procedures, simulations, audit, supervision, workspace):
     api_router.include_router(module.router)
 
 __all__ = ["api_router"]

@@ -13,7 +13,9 @@ It does not overclaim:
 - a saving that comes from dropping a practice dependency (the serial order the modeller
   chose, not the law's) is marked ``from_modelled_order`` (来自建模时设定的串联顺序);
 - levers closed on the critical path are listed with a reason code: ``legal_dependency``
-  (the model marks this order as legal), ``commitment_not_allowed`` (a sourced rule
+  (a legal order with its source, in ``source``), ``legal_dependency_unsourced`` (the model
+  marks the order legal but gives no source: kept as modelled, never called the law's),
+  ``commitment_not_allowed`` (a sourced rule
   refuses 告知承诺, e.g. 国办发〔2020〕42号 for high-risk items; ``source`` names it) or
   ``commitment_unmarked`` (本模型未标注可告知承诺（无来源）: the model only does not mark it as
   allowed). :func:`simulations.planning.applicant_levers.commitment_refusal` decides which.
@@ -43,7 +45,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from process_models.errors import ScenarioError
-from process_models.procedure import DependencyKind, Procedure
+from process_models.procedure import Basis, DependencyKind, Procedure
 from simulations.planning.applicant_levers import commitment_refusal
 from simulations.planning.cpm import schedule
 from simulations.planning.metrics import measure
@@ -76,7 +78,8 @@ class Option:
 
 
 #: Why a lever is closed on the critical path (:class:`Blocked`'s ``reason``).
-BLOCKED_REASONS = ("legal_dependency", "commitment_not_allowed", "commitment_unmarked")
+BLOCKED_REASONS = ("legal_dependency", "legal_dependency_unsourced", "commitment_not_allowed",
+                   "commitment_unmarked")
 
 
 @dataclass(frozen=True)
@@ -199,8 +202,10 @@ def _blocked(proc: Procedure, critical: set[str]) -> list[Blocked]:
         for d in s.depends_on:
             if d.kind is DependencyKind.legal and d.step in critical:
                 pair = f"{d.step} → {s.id}"
+                sourced = d.basis is Basis.sourced and d.source
                 out.append(Blocked("parallelise", pair, subject_name(proc, pair),
-                                   "legal_dependency"))
+                                   "legal_dependency" if sourced else
+                                   "legal_dependency_unsourced", d.source if sourced else None))
         refusal = commitment_refusal(s)
         if refusal is not None and s.committed.days > 0:
             out.append(Blocked("commitment", s.id, s.name, f"commitment_{refusal.reason}",

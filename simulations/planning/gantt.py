@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["FORMATS", "GanttBar", "cjk_font_path", "gantt_bars", "gantt_html", "plot_gantt",
-           "write_gantt"]
+           "use_cjk_font", "write_gantt"]
 
 #: File suffixes :func:`write_gantt` understands.
 FORMATS = (".svg", ".png", ".html")
@@ -95,7 +95,7 @@ def cjk_font_path() -> Path:
     )
 
 
-def _use_cjk_font() -> str:
+def use_cjk_font() -> str:
     """Register the CJK font with matplotlib once; return the family to draw with."""
     from matplotlib import font_manager
 
@@ -133,7 +133,7 @@ def plot_gantt(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    family = _use_cjk_font()
+    family = use_cjk_font()
     w = GANTT_WORDS["en" if lang == "en" else "zh"]
     panels = [("before", before)] + ([("after", after)] if after is not None else [])
     charts = [(label, proc, gantt_bars(proc, limits=limits)) for label, proc in panels]

@@ -1,0 +1,163 @@
+"""What every web page shares: the templates, the navigation, rendering in the visitor's
+language, the login gate, error pages and post/redirect/get messages.
+
+:mod:`api.pages` and :mod:`api.workspace_page` build their routes on these.
+
+>>> [page for _, page, action in NAV if action == "procedures:write"]
+['/workspace']
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.cli._app import named
+from api.deps import PERMISSIONS, check_allowed
+from api.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, label, messages
+from api.models import error_status, public_message
+from api.names import display_name
+from api.security import csrf_token
+from flows.casework.accounts import User
+from flows.casework.tables import stored_time
+from process_models.errors import Forbidden, OnethingError
+from process_models.procedure import Procedure
+
+__all__ = ["NAV", "STATIC_DIR", "TEMPLATES_DIR", "back", "catalog_procedures",
+           "department_names", "error_page", "flash", "gate",
+           "language", "local_time", "may", "render", "stale_form", "templates", "to_login"]
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+
+def local_time(moment: datetime | None) -> str:
+    """A stored UTC time as the service centre reads it (UTC+8), to the minute.
+
+    >>> from datetime import UTC
+    >>> local_time(datetime(2025, 1, 24, 1, 30, tzinfo=UTC))
+    '2025-01-24 09:30'
+    """
+    if moment is None:
+        return ""
+    return stored_time(moment).strftime("%Y-%m-%d %H:%M")
+
+
+templates.env.filters["local"] = local_time
+templates.env.filters["named"] = named   # ids in free text (a close reason) as names
+
+NAV = [("nav.desk", "/desk", "cases:open"), ("nav.inbox", "/inbox", "cases:decide"),
+       ("nav.board", "/board", "cases:read"), ("nav.search", "/search", "cases:read"),
+       ("nav.planner", "/planner", "simulations:run"),
+       ("nav.workspace", "/workspace", "procedures:write"),
+       ("nav.auditor", "/auditor", "audit:report"), ("nav.ratings", "/ratings", "ratings:report"),
+       ("nav.accounts", "/admin/accounts", "users:manage")]
+"""(label, page, the action a role needs to see the page)."""
+
+def language(request: Request) -> str:
+    """The visitor's language: ``?lang=``, else the language cookie, else Chinese."""
+    return choose_language(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
+
+
+def may(user: User | None, action: str) -> bool:
+    """Whether ``user`` (``None``: nobody logged in) may do ``action``."""
+    return user is not None and user.role in PERMISSIONS[action]
+
+
+def render(request: Request, template: str, user: User | None, *, status_code: int = 200,
+           **context: Any) -> Response:
+    """``template`` in the visitor's language, with the navigation, CSRF token and message."""
+    chosen = language(request)
+    strings = messages(chosen)
+    other = next(x for x in LANGUAGES if x != chosen)
+    response = templates.TemplateResponse(request, template, {
+        "t": strings, "lang": chosen, "user": user,
+        "label": lambda group, value: label(strings, group, value),
+        "csrf": csrf_token(request),
+        "nav": [(strings[key], href) for key, href, action in NAV if may(user, action)],
+        "user_departments": [department_names(chosen).get(d, d)
+                             for d in (user.departments if user else [])],
+        "switch_url": f"{request.url.path}?{request.url.include_query_params(lang=other).query}",
+        "flash": request.session.pop("flash", None),
+        "resumed": getattr(request.state, "resumed", {}),
+        **context,
+    }, status_code=status_code)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+@cache
+def catalog_procedures() -> tuple[Procedure, ...]:
+    """The catalog's procedures, read once."""
+    from process_models.catalog import load_catalog
+
+    return tuple(load_catalog())
+
+
+@cache
+def department_names(language: str) -> dict[str, str]:
+    """Every catalog department's name in ``language``, by id."""
+    return {d.id: display_name(d, language) for p in catalog_procedures() for d in p.departments}
+
+
+def error_page(request: Request, user: User | None, error: OnethingError) -> Response:
+    """The error page of a domain error, with its status (never the install folder)."""
+    return render(request, "error.html", user, status_code=error_status(error),
+                  message=public_message(error))
+
+
+def stale_form(request: Request) -> Forbidden:
+    """The refusal of a form whose CSRF token is not this session's, in the page's language."""
+    return Forbidden(messages(language(request))["error.csrf"])
+
+
+def to_login(request: Request, page: str | None = None,
+              resume: dict[str, Any] | None = None) -> Response:
+    """The way to the login page, then back to ``page`` (default: this one).
+
+    A form sent without a session gets the login page at once, carrying ``resume`` (what
+    was typed) to be filled in again after logging in.
+    """
+    strings = messages(language(request))
+    if getattr(request.state, "session_expired", False):
+        flash(request, "error", strings["login.expired"])
+    target = page or request.url.path
+    if request.method == "POST":
+        return render(request, "login.html", None, status_code=401, next=target,
+                      resume=json.dumps(resume, ensure_ascii=False) if resume else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+def gate(request: Request, user: User | None, action: str, *, page: str | None = None,
+          resume: dict[str, Any] | None = None) -> Response | None:
+    """The way to the login page (:func:`to_login`), a 403 page, or ``None`` when ``user``
+    may do ``action``."""
+    if user is None:
+        return to_login(request, page, resume)
+    try:
+        check_allowed(user, action)
+    except Forbidden as error:
+        return error_page(request, user, error)
+    return None
+
+
+def flash(request: Request, kind: str, text: str) -> None:
+    """Carry a message (``kind``: ok or error) to the next page shown."""
+    request.session["flash"] = {"kind": kind, "text": text}
+
+
+def back(request: Request, path: str, kind: str, text: str) -> Response:
+    """Post/redirect/get: carry the message to ``path`` (a path on this site)."""
+    flash(request, kind, text)
+    return RedirectResponse(path if path.startswith("/") and not path.startswith("//")
+                            else "/", status_code=303)

@@ -1,0 +1,206 @@
+"""The planner's workbench pages (``/workspace``): upload a procedure, see its graph before
+and after ticked levers, keep scenarios and compare two, and take the Word report away.
+
+The pages call :mod:`api.workspace` and :mod:`flows.casework.workspace`, as the API does;
+the rendering, login gate and CSRF check are those of :mod:`api.pages`. An upload that
+fails shows the table as read with the cell at fault marked (its row and column), and
+stores nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
+
+from api.deps import PageUser, SessionDep
+from api.i18n import messages
+from api.models import public_message
+from api.page_kit import back, error_page, gate, language, render, stale_form
+from api.pages import METRICS
+from api.security import check_csrf
+from api.workspace import MAX_UPLOAD_BYTES, WORKSPACE_LEVERS
+from flows.casework import workspace
+from flows.casework.accounts import User
+from process_models.errors import Forbidden, OnethingError
+from process_models.procedure import Procedure
+
+__all__ = ["PREVIEW_ROWS", "RISK_RUNS", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+PREVIEW_ROWS = 60
+"""Rows of a refused table shown on the page around the row at fault."""
+
+RISK_RUNS = 2_000
+"""Monte-Carlo replications behind the page's P50/P90 and on-time probability (seed 0)."""
+
+ACTION = "procedures:write"
+
+
+def _list(request: Request, user: User, session: Session, *, status_code: int = 200,
+          **context: Any) -> Response:
+    return render(request, "workspace.html", user, status_code=status_code,
+                  procedures=workspace.list_procedures(session, user.username),
+                  max_bytes=MAX_UPLOAD_BYTES, **context)
+
+
+@router.get("/workspace")
+def read_workspace(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Your procedures and the upload form (step table, YAML or BPMN)."""
+    if refused := gate(request, user, ACTION):
+        return refused
+    return _list(request, user, session)
+
+
+def _preview(name: str | None, data: bytes, error: OnethingError) -> dict[str, Any] | None:
+    """The rows of a refused table around the row at fault, for the page to mark."""
+    from process_models.table_files import read_table_data
+
+    row = getattr(error, "row", None)
+    if row is None or not (name or "").lower().endswith((".csv", ".xlsx")):
+        return None
+    try:
+        rows = read_table_data(data, name or "upload.csv")[0]
+    except OnethingError:
+        return None
+    first = max(row - PREVIEW_ROWS // 2, 1)
+    header = [str(c) for c in rows[0]] if rows else []
+    return {"row": row, "column": getattr(error, "column", None), "header": header,
+            "rows": [(first + i, ["" if c is None else str(c) for c in cells])
+                     for i, cells in enumerate(rows[first - 1:first - 1 + PREVIEW_ROWS])
+                     if first + i > 1]}
+
+
+@router.post("/workspace")
+async def upload_workspace_procedure(request: Request, user: PageUser, session: SessionDep,
+                                     file: UploadFile,
+                                     csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Upload a procedure to your workspace; errors shown against their row and column."""
+    from api.workspace import procedure_from_upload
+
+    if refused := gate(request, user, ACTION, page="/workspace"):
+        return refused
+    try:
+        check_csrf(request, csrf_token)
+    except Forbidden:
+        return error_page(request, user, stale_form(request))
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    try:
+        proc = await run_in_threadpool(procedure_from_upload, file.filename, data)
+    except OnethingError as error:
+        return _list(request, user, session, status_code=422, error=public_message(error),
+                     preview=_preview(file.filename, data, error))
+    row = workspace.add_procedure(session, proc, owner=user.username,
+                                  change=f"上传 {file.filename or ''}".strip(),
+                                  now=datetime.now(UTC))
+    stored = messages(language(request))["ws.stored"]
+    return back(request, f"/workspace/{row.id}", "ok",
+                stored.format(name=proc.name, steps=len(proc.steps)))
+
+
+def _figures(before: Procedure, levers: list[str], lang: str) -> dict[str, Any]:
+    """Before/after figures, waterfall, change log, Gantt, graphs and risk of one scenario."""
+    from api.planner_page import planner_context
+    from api.workspace import graph_figures, workspace_scenario
+    from simulations.planning.montecarlo import compare_risk
+
+    context = planner_context(before, workspace_scenario(before, levers), None, lang,
+                              with_advice=False)
+    after = context["after"]
+    risk = compare_risk(before, after, runs=RISK_RUNS, seed=0)
+    return {**context, "graph_before": graph_figures(before, lang),
+            "graph_after": graph_figures(after, lang),
+            "risk": {"before": risk.before.as_dict(), "after": risk.after.as_dict(),
+                     "faster": risk.faster_probability}}
+
+
+def _scenario_levers(session: Session, user: User, scenario_id: str | None,
+                     levers: list[str]) -> list[str]:
+    if scenario_id:
+        return list(workspace.read_scenario(session, scenario_id, owner=user.username).levers)
+    return levers
+
+
+@router.get("/workspace/{workspace_id}")
+def read_workspace_procedure(request: Request, user: PageUser, session: SessionDep,
+                             workspace_id: str, scenario: str = "") -> Response:
+    """One workspace procedure: tick levers, graphs before and after, figures, risk,
+    the scenarios kept and the report."""
+    if refused := gate(request, user, ACTION):
+        return refused
+    lang = language(request)
+    try:
+        row, proc = workspace.read_procedure(session, workspace_id, viewer=user.username)
+        levers = _scenario_levers(session, user, scenario or None,
+                                  request.query_params.getlist("lever"))
+        figures = _figures(proc, levers, lang)
+    except OnethingError as error:
+        return error_page(request, user, error)
+    return render(request, "workspace_procedure.html", user, row=row, levers=levers,
+                  tickable=WORKSPACE_LEVERS, metrics=METRICS,
+                  scenarios=workspace.list_scenarios(session, workspace_id,
+                                                     owner=user.username),
+                  query=urlencode([("lever", x) for x in levers]), **figures)
+
+
+@router.post("/workspace/{workspace_id}/scenarios")
+def save_workspace_scenario(request: Request, user: PageUser, session: SessionDep,
+                            workspace_id: str, name: Annotated[str, Form(max_length=200)],
+                            lever: Annotated[list[str], Form()] = [],  # noqa: B006
+                            csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Keep the ticked levers under a name (also: duplicate a kept scenario)."""
+    from api.workspace import check_levers
+
+    home = f"/workspace/{workspace_id}"
+    if refused := gate(request, user, ACTION, page=home):
+        return refused
+    try:
+        check_csrf(request, csrf_token)
+        saved = workspace.save_scenario(session, workspace_id, owner=user.username,
+                                        name=name, levers=check_levers(lever),
+                                        now=datetime.now(UTC))
+    except OnethingError as error:
+        return back(request, home, "error", public_message(error))
+    return back(request, f"{home}?scenario={saved.id}", "ok", saved.name)
+
+
+@router.get("/workspace/{workspace_id}/compare")
+def compare_workspace_scenarios(request: Request, user: PageUser, session: SessionDep,
+                                workspace_id: str, a: str, b: str) -> Response:
+    """Two kept scenarios side by side: figures, waterfall and Monte-Carlo risk."""
+    if refused := gate(request, user, ACTION):
+        return refused
+    lang = language(request)
+    try:
+        row, proc = workspace.read_procedure(session, workspace_id, viewer=user.username)
+        sides = []
+        for scenario_id in (a, b):
+            kept = workspace.read_scenario(session, scenario_id, owner=user.username)
+            sides.append({"scenario": kept, **_figures(proc, list(kept.levers), lang)})
+    except OnethingError as error:
+        return error_page(request, user, error)
+    return render(request, "workspace_compare.html", user, row=row, sides=sides,
+                  metrics=METRICS)
+
+
+@router.get("/workspace/{workspace_id}/report.docx")
+def download_workspace_report(request: Request, user: PageUser, session: SessionDep,
+                              workspace_id: str) -> Response:
+    """The Word report of the ticked levers (the API's ``report.docx``)."""
+    from api.workspace_report import DOCX_MEDIA, report_docx
+
+    if refused := gate(request, user, ACTION):
+        return refused
+    try:
+        proc = workspace.read_procedure(session, workspace_id, viewer=user.username)[1]
+        content = report_docx(proc, request.query_params.getlist("lever"),
+                              language=language(request))
+    except OnethingError as error:
+        return error_page(request, user, error)
+    return Response(content, media_type=DOCX_MEDIA,
+                    headers={"Content-Disposition": 'attachment; filename="report.docx"'})

@@ -1,0 +1,175 @@
+"""The planner's workspace: procedures a planner brought in and the scenarios they keep.
+
+A workspace procedure is not the catalog and not a definition cases open on: it never
+reaches a live case by itself (publishing stays an admin's act on
+:class:`~flows.casework.tables.ProcedureDefinition`). Each change adds a revision
+(:class:`WorkspaceProcedure`, one row per revision, with who changed what and when); the
+newest revision is the procedure. A planner sees their own procedures and those shared
+with everyone; anyone else's is answered as unknown (:class:`ProcedureNotFound`), so a
+foreign id cannot be told from a missing one. A :class:`WorkspaceScenario` is a named set
+of ticked levers on one workspace procedure, kept by its owner.
+
+>>> import tempfile, pathlib
+>>> from datetime import datetime
+>>> from sqlmodel import Session
+>>> from process_models import load_catalog_procedure
+>>> from flows.casework.store import init_db, make_engine
+>>> engine = make_engine(f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'w.db'}")
+>>> init_db(engine)
+>>> with Session(engine) as session:
+...     row = add_procedure(session, load_catalog_procedure("newborn"), owner="王芳",
+...                         change="上传 newborn.yaml", now=datetime(2026, 12, 5, 9, 0))
+...     print(row.revision, read_procedure(session, row.id, viewer="王芳")[1].id)
+...     read_procedure(session, row.id, viewer="李强")
+Traceback (most recent call last):
+...
+process_models.errors.ProcedureNotFound: no workspace procedure '...'; upload it first
+>>> engine.dispose()
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from flows.casework.tables import aware_time
+from process_models.errors import ProcedureNotFound
+from process_models.procedure import Procedure
+
+__all__ = [
+    "MAX_SCENARIOS",
+    "WorkspaceProcedure",
+    "WorkspaceScenario",
+    "add_procedure",
+    "list_procedures",
+    "list_scenarios",
+    "read_procedure",
+    "read_scenario",
+    "save_scenario",
+]
+
+MAX_SCENARIOS = 200
+"""Scenarios one planner keeps of one procedure."""
+
+
+class WorkspaceProcedure(SQLModel, table=True):
+    """One revision of a procedure in a planner's workspace: the definition as YAML, its
+    owner, who made this revision, when and what they changed."""
+
+    __tablename__ = "workspace_procedure"
+
+    id: str = Field(primary_key=True, max_length=32)
+    revision: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    owner: str = Field(index=True, max_length=200)
+    procedure_id: str = Field(max_length=200)
+    name: str = Field(max_length=500)
+    definition: str
+    shared: bool = False
+    changed_by: str = Field(max_length=200)
+    changed_at: datetime
+    change: str = Field(max_length=500)
+
+
+class WorkspaceScenario(SQLModel, table=True):
+    """A named scenario a planner keeps: the lever kinds ticked, in the order applied."""
+
+    __tablename__ = "workspace_scenario"
+
+    id: str = Field(primary_key=True, max_length=32)
+    procedure: str = Field(index=True, max_length=32)
+    owner: str = Field(max_length=200)
+    name: str = Field(max_length=200)
+    levers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    saved_at: datetime
+
+
+def add_procedure(session: Session, proc: Procedure, *, owner: str, change: str,
+                  now: datetime, workspace_id: str | None = None) -> WorkspaceProcedure:
+    """Store ``proc`` as a new workspace procedure of ``owner`` (revision 1), or as the next
+    revision of ``workspace_id`` (the viewer must see it); committed."""
+    from process_models.loading import dump_procedure
+
+    revision, shared = 1, False
+    if workspace_id is not None:
+        newest = _newest(session, workspace_id, owner)
+        revision, shared = newest.revision + 1, newest.shared
+    row = WorkspaceProcedure(id=workspace_id or uuid.uuid4().hex, revision=revision,
+                             owner=owner, procedure_id=proc.id, name=proc.name,
+                             definition=dump_procedure(proc), shared=shared, changed_by=owner,
+                             changed_at=aware_time(now), change=change[:500])
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def _newest(session: Session, workspace_id: str, viewer: str) -> WorkspaceProcedure:
+    row = session.exec(select(WorkspaceProcedure)
+                       .where(WorkspaceProcedure.id == workspace_id)
+                       .order_by(col(WorkspaceProcedure.revision).desc())).first()
+    if row is None or not (row.owner == viewer or row.shared):
+        raise ProcedureNotFound(f"no workspace procedure '{workspace_id[:40]}'; upload it first")
+    return row
+
+
+def read_procedure(session: Session, workspace_id: str, *,
+                   viewer: str) -> tuple[WorkspaceProcedure, Procedure]:
+    """The newest revision of a workspace procedure ``viewer`` may see, and the procedure."""
+    from process_models.loading import parse_procedure
+
+    row = _newest(session, workspace_id, viewer)
+    return row, parse_procedure(row.definition, file=row.name)
+
+
+def list_procedures(session: Session, viewer: str) -> list[WorkspaceProcedure]:
+    """The newest revision of each workspace procedure ``viewer`` sees, newest change first."""
+    rows = session.exec(select(WorkspaceProcedure)
+                        .where((WorkspaceProcedure.owner == viewer)
+                               | col(WorkspaceProcedure.shared))
+                        .order_by(col(WorkspaceProcedure.changed_at).desc(),
+                                  col(WorkspaceProcedure.revision).desc())).all()
+    newest: dict[str, WorkspaceProcedure] = {}
+    for row in rows:
+        newest.setdefault(row.id, row)
+    return list(newest.values())
+
+
+def save_scenario(session: Session, workspace_id: str, *, owner: str, name: str,
+                  levers: list[str], now: datetime) -> WorkspaceScenario:
+    """Keep ``levers`` under ``name`` for a workspace procedure ``owner`` sees; committed.
+
+    The lever kinds are checked by the caller against the levers the page offers.
+    """
+    from process_models.errors import InvalidInput
+
+    _newest(session, workspace_id, owner)
+    if len(list_scenarios(session, workspace_id, owner=owner)) >= MAX_SCENARIOS:
+        raise InvalidInput(f"{MAX_SCENARIOS} scenarios are kept already; delete one first",
+                           path="name")
+    row = WorkspaceScenario(id=uuid.uuid4().hex, procedure=workspace_id, owner=owner,
+                            name=name.strip()[:200] or "方案", levers=list(levers),
+                            saved_at=aware_time(now))
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def list_scenarios(session: Session, workspace_id: str, *,
+                   owner: str) -> list[WorkspaceScenario]:
+    """The scenarios ``owner`` keeps of a workspace procedure, oldest first."""
+    return list(session.exec(select(WorkspaceScenario)
+                             .where(WorkspaceScenario.procedure == workspace_id,
+                                    WorkspaceScenario.owner == owner)
+                             .order_by(col(WorkspaceScenario.saved_at))).all())
+
+
+def read_scenario(session: Session, scenario_id: str, *, owner: str) -> WorkspaceScenario:
+    """One kept scenario of ``owner``; anyone else's is unknown."""
+    row = session.get(WorkspaceScenario, scenario_id)
+    if row is None or row.owner != owner:
+        raise ProcedureNotFound(f"no kept scenario '{scenario_id[:40]}'")
+    return row
