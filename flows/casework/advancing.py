@@ -154,7 +154,7 @@ def _advance_batch(tx: Transaction, case_ids: list[str], at: datetime) -> list[A
             continue
         approved = [s for s in case_steps if s.status == StepStatus.APPROVED]
         changed_cases.append(case)
-        if not approved:
+        if not approved and any(s.status == StepStatus.REJECTED for s in case_steps):
             _close_rejected(tx, case, case_steps, reason, at)
             results.append(AdvanceResult(case.id, case.status, closed=True))
             continue
