@@ -423,6 +423,7 @@ def test_a_planner_brings_a_step_table_and_leaves_with_a_report(log_in, run_cli,
     from tests.test_workspace import step_table
 
     planner = log_in("planner")
+    planner.goto("/workspace?lang=zh")   # Chinese, whichever language an earlier walk chose
 
     # A GBK table whose 食品经营许可 says 十天: the page marks row 3, 承诺时限.
     _upload_table(planner, step_table(food="十天"))
