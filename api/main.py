@@ -44,6 +44,7 @@ from api import (
     ratings_page,
     verify_page,
     window_page,
+    workspace_edit_page,
     workspace_page,
 )
 from api.deps import API_PREFIX, LoopReads
@@ -320,6 +321,7 @@ def create_app(
     app.include_router(applicant_pages.router)
     app.include_router(ratings_page.router)
     app.include_router(workspace_page.router)
+    app.include_router(workspace_edit_page.router)
     return app
 
 

@@ -18,7 +18,7 @@ from api.names import change_sentence, display_name, names_of
 from process_models.procedure import Procedure
 from simulations.planning.scenario import Scenario
 
-__all__ = ["planner_context", "scenario_of"]
+__all__ = ["planner_context", "scenario_of", "step_bases"]
 
 
 def scenario_of(procedure_id: str, levers: list[str]) -> str | None:
@@ -37,7 +37,7 @@ def scenario_of(procedure_id: str, levers: list[str]) -> str | None:
                           allow_unicode=True, sort_keys=False)
 
 
-def _bases(proc: Procedure, language: str) -> list[dict[str, Any]]:
+def step_bases(proc: Procedure, language: str) -> list[dict[str, Any]]:
     """Each step's name with its statutory and committed limits and trips, each a
     ``{value, basis, source}`` from the one census of numbers."""
     from process_models.provenance import step_numbers
@@ -103,7 +103,7 @@ def planner_context(before: Procedure, scenario_text: str | Scenario | None,
         "waterfall": bars, "waterfall_top": max(bar.high for bar in bars),
         "procedure_name": display_name(before, language),
         "advice": plain(advise(before).as_dict()) if with_advice else None,
-        "gantt": gantt[gantt.find("<svg"):], "bases": _bases(before, language),
+        "gantt": gantt[gantt.find("<svg"):], "bases": step_bases(before, language),
         "sourced": {"before": sourced_line([before], language=language),
                     "after": sourced_line([after], language=language)},
         "backward": None if finish_by is None else _backward(before, after, finish_by,

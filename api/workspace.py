@@ -182,11 +182,12 @@ def reformed(before: Procedure, levers: list[str]):
     return reform(before, workspace_scenario(before, levers))
 
 
-def graph_figures(proc: Procedure, language: str) -> dict[str, Any]:
-    """The drawn graph of ``proc`` (SVG) and its critical steps by name, for a page."""
+def graph_figures(proc: Procedure, language: str, *, link: str | None = None) -> dict[str, Any]:
+    """The drawn graph of ``proc`` (SVG, each box a link to ``link`` when given) and its
+    critical steps by name, for a page."""
     from simulations.planning.graph_drawing import graph_layout, graph_svg
 
     layout = graph_layout(proc)
     names = {s.id: display_name(s, language) for s in proc.steps}
-    return {"svg": graph_svg(layout, lang=language),
+    return {"svg": graph_svg(layout, lang=language, link=link),
             "critical": [names[n.id] for n in layout.nodes if n.critical and n.id in names]}

@@ -9,7 +9,7 @@ stores nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -29,15 +29,12 @@ from flows.casework.accounts import User
 from process_models.errors import Forbidden, OnethingError
 from process_models.procedure import Procedure
 
-__all__ = ["PREVIEW_ROWS", "RISK_RUNS", "router"]
+__all__ = ["PREVIEW_ROWS", "procedure_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 
 PREVIEW_ROWS = 60
 """Rows of a refused table shown on the page around the row at fault."""
-
-RISK_RUNS = 2_000
-"""Monte-Carlo replications behind the page's P50/P90 and on-time probability (seed 0)."""
 
 ACTION = "procedures:write"
 
@@ -103,49 +100,65 @@ async def upload_workspace_procedure(request: Request, user: PageUser, session: 
                 stored.format(name=proc.name, steps=len(proc.steps)))
 
 
-def _figures(before: Procedure, levers: list[str], lang: str) -> dict[str, Any]:
-    """Before/after figures, waterfall, change log, Gantt, graphs and risk of one scenario."""
+def _figures(before: Procedure, levers: list[str], lang: str, *,
+             finish_by: date | None = None, with_risk: bool = True) -> dict[str, Any]:
+    """Before/after figures, waterfall, change log, Gantt, graphs, risk (unless
+    ``with_risk`` is false: the page fetches it after load) and, given ``finish_by``, the
+    steps laid backwards, of one scenario."""
     from api.planner_page import planner_context
     from api.workspace import graph_figures, workspace_scenario
-    from simulations.planning.montecarlo import compare_risk
+    from api.workspace_view import risk_figures
 
-    context = planner_context(before, workspace_scenario(before, levers), None, lang,
+    context = planner_context(before, workspace_scenario(before, levers), finish_by, lang,
                               with_advice=False)
     after = context["after"]
-    risk = compare_risk(before, after, runs=RISK_RUNS, seed=0)
-    return {**context, "graph_before": graph_figures(before, lang),
-            "graph_after": graph_figures(after, lang),
-            "risk": {"before": risk.before.as_dict(), "after": risk.after.as_dict(),
-                     "faster": risk.faster_probability}}
+    return {**context, "graph_before": graph_figures(before, lang, link="#before-step-{id}"),
+            "graph_after": graph_figures(after, lang, link="#after-step-{id}"),
+            "risk": risk_figures(before, after, lang) if with_risk else None}
 
 
-def _scenario_levers(session: Session, user: User, scenario_id: str | None,
+def _scenario_levers(session: Session, owner: str, scenario_id: str | None,
                      levers: list[str]) -> list[str]:
     if scenario_id:
-        return list(workspace.read_scenario(session, scenario_id, owner=user.username).levers)
+        return list(workspace.read_scenario(session, scenario_id, owner=owner).levers)
     return levers
 
 
 @router.get("/workspace/{workspace_id}")
 def read_workspace_procedure(request: Request, user: PageUser, session: SessionDep,
-                             workspace_id: str, scenario: str = "") -> Response:
-    """One workspace procedure: tick levers, graphs before and after, figures, risk,
-    the scenarios kept and the report."""
+                             workspace_id: str, scenario: str = "",
+                             finish_by: date | None = None) -> Response:
+    """One workspace procedure: its step table to edit, tick levers, graphs before and
+    after, figures, risk, 倒排, the scenarios kept and the report."""
     if refused := gate(request, user, ACTION):
         return refused
+    return procedure_page(request, user, session, workspace_id, scenario=scenario,
+                          finish_by=finish_by)
+
+
+def procedure_page(request: Request, user: User, session: Session, workspace_id: str, *,
+                   scenario: str = "", finish_by: date | None = None, status_code: int = 200,
+                   **edit: Any) -> Response:
+    """The workspace procedure page (``edit``: the table as typed and its problem, when a
+    saved edit is refused)."""
+    from api.workspace_edit_page import workbench_context
+
     lang = language(request)
     try:
         row, proc = workspace.read_procedure(session, workspace_id, viewer=user.username)
-        levers = _scenario_levers(session, user, scenario or None,
+        levers = _scenario_levers(session, row.owner, scenario or None,
                                   request.query_params.getlist("lever"))
-        figures = _figures(proc, levers, lang)
+        figures = _figures(proc, levers, lang, finish_by=finish_by, with_risk=False)
+        scenarios = workspace.list_scenarios(session, workspace_id, owner=row.owner)
+        extra = workbench_context(session, row, proc, figures["after"], scenarios, user,
+                                  lang, **edit)
     except OnethingError as error:
         return error_page(request, user, error)
-    return render(request, "workspace_procedure.html", user, row=row, levers=levers,
-                  tickable=WORKSPACE_LEVERS, metrics=METRICS,
-                  scenarios=workspace.list_scenarios(session, workspace_id,
-                                                     owner=user.username),
-                  query=urlencode([("lever", x) for x in levers]), **figures)
+    query = urlencode([("lever", x) for x in levers])
+    return render(request, "workspace_procedure.html", user, status_code=status_code, row=row,
+                  levers=levers, tickable=WORKSPACE_LEVERS, metrics=METRICS,
+                  scenarios=scenarios, query=query, finish_by=finish_by or "",
+                  **figures, **extra)
 
 
 @router.post("/workspace/{workspace_id}/scenarios")
@@ -180,7 +193,7 @@ def compare_workspace_scenarios(request: Request, user: PageUser, session: Sessi
         row, proc = workspace.read_procedure(session, workspace_id, viewer=user.username)
         sides = []
         for scenario_id in (a, b):
-            kept = workspace.read_scenario(session, scenario_id, owner=user.username)
+            kept = workspace.read_scenario(session, scenario_id, owner=row.owner)
             sides.append({"scenario": kept, **_figures(proc, list(kept.levers), lang)})
     except OnethingError as error:
         return error_page(request, user, error)

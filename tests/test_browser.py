@@ -470,3 +470,71 @@ def test_a_planner_brings_a_step_table_and_leaves_with_a_report(log_in, run_cli,
     headline = Document(io.BytesIO(path.read_bytes())).tables[0].rows[1].cells
     assert (headline[0].text, float(headline[1].text), float(headline[2].text)) == (
         "办理时间（工作日）", elapsed["before"], elapsed["after"])
+
+
+def test_a_planner_edits_the_table_in_place_and_reads_the_graph_risk_and_dates(log_in):
+    """The workbench page as a workbench: a cell typed wrong is marked as it is typed (in
+    Chinese, row and column), fixed and saved as a revision with its change sentence,
+    undone; a click on a step in the graph opens its details; the risk arrives after load
+    with its distribution; 须在此日前办结 lays the steps backwards; at 1280 and 390 px."""
+    from tests.test_workspace import step_table
+
+    planner = log_in("planner")
+    planner.goto("/workspace?lang=zh")
+    _upload_table(planner, step_table())
+    home = planner.url.split("?")[0]
+
+    # Typed wrong: the script checks the table and marks the cell, nothing saved.
+    food = planner.locator('#table-form tr[data-row="1"] input[data-column="committed_days"]')
+    food.fill("十天")
+    planner.wait_for_selector("#table-problem.error")
+    assert "第 2 行「承诺时限」有误" in planner.inner_text("#table-problem")
+    assert food.get_attribute("aria-invalid") == "true"
+    _shot(planner, "workspace-06-edit-typed-wrong")
+
+    # Fixed, a step added with the keyboard, saved: a revision saying who changed what.
+    food.fill("6")
+    planner.wait_for_selector("#table-problem.ok")
+    planner.click("#add-row")
+    planner.keyboard.type("户外广告审批")
+    planner.keyboard.press("Tab")
+    planner.keyboard.type("城管局")
+    planner.keyboard.press("Tab")
+    planner.keyboard.type("户外招牌设置")
+    for key in ("dependency_kind", "statutory_days"):
+        planner.keyboard.press("Tab")
+    planner.keyboard.press("Tab")
+    planner.keyboard.type("4")
+    planner.wait_for_selector("#table-problem.ok")
+    planner.click("#table-form button[type=submit]")
+    planner.wait_for_load_state()
+    assert "已保存为第 2 版" in _flash(planner)
+    revisions = planner.inner_text("#revisions")
+    assert "新增事项「户外广告审批」" in revisions and "「食品经营许可」承诺时限：10 → 6" in revisions
+    assert planner.locator("#graph-before g.step").count() == 5
+    _shot(planner, "workspace-07-edit-saved")
+
+    # Undone: a third revision restoring the first.
+    planner.click("#undo button")
+    planner.wait_for_load_state()
+    assert "第 3 版恢复了上一版" in _flash(planner)
+    assert planner.locator("#graph-before g.step").count() == 4
+
+    # A step clicked in the graph: its limits, basis, materials and what waits for it.
+    planner.locator("#graph-before a.step-link").first.click()
+    detail = planner.locator(".step-detail:target")
+    assert detail.is_visible()
+    assert "营业执照" in detail.inner_text() and "食品经营许可" in detail.inner_text()
+    _shot(planner, "workspace-08-step-details")
+
+    # 倒排 and the risk with its distribution, fetched after load.
+    planner.goto(f"{home}?lever=parallelise&finish_by=2025-06-30")
+    planner.wait_for_selector("#risk .distribution")
+    assert planner.locator("#risk .bar.after").count() == 24
+    assert planner.locator("#backward tbody tr").count() == 4
+    assert not re.search(r"\bs_[0-9a-f]{6}", planner.inner_text("main"))
+    _shot(planner, "workspace-09-risk-and-dates")
+    planner.set_viewport_size({"width": 390, "height": 844})
+    assert "HTML" not in _sideways(planner), "the page itself runs off a 390 px phone"
+    _shot(planner, "workspace-10-workbench-390px")
+    planner.set_viewport_size({"width": 1280, "height": 900})

@@ -60,7 +60,7 @@ class ScenarioPublic(BaseModel):
     saved_at: datetime
 
 
-def _public(row: workspace.WorkspaceProcedure, steps: int) -> WorkspaceProcedurePublic:
+def procedure_public(row: workspace.WorkspaceProcedure, steps: int) -> WorkspaceProcedurePublic:
     return WorkspaceProcedurePublic(steps=steps, **row.model_dump(exclude={"definition"}))
 
 
@@ -79,7 +79,7 @@ async def create_workspace_procedure(request: Request, file: UploadFile,
             row = workspace.add_procedure(session, proc, owner=user.username,
                                           change=f"上传 {file.filename or ''}".strip(),
                                           now=datetime.now(UTC))
-            return _public(row, len(proc.steps))
+            return procedure_public(row, len(proc.steps))
 
     return await run_in_threadpool(store)
 
@@ -90,7 +90,7 @@ def read_workspace_procedures(session: SessionDep,
     """The procedures of your workspace (and those shared), newest change first."""
     from process_models.loading import parse_procedure
 
-    return [_public(row, len(parse_procedure(row.definition, file=row.name).steps))
+    return [procedure_public(row, len(parse_procedure(row.definition, file=row.name).steps))
             for row in workspace.list_procedures(session, user.username)]
 
 

@@ -40,16 +40,24 @@ from process_models.errors import ProcedureNotFound
 from process_models.procedure import Procedure
 
 __all__ = [
+    "MAX_REVISIONS_SHOWN",
     "MAX_SCENARIOS",
     "WorkspaceProcedure",
     "WorkspaceScenario",
     "add_procedure",
     "list_procedures",
     "list_scenarios",
+    "owned_procedure",
     "read_procedure",
     "read_scenario",
+    "revisions",
     "save_scenario",
+    "set_shared",
+    "undo_revision",
 ]
+
+MAX_REVISIONS_SHOWN = 20
+"""Revisions a page lists of one workspace procedure, newest first."""
 
 MAX_SCENARIOS = 200
 """Scenarios one planner keeps of one procedure."""
@@ -94,7 +102,7 @@ def add_procedure(session: Session, proc: Procedure, *, owner: str, change: str,
 
     revision, shared = 1, False
     if workspace_id is not None:
-        newest = _newest(session, workspace_id, owner)
+        newest = owned_procedure(session, workspace_id, owner)
         revision, shared = newest.revision + 1, newest.shared
     row = WorkspaceProcedure(id=workspace_id or uuid.uuid4().hex, revision=revision,
                              owner=owner, procedure_id=proc.id, name=proc.name,
@@ -113,6 +121,60 @@ def _newest(session: Session, workspace_id: str, viewer: str) -> WorkspaceProced
     if row is None or not (row.owner == viewer or row.shared):
         raise ProcedureNotFound(f"no workspace procedure '{workspace_id[:40]}'; upload it first")
     return row
+
+
+def owned_procedure(session: Session, workspace_id: str, owner: str) -> WorkspaceProcedure:
+    """The newest revision of a workspace procedure, for a change by ``owner``: one shared
+    with them but not theirs is read-only (:class:`Forbidden`), anyone else's unknown."""
+    from process_models.errors import Forbidden
+
+    row = _newest(session, workspace_id, owner)
+    if row.owner != owner:
+        raise Forbidden("this workspace procedure is shared with you read-only; only its owner "
+                        "changes it (upload a copy to change yours)")
+    return row
+
+
+def undo_revision(session: Session, workspace_id: str, *, owner: str,
+                  now: datetime) -> WorkspaceProcedure:
+    """Undo the newest change: a new revision restoring the one before it (the history
+    keeps both); committed. The first revision has nothing to undo."""
+    from process_models.errors import InvalidInput
+
+    newest = owned_procedure(session, workspace_id, owner)
+    previous = session.get(WorkspaceProcedure, (workspace_id, newest.revision - 1))
+    if previous is None:
+        raise InvalidInput("revision 1 is the upload; there is nothing to undo", path="revision")
+    row = WorkspaceProcedure(**{**previous.model_dump(), "revision": newest.revision + 1,
+                                "shared": newest.shared, "changed_by": owner,
+                                "changed_at": aware_time(now),
+                                "change": f"撤销第 {newest.revision} 版（{newest.change}）"[:500]})
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def set_shared(session: Session, workspace_id: str, *, owner: str, shared: bool) -> None:
+    """Share a workspace procedure read-only with every planner, or stop; committed. Every
+    revision follows, so an older one never shows a colleague what is no longer shared."""
+    from sqlalchemy import update
+
+    owned_procedure(session, workspace_id, owner)
+    session.exec(update(WorkspaceProcedure).where(col(WorkspaceProcedure.id) == workspace_id)
+                 .values(shared=shared))
+    session.commit()
+
+
+def revisions(session: Session, workspace_id: str, *,
+              viewer: str) -> list[WorkspaceProcedure]:
+    """The newest :data:`MAX_REVISIONS_SHOWN` revisions ``viewer`` may see, newest first,
+    with the one before the oldest shown (what its change is measured against)."""
+    _newest(session, workspace_id, viewer)
+    return list(session.exec(select(WorkspaceProcedure)
+                             .where(WorkspaceProcedure.id == workspace_id)
+                             .order_by(col(WorkspaceProcedure.revision).desc())
+                             .limit(MAX_REVISIONS_SHOWN + 1)).all())
 
 
 def read_procedure(session: Session, workspace_id: str, *,
@@ -145,7 +207,7 @@ def save_scenario(session: Session, workspace_id: str, *, owner: str, name: str,
     """
     from process_models.errors import InvalidInput
 
-    _newest(session, workspace_id, owner)
+    owned_procedure(session, workspace_id, owner)
     if len(list_scenarios(session, workspace_id, owner=owner)) >= MAX_SCENARIOS:
         raise InvalidInput(f"{MAX_SCENARIOS} scenarios are kept already; delete one first",
                            path="name")

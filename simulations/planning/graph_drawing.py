@@ -147,10 +147,17 @@ def _edge_path(a: GraphNode, b: GraphNode) -> str:
     return f"M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}"
 
 
-def graph_svg(layout: GraphLayout, *, lang: str = "zh") -> str:
+def graph_svg(layout: GraphLayout, *, lang: str = "zh", link: str | None = None) -> str:
     """The layout as one ``<svg>`` element: boxes coloured by department, legal
     dependencies solid and practice ones dashed, the critical path red, each step's
-    department, limit and slack in its ``<title>`` (shown on hover)."""
+    department, limit and slack in its ``<title>`` (shown on hover). Given ``link`` (a
+    format with ``{id}``, e.g. ``#step-{id}``), each box is a link to it.
+
+    >>> layout = graph_layout(Procedure.model_validate({"id": "p", "name": "p", "steps": [
+    ...     {"id": "a", "name": "甲", "department": "d", "committed": {"days": 1}}]}))
+    >>> '<a href="#step-a" class="step-link">' in graph_svg(layout, link="#step-{id}")
+    True
+    """
     w = GRAPH_WORDS["en" if lang == "en" else "zh"]
     at = {n.id: n for n in layout.nodes}
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" role="img" '
@@ -184,14 +191,18 @@ def graph_svg(layout: GraphLayout, *, lang: str = "zh") -> str:
         hover = "；".join(part for part in (n.name, n.department, limit, slack) if part)
         border = ' stroke="#c0392b" stroke-width="3"' if n.critical else \
             ' stroke="#555" stroke-width="1"'
-        out.append(f'<g class="step{" critical" if n.critical else ""}" data-step="'
+        opening, closing = "", ""
+        if link is not None:
+            opening = f'<a href="{html.escape(link.format(id=n.id))}" class="step-link">'
+            closing = "</a>"
+        out.append(f'{opening}<g class="step{" critical" if n.critical else ""}" data-step="'
                    f'{html.escape(n.id)}"><title>{html.escape(hover)}</title>'
                    f'<rect x="{n.x}" y="{n.y}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="6" '
                    f'fill="{n.colour}"{border}/>'
                    f'<text x="{n.x + 8}" y="{n.y + 19}" font-weight="bold">'
                    f'{html.escape(_clip(n.name, 11))}</text>'
                    f'<text x="{n.x + 8}" y="{n.y + 37}" fill="#333">'
-                   f'{html.escape(_clip(n.department, 7))} {html.escape(limit)}</text></g>')
+                   f'{html.escape(_clip(n.department, 7))} {html.escape(limit)}</text></g>{closing}')
     out.append("</svg>")
     return "".join(out)
 

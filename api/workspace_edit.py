@@ -1,0 +1,169 @@
+"""Editing a workspace procedure in place: its step table in the page, checked as the
+planner types, saved as a new revision saying who changed what, undone by a revision
+restoring the one before, shared read-only with every planner, and taken away as XLSX.
+
+The table is the one a step table file holds (:func:`process_models.table.table_from_procedure`
+and back through :func:`process_models.table.procedure_from_table`), so the page's checks
+are the upload's: one located :class:`~process_models.errors.TableError` naming the row and
+column. Row numbers are those of the table as a spreadsheet would show it (the header is
+row 1), so the page's row *i* (from 0) is table row *i* + 2; a removed row is sent as a
+blank row, which the table passes over, so numbers do not shift.
+
+>>> from process_models.table import procedure_from_table
+>>> shop = procedure_from_table([["事项", "部门", "前置事项", "承诺时限"],
+...                              ["营业执照", "市场监管局", "", 1],
+...                              ["食品经营许可", "市场监管局", "营业执照", 10]])
+>>> rows = table_rows(edit_cells(shop))
+>>> rows[2][5] = 5
+>>> edited = edited_procedure(rows, shop)
+>>> change_lines(table_changes(shop, edited), "zh")
+['「食品经营许可」承诺时限：10 → 5']
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from api.i18n import messages
+from flows.casework import workspace
+from process_models.errors import InvalidInput, TableError
+from process_models.procedure import Procedure
+from process_models.table_columns import COLUMNS
+
+__all__ = ["EDIT_KEYS", "MAX_EDIT_ROWS", "XLSX_MEDIA", "change_lines", "column_headers", "edit_cells",
+           "edited_procedure", "problem_of", "revision_log", "save_table_edit",
+           "table_changes", "table_rows", "table_xlsx"]
+
+MAX_EDIT_ROWS = 500
+"""Steps the page's table edits at once (a longer procedure is edited as a file)."""
+
+EDIT_KEYS = tuple(c.key for c in COLUMNS)
+"""The table's columns, in order, as the form names its inputs."""
+
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+_FILE = "事项表"
+
+
+def edit_cells(proc: Procedure) -> list[list[str]]:
+    """The step table of ``proc`` below its header, every cell as text, for the form.
+    Raises :class:`TableError` when a table cannot hold the procedure (keep it in YAML)."""
+    from process_models.table import table_from_procedure
+
+    return [["" if c is None else str(c) for c in row]
+            for row in table_from_procedure(proc)[1:]]
+
+
+def table_rows(cells: list[list[Any]], removed: frozenset[int] = frozenset()) -> list[list[Any]]:
+    """The header and ``cells`` as table rows, each removed row (by index) left blank."""
+    if len(cells) > MAX_EDIT_ROWS + 1:
+        raise InvalidInput(f"{len(cells)} rows; the page edits at most {MAX_EDIT_ROWS} steps, "
+                           "edit a longer procedure as a file and upload it", path="step")
+    return [[c.zh for c in COLUMNS],
+            *([""] * len(COLUMNS) if i in removed else list(row)
+              for i, row in enumerate(cells))]
+
+
+def edited_procedure(rows: list[list[Any]], before: Procedure) -> Procedure:
+    """The procedure the edited table holds, with ``before``'s id and name; a bad cell is one
+    located :class:`TableError`."""
+    from process_models.table import procedure_from_table
+
+    return procedure_from_table(rows, procedure_id=before.id, name=before.name, file=_FILE)
+
+
+def problem_of(error: TableError | InvalidInput, language: str) -> dict[str, Any]:
+    """Where the page marks a refused edit: the form's row (from 0) and column key, with a
+    heading in ``language`` and the error's one line."""
+    from api.models import public_message
+
+    keys = {c.zh: c.key for c in COLUMNS}
+    row, column = getattr(error, "row", None), getattr(error, "column", None)
+    strings = messages(language)
+    header = column_headers(language).get(keys.get(column or "", ""), column or "")
+    heading = (strings["ws.edit_fault"].format(row=row - 1, column=header) if row
+               else strings["ws.edit_refused"])
+    return {"row": row - 2 if row else None, "column": keys.get(column or ""),
+            "heading": heading, "message": public_message(error)}
+
+
+def table_changes(before: Procedure, after: Procedure) -> list[dict[str, Any]]:
+    """What an edit changed, step by step name: steps added and removed, and each cell
+    that differs (``column`` a :data:`EDIT_KEYS` key); empty when either procedure is
+    one a table cannot hold."""
+    try:
+        old = {row[0]: row for row in edit_cells(before)}
+        new = {row[0]: row for row in edit_cells(after)}
+    except TableError:
+        return []
+    changes: list[dict[str, Any]] = [{"kind": "added", "step": name} for name in new
+                                     if name not in old]
+    changes += [{"kind": "removed", "step": name} for name in old if name not in new]
+    for name in (n for n in new if n in old):
+        changes += [{"kind": "changed", "step": name, "column": key, "old": a, "new": b}
+                    for key, a, b in zip(EDIT_KEYS, old[name], new[name], strict=True)
+                    if a != b]
+    return changes
+
+
+def column_headers(language: str) -> dict[str, str]:
+    """Each column's header as the page shows it in ``language`` (the table file's Chinese
+    header in Chinese), by :data:`EDIT_KEYS` key."""
+    strings = messages(language)
+    return {key: strings[f"ws.column.{key}"] for key in EDIT_KEYS}
+
+
+def change_lines(changes: list[dict[str, Any]], language: str) -> list[str]:
+    """:func:`table_changes` as sentences of ``language`` (names, never ids)."""
+    strings = messages(language)
+    headers = column_headers(language)
+    return [strings[f"ws.edit.{c['kind']}"].format(
+        step=c["step"], column=headers.get(c.get("column", ""), ""),
+        old=c.get("old") or "—", new=c.get("new") or "—") for c in changes]
+
+
+def save_table_edit(session: Session, workspace_id: str, *, owner: str,
+                    rows: list[list[Any]], now: datetime) -> workspace.WorkspaceProcedure:
+    """Store the edited table as the next revision of ``owner``'s procedure, its change
+    the sentences of what changed; an edit that changes nothing is refused."""
+    workspace.owned_procedure(session, workspace_id, owner)
+    row, before = workspace.read_procedure(session, workspace_id, viewer=owner)
+    after = edited_procedure(rows, before)
+    changes = table_changes(before, after)
+    if not changes:
+        raise InvalidInput("the table is as it was; change a cell before saving", path="step")
+    return workspace.add_procedure(session, after, owner=owner, now=now,
+                                   workspace_id=row.id,
+                                   change="；".join(change_lines(changes, "zh")))
+
+
+def table_xlsx(proc: Procedure) -> bytes:
+    """``proc`` as the step table workbook an upload reads back (Chinese headers)."""
+    from process_models.table import save_table
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "steps.xlsx"
+        save_table(proc, path)
+        return path.read_bytes()
+
+
+def revision_log(session: Session, workspace_id: str, *, viewer: str,
+                 language: str) -> list[dict[str, Any]]:
+    """The newest revisions, newest first: number, who, when, and what changed against the
+    revision before in ``language`` (the upload: its stored line)."""
+    from process_models.loading import parse_procedure
+
+    rows = workspace.revisions(session, workspace_id, viewer=viewer)
+    procs = [parse_procedure(r.definition, file=r.name) for r in rows]
+    log = []
+    for i, row in enumerate(rows[:workspace.MAX_REVISIONS_SHOWN]):
+        lines = (change_lines(table_changes(procs[i + 1], procs[i]), language)
+                 if i + 1 < len(rows) else [])
+        log.append({"revision": row.revision, "changed_by": row.changed_by,
+                    "changed_at": row.changed_at, "lines": lines or [row.change]})
+    return log

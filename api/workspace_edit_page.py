@@ -1,0 +1,219 @@
+"""The workbench's editing pages beside :mod:`api.workspace_page`: the step table saved
+from the page (a form post, so it works without script), checked as the planner types
+(``/table/check``, which ``api/static/workspace.js`` posts the form to), undo, share
+read-only, the table as XLSX and the Monte-Carlo risk fragment the page fetches after load.
+
+A colleague a procedure is shared with sees the page without its forms; their writes are
+refused (403), as the API's are.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from api.deps import PageUser, SessionDep
+from api.i18n import messages
+from api.page_kit import back, error_page, gate, language, render, stale_form
+from api.security import check_csrf
+from api.workspace_edit import (
+    EDIT_KEYS,
+    MAX_EDIT_ROWS,
+    XLSX_MEDIA,
+    column_headers,
+    edit_cells,
+    edited_procedure,
+    problem_of,
+    revision_log,
+    save_table_edit,
+    table_rows,
+    table_xlsx,
+)
+from flows.casework import workspace
+from flows.casework.accounts import User
+from process_models.errors import Forbidden, InvalidInput, OnethingError, TableError
+from process_models.procedure import Procedure
+
+__all__ = ["router", "workbench_context"]
+
+router = APIRouter(include_in_schema=False)
+
+ACTION = "procedures:write"
+
+_MAX_FIELDS = len(EDIT_KEYS) * (MAX_EDIT_ROWS + 2) + 20
+
+
+def workbench_context(session: Session, row: workspace.WorkspaceProcedure, proc: Procedure,
+                      after: Procedure, scenarios: list[Any], user: User, language: str,
+                      cells: list[list[str]] | None = None,
+                      removed: frozenset[int] = frozenset(),
+                      problem: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the procedure page shows beyond its figures: the editable table (``cells`` as
+    typed when a save was refused, with its ``problem``), whether the viewer only reads,
+    the revisions, each step's details before and after, each scenario's change log."""
+    from api.workspace_view import scenario_logs, step_details
+
+    refused = None
+    if cells is None:
+        try:
+            cells = edit_cells(proc)
+        except TableError as error:
+            cells, refused = [], str(error)
+    return {"edit": {"columns": EDIT_KEYS, "headers": column_headers(language), "cells": cells,
+                     "removed": removed, "problem": problem, "refused": refused},
+            "read_only": row.owner != user.username,
+            "revisions": revision_log(session, row.id, viewer=user.username,
+                                      language=language),
+            "details_before": step_details(proc, language),
+            "details_after": step_details(after, language),
+            "scenario_logs": scenario_logs(proc, scenarios, language)}
+
+
+async def _typed(request: Request) -> tuple[list[list[str]], frozenset[int], str]:
+    """The table as the form sent it (row by row), the rows marked removed, the CSRF token."""
+    form = await request.form(max_fields=_MAX_FIELDS)
+    columns = [[str(v)[:2000] for v in form.getlist(key)] for key in EDIT_KEYS]
+    if len({len(c) for c in columns}) > 1:
+        raise InvalidInput("the table's columns differ in length; reload the page", path="step")
+    removed = frozenset(int(v) for v in form.getlist("remove") if str(v).isdigit())
+    return [list(r) for r in zip(*columns, strict=True)], removed, str(form.get("csrf_token", ""))
+
+
+@router.post("/workspace/{workspace_id}/table/check")
+async def check_workspace_table(request: Request, user: PageUser, session: SessionDep,
+                                workspace_id: str) -> Response:
+    """The typed table checked as a save would check it, as JSON: ``{"ok": true}`` or
+    where the problem is (the form's row and column) and what it is."""
+    from api.models import error_status, public_message
+
+    if user is None or gate(request, user, ACTION):
+        return JSONResponse({"ok": False}, status_code=401 if user is None else 403)
+    try:
+        cells, removed, token = await _typed(request)
+        check_csrf(request, token)
+        before = workspace.read_procedure(session, workspace_id, viewer=user.username)[1]
+        edited_procedure(table_rows(cells, removed), before)
+    except (TableError, InvalidInput) as error:
+        return JSONResponse({"ok": False, **problem_of(error, language(request))})
+    except OnethingError as error:
+        return JSONResponse({"ok": False, "message": public_message(error)},
+                            status_code=error_status(error))
+    return JSONResponse({"ok": True})
+
+
+@router.post("/workspace/{workspace_id}/table")
+async def save_workspace_table(request: Request, user: PageUser, session: SessionDep,
+                               workspace_id: str) -> Response:
+    """Save the edited step table as a new revision; a bad cell is shown against its row and
+    column with the table as typed, nothing stored."""
+    from api.workspace_page import procedure_page
+
+    home = f"/workspace/{workspace_id}"
+    if refused := gate(request, user, ACTION, page=home):
+        return refused
+    try:
+        cells, removed, token = await _typed(request)
+        check_csrf(request, token)
+    except Forbidden:
+        return error_page(request, user, stale_form(request))
+    except InvalidInput as error:
+        return error_page(request, user, error)
+    try:
+        saved = save_table_edit(session, workspace_id, owner=user.username,
+                                rows=table_rows(cells, removed), now=datetime.now(UTC))
+    except (TableError, InvalidInput) as error:
+        return procedure_page(request, user, session, workspace_id, status_code=422,
+                              cells=cells, removed=removed,
+                              problem=problem_of(error, language(request)))
+    except OnethingError as error:
+        return error_page(request, user, error)
+    text = messages(language(request))["ws.saved_revision"].format(revision=saved.revision)
+    return back(request, home, "ok", text)
+
+
+async def _owner_form(request: Request, user: User | None, page: str) -> Response | Any:
+    """The refusal of a write form (login, role, stale CSRF token), else its fields."""
+    if refused := gate(request, user, ACTION, page=page):
+        return refused
+    form = await request.form(max_fields=10)
+    try:
+        check_csrf(request, str(form.get("csrf_token", "")))
+    except Forbidden:
+        return error_page(request, user, stale_form(request))
+    return form
+
+
+@router.post("/workspace/{workspace_id}/undo")
+async def undo_workspace_change(request: Request, user: PageUser, session: SessionDep,
+                                workspace_id: str) -> Response:
+    """Undo the newest change: a new revision restoring the one before it."""
+    home = f"/workspace/{workspace_id}"
+    form = await _owner_form(request, user, home)
+    if isinstance(form, Response):
+        return form
+    try:
+        saved = workspace.undo_revision(session, workspace_id, owner=user.username,
+                                        now=datetime.now(UTC))
+    except InvalidInput as error:
+        return back(request, home, "error", str(error))
+    except OnethingError as error:
+        return error_page(request, user, error)
+    text = messages(language(request))["ws.undone"].format(revision=saved.revision)
+    return back(request, home, "ok", text)
+
+
+@router.post("/workspace/{workspace_id}/share")
+async def share_workspace_procedure(request: Request, user: PageUser, session: SessionDep,
+                                    workspace_id: str) -> Response:
+    """Share the procedure read-only with every planner (``shared=1``), or stop sharing."""
+    home = f"/workspace/{workspace_id}"
+    form = await _owner_form(request, user, home)
+    if isinstance(form, Response):
+        return form
+    shared = form.get("shared") == "1"
+    try:
+        workspace.set_shared(session, workspace_id, owner=user.username, shared=shared)
+    except OnethingError as error:
+        return error_page(request, user, error)
+    strings = messages(language(request))
+    return back(request, home, "ok", strings["ws.shared_now" if shared else "ws.private_now"])
+
+
+@router.get("/workspace/{workspace_id}/table.xlsx")
+def download_workspace_table(request: Request, user: PageUser, session: SessionDep,
+                             workspace_id: str) -> Response:
+    """The step table as XLSX, as an upload reads it back."""
+    if refused := gate(request, user, ACTION):
+        return refused
+    try:
+        proc = workspace.read_procedure(session, workspace_id, viewer=user.username)[1]
+        content = table_xlsx(proc)
+    except OnethingError as error:
+        return error_page(request, user, error)
+    return Response(content, media_type=XLSX_MEDIA,
+                    headers={"Content-Disposition": 'attachment; filename="steps.xlsx"'})
+
+
+@router.get("/workspace/{workspace_id}/risk")
+def read_workspace_risk(request: Request, user: PageUser, session: SessionDep,
+                        workspace_id: str) -> Response:
+    """The Monte-Carlo risk of the ticked levers with its distribution chart: a fragment
+    the page fetches after load (a page of its own without script)."""
+    from api.workspace import reformed
+    from api.workspace_view import risk_figures
+
+    if refused := gate(request, user, ACTION):
+        return refused
+    try:
+        row, proc = workspace.read_procedure(session, workspace_id, viewer=user.username)
+        after = reformed(proc, request.query_params.getlist("lever")).after
+        risk = risk_figures(proc, after, language(request))
+    except OnethingError as error:
+        return error_page(request, user, error)
+    fragment = request.headers.get("x-fragment") == "1"
+    return render(request, "_risk.html" if fragment else "workspace_risk.html", user,
+                  row=row, risk=risk)
