@@ -37,7 +37,7 @@ from process_models.table_columns import COLUMNS
 
 __all__ = ["EDIT_KEYS", "MAX_EDIT_ROWS", "XLSX_MEDIA", "change_lines", "column_headers", "edit_cells",
            "edited_procedure", "problem_of", "revision_log", "save_table_edit",
-           "table_changes", "table_rows", "table_xlsx"]
+           "table_changes", "table_rows", "table_xlsx", "workbench_context"]
 
 MAX_EDIT_ROWS = 500
 """Steps the page's table edits at once (a longer procedure is edited as a file)."""
@@ -80,10 +80,15 @@ def edited_procedure(rows: list[list[Any]], before: Procedure) -> Procedure:
 def problem_of(error: TableError | InvalidInput, language: str) -> dict[str, Any]:
     """Where the page marks a refused edit: the form's row (from 0) and column key, with a
     heading in ``language`` and the error's one line."""
+    import copy
+
     from api.models import public_message
 
     keys = {c.zh: c.key for c in COLUMNS}
     row, column = getattr(error, "row", None), getattr(error, "column", None)
+    if row:  # the heading names the cell; the table file's row numbers would only confuse
+        error = copy.copy(error)
+        error.file = error.path = None
     strings = messages(language)
     header = column_headers(language).get(keys.get(column or "", ""), column or "")
     heading = (strings["ws.edit_fault"].format(row=row - 1, column=header) if row
@@ -167,3 +172,30 @@ def revision_log(session: Session, workspace_id: str, *, viewer: str,
         log.append({"revision": row.revision, "changed_by": row.changed_by,
                     "changed_at": row.changed_at, "lines": lines or [row.change]})
     return log
+
+
+def workbench_context(session: Session, row: workspace.WorkspaceProcedure, proc: Procedure,
+                      after: Procedure, scenarios: list[Any], viewer: str, language: str,
+                      cells: list[list[str]] | None = None,
+                      removed: frozenset[int] = frozenset(),
+                      problem: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the procedure page shows beyond its figures: the editable table (``cells`` as
+    typed when a save was refused, with its ``problem``), whether the viewer only reads,
+    the revisions, each step's details before and after, each scenario's change log."""
+    from api.models import public_message
+    from api.workspace_view import scenario_logs, step_details
+
+    refused = None
+    if cells is None:
+        try:
+            cells = edit_cells(proc)
+        except TableError as error:
+            cells, refused = [], public_message(error)
+    return {"edit": {"columns": EDIT_KEYS, "headers": column_headers(language), "cells": cells,
+                     "removed": removed, "problem": problem, "refused": refused},
+            "read_only": row.owner != viewer,
+            "revisions": revision_log(session, row.id, viewer=viewer,
+                                      language=language),
+            "details_before": step_details(proc, language),
+            "details_after": step_details(after, language),
+            "scenario_logs": scenario_logs(proc, scenarios, language)}

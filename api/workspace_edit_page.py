@@ -14,7 +14,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlmodel import Session
 
 from api.deps import PageUser, SessionDep
 from api.i18n import messages
@@ -24,11 +23,8 @@ from api.workspace_edit import (
     EDIT_KEYS,
     MAX_EDIT_ROWS,
     XLSX_MEDIA,
-    column_headers,
-    edit_cells,
     edited_procedure,
     problem_of,
-    revision_log,
     save_table_edit,
     table_rows,
     table_xlsx,
@@ -36,41 +32,14 @@ from api.workspace_edit import (
 from flows.casework import workspace
 from flows.casework.accounts import User
 from process_models.errors import Forbidden, InvalidInput, OnethingError, TableError
-from process_models.procedure import Procedure
 
-__all__ = ["router", "workbench_context"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
 ACTION = "procedures:write"
 
 _MAX_FIELDS = len(EDIT_KEYS) * (MAX_EDIT_ROWS + 2) + 20
-
-
-def workbench_context(session: Session, row: workspace.WorkspaceProcedure, proc: Procedure,
-                      after: Procedure, scenarios: list[Any], user: User, language: str,
-                      cells: list[list[str]] | None = None,
-                      removed: frozenset[int] = frozenset(),
-                      problem: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What the procedure page shows beyond its figures: the editable table (``cells`` as
-    typed when a save was refused, with its ``problem``), whether the viewer only reads,
-    the revisions, each step's details before and after, each scenario's change log."""
-    from api.workspace_view import scenario_logs, step_details
-
-    refused = None
-    if cells is None:
-        try:
-            cells = edit_cells(proc)
-        except TableError as error:
-            cells, refused = [], str(error)
-    return {"edit": {"columns": EDIT_KEYS, "headers": column_headers(language), "cells": cells,
-                     "removed": removed, "problem": problem, "refused": refused},
-            "read_only": row.owner != user.username,
-            "revisions": revision_log(session, row.id, viewer=user.username,
-                                      language=language),
-            "details_before": step_details(proc, language),
-            "details_after": step_details(after, language),
-            "scenario_logs": scenario_logs(proc, scenarios, language)}
 
 
 async def _typed(request: Request) -> tuple[list[list[str]], frozenset[int], str]:

@@ -141,7 +141,7 @@ def procedure_page(request: Request, user: User, session: Session, workspace_id:
                    **edit: Any) -> Response:
     """The workspace procedure page (``edit``: the table as typed and its problem, when a
     saved edit is refused)."""
-    from api.workspace_edit_page import workbench_context
+    from api.workspace_edit import workbench_context
 
     lang = language(request)
     try:
@@ -150,8 +150,8 @@ def procedure_page(request: Request, user: User, session: Session, workspace_id:
                                   request.query_params.getlist("lever"))
         figures = _figures(proc, levers, lang, finish_by=finish_by, with_risk=False)
         scenarios = workspace.list_scenarios(session, workspace_id, owner=row.owner)
-        extra = workbench_context(session, row, proc, figures["after"], scenarios, user,
-                                  lang, **edit)
+        extra = workbench_context(session, row, proc, figures["after"], scenarios,
+                                  user.username, lang, **edit)
     except OnethingError as error:
         return error_page(request, user, error)
     query = urlencode([("lever", x) for x in levers])

@@ -107,7 +107,7 @@ def distribution_svg(before: np.ndarray, after: np.ndarray, language: str) -> st
                'stroke="#333"/>')
     for i in range(0, CHART_BINS + 1, CHART_BINS // 4):
         out.append(f'<text x="{_PAD + i * step:.1f}" y="{baseline + 14}" text-anchor="middle">'
-                   f'{edges[i]:.0f}</text>')
+                   f'{edges[i]:.3g}</text>')
     out.append(f'<text x="{_CHART_WIDTH / 2:.0f}" y="{_CHART_HEIGHT - 6}" text-anchor="middle">'
                f'{html.escape(strings["ws.elapsed_axis"])}</text></svg>')
     return "".join(out)

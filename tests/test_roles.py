@@ -138,6 +138,21 @@ ROUTES = [
           PLANNERS, json={"name": "并联", "levers": ["parallelise"]}, status=404),
     Route("kept scenarios", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/scenarios",
           PLANNERS, status=404),
+    # Editing it (tests/test_workspace_edit.py walks a stored one, and a colleague's 403).
+    Route("workspace step table", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/table",
+          PLANNERS, status=404),
+    Route("edit the step table", "PUT", f"/api/workspace/procedures/{NO_WORKSPACE}/table",
+          PLANNERS, json={"rows": [["营业执照", "市场监管局", "", "", "", "3", "", "", "", "",
+                                    "", "", ""]]}, status=404),
+    Route("undo a workspace change", "POST", f"/api/workspace/procedures/{NO_WORKSPACE}/undo",
+          PLANNERS, status=404),
+    Route("share a workspace procedure", "PUT",
+          f"/api/workspace/procedures/{NO_WORKSPACE}/shared", PLANNERS,
+          json={"shared": True}, status=404),
+    Route("workspace revisions", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/revisions",
+          PLANNERS, status=404),
+    Route("workspace table as XLSX", "GET",
+          f"/api/workspace/procedures/{NO_WORKSPACE}/table.xlsx", PLANNERS, status=404),
 ]
 
 
