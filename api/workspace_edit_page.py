@@ -9,6 +9,7 @@ refused (403), as the API's are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,52 +105,51 @@ async def save_workspace_table(request: Request, user: PageUser, session: Sessio
     return back(request, home, "ok", text)
 
 
-async def _owner_form(request: Request, user: User | None, page: str) -> Response | Any:
-    """The refusal of a write form (login, role, stale CSRF token), else its fields."""
-    if refused := gate(request, user, ACTION, page=page):
+async def _owner_write(request: Request, user: User | None, workspace_id: str,
+                       act: Callable[[Any], str]) -> Response:
+    """A write form of the owner's: refused (login, role, stale CSRF token), or ``act`` on
+    its fields and back to the page with what ``act`` says; a domain error as its page."""
+    from api.models import public_message
+
+    home = f"/workspace/{workspace_id}"
+    if refused := gate(request, user, ACTION, page=home):
         return refused
     form = await request.form(max_fields=10)
     try:
         check_csrf(request, str(form.get("csrf_token", "")))
     except Forbidden:
         return error_page(request, user, stale_form(request))
-    return form
+    try:
+        text = act(form)
+    except InvalidInput as error:
+        return back(request, home, "error", public_message(error))
+    except OnethingError as error:
+        return error_page(request, user, error)
+    return back(request, home, "ok", text)
 
 
 @router.post("/workspace/{workspace_id}/undo")
 async def undo_workspace_change(request: Request, user: PageUser, session: SessionDep,
                                 workspace_id: str) -> Response:
     """Undo the newest change: a new revision restoring the one before it."""
-    home = f"/workspace/{workspace_id}"
-    form = await _owner_form(request, user, home)
-    if isinstance(form, Response):
-        return form
-    try:
+    def undo(form: Any) -> str:
         saved = workspace.undo_revision(session, workspace_id, owner=user.username,
                                         now=datetime.now(UTC))
-    except InvalidInput as error:
-        return back(request, home, "error", str(error))
-    except OnethingError as error:
-        return error_page(request, user, error)
-    text = messages(language(request))["ws.undone"].format(revision=saved.revision)
-    return back(request, home, "ok", text)
+        return messages(language(request))["ws.undone"].format(revision=saved.revision)
+
+    return await _owner_write(request, user, workspace_id, undo)
 
 
 @router.post("/workspace/{workspace_id}/share")
 async def share_workspace_procedure(request: Request, user: PageUser, session: SessionDep,
                                     workspace_id: str) -> Response:
     """Share the procedure read-only with every planner (``shared=1``), or stop sharing."""
-    home = f"/workspace/{workspace_id}"
-    form = await _owner_form(request, user, home)
-    if isinstance(form, Response):
-        return form
-    shared = form.get("shared") == "1"
-    try:
+    def share(form: Any) -> str:
+        shared = form.get("shared") == "1"
         workspace.set_shared(session, workspace_id, owner=user.username, shared=shared)
-    except OnethingError as error:
-        return error_page(request, user, error)
-    strings = messages(language(request))
-    return back(request, home, "ok", strings["ws.shared_now" if shared else "ws.private_now"])
+        return messages(language(request))["ws.shared_now" if shared else "ws.private_now"]
+
+    return await _owner_write(request, user, workspace_id, share)
 
 
 @router.get("/workspace/{workspace_id}/table.xlsx")
