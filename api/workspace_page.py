@@ -177,6 +177,8 @@ def save_workspace_scenario(request: Request, user: PageUser, session: SessionDe
         saved = workspace.save_scenario(session, workspace_id, owner=user.username,
                                         name=name, levers=check_levers(lever),
                                         now=datetime.now(UTC))
+    except Forbidden as error:  # a stale form, or a colleague's read-only procedure
+        return error_page(request, user, error)
     except OnethingError as error:
         return back(request, home, "error", public_message(error))
     return back(request, f"{home}?scenario={saved.id}", "ok", saved.name)
