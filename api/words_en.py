@@ -780,6 +780,7 @@ EN: dict[str, str] = {
     "ws.edit.added": "Added step “{step}”",
     "ws.edit.removed": "Removed step “{step}”",
     "ws.edit.changed": "“{step}” {column}: {old} → {new}",
+    "ws.edit.replaced": "Replaced every step of “{step}” by a step table",
     "ws.remove": "Remove",
     "ws.add_row": "Add a row",
     "ws.save_table": "Save as a new revision",

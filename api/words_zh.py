@@ -737,6 +737,7 @@ ZH: dict[str, str] = {
     "ws.edit.added": "新增事项「{step}」",
     "ws.edit.removed": "删除事项「{step}」",
     "ws.edit.changed": "「{step}」{column}：{old} → {new}",
+    "ws.edit.replaced": "以事项表替换了「{step}」的全部事项",
     "ws.remove": "删除",
     "ws.add_row": "加一行",
     "ws.save_table": "保存为新版本",

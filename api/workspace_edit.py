@@ -35,7 +35,7 @@ from process_models.errors import InvalidInput, TableError
 from process_models.procedure import Procedure
 from process_models.table_columns import COLUMNS
 
-__all__ = ["EDIT_KEYS", "MAX_EDIT_ROWS", "XLSX_MEDIA", "change_lines", "column_headers", "edit_cells",
+__all__ = ["EDIT_KEYS", "MAX_EDIT_ROWS", "XLSX_MEDIA", "change_lines", "column_headers", "edit_cells", "edit_changes",
            "edited_procedure", "problem_of", "revision_log", "save_table_edit",
            "table_changes", "table_rows", "table_xlsx", "workbench_context"]
 
@@ -116,6 +116,26 @@ def table_changes(before: Procedure, after: Procedure) -> list[dict[str, Any]]:
     return changes
 
 
+def edit_changes(before: Procedure,
+                 rows: list[list[Any]]) -> tuple[Procedure, list[dict[str, Any]]]:
+    """The procedure the edited table ``rows`` hold and what changed: measured against
+    ``before`` as its table holds it (as the page showed it, a cell read without its
+    surrounding blanks), so a table saved untouched changes nothing; a procedure no table
+    holds is replaced whole.
+
+    >>> from process_models.table import procedure_from_table
+    >>> shop = procedure_from_table([["事项", "部门", "承诺时限"], ["营业执照", "市场监管局", 1]])
+    >>> edit_changes(shop, table_rows(edit_cells(shop)))[1]
+    []
+    """
+    after = edited_procedure(rows, before)
+    try:
+        shown = edited_procedure(table_rows(edit_cells(before)), before)
+    except TableError:
+        return after, [{"kind": "replaced", "step": before.name}]
+    return after, table_changes(shown, after)
+
+
 def column_headers(language: str) -> dict[str, str]:
     """Each column's header as the page shows it in ``language`` (the table file's Chinese
     header in Chinese), by :data:`EDIT_KEYS` key."""
@@ -138,8 +158,7 @@ def save_table_edit(session: Session, workspace_id: str, *, owner: str,
     the sentences of what changed; an edit that changes nothing is refused."""
     workspace.owned_procedure(session, workspace_id, owner)
     row, before = workspace.read_procedure(session, workspace_id, viewer=owner)
-    after = edited_procedure(rows, before)
-    changes = table_changes(before, after)
+    after, changes = edit_changes(before, rows)
     if not changes:
         raise InvalidInput("the table is as it was; change a cell before saving", path="step")
     return workspace.add_procedure(session, after, owner=owner, now=now,
