@@ -127,7 +127,7 @@ def _scenario_levers(session: Session, owner: str, scenario_id: str | None,
 @router.get("/workspace/{workspace_id}")
 def read_workspace_procedure(request: Request, user: PageUser, session: SessionDep,
                              workspace_id: str, scenario: str = "",
-                             finish_by: date | None = None) -> Response:
+                             finish_by: str = "") -> Response:
     """One workspace procedure: its step table to edit, tick levers, graphs before and
     after, figures, risk, 倒排, the scenarios kept and the report."""
     if refused := gate(request, user, ACTION):
@@ -137,18 +137,20 @@ def read_workspace_procedure(request: Request, user: PageUser, session: SessionD
 
 
 def procedure_page(request: Request, user: User, session: Session, workspace_id: str, *,
-                   scenario: str = "", finish_by: date | None = None, status_code: int = 200,
+                   scenario: str = "", finish_by: str = "", status_code: int = 200,
                    **edit: Any) -> Response:
     """The workspace procedure page (``edit``: the table as typed and its problem, when a
     saved edit is refused)."""
     from api.workspace_edit import workbench_context
+    from process_models.calendar import parse_date
 
     lang = language(request)
     try:
         row, proc = workspace.read_procedure(session, workspace_id, viewer=user.username)
         levers = _scenario_levers(session, row.owner, scenario or None,
                                   request.query_params.getlist("lever"))
-        figures = _figures(proc, levers, lang, finish_by=finish_by, with_risk=False)
+        due = parse_date(finish_by, path="finish_by") if finish_by else None
+        figures = _figures(proc, levers, lang, finish_by=due, with_risk=False)
         scenarios = workspace.list_scenarios(session, workspace_id, owner=row.owner)
         extra = workbench_context(session, row, proc, figures["after"], scenarios,
                                   user.username, lang, **edit)
@@ -157,7 +159,7 @@ def procedure_page(request: Request, user: User, session: Session, workspace_id:
     query = urlencode([("lever", x) for x in levers])
     return render(request, "workspace_procedure.html", user, status_code=status_code, row=row,
                   levers=levers, tickable=WORKSPACE_LEVERS, metrics=METRICS,
-                  scenarios=scenarios, query=query, finish_by=finish_by or "",
+                  scenarios=scenarios, query=query, finish_by=finish_by,
                   **figures, **extra)
 
 

@@ -334,3 +334,12 @@ def test_compare_shows_each_scenarios_change_log_and_distribution(planner_page, 
     compared = planner_page.get(f"{home}/compare", params={"a": a, "b": b}).text
     assert compared.count('<svg xmlns="http://www.w3.org/2000/svg" class="distribution"') == 2
     assert "营业执照" in compared.split('data-scenario="合并"')[1].split("</section>")[0]
+
+
+def test_an_empty_or_bad_finish_by_is_the_page_without_dates_or_one_line(planner_page,  # noqa: F811
+                                                                         home):
+    """The lever form sends finish_by empty when no date is picked."""
+    empty = planner_page.get(home, params={"lever": "parallelise", "finish_by": ""})
+    assert empty.status_code == 200 and 'id="accept-by"' not in empty.text
+    bad = planner_page.get(home, params={"finish_by": "2025-13-40"})
+    assert bad.status_code == 422 and "finish_by" in bad.text and "Traceback" not in bad.text
