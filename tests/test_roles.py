@@ -125,6 +125,9 @@ ROUTES = [
           frozenset({"front_desk", "clerk", "other_clerk", "admin"})),
     Route("好差评 report", "GET", "/api/ratings/report", ANALYSTS,
           params={"group_by": "department"}),
+    # No ledger file set: 404 past the gate (tests/test_tasks_page.py reads one).
+    Route("reform-task ledger", "GET", "/api/reform-tasks",
+          frozenset({"planner", "auditor", "supervisor", "admin"}), status=404),
     # The planner's workspace; an unknown id is 404 past the gate (tests/test_workspace.py
     # walks a stored one, and another planner's).
     Route("upload to the workspace", "POST", "/api/workspace/procedures", PLANNERS,

@@ -359,13 +359,13 @@ def test_the_dry_run_over_demo_history_reports_agreement_with_staff(session, new
     (VACCINATION_RULE.replace("step: vaccination", "step: vacination"),
      "vaccination.yaml:5: step: unknown step 'vacination' .*did you mean 'vaccination'"),
     (VACCINATION_RULE.replace("nothing_owed", "nothing_owd"),
-     r"vaccination.yaml:7: conditions\[0\]: unknown condition 'nothing_owd'.*did you mean "
-     "'nothing_owed'"),
+     (r"vaccination.yaml:7: conditions\[0\]: unknown condition 'nothing_owd'.*did you mean "
+     "'nothing_owed'")),
     (VACCINATION_RULE.replace("[mother_id]", "[mother_idd]"),
      r"conditions\[1\].received\[0\]: unknown material 'mother_idd'"),
     (VACCINATION_RULE + "  - shared: [household_bok]\n",
-     r"vaccination.yaml:9: conditions\[2\].shared\[0\]: unknown material 'household_bok'.*"
-     "did you mean 'household_book'"),
+     (r"vaccination.yaml:9: conditions\[2\].shared\[0\]: unknown material 'household_bok'.*"
+     "did you mean 'household_book'")),
     (VACCINATION_RULE + "  - field: {name: applicant_ag, at_least: 18}\n",
      r"conditions\[2\].field.name: unknown field 'applicant_ag'.*did you mean 'applicant_age'"),
     (VACCINATION_RULE + "  - field: {name: applicant_age, atleast: 18}\n",

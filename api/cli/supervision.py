@@ -25,8 +25,9 @@ app.add_typer(supervision_app, name="supervision")
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
-def _names(session) -> dict[str, str]:
-    """Id → name of every step and department of the catalog's procedures cases ran."""
+def _names(session, *, procedures: bool = False) -> dict[str, str]:
+    """Id → name of every step and department of the procedures cases ran; with
+    ``procedures``, of those procedures instead."""
     from sqlalchemy import select
 
     from api.cli._app import names_of
@@ -37,7 +38,7 @@ def _names(session) -> dict[str, str]:
         select(Case.procedure_id, Case.procedure_version).distinct())}
     names: dict[str, str] = {}
     for proc in procedure_names(session, keys).values():
-        names.update(names_of(proc))
+        names.update({proc.id: proc.name} if procedures else names_of(proc))
     return names
 
 
@@ -183,20 +184,37 @@ def check_rule(rule: RuleArg) -> None:
 
 
 @auto_app.command("dry-run")
-def dry_run_rule(rule: RuleArg, json_: JsonOpt = False) -> None:
+def dry_run_rule(rule: RuleArg, json_: JsonOpt = False, lang: LangOpt = "zh") -> None:
     """How many past cases the rule would have decided, and whether staff agreed."""
+    from api.i18n import label
+    from api.names import display_name
     from flows.casework.auto_decisions import dry_run
     from process_models.auto_rules import load_auto_rule
+    from process_models.catalog import load_catalog_procedure
 
+    found = load_auto_rule(rule)
     with case_session() as session:
-        result = dry_run(session, load_auto_rule(rule))
-    data = {**asdict(result), "agreement": result.agreement, "basis": "sourced"}
+        result = dry_run(session, found)
     if json_:
-        print_json(data)
+        print_json({**asdict(result), "agreement": result.agreement, "share": result.share,
+                    "basis": "sourced"})
         return
-    share = "—" if result.agreement is None else f"{result.agreement:.1%}"
-    console().print(f"秒批 {result.rule_id}@{result.version}：历史案件 {result.cases} 件，规则可决定 "
-                    f"{result.decided} 件，其中人工首次决定相同（准予）{result.agreed} 件（一致率 {share}）")
+    t = words(lang)
+    proc = load_catalog_procedure(found.procedure)
+    out = console()
+    out.print(t["auto.dry_run"].format(
+        rule=f"{result.rule_id}@{result.version}", procedure=display_name(proc, lang),
+        step=display_name(proc.step(found.step), lang), first=result.first or t["auto.none"],
+        last=result.last or t["auto.none"], cases=result.cases, decided=result.decided,
+        share=_percent(result.share, t), agreed=result.agreed,
+        agreement=_percent(result.agreement, t)))
+    if result.staff:
+        out.print(t["auto.staff"].format(outcomes=t["cli.comma"].join(
+            f"{label(t, 'outcome', k)} {v}" for k, v in result.staff.items())))
+
+
+def _percent(share: float | None, t: dict[str, str]) -> str:
+    return t["auto.none"] if share is None else f"{share:.1%}"
 
 
 @auto_app.command("report")
@@ -205,6 +223,7 @@ def auto_report(
     last: Annotated[str | None, typer.Option("--to", help="last day (default: today)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="json or xlsx")] = "json",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="file for xlsx")] = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """The share of 秒批 decisions per procedure and step."""
     from flows.casework.auto_decisions import auto_share
@@ -219,9 +238,16 @@ def auto_report(
     end = parse_date(last, path="--to") if last else staff_today()
     with case_session() as session:
         lines = auto_share(session, first=begin, last=end)
-    rows = [{**asdict(line), "share": line.share} for line in lines]
+        names, procedures = _names(session), _names(session, procedures=True)
     if fmt == "json":
-        print_json({"from": str(begin), "to": str(end), "basis": "sourced", "steps": rows})
+        print_json({"from": str(begin), "to": str(end), "basis": "sourced",
+                    "steps": [{**asdict(line), "share": line.share} for line in lines]})
         return
-    write_views([View("秒批", ["一件事", "步骤", "决定数", "秒批决定", "秒批占比"],
-                      [list(r.values()) for r in rows])], output, "xlsx")
+    t = words(lang)
+    write_views([View(t["auto.sheet"], [t[f"auto.{h}"] for h in (
+        "procedure", "step", "decisions", "by_rule", "share")], [
+        [t["supervision.all"] if line.procedure_id == "*"
+         else procedures.get(line.procedure_id, line.procedure_id),
+         "" if line.step_id == "*" else names.get(line.step_id, line.step_id),
+         line.decisions, line.by_rule, line.share] for line in lines])], output, "xlsx",
+        lang=lang)

@@ -24,8 +24,18 @@ from flows.casework.tables import AuditEvent, Decision, StepStatus, stored_time
 from process_models.auto_rules import AutoRule, CaseFacts, load_auto_rule
 from process_models.errors import Conflict
 
-__all__ = ["AUTO_PREFIX", "AutoShare", "DryRun", "auto_decide", "auto_decide_cases",
-           "applicant_fields", "auto_share", "case_facts", "dry_run", "rule_signature"]
+__all__ = [
+    "AUTO_PREFIX",
+    "AutoShare",
+    "DryRun",
+    "applicant_fields",
+    "auto_decide",
+    "auto_decide_cases",
+    "auto_share",
+    "case_facts",
+    "dry_run",
+    "rule_signature",
+]
 
 AUTO_PREFIX = "秒批:"
 
