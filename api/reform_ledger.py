@@ -17,12 +17,11 @@ from process_models.errors import NotFound
 from process_models.reform_tasks import ReformLedger, load_reform_tasks
 from simulations.planning.audit_report import View
 
-__all__ = ["HEADERS", "XLSX_MEDIA", "configured_ledger", "ledger_day", "ledger_lines",
-           "ledger_view", "ledger_xlsx"]
+__all__ = ["HEADERS", "configured_ledger", "ledger_day", "ledger_lines", "ledger_view",
+           "ledger_xlsx"]
 
 HEADERS = ("title", "owner", "deadline", "status", "colour", "scenario", "explanation")
 """The columns of the ledger's table and XLSX (``task.<column>`` in the words files)."""
-XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def ledger_day(on: str | None) -> date:
@@ -99,16 +98,7 @@ def ledger_view(lines: list[dict[str, Any]], language: str) -> View:
 
 def ledger_xlsx(ledger: ReformLedger, today: date, language: str):
     """The ledger's table on ``today`` as an XLSX download."""
-    import tempfile
+    from api.routes.audit import views_download
 
-    from fastapi.responses import Response
-
-    from simulations.planning.audit_report import write_views
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "reform-tasks.xlsx"
-        write_views([ledger_view(ledger_lines(ledger, today, language), language)], path,
-                    "xlsx", lang=language)
-        content = path.read_bytes()
-    return Response(content, media_type=XLSX_MEDIA, headers={
-        "Content-Disposition": 'attachment; filename="reform-tasks.xlsx"'})
+    return views_download([ledger_view(ledger_lines(ledger, today, language), language)],
+                          "reform-tasks.xlsx", lang=language)

@@ -10,8 +10,11 @@ import re
 
 import pytest
 
-from tests.test_browser import CHROMIUM, _shot, _sideways, base_url, engine, log_in  # noqa: F401
-from tests.test_browser import browser as browser  # noqa: F401, PLC0414  (fixtures)
+from tests.test_browser import CHROMIUM, _shot, _sideways
+from tests.test_browser import base_url as _base_url  # noqa: F401  (fixtures, by their names)
+from tests.test_browser import browser as _browser  # noqa: F401
+from tests.test_browser import engine as _engine  # noqa: F401
+from tests.test_browser import log_in as _log_in  # noqa: F401
 from tests.test_reform_tasks import LEDGER
 
 pytestmark = [pytest.mark.slow,

@@ -16,6 +16,7 @@ import typer
 
 from api.cli._app import LangOpt, app, console, print_json, words
 from api.cli.cases import case_session, staff_now, staff_today
+from api.supervision_views import auto_share_view, case_names, supervision_view
 
 supervision_app = typer.Typer(
     name="supervision", help="督办: notices on red and yellow steps, written answers, "
@@ -23,23 +24,6 @@ supervision_app = typer.Typer(
 app.add_typer(supervision_app, name="supervision")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-
-def _names(session, *, procedures: bool = False) -> dict[str, str]:
-    """Id → name of every step and department of the procedures cases ran; with
-    ``procedures``, of those procedures instead."""
-    from sqlalchemy import select
-
-    from api.cli._app import names_of
-    from api.cli.cases import procedure_names
-    from flows.casework.tables import Case
-
-    keys = {tuple(row) for row in session.execute(
-        select(Case.procedure_id, Case.procedure_version).distinct())}
-    names: dict[str, str] = {}
-    for proc in procedure_names(session, keys).values():
-        names.update({proc.id: proc.name} if procedures else names_of(proc))
-    return names
 
 
 @supervision_app.command("notices")
@@ -58,7 +42,7 @@ def notices(
     with case_session() as session:
         found = supervision_notices(session, today=staff_today(), department_id=department,
                                     open_only=open_only)
-        names = _names(session) if found and not json_ else {}
+        names = case_names(session) if found and not json_ else {}
     if json_:
         print_json([asdict(n) for n in found])
         return
@@ -106,7 +90,7 @@ def report(
     from flows.casework import supervision_report
     from process_models.calendar import parse_date
     from process_models.errors import InvalidInput
-    from simulations.planning.audit_report import View, write_views
+    from simulations.planning.audit_report import write_views
 
     if fmt not in ("table", "json", "xlsx"):
         raise InvalidInput(f"unknown format '{fmt[:20]}'; use table, json or xlsx",
@@ -119,18 +103,13 @@ def report(
     t = words(lang)
     with case_session() as session:
         lines = supervision_report(session, first=begin, last=end, today=today)
-        names = _names(session)
+        names = case_names(session)
     if fmt == "json":
         print_json({"from": begin.isoformat(), "to": end.isoformat(), "basis": "sourced",
                     "departments": [asdict(line) for line in lines]})
         return
-    fields = ("issued", "red", "yellow", "answered", "answered_late", "escalated",
-              "unanswered")
-    view = View(t["supervision.title"].format(first=begin, last=end)[:31],
-                [t["supervision.department"], *(t[f"supervision.{f}"] for f in fields)],
-                [[t["supervision.all"] if line.department_id == "*"
-                  else names.get(line.department_id, line.department_id),
-                  *(getattr(line, f) for f in fields)] for line in lines])
+    view = supervision_view(lines, names, lang,
+                            title=t["supervision.title"].format(first=begin, last=end))
     if fmt == "xlsx":
         write_views([view], output, "xlsx", lang=lang)
     else:
@@ -153,7 +132,7 @@ def grades(
     t = words(lang)
     with case_session() as session:
         found = department_grades(session, year=year, quarter=quarter, today=staff_today())
-        names = _names(session)
+        names = case_names(session)
     if json_:
         print_json([asdict(g) for g in found])
         return
@@ -229,7 +208,7 @@ def auto_report(
     from flows.casework.auto_decisions import auto_share
     from process_models.calendar import parse_date
     from process_models.errors import InvalidInput
-    from simulations.planning.audit_report import View, write_views
+    from simulations.planning.audit_report import write_views
 
     if fmt not in ("json", "xlsx") or (fmt == "xlsx" and output is None):
         raise InvalidInput(f"--format {fmt[:20]}: use json, or xlsx with -o FILE",
@@ -238,16 +217,9 @@ def auto_report(
     end = parse_date(last, path="--to") if last else staff_today()
     with case_session() as session:
         lines = auto_share(session, first=begin, last=end)
-        names, procedures = _names(session), _names(session, procedures=True)
+        names, procedures = case_names(session), case_names(session, procedures=True)
     if fmt == "json":
         print_json({"from": str(begin), "to": str(end), "basis": "sourced",
                     "steps": [{**asdict(line), "share": line.share} for line in lines]})
         return
-    t = words(lang)
-    write_views([View(t["auto.sheet"], [t[f"auto.{h}"] for h in (
-        "procedure", "step", "decisions", "by_rule", "share")], [
-        [t["supervision.all"] if line.procedure_id == "*"
-         else procedures.get(line.procedure_id, line.procedure_id),
-         "" if line.step_id == "*" else names.get(line.step_id, line.step_id),
-         line.decisions, line.by_rule, line.share] for line in lines])], output, "xlsx",
-        lang=lang)
+    write_views([auto_share_view(lines, names, procedures, lang)], output, "xlsx", lang=lang)

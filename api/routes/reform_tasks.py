@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import allowed
-from api.reform_ledger import XLSX_MEDIA, configured_ledger, ledger_day, ledger_lines, ledger_xlsx
+from api.reform_ledger import configured_ledger, ledger_day, ledger_lines, ledger_xlsx
+from api.routes.audit import REPORT_MEDIA
 from flows.casework.accounts import User
 
 router = APIRouter(tags=["reform tasks"])
@@ -18,7 +19,7 @@ router = APIRouter(tags=["reform tasks"])
 
 @router.get("/reform-tasks", responses={200: {"content": {
     "application/json": {},
-    XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}}}}})
+    REPORT_MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}})
 def read_reform_tasks(
     user: Annotated[User, Depends(allowed("reform_tasks:read"))],
     on: Annotated[date | None, Query(description="the day to colour on (default today)")] = None,
