@@ -19,6 +19,10 @@ REPORT_MEDIA = {
     "html": "text/html; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+JSON_OR_XLSX: dict[int | str, dict[str, Any]] = {200: {"content": {
+    "application/json": {},
+    REPORT_MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}}
+"""The OpenAPI answer of a report route that gives JSON or, with ``format=xlsx``, a file."""
 
 
 def views_download(views: Any, filename: str, fmt: str = "xlsx", *,

@@ -11,15 +11,13 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import allowed
 from api.reform_ledger import configured_ledger, ledger_day, ledger_lines, ledger_xlsx
-from api.routes.audit import REPORT_MEDIA
+from api.routes.audit import JSON_OR_XLSX
 from flows.casework.accounts import User
 
 router = APIRouter(tags=["reform tasks"])
 
 
-@router.get("/reform-tasks", responses={200: {"content": {
-    "application/json": {},
-    REPORT_MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}})
+@router.get("/reform-tasks", responses=JSON_OR_XLSX)
 def read_reform_tasks(
     user: Annotated[User, Depends(allowed("reform_tasks:read"))],
     on: Annotated[date | None, Query(description="the day to colour on (default today)")] = None,

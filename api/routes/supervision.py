@@ -14,13 +14,19 @@ from api.case_public import local_today
 from api.deps import SessionDep, allowed
 from api.i18n import messages
 from api.masking import free_text, personal_data
-from api.routes.audit import REPORT_MEDIA, views_download
+from api.routes.audit import JSON_OR_XLSX, views_download
 from api.supervision_views import auto_share_view, case_names, supervision_view
 from flows.casework.accounts import User
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 
 NoticeId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Reporter = Annotated[User, Depends(allowed("supervision:report"))]
+First = Annotated[date | None, Query(alias="from", description="first day (default: the "
+                                     "quarter's first)")]
+Last = Annotated[date | None, Query(alias="to", description="last day (default: today)")]
+ReportFormat = Annotated[Literal["json", "xlsx"], Query(alias="format")]
+Language = Annotated[Literal["zh", "en"], Query()]
 
 
 class NoticeAnswer(BaseModel):
@@ -69,16 +75,10 @@ def answer_notice(notice_id: NoticeId, body: NoticeAnswer, session: SessionDep,
                          department_id=department, now=datetime.now(UTC)))
 
 
-@router.get("/report", responses={200: {"content": {
-    "application/json": {},
-    REPORT_MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}})
-def read_supervision_report(
-    session: SessionDep, user: Annotated[User, Depends(allowed("supervision:report"))],
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
-    report_format: Annotated[Literal["json", "xlsx"], Query(alias="format")] = "json",
-    lang: Annotated[Literal["zh", "en"], Query()] = "zh",
-) -> Any:
+@router.get("/report", responses=JSON_OR_XLSX)
+def read_supervision_report(session: SessionDep, user: Reporter, first: First = None,
+                            last: Last = None, report_format: ReportFormat = "json",
+                            lang: Language = "zh") -> Any:
     """督办 per department: notices issued (red, yellow), answered, late, escalated."""
     from flows.casework import supervision_report
 
@@ -92,16 +92,9 @@ def read_supervision_report(
                           "supervision.xlsx", lang=lang)
 
 
-@router.get("/auto-share", responses={200: {"content": {
-    "application/json": {},
-    REPORT_MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}})
-def read_auto_share(
-    session: SessionDep, user: Annotated[User, Depends(allowed("supervision:report"))],
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
-    report_format: Annotated[Literal["json", "xlsx"], Query(alias="format")] = "json",
-    lang: Annotated[Literal["zh", "en"], Query()] = "zh",
-) -> Any:
+@router.get("/auto-share", responses=JSON_OR_XLSX)
+def read_auto_share(session: SessionDep, user: Reporter, first: First = None, last: Last = None,
+                    report_format: ReportFormat = "json", lang: Language = "zh") -> Any:
     """The share of 秒批 decisions (by rule) per procedure and step, with the total."""
     from flows.casework.auto_decisions import auto_share
 
@@ -116,7 +109,7 @@ def read_auto_share(
 
 
 @router.get("/grades")
-def read_grades(session: SessionDep, user: Annotated[User, Depends(allowed("supervision:report"))],
+def read_grades(session: SessionDep, user: Reporter,
                 year: Annotated[int, Query(ge=2000, le=2100)],
                 quarter: Annotated[int, Query(ge=1, le=4)]) -> list[dict[str, Any]]:
     """Each department's grade for a quarter (优秀/良好/合格/不合格; thresholds: estimate)."""
