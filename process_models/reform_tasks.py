@@ -10,7 +10,7 @@ A ledger file (YAML)::
     tasks:
       - id: newborn_bundle
         title: 出生“一件事”并联办理
-        owner: health                  # the department answering for it
+        owner: health                  # a catalog department, or one named under departments
         deadline: 2025-03-31
         status: on_track               # on_track, blocked or done
         scenario: newborn              # the catalog reform (catalog/reforms/<id>.yaml) it delivers
@@ -29,6 +29,7 @@ A ledger file (YAML)::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -97,16 +98,30 @@ def parse_reform_tasks(text: str, *, file: str | None = None) -> ReformLedger:
     if len(tasks) > MAX_TASKS:
         raise ProcedureError(f"{len(tasks)} tasks; split the ledger (at most {MAX_TASKS})",
                              file=file, path="tasks")
+    owners = sorted({*map(str, departments), *_catalog_departments()})
     found, seen = [], set()
     for i, task in enumerate(tasks):
         found.append(_task(task, file, f"tasks[{i}]"))
         if found[-1].id in seen:
             raise ProcedureError(f"duplicate task id '{found[-1].id}'", file=file,
                                  path=f"tasks[{i}].id")
+        if found[-1].owner not in owners:
+            raise ProcedureError(
+                f"unknown owner '{found[-1].owner}'; use a catalog department id or name "
+                "it under departments (id: name)", file=file, path=f"tasks[{i}].owner",
+                suggestion=did_you_mean(found[-1].owner, owners))
         seen.add(found[-1].id)
     return ReformLedger(name=str(data.get("name") or ""),
                         departments={str(k): str(v) for k, v in departments.items()},
                         tasks=found)
+
+
+@cache
+def _catalog_departments() -> frozenset[str]:
+    """The department ids of the catalog's procedures (owners a ledger need not name)."""
+    from process_models.catalog import load_catalog
+
+    return frozenset(d.id for proc in load_catalog() for d in proc.departments)
 
 
 def _task(task: Any, file: str | None, where: str) -> ReformTask:

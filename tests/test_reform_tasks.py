@@ -43,6 +43,8 @@ def test_red_and_yellow_tasks_owe_a_written_explanation():
     (("scenario: newborn", "scenario: newbron"), r"tasks\[0\].scenario: no catalog reform"),
     (("deadline: 2025-06-30", "deadline: 2025-13-30"), r"tasks\[2\].deadline"),
     (("owner: health, ", ""), r"tasks\[0\].owner: missing field 'owner'"),
+    (("owner: housing", "owner: housng"),
+     r"tasks\[1\].owner: unknown owner 'housng'.*did you mean 'housing'"),
     (("departments:", "departmens:"), r"unknown field 'departmens'.*did you mean 'departments'"),
     (("departments: {data_bureau: 县政务服务和数据管理局, service_centre: 县政务服务中心}",
       "departments: [data_bureau]"), "departments: give a mapping of department id to name"),
