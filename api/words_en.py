@@ -772,4 +772,6 @@ EN: dict[str, str] = {
     # the applicant journey's pages
     "rating.comment_given": "Comment",
     "applicant.back_to_case": "Back to the progress",
+    # SPGL interchange (audit export --format spgl)
+    "export.wrote": "wrote {path}: {count} events ({format})",
 }

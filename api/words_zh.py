@@ -729,4 +729,6 @@ ZH: dict[str, str] = {
     # the applicant journey's pages
     "rating.comment_given": "评价意见",
     "applicant.back_to_case": "返回办理进度",
+    # SPGL interchange (audit export --format spgl)
+    "export.wrote": "已写出 {path}：{count} 个事件（{format}）",
 }

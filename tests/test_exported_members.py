@@ -45,9 +45,9 @@ EXPORTED = {
         "fit_distribution", "fit_procedure", "graph_layout", "graph_png", "graph_svg",
         "load_arrivals", "load_bpmn", "load_prosimos",
         "load_scenario", "load_staff", "log_cases", "log_durations", "measure", "plot_gantt",
-        "read_log",
+        "read_log", "read_spgl",
         "save_bpmn", "schedule", "simulate", "simulate_capacity", "simulate_prosimos",
-        "what_if", "write_gantt",
+        "what_if", "write_gantt", "write_spgl",
     ],
     "flows": [
         "ADVANCING_KINDS", "AdvanceSummary", "FLOWS", "InProcessWorker", "WORK_POOL",

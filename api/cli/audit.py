@@ -340,21 +340,27 @@ def seal(database: DatabaseOpt = None) -> None:
 
 @audit_app.command("export")
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="xes, ocel-json or ocel-sqlite")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+    fmt: Annotated[str, typer.Option(
+        "--format", help="xes, ocel-json, ocel-sqlite or spgl (a new folder of the SPGL_*.csv "
+                         "tables of 工改 systems)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="file (folder for spgl) to "
+                                                                "write")],
     start: FromOpt = None,
     end: ToOpt = None,
     procedure: ProcedureOpt = None,
     database: DatabaseOpt = None,
+    lang: LangOpt = "zh",
 ) -> None:
-    """Export case history as an event log (XES or OCEL 2.0) for process-mining tools."""
+    """Export case history as an event log (XES, OCEL 2.0 or SPGL tables) for process-mining
+    tools and 工改 systems."""
     from flows.casework.history import history_events
     from simulations.interchange.export import export_events
 
+    t = words(lang)
     with _session(database) as session:
         count = export_events(history_events(session, start=_day(start), end=_day(end),
                                              procedure_id=procedure), output, fmt)
-    console().print(f"wrote {output}: {count} events ({fmt})")
+    console().print(t["export.wrote"].format(path=output, count=count, format=fmt))
 
 
 @app.command("fit")

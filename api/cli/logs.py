@@ -95,7 +95,9 @@ def print_log_audit(result: dict, lang: str, *, deadline: str | None,
     out.print(t["log.basis"].format(source=result["source"]))
 
 
-LogArg = Annotated[Path, typer.Argument(help="an event log: .xes or .csv, either may be .gz")]
+LogArg = Annotated[Path, typer.Argument(
+    help="an event log: .xes or .csv, either may be .gz; or a folder or .zip of a 工改 "
+         "system's SPGL_*.csv tables")]
 MinShareOpt = Annotated[float, typer.Option(
     "--min-share", min=0.0, max=1.0, help="a step runs in at least this share of the cases; "
                                           "rarer activities are folded away")]

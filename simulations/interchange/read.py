@@ -375,12 +375,14 @@ def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: _Clock,
 
 def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
              ) -> Iterator[LogEvent]:
-    """Stream the events of an XES or CSV log (either may be gzipped), checking each row.
+    """Stream the events of an XES or CSV log (either may be gzipped) or of SPGL tables,
+    checking each row.
 
     Parameters
     ----------
     path : path
-        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz``.
+        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz``; or a folder or ``.zip``
+        of a 工改 system's ``SPGL_*`` tables (:mod:`simulations.interchange.spgl`).
     columns : LogColumns, optional
         Column names where the log does not use the standard ones.
 
@@ -394,6 +396,10 @@ def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
     """
     path = Path(path)
     columns = columns or LogColumns()
+    if path.is_dir() or path.name.lower().endswith(".zip"):
+        from simulations.interchange.spgl import read_spgl
+
+        return read_spgl(path, columns)
     name = path.name.lower().removesuffix(".gz")
     suffix = Path(name).suffix
     if suffix == ".xes":
@@ -402,5 +408,5 @@ def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
         return _read_csv(path, columns)
     raise EventLogError(
         f"unknown log format '{suffix or path.name}'; give a .xes or .csv file (or .xes.gz, "
-        ".csv.gz)", file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
+        ".csv.gz), or a folder or .zip of SPGL_*.csv tables", file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
 
