@@ -316,11 +316,15 @@ def test_export_holds_every_step_start_decision_and_certificate(run_cli, history
 
 def test_spgl_export_of_history_reads_back_as_the_same_cases_steps_and_times(run_cli, history,
                                                                             tmp_path):
-    """Cases become 审批事项实例, each step's start, 补正 and decision a 办理详细信息 row with
-    the department as 处室; read back, every one returns with its time (to the second)."""
+    """Cases become 审批事项实例, each step's start, 补正 and decision a 办理详细信息 row, the
+    step's name as 环节 and its department's as 处室; read back, every one returns with its
+    time (to the second)."""
     from simulations.interchange.eventlog import TRANSITIONS
-    from simulations.interchange.read import read_log
+    from simulations.interchange.spgl import read_spgl
 
+    proc = load_catalog_procedure("newborn")
+    steps = {s.id: s.name for s in proc.steps}
+    departments = {d.id: d.name for d in proc.departments}
     out = tmp_path / "spgl"
     code, stdout, err = run_cli("audit", "export", "--format", "spgl", "-o", out,
                                 "--database", history, "--lang", "en")
@@ -328,9 +332,9 @@ def test_spgl_export_of_history_reads_back_as_the_same_cases_steps_and_times(run
     assert (code, err) == (0, "")
     assert f"{len(events)} events (spgl)" in stdout
     back = [(e.case_id, e.activity, e.transition, e.at, e.group, e.resource)
-            for e in read_log(out)]
-    assert back == [(e.case_id, e.step_id, TRANSITIONS[e.kind], e.at.replace(microsecond=0),
-                     e.department_id, e.resource)
+            for e in read_spgl(out)]
+    assert back == [(e.case_id, steps[e.step_id], TRANSITIONS[e.kind],
+                     e.at.replace(microsecond=0), departments[e.department_id], e.resource)
                     for e in events if e.kind != "certificate"]
     assert any(e.kind == "supplement" for e in events)
 

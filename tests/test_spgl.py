@@ -20,8 +20,8 @@ from process_models.errors import EventLogError
 from simulations.interchange import spgl
 from simulations.interchange.eventlog import TRANSITIONS, Event
 from simulations.interchange.log_cases import log_cases
-from simulations.interchange.read import LogColumns, read_log
-from simulations.interchange.spgl import read_spgl, write_spgl
+from simulations.interchange.read import LogColumns
+from simulations.interchange.spgl import open_log, read_spgl, write_spgl
 
 PROJECTS = [["GCDM", "XMMC", "XZQHDM"], ["2501-230125-04-01-000001", "宾县物流园", "230125"]]
 ITEMS = [["SPSXBM", "SPSXMC", "SPJDXH"], ["0001", "建设工程规划许可证核发", "2"]]
@@ -76,7 +76,7 @@ def test_an_export_in_any_encoding_delimiter_and_container_reads_case_by_case(
     source = export(tmp_path / "spgl", encoding=encoding, delimiter=delimiter)
     if packed:
         source = zipped(source, tmp_path / "spgl.zip")
-    events = list(read_log(source))
+    events = list(open_log(source))
     assert [(e.case_id, e.activity, e.transition, e.at.strftime("%d %H:%M")) for e in events] == [
         ("SL-2", "受理", "complete", "04 09:00"), ("SL-2", "办结（通过）", "complete", "06 16:00"),
         ("SL-1", "受理", "complete", "03 09:00"), ("SL-1", "审查", "start", "03 10:00"),
@@ -140,7 +140,7 @@ def test_each_bad_row_is_one_error_naming_its_file_and_line(tmp_path, table, row
 def test_a_zip_member_named_outside_the_archive_is_refused(tmp_path, name):
     archive = zipped(export(tmp_path / "spgl"), tmp_path / "spgl.zip", {name: b"GCDM\n1\n"})
     with pytest.raises(EventLogError, match="is named outside the archive"):
-        list(read_log(archive))
+        list(open_log(archive))
 
 
 def test_a_zip_of_too_many_files_or_unpacking_too_large_is_refused(tmp_path, monkeypatch):
@@ -164,11 +164,11 @@ def test_more_detail_rows_than_the_cap_is_one_line(tmp_path, monkeypatch):
 def test_a_damaged_zip_and_text_in_neither_encoding_are_one_line(tmp_path):
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(EventLogError, match="not a readable .zip"):
-        list(read_log(tmp_path / "bad.zip"))
+        list(open_log(tmp_path / "bad.zip"))
     folder = export(tmp_path / "spgl")
     (folder / "SPGL_XMSPSXBLXXB.csv").write_bytes(b"SPSXSLBM,SPSXBM\n\xff\xfe\xff,1\n")
     with pytest.raises(EventLogError, match="neither UTF-8 nor GBK"):
-        list(read_log(folder))
+        list(open_log(folder))
 
 
 @pytest.mark.parametrize(("columns", "message"), [
@@ -178,7 +178,7 @@ def test_a_damaged_zip_and_text_in_neither_encoding_are_one_line(tmp_path):
 def test_column_options_that_do_not_apply_to_spgl_tables_are_refused(tmp_path, columns,
                                                                      message):
     with pytest.raises(EventLogError, match=message):
-        list(read_log(export(tmp_path / "spgl"), columns))
+        list(open_log(export(tmp_path / "spgl"), columns))
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -41,11 +41,11 @@ def log_columns(**names: str | None) -> Any:
 
 
 def read_cases(log: Path, columns: Any) -> Any:
-    """The cases of ``log``, streamed."""
+    """The cases of ``log`` (a log file, or SPGL tables), streamed."""
     from simulations.interchange.log_cases import log_cases
-    from simulations.interchange.read import read_log
+    from simulations.interchange.spgl import open_log
 
-    return log_cases(read_log(log, columns), file=str(log))
+    return log_cases(open_log(log, columns), file=str(log))
 
 
 def _time_table(title: str, rows: dict[str, dict], t: dict[str, str], top: int = 15) -> Any:

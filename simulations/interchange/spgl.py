@@ -40,8 +40,8 @@ member named outside the archive (``../``, an absolute path) is refused.
 :func:`write_spgl` writes onething's history the same way: cases as 审批事项实例 (one
 project each), each step's start, 补正 and decision as 办理详细信息 rows (环节 the step,
 处室 the department), certificates as 批复文件 (``SPGL_XMSPSXPFWJXXB``), in UTF-8 with a
-BOM, times to the second as the standard writes them; into a new folder, moved into place
-when complete.
+BOM, times to the second as the standard writes them, names (:class:`SpglNames`) where the
+tables hold names; into a new folder, moved into place when complete.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ import csv
 import io
 import os
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import fields
 from datetime import datetime, time
@@ -61,13 +61,21 @@ from typing import IO, NamedTuple
 from process_models.calendar import add_working_days, local_date, local_time
 from process_models.errors import EventLogError, did_you_mean
 from simulations.interchange.eventlog import Event, by_case, without_cycle_collection
-from simulations.interchange.read import LogColumns, LogEvent, _Clock, _delimiter
+from simulations.interchange.read import (
+    LogColumns,
+    LogEvent,
+    TimestampClock,
+    read_log,
+    sniff_delimiter,
+)
 
 __all__ = [
     "BLZT",
     "MAX_BYTES",
     "MAX_MEMBERS",
     "MAX_ROWS",
+    "SpglNames",
+    "open_log",
     "read_spgl",
     "write_spgl",
 ]
@@ -181,7 +189,7 @@ def _rows(member: _Member, table: str) -> Iterator[tuple[int, dict[str, str]]]:
     with member.open() as raw:
         encoding = _encoding(raw, file)
     with member.open() as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as f:
-        reader = csv.reader(f, delimiter=_delimiter(f, file), strict=True)
+        reader = csv.reader(f, delimiter=sniff_delimiter(f, file), strict=True)
         try:
             header = [h.strip().upper() for h in next(reader, [])]
             missing = [c for c in required if c not in header]
@@ -237,7 +245,7 @@ def _limit_days(text: str, file: str, line: int) -> float | None:
 def _instances(tables: dict[str, _Member]) -> dict[str, _Instance]:
     projects, items = _keys(tables, PROJECT, "GCDM"), _keys(tables, ITEM, "SPSXBM")
     member = tables[INSTANCE]
-    clock = _Clock(member.name)
+    clock = TimestampClock(member.name)
     out: dict[str, _Instance] = {}
     for line, row in _rows(member, INSTANCE):
         for column, known, table in (("GCDM", projects, PROJECT), ("SPSXBM", items, ITEM)):
@@ -281,7 +289,7 @@ class _Detail(NamedTuple):
 def _details(tables: dict[str, _Member], instances: dict[str, _Instance]
              ) -> dict[str, list[_Detail]]:
     member = tables[DETAIL]
-    clock = _Clock(member.name)
+    clock = TimestampClock(member.name)
     cases: dict[str, list[_Detail]] = {}
     for count, (line, row) in enumerate(_rows(member, DETAIL), 1):
         _check_size(count, member.name, line)
@@ -353,6 +361,17 @@ def read_spgl(path: str | os.PathLike[str], columns: LogColumns | None = None
                            d.group, deadline, instance.accepted)
 
 
+def open_log(path: str | os.PathLike[str], columns: LogColumns | None = None
+             ) -> Iterator[LogEvent]:
+    """The events of any log onething reads: SPGL tables (a folder or ``.zip``,
+    :func:`read_spgl`) or an XES or CSV file (:func:`~simulations.interchange.read.read_log`).
+    """
+    path = Path(path)
+    if path.is_dir() or path.name.lower().endswith(".zip"):
+        return read_spgl(path, columns)
+    return read_log(path, columns)
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 _WRITE = {
@@ -367,26 +386,39 @@ _WRITE = {
 }
 
 
+class SpglNames(NamedTuple):
+    """The names written where the tables hold a name (项目名称, 事项名称, 办理环节, 处室):
+    procedures by id, steps by ``(procedure_id, step_id)``, departments by id; an id
+    without a name is written as it is."""
+
+    procedures: Mapping[str, str] = {}
+    steps: Mapping[tuple[str, str], str] = {}
+    departments: Mapping[str, str] = {}
+
+
 def _second(at: datetime) -> str:
     """``at`` in service-centre time as the standard writes times: ``2025-03-03 09:00:00``."""
     return local_time(at).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _case_rows(case_id: str, run: list[Event]) -> dict[str, list[list[str]]]:
+def _case_rows(case_id: str, run: list[Event], names: SpglNames) -> dict[str, list[list[str]]]:
     procedure = run[0].procedure_id or ""
+    title = names.procedures.get(procedure, procedure)
     rows: dict[str, list[list[str]]] = {
-        PROJECT: [[case_id, "", case_id, case_id, procedure, procedure]],
-        INSTANCE: [[case_id, "", case_id, procedure, procedure, procedure, case_id,
+        PROJECT: [[case_id, "", case_id, case_id, title, procedure]],
+        INSTANCE: [[case_id, "", case_id, procedure, title, procedure, case_id,
                     _second(run[0].at), ""]],
         DETAIL: [], APPROVAL: []}
     for n, e in enumerate(run, 1):
+        step = names.steps.get((procedure, e.step_id), e.step_id)
         if e.kind == "certificate":
             rows[APPROVAL].append([f"{case_id}-{n}", case_id, case_id, _second(e.at)[:10],
-                                   e.certificate or "", e.step_id])
+                                   e.certificate or "", step])
             continue
-        rows[DETAIL].append([f"{case_id}-{n}", "", case_id, case_id, e.step_id,
-                             e.department_id or "", e.resource or "", _BLZT_OF_KIND[e.kind],
-                             BLZT[_BLZT_OF_KIND[e.kind]], _second(e.at)])
+        department = e.department_id or ""
+        rows[DETAIL].append([f"{case_id}-{n}", "", case_id, case_id, step,
+                             names.departments.get(department, department), e.resource or "",
+                             _BLZT_OF_KIND[e.kind], BLZT[_BLZT_OF_KIND[e.kind]], _second(e.at)])
     return rows
 
 
@@ -403,9 +435,11 @@ def _target(path: Path) -> Path:
 
 
 @without_cycle_collection
-def write_spgl(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
+def write_spgl(events: Iterable[Event], path: str | os.PathLike[str],
+               names: SpglNames | None = None) -> int:
     """Write ``events`` (grouped by case, in time order) as SPGL tables into the new folder
-    ``path``; return the event count.
+    ``path``, with the ``names`` of procedures, steps and departments where there is one;
+    return the event count.
 
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "spgl"
@@ -416,6 +450,7 @@ def write_spgl(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
     ['SPGL_DFXMSPLCJDSXXXB.csv', 'SPGL_DFXMSPLCJDXXB.csv']
     """
     path = Path(path)
+    names = names or SpglNames()
     tmp = _target(path)
     count = 0
     procedures: set[str] = set()
@@ -428,13 +463,14 @@ def write_spgl(events: Iterable[Event], path: str | os.PathLike[str]) -> int:
                 out[table] = csv.writer(f)
                 out[table].writerow(header)
             for case_id, run in by_case(events):
-                for table, rows in _case_rows(case_id, run).items():
+                for table, rows in _case_rows(case_id, run, names).items():
                     out[table].writerows(rows)
                 procedures.add(run[0].procedure_id or "")
                 count += len(run)
             for n, procedure in enumerate(sorted(procedures - {""}), 1):
-                out[STAGE].writerow([f"stage-{n}", procedure, "1", procedure, procedure, "1"])
-                out[ITEM].writerow([f"item-{n}", procedure, "1", "1", procedure, "1", procedure])
+                title = names.procedures.get(procedure, procedure)
+                out[STAGE].writerow([f"stage-{n}", procedure, "1", procedure, title, "1"])
+                out[ITEM].writerow([f"item-{n}", procedure, "1", "1", procedure, "1", title])
         os.replace(tmp, path)
     except BaseException:
         for f in tmp.iterdir():
