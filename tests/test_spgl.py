@@ -108,6 +108,28 @@ def test_a_missing_required_column_names_the_file_the_column_and_the_columns_pre
     assert ", ".join(c for c in TABLES[table][0] if c != column) in str(err.value)
 
 
+def test_rows_withdrawn_by_their_sender_are_skipped_and_the_later_row_of_an_instance_counts(
+        tmp_path):
+    """SJYXBS 0 marks a row the sending system withdrew."""
+    details = [[*DETAILS[0], "SJYXBS"], *([*r, "1"] for r in DETAILS[1:]),
+               ["SL-1", "审查", "规划科", "张三", "13", "2025-03-04 15:30:00", "", "0"]]
+    instances = [*INSTANCES, ["SL-1", "0001", "2501-230125-04-01-000001",
+                              "2025-03-03 09:00:00", "10"]]
+    cases = {c.case_id: c for c in log_cases(read_spgl(export(
+        tmp_path / "spgl", {**TABLES, "SPGL_XMSPSXBLXXXXB": details,
+                            "SPGL_XMSPSXBLXXB": instances})))}
+    assert "办结（不通过）" not in {e for c in cases.values() for e in c.trace}
+    assert len(cases["SL-1"].runs) == 2
+    assert cases["SL-1"].deadline.date() == add_working_days(datetime(2025, 3, 3).date(), 10)
+
+
+def test_two_files_of_one_table_are_refused(tmp_path):
+    folder = export(tmp_path / "spgl")
+    (folder / "spgl_xmspsxblxxb.txt").write_text(_csv(INSTANCES), encoding="utf-8")
+    with pytest.raises(EventLogError, match="two files hold SPGL_XMSPSXBLXXB"):
+        list(read_spgl(folder))
+
+
 def test_an_export_without_the_detail_table_names_the_files_it_has(tmp_path):
     tables = {k: v for k, v in TABLES.items() if k != "SPGL_XMSPSXBLXXXXB"}
     with pytest.raises(EventLogError, match="no SPGL_XMSPSXBLXXXXB.csv among SPGL_"):

@@ -14,15 +14,17 @@ table                       what                  columns
                                                   ``BLSJ``\\* 办理时间, ``BLHJ`` 办理环节,
                                                   ``BLCS`` 办理处（科）室, ``BLR`` 办理人
 ``SPGL_XMSPSXBLXXB`` *      审批事项实例 (cases)  ``SPSXSLBM``\\*, ``SPSXBM``\\* 事项编码,
-                                                  ``GCDM`` 工程代码, ``SPSXMC``, ``SLSJ`` 受理时间,
+                                                  ``GCDM`` 工程代码, ``SLSJ`` 受理时间,
                                                   ``SXBLSX`` 承诺时限 (working days)
-``SPGL_XMJBXXB``            项目基本信息          ``GCDM``\\*, ``XMMC``, ``XZQHDM``
-``SPGL_DFXMSPLCJDSXXXB``    阶段事项              ``SPSXBM``\\*, ``SPSXMC``, ``SPJDXH``
+``SPGL_XMJBXXB``            项目基本信息          ``GCDM``\\*
+``SPGL_DFXMSPLCJDSXXXB``    阶段事项              ``SPSXBM``\\*
 =========================== ===================== ===============================================
 
 The project and stage-item tables, when present, check the references: each instance's
-``GCDM`` must be a project, its ``SPSXBM`` an item. Other tables of the export (阶段
-``SPGL_DFXMSPLCJDXXB``, 单位, 批复文件...) are not read.
+``GCDM`` must be a project, its ``SPSXBM`` an item. Other tables and columns of the export
+(阶段 ``SPGL_DFXMSPLCJDXXB``, 单位, 批复文件, names...) are not read. A row whose 数据有效标识
+``SJYXBS`` is 0 (withdrawn by its sender) is skipped; of two rows of one instance the later
+counts. ``audit actual --log EXPORT --deadline SXBLSX`` holds each case to its 承诺时限.
 
 Each event's activity is its 办理环节 (``BLHJ``) when the row has one, with the lifecycle
 given by ``BLZT`` (8 部门开始办理 starts, 6 补正（开始） and 9 特别程序（开始） suspend,
@@ -39,9 +41,10 @@ member named outside the archive (``../``, an absolute path) is refused.
 
 :func:`write_spgl` writes onething's history the same way: cases as 审批事项实例 (one
 project each), each step's start, 补正 and decision as 办理详细信息 rows (环节 the step,
-处室 the department), certificates as 批复文件 (``SPGL_XMSPSXPFWJXXB``), in UTF-8 with a
-BOM, times to the second as the standard writes them, names (:class:`SpglNames`) where the
-tables hold names; into a new folder, moved into place when complete.
+处室 the department), certificates as 批复文件 (``SPGL_XMSPSXPFWJXXB``), every row valid
+(``SJYXBS`` 1), in UTF-8 with a BOM, times to the second as the standard writes them,
+names (:class:`SpglNames`) where the tables hold names; into a new folder, moved into place
+when complete.
 """
 
 from __future__ import annotations
@@ -100,21 +103,26 @@ STAGE, APPROVAL = "SPGL_DFXMSPLCJDXXB", "SPGL_XMSPSXPFWJXXB"
 #: table → (required columns, optional columns) read.
 _READ = {
     DETAIL: (("SPSXSLBM", "BLZT", "BLSJ"), ("BLHJ", "BLCS", "BLR")),
-    INSTANCE: (("SPSXSLBM", "SPSXBM"), ("GCDM", "SPSXMC", "SLSJ", "SXBLSX")),
-    PROJECT: (("GCDM",), ("XMMC", "XZQHDM")),
-    ITEM: (("SPSXBM",), ("SPSXMC", "SPJDXH")),
+    INSTANCE: (("SPSXSLBM", "SPSXBM"), ("GCDM", "SLSJ", "SXBLSX")),
+    PROJECT: (("GCDM",), ()),
+    ITEM: (("SPSXBM",), ()),
 }
+#: 数据有效标识: a row whose value is 0 has been withdrawn by the system that sent it.
+_VALID = "SJYXBS"
 
 
 # --- reading ---------------------------------------------------------------------------------
 
 
 class _Member(NamedTuple):
+    """A file of the export: its name as shown in errors, its own name, and how to open it."""
+
     name: str
+    base: str
     open: Callable[[], IO[bytes]]
 
 
-def _zip_members(path: Path, stack: ExitStack) -> dict[str, _Member]:
+def _zip_members(path: Path, stack: ExitStack) -> list[_Member]:
     try:
         archive = stack.enter_context(zipfile.ZipFile(path))
     except (OSError, zipfile.BadZipFile) as err:
@@ -127,23 +135,23 @@ def _zip_members(path: Path, stack: ExitStack) -> dict[str, _Member]:
     if sum(i.file_size for i in infos) > MAX_BYTES:
         raise EventLogError(f"the archive unpacks to more than {MAX_BYTES >> 20} MB; split "
                             "the export by period", file=str(path))
-    members = {}
+    members = []
     for info in infos:
         name = PurePosixPath(info.filename.replace("\\", "/"))
         if name.is_absolute() or ".." in name.parts or ":" in info.filename:
             raise EventLogError(f"member {info.filename!r} is named outside the archive; "
                                 "refusing it — export the tables again", file=str(path))
-        members[name.name] = _Member(f"{path}:{info.filename}",
-                                     lambda info=info: archive.open(info))
+        members.append(_Member(f"{path}:{info.filename}", name.name,
+                               lambda info=info: archive.open(info)))
     return members
 
 
-def _folder_members(path: Path) -> dict[str, _Member]:
+def _folder_members(path: Path) -> list[_Member]:
     files = [p for p in path.iterdir() if p.is_file()]
     if sum(p.stat().st_size for p in files) > MAX_BYTES:
         raise EventLogError(f"the folder's files hold more than {MAX_BYTES >> 20} MB; split "
                             "the export by period", file=str(path))
-    return {p.name: _Member(str(p), lambda p=p: open(p, "rb")) for p in files}
+    return [_Member(str(p), p.name, lambda p=p: open(p, "rb")) for p in files]
 
 
 def _tables(path: Path, stack: ExitStack) -> dict[str, _Member]:
@@ -154,17 +162,23 @@ def _tables(path: Path, stack: ExitStack) -> dict[str, _Member]:
         members = _zip_members(path, stack)
     else:
         raise EventLogError("no such folder or .zip", file=str(path))
-    tables = {}
-    for name, member in members.items():
-        stem, _, suffix = name.rpartition(".")
-        if suffix.lower() in ("csv", "txt") and stem.upper().startswith("SPGL_"):
-            tables[stem.upper()] = member
+    tables: dict[str, _Member] = {}
+    for member in members:
+        stem, _, suffix = member.base.rpartition(".")
+        table = stem.upper()
+        if suffix.lower() not in ("csv", "txt") or not table.startswith("SPGL_"):
+            continue
+        if table in tables:
+            raise EventLogError(f"two files hold {table}: {tables[table].name} and "
+                                f"{member.name}; keep one", file=str(path))
+        tables[table] = member
+    names = sorted(m.base for m in members)
     for table in (DETAIL, INSTANCE):
         if table not in tables:
             raise EventLogError(
-                f"no {table}.csv among {', '.join(sorted(members)) or 'no files'}; an SPGL "
+                f"no {table}.csv among {', '.join(names) or 'no files'}; an SPGL "
                 f"export needs {DETAIL}.csv (办理详细信息) and {INSTANCE}.csv (审批事项实例)",
-                file=str(path), suggestion=did_you_mean(f"{table}.csv", list(members)))
+                file=str(path), suggestion=did_you_mean(f"{table}.csv", names))
     return tables
 
 
@@ -183,7 +197,8 @@ def _encoding(f: IO[bytes], file: str) -> str:
 
 
 def _rows(member: _Member, table: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """``(line, {column: value})`` of the columns :data:`_READ` names for ``table``."""
+    """``(line, {column: value})`` of the columns :data:`_READ` names for ``table``, for
+    each row not withdrawn (:data:`_VALID`)."""
     required, optional = _READ[table]
     file = member.name
     with member.open() as raw:
@@ -199,6 +214,7 @@ def _rows(member: _Member, table: str) -> Iterator[tuple[int, dict[str, str]]]:
                     f"{', '.join(header) or 'none'}", file=file, line=1,
                     suggestion=did_you_mean(missing[0], header))
             index = {c: header.index(c) for c in (*required, *optional) if c in header}
+            valid = header.index(_VALID) if _VALID in header else None
             for row in reader:
                 if not any(cell.strip() for cell in row):
                     continue
@@ -207,7 +223,8 @@ def _rows(member: _Member, table: str) -> Iterator[tuple[int, dict[str, str]]]:
                         f"row has {len(row)} fields, the header has {len(header)}; the file "
                         "may be truncated or a field holds an unquoted delimiter",
                         file=file, line=reader.line_num)
-                yield reader.line_num, {c: row[i].strip() for c, i in index.items()}
+                if valid is None or row[valid].strip() != "0":
+                    yield reader.line_num, {c: row[i].strip() for c, i in index.items()}
         except csv.Error as err:
             raise EventLogError(f"malformed CSV: {err}", file=file,
                                 line=reader.line_num) from None
@@ -461,16 +478,17 @@ def write_spgl(events: Iterable[Event], path: str | os.PathLike[str],
                 f = stack.enter_context(open(tmp / f"{table}.csv", "w", encoding="utf-8-sig",
                                              newline="", buffering=1 << 20))
                 out[table] = csv.writer(f)
-                out[table].writerow(header)
+                out[table].writerow((*header, _VALID))
             for case_id, run in by_case(events):
                 for table, rows in _case_rows(case_id, run, names).items():
-                    out[table].writerows(rows)
+                    out[table].writerows([*row, "1"] for row in rows)
                 procedures.add(run[0].procedure_id or "")
                 count += len(run)
             for n, procedure in enumerate(sorted(procedures - {""}), 1):
                 title = names.procedures.get(procedure, procedure)
-                out[STAGE].writerow([f"stage-{n}", procedure, "1", procedure, title, "1"])
-                out[ITEM].writerow([f"item-{n}", procedure, "1", "1", procedure, "1", title])
+                out[STAGE].writerow([f"stage-{n}", procedure, "1", procedure, title, "1", "1"])
+                out[ITEM].writerow([f"item-{n}", procedure, "1", "1", procedure, "1", title,
+                                    "1"])
         os.replace(tmp, path)
     except BaseException:
         for f in tmp.iterdir():
