@@ -34,7 +34,7 @@ The resource is the 办理人, the group the 处室. A case's deadline is ``SXBL
 (the service centre's calendar) after its 受理时间 (``SLSJ``, else its first event),
 at the end of that day.
 
-Exports are not sorted by instance, so the reader holds the detail rows (a few fields
+Exports are not sorted by instance, so the reader holds the detail rows (about 400 bytes
 each, at most :data:`MAX_ROWS`) to put each case's events together in time order; a
 ``.zip`` may hold at most :data:`MAX_MEMBERS` files and :data:`MAX_BYTES` unpacked, and a
 member named outside the archive (``../``, an absolute path) is refused.
@@ -61,7 +61,7 @@ from datetime import datetime, time
 from pathlib import Path, PurePosixPath
 from typing import IO, NamedTuple
 
-from process_models.calendar import add_working_days, local_date, local_time
+from process_models.calendar import add_working_days, local_date
 from process_models.errors import EventLogError, did_you_mean
 from simulations.interchange.eventlog import Event, by_case, without_cycle_collection
 from simulations.interchange.read import (
@@ -94,7 +94,7 @@ _BLZT_OF_KIND = {"start": "8", "supplement": "6", "approve": "11", "reject": "13
 
 MAX_MEMBERS = 64
 MAX_BYTES = 2 << 30
-MAX_ROWS = 5_000_000
+MAX_ROWS = 2_000_000
 _SNIFF_BYTES = 64 * 1024
 
 DETAIL, INSTANCE, PROJECT, ITEM = ("SPGL_XMSPSXBLXXXXB", "SPGL_XMSPSXBLXXB", "SPGL_XMJBXXB",
@@ -216,9 +216,9 @@ def _rows(member: _Member, table: str) -> Iterator[tuple[int, dict[str, str]]]:
             index = {c: header.index(c) for c in (*required, *optional) if c in header}
             valid = header.index(_VALID) if _VALID in header else None
             for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
                 if len(row) != len(header):
+                    if not any(cell.strip() for cell in row):
+                        continue
                     raise EventLogError(
                         f"row has {len(row)} fields, the header has {len(header)}; the file "
                         "may be truncated or a field holds an unquoted delimiter",
@@ -413,9 +413,15 @@ class SpglNames(NamedTuple):
     departments: Mapping[str, str] = {}
 
 
-def _second(at: datetime) -> str:
-    """``at`` in service-centre time as the standard writes times: ``2025-03-03 09:00:00``."""
-    return local_time(at).strftime("%Y-%m-%d %H:%M:%S")
+def _second(e: Event) -> str:
+    """``e``'s time in service-centre time as the standard writes times, to the second
+    (cut from :attr:`Event.time`, which the database may have formatted already).
+
+    >>> _second(Event("C-1", "a", "start", datetime(2025, 3, 3, 9, 0, 5, 250000)))
+    '2025-03-03 09:00:05'
+    """
+    text = e.time
+    return f"{text[:10]} {text[11:19]}"
 
 
 def _case_rows(case_id: str, run: list[Event], names: SpglNames) -> dict[str, list[list[str]]]:
@@ -424,18 +430,18 @@ def _case_rows(case_id: str, run: list[Event], names: SpglNames) -> dict[str, li
     rows: dict[str, list[list[str]]] = {
         PROJECT: [[case_id, "", case_id, case_id, title, procedure]],
         INSTANCE: [[case_id, "", case_id, procedure, title, procedure, case_id,
-                    _second(run[0].at), ""]],
+                    _second(run[0]), ""]],
         DETAIL: [], APPROVAL: []}
     for n, e in enumerate(run, 1):
         step = names.steps.get((procedure, e.step_id), e.step_id)
         if e.kind == "certificate":
-            rows[APPROVAL].append([f"{case_id}-{n}", case_id, case_id, _second(e.at)[:10],
+            rows[APPROVAL].append([f"{case_id}-{n}", case_id, case_id, _second(e)[:10],
                                    e.certificate or "", step])
             continue
         department = e.department_id or ""
         rows[DETAIL].append([f"{case_id}-{n}", "", case_id, case_id, step,
                              names.departments.get(department, department), e.resource or "",
-                             _BLZT_OF_KIND[e.kind], BLZT[_BLZT_OF_KIND[e.kind]], _second(e.at)])
+                             _BLZT_OF_KIND[e.kind], BLZT[_BLZT_OF_KIND[e.kind]], _second(e)])
     return rows
 
 
@@ -475,8 +481,9 @@ def write_spgl(events: Iterable[Event], path: str | os.PathLike[str],
         with ExitStack() as stack:
             out = {}
             for table, header in _WRITE.items():
-                f = stack.enter_context(open(tmp / f"{table}.csv", "w", encoding="utf-8-sig",
+                f = stack.enter_context(open(tmp / f"{table}.csv", "w", encoding="utf-8",
                                              newline="", buffering=1 << 20))
+                f.write("\ufeff")  # the BOM (spreadsheets read UTF-8 by it), once
                 out[table] = csv.writer(f)
                 out[table].writerow((*header, _VALID))
             for case_id, run in by_case(events):
