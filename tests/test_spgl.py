@@ -255,6 +255,14 @@ def test_writing_into_a_folder_that_holds_files_is_refused_and_changes_nothing(t
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["notes.txt", "out"]
 
 
+def test_an_empty_folder_is_filled_and_a_killed_runs_leftovers_are_cleared(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / ".out.tmp" / "half").mkdir(parents=True)
+    assert write_spgl([Event("C-1", "a", "start", datetime(2025, 3, 3))], tmp_path / "out") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert len(list((tmp_path / "out").iterdir())) == 6
+
+
 def test_a_writer_failing_half_way_leaves_no_folder_behind(tmp_path):
     """Events out of time order fail after some rows are written: nothing stays."""
     events = [Event("C-1", "a", "start", datetime(2025, 3, 4)),

@@ -40,7 +40,7 @@ each, at most :data:`MAX_ROWS`) to put each case's events together in time order
 member named outside the archive (``../``, an absolute path) is refused.
 
 :func:`write_spgl` writes onething's history the same way: cases as 审批事项实例 (one
-project each), each step's start, 补正 and decision as 办理详细信息 rows (环节 the step,
+project each; 受理时间 the case's first event, 承诺时限 left empty), each step's start, 补正 and decision as 办理详细信息 rows (环节 the step,
 处室 the department), certificates as 批复文件 (``SPGL_XMSPSXPFWJXXB``), every row valid
 (``SJYXBS`` 1), in UTF-8 with a BOM, times to the second as the standard writes them,
 names (:class:`SpglNames`) where the tables hold names; into a new folder, moved into place
@@ -53,6 +53,7 @@ import codecs
 import csv
 import io
 import os
+import shutil
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
@@ -450,10 +451,8 @@ def _target(path: Path) -> Path:
         raise EventLogError("exists and is not an empty folder; SPGL tables go into a new "
                             "folder — choose another -o", file=str(path))
     tmp = path.with_name(f".{path.name}.tmp")
-    if tmp.exists():
-        for old in tmp.iterdir():
-            old.unlink()
-    tmp.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)  # left by a run that was killed
+    tmp.mkdir(parents=True)
     return tmp
 
 
@@ -498,9 +497,7 @@ def write_spgl(events: Iterable[Event], path: str | os.PathLike[str],
                                     "1"])
         os.replace(tmp, path)
     except BaseException:
-        for f in tmp.iterdir():
-            f.unlink()
-        tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     return count
 
