@@ -193,6 +193,37 @@ def test_a_damaged_zip_and_text_in_neither_encoding_are_one_line(tmp_path):
         list(open_log(folder))
 
 
+@pytest.mark.parametrize(("text", "message", "line"), [
+    ("SPSXSLBM,SPSXBM\nSL-1,0001,extra\n", "row has 3 fields, the header has 2", 2),
+    ('SPSXSLBM,SPSXBM\n"SL-1,0001\n', "malformed CSV", 2),
+    ("", "no column SPSXSLBM in SPGL_XMSPSXBLXXB; the columns are none", 1),
+])
+def test_a_broken_table_file_is_one_error_naming_its_line(tmp_path, text, message, line):
+    folder = export(tmp_path / "spgl")
+    (folder / "SPGL_XMSPSXBLXXB.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(EventLogError, match=message) as err:
+        list(open_log(folder))
+    assert f"SPGL_XMSPSXBLXXB.csv:{line}" in str(err.value)
+
+
+def test_a_table_in_utf8_that_turns_to_gbk_past_the_first_bytes_names_the_line(tmp_path):
+    rows = [*INSTANCES, *([f"SL-{n}", "0001", "", "", ""] for n in range(3, 8000))]
+    folder = export(tmp_path / "spgl", {**TABLES, "SPGL_XMSPSXBLXXB": rows})
+    with open(folder / "SPGL_XMSPSXBLXXB.csv", "ab") as f:
+        f.write("SL-规划,0001,,,\n".encode("gbk"))
+    with pytest.raises(EventLogError, match="not UTF-8 text, unlike the lines before") as err:
+        list(open_log(folder))
+    assert f"SPGL_XMSPSXBLXXB.csv:{len(rows) + 1}" in str(err.value)
+
+
+def test_a_missing_export_and_a_folder_too_large_are_one_line(tmp_path, monkeypatch):
+    with pytest.raises(EventLogError, match="no such folder or .zip"):
+        list(open_log(tmp_path / "nowhere.zip"))
+    monkeypatch.setattr(spgl, "MAX_BYTES", 100)
+    with pytest.raises(EventLogError, match="the folder's files hold more than"):
+        list(open_log(export(tmp_path / "spgl")))
+
+
 @pytest.mark.parametrize(("columns", "message"), [
     (LogColumns(case="GCDM"), "--case: SPGL tables have fixed columns"),
     (LogColumns(deadline="BJSX"), "--deadline BJSX: in SPGL tables the deadline is"),

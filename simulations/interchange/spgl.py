@@ -59,6 +59,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import fields
 from datetime import datetime, time
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import IO, NamedTuple
 
@@ -197,6 +198,18 @@ def _encoding(f: IO[bytes], file: str) -> str:
                         file=file, line=1)
 
 
+def _lines(raw: IO[bytes], encoding: str, file: str) -> Iterator[str]:
+    """The text lines of ``raw``, each decoded alone, so that a line in another encoding is
+    named exactly (a line break is the byte 0x0A in UTF-8 and GBK alike)."""
+    for number, line in enumerate(raw, 1):
+        try:
+            yield line.decode(encoding)
+        except UnicodeDecodeError:
+            raise EventLogError(f"not {encoding.removesuffix('-sig').upper()} text, unlike the "
+                                "lines before; save the table in one encoding",
+                                file=file, line=number) from None
+
+
 def _rows(member: _Member, table: str) -> Iterator[tuple[int, dict[str, str]]]:
     """``(line, {column: value})`` of the columns :data:`_READ` names for ``table``, for
     each row not withdrawn (:data:`_VALID`)."""
@@ -204,8 +217,11 @@ def _rows(member: _Member, table: str) -> Iterator[tuple[int, dict[str, str]]]:
     file = member.name
     with member.open() as raw:
         encoding = _encoding(raw, file)
-    with member.open() as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as f:
-        reader = csv.reader(f, delimiter=sniff_delimiter(f, file), strict=True)
+    with member.open() as raw:
+        lines = _lines(raw, encoding, file)
+        first = next(lines, "")
+        reader = csv.reader(chain((first,), lines),
+                            delimiter=sniff_delimiter(io.StringIO(first), file), strict=True)
         try:
             header = [h.strip().upper() for h in next(reader, [])]
             missing = [c for c in required if c not in header]
@@ -229,10 +245,6 @@ def _rows(member: _Member, table: str) -> Iterator[tuple[int, dict[str, str]]]:
         except csv.Error as err:
             raise EventLogError(f"malformed CSV: {err}", file=file,
                                 line=reader.line_num) from None
-        except UnicodeDecodeError:
-            raise EventLogError(f"not {encoding.removesuffix('-sig').upper()} text past "
-                                "this line; save the table in one encoding",
-                                file=file, line=reader.line_num + 1) from None
 
 
 def _keys(tables: dict[str, _Member], table: str, column: str) -> set[str] | None:
