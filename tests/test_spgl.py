@@ -329,6 +329,25 @@ def test_discover_takes_an_spgl_folder(run_cli, tmp_path):
     assert (tmp_path / "found.yaml").exists()
 
 
+@pytest.mark.slow   # seconds: discovery, simulation and four distances
+def test_fidelity_scores_a_procedure_discovered_from_spgl_tables_written_by_onething(
+        run_cli, tmp_path):
+    """Forty cases of three steps in a row, each started when the one before is decided."""
+    events = []
+    for n in range(40):
+        at = datetime(2025, 3, 3, 9, tzinfo=SERVICE_CENTRE_TZ) + timedelta(days=n)
+        for i, step in enumerate(STEPS):
+            events.append(Event(f"C-{n:02d}", step, "start", at, "住建局"))
+            at += timedelta(hours=20 + 7 * ((n * (i + 1)) % 5))
+            events.append(Event(f"C-{n:02d}", step, "approve", at, "住建局", "张三"))
+    write_spgl(events, tmp_path / "spgl")
+    code, out, err = run_cli("fidelity", tmp_path / "spgl", "--json")
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    assert result["split"]["train_cases"] + result["split"]["test_cases"] == 40
+    assert result["model"]["ngram_distance"] == pytest.approx(0.0)
+
+
 def test_a_bad_export_is_one_line_at_the_cli_not_a_traceback(run_cli, tmp_path):
     tables = {**TABLES, "SPGL_XMSPSXBLXXXXB": _without(DETAILS, "BLSJ")}
     code, out, err = run_cli("audit", "actual", "--log", export(tmp_path / "spgl", tables),
