@@ -311,8 +311,8 @@ def applicant_public(case, view: PersonalData) -> ApplicantPublic | None:
     )
 
 
-class CaseSummary(BaseModel):
-    """One case on the board."""
+class CaseBase(BaseModel):
+    """What the board and the case page both tell of a case."""
 
     case_id: str
     procedure_id: str
@@ -322,6 +322,11 @@ class CaseSummary(BaseModel):
     applicant: ApplicantPublic | None
     received_at: datetime
     due_date: date | None
+
+
+class CaseSummary(CaseBase):
+    """One case on the board."""
+
     stuck_steps: list[str] = Field(
         default=[], description="steps paused for 补正 that nothing brought can resume: "
                                 "stuck until an admin resumes them")
@@ -338,18 +343,10 @@ class CasesPublic(BaseModel):
     colours: dict[str, int] = Field(examples=[{"red": 1, "yellow": 2, "green": 7}])
 
 
-class CasePublic(BaseModel):
+class CasePublic(CaseBase):
     """Everything about one case."""
 
-    case_id: str
-    procedure_id: str
-    procedure_version: str
-    status: str
-    colour: Colour
-    applicant: ApplicantPublic | None
-    received_at: datetime
     accepted_at: datetime | None
-    due_date: date | None
     closed_at: datetime | None
     close_reason: str | None
     version: int
