@@ -38,6 +38,14 @@ Limits = Literal["committed", "statutory"]
 
 EXAMPLE_ID_NUMBER = "11010519491231002X"
 
+REPORT_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+"""The media type of each file format a report is downloaded as."""
+
 
 class ErrorMessage(BaseModel):
     """Every error answer: one line naming the field or thing, the bad value and the fix."""
