@@ -10,11 +10,15 @@ import re
 
 import pytest
 
-from tests.test_browser import CHROMIUM, _shot, _sideways
-from tests.test_browser import base_url as _base_url  # noqa: F401  (fixtures, by their names)
-from tests.test_browser import browser as _browser  # noqa: F401
-from tests.test_browser import engine as _engine  # noqa: F401
-from tests.test_browser import log_in as _log_in  # noqa: F401
+from tests.test_browser import (  # noqa: F401  (the fixtures, under their names)
+    CHROMIUM,
+    _shot,
+    _sideways,
+    base_url,
+    browser,
+    engine,
+    log_in,
+)
 from tests.test_reform_tasks import LEDGER
 
 pytestmark = [pytest.mark.slow,
@@ -35,7 +39,8 @@ def ledger(tmp_path_factory):
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_the_ledger_reads_by_name_with_colours_and_links_to_its_reforms(log_in, width):
+def test_the_ledger_reads_by_name_with_colours_and_links_to_its_reforms(log_in,  # noqa: F811
+                                                                        width):
     planner = log_in("planner")
     planner.set_viewport_size({"width": width, "height": 900})
     planner.goto("/planner")
