@@ -58,4 +58,6 @@ def test_the_ledger_reads_by_name_with_colours_and_links_to_its_reforms(log_in, 
     planner.click("tr[data-task=permits] a")
     planner.wait_for_url(re.compile(r"/planner\?procedure_id=construction_permit"))
     assert "宾县 工程项目审批 60 个工作日以内" in planner.inner_text("#scenario-name")
+    assert _sideways(planner) == [], f"the planner at {width} px"
+    _shot(planner, f"17-reform-task-scenario-{width}px")
     planner.set_viewport_size({"width": 1280, "height": 900})
