@@ -344,6 +344,18 @@ class WorkingCalendar:
             ordinals, start.toordinal()
         )
 
+    def working_ordinals(self, first: date, last: date) -> list[int]:
+        """The ordinals of the working days of the years ``first.year``–``last.year`` (at
+        least), sorted: :meth:`working_days_between` for many dates at once is a binary
+        search in this list.
+
+        >>> from datetime import date
+        >>> days = WorkingCalendar().working_ordinals(date(2025, 9, 26), date(2025, 10, 10))
+        >>> date(2025, 10, 1).toordinal() in days, date(2025, 9, 28).toordinal() in days
+        (False, True)
+        """
+        return self._cover(min(first.year, last.year), max(first.year, last.year))
+
     def add_calendar_days(self, start: date, days: float) -> date:
         """A calendar-day (自然日) limit: ``start`` + ``days``, moved to the next working day
         when it falls on a rest day. Fractions round up; +0 is ``start`` itself.

@@ -30,8 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from process_models.errors import EventLogError, did_you_mean
 from process_models.procedure import MAX_DAYS, Distribution, Procedure
+from simulations.interchange.log_cases import US_PER_DAY
 
 __all__ = [
     "FIT_KINDS",
@@ -41,6 +44,7 @@ __all__ = [
     "ks_statistic",
     "log_durations",
     "working_days_elapsed",
+    "working_days_elapsed_array",
 ]
 
 FIT_KINDS = ("auto", "empirical", "lognormal", "triangular")
@@ -66,6 +70,32 @@ def working_days_elapsed(start: datetime, end: datetime, calendar: Any = None) -
     clock = (end.hour - start.hour) * 3600 + (end.minute - start.minute) * 60 + (
         end.second - start.second) + (end.microsecond - start.microsecond) / 1e6
     return max(0.0, whole + clock / 86400)
+
+
+def working_days_elapsed_array(start_wall: np.ndarray, end_wall: np.ndarray,
+                               working: np.ndarray) -> np.ndarray:
+    """:func:`working_days_elapsed` for arrays of wall clocks in microseconds
+    (:func:`~simulations.interchange.log_cases.wall_us`), with the same floating-point
+    operations in the same order, so each result is the very number the scalar gives;
+    ``working`` is the calendar's :meth:`~process_models.calendar.WorkingCalendar.
+    working_ordinals` as an array.
+
+    >>> from datetime import date, datetime
+    >>> from process_models.calendar import default_calendar
+    >>> from simulations.interchange.log_cases import wall_us
+    >>> a, b = datetime(2025, 1, 24, 9), datetime(2025, 2, 7, 15)
+    >>> days = np.array(default_calendar().working_ordinals(a.date(), b.date()))
+    >>> working_days_elapsed_array(np.array([wall_us(a)]), np.array([wall_us(b)]), days)
+    array([5.25])
+    """
+    start_day, start_us = np.divmod(start_wall, US_PER_DAY)
+    end_day, end_us = np.divmod(end_wall, US_PER_DAY)
+    whole = (np.searchsorted(working, end_day, side="right")
+             - np.searchsorted(working, start_day, side="right"))
+    clock = (end_us // 1_000_000 - start_us // 1_000_000) + (
+        end_us % 1_000_000 - start_us % 1_000_000) / 1e6
+    elapsed = whole + clock / 86400
+    return np.where(elapsed > 0.0, elapsed, 0.0)
 
 
 def ks_statistic(samples: Iterable[float], cdf) -> float:
