@@ -70,8 +70,7 @@ def resampled_log(source: Path, events: int, target: Path, seed: int = 0) -> int
 def ours(log: Path) -> tuple[float, float, int]:
     """Seconds, peak traced MB, and steps of discovery and fitting on ``log``."""
     from process_models.calendar import country_calendar
-    from simulations.interchange.log_cases import log_cases
-    from simulations.interchange.read import read_log
+    from simulations.interchange.read_columns import read_table
     from simulations.planning.discovery import discover
 
     calendar = country_calendar("NL")
@@ -79,10 +78,10 @@ def ours(log: Path) -> tuple[float, float, int]:
     seconds = math.inf
     for _ in range(REPEATS):
         t0 = time.perf_counter()
-        found = discover(log_cases(read_log(log)), log=str(log), calendar=calendar)
+        found = discover(read_table(log), log=str(log), calendar=calendar)
         seconds = min(seconds, time.perf_counter() - t0)
     tracemalloc.start()  # a second run for memory: tracing slows every allocation
-    discover(log_cases(read_log(log)), log=str(log), calendar=calendar)
+    discover(read_table(log), log=str(log), calendar=calendar)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return seconds, peak, len(found.procedure.steps)

@@ -28,38 +28,38 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 RARE = [f"code-{k:02d}" for k in range(40)]
 
 
+def _run(rng: random.Random, runs: list, at: datetime, activity: str, hours: int) -> datetime:
+    """Add a run of ``activity`` starting up to three hours after ``at``; its end."""
+    start = at + timedelta(hours=rng.randint(0, 3))
+    end = start + timedelta(hours=hours)
+    runs.append((activity, start, end))
+    return end
+
+
 def generated_runs(seed: int, cases: int = 300) -> list[list[tuple[str, datetime, datetime]]]:
     """Cases of (activity, start, end): 受理, then 审查 A and 现场/勘验 in either order, 补正
     and a second 审查 A in some, 会审 in most, a rare code in a few, then 发证; gaps of whole
     hours so that some events share a timestamp."""
     rng = random.Random(seed)
     out = []
-    for i in range(cases):
-        t0 = datetime(2025, 2, 20, 8) + timedelta(days=rng.randint(0, 70), hours=rng.randint(0, 9))
-        at = t0
-        runs = []
-
-        def run(activity: str, hours: int) -> None:
-            nonlocal at
-            start = at + timedelta(hours=rng.randint(0, 3))
-            at = start + timedelta(hours=hours)
-            runs.append((activity, start, at))
-
-        run("受理", rng.randint(0, 2))
+    for _ in range(cases):
+        at = datetime(2025, 2, 20, 8) + timedelta(days=rng.randint(0, 70),
+                                                  hours=rng.randint(0, 9))
+        runs: list[tuple[str, datetime, datetime]] = []
+        at = _run(rng, runs, at, "受理", rng.randint(0, 2))
         pair = [("审查 A", rng.randint(4, 60)), ("现场/勘验", rng.randint(4, 90))]
         rng.shuffle(pair)
         for activity, hours in pair:
-            run(activity, hours)
+            at = _run(rng, runs, at, activity, hours)
         if rng.random() < 0.2:
-            run("补正", rng.randint(10, 200))
-            run("审查 A", rng.randint(2, 30))
+            at = _run(rng, runs, at, "补正", rng.randint(10, 200))
+            at = _run(rng, runs, at, "审查 A", rng.randint(2, 30))
         if rng.random() < 0.7:
-            run("会审", rng.randint(1, 40))
+            at = _run(rng, runs, at, "会审", rng.randint(1, 40))
         if rng.random() < 0.04:
-            run(rng.choice(RARE), rng.randint(0, 5))
-        run("发证", rng.randint(0, 20))
-        out.append([(a, s, e) for a, s, e in runs])
-        del i
+            at = _run(rng, runs, at, rng.choice(RARE), rng.randint(0, 5))
+        _run(rng, runs, at, "发证", rng.randint(0, 20))
+        out.append(runs)
     return out
 
 

@@ -118,11 +118,15 @@ class _Clock:
             at = datetime.fromisoformat(raw)
         except ValueError:
             at = self._other_form(raw, line, field_name)
-        offset = at.utcoffset()
-        if offset not in self.offsets:
-            self._check_zone(offset, raw, line, field_name)
-            self.offsets.add(offset)
+        self.note_zone(at.utcoffset(), raw, line, field_name)
         return at if at.tzinfo else local_time(at)
+
+    def note_zone(self, offset: timedelta | None, text: str, line: int,
+                  field_name: str) -> None:
+        """Remember the offset of ``text``, refusing one in another time zone."""
+        if offset not in self.offsets:
+            self._check_zone(offset, text, line, field_name)
+            self.offsets.add(offset)
 
     def _other_form(self, raw: str, line: int, field_name: str) -> datetime:
         """A date written with slashes (2025/01/24), else one located error."""

@@ -75,7 +75,8 @@ _UNSAFE = re.compile(r"[^\w+\-]+")
 
 @dataclass(frozen=True)
 class StepDiscovery:
-    """What the log says of one discovered step."""
+    """What the log says of one discovered step; ``durations`` holds one per case of the
+    log in its order (working days from ready to done, NaN where the case skips it)."""
 
     step_id: str
     activity: str
@@ -83,7 +84,7 @@ class StepDiscovery:
     share: float
     rework_share: float
     department: str
-    durations: list[float | None]
+    durations: np.ndarray
     waiting_p50: float | None = None
     processing_p50: float | None = None
 
@@ -145,8 +146,9 @@ class _Pairs:
         self.case, self.activity, self.runs = keys // width, keys % width, count
         begin = self.position[first].astype(float)
         started = t.has_start[first]
-        begin[started] = _ends_before(t, t.run_case[first[started]],
-                                      t.start_utc[first[started]], first_run) - 0.5
+        if started.any():
+            begin[started] = _ends_before(t, t.run_case[first[started]],
+                                          t.start_utc[first[started]], first_run) - 0.5
         self.begin, self.end = begin, self.position[last]
         self.has_start = started
         self.start_utc, self.start_wall = t.start_utc[first], t.start_wall[first]
@@ -352,9 +354,8 @@ def _step_discovery(t: LogTable, pairs: _Pairs, codes: dict[str, int], activity:
     end_utc, end_wall = pairs.end_utc[mine], pairs.end_wall[mine]
     ran = np.where(end_utc > ready_utc, working_days_elapsed_array(ready_wall, end_wall,
                                                                    working), 0.0)
-    durations: list[float | None] = [None] * t.cases
-    for case, days in zip(cases.tolist(), ran.tolist(), strict=True):
-        durations[case] = days
+    durations = np.full(t.cases, np.nan)
+    durations[cases] = ran
     started = pairs.has_start[mine]
     start_utc, start_wall = pairs.start_utc[mine][started], pairs.start_wall[mine][started]
     waiting = np.where(start_utc > ready_utc[started], working_days_elapsed_array(
@@ -373,12 +374,13 @@ def _procedure(found: list[StepDiscovery], deps, preds, log: str, source: str,
     departments = {s.department: safe_id(s.department) for s in found}
     steps = []
     for s in found:
-        runs = [d for d in s.durations if d is not None]
+        skipped = np.isnan(s.durations)
+        runs = s.durations[~skipped].tolist()
         if s.share >= ALWAYS_SHARE:
             dist = fit_distribution(runs)
         else:
-            dist = fit_distribution([0.0 if d is None else max(MIN_RUN_DAYS, d)
-                                     for d in s.durations], kind="empirical")
+            dist = fit_distribution(np.where(skipped, 0.0, np.maximum(
+                MIN_RUN_DAYS, s.durations)).tolist(), kind="empirical")
             dist = dist.model_copy(update={"fit": f"{dist.fit}, 0 for each case that skips "
                                                   f"the step; {source}"})
         p90 = min(MAX_DAYS, round(float(np.quantile(runs, 0.9)), 2))

@@ -154,7 +154,7 @@ def _triangular(xs: list[float]) -> tuple[Distribution, float] | None:
 
 
 def _empirical(xs: list[float]) -> Distribution:
-    xs = sorted(xs)
+    xs = np.sort(xs).tolist()
     if len(xs) > EMPIRICAL_MAX_SAMPLES:
         n = EMPIRICAL_MAX_SAMPLES
         xs = [xs[int((i + 0.5) * len(xs) / n)] for i in range(n)]

@@ -1,0 +1,375 @@
+"""Reading a CSV log straight into a :class:`~simulations.interchange.log_cases.LogTable`,
+a block of rows at a time, by array.
+
+:func:`read_table` cuts the file (gzipped or not) into blocks of whole lines, finds each
+line's cells by the positions of its delimiters, and turns the columns it needs into
+arrays: case and activity names by their distinct values, ISO 8601 timestamps digit by
+digit (other forms, such as dates written with slashes, one distinct text at a time
+through the row reader's parser). Only those arrays outlive a block.
+
+Whatever this path does not read the usual way goes to the row reader
+(:func:`~simulations.interchange.read.read_log`, then
+:func:`~simulations.interchange.log_cases.log_cases`), which reads it as before or gives
+its one located line: quoted cells, carriage returns, blank or ragged rows, empty or
+padded names, empty timestamps, lifecycle words other than a completion, case columns
+(deadline, case start or end), an XES file, a case whose rows are not together or go
+back in time, timestamps in two time zones. Both paths give the same table, so discovery
+gives the same procedure either way.
+
+>>> import tempfile, pathlib
+>>> log = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+>>> _ = log.write_text("case_id;activity;timestamp\\nC-1;受理;2025-01-24T09:00\\n"
+...                    "C-1;发证;2025-01-27\\n", encoding="utf-8")
+>>> t = read_table(log)
+>>> t.cases, t.activities, int(t.end_wall[1] - t.end_wall[0]) // 3_600_000_000
+(1, ['受理', '发证'], 63)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from process_models.calendar import SERVICE_CENTRE_TZ
+from process_models.errors import EventLogError
+from simulations.interchange.log_cases import (
+    LogTable,
+    _Codes,
+    case_table,
+    log_cases,
+    wall_us,
+)
+from simulations.interchange.read import (
+    _TRANSITION_WORDS,
+    LogColumns,
+    _Clock,
+    _delimiter,
+    _find_columns,
+    _open,
+    read_log,
+)
+
+__all__ = [
+    "read_table",
+]
+
+BLOCK_BYTES = 1 << 24
+_US_PER_MINUTE = 60_000_000
+_NAIVE_OFFSET_MINUTES = SERVICE_CENTRE_TZ.utcoffset(None) // timedelta(minutes=1)
+_UNIX_DAY_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+_DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
+_LAYOUTS = {  # length of the text before any offset: digit places, separator places
+    10: (_DATE_DIGITS, {4: b"-", 7: b"-"}),
+    16: (_DATE_DIGITS + [11, 12, 14, 15], {4: b"-", 7: b"-", 10: b"T ", 13: b":"}),
+    19: (_DATE_DIGITS + [11, 12, 14, 15, 17, 18],
+         {4: b"-", 7: b"-", 10: b"T ", 13: b":", 16: b":"}),
+    23: (_DATE_DIGITS + [11, 12, 14, 15, 17, 18, 20, 21, 22],
+         {4: b"-", 7: b"-", 10: b"T ", 13: b":", 16: b":", 19: b"."}),
+    26: (_DATE_DIGITS + [11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25],
+         {4: b"-", 7: b"-", 10: b"T ", 13: b":", 16: b":", 19: b"."}),
+}
+_EMPTY_OR_PADDED = re.compile(r"(?:^|\n)(?:\n|$)|(?:^|\n)[^\S\n]|[^\S\n](?:\n|$)")
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+class _Unusual(Exception):
+    """The log holds something only the row reader reads (or refuses) the usual way."""
+
+
+def read_table(path: str | os.PathLike[str], columns: LogColumns | None = None) -> LogTable:
+    """The cases of an XES or CSV log (either may be gzipped) as a table; a CSV log is read
+    by column, anything unusual by the row reader (see the module docstring).
+
+    Parameters
+    ----------
+    path : path
+        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz``.
+    columns : LogColumns, optional
+        Column names where the log does not use the standard ones.
+    """
+    path = Path(path)
+    columns = columns or LogColumns()
+    if Path(path.name.lower().removesuffix(".gz")).suffix in (".csv", ".txt"):
+        try:
+            return _Reader(path, columns).table()
+        except (_Unusual, EventLogError, OSError, EOFError, UnicodeDecodeError):
+            pass
+    return case_table(log_cases(read_log(path, columns), file=str(path)))
+
+
+def _blocks(f: IO[bytes]) -> Iterator[bytes]:
+    """The file in blocks of whole lines, each ending in a newline."""
+    rest = b""
+    while data := f.read(BLOCK_BYTES):
+        data = rest + data
+        cut = data.rfind(b"\n") + 1
+        rest = data[cut:]
+        if cut:
+            yield data[:cut]
+    if rest:
+        yield rest + b"\n"
+
+
+class _Reader:
+    """One CSV log read block by block into the columns of a :class:`LogTable`."""
+
+    def __init__(self, path: Path, columns: LogColumns) -> None:
+        self.path, self.columns, self.file = path, columns, str(path)
+        self.clock = _Clock(self.file)
+        self.activities, self.departments = _Codes(), _Codes()
+        self.case_ids: list[str] = []
+        self.parts: list[tuple[np.ndarray, ...]] = []
+
+    def table(self) -> LogTable:
+        with _open(self.path) as f:
+            blocks = _blocks(f)
+            first = next(blocks, b"")
+            bom = 3 if first.startswith(b"\xef\xbb\xbf") else 0
+            head = first[bom:first.find(b"\n")]
+            self._header(head.decode("utf-8").removesuffix("\r"))
+            if len(first) > bom + len(head) + 1:
+                self._block(first, bom + len(head) + 1)
+            for block in blocks:
+                self._block(block)
+        if not self.parts:
+            raise _Unusual
+        return self._assemble()
+
+    def _header(self, line: str) -> None:
+        self.delimiter = _delimiter(io.StringIO(line), self.file)
+        header = line.split(self.delimiter)
+        index = _find_columns(header, self.columns, self.file)
+        if {"deadline", "case_start", "case_end"} & index.keys() or \
+                {"timestamp", "end_timestamp"} <= index.keys():
+            raise _Unusual
+        self.width, self.index = len(header), index
+        self.time = index.get("end_timestamp", index.get("timestamp"))
+        self.transition = index.get("transition") if "timestamp" in index else None
+        self.header = header
+
+    def _cells(self, block: bytes, skip: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The block's bytes from ``skip`` on, and where each row's cells end (rows by
+        columns; a cell starts after the end of the one before it, the first after the end
+        of the row before)."""
+        if block.find(b'"', skip) >= 0 or block.find(b"\0", skip) >= 0:
+            raise _Unusual
+        if not block.isascii():
+            str(block, "utf-8")  # refuses bytes that are not UTF-8
+        raw = np.frombuffer(block, np.uint8, offset=skip)
+        marks = raw == ord(self.delimiter)
+        marks |= raw == 10
+        ends = np.flatnonzero(marks)
+        if len(ends) % self.width:
+            raise _Unusual
+        ends = ends.reshape(-1, self.width)
+        expected = np.full(self.width, ord(self.delimiter), np.uint8)
+        expected[-1] = 10
+        if not (raw[ends] == expected).all():  # a row of another width
+            raise _Unusual
+        return raw, ends
+
+    def _block(self, block: bytes, skip: int = 0) -> None:
+        raw, ends = self._cells(block, skip)
+        row_ends = ends[:, -1]
+        row_starts = np.concatenate([[0], row_ends[:-1] + 1])
+        if block.find(b"\r", skip) >= 0:  # lines ending in CR LF, every one of them
+            if np.count_nonzero(raw == 13) != len(ends) or not (raw[row_ends - 1] == 13).all():
+                raise _Unusual
+            ends[:, -1] -= 1
+
+        def column(j: int) -> tuple[np.ndarray, np.ndarray]:
+            starts = ends[:, j - 1] + 1 if j else row_starts
+            lengths = ends[:, j] - starts
+            return _text(raw, starts, lengths), lengths
+
+        cases = column(self.index["case"])[0]
+        firsts = np.flatnonzero(np.concatenate([[True], cases[1:] != cases[:-1]]))
+        joined = b"\n".join(cases[firsts].tolist()).decode("utf-8")
+        if _EMPTY_OR_PADDED.search(joined):
+            raise _Unusual
+        ids = joined.split("\n")
+        activity = self._codes(column(self.index["activity"])[0], self.activities)
+        department = self._codes(self._department(column), self.departments, unknown=True)
+        if self.transition is not None:
+            words = column(self.transition)[0]
+            for word in {words[0]} if (words == words[0]).all() else set(words.tolist()):
+                word = word.decode("utf-8").strip().lower()
+                if word and _TRANSITION_WORDS.get(word, word) != "complete":
+                    raise _Unusual
+        end_utc, end_wall = self._times(*column(self.time), self.header[self.time])
+        if "start_timestamp" in self.index:
+            j = self.index["start_timestamp"]
+            start_utc, start_wall = self._times(*column(j), self.header[j], empty_ok=True)
+        else:
+            start_utc = start_wall = np.full(len(cases), np.iinfo(np.int64).min)
+        segment = np.diff(np.append(firsts, len(cases)))
+        self.parts.append((np.repeat(np.arange(len(ids)) + len(self.case_ids), segment),
+                           activity, department, end_utc, end_wall, start_utc, start_wall))
+        self.case_ids += ids
+
+    def _department(self, column: Callable[[int], tuple[np.ndarray, np.ndarray]]
+                    ) -> np.ndarray:
+        """The group of each run, else its resource (empty when neither is given)."""
+        group, resource = self.index.get("group"), self.index.get("resource")
+        if group is None and resource is None:
+            return np.zeros(len(column(self.index["case"])[1]), "S1")
+        if group is None:
+            return column(resource)[0]
+        cells, lengths = column(group)
+        if resource is None or lengths.all():
+            return cells
+        return np.where(lengths > 0, cells, column(resource)[0])
+
+    def _codes(self, values: np.ndarray, codes: _Codes, unknown: bool = False) -> np.ndarray:
+        cells = values.tolist()
+        local = dict.fromkeys(cells)  # the distinct cells in the order first seen
+        for cell in local:
+            local[cell] = codes[_name(cell, "unknown" if unknown else None)]
+        return np.fromiter(map(local.__getitem__, cells), np.int64, len(cells))
+
+    def _times(self, texts: np.ndarray, lengths: np.ndarray, field_name: str,
+               empty_ok: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Instants and wall clocks (microseconds) of ISO 8601 texts, the usual layouts digit
+        by digit and any other one text at a time; an empty cell is the smallest integer
+        where allowed."""
+        cells = texts.view(np.uint8).reshape(len(texts), texts.dtype.itemsize)
+        utc = np.full(len(texts), np.iinfo(np.int64).min)
+        wall = utc.copy()
+        done = lengths == 0
+        if done.any() and not empty_ok:
+            raise _Unusual
+        for length in np.unique(lengths[lengths > 0]).tolist():
+            rows = np.flatnonzero(lengths == length)
+            for offset_len in (0, 1, 6):
+                sub = rows[_with_offset(cells[rows], length, offset_len)]
+                parsed = _iso(cells[sub], length - offset_len, offset_len)
+                if parsed is None:
+                    continue
+                ok, walls, minutes = parsed
+                sub = sub[ok]
+                for m in np.unique(minutes).tolist():
+                    self.clock.note_zone(timedelta(minutes=m) if offset_len else None,
+                                         texts[sub[0]].decode(), 0, field_name)
+                wall[sub] = walls
+                utc[sub] = walls - minutes * _US_PER_MINUTE
+                done[sub] = True
+        parsed_texts: dict[bytes, tuple[int, int]] = {}
+        for i in np.flatnonzero(~done).tolist():
+            if texts[i] not in parsed_texts:
+                at = self.clock.parse(texts[i].decode("utf-8"), 0, field_name)
+                parsed_texts[texts[i]] = (
+                    wall_us(at) - at.utcoffset() // timedelta(microseconds=1), wall_us(at))
+            utc[i], wall[i] = parsed_texts[texts[i]]
+        return utc, wall
+
+    def _assemble(self) -> LogTable:
+        """One table of the blocks' columns; a case cut by a block's end is one case."""
+        ids = self.case_ids
+        new = np.array([True] + [a != b for a, b in zip(ids[1:], ids[:-1], strict=True)])
+        case_of_segment = np.cumsum(new) - 1
+        if len(set(ids)) != len(ids) - int(np.count_nonzero(~new)):
+            raise _Unusual  # a case whose rows are not together
+        run_case = case_of_segment[np.concatenate([p[0] for p in self.parts])]
+        activity, department, end_utc, end_wall, start_utc, start_wall = (
+            np.concatenate([p[k] for p in self.parts]) for k in range(1, 7))
+        has_start = start_utc != np.iinfo(np.int64).min
+        begin_utc = np.where(has_start, start_utc, end_utc)
+        same = run_case[1:] == run_case[:-1]
+        if (end_utc < begin_utc).any() or (same & (begin_utc[1:] < end_utc[:-1])).any():
+            raise _Unusual  # a case going back in time
+        begin_wall = np.where(has_start, start_wall, end_wall)
+        firsts = np.flatnonzero(np.diff(run_case, prepend=-1))
+        lasts = np.append(firsts[1:], len(run_case)) - 1
+        return LogTable(list(self.activities), list(self.departments), run_case, activity,
+                        department, end_utc, end_wall, begin_utc, begin_wall, has_start,
+                        begin_utc[firsts], begin_wall[firsts], end_utc[lasts], end_wall[lasts],
+                        begin_utc[firsts], begin_wall[firsts])
+
+
+def _text(raw: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The cells of ``lengths`` bytes from ``starts`` in ``raw`` as one bytes array (``S``
+    dtype)."""
+    width = max(1, int(lengths.max(initial=0)))
+    last = len(raw) - width  # the last place a cell as wide as the widest may start
+    cells = np.lib.stride_tricks.sliding_window_view(raw, width)[np.minimum(starts, last)]
+    for i in np.flatnonzero(starts > last).tolist():  # the block's last cells
+        cells[i, :len(raw) - starts[i]] = raw[starts[i]:]
+    cells *= np.arange(width, dtype=np.int32) < lengths.astype(np.int32)[:, None]
+    return cells.view(f"S{width}").ravel()
+
+
+def _name(value: bytes, empty: str | None = None) -> str:
+    """A cell as a name; empty (when no ``empty`` stands in) or padded cells are unusual."""
+    text = value.decode("utf-8")
+    if text != text.strip() or not (text or empty):
+        raise _Unusual
+    return text or empty
+
+
+def _with_offset(cells: np.ndarray, length: int, offset_len: int) -> np.ndarray:
+    """Which texts of ``length`` bytes end in a ``Z`` (``offset_len`` 1), an offset ±HH:MM
+    (6) or neither (0)."""
+    zulu = cells[:, length - 1] == ord("Z")
+    zoned = np.zeros(len(cells), bool) if length < 7 else (
+        ((cells[:, length - 6] == ord("+")) | (cells[:, length - 6] == ord("-")))
+        & (cells[:, length - 3] == ord(":")))
+    return {0: ~zulu & ~zoned, 1: zulu, 6: zoned}[offset_len]
+
+
+def _number(cells: np.ndarray, places: list[int]) -> np.ndarray:
+    """The decimal number the digits at ``places`` spell (any byte counts as a digit:
+    :func:`_iso` checks them)."""
+    n = np.zeros(len(cells), np.int64)
+    for at in places:
+        n = n * 10 + cells[:, at] - ord("0")
+    return n
+
+
+def _iso(cells: np.ndarray, body: int, offset_len: int
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The texts of one layout digit by digit: which are valid dates and times as
+    ``datetime.fromisoformat`` reads them, their wall clocks and offsets in minutes (the
+    service centre's for naive ones); ``None`` for a layout read one text at a time."""
+    if body not in _LAYOUTS or not len(cells) or (offset_len and body == 10):
+        return None
+    digits, separators = _LAYOUTS[body]
+    if offset_len == 6:
+        digits = digits + [body + 1, body + 2, body + 4, body + 5]
+    ok = ((cells[:, digits] - ord("0")) <= 9).all(axis=1)
+    for at, allowed in separators.items():
+        found = cells[:, at] == allowed[0]
+        for other in allowed[1:]:
+            found |= cells[:, at] == other
+        ok &= found
+    year, month, day = (_number(cells, p) for p in ([0, 1, 2, 3], [5, 6], [8, 9]))
+    hour, minute, second = (_number(cells, [at, at + 1]) if body >= at + 2 else 0
+                            for at in (11, 14, 17))
+    micro = _number(cells, list(range(20, body))) * 10 ** (26 - body) if body > 19 else 0
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
+    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    ok &= (hour < 24) & (minute < 60) & (second < 60)
+    minutes = np.full(len(cells), _NAIVE_OFFSET_MINUTES if offset_len == 0 else 0)
+    if offset_len == 6:
+        hours, mins = _number(cells, [body + 1, body + 2]), _number(cells, [body + 4, body + 5])
+        ok &= (hours < 24) & (mins < 60)
+        minutes = np.where(cells[:, body] == ord("-"), -1, 1) * (hours * 60 + mins)
+    ordinal = _ordinal(year, month, day)
+    wall = ((ordinal * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micro)
+    return ok, wall[ok], minutes[ok]
+
+
+def _ordinal(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """``date(year, month, day).toordinal()`` by array (days from the civil calendar)."""
+    y = year - (month <= 2)
+    era, yoe = np.divmod(y, 400)
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146_097 + doe - 719_468 + _UNIX_DAY_ORDINAL
