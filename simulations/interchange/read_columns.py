@@ -40,6 +40,7 @@ import numpy as np
 from process_models.calendar import SERVICE_CENTRE_TZ
 from process_models.errors import EventLogError
 from simulations.interchange.log_cases import (
+    US_PER_DAY,
     LogTable,
     _Codes,
     case_table,
@@ -63,7 +64,7 @@ __all__ = [
 BLOCK_BYTES = 1 << 24
 _US_PER_MINUTE = 60_000_000
 _NAIVE_OFFSET_MINUTES = SERVICE_CENTRE_TZ.utcoffset(None) // timedelta(minutes=1)
-_UNIX_DAY_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+_UNIX_EPOCH_WALL_US = 719_163 * US_PER_DAY  # wall_us(datetime(1970, 1, 1))
 _DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
 _LAYOUTS = {  # length of the text before any offset: digit places, separator places
     10: (_DATE_DIGITS, {4: b"-", 7: b"-"}),
@@ -76,7 +77,6 @@ _LAYOUTS = {  # length of the text before any offset: digit places, separator pl
          {4: b"-", 7: b"-", 10: b"T ", 13: b":", 16: b":", 19: b"."}),
 }
 _EMPTY_OR_PADDED = re.compile(r"(?:^|\n)(?:\n|$)|(?:^|\n)[^\S\n]|[^\S\n](?:\n|$)")
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
 class _Unusual(Exception):
@@ -323,20 +323,12 @@ def _with_offset(cells: np.ndarray, length: int, offset_len: int) -> np.ndarray:
     return {0: ~zulu & ~zoned, 1: zulu, 6: zoned}[offset_len]
 
 
-def _number(cells: np.ndarray, places: list[int]) -> np.ndarray:
-    """The decimal number the digits at ``places`` spell (any byte counts as a digit:
-    :func:`_iso` checks them)."""
-    n = np.zeros(len(cells), np.int64)
-    for at in places:
-        n = n * 10 + cells[:, at] - ord("0")
-    return n
-
-
 def _iso(cells: np.ndarray, body: int, offset_len: int
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The texts of one layout digit by digit: which are valid dates and times as
-    ``datetime.fromisoformat`` reads them, their wall clocks and offsets in minutes (the
-    service centre's for naive ones); ``None`` for a layout read one text at a time."""
+    """The texts of one layout: which are dates and times as ``datetime.fromisoformat``
+    reads them (the digits and separators checked here, the ranges by numpy's ISO 8601
+    parser), their wall clocks and offsets in minutes (the service centre's for naive
+    ones); ``None`` for a layout read one text at a time."""
     if body not in _LAYOUTS or not len(cells) or (offset_len and body == 10):
         return None
     digits, separators = _LAYOUTS[body]
@@ -348,28 +340,21 @@ def _iso(cells: np.ndarray, body: int, offset_len: int
         for other in allowed[1:]:
             found |= cells[:, at] == other
         ok &= found
-    year, month, day = (_number(cells, p) for p in ([0, 1, 2, 3], [5, 6], [8, 9]))
-    hour, minute, second = (_number(cells, [at, at + 1]) if body >= at + 2 else 0
-                            for at in (11, 14, 17))
-    micro = _number(cells, list(range(20, body))) * 10 ** (26 - body) if body > 19 else 0
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
-    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
-    ok &= (hour < 24) & (minute < 60) & (second < 60)
+    ok &= (cells[:, :4] != ord("0")).any(axis=1)  # no year 0
+    cells = cells[ok]
+    texts = np.ascontiguousarray(cells[:, :body]).view(f"S{body}").ravel()
+    try:
+        wall = texts.astype("M8[us]").view(np.int64) + _UNIX_EPOCH_WALL_US
+    except ValueError:  # a day, hour or second out of range: one text at a time
+        return None
     minutes = np.full(len(cells), _NAIVE_OFFSET_MINUTES if offset_len == 0 else 0)
     if offset_len == 6:
-        hours, mins = _number(cells, [body + 1, body + 2]), _number(cells, [body + 4, body + 5])
-        ok &= (hours < 24) & (mins < 60)
-        minutes = np.where(cells[:, body] == ord("-"), -1, 1) * (hours * 60 + mins)
-    ordinal = _ordinal(year, month, day)
-    wall = ((ordinal * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micro)
-    return ok, wall[ok], minutes[ok]
+        hours = (cells[:, body + 1] - ord("0")) * 10 + cells[:, body + 2] - ord("0")
+        mins = (cells[:, body + 4] - ord("0")) * 10 + cells[:, body + 5] - ord("0")
+        if (hours >= 24).any() or (mins >= 60).any():
+            return None
+        minutes = np.where(cells[:, body] == ord("-"), -1, 1) * (
+            hours.astype(np.int64) * 60 + mins)
+    return ok, wall, minutes
 
 
-def _ordinal(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """``date(year, month, day).toordinal()`` by array (days from the civil calendar)."""
-    y = year - (month <= 2)
-    era, yoe = np.divmod(y, 400)
-    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146_097 + doe - 719_468 + _UNIX_DAY_ORDINAL

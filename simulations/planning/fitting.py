@@ -99,22 +99,25 @@ def working_days_elapsed_array(start_wall: np.ndarray, end_wall: np.ndarray,
 
 
 def ks_statistic(samples: Iterable[float], cdf) -> float:
-    """The Kolmogorov–Smirnov distance between ``samples`` and the distribution ``cdf``.
+    """The Kolmogorov–Smirnov distance between ``samples`` and the distribution ``cdf``,
+    which takes the sorted samples as an array and gives their probabilities.
 
     >>> round(ks_statistic([0.25, 0.5, 0.75], lambda x: x), 4)
     0.25
     """
-    xs = sorted(samples)
+    xs = np.sort(np.fromiter(samples, float))
     n = len(xs)
-    return max(max((i + 1) / n - cdf(x), cdf(x) - i / n) for i, x in enumerate(xs))
+    probabilities = np.asarray(cdf(xs), float)
+    i = np.arange(n)
+    return float(np.maximum((i + 1) / n - probabilities, probabilities - i / n).max())
 
 
 def _lognormal(xs: list[float]) -> tuple[Distribution, float] | None:
     if len(xs) < 2 or min(xs) <= 0:
         return None
-    logs = [math.log(x) for x in xs]
+    logs = list(map(math.log, xs))
     mu = sum(logs) / len(logs)
-    sigma = math.sqrt(sum((v - mu) ** 2 for v in logs) / len(logs))
+    sigma = math.sqrt(sum(((np.array(logs) - mu) ** 2).tolist()) / len(logs))
     if sigma == 0:
         return None
     try:
@@ -127,8 +130,9 @@ def _lognormal(xs: list[float]) -> tuple[Distribution, float] | None:
     if round(mean, 4) == 0:  # too small to state in the 4 decimals a fit keeps
         return None
 
-    def cdf(x: float) -> float:
-        return 0.0 if x <= 0 else 0.5 * (1 + math.erf((math.log(x) - mu) / (sigma * math.sqrt(2))))
+    def cdf(x: np.ndarray) -> np.ndarray:  # x > 0: math's log and erf, as one number would
+        z = (np.array(list(map(math.log, x.tolist()))) - mu) / (sigma * math.sqrt(2))
+        return 0.5 * (1 + np.array(list(map(math.erf, z.tolist()))))
 
     return Distribution(kind="lognormal", mean=round(mean, 4), sd=round(sd, 4)), \
         ks_statistic(xs, cdf)
@@ -140,14 +144,12 @@ def _triangular(xs: list[float]) -> tuple[Distribution, float] | None:
         return None
     mode = min(high, max(low, 3 * sum(xs) / len(xs) - low - high))
 
-    def cdf(x: float) -> float:
-        if x <= low:
-            return 0.0
-        if x >= high:
-            return 1.0
-        if x <= mode:
-            return (x - low) ** 2 / ((high - low) * (mode - low))
-        return 1 - (high - x) ** 2 / ((high - low) * (high - mode))
+    def cdf(x: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):  # the branch not taken
+            rising = (x - low) ** 2 / ((high - low) * (mode - low))
+            falling = 1 - (high - x) ** 2 / ((high - low) * (high - mode))
+        return np.where(x <= low, 0.0, np.where(x >= high, 1.0,
+                                                 np.where(x <= mode, rising, falling)))
 
     return Distribution(kind="triangular", low=round(low, 4), mode=round(mode, 4),
                         high=round(high, 4)), ks_statistic(xs, cdf)
