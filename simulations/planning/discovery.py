@@ -141,8 +141,11 @@ class _Pairs:
         self.position = np.arange(runs) - first_run[t.run_case]
         width = len(t.activities)
         key = t.run_case * width + t.run_activity
-        keys, first, count = np.unique(key, return_index=True, return_counts=True)
-        last = runs - 1 - np.unique(key[::-1], return_index=True)[1]
+        order = np.argsort(key, kind="stable")  # each pair's runs together, in run order
+        sorted_key = key[order]
+        new = np.flatnonzero(np.diff(sorted_key, prepend=-1))
+        first, last = order[new], order[np.append(new[1:], runs) - 1]
+        keys, count = sorted_key[new], np.diff(np.append(new, runs))
         self.case, self.activity, self.runs = keys // width, keys % width, count
         begin = self.position[first].astype(float)
         started = t.has_start[first]
@@ -294,7 +297,8 @@ def discover(cases: Iterable[LogCase] | LogTable, *, log: str, calendar: Any,
         raise EventLogError("the log holds no completed activity to discover steps from",
                             file=log)
     pairs = _Pairs(t)
-    first_seen = np.unique(t.run_activity, return_index=True)[1]
+    first_seen = np.full(len(t.activities), len(t.run_activity))
+    np.minimum.at(first_seen, t.run_activity, np.arange(len(t.run_activity)))
     in_cases = np.bincount(pairs.activity, minlength=len(t.activities))
     counts = Counter({t.activities[a]: int(in_cases[a]) for a in np.argsort(first_seen)})
     names = [a for a, k in counts.most_common() if k >= min_share * n]

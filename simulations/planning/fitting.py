@@ -90,8 +90,13 @@ def working_days_elapsed_array(start_wall: np.ndarray, end_wall: np.ndarray,
     """
     start_day, start_us = np.divmod(start_wall, US_PER_DAY)
     end_day, end_us = np.divmod(end_wall, US_PER_DAY)
-    whole = (np.searchsorted(working, end_day, side="right")
-             - np.searchsorted(working, start_day, side="right"))
+    if len(start_day):  # working days up to each day of the span, looked up per date
+        first = min(start_day.min(), end_day.min())
+        upto = np.searchsorted(working, np.arange(first, max(start_day.max(), end_day.max())
+                                                  + 1), side="right")
+        whole = upto[end_day - first] - upto[start_day - first]
+    else:
+        whole = np.zeros(0, np.int64)
     clock = (end_us // 1_000_000 - start_us // 1_000_000) + (
         end_us % 1_000_000 - start_us % 1_000_000) / 1e6
     elapsed = whole + clock / 86400
@@ -177,7 +182,7 @@ def fit_distribution(samples: Iterable[float], *, kind: str = "auto") -> Distrib
     {'kind': 'triangular', 'low': 1.0, 'mode': 2.4, 'high': 8.0,
      'fit': 'triangular fitted to 5 observed durations (KS D=0.298, lognormal D=0.162)'}
     """
-    xs = [float(x) for x in samples]
+    xs = list(map(float, samples))
     if kind not in FIT_KINDS:
         raise EventLogError(f"unknown fit kind '{kind}'; use one of {', '.join(FIT_KINDS)}",
                             suggestion=did_you_mean(kind, FIT_KINDS))
