@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -76,7 +75,6 @@ _LAYOUTS = {  # length of the text before any offset: digit places, separator pl
     26: (_DATE_DIGITS + [11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25],
          {4: b"-", 7: b"-", 10: b"T ", 13: b":", 16: b":", 19: b"."}),
 }
-_EMPTY_OR_PADDED = re.compile(r"(?:^|\n)(?:\n|$)|(?:^|\n)[^\S\n]|[^\S\n](?:\n|$)")
 
 
 class _Unusual(Exception):
@@ -191,10 +189,9 @@ class _Reader:
 
         cases = column(self.index["case"])[0]
         firsts = np.flatnonzero(np.concatenate([[True], cases[1:] != cases[:-1]]))
-        joined = b"\n".join(cases[firsts].tolist()).decode("utf-8")
-        if _EMPTY_OR_PADDED.search(joined):
+        ids = b"\n".join(cases[firsts].tolist()).decode("utf-8").split("\n")
+        if "" in ids or ids != [i.strip() for i in ids]:
             raise _Unusual
-        ids = joined.split("\n")
         activity = self._codes(column(self.index["activity"])[0], self.activities)
         department = self._codes(self._department(column), self.departments, unknown=True)
         if self.transition is not None:
@@ -245,11 +242,15 @@ class _Reader:
         done = lengths == 0
         if done.any() and not empty_ok:
             raise _Unusual
-        for length in np.unique(lengths[lengths > 0]).tolist():
+        for length in (np.flatnonzero(np.bincount(lengths)[1:]) + 1).tolist():  # but empty
             rows = np.flatnonzero(lengths == length)
-            for offset_len in (0, 1, 6):
-                sub = rows[_with_offset(cells[rows], length, offset_len)]
-                parsed = _iso(cells[sub], length - offset_len, offset_len)
+            group = cells if len(rows) == len(cells) else cells[rows]
+            kinds = _offset_lengths(group, length)
+            for offset_len in np.unique(kinds).tolist():
+                same = kinds == offset_len
+                sub = rows if same.all() else rows[same]
+                parsed = _iso(group if same.all() else group[same], length - offset_len,
+                              offset_len)
                 if parsed is None:
                     continue
                 ok, walls, minutes = parsed
@@ -313,14 +314,14 @@ def _name(value: bytes, empty: str | None = None) -> str:
     return text or empty
 
 
-def _with_offset(cells: np.ndarray, length: int, offset_len: int) -> np.ndarray:
-    """Which texts of ``length`` bytes end in a ``Z`` (``offset_len`` 1), an offset ±HH:MM
-    (6) or neither (0)."""
-    zulu = cells[:, length - 1] == ord("Z")
-    zoned = np.zeros(len(cells), bool) if length < 7 else (
-        ((cells[:, length - 6] == ord("+")) | (cells[:, length - 6] == ord("-")))
-        & (cells[:, length - 3] == ord(":")))
-    return {0: ~zulu & ~zoned, 1: zulu, 6: zoned}[offset_len]
+def _offset_lengths(cells: np.ndarray, length: int) -> np.ndarray:
+    """How long the time zone at the end of each text of ``length`` bytes is: 1 for a
+    ``Z``, 6 for an offset ±HH:MM, 0 for none."""
+    kinds = np.where(cells[:, length - 1] == ord("Z"), 1, 0)
+    if length >= 7:
+        sign = cells[:, length - 6]
+        kinds[((sign == ord("+")) | (sign == ord("-"))) & (cells[:, length - 3] == ord(":"))] = 6
+    return kinds
 
 
 def _iso(cells: np.ndarray, body: int, offset_len: int
