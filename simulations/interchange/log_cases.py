@@ -169,7 +169,7 @@ class LogTable:
         return len(self.first_utc)
 
 
-class _Codes(dict):
+class NameCodes(dict):
     """Names to codes, in the order first seen."""
 
     def __missing__(self, name: str) -> int:
@@ -186,7 +186,7 @@ def case_table(cases: Iterable[LogCase]) -> LogTable:
     >>> t.cases, t.activities, bool(t.has_start[0]), int(t.end_wall[0] - t.start_wall[0])
     (1, ['a'], True, 3600000000)
     """
-    activities, departments = _Codes(), _Codes()
+    activities, departments = NameCodes(), NameCodes()
     runs: list[tuple] = []
     ends: list[tuple] = []
     for case in cases:

@@ -41,19 +41,19 @@ from process_models.errors import EventLogError
 from simulations.interchange.log_cases import (
     US_PER_DAY,
     LogTable,
-    _Codes,
+    NameCodes,
     case_table,
     log_cases,
     wall_us,
 )
 from simulations.interchange.read import (
-    _TRANSITION_WORDS,
+    TRANSITION_WORDS,
+    LogClock,
     LogColumns,
-    _Clock,
-    _delimiter,
-    _find_columns,
-    _open,
+    find_columns,
+    open_log,
     read_log,
+    sniff_delimiter,
 )
 
 __all__ = [
@@ -120,13 +120,13 @@ class _Reader:
 
     def __init__(self, path: Path, columns: LogColumns) -> None:
         self.path, self.columns, self.file = path, columns, str(path)
-        self.clock = _Clock(self.file)
-        self.activities, self.departments = _Codes(), _Codes()
+        self.clock = LogClock(self.file)
+        self.activities, self.departments = NameCodes(), NameCodes()
         self.case_ids: list[str] = []
         self.parts: list[tuple[np.ndarray, ...]] = []
 
     def table(self) -> LogTable:
-        with _open(self.path) as f:
+        with open_log(self.path) as f:
             blocks = _blocks(f)
             first = next(blocks, b"")
             bom = 3 if first.startswith(b"\xef\xbb\xbf") else 0
@@ -141,9 +141,9 @@ class _Reader:
         return self._assemble()
 
     def _header(self, line: str) -> None:
-        self.delimiter = _delimiter(io.StringIO(line), self.file)
+        self.delimiter = sniff_delimiter(io.StringIO(line), self.file)
         header = line.split(self.delimiter)
-        index = _find_columns(header, self.columns, self.file)
+        index = find_columns(header, self.columns, self.file)
         if {"deadline", "case_start", "case_end"} & index.keys() or \
                 {"timestamp", "end_timestamp"} <= index.keys():
             raise _Unusual
@@ -198,7 +198,7 @@ class _Reader:
             words = column(self.transition)[0]
             for word in {words[0]} if (words == words[0]).all() else set(words.tolist()):
                 word = word.decode("utf-8").strip().lower()
-                if word and _TRANSITION_WORDS.get(word, word) != "complete":
+                if word and TRANSITION_WORDS.get(word, word) != "complete":
                     raise _Unusual
         end_utc, end_wall = self._times(*column(self.time), self.header[self.time])
         if "start_timestamp" in self.index:
@@ -224,7 +224,7 @@ class _Reader:
             return cells
         return np.where(lengths > 0, cells, column(resource)[0])
 
-    def _codes(self, values: np.ndarray, codes: _Codes, unknown: bool = False) -> np.ndarray:
+    def _codes(self, values: np.ndarray, codes: NameCodes, unknown: bool = False) -> np.ndarray:
         cells = values.tolist()
         local = dict.fromkeys(cells)  # the distinct cells in the order first seen
         for cell in local:
