@@ -65,6 +65,8 @@ _US_PER_MINUTE = 60_000_000
 _NAIVE_OFFSET_MINUTES = SERVICE_CENTRE_TZ.utcoffset(None) // timedelta(minutes=1)
 _UNIX_EPOCH_WALL_US = 719_163 * US_PER_DAY  # wall_us(datetime(1970, 1, 1))
 _DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
+_SPACE = np.zeros(256, bool)  # the ASCII characters str.strip() takes away
+_SPACE[[*range(9, 14), *range(28, 33)]] = True
 _LAYOUTS = {  # length of the text before any offset: digit places, separator places
     10: (_DATE_DIGITS, {4: b"-", 7: b"-"}),
     16: (_DATE_DIGITS + [11, 12, 14, 15], {4: b"-", 7: b"-", 10: b"T ", 13: b":"}),
@@ -82,16 +84,9 @@ class _Unusual(Exception):
 
 
 def read_table(path: str | os.PathLike[str], columns: LogColumns | None = None) -> LogTable:
-    """The cases of an XES or CSV log (either may be gzipped) as a table; a CSV log is read
-    by column, anything unusual by the row reader (see the module docstring).
-
-    Parameters
-    ----------
-    path : path
-        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz``.
-    columns : LogColumns, optional
-        Column names where the log does not use the standard ones.
-    """
+    """The cases of the log :func:`~simulations.interchange.read.read_log` reads (the same
+    ``path`` and ``columns``) as a table: a CSV log by column, anything unusual and XES by
+    the row reader (see the module docstring)."""
     path = Path(path)
     columns = columns or LogColumns()
     if Path(path.name.lower().removesuffix(".gz")).suffix in (".csv", ".txt"):
@@ -182,16 +177,14 @@ class _Reader:
                 raise _Unusual
             ends[:, -1] -= 1
 
-        def column(j: int) -> tuple[np.ndarray, np.ndarray]:
+        def column(j: int, clean: bool = True) -> tuple[np.ndarray, np.ndarray]:
             starts = ends[:, j - 1] + 1 if j else row_starts
             lengths = ends[:, j] - starts
-            return _text(raw, starts, lengths), lengths
+            return _text(raw, starts, lengths, clean), lengths
 
-        cases = column(self.index["case"])[0]
+        cases, lengths = column(self.index["case"])
         firsts = np.flatnonzero(np.concatenate([[True], cases[1:] != cases[:-1]]))
-        ids = b"\n".join(cases[firsts].tolist()).decode("utf-8").split("\n")
-        if "" in ids or ids != [i.strip() for i in ids]:
-            raise _Unusual
+        ids = _names(cases[firsts], lengths[firsts])
         activity = self._codes(column(self.index["activity"])[0], self.activities)
         department = self._codes(self._department(column), self.departments, unknown=True)
         if self.transition is not None:
@@ -200,10 +193,12 @@ class _Reader:
                 word = word.decode("utf-8").strip().lower()
                 if word and TRANSITION_WORDS.get(word, word) != "complete":
                     raise _Unusual
-        end_utc, end_wall = self._times(*column(self.time), self.header[self.time])
+        end_utc, end_wall = self._times(*column(self.time, clean=False),
+                                        self.header[self.time])
         if "start_timestamp" in self.index:
             j = self.index["start_timestamp"]
-            start_utc, start_wall = self._times(*column(j), self.header[j], empty_ok=True)
+            start_utc, start_wall = self._times(*column(j, clean=False), self.header[j],
+                                                empty_ok=True)
         else:
             start_utc = start_wall = np.full(len(cases), np.iinfo(np.int64).min)
         segment = np.diff(np.append(firsts, len(cases)))
@@ -257,17 +252,18 @@ class _Reader:
                 sub = sub[ok]
                 for m in np.unique(minutes).tolist():
                     self.clock.note_zone(timedelta(minutes=m) if offset_len else None,
-                                         texts[sub[0]].decode(), 0, field_name)
+                                         texts[sub[0]][:length].decode(), 0, field_name)
                 wall[sub] = walls
                 utc[sub] = walls - minutes * _US_PER_MINUTE
                 done[sub] = True
         parsed_texts: dict[bytes, tuple[int, int]] = {}
         for i in np.flatnonzero(~done).tolist():
-            if texts[i] not in parsed_texts:
-                at = self.clock.parse(texts[i].decode("utf-8"), 0, field_name)
-                parsed_texts[texts[i]] = (
+            text = texts[i][:lengths[i]]
+            if text not in parsed_texts:
+                at = self.clock.parse(text.decode("utf-8"), 0, field_name)
+                parsed_texts[text] = (
                     wall_us(at) - at.utcoffset() // timedelta(microseconds=1), wall_us(at))
-            utc[i], wall[i] = parsed_texts[texts[i]]
+            utc[i], wall[i] = parsed_texts[text]
         return utc, wall
 
     def _assemble(self) -> LogTable:
@@ -294,16 +290,34 @@ class _Reader:
                         begin_utc[firsts], begin_wall[firsts])
 
 
-def _text(raw: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def _text(raw: np.ndarray, starts: np.ndarray, lengths: np.ndarray, clean: bool = True
+          ) -> np.ndarray:
     """The cells of ``lengths`` bytes from ``starts`` in ``raw`` as one bytes array (``S``
-    dtype)."""
+    dtype); unless ``clean``, what follows a cell is left in place of the NULs after it."""
     width = max(1, int(lengths.max(initial=0)))
     last = len(raw) - width  # the last place a cell as wide as the widest may start
     cells = np.lib.stride_tricks.sliding_window_view(raw, width)[np.minimum(starts, last)]
     for i in np.flatnonzero(starts > last).tolist():  # the block's last cells
         cells[i, :len(raw) - starts[i]] = raw[starts[i]:]
-    cells *= np.arange(width, dtype=np.int32) < lengths.astype(np.int32)[:, None]
+    if clean:
+        cells *= np.arange(width, dtype=np.int32) < lengths.astype(np.int32)[:, None]
     return cells.view(f"S{width}").ravel()
+
+
+def _names(cells: np.ndarray, lengths: np.ndarray) -> list[str]:
+    """The cells as names; an empty or padded one is unusual (checked by their edge bytes,
+    and one by one where an edge is not ASCII)."""
+    if not lengths.all():
+        raise _Unusual
+    edges = cells.view(np.uint8).reshape(len(cells), -1)
+    first, last = edges[:, 0], edges[np.arange(len(cells)), lengths - 1]
+    if _SPACE[first].any() or _SPACE[last].any():
+        raise _Unusual
+    names = b"\n".join(cells.tolist()).decode("utf-8").split("\n")
+    for i in np.flatnonzero((first >= 0x80) | (last >= 0x80)).tolist():
+        if names[i] != names[i].strip():
+            raise _Unusual
+    return names
 
 
 def _name(value: bytes, empty: str | None = None) -> str:
