@@ -1,7 +1,10 @@
 """Discovering a procedure from the cases of a real log.
 
 :func:`discover` turns the cases of a log (:func:`~simulations.interchange.log_cases.
-log_cases`) into a :class:`~process_models.procedure.Procedure` the simulator runs:
+log_cases`, or the columns :func:`~simulations.interchange.read_columns.read_table` reads)
+into a :class:`~process_models.procedure.Procedure` the simulator runs; it counts on the
+columns of a :class:`~simulations.interchange.log_cases.LogTable` by array, working days
+by a per-day table of the calendar, so a 50,000-event log takes a fraction of a second:
 
 - **Steps** are the activities that run in at least ``min_share`` of the cases; the rarer
   ones are folded away and listed (:attr:`Discovery.folded`). Names are the activities'
