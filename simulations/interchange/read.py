@@ -30,9 +30,14 @@ from process_models.calendar import local_time
 from process_models.errors import EventLogError, did_you_mean, shown
 
 __all__ = [
+    "TRANSITION_WORDS",
     "LogColumns",
     "LogEvent",
+    "TimestampClock",
+    "find_columns",
+    "open_bytes",
     "read_log",
+    "sniff_delimiter",
 ]
 
 
@@ -104,7 +109,7 @@ _DELIMITERS = ",;\t|"
 _DST_SHIFT = timedelta(hours=1)
 
 
-class LogClock:
+class TimestampClock:
     """Parses timestamps; rejects mixed time zones and cases going back in time."""
 
     def __init__(self, file: str) -> None:
@@ -196,7 +201,7 @@ def find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str,
     return index
 
 
-def open_log(path: Path) -> IO[bytes]:
+def open_bytes(path: Path) -> IO[bytes]:
     """The log's bytes, unpacked when its name ends in ``.gz`` (the caller closes it)."""
     try:
         if path.name.lower().endswith(".gz"):
@@ -226,8 +231,8 @@ def sniff_delimiter(f: IO[str], file: str) -> str:
 
 def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     file = str(path)
-    clock = LogClock(file)
-    with io.TextIOWrapper(open_log(path), encoding="utf-8-sig", newline="") as f:
+    clock = TimestampClock(file)
+    with io.TextIOWrapper(open_bytes(path), encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=sniff_delimiter(f, file), strict=True)
         try:
             header = next(reader, None)
@@ -263,7 +268,7 @@ class _Rows:
     """Turns one CSV row into its one or two events (start and end columns), with the
     column indexes looked up once."""
 
-    def __init__(self, header: list[str], index: dict[str, int], clock: LogClock) -> None:
+    def __init__(self, header: list[str], index: dict[str, int], clock: TimestampClock) -> None:
         self.header, self.index, self.clock = header, index, clock
         self.case, self.activity = index["case"], index["activity"]
         self.times = [(role, index[role], header[index[role]]) for role in _TIMES
@@ -314,12 +319,12 @@ def _local(tag: str) -> str:
 
 def _read_xes(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     file = str(path)
-    clock = LogClock(file)
+    clock = TimestampClock(file)
     parser = ElementTree.XMLPullParser(events=("start", "end"))
     trace: dict[str, str] = {}
     in_event = False
     line = 0
-    with open_log(path) as f:
+    with open_bytes(path) as f:
         try:
             for line, raw in enumerate(f, 1):
                 parser.feed(raw)
@@ -345,7 +350,7 @@ def _read_xes(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
                                 file=file, line=line + 1) from None
 
 
-def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: LogClock,
+def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: TimestampClock,
                line: int) -> LogEvent:
     file = clock.file
     attrs = {child.get("key"): child.get("value") for child in el}
@@ -384,7 +389,8 @@ def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
     Parameters
     ----------
     path : path
-        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz``.
+        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz`` (a folder or ``.zip`` of
+        SPGL tables: :func:`simulations.interchange.spgl.open_log`).
     columns : LogColumns, optional
         Column names where the log does not use the standard ones.
 
@@ -406,5 +412,5 @@ def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
         return _read_csv(path, columns)
     raise EventLogError(
         f"unknown log format '{suffix or path.name}'; give a .xes or .csv file (or .xes.gz, "
-        ".csv.gz)", file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
+        ".csv.gz), or a folder or .zip of SPGL_*.csv tables", file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
 

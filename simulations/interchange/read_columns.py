@@ -50,13 +50,13 @@ from simulations.interchange.log_cases import (
 )
 from simulations.interchange.read import (
     TRANSITION_WORDS,
-    LogClock,
     LogColumns,
+    TimestampClock,
     find_columns,
-    open_log,
-    read_log,
+    open_bytes,
     sniff_delimiter,
 )
+from simulations.interchange.spgl import open_log
 
 __all__ = [
     "read_table",
@@ -86,9 +86,9 @@ class _Unusual(Exception):
 
 
 def read_table(path: str | os.PathLike[str], columns: LogColumns | None = None) -> LogTable:
-    """The cases of the log :func:`~simulations.interchange.read.read_log` reads (the same
-    ``path`` and ``columns``) as a table: a CSV log by column, anything unusual and XES by
-    the row reader (see the module docstring)."""
+    """The cases of the log :func:`~simulations.interchange.spgl.open_log` reads (the same
+    ``path`` and ``columns``) as a table: a CSV log by column; anything unusual, XES and
+    SPGL tables by the row readers (see the module docstring)."""
     path = Path(path)
     columns = columns or LogColumns()
     if Path(path.name.lower().removesuffix(".gz")).suffix in (".csv", ".txt"):
@@ -96,7 +96,7 @@ def read_table(path: str | os.PathLike[str], columns: LogColumns | None = None) 
             return _Reader(path, columns).table()
         except (_Unusual, EventLogError, OSError, EOFError, UnicodeDecodeError):
             pass
-    return case_table(log_cases(read_log(path, columns), file=str(path)))
+    return case_table(log_cases(open_log(path, columns), file=str(path)))
 
 
 def _blocks(f: IO[bytes]) -> Iterator[bytes]:
@@ -117,13 +117,13 @@ class _Reader:
 
     def __init__(self, path: Path, columns: LogColumns) -> None:
         self.path, self.columns, self.file = path, columns, str(path)
-        self.clock = LogClock(self.file)
+        self.clock = TimestampClock(self.file)
         self.activities, self.departments = NameCodes(), NameCodes()
         self.case_ids: list[str] = []
         self.parts: list[tuple[np.ndarray, ...]] = []
 
     def table(self) -> LogTable:
-        with open_log(self.path) as f:
+        with open_bytes(self.path) as f:
             blocks = _blocks(f)
             first = next(blocks, b"")
             bom = 3 if first.startswith(b"\xef\xbb\xbf") else 0
