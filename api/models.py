@@ -29,7 +29,8 @@ from flows.casework.views import (
     StepView,
 )
 from process_models.errors import Conflict, Forbidden, InvalidInput, NotFound, OnethingError
-from process_models.procedure import ID_PATTERN as PROCEDURE_ID_PATTERN  # the one id rule
+from process_models.procedure import ID_PATTERN as PROCEDURE_ID_PATTERN  # noqa: F401 (the routes' one id rule)
+from process_models.procedure import Id
 from process_models.summary import ProcedureSummary
 
 Colour = Literal["red", "yellow", "green"]
@@ -240,7 +241,7 @@ class CaseCreate(BaseModel):
                       "application_form"],
     }]})
 
-    procedure_id: str = Field(pattern=PROCEDURE_ID_PATTERN, examples=["newborn"])
+    procedure_id: Id = Field(examples=["newborn"])
     applicant: ApplicantCreate
     submitted: list[str] = Field(default_factory=list, max_length=500)
     version: str | None = Field(
@@ -428,7 +429,7 @@ class ChainReportPublic(BaseModel):
 class ProcedureRef(BaseModel):
     """A procedure by id (stored versions first, then the catalog), optionally one version."""
 
-    procedure_id: str = Field(pattern=PROCEDURE_ID_PATTERN, examples=["newborn"])
+    procedure_id: Id = Field(examples=["newborn"])
     version: str | None = Field(default=None, max_length=100)
 
 

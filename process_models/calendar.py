@@ -39,6 +39,7 @@ saving); :func:`local_time` and :func:`local_date` read any moment on its clock.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import importlib.util
 import json
 import math
@@ -142,15 +143,17 @@ def _official() -> _Official:
 
     Importing ``holidays`` costs about a tenth of a second, most of a short command's
     start; the file (under ``$XDG_CACHE_HOME/onething``) is rebuilt whenever the installed
-    package's China module changes, and skipped when it cannot be read or written.
+    package's China module changes, and skipped when it cannot be read or written. It is
+    keyed on that module's content, not its path, so checkouts with their own virtual
+    environment but the same ``holidays`` share it rather than rebuild it in turn.
     """
     spec = importlib.util.find_spec("holidays")
     source = Path(spec.origin).parent / "countries" / "china.py" if spec and spec.origin else None
     try:
-        stat = source.stat() if source else None
+        content = source.read_bytes() if source else None
     except OSError:
-        stat = None
-    key = f"{_OFFICIAL_FORMAT}:{source}:{stat.st_mtime_ns}:{stat.st_size}" if stat else None
+        content = None
+    key = f"{_OFFICIAL_FORMAT}:{hashlib.sha256(content).hexdigest()}" if content else None
     cache_file = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / (
         "onething/china-official-days.json"
     )
