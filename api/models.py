@@ -39,6 +39,7 @@ Limits = Literal["committed", "statutory"]
 
 REPORT_MEDIA = {
     "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
