@@ -471,6 +471,12 @@ def test_a_planner_brings_a_step_table_and_leaves_with_a_report(log_in, run_cli,
     assert (headline[0].text, float(headline[1].text), float(headline[2].text)) == (
         "办理时间（工作日）", elapsed["before"], elapsed["after"])
 
+    # The same report as a printable page.
+    planner.click("#report-page")
+    planner.wait_for_load_state()
+    assert "一、主要指标" in planner.inner_text("#report-page")
+    _shot(planner, "workspace-06-report-page")
+
 
 def test_a_planner_edits_the_table_in_place_and_reads_the_graph_risk_and_dates(log_in):
     """The workbench page as a workbench: a cell typed wrong is marked as it is typed (in
@@ -490,7 +496,7 @@ def test_a_planner_edits_the_table_in_place_and_reads_the_graph_risk_and_dates(l
     planner.wait_for_selector("#table-problem.error")
     assert "第 2 行「承诺时限」有误" in planner.inner_text("#table-problem")
     assert food.get_attribute("aria-invalid") == "true"
-    _shot(planner, "workspace-06-edit-typed-wrong")
+    _shot(planner, "workspace-07-edit-typed-wrong")
 
     # Fixed, a step added with the keyboard, saved: a revision saying who changed what.
     food.fill("6")
@@ -512,7 +518,7 @@ def test_a_planner_edits_the_table_in_place_and_reads_the_graph_risk_and_dates(l
     revisions = planner.inner_text("#revisions")
     assert "新增事项「户外广告审批」" in revisions and "「食品经营许可」承诺时限：10 → 6" in revisions
     assert planner.locator("#graph-before g.step").count() == 5
-    _shot(planner, "workspace-07-edit-saved")
+    _shot(planner, "workspace-08-edit-saved")
 
     # Undone: a third revision restoring the first.
     planner.click("#undo button")
@@ -525,7 +531,7 @@ def test_a_planner_edits_the_table_in_place_and_reads_the_graph_risk_and_dates(l
     detail = planner.locator(".step-detail:target")
     assert detail.is_visible()
     assert "营业执照" in detail.inner_text() and "食品经营许可" in detail.inner_text()
-    _shot(planner, "workspace-08-step-details")
+    _shot(planner, "workspace-09-step-details")
 
     # 倒排 and the risk with its distribution, fetched after load.
     planner.goto(f"{home}?lever=parallelise&finish_by=2025-06-30")
@@ -533,8 +539,8 @@ def test_a_planner_edits_the_table_in_place_and_reads_the_graph_risk_and_dates(l
     assert planner.locator("#risk .bar.after").count() == 24
     assert planner.locator("#backward tbody tr").count() == 4
     assert not re.search(r"\bs_[0-9a-f]{6}", planner.inner_text("main"))
-    _shot(planner, "workspace-09-risk-and-dates")
+    _shot(planner, "workspace-10-risk-and-dates")
     planner.set_viewport_size({"width": 390, "height": 844})
     assert "HTML" not in _sideways(planner), "the page itself runs off a 390 px phone"
-    _shot(planner, "workspace-10-workbench-390px")
+    _shot(planner, "workspace-11-workbench-390px")
     planner.set_viewport_size({"width": 1280, "height": 900})

@@ -11,6 +11,7 @@ from api.routes import (
     login,
     procedures,
     ratings,
+    reform_tasks,
     simulations,
     supervision,
     workspace,
@@ -19,7 +20,7 @@ from api.routes import (
 
 api_router = APIRouter()
 for module in (cases, ratings, login, procedures, simulations, audit, supervision, workspace,
-               workspace_edit):
+               reform_tasks, workspace_edit):
     api_router.include_router(module.router)
 
 __all__ = ["api_router"]
