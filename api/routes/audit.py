@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -74,4 +75,29 @@ def verify_audit_chain(session: SessionDep,
     report = verify_chain(session)
     return ChainReportPublic(ok=report.ok, events=report.events,
                              first_bad_seq=report.first_bad_seq, problem=report.problem,
-                             message=str(report))
+                             kind=report.kind, case_id=report.case_id, message=str(report))
+
+
+@router.get("/actual")
+def read_actual(session: SessionDep, user: Annotated[User, Depends(allowed("audit:cases"))],
+                start: date | None = None, end: date | None = None,
+                as_of: date | None = None) -> dict[str, Any]:
+    """Planned versus actual: 超期率 by procedure, department and month, where time goes."""
+    from api.auditing import actual_summary
+
+    summary = actual_summary(session, start=start, end=end, as_of=as_of)
+    return plain(summary.as_dict()) if summary else {"cases": 0}
+
+
+@router.get("/export", responses={200: {"content": {
+    "application/xml": {"schema": {"type": "string"}}, "application/json": {}}}})
+def export_case_history(session: SessionDep,
+                        user: Annotated[User, Depends(allowed("audit:cases"))],
+                        export_format: Annotated[Literal["xes", "ocel-json"],
+                                                 Query(alias="format")] = "xes") -> Response:
+    """The case history as an event log to download: XES or OCEL 2.0 (JSON)."""
+    from api.auditing import export_history
+
+    content, name, media = export_history(session, export_format)
+    return Response(content, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
