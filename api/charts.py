@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 
 __all__ = ["Bar", "bar_chart"]
 
-_WIDTH, _LABEL, _TEXT, _ROW = 640, 170, 150, 26
+_WIDTH, _LABEL, _TEXT, _ROW = 480, 150, 110, 28
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Bar:
     text: str
 
 
-def _cut(text: str, chars: int = 11) -> str:
+def _cut(text: str, chars: int = 10) -> str:
     """A label short enough for the label column (the full text stays in the tooltip)."""
     return text if len(text) <= chars else text[: chars - 1] + "…"
 

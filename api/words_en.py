@@ -853,4 +853,6 @@ EN: dict[str, str] = {
     "county.upload_before": "Before-version (optional)",
     "county.upload_submit": "Make the report",
     "county.upload_failed": "The list could not be read (fix the row and column named, then upload again): {message}",
+    "logaudit.basis": "Basis: fitted to the log {log} ({first} to {last}, {cases} cases)",
+    "logaudit.count": "{cases} cases, fitted to the log",
 }

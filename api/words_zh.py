@@ -810,4 +810,6 @@ ZH: dict[str, str] = {
     "county.upload_before": "改革前清单（可选）",
     "county.upload_submit": "生成报告",
     "county.upload_failed": "清单无法读取（请按所指的行、列修改后重传）：{message}",
+    "logaudit.basis": "依据：拟合自日志 {log}（{first} 至 {last}，{cases} 件案件）",
+    "logaudit.count": "{cases} 件案件，拟合自日志",
 }

@@ -26,6 +26,8 @@ from process_models.catalog import load_catalog_procedure
 from process_models.registry import demo_versions, save_registry
 
 ZH = MESSAGES["zh"]
+SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+"""For pages that read no case: the store's two databases are the other tests' business."""
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -96,6 +98,7 @@ def test_verify_names_the_first_tampered_record_its_case_and_what_broke(
     assert re.search(r"第 \d+ 条记录", result)
 
 
+@SQLITE_ONLY
 def test_verifying_needs_the_form_token(auditor):
     assert auditor.post("/auditor/verify", data={"csrf_token": "x"}).status_code == 403
 
@@ -110,6 +113,7 @@ def test_the_case_history_downloads_as_an_event_log(history, auditor, fmt, start
         assert json.loads(answer.content)["events"]
 
 
+@SQLITE_ONLY
 def test_an_unknown_export_format_is_refused_with_the_formats_named(auditor):
     answer = auditor.get("/auditor/export/pdf")
     assert answer.status_code == 422 and "xes" in answer.text
@@ -135,6 +139,7 @@ def _upload(browser, data: bytes, name: str = "other.csv", **fields: str):
     return browser.post("/auditor/log", data=form, files={"log": (name, data, "text/csv")})
 
 
+@SQLITE_ONLY
 def test_an_uploaded_log_gets_the_figures_audit_actual_log_prints(engine, auditor, run_cli,
                                                                   tmp_path):
     """超期率, P50/P90, the months and where the time goes, from the CLI's reader: the same
@@ -149,11 +154,12 @@ def test_an_uploaded_log_gets_the_figures_audit_actual_log_prints(engine, audito
     text = _upload(auditor, _log()).text
     result = _between(text, 'id="log-result">', "</section>")
     assert f"超期率 {100 * expected['overdue_share']:.1f}%" in result
-    assert "依据：拟合自日志 other.csv" in result and "12" in result
+    assert "依据：拟合自日志 other.csv（2025-03-03 至 2025-03-26，12 件案件）" in result
     assert "受理" in _between(result, 'id="log-activities">', "</table>")
     assert "2025-03" in _between(result, 'id="log-months">', "</table>")
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(("fields", "name", "says"), [
     ({"timestamp": "提交时间"}, "other.csv", "提交时间"),
     ({"limit_days": ""}, "other.csv", "give the limit once"),
@@ -171,6 +177,7 @@ def test_a_log_the_desk_cannot_audit_is_one_chinese_line_naming_file_and_fix(
     assert "/tmp" not in line and "Traceback" not in answer.text
 
 
+@SQLITE_ONLY
 def test_a_log_over_the_size_limit_is_refused_before_it_is_read(auditor, monkeypatch):
     import api.auditing
 
@@ -179,12 +186,14 @@ def test_a_log_over_the_size_limit_is_refused_before_it_is_read(auditor, monkeyp
     assert "over 100 bytes" in line
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("path", ["/auditor/export/xes"])
 @pytest.mark.parametrize("identity", ["planner", "front_desk"])
 def test_only_auditors_and_admins_read_the_case_record_as_a_log(page_login, identity, path):
     assert page_login(identity).get(path).status_code == 403
 
 
+@SQLITE_ONLY
 def test_a_planner_sees_the_before_after_table_but_not_the_case_record(page_login):
     text = page_login("planner").get("/auditor").text
     assert 'data-procedure="newborn"' in text and 'id="actual"' not in text
@@ -193,12 +202,14 @@ def test_a_planner_sees_the_before_after_table_but_not_the_case_record(page_logi
 # --- the county view ------------------------------------------------------------------------
 
 
+@SQLITE_ONLY
 def test_the_county_page_draws_its_departments_by_name(auditor):
     text = auditor.get("/county").text
     chart = _between(text, 'id="chart-online">', "</figure>")
     assert chart.startswith("<svg") and "县公安局" in chart and "1038 项事项" in chart
 
 
+@SQLITE_ONLY
 def test_an_uploaded_county_list_gets_its_own_report(auditor, tmp_path):
     """A list written as the county keeps it (CSV) comes back as its report, against the
     uploaded before-version."""
@@ -213,6 +224,7 @@ def test_an_uploaded_county_list_gets_its_own_report(auditor, tmp_path):
     assert "对照改革前承诺时限" in answer.text
 
 
+@SQLITE_ONLY
 def test_a_county_list_with_a_bad_row_is_refused_with_the_row_named(auditor, tmp_path):
     _, after = demo_versions(60, seed=5)
     save_registry(after, tmp_path / "县清单.csv")
@@ -229,6 +241,7 @@ def test_a_county_list_with_a_bad_row_is_refused_with_the_row_named(auditor, tmp
     assert "/tmp" not in line
 
 
+@SQLITE_ONLY
 def test_the_portfolio_counts_every_bundle_before_and_after(auditor):
     from simulations.planning.audit_report import audit_report, load_pairs
 
@@ -239,5 +252,19 @@ def test_the_portfolio_counts_every_bundle_before_and_after(auditor):
     assert chart.startswith("<svg") and "新生儿" in chart and f"{totals.items} 个一件事" in chart
 
 
+@SQLITE_ONLY
 def test_the_front_desk_may_not_read_the_portfolio(page_login):
     assert page_login("front_desk").get("/portfolio").status_code == 403
+
+
+def test_every_break_the_chain_tells_apart_has_words_in_both_languages():
+    """The page says what broke from ``chain.<kind>``; a kind raised without words would
+    show its code."""
+    import inspect
+
+    from flows.casework import audit_chain
+
+    raised = set(re.findall(r'"(\w+)"(?:, [\w.]+)?\)', inspect.getsource(audit_chain)))
+    assert set(audit_chain.BREAKS) <= raised
+    for words in MESSAGES.values():
+        assert {f"chain.{kind}" for kind in audit_chain.BREAKS} <= words.keys()
