@@ -122,7 +122,7 @@ def read_portfolio(request: Request, user: PageUser) -> Response:
         change = comparison.elapsed_working_days
         bars.append(Bar(display_name(proc, lang), (change.after,
                                                    max(0.0, change.before - change.after)),
-                        f"{change.before:g} → {change.after:g}"))
+                        f"{round(change.before, 1):g} → {round(change.after, 1):g}"))
     return render(request, "portfolio.html", user, totals=result.totals, figures=FIGURES,
                   sourced=result.sourced(lang),
                   chart=bar_chart(bars, parts=("after", "saved"),
