@@ -268,3 +268,17 @@ def test_every_break_the_chain_tells_apart_has_words_in_both_languages():
     assert set(audit_chain.BREAKS) <= raised
     for words in MESSAGES.values():
         assert {f"chain.{kind}" for kind in audit_chain.BREAKS} <= words.keys()
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(("path", "keys"), [
+    ("/auditor", ["actual.title", "actual.none", "chain.verify", "logaudit.title",
+                  "logaudit.limit_days", "export.ocel"]),
+    ("/county", ["county.upload", "county.chart_online", "county.upload_before"]),
+    ("/portfolio", ["portfolio.chart", "portfolio.saved"])])
+def test_the_desk_speaks_english_when_asked(auditor, path, keys):
+    """The new sections' words come from the dictionary, in the visitor's language."""
+    text = html.unescape(auditor.get(f"{path}?lang=en").text)
+    for key in keys:
+        assert MESSAGES["en"][key].split("{")[0] in text and ZH[key] not in text, key
+    assert MESSAGES["en"]["notice.print"] in text
