@@ -14,18 +14,19 @@ rows ``onething audit actual`` prints; an uploaded log goes through the reader o
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Form
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from api.uploads import uploaded_file
 from process_models.errors import EventLogError, InvalidInput, did_you_mean
 
 __all__ = ["EXPORTS", "LOG_SUFFIXES", "MAX_LOG_BYTES", "LogForm", "actual_summary",
-           "audit_upload", "export_history"]
+           "audit_upload", "export_history", "log_fields"]
 
 EXPORTS = {"xes": ("onething-cases.xes", "application/xml"),
            "ocel-json": ("onething-cases.ocel.json", "application/json")}
@@ -67,23 +68,39 @@ def export_history(session: Session, fmt: str) -> tuple[bytes, str, str]:
         return path.read_bytes(), name, media
 
 
-@dataclass(frozen=True)
-class LogForm:
+_Column = Annotated[str, Field(max_length=200)]
+
+
+class LogForm(BaseModel):
     """The columns of an uploaded log (empty: the XES standard name or an alias), and its
     limit: a ``deadline`` column, or ``limit_days`` in ``limit_unit`` for every case."""
 
-    case: str = ""
-    activity: str = ""
-    timestamp: str = ""
-    start_timestamp: str = ""
-    resource: str = ""
-    group: str = ""
-    case_start: str = ""
-    case_end: str = ""
-    deadline: str = ""
+    model_config = ConfigDict(frozen=True)
+
+    case: _Column = ""
+    activity: _Column = ""
+    timestamp: _Column = ""
+    start_timestamp: _Column = ""
+    resource: _Column = ""
+    group: _Column = ""
+    case_start: _Column = ""
+    case_end: _Column = ""
+    deadline: _Column = ""
     limit_days: float | None = None
-    limit_unit: str = "working"
-    calendar: str = "CN"
+    limit_unit: Annotated[str, Field(max_length=20)] = "working"
+    calendar: Annotated[str, Field(max_length=10)] = "CN"
+
+    @classmethod
+    def typed(cls, fields: dict[str, str]) -> LogForm:
+        """The form of the fields as typed (:func:`log_fields`); limit days must be a
+        number or empty."""
+        days = fields.get("limit_days", "").strip()
+        try:
+            limit_days = float(days) if days else None
+        except ValueError:
+            raise InvalidInput(f"limit days '{days[:20]}' is not a number; type e.g. 20",
+                               path="limit_days") from None
+        return cls(**{**fields, "limit_days": limit_days})
 
     def limit(self) -> Any:
         """The :class:`~simulations.planning.log_audit.CaseLimit` the form asks for."""
@@ -108,6 +125,24 @@ class LogForm:
         return LogColumns(**{name: getattr(self, name) or None for name in (
             "case", "activity", "timestamp", "start_timestamp", "resource", "group",
             "case_start", "case_end", "deadline")})
+
+
+def log_fields(case: Annotated[str, Form(max_length=200)] = "",
+               activity: Annotated[str, Form(max_length=200)] = "",
+               timestamp: Annotated[str, Form(max_length=200)] = "",
+               start_timestamp: Annotated[str, Form(max_length=200)] = "",
+               resource: Annotated[str, Form(max_length=200)] = "",
+               deadline: Annotated[str, Form(max_length=200)] = "",
+               case_end: Annotated[str, Form(max_length=200)] = "",
+               limit_days: Annotated[str, Form(max_length=20)] = "",
+               limit_unit: Annotated[str, Form(max_length=20)] = "working",
+               calendar: Annotated[str, Form(max_length=10)] = "CN") -> dict[str, str]:
+    """The log form's fields as typed, for the page to show again and :meth:`LogForm.typed`
+    to read (a dependency of the page and the route)."""
+    return {"case": case, "activity": activity, "timestamp": timestamp,
+            "start_timestamp": start_timestamp, "resource": resource, "deadline": deadline,
+            "case_end": case_end, "limit_days": limit_days, "limit_unit": limit_unit,
+            "calendar": calendar}
 
 
 def audit_upload(file_name: str | None, data: bytes, form: LogForm) -> dict[str, Any]:

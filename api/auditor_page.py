@@ -14,11 +14,12 @@ import io
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from api.auditing import log_fields
 from api.charts import Bar, bar_chart
 from api.deps import PageUser, SessionDep
 from api.i18n import messages
@@ -193,17 +194,8 @@ def download_history(request: Request, user: PageUser, session: SessionDep,
 @router.post("/auditor/log")
 async def audit_log_page(request: Request, user: PageUser, session: SessionDep,
                          log: UploadFile,
-                         csrf_token: Annotated[str, Form()] = "",
-                         case: Annotated[str, Form(max_length=200)] = "",
-                         activity: Annotated[str, Form(max_length=200)] = "",
-                         timestamp: Annotated[str, Form(max_length=200)] = "",
-                         start_timestamp: Annotated[str, Form(max_length=200)] = "",
-                         resource: Annotated[str, Form(max_length=200)] = "",
-                         deadline: Annotated[str, Form(max_length=200)] = "",
-                         case_end: Annotated[str, Form(max_length=200)] = "",
-                         limit_days: Annotated[str, Form(max_length=20)] = "",
-                         limit_unit: Annotated[str, Form(max_length=20)] = "working",
-                         calendar: Annotated[str, Form(max_length=10)] = "CN") -> Response:
+                         typed: Annotated[dict[str, str], Depends(log_fields)],
+                         csrf_token: Annotated[str, Form()] = "") -> Response:
     """Audit another system's log (CSV or XES): 超期率, P50/P90, where the time goes."""
     from api.auditing import MAX_LOG_BYTES, LogForm, audit_upload
 
@@ -213,14 +205,10 @@ async def audit_log_page(request: Request, user: PageUser, session: SessionDep,
         check_csrf(request, csrf_token)
     except Forbidden:
         return error_page(request, user, stale_form(request))
-    typed = {"case": case, "activity": activity, "timestamp": timestamp,
-             "start_timestamp": start_timestamp, "resource": resource, "deadline": deadline,
-             "case_end": case_end, "limit_days": limit_days, "limit_unit": limit_unit,
-             "calendar": calendar}
     data = await log.read(MAX_LOG_BYTES + 1)
     try:
-        form = LogForm(**{**typed, "limit_days": _days(limit_days)})
-        result = await run_in_threadpool(audit_upload, log.filename, data, form)
+        result = await run_in_threadpool(audit_upload, log.filename, data,
+                                         LogForm.typed(typed))
     except OnethingError as error:
         return await run_in_threadpool(
             _desk, request, user, session, error_status(error), log_form=typed,
@@ -229,19 +217,6 @@ async def audit_log_page(request: Request, user: PageUser, session: SessionDep,
     return await run_in_threadpool(
         _desk, request, user, session, log_form=typed, log_result=result,
         log_charts=log_charts(result, language(request)))
-
-
-def _days(text: str) -> float | None:
-    """The limit days typed, or ``None`` when the field is empty."""
-    from process_models.errors import InvalidInput
-
-    if not text.strip():
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise InvalidInput(f"limit days '{text[:20]}' is not a number; type e.g. 20",
-                           path="limit_days") from None
 
 
 @router.get("/auditor/report.csv")

@@ -282,3 +282,15 @@ def test_the_desk_speaks_english_when_asked(auditor, path, keys):
     for key in keys:
         assert MESSAGES["en"][key].split("{")[0] in text and ZH[key] not in text, key
     assert MESSAGES["en"]["notice.print"] in text
+
+
+@SQLITE_ONLY
+def test_the_api_audits_an_uploaded_log_as_the_page_does(client, auth):
+    """``POST /api/audit/log``: the figures of ``audit actual --log`` as JSON, basis fitted."""
+    answer = client.post("/api/audit/log", headers=auth["auditor"], data={
+        "case": "办件编号", "activity": "环节", "timestamp": "时间", "limit_days": "2",
+        "limit_unit": "calendar"}, files={"file": ("other.csv", _log(), "text/csv")})
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["basis"] == "fitted" and result["cases"] == 12
+    assert result["overdue_cases"] == 4 and result["overdue_share"] == round(4 / 12, 4)

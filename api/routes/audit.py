@@ -7,8 +7,9 @@ from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Response, UploadFile
 
+from api.auditing import log_fields
 from api.deps import SessionDep, allowed
 from api.models import PROCEDURE_ID_PATTERN, ChainReportPublic, plain
 from flows.casework.accounts import User
@@ -101,3 +102,18 @@ def export_case_history(session: SessionDep,
     content, name, media = export_history(session, export_format)
     return Response(content, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/log")
+async def audit_uploaded_log(file: UploadFile,
+                             fields: Annotated[dict[str, str], Depends(log_fields)],
+                             user: Annotated[User, Depends(allowed("audit:cases"))]
+                             ) -> dict[str, Any]:
+    """Audit another system's log (CSV or XES): 超期率, P50/P90, where the time goes."""
+    from fastapi.concurrency import run_in_threadpool
+
+    from api.auditing import MAX_LOG_BYTES, LogForm, audit_upload
+
+    data = await file.read(MAX_LOG_BYTES + 1)
+    return plain(await run_in_threadpool(audit_upload, file.filename, data,
+                                         LogForm.typed(fields)))
