@@ -7,9 +7,7 @@ function behind ``onething simulate --finish-by``).
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from api.i18n import messages
@@ -78,16 +76,13 @@ def planner_context(before: Procedure, scenario_text: str | Scenario | None,
     from api.waterfall import waterfall
     from process_models.provenance import sourced_line
     from simulations.planning.advisor import advise
-    from simulations.planning.gantt import write_gantt
+    from simulations.planning.gantt_svg import gantt_svg
     from simulations.planning.scenario import reform, scenario_for
 
     scenario = (scenario_text if isinstance(scenario_text, Scenario)
                 else scenario_for(before, scenario_text))
     result = reform(before, scenario)
     after = result.after
-    with tempfile.TemporaryDirectory() as folder:
-        gantt = write_gantt(Path(folder) / "gantt.svg", before, after,
-                            lang=language).read_text("utf-8")
     targets: dict[str, tuple[str, ...]] = {}
     for c in result.changes:
         if c.source:
@@ -103,7 +98,7 @@ def planner_context(before: Procedure, scenario_text: str | Scenario | None,
         "waterfall": bars, "waterfall_top": max(bar.high for bar in bars),
         "procedure_name": display_name(before, language),
         "advice": plain(advise(before).as_dict()) if with_advice else None,
-        "gantt": gantt[gantt.find("<svg"):], "bases": _bases(before, language),
+        "gantt": gantt_svg(before, after, lang=language), "bases": _bases(before, language),
         "sourced": {"before": sourced_line([before], language=language),
                     "after": sourced_line([after], language=language)},
         "backward": None if finish_by is None else _backward(before, after, finish_by,
