@@ -565,13 +565,13 @@ def _overdue(session: Session, user: User):
 @router.get("/auditor")
 def read_auditor(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The portfolio before/after table and the overdue cases, each with a CSV download."""
-    from api.routes.audit import audit_report_answer
+    from api.page_kit import catalog_audit_report
     from api.window_views import step_names
 
     if refused := _gate(request, user, "audit:report"):
         return refused
     overdue = _overdue(session, user)
-    return render(request, "auditor.html", user, report=audit_report_answer([], "json"),
+    return render(request, "auditor.html", user, report=catalog_audit_report(),
                   overdue=overdue, metrics=("elapsed_working_days", "trips", "materials"),
                   step_names=step_names(session, overdue or [], _language(request)),
                   procedure_names={p.id: display_name(p, _language(request)) for p in _catalog()})
@@ -590,13 +590,12 @@ def download_report(request: Request, user: PageUser) -> Response:
 @router.get("/county")
 def read_county(request: Request, user: PageUser) -> Response:
     """The county report in 宾县's format for the demo county (合成数据), before against after."""
-    from process_models.registry import demo_versions
-    from simulations.planning.county_report import county_report, report_views
+    from api.page_kit import demo_county_report
+    from simulations.planning.county_report import report_views
 
     if refused := _gate(request, user, "audit:report"):
         return refused
-    before, after = demo_versions()
-    result = county_report(after, before)
+    result, after = demo_county_report()
     return render(request, "county.html", user, report=result,
                   views=report_views(result, after, _language(request)))
 

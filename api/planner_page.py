@@ -8,6 +8,7 @@ function behind ``onething simulate --finish-by``).
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from api.i18n import messages
@@ -66,6 +67,18 @@ def _backward(before: Procedure, after: Procedure, finish_by: date,
                       in sorted(back.dates.items(), key=lambda kv: (kv[1], names[kv[0]]))]}
 
 
+@lru_cache(maxsize=64)
+def _advice(procedure_json: str) -> dict[str, Any]:
+    """The advisor's ranking of the procedure written as ``procedure_json``, as plain data.
+
+    The advisor applies every lever to every step it fits (seconds on 工程建设项目审批), and a
+    planner asks again for the same procedure with each tick: kept per procedure content,
+    so an edited draft is advised anew."""
+    from simulations.planning.advisor import advise
+
+    return plain(advise(Procedure.model_validate_json(procedure_json)).as_dict())
+
+
 def planner_context(before: Procedure, scenario_text: str | Scenario | None,
                     finish_by: date | None, language: str, *,
                     with_advice: bool = True) -> dict[str, Any]:
@@ -75,7 +88,6 @@ def planner_context(before: Procedure, scenario_text: str | Scenario | None,
     ``with_advice`` is false. Raises the domain's one-line errors."""
     from api.waterfall import waterfall
     from process_models.provenance import sourced_line
-    from simulations.planning.advisor import advise
     from simulations.planning.gantt_svg import gantt_svg
     from simulations.planning.scenario import reform, scenario_for
 
@@ -97,7 +109,7 @@ def planner_context(before: Procedure, scenario_text: str | Scenario | None,
         "change_sentence": lambda change: change_sentence(change, strings, names),
         "waterfall": bars, "waterfall_top": max(bar.high for bar in bars),
         "procedure_name": display_name(before, language),
-        "advice": plain(advise(before).as_dict()) if with_advice else None,
+        "advice": _advice(before.model_dump_json()) if with_advice else None,
         "gantt": gantt_svg(before, after, lang=language), "bases": _bases(before, language),
         "sourced": {"before": sourced_line([before], language=language),
                     "after": sourced_line([after], language=language)},

@@ -111,7 +111,7 @@ def main() -> None:
         "baseline GET /health": lambda: client.get("/health"),
         f"upload {STEPS}-step table": upload,
         "graph.svg": lambda: client.get(f"{home}/graph.svg", headers=headers),
-        "page /planner (工程建设, 倒排)": lambda: page.get("/planner", params=catalog),
+        "page /planner (finish_by)": lambda: page.get("/planner", params=catalog),
         "page /planner, 2 levers": lambda: page.get("/planner", params={
             **catalog, "lever": ["parallelise", "share_data"]}),
         "page /workspace": lambda: page.get("/workspace"),
