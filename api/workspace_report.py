@@ -46,12 +46,14 @@ def _basis_share(proc: Procedure, strings: dict[str, str]) -> list[tuple[str, in
 def _pictures(before: Procedure, after: Procedure, language: str) -> tuple[bytes, bytes,
                                                                             bytes]:
     """The Gantt chart (before above after) and the graphs before and after, as PNG at
-    :data:`PICTURE_DPI`."""
+    :data:`PICTURE_DPI`, compressed lightly (the tall chart of a large procedure takes longer
+    to squeeze than to draw)."""
     from simulations.planning.gantt import plot_gantt
     from simulations.planning.graph_drawing import graph_layout, graph_png
 
     gantt = io.BytesIO()
-    plot_gantt(before, after, lang=language).savefig(gantt, format="png", dpi=PICTURE_DPI)
+    plot_gantt(before, after, lang=language).savefig(gantt, format="png", dpi=PICTURE_DPI,
+                                                     pil_kwargs={"compress_level": 1})
     return (gantt.getvalue(), graph_png(graph_layout(before), lang=language, dpi=PICTURE_DPI),
             graph_png(graph_layout(after), lang=language, dpi=PICTURE_DPI))
 

@@ -203,7 +203,8 @@ def _clip(text: str, most: int) -> str:
 def graph_png(layout: GraphLayout, *, lang: str = "zh", dpi: int = 120) -> bytes:
     """The same drawing as a PNG picture (matplotlib), e.g. for a Word report. The axes
     fill the figure, sized to the layout, and the shapes are added without autoscaling:
-    matplotlib draws it once (no tight box to measure) and clips no arrow to its boxes."""
+    matplotlib draws it once (no tight box to measure) and clips no arrow to its boxes; the
+    PNG is compressed lightly (faster to write, a quarter larger)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -237,5 +238,5 @@ def graph_png(layout: GraphLayout, *, lang: str = "zh", dpi: int = 120) -> bytes
         ax.text(n.x + 8, n.y + 36, f"{_clip(n.department, 7)} {days}", fontsize=7,
                 family=family, va="center")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
