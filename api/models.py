@@ -38,6 +38,14 @@ Limits = Literal["committed", "statutory"]
 
 EXAMPLE_ID_NUMBER = "11010519491231002X"
 
+REPORT_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+"""The media type of each file format a report is downloaded as."""
+
 
 class ErrorMessage(BaseModel):
     """Every error answer: one line naming the field or thing, the bad value and the fix."""
@@ -311,8 +319,8 @@ def applicant_public(case, view: PersonalData) -> ApplicantPublic | None:
     )
 
 
-class CaseSummary(BaseModel):
-    """One case on the board."""
+class CaseBase(BaseModel):
+    """What the board and the case page both tell of a case."""
 
     case_id: str
     procedure_id: str
@@ -322,6 +330,11 @@ class CaseSummary(BaseModel):
     applicant: ApplicantPublic | None
     received_at: datetime
     due_date: date | None
+
+
+class CaseSummary(CaseBase):
+    """One case on the board."""
+
     stuck_steps: list[str] = Field(
         default=[], description="steps paused for 补正 that nothing brought can resume: "
                                 "stuck until an admin resumes them")
@@ -338,18 +351,10 @@ class CasesPublic(BaseModel):
     colours: dict[str, int] = Field(examples=[{"red": 1, "yellow": 2, "green": 7}])
 
 
-class CasePublic(BaseModel):
+class CasePublic(CaseBase):
     """Everything about one case."""
 
-    case_id: str
-    procedure_id: str
-    procedure_version: str
-    status: str
-    colour: Colour
-    applicant: ApplicantPublic | None
-    received_at: datetime
     accepted_at: datetime | None
-    due_date: date | None
     closed_at: datetime | None
     close_reason: str | None
     version: int

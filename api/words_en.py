@@ -769,7 +769,14 @@ EN: dict[str, str] = {
     "report.share": "Share",
     "report.gantt": "5. Gantt chart",
     "report.graph": "6. Dependency graph",
+    "report.summary": "Summary",
+    "report.colon": ": ",
+    "report.download_xlsx": "Download the report (Excel)",
+    "report.printable": "Printable report",
+    "report.print": "Print",
     # the applicant journey's pages
     "rating.comment_given": "Comment",
     "applicant.back_to_case": "Back to the progress",
+    # SPGL interchange (audit export --format spgl)
+    "export.wrote": "wrote {path}: {count} events ({format})",
 }

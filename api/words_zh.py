@@ -726,7 +726,14 @@ ZH: dict[str, str] = {
     "report.share": "占比",
     "report.gantt": "五、甘特图",
     "report.graph": "六、依赖关系图",
+    "report.summary": "概要",
+    "report.colon": "：",
+    "report.download_xlsx": "下载报告（Excel）",
+    "report.printable": "打印版报告",
+    "report.print": "打印",
     # the applicant journey's pages
     "rating.comment_given": "评价意见",
     "applicant.back_to_case": "返回办理进度",
+    # SPGL interchange (audit export --format spgl)
+    "export.wrote": "已写出 {path}：{count} 个事件（{format}）",
 }

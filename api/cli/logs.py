@@ -41,11 +41,11 @@ def log_columns(**names: str | None) -> Any:
 
 
 def read_cases(log: Path, columns: Any) -> Any:
-    """The cases of ``log``, streamed."""
+    """The cases of ``log`` (a log file, or SPGL tables), streamed."""
     from simulations.interchange.log_cases import log_cases
-    from simulations.interchange.read import read_log
+    from simulations.interchange.spgl import open_log
 
-    return log_cases(read_log(log, columns), file=str(log))
+    return log_cases(open_log(log, columns), file=str(log))
 
 
 def _time_table(title: str, rows: dict[str, dict], t: dict[str, str], top: int = 15) -> Any:
@@ -95,7 +95,9 @@ def print_log_audit(result: dict, lang: str, *, deadline: str | None,
     out.print(t["log.basis"].format(source=result["source"]))
 
 
-LogArg = Annotated[Path, typer.Argument(help="an event log: .xes or .csv, either may be .gz")]
+LogArg = Annotated[Path, typer.Argument(
+    help="an event log: .xes or .csv, either may be .gz; or a folder or .zip of a 工改 "
+         "system's SPGL_*.csv tables")]
 MinShareOpt = Annotated[float, typer.Option(
     "--min-share", min=0.0, max=1.0, help="a step runs in at least this share of the cases; "
                                           "rarer activities are folded away")]

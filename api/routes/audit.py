@@ -9,16 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import SessionDep, allowed
-from api.models import PROCEDURE_ID_PATTERN, ChainReportPublic, plain
+from api.models import PROCEDURE_ID_PATTERN, REPORT_MEDIA, ChainReportPublic, plain
 from flows.casework.accounts import User
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
-REPORT_MEDIA = {
-    "csv": "text/csv; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @router.get("/report", responses={200: {"content": {

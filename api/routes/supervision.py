@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from api.case_public import local_today
 from api.deps import SessionDep, allowed
 from api.masking import free_text, personal_data
-from api.routes.audit import REPORT_MEDIA
+from api.models import REPORT_MEDIA
 from flows.casework.accounts import User
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])

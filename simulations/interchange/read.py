@@ -32,7 +32,9 @@ from process_models.errors import EventLogError, did_you_mean, shown
 __all__ = [
     "LogColumns",
     "LogEvent",
+    "TimestampClock",
     "read_log",
+    "sniff_delimiter",
 ]
 
 
@@ -104,7 +106,7 @@ _DELIMITERS = ",;\t|"
 _DST_SHIFT = timedelta(hours=1)
 
 
-class _Clock:
+class TimestampClock:
     """Parses timestamps; rejects mixed time zones and cases going back in time."""
 
     def __init__(self, file: str) -> None:
@@ -202,7 +204,7 @@ def _open(path: Path) -> IO[bytes]:
         raise EventLogError(f"cannot read the log: {err.strerror}", file=str(path)) from None
 
 
-def _delimiter(f: IO[str], file: str) -> str:
+def sniff_delimiter(f: IO[str], file: str) -> str:
     """The delimiter sniffed from the header row (a comma when the sniffer cannot tell);
     quoting follows RFC 4180 whatever the delimiter."""
     try:
@@ -222,9 +224,9 @@ def _delimiter(f: IO[str], file: str) -> str:
 
 def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     file = str(path)
-    clock = _Clock(file)
+    clock = TimestampClock(file)
     with io.TextIOWrapper(_open(path), encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter=_delimiter(f, file), strict=True)
+        reader = csv.reader(f, delimiter=sniff_delimiter(f, file), strict=True)
         try:
             header = next(reader, None)
         except (csv.Error, UnicodeDecodeError, OSError, EOFError) as err:
@@ -259,7 +261,7 @@ class _Rows:
     """Turns one CSV row into its one or two events (start and end columns), with the
     column indexes looked up once."""
 
-    def __init__(self, header: list[str], index: dict[str, int], clock: _Clock) -> None:
+    def __init__(self, header: list[str], index: dict[str, int], clock: TimestampClock) -> None:
         self.header, self.index, self.clock = header, index, clock
         self.case, self.activity = index["case"], index["activity"]
         self.times = [(role, index[role], header[index[role]]) for role in _TIMES
@@ -310,7 +312,7 @@ def _local(tag: str) -> str:
 
 def _read_xes(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     file = str(path)
-    clock = _Clock(file)
+    clock = TimestampClock(file)
     parser = ElementTree.XMLPullParser(events=("start", "end"))
     trace: dict[str, str] = {}
     in_event = False
@@ -341,7 +343,7 @@ def _read_xes(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
                                 file=file, line=line + 1) from None
 
 
-def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: _Clock,
+def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: TimestampClock,
                line: int) -> LogEvent:
     file = clock.file
     attrs = {child.get("key"): child.get("value") for child in el}
@@ -380,7 +382,8 @@ def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
     Parameters
     ----------
     path : path
-        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz``.
+        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz`` (a folder or ``.zip`` of
+        SPGL tables: :func:`simulations.interchange.spgl.open_log`).
     columns : LogColumns, optional
         Column names where the log does not use the standard ones.
 
@@ -402,5 +405,5 @@ def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
         return _read_csv(path, columns)
     raise EventLogError(
         f"unknown log format '{suffix or path.name}'; give a .xes or .csv file (or .xes.gz, "
-        ".csv.gz)", file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
+        ".csv.gz), or a folder or .zip of SPGL_*.csv tables", file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
 
