@@ -8,11 +8,13 @@ department, every third dependency a practice one) ``--runs`` times; then each p
 asked for ``--runs`` times: the catalog planner on 工程建设项目审批 (its largest procedure)
 laid backwards from a date (倒排), as is and with levers ticked, the workspace list, the
 stored procedure's page (figures, graphs before and after, Gantt, Monte-Carlo risk) as is
-and with levers ticked, two kept
-scenarios compared, the county report, and the auditor's page as an auditor; and the
-graph and the Word report through the API. Baseline, measured in the same run:
-``GET /health`` through the same client (the cost of a request that does nothing). Prints
-p50 / p95 server time per request in ms and p95 as a ratio to the baseline's.
+and with levers ticked, two kept scenarios compared, the printable report, the county
+report, and the auditor's page as an auditor; and the graph and the Word report through
+the API. Baseline, measured in the same run: ``GET /health`` through the same client (the
+cost of a request that does nothing). Prints p50 / p95 server time per request in ms and
+p95 as a ratio to the baseline's. Pages that keep what they computed (the advisor's
+ranking, the auditor's catalog report, the demo county) pay on their first run only: p95
+over few runs shows that first run, p50 the others.
 
 Run: ``.venv/bin/python bench/bench_workspace.py [--runs 20]``. Targets (the issue): upload
 and graph under 1 s; each page under 300 ms at p95 (the Word report: reasonable, < 2 s).
@@ -119,6 +121,8 @@ def main() -> None:
         "page, 2 levers ticked": lambda: page.get(f"/workspace/{made}", params={
             "lever": ["parallelise", "merge"]}),
         "page compare": lambda: page.get(f"/workspace/{made}/compare", params=pair),
+        "page report (printable)": lambda: page.get(f"/workspace/{made}/report", params={
+            "lever": ["parallelise"]}),
         "page /county": lambda: page.get("/county"),
         "page /auditor (auditor)": lambda: auditor.get("/auditor"),
     }
