@@ -5,16 +5,17 @@ command at the window. So a process that does not already serve Prefect (a lone
 ``onething case`` command in embedded mode) never starts it (:func:`uses_prefect` tells
 which; :mod:`api.case_runner` chooses):
 
-1. A process that serves Prefect (the service and ``onething worker``, inside
-   :func:`flows.runs.embedded_api`; any process in server mode) requests an ``advance``
-   flow run (:func:`flows.runs.advance_after_commit`).
+1. A process that serves Prefect (``onething worker`` and the service's relay process,
+   inside :func:`flows.runs.embedded_api`; any process in server mode) requests an
+   ``advance`` flow run (:func:`flows.runs.advance_after_commit`).
 2. Else, when a relay of such a process watches the same database (its beacon file under
    the data directory names a live process), the command nudges that relay, which starts
    the ``advance`` run at once in its own process (:func:`flows.runs.run_relay`).
 3. Else the command advances the cases here, without Prefect
    (:func:`flows.casework.drain_outbox`), so cases run from the CLI alone still end.
 
-The service in embedded mode is such a command too: its requests never run a flow; it
+The service in embedded mode is such a command too (unless run without a relay, as the
+tests run it): its requests never run a flow; it
 starts its relay in a process of its own (:func:`relay_process`, running
 :func:`flows.worker.run_service_relay`), so an advance, however long, takes no time from
 the requests. One relay per database and machine relays at a time (:func:`sole_relay`);
