@@ -15,11 +15,10 @@ which; :mod:`api.case_runner` chooses):
    (:func:`flows.casework.drain_outbox`), so cases run from the CLI alone still end.
 
 The service in embedded mode is such a command too (unless run without a relay, as the
-tests run it): its requests never run a flow; it
-starts its relay in a process of its own (:func:`relay_process`, running
-:func:`flows.worker.run_service_relay`), so an advance, however long, takes no time from
-the requests. One relay per database and machine relays at a time (:func:`sole_relay`);
-the relays of further service processes wait to take over.
+tests run it): its requests never run a flow; it starts its relay in a process of its own
+(:func:`relay_process`, running :func:`flows.worker.run_service_relay`), so an advance,
+however long, takes no time from the requests. One relay per database and machine relays
+at a time (:func:`sole_relay`); the relays of further service processes wait to take over.
 
 The database stays the record either way: a change commits with its outbox row first, and
 a row whose advance is lost (a relay stopping just after the nudge) stays pending for the
