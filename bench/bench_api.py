@@ -195,6 +195,20 @@ class CpuUse:
     service: float
     generator: float
     machine: float
+    relay: float
+    """Of ``service``: its relay processes (and the Prefect API each starts)."""
+
+
+def relay_tree(service_pid: int) -> list[int]:
+    """The service's relay processes (:func:`flows.handoff.relay_process`) and theirs."""
+    relays = []
+    for pid in process_tree(service_pid):
+        try:
+            if b"run_service_relay" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                relays += process_tree(pid)
+        except OSError:
+            continue
+    return relays
 
 
 class CpuMeter:
@@ -203,9 +217,10 @@ class CpuMeter:
     def __init__(self, service_pid: int) -> None:
         self.service_pid = service_pid
 
-    def _now(self) -> tuple[float, float, float, float]:
+    def _now(self) -> tuple[float, float, float, float, float]:
         return (time.perf_counter(), cpu_seconds(process_tree(self.service_pid)),
-                time.process_time(), machine_busy_seconds())
+                time.process_time(), machine_busy_seconds(),
+                cpu_seconds(relay_tree(self.service_pid)))
 
     def start(self) -> None:
         self.started = self._now()
@@ -401,8 +416,9 @@ def report(phase: str, kinds: dict[str, Kind], cpu: CpuUse,
         if kind.failed:
             print(f"  {phase:<8} {name:<14} errors by status (0: timeout or transport): "
                   + ", ".join(f"{status}: {n}" for status, n in sorted(kind.failed.items())))
-    print(f"  {phase:<8} CPU in cores: service {cpu.service:.2f}, load generator "
-          f"{cpu.generator:.2f}, whole machine {cpu.machine:.2f} of {os.cpu_count()}")
+    print(f"  {phase:<8} CPU in cores: service {cpu.service:.2f} (its relay {cpu.relay:.2f}), "
+          f"load generator {cpu.generator:.2f}, whole machine {cpu.machine:.2f} of "
+          f"{os.cpu_count()}")
     return percentile(everything, 0.99)
 
 
