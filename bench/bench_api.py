@@ -4,7 +4,8 @@ the same beside decisions and case openings (a busy centre's mix).
 Creates a PostgreSQL database of its own (``onething_bench_api_<hex>``, dropped at the end),
 opens ``--cases`` newborn cases through the domain (a third with their first step
 approved), starts the service (``uvicorn api.main:app``, ``--workers`` processes, access
-log off) on 127.0.0.1 and a free port, logs in as an auditor (every case, masked data)
+log off, a data directory of its own) on 127.0.0.1 and a free port, waits until its relay
+process watches the database, logs in as an auditor (every case, masked data)
 and then, from an open-loop load generator (one request due every 1/rate seconds whatever
 the answers do, sent over at most ``--connections`` HTTP/1.1 keep-alive connections on
 plain asyncio streams, so the generator stays cheap and never piles requests up):
@@ -49,10 +50,12 @@ import json
 import math
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -400,6 +403,22 @@ def wait_until_up(base_url: str, server: subprocess.Popen, timeout_seconds: floa
     raise SystemExit(f"the service did not answer within {timeout_seconds} s")
 
 
+def wait_until_relaying(url: str, server: subprocess.Popen,
+                        timeout_seconds: float = 300) -> float:
+    """Wait until the service's relay process watches ``url`` (its beacon, in the data
+    directory the service shares with this process); the seconds waited."""
+    from flows.handoff import relay_running
+
+    started = time.monotonic()
+    while not relay_running(url):
+        if server.poll() is not None:
+            raise SystemExit(f"the service exited with code {server.returncode}")
+        if time.monotonic() - started > timeout_seconds:
+            raise SystemExit(f"the service's relay did not start within {timeout_seconds} s")
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 def report(phase: str, kinds: dict[str, Kind], cpu: CpuUse,
            baseline_p99_ms: float | None) -> float:
     """Print one line per kind and one of CPU use; the phase's p99 over all its requests."""
@@ -569,6 +588,10 @@ def main() -> None:
 
     name = f"onething_bench_api_{secrets.token_hex(6)}"
     server = None
+    data_dir = Path(tempfile.mkdtemp(prefix="onething-bench-api-"))
+    from process_models.settings import settings
+
+    settings.data_dir = data_dir  # the audit key and the relay's beacon, shared
     try:
         started = time.perf_counter()
         url = create_database(name)
@@ -579,12 +602,16 @@ def main() -> None:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "ONETHING_DATABASE_URL": url, "ONETHING_ENVIRONMENT": "test",
+               "ONETHING_DATA_DIR": str(data_dir),
                "ONETHING_SECRET_KEY": secrets.token_urlsafe(32), "PYTHONPATH": str(ROOT)}
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
              "--port", str(port), "--workers", str(args.workers), "--no-access-log",
              "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True)
         wait_until_up(base_url, server)
+        print(f"the service's relay watched the database "
+              f"{wait_until_relaying(url, server):.0f} s after the service answered",
+              flush=True)
         token = log_in(base_url)
         print(f"service: uvicorn api.main:app, {args.workers} workers, PostgreSQL; load: "
               f"{args.rate:.0f} req/s open loop over at most {args.connections} connections; "
@@ -640,6 +667,7 @@ def main() -> None:
         if server is not None:
             stop_service(server)
         drop_database(name)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
