@@ -254,7 +254,7 @@ class Kind:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     failed: Counter = field(default_factory=Counter)
-    """Errors by status (0: a timeout or a transport error)."""
+    """Errors by status, or by the exception's name (a timeout, a transport error)."""
     conflicts: int = 0
     unsent: int = 0
     rate_per_second: float = 0.0
@@ -292,10 +292,18 @@ class KeepAlive:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
+    idle_seconds = 4.0
+    """A connection idle longer is not used again: the server closes it after 5 s
+    (uvicorn's keep-alive timeout), perhaps as the next request is on its way."""
+
     async def send(self, call: Call) -> tuple[int, bytes]:
         """The status and body of the answer to ``call``; reconnects when needed."""
+        if self.writer is not None and (self.reader.at_eof() or
+                                        time.monotonic() - self.used > self.idle_seconds):
+            self.close()
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.used = time.monotonic()
         if call.body is None:
             self.writer.write(f"GET {call.path} HTTP/1.1\r\n{self.head}\r\n".encode())
         else:
@@ -309,6 +317,7 @@ class KeepAlive:
         if "content-length" not in fields:
             raise ValueError(f"no Content-Length in the answer to {call.path}")
         answer = await self.reader.readexactly(int(fields["content-length"]))
+        self.used = time.monotonic()
         if fields.get("connection") == "close":
             self.close()
         return int(lines[0].split(" ", 2)[1]), answer
@@ -355,9 +364,9 @@ async def load(host: str, port: int, token: str | None, calls: Callable[[int], C
                 call = calls(n)
                 try:
                     status, body = await asyncio.wait_for(client.send(call), timeout_seconds)
-                except (OSError, EOFError, ValueError, TimeoutError):
+                except (OSError, EOFError, ValueError, TimeoutError) as error:
                     client.close()
-                    status, body = 0, b""
+                    status, body = type(error).__name__, b""
                 kind = kinds[call.kind]
                 kind.latencies_ms.append((time.perf_counter() - due) * 1000)
                 if status == call.ok and answered is not None:
@@ -433,8 +442,9 @@ def report(phase: str, kinds: dict[str, Kind], cpu: CpuUse,
               f"p99 {p99:7.1f} ms  max {max(values):7.1f} ms  "
               f"{kind.rate_per_second:6.1f} req/s{ratio}")
         if kind.failed:
-            print(f"  {phase:<8} {name:<14} errors by status (0: timeout or transport): "
-                  + ", ".join(f"{status}: {n}" for status, n in sorted(kind.failed.items())))
+            print(f"  {phase:<8} {name:<14} errors by status or exception: "
+                  + ", ".join(f"{status}: {n}" for status, n in sorted(kind.failed.items(),
+                                                                        key=str)))
     print(f"  {phase:<8} CPU in cores: service {cpu.service:.2f} (its relay {cpu.relay:.2f}), "
           f"load generator {cpu.generator:.2f}, whole machine {cpu.machine:.2f} of "
           f"{os.cpu_count()}")
