@@ -41,16 +41,17 @@ run: $(STAMP)
 	$(VENV)/bin/onething serve
 
 test: $(STAMP) system-deps postgres
-	$(PY) -m pytest -q
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q
 
 # The fast tier: lint, then every test and doctest not marked slow (no PostgreSQL, Prefect,
 # browser, Schemathesis or child process; the rule is in tests/conftest.py), each property
-# test capped at a few Hypothesis examples (the `fast` profile; `make test` keeps every count).
-# One process: pytest-xdist's second worker collects everything again, more than it saves on
-# two cores.
+# test capped at a few Hypothesis examples (the `fast` profile; `make test` keeps every count),
+# on two pytest-xdist workers (each collects everything, which two cores repay). Test modules
+# keep their assertion-rewritten bytecode (PYTHONDONTWRITEBYTECODE cleared for the run): the
+# rewrite is a fifth of the collection, paid again on every run without it.
 check: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -m "not slow" -q --hypothesis-profile fast
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -m "not slow" -q --hypothesis-profile fast -n 2
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

@@ -16,11 +16,11 @@ from fastapi import Response
 from sqlmodel import Session
 
 from api.i18n import label, messages
+from api.models import REPORT_MEDIA
 from flows.casework.ratings import SCORES, RatingFigures, RatingReport, rating_report
 
-__all__ = ["XLSX_MEDIA", "group_names", "rating_report_answer", "report_rows"]
+__all__ = ["group_names", "rating_report_answer", "report_rows"]
 
-XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def group_names(report: RatingReport, lang: str) -> dict[str, str]:
@@ -97,5 +97,5 @@ def rating_report_answer(session: Session, group_by: str, report_format: str,
         path = Path(folder) / "ratings.xlsx"
         write_views([View(messages(lang)["rating.report"][:31], headers, rows)], path, "xlsx")
         content = path.read_bytes()
-    return Response(content, media_type=XLSX_MEDIA, headers={
+    return Response(content, media_type=REPORT_MEDIA["xlsx"], headers={
         "Content-Disposition": f'attachment; filename="ratings-{group_by}.xlsx"'})

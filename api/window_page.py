@@ -214,8 +214,9 @@ def add_account(request: Request, user: PageUser, session: SessionDep,
     try:
         body = AccountCreate(username=username, password=password, role=role,
                              departments=departments)
-        add_user(session, body.username, password_hash=hash_password(
-            check_new_password(body.password)), role=body.role, departments=body.departments,
+        check_new_password(body.password)
+        add_user(session, body.username, password_hash=lambda: hash_password(body.password),
+                 role=body.role, departments=body.departments,
                  known_departments=known_departments(session), now=datetime.now(UTC))
     except OnethingError as error:
         return _accounts(request, user, session, status_code=422,

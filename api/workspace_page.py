@@ -26,7 +26,7 @@ from api.security import check_csrf
 from api.workspace import MAX_UPLOAD_BYTES, WORKSPACE_LEVERS
 from flows.casework import workspace
 from flows.casework.accounts import User
-from process_models.errors import Forbidden, OnethingError
+from process_models.errors import Forbidden, NotFound, OnethingError
 from process_models.procedure import Procedure
 
 __all__ = ["PREVIEW_ROWS", "RISK_RUNS", "router"]
@@ -188,19 +188,42 @@ def compare_workspace_scenarios(request: Request, user: PageUser, session: Sessi
                   metrics=METRICS)
 
 
-@router.get("/workspace/{workspace_id}/report.docx")
+@router.get("/workspace/{workspace_id}/report")
+def read_workspace_report(request: Request, user: PageUser, session: SessionDep,
+                          workspace_id: str) -> Response:
+    """The before/after report of the ticked levers as a printable page, with the graphs."""
+    from api.workspace import graph_figures
+    from api.workspace_report import report
+
+    if refused := gate(request, user, ACTION):
+        return refused
+    lang = language(request)
+    levers = request.query_params.getlist("lever")
+    try:
+        row, proc = workspace.read_procedure(session, workspace_id, viewer=user.username)
+        content = report(proc, levers, language=lang)
+    except OnethingError as error:
+        return error_page(request, user, error)
+    return render(request, "workspace_report.html", user, row=row, report=content,
+                  graph_before=graph_figures(content.before, lang),
+                  graph_after=graph_figures(content.after, lang),
+                  query=urlencode([("lever", x) for x in levers]))
+
+
+@router.get("/workspace/{workspace_id}/report.{report_format}")
 def download_workspace_report(request: Request, user: PageUser, session: SessionDep,
-                              workspace_id: str) -> Response:
-    """The Word report of the ticked levers (the API's ``report.docx``)."""
-    from api.workspace_report import DOCX_MEDIA, report_docx
+                              workspace_id: str, report_format: str) -> Response:
+    """The report of the ticked levers as Word or XLSX (the API's ``report.docx`` / ``.xlsx``)."""
+    from api.workspace_report import report_file
 
     if refused := gate(request, user, ACTION):
         return refused
     try:
+        if report_format not in ("docx", "xlsx"):
+            raise NotFound(f"no report as '{report_format}'; ask for report.docx or report.xlsx",
+                           path="report_format")
         proc = workspace.read_procedure(session, workspace_id, viewer=user.username)[1]
-        content = report_docx(proc, request.query_params.getlist("lever"),
-                              language=language(request))
+        return report_file(proc, request.query_params.getlist("lever"), report_format,
+                           language=language(request))
     except OnethingError as error:
         return error_page(request, user, error)
-    return Response(content, media_type=DOCX_MEDIA,
-                    headers={"Content-Disposition": 'attachment; filename="report.docx"'})

@@ -42,6 +42,7 @@ _HOMES = {
     "simulations.interchange.eventlog": ["Event"],
     "simulations.interchange.export": ["EXPORT_FORMATS", "export_events"],
     "simulations.interchange.read": ["LogColumns", "LogEvent", "read_log"],
+    "simulations.interchange.spgl": ["SpglNames", "open_log", "read_spgl", "write_spgl"],
     "simulations.interchange.log_cases": ["LogCase", "log_cases"],
     "simulations.planning.log_audit": ["CaseLimit", "LogAudit", "audit_log"],
 }

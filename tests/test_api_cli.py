@@ -77,6 +77,20 @@ def test_user_add_refuses_a_short_password_and_an_existing_name(run_cli, monkeyp
     assert code == 2 and "user 'li' already exists" in err
 
 
+def test_a_refused_user_add_never_computes_the_password_hash(run_cli, monkeypatch, data_dir):
+    """The slow argon2 hash is paid only for an account that is created."""
+    import api.security
+
+    hashed: list[str] = []
+    real_hash = api.security.hash_password
+    monkeypatch.setattr(api.security, "hash_password",
+                        lambda password: hashed.append(password) or real_hash(password))
+    assert _add(run_cli, monkeypatch, "li", "--role", "auditor")[0] == 0
+    assert _add(run_cli, monkeypatch, "li", "--role", "admin")[0] == 2
+    assert _add(run_cli, monkeypatch, "wu", "--role", "clerk", "--department", "polce")[0] == 2
+    assert len(hashed) == 1
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

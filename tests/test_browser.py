@@ -470,3 +470,9 @@ def test_a_planner_brings_a_step_table_and_leaves_with_a_report(log_in, run_cli,
     headline = Document(io.BytesIO(path.read_bytes())).tables[0].rows[1].cells
     assert (headline[0].text, float(headline[1].text), float(headline[2].text)) == (
         "办理时间（工作日）", elapsed["before"], elapsed["after"])
+
+    # The same report as a printable page.
+    planner.click("#report-page")
+    planner.wait_for_load_state()
+    assert "一、主要指标" in planner.inner_text("#report-page")
+    _shot(planner, "workspace-06-report-page")

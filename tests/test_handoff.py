@@ -189,3 +189,45 @@ def test_a_case_opened_and_decided_by_lone_commands_reaches_its_end_without_pref
     onething("case", "checks")
     with Session(make_engine(f"sqlite:///{tmp_path / 'onething.db'}")) as session:
         assert casework.pending_outbox(session) == []
+
+
+HEAVY_MODULES = ("prefect", "fastapi", "starlette", "jinja2", "matplotlib", "alembic",
+                 "networkx", "api.models")
+"""What no case command at the window imports: each would cost it a tenth of a second or
+more (Prefect, the web stack, plotting, migrations, graphs, every model of the API)."""
+
+IMPORTS_AT_EXIT = f"""
+import atexit, json, sys
+atexit.register(lambda: print(json.dumps(sorted(m for m in {HEAVY_MODULES!r}
+                                                if m in sys.modules)), file=sys.stderr))
+from api.cli import main
+main()
+"""
+
+
+@pytest.mark.slow
+def test_no_case_command_imports_prefect_the_web_stack_plotting_or_alembic(url, tmp_path):
+    """Each command a child process on a migrated database, as the window runs them: reads
+    and writes alike import none of :data:`HEAVY_MODULES`."""
+    env = {**os.environ, "ONETHING_DATA_DIR": str(tmp_path), "ONETHING_DATABASE_URL": url,
+           "ONETHING_PREFECT_MODE": "embedded"}
+    env.pop("PREFECT_API_URL", None)
+
+    def imported(*args: str) -> tuple[list[str], str]:
+        done = subprocess.run([sys.executable, "-c", IMPORTS_AT_EXIT, *args], cwd=ROOT,
+                              env=env, capture_output=True, text=True, check=False,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
+
+    materials = [a for i in casework.notification_list(STORE) for a in ("-m", i.material_id)]
+    opening = ["case", "open", STORE.id, "--name", "张三", "--id-number", ID_NUMBER, *materials]
+    found, out = imported(*opening, "--json")
+    case_id, step = json.loads(out)["case_id"], STORE.steps[0]
+    found_by_command = {"open": found}
+    for name, args in [("show", ["show", case_id]), ("list", ["list"]), ("checks", ["checks"]),
+                       ("decide", ["decide", case_id, step.id, "approve",
+                                   "--department", step.department]),
+                       ("withdraw", ["withdraw", case_id, "--reason", "申请人撤回"])]:
+        found_by_command[name] = imported("case", *args)[0]
+    assert found_by_command == {name: [] for name in found_by_command}

@@ -194,15 +194,28 @@ def _docx_tables(content: bytes) -> list[list[list[str]]]:
             for table in Document(io.BytesIO(content)).tables]
 
 
-@pytest.mark.parametrize("levers", [["parallelise"], ["parallelise", "merge", "compress"]])
-def test_the_word_report_gives_the_figures_of_onething_reform_json(client, auth, run_cli,
-                                                                   tmp_path, levers):
-    """The headline table of the .docx equals ``onething reform --json`` on the same
-    procedure and scenario, figure by figure; the report holds the Gantt and both graphs."""
-    from docx import Document
+def _xlsx_sheets(content: bytes) -> list[list[list[str]]]:
+    from openpyxl import load_workbook
 
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    return [[["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            for sheet in book.worksheets]
+
+
+def _figures_table(report_format: str, content: bytes) -> list[list[str]]:
+    """The headline figures table of a report file (the first table of the .docx; the
+    sheet after the text in the .xlsx)."""
+    return _docx_tables(content)[0] if report_format == "docx" else _xlsx_sheets(content)[1]
+
+
+@pytest.mark.parametrize("report_format", ["docx", "xlsx"])
+@pytest.mark.parametrize("levers", [["parallelise"], ["parallelise", "merge", "compress"]])
+def test_the_report_gives_the_figures_of_onething_reform_json(client, auth, run_cli, tmp_path,
+                                                              levers, report_format):
+    """The headline table of the .docx and of the .xlsx equals ``onething reform --json`` on
+    the same procedure and scenario, figure by figure."""
     made = upload(client, auth["planner"], step_table()).json()["id"]
-    answer = client.get(f"/api/workspace/procedures/{made}/report.docx",
+    answer = client.get(f"/api/workspace/procedures/{made}/report.{report_format}",
                         params={"lever": levers}, headers=auth["planner"])
     assert answer.status_code == 200, answer.text
     proc = procedure_from_upload("开餐馆.csv", step_table())
@@ -211,16 +224,28 @@ def test_the_word_report_gives_the_figures_of_onething_reform_json(client, auth,
     code, out, err = run_cli("reform", tmp_path / "p.yaml", tmp_path / "s.yaml", "--json")
     assert (code, err) == (0, "")
     change = json.loads(out)["change"]
-    headline = _docx_tables(answer.content)[0]
+    headline = _figures_table(report_format, answer.content)
     figures = {"办理时间（工作日）": "elapsed_working_days", "事项数": "steps",
                "材料数": "materials", "跑动次数": "trips", "部门数": "departments"}
     assert [row[0] for row in headline[1:]] == list(figures)
     for label, before, after, _ in headline[1:]:
         expected = change[figures[label]]
         assert (float(before), float(after)) == (expected["before"], expected["after"])
-    document = Document(io.BytesIO(answer.content))
-    assert len(document.inline_shapes) == 3
-    assert f"压缩 {-change['elapsed_working_days']['percent']:g}%" in document.paragraphs[1].text
+    compression = f"压缩 {-change['elapsed_working_days']['percent']:g}%"
+    if report_format == "docx":
+        from docx import Document
+
+        document = Document(io.BytesIO(answer.content))
+        assert len(document.inline_shapes) == 3  # the Gantt chart and both graphs
+        assert compression in document.paragraphs[1].text
+    else:
+        assert compression in _xlsx_sheets(answer.content)[0][2][0]
+
+
+def test_a_report_in_another_format_is_refused_naming_the_two(client, auth):
+    made = upload(client, auth["planner"], step_table()).json()["id"]
+    answer = client.get(f"/api/workspace/procedures/{made}/report.pdf", headers=auth["planner"])
+    assert answer.status_code == 422 and "docx" in answer.text
 
 
 @settings(max_examples=30, deadline=None)
@@ -320,9 +345,16 @@ def test_a_planner_walks_upload_graph_levers_two_scenarios_compare_and_report(pl
     compared = planner_page.get(f"{home}/compare", params={"a": ids[0], "b": ids[1]})
     assert compared.status_code == 200
     assert 'data-scenario="并联"' in compared.text and 'data-scenario="并联加合并"' in compared.text
-    report = planner_page.get(f"{home}/report.docx", params={"lever": ["parallelise"]})
-    assert report.headers["content-type"].startswith("application/vnd.openxmlformats")
-    assert _docx_tables(report.content)[0][1][0] == "办理时间（工作日）"
+    for report_format in ("docx", "xlsx"):
+        report = planner_page.get(f"{home}/report.{report_format}",
+                                  params={"lever": ["parallelise"]})
+        assert report.headers["content-type"].startswith("application/vnd.openxmlformats")
+        assert _figures_table(report_format, report.content)[1][0] == "办理时间（工作日）"
+    printable = planner_page.get(f"{home}/report", params={"lever": ["parallelise"]})
+    assert printable.status_code == 200
+    assert "办理时间由" in printable.text and "一、主要指标" in printable.text
+    assert printable.text.count('<svg xmlns="http://www.w3.org/2000/svg" class="graph"') == 2
+    assert planner_page.get(f"{home}/report.pdf").status_code == 404
 
 
 def test_the_workbench_speaks_english_when_asked(planner_page):

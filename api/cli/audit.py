@@ -340,21 +340,28 @@ def seal(database: DatabaseOpt = None) -> None:
 
 @audit_app.command("export")
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="xes, ocel-json or ocel-sqlite")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+    fmt: Annotated[str, typer.Option(
+        "--format", help="xes, ocel-json, ocel-sqlite or spgl (a new folder of the SPGL_*.csv "
+                         "tables of 工改 systems)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="file (folder for spgl) to "
+                                                                "write")],
     start: FromOpt = None,
     end: ToOpt = None,
     procedure: ProcedureOpt = None,
     database: DatabaseOpt = None,
+    lang: LangOpt = "zh",
 ) -> None:
-    """Export case history as an event log (XES or OCEL 2.0) for process-mining tools."""
-    from flows.casework.history import history_events
+    """Export case history as an event log (XES, OCEL 2.0 or SPGL tables) for process-mining
+    tools and 工改 systems."""
+    from flows.casework.history import history_events, history_names
     from simulations.interchange.export import export_events
 
+    t = words(lang)
     with _session(database) as session:
+        names = history_names(session, procedure_id=procedure) if fmt == "spgl" else None
         count = export_events(history_events(session, start=_day(start), end=_day(end),
-                                             procedure_id=procedure), output, fmt)
-    console().print(f"wrote {output}: {count} events ({fmt})")
+                                             procedure_id=procedure), output, fmt, names)
+    console().print(t["export.wrote"].format(path=output, count=count, format=fmt))
 
 
 @app.command("fit")
@@ -378,7 +385,7 @@ def fit(
     from api.cli.procedures import load_procedure_argument
     from flows.casework.history import history_durations
     from process_models.loading import save_procedure
-    from simulations.interchange.read import read_log
+    from simulations.interchange.spgl import open_log
     from simulations.planning.fitting import fit_procedure, log_durations
 
     proc = load_procedure_argument(procedure)
@@ -386,7 +393,7 @@ def fit(
         with _session(database) as session:
             durations = history_durations(session, proc, start=_day(start), end=_day(end))
     else:
-        durations = log_durations(read_log(log, log_columns(
+        durations = log_durations(open_log(log, log_columns(
             case=case_column, activity=activity, timestamp=timestamp,
             start_timestamp=start_timestamp)), proc)
     fitted, fits = fit_procedure(proc, durations, kind=kind)

@@ -41,11 +41,19 @@ def log_columns(**names: str | None) -> Any:
 
 
 def read_cases(log: Path, columns: Any) -> Any:
-    """The cases of ``log``, streamed."""
+    """The cases of ``log`` (a log file, or SPGL tables), streamed."""
     from simulations.interchange.log_cases import log_cases
-    from simulations.interchange.read import read_log
+    from simulations.interchange.spgl import open_log
 
-    return log_cases(read_log(log, columns), file=str(log))
+    return log_cases(open_log(log, columns), file=str(log))
+
+
+def read_case_table(log: Path, columns: Any) -> Any:
+    """The cases of ``log`` as columns (a CSV log read by array, anything else as
+    :func:`read_cases` reads it)."""
+    from simulations.interchange.read_columns import read_table
+
+    return read_table(log, columns)
 
 
 def _time_table(title: str, rows: dict[str, dict], t: dict[str, str], top: int = 15) -> Any:
@@ -95,7 +103,9 @@ def print_log_audit(result: dict, lang: str, *, deadline: str | None,
     out.print(t["log.basis"].format(source=result["source"]))
 
 
-LogArg = Annotated[Path, typer.Argument(help="an event log: .xes or .csv, either may be .gz")]
+LogArg = Annotated[Path, typer.Argument(
+    help="an event log: .xes or .csv, either may be .gz; or a folder or .zip of a 工改 "
+         "system's SPGL_*.csv tables")]
 MinShareOpt = Annotated[float, typer.Option(
     "--min-share", min=0.0, max=1.0, help="a step runs in at least this share of the cases; "
                                           "rarer activities are folded away")]
@@ -144,7 +154,8 @@ def discover_command(
     t = words(lang)
     columns = log_columns(case=case_column, activity=activity, timestamp=timestamp,
                           start_timestamp=start_timestamp, resource=resource, group=group)
-    found = discover(read_cases(log, columns), log=str(log), calendar=country_calendar(calendar),
+    found = discover(read_case_table(log, columns), log=str(log),
+                     calendar=country_calendar(calendar),
                      min_share=min_share, dependency_share=dependency_share,
                      procedure_id=procedure_id)
     check_procedure(found.procedure)

@@ -59,7 +59,7 @@ def add(
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     check_new_password(password)
     with _session() as session:
-        user = add_user(session, name, password_hash=hash_password(password), role=role,
+        user = add_user(session, name, password_hash=lambda: hash_password(password), role=role,
                         departments=department, known_departments=known_departments(session),
                         now=datetime.now(UTC))
         scope = f" for {', '.join(user.departments)}" if user.departments else ""

@@ -20,6 +20,7 @@ from api.applicant_auth import CurrentApplicant, create_applicant_token, own_cas
 from api.case_public import local_today
 from api.deps import SessionDep, allowed, check_allowed, check_case_visible, visible_case_ids
 from api.masking import free_text, personal_data
+from api.models import REPORT_MEDIA
 from api.rating_report import rating_report_answer
 from flows.casework import ratings
 from flows.casework.accounts import User
@@ -195,7 +196,7 @@ def read_follow_ups(session: SessionDep,
 
 @router.get("/ratings/report", responses={200: {"content": {
     "application/json": {},
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+    REPORT_MEDIA["xlsx"]: {
         "schema": {"type": "string", "format": "binary"}}}}})
 def read_rating_report(
     session: SessionDep, user: Annotated[User, Depends(allowed("ratings:report"))],

@@ -1,5 +1,5 @@
 """The planner's workspace: procedures uploaded as a step table, YAML or BPMN, their graph
-as SVG, the scenarios kept of them and the Word report (:mod:`api.workspace`).
+as SVG, the scenarios kept of them and the report (Word or XLSX) (:mod:`api.workspace`).
 
 A workspace procedure belongs to the planner who uploaded it: another planner gets 404 as
 for a missing one. It never reaches live cases by itself (publishing is an admin's act on
@@ -9,7 +9,7 @@ for a missing one. It never reaches live cases by itself (publishing is an admin
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.deps import SessionDep, allowed
+from api.models import REPORT_MEDIA
 from api.workspace import MAX_UPLOAD_BYTES, WORKSPACE_LEVERS
 from flows.casework import workspace
 from flows.casework.accounts import User
@@ -95,8 +96,9 @@ def read_workspace_procedures(session: SessionDep,
 
 
 SVG = {200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}}
-DOCX = {200: {"content": {"application/vnd.openxmlformats-officedocument.wordprocessingml"
-                          ".document": {"schema": {"type": "string", "format": "binary"}}}}}
+REPORT_FILE = {200: {"content": {REPORT_MEDIA[kind]: {"schema": {"type": "string",
+                                                               "format": "binary"}}
+                                   for kind in ("docx", "xlsx")}}}
 
 
 @router.get("/procedures/{workspace_id}/graph.svg", response_class=Response, responses=SVG)
@@ -112,17 +114,18 @@ def read_workspace_graph(workspace_id: WorkspaceId, session: SessionDep, user: P
     return Response(graph_svg(graph_layout(drawn), lang=lang), media_type="image/svg+xml")
 
 
-@router.get("/procedures/{workspace_id}/report.docx", response_class=Response,
-            responses=DOCX)
+@router.get("/procedures/{workspace_id}/report.{report_format}", response_class=Response,
+            responses=REPORT_FILE)
 def read_workspace_report(workspace_id: WorkspaceId, session: SessionDep, user: Planner,
+                          report_format: Annotated[Literal["docx", "xlsx"], Path(
+                              description="docx (Word, with pictures) or xlsx (a sheet a table)")],
                           lever: LeverQuery = [],  # noqa: B006
                           lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> Response:
-    """The before/after report as Word: headline figures, items, method, bases, pictures."""
-    from api.workspace_report import DOCX_MEDIA, report_docx
+    """The before/after report: headline figures, items, method, bases (Word adds pictures)."""
+    from api.workspace_report import report_file
 
     proc = workspace.read_procedure(session, workspace_id, viewer=user.username)[1]
-    return Response(report_docx(proc, lever, language=lang), media_type=DOCX_MEDIA,
-                    headers={"Content-Disposition": 'attachment; filename="report.docx"'})
+    return report_file(proc, lever, report_format, language=lang)
 
 
 @router.post("/procedures/{workspace_id}/scenarios", status_code=201)

@@ -28,7 +28,7 @@ process_models.errors.InvalidInput: role: unknown role 'clerc'; use one of front
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, delete, func, update
@@ -115,7 +115,7 @@ def add_user(
     session: Session,
     username: str,
     *,
-    password_hash: str,
+    password_hash: str | Callable[[], str],
     role: str,
     departments: Sequence[str] = (),
     known_departments: Iterable[str] | None = None,
@@ -124,6 +124,8 @@ def add_user(
     """Create an account and commit; an existing username is a :class:`Conflict`.
 
     ``known_departments``, when given, is what a clerk's departments must be among.
+    ``password_hash`` may be a function computing the hash, called only once every check
+    has passed (a slow hash is not paid for a refused account).
 
     >>> import tempfile, pathlib
     >>> from flows.casework.store import init_db, make_engine
@@ -149,6 +151,8 @@ def add_user(
     departments = _check_departments(role, departments, known_departments)
     if find_user(session, username) is not None:
         raise Conflict(f"user '{username}' already exists; choose another name", path="username")
+    if callable(password_hash):
+        password_hash = password_hash()
     user = User(username=username, password_hash=password_hash, role=role,
                 departments=departments, created_at=aware_time(now))
     session.add(user)

@@ -2,7 +2,7 @@
 
 :func:`history_events` yields :class:`~simulations.interchange.eventlog.Event` rows,
 grouped by case and in time order, for the event-log writers of
-:mod:`simulations.interchange`; :func:`history_durations` gives each step's working-day
+:mod:`simulations.interchange` (:func:`history_names`: the names the SPGL tables write); :func:`history_durations` gives each step's working-day
 durations for fitting (:mod:`simulations.planning.fitting`). Days are service-centre days
 (UTC+8), computed in SQL by :class:`local_day` and :class:`local_time_text` on SQLite and
 PostgreSQL alike; rows stream in batches (:func:`stream_rows`).
@@ -23,11 +23,13 @@ from process_models.calendar import SERVICE_CENTRE_TZ
 from process_models.errors import EventLogError
 from process_models.procedure import Procedure
 from simulations.interchange.eventlog import Event
+from simulations.interchange.spgl import SpglNames
 
 __all__ = [
     "cases_in_period",
     "history_durations",
     "history_events",
+    "history_names",
     "local_day",
     "local_time_text",
     "stream_rows",
@@ -147,6 +149,31 @@ def history_events(
                            procedure_id=procedure_id)
     # tuple.__new__ is what Event._make calls, without a Python frame per row
     return map(partial(tuple.__new__, Event), stream_rows(session, stmt, batch_rows=batch_rows))
+
+
+def history_names(session: Any, *, procedure_id: str | None = None) -> SpglNames:
+    """The names of the procedures, steps and departments of the stored cases (of
+    ``procedure_id`` if given), from the definitions the cases ran; a definition no longer
+    found leaves its ids unnamed."""
+    from sqlmodel import select
+
+    from flows.casework.definitions import resolve_procedure
+    from flows.casework.tables import Case
+    from process_models.errors import ProcedureNotFound
+
+    stmt = select(Case.procedure_id, Case.procedure_version).distinct()
+    if procedure_id is not None:
+        stmt = stmt.where(Case.procedure_id == procedure_id)
+    names = SpglNames({}, {}, {})
+    for pid, version in session.exec(stmt):
+        try:
+            proc = resolve_procedure(pid, version, session=session)
+        except ProcedureNotFound:
+            continue
+        names.procedures[pid] = proc.name
+        names.steps.update(((pid, s.id), s.name) for s in proc.steps)
+        names.departments.update((d.id, d.name) for d in proc.departments)
+    return names
 
 
 def stream_rows(session: Any, stmt: Any, *, batch_rows: int = 20000) -> Iterator[Sequence[Any]]:

@@ -30,9 +30,14 @@ from process_models.calendar import local_time
 from process_models.errors import EventLogError, did_you_mean, shown
 
 __all__ = [
+    "TRANSITION_WORDS",
     "LogColumns",
     "LogEvent",
+    "TimestampClock",
+    "find_columns",
+    "open_bytes",
     "read_log",
+    "sniff_delimiter",
 ]
 
 
@@ -96,7 +101,7 @@ _ALIASES = {
     "case_end": (),
 }
 _TIMES = ("timestamp", "start_timestamp", "end_timestamp", "deadline", "case_start", "case_end")
-_TRANSITION_WORDS = {"start": "start", "complete": "complete", "suspend": "suspend",
+TRANSITION_WORDS = {"start": "start", "complete": "complete", "suspend": "suspend",
                      "resume": "resume", "approve": "complete", "reject": "complete",
                      "supplement": "suspend", "certificate": "certificate"}
 _SNIFF_BYTES = 64 * 1024
@@ -104,7 +109,7 @@ _DELIMITERS = ",;\t|"
 _DST_SHIFT = timedelta(hours=1)
 
 
-class _Clock:
+class TimestampClock:
     """Parses timestamps; rejects mixed time zones and cases going back in time."""
 
     def __init__(self, file: str) -> None:
@@ -118,11 +123,15 @@ class _Clock:
             at = datetime.fromisoformat(raw)
         except ValueError:
             at = self._other_form(raw, line, field_name)
-        offset = at.utcoffset()
-        if offset not in self.offsets:
-            self._check_zone(offset, raw, line, field_name)
-            self.offsets.add(offset)
+        self.note_zone(at.utcoffset(), raw, line, field_name)
         return at if at.tzinfo else local_time(at)
+
+    def note_zone(self, offset: timedelta | None, text: str, line: int,
+                  field_name: str) -> None:
+        """Remember the offset of ``text``, refusing one in another time zone."""
+        if offset not in self.offsets:
+            self._check_zone(offset, text, line, field_name)
+            self.offsets.add(offset)
 
     def _other_form(self, raw: str, line: int, field_name: str) -> datetime:
         """A date written with slashes (2025/01/24), else one located error."""
@@ -162,7 +171,7 @@ def _offset_text(offset: timedelta) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str, int]:
+def find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str, int]:
     """Role → index in ``header``: named columns must exist, others are looked up."""
     names = {h.strip().lower(): i for i, h in enumerate(header)}
     index: dict[str, int] = {}
@@ -192,7 +201,7 @@ def _find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str
     return index
 
 
-def _open(path: Path) -> IO[bytes]:
+def open_bytes(path: Path) -> IO[bytes]:
     """The log's bytes, unpacked when its name ends in ``.gz`` (the caller closes it)."""
     try:
         if path.name.lower().endswith(".gz"):
@@ -202,7 +211,7 @@ def _open(path: Path) -> IO[bytes]:
         raise EventLogError(f"cannot read the log: {err.strerror}", file=str(path)) from None
 
 
-def _delimiter(f: IO[str], file: str) -> str:
+def sniff_delimiter(f: IO[str], file: str) -> str:
     """The delimiter sniffed from the header row (a comma when the sniffer cannot tell);
     quoting follows RFC 4180 whatever the delimiter."""
     try:
@@ -222,16 +231,16 @@ def _delimiter(f: IO[str], file: str) -> str:
 
 def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     file = str(path)
-    clock = _Clock(file)
-    with io.TextIOWrapper(_open(path), encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter=_delimiter(f, file), strict=True)
+    clock = TimestampClock(file)
+    with io.TextIOWrapper(open_bytes(path), encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=sniff_delimiter(f, file), strict=True)
         try:
             header = next(reader, None)
         except (csv.Error, UnicodeDecodeError, OSError, EOFError) as err:
             raise EventLogError(f"not a CSV file: {err}", file=file, line=1) from None
         if not header:
             raise EventLogError("the CSV file is empty; it needs a header row", file=file, line=1)
-        rows = _Rows(header, _find_columns(header, columns, file), clock)
+        rows = _Rows(header, find_columns(header, columns, file), clock)
         width = len(header)
         line = 1
         try:
@@ -259,7 +268,7 @@ class _Rows:
     """Turns one CSV row into its one or two events (start and end columns), with the
     column indexes looked up once."""
 
-    def __init__(self, header: list[str], index: dict[str, int], clock: _Clock) -> None:
+    def __init__(self, header: list[str], index: dict[str, int], clock: TimestampClock) -> None:
         self.header, self.index, self.clock = header, index, clock
         self.case, self.activity = index["case"], index["activity"]
         self.times = [(role, index[role], header[index[role]]) for role in _TIMES
@@ -291,7 +300,7 @@ class _Rows:
         elif "timestamp" in times:
             at = times["timestamp"]
             word = row[self.transition].strip().lower() if self.transition is not None else ""
-            transition = _TRANSITION_WORDS.get(word, word) if word else "complete"
+            transition = TRANSITION_WORDS.get(word, word) if word else "complete"
         else:
             role = "timestamp" if "timestamp" in self.index else "end_timestamp"
             raise EventLogError(f"{self.header[self.index[role]]}: empty timestamp; every "
@@ -310,12 +319,12 @@ def _local(tag: str) -> str:
 
 def _read_xes(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     file = str(path)
-    clock = _Clock(file)
+    clock = TimestampClock(file)
     parser = ElementTree.XMLPullParser(events=("start", "end"))
     trace: dict[str, str] = {}
     in_event = False
     line = 0
-    with _open(path) as f:
+    with open_bytes(path) as f:
         try:
             for line, raw in enumerate(f, 1):
                 parser.feed(raw)
@@ -341,7 +350,7 @@ def _read_xes(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
                                 file=file, line=line + 1) from None
 
 
-def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: _Clock,
+def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: TimestampClock,
                line: int) -> LogEvent:
     file = clock.file
     attrs = {child.get("key"): child.get("value") for child in el}
@@ -365,7 +374,7 @@ def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: _Clock,
 
     word = (attrs.get("onething:kind") or attrs.get(columns.transition or "lifecycle:transition")
             or "complete").lower()
-    return LogEvent(case_id, activity, at, _TRANSITION_WORDS.get(word, word),
+    return LogEvent(case_id, activity, at, TRANSITION_WORDS.get(word, word),
                     step_id=attrs.get("onething:step_id"), line=line,
                     resource=attrs.get(columns.resource or "org:resource"),
                     group=attrs.get(columns.group or "org:group"),
@@ -380,7 +389,8 @@ def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
     Parameters
     ----------
     path : path
-        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz``.
+        ``.xes``, ``.csv`` or ``.txt``, optionally ending in ``.gz`` (a folder or ``.zip`` of
+        SPGL tables: :func:`simulations.interchange.spgl.open_log`).
     columns : LogColumns, optional
         Column names where the log does not use the standard ones.
 
@@ -402,5 +412,5 @@ def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
         return _read_csv(path, columns)
     raise EventLogError(
         f"unknown log format '{suffix or path.name}'; give a .xes or .csv file (or .xes.gz, "
-        ".csv.gz)", file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
+        ".csv.gz), or a folder or .zip of SPGL_*.csv tables", file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
 
