@@ -42,6 +42,7 @@ from api import (
     desk_page,
     pages,
     ratings_page,
+    tasks_page,
     verify_page,
     window_page,
     workspace_page,
@@ -319,6 +320,7 @@ def create_app(
     app.include_router(window_page.router)
     app.include_router(applicant_pages.router)
     app.include_router(ratings_page.router)
+    app.include_router(tasks_page.router)
     app.include_router(workspace_page.router)
     return app
 

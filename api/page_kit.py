@@ -58,6 +58,7 @@ templates.env.filters["named"] = named   # ids in free text (a close reason) as 
 NAV = [("nav.desk", "/desk", "cases:open"), ("nav.inbox", "/inbox", "cases:decide"),
        ("nav.board", "/board", "cases:read"), ("nav.search", "/search", "cases:read"),
        ("nav.planner", "/planner", "simulations:run"),
+       ("nav.reform_tasks", "/reform-tasks", "reform_tasks:read"),
        ("nav.workspace", "/workspace", "procedures:write"),
        ("nav.auditor", "/auditor", "audit:report"), ("nav.ratings", "/ratings", "ratings:report"),
        ("nav.accounts", "/admin/accounts", "users:manage")]

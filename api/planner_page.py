@@ -17,7 +17,25 @@ from api.names import change_sentence, display_name, names_of
 from process_models.procedure import Procedure
 from simulations.planning.scenario import Scenario
 
-__all__ = ["planner_context", "scenario_of"]
+__all__ = ["catalog_reform", "planner_context", "scenario_of"]
+
+
+def catalog_reform(scenario_id: str) -> Scenario:
+    """The catalog reform ``scenario_id`` (``catalog/reforms/<id>.yaml``), or a one-line
+    :class:`~process_models.errors.InvalidInput` with a did-you-mean.
+
+    >>> catalog_reform("construction_permit_60").procedure
+    'construction_permit'
+    """
+    from process_models.catalog import CATALOG_DIR, catalog_reform_ids
+    from process_models.errors import InvalidInput, did_you_mean
+    from simulations.planning.scenario import load_scenario
+
+    known = catalog_reform_ids()
+    if scenario_id not in known:
+        raise InvalidInput(f"no catalog reform '{scenario_id[:60]}'", path="scenario",
+                           suggestion=did_you_mean(scenario_id[:60], known))
+    return load_scenario(Path(CATALOG_DIR) / "reforms" / f"{scenario_id}.yaml")
 
 
 def scenario_of(procedure_id: str, levers: list[str]) -> str | None:
