@@ -180,7 +180,7 @@ def _is_credit_code(subject: str) -> bool:
 async def apply(request: Request, subject: ApplicantSubject,
                 engine: EngineDep, procedure_id: str) -> Response:
     """Open the case as at the window, the uploaded files as the materials brought."""
-    from api.models import ApplicantCreate
+    from api.applicant import ApplicantCreate
 
     form = await request.form()
     back = f"/applicant/apply/{procedure_id}"

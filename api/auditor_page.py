@@ -26,6 +26,7 @@ from api.i18n import messages
 from api.models import error_status, public_message
 from api.names import display_name
 from api.page_kit import (
+    catalog_audit_report,
     catalog_procedures,
     department_names,
     error_page,
@@ -121,7 +122,6 @@ def _desk(request: Request, user: User, session: Session, status_code: int = 200
           **extra: Any) -> Response:
     """The auditor's page with ``extra`` (a verification, a log's audit or an error)."""
     from api.case_public import case_board
-    from api.routes.audit import audit_report_answer
     from api.window_views import step_names
     from process_models.calendar import local_date
 
@@ -137,7 +137,7 @@ def _desk(request: Request, user: User, session: Session, status_code: int = 200
                    "log_form": extra.pop("log_form", {})}
     return render_page(
         request, "auditor.html", user, status_code=status_code,
-        report=audit_report_answer([], "json"), overdue=overdue,
+        report=catalog_audit_report(), overdue=overdue,
         metrics=("elapsed_working_days", "trips", "materials"),
         step_names=step_names(session, overdue or [], lang),
         procedure_names={p.id: display_name(p, lang) for p in catalog_procedures()},

@@ -19,7 +19,7 @@ from api.deps import PageUser
 from api.i18n import messages
 from api.models import error_status, public_message
 from api.names import display_name
-from api.page_kit import error_page, gate, language, render, stale_form
+from api.page_kit import demo_county_report, error_page, gate, language, render, stale_form
 from api.security import check_csrf
 from api.uploads import uploaded_file
 from flows.casework.accounts import User
@@ -48,12 +48,12 @@ def county_charts(report: Any, lang: str) -> dict[str, Any]:
     }
 
 
-def _county(request: Request, user: User, registry: Any, before: Any, *,
+def _county(request: Request, user: User, registry: Any, result: Any, *,
             status_code: int = 200, **extra: Any) -> Response:
-    from simulations.planning.county_report import county_report, report_views
+    """The county page of ``result``, the report of ``registry``."""
+    from simulations.planning.county_report import report_views
 
     lang = language(request)
-    result = county_report(registry, before)
     return render(request, "county.html", user, status_code=status_code, report=result,
                   views=report_views(result, registry, lang),
                   charts=county_charts(result, lang), **extra)
@@ -62,12 +62,10 @@ def _county(request: Request, user: User, registry: Any, before: Any, *,
 @router.get("/county")
 def read_county(request: Request, user: PageUser) -> Response:
     """The county report in 宾县's format for the demo county (合成数据), before against after."""
-    from process_models.registry import demo_versions
-
     if refused := gate(request, user, "audit:report"):
         return refused
-    before, after = demo_versions()
-    return _county(request, user, after, before)
+    result, after = demo_county_report()
+    return _county(request, user, after, result)
 
 
 def _registry(upload: UploadFile | None, data: bytes) -> Any:
@@ -84,7 +82,7 @@ async def upload_county_list(request: Request, user: PageUser, items: UploadFile
                              csrf_token: Annotated[str, Form()] = "") -> Response:
     """The county report of an uploaded item list (XLSX, CSV), against its before-version
     when one is uploaded too."""
-    from process_models.registry import demo_versions
+    from simulations.planning.county_report import county_report
 
     if refused := gate(request, user, "audit:report", page="/county"):
         return refused
@@ -98,12 +96,13 @@ async def upload_county_list(request: Request, user: PageUser, items: UploadFile
         registry = await run_in_threadpool(_registry, items, data)
         previous = await run_in_threadpool(_registry, before, old) if old is not None else None
     except OnethingError as error:
-        demo_before, demo_after = demo_versions()
+        demo, demo_after = demo_county_report()
         return await run_in_threadpool(
-            _county, request, user, demo_after, demo_before, status_code=error_status(error),
+            _county, request, user, demo_after, demo, status_code=error_status(error),
             upload_error=messages(language(request))["county.upload_failed"].format(
                 message=public_message(error)))
-    return await run_in_threadpool(_county, request, user, registry, previous, uploaded=True)
+    result = await run_in_threadpool(county_report, registry, previous)
+    return await run_in_threadpool(_county, request, user, registry, result, uploaded=True)
 
 
 @router.get("/portfolio")

@@ -76,6 +76,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ratings:follow_up": frozenset({"front_desk", "clerk", "admin"}),
     "ratings:decide_appeal": frozenset({"admin"}),
     "ratings:report": frozenset({"planner", "auditor", "admin"}),
+    "reform_tasks:read": frozenset({"planner", "auditor", "supervisor", "admin"}),
 }
 """Action → the roles allowed to do it."""
 

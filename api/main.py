@@ -44,6 +44,7 @@ from api import (
     desk_page,
     pages,
     ratings_page,
+    tasks_page,
     verify_page,
     window_page,
     workspace_page,
@@ -321,6 +322,7 @@ def create_app(
     app.include_router(window_page.router)
     app.include_router(applicant_pages.router)
     app.include_router(ratings_page.router)
+    app.include_router(tasks_page.router)
     app.include_router(workspace_page.router)
     app.include_router(auditor_page.router)
     app.include_router(county_page.router)

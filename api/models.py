@@ -9,14 +9,14 @@ reach a response only through :func:`applicant_public`, which applies the role's
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from api.applicant import EXAMPLE_ID_NUMBER, ApplicantCreate
 from api.masking import PersonalData, mask_phone
 from flows.casework.identity import mask_id_number
 from flows.casework.views import (
@@ -28,15 +28,14 @@ from flows.casework.views import (
     MaterialView,
     StepView,
 )
-from process_models.errors import Conflict, Forbidden, InvalidInput, NotFound, OnethingError
-from process_models.procedure import ID_PATTERN as PROCEDURE_ID_PATTERN  # the one id rule
+from process_models.errors import Conflict, Forbidden, NotFound, OnethingError
+from process_models.procedure import ID_PATTERN as PROCEDURE_ID_PATTERN  # noqa: F401 (the routes' one id rule)
+from process_models.procedure import Id
 from process_models.summary import ProcedureSummary
 
 Colour = Literal["red", "yellow", "green"]
 Outcome = Literal["approve", "reject", "supplement"]
 Limits = Literal["committed", "statutory"]
-
-EXAMPLE_ID_NUMBER = "11010519491231002X"
 
 REPORT_MEDIA = {
     "csv": "text/csv; charset=utf-8",
@@ -203,41 +202,6 @@ class NotificationListPublic(BaseModel):
 # --- cases -----------------------------------------------------------------------------------------
 
 
-class ApplicantCreate(BaseModel):
-    """Who applies: a person (the ID number checked, GB 11643) or an enterprise (企业名称 as
-    ``name``, 统一社会信用代码 as ``id_number``, checked by GB 32100, and the legal
-    representative). The one definition of the applicant's field limits, for the API and
-    the CLI (:meth:`checked`)."""
-
-    name: str = Field(min_length=1, max_length=200, examples=["张三"])
-    id_number: str = Field(max_length=40, examples=[EXAMPLE_ID_NUMBER])
-    address: str | None = Field(default=None, max_length=500, examples=["北京市东城区东华门街道"])
-    phone: str | None = Field(default=None, max_length=40, examples=["13812345678"])
-    kind: Literal["person", "enterprise"] = "person"
-    legal_representative: str | None = Field(default=None, max_length=200, examples=["李四"])
-
-    @classmethod
-    def checked(cls, path: Callable[[str], str] = str, **fields: Any) -> ApplicantCreate:
-        """The applicant from ``fields``, checked as the API checks a request's; the first
-        problem is one :class:`~process_models.errors.InvalidInput` naming the field as
-        ``path`` spells it (the CLI: its option) and the bad value, truncated.
-
-        >>> ApplicantCreate.checked(lambda f: "--" + f, name="张" * 300, id_number="x")
-        Traceback (most recent call last):
-        ...
-        process_models.errors.InvalidInput: --name: String should have at most 200 characters; got '张张张张张张张张张张张张张张张张张张张张…' (300 characters)
-        """
-        try:
-            return cls(**fields)
-        except ValidationError as error:
-            problem = error.errors()[0]
-            value = problem["input"]
-            shown = (f"'{value[:20]}…' ({len(value)} characters)"
-                     if isinstance(value, str) and len(value) > 20 else repr(value))
-            raise InvalidInput(f"{problem['msg']}; got {shown}",
-                               path=path(str(problem["loc"][0]))) from None
-
-
 class CaseCreate(BaseModel):
     """Open a case at the window (一窗受理) with the materials the applicant brought."""
 
@@ -248,7 +212,7 @@ class CaseCreate(BaseModel):
                       "application_form"],
     }]})
 
-    procedure_id: str = Field(pattern=PROCEDURE_ID_PATTERN, examples=["newborn"])
+    procedure_id: Id = Field(examples=["newborn"])
     applicant: ApplicantCreate
     submitted: list[str] = Field(default_factory=list, max_length=500)
     version: str | None = Field(
@@ -436,7 +400,7 @@ class ChainReportPublic(BaseModel):
 class ProcedureRef(BaseModel):
     """A procedure by id (stored versions first, then the catalog), optionally one version."""
 
-    procedure_id: str = Field(pattern=PROCEDURE_ID_PATTERN, examples=["newborn"])
+    procedure_id: Id = Field(examples=["newborn"])
     version: str | None = Field(default=None, max_length=100)
 
 

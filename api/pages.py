@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -77,6 +77,9 @@ from flows.casework.tables import (
 from process_models.calendar import local_date
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
+
+if TYPE_CHECKING:
+    from simulations.planning.scenario import Scenario
 
 __all__ = ["HOME", "METRICS", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "back_to",
            "case_action", "catalog_procedures", "department_names", "desk_form", "error_page",
@@ -487,15 +490,18 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
 
 
 def _planner(request: Request, user: User, session: Session, procedure_id: str,
-             levers: list[str], scenario_text: str | None, finish_by: str) -> Response:
+             levers: list[str], scenario_text: str | Scenario | None,
+             finish_by: str) -> Response:
     from api.planner_page import planner_context, scenario_of
     from process_models.calendar import parse_date
+    from simulations.planning.scenario import Scenario
 
     language = _language(request)
     context: dict[str, Any] = {
         "procedures": [(p.id, display_name(p, language)) for p in _catalog()],
         "procedure_id": procedure_id, "levers": levers, "tickable": TICKABLE_LEVERS,
         "metrics": METRICS, "uploaded": scenario_text is not None, "finish_by": finish_by,
+        "scenario_name": scenario_text.name if isinstance(scenario_text, Scenario) else None,
     }
     try:
         due = parse_date(finish_by, path="finish_by") if finish_by else None
@@ -511,13 +517,20 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
 @router.get("/planner")
 def read_planner(request: Request, user: PageUser, session: SessionDep,
                  procedure_id: str = "newborn",
-                 finish_by: str = "") -> Response:
+                 finish_by: str = "", scenario: str = "") -> Response:
     """Choose a procedure, tick levers: before/after, where the saved days come from, the
-    advisor's ranking, the Gantt chart and, with a date, the latest dates (倒排)."""
+    advisor's ranking, the Gantt chart and, with a date, the latest dates (倒排); with
+    ``scenario``, a catalog reform by id (a reform task's link)."""
+    from api.planner_page import catalog_reform
+
     if refused := _gate(request, user, "simulations:run"):
         return refused
+    try:
+        chosen = catalog_reform(scenario) if scenario else None
+    except OnethingError as error:
+        return _error_page(request, user, error)
     return _planner(request, user, session, procedure_id,
-                    request.query_params.getlist("lever"), None, finish_by)
+                    request.query_params.getlist("lever"), chosen, finish_by)
 
 
 @router.post("/planner")

@@ -103,8 +103,10 @@ async def upload_workspace_procedure(request: Request, user: PageUser, session: 
                 stored.format(name=proc.name, steps=len(proc.steps)))
 
 
-def _figures(before: Procedure, levers: list[str], lang: str) -> dict[str, Any]:
-    """Before/after figures, waterfall, change log, Gantt, graphs and risk of one scenario."""
+def _figures(before: Procedure, levers: list[str], lang: str, *,
+             graphs: bool = True) -> dict[str, Any]:
+    """Before/after figures, waterfall, change log, Gantt and risk of one scenario, and
+    the graphs before and after unless ``graphs`` is false (the comparison shows none)."""
     from api.planner_page import planner_context
     from api.workspace import graph_figures, workspace_scenario
     from simulations.planning.montecarlo import compare_risk
@@ -113,8 +115,9 @@ def _figures(before: Procedure, levers: list[str], lang: str) -> dict[str, Any]:
                               with_advice=False)
     after = context["after"]
     risk = compare_risk(before, after, runs=RISK_RUNS, seed=0)
-    return {**context, "graph_before": graph_figures(before, lang),
-            "graph_after": graph_figures(after, lang),
+    drawn = {"graph_before": graph_figures(before, lang),
+             "graph_after": graph_figures(after, lang)} if graphs else {}
+    return {**context, **drawn,
             "risk": {"before": risk.before.as_dict(), "after": risk.after.as_dict(),
                      "faster": risk.faster_probability}}
 
@@ -181,7 +184,8 @@ def compare_workspace_scenarios(request: Request, user: PageUser, session: Sessi
         sides = []
         for scenario_id in (a, b):
             kept = workspace.read_scenario(session, scenario_id, owner=user.username)
-            sides.append({"scenario": kept, **_figures(proc, list(kept.levers), lang)})
+            sides.append({"scenario": kept, **_figures(proc, list(kept.levers), lang,
+                                                       graphs=False)})
     except OnethingError as error:
         return error_page(request, user, error)
     return render(request, "workspace_compare.html", user, row=row, sides=sides,

@@ -39,6 +39,7 @@ saving); :func:`local_time` and :func:`local_date` read any moment on its clock.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import importlib.util
 import json
 import math
@@ -136,24 +137,37 @@ def official_years() -> range:
     return _official().years
 
 
+def _official_cache() -> tuple[str, Path] | None:
+    """The key of the installed ``holidays``' China module and the cache file of the official
+    days for that key; ``None`` when the module cannot be read.
+
+    The key is the module's content, not its path: checkouts with their own virtual
+    environment but the same ``holidays`` share one file rather than rebuild it in turn, and
+    each key has a file of its own, so checkouts with different releases keep theirs.
+    """
+    spec = importlib.util.find_spec("holidays")
+    source = Path(spec.origin).parent / "countries" / "china.py" if spec and spec.origin else None
+    try:
+        content = source.read_bytes() if source else None
+    except OSError:
+        return None
+    if content is None:
+        return None
+    key = f"{_OFFICIAL_FORMAT}:{hashlib.sha256(content).hexdigest()}"
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "onething"
+    return key, folder / f"china-official-days-{key.replace(':', '-')[:18]}.json"
+
+
 @cache
 def _official() -> _Official:
-    """The official days from ``holidays``, kept in a cache file per installed ``holidays``.
+    """The official days from ``holidays``, kept in a cache file per installed ``holidays``
+    (:func:`_official_cache`).
 
     Importing ``holidays`` costs about a tenth of a second, most of a short command's
     start; the file (under ``$XDG_CACHE_HOME/onething``) is rebuilt whenever the installed
     package's China module changes, and skipped when it cannot be read or written.
     """
-    spec = importlib.util.find_spec("holidays")
-    source = Path(spec.origin).parent / "countries" / "china.py" if spec and spec.origin else None
-    try:
-        stat = source.stat() if source else None
-    except OSError:
-        stat = None
-    key = f"{_OFFICIAL_FORMAT}:{source}:{stat.st_mtime_ns}:{stat.st_size}" if stat else None
-    cache_file = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / (
-        "onething/china-official-days.json"
-    )
+    key, cache_file = _official_cache() or (None, None)
     if key:
         try:
             stored = json.loads(cache_file.read_text(encoding="utf-8"))
@@ -343,6 +357,18 @@ class WorkingCalendar:
         return bisect.bisect_right(ordinals, end.toordinal()) - bisect.bisect_right(
             ordinals, start.toordinal()
         )
+
+    def working_ordinals(self, first: date, last: date) -> list[int]:
+        """The ordinals of the working days of the years ``first.year``–``last.year`` (at
+        least), sorted: :meth:`working_days_between` for many dates at once is a binary
+        search in this list.
+
+        >>> from datetime import date
+        >>> days = WorkingCalendar().working_ordinals(date(2025, 9, 26), date(2025, 10, 10))
+        >>> date(2025, 10, 1).toordinal() in days, date(2025, 9, 28).toordinal() in days
+        (False, True)
+        """
+        return self._cover(min(first.year, last.year), max(first.year, last.year))
 
     def add_calendar_days(self, start: date, days: float) -> date:
         """A calendar-day (自然日) limit: ``start`` + ``days``, moved to the next working day

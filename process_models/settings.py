@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     auto_rule_files: list[Path] = Field(
         default_factory=list, description="秒批 rule files (YAML, process_models/auto_rules.py): "
         "a step a rule holds for is approved as it starts, with no staff action")
+    reform_tasks_file: Path | None = Field(
+        default=None, description="the reform programme's task ledger (YAML, "
+        "process_models/reform_tasks.py) the reform-task page and /api/reform-tasks show")
     supervision_reply_working_days: int = Field(
         default=3, ge=1, le=60,
         description="督办: working days a department has to answer a notice in writing "

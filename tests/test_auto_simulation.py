@@ -44,6 +44,6 @@ def test_simulate_takes_the_share_of_auto_decisions_from_the_command_line(run_cl
     assert code == 0, err
     with_rule = json.loads(auto)
     assert with_rule["monte_carlo"]["mean"] < json.loads(out)["monte_carlo"]["mean"]
-    assert with_rule["auto_shares"] == {"birth_certificate": 1.0}
+    assert with_rule["auto_shares"] == {"birth_certificate": {"share": 1.0, "basis": "estimate"}}
     code, _out, err = run_cli(*args, "--auto", "vaccination")
     assert code == 2 and "is not STEP=SHARE" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import date, time, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -355,7 +356,7 @@ def official_cache(tmp_path, monkeypatch):
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     calendar._official.cache_clear()
-    yield tmp_path / "onething" / "china-official-days.json"
+    yield calendar._official_cache()[1]
     calendar._official.cache_clear()
 
 
@@ -383,6 +384,28 @@ def test_a_stale_or_broken_cache_file_is_rebuilt(official_cache, stored):
     official_cache.write_text(stored, encoding="utf-8")
     assert calendar._official() == calendar._official_from_holidays()
     assert "another holidays release" not in official_cache.read_text(encoding="utf-8")
+
+
+def test_checkouts_with_the_same_holidays_module_share_one_cache_file(official_cache, tmp_path,
+                                                                       monkeypatch):
+    """The key is the China module's content, not its path: the same module in another
+    virtual environment finds the same file; a changed module has a file of its own."""
+    import importlib.util
+    import shutil
+    from types import SimpleNamespace
+
+    from process_models import calendar
+
+    china = Path(importlib.util.find_spec("holidays").origin).parent / "countries" / "china.py"
+    other = tmp_path / "other-checkout" / ".venv" / "holidays"
+    (other / "countries").mkdir(parents=True)
+    shutil.copy(china, other / "countries" / "china.py")
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name: SimpleNamespace(origin=str(other / "__init__.py")))
+    assert calendar._official_cache()[1] == official_cache
+    with (other / "countries" / "china.py").open("a") as module:
+        module.write("# a later release\n")
+    assert calendar._official_cache()[1] != official_cache
 
 
 def test_an_unwritable_cache_folder_still_gives_the_official_days(official_cache):

@@ -16,7 +16,13 @@ from sqlmodel import Session
 
 from flows import casework
 from flows.casework.store import head_revision, init_db, make_engine
-from flows.handoff import advance_without_prefect, beacon_glob, relay_beacon, relay_running
+from flows.handoff import (
+    advance_without_prefect,
+    beacon_glob,
+    relay_beacon,
+    relay_running,
+    sole_relay,
+)
 from process_models.settings import settings
 from tests.conftest import ROOT
 from tests.flow_helpers import (
@@ -86,6 +92,18 @@ def test_a_relay_beacon_says_so_while_it_lasts_and_hears_a_nudge(url):
         assert _decided(url) and advance_without_prefect(url) == "handed to the running service"
         assert nudged() and not nudged()
     assert not relay_running(url)
+
+
+def test_one_relay_of_a_database_relays_at_a_time_and_the_next_takes_over_after_it(url):
+    """While one relay holds the database, another waits (here told to stop waiting: it
+    does not relay); once the first is gone, the next one relays."""
+    stop = threading.Event()
+    with sole_relay(url, stop) as first:
+        stop.set()
+        with sole_relay(url, stop) as second:
+            assert (first, second) == (True, False)
+    with sole_relay(url, threading.Event()) as after:
+        assert after
 
 
 def test_a_database_at_head_is_not_migrated_again_and_alembic_is_not_needed(url, monkeypatch):
@@ -171,3 +189,45 @@ def test_a_case_opened_and_decided_by_lone_commands_reaches_its_end_without_pref
     onething("case", "checks")
     with Session(make_engine(f"sqlite:///{tmp_path / 'onething.db'}")) as session:
         assert casework.pending_outbox(session) == []
+
+
+HEAVY_MODULES = ("prefect", "fastapi", "starlette", "jinja2", "matplotlib", "alembic",
+                 "networkx", "api.models")
+"""What no case command at the window imports: each would cost it a tenth of a second or
+more (Prefect, the web stack, plotting, migrations, graphs, every model of the API)."""
+
+IMPORTS_AT_EXIT = f"""
+import atexit, json, sys
+atexit.register(lambda: print(json.dumps(sorted(m for m in {HEAVY_MODULES!r}
+                                                if m in sys.modules)), file=sys.stderr))
+from api.cli import main
+main()
+"""
+
+
+@pytest.mark.slow
+def test_no_case_command_imports_prefect_the_web_stack_plotting_or_alembic(url, tmp_path):
+    """Each command a child process on a migrated database, as the window runs them: reads
+    and writes alike import none of :data:`HEAVY_MODULES`."""
+    env = {**os.environ, "ONETHING_DATA_DIR": str(tmp_path), "ONETHING_DATABASE_URL": url,
+           "ONETHING_PREFECT_MODE": "embedded"}
+    env.pop("PREFECT_API_URL", None)
+
+    def imported(*args: str) -> tuple[list[str], str]:
+        done = subprocess.run([sys.executable, "-c", IMPORTS_AT_EXIT, *args], cwd=ROOT,
+                              env=env, capture_output=True, text=True, check=False,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
+
+    materials = [a for i in casework.notification_list(STORE) for a in ("-m", i.material_id)]
+    opening = ["case", "open", STORE.id, "--name", "张三", "--id-number", ID_NUMBER, *materials]
+    found, out = imported(*opening, "--json")
+    case_id, step = json.loads(out)["case_id"], STORE.steps[0]
+    found_by_command = {"open": found}
+    for name, args in [("show", ["show", case_id]), ("list", ["list"]), ("checks", ["checks"]),
+                       ("decide", ["decide", case_id, step.id, "approve",
+                                   "--department", step.department]),
+                       ("withdraw", ["withdraw", case_id, "--reason", "申请人撤回"])]:
+        found_by_command[name] = imported("case", *args)[0]
+    assert found_by_command == {name: [] for name in found_by_command}

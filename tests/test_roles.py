@@ -115,6 +115,9 @@ ROUTES = [
     Route("督办 report", "GET", "/api/supervision/report", SUPERVISION_REPORTERS),
     Route("督办 report as XLSX", "GET", "/api/supervision/report", SUPERVISION_REPORTERS,
           params={"format": "xlsx"}),
+    Route("秒批 share", "GET", "/api/supervision/auto-share", SUPERVISION_REPORTERS),
+    Route("秒批 share as XLSX", "GET", "/api/supervision/auto-share", SUPERVISION_REPORTERS,
+          params={"format": "xlsx"}),
     Route("department grades", "GET", "/api/supervision/grades", SUPERVISION_REPORTERS,
           params={"year": 2025, "quarter": 1}),
     Route("record 帮办代办", "POST", "/api/cases/{case_id}/agent",
@@ -131,6 +134,9 @@ ROUTES = [
           frozenset({"front_desk", "clerk", "other_clerk", "admin"})),
     Route("好差评 report", "GET", "/api/ratings/report", ANALYSTS,
           params={"group_by": "department"}),
+    # No ledger file set: 404 past the gate (tests/test_tasks_page.py reads one).
+    Route("reform-task ledger", "GET", "/api/reform-tasks",
+          frozenset({"planner", "auditor", "supervisor", "admin"}), status=404),
     # The planner's workspace; an unknown id is 404 past the gate (tests/test_workspace.py
     # walks a stored one, and another planner's).
     Route("upload to the workspace", "POST", "/api/workspace/procedures", PLANNERS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -136,8 +137,80 @@ def test_the_share_of_auto_decisions_in_json_and_xlsx_matches_a_hand_count(
                               "-o", path)
     assert code == 0, err
     rows = list(load_workbook(path).worksheets[0].values)
-    assert rows[1] == ("newborn", "vaccination", 2, 1, 0.5)
+    assert rows[0] == ("一件事", "环节", "决定数", "秒批决定", "秒批占比")
+    assert rows[1:] == [("新生儿出生一件事", "预防接种证", 2, 1, 0.5), ("合计", None, 2, 1, 0.5)]
     code, out, err = run_cli("auto-rule", "dry-run", rule_file, "--json")
     assert code == 0, err
     assert {k: json.loads(out)[k] for k in ("cases", "decided", "agreed", "agreement")} == {
         "cases": 1, "decided": 1, "agreed": 1, "agreement": 1.0}
+
+
+EXAMPLE_RULE = Path(__file__).parents[1] / "process_models/catalog/auto_rules/newborn_birth_registration.yaml"
+
+
+def test_the_example_rule_dry_runs_over_demo_history_and_agrees_with_a_hand_count(
+        run_cli, tmp_path, monkeypatch):
+    """``onething demo-history`` then ``auto-rule dry-run`` on the catalog's example rule:
+    counted by hand from the tables, the cases whose 生育登记 staff decided, those the rule
+    decides (every parent document brought at the window, nothing owed or missing, an adult
+    person) and the staff's first outcomes on them."""
+    from sqlalchemy import create_engine, text
+
+    from process_models.settings import settings
+
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    monkeypatch.setattr(settings, "database_url", url)
+    code, out, err = run_cli("demo-history", "--cases", "30", "--seed", "4", "--database", url)
+    assert code == 0, err
+    engine = create_engine(url)
+    with engine.connect() as db:
+        first = {}
+        for case_id, outcome in db.execute(text(
+                "SELECT case_id, outcome FROM decision WHERE step_id = 'birth_registration' "
+                "ORDER BY id")):
+            first.setdefault(case_id, outcome)
+        opened = {case_id: json.loads(payload) for case_id, payload in db.execute(text(
+            "SELECT case_id, payload FROM audit_event WHERE kind = 'case_opened'"))}
+    engine.dispose()
+    parents = {"mother_id", "father_id", "marriage_certificate"}
+    decided = [c for c in first if parents <= set(opened[c]["received"])
+               and not opened[c]["missing"] and not opened[c]["owed"]]   # all adults in the demo
+    code, out, err = run_cli("auto-rule", "dry-run", EXAMPLE_RULE, "--json")
+    assert code == 0, err
+    found = json.loads(out)
+    assert (found["cases"], found["decided"]) == (len(first), len(decided))
+    assert found["agreed"] == sum(first[c] == "approve" for c in decided)
+    assert 0 < found["agreed"] < found["decided"] < found["cases"]
+    code, out, err = run_cli("auto-rule", "dry-run", EXAMPLE_RULE)
+    assert code == 0, err
+    assert (f"人工决定过的案件 {len(first)} 件，规则可决定 {len(decided)} 件" in out
+            and "新生儿出生一件事·生育登记" in out and "一致率" in out)
+
+
+def test_simulate_takes_the_share_from_the_rule_dry_run_labelled_fitted(
+        run_cli, tmp_path, monkeypatch):
+    """``simulate --auto-rule FILE``: the share is the dry-run's decided / cases over the
+    history, basis fitted with the case count and the period; a typed ``--auto`` share is
+    an estimate; a history without the step decided is one line naming the way out."""
+    from process_models.settings import settings
+
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    monkeypatch.setattr(settings, "database_url", url)
+    args = ("simulate", "newborn", "--runs", "400", "--auto-rule", EXAMPLE_RULE)
+    code, _out, err = run_cli(*args)
+    assert code == 2 and "give --auto birth_registration=SHARE (an estimate)" in err
+    assert run_cli("demo-history", "--cases", "30", "--seed", "4", "--database", url)[0] == 0
+    dry = json.loads(run_cli("auto-rule", "dry-run", EXAMPLE_RULE, "--json")[1])
+    code, out, err = run_cli(*args, "--auto", "vaccination=0.5", "--json")
+    assert code == 0, err
+    shares = json.loads(out)["auto_shares"]
+    assert shares["vaccination"] == {"share": 0.5, "basis": "estimate"}
+    assert shares["birth_registration"] == {
+        "share": dry["decided"] / dry["cases"], "basis": "fitted",
+        "rule": "newborn_birth_registration_auto@1", "cases": dry["cases"],
+        "decided": dry["decided"], "from": dry["first"], "to": dry["last"]}
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    assert (f"生育登记 在 {dry['decided'] / dry['cases']:.1%} 的案件中按零天计（拟合值："
+            f"规则 newborn_birth_registration_auto@1 对 {dry['first']} 至 {dry['last']} 的 "
+            f"{dry['cases']} 件历史案件可决定 {dry['decided']} 件）") in out

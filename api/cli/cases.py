@@ -177,7 +177,7 @@ def open_case(
 ) -> None:
     """Open a case at the window on the reformed bundle; print the 一次性告知单 and the case id."""
     from api import case_runner
-    from api.models import ApplicantCreate
+    from api.applicant import ApplicantCreate
     from flows import casework
 
     applicant = ApplicantCreate.checked(lambda field: "--" + field.replace("_", "-"),

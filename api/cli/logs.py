@@ -48,6 +48,14 @@ def read_cases(log: Path, columns: Any) -> Any:
     return log_cases(open_log(log, columns), file=str(log))
 
 
+def read_case_table(log: Path, columns: Any) -> Any:
+    """The cases of ``log`` as columns (a CSV log read by array, anything else as
+    :func:`read_cases` reads it)."""
+    from simulations.interchange.read_columns import read_table
+
+    return read_table(log, columns)
+
+
 def _time_table(title: str, rows: dict[str, dict], t: dict[str, str], top: int = 15) -> Any:
     from rich.table import Table
 
@@ -146,7 +154,8 @@ def discover_command(
     t = words(lang)
     columns = log_columns(case=case_column, activity=activity, timestamp=timestamp,
                           start_timestamp=start_timestamp, resource=resource, group=group)
-    found = discover(read_cases(log, columns), log=str(log), calendar=country_calendar(calendar),
+    found = discover(read_case_table(log, columns), log=str(log),
+                     calendar=country_calendar(calendar),
                      min_share=min_share, dependency_share=dependency_share,
                      procedure_id=procedure_id)
     check_procedure(found.procedure)

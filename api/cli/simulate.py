@@ -38,7 +38,11 @@ def simulate(
     json_: JsonOpt = False,
     auto: Annotated[list[str], typer.Option(
         "--auto", help="with --runs: STEP=SHARE, the share of cases a 秒批 rule decides "
-        "(zero days for them), e.g. vaccination=0.7 from `auto-rule dry-run`")] = [],  # noqa: B006
+        "(zero days for them), typed by hand: basis estimate")] = [],  # noqa: B006
+    auto_rule: Annotated[list[Path], typer.Option(
+        "--auto-rule", help="with --runs: a 秒批 rule file; its step takes zero days in the "
+        "share of past cases its dry-run over the case history decides: basis fitted")
+    ] = [],  # noqa: B006
 ) -> None:
     """Critical path, slack, dates and figures of a procedure; with --finish-by, the
     latest dates (倒排审批日期); with --runs, its risk."""
@@ -62,8 +66,9 @@ def simulate(
     s = schedule(proc, limits=limits, start=start_date)
     back = None if due is None else backward_schedule(proc, due, limits=limits)
     m = measure(proc, limits=limits)
-    shares = _auto_shares(auto)
-    risk = _risk(proc, runs, seed, show_progress=not json_, auto_shares=shares) if runs else None
+    shares = _auto_shares(auto) | _fitted_shares(proc, auto_rule)
+    risk = _risk(proc, runs, seed, show_progress=not json_,
+                 auto_shares={k: v["share"] for k, v in shares.items()}) if runs else None
     if gantt is not None:
         from simulations.planning.gantt import write_gantt
 
@@ -93,22 +98,55 @@ def simulate(
         print_json(data)
         return
     _print_schedule(proc, s, m, risk, t)
+    for step_id, share in shares.items() if risk is not None else ():
+        console().print(t[f"simulate.auto_{share['basis']}"].format(
+            step=proc.step(step_id).name, **{**share, "share": f"{share['share']:.1%}"}))
     if back is not None:
         _print_backward(proc, back, t)
 
 
-def _auto_shares(items: list[str]) -> dict[str, float]:
-    """``--auto STEP=SHARE`` options as step id → share."""
+def _auto_shares(items: list[str]) -> dict[str, dict]:
+    """``--auto STEP=SHARE`` options as step id → the share typed (basis estimate)."""
     from process_models.errors import InvalidInput
 
     shares = {}
     for item in items:
         step, _, share = item.partition("=")
         try:
-            shares[step] = float(share)
+            shares[step] = {"share": float(share), "basis": "estimate"}
         except ValueError:
             raise InvalidInput(f"'{item[:60]}' is not STEP=SHARE; write e.g. vaccination=0.7",
                                path="--auto") from None
+    return shares
+
+
+def _fitted_shares(proc, files: list[Path]) -> dict[str, dict]:
+    """``--auto-rule FILE`` options as step id → the share of past cases of the settings'
+    case history the rule's dry-run decides (basis fitted, with its cases and period)."""
+    if not files:
+        return {}
+    from api.cli.cases import case_session
+    from flows.casework.auto_decisions import dry_run
+    from process_models.auto_rules import load_auto_rule
+    from process_models.errors import InvalidInput
+
+    shares = {}
+    with case_session() as session:
+        for path in files:
+            rule = load_auto_rule(path)
+            if rule.procedure != proc.id or rule.step not in {s.id for s in proc.steps}:
+                raise InvalidInput(f"rule {rule.id} decides {rule.procedure}.{rule.step}, not a "
+                                   f"step of {proc.id} {proc.version}", file=str(path))
+            found = dry_run(session, rule)
+            if found.share is None:
+                raise InvalidInput(
+                    f"no past case of {rule.procedure} had step {rule.step} decided by staff, "
+                    f"so the rule's share cannot be fitted; give --auto {rule.step}=SHARE "
+                    "(an estimate) instead", file=str(path))
+            shares[rule.step] = {
+                "share": found.share, "basis": "fitted", "rule": f"{rule.id}@{rule.version}",
+                "cases": found.cases, "decided": found.decided,
+                "from": str(found.first), "to": str(found.last)}
     return shares
 
 

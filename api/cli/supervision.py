@@ -16,6 +16,7 @@ import typer
 
 from api.cli._app import LangOpt, app, console, print_json, words
 from api.cli.cases import case_session, staff_now, staff_today
+from api.supervision_views import auto_share_view, case_names, supervision_view
 
 supervision_app = typer.Typer(
     name="supervision", help="督办: notices on red and yellow steps, written answers, "
@@ -23,22 +24,6 @@ supervision_app = typer.Typer(
 app.add_typer(supervision_app, name="supervision")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-
-def _names(session) -> dict[str, str]:
-    """Id → name of every step and department of the catalog's procedures cases ran."""
-    from sqlalchemy import select
-
-    from api.cli._app import names_of
-    from api.cli.cases import procedure_names
-    from flows.casework.tables import Case
-
-    keys = {tuple(row) for row in session.execute(
-        select(Case.procedure_id, Case.procedure_version).distinct())}
-    names: dict[str, str] = {}
-    for proc in procedure_names(session, keys).values():
-        names.update(names_of(proc))
-    return names
 
 
 @supervision_app.command("notices")
@@ -57,7 +42,7 @@ def notices(
     with case_session() as session:
         found = supervision_notices(session, today=staff_today(), department_id=department,
                                     open_only=open_only)
-        names = _names(session) if found and not json_ else {}
+        names = case_names(session) if found and not json_ else {}
     if json_:
         print_json([asdict(n) for n in found])
         return
@@ -105,7 +90,7 @@ def report(
     from flows.casework import supervision_report
     from process_models.calendar import parse_date
     from process_models.errors import InvalidInput
-    from simulations.planning.audit_report import View, write_views
+    from simulations.planning.audit_report import write_views
 
     if fmt not in ("table", "json", "xlsx"):
         raise InvalidInput(f"unknown format '{fmt[:20]}'; use table, json or xlsx",
@@ -118,18 +103,13 @@ def report(
     t = words(lang)
     with case_session() as session:
         lines = supervision_report(session, first=begin, last=end, today=today)
-        names = _names(session)
+        names = case_names(session)
     if fmt == "json":
         print_json({"from": begin.isoformat(), "to": end.isoformat(), "basis": "sourced",
                     "departments": [asdict(line) for line in lines]})
         return
-    fields = ("issued", "red", "yellow", "answered", "answered_late", "escalated",
-              "unanswered")
-    view = View(t["supervision.title"].format(first=begin, last=end)[:31],
-                [t["supervision.department"], *(t[f"supervision.{f}"] for f in fields)],
-                [[t["supervision.all"] if line.department_id == "*"
-                  else names.get(line.department_id, line.department_id),
-                  *(getattr(line, f) for f in fields)] for line in lines])
+    view = supervision_view(lines, names, lang,
+                            title=t["supervision.title"].format(first=begin, last=end))
     if fmt == "xlsx":
         write_views([view], output, "xlsx", lang=lang)
     else:
@@ -152,7 +132,7 @@ def grades(
     t = words(lang)
     with case_session() as session:
         found = department_grades(session, year=year, quarter=quarter, today=staff_today())
-        names = _names(session)
+        names = case_names(session)
     if json_:
         print_json([asdict(g) for g in found])
         return
@@ -183,20 +163,37 @@ def check_rule(rule: RuleArg) -> None:
 
 
 @auto_app.command("dry-run")
-def dry_run_rule(rule: RuleArg, json_: JsonOpt = False) -> None:
+def dry_run_rule(rule: RuleArg, json_: JsonOpt = False, lang: LangOpt = "zh") -> None:
     """How many past cases the rule would have decided, and whether staff agreed."""
+    from api.i18n import label
+    from api.names import display_name
     from flows.casework.auto_decisions import dry_run
     from process_models.auto_rules import load_auto_rule
+    from process_models.catalog import load_catalog_procedure
 
+    found = load_auto_rule(rule)
     with case_session() as session:
-        result = dry_run(session, load_auto_rule(rule))
-    data = {**asdict(result), "agreement": result.agreement, "basis": "sourced"}
+        result = dry_run(session, found)
     if json_:
-        print_json(data)
+        print_json({**asdict(result), "agreement": result.agreement, "share": result.share,
+                    "basis": "sourced"})
         return
-    share = "—" if result.agreement is None else f"{result.agreement:.1%}"
-    console().print(f"秒批 {result.rule_id}@{result.version}：历史案件 {result.cases} 件，规则可决定 "
-                    f"{result.decided} 件，其中人工首次决定相同（准予）{result.agreed} 件（一致率 {share}）")
+    t = words(lang)
+    proc = load_catalog_procedure(found.procedure)
+    out = console()
+    out.print(t["auto.dry_run"].format(
+        rule=f"{result.rule_id}@{result.version}", procedure=display_name(proc, lang),
+        step=display_name(proc.step(found.step), lang), first=result.first or t["auto.none"],
+        last=result.last or t["auto.none"], cases=result.cases, decided=result.decided,
+        share=_percent(result.share, t), agreed=result.agreed,
+        agreement=_percent(result.agreement, t)))
+    if result.staff:
+        out.print(t["auto.staff"].format(outcomes=t["cli.comma"].join(
+            f"{label(t, 'outcome', k)} {v}" for k, v in result.staff.items())))
+
+
+def _percent(share: float | None, t: dict[str, str]) -> str:
+    return t["auto.none"] if share is None else f"{share:.1%}"
 
 
 @auto_app.command("report")
@@ -205,12 +202,13 @@ def auto_report(
     last: Annotated[str | None, typer.Option("--to", help="last day (default: today)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="json or xlsx")] = "json",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="file for xlsx")] = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """The share of 秒批 decisions per procedure and step."""
     from flows.casework.auto_decisions import auto_share
     from process_models.calendar import parse_date
     from process_models.errors import InvalidInput
-    from simulations.planning.audit_report import View, write_views
+    from simulations.planning.audit_report import write_views
 
     if fmt not in ("json", "xlsx") or (fmt == "xlsx" and output is None):
         raise InvalidInput(f"--format {fmt[:20]}: use json, or xlsx with -o FILE",
@@ -219,9 +217,9 @@ def auto_report(
     end = parse_date(last, path="--to") if last else staff_today()
     with case_session() as session:
         lines = auto_share(session, first=begin, last=end)
-    rows = [{**asdict(line), "share": line.share} for line in lines]
+        names, procedures = case_names(session), case_names(session, procedures=True)
     if fmt == "json":
-        print_json({"from": str(begin), "to": str(end), "basis": "sourced", "steps": rows})
+        print_json({"from": str(begin), "to": str(end), "basis": "sourced",
+                    "steps": [{**asdict(line), "share": line.share} for line in lines]})
         return
-    write_views([View("秒批", ["一件事", "步骤", "决定数", "秒批决定", "秒批占比"],
-                      [list(r.values()) for r in rows])], output, "xlsx")
+    write_views([auto_share_view(lines, names, procedures, lang)], output, "xlsx", lang=lang)

@@ -1,5 +1,6 @@
 """The reform programme's task ledger: ``onething reform-tasks FILE`` (red / yellow /
-green, written explanations owed, the scenario each task delivers; table, JSON or XLSX)."""
+green, written explanations owed, the scenario each task delivers; table, JSON or XLSX),
+the lines of :func:`api.reform_ledger.ledger_lines` as the page shows them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from typing import Annotated
 import typer
 
 from api.cli._app import LangOpt, app, console, print_json, words
-
-HEADERS = ["任务", "责任单位", "期限", "状态", "颜色", "交付的改革方案", "书面说明"]
 
 
 @app.command("reform-tasks")
@@ -25,31 +24,23 @@ def reform_tasks(
     """Each reform task red (overdue), yellow (blocked) or green; a red or yellow task
     without its written explanation is marked 缺书面说明."""
     from api.cli.audit import print_views
-    from api.cli.cases import staff_today
-    from api.i18n import label
-    from process_models.calendar import parse_date
+    from api.reform_ledger import ledger_day, ledger_lines, ledger_view
     from process_models.errors import InvalidInput
     from process_models.reform_tasks import load_reform_tasks
-    from simulations.planning.audit_report import View, write_views
+    from simulations.planning.audit_report import write_views
 
     if fmt not in ("table", "json", "xlsx") or (fmt == "xlsx" and output is None):
         raise InvalidInput(f"--format {fmt[:20]}: use table, json, or xlsx with -o FILE",
                            path="--format")
-    today = parse_date(on, path="--on") if on else staff_today()
-    tasks = load_reform_tasks(ledger)
+    today = ledger_day(on)
+    found = load_reform_tasks(ledger)
+    lines = ledger_lines(found, today, lang)
     if fmt == "json":
-        print_json({"on": str(today), "tasks": [
-            {**task.__dict__, "deadline": str(task.deadline), "colour": task.colour(today),
-             "explanation_missing": task.explanation_missing(today)} for task in tasks]})
+        print_json({"name": found.name, "on": str(today), "tasks": lines})
         return
-    t = words(lang)
-    rows = [[task.title, task.owner, str(task.deadline), task.status,
-             label(t, "colour", task.colour(today)), task.scenario or "",
-             task.explanation or ("缺书面说明" if task.explanation_missing(today) else "")]
-            for task in tasks]
-    view = View("改革任务", HEADERS, rows)
+    view = ledger_view(lines, lang)
     if fmt == "xlsx":
-        write_views([view], output, "xlsx")
-        console().print(f"{output}: {len(rows)}")
+        write_views([view], output, "xlsx", lang=lang)
+        console().print(f"{output}: {len(lines)}")
     else:
-        print_views([view], f"改革任务台账（{today}）")
+        print_views([view], f"{found.name or words(lang)['task.page']}（{today}）")

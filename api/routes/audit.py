@@ -16,6 +16,24 @@ from flows.casework.accounts import User
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
+JSON_OR_XLSX: dict[int | str, dict[str, Any]] = {200: {"content": {
+    "application/json": {},
+    REPORT_MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}}
+"""The OpenAPI answer of a report route that gives JSON or, with ``format=xlsx``, a file."""
+
+
+def views_download(views: Any, filename: str, fmt: str = "xlsx", *,
+                   lang: str = "zh") -> Response:
+    """``views`` written as ``fmt`` (:func:`~simulations.planning.audit_report.write_views`),
+    an attachment ``filename``."""
+    from simulations.planning.audit_report import write_views
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = FilePath(folder) / filename
+        write_views(views, path, fmt, lang=lang)
+        content = path.read_bytes()
+    return Response(content, media_type=REPORT_MEDIA[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.get("/report", responses={200: {"content": {
@@ -44,7 +62,6 @@ def audit_report_answer(procedure_ids: list[str], report_format: str) -> Any:
         audit_report,
         load_pairs,
         report_views,
-        write_views,
     )
 
     for pid in procedure_ids:
@@ -53,12 +70,7 @@ def audit_report_answer(procedure_ids: list[str], report_format: str) -> Any:
     result = audit_report(load_pairs(procedure_ids))
     if report_format == "json":
         return plain(result.as_dict())
-    with tempfile.TemporaryDirectory() as folder:
-        path = FilePath(folder) / f"report.{report_format}"
-        write_views(report_views(result), path, report_format)
-        content = path.read_bytes()
-    return Response(content, media_type=REPORT_MEDIA[report_format], headers={
-        "Content-Disposition": f'attachment; filename="audit-report.{report_format}"'})
+    return views_download(report_views(result), f"audit-report.{report_format}", report_format)
 
 
 @router.get("/verify")

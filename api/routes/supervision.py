@@ -3,30 +3,42 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict
 from datetime import date
-from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from api.case_public import local_today
 from api.deps import SessionDep, allowed
+from api.i18n import messages
 from api.masking import free_text, personal_data
-from api.models import REPORT_MEDIA
+from api.routes.audit import JSON_OR_XLSX, views_download
+from api.supervision_views import auto_share_view, case_names, supervision_view
 from flows.casework.accounts import User
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 
 NoticeId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Reporter = Annotated[User, Depends(allowed("supervision:report"))]
+First = Annotated[date | None, Query(alias="from", description="first day (default: the "
+                                     "quarter's first)")]
+Last = Annotated[date | None, Query(alias="to", description="last day (default: today)")]
+ReportFormat = Annotated[Literal["json", "xlsx"], Query(alias="format")]
+Language = Annotated[Literal["zh", "en"], Query()]
 
 
 class NoticeAnswer(BaseModel):
     """A department's written explanation (书面说明) for a 督办 notice."""
 
     text: str = Field(min_length=1, max_length=4000, examples=["专家评审意见未返回，已催办"])
+
+
+def _period(first: date | None, last: date | None) -> tuple[date, date]:
+    """The days a report covers: by default the quarter so far."""
+    today = local_today()
+    return first or date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), last or today
 
 
 def _scope(user: User) -> list[str] | None:
@@ -63,38 +75,41 @@ def answer_notice(notice_id: NoticeId, body: NoticeAnswer, session: SessionDep,
                          department_id=department, now=datetime.now(UTC)))
 
 
-@router.get("/report", responses={200: {"content": {
-    "application/json": {},
-    REPORT_MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}})
-def read_supervision_report(
-    session: SessionDep, user: Annotated[User, Depends(allowed("supervision:report"))],
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
-    report_format: Annotated[Literal["json", "xlsx"], Query(alias="format")] = "json",
-) -> Any:
+@router.get("/report", responses=JSON_OR_XLSX)
+def read_supervision_report(session: SessionDep, user: Reporter, first: First = None,
+                            last: Last = None, report_format: ReportFormat = "json",
+                            lang: Language = "zh") -> Any:
     """督办 per department: notices issued (red, yellow), answered, late, escalated."""
     from flows.casework import supervision_report
-    from simulations.planning.audit_report import View, write_views
 
-    today = local_today()
-    first = first or date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    last = last or today
-    lines = supervision_report(session, first=first, last=last, today=today)
+    first, last = _period(first, last)
+    lines = supervision_report(session, first=first, last=last, today=local_today())
     if report_format == "json":
         return {"from": first, "to": last, "basis": "sourced",
                 "departments": [asdict(line) for line in lines]}
-    fields = list(asdict(lines[0])) if lines else ["department_id"]
-    with tempfile.TemporaryDirectory() as folder:
-        path = FilePath(folder) / "supervision.xlsx"
-        write_views([View("督办", fields, [list(asdict(line).values()) for line in lines])],
-                    path, "xlsx")
-        content = path.read_bytes()
-    return Response(content, media_type=REPORT_MEDIA["xlsx"], headers={
-        "Content-Disposition": 'attachment; filename="supervision.xlsx"'})
+    title = messages(lang)["supervision.title"].format(first=first, last=last)
+    return views_download([supervision_view(lines, case_names(session), lang, title=title)],
+                          "supervision.xlsx", lang=lang)
+
+
+@router.get("/auto-share", responses=JSON_OR_XLSX)
+def read_auto_share(session: SessionDep, user: Reporter, first: First = None, last: Last = None,
+                    report_format: ReportFormat = "json", lang: Language = "zh") -> Any:
+    """The share of 秒批 decisions (by rule) per procedure and step, with the total."""
+    from flows.casework.auto_decisions import auto_share
+
+    first, last = _period(first, last)
+    lines = auto_share(session, first=first, last=last)
+    if report_format == "json":
+        return {"from": first, "to": last, "basis": "sourced",
+                "steps": [{**asdict(line), "share": line.share} for line in lines]}
+    view = auto_share_view(lines, case_names(session), case_names(session, procedures=True),
+                           lang)
+    return views_download([view], "auto-share.xlsx", lang=lang)
 
 
 @router.get("/grades")
-def read_grades(session: SessionDep, user: Annotated[User, Depends(allowed("supervision:report"))],
+def read_grades(session: SessionDep, user: Reporter,
                 year: Annotated[int, Query(ge=2000, le=2100)],
                 quarter: Annotated[int, Query(ge=1, le=4)]) -> list[dict[str, Any]]:
     """Each department's grade for a quarter (优秀/良好/合格/不合格; thresholds: estimate)."""

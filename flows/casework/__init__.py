@@ -1,7 +1,9 @@
 """The running case and its record: tables, operations, the audit chain, accounts.
 
 Imports ``process_models`` and ``simulations``, never Prefect, FastAPI or ``api``: staff
-reads and the CLI stay fast. See README.md.
+reads and the CLI stay fast. Each module below is loaded on first use of one of its names
+(:func:`process_models._exports.lazy_exports`), so a read does not import the operations.
+See README.md.
 
 The operations staff perform: :func:`open_case` (``opening.py``), :func:`submit_materials`
 (``materials.py``), :func:`decide` (``decisions.py``), :func:`advance_case` and
@@ -21,6 +23,8 @@ acceptance day not counted. The 一次性告知单 is :mod:`flows.casework.notic
 >>> import tempfile, pathlib
 >>> from datetime import datetime
 >>> from sqlmodel import Session
+>>> from flows.casework import (Applicant, advance_case, decide, notification_list,
+...                             open_case, submit_materials, verify_chain)
 >>> from process_models import parse_procedure
 >>> from flows.casework.store import init_db, make_engine
 >>> shop = parse_procedure('''
@@ -53,169 +57,58 @@ approved ('C-20250124-0001-01', 'C-20250124-0001-02') True
 >>> engine.dispose()
 """
 
-from flows.casework._rows import lock_chain
-from flows.casework.advancing import (
-    ADVANCE_BATCH_CASES,
-    AdvanceResult,
-    advance_case,
-    advance_cases,
-    drain_outbox,
-    withdraw_case,
-)
-from flows.casework.agents import record_agent
-from flows.casework.applicant_login import LogSmsSender, SmsSender, request_code, verify_code
-from flows.casework.audit_chain import (
-    CHANGE_MARKER,
-    Anchor,
-    ChainReport,
-    anchor_chain,
-    seal_chain,
-    verify_chain,
-)
-from flows.casework.colours import SWEEP_BATCH_CASES, StatusChange, case_colour, step_colour, sweep
-from flows.casework.commitments import check_commitment, sign_commitment
-from flows.casework.decisions import decide
-from flows.casework.definitions import (
-    publish_procedure,
-    resolve_procedure,
-    store_procedure,
-    upload_procedure,
-    window_procedure,
-)
-from flows.casework.due_dates import DEFERRAL_WORKING_DAYS
-from flows.casework.material_files import store_material_file
-from flows.casework.materials import promise_material, resume_step, stuck_steps, submit_materials
-from flows.casework.notice import NoticeItem, notification_list
-from flows.casework.opening import Applicant, open_case
-from flows.casework.outbox import (
-    ADVANCING_KINDS,
-    mark_processed,
-    pending_outbox,
-    settle_outbox,
-)
-from flows.casework.pauses import PauseView, end_pause, pause_step, recompute_due_dates
-from flows.casework.ratings import (
-    appeal_rating,
-    call_back,
-    decide_appeal,
-    open_follow_ups,
-    rate_case,
-    rating_report,
-    rectify,
-)
-from flows.casework.store import init_db, make_engine
-from flows.casework.supervision import (
-    DepartmentGrade,
-    NoticeView,
-    SupervisionLine,
-    answer_notice,
-    department_grades,
-    supervision_notices,
-    supervision_report,
-)
-from flows.casework.tables import (
-    CLOSED_STATUSES,
-    OPEN_STATUSES,
-    OPEN_STEP_STATUSES,
-    CaseStatus,
-    PauseReason,
-    StepStatus,
-    SubmissionStatus,
-)
-from flows.casework.verification import CertificateCheck, VerificationStatus, verify_certificate
-from flows.casework.views import (
-    CaseBoard,
-    CaseLine,
-    CaseView,
-    CheckTask,
-    case_board,
-    case_timeline,
-    case_view,
-    check_tasks,
-)
+from process_models._exports import lazy_exports
 
-__all__ = [
-    "ADVANCE_BATCH_CASES",
-    "ADVANCING_KINDS",
-    "CHANGE_MARKER",
-    "CLOSED_STATUSES",
-    "DEFERRAL_WORKING_DAYS",
-    "OPEN_STATUSES",
-    "OPEN_STEP_STATUSES",
-    "SWEEP_BATCH_CASES",
-    "AdvanceResult",
-    "Anchor",
-    "Applicant",
-    "CaseBoard",
-    "CaseLine",
-    "CaseStatus",
-    "CaseView",
-    "CertificateCheck",
-    "ChainReport",
-    "CheckTask",
-    "DepartmentGrade",
-    "LogSmsSender",
-    "NoticeItem",
-    "NoticeView",
-    "PauseReason",
-    "PauseView",
-    "SmsSender",
-    "StatusChange",
-    "StepStatus",
-    "SubmissionStatus",
-    "SupervisionLine",
-    "VerificationStatus",
-    "advance_case",
-    "advance_cases",
-    "anchor_chain",
-    "answer_notice",
-    "appeal_rating",
-    "call_back",
-    "case_board",
-    "case_colour",
-    "case_timeline",
-    "case_view",
-    "check_commitment",
-    "check_tasks",
-    "decide",
-    "decide_appeal",
-    "department_grades",
-    "drain_outbox",
-    "end_pause",
-    "init_db",
-    "lock_chain",
-    "make_engine",
-    "mark_processed",
-    "notification_list",
-    "open_case",
-    "open_follow_ups",
-    "pause_step",
-    "pending_outbox",
-    "promise_material",
-    "publish_procedure",
-    "rate_case",
-    "rating_report",
-    "recompute_due_dates",
-    "record_agent",
-    "rectify",
-    "request_code",
-    "resolve_procedure",
-    "resume_step",
-    "seal_chain",
-    "settle_outbox",
-    "sign_commitment",
-    "step_colour",
-    "store_material_file",
-    "store_procedure",
-    "stuck_steps",
-    "submit_materials",
-    "supervision_notices",
-    "supervision_report",
-    "sweep",
-    "upload_procedure",
-    "verify_certificate",
-    "verify_chain",
-    "verify_code",
-    "window_procedure",
-    "withdraw_case",
-]
+_HOMES = {
+    "flows.casework._rows": ["lock_chain"],
+    "flows.casework.advancing": [
+        "ADVANCE_BATCH_CASES", "AdvanceResult", "advance_case", "advance_cases", "drain_outbox",
+        "withdraw_case",
+    ],
+    "flows.casework.agents": ["record_agent"],
+    "flows.casework.applicant_login": ["LogSmsSender", "SmsSender", "request_code", "verify_code"],
+    "flows.casework.audit_chain": [
+        "CHANGE_MARKER", "Anchor", "ChainReport", "anchor_chain", "seal_chain", "verify_chain",
+    ],
+    "flows.casework.colours": [
+        "SWEEP_BATCH_CASES", "StatusChange", "case_colour", "step_colour", "sweep",
+    ],
+    "flows.casework.commitments": ["check_commitment", "sign_commitment"],
+    "flows.casework.decisions": ["decide"],
+    "flows.casework.definitions": [
+        "publish_procedure", "resolve_procedure", "store_procedure", "upload_procedure",
+        "window_procedure",
+    ],
+    "flows.casework.due_dates": ["DEFERRAL_WORKING_DAYS"],
+    "flows.casework.material_files": ["store_material_file"],
+    "flows.casework.materials": [
+        "promise_material", "resume_step", "stuck_steps", "submit_materials",
+    ],
+    "flows.casework.notice": ["NoticeItem", "notification_list"],
+    "flows.casework.opening": ["Applicant", "open_case"],
+    "flows.casework.outbox": [
+        "ADVANCING_KINDS", "mark_processed", "pending_outbox", "settle_outbox",
+    ],
+    "flows.casework.pauses": ["PauseView", "end_pause", "pause_step", "recompute_due_dates"],
+    "flows.casework.ratings": [
+        "appeal_rating", "call_back", "decide_appeal", "open_follow_ups", "rate_case",
+        "rating_report", "rectify",
+    ],
+    "flows.casework.store": ["init_db", "make_engine"],
+    "flows.casework.supervision": [
+        "DepartmentGrade", "NoticeView", "SupervisionLine", "answer_notice", "department_grades",
+        "supervision_notices", "supervision_report",
+    ],
+    "flows.casework.tables": [
+        "CLOSED_STATUSES", "OPEN_STATUSES", "OPEN_STEP_STATUSES", "CaseStatus", "PauseReason",
+        "StepStatus", "SubmissionStatus",
+    ],
+    "flows.casework.verification": [
+        "CertificateCheck", "VerificationStatus", "verify_certificate",
+    ],
+    "flows.casework.views": [
+        "CaseBoard", "CaseLine", "CaseView", "CheckTask", "case_board", "case_timeline",
+        "case_view", "check_tasks",
+    ],
+}
+__all__, __getattr__, __dir__ = lazy_exports("flows.casework", _HOMES)

@@ -15,7 +15,8 @@ from process_models.errors import ProcedureNotFound, did_you_mean
 from process_models.loading import load_procedure
 from process_models.procedure import Procedure
 
-__all__ = ["CATALOG_DIR", "catalog_ids", "catalog_path", "load_catalog", "load_catalog_procedure"]
+__all__ = ["CATALOG_DIR", "catalog_ids", "catalog_path", "catalog_reform_ids", "load_catalog",
+           "load_catalog_procedure"]
 
 CATALOG_DIR = Path(__file__).parent
 _CATALOG_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -25,6 +26,15 @@ _CATALOG_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 def catalog_ids() -> list[str]:
     """Ids of the catalog procedures (file stems), sorted."""
     return sorted(p.stem for p in CATALOG_DIR.glob("*.yaml"))
+
+
+def catalog_reform_ids() -> list[str]:
+    """Ids of the catalog's reform scenarios (``reforms/<id>.yaml``), sorted.
+
+    >>> "construction_permit_60" in catalog_reform_ids()
+    True
+    """
+    return sorted(p.stem for p in (CATALOG_DIR / "reforms").glob("*.yaml"))
 
 
 def catalog_path(procedure_id: str) -> Path:

@@ -8,22 +8,15 @@ a synthetic demo county.
 (1038, 27, True)
 """
 
-from process_models.registry.columns import COLUMNS, load_mapping
-from process_models.registry.demo import demo_county, demo_versions
-from process_models.registry.items import (
-    MAX_ITEMS,
-    Item,
-    OnlineLevel,
-    Registry,
-    ServiceLevel,
-    check_registry,
-)
-from process_models.registry.reading import load_registry, parse_registry, registry_from_sheets
-from process_models.registry.writing import dump_registry, registry_rows, save_registry
+from process_models._exports import lazy_exports
 
-__all__ = [
-    "COLUMNS", "MAX_ITEMS", "Item", "OnlineLevel", "Registry",
-    "ServiceLevel", "check_registry", "demo_county", "demo_versions", "dump_registry",
-    "load_mapping", "load_registry", "parse_registry", "registry_from_sheets",
-    "registry_rows", "save_registry",
-]
+_HOMES = {
+    "process_models.registry.columns": ["COLUMNS", "load_mapping"],
+    "process_models.registry.demo": ["demo_county", "demo_versions"],
+    "process_models.registry.items": [
+        "MAX_ITEMS", "Item", "OnlineLevel", "Registry", "ServiceLevel", "check_registry",
+    ],
+    "process_models.registry.reading": ["load_registry", "parse_registry", "registry_from_sheets"],
+    "process_models.registry.writing": ["dump_registry", "registry_rows", "save_registry"],
+}
+__all__, __getattr__, __dir__ = lazy_exports("process_models.registry", _HOMES)

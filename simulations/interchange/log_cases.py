@@ -19,18 +19,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import NamedTuple
+
+import numpy as np
 
 from process_models.errors import EventLogError
 
 __all__ = [
     "ActivityRun",
     "LogCase",
+    "LogTable",
+    "case_table",
     "log_cases",
+    "wall_us",
 ]
+
+US_PER_DAY = 86_400_000_000
+_US = timedelta(microseconds=1)
 
 
 class ActivityRun(NamedTuple):
@@ -106,3 +114,96 @@ def log_cases(events: Iterable, *, file: str | None = None) -> Iterator[LogCase]
         yield _case(case_id, run)
     if not done:
         raise EventLogError("the log holds no events", file=file)
+
+
+def wall_us(at: datetime) -> int:
+    """``at``'s wall clock (in its own offset) in microseconds since the start of day 0 of
+    the proleptic calendar, so that ``wall_us(at) // US_PER_DAY == at.toordinal()``.
+
+    >>> wall_us(datetime(1, 1, 1, 0, 0, 1)) - US_PER_DAY
+    1000000
+    """
+    return ((at.toordinal() * 86_400 + at.hour * 3600 + at.minute * 60 + at.second)
+            * 1_000_000 + at.microsecond)
+
+
+def _utc_us(at: datetime) -> int:
+    """The instant of ``at`` in microseconds (a naive ``at`` is read in its own clock: a log
+    never mixes the two)."""
+    offset = at.utcoffset()
+    return wall_us(at) - (offset // _US if offset else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class LogTable:
+    """The cases of a log as columns: one row per run, cases together, runs in completion
+    order within each case; times as ``*_utc`` instants (to order them) and ``*_wall`` wall
+    clocks (:func:`wall_us`, to count working days), both in integer microseconds.
+
+    ``run_case`` indexes the per-case columns, ``run_activity`` :attr:`activities` and
+    ``run_department`` :attr:`departments` (the run's group, else its resource, else
+    ``unknown``); a run without a start event has ``has_start`` false. Only cases with a
+    completed run are held; ``first``/``last`` are a case's first and last events (a start
+    event included) and ``started`` its case start column or else its first event.
+    """
+
+    activities: list[str]
+    departments: list[str]
+    run_case: np.ndarray
+    run_activity: np.ndarray
+    run_department: np.ndarray
+    end_utc: np.ndarray
+    end_wall: np.ndarray
+    start_utc: np.ndarray
+    start_wall: np.ndarray
+    has_start: np.ndarray
+    first_utc: np.ndarray
+    first_wall: np.ndarray
+    last_utc: np.ndarray
+    last_wall: np.ndarray
+    started_utc: np.ndarray
+    started_wall: np.ndarray
+
+    @property
+    def cases(self) -> int:
+        return len(self.first_utc)
+
+
+class NameCodes(dict):
+    """Names to codes, in the order first seen."""
+
+    def __missing__(self, name: str) -> int:
+        self[name] = code = len(self)
+        return code
+
+
+def case_table(cases: Iterable[LogCase]) -> LogTable:
+    """The cases that hold a completed run, as a :class:`LogTable`.
+
+    >>> c = LogCase("1", [ActivityRun("a", datetime(2025, 3, 3, 9), datetime(2025, 3, 3, 8))],
+    ...             datetime(2025, 3, 3, 8), datetime(2025, 3, 3, 9))
+    >>> t = case_table([c, LogCase("2")])
+    >>> t.cases, t.activities, bool(t.has_start[0]), int(t.end_wall[0] - t.start_wall[0])
+    (1, ['a'], True, 3600000000)
+    """
+    activities, departments = NameCodes(), NameCodes()
+    runs: list[tuple] = []
+    ends: list[tuple] = []
+    for case in cases:
+        if not case.runs:
+            continue
+        k = len(ends)
+        for r in case.runs:
+            start = r.start or r.end
+            runs.append((k, activities[r.activity], departments[r.group or r.resource
+                                                                 or "unknown"],
+                         _utc_us(r.end), wall_us(r.end), _utc_us(start), wall_us(start),
+                         r.start is not None))
+        ends.append((_utc_us(case.first_at), wall_us(case.first_at), _utc_us(case.last_at),
+                     wall_us(case.last_at), _utc_us(case.started_at), wall_us(case.started_at)))
+    run_cols = [np.array(c, dtype=np.int64) for c in zip(*runs, strict=True)] if runs else \
+        [np.zeros(0, np.int64)] * 8
+    case_cols = [np.array(c, dtype=np.int64) for c in zip(*ends, strict=True)] if ends else \
+        [np.zeros(0, np.int64)] * 6
+    return LogTable(list(activities), list(departments), *run_cols[:7],
+                    run_cols[7].astype(bool), *case_cols)

@@ -30,9 +30,12 @@ from process_models.calendar import local_time
 from process_models.errors import EventLogError, did_you_mean, shown
 
 __all__ = [
+    "TRANSITION_WORDS",
     "LogColumns",
     "LogEvent",
     "TimestampClock",
+    "find_columns",
+    "open_bytes",
     "read_log",
     "sniff_delimiter",
 ]
@@ -98,7 +101,7 @@ _ALIASES = {
     "case_end": (),
 }
 _TIMES = ("timestamp", "start_timestamp", "end_timestamp", "deadline", "case_start", "case_end")
-_TRANSITION_WORDS = {"start": "start", "complete": "complete", "suspend": "suspend",
+TRANSITION_WORDS = {"start": "start", "complete": "complete", "suspend": "suspend",
                      "resume": "resume", "approve": "complete", "reject": "complete",
                      "supplement": "suspend", "certificate": "certificate"}
 _SNIFF_BYTES = 64 * 1024
@@ -120,11 +123,15 @@ class TimestampClock:
             at = datetime.fromisoformat(raw)
         except ValueError:
             at = self._other_form(raw, line, field_name)
-        offset = at.utcoffset()
-        if offset not in self.offsets:
-            self._check_zone(offset, raw, line, field_name)
-            self.offsets.add(offset)
+        self.note_zone(at.utcoffset(), raw, line, field_name)
         return at if at.tzinfo else local_time(at)
+
+    def note_zone(self, offset: timedelta | None, text: str, line: int,
+                  field_name: str) -> None:
+        """Remember the offset of ``text``, refusing one in another time zone."""
+        if offset not in self.offsets:
+            self._check_zone(offset, text, line, field_name)
+            self.offsets.add(offset)
 
     def _other_form(self, raw: str, line: int, field_name: str) -> datetime:
         """A date written with slashes (2025/01/24), else one located error."""
@@ -164,7 +171,7 @@ def _offset_text(offset: timedelta) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str, int]:
+def find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str, int]:
     """Role → index in ``header``: named columns must exist, others are looked up."""
     names = {h.strip().lower(): i for i, h in enumerate(header)}
     index: dict[str, int] = {}
@@ -194,7 +201,7 @@ def _find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str
     return index
 
 
-def _open(path: Path) -> IO[bytes]:
+def open_bytes(path: Path) -> IO[bytes]:
     """The log's bytes, unpacked when its name ends in ``.gz`` (the caller closes it)."""
     try:
         if path.name.lower().endswith(".gz"):
@@ -225,7 +232,7 @@ def sniff_delimiter(f: IO[str], file: str) -> str:
 def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     file = str(path)
     clock = TimestampClock(file)
-    with io.TextIOWrapper(_open(path), encoding="utf-8-sig", newline="") as f:
+    with io.TextIOWrapper(open_bytes(path), encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=sniff_delimiter(f, file), strict=True)
         try:
             header = next(reader, None)
@@ -233,7 +240,7 @@ def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
             raise EventLogError(f"not a CSV file: {err}", file=file, line=1) from None
         if not header:
             raise EventLogError("the CSV file is empty; it needs a header row", file=file, line=1)
-        rows = _Rows(header, _find_columns(header, columns, file), clock)
+        rows = _Rows(header, find_columns(header, columns, file), clock)
         width = len(header)
         line = 1
         try:
@@ -293,7 +300,7 @@ class _Rows:
         elif "timestamp" in times:
             at = times["timestamp"]
             word = row[self.transition].strip().lower() if self.transition is not None else ""
-            transition = _TRANSITION_WORDS.get(word, word) if word else "complete"
+            transition = TRANSITION_WORDS.get(word, word) if word else "complete"
         else:
             role = "timestamp" if "timestamp" in self.index else "end_timestamp"
             raise EventLogError(f"{self.header[self.index[role]]}: empty timestamp; every "
@@ -317,7 +324,7 @@ def _read_xes(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
     trace: dict[str, str] = {}
     in_event = False
     line = 0
-    with _open(path) as f:
+    with open_bytes(path) as f:
         try:
             for line, raw in enumerate(f, 1):
                 parser.feed(raw)
@@ -367,7 +374,7 @@ def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: TimestampC
 
     word = (attrs.get("onething:kind") or attrs.get(columns.transition or "lifecycle:transition")
             or "complete").lower()
-    return LogEvent(case_id, activity, at, _TRANSITION_WORDS.get(word, word),
+    return LogEvent(case_id, activity, at, TRANSITION_WORDS.get(word, word),
                     step_id=attrs.get("onething:step_id"), line=line,
                     resource=attrs.get(columns.resource or "org:resource"),
                     group=attrs.get(columns.group or "org:group"),

@@ -30,8 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from process_models.errors import EventLogError, did_you_mean
 from process_models.procedure import MAX_DAYS, Distribution, Procedure
+from simulations.interchange.log_cases import US_PER_DAY
 
 __all__ = [
     "FIT_KINDS",
@@ -41,6 +44,7 @@ __all__ = [
     "ks_statistic",
     "log_durations",
     "working_days_elapsed",
+    "working_days_elapsed_array",
 ]
 
 FIT_KINDS = ("auto", "empirical", "lognormal", "triangular")
@@ -68,23 +72,57 @@ def working_days_elapsed(start: datetime, end: datetime, calendar: Any = None) -
     return max(0.0, whole + clock / 86400)
 
 
+def working_days_elapsed_array(start_wall: np.ndarray, end_wall: np.ndarray,
+                               working: np.ndarray) -> np.ndarray:
+    """:func:`working_days_elapsed` for arrays of wall clocks in microseconds
+    (:func:`~simulations.interchange.log_cases.wall_us`), with the same floating-point
+    operations in the same order, so each result is the very number the scalar gives;
+    ``working`` is the calendar's :meth:`~process_models.calendar.WorkingCalendar.
+    working_ordinals` as an array.
+
+    >>> from datetime import date, datetime
+    >>> from process_models.calendar import default_calendar
+    >>> from simulations.interchange.log_cases import wall_us
+    >>> a, b = datetime(2025, 1, 24, 9), datetime(2025, 2, 7, 15)
+    >>> days = np.array(default_calendar().working_ordinals(a.date(), b.date()))
+    >>> working_days_elapsed_array(np.array([wall_us(a)]), np.array([wall_us(b)]), days)
+    array([5.25])
+    """
+    start_day, start_us = np.divmod(start_wall, US_PER_DAY)
+    end_day, end_us = np.divmod(end_wall, US_PER_DAY)
+    if len(start_day):  # working days up to each day of the span, looked up per date
+        first = min(start_day.min(), end_day.min())
+        upto = np.searchsorted(working, np.arange(first, max(start_day.max(), end_day.max())
+                                                  + 1), side="right")
+        whole = upto[end_day - first] - upto[start_day - first]
+    else:
+        whole = np.zeros(0, np.int64)
+    clock = (end_us // 1_000_000 - start_us // 1_000_000) + (
+        end_us % 1_000_000 - start_us % 1_000_000) / 1e6
+    elapsed = whole + clock / 86400
+    return np.where(elapsed > 0.0, elapsed, 0.0)
+
+
 def ks_statistic(samples: Iterable[float], cdf) -> float:
-    """The Kolmogorov–Smirnov distance between ``samples`` and the distribution ``cdf``.
+    """The Kolmogorov–Smirnov distance between ``samples`` and the distribution ``cdf``,
+    which takes the sorted samples as an array and gives their probabilities.
 
     >>> round(ks_statistic([0.25, 0.5, 0.75], lambda x: x), 4)
     0.25
     """
-    xs = sorted(samples)
+    xs = np.sort(np.fromiter(samples, float))
     n = len(xs)
-    return max(max((i + 1) / n - cdf(x), cdf(x) - i / n) for i, x in enumerate(xs))
+    probabilities = np.asarray(cdf(xs), float)
+    i = np.arange(n)
+    return float(np.maximum((i + 1) / n - probabilities, probabilities - i / n).max())
 
 
 def _lognormal(xs: list[float]) -> tuple[Distribution, float] | None:
     if len(xs) < 2 or min(xs) <= 0:
         return None
-    logs = [math.log(x) for x in xs]
+    logs = list(map(math.log, xs))
     mu = sum(logs) / len(logs)
-    sigma = math.sqrt(sum((v - mu) ** 2 for v in logs) / len(logs))
+    sigma = math.sqrt(sum(((np.array(logs) - mu) ** 2).tolist()) / len(logs))
     if sigma == 0:
         return None
     try:
@@ -97,8 +135,9 @@ def _lognormal(xs: list[float]) -> tuple[Distribution, float] | None:
     if round(mean, 4) == 0:  # too small to state in the 4 decimals a fit keeps
         return None
 
-    def cdf(x: float) -> float:
-        return 0.0 if x <= 0 else 0.5 * (1 + math.erf((math.log(x) - mu) / (sigma * math.sqrt(2))))
+    def cdf(x: np.ndarray) -> np.ndarray:  # x > 0: math's log and erf, as one number would
+        z = (np.array(list(map(math.log, x.tolist()))) - mu) / (sigma * math.sqrt(2))
+        return 0.5 * (1 + np.array(list(map(math.erf, z.tolist()))))
 
     return Distribution(kind="lognormal", mean=round(mean, 4), sd=round(sd, 4)), \
         ks_statistic(xs, cdf)
@@ -110,21 +149,19 @@ def _triangular(xs: list[float]) -> tuple[Distribution, float] | None:
         return None
     mode = min(high, max(low, 3 * sum(xs) / len(xs) - low - high))
 
-    def cdf(x: float) -> float:
-        if x <= low:
-            return 0.0
-        if x >= high:
-            return 1.0
-        if x <= mode:
-            return (x - low) ** 2 / ((high - low) * (mode - low))
-        return 1 - (high - x) ** 2 / ((high - low) * (high - mode))
+    def cdf(x: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):  # the branch not taken
+            rising = (x - low) ** 2 / ((high - low) * (mode - low))
+            falling = 1 - (high - x) ** 2 / ((high - low) * (high - mode))
+        return np.where(x <= low, 0.0, np.where(x >= high, 1.0,
+                                                 np.where(x <= mode, rising, falling)))
 
     return Distribution(kind="triangular", low=round(low, 4), mode=round(mode, 4),
                         high=round(high, 4)), ks_statistic(xs, cdf)
 
 
 def _empirical(xs: list[float]) -> Distribution:
-    xs = sorted(xs)
+    xs = np.sort(xs).tolist()
     if len(xs) > EMPIRICAL_MAX_SAMPLES:
         n = EMPIRICAL_MAX_SAMPLES
         xs = [xs[int((i + 0.5) * len(xs) / n)] for i in range(n)]
@@ -145,7 +182,7 @@ def fit_distribution(samples: Iterable[float], *, kind: str = "auto") -> Distrib
     {'kind': 'triangular', 'low': 1.0, 'mode': 2.4, 'high': 8.0,
      'fit': 'triangular fitted to 5 observed durations (KS D=0.298, lognormal D=0.162)'}
     """
-    xs = [float(x) for x in samples]
+    xs = list(map(float, samples))
     if kind not in FIT_KINDS:
         raise EventLogError(f"unknown fit kind '{kind}'; use one of {', '.join(FIT_KINDS)}",
                             suggestion=did_you_mean(kind, FIT_KINDS))
