@@ -1,11 +1,12 @@
 """How the API and ``onething case`` change cases, in one place.
 
 Opening runs the ``open_case`` flow where the process serves Prefect
-(:func:`flows.handoff.uses_prefect`: the service does), else its work here. Submitting
-materials and deciding commit through :mod:`flows.casework` and then have the case
-advanced: an ``advance`` flow run where the process serves Prefect; from a lone command the
-running service's relay, else the advance here without Prefect
-(:func:`flows.handoff.advance_without_prefect`); the same for the API and the CLI; they
+(:func:`flows.handoff.uses_prefect`: the service in server mode, or run without a relay),
+else its work here. Submitting materials and deciding commit through :mod:`flows.casework`
+and then have the case advanced: an ``advance`` flow run where the process serves Prefect;
+from a lone command or the service in embedded mode the running relay (the service's own
+runs in a process of its own, :func:`case_handling`), else the advance here without
+Prefect (:func:`flows.handoff.advance_without_prefect`); the same for the API and the CLI; they
 return the change and what the advance did. An advance that fails after the commit leaves
 its rows pending, and the answer reports what was recorded.
 Withdrawing needs no flow. Prefect's run logs are off while flows run
@@ -25,7 +26,13 @@ from sqlmodel import Session
 
 from flows import casework
 from flows.casework.tables import Case, Commitment, Decision
-from flows.handoff import advance_without_prefect, open_without_prefect, uses_prefect
+from flows.handoff import (
+    advance_without_prefect,
+    open_without_prefect,
+    relay_process,
+    uses_prefect,
+)
+from process_models.settings import settings
 
 __all__ = ["case_handling", "check_commitment", "decide", "open_case", "opened",
            "promise_material", "resume_step", "sign_commitment", "submit_materials",
@@ -42,17 +49,25 @@ def _now() -> datetime:
 
 @contextmanager
 def case_handling(engine: Engine, *, relay: bool = True) -> Iterator[None]:
-    """What the service runs beside its requests, for as long as it serves: in embedded
-    mode Prefect's API, started before the first request and stopped with the service
-    (:func:`flows.runs.embedded_api`); and with ``relay`` the outbox relay
-    (:func:`flows.runs.relay_in_background`), so rows a crash or a failed request left
-    pending are handled without waiting for another request."""
+    """What the service runs beside its requests, for as long as it serves.
+
+    In embedded mode with ``relay``: the outbox relay in a process of its own
+    (:func:`flows.handoff.relay_process`) and nothing of Prefect here, so a request that
+    changes a case is one short transaction whose advance is handed to that relay, as a
+    command's is (:mod:`flows.handoff`). Otherwise Prefect's API, started here before the
+    first request in embedded mode (:func:`flows.runs.embedded_api`), each change's advance
+    requested after its commit, and with ``relay`` (server mode) the relay in a thread
+    (:func:`flows.runs.relay_in_background`): rows a crash or a failed request left pending
+    are handled without waiting for another request."""
     from flows.runs import embedded_api, relay_in_background
 
     with ExitStack() as stack:
-        stack.enter_context(embedded_api())
-        if relay:
-            stack.enter_context(relay_in_background(_url(engine)))
+        if relay and settings.prefect_mode == "embedded":
+            stack.enter_context(relay_process(_url(engine)))
+        else:
+            stack.enter_context(embedded_api())
+            if relay:
+                stack.enter_context(relay_in_background(_url(engine)))
         yield
 
 

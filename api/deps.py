@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases:repair": frozenset({"admin"}),
     "audit:report": frozenset({"planner", "auditor", "admin"}),
     "audit:verify": frozenset({"auditor", "admin"}),
+    "audit:cases": frozenset({"auditor", "admin"}),
     "supervision:read": frozenset({"clerk", "auditor", "supervisor", "admin"}),
     "supervision:answer": frozenset({"clerk", "admin"}),
     "supervision:report": frozenset({"auditor", "supervisor", "admin"}),

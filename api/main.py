@@ -38,7 +38,9 @@ from starlette.middleware.sessions import SessionMiddleware
 import flows.runs  # noqa: F401
 from api import (
     applicant_pages,
+    auditor_page,
     case_runner,
+    county_page,
     desk_page,
     pages,
     ratings_page,
@@ -324,6 +326,8 @@ def create_app(
     app.include_router(tasks_page.router)
     app.include_router(workspace_page.router)
     app.include_router(workspace_edit_page.router)
+    app.include_router(auditor_page.router)
+    app.include_router(county_page.router)
     return app
 
 

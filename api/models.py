@@ -388,6 +388,9 @@ class ChainReportPublic(BaseModel):
     events: int
     first_bad_seq: int | None
     problem: str | None
+    kind: str | None = None
+    """What broke (``flows.casework.audit_chain.BREAKS``)."""
+    case_id: str | None = None
     message: str
 
 

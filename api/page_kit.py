@@ -31,8 +31,8 @@ from flows.casework.tables import stored_time
 from process_models.errors import Forbidden, OnethingError
 from process_models.procedure import Procedure
 
-__all__ = ["NAV", "STATIC_DIR", "TEMPLATES_DIR", "back", "catalog_procedures",
-           "department_names", "error_page", "flash", "gate",
+__all__ = ["NAV", "STATIC_DIR", "TEMPLATES_DIR", "back", "catalog_audit_report",
+           "catalog_procedures", "demo_county_report", "department_names", "error_page", "flash", "gate",
            "language", "local_time", "may", "render", "stale_form", "templates", "to_login"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -103,6 +103,27 @@ def catalog_procedures() -> tuple[Procedure, ...]:
     from process_models.catalog import load_catalog
 
     return tuple(load_catalog())
+
+
+@cache
+def catalog_audit_report() -> dict[str, Any]:
+    """The before/after report of every catalog procedure with a reform scenario (the API's
+    default ``/audit/report``), as plain data: computed once, since the catalog is read
+    once (:func:`catalog_procedures`)."""
+    from api.routes.audit import audit_report_answer
+
+    return audit_report_answer([], "json")
+
+
+@cache
+def demo_county_report() -> tuple[Any, Any]:
+    """The demo county's report (合成数据, after against before) and its after-registry,
+    generated and computed once: both come from a fixed seed."""
+    from process_models.registry import demo_versions
+    from simulations.planning.county_report import county_report
+
+    before, after = demo_versions()
+    return county_report(after, before), after
 
 
 @cache

@@ -1,4 +1,5 @@
-"""The web pages: front desk, department inbox, case board, case page, planner and auditor.
+"""The web pages: logging in, front desk, department inbox, case board, case page, planner
+(the auditor's: :mod:`api.auditor_page`, :mod:`api.county_page`).
 
 Server-rendered Jinja2 templates (``api/templates``), plain HTML forms, one stylesheet
 (``api/static``); no script beyond ``window.print()``. Pages log in with the signed
@@ -22,7 +23,6 @@ where the service is installed (:func:`api.main.public_message`).
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -562,78 +562,6 @@ async def upload_scenario(request: Request, user: PageUser, session: SessionDep,
         return _error_page(request, user, error)
     return await run_in_threadpool(_planner, request, user, session, procedure_id, [], text,
                                   finish_by)
-
-
-# --- auditor ---------------------------------------------------------------------------------------
-
-
-def _overdue(session: Session, user: User):
-    from api.case_public import case_board
-
-    if not _may(user, "cases:read"):
-        return None
-    return case_board(session, user, colour="red", limit=1000).data
-
-
-@router.get("/auditor")
-def read_auditor(request: Request, user: PageUser, session: SessionDep) -> Response:
-    """The portfolio before/after table and the overdue cases, each with a CSV download."""
-    from api.routes.audit import audit_report_answer
-    from api.window_views import step_names
-
-    if refused := _gate(request, user, "audit:report"):
-        return refused
-    overdue = _overdue(session, user)
-    return render(request, "auditor.html", user, report=audit_report_answer([], "json"),
-                  overdue=overdue, metrics=("elapsed_working_days", "trips", "materials"),
-                  step_names=step_names(session, overdue or [], _language(request)),
-                  procedure_names={p.id: display_name(p, _language(request)) for p in _catalog()})
-
-
-@router.get("/auditor/report.csv")
-def download_report(request: Request, user: PageUser) -> Response:
-    """The before/after report as CSV (the API's ``format=csv``)."""
-    from api.routes.audit import audit_report_answer
-
-    if refused := _gate(request, user, "audit:report"):
-        return refused
-    return audit_report_answer([], "csv")
-
-
-@router.get("/county")
-def read_county(request: Request, user: PageUser) -> Response:
-    """The county report in 宾县's format for the demo county (合成数据), before against after."""
-    from process_models.registry import demo_versions
-    from simulations.planning.county_report import county_report, report_views
-
-    if refused := _gate(request, user, "audit:report"):
-        return refused
-    before, after = demo_versions()
-    result = county_report(after, before)
-    return render(request, "county.html", user, report=result,
-                  views=report_views(result, after, _language(request)))
-
-
-@router.get("/auditor/overdue.csv")
-def download_overdue(request: Request, user: PageUser, session: SessionDep) -> Response:
-    """The overdue cases as CSV, applicants as the role may see them."""
-    from process_models.table_files import csv_writer
-
-    if refused := _gate(request, user, "cases:read"):
-        return refused
-    out = io.StringIO()
-    writer = csv_writer(out)
-    writer.writerow(["case_id", "procedure_id", "status", "due_date", "received_at",
-                     "applicant_name", "applicant_id_number", "late_steps"])
-    for row in _overdue(session, user) or []:
-        writer.writerow([row.case_id, row.procedure_id, row.status, row.due_date,
-                         row.received_at.isoformat(),
-                         row.applicant.name if row.applicant else "",
-                         row.applicant.id_number if row.applicant else "",
-                         " ".join(f"{s.step_id}:{s.due_date}" for s in row.current_steps
-                                  if s.colour == "red")])
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="overdue-cases.csv"'})
 
 
 # The helpers the other page modules share (api/verify_page.py, api/window_page.py,

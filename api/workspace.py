@@ -22,6 +22,7 @@ from pathlib import PurePath
 from typing import Any
 
 from api.names import display_name
+from api.uploads import upload_name
 from process_models.errors import InvalidInput, ProcedureSyntaxError
 from process_models.procedure import Procedure
 
@@ -54,17 +55,12 @@ COMPRESS_FACTOR = 0.5
 """压缩时限 as ticked: every committed limit halved, a target (the planner's own, not a
 result; the waterfall marks it as one)."""
 
-def _upload_name(file_name: str | None) -> str:
-    """The base name of an uploaded file (never a client's folder), bounded."""
-    return PurePath((file_name or "upload").replace("\\", "/")).name[:200] or "upload"
-
-
 def procedure_from_upload(file_name: str | None, data: bytes) -> Procedure:
     """The checked procedure in an uploaded file, read by its suffix (:data:`UPLOAD_TYPES`)."""
     from process_models.loading import parse_procedure
     from process_models.table import table_procedure
 
-    name = _upload_name(file_name)
+    name = upload_name(file_name)
     kind = UPLOAD_TYPES.get(PurePath(name).suffix.lower())
     if kind is None:
         raise InvalidInput(f"unknown file type '{PurePath(name).suffix}'; upload a step table "

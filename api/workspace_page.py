@@ -101,10 +101,12 @@ async def upload_workspace_procedure(request: Request, user: PageUser, session: 
 
 
 def _figures(before: Procedure, levers: list[str], lang: str, *,
-             finish_by: date | None = None, with_risk: bool = True) -> dict[str, Any]:
-    """Before/after figures, waterfall, change log, Gantt, graphs, risk (unless
-    ``with_risk`` is false: the page fetches it after load) and, given ``finish_by``, the
-    steps laid backwards, of one scenario."""
+             finish_by: date | None = None, with_risk: bool = True,
+             graphs: bool = True) -> dict[str, Any]:
+    """Before/after figures, waterfall, change log, Gantt, risk (unless ``with_risk`` is
+    false: the page fetches it after load), the graphs before and after unless ``graphs`` is
+    false (the comparison shows none) and, given ``finish_by``, the steps laid backwards, of
+    one scenario."""
     from api.planner_page import planner_context
     from api.workspace import graph_figures, workspace_scenario
     from api.workspace_view import risk_figures
@@ -112,8 +114,9 @@ def _figures(before: Procedure, levers: list[str], lang: str, *,
     context = planner_context(before, workspace_scenario(before, levers), finish_by, lang,
                               with_advice=False)
     after = context["after"]
-    return {**context, "graph_before": graph_figures(before, lang, link="#before-step-{id}"),
-            "graph_after": graph_figures(after, lang, link="#after-step-{id}"),
+    drawn = {"graph_before": graph_figures(before, lang, link="#before-step-{id}"),
+             "graph_after": graph_figures(after, lang, link="#after-step-{id}")} if graphs else {}
+    return {**context, **drawn,
             "risk": risk_figures(before, after, lang) if with_risk else None}
 
 
@@ -198,7 +201,8 @@ def compare_workspace_scenarios(request: Request, user: PageUser, session: Sessi
         sides = []
         for scenario_id in (a, b):
             kept = workspace.read_scenario(session, scenario_id, owner=row.owner)
-            sides.append({"scenario": kept, **_figures(proc, list(kept.levers), lang)})
+            sides.append({"scenario": kept, **_figures(proc, list(kept.levers), lang,
+                                                       graphs=False)})
     except OnethingError as error:
         return error_page(request, user, error)
     return render(request, "workspace_compare.html", user, row=row, sides=sides,

@@ -5,14 +5,20 @@ command at the window. So a process that does not already serve Prefect (a lone
 ``onething case`` command in embedded mode) never starts it (:func:`uses_prefect` tells
 which; :mod:`api.case_runner` chooses):
 
-1. A process that serves Prefect (the service and ``onething worker``, inside
-   :func:`flows.runs.embedded_api`; any process in server mode) requests an ``advance``
-   flow run (:func:`flows.runs.advance_after_commit`).
+1. A process that serves Prefect (``onething worker`` and the service's relay process,
+   inside :func:`flows.runs.embedded_api`; any process in server mode) requests an
+   ``advance`` flow run (:func:`flows.runs.advance_after_commit`).
 2. Else, when a relay of such a process watches the same database (its beacon file under
    the data directory names a live process), the command nudges that relay, which starts
    the ``advance`` run at once in its own process (:func:`flows.runs.run_relay`).
 3. Else the command advances the cases here, without Prefect
    (:func:`flows.casework.drain_outbox`), so cases run from the CLI alone still end.
+
+The service in embedded mode is such a command too (unless run without a relay, as the
+tests run it): its requests never run a flow; it starts its relay in a process of its own
+(:func:`relay_process`, running :func:`flows.worker.run_service_relay`), so an advance,
+however long, takes no time from the requests. One relay per database and machine relays
+at a time (:func:`sole_relay`); the relays of further service processes wait to take over.
 
 The database stays the record either way: a change commits with its outbox row first, and
 a row whose advance is lost (a relay stopping just after the nudge) stays pending for the
@@ -28,6 +34,8 @@ import functools
 import hashlib
 import logging
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -50,11 +58,15 @@ __all__ = [
     "open_without_prefect",
     "prefect_served_here",
     "relay_beacon",
+    "relay_process",
     "relay_running",
+    "sole_relay",
     "uses_prefect",
 ]
 
 log = logging.getLogger(__name__)
+
+_ROOT = Path(__file__).resolve().parent.parent
 
 prefect_served_here = threading.Event()
 """Set while this process serves Prefect's API (:func:`flows.runs.embedded_api`)."""
@@ -169,6 +181,65 @@ def relay_beacon(database_url: str) -> Iterator[Callable[[], bool]]:
             beacon.unlink()
 
 
+@contextmanager
+def sole_relay(database_url: str, stop: threading.Event,
+               poll_seconds: float = 1.0) -> Iterator[bool]:
+    """Wait until this process is the one relay of ``database_url`` on this machine (an
+    exclusive lock on a file of the data directory, released when the process ends however
+    it ends) or until ``stop`` is set; yields whether it is.
+    """
+    import fcntl
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / f"relay-{_digest(database_url)}.lock", "a") as lock:
+        held = False
+        while not held and not stop.is_set():
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                stop.wait(poll_seconds)
+        yield held
+
+
+RELAY_STOP_SECONDS = 30.0
+"""How long a service waits for its relay process to finish the advance under way."""
+
+_RELAY_MAIN = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+               "from flows.worker import run_service_relay; run_service_relay(int(sys.argv[1]))")
+"""The relay process: Ctrl-C at a terminal reaches the whole process group; the service
+stops its relay itself (SIGTERM), after the requests."""
+
+
+@contextmanager
+def relay_process(database_url: str) -> Iterator[subprocess.Popen]:
+    """While the block runs, the relay of ``database_url`` in a child process
+    (:func:`flows.worker.run_service_relay`: Prefect's API and the advance runs are there,
+    none here; it ignores Ctrl-C); on leaving it is asked to stop (SIGTERM) and killed after
+    :data:`RELAY_STOP_SECONDS`. It ends by itself when this process does.
+
+    The child gets this process's settings that say where things are (database, data
+    directory, Prefect mode); the rest of the environment as it is.
+    """
+    env = {**os.environ, "ONETHING_DATABASE_URL": database_url,
+           "ONETHING_DATA_DIR": str(settings.data_dir.resolve()),
+           "ONETHING_PREFECT_MODE": settings.prefect_mode,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT),
+                                                       os.environ.get("PYTHONPATH")]))}
+    child = subprocess.Popen([sys.executable, "-c", _RELAY_MAIN, str(os.getpid())], env=env)
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=RELAY_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("relay process %d did not stop within %.0f s; killed", child.pid,
+                        RELAY_STOP_SECONDS)
+            child.kill()
+            child.wait()
+
+
 def _mtime(path: Path) -> int:
     try:
         return path.stat().st_mtime_ns
@@ -223,10 +294,10 @@ def open_without_prefect(procedure_id: str, applicant: dict[str, str | None],
                          submitted: list[str], database_url: str | None = None,
                          version: str | None = None) -> dict[str, Any]:
     """Open a case here (:func:`open_here`, the ``open_case`` flow's own work), a
-    malformed ID number refused first."""
-    from flows.casework.identity import check_id_number
+    malformed ID number (or an enterprise's 统一社会信用代码) refused first."""
+    from flows.casework import Applicant
 
-    check_id_number(applicant["id_number"] or "")
+    Applicant(**applicant).checked_number(None)
     return open_here(procedure_id, applicant, submitted, database_url, None, version)
 
 

@@ -357,7 +357,8 @@ def relay_once(database_url: str | None = None, *, grace_seconds: float = 5.0,
                now: datetime | None = None) -> int:
     """Start a run for advancing rows a crash or a lost request left pending.
 
-    Rows younger than ``grace_seconds`` are left to the run their writer requested.
+    Rows younger than ``grace_seconds`` are left to the run their writer requested. The
+    run's own logs are off (:func:`quiet_runs`): a busy relay starts runs back to back.
     Returns how many rows were found.
     """
     from flows.casework.tables import aware_time
@@ -369,8 +370,9 @@ def relay_once(database_url: str | None = None, *, grace_seconds: float = 5.0,
                                     col(Outbox.created_at) <= cutoff)
         ).all()
     if stale:
-        log.info("relay: %d outbox row(s) left pending; %s", len(stale),
-                 request_advance(database_url))
+        with quiet_runs():
+            log.info("relay: %d outbox row(s) left pending; %s", len(stale),
+                     request_advance(database_url))
     return len(stale)
 
 

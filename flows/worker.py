@@ -1,6 +1,7 @@
 """``onething worker``: the outbox relay, and in server mode a Prefect worker of the pool.
 
-Embedded mode: the relay alone; each advance it requests runs in this process.
+Embedded mode: the relay alone; each advance it requests runs in this process. The
+service's relay is the same in a process the service starts (:func:`run_service_relay`).
 Server mode: an :class:`InProcessWorker` of the work pool runs the deployments' flow runs
 (one at a time per worker: the machines here have two cores), while the relay, in a
 thread beside it, restarts whatever a crash left pending.
@@ -11,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
+import threading
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -22,6 +25,7 @@ from prefect.workers.base import (
     BaseWorkerResult,
 )
 
+from flows.handoff import sole_relay
 from flows.runs import (
     DEPLOYMENT_NAME,
     FLOWS,
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
     from prefect import Flow
     from prefect.client.schemas.objects import FlowRun
 
-__all__ = ["InProcessWorker", "deploy", "run_worker"]
+__all__ = ["InProcessWorker", "deploy", "run_service_relay", "run_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +122,29 @@ def run_worker(pool: str = WORK_POOL, *, interval_seconds: float = 2.0,
     with relay_in_background(database_url, interval_seconds=interval_seconds,
                              join_timeout_seconds=interval_seconds + 5):
         asyncio.run(_serve(pool, flow_runs_at_once))
+
+
+def run_service_relay(parent_pid: int, *, interval_seconds: float = 2.0,
+                      watch_seconds: float = 1.0) -> None:
+    """The relay of a service (:func:`flows.handoff.relay_process` starts this in a child
+    process, embedded mode): once it is the one relay of the settings' database on this
+    machine (:func:`flows.handoff.sole_relay`), Prefect's API and :func:`run_relay` here,
+    until SIGTERM, or until the process ``parent_pid`` is gone (looked at every
+    ``watch_seconds``)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def watch_parent() -> None:
+        while not stop.wait(watch_seconds):
+            if os.getppid() != parent_pid:
+                stop.set()
+
+    threading.Thread(target=watch_parent, name="onething-relay-parent", daemon=True).start()
+    url = settings.effective_database_url
+    with sole_relay(url, stop) as sole:
+        if sole:
+            with embedded_api():
+                run_relay(url, interval_seconds=interval_seconds, stop=stop)
 
 
 async def _serve(pool: str, flow_runs_at_once: int) -> None:

@@ -94,7 +94,7 @@ def base_url(engine, prefect_harness):
     from api.main import create_app
 
     with serve(create_app(engine, secret_key="browser-tests-" + "k" * 32,
-                          demo_accounts=False)) as url:
+                          demo_accounts=False, relay=False)) as url:
         yield url
 
 

@@ -47,7 +47,7 @@ def service(tmp_path_factory, sqlite_template, prefect_harness):
     engine = make_engine(f"sqlite:///{folder / 'onething.db'}")
     data_dir, settings.data_dir = settings.data_dir, folder
     sms = Outbox()
-    with serve(create_app(engine, secret_key="browser-tests-" + "k" * 32, demo_accounts=False,
+    with serve(create_app(engine, secret_key="browser-tests-" + "k" * 32, demo_accounts=False, relay=False,
                           sms_sender=sms)) as url:
         yield url, sms
     settings.data_dir = data_dir

@@ -49,7 +49,7 @@ def base_url(engine, prefect_harness, outbox, tmp_path_factory):  # noqa: F811
     from process_models.settings import settings
 
     data_dir, settings.data_dir = settings.data_dir, tmp_path_factory.mktemp("uploads")
-    with serve(create_app(engine, secret_key="browser-tests-" + "k" * 32, demo_accounts=False,
+    with serve(create_app(engine, secret_key="browser-tests-" + "k" * 32, demo_accounts=False, relay=False,
                           sms_sender=outbox)) as url:
         yield url
     settings.data_dir = data_dir

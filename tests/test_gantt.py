@@ -16,6 +16,7 @@ from simulations.planning.gantt import (
     plot_gantt,
     write_gantt,
 )
+from simulations.planning.gantt_svg import gantt_svg
 from tests.test_reforms import SHOP
 
 GLYPH_WARNING = re.compile(r"Glyph .* missing from|missing from font", re.IGNORECASE)
@@ -98,3 +99,27 @@ def test_an_unknown_chart_format_is_one_line_with_a_suggestion(shop, tmp_path):
 
 def test_the_cjk_font_is_found_by_path():
     assert cjk_font_path().is_file()
+
+
+@pytest.mark.parametrize("lang, words", [("zh", ("改革前", "改革后", "受理后工作日", "关键路径")),
+                                         ("en", ("Before", "After", "working days after",
+                                                 "critical path"))])
+def test_the_pages_svg_names_every_step_and_marks_the_critical_ones(shop, reformed, lang, words):
+    """The page's chart (no matplotlib) is well-formed SVG with one bar per step of each
+    schedule, by name, the critical ones marked as the schedule says, in the page's language."""
+    svg = gantt_svg(shop, reformed, lang=lang)
+    root = ET.fromstring(svg)
+    bars = root.findall(".//{http://www.w3.org/2000/svg}g[@data-step]")
+    expected = gantt_bars(shop) + gantt_bars(reformed)
+    assert [b.get("data-step") for b in bars] == [b.step_id for b in expected]
+    assert [b.get("class") == "bar critical" for b in bars] == [b.critical for b in expected]
+    assert all(word in svg for word in words)
+    assert all(b.name[:10] in svg for b in expected)
+
+
+def test_the_pages_svg_hover_gives_a_steps_days_and_slack(shop):
+    """Each bar's hover text names its department, its working days and its total slack."""
+    svg = gantt_svg(shop)
+    licence = next(b for b in gantt_bars(shop) if b.step_id == "licence")
+    assert f"{licence.department}；受理后第 {licence.start:g}–{licence.finish:g} 个工作日；" \
+           f"总时差 12 个工作日" in svg

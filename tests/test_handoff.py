@@ -16,7 +16,13 @@ from sqlmodel import Session
 
 from flows import casework
 from flows.casework.store import head_revision, init_db, make_engine
-from flows.handoff import advance_without_prefect, beacon_glob, relay_beacon, relay_running
+from flows.handoff import (
+    advance_without_prefect,
+    beacon_glob,
+    relay_beacon,
+    relay_running,
+    sole_relay,
+)
 from process_models.settings import settings
 from tests.conftest import ROOT
 from tests.flow_helpers import (
@@ -86,6 +92,18 @@ def test_a_relay_beacon_says_so_while_it_lasts_and_hears_a_nudge(url):
         assert _decided(url) and advance_without_prefect(url) == "handed to the running service"
         assert nudged() and not nudged()
     assert not relay_running(url)
+
+
+def test_one_relay_of_a_database_relays_at_a_time_and_the_next_takes_over_after_it(url):
+    """While one relay holds the database, another waits (here told to stop waiting: it
+    does not relay); once the first is gone, the next one relays."""
+    stop = threading.Event()
+    with sole_relay(url, stop) as first:
+        stop.set()
+        with sole_relay(url, stop) as second:
+            assert (first, second) == (True, False)
+    with sole_relay(url, threading.Event()) as after:
+        assert after
 
 
 def test_a_database_at_head_is_not_migrated_again_and_alembic_is_not_needed(url, monkeypatch):

@@ -77,7 +77,7 @@ def test_a_token_and_a_cookie_signed_with_the_old_default_secret_are_refused(
     cookie = itsdangerous.TimestampSigner("changethis").sign(base64.b64encode(json.dumps(
         {"user_id": admin, "epoch": 0, "csrf": "x", "since": int(time.time()),
          "seen": int(time.time())}).encode())).decode()
-    with TestClient(create_app(engine, demo_accounts=False)) as client:
+    with TestClient(create_app(engine, demo_accounts=False, relay=False)) as client:
         assert client.get("/api/users/me",
                           headers={"Authorization": f"Bearer {token}"}).status_code == 401
         client.cookies.set("onething_session", cookie)
@@ -89,12 +89,12 @@ def test_the_generated_secret_is_private_to_its_owner_and_reused(embedded, engin
                                                                  prefect_harness):
     """Generated into data_dir on the first start, mode 0600, the same after a restart: a
     token of the first app works on the second."""
-    with TestClient(create_app(engine, demo_accounts=False)) as client:
+    with TestClient(create_app(engine, demo_accounts=False, relay=False)) as client:
         token = _login(client, "admin").json()["access_token"]
     secret_file = embedded / SECRET_FILE
     assert secret_file.stat().st_mode & 0o777 == 0o600
     written = secret_file.read_text()
-    with TestClient(create_app(engine, demo_accounts=False)) as client:
+    with TestClient(create_app(engine, demo_accounts=False, relay=False)) as client:
         assert client.get("/api/users/me",
                           headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert secret_file.read_text() == written and len(written.strip()) >= 32
@@ -102,7 +102,7 @@ def test_the_generated_secret_is_private_to_its_owner_and_reused(embedded, engin
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 def test_demo_accounts_are_never_created_on_postgresql(engine, prefect_harness):
-    with TestClient(create_app(engine, secret_key="s" * 40, demo_accounts=True)):
+    with TestClient(create_app(engine, secret_key="s" * 40, demo_accounts=True, relay=False)):
         pass
     with Session(engine) as session:
         assert session.exec(select(User)).all() == []
@@ -284,10 +284,10 @@ def test_a_stale_desk_form_comes_back_with_what_was_typed_in_chinese(app, client
 
 def test_failed_logins_survive_a_restart_of_the_service(engine, accounts, prefect_harness):
     """The failures are rows in the database: a new process (or a second one) counts them."""
-    with TestClient(create_app(engine, secret_key="s" * 40, demo_accounts=False)) as first:
+    with TestClient(create_app(engine, secret_key="s" * 40, demo_accounts=False, relay=False)) as first:
         for _ in range(5):
             assert _login(first, "desk", "guess").status_code == 401
-    with TestClient(create_app(engine, secret_key="s" * 40, demo_accounts=False)) as second:
+    with TestClient(create_app(engine, secret_key="s" * 40, demo_accounts=False, relay=False)) as second:
         answer = _login(second, "desk")
         assert answer.status_code == 429 and int(answer.headers["Retry-After"]) > 0
 

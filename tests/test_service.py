@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from flows import casework
 from flows.casework.accounts import add_user
 from flows.casework.store import init_db, make_engine
-from flows.casework.tables import CaseStep, Outbox
+from flows.casework.tables import CaseStep, Decision, Outbox
 from tests.api_fixtures import open_restaurant_case
 
 pytestmark = pytest.mark.slow  # each test starts the real service in a child process
@@ -124,21 +124,39 @@ class Service:
         return self.process.returncode
 
 
-@pytest.fixture
-def data_dir(tmp_path) -> Path:
-    """A fresh embedded data folder whose database is migrated and has a market-regulation
-    clerk (``samr_clerk``) and a front desk (``desk``)."""
+ACCOUNTS = [("samr_clerk", "clerk", ["samr"]), ("desk", "front_desk", []),
+            ("admin", "admin", [])]
+"""A market-regulation clerk, a front desk and an admin (who decides any department's
+step): (username, role, departments)."""
+
+
+def _add_accounts(engine) -> None:
     from api.security import hash_password
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'onething.db'}")
-    init_db(engine)
     with Session(engine) as session:
-        for username, role, departments in [("samr_clerk", "clerk", ["samr"]),
-                                            ("desk", "front_desk", [])]:
+        for username, role, departments in ACCOUNTS:
             add_user(session, username, password_hash=hash_password(PASSWORD), role=role,
                      departments=departments, now=datetime.now(UTC))
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    """A fresh embedded data folder whose database is migrated and has the
+    :data:`ACCOUNTS`."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'onething.db'}")
+    init_db(engine)
+    _add_accounts(engine)
     engine.dispose()
     return tmp_path
+
+
+@pytest.fixture
+def either_engine(engine, data_dir):
+    """The ``engine`` fixture's database with the :data:`ACCOUNTS`: the service's own
+    SQLite file in :func:`data_dir`, then PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        _add_accounts(engine)
+    return engine
 
 
 @pytest.fixture
@@ -191,6 +209,35 @@ def test_decisions_sent_together_to_a_fresh_service_are_answered_and_leave_no_se
     while _processes_marked(service.mark) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _processes_marked(service.mark) == [], service.output
+
+
+def test_simultaneous_decisions_on_one_case_are_answered_200_or_409_never_500(
+        either_engine, start_service):
+    """Case after case, six decisions sent at once on one case — three on its first step,
+    three on the step after it, which waits for the first — are each answered 200 or 409,
+    never 500; the first step is decided exactly once, and every 200 is a decision in the
+    database. The service's relay advances the cases meanwhile (a decision answered 200 on
+    the second step found the first advanced)."""
+    case_ids = [open_restaurant_case(either_engine, all_materials=True) for _ in range(5)]
+    service = start_service(ONETHING_DATABASE_URL=either_engine.url.render_as_string(
+        hide_password=False))
+    service.wait_until_answering()
+    token = service.token("admin")
+    steps = ["business_licence"] * 3 + ["health_certificate"] * 3
+    answered = []
+    with ThreadPoolExecutor(len(steps)) as pool:
+        for case_id in case_ids:
+            answered += [(case_id, step, status) for step, (status, _) in zip(steps, pool.map(
+                lambda step, case_id=case_id: service.request(
+                    "POST", f"/api/cases/{case_id}/steps/{step}/decision",
+                    {"outcome": "approve"}, token), steps), strict=True)]
+    assert {status for _, _, status in answered} <= {200, 409}, answered
+    accepted = sorted((case_id, step) for case_id, step, status in answered if status == 200)
+    assert [c for c, step in accepted if step == "business_licence"] == sorted(case_ids)
+    with Session(either_engine) as session:
+        recorded = sorted(session.exec(select(Decision.case_id, Decision.step_id)).all())
+    assert [tuple(row) for row in recorded] == accepted
+    assert service.stop() == 0, service.output
 
 
 def test_the_service_relays_a_decision_a_crash_left_pending_without_any_request(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Response, UploadFile
 
+from api.auditing import log_fields
 from api.deps import SessionDep, allowed
 from api.models import PROCEDURE_ID_PATTERN, REPORT_MEDIA, ChainReportPublic, plain
 from flows.casework.accounts import User
@@ -81,4 +83,44 @@ def verify_audit_chain(session: SessionDep,
     report = verify_chain(session)
     return ChainReportPublic(ok=report.ok, events=report.events,
                              first_bad_seq=report.first_bad_seq, problem=report.problem,
-                             message=str(report))
+                             kind=report.kind, case_id=report.case_id, message=str(report))
+
+
+@router.get("/actual")
+def read_actual(session: SessionDep, user: Annotated[User, Depends(allowed("audit:cases"))],
+                start: date | None = None, end: date | None = None,
+                as_of: date | None = None) -> dict[str, Any]:
+    """Planned versus actual: 超期率 by procedure, department and month, where time goes."""
+    from api.auditing import actual_summary
+
+    summary = actual_summary(session, start=start, end=end, as_of=as_of)
+    return plain(summary.as_dict()) if summary else {"cases": 0}
+
+
+@router.get("/export", responses={200: {"content": {
+    "application/xml": {"schema": {"type": "string"}}, "application/json": {}}}})
+def export_case_history(session: SessionDep,
+                        user: Annotated[User, Depends(allowed("audit:cases"))],
+                        export_format: Annotated[Literal["xes", "ocel-json"],
+                                                 Query(alias="format")] = "xes") -> Response:
+    """The case history as an event log to download: XES or OCEL 2.0 (JSON)."""
+    from api.auditing import export_history
+
+    content, name, media = export_history(session, export_format)
+    return Response(content, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/log")
+async def audit_uploaded_log(file: UploadFile,
+                             fields: Annotated[dict[str, str], Depends(log_fields)],
+                             user: Annotated[User, Depends(allowed("audit:cases"))]
+                             ) -> dict[str, Any]:
+    """Audit another system's log (CSV or XES): 超期率, P50/P90, where the time goes."""
+    from fastapi.concurrency import run_in_threadpool
+
+    from api.auditing import MAX_LOG_BYTES, LogForm, audit_upload
+
+    data = await file.read(MAX_LOG_BYTES + 1)
+    return plain(await run_in_threadpool(audit_upload, file.filename, data,
+                                         LogForm.typed(fields)))

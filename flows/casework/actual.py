@@ -34,6 +34,7 @@ from process_models.errors import EventLogError, OnethingError
 __all__ = [
     "ActualSummary",
     "CaseActual",
+    "DepartmentDays",
     "OverdueRate",
     "StepActual",
     "case_actuals",
@@ -108,6 +109,24 @@ class OverdueRate:
 
 
 @dataclass
+class DepartmentDays:
+    """Where one department's step days went: on the legal clock (working), paused for
+    补正 (waiting for the applicant) and in untimed parts (听证、检验、专家评审、公示)."""
+
+    key: str
+    steps: int = 0
+    clock_working_days: float = 0.0
+    paused_working_days: int = 0
+    untimed_working_days: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "steps": self.steps,
+                "clock_working_days": round(self.clock_working_days, 2),
+                "paused_working_days": self.paused_working_days,
+                "untimed_working_days": round(self.untimed_working_days, 2)}
+
+
+@dataclass
 class ActualSummary:
     """Overdue rates per procedure, department (steps) and month, and where time went."""
 
@@ -120,6 +139,9 @@ class ActualSummary:
     department_working_days: int = 0
     applicant_working_days: int = 0
     between_working_days: int = 0
+    department_days: dict[str, DepartmentDays] = field(default_factory=dict)
+    first_accepted: date | None = None
+    last_accepted: date | None = None
 
     @property
     def overdue_rate(self) -> float:
@@ -143,9 +165,17 @@ class ActualSummary:
         self.department_working_days += case.department_working_days
         self.applicant_working_days += case.applicant_working_days
         self.between_working_days += case.between_working_days
+        self.first_accepted = min(self.first_accepted or case.accepted_on, case.accepted_on)
+        self.last_accepted = max(self.last_accepted or case.accepted_on, case.accepted_on)
         for st in steps:
             self.steps += 1
             _count(self.by_department, st.department_id, st.overdue)
+            days = self.department_days.setdefault(st.department_id,
+                                                   DepartmentDays(st.department_id))
+            days.steps += 1
+            days.clock_working_days += st.clock_working_days
+            days.paused_working_days += st.paused_working_days
+            days.untimed_working_days += st.untimed_working_days
 
     def as_dict(self) -> dict[str, Any]:
         def rows(d):
@@ -160,6 +190,9 @@ class ActualSummary:
                              "applicant": self.applicant_working_days,
                              "between": self.between_working_days},
             "time_split": {k: round(v, 4) for k, v in self.time_split().items()},
+            "department_days": rows(self.department_days),
+            "first_accepted": self.first_accepted and self.first_accepted.isoformat(),
+            "last_accepted": self.last_accepted and self.last_accepted.isoformat(),
         }
 
 

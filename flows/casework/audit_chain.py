@@ -38,6 +38,7 @@ from flows.casework.tables import (
 from process_models.errors import Conflict
 
 __all__ = [
+    "BREAKS",
     "CHANGE_MARKER",
     "Anchor",
     "ChainReport",
@@ -59,6 +60,10 @@ class ChainReport:
     events: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    kind: str | None = None
+    """What broke, one of :data:`BREAKS` (for people: ``chain.<kind>`` in the words)."""
+    case_id: str | None = None
+    """The case of the first broken event or record, when it has one."""
 
     def __str__(self) -> str:
         if self.ok:
@@ -104,13 +109,22 @@ def certificates_digest(key: bytes, certificates: Iterable) -> str:
 _DECISION_FIELDS = ("step_id", "department_id", "outcome", "reason", "decided_by")
 
 
-class _Broken(Exception):
-    """The first problem found: the event it is at (``None``: a record with no event) and
-    what is wrong."""
+BREAKS = ("missing", "rewritten", "relinked", "changed", "no_mac", "bad_mac", "head_behind",
+          "head_ahead", "head_replaced", "head_moved", "decision_inserted", "decision_changed",
+          "case_inserted", "applicant_changed", "definition_changed", "published_outside",
+          "certificate_inserted", "certificates_changed", "anchors_edited", "anchor_cut",
+          "anchor_rewritten")
+"""The kinds of break :func:`verify_chain` tells apart (:attr:`ChainReport.kind`)."""
 
-    def __init__(self, seq: int | None, problem: str) -> None:
+
+class _Broken(Exception):
+    """The first problem found: the event it is at (``None``: a record with no event), what
+    is wrong, its kind (one of :data:`BREAKS`) and the case it belongs to."""
+
+    def __init__(self, seq: int | None, problem: str, kind: str,
+                 case_id: str | None = None) -> None:
         super().__init__(problem)
-        self.seq, self.problem = seq, problem
+        self.seq, self.problem, self.kind, self.case_id = seq, problem, kind, case_id
 
 
 def verify_chain(session: Session, *, anchors: Path | None = None) -> ChainReport:
@@ -132,13 +146,14 @@ def verify_chain(session: Session, *, anchors: Path | None = None) -> ChainRepor
         _check_records(session, key, written)
         _check_anchors(session, anchors or anchors_file(), key, counted[0])
     except _Broken as broken:
-        return ChainReport(False, counted[0], broken.seq, broken.problem)
+        return ChainReport(False, counted[0], broken.seq, broken.problem, broken.kind,
+                           broken.case_id)
     return ChainReport(True, counted[0])
 
 
 def _walk(session: Session, key: bytes, written: dict, counted: list[int]) -> None:
     """The events in order (see :func:`verify_chain`), counted in ``counted[0]``."""
-    prev_seq, prev_hash = 0, GENESIS_HASH
+    prev_seq, prev_hash, prev_case = 0, GENESIS_HASH, None
     columns = (AuditEvent.seq, AuditEvent.case_id, AuditEvent.kind, AuditEvent.payload,
                AuditEvent.at, AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.mac)
     rows = session.execute(
@@ -150,26 +165,27 @@ def _walk(session: Session, key: bytes, written: dict, counted: list[int]) -> No
         if seq != prev_seq + 1:
             first = seq if seq <= prev_seq else prev_seq + 1
             raise _Broken(first, f"{where} follows event {prev_seq}: events are missing or "
-                                 "out of order")
+                                 "out of order", "missing", case_id)
         intact = stored_hash == event_hash(linked_hash, seq=seq, case_id=case_id, kind=kind,
                                            payload=payload, at=at)
         if linked_hash != prev_hash:
             if prev_seq and intact:
                 # This event is intact, so the one before was rewritten with a new hash.
                 raise _Broken(prev_seq, f"event {prev_seq} was rewritten: event {seq} links "
-                                        "to a different hash")
+                                        "to a different hash", "rewritten", prev_case)
             raise _Broken(seq, f"{where} does not link to event {prev_seq}: it was changed, "
-                               "moved or inserted")
+                               "moved or inserted", "relinked", case_id)
         if not intact:
-            raise _Broken(seq, f"{where} was changed: its content does not match its hash")
+            raise _Broken(seq, f"{where} was changed: its content does not match its hash",
+                          "changed", case_id)
         if stored_mac is None:
             raise _Broken(seq, f"{where} carries no MAC: it was written before the audit key "
                                "(seal the chain once: onething audit seal) or its MAC was "
-                               "removed")
+                               "removed", "no_mac", case_id)
         if stored_mac != mac(key, stored_hash):
             raise _Broken(seq, f"{where} was rewritten and re-chained: its MAC does not match "
                                "its hash under the audit key (or this is not the key of the "
-                               "deployment that wrote it)")
+                               "deployment that wrote it)", "bad_mac", case_id)
         if kind == "decision":
             written["decision"][payload.get("decision_id")] = (seq, {**payload, "at": at,
                                                                      "case_id": case_id})
@@ -184,21 +200,24 @@ def _walk(session: Session, key: bytes, written: dict, counted: list[int]) -> No
                                              (seq, payload["digest"]))
             if kind == "definition_published":
                 written["published"][(payload["procedure_id"], payload["version"])] = seq
-        prev_seq, prev_hash = seq, stored_hash
+        prev_seq, prev_hash, prev_case = seq, stored_hash, case_id
     head = session.exec(select(AuditChainHead).where(AuditChainHead.id == 1)
                         .execution_options(populate_existing=True)).one()
     if head.seq > prev_seq:
         raise _Broken(prev_seq + 1, f"the chain head names event {head.seq} but the last "
-                                    f"event is {prev_seq}: events were deleted at the end")
+                                    f"event is {prev_seq}: events were deleted at the end",
+                      "head_behind")
     if head.seq < prev_seq:
         raise _Broken(head.seq + 1, f"events {head.seq + 1} to {prev_seq} were added after "
-                                    f"the chain head (event {head.seq}) without extending it")
+                                    f"the chain head (event {head.seq}) without extending it",
+                      "head_ahead")
     if head.hash != prev_hash:
         raise _Broken(prev_seq, f"event {prev_seq} is not the event the chain head names: the "
-                                "last event was replaced")
+                                "last event was replaced", "head_replaced")
     if head.seq and head.mac != head_mac(key, head.seq, head.hash):
         raise _Broken(prev_seq, f"the chain head (event {head.seq}) was set without the audit "
-                                "key: events after it were deleted and the head moved back")
+                                "key: events after it were deleted and the head moved back",
+                      "head_moved")
 
 
 def _check_records(session: Session, key: bytes, written: dict) -> None:
@@ -209,7 +228,7 @@ def _check_records(session: Session, key: bytes, written: dict) -> None:
         seq, payload = written["decision"].get(row.id, (None, None))
         if payload is None:
             raise _Broken(None, f"{what} has no decision event: it was inserted outside the "
-                             "case operations")
+                             "case operations", "decision_inserted", row.case_id)
         recorded = {"case_id": payload["case_id"], "at": payload["at"],
                     "materials": payload.get("materials") or None,
                     **{name: payload.get(name) for name in _DECISION_FIELDS}}
@@ -218,28 +237,28 @@ def _check_records(session: Session, key: bytes, written: dict) -> None:
         changed = [name for name in recorded if recorded[name] != actual[name]]
         if changed:
             raise _Broken(seq, f"{what} was changed ({', '.join(changed)}): it no longer "
-                               f"matches its decision event {seq}")
+                               f"matches its decision event {seq}", "decision_changed", row.case_id)
     opened = written["case_opened"]
     for row in session.exec(select(Case).order_by(col(Case.id))):
         seq, payload = opened.get(row.id, (None, None))
         if payload is None:
             raise _Broken(None, f"case {row.id} has no case_opened event: it was inserted "
-                             "outside the case operations")
+                             "outside the case operations", "case_inserted", row.id)
         digest = payload.get("applicant_digest")
         if digest is not None and digest != applicant_digest(key, row):
             raise _Broken(seq, f"case {row.id}: its applicant or procedure was changed; it no "
-                               f"longer matches its case_opened event {seq}")
+                               f"longer matches its case_opened event {seq}", "applicant_changed", row.id)
     for row in session.exec(select(ProcedureDefinition)):
         what = f"procedure '{row.procedure_id}' version '{row.version}'"
         seq, digest = written["definition"].get((row.procedure_id, row.version), (None, None))
         if digest is not None and digest != definition_digest(row.definition):
             raise _Broken(seq, f"the stored definition of {what} was changed: it no longer "
-                               f"matches event {seq}")
+                               f"matches event {seq}", "definition_changed")
         if row.published_at is not None and (row.procedure_id, row.version) not in \
                 written["published"]:
             raise _Broken(None, f"{what} is marked published but no definition_published "
                                 "event records it: it was published outside `onething "
-                                "procedure publish`")
+                                "procedure publish`", "published_outside")
     issued: dict[str, list[Certificate]] = {}
     for row in session.exec(select(Certificate).order_by(col(Certificate.id))):
         issued.setdefault(row.case_id, []).append(row)
@@ -249,11 +268,11 @@ def _check_records(session: Session, key: bytes, written: dict) -> None:
         if seq is None:
             raise _Broken(None, f"certificate {issued[case_id][0].number} of case {case_id} has "
                              "no case_approved event: it was inserted outside the case "
-                             "operations")
+                             "operations", "certificate_inserted", case_id)
         digest = payload.get("certificates_digest")
         if digest is not None and digest != certificates_digest(key, issued.get(case_id, [])):
             raise _Broken(seq, f"the certificates of case {case_id} were changed, added or "
-                               f"removed: they no longer match its case_approved event {seq}")
+                               f"removed: they no longer match its case_approved event {seq}", "certificates_changed", case_id)
 
 
 # --- anchors outside the database ------------------------------------------------------------
@@ -324,15 +343,15 @@ def _check_anchors(session: Session, path: Path, key: bytes, count: int) -> None
         where = f"{path.name} line {number}"
         if len(parts) != 5 or mac(key, "anchor " + "\t".join(parts[:4])) != parts[4]:
             raise _Broken(None, f"{where} is not an anchor written with the audit key: the "
-                                "anchors file was edited")
+                                "anchors file was edited", "anchors_edited")
         seq, anchored_hash = int(parts[2]), parts[3]
         if seq > count:
             raise _Broken(count + 1, f"{where} anchored event {seq}, but the chain ends at "
-                                     f"event {count}: events were deleted at the end")
+                                     f"event {count}: events were deleted at the end", "anchor_cut")
         if seq and session.execute(sa_select(AuditEvent.hash).where(AuditEvent.seq == seq)
                                    ).scalar_one_or_none() != anchored_hash:
             raise _Broken(seq, f"event {seq} is not the event {where} anchored: the chain "
-                               "was rewritten")
+                               "was rewritten", "anchor_rewritten")
 
 
 # --- sealing a chain written before the key ----------------------------------------------------

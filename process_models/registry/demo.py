@@ -134,16 +134,16 @@ def demo_versions(items: int = BINXIAN_ITEMS, *, seed: int = 2021) -> tuple[Regi
     departments = [Department(id=derived_id(name, "d", taken), name=name)
                    for name, _ in DEPARTMENTS]
     counts = _spread(items, [w for _, w in DEPARTMENTS])
-    owners = [d for d, c in zip(departments, counts, strict=True) for _ in range(c)]
+    owners = [(number, d) for number, (d, c) in enumerate(zip(departments, counts, strict=True),
+                                                          start=1) for _ in range(c)]
     online = set(rng.sample(range(items), round(BINXIAN_ONLINE_SHARE * items)))
     offline = [i for i in range(items) if i not in online]
     rng.shuffle(offline)
     two_trips = set(offline[: items - round(BINXIAN_ONE_TRIP_SHARE * items)])
     after = []
     serial: dict[str, int] = {}
-    for i, dept in enumerate(owners):
+    for i, (number, dept) in enumerate(owners):
         serial[dept.id] = serial.get(dept.id, 0) + 1
-        number = departments.index(dept) + 1
         after.append(_item(rng, dept, number, serial[dept.id], i in online, i in two_trips))
     scale = items / BINXIAN_ITEMS
     extra_materials = _extras(rng, items, round(BINXIAN_MATERIALS_REMOVED * scale))

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["FORMATS", "GanttBar", "cjk_font_path", "gantt_bars", "gantt_html", "plot_gantt",
-           "use_cjk_font", "write_gantt"]
+           "text_width", "use_cjk_font", "write_gantt"]
 
 #: File suffixes :func:`write_gantt` understands.
 FORMATS = (".svg", ".png", ".html")
@@ -107,16 +107,59 @@ def use_cjk_font() -> str:
     return FONT_FAMILY
 
 
-#: The chart's words in each language (names stay as written).
+#: The chart's words in each language (names stay as written); ``span`` and ``slack`` are
+#: the hover text of :func:`simulations.planning.gantt_svg.gantt_svg`.
 GANTT_WORDS = {
     "zh": {"before": "改革前", "after": "改革后", "committed": "承诺时限", "statutory": "法定时限",
            "title": "{label}：{name}，按{limits}计 {days} 个工作日", "axis": "受理后工作日",
-           "legend": ("关键路径", "其他步骤", "总时差", "即办（0 天）")},
+           "legend": ("关键路径", "其他步骤", "总时差", "即办（0 天）"),
+           "span": "受理后第 {start}–{finish} 个工作日", "slack": "总时差 {days} 个工作日"},
     "en": {"before": "Before", "after": "After", "committed": "committed", "statutory":
            "statutory", "title": "{label}: {name}, {days} working days on {limits} limits",
            "axis": "working days after acceptance",
-           "legend": ("critical path", "other steps", "total slack", "immediate (0 days)")},
+           "legend": ("critical path", "other steps", "total slack", "immediate (0 days)"),
+           "span": "working days {start}–{finish} after acceptance",
+           "slack": "total slack {days} working days"},
 }
+
+
+def text_width(text: str, size: float = 12) -> float:
+    """An estimate of ``text``'s drawn width in points at ``size``: a CJK character takes
+    one em, others 0.6 (no font is opened to measure it).
+
+    >>> text_width("营业执照"), text_width("ab", size=10)
+    (48, 12.0)
+    """
+    return sum(size if ord(c) > 0x2E7F else size * 3 / 5 for c in text)
+
+
+def _draw_panel(ax, bars: list[GanttBar], end: float, family: str) -> None:
+    """One procedure's bars on ``ax``: a collection each for bars, slack tails and 即办
+    diamonds, and the names as plain texts beside the axis (tick labels cost a tick each)."""
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    timed = [(y, b) for y, b in enumerate(bars) if b.duration > 0]
+    ax.add_collection(PolyCollection(
+        [[(b.start, y - .3), (b.finish, y - .3), (b.finish, y + .3), (b.start, y + .3)]
+         for y, b in timed],
+        facecolors=[CRITICAL if b.critical else OTHER for _, b in timed], zorder=2))
+    ax.add_collection(LineCollection(
+        [[(b.finish, y), (b.finish + b.total_slack, y)] for y, b in enumerate(bars)
+         if b.total_slack > 0], colors=SLACK, linewidths=2, zorder=1))
+    for y, b in timed:
+        ax.text(b.finish + end * 0.005, y, f"{b.duration:g}", va="center", fontsize=7,
+                family=family, zorder=3)
+    immediate = [(y, b) for y, b in enumerate(bars) if b.duration <= 0]
+    if immediate:
+        ax.scatter([b.start for _, b in immediate], [y for y, _ in immediate], marker="D",
+                   s=36, c=[CRITICAL if b.critical else OTHER for _, b in immediate], zorder=2)
+    names = ax.get_yaxis_transform()
+    for y, b in enumerate(bars):
+        ax.text(-0.005, y, b.name, transform=names, ha="right", va="center", fontsize=8,
+                family=family)
+    ax.set_yticks([])
+    ax.set_ylim(max(len(bars), 1) - 0.5, -0.5)
+    ax.grid(axis="x", color="#e5e7e9", zorder=0)
 
 
 def plot_gantt(
@@ -125,7 +168,8 @@ def plot_gantt(
 ) -> Figure:
     """A matplotlib figure: ``before`` on top and, when given, ``after`` below, on one
     shared axis of working days after acceptance; its words in ``lang`` (:data:`GANTT_WORDS`,
-    Chinese for anything but ``en``)."""
+    Chinese for anything but ``en``). Margins are set from the longest name, not by
+    matplotlib's layout engine (which lays out every text again: seconds at 200 steps)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -139,25 +183,19 @@ def plot_gantt(
     charts = [(label, proc, gantt_bars(proc, limits=limits)) for label, proc in panels]
     end = max([b.finish + b.total_slack for _, _, bars in charts for b in bars] + [1.0])
     rows = [max(len(bars), 1) for _, _, bars in charts]
-    fig = Figure(figsize=(11, 1.2 + 0.34 * sum(rows) + 0.9 * len(rows)), layout="constrained")
+    width, height = 11, 1.2 + 0.34 * sum(rows) + 0.9 * len(rows)
+    names_inches = max([text_width(b.name, 8) for _, _, bars in charts for b in bars]
+                       + [0.0]) / 72 + 0.2
+    top, bottom, gap = 0.4, 0.9, 0.6  # inches: first title, axis and legend, between panels
+    panel = (height - top - bottom - gap * (len(rows) - 1)) / len(rows)
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=min(names_inches / width, 0.6), right=0.97, top=1 - top / height,
+                        bottom=bottom / height, hspace=gap / panel)
     axes = fig.subplots(len(charts), 1, sharex=True, squeeze=False,
                         gridspec_kw={"height_ratios": rows})[:, 0]
     for ax, (label, proc, bars) in zip(axes, charts):
+        _draw_panel(ax, bars, end, family)
         elapsed = max((b.finish for b in bars), default=0.0)
-        for y, b in enumerate(bars):
-            colour = CRITICAL if b.critical else OTHER
-            if b.total_slack > 0:
-                ax.plot([b.finish, b.finish + b.total_slack], [y, y], color=SLACK, lw=2,
-                        solid_capstyle="butt", zorder=1)
-            if b.duration > 0:
-                ax.barh(y, b.duration, left=b.start, height=0.6, color=colour, zorder=2)
-                ax.text(b.finish + end * 0.005, y, f"{b.duration:g}", va="center", fontsize=7,
-                        family=family, zorder=3)
-            else:
-                ax.plot(b.start, y, marker="D", color=colour, markersize=6, zorder=2)
-        ax.set_yticks(range(len(bars)), [b.name for b in bars], family=family, fontsize=8)
-        ax.invert_yaxis()
-        ax.grid(axis="x", color="#e5e7e9", zorder=0)
         ax.set_title(w["title"].format(label=w[label], name=proc.name, days=f"{elapsed:g}",
                                        limits=w.get(limits, limits)),
                      family=family, fontsize=10, loc="left")
@@ -167,7 +205,7 @@ def plot_gantt(
     fig.legend(handles=[Patch(color=CRITICAL, label=critical), Patch(color=OTHER, label=other),
                         Line2D([], [], color=SLACK, lw=2, label=slack),
                         Line2D([], [], color=OTHER, marker="D", lw=0, label=immediate)],
-               loc="outside lower center", ncols=4, prop={"family": family, "size": 8},
+               loc="lower center", ncols=4, prop={"family": family, "size": 8},
                frameon=False)
     return fig
 

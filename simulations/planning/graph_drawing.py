@@ -212,39 +212,42 @@ def _clip(text: str, most: int) -> str:
 
 
 def graph_png(layout: GraphLayout, *, lang: str = "zh", dpi: int = 120) -> bytes:
-    """The same drawing as a PNG picture (matplotlib), e.g. for a Word report."""
+    """The same drawing as a PNG picture (matplotlib), e.g. for a Word report. The axes
+    fill the figure, sized to the layout, and the shapes are added without autoscaling:
+    matplotlib draws it once (no tight box to measure) and clips no arrow to its boxes; the
+    PNG is compressed lightly (faster to write, a quarter larger)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
     from simulations.planning.gantt import use_cjk_font
 
     family = use_cjk_font()
     at = {n.id: n for n in layout.nodes}
-    fig, ax = plt.subplots(figsize=(layout.width / 100, layout.height / 100))
+    fig = Figure(figsize=(layout.width / 100, layout.height / 100))
+    ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, layout.width)
     ax.set_ylim(layout.height, 0)
     ax.axis("off")
     for a, b, kind, critical in layout.edges:
         start, end = at[a], at[b]
-        ax.add_patch(FancyArrowPatch(
+        ax.add_artist(FancyArrowPatch(
             (start.x + BOX_WIDTH, start.y + BOX_HEIGHT / 2), (end.x, end.y + BOX_HEIGHT / 2),
-            arrowstyle="-|>", mutation_scale=10, connectionstyle="arc3,rad=0.0",
+            arrowstyle="-|>", mutation_scale=10, shrinkA=0, shrinkB=0,
             linestyle="--" if kind == "practice" else "-",
             color="#c0392b" if critical else "#555", linewidth=2.5 if critical else 1.0))
     for n in layout.nodes:
-        ax.add_patch(FancyBboxPatch((n.x, n.y), BOX_WIDTH, BOX_HEIGHT,
-                                    boxstyle="round,pad=0,rounding_size=6", facecolor=n.colour,
-                                    edgecolor="#c0392b" if n.critical else "#555",
-                                    linewidth=2.5 if n.critical else 1.0))
+        ax.add_artist(FancyBboxPatch((n.x, n.y), BOX_WIDTH, BOX_HEIGHT,
+                                     boxstyle="round,pad=0,rounding_size=6", facecolor=n.colour,
+                                     edgecolor="#c0392b" if n.critical else "#555",
+                                     linewidth=2.5 if n.critical else 1.0))
         ax.text(n.x + 8, n.y + 19, _clip(n.name, 11), fontsize=8,
                 family=family, va="center")
         days = "" if n.days is None else f"{_days(n.days)}{'天' if lang != 'en' else ' d'}"
         ax.text(n.x + 8, n.y + 36, f"{_clip(n.department, 7)} {days}", fontsize=7,
                 family=family, va="center")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()

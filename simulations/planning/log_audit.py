@@ -127,6 +127,8 @@ class LogAudit:
 
         return {
             "log": self.log, "basis": "fitted", "source": self.source, "limit": self.limit,
+            "first_day": self.first_at and f"{self.first_at:%Y-%m-%d}",
+            "last_day": self.last_at and f"{self.last_at:%Y-%m-%d}",
             "cases": self.cases, "closed_cases": self.closed_cases,
             "open_cases": self.open_cases, "open_past_limit": self.open_past_limit,
             "overdue_cases": self.overdue_cases, "closed_without_limit": self.without_limit,
