@@ -18,17 +18,25 @@ from __future__ import annotations
 from typing import Literal
 
 from api.words_en import EN
+from api.words_en_analysis import EN_ANALYSIS
 from api.words_zh import ZH
+from api.words_zh_analysis import ZH_ANALYSIS
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_COOKIE", "MESSAGES", "Language",
-           "choose_language", "label", "messages"]
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_COOKIE", "MESSAGES", "WORD_PARTS",
+           "Language", "choose_language", "label", "messages"]
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 DEFAULT_LANGUAGE: Language = "zh"
 LANGUAGE_COOKIE = "onething_lang"
 
-MESSAGES: dict[Language, dict[str, str]] = {"zh": ZH, "en": EN}
+WORD_PARTS: dict[Language, tuple[dict[str, str], ...]] = {"zh": (ZH, ZH_ANALYSIS),
+                                                          "en": (EN, EN_ANALYSIS)}
+"""Each language's words in parts: the service's, and the planner's and auditor's."""
+
+MESSAGES: dict[Language, dict[str, str]] = {
+    language: {key: text for part in parts for key, text in part.items()}
+    for language, parts in WORD_PARTS.items()}
 """Language → key → text; every language has the same keys."""
 
 

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import Session, SQLModel, select
 
-from api.i18n import MESSAGES
+from api.i18n import MESSAGES, WORD_PARTS
 from api.main import create_app
 from api.pages import TEMPLATES_DIR
 from api.security import hash_password
@@ -146,6 +146,14 @@ def _step(engine, case_id: str, step_id: str) -> CaseStep:
 
 def test_every_language_has_the_same_keys():
     assert MESSAGES["zh"].keys() == MESSAGES["en"].keys()
+
+
+@pytest.mark.parametrize("language", sorted(WORD_PARTS))
+def test_each_key_is_defined_in_one_part_of_a_language_and_in_the_same_part_everywhere(language):
+    """A key in two parts would be overwritten silently by the later one."""
+    parts = WORD_PARTS[language]
+    assert sum(len(part) for part in parts) == len(MESSAGES[language])
+    assert [part.keys() for part in parts] == [part.keys() for part in WORD_PARTS["zh"]]
 
 
 def test_every_key_a_template_uses_exists():

@@ -63,8 +63,10 @@ from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import IO, NamedTuple
 
+from process_models._cells import cell_text
 from process_models.calendar import add_working_days, local_date
 from process_models.errors import EventLogError, did_you_mean
+from process_models.table_files import csv_writer
 from simulations.interchange.eventlog import Event, by_case, without_cycle_collection
 from simulations.interchange.read import (
     LogColumns,
@@ -241,7 +243,8 @@ def _rows(member: _Member, table: str) -> Iterator[tuple[int, dict[str, str]]]:
                         "may be truncated or a field holds an unquoted delimiter",
                         file=file, line=reader.line_num)
                 if valid is None or row[valid].strip() != "0":
-                    yield reader.line_num, {c: row[i].strip() for c, i in index.items()}
+                    yield reader.line_num, {c: cell_text(row[i].strip())
+                                            for c, i in index.items()}
         except csv.Error as err:
             raise EventLogError(f"malformed CSV: {err}", file=file,
                                 line=reader.line_num) from None
@@ -495,7 +498,7 @@ def write_spgl(events: Iterable[Event], path: str | os.PathLike[str],
                 f = stack.enter_context(open(tmp / f"{table}.csv", "w", encoding="utf-8",
                                              newline="", buffering=1 << 20))
                 f.write("\ufeff")  # the BOM (spreadsheets read UTF-8 by it), once
-                out[table] = csv.writer(f)
+                out[table] = csv_writer(f)
                 out[table].writerow((*header, _VALID))
             for case_id, run in by_case(events):
                 for table, rows in _case_rows(case_id, run, names).items():
