@@ -308,6 +308,9 @@ EN_ANALYSIS: dict[str, str] = {
     "ws.upload": "Upload",
     "ws.upload_help": "Step table headers: 事项, 部门, 前置事项, 法定时限, 承诺时限, 时限单位, 要件数, 跑动次数, "
                       "依赖类型 (or step, department, …); a CSV in any encoding Excel writes. "
+                      "Also a procedure YAML, BPMN, or a platform's case log (XES, or a CSV with "
+                      "case:concept:name and time:timestamp columns, gzipped too), from which the "
+                      "procedure is discovered with fitted limits. "
                       "Uploads stay in your workspace and never reach live cases.",
     "ws.at_fault": "Row {row}, column {column} is wrong: fix it and upload again",
     "ws.row": "Row",

@@ -273,7 +273,9 @@ ZH_ANALYSIS: dict[str, str] = {
     "ws.stored": "已保存到工作区：{name}（{steps} 个事项）",
     "ws.upload": "上传",
     "ws.upload_help": "事项表的表头：事项、部门、前置事项、法定时限、承诺时限、时限单位、要件数、跑动次数、依赖类型；"
-                      "CSV 可为 Excel 保存的任何编码（GBK、UTF-8、UTF-16）。上传的流程只在你的工作区，不会用于在办案件。",
+                      "CSV 可为 Excel 保存的任何编码（GBK、UTF-8、UTF-16）。也可上传流程 YAML、BPMN，"
+                      "或政务服务平台导出的办件日志（XES，或含 case:concept:name、time:timestamp 列的 CSV，可 gzip 压缩），"
+                      "由日志发现流程，时限均为拟合值。上传的流程只在你的工作区，不会用于在办案件。",
     "ws.at_fault": "第 {row} 行「{column}」有误：改正后重新上传",
     "ws.row": "行",
     "ws.nothing_stored": "这个文件一行也没有保存。",

@@ -13,7 +13,7 @@ stores nothing.
 >>> procedure_from_upload("开店.txt", b"")
 Traceback (most recent call last):
 ...
-process_models.errors.InvalidInput: 开店.txt: unknown file type '.txt'; upload a step table (.csv, .xlsx), a procedure (.yaml, .yml) or a BPMN file (.bpmn, .xml)
+process_models.errors.InvalidInput: 开店.txt: unknown file type '.txt'; upload a step table (.csv, .xlsx), a procedure (.yaml, .yml), a BPMN file (.bpmn, .xml) or a case log (.xes, .csv with the XES columns, gzipped too)
 """
 
 from __future__ import annotations
@@ -26,16 +26,22 @@ from api.uploads import upload_name
 from process_models.errors import InvalidInput, ProcedureSyntaxError
 from process_models.procedure import Procedure
 
-__all__ = ["COMPRESS_FACTOR", "MAX_UPLOAD_BYTES", "NOTHING_TO_ACT_ON", "UPLOAD_TYPES", "WORKSPACE_LEVERS",
-           "check_levers", "graph_figures", "lever_entries", "procedure_from_upload",
-           "reformed", "scenario_text", "workspace_scenario"]
+__all__ = ["COMPRESS_FACTOR", "LOG_HEADER", "MAX_UPLOAD_BYTES", "NOTHING_TO_ACT_ON",
+           "UPLOAD_TYPES", "WORKSPACE_LEVERS", "check_levers", "discovered_procedure",
+           "graph_figures", "lever_entries", "procedure_from_upload", "reformed", "scenario_text",
+           "workspace_scenario"]
 
 MAX_UPLOAD_BYTES = 2_000_000
 """The largest file a planner uploads to the workspace."""
 
 UPLOAD_TYPES = {".csv": "table", ".xlsx": "table", ".yaml": "yaml", ".yml": "yaml",
-                ".bpmn": "bpmn", ".xml": "bpmn"}
-"""File suffix → what the workspace reads it as."""
+                ".bpmn": "bpmn", ".xml": "bpmn", ".xes": "log", ".gz": "log"}
+"""File suffix → what the workspace reads it as. A ``.csv`` whose header names the XES
+columns ``case:concept:name`` and ``time:timestamp`` is a case log (:data:`LOG_HEADER`)."""
+
+LOG_HEADER = ("case:concept:name", "time:timestamp")
+"""The columns that make an uploaded CSV a case log, not a step table: a log is read by
+:func:`~simulations.planning.discovery.discover` into the procedure it shows."""
 
 WORKSPACE_LEVERS = ("parallelise", "share_data", "defer_materials", "commitment",
                     "drop_materials", "merge", "compress", "one_window", "online")
@@ -64,13 +70,18 @@ def procedure_from_upload(file_name: str | None, data: bytes) -> Procedure:
     kind = UPLOAD_TYPES.get(PurePath(name).suffix.lower())
     if kind is None:
         raise InvalidInput(f"unknown file type '{PurePath(name).suffix}'; upload a step table "
-                           "(.csv, .xlsx), a procedure (.yaml, .yml) or a BPMN file (.bpmn, .xml)",
+                           "(.csv, .xlsx), a procedure (.yaml, .yml), a BPMN file (.bpmn, .xml) "
+                           "or a case log (.xes, .csv with the XES columns, gzipped too)",
                            file=name)
     if len(data) > MAX_UPLOAD_BYTES:
         raise InvalidInput(f"the file is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}",
                            file=name)
+    if kind == "table" and _is_log(data):
+        kind = "log"
     if kind == "table":
         return table_procedure(data, name)
+    if kind == "log":
+        return discovered_procedure(name, data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -81,6 +92,35 @@ def procedure_from_upload(file_name: str | None, data: bytes) -> Procedure:
     from simulations.interchange.bpmn import bpmn_procedure, read_bpmn
 
     return bpmn_procedure(read_bpmn(text, file=name))
+
+
+def _is_log(data: bytes) -> bool:
+    header = data[:4096].split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    return all(column in header for column in LOG_HEADER)
+
+
+def discovered_procedure(name: str, data: bytes) -> Procedure:
+    """The procedure discovered from an uploaded case log (CSV or XES, gzipped too; the XES
+    standard column names), every number fitted from the log on the Chinese calendar, as
+    ``onething discover`` writes it.
+
+    >>> log = "case:concept:name,concept:name,time:timestamp\\n" + "".join(
+    ...     f"c{i},受理,2025-03-0{i + 3} 09:00\\nc{i},审批,2025-03-0{i + 3} 15:00\\n"
+    ...     for i in range(3))
+    >>> [s.name for s in discovered_procedure("办件.csv", log.encode()).steps]
+    ['受理', '审批']
+    """
+    from api.uploads import uploaded_file
+    from process_models.calendar import country_calendar
+    from process_models.loading import check_procedure
+    from simulations.interchange.read_columns import read_table
+    from simulations.planning.discovery import discover, safe_id
+
+    with uploaded_file(name, data, suffixes=(".csv", ".csv.gz", ".xes", ".xes.gz"),
+                       limit_bytes=MAX_UPLOAD_BYTES) as path:
+        found = discover(read_table(path), log=name, calendar=country_calendar("CN"),
+                         procedure_id=safe_id(PurePath(name).name.split(".")[0]))
+    return check_procedure(found.procedure)
 
 
 def check_levers(levers: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -138,6 +139,32 @@ def test_a_procedure_yaml_and_a_bpmn_file_are_uploaded_too(client, auth):
         answer = upload(client, auth["planner"], data, name)
         assert answer.status_code == 201, answer.text
         assert answer.json()["steps"] == len(newborn.steps)
+
+
+def test_a_real_case_log_gzipped_is_uploaded_as_the_procedure_it_shows(client, auth):
+    """The WABO receipt log (a Dutch municipality's, replayed) becomes a workspace procedure
+    through discovery, as ``onething discover`` finds it; every limit is fitted from the log."""
+    import gzip
+
+    from api.workspace import discovered_procedure
+    from process_models.provenance import numbers
+
+    wabo = Path(__file__).resolve().parents[2] / "shared" / "logs" / "wabo_receipt.csv"
+    data = gzip.compress(wabo.read_bytes())
+    answer = upload(client, auth["planner"], data, "wabo_receipt.csv.gz")
+    assert answer.status_code == 201, answer.text
+    proc = discovered_procedure("wabo_receipt.csv.gz", data)
+    assert answer.json()["steps"] == len(proc.steps) >= 2
+    assert {n.basis.value for n in numbers(proc) if n.stated} == {"fitted"}
+
+
+def test_a_csv_with_the_xes_columns_is_read_as_a_log_and_its_faults_are_named(client, auth):
+    log = ("case:concept:name,concept:name,time:timestamp\n"
+           "c1,受理,2025-03-03 09:00\nc1,审批,yesterday\n").encode()
+    answer = upload(client, auth["planner"], log, "办件.csv")
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert detail.startswith("办件.csv") and "yesterday" in detail and "/tmp" not in detail
 
 
 @pytest.mark.parametrize("name, data, message", [
