@@ -22,21 +22,13 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 from starlette.datastructures import UploadFile
 
+from api import page_kit
 from api.applicant_auth import applicant_of_session, login_applicant, logout_applicant, own_case
 from api.case_public import local_today
 from api.deps import EngineDep, SessionDep
 from api.i18n import messages
 from api.names import display_name
-from api.pages import (
-    back_to,
-    catalog_procedures,
-    error_page,
-    notice_of,
-    one_line,
-    page_language,
-    procedure_names,
-    render,
-)
+from api.pages import notice_of, one_line, procedure_names
 from api.security import check_csrf
 from api.verify_page import qr_svg, verify_url
 from flows.casework import ratings
@@ -76,7 +68,7 @@ def _now() -> datetime:
 
 
 def _strings(request: Request) -> dict[str, str]:
-    return messages(page_language(request))
+    return messages(page_kit.language(request))
 
 
 def _checked(request: Request, csrf_token: str) -> None:
@@ -93,14 +85,14 @@ def _checked(request: Request, csrf_token: str) -> None:
 def read_applicant_home(request: Request, session: SessionDep) -> Response:
     """The applicant's cases and the bundles to apply for; the login form without a session."""
     subject = applicant_of_session(request)
-    language = page_language(request)
+    language = page_kit.language(request)
     if subject is None:
-        return render(request, "applicant_login.html", None,
+        return page_kit.render(request, "applicant_login.html", None,
                       pending=mask_id_number(request.session.get(_PENDING, "")) or None)
     mine = select(Case.id).where(Case.applicant_id_number == subject)
     board = case_board(session, today=local_today(), include_closed=True, case_ids=mine)
-    names = {p.id: display_name(p, language) for p in catalog_procedures()}
-    return render(request, "applicant_home.html", None, subject=mask_id_number(subject),
+    names = {p.id: display_name(p, language) for p in page_kit.catalog_procedures()}
+    return page_kit.render(request, "applicant_home.html", None, subject=mask_id_number(subject),
                   cases=board.lines, names=names, procedures=sorted(names.items()))
 
 
@@ -115,9 +107,9 @@ def send_code(request: Request, session: SessionDep,
         request_code(session, id_number, phone, sender=request.app.state.sms_sender,
                      now=_now())
     except OnethingError as error:
-        return back_to(request, "/applicant", "error", str(error))
+        return page_kit.back(request, "/applicant", "error", str(error))
     request.session[_PENDING] = subject_of(id_number)
-    return back_to(request, "/applicant", "ok", _strings(request)["applicant.code_sent"])
+    return page_kit.back(request, "/applicant", "ok", _strings(request)["applicant.code_sent"])
 
 
 @router.post("/login")
@@ -129,7 +121,7 @@ def log_in(request: Request, session: SessionDep,
         _checked(request, csrf_token)
         subject = verify_code(session, request.session.get(_PENDING, ""), code, now=_now())
     except OnethingError as error:
-        return back_to(request, "/applicant", "error", str(error))
+        return page_kit.back(request, "/applicant", "error", str(error))
     login_applicant(request, subject)
     return RedirectResponse("/applicant", status_code=303)
 
@@ -148,11 +140,11 @@ def log_out(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respon
 def read_applicant_notice(request: Request, session: SessionDep, procedure_id: str) -> Response:
     """The 一次性告知单 of a bundle, with the QR code leading back to it (public)."""
     try:
-        proc, notice, names = notice_of(session, procedure_id, page_language(request))
+        proc, notice, names = notice_of(session, procedure_id, page_kit.language(request))
     except OnethingError as error:
-        return error_page(request, None, error)
+        return page_kit.error_page(request, None, error)
     url = str(request.url_for("read_applicant_notice", procedure_id=proc.id))
-    return render(request, "applicant_notice.html", None, proc=proc, notice=notice,
+    return page_kit.render(request, "applicant_notice.html", None, proc=proc, notice=notice,
                   names=names, qr=qr_svg(url), today=local_today())
 
 
@@ -161,10 +153,10 @@ def read_apply(request: Request, subject: ApplicantSubject,
                session: SessionDep, procedure_id: str) -> Response:
     """The application form: who applies, and a file for each material of the 告知单."""
     try:
-        proc, notice, names = notice_of(session, procedure_id, page_language(request))
+        proc, notice, names = notice_of(session, procedure_id, page_kit.language(request))
     except OnethingError as error:
-        return error_page(request, None, error)
-    return render(request, "applicant_apply.html", None, proc=proc, notice=notice,
+        return page_kit.error_page(request, None, error)
+    return page_kit.render(request, "applicant_apply.html", None, proc=proc, notice=notice,
                   names=names, enterprise=_is_credit_code(subject),
                   subject=mask_id_number(subject), max_bytes=UPLOAD_MAX_BYTES)
 
@@ -204,8 +196,8 @@ async def apply(request: Request, subject: ApplicantSubject,
         case_id = await run_in_threadpool(_open_with_files, engine, procedure_id,
                                           applicant.model_dump(), files)
     except OnethingError as error:
-        return back_to(request, back, "error", str(error))
-    return back_to(request, f"/applicant/cases/{case_id}", "ok",
+        return page_kit.back(request, back, "error", str(error))
+    return page_kit.back(request, f"/applicant/cases/{case_id}", "ok",
                  _strings(request)["applicant.applied"])
 
 
@@ -258,13 +250,13 @@ def read_applicant_case(request: Request, subject: ApplicantSubject,
 
         proc = resolve_procedure(view.procedure_id, view.procedure_version, session=session)
     except OnethingError as error:
-        return error_page(request, None, error)
+        return page_kit.error_page(request, None, error)
     rating = session.exec(select(Rating).where(Rating.case_id == case_id)).first()
     follow_up = session.exec(select(RatingFollowUp)
                              .where(RatingFollowUp.case_id == case_id)).first()
     needed = [m for m in view.materials if m.status != SubmissionStatus.RECEIVED]
-    return render(request, "applicant_case.html", None, case=view,
-                  names=procedure_names(proc, page_language(request)), needed=needed,
+    return page_kit.render(request, "applicant_case.html", None, case=view,
+                  names=procedure_names(proc, page_kit.language(request)), needed=needed,
                   files=material_files(session, case_id), rating=rating, follow_up=follow_up,
                   scores=ratings.SCORES, bad_scores=ratings.BAD_SCORES,
                   max_bytes=UPLOAD_MAX_BYTES)
@@ -287,8 +279,8 @@ async def upload_material(request: Request, subject: ApplicantSubject,
         await run_in_threadpool(_upload_own, engine, subject, case_id, material_id,
                                 upload.filename, data)
     except OnethingError as error:
-        return back_to(request, back, "error", str(error))
-    return back_to(request, back, "ok", _strings(request)["applicant.uploaded"])
+        return page_kit.back(request, back, "error", str(error))
+    return page_kit.back(request, back, "ok", _strings(request)["applicant.uploaded"])
 
 
 @router.get("/cases/{case_id}/files/{file_id}")
@@ -301,7 +293,7 @@ def download_file(request: Request, subject: ApplicantSubject,
         own_case(session, subject, case_id)
         row, data = read_material_file(session, case_id, file_id, data_dir=settings.data_dir)
     except OnethingError as error:
-        return error_page(request, None, error)
+        return page_kit.error_page(request, None, error)
     return Response(data, media_type=row.content_type, headers={
         "Content-Disposition": "attachment", "X-Content-Type-Options": "nosniff"})
 
@@ -319,9 +311,9 @@ def read_certificate(request: Request, subject: ApplicantSubject,
         if certificate is None:
             raise InvalidInput(f"no certificate '{number}' in case {case_id}", path="number")
     except OnethingError as error:
-        return error_page(request, None, error)
+        return page_kit.error_page(request, None, error)
     url = verify_url(request, number, certificate.verification_code)
-    response = render(request, "applicant_certificate.html", None, case=case,
+    response = page_kit.render(request, "applicant_certificate.html", None, case=case,
                       certificate=certificate, url=url, qr=qr_svg(url))
     if download:
         response.headers["Content-Disposition"] = f'attachment; filename="{number}.html"'
@@ -342,5 +334,5 @@ def rate(request: Request, subject: ApplicantSubject,
         ratings.rate_case(session, case_id, int(score) if score.isdigit() else 0,
                           channel="web", comment=comment or None, now=_now())
     except OnethingError as error:
-        return back_to(request, back, "error", str(error))
-    return back_to(request, back, "ok", _strings(request)["applicant.rated"])
+        return page_kit.back(request, back, "error", str(error))
+    return page_kit.back(request, back, "ok", _strings(request)["applicant.rated"])

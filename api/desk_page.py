@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api import pages
+from api import page_kit, pages
 from api.deps import EngineDep, PageUser, SessionDep
 from api.i18n import messages
 from api.security import check_csrf
@@ -34,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 def read_desk(request: Request, user: PageUser, session: SessionDep,
               procedure_id: str = "newborn") -> Response:
     """Open a case: the procedure, the applicant and the materials brought."""
-    if refused := pages.gate(request, user, "cases:open"):
+    if refused := page_kit.gate(request, user, "cases:open"):
         return refused
     return pages.desk_form(request, user, session, procedure_id, {})
 
@@ -43,13 +43,13 @@ def read_desk(request: Request, user: PageUser, session: SessionDep,
 def read_notice(request: Request, user: PageUser, session: SessionDep,
                 procedure_id: str) -> Response:
     """The printable 一次性告知单 of a procedure."""
-    if refused := pages.gate(request, user, "procedures:read"):
+    if refused := page_kit.gate(request, user, "procedures:read"):
         return refused
     try:
-        proc, notice, names = pages.notice_of(session, procedure_id, pages.page_language(request))
+        proc, notice, names = pages.notice_of(session, procedure_id, page_kit.language(request))
     except OnethingError as e:
-        return pages.error_page(request, user, e)
-    return pages.render(request, "notice.html", user, proc=proc, notice=notice, names=names,
+        return page_kit.error_page(request, user, e)
+    return page_kit.render(request, "notice.html", user, proc=proc, notice=notice, names=names,
                         today=local_date(pages.now()))
 
 
@@ -71,7 +71,7 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
 
     entered = {"name": name, "id_number": id_number, "phone": phone, "address": address,
                "submitted": submitted}
-    if refused := pages.gate(request, user, "cases:open",
+    if refused := page_kit.gate(request, user, "cases:open",
                              page=f"/desk?procedure_id={quote(procedure_id)}",
                              resume={"form": "desk", "procedure_id": procedure_id, **entered}):
         return refused
@@ -79,7 +79,7 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
         check_csrf(request, csrf_token)
     except Forbidden:
         return pages.desk_form(request, user, session, procedure_id, entered,
-                         Forbidden(messages(pages.page_language(request))["error.csrf"]))
+                         Forbidden(messages(page_kit.language(request))["error.csrf"]))
     try:
         try:
             body = CaseCreate(procedure_id=procedure_id, submitted=submitted, applicant={
@@ -95,7 +95,7 @@ def open_case(request: Request, user: PageUser, engine: EngineDep, session: Sess
                                         body.applicant.model_dump(), body.submitted)
     except OnethingError as error:
         return pages.desk_form(request, user, session, procedure_id, entered, error)
-    strings = messages(pages.page_language(request))
+    strings = messages(page_kit.language(request))
     with Session(engine) as fresh:          # the flow opened it on its own connection
         message = opened_message(fresh, case_id, strings)
-    return pages.back_to(request, f"/cases/{case_id}", "ok", message)
+    return page_kit.back(request, f"/cases/{case_id}", "ok", message)

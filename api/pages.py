@@ -46,7 +46,7 @@ from api.i18n import (
 )
 from api.models import error_status, public_message
 from api.names import display_name
-from api.page_kit import STATIC_DIR, TEMPLATES_DIR, render
+from api.page_kit import STATIC_DIR, render
 from api.page_kit import back as _back
 from api.page_kit import catalog_procedures as _catalog
 from api.page_kit import department_names as _department_names
@@ -81,10 +81,8 @@ from process_models.procedure import Procedure
 if TYPE_CHECKING:
     from simulations.planning.scenario import Scenario
 
-__all__ = ["HOME", "METRICS", "STATIC_DIR", "TEMPLATES_DIR", "TICKABLE_LEVERS", "back_to",
-           "case_action", "catalog_procedures", "department_names", "desk_form", "error_page",
-           "gate", "notice_of", "now", "one_line", "page_language", "procedure_names", "render",
-           "router"]
+__all__ = ["HOME", "METRICS", "TICKABLE_LEVERS", "case_action", "desk_form", "notice_of", "now",
+           "one_line", "procedure_names", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,21 +98,21 @@ METRICS = ("elapsed_working_days", "sequential_working_days", "summed_limit_days
 MAX_SCENARIO_BYTES = 200_000
 
 
-def _one_line(error: ValidationError) -> InvalidInput:
+def one_line(error: ValidationError) -> InvalidInput:
     """The first problem of a form the API models refused, as the domain's one-line error."""
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
     return InvalidInput(f"{first['msg']} (got {first.get('input')!r})", path=where)
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(UTC)
 
 
 # --- names ---------------------------------------------------------------------------------------
 
 
-def _names(proc: Procedure, language: str) -> dict[str, dict[str, str]]:
+def procedure_names(proc: Procedure, language: str) -> dict[str, dict[str, str]]:
     """Display names of a procedure's steps, departments and materials."""
     return {"steps": {s.id: display_name(s, language) for s in proc.steps},
             "departments": {d.id: display_name(d, language) for d in proc.departments},
@@ -230,9 +228,9 @@ def logout(request: Request, user: PageUser, session: SessionDep,
 # --- front desk (its routes: api/desk_page.py) -------------------------------------------------
 
 
-def _notice(session: Session, procedure_id: str, language: str):
+def notice_of(session: Session, procedure_id: str, language: str):
     proc = casework.window_procedure(procedure_id, session=session)
-    return proc, casework.notification_list(proc), _names(proc, language)
+    return proc, casework.notification_list(proc), procedure_names(proc, language)
 
 
 def desk_form(request: Request, user: User, session: Session, procedure_id: str,
@@ -241,7 +239,7 @@ def desk_form(request: Request, user: User, session: Session, procedure_id: str,
     cases of the same applicant and item to warn about) and ``error``, if any."""
     language = _language(request)
     try:
-        proc, notice, names = _notice(session, procedure_id, language)
+        proc, notice, names = notice_of(session, procedure_id, language)
     except OnethingError as e:
         return _error_page(request, user, e)
     return render(request, "desk.html", user, status_code=error_status(error) if error else 200,
@@ -271,7 +269,7 @@ def read_board(request: Request, user: PageUser, session: SessionDep,
     from api.supervision_page import supervision_context
 
     return render(request, "board.html", user, board=board, department_id=department_id,
-                  **supervision_context(session, user, local_date(_now()), names),
+                  **supervision_context(session, user, local_date(now()), names),
                   colour=colour, closed=closed, may_repair=_may(user, "cases:repair"),
                   checks=case_checks(session, user, department_id=department_id or None,
                                      name=lambda thing: display_name(thing, _language(request))).data,
@@ -301,7 +299,7 @@ def read_inbox(request: Request, user: PageUser, session: SessionDep) -> Respons
                                           session=session)
         owed = session.exec(select(Submission.material_id).where(
             Submission.case_id == case.id, Submission.status != SubmissionStatus.RECEIVED))
-        rows.append({"step": step, "case": case, "names": _names(proc, language),
+        rows.append({"step": step, "case": case, "names": procedure_names(proc, language),
                      "applicant": applicant_public(case, view),
                      "approvable": approvable_steps(proc, user, [step], owed),
                      "colour": colour_today(step)})
@@ -329,7 +327,7 @@ def read_case_page(request: Request, user: PageUser, session: SessionDep,
     owed = [m.material_id for m in case.materials if m.status != SubmissionStatus.RECEIVED]
     is_open = case.status not in CLOSED_STATUSES
     return render(request, "case.html", user, case=case, timeline=timeline,
-                  names=_names(proc, _language(request)), owed=owed,
+                  names=procedure_names(proc, _language(request)), owed=owed,
                   may_submit=_may(user, "cases:submit") and bool(owed),
                   may_decide=_may(user, "cases:decide"),
                   approvable=approvable_steps(proc, user, case.steps, owed),
@@ -340,7 +338,7 @@ def read_case_page(request: Request, user: PageUser, session: SessionDep,
                   stuck=casework.stuck_steps(session, [case.case_id]).get(case.case_id, []))
 
 
-def _case_action(request: Request, user: User | None, case_id: str, csrf_token: str,
+def case_action(request: Request, user: User | None, case_id: str, csrf_token: str,
                  action: str, form: type[BaseModel], fields: dict[str, Any],
                  call: Callable[[Any], Any], done: str, *, back: str = "") -> Response:
     """A case page's form: allowed by ``action``, CSRF checked, ``fields`` read as the API's
@@ -358,7 +356,7 @@ def _case_action(request: Request, user: User | None, case_id: str, csrf_token: 
         try:
             body = form(**fields)
         except ValidationError as e:
-            raise _one_line(e) from None
+            raise one_line(e) from None
         call(body)
     except OnethingError as error:
         return _back(request, back, "error", f"{strings['error.refused']}: {public_message(error)}")
@@ -377,7 +375,7 @@ def withdraw(request: Request, user: PageUser, session: SessionDep, engine: Engi
         check_case_visible(session, user, case_id)
         case_runner.withdraw_case(session, case_id, body.reason)
 
-    return _case_action(request, user, case_id, csrf_token, "cases:withdraw", WithdrawRequest,
+    return case_action(request, user, case_id, csrf_token, "cases:withdraw", WithdrawRequest,
                         {"reason": reason}, withdraw_case, "flash.withdrawn")
 
 
@@ -395,7 +393,7 @@ def sign_commitment(request: Request, user: PageUser, session: SessionDep, engin
         case_runner.sign_commitment(engine, session, case_id, step_id, text=body.text,
                                     signed_by=body.signed_by, recorded_by=user.username)
 
-    return _case_action(request, user, case_id, csrf_token, "cases:open", CommitmentCreate,
+    return case_action(request, user, case_id, csrf_token, "cases:open", CommitmentCreate,
                         {"text": text, "signed_by": signed_by}, sign, "flash.committed")
 
 
@@ -411,7 +409,7 @@ def resume(request: Request, user: PageUser, session: SessionDep, engine: Engine
         check_case_visible(session, user, case_id)
         case_runner.resume_step(session, case_id, step_id, user.username, body.reason)
 
-    return _case_action(request, user, case_id, csrf_token, "cases:repair", ResumeRequest,
+    return case_action(request, user, case_id, csrf_token, "cases:repair", ResumeRequest,
                         {"reason": reason}, resume_step, "flash.resumed")
 
 
@@ -435,7 +433,7 @@ def submit_materials(request: Request, user: PageUser, session: SessionDep, engi
         try:
             body = MaterialsSubmit(material_ids=material_ids)
         except ValidationError as e:
-            raise _one_line(e) from None
+            raise one_line(e) from None
         check_case_visible(session, user, case_id)
         case_runner.submit_materials(engine, session, case_id, body.material_ids)
     except OnethingError as error:
@@ -474,7 +472,7 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
             body = DecisionCreate(outcome=outcome, reason=reason or None, materials=materials,
                                   expected_version=expected_version)
         except ValidationError as e:
-            raise _one_line(e) from None
+            raise one_line(e) from None
         check_case_visible(session, user, case_id)
         case_runner.decide(engine, session, case_id, step_id, body.outcome,
                            department_id=deciding_department(session, user, case_id, step_id),
@@ -562,11 +560,3 @@ async def upload_scenario(request: Request, user: PageUser, session: SessionDep,
         return _error_page(request, user, error)
     return await run_in_threadpool(_planner, request, user, session, procedure_id, [], text,
                                   finish_by)
-
-
-# The helpers the other page modules share (api/verify_page.py, api/window_page.py,
-# api/desk_page.py, api/applicant_pages.py, api/ratings_page.py).
-page_language, gate, error_page, procedure_names, catalog_procedures = (
-    _language, _gate, _error_page, _names, _catalog)
-case_action, back_to, one_line, department_names, now, notice_of = (
-    _case_action, _back, _one_line, _department_names, _now, _notice)

@@ -16,11 +16,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from api import page_kit
 from api.case_public import local_today
 from api.deps import PERMISSIONS, PageUser, SessionDep, check_case_visible, visible_case_ids
 from api.i18n import messages
 from api.masking import free_text, personal_data
-from api.pages import back_to, catalog_procedures, gate, page_language, render
 from api.rating_report import report_rows
 from api.security import check_csrf
 from flows.casework import ratings
@@ -41,9 +41,9 @@ def read_ratings(request: Request, user: PageUser, session: SessionDep,
 
     action = "ratings:report" if user is None or user.role in PERMISSIONS["ratings:report"] \
         else "ratings:follow_up"
-    if refused := gate(request, user, action):
+    if refused := page_kit.gate(request, user, action):
         return refused
-    language = page_language(request)
+    language = page_kit.language(request)
     group_by = group_by if group_by in ratings.REPORT_GROUPS else "item"
     headers, rows = (report_rows(ratings.rating_report(session, group_by), language)
                      if user.role in PERMISSIONS["ratings:report"] else ([], []))
@@ -51,9 +51,9 @@ def read_ratings(request: Request, user: PageUser, session: SessionDep,
     lines = ([(line, free_text(line.comment, view)) for line in ratings.open_follow_ups(
         session, today=local_today(), case_ids=visible_case_ids(user))]
         if user.role in PERMISSIONS["ratings:follow_up"] else [])
-    return render(request, "ratings.html", user, group_by=group_by, groups=ratings.REPORT_GROUPS,
+    return page_kit.render(request, "ratings.html", user, group_by=group_by, groups=ratings.REPORT_GROUPS,
                   headers=headers, rows=rows, lines=lines, actions=FOLLOW_UP_ACTIONS,
-                  procedure_names={p.id: display_name(p, language) for p in catalog_procedures()})
+                  procedure_names={p.id: display_name(p, language) for p in page_kit.catalog_procedures()})
 
 
 @router.post("/ratings/{case_id}/follow-up")
@@ -62,9 +62,9 @@ def follow_up(request: Request, user: PageUser, session: SessionDep, case_id: st
               text: Annotated[str, Form(max_length=2000)] = "",
               csrf_token: Annotated[str, Form()] = "") -> Response:
     """Record the call-back, the rectification or the appeal of a 差评."""
-    if refused := gate(request, user, "ratings:follow_up"):
+    if refused := page_kit.gate(request, user, "ratings:follow_up"):
         return refused
-    strings = messages(page_language(request))
+    strings = messages(page_kit.language(request))
     try:
         try:
             check_csrf(request, csrf_token)
@@ -82,5 +82,5 @@ def follow_up(request: Request, user: PageUser, session: SessionDep, case_id: st
                                path="action")
         record[action]()
     except OnethingError as error:
-        return back_to(request, "/ratings", "error", str(error))
-    return back_to(request, "/ratings", "ok", strings["rating.recorded"])
+        return page_kit.back(request, "/ratings", "error", str(error))
+    return page_kit.back(request, "/ratings", "ok", strings["rating.recorded"])

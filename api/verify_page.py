@@ -25,7 +25,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
-from api import pages
+from api import page_kit, pages
 from api.deps import PageUser, SessionDep
 from api.i18n import messages
 from api.names import display_name
@@ -125,7 +125,7 @@ def _wants_json(request: Request) -> bool:
 def read_verification(request: Request, session: SessionDep, number: CertificateNumber,
                       code: Code = "") -> Response:
     """Whether certificate ``number`` with the printed ``code`` is valid, revoked or unknown."""
-    language = pages.page_language(request)
+    language = page_kit.language(request)
     client = request.client.host if request.client else "unknown"
     limiter: RequestLimiter = request.app.state.verify_limiter
     if not limiter.allow(client):
@@ -134,13 +134,13 @@ def read_verification(request: Request, session: SessionDep, number: Certificate
         headers = {"Retry-After": str(wait)}
         if _wants_json(request):
             return JSONResponse({"detail": text}, status_code=429, headers=headers)
-        response = pages.render(request, "error.html", None, status_code=429, message=text)
+        response = page_kit.render(request, "error.html", None, status_code=429, message=text)
         response.headers.update(headers)
         return response
     answer = _answer(session, verify_certificate(session, number, code), language)
     if _wants_json(request):
         return JSONResponse(answer, headers={"Cache-Control": "no-store"})
-    return pages.render(request, "verify.html", None, answer=answer, code=code)
+    return page_kit.render(request, "verify.html", None, answer=answer, code=code)
 
 
 @router.get("/cases/{case_id}/certificates/{number}")
@@ -150,7 +150,7 @@ def read_certificate(request: Request, user: PageUser, session: SessionDep, case
     from api.case_public import visible_case
     from flows import casework
 
-    if refused := pages.gate(request, user, "cases:read"):
+    if refused := page_kit.gate(request, user, "cases:read"):
         return refused
     try:
         case = visible_case(session, user, case_id)
@@ -161,8 +161,8 @@ def read_certificate(request: Request, user: PageUser, session: SessionDep, case
         proc = casework.resolve_procedure(case.procedure_id, case.procedure_version,
                                           session=session)
     except OnethingError as error:
-        return pages.error_page(request, user, error)
+        return page_kit.error_page(request, user, error)
     url = verify_url(request, number, certificate.verification_code)
-    return pages.render(request, "certificate.html", user, case=case, certificate=certificate,
-                        names=pages.procedure_names(proc, pages.page_language(request)),
+    return page_kit.render(request, "certificate.html", user, case=case, certificate=certificate,
+                        names=pages.procedure_names(proc, page_kit.language(request)),
                         url=url, qr=qr_svg(url))

@@ -24,7 +24,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
-from api import pages
+from api import page_kit, pages
 from api.deps import PageUser, SessionDep, check_case_visible
 from api.i18n import messages
 from api.models import public_message
@@ -53,13 +53,13 @@ def read_search(request: Request, user: PageUser, session: SessionDep, q: str = 
     from api.case_public import case_board
     from api.masking import personal_data
 
-    if refused := pages.gate(request, user, "cases:read"):
+    if refused := page_kit.gate(request, user, "cases:read"):
         return refused
-    language = pages.page_language(request)
+    language = page_kit.language(request)
     text = q.strip()[:200]
     found = case_board(session, user, include_closed=True, search=text, limit=200).data \
         if text else []
-    return pages.render(request, "search.html", user, q=text, found=found,
+    return page_kit.render(request, "search.html", user, q=text, found=found,
                         by_id_number=personal_data(user.role) == "full",
                         step_names=step_names(session, found, language),
                         procedure_names={key[0]: name for key, name in _procedure_names(
@@ -105,9 +105,9 @@ def read_document(request: Request, user: PageUser, session: SessionDep, case_id
     from process_models.calendar import local_date
     from process_models.settings import settings
 
-    if refused := pages.gate(request, user, "cases:read"):
+    if refused := page_kit.gate(request, user, "cases:read"):
         return refused
-    strings = messages(pages.page_language(request))
+    strings = messages(page_kit.language(request))
     try:
         if kind not in DOCUMENTS:
             raise Conflict(f"no document '{kind}'; there are {', '.join(DOCUMENTS)}",
@@ -123,12 +123,12 @@ def read_document(request: Request, user: PageUser, session: SessionDep, case_id
             raise Conflict(f"case {case_id} asks for no 补正 now; nothing to print",
                            path="kind")
     except OnethingError as error:
-        return pages.error_page(request, user, error)
+        return page_kit.error_page(request, user, error)
     asked_on = max([local_date(d.decided_at) for d in case.decisions
                     if d.outcome == "supplement"] or [local_date(case.received_at)])
-    return pages.render(
+    return page_kit.render(
         request, "document.html", user, kind=kind, title=strings[DOCUMENTS[kind]], case=case,
-        names=pages.procedure_names(proc, pages.page_language(request)), asked=asked,
+        names=pages.procedure_names(proc, page_kit.language(request)), asked=asked,
         asked_on=asked_on, deadline=supplement_deadline(asked_on),
         answer_days=settings.supplement_answer_working_days,
         received=[m for m in case.materials if m.status == SubmissionStatus.RECEIVED],
@@ -142,11 +142,11 @@ def read_refusal(request: Request, user: PageUser, session: SessionDep,
     to apply instead; the form first, then the notice to print."""
     from process_models.calendar import local_date
 
-    if refused := pages.gate(request, user, "cases:open"):
+    if refused := page_kit.gate(request, user, "cases:open"):
         return refused
-    language = pages.page_language(request)
-    procedures = [(p.id, display_name(p, language)) for p in pages.catalog_procedures()]
-    return pages.render(request, "refusal.html", user, procedures=procedures,
+    language = page_kit.language(request)
+    procedures = [(p.id, display_name(p, language)) for p in page_kit.catalog_procedures()]
+    return page_kit.render(request, "refusal.html", user, procedures=procedures,
                         procedure_id=procedure_id[:200], name=name.strip()[:200],
                         reason=reason.strip()[:2000], today=local_date(pages.now()))
 
@@ -168,9 +168,9 @@ def _accounts(request: Request, user: User, session: Session, *, status_code: in
     from api.cli.users import known_departments
     from flows.casework.accounts import ROLES, list_users
 
-    names = pages.department_names(pages.page_language(request))
+    names = page_kit.department_names(page_kit.language(request))
     departments = sorted(known_departments(session))
-    return pages.render(request, "accounts.html", user, status_code=status_code,
+    return page_kit.render(request, "accounts.html", user, status_code=status_code,
                         accounts=list_users(session), roles=ROLES, error=error,
                         departments=[(d, names.get(d, d)) for d in departments],
                         department_names=names, entered=entered or {})
@@ -179,19 +179,19 @@ def _accounts(request: Request, user: User, session: Session, *, status_code: in
 @router.get("/admin/accounts")
 def read_accounts(request: Request, user: PageUser, session: SessionDep) -> Response:
     """Staff accounts: role, departments, active or not; add one, disable, set departments."""
-    if refused := pages.gate(request, user, "users:manage"):
+    if refused := page_kit.gate(request, user, "users:manage"):
         return refused
     return _accounts(request, user, session)
 
 
 def _account_form(request: Request, user: User | None, csrf_token: str) -> Response | None:
-    if refused := pages.gate(request, user, "users:manage", page="/admin/accounts"):
+    if refused := page_kit.gate(request, user, "users:manage", page="/admin/accounts"):
         return refused
     try:
         check_csrf(request, csrf_token)
     except Forbidden:
-        return pages.back_to(request, "/admin/accounts", "error",
-                          messages(pages.page_language(request))["error.csrf"])
+        return page_kit.back(request, "/admin/accounts", "error",
+                          messages(page_kit.language(request))["error.csrf"])
     return None
 
 
@@ -228,8 +228,8 @@ def add_account(request: Request, user: PageUser, session: SessionDep,
                          error=public_message(pages.one_line(error)),
                          entered={"username": username, "role": role,
                                   "departments": departments})
-    strings = messages(pages.page_language(request))
-    return pages.back_to(request, "/admin/accounts", "ok", f"{strings['flash.account_added']} "
+    strings = messages(page_kit.language(request))
+    return page_kit.back(request, "/admin/accounts", "ok", f"{strings['flash.account_added']} "
                                                         f"{username}")
 
 
@@ -242,15 +242,15 @@ def set_account_active(request: Request, user: PageUser, session: SessionDep, us
 
     if refused := _account_form(request, user, csrf_token):
         return refused
-    strings = messages(pages.page_language(request))
+    strings = messages(page_kit.language(request))
     if not active and username == user.username:
-        return pages.back_to(request, "/admin/accounts", "error", strings["accounts.not_self"])
+        return page_kit.back(request, "/admin/accounts", "error", strings["accounts.not_self"])
     try:
         set_active(session, username, active)
     except OnethingError as error:
-        return pages.back_to(request, "/admin/accounts", "error", public_message(error))
+        return page_kit.back(request, "/admin/accounts", "error", public_message(error))
     done = strings["flash.account_enabled" if active else "flash.account_disabled"]
-    return pages.back_to(request, "/admin/accounts", "ok", f"{done} {username}")
+    return page_kit.back(request, "/admin/accounts", "ok", f"{done} {username}")
 
 
 @router.post("/admin/accounts/{username}/departments")
@@ -268,7 +268,7 @@ def set_account_departments(request: Request, user: PageUser, session: SessionDe
         set_departments(session, username, departments[:50],
                         known_departments=known_departments(session))
     except OnethingError as error:
-        return pages.back_to(request, "/admin/accounts", "error", public_message(error))
-    strings = messages(pages.page_language(request))
-    return pages.back_to(request, "/admin/accounts", "ok",
+        return page_kit.back(request, "/admin/accounts", "error", public_message(error))
+    strings = messages(page_kit.language(request))
+    return page_kit.back(request, "/admin/accounts", "ok",
                       f"{strings['flash.account_departments']} {username}")

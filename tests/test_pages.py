@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel, select
 
 from api.i18n import MESSAGES, WORD_PARTS
 from api.main import create_app
-from api.pages import TEMPLATES_DIR
+from api.page_kit import TEMPLATES_DIR
 from api.security import hash_password
 from api.waterfall import waterfall
 from flows import casework
