@@ -215,6 +215,7 @@ def read_workspace_report(request: Request, user: PageUser, session: SessionDep,
     """The before/after report of the ticked levers as a printable page, with the graphs."""
     from api.workspace import graph_figures
     from api.workspace_report import report
+    from simulations.planning.gantt_svg import gantt_svg
 
     if refused := gate(request, user, ACTION):
         return refused
@@ -226,6 +227,7 @@ def read_workspace_report(request: Request, user: PageUser, session: SessionDep,
     except OnethingError as error:
         return error_page(request, user, error)
     return render(request, "workspace_report.html", user, row=row, report=content,
+                  gantt=gantt_svg(content.before, content.after, lang=lang),
                   graph_before=graph_figures(content.before, lang),
                   graph_after=graph_figures(content.after, lang),
                   query=urlencode([("lever", x) for x in levers]))

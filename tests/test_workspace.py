@@ -383,6 +383,7 @@ def test_a_planner_walks_upload_graph_levers_two_scenarios_compare_and_report(pl
     assert printable.status_code == 200
     assert "办理时间由" in printable.text and "一、主要指标" in printable.text
     assert printable.text.count('<svg xmlns="http://www.w3.org/2000/svg" class="graph"') == 2
+    assert "report-gantt" in printable.text and "<svg" in printable.text.split("report-gantt")[1]
     assert planner_page.get(f"{home}/report.pdf").status_code == 404
 
 
