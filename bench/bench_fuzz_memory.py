@@ -272,6 +272,19 @@ def start_service(data_dir: Path, port: int) -> subprocess.Popen:
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def wait_until_relaying(data_dir: Path, server: subprocess.Popen,
+                        timeout_seconds: float = 300) -> None:
+    """Wait until the service's relay process has started and watches the database (its
+    beacon in ``data_dir``), so that its start-up is part of the idle size, not growth."""
+    started = time.monotonic()
+    while not any(data_dir.glob("relay-*-*.pid")):
+        if server.poll() is not None:
+            raise SystemExit(f"the service exited with code {server.returncode}")
+        if time.monotonic() - started > timeout_seconds:
+            raise SystemExit(f"the service's relay did not start within {timeout_seconds} s")
+        time.sleep(0.2)
+
+
 def log_in(base_url: str) -> str:
     import httpx
 
@@ -321,6 +334,7 @@ def fuzz_service(requests: int, *, connections: int = 4, timeout_seconds: float 
         sampler = MemorySampler(server.pid, interval_seconds=0.05)
         try:
             wait_until_up(base_url, server)
+            wait_until_relaying(data_dir, server)
             token = log_in(base_url)
             options = {"sampler": sampler, "connections": connections,
                        "timeout_seconds": timeout_seconds, "phase_seconds": phase_seconds}
