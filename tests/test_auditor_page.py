@@ -78,6 +78,12 @@ def test_a_desk_without_cases_says_so(auditor):
     assert ZH["actual.none"] in auditor.get("/auditor").text
 
 
+def test_the_before_after_table_shows_days_rounded_to_a_tenth(auditor):
+    """Calendar-day limits counted in working days are fractions; the page rounds them."""
+    table = _between(auditor.get("/auditor").text, "<table", "</table>")
+    assert "办理时间" in table and not re.search(r"\d\.\d{2,}", table)
+
+
 def test_verify_names_the_first_tampered_record_its_case_and_what_broke(
         engine, history, auditor):
     """An intact chain is said to be intact; a decision's reason changed in the database
