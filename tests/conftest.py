@@ -20,6 +20,7 @@ from tests.store_fixtures import (  # noqa: F401
     postgres_engine,
     postgres_url,
     session,
+    sqlite_engine,
     sqlite_template,
 )
 

@@ -78,17 +78,23 @@ def _empty_postgres(engine) -> None:
         ), {"genesis": GENESIS_HASH})
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    """A migrated, empty database: a SQLite file, then the session's PostgreSQL database."""
+@pytest.fixture
+def sqlite_engine(tmp_path, sqlite_template):
+    """A migrated, empty SQLite file of this test (a copy of the session's template)."""
     from flows.casework.store import make_engine
 
+    path = tmp_path / "onething.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request):
+    """A migrated, empty database: a SQLite file, then the session's PostgreSQL database."""
     if request.param == "sqlite":
-        path = tmp_path / "onething.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        engine = make_engine(f"sqlite:///{path}")
-        yield engine
-        engine.dispose()
+        yield request.getfixturevalue("sqlite_engine")
         return
     engine = request.getfixturevalue("postgres_engine")
     _empty_postgres(engine)

@@ -52,9 +52,12 @@ DEFERRED = ["employee_list"]
 """The bundle's non-key material: the applicant brings it later (容缺)."""
 TIMEOUT_MS = 90_000
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: "
-                                 "`make system-deps` or `apt-get install -y chromium`")]
+BROWSER_MARKS = [pytest.mark.slow,
+                 pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: "
+                                    "`make system-deps` or `apt-get install -y chromium`")]
+"""What every browser test file is marked with (``pytestmark = BROWSER_MARKS``)."""
+
+pytestmark = BROWSER_MARKS
 
 
 def _free_port() -> int:

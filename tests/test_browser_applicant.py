@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from tests.test_browser import CHROMIUM, TIMEOUT_MS, _shot, _sideways, serve
+from tests.test_browser import BROWSER_MARKS, TIMEOUT_MS, _shot, _sideways, serve
 from tests.test_browser import browser as chromium  # noqa: F401  (a fixture: the browser)
 
 CREDIT_CODE = "91110000802100433B"
@@ -19,9 +19,7 @@ PHONE = "13812345678"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 PHONE_VIEWPORT = {"width": 390, "height": 844}
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: "
-                                 "`make system-deps` or `apt-get install -y chromium`")]
+pytestmark = BROWSER_MARKS
 
 
 class Outbox:

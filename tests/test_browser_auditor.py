@@ -21,6 +21,7 @@ from flows.casework.demo_history import demo_history
 from flows.casework.tables import Case
 from process_models.catalog import load_catalog_procedure
 from tests.test_browser import (  # noqa: F401  (browser, engine, log_in: fixtures)
+    BROWSER_MARKS,
     CHROMIUM,
     PASSWORD,
     _shot,
@@ -31,9 +32,7 @@ from tests.test_browser import (  # noqa: F401  (browser, engine, log_in: fixtur
     serve,
 )
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: "
-                                 "`make system-deps` or `apt-get install -y chromium`")]
+pytestmark = BROWSER_MARKS
 
 PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1280, "height": 900}

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from flows.casework.tables import Case, Certificate, RatingFollowUp
 from tests.test_browser import (  # noqa: F401  (browser, engine, log_in: fixtures)
+    BROWSER_MARKS,
     CHROMIUM,
     STARTUP,
     _flash,
@@ -31,9 +32,7 @@ from tests.test_browser_applicant import PNG, Outbox, _chinese_only, _plain, app
 
 ENTERPRISE = "某某科技有限公司"
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: "
-                                 "`make system-deps` or `apt-get install -y chromium`")]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

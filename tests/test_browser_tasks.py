@@ -11,6 +11,7 @@ import re
 import pytest
 
 from tests.test_browser import (  # noqa: F401  (the fixtures, under their names)
+    BROWSER_MARKS,
     CHROMIUM,
     _shot,
     _sideways,
@@ -21,9 +22,7 @@ from tests.test_browser import (  # noqa: F401  (the fixtures, under their names
 )
 from tests.test_reform_tasks import LEDGER
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing: "
-                                 "`make system-deps` or `apt-get install -y chromium`")]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module", autouse=True)

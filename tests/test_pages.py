@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,15 +32,9 @@ from simulations.planning.scenario import LEVERS
 
 
 @pytest.fixture
-def engine(tmp_path, sqlite_template):
+def engine(sqlite_engine):
     """A migrated, empty SQLite file (the JSON routes' tests cover PostgreSQL)."""
-    from flows.casework.store import make_engine
-
-    path = tmp_path / "onething.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    yield engine
-    engine.dispose()
+    return sqlite_engine
 
 
 PASSWORD = "correct horse battery staple"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -41,15 +40,9 @@ def step_table(food: str = "10", encoding: str = "gbk") -> bytes:
 
 
 @pytest.fixture
-def engine(tmp_path, sqlite_template):
+def engine(sqlite_engine):
     """A migrated, empty SQLite file."""
-    from flows.casework.store import make_engine
-
-    path = tmp_path / "onething.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    yield engine
-    engine.dispose()
+    return sqlite_engine
 
 
 @pytest.fixture
