@@ -31,6 +31,7 @@ from sqlmodel import Session
 
 from api.i18n import messages
 from flows.casework import workspace
+from process_models._memo import text_memo
 from process_models.errors import InvalidInput, TableError
 from process_models.procedure import Procedure
 from process_models.table_columns import COLUMNS
@@ -176,20 +177,30 @@ def table_xlsx(proc: Procedure) -> bytes:
         return path.read_bytes()
 
 
+@text_memo()
+def _revision_lines(older: str, older_name: str, newer: str, newer_name: str,
+                    language: str) -> tuple[str, ...]:
+    """What changed from the stored definition ``older`` to ``newer`` (each with the name
+    its errors give), in ``language``: kept per pair of texts, since a revision never
+    changes."""
+    from flows.casework.definitions import parse_stored
+
+    return tuple(change_lines(table_changes(parse_stored(older, older_name),
+                                            parse_stored(newer, newer_name)), language))
+
+
 def revision_log(session: Session, workspace_id: str, *, viewer: str,
                  language: str) -> list[dict[str, Any]]:
     """The newest revisions, newest first: number, who, when, and what changed against the
     revision before in ``language`` (the upload: its stored line)."""
-    from process_models.loading import parse_procedure
-
     rows = workspace.revisions(session, workspace_id, viewer=viewer)
-    procs = [parse_procedure(r.definition, file=r.name) for r in rows]
     log = []
-    for i, row in enumerate(rows[:workspace.MAX_REVISIONS_SHOWN]):
-        lines = (change_lines(table_changes(procs[i + 1], procs[i]), language)
-                 if i + 1 < len(rows) else [])
+    for row, older in zip(rows[:workspace.MAX_REVISIONS_SHOWN], [*rows[1:], None],
+                          strict=False):
+        lines = (_revision_lines(older.definition, older.name, row.definition, row.name,
+                                 language) if older is not None else ())
         log.append({"revision": row.revision, "changed_by": row.changed_by,
-                    "changed_at": row.changed_at, "lines": lines or [row.change]})
+                    "changed_at": row.changed_at, "lines": list(lines) or [row.change]})
     return log
 
 
@@ -217,4 +228,4 @@ def workbench_context(session: Session, row: workspace.WorkspaceProcedure, proc:
                                       language=language),
             "details_before": step_details(proc, language),
             "details_after": step_details(after, language),
-            "scenario_logs": scenario_logs(proc, scenarios, language)}
+            "scenario_logs": scenario_logs(row, scenarios, language)}

@@ -274,6 +274,26 @@ def test_each_kept_scenario_shows_its_change_log_by_name_on_the_page(planner_pag
     assert not re.search(r"\bs_[0-9a-f]{6}", log)
 
 
+def test_the_logs_on_the_page_follow_each_revision_and_the_readers_language(planner_page,  # noqa: F811
+                                                                           home):
+    """The page keeps its change logs between requests by the revision's text and the
+    language: an edit shows its line in the history and the kept scenario's log as it now
+    applies; English when asked."""
+    page = planner_page.get(home).text
+    planner_page.post(f"{home}/scenarios", data={
+        "csrf_token": CSRF.search(page).group(1), "name": "合并", "lever": ["merge"]})
+
+    def log(text: str) -> str:
+        return re.search(r'<details class="scenario-log">.*?</details>', text, re.DOTALL)[0]
+
+    assert "limit 10 working days" in log(planner_page.get(home + "?lang=en").text)
+    assert "时限 10 个工作日" in log(planner_page.get(home + "?lang=zh").text)
+    planner_page.post(f"{home}/table", data=table_form(page, committed_days=(1, "4")))
+    page = planner_page.get(home).text
+    assert "时限 4 个工作日" in log(page) and "时限 10 个工作日" not in log(page)
+    assert "<li>「食品经营许可」承诺时限：10 → 4</li>" in page
+
+
 def test_finish_by_lays_the_steps_backwards_on_the_workspace_page(planner_page, home):  # noqa: F811
     page = planner_page.get(home, params={"finish_by": "2025-06-30"}).text
     assert 'id="accept-by"' in page

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from flows.casework._rows import DEFINITIONS, READ_DEFINITION, Transaction
 from flows.casework.audit_chain import definition_digest
 from flows.casework.tables import ProcedureDefinition, aware_time
+from process_models._memo import text_memo
 from process_models.errors import Conflict, InvalidInput, ProcedureNotFound
 from process_models.procedure import Procedure
 
@@ -31,6 +32,7 @@ __all__ = [
     "after_version",
     "catalog_after",
     "catalog_version",
+    "parse_stored",
     "publish_procedure",
     "resolve_procedure",
     "store_procedure",
@@ -42,15 +44,16 @@ WINDOW_FORMS = ("after", "before")
 """The names of the catalog's two versions of a procedure a window may ask for."""
 
 
-@lru_cache(maxsize=64)
-def _parse_stored(definition: str) -> Procedure:
-    """A stored definition, parsed once per process (YAML parsing is the slow part).
+@text_memo()
+def parse_stored(definition: str, file: str = "<stored procedure>") -> Procedure:
+    """A stored definition (a case's, a draft, a workspace revision), parsed once per
+    process while it is in use (YAML parsing is the slow part); ``file`` names it in errors.
 
-    The cached procedure is shared: callers treat definitions as read-only.
+    The procedure is shared: callers treat definitions as read-only.
     """
     from process_models.loading import parse_procedure
 
-    return parse_procedure(definition, file="<stored procedure>")
+    return parse_procedure(definition, file=file)
 
 
 def after_version(version: str) -> str:
@@ -143,7 +146,7 @@ def resolve_procedure(
                 stored = session.exec(
                     query.order_by(col(ProcedureDefinition.stored_at).desc()).limit(1)).first()
         if stored is not None:
-            return _parse_stored(stored)
+            return parse_stored(stored)
     proc = load_catalog_procedure(procedure_id)
     if version is None:
         return proc
@@ -178,7 +181,7 @@ def window_procedure(procedure_id: str, version: str | None = None, *,
                        col(ProcedureDefinition.published_at).is_not(None))
                 .order_by(col(ProcedureDefinition.published_at).desc()).limit(1)).first()
             if stored is not None:
-                return _parse_stored(stored)
+                return parse_stored(stored)
         return catalog_after(procedure_id) or resolve_procedure(procedure_id)
     if procedure_id in catalog_ids() and (found := catalog_version(procedure_id, version)):
         return found
@@ -190,7 +193,7 @@ def window_procedure(procedure_id: str, version: str | None = None, *,
             raise Conflict(f"procedure '{procedure_id}' version '{version}' is a draft; an "
                            "admin publishes it before cases open on it")
         if row is not None:
-            return _parse_stored(row.definition)
+            return parse_stored(row.definition)
     return resolve_procedure(procedure_id, version)
 
 
@@ -209,7 +212,7 @@ def store_procedure(session: Session, proc: Procedure, *, now: datetime) -> tupl
         session.execute(insert(DEFINITIONS), {
             **key, "definition": definition, "stored_at": aware_time(now)})
         return definition, True
-    if _parse_stored(stored) != proc:
+    if parse_stored(stored) != proc:
         raise Conflict(
             f"procedure '{proc.id}' version '{proc.version}' is already stored with a "
             "different definition; give the changed procedure a new version"
@@ -269,11 +272,11 @@ def publish_procedure(session: Session, procedure_id: str, version: str, *, by: 
         tx.audit(None, "definition_published", {
             "procedure_id": procedure_id, "version": version, "by": by,
             "digest": definition_digest(definition)}, at)
-    return _parse_stored(definition)
+    return parse_stored(definition)
 
 
 def case_procedure(case, definition: str | None) -> Procedure:
     """The procedure version ``case`` runs: its stored definition, else the catalog's."""
     if definition is not None:
-        return _parse_stored(definition)
+        return parse_stored(definition)
     return resolve_procedure(case.procedure_id, case.procedure_version)

@@ -179,11 +179,12 @@ def revisions(session: Session, workspace_id: str, *,
 
 def read_procedure(session: Session, workspace_id: str, *,
                    viewer: str) -> tuple[WorkspaceProcedure, Procedure]:
-    """The newest revision of a workspace procedure ``viewer`` may see, and the procedure."""
-    from process_models.loading import parse_procedure
+    """The newest revision of a workspace procedure ``viewer`` may see, and the procedure
+    (shared with other readers of the same definition: read-only)."""
+    from flows.casework.definitions import parse_stored
 
     row = _newest(session, workspace_id, viewer)
-    return row, parse_procedure(row.definition, file=row.name)
+    return row, parse_stored(row.definition, row.name)
 
 
 def list_procedures(session: Session, viewer: str) -> list[WorkspaceProcedure]:
