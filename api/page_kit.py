@@ -33,7 +33,7 @@ from process_models.procedure import Procedure
 
 __all__ = ["NAV", "STATIC_DIR", "TEMPLATES_DIR", "back", "catalog_audit_report",
            "catalog_procedures", "demo_county_report", "department_names", "error_page", "flash", "gate",
-           "language", "local_time", "may", "render", "stale_form", "templates", "to_login"]
+           "is_fragment", "language", "local_time", "may", "render", "stale_form", "templates", "to_login"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -67,6 +67,12 @@ NAV = [("nav.desk", "/desk", "cases:open"), ("nav.inbox", "/inbox", "cases:decid
 def language(request: Request) -> str:
     """The visitor's language: ``?lang=``, else the language cookie, else Chinese."""
     return choose_language(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
+
+
+def is_fragment(request: Request) -> bool:
+    """Whether the page's script asks for a fragment to fill a box with (``X-Fragment: 1``),
+    not a page of its own."""
+    return request.headers.get("x-fragment") == "1"
 
 
 def may(user: User | None, action: str) -> bool:

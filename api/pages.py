@@ -46,7 +46,7 @@ from api.i18n import (
 )
 from api.models import error_status, public_message
 from api.names import display_name
-from api.page_kit import STATIC_DIR, render
+from api.page_kit import STATIC_DIR, is_fragment, render
 from api.page_kit import back as _back
 from api.page_kit import catalog_procedures as _catalog
 from api.page_kit import department_names as _department_names
@@ -490,7 +490,7 @@ def decide(request: Request, user: PageUser, session: SessionDep, engine: Engine
 def _planner(request: Request, user: User, session: Session, procedure_id: str,
              levers: list[str], scenario_text: str | Scenario | None,
              finish_by: str) -> Response:
-    from api.planner_page import planner_context, scenario_of
+    from api.planner_page import advice, planner_context, scenario_of
     from process_models.calendar import parse_date
     from simulations.planning.scenario import Scenario
 
@@ -500,12 +500,13 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
         "procedure_id": procedure_id, "levers": levers, "tickable": TICKABLE_LEVERS,
         "metrics": METRICS, "uploaded": scenario_text is not None, "finish_by": finish_by,
         "scenario_name": scenario_text.name if isinstance(scenario_text, Scenario) else None,
+        "advice_src": f"/planner/advice?procedure_id={quote(procedure_id)}",
     }
     try:
         due = parse_date(finish_by, path="finish_by") if finish_by else None
         before = casework.resolve_procedure(procedure_id, session=session, drafts=True)
         context.update(planner_context(before, scenario_text or scenario_of(procedure_id, levers),
-                                       due, language))
+                                       due, language), advice=advice(before, wait=False))
     except OnethingError as error:
         return render(request, "planner.html", user, status_code=error_status(error),
                       error=public_message(error), **context)
@@ -529,6 +530,25 @@ def read_planner(request: Request, user: PageUser, session: SessionDep,
         return _error_page(request, user, error)
     return _planner(request, user, session, procedure_id,
                     request.query_params.getlist("lever"), chosen, finish_by)
+
+
+@router.get("/planner/advice")
+def read_planner_advice(request: Request, user: PageUser, session: SessionDep,
+                        procedure_id: str = "newborn") -> Response:
+    """The advisor's ranking of a procedure: a fragment the planner page fetches after load
+    when it was not computed yet (a page of its own without script)."""
+    from api.planner_page import advice
+
+    if refused := _gate(request, user, "simulations:run"):
+        return refused
+    try:
+        before = casework.resolve_procedure(procedure_id, session=session, drafts=True)
+        ranking = advice(before)
+    except OnethingError as error:
+        return _error_page(request, user, error)
+    return render(request, "_advice.html" if is_fragment(request) else "planner_advice.html",
+                  user, advice=ranking, procedure_id=procedure_id,
+                  procedure_name=display_name(before, _language(request)))
 
 
 @router.post("/planner")

@@ -8,17 +8,17 @@ function behind ``onething simulate --finish-by``).
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from api.i18n import messages
 from api.models import plain
 from api.names import change_sentence, display_name, names_of
+from process_models._memo import text_memo
 from process_models.procedure import Procedure
 from simulations.planning.scenario import Scenario
 
-__all__ = ["catalog_reform", "planner_context", "scenario_of", "step_bases"]
+__all__ = ["advice", "catalog_reform", "planner_context", "scenario_of", "step_bases"]
 
 
 def catalog_reform(scenario_id: str) -> Scenario:
@@ -86,25 +86,40 @@ def _backward(before: Procedure, after: Procedure, finish_by: date,
                       in sorted(back.dates.items(), key=lambda kv: (kv[1], names[kv[0]]))]}
 
 
-@lru_cache(maxsize=64)
+@text_memo()
 def _advice(procedure_json: str) -> dict[str, Any]:
     """The advisor's ranking of the procedure written as ``procedure_json``, as plain data.
 
-    The advisor applies every lever to every step it fits (seconds on 工程建设项目审批), and a
-    planner asks again for the same procedure with each tick: kept per procedure content,
-    so an edited draft is advised anew."""
+    The advisor applies every lever to every step it fits (half a second on 工程建设项目审批),
+    and a planner asks again for the same procedure with each tick: kept per procedure
+    content, so an edited draft is advised anew."""
     from simulations.planning.advisor import advise
 
     return plain(advise(Procedure.model_validate_json(procedure_json)).as_dict())
 
 
+def advice(before: Procedure, *, wait: bool = True) -> dict[str, Any] | None:
+    """The advisor's ranking of ``before`` as plain data; without ``wait``, only when it is
+    computed already (else ``None``: the planner page fetches it after load, so its first
+    visit does not wait for the advisor).
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> fresh = load_catalog_procedure("newborn").model_copy(update={"note": "a fresh copy"})
+    >>> advice(fresh, wait=False) is None, len(advice(fresh)["options"]) > 0
+    (True, True)
+    >>> advice(fresh, wait=False)["procedure_id"]
+    'newborn'
+    """
+    key = before.model_dump_json()
+    return _advice(key) if wait else _advice.peek(key)
+
+
 def planner_context(before: Procedure, scenario_text: str | Scenario | None,
-                    finish_by: date | None, language: str, *,
-                    with_advice: bool = True) -> dict[str, Any]:
+                    finish_by: date | None, language: str) -> dict[str, Any]:
     """Everything the planner page shows of ``before`` reformed by ``scenario_text`` (YAML
     or a checked :class:`~simulations.planning.scenario.Scenario`; ``None``: the catalog's
-    scenario), and the reformed procedure (``after``); the advisor's ranking unless
-    ``with_advice`` is false. Raises the domain's one-line errors."""
+    scenario), and the reformed procedure (``after``). Raises the domain's one-line
+    errors."""
     from api.waterfall import waterfall
     from process_models.provenance import sourced_line
     from simulations.planning.gantt_svg import gantt_svg
@@ -128,7 +143,6 @@ def planner_context(before: Procedure, scenario_text: str | Scenario | None,
         "change_sentence": lambda change: change_sentence(change, strings, names),
         "waterfall": bars, "waterfall_top": max(bar.high for bar in bars),
         "procedure_name": display_name(before, language),
-        "advice": _advice(before.model_dump_json()) if with_advice else None,
         "gantt": gantt_svg(before, after, lang=language), "bases": step_bases(before, language),
         "sourced": {"before": sourced_line([before], language=language),
                     "after": sourced_line([after], language=language)},

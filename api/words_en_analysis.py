@@ -531,4 +531,7 @@ EN_ANALYSIS: dict[str, str] = {
     "county.upload_failed": "The list could not be read (fix the row and column named, then upload again): {message}",
     "logaudit.basis": "Basis: fitted to the log {log} ({first} to {last}, {cases} cases)",
     "logaudit.count": "{cases} cases, fitted to the log",
+    # the planner's advice fetched after load when not yet computed (api/pages.py)
+    "planner.advice_link": "See the advisor's ranking (the first time takes a few seconds)",
+    "planner.back": "Back to the planner",
 }

@@ -493,4 +493,7 @@ ZH_ANALYSIS: dict[str, str] = {
     "county.upload_failed": "清单无法读取（请按所指的行、列修改后重传）：{message}",
     "logaudit.basis": "依据：拟合自日志 {log}（{first} 至 {last}，{cases} 件案件）",
     "logaudit.count": "{cases} 件案件，拟合自日志",
+    # the planner's advice fetched after load when not yet computed (api/pages.py)
+    "planner.advice_link": "查看改革建议排序（首次计算需数秒）",
+    "planner.back": "返回改革模拟",
 }

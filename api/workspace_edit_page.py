@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import PageUser, SessionDep
 from api.i18n import messages
-from api.page_kit import back, error_page, gate, language, render, stale_form
+from api.page_kit import back, error_page, gate, is_fragment, language, render, stale_form
 from api.security import check_csrf
 from api.workspace_edit import (
     EDIT_KEYS,
@@ -183,6 +183,5 @@ def read_workspace_risk(request: Request, user: PageUser, session: SessionDep,
         risk = risk_figures(proc, after, language(request))
     except OnethingError as error:
         return error_page(request, user, error)
-    fragment = request.headers.get("x-fragment") == "1"
-    return render(request, "_risk.html" if fragment else "workspace_risk.html", user,
-                  row=row, risk=risk)
+    return render(request, "_risk.html" if is_fragment(request) else "workspace_risk.html",
+                  user, row=row, risk=risk)

@@ -111,8 +111,7 @@ def _figures(before: Procedure, levers: list[str], lang: str, *,
     from api.workspace import graph_figures, workspace_scenario
     from api.workspace_view import risk_figures
 
-    context = planner_context(before, workspace_scenario(before, levers), finish_by, lang,
-                              with_advice=False)
+    context = planner_context(before, workspace_scenario(before, levers), finish_by, lang)
     after = context["after"]
     drawn = {"graph_before": graph_figures(before, lang, link="#before-step-{id}"),
              "graph_after": graph_figures(after, lang, link="#after-step-{id}")} if graphs else {}

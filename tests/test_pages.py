@@ -243,7 +243,8 @@ def test_a_decision_without_the_csrf_token_changes_nothing_and_says_so_in_chines
 @pytest.mark.parametrize(("identity", "path"), [
     ("planner", "/board"), ("planner", "/desk"), ("planner", "/inbox"),
     ("auditor", "/desk"), ("auditor", "/inbox"), ("clerk", "/desk"), ("clerk", "/planner"),
-    ("front_desk", "/auditor"), ("front_desk", "/planner"), ("front_desk", "/inbox")])
+    ("clerk", "/planner/advice"), ("front_desk", "/auditor"), ("front_desk", "/planner"),
+    ("front_desk", "/inbox")])
 def test_a_page_of_another_role_answers_403(login, identity, path):
     answer = login(identity).get(path)
     assert answer.status_code == 403
@@ -463,13 +464,44 @@ def test_the_desk_names_the_version_it_opens(login):
 # --- planner and auditor ----------------------------------------------------------------------
 
 
-def test_the_planner_shows_before_after_advice_and_the_gantt_chart(login):
-    text = login("planner").get("/planner?procedure_id=newborn&lever=parallelise").text
-    assert 'data-metric="elapsed_working_days"' in text
+@pytest.fixture
+def fresh_advice(monkeypatch):
+    """The advisor's rankings as if none had been computed in this process yet."""
+    from api import planner_page
+    from process_models._memo import MEMO_CHARS, TextMemo
+
+    monkeypatch.setattr(planner_page, "_advice",
+                        TextMemo(planner_page._advice.__wrapped__, MEMO_CHARS))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_planner_shows_before_after_the_gantt_chart_and_the_advice_once_computed(
+        login, fresh_advice, lang):
+    """The page does not wait for the advisor (seconds on a large procedure): its box
+    fetches the ranking after load (a link to its own page without script); once computed,
+    the page shows it itself."""
+    browser = login("planner")
+    planner = f"/planner?procedure_id=newborn&lever=parallelise&lang={lang}"
+    text = browser.get(planner).text
     assert re.search(r'data-metric="elapsed_working_days"><td>[^<]+</td>'
                      r'<td class="num">32.0</td><td class="num">(\d+\.\d)</td>', text)
-    assert 'id="advice"' in text and "<svg" in text
-    assert "串联改并联" in text
+    assert "<svg" in text and MESSAGES[lang]["lever.parallelise"] in text
+    assert 'id="advice"' not in text
+    assert ('<div id="advice-box" data-fragment="/planner/advice?procedure_id=newborn"'
+            in text)
+    fragment = browser.get("/planner/advice?procedure_id=newborn",
+                           headers={"X-Fragment": "1"}).text
+    assert fragment.lstrip().startswith('<table class="advice" id="advice">')
+    assert MESSAGES[lang]["lever.parallelise"] in fragment
+    own_page = browser.get("/planner/advice?procedure_id=newborn").text
+    assert MESSAGES[lang]["planner.back"] in own_page and 'id="advice"' in own_page
+    assert 'id="advice"' in browser.get(planner).text
+
+
+def test_the_advice_of_an_unknown_procedure_is_one_line_on_its_page(login):
+    answer = login("planner").get("/planner/advice?procedure_id=newbron")
+    assert answer.status_code == 404
+    assert "newbron" in answer.text and "newborn" in answer.text
 
 
 @pytest.mark.parametrize("procedure_id", catalog_ids())

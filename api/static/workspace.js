@@ -1,36 +1,11 @@
 // The workspace procedure page's small script (served from /static, no CDN). Without it
 // the page works as it is: the table saves by form post, a step's details open from the
-// graph by anchor, and the risk is a link to its own page. With it:
-// - the risk (Monte-Carlo) is fetched after load, showing 计算中… with a progress bar;
+// graph by anchor, and the risk is a link to its own page (window.js fetches it after
+// load). With it:
 // - the step table is checked as the planner types (the form posted to data-check), the
 //   problem shown against its row and column;
 // - 加一行 adds an empty row to the step table.
 "use strict";
-
-function loadRisk() {
-  const box = document.getElementById("risk");
-  if (!box || !box.dataset.src) {
-    return;
-  }
-  box.setAttribute("aria-busy", "true");
-  box.innerHTML = "";
-  const waiting = document.createElement("p");
-  waiting.className = "computing";
-  waiting.textContent = box.dataset.computing + " ";
-  waiting.appendChild(document.createElement("progress"));
-  box.appendChild(waiting);
-  fetch(box.dataset.src, {headers: {"X-Fragment": "1"}, credentials: "same-origin"})
-    .then((answer) => answer.ok ? answer.text() : Promise.reject(answer.status))
-    .then((fragment) => { box.innerHTML = fragment; })
-    .catch(() => {
-      box.innerHTML = "";
-      const link = document.createElement("a");
-      link.href = box.dataset.src;
-      link.textContent = box.dataset.computing.replace("…", "");
-      box.appendChild(link);
-    })
-    .finally(() => box.removeAttribute("aria-busy"));
-}
 
 function markProblem(form, status, answer) {
   for (const cell of form.querySelectorAll(".fault-cell")) {
@@ -114,7 +89,6 @@ function addRows(form) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  loadRisk();
   const form = document.getElementById("table-form");
   if (form) {
     checkTable(form);
