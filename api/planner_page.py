@@ -16,9 +16,10 @@ from api.models import plain
 from api.names import change_sentence, display_name, names_of
 from process_models._memo import text_memo
 from process_models.procedure import Procedure
-from simulations.planning.scenario import Scenario
+from simulations.planning.scenario import Reform, Scenario
 
-__all__ = ["advice", "catalog_reform", "planner_context", "scenario_of", "step_bases"]
+__all__ = ["advice", "catalog_reform", "planner_context", "reform_context", "scenario_of",
+           "step_bases"]
 
 
 def catalog_reform(scenario_id: str) -> Scenario:
@@ -120,15 +121,20 @@ def planner_context(before: Procedure, scenario_text: str | Scenario | None,
     or a checked :class:`~simulations.planning.scenario.Scenario`; ``None``: the catalog's
     scenario), and the reformed procedure (``after``). Raises the domain's one-line
     errors."""
-    from api.waterfall import waterfall
-    from process_models.provenance import sourced_line
-    from simulations.planning.gantt_svg import gantt_svg
     from simulations.planning.scenario import reform, scenario_for
 
     scenario = (scenario_text if isinstance(scenario_text, Scenario)
                 else scenario_for(before, scenario_text))
-    result = reform(before, scenario)
-    after = result.after
+    return reform_context(reform(before, scenario), finish_by, language)
+
+
+def reform_context(result: Reform, finish_by: date | None, language: str) -> dict[str, Any]:
+    """What :func:`planner_context` shows of a reform already computed (``result``)."""
+    from api.waterfall import waterfall
+    from process_models.provenance import sourced_line
+    from simulations.planning.gantt_svg import gantt_svg
+
+    before, after = result.before, result.after
     targets: dict[str, tuple[str, ...]] = {}
     for c in result.changes:
         if c.source:

@@ -23,13 +23,14 @@ from typing import Any
 
 from api.names import display_name
 from api.uploads import upload_name
+from process_models._memo import text_memo
 from process_models.errors import InvalidInput, ProcedureSyntaxError
 from process_models.procedure import Procedure
 
 __all__ = ["COMPRESS_FACTOR", "LOG_HEADER", "MAX_UPLOAD_BYTES", "NOTHING_TO_ACT_ON",
            "UPLOAD_TYPES", "WORKSPACE_LEVERS", "check_levers", "discovered_procedure",
            "graph_figures", "lever_entries", "procedure_from_upload", "reformed", "scenario_text",
-           "workspace_scenario"]
+           "workspace_reform", "workspace_scenario"]
 
 MAX_UPLOAD_BYTES = 2_000_000
 """The largest file a planner uploads to the workspace."""
@@ -216,6 +217,21 @@ def reformed(before: Procedure, levers: list[str]):
     from simulations.planning.scenario import reform
 
     return reform(before, workspace_scenario(before, levers))
+
+
+def workspace_reform(row: Any, levers: list[str]):
+    """:func:`reformed` of a stored workspace revision ``row`` (its procedure and its
+    levers' changes, figures and attribution), kept per definition text and ticked levers:
+    the procedure page, its scenarios' change logs, the comparison and the risk ask for the
+    same reforms again and again. Shared by every caller: read-only."""
+    return _stored_reform(row.definition, row.name, tuple(check_levers(levers)))
+
+
+@text_memo()
+def _stored_reform(definition: str, name: str, levers: tuple[str, ...]):
+    from flows.casework.definitions import parse_stored
+
+    return reformed(parse_stored(definition, name), list(levers))
 
 
 def graph_figures(proc: Procedure, language: str, *, link: str | None = None) -> dict[str, Any]:

@@ -172,15 +172,15 @@ def read_workspace_risk(request: Request, user: PageUser, session: SessionDep,
                         workspace_id: str) -> Response:
     """The Monte-Carlo risk of the ticked levers with its distribution chart: a fragment
     the page fetches after load (a page of its own without script)."""
-    from api.workspace import reformed
+    from api.workspace import workspace_reform
     from api.workspace_view import risk_figures
 
     if refused := gate(request, user, ACTION):
         return refused
     try:
-        row, proc = workspace.read_procedure(session, workspace_id, viewer=user.username)
-        after = reformed(proc, request.query_params.getlist("lever")).after
-        risk = risk_figures(proc, after, language(request))
+        row = workspace.read_procedure(session, workspace_id, viewer=user.username)[0]
+        result = workspace_reform(row, request.query_params.getlist("lever"))
+        risk = risk_figures(result.before, result.after, language(request))
     except OnethingError as error:
         return error_page(request, user, error)
     return render(request, "_risk.html" if is_fragment(request) else "workspace_risk.html",

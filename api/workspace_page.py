@@ -27,7 +27,6 @@ from api.workspace import MAX_UPLOAD_BYTES, WORKSPACE_LEVERS
 from flows.casework import workspace
 from flows.casework.accounts import User
 from process_models.errors import Forbidden, NotFound, OnethingError
-from process_models.procedure import Procedure
 
 __all__ = ["PREVIEW_ROWS", "procedure_page", "router"]
 
@@ -100,19 +99,20 @@ async def upload_workspace_procedure(request: Request, user: PageUser, session: 
                 stored.format(name=proc.name, steps=len(proc.steps)))
 
 
-def _figures(before: Procedure, levers: list[str], lang: str, *,
+def _figures(row: workspace.WorkspaceProcedure, levers: list[str], lang: str, *,
              finish_by: date | None = None, with_risk: bool = True,
              graphs: bool = True) -> dict[str, Any]:
     """Before/after figures, waterfall, change log, Gantt, risk (unless ``with_risk`` is
     false: the page fetches it after load), the graphs before and after unless ``graphs`` is
     false (the comparison shows none) and, given ``finish_by``, the steps laid backwards, of
-    one scenario."""
-    from api.planner_page import planner_context
-    from api.workspace import graph_figures, workspace_scenario
+    one scenario of the revision ``row``."""
+    from api.planner_page import reform_context
+    from api.workspace import graph_figures, workspace_reform
     from api.workspace_view import risk_figures
 
-    context = planner_context(before, workspace_scenario(before, levers), finish_by, lang)
-    after = context["after"]
+    result = workspace_reform(row, levers)
+    before, after = result.before, result.after
+    context = reform_context(result, finish_by, lang)
     drawn = {"graph_before": graph_figures(before, lang, link="#before-step-{id}"),
              "graph_after": graph_figures(after, lang, link="#after-step-{id}")} if graphs else {}
     return {**context, **drawn,
@@ -152,7 +152,7 @@ def procedure_page(request: Request, user: User, session: Session, workspace_id:
         levers = _scenario_levers(session, row.owner, scenario or None,
                                   request.query_params.getlist("lever"))
         due = parse_date(finish_by, path="finish_by") if finish_by else None
-        figures = _figures(proc, levers, lang, finish_by=due, with_risk=False)
+        figures = _figures(row, levers, lang, finish_by=due, with_risk=False)
         scenarios = workspace.list_scenarios(session, workspace_id, owner=row.owner)
         extra = workbench_context(session, row, proc, figures["after"], scenarios,
                                   user.username, lang, **edit)
@@ -196,11 +196,11 @@ def compare_workspace_scenarios(request: Request, user: PageUser, session: Sessi
         return refused
     lang = language(request)
     try:
-        row, proc = workspace.read_procedure(session, workspace_id, viewer=user.username)
+        row = workspace.read_procedure(session, workspace_id, viewer=user.username)[0]
         sides = []
         for scenario_id in (a, b):
             kept = workspace.read_scenario(session, scenario_id, owner=row.owner)
-            sides.append({"scenario": kept, **_figures(proc, list(kept.levers), lang,
+            sides.append({"scenario": kept, **_figures(row, list(kept.levers), lang,
                                                        graphs=False)})
     except OnethingError as error:
         return error_page(request, user, error)

@@ -22,7 +22,6 @@ import numpy as np
 
 from api.i18n import messages
 from api.names import change_sentence, names_of
-from process_models._memo import text_memo
 from process_models.procedure import Procedure
 
 __all__ = ["CHART_BINS", "RISK_RUNS", "distribution_svg", "risk_figures", "scenario_logs",
@@ -118,25 +117,18 @@ def scenario_logs(row: Any, scenarios: list[Any], language: str) -> dict[str, li
     """Each kept scenario's change log (scenario id → sentences in ``language``, names not
     ids, :func:`api.names.change_sentence`) on the workspace revision ``row``; a scenario
     that no longer applies to the procedure as it now stands says why in its one line."""
-    return {s.id: list(_change_log(row.definition, row.name, tuple(s.levers), language))
-            for s in scenarios}
-
-
-@text_memo()
-def _change_log(definition: str, name: str, levers: tuple[str, ...],
-                language: str) -> tuple[str, ...]:
-    """The change log of ``levers`` on the stored ``definition`` (named ``name`` in errors),
-    in ``language``: kept per definition text, since a revision never changes."""
     from api.models import public_message
-    from api.workspace import reformed
-    from flows.casework.definitions import parse_stored
+    from api.workspace import workspace_reform
     from process_models.errors import OnethingError
 
-    before = parse_stored(definition, name)
-    try:
-        result = reformed(before, list(levers))
-    except OnethingError as error:
-        return (public_message(error),)
     strings = messages(language)
-    names = names_of(before, result.after, language=language)
-    return tuple(change_sentence(c, strings, names) for c in result.changes)
+    logs = {}
+    for scenario in scenarios:
+        try:
+            result = workspace_reform(row, list(scenario.levers))
+        except OnethingError as error:
+            logs[scenario.id] = [public_message(error)]
+            continue
+        names = names_of(result.before, result.after, language=language)
+        logs[scenario.id] = [change_sentence(c, strings, names) for c in result.changes]
+    return logs

@@ -106,11 +106,11 @@ def read_workspace_graph(workspace_id: WorkspaceId, session: SessionDep, user: P
                          lever: LeverQuery = [],  # noqa: B006
                          lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> Response:
     """The dependency graph as layered SVG (after the levers, when any are given)."""
-    from api.workspace import reformed
+    from api.workspace import workspace_reform
     from simulations.planning.graph_drawing import graph_layout, graph_svg
 
-    proc = workspace.read_procedure(session, workspace_id, viewer=user.username)[1]
-    drawn = reformed(proc, lever).after if lever else proc
+    row, proc = workspace.read_procedure(session, workspace_id, viewer=user.username)
+    drawn = workspace_reform(row, lever).after if lever else proc
     return Response(graph_svg(graph_layout(drawn), lang=lang), media_type="image/svg+xml")
 
 
@@ -132,10 +132,10 @@ def read_workspace_report(workspace_id: WorkspaceId, session: SessionDep, user: 
 def create_workspace_scenario(workspace_id: WorkspaceId, body: ScenarioCreate,
                               session: SessionDep, user: Planner) -> ScenarioPublic:
     """Keep a named set of ticked levers for a workspace procedure."""
-    from api.workspace import check_levers, reformed
+    from api.workspace import check_levers, workspace_reform
 
-    proc = workspace.read_procedure(session, workspace_id, viewer=user.username)[1]
-    reformed(proc, body.levers)  # a scenario kept is one that applies
+    stored = workspace.read_procedure(session, workspace_id, viewer=user.username)[0]
+    workspace_reform(stored, body.levers)  # a scenario kept is one that applies
     row = workspace.save_scenario(session, workspace_id, owner=user.username, name=body.name,
                                   levers=check_levers(body.levers), now=datetime.now(UTC))
     return ScenarioPublic(**row.model_dump(include={"id", "name", "levers", "saved_at"}))
