@@ -270,13 +270,16 @@ def _sideways(page) -> list[str]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_planner_shows_the_waterfall_and_the_latest_dates(log_in, lang):
     """The waterfall runs from the days before through each lever kind to the days after;
-    a date in "须在此日前办结" lays the reformed steps backwards, by name; nothing of the
-    other language is left and nothing runs off the page, at 1280 px or on a 390 px phone."""
+    a date in "须在此日前办结" lays the reformed steps backwards, by name; the advisor's
+    ranking fills in after load; nothing of the other language is left and nothing runs off
+    the page, at 1280 px or on a 390 px phone."""
     from api.i18n import MESSAGES
 
     planner = log_in("planner")
     planner.goto(f"{PLANNER}&lang={lang}")
     t = MESSAGES[lang]
+    planner.wait_for_selector("#advice tbody tr")
+    assert planner.locator("#advice tbody tr").count() > 3
     bars = planner.locator("#waterfall li")
     assert bars.first.get_attribute("data-lever") == "before"
     assert bars.last.get_attribute("data-lever") == "after"
@@ -286,8 +289,8 @@ def test_the_planner_shows_the_waterfall_and_the_latest_dates(log_in, lang):
     assert planner.locator("#backward tbody tr").count() > 10
     assert t["planner.backward"] in planner.inner_text("main")
     if lang == "zh":
-        waterfall = planner.inner_text("#waterfall")
-        assert "串联改并联" in waterfall and "Parallelise" not in waterfall
+        waterfall, advice = planner.inner_text("#waterfall"), planner.inner_text("#advice")
+        assert "串联改并联" in waterfall and "Parallelise" not in waterfall + advice
         assert not re.search(r"[A-Za-z]{3,}", planner.inner_text("#accept-by"))
     assert _sideways(planner) == []
     _shot(planner, f"09-planner-{lang}")
