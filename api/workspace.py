@@ -23,7 +23,7 @@ from typing import Any
 
 from api.names import display_name
 from api.uploads import upload_name
-from process_models._memo import text_memo
+from process_models._memo import MEMO_CHARS, text_memo
 from process_models.errors import InvalidInput, ProcedureSyntaxError
 from process_models.procedure import Procedure
 
@@ -227,7 +227,7 @@ def workspace_reform(row: Any, levers: list[str]):
     return _stored_reform(row.definition, row.name, tuple(check_levers(levers)))
 
 
-@text_memo()
+@text_memo(max_chars=MEMO_CHARS // 2)   # each holds two procedures, before and after
 def _stored_reform(definition: str, name: str, levers: tuple[str, ...]):
     from flows.casework.definitions import parse_stored
 
