@@ -127,6 +127,36 @@ loads a procedure."""
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False, use_enum_values=False)
 
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> _Model:
+        """A copy of this definition and all it holds, field by field (``model_copy(deep=True)``,
+        which every lever makes). A definition is a tree of models, lists, dicts and immutable
+        values, so ``copy.deepcopy``'s memo and dispatch, half a lever's time on a 200-step
+        procedure, buy nothing; an object held twice is copied twice, equal.
+
+        >>> step = Step(id="a", name="甲", department="d", committed=Limit(days=1))
+        >>> twin = step.model_copy(deep=True)
+        >>> twin == step, twin.committed is step.committed, twin.depends_on is step.depends_on
+        (True, False, False)
+        """
+        copied = type(self).__new__(type(self))
+        object.__setattr__(copied, "__dict__",
+                           {k: _copied(v) for k, v in self.__dict__.items()})
+        object.__setattr__(copied, "__pydantic_fields_set__", set(self.__pydantic_fields_set__))
+        object.__setattr__(copied, "__pydantic_extra__", None)
+        object.__setattr__(copied, "__pydantic_private__", None)
+        return copied
+
+
+def _copied(value: Any) -> Any:
+    """``value`` copied as :meth:`_Model.__deepcopy__` copies a field."""
+    if isinstance(value, _Model):
+        return value.__deepcopy__()
+    if type(value) is list:
+        return [_copied(v) for v in value]
+    if type(value) is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    return value   # str, numbers, enums, dates, None: immutable
+
 
 class AliasEnum(str, Enum):
     """A string enum that also accepts Chinese (and other) aliases on input."""
