@@ -19,13 +19,16 @@ process_models.errors.InvalidInput: 开店.txt: unknown file type '.txt'; upload
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.names import display_name
 from api.uploads import upload_name
 from process_models._memo import MEMO_CHARS, text_memo
 from process_models.errors import InvalidInput, ProcedureSyntaxError
 from process_models.procedure import Procedure
+
+if TYPE_CHECKING:
+    from flows.casework.workspace import WorkspaceProcedure
 
 __all__ = ["COMPRESS_FACTOR", "LOG_HEADER", "MAX_UPLOAD_BYTES", "NOTHING_TO_ACT_ON",
            "UPLOAD_TYPES", "WORKSPACE_LEVERS", "check_levers", "discovered_procedure",
@@ -219,7 +222,7 @@ def reformed(before: Procedure, levers: list[str]):
     return reform(before, workspace_scenario(before, levers))
 
 
-def workspace_reform(row: Any, levers: list[str]):
+def workspace_reform(row: WorkspaceProcedure, levers: list[str]):
     """:func:`reformed` of a stored workspace revision ``row`` (its procedure and its
     levers' changes, figures and attribution), kept per definition text and ticked levers:
     the procedure page, its scenarios' change logs, the comparison and the risk ask for the

@@ -16,13 +16,16 @@ load (``/workspace/{id}/risk``), so the page shows at once and says 计算中…
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from api.i18n import messages
 from api.names import change_sentence, names_of
 from process_models.procedure import Procedure
+
+if TYPE_CHECKING:
+    from flows.casework.workspace import WorkspaceProcedure
 
 __all__ = ["CHART_BINS", "RISK_RUNS", "distribution_svg", "risk_figures", "scenario_logs",
            "step_details"]
@@ -113,7 +116,8 @@ def distribution_svg(before: np.ndarray, after: np.ndarray, language: str) -> st
     return "".join(out)
 
 
-def scenario_logs(row: Any, scenarios: list[Any], language: str) -> dict[str, list[str]]:
+def scenario_logs(row: WorkspaceProcedure, scenarios: list[Any],
+                  language: str) -> dict[str, list[str]]:
     """Each kept scenario's change log (scenario id → sentences in ``language``, names not
     ids, :func:`api.names.change_sentence`) on the workspace revision ``row``; a scenario
     that no longer applies to the procedure as it now stands says why in its one line."""
