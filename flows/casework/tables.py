@@ -198,6 +198,7 @@ class Case(SQLModel, table=True):
     close_reason: str | None = None
     colour: str | None = Field(default=None, max_length=10)
     version: int = 1
+    changed_seq: int = 0
 
 
 class CaseStep(SQLModel, table=True):
