@@ -108,6 +108,11 @@ class OnethingError(Exception):
         Where in the document: ``steps[3].depends_on[0]``, or a CLI option name.
     suggestion : str, optional
         A did-you-mean value, appended as ``(did you mean 'x'?)``.
+    reason : str, optional
+        What went wrong as a key, for a page to say it in its reader's language
+        (``api/i18n.py``: ``error.<reason>``), with ``values`` filling in its blanks.
+    values : dict, optional
+        The values a ``reason`` names (the bad value, a limit, a name).
     """
 
     def __init__(
@@ -118,12 +123,16 @@ class OnethingError(Exception):
         line: int | None = None,
         path: str | None = None,
         suggestion: str | None = None,
+        reason: str | None = None,
+        values: dict[str, Any] | None = None,
     ) -> None:
         self.message = message
         self.file = file
         self.line = line
         self.path = path
         self.suggestion = suggestion
+        self.reason = reason
+        self.values = values or {}
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -258,3 +267,7 @@ class DecisionConflict(Conflict):
 
 class Forbidden(OnethingError, PermissionError):
     """The current user's role or department does not allow this."""
+
+
+class ReadOnly(Forbidden):
+    """Something shared with the current user read-only: only its owner changes it."""
