@@ -27,9 +27,19 @@ from process_models.errors import InvalidInput, ProcedureSyntaxError
 from process_models.procedure import Procedure
 
 __all__ = ["COMPRESS_FACTOR", "LOG_HEADER", "MAX_UPLOAD_BYTES", "NOTHING_TO_ACT_ON",
-           "UPLOAD_TYPES", "WORKSPACE_LEVERS", "check_levers", "discovered_procedure",
+           "UPLOAD_TYPES", "WORKSPACE_LEVERS", "WORKSPACE_READ", "WORKSPACE_WRITE",
+           "check_levers", "discovered_procedure",
            "graph_figures", "lever_entries", "procedure_from_upload", "reformed", "scenario_text",
            "workspace_scenario"]
+
+WORKSPACE_READ = "simulations:run"
+"""The action of reading workspace procedures (one's own and those shared with one):
+planners, auditors and admins (:data:`api.deps.PERMISSIONS`). A read computes a procedure's
+figures, graphs and risk, so it is running simulations; the roles that hold it are those a
+procedure may be shared with."""
+
+WORKSPACE_WRITE = "procedures:write"
+"""The action of uploading and changing one's own workspace procedures (planners, admins)."""
 
 MAX_UPLOAD_BYTES = 2_000_000
 """The largest file a planner uploads to the workspace."""
