@@ -85,6 +85,17 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str | None:
     return best[2] if best else None
 
 
+def worded(template: str, values: dict[str, Any], *, either: str = " or ") -> str:
+    """``template`` with its ``{name}`` blanks filled from ``values``, a list joined by
+    ``either``: the line of an error's ``reason`` in any language.
+
+    >>> worded("{value} is not allowed; use {choices}", {"value": "'月'", "choices": ["日", "周"]})
+    "'月' is not allowed; use 日 or 周"
+    """
+    return template.format_map({key: either.join(map(str, value)) if isinstance(value, list)
+                                else value for key, value in values.items()})
+
+
 def _may_be_close(a: int, b: int) -> bool:
     """Whether texts of lengths ``a`` and ``b`` can pass :func:`did_you_mean`'s test: the
     edit distance is at least the length difference and the similarity ratio at most
