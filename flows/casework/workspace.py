@@ -179,7 +179,8 @@ def undo_revision(session: Session, workspace_id: str, *, owner: str,
 
 def set_shared(session: Session, workspace_id: str, *, owner: str, shared: bool) -> None:
     """Share a workspace procedure read-only with every colleague who reads workspaces, or
-    stop; committed. Every revision follows, so an older one never shows a colleague what is no longer shared."""
+    stop; committed. Every revision follows, so an older one never shows a colleague what
+    is no longer shared."""
     from sqlalchemy import update
 
     owned_procedure(session, workspace_id, owner)
