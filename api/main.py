@@ -95,7 +95,7 @@ TAGS = [
     {"name": "cases", "description": "Running cases, from the window to the certificates."},
     {"name": "audit", "description": "Before/after reports and the audit-chain check."},
     {"name": "workspace", "description": "A planner's own procedures, graphs, scenarios and "
-                                         "reports; invisible to other planners."},
+                                         "reports; invisible to other planners unless shared."},
     {"name": "ratings", "description": "The applicant's own login, cases and 好差评; "
                                        "差评 follow-ups and reports."},
 ]
