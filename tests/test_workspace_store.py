@@ -148,3 +148,28 @@ def test_stopping_a_named_share_hides_the_procedure_from_that_colleague_again(
     assert committed_days(session, stored, viewer="auditor") == 5
     with pytest.raises(InvalidInput, match="not shared with 'liqiang'"):
         workspace.stop_sharing(session, stored, owner="王芳", reader="liqiang")
+
+
+def test_two_requests_sharing_with_the_same_colleague_at_once_keep_one_share(
+        session, stored, colleagues, monkeypatch):
+    """The second insert loses to the primary key and answers the share the first made."""
+    from sqlmodel import Session
+
+    real_get = session.get
+
+    def get_after_a_racing_share(entity, key):
+        if entity is workspace.WorkspaceShare and not racing:
+            racing.append(key)
+            session.commit()  # SQLite's writers queue (BEGIN IMMEDIATE); PostgreSQL's need not
+            with Session(session.get_bind()) as other:  # the other request commits first
+                other.add(workspace.WorkspaceShare(procedure=key[0], reader=key[1],
+                                                   shared_at=NOW - timedelta(seconds=1)))
+                other.commit()
+            return None
+        return real_get(entity, key)
+
+    racing: list = []
+    monkeypatch.setattr(session, "get", get_after_a_racing_share)
+    kept = share(session, stored, "liqiang")
+    assert (kept.reader, kept.shared_at) == ("liqiang", NOW - timedelta(seconds=1))
+    assert [r.reader for r in workspace.readers(session, stored, owner="王芳")] == ["liqiang"]

@@ -193,8 +193,7 @@ def share_with(session: Session, workspace_id: str, *, owner: str, reader: str,
                roles: Collection[str], now: datetime) -> WorkspaceShare:
     """Share a workspace procedure of ``owner`` read-only with the colleague whose account is
     ``reader``; committed. The account must exist, be active and hold one of ``roles`` (those
-    that read workspaces); the owner is refused, and sharing twice keeps the first.
-    """
+    that read workspaces); the owner is refused, and sharing twice keeps the first."""
     from flows.casework.accounts import User, find_user
 
     owned_procedure(session, workspace_id, owner)
@@ -217,10 +216,15 @@ def share_with(session: Session, workspace_id: str, *, owner: str, reader: str,
                            values={"reader": reader, "role": account.role})
     row = session.get(WorkspaceShare, (workspace_id, reader))
     if row is None:
-        row = WorkspaceShare(procedure=workspace_id, reader=reader, shared_at=aware_time(now))
-        session.add(row)
-        session.commit()
-        session.refresh(row)
+        from sqlalchemy.exc import IntegrityError
+
+        session.add(WorkspaceShare(procedure=workspace_id, reader=reader,
+                                   shared_at=aware_time(now)))
+        try:
+            session.commit()
+        except IntegrityError:  # shared at the same moment by another request of the owner
+            session.rollback()
+        row = session.get(WorkspaceShare, (workspace_id, reader))
     return row
 
 
