@@ -65,6 +65,26 @@ def visible_case(session: Session, user: User, case_id: str,
     return case_public(case_view(session, case_id, today=today or local_today()), user)
 
 
+class Kept(dict):
+    """A dict of at most ``max_entries`` entries, for what this process keeps between
+    requests: when it is full, it starts again empty."""
+
+    def __init__(self, max_entries: int) -> None:
+        super().__init__()
+        self.max_entries = max_entries
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if len(self) >= self.max_entries and key not in self:
+            self.clear()
+        super().__setitem__(key, value)
+
+
+_BOARD_LINES = Kept(20_000)
+"""Board lines by case, change marker and day (:func:`flows.casework.views.case_board`)."""
+_SUMMARIES = Kept(20_000)
+"""Each board line's :class:`CaseSummary`, by the line and the reader's personal-data view."""
+
+
 def case_board(
     session: Session, user: User, *, today: date | None = None, colour: str | None = None,
     status: str | None = None, procedure_id: str | None = None,
@@ -74,24 +94,28 @@ def case_board(
     """The case board as ``user`` sees it on ``today`` (default: today), for
     :func:`api.routes.cases.read_cases` and the pages. ``search`` finds cases by number,
     applicant's name or, for roles that see ID numbers in full, ID number: a masked view
-    cannot probe who has a case."""
+    cannot probe who has a case. The lines of cases unchanged since an earlier board, and
+    their summaries, are those made then."""
     view = personal_data(user.role)
     board = views_board(session, today=today or local_today(), colour=colour, status=status,
                         procedure_id=procedure_id, department_id=department_id,
                         include_closed=include_closed, case_ids=visible_case_ids(user),
-                        search=search, search_id_numbers=view == "full")
+                        search=search, search_id_numbers=view == "full", kept=_BOARD_LINES)
     lines = board.lines[offset:offset + limit]
-    stuck = stuck_steps(session, [line.case_id for line in lines])
-    return CasesPublic(
-        data=[CaseSummary(case_id=line.case_id, procedure_id=line.procedure_id,
-                          procedure_version=line.procedure_version,
-                          status=line.status, colour=line.colour,
-                          applicant=applicant_public(line, view),
-                          received_at=line.received_at, due_date=line.due_date,
-                          stuck_steps=stuck.get(line.case_id, []),
-                          current_steps=list(line.current_steps))
-              for line in lines],
-        count=len(board.lines), colours=board.colours)
+    found = {line: summary for line in lines
+             if (summary := _SUMMARIES.get((line, view))) is not None}
+    stuck = stuck_steps(session, [line.case_id for line in lines if line not in found])
+    for line in lines:
+        if line not in found:
+            found[line] = _SUMMARIES[(line, view)] = CaseSummary(
+                case_id=line.case_id, procedure_id=line.procedure_id,
+                procedure_version=line.procedure_version, status=line.status,
+                colour=line.colour, applicant=applicant_public(line, view),
+                received_at=line.received_at, due_date=line.due_date,
+                stuck_steps=stuck.get(line.case_id, []),
+                current_steps=list(line.current_steps))
+    return CasesPublic(data=[found[line] for line in lines], count=len(board.lines),
+                       colours=board.colours)
 
 
 def case_checks(session: Session, user: User, *, today: date | None = None,

@@ -162,6 +162,12 @@ class LoopReads:
         user = kept[1]
         return (user if user.active else None), marker
 
+    def case_marker(self, case_id: str) -> int | None:
+        """Case ``case_id``'s change marker (:attr:`~flows.casework.tables.Case.changed_seq`;
+        ``None``: no such case)."""
+        return self.run(lambda connection: connection.execute(
+            _CASE_MARKER, {"case_id": case_id}).scalar())
+
     def dispose(self) -> None:
         """Close the connection (when the application stops)."""
         self.engine.dispose()
@@ -175,6 +181,7 @@ _ACCOUNT_AND_MARKER = (
     .outerjoin(User, col(User.id) == bindparam("user_id"))
 )
 """The cases' change marker and the account's columns (``NULL`` when there is none)."""
+_CASE_MARKER = sa_select(Case.changed_seq).where(Case.id == bindparam("case_id"))
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
 TokenDep = Annotated[str, Depends(oauth2_scheme)]

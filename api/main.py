@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -254,6 +255,14 @@ def ensure_demo_accounts(engine: Engine) -> list[tuple[str, str, str]]:
     return [(username, password, role) for username, password, role, _ in accounts]
 
 
+SWITCH_INTERVAL_SECONDS = 0.0005
+"""How long the serving thread may hold the interpreter before a thread waiting for it gets
+its turn (Python's default: 5 ms). A write runs in a worker thread holding the audit chain
+lock (:func:`flows.casework._rows.lock_chain`) across some twenty round trips to the
+database; after each it waits for the interpreter while the event loop serves reads, and
+with the default, every write of every service process queued behind those waits."""
+
+
 def create_app(
     engine: Engine | None = None,
     *,
@@ -282,6 +291,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         init_db(engine)
         if demo:
             ensure_demo_accounts(engine)

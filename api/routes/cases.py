@@ -70,16 +70,16 @@ class CaseReads:
     """Case boards and case statuses computed in this process, kept as the JSON they answer
     with, by all they depend on.
 
-    :func:`_kept` keys each answer on the cases' change marker
-    (:data:`~flows.casework.audit_chain.CHANGE_MARKER`, read before the answer's rows), the
-    day, the reader's personal-data view and scope, and what was asked, so an answer is
-    reused only while nothing it shows can differ; and for at most :attr:`max_age_seconds`,
-    so even a change made around the domain shows within that time. At most
-    :attr:`max_entries` answers are kept.
+    :func:`_kept` keys each answer on a change marker read before the answer's rows (a
+    board: the cases' :data:`~flows.casework.audit_chain.CHANGE_MARKER`; a case: its own
+    :attr:`~flows.casework.tables.Case.changed_seq`), the day, the reader's personal-data
+    view and scope, and what was asked, so an answer is reused only while nothing it shows
+    can differ; and for at most :attr:`max_age_seconds`, so even a change made around the
+    domain shows within that time. At most :attr:`max_entries` answers are kept.
     """
 
     max_age_seconds = 10.0
-    max_entries = 1024
+    max_entries = 4096
 
     def __init__(self) -> None:
         self._answers: dict[tuple, tuple[float, bytes]] = {}
@@ -104,17 +104,16 @@ class CaseReads:
         return answer
 
 
-def _kept(request: Request, user: User, asked: tuple,
+def _kept(request: Request, user: User, marker: int | None, asked: tuple,
           compute: Callable[[Session, date], BaseModel]) -> Response:
     """The JSON answer of ``compute(session, today)``, or the same answer kept from a request
-    made while the cases, the day and what ``user`` may see were as they are now
-    (:class:`CaseReads`). A kept answer goes out as it is, without being validated and
-    serialised again (the route declares its model for the documentation).
+    made while ``marker``, the day and what ``user`` may see were as they are now
+    (:class:`CaseReads`; ``marker`` ``None``: nothing is kept). A kept answer goes out as it
+    is, without being validated and serialised again (the route declares its model for the
+    documentation).
 
-    The cases' change marker is the one read with the token's account
-    (:func:`~api.deps.get_current_user`), before any row of the answer: a kept answer costs
-    no query of its own, a new one a session on the event loop's connection
-    (:class:`~api.deps.LoopReads`).
+    A kept answer costs no query of its own beyond its marker's, a new one a session on the
+    event loop's connection (:class:`~api.deps.LoopReads`).
     """
     def computed(today: date) -> BaseModel:
         def read(connection: Connection) -> BaseModel:
@@ -124,8 +123,9 @@ def _kept(request: Request, user: User, asked: tuple,
         return request.app.state.loop_reads.run(read)
 
     today = local_today()
-    key = (request.state.cases_marker, today, personal_data(user.role), case_scope(user),
-           *asked)
+    if marker is None:
+        return Response(computed(today).model_dump_json(), media_type="application/json")
+    key = (marker, today, personal_data(user.role), case_scope(user), *asked)
     body = request.app.state.case_reads.get(key, lambda: computed(today))
     return Response(body, media_type="application/json")
 
@@ -158,7 +158,7 @@ async def read_cases(
     asked = {"colour": colour, "status": status, "procedure_id": procedure_id,
              "department_id": department_id, "include_closed": include_closed,
              "offset": offset, "limit": limit, "search": q}
-    return _kept(request, user, ("board", *asked.values()),
+    return _kept(request, user, request.state.cases_marker, ("board", *asked.values()),
                  lambda session, today: case_board(session, user, today=today, **asked))
 
 
@@ -174,7 +174,8 @@ def read_checks(session: SessionDep, user: Annotated[User, Depends(allowed("case
 async def read_case(case_id: CaseId, request: Request,
                     user: Annotated[User, Depends(allowed("cases:read"))]) -> Response:
     """One case: status, colour, steps, materials, decisions and certificates."""
-    return _kept(request, user, ("case", case_id),
+    return _kept(request, user, request.app.state.loop_reads.case_marker(case_id),
+                 ("case", case_id),
                  lambda session, today: visible_case(session, user, case_id, today))
 
 
