@@ -20,6 +20,7 @@ schema gets the same one-line shape (422).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -51,11 +52,12 @@ from api import (
     workspace_edit_page,
     workspace_page,
 )
+from api.case_public import KEPT_SECONDS, BoardKept
 from api.deps import API_PREFIX, LoopReads
+from api.kept import Kept
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, ERROR_STATUS, Health, error_status, public_message
 from api.routes import api_router
-from api.routes.cases import CaseReads
 from api.security import SESSION_MAX_SECONDS, LoginLimiter, TooManyAttempts, hash_password
 from flows.casework.applicant_login import LogSmsSender, SmsSender
 from process_models.errors import OnethingError
@@ -296,6 +298,7 @@ def create_app(
         if demo:
             ensure_demo_accounts(engine)
         with case_runner.case_handling(engine, relay=relay):
+            gc.freeze()   # what start-up made lives as long as the service: never collected
             yield
         app.state.loop_reads.dispose()
 
@@ -308,7 +311,8 @@ def create_app(
     app.state.login_limiter = login_limiter or LoginLimiter()
     app.state.verify_limiter = verify_page.RequestLimiter()
     app.state.loop_reads = LoopReads(engine)
-    app.state.case_reads = CaseReads()
+    app.state.case_reads = Kept(4096, KEPT_SECONDS)
+    app.state.board_kept = BoardKept()
     app.state.sms_sender = sms_sender or LogSmsSender()
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
                        session_cookie="onething_session", same_site="lax",

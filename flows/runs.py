@@ -81,9 +81,10 @@ __all__ = [
 WORK_POOL = "onething"
 DEPLOYMENT_NAME = "onething"
 ROOT = Path(__file__).resolve().parent.parent
-CASES_PER_TASK = casework.ADVANCE_BATCH_CASES
-"""Cases one :func:`advance_cases` task handles: one transaction's worth, so Prefect's
-per-task cost (tens of milliseconds) is shared by as many cases as one transaction moves."""
+CASES_PER_TASK = 100
+"""Cases one :func:`advance_cases` task handles (in transactions of
+:data:`~flows.casework.advancing.ADVANCE_BATCH_CASES`), so Prefect's per-task cost (tens of
+milliseconds) is shared by many cases."""
 
 log = logging.getLogger(__name__)
 
