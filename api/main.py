@@ -24,6 +24,7 @@ import gc
 import json
 import logging
 import sys
+import time
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -64,7 +65,8 @@ from process_models.errors import OnethingError
 from process_models.settings import secret_key as configured_secret_key
 from process_models.settings import settings
 
-__all__ = ["DEMO_ACCOUNTS", "DEMO_CLERK_PASSWORD", "ERROR_STATUS", "BodyLimit", "app",
+__all__ = ["DEMO_ACCOUNTS", "DEMO_CLERK_PASSWORD", "ERROR_STATUS", "BodyLimit", "WriteClock",
+           "app",
            "create_app", "demo_accounts", "ensure_demo_accounts", "error_status",
            "public_message"]
 
@@ -134,6 +136,24 @@ async def _invalid_request(request: Request, error: RequestValidationError) -> J
 async def _too_many_attempts(request: Request, error: TooManyAttempts) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=429,
                         headers={"Retry-After": str(error.retry_after_seconds)})
+
+
+class WriteClock:
+    """ASGI middleware: when a request that may change something (any method but GET,
+    HEAD and OPTIONS) has been answered, ``app.state.last_write`` (monotonic seconds) says
+    so: boards kept before it are not shown again (:func:`api.routes.cases._kept`)."""
+
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http" and scope["method"] not in self.SAFE_METHODS:
+                scope["app"].state.last_write = time.monotonic()
 
 
 class BodyLimit:
@@ -313,12 +333,14 @@ def create_app(
     app.state.loop_reads = LoopReads(engine)
     app.state.case_reads = Kept(4096, KEPT_SECONDS)
     app.state.board_kept = BoardKept()
+    app.state.last_write = time.monotonic()
     app.state.sms_sender = sms_sender or LogSmsSender()
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
                        session_cookie="onething_session", same_site="lax",
                        max_age=SESSION_MAX_SECONDS,
                        https_only=settings.environment == "production")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(WriteClock)
     app.add_exception_handler(OnethingError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)

@@ -11,6 +11,7 @@ process (:func:`_kept`) while the cases are unchanged.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -68,19 +69,28 @@ def _reloaded(engine: Engine, case_id: str, user: User, status_code: int = 200) 
                         status_code, media_type="application/json")
 
 
+BOARD_LAG_SECONDS = 0.5
+"""How long a board kept by one service process may lag a change made through another: a
+board answers from up to this long ago unless this process has changed a case since."""
+
+
 def _kept(request: Request, user: User, marker: int | None, asked: tuple,
-          compute: Callable[[Session, date], BaseModel]) -> Response:
+          compute: Callable[[Session, date], BaseModel], lag_seconds: float = 0.0
+          ) -> Response:
     """The JSON answer of ``compute(session, today)``, or the same answer kept
-    (``app.state.case_reads``, a :class:`~api.kept.Kept`) from a request made while
-    ``marker``, the day and what ``user`` may see were as they are now. ``marker`` is read
-    before the answer's rows: for a board the cases'
+    (``app.state.case_reads``, a :class:`~api.kept.Kept`) from a request made while the
+    day and what ``user`` may see were as they are now, and ``marker`` too, or, within
+    ``lag_seconds``, made after this process's last change (``app.state.last_write``,
+    :class:`~api.main.WriteClock`): what a reader changed through a process, that process
+    shows at once. ``marker`` is read before the answer's rows: for a board the cases'
     :data:`~flows.casework.audit_chain.CHANGE_MARKER`, for a case its own
     :attr:`~flows.casework.tables.Case.changed_seq` (``None``: no such case, nothing kept).
     A kept answer goes out as it is, without being validated and serialised again (the
     route declares its model for the documentation).
 
-    A kept answer costs no query beyond its marker's, a new one a session on the event
-    loop's connection (:class:`~api.deps.LoopReads`).
+    A kept answer costs no query beyond the markers read with the account
+    (:meth:`~api.deps.LoopReads.account`), a new one a session on the event loop's
+    connection (:class:`~api.deps.LoopReads`).
     """
     def computed(today: date) -> bytes:
         def read(connection: Connection) -> BaseModel:
@@ -92,11 +102,14 @@ def _kept(request: Request, user: User, marker: int | None, asked: tuple,
     today = local_today()
     if marker is None:
         return Response(computed(today), media_type="application/json")
-    answers = request.app.state.case_reads
-    key = (marker, today, personal_data(user.role), case_scope(user), *asked)
-    body = answers.get(key)
-    if body is None:
-        body = answers[key] = computed(today)
+    answers, now = request.app.state.case_reads, time.monotonic()
+    key = (today, personal_data(user.role), case_scope(user), *asked)
+    kept = answers.get(key)
+    if kept is not None and (kept[0] == marker or (
+            now - kept[1] < lag_seconds and kept[1] > request.app.state.last_write)):
+        return Response(kept[2], media_type="application/json")
+    body = computed(today)
+    answers[key] = (marker, now, body)
     return Response(body, media_type="application/json")
 
 
@@ -124,13 +137,14 @@ async def read_cases(
         "a case number, part of an applicant's name or (roles that see them) an ID number"),
         examples=["张三"])] = None,
 ) -> Response:
-    """The case board: cases with their colour, filterable, with the count of each colour."""
+    """Cases with their colour, filterable, counted by colour; changes from elsewhere within 0.5 s."""
     asked = {"colour": colour, "status": status, "procedure_id": procedure_id,
              "department_id": department_id, "include_closed": include_closed,
              "offset": offset, "limit": limit, "search": q}
     return _kept(request, user, request.state.cases_marker, ("board", *asked.values()),
                  lambda session, today: case_board(session, user, today=today,
-                                                   kept=request.app.state.board_kept, **asked))
+                                                   kept=request.app.state.board_kept, **asked),
+                 lag_seconds=BOARD_LAG_SECONDS)
 
 
 @router.get("/checks")
@@ -145,8 +159,7 @@ def read_checks(session: SessionDep, user: Annotated[User, Depends(allowed("case
 async def read_case(case_id: CaseId, request: Request,
                     user: Annotated[User, Depends(allowed("cases:read"))]) -> Response:
     """One case: status, colour, steps, materials, decisions and certificates."""
-    return _kept(request, user, request.app.state.loop_reads.case_marker(case_id),
-                 ("case", case_id),
+    return _kept(request, user, request.state.case_marker, ("case", case_id),
                  lambda session, today: visible_case(session, user, case_id, today))
 
 
