@@ -90,8 +90,7 @@ async def create_workspace_procedure(request: Request, file: UploadFile,
 @router.get("/procedures")
 def read_workspace_procedures(session: SessionDep,
                               user: Reader) -> list[WorkspaceProcedurePublic]:
-    """The procedures of your workspace and those shared with you (``owner`` says whose),
-    newest change first (planners, auditors, admins)."""
+    """Your workspace procedures and those shared with you, newest change first."""
     from process_models.loading import parse_procedure
 
     return [procedure_public(row, len(parse_procedure(row.definition, file=row.name).steps))
