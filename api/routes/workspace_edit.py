@@ -131,8 +131,7 @@ def read_workspace_readers(workspace_id: WorkspaceId, session: SessionDep,
 @router.put("/procedures/{workspace_id}/readers/{reader}")
 def share_workspace_procedure_with(workspace_id: WorkspaceId, reader: ReaderName,
                                    session: SessionDep, user: Planner) -> list[ReaderPublic]:
-    """Share the procedure read-only with a colleague's account (a planner, auditor or admin;
-    not yourself); the colleagues it is shared with."""
+    """Share the procedure read-only with a colleague's account; who it is shared with."""
     from api.deps import PERMISSIONS
     from api.workspace import WORKSPACE_READ
 
