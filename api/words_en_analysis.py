@@ -560,4 +560,7 @@ EN_ANALYSIS: dict[str, str] = {
     "error.share_role": "The account '{reader}' has a role that does not read workspaces; share with a planner or an auditor",
     "error.share_absent": "The procedure is not shared with '{reader}'; there is nothing to stop",
     **{f"error.{reason}": line for reason, line in TABLE_PROBLEMS.items()},
+    "error.unknown_file_type": "unknown file type '{suffix}'; upload a {allowed} file",
+    "error.file_too_big": "the file is over {size}; split or shorten it",
+    "error.unknown_workspace_file": "unknown file type '{suffix}'; upload a step table (.csv, .xlsx), a procedure (.yaml, .yml), a BPMN file (.bpmn, .xml) or a case log (.xes, .csv with the XES columns, gzipped too)",
 }

@@ -556,4 +556,7 @@ ZH_ANALYSIS: dict[str, str] = {
     "error.too_many_rows": "超过 {most} 行，超出事项表的上限；请拆分流程",
     "error.beyond_columns": "第 {position} 列有内容 {value}，超出事项表可用的 {most} 列；请删去",
     "error.long_cell": "第 {position} 列的单元格有 {length} 个字符，超过上限（{most}）；请缩短",
+    "error.unknown_file_type": "不认识的文件类型「{suffix}」；请上传 {allowed} 文件",
+    "error.file_too_big": "文件超过上限 {size}；请拆分或精简后上传",
+    "error.unknown_workspace_file": "不认识的文件类型「{suffix}」；请上传事项表（.csv、.xlsx）、流程（.yaml、.yml）、BPMN 文件（.bpmn、.xml）或办件日志（.xes、含 XES 列的 .csv，可为 .gz 压缩）",
 }

@@ -22,7 +22,7 @@ from pathlib import PurePath
 from typing import Any
 
 from api.names import display_name
-from api.uploads import upload_name
+from api.uploads import file_size, upload_name
 from process_models.errors import InvalidInput, ProcedureSyntaxError
 from process_models.procedure import Procedure
 
@@ -82,10 +82,12 @@ def procedure_from_upload(file_name: str | None, data: bytes) -> Procedure:
         raise InvalidInput(f"unknown file type '{PurePath(name).suffix}'; upload a step table "
                            "(.csv, .xlsx), a procedure (.yaml, .yml), a BPMN file (.bpmn, .xml) "
                            "or a case log (.xes, .csv with the XES columns, gzipped too)",
-                           file=name)
+                           file=name, reason="unknown_workspace_file",
+                           values={"suffix": PurePath(name).suffix or name})
     if len(data) > MAX_UPLOAD_BYTES:
         raise InvalidInput(f"the file is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}",
-                           file=name)
+                           file=name, reason="file_too_big",
+                           values={"size": file_size(MAX_UPLOAD_BYTES)})
     if kind == "table" and _is_log(data):
         kind = "log"
     if kind == "table":

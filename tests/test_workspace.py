@@ -375,6 +375,16 @@ def test_a_refused_gbk_step_table_is_explained_in_the_readers_language_at_its_ro
         assert f'<p class="flash error" role="alert">{line}</p>' in html.unescape(page.text)
 
 
+@pytest.mark.parametrize(("lang", "says"), [("zh", "开餐馆.txt：不认识的文件类型「.txt」；请上传事项表"),
+                                            ("en", "开餐馆.txt: unknown file type '.txt'; upload")])
+def test_a_file_of_the_wrong_type_is_named_in_the_readers_language(planner_page, lang, says):
+    csrf = CSRF.search(planner_page.get("/workspace").text).group(1)
+    page = planner_page.post(f"/workspace?lang={lang}", data={"csrf_token": csrf},
+                             files={"file": ("开餐馆.txt", b"x", "text/plain")})
+    assert page.status_code == 422
+    assert f'<p class="flash error" role="alert">{says}' in html.unescape(page.text)
+
+
 def test_a_planner_walks_upload_graph_levers_two_scenarios_compare_and_report(planner_page):
     """The workbench as a planner uses it: names, not ids, on every page."""
     stored = post_file(planner_page, step_table())
@@ -420,3 +430,4 @@ def test_the_api_docs_load_their_scripts_from_the_service_not_a_cdn(client):
     assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert "cdn" not in client.get("/redoc").text
+
