@@ -23,7 +23,7 @@ from api.auditing import log_fields
 from api.charts import Bar, bar_chart
 from api.deps import PageUser, SessionDep
 from api.i18n import messages
-from api.models import error_status, public_message
+from api.models import error_status
 from api.names import display_name
 from api.page_kit import (
     catalog_audit_report,
@@ -33,6 +33,7 @@ from api.page_kit import (
     gate,
     language,
     may,
+    page_message,
     stale_form,
 )
 from api.page_kit import render as render_page
@@ -213,7 +214,7 @@ async def audit_log_page(request: Request, user: PageUser, session: SessionDep,
         return await run_in_threadpool(
             _desk, request, user, session, error_status(error), log_form=typed,
             log_error=messages(language(request))["log.upload_failed"].format(
-                file=log.filename or "", message=public_message(error)))
+                file=log.filename or "", message=page_message(error, language(request))))
     return await run_in_threadpool(
         _desk, request, user, session, log_form=typed, log_result=result,
         log_charts=log_charts(result, language(request)))

@@ -9,7 +9,7 @@ Routes and pages call these; neither calls the other.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from operator import attrgetter
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from api.deps import check_case_visible, visible_case_ids
+from api.kept import Kept
 from api.masking import free_text, personal_data
 from api.models import (
     CasePublic,
@@ -32,7 +33,7 @@ from flows.casework.views import CaseView, case_view, check_tasks
 from flows.casework.views import case_board as views_board
 from process_models.calendar import local_date
 
-__all__ = ["case_board", "case_checks", "case_public", "local_today", "visible_case"]
+__all__ = ["KEPT_SECONDS", "BoardKept", "case_board", "case_checks", "case_public", "local_today", "visible_case"]
 
 
 def local_today() -> date:
@@ -65,33 +66,52 @@ def visible_case(session: Session, user: User, case_id: str,
     return case_public(case_view(session, case_id, today=today or local_today()), user)
 
 
+@dataclass(frozen=True)
+class BoardKept:
+    """What a service keeps of its boards (:func:`case_board`): the lines by case, change
+    marker and day (:func:`flows.casework.views.case_board`), and each line's summary by the
+    line and the reader's personal-data view."""
+
+    lines: Kept = field(default_factory=lambda: Kept(20_000, KEPT_SECONDS))
+    summaries: Kept = field(default_factory=lambda: Kept(20_000, KEPT_SECONDS))
+
+
+KEPT_SECONDS = 10.0
+"""How long a service keeps a case's line, status or board (:class:`~api.kept.Kept`)."""
+
+
 def case_board(
     session: Session, user: User, *, today: date | None = None, colour: str | None = None,
     status: str | None = None, procedure_id: str | None = None,
     department_id: str | None = None, include_closed: bool = False, offset: int = 0,
-    limit: int = 100, search: str | None = None,
+    limit: int = 100, search: str | None = None, kept: BoardKept | None = None,
 ) -> CasesPublic:
     """The case board as ``user`` sees it on ``today`` (default: today), for
     :func:`api.routes.cases.read_cases` and the pages. ``search`` finds cases by number,
     applicant's name or, for roles that see ID numbers in full, ID number: a masked view
-    cannot probe who has a case."""
+    cannot probe who has a case. With ``kept`` (the service's), the lines of cases unchanged
+    since an earlier board, and their summaries, are those made then."""
+    kept = kept or BoardKept(Kept(0, 0), Kept(0, 0))
     view = personal_data(user.role)
     board = views_board(session, today=today or local_today(), colour=colour, status=status,
                         procedure_id=procedure_id, department_id=department_id,
                         include_closed=include_closed, case_ids=visible_case_ids(user),
-                        search=search, search_id_numbers=view == "full")
+                        search=search, search_id_numbers=view == "full", kept=kept.lines)
     lines = board.lines[offset:offset + limit]
-    stuck = stuck_steps(session, [line.case_id for line in lines])
-    return CasesPublic(
-        data=[CaseSummary(case_id=line.case_id, procedure_id=line.procedure_id,
-                          procedure_version=line.procedure_version,
-                          status=line.status, colour=line.colour,
-                          applicant=applicant_public(line, view),
-                          received_at=line.received_at, due_date=line.due_date,
-                          stuck_steps=stuck.get(line.case_id, []),
-                          current_steps=list(line.current_steps))
-              for line in lines],
-        count=len(board.lines), colours=board.colours)
+    found = {line: summary for line in lines
+             if (summary := kept.summaries.get((line, view))) is not None}
+    stuck = stuck_steps(session, [line.case_id for line in lines if line not in found])
+    for line in lines:
+        if line not in found:
+            found[line] = kept.summaries[(line, view)] = CaseSummary(
+                case_id=line.case_id, procedure_id=line.procedure_id,
+                procedure_version=line.procedure_version, status=line.status,
+                colour=line.colour, applicant=applicant_public(line, view),
+                received_at=line.received_at, due_date=line.due_date,
+                stuck_steps=stuck.get(line.case_id, []),
+                current_steps=list(line.current_steps))
+    return CasesPublic(data=[found[line] for line in lines], count=len(board.lines),
+                       colours=board.colours)
 
 
 def case_checks(session: Session, user: User, *, today: date | None = None,

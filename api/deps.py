@@ -143,24 +143,27 @@ class LoopReads:
         with self.engine.connect() as connection:
             return read(connection)
 
-    def account(self, user_id: int) -> tuple[User | None, int]:
-        """The active account ``user_id`` (``None`` if gone or deactivated) and the cases'
-        :data:`~flows.casework.audit_chain.CHANGE_MARKER`, in one round trip.
+    def account(self, user_id: int, case_id: str | None = None
+                ) -> tuple[User | None, int, int | None]:
+        """The active account ``user_id`` (``None`` if gone or deactivated), the cases'
+        :data:`~flows.casework.audit_chain.CHANGE_MARKER` and, with ``case_id``, that case's
+        own (:attr:`~flows.casework.tables.Case.changed_seq`; ``None``: no such case), in
+        one round trip.
 
         The row is read every time, so a deactivation or a new role counts at once; the
         :class:`User` built from it is kept while the row is unchanged.
         """
         row = self.run(lambda connection: connection.execute(
-            _ACCOUNT_AND_MARKER, {"user_id": user_id}).one())
-        marker, values = row[0], tuple(row[1:])
+            _ACCOUNT_AND_MARKERS, {"user_id": user_id, "case_id": case_id}).one())
+        marker, case_marker, values = row[0], row[1], tuple(row[2:])
         if values[0] is None:
-            return None, marker
+            return None, marker, case_marker
         kept = self._accounts.get(user_id)
         if kept is None or kept[0] != values:
             kept = values, User(**dict(zip(_ACCOUNT_COLUMNS, values, strict=True)))
             self._accounts[user_id] = kept
         user = kept[1]
-        return (user if user.active else None), marker
+        return (user if user.active else None), marker, case_marker
 
     def dispose(self) -> None:
         """Close the connection (when the application stops)."""
@@ -169,12 +172,16 @@ class LoopReads:
 
 _ACCOUNT_COLUMNS = tuple(User.model_fields)
 _MARKER = CHANGE_MARKER.subquery()
-_ACCOUNT_AND_MARKER = (
-    sa_select(_MARKER.c.seq, *(getattr(User, name) for name in _ACCOUNT_COLUMNS))
+_ACCOUNT_AND_MARKERS = (
+    sa_select(_MARKER.c.seq,
+              sa_select(Case.changed_seq).where(Case.id == bindparam("case_id"))
+              .scalar_subquery(),
+              *(getattr(User, name) for name in _ACCOUNT_COLUMNS))
     .select_from(_MARKER)
     .outerjoin(User, col(User.id) == bindparam("user_id"))
 )
-"""The cases' change marker and the account's columns (``NULL`` when there is none)."""
+"""The cases' change marker, one case's and the account's columns (``NULL`` when there is
+none)."""
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
 TokenDep = Annotated[str, Depends(oauth2_scheme)]
@@ -191,7 +198,8 @@ async def get_current_user(request: Request, token: TokenDep) -> User:
     """The user named by the bearer token; 401 when it is missing, forged, expired or from
     before the account's last logout.
 
-    Sets ``request.state.cases_marker``, the cases' change marker read with the account
+    Sets ``request.state.cases_marker`` and ``request.state.case_marker``, the cases'
+    change marker and that of the path's case (if any), read with the account
     (:meth:`LoopReads.account`), which the kept case reads go by.
     """
     try:
@@ -199,7 +207,9 @@ async def get_current_user(request: Request, token: TokenDep) -> User:
     except InvalidToken:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token; "
                             "log in again at " + TOKEN_URL, headers=_UNAUTHORIZED) from None
-    user, request.state.cases_marker = request.app.state.loop_reads.account(claims.user_id)
+    user, request.state.cases_marker, request.state.case_marker = \
+        request.app.state.loop_reads.account(claims.user_id,
+                                             request.path_params.get("case_id"))
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token's account no longer "
                             "exists or was deactivated", headers=_UNAUTHORIZED)

@@ -3,7 +3,9 @@
 Every string a page shows comes from :data:`MESSAGES`, one dictionary per language with
 the same keys; statuses, colours, outcomes and audit-event kinds are looked up by their
 stored value (``status.accepted``, ``colour.red``, ``event.decision``). Domain error
-messages are shown as the domain wrote them (the CLI prints the same line).
+messages are shown as the domain wrote them (the CLI prints the same line), except those
+naming their ``reason``, which pages word as ``error.<reason>``
+(:func:`api.page_kit.page_message`).
 
 >>> messages("zh")["nav.board"], messages("en")["nav.board"]
 ('案件看板', 'Case board')

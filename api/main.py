@@ -23,6 +23,8 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import sys
+import time
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -51,18 +53,20 @@ from api import (
     workspace_edit_page,
     workspace_page,
 )
+from api.case_public import KEPT_SECONDS, BoardKept
 from api.deps import API_PREFIX, LoopReads
+from api.kept import Kept
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, ERROR_STATUS, Health, error_status, public_message
 from api.routes import api_router
-from api.routes.cases import CaseReads
 from api.security import SESSION_MAX_SECONDS, LoginLimiter, TooManyAttempts, hash_password
 from flows.casework.applicant_login import LogSmsSender, SmsSender
 from process_models.errors import OnethingError
 from process_models.settings import secret_key as configured_secret_key
 from process_models.settings import settings
 
-__all__ = ["DEMO_ACCOUNTS", "DEMO_CLERK_PASSWORD", "ERROR_STATUS", "BodyLimit", "app",
+__all__ = ["DEMO_ACCOUNTS", "DEMO_CLERK_PASSWORD", "ERROR_STATUS", "BodyLimit", "WriteClock",
+           "app",
            "create_app", "demo_accounts", "ensure_demo_accounts", "error_status",
            "public_message", "settle_heap"]
 
@@ -96,7 +100,7 @@ TAGS = [
     {"name": "cases", "description": "Running cases, from the window to the certificates."},
     {"name": "audit", "description": "Before/after reports and the audit-chain check."},
     {"name": "workspace", "description": "A planner's own procedures, graphs, scenarios and "
-                                         "reports; invisible to other planners."},
+                                         "reports; invisible to other planners unless shared."},
     {"name": "ratings", "description": "The applicant's own login, cases and 好差评; "
                                        "差评 follow-ups and reports."},
 ]
@@ -132,6 +136,24 @@ async def _invalid_request(request: Request, error: RequestValidationError) -> J
 async def _too_many_attempts(request: Request, error: TooManyAttempts) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=429,
                         headers={"Retry-After": str(error.retry_after_seconds)})
+
+
+class WriteClock:
+    """ASGI middleware: when a request that may change something (any method but GET,
+    HEAD and OPTIONS) has been answered, ``app.state.last_write`` (monotonic seconds) says
+    so: boards kept before it are not shown again (:func:`api.routes.cases._kept`)."""
+
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http" and scope["method"] not in self.SAFE_METHODS:
+                scope["app"].state.last_write = time.monotonic()
 
 
 class BodyLimit:
@@ -265,6 +287,14 @@ def settle_heap() -> None:
         gc.freeze()
 
 
+SWITCH_INTERVAL_SECONDS = 0.0005
+"""How long the serving thread may hold the interpreter before a thread waiting for it gets
+its turn (Python's default: 5 ms). A write runs in a worker thread holding the audit chain
+lock (:func:`flows.casework._rows.lock_chain`) across some twenty round trips to the
+database; after each it waits for the interpreter while the event loop serves reads, and
+with the default, every write of every service process queued behind those waits."""
+
+
 def create_app(
     engine: Engine | None = None,
     *,
@@ -294,6 +324,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         init_db(engine)
         if demo:
             ensure_demo_accounts(engine)
@@ -311,13 +342,16 @@ def create_app(
     app.state.login_limiter = login_limiter or LoginLimiter()
     app.state.verify_limiter = verify_page.RequestLimiter()
     app.state.loop_reads = LoopReads(engine)
-    app.state.case_reads = CaseReads()
+    app.state.case_reads = Kept(4096, KEPT_SECONDS)
+    app.state.board_kept = BoardKept()
+    app.state.last_write = time.monotonic()
     app.state.sms_sender = sms_sender or LogSmsSender()
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
                        session_cookie="onething_session", same_site="lax",
                        max_age=SESSION_MAX_SECONDS,
                        https_only=settings.environment == "production")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(WriteClock)
     app.add_exception_handler(OnethingError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)

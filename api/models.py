@@ -92,7 +92,12 @@ def public_message(error: OnethingError) -> str:
     >>> public_message(ProcedureError("bad", file=f"{_INSTALL_FOLDER}/process_models/x.yaml"))
     'process_models/x.yaml: bad'
     """
-    return str(error).replace(_INSTALL_FOLDER + "/", "").replace(_INSTALL_FOLDER, ".")
+    return without_install_folder(str(error))
+
+
+def without_install_folder(text: str) -> str:
+    """``text`` with a file under the install folder named relative to it."""
+    return text.replace(_INSTALL_FOLDER + "/", "").replace(_INSTALL_FOLDER, ".")
 
 
 def plain(value: Any) -> Any:

@@ -3,8 +3,8 @@ language, the login gate, error pages and post/redirect/get messages.
 
 :mod:`api.pages` and :mod:`api.workspace_page` build their routes on these.
 
->>> [page for _, page, action in NAV if action == "procedures:write"]
-['/workspace']
+>>> [page for _, page, action in NAV if action == "audit:report"]
+['/auditor']
 """
 
 from __future__ import annotations
@@ -23,17 +23,19 @@ from fastapi.templating import Jinja2Templates
 from api.cli._app import named
 from api.deps import PERMISSIONS, check_allowed
 from api.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, label, messages
-from api.models import error_status, public_message
+from api.models import error_status, public_message, without_install_folder
 from api.names import display_name
 from api.security import csrf_token
+from api.workspace import WORKSPACE_READ
 from flows.casework.accounts import User
 from flows.casework.tables import stored_time
-from process_models.errors import Forbidden, OnethingError
+from process_models.errors import Forbidden, OnethingError, worded
 from process_models.procedure import Procedure
 
 __all__ = ["NAV", "STATIC_DIR", "TEMPLATES_DIR", "back", "catalog_audit_report",
-           "catalog_procedures", "demo_county_report", "department_names", "error_page", "flash", "gate",
-           "is_fragment", "language", "local_time", "may", "render", "stale_form", "templates", "to_login"]
+           "catalog_procedures", "demo_county_report", "department_names", "error_page", "flash",
+           "gate", "is_fragment", "language", "local_time", "may", "page_message", "render",
+           "stale_form", "templates", "to_login"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -59,7 +61,7 @@ NAV = [("nav.desk", "/desk", "cases:open"), ("nav.inbox", "/inbox", "cases:decid
        ("nav.board", "/board", "cases:read"), ("nav.search", "/search", "cases:read"),
        ("nav.planner", "/planner", "simulations:run"),
        ("nav.reform_tasks", "/reform-tasks", "reform_tasks:read"),
-       ("nav.workspace", "/workspace", "procedures:write"),
+       ("nav.workspace", "/workspace", WORKSPACE_READ),
        ("nav.auditor", "/auditor", "audit:report"), ("nav.ratings", "/ratings", "ratings:report"),
        ("nav.accounts", "/admin/accounts", "users:manage")]
 """(label, page, the action a role needs to see the page)."""
@@ -138,10 +140,39 @@ def department_names(language: str) -> dict[str, str]:
     return {d.id: display_name(d, language) for p in catalog_procedures() for d in p.departments}
 
 
+def page_message(error: OnethingError, language: str) -> str:
+    """The error's one line as a page shows it: worded in ``language`` (``error.<reason>``,
+    after where it is: the file, the row and column) when the error names its reason, else
+    as the domain wrote it (:func:`~api.models.public_message`).
+
+    >>> from process_models.errors import TableError
+    >>> bad = TableError("'x' is not a number of days", file="开店.csv", row=3, column="承诺时限",
+    ...                  reason="not_days", values={"value": "'x'"})
+    >>> page_message(bad, "zh")
+    "开店.csv：第 3 行「承诺时限」：'x' 不是天数；请填数字，如 20 或 0.5"
+    """
+    strings = messages(language)
+    template = error.reason and strings.get(f"error.{error.reason}")
+    if not template:
+        return public_message(error)
+    where = ""
+    if error.file:
+        where = strings["error.in_file_line" if error.line else "error.in_file"].format(
+            file=without_install_folder(error.file), line=error.line)
+    row, column = getattr(error, "row", None), getattr(error, "column", None)
+    if row:
+        where += strings["error.at_cell" if column else "error.at_row"].format(row=row,
+                                                                              column=column)
+    hint = (strings["error.did_you_mean"].format(suggestion=error.suggestion)
+            if error.suggestion else "")
+    return where + worded(template, error.values, either=strings["error.or"]) + hint
+
+
 def error_page(request: Request, user: User | None, error: OnethingError) -> Response:
-    """The error page of a domain error, with its status (never the install folder)."""
+    """The error page of a domain error, with its status, in the page's language where the
+    error names its reason (:func:`page_message`; never the install folder)."""
     return render(request, "error.html", user, status_code=error_status(error),
-                  message=public_message(error))
+                  message=page_message(error, language(request)))
 
 
 def stale_form(request: Request) -> Forbidden:

@@ -264,7 +264,8 @@ def read_board(request: Request, user: PageUser, session: SessionDep,
                                .order_by(col(CaseStep.department_id))).all()
     board = case_board(session, user,
                        colour=colour if colour in ("red", "yellow", "green") else None,
-                       department_id=department_id or None, include_closed=closed, limit=1000)
+                       department_id=department_id or None, include_closed=closed, limit=1000,
+                       kept=request.app.state.board_kept)
     names = _department_names(_language(request))
     from api.supervision_page import supervision_context
 

@@ -14,7 +14,19 @@ from tempfile import TemporaryDirectory
 
 from process_models.errors import InvalidInput, OnethingError
 
-__all__ = ["upload_name", "uploaded_file"]
+__all__ = ["file_size", "upload_name", "uploaded_file"]
+
+
+def file_size(size_bytes: int) -> str:
+    """A size as a person reads it, in any language.
+
+    >>> file_size(100), file_size(2_000_000), file_size(1_500)
+    ('100 B', '2 MB', '1.5 KB')
+    """
+    for unit, bytes_in_unit in (("MB", 1_000_000), ("KB", 1_000)):
+        if size_bytes >= bytes_in_unit:
+            return f"{size_bytes / bytes_in_unit:g} {unit}"
+    return f"{size_bytes} B"
 
 
 def upload_name(file_name: str | None) -> str:
@@ -31,10 +43,13 @@ def uploaded_file(file_name: str | None, data: bytes, *, suffixes: tuple[str, ..
     name = upload_name(file_name)
     if not name.lower().endswith(suffixes):
         raise InvalidInput(f"unknown file type '{PurePath(name).suffix}'; upload "
-                           f"{', '.join(suffixes)}", file=name)
+                           f"{', '.join(suffixes)}", file=name, reason="unknown_file_type",
+                           values={"suffix": PurePath(name).suffix or name,
+                                   "allowed": list(suffixes)})
     if len(data) > limit_bytes:
-        raise InvalidInput(f"the file is over {limit_bytes} bytes; send a shorter period "
-                           "or split it", file=name)
+        raise InvalidInput(f"the file is over {limit_bytes} bytes; split or shorten it",
+                           file=name, reason="file_too_big",
+                           values={"size": file_size(limit_bytes)})
     with TemporaryDirectory() as folder:
         path = Path(folder) / name
         path.write_bytes(data)

@@ -5,6 +5,8 @@ county view and the audit chain (the service's own words are in :mod:`api.words_
 
 from __future__ import annotations
 
+from process_models.table_problems import TABLE_PROBLEMS
+
 __all__ = ["EN_ANALYSIS"]
 
 EN_ANALYSIS: dict[str, str] = {
@@ -413,11 +415,11 @@ EN_ANALYSIS: dict[str, str] = {
     "ws.saved_revision": "Saved as revision {revision}",
     "ws.undone": "Undone: revision {revision} restores the one before",
     "ws.history": "Revisions",
-    "ws.share": "Share with other planners (read-only)",
+    "ws.share": "Share with every planner and auditor (read-only)",
     "ws.unshare": "Stop sharing",
-    "ws.shared_state": "Shared with other planners (read-only)",
-    "ws.shared_now": "Shared: other planners can read it",
-    "ws.private_now": "No longer shared: only you see it",
+    "ws.shared_state": "Shared with every planner and auditor (read-only)",
+    "ws.shared_now": "Shared: every planner and auditor can read it",
+    "ws.private_now": "No longer shared with every planner and auditor",
     "ws.read_only": "Read-only: {owner} shared this procedure with you; to change it, export the step table and upload your own copy.",
     "ws.step_details": "Step details",
     "ws.details_hint": "Click a step in the graph to see its limits, basis, materials and what depends on it.",
@@ -534,4 +536,34 @@ EN_ANALYSIS: dict[str, str] = {
     # the planner's advice fetched after load when not yet computed (api/pages.py)
     "planner.advice_link": "See the advisor's ranking (the first time takes a few seconds)",
     "planner.back": "Back to the planner",
+    # Sharing with colleagues by account, and errors worded by their reason (error.<reason>;
+    # a step table's reasons in the words the CLI prints).
+    "ws.readers_title": "Shared with colleagues by account",
+    "ws.readers_none": "Not shared with any colleague by account yet.",
+    "ws.shared_since": "since {time}",
+    "ws.share_with": "Colleague's account",
+    "ws.share_with_help": "A planner's or an auditor's account: they can read, export and download the report, not change it.",
+    "ws.share_submit": "Share (read-only)",
+    "ws.shared_with_now": "Shared with {reader} (read-only)",
+    "ws.unshared_with_now": "No longer shared with {reader}",
+    "ws.shared_with": "Shared with: {readers} (read-only)",
+    "ws.none_shared": "No colleague has shared a procedure with you yet.",
+    "ws.owner": "Owner",
+    "ws.own": "me",
+    "ws.shared_by": "shared by {owner} (read-only)",
+    "error.in_file": "{file}: ",
+    "error.in_file_line": "{file}:{line}: ",
+    "error.at_cell": "row {row}, {column}: ",
+    "error.at_row": "row {row}: ",
+    "error.did_you_mean": " (did you mean '{suggestion}'?)",
+    "error.or": " or ",
+    "error.read_only": "Read-only: {owner} shared this procedure with you, and only its owner changes it; to change it, export the step table and upload your own copy.",
+    "error.share_self": "That is your own account; name a colleague's account",
+    "error.share_unknown": "No active account '{reader}'; name a colleague's account",
+    "error.share_role": "The account '{reader}' has a role that does not read workspaces; share with a planner or an auditor",
+    "error.share_absent": "The procedure is not shared with '{reader}'; there is nothing to stop",
+    **{f"error.{reason}": line for reason, line in TABLE_PROBLEMS.items()},
+    "error.unknown_file_type": "unknown file type '{suffix}'; upload a {allowed} file",
+    "error.file_too_big": "the file is over {size}; split or shorten it",
+    "error.unknown_workspace_file": "unknown file type '{suffix}'; upload a step table (.csv, .xlsx), a procedure (.yaml, .yml), a BPMN file (.bpmn, .xml) or a case log (.xes, .csv with the XES columns, gzipped too)",
 }

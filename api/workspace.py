@@ -22,7 +22,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from api.names import display_name
-from api.uploads import upload_name
+from api.uploads import file_size, upload_name
 from process_models._memo import MEMO_CHARS, text_memo
 from process_models.errors import InvalidInput, ProcedureSyntaxError
 from process_models.procedure import Procedure
@@ -31,9 +31,19 @@ if TYPE_CHECKING:
     from flows.casework.workspace import WorkspaceProcedure
 
 __all__ = ["COMPRESS_FACTOR", "LOG_HEADER", "MAX_UPLOAD_BYTES", "NOTHING_TO_ACT_ON",
-           "UPLOAD_TYPES", "WORKSPACE_LEVERS", "check_levers", "discovered_procedure",
+           "UPLOAD_TYPES", "WORKSPACE_LEVERS", "WORKSPACE_READ", "WORKSPACE_WRITE",
+           "check_levers", "discovered_procedure",
            "graph_figures", "lever_entries", "procedure_from_upload", "reformed", "scenario_text",
            "workspace_reform", "workspace_scenario"]
+
+WORKSPACE_READ = "simulations:run"
+"""The action of reading workspace procedures (one's own and those shared with one):
+planners, auditors and admins (:data:`api.deps.PERMISSIONS`). A read computes a procedure's
+figures, graphs and risk, so it is running simulations; the roles that hold it are those a
+procedure may be shared with."""
+
+WORKSPACE_WRITE = "procedures:write"
+"""The action of uploading and changing one's own workspace procedures (planners, admins)."""
 
 MAX_UPLOAD_BYTES = 2_000_000
 """The largest file a planner uploads to the workspace."""
@@ -76,10 +86,12 @@ def procedure_from_upload(file_name: str | None, data: bytes) -> Procedure:
         raise InvalidInput(f"unknown file type '{PurePath(name).suffix}'; upload a step table "
                            "(.csv, .xlsx), a procedure (.yaml, .yml), a BPMN file (.bpmn, .xml) "
                            "or a case log (.xes, .csv with the XES columns, gzipped too)",
-                           file=name)
+                           file=name, reason="unknown_workspace_file",
+                           values={"suffix": PurePath(name).suffix or name})
     if len(data) > MAX_UPLOAD_BYTES:
         raise InvalidInput(f"the file is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}",
-                           file=name)
+                           file=name, reason="file_too_big",
+                           values={"size": file_size(MAX_UPLOAD_BYTES)})
     if kind == "table" and _is_log(data):
         kind = "log"
     if kind == "table":

@@ -1,6 +1,7 @@
 """Editing a workspace procedure in place: its step table in the page, checked as the
 planner types, saved as a new revision saying who changed what, undone by a revision
-restoring the one before, shared read-only with every planner, and taken away as XLSX.
+restoring the one before, shared read-only with every colleague or with colleagues by
+account, and taken away as XLSX.
 
 The table is the one a step table file holds (:func:`process_models.table.table_from_procedure`
 and back through :func:`process_models.table.procedure_from_table`), so the page's checks
@@ -37,7 +38,7 @@ from process_models.procedure import Procedure
 from process_models.table_columns import COLUMNS
 
 __all__ = ["EDIT_KEYS", "MAX_EDIT_ROWS", "XLSX_MEDIA", "change_lines", "column_headers", "edit_cells", "edit_changes",
-           "edited_procedure", "problem_of", "revision_log", "save_table_edit",
+           "edited_procedure", "problem_of", "revision_log", "save_table_edit", "sharing",
            "table_changes", "table_rows", "table_xlsx", "workbench_context"]
 
 MAX_EDIT_ROWS = 500
@@ -80,22 +81,22 @@ def edited_procedure(rows: list[list[Any]], before: Procedure) -> Procedure:
 
 def problem_of(error: TableError | InvalidInput, language: str) -> dict[str, Any]:
     """Where the page marks a refused edit: the form's row (from 0) and column key, with a
-    heading in ``language`` and the error's one line."""
+    heading in ``language`` and the error's one line in ``language``."""
     import copy
 
-    from api.models import public_message
+    from api.page_kit import page_message
 
     keys = {c.zh: c.key for c in COLUMNS}
     row, column = getattr(error, "row", None), getattr(error, "column", None)
     if row:  # the heading names the cell; the table file's row numbers would only confuse
         error = copy.copy(error)
-        error.file = error.path = None
+        error.file = error.path = error.row = error.column = None
     strings = messages(language)
     header = column_headers(language).get(keys.get(column or "", ""), column or "")
     heading = (strings["ws.edit_fault"].format(row=row - 1, column=header) if row
                else strings["ws.edit_refused"])
     return {"row": row - 2 if row else None, "column": keys.get(column or ""),
-            "heading": heading, "message": public_message(error)}
+            "heading": heading, "message": page_message(error, language)}
 
 
 def table_changes(before: Procedure, after: Procedure) -> list[dict[str, Any]]:
@@ -204,6 +205,24 @@ def revision_log(session: Session, workspace_id: str, *, viewer: str,
     return log
 
 
+def sharing(session: Session, workspace_id: str, owner: str) -> dict[str, list[dict[str, Any]]]:
+    """The colleagues ``owner`` shares a workspace procedure with by account (``readers``:
+    account, role, since when) and those it may still be shared with (``colleagues``: the
+    active accounts of a role that reads workspaces, but the owner's)."""
+    from api.deps import PERMISSIONS
+    from api.workspace import WORKSPACE_READ
+    from flows.casework.accounts import list_users
+
+    shares = workspace.readers(session, workspace_id, owner=owner)
+    accounts = {u.username: u for u in list_users(session)}
+    shared = {s.reader for s in shares}
+    return {"readers": [{"reader": s.reader, "since": s.shared_at,
+                         "role": getattr(accounts.get(s.reader), "role", "")} for s in shares],
+            "colleagues": [{"reader": u.username, "role": u.role} for u in accounts.values()
+                           if u.active and u.role in PERMISSIONS[WORKSPACE_READ]
+                           and u.username != owner and u.username not in shared]}
+
+
 def workbench_context(session: Session, row: workspace.WorkspaceProcedure, proc: Procedure,
                       after: Procedure, scenarios: list[Any], viewer: str, language: str,
                       cells: list[list[str]] | None = None,
@@ -211,7 +230,8 @@ def workbench_context(session: Session, row: workspace.WorkspaceProcedure, proc:
                       problem: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the procedure page shows beyond its figures: the editable table (``cells`` as
     typed when a save was refused, with its ``problem``), whether the viewer only reads,
-    the revisions, each step's details before and after, each scenario's change log."""
+    the owner's sharing (:func:`sharing`), the revisions, each step's details before and
+    after, each scenario's change log."""
     from api.models import public_message
     from api.workspace_view import scenario_logs, step_details
 
@@ -221,9 +241,12 @@ def workbench_context(session: Session, row: workspace.WorkspaceProcedure, proc:
             cells = edit_cells(proc)
         except TableError as error:
             cells, refused = [], public_message(error)
+    read_only = row.owner != viewer
     return {"edit": {"columns": EDIT_KEYS, "headers": column_headers(language), "cells": cells,
                      "removed": removed, "problem": problem, "refused": refused},
-            "read_only": row.owner != viewer,
+            "read_only": read_only,
+            **({"readers": [], "colleagues": []} if read_only
+               else sharing(session, row.id, viewer)),
             "revisions": revision_log(session, row.id, viewer=viewer,
                                       language=language),
             "details_before": step_details(proc, language),

@@ -1,10 +1,11 @@
 """The workbench's editing pages beside :mod:`api.workspace_page`: the step table saved
 from the page (a form post, so it works without script), checked as the planner types
-(``/table/check``, which ``api/static/workspace.js`` posts the form to), undo, share
-read-only, the table as XLSX and the Monte-Carlo risk fragment the page fetches after load.
+(``/table/check``, which ``api/static/workspace.js`` posts the form to), undo, sharing
+read-only with every colleague or with colleagues by account, the table as XLSX and the
+Monte-Carlo risk fragment the page fetches after load.
 
 A colleague a procedure is shared with sees the page without its forms; their writes are
-refused (403), as the API's are.
+refused (403) with a line in their language, as the API refuses them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,18 @@ from fastapi.responses import JSONResponse
 
 from api.deps import PageUser, SessionDep
 from api.i18n import messages
-from api.page_kit import back, error_page, gate, is_fragment, language, render, stale_form
+from api.page_kit import (
+    back,
+    error_page,
+    gate,
+    is_fragment,
+    language,
+    page_message,
+    render,
+    stale_form,
+)
 from api.security import check_csrf
+from api.workspace import WORKSPACE_READ, WORKSPACE_WRITE
 from api.workspace_edit import (
     EDIT_KEYS,
     MAX_EDIT_ROWS,
@@ -37,8 +48,6 @@ from process_models.errors import Forbidden, InvalidInput, OnethingError, TableE
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-
-ACTION = "procedures:write"
 
 _MAX_FIELDS = len(EDIT_KEYS) * (MAX_EDIT_ROWS + 2) + 20
 
@@ -58,9 +67,9 @@ async def check_workspace_table(request: Request, user: PageUser, session: Sessi
                                 workspace_id: str) -> Response:
     """The typed table checked as a save would check it, as JSON: ``{"ok": true}`` or
     where the problem is (the form's row and column) and what it is."""
-    from api.models import error_status, public_message
+    from api.models import error_status
 
-    if user is None or gate(request, user, ACTION):
+    if user is None or gate(request, user, WORKSPACE_WRITE):
         return JSONResponse({"ok": False}, status_code=401 if user is None else 403)
     try:
         cells, removed, token = await _typed(request)
@@ -70,7 +79,7 @@ async def check_workspace_table(request: Request, user: PageUser, session: Sessi
     except (TableError, InvalidInput) as error:
         return JSONResponse({"ok": False, **problem_of(error, language(request))})
     except OnethingError as error:
-        return JSONResponse({"ok": False, "message": public_message(error)},
+        return JSONResponse({"ok": False, "message": page_message(error, language(request))},
                             status_code=error_status(error))
     return JSONResponse({"ok": True})
 
@@ -83,7 +92,7 @@ async def save_workspace_table(request: Request, user: PageUser, session: Sessio
     from api.workspace_page import procedure_page
 
     home = f"/workspace/{workspace_id}"
-    if refused := gate(request, user, ACTION, page=home):
+    if refused := gate(request, user, WORKSPACE_WRITE, page=home):
         return refused
     try:
         cells, removed, token = await _typed(request)
@@ -109,10 +118,8 @@ async def _owner_write(request: Request, user: User | None, workspace_id: str,
                        act: Callable[[Any], str]) -> Response:
     """A write form of the owner's: refused (login, role, stale CSRF token), or ``act`` on
     its fields and back to the page with what ``act`` says; a domain error as its page."""
-    from api.models import public_message
-
     home = f"/workspace/{workspace_id}"
-    if refused := gate(request, user, ACTION, page=home):
+    if refused := gate(request, user, WORKSPACE_WRITE, page=home):
         return refused
     form = await request.form(max_fields=10)
     try:
@@ -122,7 +129,7 @@ async def _owner_write(request: Request, user: User | None, workspace_id: str,
     try:
         text = act(form)
     except InvalidInput as error:
-        return back(request, home, "error", public_message(error))
+        return back(request, home, "error", page_message(error, language(request)))
     except OnethingError as error:
         return error_page(request, user, error)
     return back(request, home, "ok", text)
@@ -143,7 +150,7 @@ async def undo_workspace_change(request: Request, user: PageUser, session: Sessi
 @router.post("/workspace/{workspace_id}/share")
 async def share_workspace_procedure(request: Request, user: PageUser, session: SessionDep,
                                     workspace_id: str) -> Response:
-    """Share the procedure read-only with every planner (``shared=1``), or stop sharing."""
+    """Share the procedure read-only with every planner and auditor (``shared=1``), or stop."""
     def share(form: Any) -> str:
         shared = form.get("shared") == "1"
         workspace.set_shared(session, workspace_id, owner=user.username, shared=shared)
@@ -152,11 +159,38 @@ async def share_workspace_procedure(request: Request, user: PageUser, session: S
     return await _owner_write(request, user, workspace_id, share)
 
 
+@router.post("/workspace/{workspace_id}/readers")
+async def share_workspace_procedure_with(request: Request, user: PageUser,
+                                         session: SessionDep, workspace_id: str) -> Response:
+    """Share the procedure read-only with a colleague's account (``reader``)."""
+    from api.deps import PERMISSIONS
+
+    def share(form: Any) -> str:
+        reader = str(form.get("reader", ""))[:64].strip()
+        workspace.share_with(session, workspace_id, owner=user.username, reader=reader,
+                             roles=PERMISSIONS[WORKSPACE_READ], now=datetime.now(UTC))
+        return messages(language(request))["ws.shared_with_now"].format(reader=reader)
+
+    return await _owner_write(request, user, workspace_id, share)
+
+
+@router.post("/workspace/{workspace_id}/readers/remove")
+async def stop_sharing_workspace_procedure(request: Request, user: PageUser,
+                                           session: SessionDep, workspace_id: str) -> Response:
+    """Stop sharing the procedure with a colleague's account (``reader``)."""
+    def stop(form: Any) -> str:
+        reader = str(form.get("reader", ""))[:64]
+        workspace.stop_sharing(session, workspace_id, owner=user.username, reader=reader)
+        return messages(language(request))["ws.unshared_with_now"].format(reader=reader)
+
+    return await _owner_write(request, user, workspace_id, stop)
+
+
 @router.get("/workspace/{workspace_id}/table.xlsx")
 def download_workspace_table(request: Request, user: PageUser, session: SessionDep,
                              workspace_id: str) -> Response:
     """The step table as XLSX, as an upload reads it back."""
-    if refused := gate(request, user, ACTION):
+    if refused := gate(request, user, WORKSPACE_READ):
         return refused
     try:
         proc = workspace.read_procedure(session, workspace_id, viewer=user.username)[1]
@@ -175,7 +209,7 @@ def read_workspace_risk(request: Request, user: PageUser, session: SessionDep,
     from api.workspace import workspace_reform
     from api.workspace_view import risk_figures
 
-    if refused := gate(request, user, ACTION):
+    if refused := gate(request, user, WORKSPACE_READ):
         return refused
     try:
         row = workspace.read_procedure(session, workspace_id, viewer=user.username)[0]

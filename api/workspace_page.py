@@ -3,8 +3,9 @@ and after ticked levers, keep scenarios and compare two, and take the Word repor
 
 The pages call :mod:`api.workspace` and :mod:`flows.casework.workspace`, as the API does;
 the rendering, login gate and CSRF check are those of :mod:`api.pages`. An upload that
-fails shows the table as read with the cell at fault marked (its row and column), and
-stores nothing.
+fails shows the table as read with the cell at fault marked (its row and column) and what
+is wrong in the reader's language, and stores nothing. Auditors read what is shared with
+them (:data:`~api.workspace.WORKSPACE_READ`); only planners and admins upload.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from sqlmodel import Session
 
 from api.deps import PageUser, SessionDep
 from api.i18n import messages
-from api.models import public_message
-from api.page_kit import back, error_page, gate, language, render, stale_form
+from api.page_kit import back, error_page, gate, language, may, page_message, render, stale_form
 from api.pages import METRICS
 from api.security import check_csrf
-from api.workspace import MAX_UPLOAD_BYTES, WORKSPACE_LEVERS
+from api.workspace import MAX_UPLOAD_BYTES, WORKSPACE_LEVERS, WORKSPACE_READ, WORKSPACE_WRITE
 from flows.casework import workspace
 from flows.casework.accounts import User
 from process_models.errors import Forbidden, NotFound, OnethingError
@@ -35,20 +35,20 @@ router = APIRouter(include_in_schema=False)
 PREVIEW_ROWS = 60
 """Rows of a refused table shown on the page around the row at fault."""
 
-ACTION = "procedures:write"
 
 
 def _list(request: Request, user: User, session: Session, *, status_code: int = 200,
           **context: Any) -> Response:
     return render(request, "workspace.html", user, status_code=status_code,
                   procedures=workspace.list_procedures(session, user.username),
-                  max_bytes=MAX_UPLOAD_BYTES, **context)
+                  may_upload=may(user, WORKSPACE_WRITE), max_bytes=MAX_UPLOAD_BYTES, **context)
 
 
 @router.get("/workspace")
 def read_workspace(request: Request, user: PageUser, session: SessionDep) -> Response:
-    """Your procedures and the upload form (step table, YAML or BPMN)."""
-    if refused := gate(request, user, ACTION):
+    """Your procedures and those shared with you, marked by their owner, and the upload form
+    (step table, YAML or BPMN) for those who may upload."""
+    if refused := gate(request, user, WORKSPACE_READ):
         return refused
     return _list(request, user, session)
 
@@ -79,7 +79,7 @@ async def upload_workspace_procedure(request: Request, user: PageUser, session: 
     """Upload a procedure to your workspace; errors shown against their row and column."""
     from api.workspace import procedure_from_upload
 
-    if refused := gate(request, user, ACTION, page="/workspace"):
+    if refused := gate(request, user, WORKSPACE_WRITE, page="/workspace"):
         return refused
     try:
         check_csrf(request, csrf_token)
@@ -89,7 +89,8 @@ async def upload_workspace_procedure(request: Request, user: PageUser, session: 
     try:
         proc = await run_in_threadpool(procedure_from_upload, file.filename, data)
     except OnethingError as error:
-        return _list(request, user, session, status_code=422, error=public_message(error),
+        return _list(request, user, session, status_code=422,
+                     error=page_message(error, language(request)),
                      preview=_preview(file.filename, data, error))
     row = workspace.add_procedure(session, proc, owner=user.username,
                                   change=f"上传 {file.filename or ''}".strip(),
@@ -132,7 +133,7 @@ def read_workspace_procedure(request: Request, user: PageUser, session: SessionD
                              finish_by: str = "") -> Response:
     """One workspace procedure: its step table to edit, tick levers, graphs before and
     after, figures, risk, 倒排, the scenarios kept and the report."""
-    if refused := gate(request, user, ACTION):
+    if refused := gate(request, user, WORKSPACE_READ):
         return refused
     return procedure_page(request, user, session, workspace_id, scenario=scenario,
                           finish_by=finish_by)
@@ -174,7 +175,7 @@ def save_workspace_scenario(request: Request, user: PageUser, session: SessionDe
     from api.workspace import check_levers
 
     home = f"/workspace/{workspace_id}"
-    if refused := gate(request, user, ACTION, page=home):
+    if refused := gate(request, user, WORKSPACE_WRITE, page=home):
         return refused
     try:
         check_csrf(request, csrf_token)
@@ -184,7 +185,7 @@ def save_workspace_scenario(request: Request, user: PageUser, session: SessionDe
     except Forbidden as error:  # a stale form, or a colleague's read-only procedure
         return error_page(request, user, error)
     except OnethingError as error:
-        return back(request, home, "error", public_message(error))
+        return back(request, home, "error", page_message(error, language(request)))
     return back(request, f"{home}?scenario={saved.id}", "ok", saved.name)
 
 
@@ -192,7 +193,7 @@ def save_workspace_scenario(request: Request, user: PageUser, session: SessionDe
 def compare_workspace_scenarios(request: Request, user: PageUser, session: SessionDep,
                                 workspace_id: str, a: str, b: str) -> Response:
     """Two kept scenarios side by side: figures, waterfall and Monte-Carlo risk."""
-    if refused := gate(request, user, ACTION):
+    if refused := gate(request, user, WORKSPACE_READ):
         return refused
     lang = language(request)
     try:
@@ -216,7 +217,7 @@ def read_workspace_report(request: Request, user: PageUser, session: SessionDep,
     from api.workspace_report import report
     from simulations.planning.gantt_svg import gantt_svg
 
-    if refused := gate(request, user, ACTION):
+    if refused := gate(request, user, WORKSPACE_READ):
         return refused
     lang = language(request)
     levers = request.query_params.getlist("lever")
@@ -238,7 +239,7 @@ def download_workspace_report(request: Request, user: PageUser, session: Session
     """The report of the ticked levers as Word or XLSX (the API's ``report.docx`` / ``.xlsx``)."""
     from api.workspace_report import report_file
 
-    if refused := gate(request, user, ACTION):
+    if refused := gate(request, user, WORKSPACE_READ):
         return refused
     try:
         if report_format not in ("docx", "xlsx"):

@@ -81,9 +81,10 @@ __all__ = [
 WORK_POOL = "onething"
 DEPLOYMENT_NAME = "onething"
 ROOT = Path(__file__).resolve().parent.parent
-CASES_PER_TASK = casework.ADVANCE_BATCH_CASES
-"""Cases one :func:`advance_cases` task handles: one transaction's worth, so Prefect's
-per-task cost (tens of milliseconds) is shared by as many cases as one transaction moves."""
+CASES_PER_TASK = 100
+"""Cases one :func:`advance_cases` task handles (in transactions of
+:data:`~flows.casework.advancing.ADVANCE_BATCH_CASES`), so Prefect's per-task cost (tens of
+milliseconds) is shared by many cases."""
 
 log = logging.getLogger(__name__)
 
@@ -379,21 +380,30 @@ def relay_once(database_url: str | None = None, *, grace_seconds: float = 5.0,
 NUDGE_POLL_SECONDS = 0.1
 """How often a waiting relay looks whether a command nudged it (one ``stat`` call)."""
 
+RELAY_GAP_SECONDS = 1.0
+"""The least time from one run a relay starts to the next: under a stream of changes, the
+changes of that time share one run (each run costs Prefect's bookkeeping)."""
+
 
 def run_relay(database_url: str | None = None, *, interval_seconds: float = 2.0,
               grace_seconds: float = 5.0, stop: threading.Event | None = None) -> None:
-    """Call :func:`relay_once` every ``interval_seconds`` until ``stop`` is set, and at once,
-    without grace, when a command hands its advance over (:mod:`flows.handoff`: the
-    beacon says this process relays the database while this runs)."""
+    """Call :func:`relay_once` every ``interval_seconds`` until ``stop`` is set, and without
+    grace when a command hands its advance over (:mod:`flows.handoff`: the beacon says this
+    process relays the database while this runs): at once, or :data:`RELAY_GAP_SECONDS`
+    after the previous run started."""
     stop = stop if stop is not None else threading.Event()
     grace = grace_seconds
     with relay_beacon(database_url or settings.effective_database_url) as nudged:
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 relay_once(database_url, grace_seconds=grace)
             except Exception:  # keep relaying through a database or API outage
                 log.exception("relay: attempt failed; retrying")
-            grace = 0.0 if _wait(stop, nudged, interval_seconds) else grace_seconds
+            grace = grace_seconds
+            if _wait(stop, nudged, interval_seconds):
+                grace = 0.0
+                stop.wait(max(started + RELAY_GAP_SECONDS - time.monotonic(), 0))
 
 
 def _wait(stop: threading.Event, nudged, interval_seconds: float) -> bool:

@@ -124,13 +124,20 @@ def run_worker(pool: str = WORK_POOL, *, interval_seconds: float = 2.0,
         asyncio.run(_serve(pool, flow_runs_at_once))
 
 
+RELAY_NICENESS = 10
+"""How much nicer than its service a service's relay process runs (see ``man nice``)."""
+
+
 def run_service_relay(parent_pid: int, *, interval_seconds: float = 2.0,
                       watch_seconds: float = 1.0) -> None:
     """The relay of a service (:func:`flows.handoff.relay_process` starts this in a child
     process, embedded mode): once it is the one relay of the settings' database on this
     machine (:func:`flows.handoff.sole_relay`), Prefect's API and :func:`run_relay` here,
     until SIGTERM, or until the process ``parent_pid`` is gone (looked at every
-    ``watch_seconds``)."""
+    ``watch_seconds``). It runs :data:`RELAY_NICENESS` steps nicer than the service, as do
+    Prefect's API and whatever else it starts: the service's requests come first when both
+    want the processors."""
+    os.nice(RELAY_NICENESS)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 

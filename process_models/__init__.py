@@ -23,8 +23,8 @@ _HOMES = {
         "BpmnError", "CalendarError", "CapacityError", "CaseNotFound", "Conflict",
         "DecisionConflict", "DependencyCycle", "DuplicateId", "EventLogError", "Forbidden",
         "InvalidInput", "MissingDependency", "NotFound", "OnethingError", "ProcedureError",
-        "ProcedureNotFound", "ProcedureSyntaxError", "RegistryError", "ScenarioError",
-        "TableError", "UnknownReference", "UnsourcedNumber", "did_you_mean",
+        "ProcedureNotFound", "ProcedureSyntaxError", "ReadOnly", "RegistryError",
+        "ScenarioError", "TableError", "UnknownReference", "UnsourcedNumber", "did_you_mean",
     ],
     "process_models.graph": ["to_graph"],
     "process_models.loading": [

@@ -85,6 +85,17 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str | None:
     return best[2] if best else None
 
 
+def worded(template: str, values: dict[str, Any], *, either: str = " or ") -> str:
+    """``template`` with its ``{name}`` blanks filled from ``values``, a list joined by
+    ``either``: the line of an error's ``reason`` in any language.
+
+    >>> worded("{value} is not allowed; use {choices}", {"value": "'月'", "choices": ["日", "周"]})
+    "'月' is not allowed; use 日 or 周"
+    """
+    return template.format_map({key: either.join(map(str, value)) if isinstance(value, list)
+                                else value for key, value in values.items()})
+
+
 def _may_be_close(a: int, b: int) -> bool:
     """Whether texts of lengths ``a`` and ``b`` can pass :func:`did_you_mean`'s test: the
     edit distance is at least the length difference and the similarity ratio at most
@@ -108,6 +119,11 @@ class OnethingError(Exception):
         Where in the document: ``steps[3].depends_on[0]``, or a CLI option name.
     suggestion : str, optional
         A did-you-mean value, appended as ``(did you mean 'x'?)``.
+    reason : str, optional
+        What went wrong as a key, for a page to say it in its reader's language
+        (``api/i18n.py``: ``error.<reason>``), with ``values`` filling in its blanks.
+    values : dict, optional
+        The values a ``reason`` names (the bad value, a limit, a name).
     """
 
     def __init__(
@@ -118,12 +134,16 @@ class OnethingError(Exception):
         line: int | None = None,
         path: str | None = None,
         suggestion: str | None = None,
+        reason: str | None = None,
+        values: dict[str, Any] | None = None,
     ) -> None:
         self.message = message
         self.file = file
         self.line = line
         self.path = path
         self.suggestion = suggestion
+        self.reason = reason
+        self.values = values or {}
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -258,3 +278,7 @@ class DecisionConflict(Conflict):
 
 class Forbidden(OnethingError, PermissionError):
     """The current user's role or department does not allow this."""
+
+
+class ReadOnly(Forbidden):
+    """Something shared with the current user read-only: only its owner changes it."""

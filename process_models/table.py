@@ -98,6 +98,7 @@ from process_models.procedure import (
 )
 from process_models.table_columns import COLUMNS, Headers, find_header, is_blank
 from process_models.table_files import TableWarning, read_rows, read_table_data, write_table
+from process_models.table_problems import table_error
 
 __all__ = ["load_table", "procedure_from_table", "save_table", "table_from_procedure",
            "table_procedure"]
@@ -161,8 +162,7 @@ def _read_basis(reader: _Reader,
         match = _BASIS_PART.fullmatch(part)
         label = match and (_BASIS_LABELS.get(match[1]) or match[1].lower())
         if not match or label not in _BASIS_LABELS.values():
-            reader.fail(row, "basis", f"cannot read {part.strip()!r}; write label=basis source, "
-                        "e.g. 承诺=S 随州服务标准 (labels 法定, 承诺, 跑动, 依赖)")
+            reader.fail(row, "basis", "basis_unreadable", part=repr(part.strip()))
         basis = reader.choice(row, "basis", match[2], Basis, None)
         source = match[3]
         if source and source.startswith("「") and source.endswith("」"):
@@ -206,12 +206,16 @@ class _Reader:
         self.file = file
         self.headers = headers  # key → header as written in the table
 
-    def fail(self, row: _Row | int, key: str, message: str, suggestion: str | None = None):
+    def fail(self, row: _Row | int, key: str, reason: str, suggestion: str | None = None,
+             **values: Any):
+        """Raise the :func:`table_error` of ``reason`` at ``row``'s cell of column ``key``."""
         number = row.number if isinstance(row, _Row) else row
         column = self.headers.get(key, key)
-        raise TableError(_one_line(message), file=self.file, path=f"row {number}, {column}",
-                         suggestion=suggestion and _one_line(suggestion), row=number,
-                         column=column)
+        raise table_error(reason, {k: _one_line(v) if isinstance(v, str) else v
+                                   for k, v in values.items()},
+                          file=self.file, path=f"row {number}, {column}",
+                          suggestion=suggestion and _one_line(suggestion), row=number,
+                          column=column)
 
     def days(self, row: _Row, key: str) -> float | None:
         raw = cell_text(row.cells.get(key))
@@ -222,9 +226,9 @@ class _Reader:
         except ValueError:
             value = float("nan")
         if not math.isfinite(value):
-            self.fail(row, key, f"{_shown(raw)} is not a number of days; write e.g. 20 or 0.5")
+            self.fail(row, key, "not_days", value=_shown(raw))
         if value < 0:
-            self.fail(row, key, f"{_shown(raw)} is negative; a time limit is 0 days or more")
+            self.fail(row, key, "negative_days", value=_shown(raw))
         return value
 
     def count(self, row: _Row, key: str, most: int, what: str) -> int | None:
@@ -232,10 +236,9 @@ class _Reader:
         if not raw:
             return None
         if not re.fullmatch(r"\d+", raw):
-            self.fail(row, key, f"{_shown(raw)} is not a whole number of 0 or more; write e.g. 2")
+            self.fail(row, key, "not_count", value=_shown(raw))
         if len(raw) > len(str(most)) or int(raw) > most:
-            self.fail(row, key, f"{_shown(raw)} is more {what} than a step may have ({most}); "
-                      "check the number")
+            self.fail(row, key, "too_many", value=_shown(raw), what=what, most=most)
         return int(raw)
 
     def choice(self, row: _Row, key: str, raw: str, enum: type, default: Any) -> Any:
@@ -246,8 +249,8 @@ class _Reader:
         except ValueError:
             shown = _CHOICES[enum]
             words = [*shown, *(m.value for m in enum), *enum.aliases()]
-            self.fail(row, key, f"{_shown(raw)} is not allowed; use {' or '.join(shown)}",
-                      _close(raw, [w for w in words if not w.isdigit()]))
+            self.fail(row, key, "not_allowed", _close(raw, [w for w in words if not w.isdigit()]),
+                      value=_shown(raw), choices=list(shown))
 
 
 def load_table(
@@ -328,17 +331,14 @@ def _body(rows: Sequence[Sequence[Any]], header_at: int, positions: dict[str, in
         if is_blank(r):
             continue
         if len(body) == MAX_TABLE_ROWS:
-            reader.fail(i + 1, "step", f"more than {MAX_TABLE_ROWS} steps, more than a step "
-                        "table may hold; split the procedure")
+            reader.fail(i + 1, "step", "too_many_steps", most=MAX_TABLE_ROWS)
         cells = {key: (r[pos] if pos < len(r) else None) for key, pos in positions.items()}
         for key, value in cells.items():
             if isinstance(value, UncachedFormula):
-                reader.fail(i + 1, key, f"a formula without a cached value ({_shown(value)}): "
-                            "open and save it in Excel, which stores the values")
+                reader.fail(i + 1, key, "uncached_formula", value=_shown(value))
         body.append(_Row(i + 1, cells))
     if not body:
-        raise TableError("the table has a header but no steps; add one row per step",
-                         file=reader.file)
+        raise table_error("no_steps", file=reader.file)
     filled, above = [], ""
     for row in body:
         department = cell_text(row.cells.get("department"))
@@ -362,10 +362,10 @@ def _named_rows(body: list[_Row], reader: _Reader) -> dict[str, _Row]:
     for row in body:
         step = cell_text(row.cells.get("step"))
         if not step:
-            reader.fail(row, "step", "is empty; every row needs a step name")
+            reader.fail(row, "step", "empty_step")
         if step in names:
-            reader.fail(row, "step", f"duplicate step {_shown(step)} (already in row "
-                        f"{names[step].number}); give each step its own name")
+            reader.fail(row, "step", "duplicate_step", value=_shown(step),
+                        first=names[step].number)
         names[step] = row
     return names
 
@@ -387,8 +387,7 @@ class _Steps:
         cycle = find_cycle(self.edges)
         if cycle:
             loop = " → ".join([*cycle, cycle[0]])
-            self.reader.fail(self.named[cycle[0]], "depends_on", f"dependency cycle: {loop}; "
-                             "remove one of these prerequisites")
+            self.reader.fail(self.named[cycle[0]], "depends_on", "cycle", loop=loop)
         if not re.fullmatch(r"[A-Za-z0-9_.\-]+", procedure_id):
             raise TableError(f"procedure id {_shown(procedure_id)} may use only letters, digits, "
                              "'_', '-' and '.'", path="--id")
@@ -401,13 +400,14 @@ class _Steps:
                 materials=list(self.materials.values()), steps=steps,
             )
         except ValidationError as e:
-            raise TableError(_first_problem(e), file=self.reader.file) from None
+            raise table_error("invalid", {"problem": _first_problem(e)},
+                              file=self.reader.file) from None
 
     def step(self, step_name: str, row: _Row) -> Step:
         reader = self.reader
         department = cell_text(row.cells.get("department"))
         if not department:
-            reader.fail(row, "department", "is empty; name the department that handles the step")
+            reader.fail(row, "department", "empty_department")
         if department not in self.departments:
             self.departments[department] = derived_id(department, "d", self.taken["d"])
         unit = reader.choice(row, "unit", cell_text(row.cells.get("unit")), Unit, Unit.working)
@@ -415,8 +415,7 @@ class _Steps:
         stated = _stated(bases)
         committed = self.limit(row, "committed_days", unit, stated("committed"))
         if committed is None:
-            reader.fail(row, "committed_days", "is empty; give the committed limit in days "
-                        "(use the statutory limit when there is no commitment)")
+            reader.fail(row, "committed_days", "empty_committed")
         try:
             return Step(
                 id=self.step_ids[step_name],
@@ -434,7 +433,8 @@ class _Steps:
             )
         except ValidationError as e:
             field = str(next(iter(e.errors()[0]["loc"]), ""))
-            reader.fail(row, _FIELD_COLUMNS.get(field, "step"), _first_problem(e))
+            reader.fail(row, _FIELD_COLUMNS.get(field, "step"), "invalid",
+                        problem=_first_problem(e))
 
     def limit(self, row: _Row, key: str, unit: Unit, basis: dict[str, Any]) -> Limit | None:
         days = self.reader.days(row, key)
@@ -443,7 +443,7 @@ class _Steps:
         try:
             return Limit(days=days, unit=unit, **basis)
         except ValidationError as e:
-            self.reader.fail(row, key, _first_problem(e))
+            self.reader.fail(row, key, "invalid", problem=_first_problem(e))
 
     def dependencies(self, step_name: str, row: _Row,
                      bases: list[dict[str, Any]]) -> list[Dependency]:
@@ -451,22 +451,21 @@ class _Steps:
         predecessors = split_names(cell_text(row.cells.get("depends_on")), self.named)
         for before in predecessors:
             if before not in self.named:
-                reader.fail(row, "depends_on", f"unknown step {_shown(before)}; use a name from "
-                            f"the {reader.headers['step']} column", _close(before, self.named))
+                reader.fail(row, "depends_on", "unknown_step", _close(before, self.named),
+                            value=_shown(before), column=reader.headers["step"])
             if before == step_name:
-                reader.fail(row, "depends_on", f"step {_shown(step_name)} depends on itself; "
-                            "remove it here")
+                reader.fail(row, "depends_on", "self_dependency", value=_shown(step_name))
             self.edges[before].append(step_name)
         kinds = [reader.choice(row, "dependency_kind", k, DependencyKind, DependencyKind.legal)
                  for k in split_names(cell_text(row.cells.get("dependency_kind")), _KIND_WORDS)]
         if len(kinds) > 1 and len(kinds) != len(predecessors):
-            reader.fail(row, "dependency_kind", f"{len(kinds)} kinds for {len(predecessors)} "
-                        "prerequisites; give one kind for all, or one per prerequisite")
+            reader.fail(row, "dependency_kind", "kinds_count", kinds=len(kinds),
+                        prerequisites=len(predecessors))
         if len(kinds) <= 1:
             kinds = (kinds or [DependencyKind.legal]) * len(predecessors)
         if len(bases) > 1 and len(bases) != len(predecessors):
-            reader.fail(row, "basis", f"{len(bases)} 依赖 bases for {len(predecessors)} "
-                        "prerequisites; give one for all, or one per prerequisite in order")
+            reader.fail(row, "basis", "bases_count", bases=len(bases),
+                        prerequisites=len(predecessors))
         if len(bases) <= 1:
             bases = (bases or [{}]) * len(predecessors)
         return [Dependency(step=self.step_ids[b], kind=k, **basis)
@@ -477,15 +476,14 @@ class _Steps:
         names = split_names(cell_text(row.cells.get("material_names")))
         count = reader.count(row, "materials", MAX_MATERIALS_PER_STEP, "materials")
         if len(names) > MAX_MATERIALS_PER_STEP:
-            reader.fail(row, "material_names", f"lists {len(names)} materials, more than a step "
-                        f"may need ({MAX_MATERIALS_PER_STEP}); check the separators")
+            reader.fail(row, "material_names", "too_many_material_names", count=len(names),
+                        most=MAX_MATERIALS_PER_STEP)
         if count is not None and names and count != len(names):
-            reader.fail(row, "materials", f"says {count} but {reader.headers['material_names']} "
-                        f"lists {len(names)} names; make them agree or leave one blank")
+            reader.fail(row, "materials", "materials_mismatch", count=count,
+                        column=reader.headers["material_names"], names=len(names))
         if len(set(names)) != len(names):
             dup = next(m for m in names if names.count(m) > 1)
-            reader.fail(row, "material_names", f"material {_shown(dup)} is listed twice; list it "
-                        "once")
+            reader.fail(row, "material_names", "duplicate_material", value=_shown(dup))
         if not names and count:
             names = [f"{step_name}要件{i}" for i in range(1, count + 1)]
         for m in names:

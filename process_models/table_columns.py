@@ -16,7 +16,7 @@ from typing import Any, Literal
 from process_models._cells import cell_text
 from process_models._cells import close_match as _close
 from process_models._cells import shown_cell as _shown
-from process_models.errors import TableError
+from process_models.table_problems import table_error
 
 __all__ = ["COLUMNS", "HEADER_SEARCH_ROWS", "REQUIRED", "Column", "Headers", "find_header",
            "header_at", "is_blank", "normal_header"]
@@ -117,17 +117,15 @@ def find_header(rows: Sequence[Sequence[Any]], file: str | None):
     if at is None:
         candidates = _first_non_blank(rows)
         if not candidates:
-            raise TableError("the table is empty; add a header row and one row per step",
-                             file=file)
+            raise table_error("empty_table", file=file)
         for i in candidates:
             for cell in rows[i]:
                 for sep, what in _FULL_WIDTH_SEPARATORS.items():
                     pieces = cell_text(cell).split(sep)
                     if len(pieces) > 1 and len(_known_columns(pieces)) > 1:
-                        raise TableError(
-                            f"the columns are separated by '{sep}' ({what}); separate them with "
-                            "',' (in Excel: save as CSV UTF-8 (逗号分隔))", file=file,
-                            path=f"row {i + 1}", row=i + 1)
+                        raise table_error("full_width_separator",
+                                          {"separator": sep, "what": what}, file=file,
+                                          path=f"row {i + 1}", row=i + 1)
         at = max(candidates, key=lambda i: (len(_known_columns(rows[i])), -i))
     headers, positions = _headers(rows[at], at + 1, file)
     return at, headers, positions
@@ -144,19 +142,20 @@ def _headers(row: Sequence[Any], number: int, file: str | None):
         if key is None:
             close = _close(raw, [h for c in COLUMNS for h in (c.zh, c.en)])
             if close:
-                raise TableError(f"unknown column {_shown(raw)}", file=file,
-                                 path=f"row {number}", row=number, suggestion=close)
+                raise table_error("unknown_column", {"value": _shown(raw)}, file=file,
+                                  path=f"row {number}", row=number, suggestion=close)
             continue  # 序号, 说明 …: columns a step table does not hold
         if key in positions:
-            raise TableError(f"column {_shown(raw)} repeats {_shown(written[key])}; keep one of them",
-                             file=file, path=f"row {number}", row=number)
+            raise table_error("repeated_column",
+                              {"value": _shown(raw), "first": _shown(written[key])},
+                              file=file, path=f"row {number}", row=number)
         positions[key] = pos
         written[key] = " ".join(raw.split())  # a wrapped header, on one line
     missing = [_BY_KEY[k] for k in REQUIRED if k not in positions]
     if missing:
         need = ", ".join(f"{c.zh}/{c.en}" for c in missing)
-        raise TableError(f"missing column {need}; the header row needs 事项, 部门 and 承诺时限",
-                         file=file, path=f"row {number}", row=number)
+        raise table_error("missing_column", {"columns": need}, file=file,
+                          path=f"row {number}", row=number)
     for c in COLUMNS:
         written.setdefault(c.key, c.zh)
     return written, positions

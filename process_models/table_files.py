@@ -41,6 +41,7 @@ from process_models._cells import shown_cell as _shown
 from process_models._reading import reading_file
 from process_models.errors import ProcedureSyntaxError, TableError
 from process_models.table_columns import HEADER_SEARCH_ROWS, header_at
+from process_models.table_problems import table_error
 
 __all__ = [
     "MAX_CELL_CHARS",
@@ -137,10 +138,9 @@ def read_table_data(data: bytes, file: str, *,
             break
     else:
         if len(seen) > 1:
-            raise TableError(
-                f"no sheet has a header row (事项, 部门, 承诺时限) in its first "
-                f"{HEADER_SEARCH_ROWS} rows: {'、'.join(s.name for s in seen)}; add one, or "
-                "name the sheet with --sheet", file=file)
+            raise table_error("no_header_sheet", {"rows": HEADER_SEARCH_ROWS,
+                                                  "sheets": "、".join(s.name for s in seen)},
+                              file=file)
         found = seen[0]
     place = f"{file}, sheet {_one_line(found.name)}"
     if found.merged:
@@ -160,8 +160,8 @@ def read_bounded(p: Path) -> bytes:
 
 
 def _too_big(size: int, file: str) -> TableError:
-    return TableError(f"the file has {size // 2**20} MB, more than a table may "
-                      f"({MAX_TABLE_BYTES // 2**20} MB); keep only the table in it", file=file)
+    return table_error("too_big", {"size": size // 2**20, "most": MAX_TABLE_BYTES // 2**20},
+                       file=file)
 
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
@@ -177,25 +177,24 @@ def _decode(raw: bytes, file: str) -> str:
                 return raw[len(bom):].decode(encoding)
             except UnicodeDecodeError as e:
                 at = len(bom) + e.start
-                raise ProcedureSyntaxError(
-                    f"starts with a {label} byte-order mark but byte 0x{raw[at]:02x} at offset "
-                    f"{at} is not {label}{_other_encoding(raw[len(bom):])}; save it again as "
-                    "CSV UTF-8", file=file, line=raw[:at].count(b"\n") + 1) from None
+                raise table_error("bom_mismatch", {
+                    "label": label, "byte": f"{raw[at]:02x}", "offset": at,
+                    "other": _other_encoding(raw[len(bom):])}, kind=ProcedureSyntaxError,
+                    file=file, line=raw[:at].count(b"\n") + 1) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         bad = e.start
     if b"\x00" in raw:
         at = raw.index(b"\x00")
-        raise ProcedureSyntaxError(
-            f"holds a NUL byte at offset {at}: UTF-16 without its byte-order mark, or not a CSV "
-            "file; save it from Excel as CSV UTF-8", file=file, line=raw[:at].count(b"\n") + 1)
+        raise table_error("nul_byte", {"offset": at}, kind=ProcedureSyntaxError, file=file,
+                          line=raw[:at].count(b"\n") + 1)
     text = _decoded(raw, "gb18030")
     if text is not None and (_reads_as_simplified_chinese(text) or _decoded(raw, "big5") is None):
         return text
-    raise ProcedureSyntaxError(
-        f"not UTF-8 (byte 0x{raw[bad]:02x} at offset {bad}){_other_encoding(raw)}; save it "
-        "from Excel as CSV UTF-8", file=file, line=raw[:bad].count(b"\n") + 1)
+    raise table_error("not_utf8", {"byte": f"{raw[bad]:02x}", "offset": bad,
+                                   "other": _other_encoding(raw)},
+                      kind=ProcedureSyntaxError, file=file, line=raw[:bad].count(b"\n") + 1)
 
 
 def _decoded(raw: bytes, encoding: str) -> str | None:
@@ -254,29 +253,28 @@ def _csv_rows(text: str, file: str) -> list[Sequence[Any]]:
     except csv.Error as e:
         number += 1
         if "field larger" in str(e):
-            why = (f"a cell runs on for more than {csv.field_size_limit()} characters: a quote "
-                   "(\") opened here may never close; close it, or shorten the cell")
+            reason, values = "unclosed_cell", {"most": csv.field_size_limit()}
         elif "end of data" in str(e):
-            why = "a quote (\") opened in this row is never closed; close it or remove it"
+            reason, values = "unclosed_quote", {}
         else:
-            why = f"malformed CSV ({e}); quote a cell that holds quotes or separators"
-        raise TableError(why, file=file, path=f"row {number}", row=number) from None
+            reason, values = "malformed_csv", {"problem": str(e)}
+        raise table_error(reason, values, file=file, path=f"row {number}", row=number) from None
     return rows
 
 
 def _check_record(record: list[str], number: int, file: str) -> None:
     if number > MAX_TABLE_ROWS and any(c.strip() for c in record):
-        raise TableError(f"more than {MAX_TABLE_ROWS} rows, more than a step table may hold; "
-                         "split the procedure", file=file, path=f"row {number}", row=number)
+        raise table_error("too_many_rows", {"most": MAX_TABLE_ROWS}, file=file,
+                          path=f"row {number}", row=number)
     for column, cell in enumerate(record, 1):
         if column > MAX_TABLE_COLUMNS and cell.strip():
-            raise TableError(f"holds {_shown(cell)} in column {column}, beyond the "
-                             f"{MAX_TABLE_COLUMNS} columns a step table may use; delete it",
-                             file=file, path=f"row {number}", row=number)
+            raise table_error("beyond_columns", {"value": _shown(cell), "position": column,
+                                                 "most": MAX_TABLE_COLUMNS},
+                              file=file, path=f"row {number}", row=number)
         if len(cell) > MAX_CELL_CHARS:
-            raise TableError(f"a cell of {len(cell)} characters in column {column}, more than "
-                             f"a cell may hold ({MAX_CELL_CHARS}); shorten it", file=file,
-                             path=f"row {number}", row=number)
+            raise table_error("long_cell", {"length": len(cell), "position": column,
+                                            "most": MAX_CELL_CHARS},
+                              file=file, path=f"row {number}", row=number)
 
 
 def write_table(rows: Sequence[Sequence[Any]], path: str | os.PathLike[str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fastapi import APIRouter, Form, Request
 from fastapi.testclient import TestClient
@@ -16,6 +18,7 @@ from api.security import (
     csrf_token,
     login_session,
 )
+from flows import casework
 from flows.casework.tables import Case, ProcedureDefinition
 from tests.api_fixtures import (
     DEFERRED_MATERIAL,
@@ -95,6 +98,42 @@ def test_a_changed_role_counts_from_the_next_request(client, auth, accounts, eng
         session.commit()
     answer = client.get("/api/cases", headers=auth["auditor"])
     assert answer.status_code == 403 and "role 'planner'" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("lag_seconds", [0.0, 60.0])
+def test_a_board_lags_a_change_from_elsewhere_at_most_its_lag_and_never_one_made_here(
+        client, auth, engine, monkeypatch, lag_seconds):
+    """A case opened outside this process (here: through the domain) shows on the board at
+    once with no lag allowed, within the lag otherwise; once a change is made through this
+    process, every change so far shows."""
+    from api.routes import cases
+
+    monkeypatch.setattr(cases, "BOARD_LAG_SECONDS", lag_seconds)
+
+    def board_count() -> int:
+        return client.get("/api/cases", headers=auth["auditor"]).json()["count"]
+
+    earlier = open_restaurant_case(engine)
+    before = board_count()
+    open_restaurant_case(engine), open_restaurant_case(engine)
+    assert board_count() == (before + 2 if lag_seconds == 0 else before)
+    withdrawn = client.post(f"/api/cases/{earlier}/withdraw", json={"reason": "申请人撤回"},
+                            headers=auth["front_desk"])
+    assert withdrawn.status_code == 200 and board_count() == before + 1
+
+
+def test_a_cases_status_is_current_after_every_change_wherever_made(client, auth, engine):
+    """A case's status is kept by the case's own change marker: no lag, and a change to
+    another case leaves it as it was."""
+    case_id, other = open_restaurant_case(engine), open_restaurant_case(engine)
+    path = f"/api/cases/{case_id}"
+    first = client.get(path, headers=auth["auditor"]).json()
+    with Session(engine) as session:
+        casework.withdraw_case(session, other, reason="申请人撤回", now=datetime.now(UTC))
+    assert client.get(path, headers=auth["auditor"]).json() == first
+    with Session(engine) as session:
+        casework.withdraw_case(session, case_id, reason="申请人撤回", now=datetime.now(UTC))
+    assert client.get(path, headers=auth["auditor"]).json()["status"] == "withdrawn"
 
 
 def test_case_reads_carry_on_after_the_database_drops_their_connection(client, auth, engine):

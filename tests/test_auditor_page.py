@@ -172,7 +172,7 @@ def test_an_uploaded_log_gets_the_figures_audit_actual_log_prints(engine, audito
     ({"deadline": "截止"}, "other.csv", "give the limit once"),
     ({"limit_days": "二十"}, "other.csv", "limit_days"),
     ({"limit_unit": "weeks"}, "other.csv", "working or calendar"),
-    ({}, "other.pdf", "unknown file type '.pdf'"),
+    ({}, "other.pdf", "不认识的文件类型「.pdf」"),
 ])
 def test_a_log_the_desk_cannot_audit_is_one_chinese_line_naming_file_and_fix(
         auditor, fields, name, says):
@@ -189,7 +189,7 @@ def test_a_log_over_the_size_limit_is_refused_before_it_is_read(auditor, monkeyp
 
     monkeypatch.setattr(api.auditing, "MAX_LOG_BYTES", 100)
     line = _between(_upload(auditor, _log()).text, 'id="log-error">', "<")
-    assert "over 100 bytes" in line
+    assert "文件超过上限 100 B" in line
 
 
 @SQLITE_ONLY

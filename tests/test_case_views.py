@@ -32,15 +32,37 @@ def statements(engine):
         event.remove(engine, "before_cursor_execute", count)
 
 
-def test_the_board_reads_two_statements_however_many_cases(engine, session):
-    """Cases, then all their steps for the colours: no query per case."""
+def test_the_board_reads_three_statements_however_many_cases(engine, session):
+    """Cases with their change markers, then the cases and all their steps for the colours:
+    no query per case."""
     for _ in range(5):
         open_case(session, NEWBORN, APPLICANT, EVERY_MATERIAL, now=OPENED)
     session.expunge_all()
     with statements(engine) as seen:
         board = case_board(session, today=TODAY)
-    assert len(board.lines) == 5 and [s for s in seen if s == "SELECT"] == ["SELECT"] * 2
+    assert len(board.lines) == 5 and [s for s in seen if s == "SELECT"] == ["SELECT"] * 3
     assert board.colours == {"red": 0, "yellow": 0, "green": 5}
+
+
+def test_a_board_read_again_remakes_only_the_lines_of_cases_changed_since(engine, session):
+    """With the lines kept, an unchanged board is one statement, and a decision on one case
+    has that case's line made again, in its new state, and no other."""
+    cases = [open_case(session, NEWBORN, APPLICANT, EVERY_MATERIAL, now=OPENED)
+             for _ in range(3)]
+    kept: dict = {}
+    before = case_board(session, today=TODAY, kept=kept)
+    with statements(engine) as seen:
+        again = case_board(session, today=TODAY, kept=kept)
+    assert [s for s in seen if s == "SELECT"] == ["SELECT"] and again == before
+    first = next(s for s in NEWBORN.applicant_steps if not s.depends_on)
+    decide(session, cases[1].id, first.id, "approve", department_id=first.department,
+           decided_by="王五", now=datetime(2025, 1, 24, 10, 0))
+    after = case_board(session, today=TODAY, kept=kept)
+    changed = [i for i, (old, new) in enumerate(zip(before.lines, after.lines, strict=True))
+               if old is not new]
+    assert changed == [1]
+    assert after.lines[1] == case_board(session, today=TODAY).lines[1]
+    assert first.id not in [s.step_id for s in after.lines[1].current_steps]
 
 
 def test_the_board_filters_by_status_and_colour_and_counts_colours_before_the_colour(

@@ -6,7 +6,7 @@ from datetime import datetime, time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from flows.casework import (
     Applicant,
@@ -18,7 +18,7 @@ from flows.casework import (
     verify_chain,
 )
 from flows.casework.store import make_engine
-from flows.casework.tables import Case, CaseStep, Certificate
+from flows.casework.tables import AuditEvent, Case, CaseStep, Certificate
 from process_models.calendar import local_date
 from tests.strategies import procedures
 
@@ -65,7 +65,8 @@ def test_a_case_whose_steps_each_take_their_whole_limit_closes_on_its_committed_
 ):
     """The case's committed due date is exactly what the steps' limits (with lags, stages,
     untimed parts and calendar-day limits) add up to when each step uses all of its time;
-    every certificate is then issued once and the trail (of every case so far) verifies."""
+    every certificate is then issued once, the trail (of every case so far) verifies and the
+    case's change marker is its last event."""
     # Examples share one database, where a procedure id and version name one definition.
     proc = proc.model_copy(update={"version": f"{proc.version}.{next(EXAMPLE_NUMBERS)}"})
     with Session(shared_engine) as session:
@@ -78,3 +79,5 @@ def test_a_case_whose_steps_each_take_their_whole_limit_closes_on_its_committed_
                               .where(Certificate.case_id == case.id)).all()
         assert sorted(issued) == sorted({(s.id, n) for s in run for n in s.certificates})
         assert verify_chain(session).ok
+        assert case.changed_seq == session.exec(select(func.max(AuditEvent.seq)).where(
+            AuditEvent.case_id == case.id)).one()

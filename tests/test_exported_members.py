@@ -15,7 +15,7 @@ EXPORTED = {
         "MissingDependency", "NationalLists", "NotFound", "OnethingError", "Procedure",
         "ProcedureError",
         "ProcedureNotFound", "ProcedureSyntaxError", "Provenance", "Provider", "PublishedFigures",
-        "Registry", "RegistryError",
+        "ReadOnly", "Registry", "RegistryError",
         "SERVICE_CENTRE_TZ", "ScenarioError", "Source", "Stage", "Step", "StepKind",
         "TableError", "Unit", "UnknownReference", "UnsourcedNumber", "Untimed",
         "WorkingCalendar", "add_working_days", "catalog_ids", "check_procedure",

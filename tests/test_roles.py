@@ -137,24 +137,24 @@ ROUTES = [
     # No ledger file set: 404 past the gate (tests/test_tasks_page.py reads one).
     Route("reform-task ledger", "GET", "/api/reform-tasks",
           frozenset({"planner", "auditor", "supervisor", "admin"}), status=404),
-    # The planner's workspace; an unknown id is 404 past the gate (tests/test_workspace.py
-    # walks a stored one, and another planner's).
+    # The planner's workspace, read by auditors too (what is shared with them); an unknown id
+    # is 404 past the gate (tests/test_workspace.py walks a stored one, and another planner's).
     Route("upload to the workspace", "POST", "/api/workspace/procedures", PLANNERS,
           files={"file": ("shop.yaml", UPLOAD.encode())}, changes=True, status=201),
-    Route("list the workspace", "GET", "/api/workspace/procedures", PLANNERS),
+    Route("list the workspace", "GET", "/api/workspace/procedures", ANALYSTS),
     Route("workspace graph", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/graph.svg",
-          PLANNERS, status=404),
+          ANALYSTS, status=404),
     Route("workspace report", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/report.docx",
-          PLANNERS, status=404),
+          ANALYSTS, status=404),
     Route("workspace report as XLSX", "GET",
-          f"/api/workspace/procedures/{NO_WORKSPACE}/report.xlsx", PLANNERS, status=404),
+          f"/api/workspace/procedures/{NO_WORKSPACE}/report.xlsx", ANALYSTS, status=404),
     Route("keep a scenario", "POST", f"/api/workspace/procedures/{NO_WORKSPACE}/scenarios",
           PLANNERS, json={"name": "并联", "levers": ["parallelise"]}, status=404),
     Route("kept scenarios", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/scenarios",
-          PLANNERS, status=404),
+          ANALYSTS, status=404),
     # Editing it (tests/test_workspace_edit.py walks a stored one, and a colleague's 403).
     Route("workspace step table", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/table",
-          PLANNERS, status=404),
+          ANALYSTS, status=404),
     Route("edit the step table", "PUT", f"/api/workspace/procedures/{NO_WORKSPACE}/table",
           PLANNERS, json={"rows": [["营业执照", "市场监管局", "", "", "", "3", "", "", "", "",
                                     "", "", ""]]}, status=404),
@@ -164,9 +164,15 @@ ROUTES = [
           f"/api/workspace/procedures/{NO_WORKSPACE}/shared", PLANNERS,
           json={"shared": True}, status=404),
     Route("workspace revisions", "GET", f"/api/workspace/procedures/{NO_WORKSPACE}/revisions",
-          PLANNERS, status=404),
+          ANALYSTS, status=404),
     Route("workspace table as XLSX", "GET",
-          f"/api/workspace/procedures/{NO_WORKSPACE}/table.xlsx", PLANNERS, status=404),
+          f"/api/workspace/procedures/{NO_WORKSPACE}/table.xlsx", ANALYSTS, status=404),
+    Route("colleagues a workspace procedure is shared with", "GET",
+          f"/api/workspace/procedures/{NO_WORKSPACE}/readers", PLANNERS, status=404),
+    Route("share a workspace procedure with a colleague", "PUT",
+          f"/api/workspace/procedures/{NO_WORKSPACE}/readers/auditor", PLANNERS, status=404),
+    Route("stop sharing a workspace procedure with a colleague", "DELETE",
+          f"/api/workspace/procedures/{NO_WORKSPACE}/readers/auditor", PLANNERS, status=404),
 ]
 
 
@@ -241,7 +247,8 @@ def test_every_api_route_is_in_the_role_table(app):
                        .replace("{procedure_id}", PROCEDURE_ID)
                        .replace("{material_id}", DEFERRED_MATERIAL)
                        .replace("{notice_id}", "1")
-                       .replace("{workspace_id}", NO_WORKSPACE))
+                       .replace("{workspace_id}", NO_WORKSPACE)
+                       .replace("{reader}", "auditor"))
                 if path.endswith("{report_format}"):
                     key = (key[0], key[1].replace("{report_format}", "docx"))
                 assert key in covered | open_routes, key

@@ -4,6 +4,7 @@ Word report whose figures are those of ``onething reform --json``."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -315,16 +316,21 @@ def test_a_lever_with_nothing_to_act_on_says_why(lever, why):
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def planner_page(client, auth):
-    """A browser logged in to the pages as the planner (its own cookies)."""
-    browser = TestClient(client.app)
+def logged_in(api, username: str) -> TestClient:
+    """A browser of ``api``'s app logged in to the pages as ``username`` (its own cookies)."""
+    browser = TestClient(api.app)
     form = browser.get("/login")
     answer = browser.post("/login", data={
-        "username": ACCOUNTS["planner"][0], "password": PASSWORD,
+        "username": username, "password": PASSWORD,
         "csrf_token": CSRF.search(form.text).group(1), "next": "/"}, follow_redirects=False)
     assert answer.status_code == 303, answer.text
     return browser
+
+
+@pytest.fixture
+def planner_page(client, auth):
+    """A browser logged in to the pages as the planner."""
+    return logged_in(client, ACCOUNTS["planner"][0])
 
 
 def post_file(browser, data: bytes, name: str = "开餐馆.csv"):
@@ -342,6 +348,41 @@ def test_the_upload_page_marks_the_row_and_column_at_fault_and_stores_nothing(
     assert 'id="fault-row"' in page.text and '<td class="fault-cell">十天</td>' in page.text
     assert "这个文件一行也没有保存" in page.text and "/tmp" not in page.text
     assert snapshot(engine) == before
+
+
+@pytest.mark.parametrize(("table", "zh", "en"), [
+    (step_table(food="十天"),
+     "开餐馆.csv：第 3 行「承诺时限」：'十天' 不是天数；请填数字，如 20 或 0.5",
+     "开餐馆.csv: row 3, 承诺时限: '十天' is not a number of days; write e.g. 20 or 0.5"),
+    (STEP_TABLE.format(food="10").replace(",营业执照,20", ",营业执找,20").encode("gbk"),
+     ("开餐馆.csv：第 3 行「前置事项」：没有名为 '营业执找' 的事项；请填「事项」列中的事项名称"
+     "（是不是「营业执照」？）"),
+     ("开餐馆.csv: row 3, 前置事项: unknown step '营业执找'; use a name from the 事项 column "
+     "(did you mean '营业执照'?)")),
+    ("事项,前置事项,承诺时限\n营业执照,,3\n".encode("gbk"),
+     "开餐馆.csv：第 1 行：缺少列 部门/department；表头行须有 事项、部门 和 承诺时限",
+     "开餐馆.csv: row 1: missing column 部门/department; the header row needs 事项, 部门 and 承诺时限"),
+], ids=["bad limit", "unknown prerequisite", "missing column"])
+def test_a_refused_gbk_step_table_is_explained_in_the_readers_language_at_its_row_and_column(
+        planner_page, table, zh, en):
+    """The page's line names the file, row, column, bad value and fix: Chinese by default,
+    English with ?lang=en."""
+    csrf = CSRF.search(planner_page.get("/workspace").text).group(1)
+    for lang, line in (("zh", zh), ("en", en)):
+        page = planner_page.post(f"/workspace?lang={lang}", data={"csrf_token": csrf},
+                                 files={"file": ("开餐馆.csv", table, "text/csv")})
+        assert page.status_code == 422
+        assert f'<p class="flash error" role="alert">{line}</p>' in html.unescape(page.text)
+
+
+@pytest.mark.parametrize(("lang", "says"), [("zh", "开餐馆.txt：不认识的文件类型「.txt」；请上传事项表"),
+                                            ("en", "开餐馆.txt: unknown file type '.txt'; upload")])
+def test_a_file_of_the_wrong_type_is_named_in_the_readers_language(planner_page, lang, says):
+    csrf = CSRF.search(planner_page.get("/workspace").text).group(1)
+    page = planner_page.post(f"/workspace?lang={lang}", data={"csrf_token": csrf},
+                             files={"file": ("开餐馆.txt", b"x", "text/plain")})
+    assert page.status_code == 422
+    assert f'<p class="flash error" role="alert">{says}' in html.unescape(page.text)
 
 
 def test_a_planner_walks_upload_graph_levers_two_scenarios_compare_and_report(planner_page):
@@ -389,3 +430,4 @@ def test_the_api_docs_load_their_scripts_from_the_service_not_a_cdn(client):
     assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert "cdn" not in client.get("/redoc").text
+

@@ -28,6 +28,7 @@ from tests.test_workspace import (  # noqa: F401  (the fixtures of the workspace
     auth,
     client,
     engine,
+    logged_in,
     password_hash,
     planner_page,
     post_file,
@@ -316,7 +317,7 @@ def test_a_colleague_reads_a_shared_page_without_its_forms_and_is_refused_writes
     page = planner_page.get(home).text
     csrf = CSRF.search(page).group(1)
     planner_page.post(f"{home}/share", data={"csrf_token": csrf, "shared": "1"})
-    colleague = _login(client, "planner2")
+    colleague = logged_in(client, "planner2")
     assert colleague.get(home).status_code == 200
     seen = colleague.get(home).text
     assert f"只读：{ACCOUNTS['planner'][0]} 共享给你的流程" in seen
@@ -328,20 +329,6 @@ def test_a_colleague_reads_a_shared_page_without_its_forms_and_is_refused_writes
         assert colleague.post(f"{home}/{path}", data=data).status_code == 403, path
     planner_page.post(f"{home}/share", data={"csrf_token": csrf, "shared": "0"})
     assert colleague.get(home).status_code == 404
-
-
-def _login(api, username: str):
-    from fastapi.testclient import TestClient
-
-    from tests.api_fixtures import PASSWORD
-
-    browser = TestClient(api.app)
-    form = browser.get("/login")
-    answer = browser.post("/login", data={
-        "username": username, "password": PASSWORD,
-        "csrf_token": CSRF.search(form.text).group(1), "next": "/"}, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    return browser
 
 
 def test_compare_shows_each_scenarios_change_log_and_distribution(planner_page,  # noqa: F811

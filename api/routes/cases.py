@@ -6,12 +6,11 @@ Changes go through :mod:`api.case_runner` (the same flows and domain calls as
 (:func:`api.models.applicant_public`), and so do ID and phone numbers typed into free text
 (:func:`api.masking.free_text`); clerks see only cases with a step of their
 departments and decide only those steps. Boards and case statuses are kept a moment per
-process (:class:`CaseReads`) while the cases are unchanged.
+process (:func:`_kept`) while the cases are unchanged.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -61,82 +60,66 @@ StepId = Annotated[str, Path(max_length=200, examples=["birth_certificate"])]
 MaterialId = Annotated[str, Path(max_length=200, examples=["lease_contract"])]
 
 
-def _reloaded(engine: Engine, case_id: str, user: User) -> CasePublic:
+def _reloaded(engine: Engine, case_id: str, user: User, status_code: int = 200) -> Response:
+    """Case ``case_id`` after a change, as ``user`` sees it: the JSON answer itself, so that
+    FastAPI does not validate it again in one more worker-thread hop (the route declares
+    :class:`~api.models.CasePublic` for the documentation)."""
     with Session(engine) as session:
-        return visible_case(session, user, case_id)
+        return Response(visible_case(session, user, case_id).model_dump_json(),
+                        status_code, media_type="application/json")
 
 
-class CaseReads:
-    """Case boards and case statuses computed in this process, kept as the JSON they answer
-    with, by all they depend on.
+BOARD_LAG_SECONDS = 0.5
+"""How long a board kept by one service process may lag a change made through another: a
+board answers from up to this long ago unless this process has changed a case since."""
 
-    :func:`_kept` keys each answer on the cases' change marker
-    (:data:`~flows.casework.audit_chain.CHANGE_MARKER`, read before the answer's rows), the
-    day, the reader's personal-data view and scope, and what was asked, so an answer is
-    reused only while nothing it shows can differ; and for at most :attr:`max_age_seconds`,
-    so even a change made around the domain shows within that time. At most
-    :attr:`max_entries` answers are kept.
+
+def _kept(request: Request, user: User, marker: int | None, asked: tuple,
+          compute: Callable[[Session, date], BaseModel], lag_seconds: float = 0.0
+          ) -> Response:
+    """The JSON answer of ``compute(session, today)``, or the same answer kept
+    (``app.state.case_reads``, a :class:`~api.kept.Kept`) from a request made while the
+    day and what ``user`` may see were as they are now, and ``marker`` too, or, within
+    ``lag_seconds``, made after this process's last change (``app.state.last_write``,
+    :class:`~api.main.WriteClock`): what a reader changed through a process, that process
+    shows at once. ``marker`` is read before the answer's rows: for a board the cases'
+    :data:`~flows.casework.audit_chain.CHANGE_MARKER`, for a case its own
+    :attr:`~flows.casework.tables.Case.changed_seq` (``None``: no such case, nothing kept).
+    A kept answer goes out as it is, without being validated and serialised again (the
+    route declares its model for the documentation).
+
+    A kept answer costs no query beyond the markers read with the account
+    (:meth:`~api.deps.LoopReads.account`), a new one a session on the event loop's
+    connection (:class:`~api.deps.LoopReads`).
     """
-
-    max_age_seconds = 10.0
-    max_entries = 1024
-
-    def __init__(self) -> None:
-        self._answers: dict[tuple, tuple[float, bytes]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, compute: Callable[[], BaseModel]) -> bytes:
-        """The JSON of the answer under ``key``, computed by ``compute`` unless a fresh one
-        is kept."""
-        now = time.monotonic()
-        with self._lock:
-            kept = self._answers.get(key)
-        if kept is not None and now - kept[0] < self.max_age_seconds:
-            return kept[1]
-        answer = compute().model_dump_json().encode()
-        with self._lock:
-            if len(self._answers) >= self.max_entries:
-                self._answers = {k: v for k, v in self._answers.items()
-                                 if now - v[0] < self.max_age_seconds}
-                if len(self._answers) >= self.max_entries:
-                    self._answers.clear()
-            self._answers[key] = (now, answer)
-        return answer
-
-
-def _kept(request: Request, user: User, asked: tuple,
-          compute: Callable[[Session, date], BaseModel]) -> Response:
-    """The JSON answer of ``compute(session, today)``, or the same answer kept from a request
-    made while the cases, the day and what ``user`` may see were as they are now
-    (:class:`CaseReads`). A kept answer goes out as it is, without being validated and
-    serialised again (the route declares its model for the documentation).
-
-    The cases' change marker is the one read with the token's account
-    (:func:`~api.deps.get_current_user`), before any row of the answer: a kept answer costs
-    no query of its own, a new one a session on the event loop's connection
-    (:class:`~api.deps.LoopReads`).
-    """
-    def computed(today: date) -> BaseModel:
+    def computed(today: date) -> bytes:
         def read(connection: Connection) -> BaseModel:
             with Session(bind=connection) as session:
                 return compute(session, today)
 
-        return request.app.state.loop_reads.run(read)
+        return request.app.state.loop_reads.run(read).model_dump_json().encode()
 
     today = local_today()
-    key = (request.state.cases_marker, today, personal_data(user.role), case_scope(user),
-           *asked)
-    body = request.app.state.case_reads.get(key, lambda: computed(today))
+    if marker is None:
+        return Response(computed(today), media_type="application/json")
+    answers, now = request.app.state.case_reads, time.monotonic()
+    key = (today, personal_data(user.role), case_scope(user), *asked)
+    kept = answers.get(key)
+    if kept is not None and (kept[0] == marker or (
+            now - kept[1] < lag_seconds and kept[1] > request.app.state.last_write)):
+        return Response(kept[2], media_type="application/json")
+    body = computed(today)
+    answers[key] = (marker, now, body)
     return Response(body, media_type="application/json")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=CasePublic)
 def create_case(body: CaseCreate, engine: EngineDep,
-                user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
+                user: Annotated[User, Depends(allowed("cases:open"))]) -> Response:
     """Open a case at the window (一窗受理) on the reformed bundle: 补正 or 容缺 as brought."""
     case_id = case_runner.open_case(engine, body.procedure_id, body.applicant.model_dump(),
                                     body.submitted, body.version)
-    return _reloaded(engine, case_id, user)
+    return _reloaded(engine, case_id, user, 201)
 
 
 @router.get("", response_model=CasesPublic)
@@ -154,12 +137,14 @@ async def read_cases(
         "a case number, part of an applicant's name or (roles that see them) an ID number"),
         examples=["张三"])] = None,
 ) -> Response:
-    """The case board: cases with their colour, filterable, with the count of each colour."""
+    """Cases with their colour, filterable, counted by colour; changes from elsewhere within 0.5 s."""
     asked = {"colour": colour, "status": status, "procedure_id": procedure_id,
              "department_id": department_id, "include_closed": include_closed,
              "offset": offset, "limit": limit, "search": q}
-    return _kept(request, user, ("board", *asked.values()),
-                 lambda session, today: case_board(session, user, today=today, **asked))
+    return _kept(request, user, request.state.cases_marker, ("board", *asked.values()),
+                 lambda session, today: case_board(session, user, today=today,
+                                                   kept=request.app.state.board_kept, **asked),
+                 lag_seconds=BOARD_LAG_SECONDS)
 
 
 @router.get("/checks")
@@ -174,7 +159,7 @@ def read_checks(session: SessionDep, user: Annotated[User, Depends(allowed("case
 async def read_case(case_id: CaseId, request: Request,
                     user: Annotated[User, Depends(allowed("cases:read"))]) -> Response:
     """One case: status, colour, steps, materials, decisions and certificates."""
-    return _kept(request, user, ("case", case_id),
+    return _kept(request, user, request.state.case_marker, ("case", case_id),
                  lambda session, today: visible_case(session, user, case_id, today))
 
 
@@ -189,20 +174,20 @@ def read_case_timeline(case_id: CaseId, session: SessionDep,
             for e in views.case_timeline(session, case_id)]
 
 
-@router.post("/{case_id}/materials")
+@router.post("/{case_id}/materials", response_model=CasePublic)
 def submit_case_materials(case_id: CaseId, body: MaterialsSubmit, session: SessionDep,
                           engine: EngineDep,
-                          user: Annotated[User, Depends(allowed("cases:submit"))]) -> CasePublic:
+                          user: Annotated[User, Depends(allowed("cases:submit"))]) -> Response:
     """Record materials brought later (补正, or items owed under 容缺受理)."""
     check_case_visible(session, user, case_id)
     case_runner.submit_materials(engine, session, case_id, body.material_ids)
     return _reloaded(engine, case_id, user)
 
 
-@router.post("/{case_id}/steps/{step_id}/decision")
+@router.post("/{case_id}/steps/{step_id}/decision", response_model=CasePublic)
 def decide_case_step(case_id: CaseId, step_id: StepId, body: DecisionCreate,
                      session: SessionDep, engine: EngineDep,
-                     user: Annotated[User, Depends(allowed("cases:decide"))]) -> CasePublic:
+                     user: Annotated[User, Depends(allowed("cases:decide"))]) -> Response:
     """Approve, reject (with a reason) or ask for supplements (补正) on your department's step."""
     check_case_visible(session, user, case_id)
     department_id = deciding_department(session, user, case_id, step_id)
@@ -213,30 +198,30 @@ def decide_case_step(case_id: CaseId, step_id: StepId, body: DecisionCreate,
     return _reloaded(engine, case_id, user)
 
 
-@router.post("/{case_id}/withdraw")
+@router.post("/{case_id}/withdraw", response_model=CasePublic)
 def withdraw_case(case_id: CaseId, body: WithdrawRequest, session: SessionDep,
                   engine: EngineDep,
-                  user: Annotated[User, Depends(allowed("cases:withdraw"))]) -> CasePublic:
+                  user: Annotated[User, Depends(allowed("cases:withdraw"))]) -> Response:
     """The applicant withdraws the case (撤回): open steps are cancelled."""
     check_case_visible(session, user, case_id)
     case_runner.withdraw_case(session, case_id, body.reason)
     return _reloaded(engine, case_id, user)
 
 
-@router.post("/{case_id}/steps/{step_id}/resume")
+@router.post("/{case_id}/steps/{step_id}/resume", response_model=CasePublic)
 def resume_case_step(case_id: CaseId, step_id: StepId, body: ResumeRequest,
                      session: SessionDep, engine: EngineDep,
-                     user: Annotated[User, Depends(allowed("cases:repair"))]) -> CasePublic:
+                     user: Annotated[User, Depends(allowed("cases:repair"))]) -> Response:
     """Repair a stuck case: resume a step paused for 补正 (recorded in the audit trail)."""
     check_case_visible(session, user, case_id)
     case_runner.resume_step(session, case_id, step_id, user.username, body.reason)
     return _reloaded(engine, case_id, user)
 
 
-@router.post("/{case_id}/steps/{step_id}/commitment")
+@router.post("/{case_id}/steps/{step_id}/commitment", response_model=CasePublic)
 def sign_case_commitment(case_id: CaseId, step_id: StepId, body: CommitmentCreate,
                          session: SessionDep, engine: EngineDep,
-                         user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
+                         user: Annotated[User, Depends(allowed("cases:open"))]) -> Response:
     """告知承诺 at the window: the step is decided at once; its department gets a 核查 task."""
     check_case_visible(session, user, case_id)
     case_runner.sign_commitment(engine, session, case_id, step_id, text=body.text,
@@ -244,10 +229,10 @@ def sign_case_commitment(case_id: CaseId, step_id: StepId, body: CommitmentCreat
     return _reloaded(engine, case_id, user)
 
 
-@router.post("/{case_id}/steps/{step_id}/check")
+@router.post("/{case_id}/steps/{step_id}/check", response_model=CasePublic)
 def check_case_commitment(case_id: CaseId, step_id: StepId, body: CheckCreate,
                           session: SessionDep, engine: EngineDep,
-                          user: Annotated[User, Depends(allowed("cases:decide"))]) -> CasePublic:
+                          user: Annotated[User, Depends(allowed("cases:decide"))]) -> Response:
     """Record your department's 核查 of a commitment; a failed one revokes the certificate."""
     check_case_visible(session, user, case_id)
     department_id = deciding_department(session, user, case_id, step_id)
@@ -257,20 +242,20 @@ def check_case_commitment(case_id: CaseId, step_id: StepId, body: CheckCreate,
     return _reloaded(engine, case_id, user)
 
 
-@router.post("/{case_id}/materials/{material_id}/promise")
+@router.post("/{case_id}/materials/{material_id}/promise", response_model=CasePublic)
 def promise_case_material(case_id: CaseId, material_id: MaterialId, body: PromiseCreate,
                           session: SessionDep, engine: EngineDep,
-                          user: Annotated[User, Depends(allowed("cases:submit"))]) -> CasePublic:
+                          user: Annotated[User, Depends(allowed("cases:submit"))]) -> Response:
     """容缺: the applicant promises an owed material by a date within the rules' bounds."""
     check_case_visible(session, user, case_id)
     case_runner.promise_material(session, case_id, material_id, body.promised, user.username)
     return _reloaded(engine, case_id, user)
 
 
-@router.post("/{case_id}/agent")
+@router.post("/{case_id}/agent", response_model=CasePublic)
 def record_case_agent(case_id: CaseId, body: AgentCreate, session: SessionDep,
                       engine: EngineDep,
-                      user: Annotated[User, Depends(allowed("cases:open"))]) -> CasePublic:
+                      user: Annotated[User, Depends(allowed("cases:open"))]) -> Response:
     """帮办代办: record a member of staff acting on the case for its applicant."""
     check_case_visible(session, user, case_id)
     case_runner.record_agent(session, case_id, body.agent, body.authorisation, user.username)

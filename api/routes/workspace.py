@@ -1,9 +1,10 @@
 """The planner's workspace: procedures uploaded as a step table, YAML or BPMN, their graph
 as SVG, the scenarios kept of them and the report (Word or XLSX) (:mod:`api.workspace`).
 
-A workspace procedure belongs to the planner who uploaded it: another planner gets 404 as
-for a missing one. It never reaches live cases by itself (publishing is an admin's act on
-``/api/procedures``).
+A workspace procedure belongs to the planner who uploaded it: a colleague it is shared with
+(by name, or with everyone) reads it, as planners, auditors and admins may
+(:data:`~api.workspace.WORKSPACE_READ`); anyone else gets 404 as for a missing one. It never
+reaches live cases by itself (publishing is an admin's act on ``/api/procedures``).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from sqlmodel import Session
 
 from api.deps import SessionDep, allowed
 from api.models import REPORT_MEDIA
-from api.workspace import MAX_UPLOAD_BYTES, WORKSPACE_LEVERS
+from api.workspace import MAX_UPLOAD_BYTES, WORKSPACE_LEVERS, WORKSPACE_READ, WORKSPACE_WRITE
 from flows.casework import workspace
 from flows.casework.accounts import User
 
 router = APIRouter(prefix="/workspace", tags=["workspace"])
 
-Planner = Annotated[User, Depends(allowed("procedures:write"))]
+Planner = Annotated[User, Depends(allowed(WORKSPACE_WRITE))]
+Reader = Annotated[User, Depends(allowed(WORKSPACE_READ))]
 WorkspaceId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="a workspace id")]
 LeverQuery = Annotated[list[str], Query(max_length=len(WORKSPACE_LEVERS),
                                         description="lever kinds, e.g. parallelise")]
@@ -87,8 +89,8 @@ async def create_workspace_procedure(request: Request, file: UploadFile,
 
 @router.get("/procedures")
 def read_workspace_procedures(session: SessionDep,
-                              user: Planner) -> list[WorkspaceProcedurePublic]:
-    """The procedures of your workspace (and those shared), newest change first."""
+                              user: Reader) -> list[WorkspaceProcedurePublic]:
+    """Your workspace procedures and those shared with you, newest change first."""
     from process_models.loading import parse_procedure
 
     return [procedure_public(row, len(parse_procedure(row.definition, file=row.name).steps))
@@ -102,7 +104,7 @@ REPORT_FILE = {200: {"content": {REPORT_MEDIA[kind]: {"schema": {"type": "string
 
 
 @router.get("/procedures/{workspace_id}/graph.svg", response_class=Response, responses=SVG)
-def read_workspace_graph(workspace_id: WorkspaceId, session: SessionDep, user: Planner,
+def read_workspace_graph(workspace_id: WorkspaceId, session: SessionDep, user: Reader,
                          lever: LeverQuery = [],  # noqa: B006
                          lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> Response:
     """The dependency graph as layered SVG (after the levers, when any are given)."""
@@ -116,7 +118,7 @@ def read_workspace_graph(workspace_id: WorkspaceId, session: SessionDep, user: P
 
 @router.get("/procedures/{workspace_id}/report.{report_format}", response_class=Response,
             responses=REPORT_FILE)
-def read_workspace_report(workspace_id: WorkspaceId, session: SessionDep, user: Planner,
+def read_workspace_report(workspace_id: WorkspaceId, session: SessionDep, user: Reader,
                           report_format: Annotated[Literal["docx", "xlsx"], Path(
                               description="docx (Word, with pictures) or xlsx (a sheet a table)")],
                           lever: LeverQuery = [],  # noqa: B006
@@ -143,8 +145,8 @@ def create_workspace_scenario(workspace_id: WorkspaceId, body: ScenarioCreate,
 
 @router.get("/procedures/{workspace_id}/scenarios")
 def read_workspace_scenarios(workspace_id: WorkspaceId, session: SessionDep,
-                             user: Planner) -> list[ScenarioPublic]:
-    """The scenarios you keep of a workspace procedure, oldest first."""
-    workspace.read_procedure(session, workspace_id, viewer=user.username)
-    return [ScenarioPublic(**row.model_dump(include={"id", "name", "levers", "saved_at"}))
-            for row in workspace.list_scenarios(session, workspace_id, owner=user.username)]
+                             user: Reader) -> list[ScenarioPublic]:
+    """The scenarios its owner keeps of a workspace procedure, oldest first."""
+    row = workspace.read_procedure(session, workspace_id, viewer=user.username)[0]
+    return [ScenarioPublic(**kept.model_dump(include={"id", "name", "levers", "saved_at"}))
+            for kept in workspace.list_scenarios(session, workspace_id, owner=row.owner)]

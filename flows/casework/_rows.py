@@ -84,6 +84,8 @@ SUBMISSION_STATE = ("status", "due_date", "requested_by_step", "received_at", "p
 _LOCK_CHAIN = (sa_select(_CHAIN_HEAD.c.seq, _CHAIN_HEAD.c.hash)
                .where(_CHAIN_HEAD.c.id == 1).with_for_update())
 _MOVE_CHAIN = update(_CHAIN_HEAD).where(_CHAIN_HEAD.c.id == 1)
+_MARK_CASES = (update(CASES).where(CASES.c.id == bindparam("case_id"))
+               .values(changed_seq=bindparam("seq")))
 READ_DEFINITION = sa_select(DEFINITIONS.c.definition).where(
     DEFINITIONS.c.procedure_id == bindparam("procedure_id"),
     DEFINITIONS.c.version == bindparam("version"))
@@ -168,8 +170,9 @@ class Transaction:
     Entering begins the write (:func:`~flows.casework.store.begin_write`) and locks the
     audit chain head (:func:`lock_chain`). :meth:`audit` and :meth:`outbox` collect the
     operation's audit events (hash-chained from the locked head, each with its MAC) and outbox rows; leaving
-    without an error inserts them, moves the chain head and commits, so they commit with
-    the change they describe. An error rolls everything back.
+    without an error inserts them, moves the chain head, marks each case an event is of with
+    the event's ``seq`` (:attr:`~flows.casework.tables.Case.changed_seq`) and commits, so
+    they commit with the change they describe. An error rolls everything back.
     """
 
     def __init__(self, session: Session) -> None:
@@ -197,6 +200,10 @@ class Transaction:
                 self.execute(insert(_EVENTS), self.events)
                 self.execute(_MOVE_CHAIN.values(seq=self.seq, hash=self.hash,
                                                 mac=head_mac(self.key, self.seq, self.hash)))
+                marks = {e["case_id"]: e["seq"] for e in self.events if e["case_id"]}
+                if marks:
+                    self.execute(_MARK_CASES, [{"case_id": case_id, "seq": seq}
+                                               for case_id, seq in marks.items()])
             if self.outbox_rows:
                 self.execute(insert(OUTBOX), self.outbox_rows)
             self.session.commit()

@@ -68,8 +68,11 @@ class AdvanceResult:
     closed: bool = False
 
 
-ADVANCE_BATCH_CASES = 100
-"""Cases :func:`advance_cases` moves on per transaction (writers wait at most one batch)."""
+ADVANCE_BATCH_CASES = 10
+"""Cases :func:`advance_cases` moves on per transaction. Every writer waits for the audit
+chain while one runs (:func:`~flows.casework._rows.lock_chain`), so a batch is kept to a
+few milliseconds: a clerk's decision arriving during an advance of many cases waits for one
+batch, not for all of them."""
 
 
 def advance_case(session: Session, case_id: str, *, now: datetime) -> AdvanceResult:

@@ -116,7 +116,7 @@ def open_case(
             status=CaseStatus.AWAITING_SUPPLEMENT if missing_key else CaseStatus.ACCEPTED,
             received_at=at,
             accepted_at=None, due_date=None, closed_at=None, close_reason=None, colour=None,
-            version=1,
+            version=1, changed_seq=0,
         )
         submissions = (
             [new_submission(case.id, m, SubmissionStatus.RECEIVED, received_at=at) for m in received]

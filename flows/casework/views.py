@@ -30,6 +30,7 @@ a reader may see (the API masks by role, ``api/models.py: applicant_public``).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -210,6 +211,8 @@ class CaseLine:
     received_at: datetime
     due_date: date | None
     current_steps: tuple[CurrentStep, ...]
+    changed_seq: int
+    """The case's change marker (:attr:`~flows.casework.tables.Case.changed_seq`) when read."""
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,7 @@ def case_view(session: Session, case_id: str, *, today: date,
         applicant_kind=case.applicant_kind, legal_representative=case.legal_representative,
         received_at=case.received_at, accepted_at=case.accepted_at, due_date=case.due_date,
         closed_at=case.closed_at, close_reason=case.close_reason, version=case.version,
-        current_steps=current_steps(steps, today, **rule),
+        current_steps=current_steps(steps, today, **rule), changed_seq=case.changed_seq,
         steps=[StepView(step_id=s.step_id, department_id=s.department_id, status=s.status,
                         colour=step_colour(s, today, **rule), due_date=s.due_date,
                         version=s.version, started_at=s.started_at, decided_at=s.decided_at,
@@ -333,7 +336,7 @@ def current_steps(steps: Any, today: date, **rule: Any) -> tuple[CurrentStep, ..
 _BOARD_COLUMNS = (Case.id, Case.procedure_id, Case.procedure_version, Case.status,
                   Case.received_at, Case.due_date, Case.closed_at, Case.applicant_name,
                   Case.applicant_id_number, Case.applicant_address, Case.applicant_phone,
-                  Case.applicant_kind, Case.legal_representative)
+                  Case.applicant_kind, Case.legal_representative, Case.changed_seq)
 """What the board shows of a case, and what its colour needs."""
 
 _COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.step_id, CaseStep.department_id, CaseStep.status,
@@ -341,19 +344,29 @@ _COLOUR_COLUMNS = (CaseStep.case_id, CaseStep.step_id, CaseStep.department_id, C
                    CaseStep.started_at)
 """What a step's colour and the current steps need."""
 
+_LINES_AT_ONCE = 500
+"""Cases read in one statement when lines are made (bounded: SQLite limits parameters)."""
+
 
 def case_board(
     session: Session, *, today: date, colour: str | None = None, status: str | None = None,
     procedure_id: str | None = None, department_id: str | None = None,
     include_closed: bool = False, case_ids: Any = None, yellow_share: float | None = None,
     search: str | None = None, search_id_numbers: bool = True,
+    kept: MutableMapping[tuple, CaseLine] | None = None,
 ) -> CaseBoard:
-    """The cases on the board on ``today``, in two queries: open ones (all with
-    ``include_closed``, or those of ``status``), of ``procedure_id``, with a step of
-    ``department_id``, among ``case_ids`` (a subquery) when given, matching ``search``
-    (:func:`search_condition`); then those of ``colour``. The colour counts are taken before
-    the colour filter."""
-    query = sa_select(*_BOARD_COLUMNS).order_by(Case.id)
+    """The cases on the board on ``today``: open ones (all with ``include_closed``, or those
+    of ``status``), of ``procedure_id``, with a step of ``department_id``, among
+    ``case_ids`` (a subquery) when given, matching ``search`` (:func:`search_condition`);
+    then those of ``colour``. The colour counts are taken before the colour filter.
+
+    One query finds the cases and their change markers
+    (:attr:`~flows.casework.tables.Case.changed_seq`); a line is made only for a case
+    whose line ``kept`` (a mapping the caller keeps between calls; none: nothing is kept)
+    lacks at its marker and day, so a board read again after a change to a few cases
+    reads those few cases again.
+    """
+    query = sa_select(Case.id, Case.changed_seq).order_by(Case.id)
     if search is not None:
         query = query.where(search_condition(search, id_numbers=search_id_numbers))
     if not include_closed and status is None:
@@ -367,29 +380,43 @@ def case_board(
             select(CaseStep.case_id).where(CaseStep.department_id == department_id)))
     if case_ids is not None:
         query = query.where(col(Case.id).in_(case_ids))
-    cases = session.execute(query).all()
-    steps: dict[str, list] = {}
-    if cases:
-        for step in session.execute(sa_select(*_COLOUR_COLUMNS).where(
-                col(CaseStep.case_id).in_(sa_select(query.subquery().c.id)))):
-            steps.setdefault(step.case_id, []).append(step)
     rule = _colour_rule(yellow_share)
-    lines = [CaseLine(case_id=case.id, procedure_id=case.procedure_id,
-                      procedure_version=case.procedure_version, status=case.status,
-                      colour=case_colour(case, steps.get(case.id, []), today, **rule),
-                      applicant_name=case.applicant_name,
-                      applicant_id_number=case.applicant_id_number,
-                      applicant_address=case.applicant_address,
-                      applicant_phone=case.applicant_phone,
-                      applicant_kind=case.applicant_kind,
-                      legal_representative=case.legal_representative,
-                      received_at=case.received_at, due_date=case.due_date,
-                      current_steps=current_steps(steps.get(case.id, []), today, **rule))
-             for case in cases]
+    kept = {} if kept is None else kept
+    day = (today, *rule.values())
+    marks = session.execute(query).all()
+    found = {case_id: line for case_id, seq in marks
+             if (line := kept.get((case_id, seq, *day))) is not None}
+    missing = [case_id for case_id, _ in marks if case_id not in found]
+    for first in range(0, len(missing), _LINES_AT_ONCE):
+        for line in _case_lines(session, missing[first:first + _LINES_AT_ONCE], today, rule):
+            found[line.case_id] = kept[(line.case_id, line.changed_seq, *day)] = line
+    lines = [found[case_id] for case_id, _ in marks]
     counts = Counter(line.colour for line in lines)
     if colour is not None:
         lines = [line for line in lines if line.colour == colour]
     return CaseBoard(lines=lines, colours={c: counts.get(c, 0) for c in COLOURS})
+
+
+def _case_lines(session: Session, case_ids: list[str], today: date,
+                rule: dict[str, Any]) -> list[CaseLine]:
+    """The board lines of ``case_ids`` on ``today`` by ``rule``."""
+    ids = {"ids": case_ids}
+    cases = session.execute(sa_select(*_BOARD_COLUMNS).where(col(Case.id).in_(
+        bindparam("ids", expanding=True))), ids).all()
+    steps: dict[str, list] = {}
+    for step in session.execute(sa_select(*_COLOUR_COLUMNS).where(col(CaseStep.case_id).in_(
+            bindparam("ids", expanding=True))).order_by(CaseStep.id), ids):
+        steps.setdefault(step.case_id, []).append(step)
+    return [CaseLine(
+        case_id=case.id, procedure_id=case.procedure_id,
+        procedure_version=case.procedure_version, status=case.status,
+        colour=case_colour(case, steps.get(case.id, []), today, **rule),
+        applicant_name=case.applicant_name, applicant_id_number=case.applicant_id_number,
+        applicant_address=case.applicant_address, applicant_phone=case.applicant_phone,
+        applicant_kind=case.applicant_kind, legal_representative=case.legal_representative,
+        received_at=case.received_at, due_date=case.due_date,
+        current_steps=current_steps(steps.get(case.id, []), today, **rule),
+        changed_seq=case.changed_seq) for case in cases]
 
 
 def search_condition(text: str, *, id_numbers: bool = True) -> Any:
