@@ -200,7 +200,8 @@ async def get_current_user(request: Request, token: TokenDep) -> User:
 
     Sets ``request.state.cases_marker`` and ``request.state.case_marker``, the cases'
     change marker and that of the path's case (if any), read with the account
-    (:meth:`LoopReads.account`), which the kept case reads go by.
+    (:meth:`LoopReads.account`), which the kept case reads go by, and
+    ``request.state.user_id`` (:class:`api.main.WriteClock` notes the account's changes).
     """
     try:
         claims = decode_access_token(token, secret_key=request.app.state.secret_key)
@@ -216,6 +217,7 @@ async def get_current_user(request: Request, token: TokenDep) -> User:
     if user.session_epoch != claims.epoch:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token ended when its account "
                             "logged out; log in again at " + TOKEN_URL, headers=_UNAUTHORIZED)
+    request.state.user_id = user.id
     return user
 
 

@@ -140,8 +140,10 @@ async def _too_many_attempts(request: Request, error: TooManyAttempts) -> JSONRe
 
 class WriteClock:
     """ASGI middleware: when a request that may change something (any method but GET,
-    HEAD and OPTIONS) has been answered, ``app.state.last_write`` (monotonic seconds) says
-    so: boards kept before it are not shown again (:func:`api.routes.cases._kept`)."""
+    HEAD and OPTIONS) made with a bearer token has been answered,
+    ``app.state.last_writes[user_id]`` (monotonic seconds) says so: boards kept before it
+    are not shown to that account again (:func:`api.routes.cases._kept`). The account is the
+    one :func:`api.deps.get_current_user` found (``request.state.user_id``)."""
 
     SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -153,7 +155,9 @@ class WriteClock:
             await self.app(scope, receive, send)
         finally:
             if scope["type"] == "http" and scope["method"] not in self.SAFE_METHODS:
-                scope["app"].state.last_write = time.monotonic()
+                user_id = scope.get("state", {}).get("user_id")
+                if user_id is not None:
+                    scope["app"].state.last_writes[user_id] = time.monotonic()
 
 
 class BodyLimit:
@@ -344,7 +348,7 @@ def create_app(
     app.state.loop_reads = LoopReads(engine)
     app.state.case_reads = Kept(4096, KEPT_SECONDS)
     app.state.board_kept = BoardKept()
-    app.state.last_write = time.monotonic()
+    app.state.last_writes = {}
     app.state.sms_sender = sms_sender or LogSmsSender()
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret_key,
                        session_cookie="onething_session", same_site="lax",

@@ -70,8 +70,9 @@ def _reloaded(engine: Engine, case_id: str, user: User, status_code: int = 200) 
 
 
 BOARD_LAG_SECONDS = 0.5
-"""How long a board kept by one service process may lag a change made through another: a
-board answers from up to this long ago unless this process has changed a case since."""
+"""How long a board kept by one service process may lag a change made by another account
+or through another process: a board answers from up to this long ago unless the reader
+has changed something through this process since."""
 
 
 def _kept(request: Request, user: User, marker: int | None, asked: tuple,
@@ -80,9 +81,9 @@ def _kept(request: Request, user: User, marker: int | None, asked: tuple,
     """The JSON answer of ``compute(session, today)``, or the same answer kept
     (``app.state.case_reads``, a :class:`~api.kept.Kept`) from a request made while the
     day and what ``user`` may see were as they are now, and ``marker`` too, or, within
-    ``lag_seconds``, made after this process's last change (``app.state.last_write``,
-    :class:`~api.main.WriteClock`): what a reader changed through a process, that process
-    shows at once. ``marker`` is read before the answer's rows: for a board the cases'
+    ``lag_seconds``, made after ``user``'s last change through this process
+    (``app.state.last_writes``, :class:`~api.main.WriteClock`): what a reader changed
+    through a process, that process shows them at once. ``marker`` is read before the answer's rows: for a board the cases'
     :data:`~flows.casework.audit_chain.CHANGE_MARKER`, for a case its own
     :attr:`~flows.casework.tables.Case.changed_seq` (``None``: no such case, nothing kept).
     A kept answer goes out as it is, without being validated and serialised again (the
@@ -106,7 +107,8 @@ def _kept(request: Request, user: User, marker: int | None, asked: tuple,
     key = (today, personal_data(user.role), case_scope(user), *asked)
     kept = answers.get(key)
     if kept is not None and (kept[0] == marker or (
-            now - kept[1] < lag_seconds and kept[1] > request.app.state.last_write)):
+            now - kept[1] < lag_seconds
+            and kept[1] > request.app.state.last_writes.get(user.id, 0.0))):
         return Response(kept[2], media_type="application/json")
     body = computed(today)
     answers[key] = (marker, now, body)
@@ -137,7 +139,7 @@ async def read_cases(
         "a case number, part of an applicant's name or (roles that see them) an ID number"),
         examples=["张三"])] = None,
 ) -> Response:
-    """Cases with their colour, filterable, counted by colour; changes from elsewhere within 0.5 s."""
+    """Cases with their colour, filterable, counted by colour; others' changes within 0.5 s."""
     asked = {"colour": colour, "status": status, "procedure_id": procedure_id,
              "department_id": department_id, "include_closed": include_closed,
              "offset": offset, "limit": limit, "search": q}
