@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["change_sentence", "display_name", "names_of"]
+__all__ = ["change_sentence", "display_name", "names_of", "note_in"]
 
 
 def names_of(*procs: Any, language: str = "zh") -> dict[str, str]:
@@ -48,3 +48,15 @@ def change_sentence(change: Any, strings: dict[str, str], names: dict[str, str])
 def display_name(thing: Any, language: str) -> str:
     """``thing``'s English name (``name_en``) in English when it has one, else its name."""
     return (getattr(thing, "name_en", None) if language == "en" else None) or thing.name
+
+
+def note_in(thing: Any, language: str) -> str | None:
+    """``thing``'s note (a scenario's or a lever change's) in ``language``: its English note
+    (``note_en``) in English when it has one, else its note.
+
+    >>> from simulations.planning.reforms import Change
+    >>> c = Change("online", "licence", "online", note="全程网办", note_en="online throughout")
+    >>> note_in(c, "zh"), note_in(c, "en")
+    ('全程网办', 'online throughout')
+    """
+    return (getattr(thing, "note_en", None) if language == "en" else None) or thing.note

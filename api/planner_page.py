@@ -13,7 +13,7 @@ from typing import Any
 
 from api.i18n import messages
 from api.models import plain
-from api.names import change_sentence, display_name, names_of
+from api.names import change_sentence, display_name, names_of, note_in
 from process_models._memo import text_memo
 from process_models.procedure import Procedure
 from simulations.planning.scenario import Reform, Scenario
@@ -147,6 +147,7 @@ def reform_context(result: Reform, finish_by: date | None, language: str) -> dic
         "after": after, "comparison": plain(result.comparison.as_dict()),
         "changes": result.changes,
         "change_sentence": lambda change: change_sentence(change, strings, names),
+        "note_of": lambda change: note_in(change, language),
         "waterfall": bars, "waterfall_top": max(bar.high for bar in bars),
         "procedure_name": display_name(before, language),
         "gantt": gantt_svg(before, after, lang=language), "bases": step_bases(before, language),

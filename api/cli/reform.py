@@ -74,7 +74,7 @@ def reform(
     if json_:
         print_json(result.as_dict())
         return
-    _print_reform(result, plan, limits, t)
+    _print_reform(result, plan, limits, t, lang)
     out = console()
     if output is not None:
         out.print(t["cli.wrote"].format(path=output))
@@ -82,12 +82,12 @@ def reform(
         out.print(t["cli.wrote"].format(path=gantt))
 
 
-def _print_reform(result, plan, limits: str, t: dict[str, str]) -> None:
+def _print_reform(result, plan, limits: str, t: dict[str, str], lang: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     from api.i18n import label
-    from api.names import change_sentence
+    from api.names import change_sentence, note_in
     from simulations.planning.metrics import FIGURES
 
     out = console()
@@ -95,12 +95,12 @@ def _print_reform(result, plan, limits: str, t: dict[str, str]) -> None:
     out.print(t["reform.heading"].format(name=f"[bold]{escape(b.name)}[/bold]", key=b.key,
                                          plan=escape(plan.name or str(plan.file))))
     if plan.note:
-        out.print(escape(plan.note))
-    names = names_of(result.before, result.after)
+        out.print(escape(note_in(plan, lang)))
+    names = names_of(result.before, result.after, language=lang)
     for c in result.changes:
         line = t["reform.change"].format(lever=label(t, "lever", c.lever),
                                          sentence=change_sentence(c, t, names))
-        line += t["reform.note"].format(note=named(c.note, names)) if c.note else ""
+        line += t["reform.note"].format(note=named(note_in(c, lang), names)) if c.note else ""
         line += t["reform.source"].format(source=c.source) if c.source else ""
         out.print(f"  {escape(line)}")
     published = {c.figure: c for c in result.checks}

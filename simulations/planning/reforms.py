@@ -107,7 +107,8 @@ class Change:
     of :data:`CHANGE_KINDS`) and the ids and numbers it names (``values``); a reader's
     sentence is made from these, with names, in the reader's language.
 
-    ``note`` carries the scenario's own justification, when it gives one; ``source``
+    ``note`` carries the scenario's own justification, when it gives one (``note_en``: the
+    note in English, for ``--lang en`` / ``?lang=en``); ``source``
     the published commitment a target lever (one that sets a number) takes its value from.
 
     >>> Change("online", "licence", "online", {"before": 1}).as_dict()["values"]
@@ -122,6 +123,7 @@ class Change:
     values: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
     source: str | None = None
+    note_en: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

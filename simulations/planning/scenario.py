@@ -68,7 +68,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -181,11 +181,16 @@ REPRODUCED_BY = ("mechanism", "sourced_limit", "definition", "none")
 target levers, only because a lever sets that figure by definition, or not at all."""
 
 
+NoteEn = Annotated[str | None, Field(description="the note in English, for `--lang en` / "
+                                                  "`?lang=en`")]
+
+
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lever: str
     note: str | None = None
+    note_en: NoteEn = None
     source: str | None = Field(default=None, min_length=1)
 
 
@@ -283,6 +288,7 @@ class LeverCall(BaseModel):
     lever: str
     args: dict[str, Any] = Field(default_factory=dict)
     note: str | None = None
+    note_en: NoteEn = None
     source: str | None = None
     index: int = 0
     lines: dict[tuple, int] = Field(default_factory=dict, repr=False)
@@ -295,6 +301,7 @@ class Scenario(BaseModel):
     name: str | None = None
     source: str | None = None
     note: str | None = None
+    note_en: NoteEn = None
     levers: list[LeverCall] = Field(default_factory=list)
     file: str | None = None
 
@@ -323,6 +330,7 @@ class _Header(BaseModel):
     name: str | None = None
     source: str | None = None
     note: str | None = None
+    note_en: NoteEn = None
     levers: list[dict[str, Any]] = Field(min_length=1)
 
 
@@ -364,7 +372,7 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
             e = validation_error(err, model, file=file, lines=own, error_class=ScenarioError)
             e.path = format_path(at) + "." + e.path if e.path else format_path(at)
             raise e.located() from None
-        kwargs = args.model_dump(exclude={"lever", "note", "source"}, exclude_none=True)
+        kwargs = args.model_dump(exclude={"lever", "note", "note_en", "source"}, exclude_none=True)
         typed = [k for k in TARGET_ARGUMENTS.get(name, ()) if k in kwargs]
         if typed and args.source is None:
             raise ScenarioError(
@@ -372,10 +380,10 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
                 "commitment of that place for the value), or reach the figure with mechanism "
                 "levers", file=file, line=line_of(lines, (*at, typed[0])),
                 path=format_path((*at, typed[0])))
-        calls.append(LeverCall(lever=name, args=kwargs, note=args.note, source=args.source,
-                               index=i, lines=own))
+        calls.append(LeverCall(lever=name, args=kwargs, note=args.note, note_en=args.note_en,
+                               source=args.source, index=i, lines=own))
     return Scenario(procedure=header.procedure, name=header.name, source=header.source,
-                    note=header.note, levers=calls, file=file)
+                    note=header.note, note_en=header.note_en, levers=calls, file=file)
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -435,7 +443,8 @@ def _applied(proc: Procedure, scenario: Scenario) -> Iterator[tuple[str, Procedu
             raise ScenarioError(f"{call.lever}: the step it makes is not valid: {e}",
                                 file=scenario.file, line=line_of(call.lines, ()),
                                 path=format_path(("levers", call.index))) from None
-        yield call.lever, proc, [replace(c, note=call.note, source=call.source) for c in changes]
+        notes = {"note": call.note, "note_en": call.note_en, "source": call.source}
+        yield call.lever, proc, [replace(c, **notes) for c in changes]
 
 
 def apply_scenario(proc: Procedure, scenario: Scenario) -> tuple[Procedure, list[Change]]:
