@@ -1,8 +1,11 @@
 """Every catalog procedure has a reform scenario; each published figure says how it is reproduced."""
 
+import re
+from pathlib import Path
+
 import pytest
 
-from process_models.catalog import catalog_ids, load_catalog_procedure
+from process_models.catalog import CATALOG_DIR, catalog_ids, load_catalog_procedure
 from process_models.loading import dump_procedure, parse_procedure
 from simulations.planning.scenario import (
     REPRODUCED_BY,
@@ -24,6 +27,18 @@ def test_each_scenario_is_written_for_its_procedure_and_justifies_every_lever(pr
     assert scenario.procedure == procedure_id
     assert scenario.source
     assert all(call.note for call in scenario.levers)
+
+
+@pytest.mark.parametrize("path", sorted((Path(CATALOG_DIR) / "reforms").glob("*.yaml")),
+                         ids=lambda path: path.stem)
+def test_each_reform_note_reads_chinese_and_keeps_its_english_in_note_en(path):
+    """Notes are shown on Chinese pages: no English word in them (a file name such as
+    construction_permit.yaml is a name, not a word); the English goes in ``note_en``."""
+    scenario = load_scenario(path)
+    notes = [scenario.note or "", *(call.note or "" for call in scenario.levers)]
+    words = {word for note in notes
+             for word in re.findall(r"[A-Za-z]{5,}", re.sub(r"[\w.]+\.yaml", "", note))}
+    assert not words
 
 
 def test_each_published_after_figure_says_how_it_is_reproduced(procedure_id):

@@ -117,7 +117,7 @@ def test_the_reform_change_log_names_steps_materials_and_departments(run_cli):
     code, out, _ = run_cli("reform", "restaurant")
     assert code == 0
     assert "串联改并联：营业执照 (设立登记) → 食品从业人员健康证明 (健康证)：" in out
-    assert "held by 公安" in out and "held by police" not in out
+    assert "公安、不动产登记、住建、市场监管和疾控持有的" in out and "police" not in out
     assert "food_safety_rules" not in out
     proc = load_catalog_procedure("restaurant")
     assert not {m.id for m in proc.materials} & set(re.findall(r"[\w+-]+", out))

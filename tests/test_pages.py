@@ -668,6 +668,18 @@ def test_the_change_log_speaks_the_page_language_and_names_the_steps(login, lang
                         if not any(run in name for name in names)}, element_id
 
 
+@pytest.mark.parametrize(("lang", "note", "other"), [
+    ("zh", "33号 — 规划选址与用地预审合并为一个意见", "merged into one opinion"),
+    ("en", "33号 — 规划选址 and 用地预审 merged into one opinion", "合并为一个意见")])
+def test_a_reform_note_is_in_the_page_language(login, lang, note, other):
+    """The catalog reform's notes read Chinese on the Chinese page; ``note_en`` is shown in
+    English."""
+    text = login("planner").get("/planner?procedure_id=construction_permit"
+                                f"&scenario=construction_permit&lang={lang}").text
+    changes = _section(text, "changes")
+    assert note in changes and other not in changes
+
+
 def test_an_uploaded_scenario_is_simulated_and_a_bad_one_answers_one_line(login):
     browser = login("planner")
     page = browser.get("/planner")
