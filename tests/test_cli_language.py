@@ -111,6 +111,15 @@ def test_an_unknown_language_is_one_line_naming_the_choices(run_cli):
     assert "--lang: unknown language 'fr'; use zh or en" in err
 
 
+@pytest.mark.parametrize(("lang", "note", "other"), [
+    ("zh", "一窗受理 — 申请人只跑一次", "the applicant comes once"),
+    ("en", "一窗受理 — the applicant comes once", "申请人只跑一次")])
+def test_the_reform_notes_are_in_the_chosen_language(run_cli, lang, note, other):
+    code, out, _ = run_cli("reform", "restaurant", "--lang", lang)
+    assert code == 0
+    assert note in out and other not in out
+
+
 def test_the_reform_change_log_names_steps_materials_and_departments(run_cli):
     """The change log prints the names where the levers wrote ids, and the lever as a
     planner calls it."""
