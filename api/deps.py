@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "procedures:write": frozenset({"planner", "admin"}),
     "procedures:publish": frozenset({"admin"}),
     "simulations:run": frozenset({"planner", "auditor", "admin"}),
+    "workspace:read": frozenset({"planner", "auditor", "admin"}),
     "cases:read": frozenset({"front_desk", "clerk", "auditor", "supervisor", "admin"}),
     "cases:open": frozenset({"front_desk", "admin"}),
     "cases:submit": frozenset({"front_desk", "admin"}),

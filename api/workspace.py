@@ -36,11 +36,10 @@ __all__ = ["COMPRESS_FACTOR", "LOG_HEADER", "MAX_UPLOAD_BYTES", "NOTHING_TO_ACT_
            "graph_figures", "lever_entries", "procedure_from_upload", "reformed", "scenario_text",
            "workspace_reform", "workspace_scenario"]
 
-WORKSPACE_READ = "simulations:run"
+WORKSPACE_READ = "workspace:read"
 """The action of reading workspace procedures (one's own and those shared with one):
-planners, auditors and admins (:data:`api.deps.PERMISSIONS`). A read computes a procedure's
-figures, graphs and risk, so it is running simulations; the roles that hold it are those a
-procedure may be shared with."""
+planners, auditors and admins (:data:`api.deps.PERMISSIONS`), the roles a procedure may be
+shared with."""
 
 WORKSPACE_WRITE = "procedures:write"
 """The action of uploading and changing one's own workspace procedures (planners, admins)."""

@@ -391,9 +391,14 @@ def run_relay(database_url: str | None = None, *, interval_seconds: float = 2.0,
     grace when a command hands its advance over (:mod:`flows.handoff`: the beacon says this
     process relays the database while this runs): at once, or :data:`RELAY_GAP_SECONDS`
     after the previous run started."""
+    from prefect.context import SyncClientContext
+
     stop = stop if stop is not None else threading.Event()
     grace = grace_seconds
-    with relay_beacon(database_url or settings.effective_database_url) as nudged:
+    # One API client for every run started here: each run would otherwise build a new one
+    # (loading the certificate bundle, ~20 ms) to read the server's result storage.
+    with (relay_beacon(database_url or settings.effective_database_url) as nudged,
+          SyncClientContext.get_or_create()):
         while not stop.is_set():
             started = time.monotonic()
             try:
