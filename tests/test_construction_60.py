@@ -43,8 +43,9 @@ def test_the_approval_clock_is_within_sixty_days_and_the_note_says_both_figures(
     clock = approval_clock(result.after)
     elapsed = result.comparison.elapsed_working_days.after
     assert clock <= TARGET_WORKING_DAYS < elapsed
-    note = load_scenario(SCENARIO).note
-    assert f"{clock:g} working days" in note and f"{elapsed:g}" in note
+    scenario = load_scenario(SCENARIO)
+    assert f"{clock:g} 个工作日" in scenario.note and f"{elapsed:g}" in scenario.note
+    assert f"{clock:g} working days" in scenario.note_en and f"{elapsed:g}" in scenario.note_en
 
 
 def test_every_intermediary_part_carries_its_own_basis(result):
@@ -64,7 +65,8 @@ def test_counting_the_drawing_review_on_the_clock_misses_the_target():
     after = reform(load_catalog_procedure("construction_permit"),
                    scenario.model_copy(update={"levers": kept})).after
     assert approval_clock(after) > TARGET_WORKING_DAYS
-    assert f"would give {approval_clock(after):g}" in scenario.note
+    assert f"若计入则为 {approval_clock(after):g}" in scenario.note
+    assert f"would give {approval_clock(after):g}" in scenario.note_en
 
 
 def test_commitment_to_start_work_is_missing_because_the_permit_is_not_marked():
