@@ -460,7 +460,7 @@ def merge(
         risk="high" if any(s.risk == "high" for s in parts) else None,
         fee_yuan=None if all(s.fee_yuan is None for s in parts)
         else sum(s.fee_yuan or 0 for s in parts),
-        note="联审: " + ", ".join(members),
+        note="联审：" + "、".join(s.name for s in parts),
     )
     out = proc.model_copy(deep=True)
     first = next(i for i, s in enumerate(out.steps) if s.id in member_set)
@@ -723,8 +723,8 @@ def intermediary(
             limit = s.committed
             part = Untimed(kind=label, days=limit.days, unit=limit.unit,
                            basis=limit.basis or Basis.estimate, source=limit.source,
-                           note="the agency's own time, off the approval clock")
-            s.committed = limit.model_copy(update={"days": 0.0, "note": "moved to 中介服务"})
+                           note="中介机构自身用时，不计入审批时限")
+            s.committed = limit.model_copy(update={"days": 0.0, "note": "移入中介服务"})
             change = Change("intermediary", s.id, "intermediary_moved",
                             {"step": s.id, "kind": kind, "days": limit.days,
                              "unit": limit.unit.value})
