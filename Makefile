@@ -40,8 +40,9 @@ run: $(STAMP)
 	$(VENV)/bin/onething reform --catalog
 	$(VENV)/bin/onething serve
 
+# Every test, on two pytest-xdist workers (each with a PostgreSQL database of its own).
 test: $(STAMP) system-deps postgres
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n 2
 
 # The fast tier: lint, then every test and doctest not marked slow (no PostgreSQL, Prefect,
 # browser, Schemathesis or child process; the rule is in tests/conftest.py), each property
