@@ -72,12 +72,18 @@ class BoardKept:
     marker and day (:func:`flows.casework.views.case_board`), and each line's summary by the
     line and the reader's personal-data view."""
 
-    lines: Kept = field(default_factory=lambda: Kept(20_000, KEPT_SECONDS))
-    summaries: Kept = field(default_factory=lambda: Kept(20_000, KEPT_SECONDS))
+    lines: Kept = field(default_factory=lambda: Kept(50_000, LINES_KEPT_SECONDS))
+    summaries: Kept = field(default_factory=lambda: Kept(50_000, LINES_KEPT_SECONDS))
 
 
 KEPT_SECONDS = 10.0
-"""How long a service keeps a case's line, status or board (:class:`~api.kept.Kept`)."""
+"""How long a service keeps a case's status or a board (:class:`~api.kept.Kept`)."""
+
+LINES_KEPT_SECONDS = 300.0
+"""How long a service keeps a board's line of one case. A line is kept by its case's change
+marker, so only a change made around the domain waits for the age; a board of thousands of
+open cases makes the lines of those that expired again, and a short age would make them all
+again every few seconds."""
 
 
 def case_board(

@@ -8,6 +8,8 @@
 >>> kept["c"] = 3            # full: it starts again empty
 >>> kept.get("a"), kept.get("c"), len(kept)
 (None, 3, 1)
+>>> 29 < kept.expires_at("c") - time.monotonic() <= 60   # half the age to all of it
+True
 >>> at_once = Kept(max_entries=2, max_age_seconds=0)
 >>> at_once["a"] = 1         # already too old to read
 >>> at_once.get("a"), "a" in at_once
@@ -16,6 +18,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -27,8 +30,11 @@ class Kept(dict):
     absent) and which holds at most ``max_entries``: when it is full, it starts again empty.
 
     Keyed by all an answer depends on, a kept answer is current; the age bounds how long a
-    change made around the domain (a database edited by hand) can go unseen. Reads and
-    writes are single dict operations, safe from the event loop and worker threads alike.
+    change made around the domain (a database edited by hand) can go unseen. Each entry
+    lasts a random time between half the age and the whole of it, so that what was kept
+    together (a board's lines, the statuses read in one busy second) is not all made again
+    in one request when it expires. Reads and writes are single dict operations, safe from
+    the event loop and worker threads alike.
     """
 
     def __init__(self, max_entries: int, max_age_seconds: float) -> None:
@@ -37,9 +43,13 @@ class Kept(dict):
 
     def get(self, key: Any, default: Any = None) -> Any:
         kept = super().get(key)
-        if kept is None or time.monotonic() - kept[0] >= self.max_age_seconds:
+        if kept is None or time.monotonic() >= kept[0]:
             return default
         return kept[1]
+
+    def expires_at(self, key: Any) -> float:
+        """When ``key``'s entry expires (:func:`time.monotonic`); ``KeyError`` if none."""
+        return super().__getitem__(key)[0]
 
     def __getitem__(self, key: Any) -> Any:
         value = self.get(key, _ABSENT)
@@ -53,7 +63,8 @@ class Kept(dict):
     def __setitem__(self, key: Any, value: Any) -> None:
         if len(self) >= self.max_entries and not super().__contains__(key):
             self.clear()
-        super().__setitem__(key, (time.monotonic(), value))
+        lasts = self.max_age_seconds * (0.5 + random.random() / 2)
+        super().__setitem__(key, (time.monotonic() + lasts, value))
 
 
 _ABSENT = object()

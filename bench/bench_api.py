@@ -252,6 +252,8 @@ class Kind:
     """The answers to one kind of request in one phase."""
 
     latencies_ms: list[float] = field(default_factory=list)
+    due_seconds: list[float] = field(default_factory=list)
+    """When each request was due, in seconds from the phase's start (as ``latencies_ms``)."""
     errors: int = 0
     failed: Counter = field(default_factory=Counter)
     """Errors by status, or by the exception's name (a timeout, a transport error)."""
@@ -369,6 +371,7 @@ async def load(host: str, port: int, token: str | None, calls: Callable[[int], C
                     status, body = type(error).__name__, b""
                 kind = kinds[call.kind]
                 kind.latencies_ms.append((time.perf_counter() - due) * 1000)
+                kind.due_seconds.append(due - start)
                 if status == call.ok and answered is not None:
                     answered(call, body)
                 conflict = call.body is not None and status == 409
@@ -563,9 +566,25 @@ def mixed(args, port: int, tokens: tuple[str, str], paths: list[Call], writes: W
     report("mixed", {**reads, **made}, meter.stop(), baseline_p99)
     reads_p99 = percentile([v for k in reads.values() for v in k.latencies_ms], 0.99)
     writes_p99 = percentile([v for k in made.values() for v in k.latencies_ms], 0.99)
+    print_windows("reads", reads, seconds)
+    print_windows("writes", made, seconds)
     print(f"  mixed reads p99 {reads_p99:.1f} ms = ×{reads_p99 / reads_p99_alone:.2f} the "
           f"read-only load's p99 ({reads_p99_alone:.1f} ms); writes p99 {writes_p99:.1f} ms "
           f"(target < 100 ms); load average {os.getloadavg()[0]:.1f} at the end")
+
+
+def print_windows(name: str, kinds: dict[str, Kind], seconds: float,
+                  windows: int = 10) -> None:
+    """One line: the p99 of ``kinds``' requests due in each of ``windows`` equal parts of
+    the phase, in order (a tail that grows as the phase goes on shows here)."""
+    width = seconds / windows
+    parts: list[list[float]] = [[] for _ in range(windows)]
+    for kind in kinds.values():
+        for due, latency in zip(kind.due_seconds, kind.latencies_ms, strict=True):
+            parts[min(windows - 1, int(due // width))].append(latency)
+    print(f"  mixed    {name} p99 by {width:.0f} s: "
+          + " ".join(f"{percentile(part, 0.99):.0f}" if part else "-" for part in parts)
+          + " ms", flush=True)
 
 
 def _stop(signum, frame) -> None:

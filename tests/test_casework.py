@@ -160,7 +160,23 @@ def test_a_complete_case_is_accepted_and_its_first_steps_start_with_due_dates(se
 def test_case_ids_count_up_within_a_day(session, shop, case):
     second = open_case(session, shop, APPLICANT, EVERYTHING, now=jan(24, 15))
     third = open_case(session, shop, APPLICANT, EVERYTHING, now=jan(26, 9))
-    assert (second.id, third.id) == ("C-20250124-0002", "C-20250126-0001")
+    late = open_case(session, shop, APPLICANT, EVERYTHING, now=jan(24, 16))
+    assert (second.id, third.id, late.id) == ("C-20250124-0002", "C-20250126-0001",
+                                              "C-20250124-0003")
+
+
+@pytest.mark.parametrize("last", ["C-20250124-9999", "C-20250124-0002x"])
+def test_a_day_whose_last_number_does_not_count_on_counts_its_cases(session, shop, case, last):
+    """Past 9999 (``-10000`` sorts before ``-9999``) or after an id that is not a number,
+    the next number is the day's cases counted, plus one."""
+    row = session.execute(text("SELECT * FROM cases WHERE id = :id"), {"id": case.id}).one()
+    columns = ", ".join(row._fields)
+    session.execute(text(f"INSERT INTO cases ({columns}) VALUES "
+                         f"({', '.join(':' + c for c in row._fields)})"),
+                    {**row._asdict(), "id": last})
+    session.commit()
+    assert open_case(session, shop, APPLICANT, EVERYTHING, now=jan(24, 15)).id == (
+        "C-20250124-0003")
 
 
 def test_a_missing_key_material_asks_for_supplement_and_does_not_accept(session, shop):
