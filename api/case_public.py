@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from api.deps import check_case_visible, visible_case_ids
+from api.deps import case_scope, check_case_visible, visible_case_ids
 from api.kept import Kept
 from api.masking import free_text, personal_data
 from api.models import (
@@ -29,7 +29,7 @@ from api.models import (
 )
 from flows.casework.accounts import User
 from flows.casework.materials import stuck_steps
-from flows.casework.views import CaseView, case_view, check_tasks
+from flows.casework.views import BoardMembers, CaseView, case_view, check_tasks
 from flows.casework.views import case_board as views_board
 from process_models.calendar import local_date
 
@@ -69,21 +69,24 @@ def visible_case(session: Session, user: User, case_id: str,
 @dataclass(frozen=True)
 class BoardKept:
     """What a service keeps of its boards (:func:`case_board`): the lines by case, change
-    marker and day (:func:`flows.casework.views.case_board`), and each line's summary by the
-    line and the reader's personal-data view."""
+    marker and day (:func:`flows.casework.views.case_board`), each line's summary by the
+    line and the reader's personal-data view, and each board's members
+    (:class:`~flows.casework.views.BoardMembers`) by its filters and whose cases it shows."""
 
     lines: Kept = field(default_factory=lambda: Kept(50_000, LINES_KEPT_SECONDS))
     summaries: Kept = field(default_factory=lambda: Kept(50_000, LINES_KEPT_SECONDS))
+    members: Kept = field(default_factory=lambda: Kept(1_000, LINES_KEPT_SECONDS))
 
 
 KEPT_SECONDS = 10.0
 """How long a service keeps a case's status or a board (:class:`~api.kept.Kept`)."""
 
 LINES_KEPT_SECONDS = 300.0
-"""How long a service keeps a board's line of one case. A line is kept by its case's change
-marker, so only a change made around the domain waits for the age; a board of thousands of
-open cases makes the lines of those that expired again, and a short age would make them all
-again every few seconds."""
+"""How long a service keeps a board's line of one case, and a board's members. Both are
+brought up to date by the cases' change markers, so only a change made around the domain
+waits for the age; a board of thousands of open cases makes again the lines that expired
+(and reads all its cases again when its members do), and a short age would do that every
+few seconds."""
 
 
 def case_board(
@@ -97,12 +100,18 @@ def case_board(
     applicant's name or, for roles that see ID numbers in full, ID number: a masked view
     cannot probe who has a case. With ``kept`` (the service's), the lines of cases unchanged
     since an earlier board, and their summaries, are those made then."""
-    kept = kept or BoardKept(Kept(0, 0), Kept(0, 0))
+    kept = kept or BoardKept(Kept(0, 0), Kept(0, 0), Kept(0, 0))
     view = personal_data(user.role)
+    shape = (case_scope(user), status, procedure_id, department_id, include_closed, search,
+             view == "full")
+    members = kept.members.get(shape)
+    if members is None:
+        members = kept.members[shape] = BoardMembers()
     board = views_board(session, today=today or local_today(), colour=colour, status=status,
                         procedure_id=procedure_id, department_id=department_id,
                         include_closed=include_closed, case_ids=visible_case_ids(user),
-                        search=search, search_id_numbers=view == "full", kept=kept.lines)
+                        search=search, search_id_numbers=view == "full", kept=kept.lines,
+                        members=members)
     lines = board.lines[offset:offset + limit]
     found = {line: summary for line in lines
              if (summary := kept.summaries.get((line, view))) is not None}

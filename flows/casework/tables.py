@@ -198,11 +198,12 @@ class Case(SQLModel, table=True):
     close_reason: str | None = None
     colour: str | None = Field(default=None, max_length=10)
     version: int = 1
-    changed_seq: int = 0
+    changed_seq: int = Field(default=0, index=True)
     """The audit chain's ``seq`` of the case's last event: moves with every change to the
     case, its steps, materials, decisions and certificates (see
     :class:`~flows.casework._rows.Transaction`), so a view of the case kept under it is
-    current while it stays."""
+    current while it stays, and the cases changed since a view are found by it
+    (:class:`~flows.casework.views.BoardMembers`)."""
 
 
 class CaseStep(SQLModel, table=True):

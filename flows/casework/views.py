@@ -29,17 +29,20 @@ a reader may see (the API masks by role, ``api/models.py: applicant_public``).
 
 from __future__ import annotations
 
+import threading
+from bisect import insort
 from collections import Counter
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_
+from sqlalchemy import and_, bindparam, or_, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from flows.casework._rows import case_not_found
+from flows.casework.audit_chain import CHANGE_MARKER
 from flows.casework.colours import case_colour, check_colour, step_colour
 from flows.casework.pauses import PauseView, step_pauses
 from flows.casework.tables import (
@@ -59,6 +62,7 @@ from flows.casework.tables import (
 __all__ = [
     "COLOURS",
     "AgentView",
+    "BoardMembers",
     "CaseBoard",
     "CaseLine",
     "CaseView",
@@ -348,53 +352,122 @@ _LINES_AT_ONCE = 500
 """Cases read in one statement when lines are made (bounded: SQLite limits parameters)."""
 
 
+@dataclass
+class BoardMembers:
+    """The cases one board asks for (by its filters and whose cases its reader sees) with
+    their lines, kept by the caller between reads of that board and brought up to date from
+    the cases changed since (:attr:`~flows.casework.tables.Case.changed_seq` past
+    :attr:`seen`, found through its index): a read costs what changed, not what is open.
+    One thread at a time brings it up to date (:attr:`lock`)."""
+
+    seen: int = -1
+    """The cases' change marker read before the rows last read (-1: none read yet)."""
+    day: tuple = ()
+    """The day and colour rule of :attr:`lines`."""
+    lines: dict[str, CaseLine] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    """The ids of :attr:`lines`, in order."""
+    counts: Counter = field(default_factory=Counter)
+    """:attr:`lines` by colour."""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def clear(self, day: tuple = ()) -> None:
+        """Forget every case: the next read reads them all (on ``day``)."""
+        self.seen, self.day = -1, day
+        self.lines.clear()
+        self.order.clear()
+        self.counts.clear()
+
+
 def case_board(
     session: Session, *, today: date, colour: str | None = None, status: str | None = None,
     procedure_id: str | None = None, department_id: str | None = None,
     include_closed: bool = False, case_ids: Any = None, yellow_share: float | None = None,
     search: str | None = None, search_id_numbers: bool = True,
-    kept: MutableMapping[tuple, CaseLine] | None = None,
+    kept: MutableMapping[tuple, CaseLine] | None = None, members: BoardMembers | None = None,
 ) -> CaseBoard:
     """The cases on the board on ``today``: open ones (all with ``include_closed``, or those
     of ``status``), of ``procedure_id``, with a step of ``department_id``, among
     ``case_ids`` (a subquery) when given, matching ``search`` (:func:`search_condition`);
     then those of ``colour``. The colour counts are taken before the colour filter.
 
-    One query finds the cases and their change markers
-    (:attr:`~flows.casework.tables.Case.changed_seq`); a line is made only for a case
-    whose line ``kept`` (a mapping the caller keeps between calls; none: nothing is kept)
-    lacks at its marker and day, so a board read again after a change to a few cases
-    reads those few cases again.
+    ``members`` (the caller's, kept for a board of these filters; none: a new one) holds the
+    cases found by an earlier read: only the cases changed since are read again, whether
+    they still belong on the board too. A line is made only for a case whose line ``kept``
+    (a mapping the caller keeps between calls and boards; none: nothing is kept) lacks at
+    its change marker and day, so a board read again after a change to a few cases reads
+    those few cases again.
     """
-    query = sa_select(Case.id, Case.changed_seq).order_by(Case.id)
+    conditions = []
     if search is not None:
-        query = query.where(search_condition(search, id_numbers=search_id_numbers))
+        conditions.append(search_condition(search, id_numbers=search_id_numbers))
     if not include_closed and status is None:
-        query = query.where(col(Case.status).in_(OPEN_STATUSES))
+        conditions.append(col(Case.status).in_(OPEN_STATUSES))
     if status is not None:
-        query = query.where(Case.status == status)
+        conditions.append(Case.status == status)
     if procedure_id is not None:
-        query = query.where(Case.procedure_id == procedure_id)
+        conditions.append(Case.procedure_id == procedure_id)
     if department_id is not None:
-        query = query.where(col(Case.id).in_(
+        conditions.append(col(Case.id).in_(
             select(CaseStep.case_id).where(CaseStep.department_id == department_id)))
     if case_ids is not None:
-        query = query.where(col(Case.id).in_(case_ids))
+        conditions.append(col(Case.id).in_(case_ids))
     rule = _colour_rule(yellow_share)
-    kept = {} if kept is None else kept
     day = (today, *rule.values())
-    marks = session.execute(query).all()
-    found = {case_id: line for case_id, seq in marks
-             if (line := kept.get((case_id, seq, *day))) is not None}
-    missing = [case_id for case_id, _ in marks if case_id not in found]
-    for first in range(0, len(missing), _LINES_AT_ONCE):
-        for line in _case_lines(session, missing[first:first + _LINES_AT_ONCE], today, rule):
-            found[line.case_id] = kept[(line.case_id, line.changed_seq, *day)] = line
-    lines = [found[case_id] for case_id, _ in marks]
-    counts = Counter(line.colour for line in lines)
+    members = BoardMembers() if members is None else members
+    with members.lock:
+        try:
+            _bring_up_to_date(session, members, and_(true(), *conditions), day,
+                              {} if kept is None else kept, rule)
+        except BaseException:
+            members.clear()
+            raise
+        lines = [members.lines[case_id] for case_id in members.order]
+        colours = {c: members.counts.get(c, 0) for c in COLOURS}
     if colour is not None:
         lines = [line for line in lines if line.colour == colour]
-    return CaseBoard(lines=lines, colours={c: counts.get(c, 0) for c in COLOURS})
+    return CaseBoard(lines=lines, colours=colours)
+
+
+def _bring_up_to_date(session: Session, members: BoardMembers, belongs: Any, day: tuple,
+                      kept: MutableMapping[tuple, CaseLine], rule: dict[str, Any]) -> None:
+    """Read the cases changed since ``members`` was read (all on a new ``day``), with
+    whether each ``belongs`` on the board, and update its lines, order and counts."""
+    if members.day != day:
+        members.clear(day)
+    marker = session.execute(CHANGE_MARKER).scalar_one()
+    if marker == members.seen:
+        return
+    if members.seen < 0:
+        rows = session.execute(sa_select(Case.id, Case.changed_seq, true()).where(belongs))
+    else:
+        rows = session.execute(sa_select(Case.id, Case.changed_seq, belongs)
+                               .where(Case.changed_seq > members.seen))
+    changed: dict[str, int] = {}
+    for case_id, seq, member in rows:
+        if member:
+            changed[case_id] = seq
+        elif (line := members.lines.pop(case_id, None)) is not None:
+            members.counts[line.colour] -= 1
+            members.order.remove(case_id)
+    found = {case_id: line for case_id, seq in changed.items()
+             if (line := kept.get((case_id, seq, *day))) is not None}
+    missing = [case_id for case_id in changed if case_id not in found]
+    for first in range(0, len(missing), _LINES_AT_ONCE):
+        for line in _case_lines(session, missing[first:first + _LINES_AT_ONCE], day[0], rule):
+            found[line.case_id] = kept[(line.case_id, line.changed_seq, *day)] = line
+    whole = members.seen < 0
+    for case_id, line in found.items():
+        old = members.lines.get(case_id)
+        if old is not None:
+            members.counts[old.colour] -= 1
+        elif not whole:
+            insort(members.order, case_id)
+        members.lines[case_id] = line
+        members.counts[line.colour] += 1
+    if whole:
+        members.order[:] = sorted(members.lines)
+    members.seen = marker
 
 
 def _case_lines(session: Session, case_ids: list[str], today: date,
