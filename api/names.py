@@ -51,12 +51,19 @@ def display_name(thing: Any, language: str) -> str:
 
 
 def note_in(thing: Any, language: str) -> str | None:
-    """``thing``'s note (a scenario's or a lever change's) in ``language``: its English note
-    (``note_en``) in English when it has one, else its note.
+    """``thing``'s note in ``language``: its English note (``note_en``) in English when it
+    has one, else its note; ``None`` when ``thing`` is ``None`` or has no note. ``thing`` is
+    a scenario, a lever change or anything of a definition that carries a note (a step, a
+    limit, an untimed part, a material, a source, the published figures).
 
     >>> from simulations.planning.reforms import Change
     >>> c = Change("online", "licence", "online", note="全程网办", note_en="online throughout")
     >>> note_in(c, "zh"), note_in(c, "en")
     ('全程网办', 'online throughout')
+    >>> from process_models.procedure import Limit
+    >>> note_in(Limit(days=20, note="按法定时限"), "en"), note_in(None, "zh")
+    ('按法定时限', None)
     """
+    if thing is None:
+        return None
     return (getattr(thing, "note_en", None) if language == "en" else None) or thing.note

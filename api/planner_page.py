@@ -58,14 +58,27 @@ def scenario_of(procedure_id: str, levers: list[str]) -> str | None:
 
 def step_bases(proc: Procedure, language: str) -> list[dict[str, Any]]:
     """Each step's name with its statutory and committed limits and trips, each a
-    ``{value, basis, source}`` from the one census of numbers."""
+    ``{value, basis, source}`` from the one census of numbers, and its notes in
+    ``language`` (:func:`api.names.note_in`): the step's own, then each limit's, named.
+
+    >>> from process_models.catalog import load_catalog_procedure
+    >>> row = step_bases(load_catalog_procedure("restaurant"), "zh")[3]
+    >>> row["notes"]
+    ['招牌显示登记名称，因此须待营业执照核发后办理（估计）', '法定时限：行政许可法规定的一般期限']
+    """
     from process_models.provenance import step_numbers
 
+    strings = messages(language)
     rows = []
     for step in proc.steps:
         by = {n.where.rsplit(".", 1)[-1]: n.as_dict() for n in step_numbers(step)}
+        limits = [(strings[f"basis.{field}"], note_in(getattr(step, field), language))
+                  for field in ("statutory", "committed")]
+        notes = [note_in(step, language)] + [f"{label}{strings['report.colon']}{note}"
+                                             for label, note in limits if note]
         rows.append({"name": display_name(step, language), "statutory": by.get("statutory"),
-                     "committed": by["committed"], "trips": by["trips"]})
+                     "committed": by["committed"], "trips": by["trips"],
+                     "notes": [note for note in notes if note]})
     return rows
 
 

@@ -566,4 +566,5 @@ EN_ANALYSIS: dict[str, str] = {
     "error.unknown_file_type": "unknown file type '{suffix}'; upload a {allowed} file",
     "error.file_too_big": "the file is over {size}; split or shorten it",
     "error.unknown_workspace_file": "unknown file type '{suffix}'; upload a step table (.csv, .xlsx), a procedure (.yaml, .yml), a BPMN file (.bpmn, .xml) or a case log (.xes, .csv with the XES columns, gzipped too)",
+    "basis.note": "Note",
 }

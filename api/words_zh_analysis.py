@@ -562,4 +562,5 @@ ZH_ANALYSIS: dict[str, str] = {
     "error.unknown_file_type": "不认识的文件类型「{suffix}」；请上传 {allowed} 文件",
     "error.file_too_big": "文件超过上限 {size}；请拆分或精简后上传",
     "error.unknown_workspace_file": "不认识的文件类型「{suffix}」；请上传事项表（.csv、.xlsx）、流程（.yaml、.yml）、BPMN 文件（.bpmn、.xml）或办件日志（.xes、含 XES 列的 .csv，可为 .gz 压缩）",
+    "basis.note": "备注",
 }

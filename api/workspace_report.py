@@ -97,6 +97,7 @@ def report(before: Procedure, levers: list[str], *, language: str = "zh") -> Rep
     >>> r.figures.headers, [row[0] for row in r.figures.rows][:2]
     (['指标', '改革前', '改革后', '变化'], ['办理时间（工作日）', '事项数'])
     """
+    from api.planner_page import step_bases
     from api.workspace import reformed
     from process_models.provenance import sourced_line
 
@@ -115,14 +116,15 @@ def report(before: Procedure, levers: list[str], *, language: str = "zh") -> Rep
     items = View(strings["report.items"],
                  [strings["basis.step"], strings["report.department"],
                   strings["report.limit_before"], strings["report.limit_after"],
-                  strings["basis.source"]],
+                  strings["basis.source"], strings["basis.note"]],
                  [[display_name(s, language), names.get(s.department, s.department),
                    _number(s.committed.days),
                    _number(after_steps[s.id].committed.days) if s.id in after_steps
                    else strings["report.merged_away"],
                    s.committed.source
-                   or strings[f"basis.{(s.committed.basis or Basis.estimate).value}"]]
-                  for s in before.steps])
+                   or strings[f"basis.{(s.committed.basis or Basis.estimate).value}"],
+                   strings["cli.separator"].join(bases["notes"])]
+                  for s, bases in zip(before.steps, step_bases(before, language), strict=True)])
     basis = View(strings["report.basis"],
                  [strings["report.basis_kind"], strings["report.count"], strings["report.share"]],
                  [[label, str(count), share] for label, count, share in

@@ -41,9 +41,10 @@ _COLOURS = {"before": "#9ca3af", "after": "#2563eb"}
 
 
 def step_details(proc: Procedure, language: str) -> list[dict[str, Any]]:
-    """Each step of ``proc`` by name: department, limits and trips with their basis
-    (:func:`api.planner_page.step_bases`), materials, the steps it waits for (with the
-    dependency's kind), the steps waiting for it and its total slack in working days."""
+    """Each step of ``proc`` by name: department, limits and trips with their basis and the
+    notes in ``language`` (:func:`api.planner_page.step_bases`), materials, the steps it waits
+    for (with the dependency's kind), the steps waiting for it and its total slack in working
+    days."""
     from api.planner_page import step_bases
     from simulations.planning.cpm import schedule
 

@@ -58,6 +58,7 @@ __all__ = [
     "Join",
     "Limit",
     "Material",
+    "NoteEn",
     "Procedure",
     "Provenance",
     "Provider",
@@ -122,6 +123,11 @@ Id = Annotated[str, AfterValidator(_an_id), Field(json_schema_extra={"pattern": 
 """A field holding an id. Python's ``re`` checks it: pydantic's own regex engine takes ~70 ms
 of CPU to build the bounded Unicode class of :data:`ID_PATTERN`, paid by every command that
 loads a procedure."""
+
+
+NoteEn = Annotated[str | None, Field(description="the note in English, for `--lang en` / "
+                                                  "`?lang=en`; `note` itself reads Chinese")]
+"""A definition's note in English, beside its ``note`` (which Chinese readers see)."""
 
 
 class _Model(BaseModel):
@@ -288,6 +294,7 @@ class Limit(_Model):
     basis: Basis | None = None
     source: str | None = None
     note: str | None = None
+    note_en: NoteEn = None
 
     @property
     def working(self) -> bool:
@@ -316,6 +323,7 @@ class Untimed(_Model):
     basis: Basis | None = None
     source: str | None = None
     note: str | None = None
+    note_en: NoteEn = None
 
 
 class Source(_Model):
@@ -324,6 +332,7 @@ class Source(_Model):
     title: str = Field(min_length=1)
     url: str | None = None
     note: str | None = None
+    note_en: NoteEn = None
 
 
 class Figures(_Model):
@@ -356,6 +365,7 @@ class PublishedFigures(_Model):
     ceilings: list[FigureName] = Field(default_factory=list)
     inferred: list[FigureName] = Field(default_factory=list)
     note: str | None = None
+    note_en: NoteEn = None
 
 
 class Department(_Model):
@@ -377,6 +387,7 @@ class Material(_Model):
     basis: Basis | None = Field(default=None, description="basis of the entry and its count")
     source: str | None = None
     note: str | None = None
+    note_en: NoteEn = None
 
     @model_validator(mode="after")
     def _step_output_names_its_step(self) -> Material:
@@ -473,6 +484,7 @@ class Step(_Model):
         description="basis of trips, links, commitment_allowed and fee_yuan (estimate when "
         "absent)")
     note: str | None = None
+    note_en: NoteEn = None
     risk: Literal["high"] | None = Field(
         default=None,
         description="a high-risk item (直接涉及公共安全、生态环境、人身健康和生命财产安全): "
@@ -540,6 +552,7 @@ class Procedure(_Model):
     steps: list[Step] = Field(default_factory=list, max_length=MAX_STEPS)
     stages: list[Stage] = Field(default_factory=list)
     note: str | None = None
+    note_en: NoteEn = None
 
     @field_validator("version", mode="before")
     @classmethod

@@ -38,8 +38,8 @@ hex digits of its SHA-1 (``营业执照`` → ``s_`` + 6 hex digits; ``d_`` for 
 要件 names creates that many placeholder materials named ``<step>要件1`` … .
 
 A table holds steps, departments, dependencies with their kinds, limits, material
-names, trips, the 办件类型 and a note. Lags, untimed parts, stages, distributions and
-material details stay in YAML; :func:`table_from_procedure` drops them (a dependency
+names, trips, the 办件类型 and a note (the Chinese ``note``). Lags, untimed parts, stages,
+distributions, material details and English notes (``note_en``) stay in YAML; :func:`table_from_procedure` drops them (a dependency
 on an all-join stage becomes dependencies on its milestones).
 
 >>> rows = [["事项", "部门", "前置事项", "承诺时限"],

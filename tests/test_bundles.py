@@ -73,8 +73,9 @@ def test_a_bundle_restates_what_the_registry_gives_only_as_its_own_dated_state()
                         ("enterprise_startup", "establishment_registration", "committed"),
                         ("enterprise_startup", "seal", "committed"),
                         ("enterprise_startup", "tax_invoice", "committed")}
-    assert all("this bundle's own" in s["committed"]["note"] for pid, s in raw_steps()
-               if "committed" in s)
+    assert all(s["committed"]["note"].startswith("本件事自定的时限")
+               and s["committed"]["note_en"].startswith("this bundle's own")
+               for pid, s in raw_steps() if "committed" in s)
 
 
 def test_catalog_departments_are_the_registrys_one_set():

@@ -1,9 +1,13 @@
 """The catalog: real procedures in their before-reform form, each citing its sources."""
 
+import re
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from process_models.catalog import CATALOG_DIR, catalog_ids, load_catalog_procedure
 from process_models.loading import load_procedure
@@ -37,8 +41,12 @@ BUNDLES_2024 = [
 """The bundles added for 建华区 (its newborn window, 我要开理发店, 我要开超市) and the 2024 first
 national batch."""
 
-PRINTED = "newspaper report"
-"""How a source without a web address says where it appeared."""
+PRINTED = "报纸报道"
+"""How a source without a web address says, in its note, where it appeared."""
+
+NAME_OR_CODE = re.compile(r"[\w\-./]*(?:[/_\d]|\w\.\w)[\w\-./]*", re.ASCII)
+"""A file name, a path or a code (restaurant.yaml, DB4112/T, utility_connection): a name in a
+Chinese note, not an English word."""
 
 
 @pytest.fixture
@@ -218,3 +226,64 @@ def test_every_dependency_states_the_basis_of_its_kind(procedure):
     assert [f"{sid} ← {d.step}" for sid, d in deps if d.basis is None] == []
     assert [f"{sid} ← {d.step}" for sid, d in deps
             if d.kind.value == "practice" and d.basis is Basis.sourced] == []
+
+
+def parts_with_notes(thing: Any, where: str = "") -> Iterator[tuple[str, Any]]:
+    """Every part of a definition that carries a note (the procedure, its sources, published
+    figures, materials, steps, limits and untimed parts), named by where it sits."""
+    if isinstance(thing, BaseModel):
+        fields = type(thing).model_fields
+        if "note" in fields:
+            yield where or "procedure", thing
+        for name in fields:
+            yield from parts_with_notes(getattr(thing, name), f"{where}.{name}")
+    elif isinstance(thing, (list, tuple)):
+        for i, x in enumerate(thing):
+            yield from parts_with_notes(x, f"{where}[{getattr(x, 'id', i)}]")
+    elif isinstance(thing, dict):
+        for key, x in thing.items():
+            yield from parts_with_notes(x, f"{where}[{key}]")
+
+
+def english_words(text: str) -> set[str]:
+    """The English words of ``text``: runs of two letters or more, names aside (file names,
+    paths, codes and catalog procedure ids)."""
+    return set(re.findall(r"[A-Za-z]{2,}", NAME_OR_CODE.sub(" ", text))) - set(catalog_ids())
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("同 restaurant.yaml 中的户外招牌设施设置", set()),
+    ("三门峡 DB4112/T 318—2023；见 utility_connection", set()),
+    ("barber_shop、restaurant 已采用 3 天", set()),
+    ("数据共享 (data sharing)", {"data", "sharing"}),
+    ("各阶段时限均为估计 estimates.", {"estimates"})])
+def test_english_words_leave_out_names_and_codes(text, words):
+    assert english_words(text) == words
+
+
+def test_every_note_of_a_catalog_procedure_reads_chinese(procedure):
+    """Pages and reports show a definition's ``note`` to Chinese readers: no English word in
+    one (the limits a step takes from the catalog registry included)."""
+    english = {where: english_words(part.note) for where, part in parts_with_notes(procedure)
+               if part.note}
+    assert {where: words for where, words in english.items() if words} == {}
+
+
+def test_an_english_note_sits_beside_a_chinese_one(procedure):
+    """``note_en`` is the English of a note (shown with ``?lang=en``): it sits beside a note,
+    reads English and differs from it."""
+    parts = [(where, part) for where, part in parts_with_notes(procedure) if part.note_en]
+    assert [where for where, part in parts
+            if not part.note or part.note_en == part.note
+            or not english_words(part.note_en)] == []
+
+
+def test_the_catalog_keeps_the_english_of_its_notes():
+    """The notes that were written in English keep it in ``note_en``: the restaurant's
+    material notes, its steps' and its published figures' among them."""
+    restaurant = load_catalog_procedure("restaurant")
+    assert restaurant.material("operator_id").note_en == "data sharing"
+    assert restaurant.step("signboard").note_en.startswith("the sign shows the registered name")
+    assert restaurant.published.note_en.startswith("trips 6 → 1 and 环节 17 → 2 are inferred")
+    assert sum(part.note_en is not None for proc_id in catalog_ids()
+               for _, part in parts_with_notes(load_catalog_procedure(proc_id))) >= 150

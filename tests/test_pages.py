@@ -680,6 +680,21 @@ def test_a_reform_note_is_in_the_page_language(login, lang, note, other):
     assert note in changes and other not in changes
 
 
+@pytest.mark.parametrize(("lang", "notes", "others"), [
+    ("zh", ["招牌显示登记名称，因此须待营业执照核发后办理（估计）",
+            "法定时限：行政许可法规定的一般期限"], ["the sign shows", "default"]),
+    ("en", [("the sign shows the registered name, so it waits for the business licence "
+             "(estimate)"), "Statutory limit: the 行政许可法 default"],
+     ["招牌显示登记名称", "一般期限"])])
+def test_a_procedure_note_is_in_the_page_language(login, lang, notes, others):
+    """The basis table shows each step's notes (its own, then its limits') in Chinese on the
+    Chinese page and their ``note_en`` on the English one."""
+    text = login("planner").get(f"/planner?procedure_id=restaurant&lang={lang}").text
+    basis = _section(text, "basis")
+    assert all(note in basis for note in notes)
+    assert not any(other in basis for other in others)
+
+
 def test_an_uploaded_scenario_is_simulated_and_a_bad_one_answers_one_line(login):
     browser = login("planner")
     page = browser.get("/planner")

@@ -279,6 +279,23 @@ def test_intermediary_time_waits_the_applicant_but_not_the_approval_clock(shop, 
     assert step_duration_working_days(step) == step_duration_working_days(before) + (days or 0)
 
 
+def test_a_moved_limit_and_a_joint_review_say_so_in_both_languages():
+    """The notes a lever writes read Chinese, with their English in ``note_en``: a limit
+    moved to an intermediary does not keep the English of the note it had."""
+    from api.names import note_in
+    from process_models.catalog import load_catalog_procedure
+
+    restaurant = load_catalog_procedure("restaurant")
+    moved, _ = reforms.intermediary(restaurant, ["health_certificate"], kind="体检机构")
+    limit = moved.step("health_certificate").committed
+    assert (note_in(limit, "zh"), note_in(limit, "en")) == (
+        "移入中介服务", "moved to the intermediary service")
+    joint, _ = reforms.merge(restaurant, ["food_licence", "signboard"], id="bundle")
+    assert (note_in(joint.step("bundle"), "zh"), note_in(joint.step("bundle"), "en")) == (
+        "联审：食品经营许可 (餐饮服务)、户外招牌设施设置",
+        "joint review: Food business licence, Outdoor signboard")
+
+
 LEVER_CALLS = [
     ("parallelise", {}),
     ("merge", {"steps": ["food", "fire"]}),

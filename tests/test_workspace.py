@@ -431,3 +431,17 @@ def test_the_api_docs_load_their_scripts_from_the_service_not_a_cdn(client):
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert "cdn" not in client.get("/redoc").text
 
+
+
+@pytest.mark.parametrize(("language", "note"), [
+    ("zh", "招牌显示登记名称，因此须待营业执照核发后办理（估计）；法定时限：行政许可法规定的一般期限"),
+    ("en", ("the sign shows the registered name, so it waits for the business licence "
+            "(estimate); Statutory limit: the 行政许可法 default"))])
+def test_the_report_gives_each_items_notes_in_its_language(language, note):
+    """The report's item table (Word, XLSX and the printable page) ends in the step's notes:
+    the Chinese ones, or their ``note_en`` in English."""
+    from api.workspace_report import report
+
+    items = report(load_catalog_procedure("restaurant"), [], language=language).items
+    signboard = next(row for row in items.rows if row[0] in ("户外招牌设施设置", "Outdoor signboard"))
+    assert signboard[-1] == note

@@ -316,7 +316,9 @@ is a legal dependency; the law requires this order, so it cannot run in parallel
 #: 行政许可法 第26条: a licence several departments handle jointly (联合办理、集中办理) takes
 #: at most 45 days (working days, 第82条), whatever the members' own limits.
 JOINT_STATUTORY_LIMIT = Limit(days=45, basis=Basis.sourced,
-                              note="行政许可法 第26条: 联合办理、集中办理不得超过四十五日")
+                              note="行政许可法 第26条: 联合办理、集中办理不得超过四十五日",
+                              note_en="行政许可法 第26条: a joint or centralised licence "
+                                      "(联合办理、集中办理) takes at most 45 days")
 def _joint_commitment(parts: Sequence[Step]) -> tuple[bool | None, dict]:
     """告知承诺 for a merged step, keeping what is known of its members: not allowed when
     any member is not, allowed when a member is and none is not (the bundle is signed once,
@@ -461,6 +463,7 @@ def merge(
         fee_yuan=None if all(s.fee_yuan is None for s in parts)
         else sum(s.fee_yuan or 0 for s in parts),
         note="联审：" + "、".join(s.name for s in parts),
+        note_en="joint review: " + ", ".join(s.name_en or s.name for s in parts),
     )
     out = proc.model_copy(deep=True)
     first = next(i for i, s in enumerate(out.steps) if s.id in member_set)
@@ -723,8 +726,11 @@ def intermediary(
             limit = s.committed
             part = Untimed(kind=label, days=limit.days, unit=limit.unit,
                            basis=limit.basis or Basis.estimate, source=limit.source,
-                           note="中介机构自身用时，不计入审批时限")
-            s.committed = limit.model_copy(update={"days": 0.0, "note": "移入中介服务"})
+                           note="中介机构自身用时，不计入审批时限",
+                           note_en="the agency's own time, off the approval clock")
+            s.committed = limit.model_copy(update={
+                "days": 0.0, "note": "移入中介服务",
+                "note_en": "moved to the intermediary service"})
             change = Change("intermediary", s.id, "intermediary_moved",
                             {"step": s.id, "kind": kind, "days": limit.days,
                              "unit": limit.unit.value})

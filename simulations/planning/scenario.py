@@ -68,7 +68,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -80,7 +80,7 @@ from process_models.errors import (
     shown,
 )
 from process_models.loading import format_path, line_of, read_text, validation_error
-from process_models.procedure import Basis, Days, Id, Procedure, Step, Unit
+from process_models.procedure import Basis, Days, Id, NoteEn, Procedure, Step, Unit
 from process_models.yaml_loader import load_yaml
 from simulations.planning.applicant_levers import (
     commitment,
@@ -179,10 +179,6 @@ DEFINED_FIGURES: dict[str, frozenset[str]] = {
 REPRODUCED_BY = ("mechanism", "sourced_limit", "definition", "none")
 """How a published after-figure is reached: by mechanism levers alone, only with sourced
 target levers, only because a lever sets that figure by definition, or not at all."""
-
-
-NoteEn = Annotated[str | None, Field(description="the note in English, for `--lang en` / "
-                                                  "`?lang=en`")]
 
 
 class _Args(BaseModel):
