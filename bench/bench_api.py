@@ -33,7 +33,8 @@ or transport), unsent, p50 / p99 / max in ms and the achieved rate, p99 as a rat
 baseline's; per phase the CPU used by the service, the load generator and the whole machine;
 and the service's resident memory (all its processes) sampled every second: first minute,
 last minute, and the change between them. The service and the database go away at the end,
-also on an error, Ctrl-C or SIGTERM.
+also on an error, Ctrl-C or SIGTERM. Where the PostgreSQL server runs without autovacuum,
+the bench vacuums its database every ``--vacuum-seconds`` in its stead, and says so.
 
 Run: ``.venv/bin/python bench/bench_api.py [--seconds 300]`` (``--seconds 20`` for a quick
 look). Targets: reads p99 < 50 ms, zero errors, memory flat over 5 minutes; in the mix,
@@ -231,6 +232,43 @@ class CpuMeter:
     def stop(self) -> CpuUse:
         wall, *used = (b - a for a, b in zip(self.started, self._now(), strict=True))
         return CpuUse(*(u / wall for u in used))
+
+
+class Vacuum(threading.Thread):
+    """``VACUUM ANALYZE`` of the database at ``url`` every ``interval_seconds`` while the
+    bench runs: what PostgreSQL's autovacuum does for a busy table, where a server runs
+    without it (``autovacuum = off``): without it every updated row (an outbox row advanced,
+    a step decided) stays dead in its table and indexes, and each read wades through more
+    of them as the phase goes on."""
+
+    def __init__(self, url: str, interval_seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.url, self.interval_seconds = url, interval_seconds
+        self.stopped = threading.Event()
+        self.runs = 0
+
+    def run(self) -> None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        try:
+            while not self.stopped.wait(self.interval_seconds):
+                with engine.connect() as connection:
+                    connection.execute(text("VACUUM ANALYZE"))
+                self.runs += 1
+        finally:
+            engine.dispose()
+
+
+def autovacuum_on(url: str) -> bool:
+    """Whether the PostgreSQL server at ``url`` runs autovacuum."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        on = connection.execute(text("SHOW autovacuum")).scalar_one() == "on"
+    engine.dispose()
+    return on
 
 
 class MemorySampler(threading.Thread):
@@ -611,12 +649,15 @@ def main() -> None:
                              "within --rate")
     parser.add_argument("--write-connections", type=int, default=16,
                         help="client connections of the writes")
+    parser.add_argument("--vacuum-seconds", type=float, default=30.0,
+                        help="where the server runs without autovacuum, VACUUM ANALYZE the "
+                             "bench's database this often, as autovacuum would (0: never)")
     args = parser.parse_args()
     baseline_seconds = args.baseline_seconds or min(60.0, args.seconds / 5)
     mixed_seconds = args.seconds if args.mixed_seconds is None else args.mixed_seconds
 
     name = f"onething_bench_api_{secrets.token_hex(6)}"
-    server = None
+    server = vacuum = None
     data_dir = Path(tempfile.mkdtemp(prefix="onething-bench-api-"))
     from process_models.settings import settings
 
@@ -628,6 +669,12 @@ def main() -> None:
         print(f"database {name}: {len(case_ids)} open newborn cases to read, "
               f"{len(deciding)} to decide, in {time.perf_counter() - started:.1f} s",
               flush=True)
+        if args.vacuum_seconds > 0 and not autovacuum_on(url):
+            vacuum = Vacuum(url, args.vacuum_seconds)
+            vacuum.start()
+            print(f"PostgreSQL runs without autovacuum here: the bench vacuums its database "
+                  f"every {args.vacuum_seconds:.0f} s in its stead (--vacuum-seconds 0: never)",
+                  flush=True)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "ONETHING_DATABASE_URL": url, "ONETHING_ENVIRONMENT": "test",
@@ -693,6 +740,9 @@ def main() -> None:
                   mixed_seconds, overall, baseline_p99)
             check_acknowledged(url, writes)
     finally:
+        if vacuum is not None:
+            vacuum.stopped.set()
+            vacuum.join()
         if server is not None:
             stop_service(server)
         drop_database(name)
