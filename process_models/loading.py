@@ -38,13 +38,13 @@ from process_models.errors import (
     DependencyCycle,
     DuplicateId,
     ProcedureError,
-    ProcedureSyntaxError,
     UnknownReference,
     did_you_mean,
     shown,
 )
 from process_models.graph import edges
 from process_models.procedure import MAX_DEPENDENCIES, Procedure
+from process_models.reading_problems import reading_error
 from process_models.yaml_loader import Loc, collector_paused, format_path, load_yaml
 
 __all__ = [
@@ -235,13 +235,10 @@ def parse_procedure(text: str, *, file: str | None = None) -> Procedure:
     with collector_paused():
         data, lines = load_yaml(text, file=file)
         if data is None:
-            raise ProcedureError("the file is empty; a procedure needs id, name and steps",
-                                 file=file)
+            raise reading_error("empty_procedure", kind=ProcedureError, file=file)
         if not isinstance(data, dict):
-            raise ProcedureError(
-                f"expected a mapping with id, name, steps at the top, got a "
-                f"{type(data).__name__}", file=file, line=1,
-            )
+            raise reading_error("not_procedure", {"kind": type(data).__name__},
+                                kind=ProcedureError, file=file, line=1)
         # Here, not at the top: the registry package's __init__ reaches back to this module.
         from process_models.bundles import resolve_items
 
@@ -265,7 +262,7 @@ def procedure_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         if p.is_dir():
             found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
             if not found:
-                raise ProcedureSyntaxError("folder holds no .yaml procedure files", file=str(p))
+                raise reading_error("no_yaml_files", file=str(p))
             out.extend(found)
         else:
             out.append(p)
