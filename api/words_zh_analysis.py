@@ -625,7 +625,7 @@ ZH_ANALYSIS: dict[str, str] = {
     "error.bpmn_processes": "有 {count} 个含任务的流程（{ids}）；每个文件只能有一个流程，请拆分文件",
     'error.bpmn_unsupported': "不支持的 BPMN 元素 <{tag} id='{element}'>；可用的是任务、排他网关和并行网关、开始和结束事件、泳道和顺序流：请替换或删去",
     "error.bpmn_loose_flow": "顺序流 {flow} 的 {end}={value} 没有连到任务、网关或事件；请把顺序流两端连好，或删去",
-    "error.bpmn_choice": "排他网关 {gateway}（共 {count} 个）：流程只有依赖关系、没有选择分支，分支概率和循环会丢失；请用 `onething capacity FILE.bpmn` 直接模拟 BPMN 文件，或把选择改画成并行事项",
+    "error.bpmn_choice": "有 {count} 个排他网关（如 {gateway}）：流程只有依赖关系、没有选择分支，分支概率和循环会丢失；请用 `onething capacity FILE.bpmn` 直接模拟 BPMN 文件，或把选择改画成并行事项",
     "error.log_format": "不认识的日志格式 {value}；请用 .xes 或 .csv 文件（或 .xes.gz、.csv.gz），或 SPGL_*.csv 表所在的文件夹或 .zip",
     "error.log_cannot_read": "无法读取日志（{problem}）；请检查文件的权限",
     "error.log_not_utf8": "不是 UTF-8 文本；请将 CSV 另存为 UTF-8",
