@@ -25,8 +25,8 @@ from api.names import display_name
 from api.uploads import file_size, upload_name
 from process_models._memo import MEMO_CHARS, text_memo
 from process_models.errors import InvalidInput
-from process_models.reading_problems import reading_error
 from process_models.procedure import Procedure
+from process_models.reading_problems import reading_error
 
 if TYPE_CHECKING:
     from flows.casework.workspace import WorkspaceProcedure

@@ -345,7 +345,7 @@ def test_a_calendar_overflow_is_one_line_and_exit_code_2(run_cli, args, message)
     """Day counts beyond ten years and dates past 9999 are refused, not an OverflowError."""
     code, out, err = run_cli("calendar", *args)
     assert (code, out) == (2, "")
-    assert err.startswith(f"错误：{message}") and err.count("\n") == 1
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1
 
 
 # -- the official days' cache file ----------------------------------------------------------

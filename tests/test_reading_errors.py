@@ -30,8 +30,8 @@ BAD_FILES = {
     "bad YAML syntax": (
         "p.yaml", b"id: x\nname: [a\n",
         "p.yaml 第 3 行：YAML 格式有误：'name: [a'；请检查这一行的缩进或引号",
-        "p.yaml:3: malformed YAML: did not find expected ',' or ']'; fix the indentation or "
-        "quoting on that line"),
+        ("p.yaml:3: malformed YAML: did not find expected ',' or ']'; fix the indentation or "
+        "quoting on that line")),
     "an alias": (
         "p.yaml", b"id: &a x\nname: *a\n",
         "p.yaml 第 2 行：name：不允许使用别名（*名称）；请把值完整写出",
@@ -55,19 +55,19 @@ BAD_FILES = {
     "a bad BPMN file": (
         "p.bpmn", b"<definitions",
         "p.bpmn 第 1 行：不是格式正确的 XML；请改正文件或重新导出",
-        "p.bpmn:1: not well-formed XML (unclosed token: line 1, column 0); fix the file or "
-        "export it again"),
+        ("p.bpmn:1: not well-formed XML (unclosed token: line 1, column 0); fix the file or "
+        "export it again")),
     "a non-workbook .xlsx": (
         "p.xlsx", b"PK not a workbook",
         "p.xlsx：不是可读取的 .xlsx 工作簿；请在 Excel 中打开后重新另存为 .xlsx",
-        "p.xlsx: not a readable .xlsx workbook (BadZipFile); open it in Excel and save it as "
-        ".xlsx again"),
+        ("p.xlsx: not a readable .xlsx workbook (BadZipFile); open it in Excel and save it as "
+        ".xlsx again")),
     "a bad CSV log": (
         "p.csv", b"case:concept:name,concept:name,time:timestamp\nC1,a,yesterday\n",
-        "p.csv 第 2 行：time:timestamp：'yesterday' 不是时间；请用 ISO 8601 格式，如 "
-        "2025-01-24T09:30:00+08:00，或日期如 2025-01-24",
-        "p.csv:2: time:timestamp: 'yesterday' is not a timestamp; use ISO 8601 such as "
-        "2025-01-24T09:30:00+08:00 or a date such as 2025-01-24"),
+        ("p.csv 第 2 行：time:timestamp：'yesterday' 不是时间；请用 ISO 8601 格式，如 "
+        "2025-01-24T09:30:00+08:00，或日期如 2025-01-24"),
+        ("p.csv:2: time:timestamp: 'yesterday' is not a timestamp; use ISO 8601 such as "
+        "2025-01-24T09:30:00+08:00 or a date such as 2025-01-24")),
 }
 """What is wrong → (file name, its bytes, the Chinese line, the English line)."""
 

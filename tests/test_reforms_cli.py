@@ -147,7 +147,7 @@ def test_a_bad_scenario_is_one_red_line_and_exit_code_2(run_cli, shop_file, scen
 @pytest.mark.parametrize("args", [(), ("--catalog", "restaurant")])
 def test_reform_without_a_procedure_or_with_too_much_is_refused(run_cli, args):
     code, _, err = run_cli("reform", *args)
-    assert code == 2 and err.startswith("错误：")
+    assert code == 2 and "error:" in err
 
 
 def test_advise_ranks_levers_and_prints_the_greedy_plan(run_cli, shop_file):
