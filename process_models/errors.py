@@ -205,11 +205,12 @@ class DependencyCycle(ProcedureError):
     """Dependencies form a cycle; ``cycle`` lists every step in it, in order."""
 
     def __init__(self, cycle: list[str], **kwargs) -> None:
+        from process_models.reading_problems import READING_PROBLEMS
+
         self.cycle = list(cycle)
-        loop = " → ".join([*self.cycle, self.cycle[0]]) if self.cycle else ""
-        super().__init__(
-            f"dependency cycle: {loop}; remove one of these dependencies", **kwargs
-        )
+        values = {"loop": " → ".join([*self.cycle, self.cycle[0]]) if self.cycle else ""}
+        super().__init__(worded(READING_PROBLEMS["dependency_cycle"], values),
+                         reason="dependency_cycle", values=values, **kwargs)
 
 
 class UnsourcedNumber(ProcedureError):

@@ -58,6 +58,26 @@ READING_PROBLEMS: dict[str, str] = {
                           "YYYY-MM-DD, or quote it to keep it as text",
     "empty_procedure": "the file is empty; a procedure needs id, name and steps",
     "not_procedure": "expected a mapping with id, name, steps at the top, got a {kind}",
+    # what one field cannot check alone (process_models.loading.check_procedure)
+    "no_steps_listed": "the procedure has no steps; add at least one under 'steps:'",
+    "too_many_dependencies": "the procedure has {count} dependencies and stage members; the "
+                             "limit is {most}: split it into procedures",
+    "unknown_department": "unknown department {value}",
+    "unknown_material": "unknown material {value}",
+    "unknown_step_id": "unknown step {value}",
+    "unknown_node": "unknown step or stage {value}",
+    "duplicate_department_id": "duplicate department id {value} (already used by {first}); "
+                               "give each department its own id",
+    "duplicate_material_id": "duplicate material id {value} (already used by {first}); give "
+                             "each material its own id",
+    "duplicate_step_id": "duplicate step id {value} (already used by {first}); give each step "
+                         "its own id",
+    "duplicate_stage_id": "duplicate stage id {value} (already used by {first}); give each "
+                          "stage its own id",
+    "material_twice": "material {value} is listed twice",
+    "dependency_twice": "{value} is listed twice; keep one entry",
+    "empty_stage": "stage {value} has no steps or milestones to join on",
+    "dependency_cycle": "dependency cycle: {loop}; remove one of these dependencies",
     # fields, as pydantic refuses them (process_models._reading.validation_error)
     "field_unknown": "unknown field {field}",
     "field_unknown_allowed": "unknown field {field}; allowed: {allowed}",

@@ -52,6 +52,11 @@ BAD_FILES = {
         "p.yaml", NUMBER_YAML.encode(),
         "p.yaml 第 4 行：steps[0].committed.days：应为数字，实际为 '十天'",
         "p.yaml:4: steps[0].committed.days: must be a number, got '十天'"),
+    "an unknown department": (
+        "p.yaml", NUMBER_YAML.replace("department: samr", "department: smar")
+                             .replace("{days: 十天}", "{days: 10}").encode(),
+        "p.yaml 第 4 行：steps[0].department：没有部门 'smar'（是不是「samr」？）",
+        "p.yaml:4: steps[0].department: unknown department 'smar' (did you mean 'samr'?)"),
     "a bad BPMN file": (
         "p.bpmn", b"<definitions",
         "p.bpmn 第 1 行：不是格式正确的 XML；请改正文件或重新导出",
@@ -87,8 +92,8 @@ COMMANDS = {".yaml": ["validate"], ".bpmn": ["import-bpmn", "-o", "out.yaml"],
             ".xlsx": ["import-table"], ".csv": ["audit", "actual", "--limit-days", "5", "--log"]}
 """The command that reads each kind of file (a big CSV is read as a step table)."""
 
-NAMES = re.compile(r"p\.\w+|big\.csv|time:timestamp|steps\[0\]\.committed\.days|nmae|name|id"
-                   r"|YYYY-MM-DD|ISO 8601|xlsx|Excel|YAML|XML|UTF-8|MB|'[^']*'")
+NAMES = re.compile(r"p\.\w+|big\.csv|time:timestamp|steps\[0\]\.\w+(\.days)?|nmae|name|id"
+                   r"|YYYY-MM-DD|ISO 8601|xlsx|Excel|YAML|XML|UTF-8|MB|'[^']*'|「[^」]*」")
 """What a Chinese line may spell in Latin letters: file and field names, formats, values."""
 
 
