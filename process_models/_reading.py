@@ -137,7 +137,7 @@ def validation_error(
                          suggestion=suggestion)
 
 
-_NUMBERS = {"float_parsing": "not_number", "float_type": "not_number",
+_VALUE_ONLY = {"float_parsing": "not_number", "float_type": "not_number",
             "int_parsing": "not_whole_number", "int_type": "not_whole_number",
             "int_from_float": "not_whole_number", "finite_number": "not_finite",
             "bool_parsing": "not_bool", "bool_type": "not_bool", "string_type": "not_text",
@@ -173,8 +173,8 @@ def _reason(e: Any, model: type[BaseModel], loc: Loc) -> tuple[str, dict[str, An
         return "at_least", {"limit": f"{ctx.get('ge', ctx.get('gt')):g}", "value": value}, None
     if kind in ("less_than_equal", "less_than"):
         return "at_most", {"limit": f"{ctx.get('le', ctx.get('lt')):g}", "value": value}, None
-    if kind in _NUMBERS:
-        return _NUMBERS[kind], {"value": value}, None
+    if kind in _VALUE_ONLY:
+        return _VALUE_ONLY[kind], {"value": value}, None
     if kind == "string_too_short":
         return "must_not_be_empty", {}, None
     if kind == "string_too_long":

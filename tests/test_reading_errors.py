@@ -7,13 +7,17 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pytest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.i18n import MESSAGES
+from api.i18n import MESSAGES, error_line
 from api.page_kit import page_message
 from api.workspace import procedure_from_upload
+from process_models._reading import validation_error
 from process_models.errors import OnethingError
+from process_models.procedure import ID_PATTERN, Unit
 from process_models.reading_problems import READING_PROBLEMS
 from tests.api_fixtures import ACCOUNTS
 
@@ -150,3 +154,41 @@ def test_the_workspace_page_shows_a_refused_file_in_the_readers_language(
         assert page.status_code == 422
         assert f'<p class="flash error" role="alert">{line}</p>' in html.unescape(page.text)
         assert "Traceback" not in page.text
+
+
+class _Fields(BaseModel):
+    """A field of each kind our definitions hold, for pydantic's error types."""
+
+    model_config = ConfigDict(extra="forbid")
+    count: int = 0
+    days: Annotated[float, Field(ge=0, le=3650)] = 0
+    unit: Unit = Unit.working
+    mode: Literal["fixed", "pert"] = "fixed"
+    name: Annotated[str, Field(max_length=5)] = ""
+    links: Annotated[list[int], Field(max_length=2)] = []
+    flag: bool = False
+    id: Annotated[str, Field(pattern=ID_PATTERN)] = "a"
+
+
+@pytest.mark.parametrize(("data", "reason", "zh"), [
+    ({"count": "两"}, "not_whole_number", "count：应为整数，实际为 '两'"),
+    ({"days": -1}, "at_least", "days：应不小于 0，实际为 -1"),
+    ({"days": 4000}, "at_most", "days：应不大于 3650，实际为 4000；请核对数字"),
+    ({"unit": "weeks"}, "not_one_of", "unit：'weeks' 不是可选的值；请填 'working'、'calendar'"),
+    ({"mode": "pret"}, "not_one_of",
+     "mode：'pret' 不是可选的值；请填 'fixed'、'pert'（是不是「pert」？）"),
+    ({"name": "营业执照办理"}, "text_too_long", "name：'营业执照办理' 超过 5 个字符；请缩短"),
+    ({"links": [1, 2, 3]}, "too_many_entries", "links：超过 2 项；请拆分流程"),
+    ({"flag": "也许"}, "not_bool", "flag：应为 true 或 false，实际为 '也许'"),
+    ({"links": 3}, "not_list", "links：应为列表，实际为 3"),
+    ({"id": "a b"}, "not_an_id", "id：'a b' 不是有效的标识"),
+], ids=lambda v: v if isinstance(v, str) and v.isascii() else None)
+def test_each_pydantic_error_type_is_worded_in_chinese_by_its_type(data, reason, zh):
+    """pydantic's own wording ("Input should be ...") never reaches a reader: each type our
+    definitions can raise has a reason, worded with the field and the bad value."""
+    with pytest.raises(ValidationError) as refused:
+        _Fields.model_validate(data)
+    error = validation_error(refused.value, _Fields, file="p.yaml")
+    assert error.reason == reason
+    assert error_line(error, "zh").startswith(f"p.yaml：{zh}")
+    assert "should" not in error_line(error, "en")
