@@ -3,8 +3,8 @@
 Every :class:`~process_models.errors.OnethingError` becomes one red line on stderr and
 exit code 2, in the command's language (``--lang``; Chinese by default: ``错误：…``) when
 the error names its reason (:func:`api.i18n.error_line`), else in English as the domain
-wrote it (``error: …``); any other error one red line naming its type, exit code 1 (a database that
-cannot be reached is named by its URL, password hidden); ``--debug`` (or
+wrote it (``error: …``); any other error one red line naming its type, exit code 1 (a
+database that cannot be reached is named by its URL, password hidden); ``--debug`` (or
 ``ONETHING_DEBUG=1``) shows the traceback instead. ``onething`` starts fast: :func:`run` imports
 only the module of the command it runs (every module for help or an unknown name), and
 heavy imports (networkx, Prefect, FastAPI) happen inside the commands that need them.
@@ -210,7 +210,7 @@ def run(argv: list[str] | None = None) -> int:
         from api.i18n import error_line, messages
 
         language = _language(args)
-        # the label in the language of the line: English for a line only English words
+        # the label in the line's language: English when the error names no reason
         worded = bool(e.reason) and f"error.{e.reason}" in messages(language)
         label = messages(language if worded else "en")["error.label"]
         console(stderr=True).print(f"[red]{escape(label)}[/red]{escape(error_line(e, language))}")
