@@ -204,13 +204,14 @@ class DuplicateId(ProcedureError):
 class DependencyCycle(ProcedureError):
     """Dependencies form a cycle; ``cycle`` lists every step in it, in order."""
 
-    def __init__(self, cycle: list[str], **kwargs) -> None:
-        from process_models.reading_problems import READING_PROBLEMS
+    LINE = "dependency cycle: {loop}; remove one of these dependencies"
+    """The English line of its reason, ``dependency_cycle``."""
 
+    def __init__(self, cycle: list[str], **kwargs) -> None:
         self.cycle = list(cycle)
         values = {"loop": " → ".join([*self.cycle, self.cycle[0]]) if self.cycle else ""}
-        super().__init__(worded(READING_PROBLEMS["dependency_cycle"], values),
-                         reason="dependency_cycle", values=values, **kwargs)
+        super().__init__(worded(self.LINE, values), reason="dependency_cycle", values=values,
+                         **kwargs)
 
 
 class UnsourcedNumber(ProcedureError):

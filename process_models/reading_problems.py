@@ -20,7 +20,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from process_models.errors import OnethingError, ProcedureSyntaxError, problem_error
+from process_models.errors import (
+    DependencyCycle,
+    OnethingError,
+    ProcedureSyntaxError,
+    problem_error,
+)
 
 __all__ = ["READING_PROBLEMS", "reading_error"]
 
@@ -77,7 +82,7 @@ READING_PROBLEMS: dict[str, str] = {
     "material_twice": "material {value} is listed twice",
     "dependency_twice": "{value} is listed twice; keep one entry",
     "empty_stage": "stage {value} has no steps or milestones to join on",
-    "dependency_cycle": "dependency cycle: {loop}; remove one of these dependencies",
+    "dependency_cycle": DependencyCycle.LINE,
     # fields, as pydantic refuses them (process_models._reading.validation_error)
     "field_unknown": "unknown field {field}",
     "field_unknown_allowed": "unknown field {field}; allowed: {allowed}",
