@@ -17,9 +17,17 @@ from fastapi.responses import Response
 from api.charts import Bar, bar_chart
 from api.deps import PageUser
 from api.i18n import messages
-from api.models import error_status, public_message
+from api.models import error_status
 from api.names import display_name
-from api.page_kit import demo_county_report, error_page, gate, language, render, stale_form
+from api.page_kit import (
+    demo_county_report,
+    error_page,
+    gate,
+    language,
+    page_message,
+    render,
+    stale_form,
+)
 from api.security import check_csrf
 from api.uploads import uploaded_file
 from flows.casework.accounts import User
@@ -100,7 +108,7 @@ async def upload_county_list(request: Request, user: PageUser, items: UploadFile
         return await run_in_threadpool(
             _county, request, user, demo_after, demo, status_code=error_status(error),
             upload_error=messages(language(request))["county.upload_failed"].format(
-                message=public_message(error)))
+                message=page_message(error, language(request))))
     result = await run_in_threadpool(county_report, registry, previous)
     return await run_in_threadpool(_county, request, user, registry, result, uploaded=True)
 

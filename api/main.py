@@ -10,9 +10,9 @@ answers load balancers; the web pages mount their own router on the same app
 (``app.include_router(pages.router)``) and use the signed session cookie.
 
 Every :class:`~process_models.errors.OnethingError` becomes one JSON answer
-``{"detail": "<the message the CLI prints>"}`` with the status of :data:`ERROR_STATUS`
-(:func:`public_message`: without the install folder); a request that does not fit its
-schema gets the same one-line shape (422).
+``{"detail": "<the message the CLI prints with --lang en>"}`` with the status of
+:data:`ERROR_STATUS` (:func:`public_message`: without the install folder); a request that
+does not fit its schema gets the same one-line shape (422).
 
 >>> ERROR_STATUS[0][1], ERROR_STATUS[-1][1]
 (404, 422)
@@ -90,7 +90,7 @@ issued together (一次办结), and audit before/after time limits and the tampe
 Log in at `POST /api/login/access-token` (OAuth2 password flow) and send the token as
 `Authorization: Bearer <token>`. Roles: `front_desk`, `clerk` (scoped to departments),
 `planner`, `auditor` (read-only), `admin`. Errors: 404 unknown, 409 conflict, 403 forbidden,
-422 invalid; the `detail` is the one-line message the `onething` CLI prints.
+422 invalid; the `detail` is the one-line message `onething --lang en` prints.
 """
 
 TAGS = [

@@ -22,14 +22,14 @@ from fastapi.templating import Jinja2Templates
 
 from api.cli._app import named
 from api.deps import PERMISSIONS, check_allowed
-from api.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, label, messages
-from api.models import error_status, public_message, without_install_folder
+from api.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, error_line, label, messages
+from api.models import error_status, without_install_folder
 from api.names import display_name
 from api.security import csrf_token
 from api.workspace import WORKSPACE_READ
 from flows.casework.accounts import User
 from flows.casework.tables import stored_time
-from process_models.errors import Forbidden, OnethingError, worded
+from process_models.errors import Forbidden, OnethingError
 from process_models.procedure import Procedure
 
 __all__ = ["NAV", "STATIC_DIR", "TEMPLATES_DIR", "back", "catalog_audit_report",
@@ -141,9 +141,8 @@ def department_names(language: str) -> dict[str, str]:
 
 
 def page_message(error: OnethingError, language: str) -> str:
-    """The error's one line as a page shows it: worded in ``language`` (``error.<reason>``,
-    after where it is: the file, the row and column) when the error names its reason, else
-    as the domain wrote it (:func:`~api.models.public_message`).
+    """The error's one line as a page shows it: worded in ``language`` when the error names
+    its reason (:func:`~api.i18n.error_line`), without the install folder.
 
     >>> from process_models.errors import TableError
     >>> bad = TableError("'x' is not a number of days", file="开店.csv", row=3, column="承诺时限",
@@ -151,21 +150,7 @@ def page_message(error: OnethingError, language: str) -> str:
     >>> page_message(bad, "zh")
     "开店.csv：第 3 行「承诺时限」：'x' 不是天数；请填数字，如 20 或 0.5"
     """
-    strings = messages(language)
-    template = error.reason and strings.get(f"error.{error.reason}")
-    if not template:
-        return public_message(error)
-    where = ""
-    if error.file:
-        where = strings["error.in_file_line" if error.line else "error.in_file"].format(
-            file=without_install_folder(error.file), line=error.line)
-    row, column = getattr(error, "row", None), getattr(error, "column", None)
-    if row:
-        where += strings["error.at_cell" if column else "error.at_row"].format(row=row,
-                                                                              column=column)
-    hint = (strings["error.did_you_mean"].format(suggestion=error.suggestion)
-            if error.suggestion else "")
-    return where + worded(template, error.values, either=strings["error.or"]) + hint
+    return without_install_folder(error_line(error, language))
 
 
 def error_page(request: Request, user: User | None, error: OnethingError) -> Response:

@@ -55,6 +55,7 @@ from api.page_kit import flash as _flash
 from api.page_kit import gate as _gate
 from api.page_kit import language as _language
 from api.page_kit import may as _may
+from api.page_kit import page_message as _page_message
 from api.page_kit import stale_form as _stale_form
 from api.page_kit import to_login as _to_login
 from api.security import (
@@ -77,6 +78,7 @@ from flows.casework.tables import (
 from process_models.calendar import local_date
 from process_models.errors import Forbidden, InvalidInput, OnethingError
 from process_models.procedure import Procedure
+from process_models.reading_problems import reading_error
 
 if TYPE_CHECKING:
     from simulations.planning.scenario import Scenario
@@ -510,7 +512,7 @@ def _planner(request: Request, user: User, session: Session, procedure_id: str,
                                        due, language), advice=advice(before, wait=False))
     except OnethingError as error:
         return render(request, "planner.html", user, status_code=error_status(error),
-                      error=public_message(error), **context)
+                      error=_page_message(error, language), **context)
     return render(request, "planner.html", user, **context)
 
 
@@ -574,9 +576,9 @@ async def upload_scenario(request: Request, user: PageUser, session: SessionDep,
                                file=scenario.filename)
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        return _error_page(request, user, InvalidInput(
-            f"not UTF-8 text (byte {e.start}); save the scenario as UTF-8",
-            file=scenario.filename))
+        return _error_page(request, user, reading_error(
+            "text_not_utf8", {"byte": f"{data[e.start]:02x}", "offset": e.start},
+            kind=InvalidInput, file=scenario.filename))
     except OnethingError as error:
         return _error_page(request, user, error)
     return await run_in_threadpool(_planner, request, user, session, procedure_id, [], text,

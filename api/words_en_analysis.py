@@ -5,6 +5,7 @@ county view and the audit chain (the service's own words are in :mod:`api.words_
 
 from __future__ import annotations
 
+from process_models.reading_problems import READING_PROBLEMS
 from process_models.table_problems import TABLE_PROBLEMS
 
 __all__ = ["EN_ANALYSIS"]
@@ -567,4 +568,7 @@ EN_ANALYSIS: dict[str, str] = {
     "error.file_too_big": "the file is over {size}; split or shorten it",
     "error.unknown_workspace_file": "unknown file type '{suffix}'; upload a step table (.csv, .xlsx), a procedure (.yaml, .yml), a BPMN file (.bpmn, .xml) or a case log (.xes, .csv with the XES columns, gzipped too)",
     "basis.note": "Note",
+    "error.at_path": "{path}: ",
+    "error.label": "error: ",
+    **{f"error.{reason}": line for reason, line in READING_PROBLEMS.items()},
 }

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from api.names import display_name
 from api.uploads import file_size, upload_name
 from process_models._memo import MEMO_CHARS, text_memo
-from process_models.errors import InvalidInput, ProcedureSyntaxError
+from process_models.errors import InvalidInput
 from process_models.procedure import Procedure
+from process_models.reading_problems import reading_error
 
 if TYPE_CHECKING:
     from flows.casework.workspace import WorkspaceProcedure
@@ -100,8 +101,8 @@ def procedure_from_upload(file_name: str | None, data: bytes) -> Procedure:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ProcedureSyntaxError(f"not UTF-8 text (byte {e.start}); save the file as UTF-8",
-                                   file=name) from None
+        raise reading_error("text_not_utf8", {"byte": f"{data[e.start]:02x}",
+                                              "offset": e.start}, file=name) from None
     if kind == "yaml":
         return parse_procedure(text, file=name)
     from simulations.interchange.bpmn import bpmn_procedure, read_bpmn

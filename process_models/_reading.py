@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from process_models.errors import ProcedureError, ProcedureSyntaxError, did_you_mean, shown
+from process_models.errors import OnethingError, ProcedureError, did_you_mean, shown
+from process_models.reading_problems import reading_error
 from process_models.yaml_loader import Loc, format_path
 
 __all__ = ["line_of", "read_text", "reading_file", "validation_error"]
@@ -35,11 +36,11 @@ def reading_file(path: str | os.PathLike[str]) -> Iterator[None]:
     try:
         yield
     except FileNotFoundError:
-        raise ProcedureSyntaxError("no such file; check the path", file=str(path)) from None
+        raise reading_error("no_such_file", file=str(path)) from None
     except IsADirectoryError:
-        raise ProcedureSyntaxError("is a folder, expected a file", file=str(path)) from None
+        raise reading_error("is_folder", file=str(path)) from None
     except OSError as e:
-        raise ProcedureSyntaxError(f"cannot read: {e.strerror}", file=str(path)) from None
+        raise reading_error("cannot_read", {"problem": e.strerror}, file=str(path)) from None
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
@@ -54,19 +55,13 @@ def read_text(path: str | os.PathLike[str]) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        guess = ""
+        reason = "text_gbk"
         try:
             raw.decode("gb18030")
-            guess = " It reads as GBK/GB18030;"
         except UnicodeDecodeError:
-            pass
-        line = raw[: e.start].count(b"\n") + 1
-        raise ProcedureSyntaxError(
-            f"not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}).{guess}"
-            " save the file as UTF-8 and try again",
-            file=str(path),
-            line=line,
-        ) from None
+            reason = "text_not_utf8"
+        raise reading_error(reason, {"byte": f"{raw[e.start]:02x}", "offset": e.start},
+                            file=str(path), line=raw[: e.start].count(b"\n") + 1) from None
 
 
 def line_of(lines: dict[Loc, int] | None, loc: Loc) -> int | None:
@@ -115,61 +110,77 @@ def validation_error(
     file: str | None = None,
     lines: dict[Loc, int] | None = None,
     error_class: type[ProcedureError] = ProcedureError,
-) -> ProcedureError:
-    """Turn pydantic's first error into one line naming file, field, bad value and fix."""
+) -> OnethingError:
+    """Turn pydantic's first error into one line naming file, field, bad value and fix,
+    with its reason (:data:`~process_models.reading_problems.READING_PROBLEMS`) so that a
+    page and the CLI word it in their reader's language: the one place pydantic's wording
+    becomes ours.
+
+    >>> from pydantic import ConfigDict
+    >>> class Step(BaseModel):
+    ...     model_config = ConfigDict(extra="forbid")
+    ...     days: int
+    >>> try:
+    ...     Step.model_validate({"days": "ten"})
+    ... except ValidationError as e:
+    ...     error = validation_error(e, Step, file="s.yaml")
+    >>> str(error), error.reason, error.values
+    ("s.yaml: days: must be a whole number, got 'ten'", 'not_whole_number', {'value': "'ten'"})
+    """
     errors = err.errors(include_url=False)
     # A misspelt field also makes the real one "missing": report the misspelling.
     e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
     loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    kind = e["type"]
-    value = e.get("input")
-    field = loc[-1] if loc else ""
-    suggestion = None
+    reason, values, suggestion = _reason(e, model, loc)
+    return reading_error(reason, values, kind=error_class, file=file,
+                         line=line_of(lines, loc), path=format_path(loc) or None,
+                         suggestion=suggestion)
+
+
+_VALUE_ONLY = {"float_parsing": "not_number", "float_type": "not_number",
+            "int_parsing": "not_whole_number", "int_type": "not_whole_number",
+            "int_from_float": "not_whole_number", "finite_number": "not_finite",
+            "bool_parsing": "not_bool", "bool_type": "not_bool", "string_type": "not_text",
+            "date_parsing": "not_date", "date_type": "not_date",
+            "date_from_datetime_parsing": "not_date", "date_from_datetime_inexact": "not_date",
+            "model_type": "not_mapping", "dict_type": "not_mapping",
+            "model_attributes_type": "not_mapping", "list_type": "not_list",
+            "string_pattern_mismatch": "not_an_id"}
+"""pydantic's error types whose line names only the bad value, by our reason."""
+
+
+def _reason(e: Any, model: type[BaseModel], loc: Loc) -> tuple[str, dict[str, Any], str | None]:
+    """The reason, values and did-you-mean of pydantic's error ``e`` at ``loc``."""
+    kind, ctx = e["type"], e.get("ctx", {})
+    value = shown(e.get("input"))
     if kind == "extra_forbidden":
         owner = _model_at(model, loc)
         known = list(owner.model_fields) if owner else []
+        field = loc[-1] if loc else ""
         suggestion = did_you_mean(str(field), known)
-        msg = f"unknown field {shown(field)}"
         if known and not suggestion:
-            msg += f"; allowed: {', '.join(known)}"
-    elif kind == "missing":
-        msg = "is required but missing"
-    elif kind == "enum":
-        allowed = e.get("ctx", {}).get("expected", "")
-        msg = f"{shown(value)} is not allowed; use one of {allowed}"
-        owner_vals = [a.strip(" '") for a in allowed.replace(" or ", ",").split(",")]
-        suggestion = did_you_mean(str(value), [v for v in owner_vals if v])
-    elif kind in ("greater_than_equal", "greater_than"):
-        limit = e.get("ctx", {}).get("ge", e.get("ctx", {}).get("gt"))
-        msg = f"must be at least {limit:g}, got {shown(value)}"
-    elif kind in ("less_than_equal", "less_than"):
-        limit = e.get("ctx", {}).get("le", e.get("ctx", {}).get("lt"))
-        msg = f"must be at most {limit:g}, got {shown(value)}; check the figure"
-    elif kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
-        want = "a whole number" if kind.startswith("int") else "a number"
-        msg = f"must be {want}, got {shown(value)}"
-    elif kind == "finite_number":
-        msg = f"must be a finite number, got {shown(value)}"
-    elif kind == "string_too_short":
-        msg = "must not be empty"
-    elif kind == "string_pattern_mismatch":
-        msg = (f"{shown(value)} is not an id: use 1–200 letters, digits, '_', '-' or '+' "
-               "(no spaces, '/' or '.')")
-    elif kind == "too_long":
-        limit = e.get("ctx", {}).get("max_length")
-        msg = f"holds more than {limit} entries; split the procedure"
-    elif kind in ("model_type", "dict_type", "model_attributes_type"):
-        msg = f"must be a mapping (key: value), got {shown(value)}"
-    elif kind == "list_type":
-        msg = f"must be a list, got {shown(value)}"
-    elif kind == "value_error":
-        msg = str(e.get("ctx", {}).get("error", e["msg"]))
-    else:
-        msg = f"{e['msg'].rstrip('.')}, got {shown(value)}"
-    return error_class(
-        msg,
-        file=file,
-        line=line_of(lines, loc),
-        path=format_path(loc) or None,
-        suggestion=suggestion,
-    )
+            return "field_unknown_allowed", {"field": shown(field),
+                                             "allowed": ", ".join(known)}, None
+        return "field_unknown", {"field": shown(field)}, suggestion
+    if kind == "missing":
+        return "field_missing", {}, None
+    if kind in ("enum", "literal_error"):
+        allowed = [a.strip(" '") for a in ctx.get("expected", "").replace(" or ", ",").split(",")]
+        allowed = [a for a in allowed if a]
+        return ("not_one_of", {"value": value, "allowed": [f"'{a}'" for a in allowed]},
+                did_you_mean(str(e.get("input")), allowed))
+    if kind in ("greater_than_equal", "greater_than"):
+        return "at_least", {"limit": f"{ctx.get('ge', ctx.get('gt')):g}", "value": value}, None
+    if kind in ("less_than_equal", "less_than"):
+        return "at_most", {"limit": f"{ctx.get('le', ctx.get('lt')):g}", "value": value}, None
+    if kind in _VALUE_ONLY:
+        return _VALUE_ONLY[kind], {"value": value}, None
+    if kind == "string_too_short":
+        return "must_not_be_empty", {}, None
+    if kind == "string_too_long":
+        return "text_too_long", {"value": value, "most": ctx.get("max_length")}, None
+    if kind == "too_long":
+        return "too_many_entries", {"most": ctx.get("max_length")}, None
+    if kind == "value_error":  # our own validators' line
+        return "invalid_field", {"problem": str(ctx.get("error", e["msg"]))}, None
+    return "invalid_field", {"problem": f"{e['msg'].rstrip('.')}, got {value}"}, None

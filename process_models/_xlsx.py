@@ -36,7 +36,8 @@ from process_models._cells import (
     one_line,
     shown_cell,
 )
-from process_models.errors import OnethingError, ProcedureSyntaxError, TableError
+from process_models.errors import OnethingError, TableError
+from process_models.reading_problems import reading_error
 
 # What openpyxl and the zip and XML readers raise on a damaged workbook.
 _BROKEN = (zipfile.BadZipFile, zlib.error, ParseError, EOFError, KeyError, IndexError,
@@ -96,15 +97,15 @@ def read_sheets(data: bytes, file: str, name: str | None = None) -> Iterator[She
     try:
         sheets = book.worksheets
         if not sheets:
-            raise ProcedureSyntaxError("the workbook has no worksheet; save it from Excel as "
-                                       ".xlsx with the step table on a sheet", file=file)
+            raise reading_error("xlsx_no_sheet", file=file)
         if name is not None:
             chosen = [ws for ws in sheets if ws.title == name]
             if not chosen:
                 titles = [ws.title for ws in sheets]
-                raise TableError(f"no sheet named {shown_cell(name)}; the sheets are "
-                                 f"{'、'.join(titles)}", file=file, path="--sheet",
-                                 suggestion=close_match(name, titles))
+                raise reading_error("xlsx_unknown_sheet", {"value": shown_cell(name),
+                                                           "sheets": "、".join(titles)},
+                                    kind=TableError, file=file, path="--sheet",
+                                    suggestion=close_match(name, titles))
         else:
             chosen = [ws for ws in sheets if ws.sheet_state == "visible"] or sheets
         for ws in chosen:
@@ -120,14 +121,13 @@ def _check_unpacked_size(data: bytes, file: str) -> None:
     except _BROKEN as e:
         raise _unreadable(file, e) from None
     if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise TableError(f"the workbook unpacks to {unpacked // 2**20} MB, more than a step table "
-                         f"may ({MAX_XLSX_UNPACKED_BYTES // 2**20} MB); keep only the step table "
-                         "in it", file=file)
+        raise reading_error("xlsx_unpacked_too_big", {"size": unpacked // 2**20,
+                                                      "most": MAX_XLSX_UNPACKED_BYTES // 2**20},
+                            kind=TableError, file=file)
 
 
-def _unreadable(file: str, e: BaseException) -> ProcedureSyntaxError:
-    return ProcedureSyntaxError(f"not a readable .xlsx workbook ({type(e).__name__}); open it in "
-                                "Excel and save it as .xlsx again", file=file)
+def _unreadable(file: str, e: BaseException) -> OnethingError:
+    return reading_error("xlsx_unreadable", {"problem": type(e).__name__}, file=file)
 
 
 def _read_sheet(book: Any, ws: Any, file: str) -> Sheet:
@@ -154,18 +154,19 @@ def _read_sheet(book: Any, ws: Any, file: str) -> Sheet:
 
 def _bounded_row(number: int, values: list[tuple[int, Any]], file: str, sheet: str) -> list[Any]:
     """One row's cells as a list, refusing a value beyond the bounds (named by its cell)."""
-    def where(column: int) -> str:
-        return f"sheet {one_line(sheet)}, cell {get_column_letter(column)}{number}"
+    def cell(column: int) -> dict[str, str]:
+        return {"sheet": one_line(sheet), "cell": f"{get_column_letter(column)}{number}"}
 
     for column, value in values:
         if number > MAX_TABLE_ROWS or column > MAX_TABLE_COLUMNS:
-            raise TableError(
-                f"holds {shown_cell(value)}, outside the {MAX_TABLE_ROWS} rows and "
-                f"{MAX_TABLE_COLUMNS} columns a step table may use; delete it or split the "
-                "table", file=file, path=where(column))
+            raise reading_error("xlsx_outside", {**cell(column), "value": shown_cell(value),
+                                                 "rows": MAX_TABLE_ROWS,
+                                                 "columns": MAX_TABLE_COLUMNS},
+                                kind=TableError, file=file)
         if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-            raise TableError(f"holds {len(value)} characters, more than a cell may "
-                             f"({MAX_CELL_CHARS}); shorten it", file=file, path=where(column))
+            raise reading_error("xlsx_long_cell", {**cell(column), "length": len(value),
+                                                   "most": MAX_CELL_CHARS},
+                                kind=TableError, file=file)
     row: list[Any] = [None] * max(column for column, _ in values)
     for column, value in values:
         row[column - 1] = value

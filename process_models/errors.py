@@ -96,6 +96,21 @@ def worded(template: str, values: dict[str, Any], *, either: str = " or ") -> st
                                 else value for key, value in values.items()})
 
 
+def problem_error(kind: type[OnethingError], lines: dict[str, str], reason: str,
+                  values: dict[str, Any] | None = None, **where: Any) -> OnethingError:
+    """The error ``kind`` of ``reason``: its English line from ``lines`` worded with
+    ``values``, which it keeps with its reason so that a page or the CLI words it in its
+    reader's language (``error.<reason>``), located by ``where`` (file, line, path, ...).
+
+    >>> e = problem_error(ProcedureError, {"empty": "{what} is empty"}, "empty",
+    ...                   {"what": "the file"}, file="a.yaml")
+    >>> str(e), e.reason, e.values
+    ('a.yaml: the file is empty', 'empty', {'what': 'the file'})
+    """
+    values = values or {}
+    return kind(worded(lines[reason], values), reason=reason, values=values, **where)
+
+
 def _may_be_close(a: int, b: int) -> bool:
     """Whether texts of lengths ``a`` and ``b`` can pass :func:`did_you_mean`'s test: the
     edit distance is at least the length difference and the similarity ratio at most
@@ -189,12 +204,14 @@ class DuplicateId(ProcedureError):
 class DependencyCycle(ProcedureError):
     """Dependencies form a cycle; ``cycle`` lists every step in it, in order."""
 
+    LINE = "dependency cycle: {loop}; remove one of these dependencies"
+    """The English line of its reason, ``dependency_cycle``."""
+
     def __init__(self, cycle: list[str], **kwargs) -> None:
         self.cycle = list(cycle)
-        loop = " → ".join([*self.cycle, self.cycle[0]]) if self.cycle else ""
-        super().__init__(
-            f"dependency cycle: {loop}; remove one of these dependencies", **kwargs
-        )
+        values = {"loop": " → ".join([*self.cycle, self.cycle[0]]) if self.cycle else ""}
+        super().__init__(worded(self.LINE, values), reason="dependency_cycle", values=values,
+                         **kwargs)
 
 
 class UnsourcedNumber(ProcedureError):

@@ -38,13 +38,13 @@ from process_models.errors import (
     DependencyCycle,
     DuplicateId,
     ProcedureError,
-    ProcedureSyntaxError,
     UnknownReference,
     did_you_mean,
     shown,
 )
 from process_models.graph import edges
 from process_models.procedure import MAX_DEPENDENCIES, Procedure
+from process_models.reading_problems import reading_error
 from process_models.yaml_loader import Loc, collector_paused, format_path, load_yaml
 
 __all__ = [
@@ -134,26 +134,27 @@ class _Check:
         self.step_ids = {s.id for s in proc.steps}
         self.nodes = self.step_ids | {st.id for st in proc.stages}
 
-    def fail(self, cls: type[ProcedureError], msg: str, loc: Loc,
+    def fail(self, cls: type[ProcedureError], reason: str, values: dict[str, Any], loc: Loc,
              suggestion: str | None = None) -> NoReturn:
-        raise cls(msg, file=self.file, line=line_of(self.lines, loc), path=format_path(loc),
-                  suggestion=suggestion)
+        raise reading_error(reason, values, kind=cls, file=self.file,
+                            line=line_of(self.lines, loc), path=format_path(loc),
+                            suggestion=suggestion)
 
     def known(self, value: str, pool: set[str], what: str, loc: Loc) -> None:
+        """Refuse ``value`` unless it is in ``pool``: ``what`` is the reason's last word
+        (``unknown_department``, ``unknown_material``, ``unknown_node``, ...)."""
         if value not in pool:
-            self.fail(UnknownReference, f"unknown {what} {shown(value)}", loc,
+            self.fail(UnknownReference, f"unknown_{what}", {"value": shown(value)}, loc,
                       did_you_mean(value, pool))
 
     def sizes(self) -> None:
         if not self.proc.steps:
-            self.fail(ProcedureError,
-                      "the procedure has no steps; add at least one under 'steps:'", ("steps",))
+            self.fail(ProcedureError, "no_steps_listed", {}, ("steps",))
         links = sum(len(s.depends_on) for s in self.proc.steps) + sum(
             len(st.steps) + len(st.milestones) for st in self.proc.stages)
         if links > MAX_DEPENDENCIES:
-            self.fail(ProcedureError, f"the procedure has {links} dependencies and stage "
-                      f"members; the limit is {MAX_DEPENDENCIES}: split it into procedures",
-                      ("steps",))
+            self.fail(ProcedureError, "too_many_dependencies",
+                      {"count": links, "most": MAX_DEPENDENCIES}, ("steps",))
 
     def unique_ids(self) -> None:
         self._unique(self.proc.departments, "department", "departments", {})
@@ -165,15 +166,16 @@ class _Check:
                 ) -> dict[str, str]:
         for i, item in enumerate(items):
             if item.id in seen:
-                self.fail(DuplicateId, f"duplicate {what} id '{item.id}' (already used by "
-                          f"{seen[item.id]}); give each {what} its own id", (key, i, "id"))
+                self.fail(DuplicateId, f"duplicate_{what}_id", {"value": f"'{item.id}'",
+                                                                "first": seen[item.id]},
+                          (key, i, "id"))
             seen[item.id] = f"{key}[{i}]"
         return seen
 
     def materials(self) -> None:
         for i, m in enumerate(self.proc.materials):
             if m.from_step is not None:
-                self.known(m.from_step, self.step_ids, "step", ("materials", i, "from_step"))
+                self.known(m.from_step, self.step_ids, "step_id", ("materials", i, "from_step"))
             if m.held_by is not None:
                 self.known(m.held_by, self.departments, "department", ("materials", i, "held_by"))
 
@@ -184,15 +186,15 @@ class _Check:
             for j, mid in enumerate(s.materials):
                 self.known(mid, self.materials_known, "material", ("steps", i, "materials", j))
                 if mid in listed:
-                    self.fail(DuplicateId, f"material '{mid}' is listed twice",
+                    self.fail(DuplicateId, "material_twice", {"value": f"'{mid}'"},
                               ("steps", i, "materials"))
                 listed.add(mid)
             waits_for: set[str] = set()
             for j, dep in enumerate(s.depends_on):
                 loc = ("steps", i, "depends_on", j)
-                self.known(dep.step, self.nodes, "step or stage", loc)
+                self.known(dep.step, self.nodes, "node", loc)
                 if dep.step in waits_for:
-                    self.fail(DuplicateId, f"'{dep.step}' is listed twice; keep one entry", loc)
+                    self.fail(DuplicateId, "dependency_twice", {"value": f"'{dep.step}'"}, loc)
                 waits_for.add(dep.step)
                 if dep.step == s.id:
                     raise DependencyCycle([s.id], file=self.file, line=line_of(self.lines, loc),
@@ -202,10 +204,9 @@ class _Check:
         for i, st in enumerate(self.proc.stages):
             for field in ("steps", "milestones"):
                 for j, sid in enumerate(getattr(st, field)):
-                    self.known(sid, self.step_ids, "step", ("stages", i, field, j))
+                    self.known(sid, self.step_ids, "step_id", ("stages", i, field, j))
             if not st.milestones and not st.steps:
-                self.fail(ProcedureError, f"stage '{st.id}' has no steps or milestones to join on",
-                          ("stages", i))
+                self.fail(ProcedureError, "empty_stage", {"value": f"'{st.id}'"}, ("stages", i))
 
     def acyclic(self) -> None:
         """Edges predecessor → successor; a stage waits for its milestones."""
@@ -235,13 +236,10 @@ def parse_procedure(text: str, *, file: str | None = None) -> Procedure:
     with collector_paused():
         data, lines = load_yaml(text, file=file)
         if data is None:
-            raise ProcedureError("the file is empty; a procedure needs id, name and steps",
-                                 file=file)
+            raise reading_error("empty_procedure", kind=ProcedureError, file=file)
         if not isinstance(data, dict):
-            raise ProcedureError(
-                f"expected a mapping with id, name, steps at the top, got a "
-                f"{type(data).__name__}", file=file, line=1,
-            )
+            raise reading_error("not_procedure", {"kind": type(data).__name__},
+                                kind=ProcedureError, file=file, line=1)
         # Here, not at the top: the registry package's __init__ reaches back to this module.
         from process_models.bundles import resolve_items
 
@@ -265,7 +263,7 @@ def procedure_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         if p.is_dir():
             found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
             if not found:
-                raise ProcedureSyntaxError("folder holds no .yaml procedure files", file=str(p))
+                raise reading_error("no_yaml_files", file=str(p))
             out.extend(found)
         else:
             out.append(p)

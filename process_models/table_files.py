@@ -39,7 +39,8 @@ from process_models._cells import (
 from process_models._cells import one_line as _one_line
 from process_models._cells import shown_cell as _shown
 from process_models._reading import reading_file
-from process_models.errors import ProcedureSyntaxError, TableError
+from process_models.errors import ProcedureSyntaxError, TableError, shown
+from process_models.reading_problems import reading_error
 from process_models.table_columns import HEADER_SEARCH_ROWS, header_at
 from process_models.table_problems import table_error
 
@@ -113,7 +114,7 @@ def read_rows(p: Path, sheet: str | None) -> tuple[list[Sequence[Any]], str]:
 def _check_suffix(file: str) -> None:
     suffix = Path(file).suffix
     if suffix.lower() not in (".csv", ".xlsx"):
-        raise TableError(f"unknown table type '{suffix}'; use a .csv or .xlsx file", file=file)
+        raise reading_error("table_type", {"suffix": shown(suffix)}, kind=TableError, file=file)
 
 
 def read_table_data(data: bytes, file: str, *,
@@ -125,8 +126,7 @@ def read_table_data(data: bytes, file: str, *,
         raise _too_big(len(data), file)
     if file.lower().endswith(".csv"):
         if sheet is not None:
-            raise TableError("a CSV file has no sheets; leave out --sheet", file=file,
-                             path="--sheet")
+            raise reading_error("csv_no_sheets", kind=TableError, file=file, path="--sheet")
         return _csv_rows(_decode(data, file), file), file
 
     from process_models._xlsx import read_sheets
@@ -282,8 +282,8 @@ def write_table(rows: Sequence[Sequence[Any]], path: str | os.PathLike[str]) -> 
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise TableError(f"unknown table type '{target.suffix}'; write a .csv or .xlsx file",
-                         file=str(target))
+        raise reading_error("table_type_written", {"suffix": shown(target.suffix)},
+                            kind=TableError, file=str(target))
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         if suffix == ".csv":
@@ -304,6 +304,6 @@ def write_table(rows: Sequence[Sequence[Any]], path: str | os.PathLike[str]) -> 
         os.replace(tmp, target)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise TableError(f"cannot write: {e.strerror}; check the folder exists and is writable",
-                         file=str(target)) from None
+        raise reading_error("cannot_write", {"problem": e.strerror}, kind=TableError,
+                            file=str(target)) from None
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from process_models.errors import OnethingError, TableError, worded
+from process_models.errors import OnethingError, TableError, problem_error
 
 __all__ = ["TABLE_PROBLEMS", "table_error"]
 
@@ -91,5 +91,4 @@ def table_error(reason: str, values: dict[str, Any] | None = None, *,
                 kind: type[OnethingError] = TableError, **where: Any) -> OnethingError:
     """The error (a :class:`TableError` unless ``kind`` says otherwise) of ``reason`` with
     its ``values``, located by ``where`` (file, line, path, row, column, suggestion)."""
-    values = values or {}
-    return kind(worded(TABLE_PROBLEMS[reason], values), reason=reason, values=values, **where)
+    return problem_error(kind, TABLE_PROBLEMS, reason, values, **where)

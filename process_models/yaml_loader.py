@@ -41,6 +41,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from process_models.errors import SHOWN_CHARS, OnethingError, ProcedureSyntaxError, shown
+from process_models.reading_problems import reading_error
 
 __all__ = ["MAX_NESTING_LEVELS", "Loc", "collector_paused", "format_path", "load_yaml"]
 
@@ -58,9 +59,6 @@ _STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
 _SCALARS = {tag: fn for tag, fn in SafeConstructor.yaml_constructors.items()
             if tag and tag.removeprefix(_TAG) in
             ("null", "bool", "int", "float", "binary", "timestamp", "str")}
-_KINDS = {"null": "null", "bool": "true/false value", "int": "whole number",
-          "float": "number", "binary": "base64 value", "timestamp": "date"}
-_FIXES = {"timestamp": "write a real date as YYYY-MM-DD"}
 
 
 def format_path(loc: Iterable[Any]) -> str:
@@ -113,21 +111,24 @@ def _compose(text: str, file: str | None, error: type[OnethingError]) -> yaml.No
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = " ".join((e.problem or e.context or "malformed YAML").split())
-        raise error(
-            f"malformed YAML: {problem}; fix the indentation or quoting on that line",
-            file=file,
-            # libyaml marks a truncated file one line past its end; point at the last line
-            line=min(mark.line + 1, text.count("\n") + 1) if mark else None,
-        ) from None
+        # libyaml marks a truncated file one line past its end; point at the last line
+        line = min(mark.line + 1, text.count("\n") + 1) if mark else None
+        # what is written there: that line, or the last one written before it
+        written = next((t.strip() for t in reversed(text.split("\n", line)[:line]
+                                                      if line else []) if t.strip()), "")
+        raise reading_error("yaml_malformed", {"problem": problem, "text": shown(written)},
+                            kind=error, file=file, line=line) from None
     except yaml.reader.ReaderError as e:
         code = e.character if isinstance(e.character, int) else ord(e.character)
-        raise error(f"character U+{code:04X} is not allowed in YAML ({e.reason}); remove it",
-                    file=file, line=text.count("\n", 0, e.position) + 1) from None
+        raise reading_error("yaml_character", {"code": f"{code:04X}", "problem": e.reason},
+                            kind=error, file=file,
+                            line=text.count("\n", 0, e.position) + 1) from None
     except yaml.YAMLError as e:
-        raise error(f"malformed YAML: {' '.join(str(e).split())}", file=file) from None
+        raise reading_error("yaml_unreadable", {"problem": " ".join(str(e).split())},
+                            kind=error, file=file) from None
     except RecursionError:  # the pure-Python composer on deep nesting
-        raise error(f"nested more than {MAX_NESTING_LEVELS} levels deep; flatten the file",
-                    file=file) from None
+        raise reading_error("yaml_too_deep_file", {"most": MAX_NESTING_LEVELS}, kind=error,
+                            file=file) from None
 
 
 @contextmanager
@@ -158,10 +159,10 @@ class _Builder:
         self.lines: dict[Loc, int] = {}
         self.seen: set[int] = set()
 
-    def fail(self, message: str, node: yaml.Node, loc: Loc, line: int | None = None
-             ) -> OnethingError:
-        return self.error(message, file=self.file, line=line or node.start_mark.line + 1,
-                          path=format_path(loc) or None)
+    def fail(self, reason: str, values: dict[str, Any] | None, node: yaml.Node, loc: Loc,
+             line: int | None = None) -> OnethingError:
+        return reading_error(reason, values, kind=self.error, file=self.file,
+                             line=line or node.start_mark.line + 1, path=format_path(loc) or None)
 
     def first_alias_line(self) -> int | None:
         """The line of the first ``*name``: a node reached twice is the one its anchor
@@ -203,36 +204,32 @@ class _Builder:
         before = len(seen)
         seen.add(id(node))
         if len(seen) == before:  # the very node reached again: an alias
-            raise self.fail("aliases (*name) are not allowed; write the value out in full",
-                            node, loc, self.first_alias_line())
+            raise self.fail("yaml_alias", None, node, loc, self.first_alias_line())
         if isinstance(node, yaml.ScalarNode):
             into[key] = node.value if node.tag == _STR or self.plain else self.scalar(node, loc)
             return
         if depth >= MAX_NESTING_LEVELS:
-            raise self.fail(f"nested more than {MAX_NESTING_LEVELS} levels deep; "
-                            "flatten this value", node, loc)
+            raise self.fail("yaml_too_deep", {"most": MAX_NESTING_LEVELS}, node, loc)
         if node.tag == _SEQ and isinstance(node, yaml.SequenceNode):
             into[key] = container = [None] * len(node.value)
         elif node.tag == _MAP and isinstance(node, yaml.MappingNode):
             into[key] = container = {}
         else:
-            raise self.fail(f"the tag {shown(node.tag)} is not supported here; remove it",
-                            node, loc)
+            raise self.fail("yaml_tag", {"tag": shown(node.tag)}, node, loc)
         stack.append([node, loc, depth, container, 0])
 
     def key(self, node: yaml.Node, loc: Loc, mapping: dict[Any, Any]) -> Any:
         if id(node) in self.seen:
-            raise self.fail("aliases (*name) are not allowed; write the value out in full",
-                            node, loc, self.first_alias_line())
+            raise self.fail("yaml_alias", None, node, loc, self.first_alias_line())
         self.seen.add(id(node))
         if not isinstance(node, yaml.ScalarNode):
-            raise self.fail("a key must be plain text, not a list or mapping", node, loc)
+            raise self.fail("yaml_key_not_text", None, node, loc)
         if node.tag == _TAG + "merge":
-            raise self.fail("merge keys (<<) are not allowed; write the fields out", node, loc)
+            raise self.fail("yaml_merge_key", None, node, loc)
         name = self.scalar(node, loc)
         if name in mapping:
             first = self.lines[(*loc, name)]
-            raise self.fail(f"duplicate key {shown(name)} (first on line {first}); keep one",
+            raise self.fail("yaml_duplicate_key", {"key": shown(name), "first": first},
                             node, (*loc, name))
         mapping[name] = None  # keeps the written order
         return name
@@ -242,16 +239,13 @@ class _Builder:
             return node.value
         construct = _SCALARS.get(node.tag)
         if construct is None:
-            raise self.fail(f"the tag {shown(node.tag)} is not supported here; remove it",
-                            node, loc)
+            raise self.fail("yaml_tag", {"tag": shown(node.tag)}, node, loc)
         try:
             return construct(self.constructor, node)
         except Exception as e:  # noqa: BLE001 (PyYAML raises ValueError, KeyError, IndexError…)
             kind = node.tag.removeprefix(_TAG)
             # the date's own reason says which part is wrong; the others only repeat the value
-            reason = f" ({' '.join(str(e).split())[:SHOWN_CHARS]})" if kind == "timestamp" and \
-                type(e) is ValueError else ""
-            fix = _FIXES.get(kind, f"write a {_KINDS.get(kind, kind)}")
-            raise self.fail(f"{shown(node.value)} is not a valid {_KINDS.get(kind, kind)}"
-                            f"{reason}; {fix}, or quote it to keep it as text",
+            because = f" ({' '.join(str(e).split())[:SHOWN_CHARS]})" if kind == "timestamp" \
+                and type(e) is ValueError else ""
+            raise self.fail(f"yaml_bad_{kind}", {"value": shown(node.value), "because": because},
                             node, loc) from None

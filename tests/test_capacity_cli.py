@@ -97,7 +97,7 @@ def test_export_then_import_bpmn_gives_the_procedure_back(run_cli, tmp_path):
 def test_import_bpmn_refuses_a_model_with_choices(run_cli, tmp_path):
     code, _, err = run_cli("import-bpmn", DATA / "camunda_exclusive.bpmn", "-o",
                            tmp_path / "x.yaml")
-    assert code == 2 and "exclusive gateway 'Gateway_merge'" in err
+    assert code == 2 and "有 2 个排他网关（如 'Gateway_merge'）" in err
     assert not (tmp_path / "x.yaml").exists()
 
 

@@ -139,7 +139,7 @@ def test_each_shape_of_log_gives_a_procedure_that_validates(run_cli, tmp_path, l
 def test_a_log_whose_columns_are_not_found_fails_in_one_line(run_cli, tmp_path):
     code, out, err = run_cli("discover", DATA / "dates_only.csv", "-o", tmp_path / "x.yaml")
     assert code == 2 and not out
-    assert err.count("\n") == 1 and "name it with --timestamp" in err
+    assert err.count("\n") == 1 and "请用 --timestamp 指定" in err
     assert not (tmp_path / "x.yaml").exists()
 
 

@@ -131,7 +131,7 @@ def test_cli_prints_one_line_and_exits_2(tmp_path, run_cli, text, message):
     code, _, err = run_cli("validate", write(tmp_path, text))
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("error: ")
+    assert err.startswith("错误：")  # Chinese first; --lang en says "error: "
 
 
 def test_the_cli_accepts_the_good_file(tmp_path, run_cli):

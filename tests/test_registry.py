@@ -368,7 +368,7 @@ def test_registry_demo_writes_a_list_of_the_size_asked(run_cli, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["report", "missing.xlsx"], "missing.xlsx: no such file; check the path"),
+    (["report", "missing.xlsx"], "missing.xlsx：文件不存在；请检查路径"),
     (["report", "demo", "--format", "pdf"], "--format: unknown format 'pdf'"),
     (["report", "demo", "--format", "xlsx"], "-o: --format xlsx writes a file"),
     (["demo", "--items", "5", "-o", "x.xlsx"], "--items: --items 5 is outside 27–20000"),

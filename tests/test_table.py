@@ -256,7 +256,7 @@ def test_a_bad_table_writes_nothing_and_exits_2(run_cli, tmp_path):
     out = tmp_path / "bad.yaml"
     code, stdout, stderr = run_cli("import-table", tmp_path / "bad.csv", "-o", out)
     assert code == 2 and stdout == "" and not out.exists()
-    assert "bad.csv: row 3, 前置事项: unknown step '营业执找'" in stderr
+    assert "bad.csv：第 3 行「前置事项」：没有名为 '营业执找' 的事项" in stderr
     assert stderr.count("\n") == 1
 
 
@@ -272,5 +272,5 @@ def test_export_table_writes_a_catalog_procedure(run_cli, tmp_path, headers, fir
 
 def test_export_table_to_an_unknown_type_is_one_line(run_cli, tmp_path):
     code, _, stderr = run_cli("export-table", "newborn", "-o", tmp_path / "x.ods")
-    assert code == 2 and "x.ods: unknown table type '.ods'; write a .csv or .xlsx file" in stderr
+    assert code == 2 and "x.ods：不认识的表格类型 '.ods'；请写成 .csv 或 .xlsx 文件" in stderr
     assert not (tmp_path / "x.ods").exists()

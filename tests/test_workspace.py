@@ -164,7 +164,7 @@ def test_a_csv_with_the_xes_columns_is_read_as_a_log_and_its_faults_are_named(cl
 @pytest.mark.parametrize("name, data, message", [
     ("table.txt", b"x", "unknown file type '.txt'"),
     ("p.yaml", b"id: [", "p.yaml"),
-    ("p.yaml", "名称".encode("gbk"), "not UTF-8 text"),
+    ("p.yaml", "名称".encode("gbk"), "not UTF-8 (byte 0xc3 at offset 0)"),
     ("p.bpmn", b"<definitions", "p.bpmn"),
 ])
 def test_a_bad_file_is_one_line_naming_it(client, auth, name, data, message):

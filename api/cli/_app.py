@@ -1,8 +1,10 @@
 """The Typer application every command module registers on, and its error handling.
 
 Every :class:`~process_models.errors.OnethingError` becomes one red line on stderr and
-exit code 2; any other error one red line naming its type, exit code 1 (a database that
-cannot be reached is named by its URL, password hidden); ``--debug`` (or
+exit code 2, in the command's language (``--lang``; Chinese by default: ``错误：…``) when
+the error names its reason (:func:`api.i18n.error_line`), else in English as the domain
+wrote it (``error: …``); any other error one red line naming its type, exit code 1 (a
+database that cannot be reached is named by its URL, password hidden); ``--debug`` (or
 ``ONETHING_DEBUG=1``) shows the traceback instead. ``onething`` starts fast: :func:`run` imports
 only the module of the command it runs (every module for help or an unknown name), and
 heavy imports (networkx, Prefect, FastAPI) happen inside the commands that need them.
@@ -166,6 +168,24 @@ def unexpected_error_line(error: BaseException) -> str:
             f"(run with {DEBUG_OPTION} for the traceback)")
 
 
+def _language(args: list[str]) -> str:
+    """The language ``args`` ask for with ``--lang en`` or ``--lang=en`` (the last one
+    given), else Chinese; an unknown one is Chinese too (:func:`words` refuses it).
+
+    >>> _language(["validate", "x.yaml", "--lang", "en"]), _language(["show", "x"])
+    ('en', 'zh')
+    """
+    from api.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    chosen: str = DEFAULT_LANGUAGE
+    for i, arg in enumerate(args):
+        value = args[i + 1] if arg == "--lang" and i + 1 < len(args) else \
+            arg.removeprefix("--lang=") if arg.startswith("--lang=") else None
+        if value is not None:
+            chosen = value if value in LANGUAGES else DEFAULT_LANGUAGE
+    return chosen
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; map our errors to one line and exit code 2, any other error to one
     line and exit code 1."""
@@ -187,7 +207,13 @@ def run(argv: list[str] | None = None) -> int:
     except OnethingError as e:
         from rich.markup import escape
 
-        console(stderr=True).print(f"[red]error:[/red] {escape(str(e))}")
+        from api.i18n import error_line, messages
+
+        language = _language(args)
+        # the label in the line's language: English when the error names no reason
+        worded = bool(e.reason) and f"error.{e.reason}" in messages(language)
+        label = messages(language if worded else "en")["error.label"]
+        console(stderr=True).print(f"[red]{escape(label)}[/red]{escape(error_line(e, language))}")
         return EXIT_BAD_INPUT
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else 1

@@ -152,10 +152,13 @@ def import_bpmn(
     output: Annotated[Path, typer.Option("-o", "--output", help="procedure YAML to write")],
     params: Annotated[Path | None, typer.Option(
         "--params", help="Prosimos JSON: departments from its resource pools")] = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Turn a BPMN model into a procedure file (no exclusive gateways)."""
     from process_models.loading import save_procedure
     from simulations.interchange.bpmn import bpmn_procedure, load_bpmn
+
+    words(lang)  # an unknown language is refused before the file is read
 
     proc = bpmn_procedure(load_bpmn(file))
     notes: list[str] = []

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import app, console
+from api.cli._app import LangOpt, app, console, words
 
 
 @app.command("import-table")
@@ -28,10 +28,13 @@ def import_table(
             "--sheet", help="the workbook sheet to read (default: the first visible sheet "
             "with a header row)")
     ] = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Read one row per step (Chinese or English headers) into a procedure YAML file."""
     from process_models.loading import dump_procedure, save_procedure
     from process_models.table import load_table
+
+    words(lang)  # an unknown language is refused before the file is read
 
     proc = load_table(table, procedure_id=procedure_id, name=name, sheet=sheet)
     if output is None:

@@ -36,9 +36,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from process_models.errors import BpmnError, ProcedureError, did_you_mean
+from process_models.errors import BpmnError, ProcedureError, did_you_mean, shown
 from process_models.loading import check_procedure, procedure_data, validation_error
 from process_models.procedure import Procedure
+from process_models.reading_problems import reading_error
 from simulations.capacity.model import Duration, Event, Flow, Gateway, ProcessGraph, Task
 
 __all__ = [
@@ -127,8 +128,9 @@ class BpmnModel:
         for e in self.elements:
             if e.id == element_id:
                 return e
-        raise BpmnError(f"no element '{element_id}'", file=self.file,
-                        suggestion=did_you_mean(element_id, [e.id for e in self.elements]))
+        raise reading_error("bpmn_no_element", {"value": shown(element_id)}, kind=BpmnError,
+                            file=self.file,
+                            suggestion=did_you_mean(element_id, [e.id for e in self.elements]))
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -144,8 +146,9 @@ def _extension(node: ET.Element, name: str, file: str | None) -> Any:
     try:
         return json.loads(item.text or "{}")
     except json.JSONDecodeError as e:
-        raise BpmnError(f"onething:{name} of '{node.get('id')}' is not valid JSON ({e.msg}); "
-                        "fix or remove the extension element", file=file) from None
+        raise reading_error("bpmn_extension", {"name": name, "element": shown(node.get("id")),
+                                               "problem": e.msg},
+                            kind=BpmnError, file=file) from None
 
 
 def read_bpmn(source: str | os.PathLike[str], *, file: str | None = None) -> BpmnModel:
@@ -168,19 +171,19 @@ def read_bpmn(source: str | os.PathLike[str], *, file: str | None = None) -> Bpm
         root = ET.fromstring(text.encode("utf-8"))
     except ET.ParseError as e:
         line = e.position[0] if getattr(e, "position", None) else None
-        raise BpmnError(f"not well-formed XML ({e}); fix the file or export it again",
-                        file=file, line=line) from None
+        raise reading_error("bpmn_not_xml", {"problem": str(e)}, kind=BpmnError, file=file,
+                            line=line) from None
     if _local(root.tag) != (BPMN_NS, "definitions"):
-        raise BpmnError(f"the root element is <{_local(root.tag)[1]}>, not a BPMN 2.0 "
-                        "<definitions>; export the model as BPMN 2.0 XML", file=file)
+        raise reading_error("bpmn_not_definitions", {"tag": _local(root.tag)[1]},
+                            kind=BpmnError, file=file)
     processes = [p for p in root.findall(_q("process"))
                  if any(_local(c.tag)[1] in TASK_TAGS for c in p)]
     if not processes:
-        raise BpmnError("no process with tasks; draw at least one task", file=file)
+        raise reading_error("bpmn_no_process", kind=BpmnError, file=file)
     if len(processes) > 1:
         ids = ", ".join(p.get("id", "?") for p in processes)
-        raise BpmnError(f"{len(processes)} processes with tasks ({ids}); onething reads one "
-                        "process per file: split the file", file=file)
+        raise reading_error("bpmn_processes", {"count": len(processes), "ids": ids},
+                            kind=BpmnError, file=file)
     process = processes[0]
     elements: list[BpmnElement] = []
     flows: list[BpmnFlow] = []
@@ -205,19 +208,17 @@ def read_bpmn(source: str | os.PathLike[str], *, file: str | None = None) -> Bpm
             ext = _extension(child, "step" if tag in TASK_TAGS else "stage", file)
             elements.append(BpmnElement(cid, tag, child.get("name") or "", lane_of.get(cid), ext))
         else:
-            raise BpmnError(
-                f"unsupported BPMN element <{tag} id='{cid}'>; onething reads tasks, exclusive "
-                "and parallel gateways, start and end events, lanes and sequence flows: "
-                "replace or remove it", file=file)
+            raise reading_error("bpmn_unsupported", {"tag": tag, "element": cid},
+                                kind=BpmnError, file=file)
     ids = [e.id for e in elements]
     known = set(ids)
     for f in flows:
         for end, ref in (("sourceRef", f.source), ("targetRef", f.target)):
             if ref not in known:
-                raise BpmnError(
-                    f"sequence flow '{f.id}' {end}='{ref}' names no task, gateway or event; "
-                    "connect the flow at both ends or delete it",
-                    file=file, suggestion=did_you_mean(ref, ids))
+                raise reading_error("bpmn_loose_flow", {"flow": shown(f.id), "end": end,
+                                                        "value": shown(ref)},
+                                    kind=BpmnError, file=file,
+                                    suggestion=did_you_mean(ref, ids))
     qbp = next((el for el in root.iter() if _local(el.tag)[1] == "processSimulationInfo"), None)
     return BpmnModel(process.get("id", "process"), process.get("name") or "", tuple(elements),
                      tuple(flows), lanes, _extension(process, "procedure", file), file, qbp)
@@ -267,11 +268,9 @@ def bpmn_procedure(model: BpmnModel) -> Procedure:
     choices = [e.id for e in model.elements if e.tag == "exclusiveGateway"]
     if choices:
         more = f" (and {len(choices) - 1} more)" if len(choices) > 1 else ""
-        raise BpmnError(
-            f"exclusive gateway '{choices[0]}'{more}: a procedure has dependencies, not "
-            "choices, so branch probabilities and loops would be lost; simulate the BPMN "
-            "file itself with `onething capacity FILE.bpmn`, or redraw the choice as "
-            "parallel steps", file=model.file)
+        raise reading_error("bpmn_choice", {"gateway": shown(choices[0]), "more": more,
+                                            "count": len(choices)},
+                            kind=BpmnError, file=model.file)
     data: dict[str, Any] = dict(model.procedure or {})
     data.setdefault("id", _slug(model.id))
     data.setdefault("name", model.name or model.id)
@@ -348,7 +347,8 @@ def bpmn_graph(model: BpmnModel, *, work: Mapping[str, Duration] | None = None,
         return ProcessGraph(_slug(model.id), model.name or model.id, tuple(nodes), flows,
                             pool_names=names)
     except ProcedureError as e:
-        raise BpmnError(e.message, file=model.file, suggestion=e.suggestion) from None
+        raise BpmnError(e.message, file=model.file, suggestion=e.suggestion, reason=e.reason,
+                        values=e.values) from None
 
 
 # --- procedure → BPMN -----------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from process_models.errors import EventLogError
+from process_models.reading_problems import reading_error
 
 __all__ = [
     "ActivityRun",
@@ -106,14 +107,13 @@ def log_cases(events: Iterable, *, file: str | None = None) -> Iterator[LogCase]
     for case_id, group in groupby(events, itemgetter(0)):
         run = list(group)
         if case_id in done:
-            raise EventLogError(
-                f"the events of case '{case_id}' are not together (it first appears at "
-                f"line {done[case_id]}, again here after other cases); sort the log by "
-                "case, then by time", file=file, line=run[0].line)
+            raise reading_error("log_cases_apart", {"case": f"'{case_id}'",
+                                                    "first": done[case_id]},
+                                kind=EventLogError, file=file, line=run[0].line)
         done[case_id] = run[0].line
         yield _case(case_id, run)
     if not done:
-        raise EventLogError("the log holds no events", file=file)
+        raise reading_error("log_no_events", kind=EventLogError, file=file)
 
 
 def wall_us(at: datetime) -> int:

@@ -28,6 +28,7 @@ from xml.etree import ElementTree
 
 from process_models.calendar import local_time
 from process_models.errors import EventLogError, did_you_mean, shown
+from process_models.reading_problems import reading_error
 
 __all__ = [
     "TRANSITION_WORDS",
@@ -138,10 +139,8 @@ class TimestampClock:
         try:
             return datetime.fromisoformat(raw.replace("/", "-"))
         except ValueError:
-            raise EventLogError(
-                f"{field_name}: {shown(raw)} is not a timestamp; use ISO 8601 such as "
-                "2025-01-24T09:30:00+08:00 or a date such as 2025-01-24",
-                file=self.file, line=line) from None
+            raise reading_error("log_not_timestamp", {"column": field_name, "value": shown(raw)},
+                                kind=EventLogError, file=self.file, line=line) from None
 
     def _check_zone(self, offset: timedelta | None, text: str, line: int,
                     field_name: str) -> None:
@@ -150,18 +149,16 @@ class TimestampClock:
                     offset is not None and abs(offset - seen) > _DST_SHIFT):
                 def name(o):
                     return "no time zone" if o is None else f"UTC{_offset_text(o)}"
-                raise EventLogError(
-                    f"{field_name}: '{text}' is in {name(offset)} but earlier timestamps are "
-                    f"in {name(seen)}; give every timestamp in one time zone",
-                    file=self.file, line=line)
+                raise reading_error("log_time_zones", {
+                    "column": field_name, "value": f"'{text}'", "zone": name(offset),
+                    "earlier": name(seen)}, kind=EventLogError, file=self.file, line=line)
 
     def check_order(self, case_id: str, at: datetime, line: int) -> None:
         last = self.last.get(case_id)
         if last is not None and at < last:
-            raise EventLogError(
-                f"case '{case_id}': {at.isoformat()} is earlier than the case's previous event "
-                f"({last.isoformat()}); timestamps out of order — sort each case by time",
-                file=self.file, line=line)
+            raise reading_error("log_out_of_order", {
+                "case": f"'{case_id}'", "at": at.isoformat(), "previous": last.isoformat()},
+                kind=EventLogError, file=self.file, line=line)
         self.last[case_id] = at
 
 
@@ -179,9 +176,9 @@ def find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str,
         given = getattr(columns, role)
         if given is not None:
             if given.strip().lower() not in names:
-                raise EventLogError(
-                    f"--{role.replace('_', '-')}: no column {shown(given)} in the header; "
-                    f"the columns are {', '.join(header)}", file=file, line=1,
+                raise reading_error("log_no_column", {
+                    "option": role.replace("_", "-"), "value": shown(given),
+                    "columns": ", ".join(header)}, kind=EventLogError, file=file, line=1,
                     suggestion=did_you_mean(given, header))
             index[role] = names[given.strip().lower()]
             continue
@@ -190,14 +187,12 @@ def find_columns(header: list[str], columns: LogColumns, file: str) -> dict[str,
             index[role] = found
     for role in ("case", "activity"):
         if role not in index:
-            raise EventLogError(
-                f"no {role} column among {header}; name it with --{role} or call it "
-                f"'{_ALIASES[role][0]}'", file=file, line=1,
-                suggestion=did_you_mean(_ALIASES[role][1], header))
+            raise reading_error(f"log_no_{role}_column", {
+                "header": str(header), "alias": f"'{_ALIASES[role][0]}'"}, kind=EventLogError,
+                file=file, line=1, suggestion=did_you_mean(_ALIASES[role][1], header))
     if "timestamp" not in index and "end_timestamp" not in index:
-        raise EventLogError(
-            f"no timestamp column among {header}; name it with --timestamp or call it "
-            "'time:timestamp' (or give start and end columns)", file=file, line=1)
+        raise reading_error("log_no_timestamp_column", {"header": str(header)},
+                            kind=EventLogError, file=file, line=1)
     return index
 
 
@@ -208,7 +203,8 @@ def open_bytes(path: Path) -> IO[bytes]:
             return gzip.open(path, "rb")
         return open(path, "rb")
     except OSError as err:
-        raise EventLogError(f"cannot read the log: {err.strerror}", file=str(path)) from None
+        raise reading_error("log_cannot_read", {"problem": err.strerror}, kind=EventLogError,
+                            file=str(path)) from None
 
 
 def sniff_delimiter(f: IO[str], file: str) -> str:
@@ -217,9 +213,9 @@ def sniff_delimiter(f: IO[str], file: str) -> str:
     try:
         sample = f.read(_SNIFF_BYTES)
     except UnicodeDecodeError:
-        raise EventLogError("not UTF-8 text; save the CSV as UTF-8", file=file, line=1) from None
+        raise reading_error("log_not_utf8", kind=EventLogError, file=file, line=1) from None
     except (OSError, EOFError) as err:
-        raise EventLogError(f"the compressed file is damaged or cut short ({err})",
+        raise reading_error("log_damaged", {"problem": str(err)}, kind=EventLogError,
                             file=file, line=1) from None
     f.seek(0)
     first = sample.split("\n", 1)[0]
@@ -237,9 +233,10 @@ def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
         try:
             header = next(reader, None)
         except (csv.Error, UnicodeDecodeError, OSError, EOFError) as err:
-            raise EventLogError(f"not a CSV file: {err}", file=file, line=1) from None
+            raise reading_error("log_not_csv", {"problem": str(err)}, kind=EventLogError,
+                                file=file, line=1) from None
         if not header:
-            raise EventLogError("the CSV file is empty; it needs a header row", file=file, line=1)
+            raise reading_error("log_empty", kind=EventLogError, file=file, line=1)
         rows = _Rows(header, find_columns(header, columns, file), clock)
         width = len(header)
         line = 1
@@ -249,18 +246,17 @@ def _read_csv(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
                 if len(row) != width:
                     if not any(cell.strip() for cell in row):
                         continue
-                    raise EventLogError(
-                        f"row has {len(row)} fields, the header has {width}; the file "
-                        "may be truncated or a field holds an unquoted delimiter",
-                        file=file, line=line)
+                    raise reading_error("log_row_width", {"count": len(row), "width": width},
+                                        kind=EventLogError, file=file, line=line)
                 yield from rows.events(row, line)
         except csv.Error as err:
-            raise EventLogError(f"malformed CSV: {err}", file=file, line=reader.line_num) from None
+            raise reading_error("log_malformed_csv", {"problem": str(err)}, kind=EventLogError,
+                                file=file, line=reader.line_num) from None
         except UnicodeDecodeError:
-            raise EventLogError("not UTF-8 text; save the CSV as UTF-8",
-                                file=file, line=line + 1) from None
+            raise reading_error("log_not_utf8", kind=EventLogError, file=file,
+                                line=line + 1) from None
         except (OSError, EOFError) as err:
-            raise EventLogError(f"the compressed file is damaged or cut short ({err})",
+            raise reading_error("log_damaged", {"problem": str(err)}, kind=EventLogError,
                                 file=file, line=line + 1) from None
 
 
@@ -281,8 +277,8 @@ class _Rows:
         case_id, activity = row[self.case].strip(), row[self.activity].strip()
         if not case_id or not activity:
             empty = "case" if not case_id else "activity"
-            raise EventLogError(f"{self.header[self.index[empty]]}: empty {empty}; every row "
-                                "needs one", file=clock.file, line=line)
+            raise reading_error(f"log_empty_{empty}", {"column": self.header[self.index[empty]]},
+                                kind=EventLogError, file=clock.file, line=line)
         times = {role: clock.parse(row[i], line, name) for role, i, name in self.times
                  if row[i].strip()}
         resource = row[self.resource].strip() or None if self.resource is not None else None
@@ -303,11 +299,12 @@ class _Rows:
             transition = TRANSITION_WORDS.get(word, word) if word else "complete"
         else:
             role = "timestamp" if "timestamp" in self.index else "end_timestamp"
-            raise EventLogError(f"{self.header[self.index[role]]}: empty timestamp; every "
-                                "event needs its time", file=clock.file, line=line)
+            raise reading_error("log_empty_timestamp", {"column": self.header[self.index[role]]},
+                                kind=EventLogError, file=clock.file, line=line)
         if began is not None and at < began:
-            raise EventLogError(f"ends ({at.isoformat()}) before it starts "
-                                f"({began.isoformat()})", file=clock.file, line=line)
+            raise reading_error("log_ends_before_start", {"at": at.isoformat(),
+                                                          "began": began.isoformat()},
+                                kind=EventLogError, file=clock.file, line=line)
         clock.check_order(case_id, at, line)
         return (*first, LogEvent(case_id, activity, at, transition, None, line, resource, group,
                                  deadline, case_start, case_end))
@@ -343,10 +340,10 @@ def _read_xes(path: Path, columns: LogColumns) -> Iterator[LogEvent]:
             parser.close()
         except ElementTree.ParseError as err:
             at_line = err.position[0] if err.position else line
-            raise EventLogError(f"malformed or truncated XES ({err}); fix the file or export "
-                                "it again", file=file, line=at_line) from None
+            raise reading_error("log_bad_xes", {"problem": str(err)}, kind=EventLogError,
+                                file=file, line=at_line) from None
         except (OSError, EOFError) as err:
-            raise EventLogError(f"the compressed file is damaged or cut short ({err})",
+            raise reading_error("log_damaged", {"problem": str(err)}, kind=EventLogError,
                                 file=file, line=line + 1) from None
 
 
@@ -357,14 +354,17 @@ def _xes_event(el, trace: dict[str, str], columns: LogColumns, clock: TimestampC
     case_key = columns.case or "concept:name"
     case_id = trace.get(case_key.removeprefix("case:"))
     if case_id is None:
-        raise EventLogError(f"event outside a trace with a {case_key}", file=file, line=line)
+        raise reading_error("log_outside_trace", {"key": case_key}, kind=EventLogError,
+                            file=file, line=line)
     activity_key = columns.activity or "concept:name"
     activity = attrs.get(activity_key)
     if not activity:
-        raise EventLogError(f"event without {activity_key}", file=file, line=line)
+        raise reading_error("log_no_activity", {"key": activity_key}, kind=EventLogError,
+                            file=file, line=line)
     time_key = columns.timestamp or "time:timestamp"
     if time_key not in attrs:
-        raise EventLogError(f"event '{activity}' has no {time_key}", file=file, line=line)
+        raise reading_error("log_no_time", {"activity": f"'{activity}'", "key": time_key},
+                            kind=EventLogError, file=file, line=line)
     at = clock.parse(attrs[time_key], line, time_key)
     clock.check_order(case_id, at, line)
 
@@ -410,7 +410,6 @@ def read_log(path: str | os.PathLike[str], columns: LogColumns | None = None
         return _read_xes(path, columns)
     if suffix in (".csv", ".txt"):
         return _read_csv(path, columns)
-    raise EventLogError(
-        f"unknown log format '{suffix or path.name}'; give a .xes or .csv file (or .xes.gz, "
-        ".csv.gz), or a folder or .zip of SPGL_*.csv tables", file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
+    raise reading_error("log_format", {"value": f"'{suffix or path.name}'"}, kind=EventLogError,
+                        file=str(path), suggestion=did_you_mean(suffix, [".xes", ".csv"]))
 
