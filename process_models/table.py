@@ -513,7 +513,8 @@ def table_from_procedure(proc: Procedure, *, headers: Headers = "zh") -> list[li
 
     Numbers stay numbers (whole ones as ``int``); empty cells are ``""``. Raises
     :class:`TableError` when a table cannot hold the procedure faithfully: two steps,
-    departments or materials sharing a name, a listed name that no cell can hold,
+    departments or materials sharing a name, a name with spaces at its ends, a listed
+    name that no cell can hold,
     different units for one step's two limits, or a dependency on an any-join stage.
     """
     if headers not in ("zh", "en"):
@@ -525,6 +526,9 @@ def table_from_procedure(proc: Procedure, *, headers: Headers = "zh") -> list[li
             if item.name in seen:
                 raise TableError(f"two {what}s are named '{item.name}'; a table tells them "
                                  "apart by name, so rename one", file=proc.id)
+            if item.name != item.name.strip():
+                raise TableError(f"{what} name {item.name!r} has spaces at its ends, which a "
+                                 "table's cell drops; rename it", file=proc.id)
             seen.add(item.name)
     step_names = {s.id: s.name for s in proc.steps}
     dept_names = {d.id: d.name for d in proc.departments}

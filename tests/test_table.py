@@ -216,6 +216,10 @@ def test_export_refuses_what_a_table_would_mix_up():
         p.steps[0], p.steps[1].model_copy(update={"name": p.steps[0].name}), p.steps[2]]})
     with pytest.raises(TableError, match="two steps are named '营业执照'"):
         table_from_procedure(same_name)
+    spaced = p.model_copy(update={"steps": [
+        p.steps[0].model_copy(update={"name": f" {p.steps[0].name} "}), *p.steps[1:]]})
+    with pytest.raises(TableError, match="step name ' 营业执照 ' has spaces at its ends"):
+        table_from_procedure(spaced)
     mixed = p.model_copy(update={"steps": [p.steps[0].model_copy(update={
         "committed": p.steps[0].committed.model_copy(update={"unit": Unit.calendar})}),
         *p.steps[1:]]})
