@@ -31,9 +31,11 @@ from datetime import UTC, datetime
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from markupsafe import escape
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import HTTPConnection
 
 # Imported with the application, not on first use: importing Prefect configures the
 # process's logging, which must happen before uvicorn configures its own loggers, or
@@ -55,11 +57,13 @@ from api import (
 )
 from api.case_public import KEPT_SECONDS, BoardKept
 from api.deps import API_PREFIX, LoopReads
+from api.i18n import LANGUAGE_COOKIE, choose_language, messages
 from api.kept import Kept
 from api.masking import install_log_masking
 from api.models import ERROR_RESPONSES, ERROR_STATUS, Health, error_status, public_message
 from api.routes import api_router
 from api.security import SESSION_MAX_SECONDS, LoginLimiter, TooManyAttempts, hash_password
+from api.uploads import file_size
 from flows.casework.applicant_login import LogSmsSender, SmsSender
 from process_models.errors import OnethingError
 from process_models.settings import secret_key as configured_secret_key
@@ -181,36 +185,62 @@ class BodyLimit:
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
             await self.app(scope, receive, send)
             return
         if b"chunked" not in headers.get(b"transfer-encoding", b""):
             await self.app(scope, receive, send)
             return
-        messages, size = [], 0
+        received, size = [], 0
         while True:
             message = await receive()
-            messages.append(message)
+            received.append(message)
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
             if message["type"] != "http.request" or not message.get("more_body", False):
                 break
 
         async def replay():
-            return messages.pop(0) if messages else await receive()
+            return received.pop(0) if received else await receive()
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send) -> None:
-        body = json.dumps({"detail": f"the request body is over {self.max_bytes} bytes; "
-                                     "send less"}).encode()
+    async def _refuse(self, scope, send) -> None:
+        """413: for a page (a browser asking for HTML, not under ``/api``) a short page in
+        its language, else the JSON the API answers errors with."""
+        connection = HTTPConnection(scope)
+        if connection.url.path.startswith(API_PREFIX) or "text/html" not in \
+                connection.headers.get("accept", ""):
+            body = json.dumps({"detail": f"the request body is over {self.max_bytes} bytes; "
+                                         "send less"}).encode()
+            kind = b"application/json"
+        else:
+            chosen = choose_language(connection.query_params.get("lang"),
+                                     connection.cookies.get(LANGUAGE_COOKIE))
+            strings = messages(chosen)
+            body = _TOO_BIG_PAGE.format(
+                lang="zh-CN" if chosen == "zh" else "en", title=escape(strings["error.title"]),
+                app=escape(strings["app.name"]), back=escape(strings["error.back"]),
+                message=escape(strings["error.request_too_big"].format(
+                    size=file_size(self.max_bytes)))).encode()
+            kind = b"text/html; charset=utf-8"
         await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"),
+            (b"content-type", kind),
             (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+_TOO_BIG_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · {app}</title><link rel="stylesheet" href="/static/onething.css"></head>
+<body><main><h1>{title}</h1><p class="flash error" role="alert">{message}</p>
+<p><a href="javascript:history.back()">{back}</a></p></main></body></html>
+"""
+"""The page a browser gets for a request too big to read (no session is read for it)."""
 
 
 def _offline_docs(app: FastAPI) -> None:

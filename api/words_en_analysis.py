@@ -571,4 +571,5 @@ EN_ANALYSIS: dict[str, str] = {
     "error.at_path": "{path}: ",
     "error.label": "error: ",
     **{f"error.{reason}": line for reason, line in READING_PROBLEMS.items()},
+    "error.request_too_big": "what you sent is over {size}; split or shorten it and send it again",
 }

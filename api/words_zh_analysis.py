@@ -666,4 +666,5 @@ ZH_ANALYSIS: dict[str, str] = {
     "error.dependency_twice": "{value} 列了两次；请只保留一个",
     "error.empty_stage": "阶段 {value} 没有可汇合的事项或里程碑；请添加",
     "error.dependency_cycle": "依赖形成循环：{loop}；请删去其中一个依赖",
+    "error.request_too_big": "提交的内容超过上限 {size}；请拆分或精简后再提交",
 }

@@ -55,7 +55,9 @@ class Settings(BaseSettings):
         "addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); "
         "empty = none, the client address is the connection's"))
     max_request_bytes: int = Field(
-        default=2_000_000, gt=0, description="larger request bodies are refused (413)")
+        default=2_100_000, gt=0, description=(
+            "larger request bodies are refused (413); room for the largest upload "
+            "(2,000,000 bytes) with the form around it"))
     audit_key: str = Field(
         default="", description="HMAC key of the audit chain; empty = the file "
                                 "data_dir/audit.key (made on first use, mode 0600; "

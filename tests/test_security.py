@@ -325,6 +325,25 @@ def test_a_body_over_the_limit_is_refused_before_logging_in(client, streamed):
                                        "bytes; send less"}
 
 
+@pytest.mark.parametrize(("lang", "line"), [
+    ("", "提交的内容超过上限 2.1 MB；请拆分或精简后再提交"),
+    ("?lang=en", "what you sent is over 2.1 MB; split or shorten it and send it again")])
+def test_a_page_sent_too_much_answers_a_page_in_its_language(client, lang, line):
+    """A browser posting a file over the limit to a page reads why on a page, not JSON."""
+    answer = client.post(f"/workspace{lang}", content=b"x" * (settings.max_request_bytes + 1),
+                         headers={"Content-Type": "multipart/form-data; boundary=x",
+                                  "Accept": "text/html,application/xhtml+xml"})
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "text/html; charset=utf-8"
+    assert f'<p class="flash error" role="alert">{line}</p>' in answer.text
+
+
+def test_the_request_limit_leaves_room_for_the_largest_upload_and_its_form():
+    from api.workspace import MAX_UPLOAD_BYTES
+
+    assert settings.max_request_bytes >= MAX_UPLOAD_BYTES + 64 * 1024
+
+
 # --- the real server: proxy headers ---------------------------------------------------------------
 
 
