@@ -178,11 +178,12 @@ def test_an_unknown_procedure_is_404_with_a_did_you_mean(client, auth):
 @pytest.mark.parametrize("as_file", [False, True])
 def test_validating_a_bad_procedure_gives_422_with_the_clis_message(
         client, auth, tmp_path, run_cli, as_file):
-    """The API's message is the very line `onething validate` prints for the same file."""
+    """The API's message is the very line `onething validate --lang en` prints for the same
+    file."""
     bad = SHOP.replace("department: samr", "department: smar")
     path = tmp_path / "shop.yaml"
     path.write_text(bad, encoding="utf-8")
-    code, _, err = run_cli("validate", path)
+    code, _, err = run_cli("validate", path, "--lang", "en")
     kwargs = ({"files": {"file": ("shop.yaml", bad.encode())}} if as_file
               else {"content": bad.encode(), "headers": {"Content-Type": "application/yaml"}})
     if not as_file:

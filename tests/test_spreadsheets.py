@@ -339,7 +339,7 @@ def test_a_stray_far_cell_is_refused_by_its_place_without_reading_the_space_betw
     done = run_onething("import-table", path, limit_bytes=2**30)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1
-    assert f"stray.xlsx: sheet Sheet, cell {where}: holds 'x', outside the" in done.stderr
+    assert f"stray.xlsx：工作表「Sheet」单元格 {where} 有内容 'x'，超出事项表可用的" in done.stderr
 
 
 # --- formula injection -----------------------------------------------------------------------

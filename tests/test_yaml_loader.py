@@ -158,11 +158,16 @@ def onething(*args: str, cwd) -> subprocess.CompletedProcess:
 ])
 @pytest.mark.slow  # a child process
 def test_onething_validate_prints_one_located_line_and_exits_2(tmp_path, text, message):
-    """The CLI reports a bad date, tag or alias as one line, exit code 2, no traceback."""
+    """The CLI reports a bad date, tag or alias as one line, exit code 2, no traceback: in
+    Chinese, and in English with ``--lang en``."""
     (tmp_path / "shop.yaml").write_text(text, encoding="utf-8")
-    done = onething("validate", "shop.yaml", cwd=tmp_path)
+    done = onething("validate", "shop.yaml", "--lang", "en", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith(f"error: {message}") and done.stderr.count("\n") == 1
+    chinese = onething("validate", "shop.yaml", cwd=tmp_path)
+    assert (chinese.returncode, chinese.stdout) == (2, "")
+    assert chinese.stderr.startswith(f"错误：shop.yaml 第 {message.split(':')[1]} 行：")
+    assert chinese.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize("loader", [pytest.param(p.values[0], id=p.id) for p in LOADERS])
