@@ -1,6 +1,7 @@
 """Names as people read them: a step's, department's or material's name (English on English
-pages when it has one) instead of its id, and a lever's change record as a sentence of the
-pages' dictionary (:mod:`api.i18n`) naming what it changed."""
+pages when it has one) instead of its id, a note, a source's title and the source a number
+names in the reader's language (:func:`in_language`), and a lever's change record as a
+sentence of the pages' dictionary (:mod:`api.i18n`) naming what it changed."""
 
 from __future__ import annotations
 
