@@ -13,7 +13,7 @@ from typing import Any
 
 from api.i18n import messages
 from api.models import plain
-from api.names import change_sentence, display_name, names_of, note_in
+from api.names import change_sentence, display_name, names_of, note_in, source_in
 from process_models._memo import text_memo
 from process_models.procedure import Procedure
 from simulations.planning.scenario import Reform, Scenario
@@ -58,7 +58,8 @@ def scenario_of(procedure_id: str, levers: list[str]) -> str | None:
 
 def step_bases(proc: Procedure, language: str) -> list[dict[str, Any]]:
     """Each step's name with its statutory and committed limits and trips, each a
-    ``{value, basis, source}`` from the one census of numbers, and its notes in
+    ``{value, basis, source}`` from the one census of numbers (the source in ``language``,
+    :func:`api.names.source_in`), and its notes in
     ``language`` (:func:`api.names.note_in`): the step's own, then each limit's, named.
 
     >>> from process_models.catalog import load_catalog_procedure
@@ -71,7 +72,9 @@ def step_bases(proc: Procedure, language: str) -> list[dict[str, Any]]:
     strings = messages(language)
     rows = []
     for step in proc.steps:
-        by = {n.where.rsplit(".", 1)[-1]: n.as_dict() for n in step_numbers(step)}
+        by = {n.where.rsplit(".", 1)[-1]:
+              {**n.as_dict(), "source": source_in(n.source, proc.sources, language)}
+              for n in step_numbers(step)}
         limits = [(strings[f"basis.{field}"], note_in(getattr(step, field), language))
                   for field in ("statutory", "committed")]
         notes = [note_in(step, language)] + [f"{label}{strings['report.colon']}{note}"

@@ -121,7 +121,7 @@ def report(before: Procedure, levers: list[str], *, language: str = "zh") -> Rep
                    _number(s.committed.days),
                    _number(after_steps[s.id].committed.days) if s.id in after_steps
                    else strings["report.merged_away"],
-                   s.committed.source
+                   bases["committed"]["source"]
                    or strings[f"basis.{(s.committed.basis or Basis.estimate).value}"],
                    strings["cli.separator"].join(bases["notes"])]
                   for s, bases in zip(before.steps, step_bases(before, language), strict=True)])

@@ -330,6 +330,8 @@ class Source(_Model):
     """A document a procedure's facts come from."""
 
     title: str = Field(min_length=1)
+    title_en: str | None = Field(default=None, description="the title in English, for "
+                                 "`--lang en` / `?lang=en`; `title` itself reads Chinese")
     url: str | None = None
     note: str | None = None
     note_en: NoteEn = None

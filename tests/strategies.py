@@ -187,6 +187,7 @@ _published = st.builds(PublishedFigures, source=names(max_size=12), before=_figu
                        after=_figures, tolerance=st.sampled_from([0.05, 0.1, 0.2]),
                        note=_optional_note)
 _sources = st.lists(st.builds(Source, title=names(max_size=12),
+                              title_en=st.none() | names(max_size=12),
                               url=st.none() | st.just("https://www.gov.cn/"),
                               note=_optional_note), max_size=2)
 _procedure_ids = st.text(string.ascii_lowercase + string.digits + "_-", max_size=10).map(

@@ -48,6 +48,10 @@ NAME_OR_CODE = re.compile(r"[\w\-./]*(?:[/_\d]|\w\.\w)[\w\-./]*", re.ASCII)
 """A file name, a path or a code (restaurant.yaml, DB4112/T, utility_connection): a name in a
 Chinese note, not an English word."""
 
+SYSTEM_NAMES = {"aplanmis"}
+"""Names of systems a source describes (the approval system whose stage model
+construction_permit follows): names in a Chinese title, not English words."""
+
 
 @pytest.fixture
 def procedure(catalog_file: Path) -> Procedure:
@@ -247,8 +251,9 @@ def parts_with_notes(thing: Any, where: str = "") -> Iterator[tuple[str, Any]]:
 
 def english_words(text: str) -> set[str]:
     """The English words of ``text``: runs of two letters or more, names aside (file names,
-    paths, codes and catalog procedure ids)."""
-    return set(re.findall(r"[A-Za-z]{2,}", NAME_OR_CODE.sub(" ", text))) - set(catalog_ids())
+    paths, codes, catalog procedure ids and system names)."""
+    return (set(re.findall(r"[A-Za-z]{2,}", NAME_OR_CODE.sub(" ", text)))
+            - set(catalog_ids()) - SYSTEM_NAMES)
 
 
 @pytest.mark.parametrize(("text", "words"), [
@@ -287,3 +292,41 @@ def test_the_catalog_keeps_the_english_of_its_notes():
     assert restaurant.published.note_en.startswith("trips 6 → 1 and 环节 17 → 2 are inferred")
     assert sum(part.note_en is not None for proc_id in catalog_ids()
                for _, part in parts_with_notes(load_catalog_procedure(proc_id))) >= 150
+
+
+def test_every_source_title_of_a_catalog_procedure_reads_chinese(procedure):
+    """A number names its source by the source's title (or its start), and the planner's
+    依据 column and the reports show that to Chinese readers: no English word in a title."""
+    assert {src.title: english_words(src.title) for src in procedure.sources
+            if english_words(src.title)} == {}
+
+
+def test_an_english_title_sits_beside_a_chinese_one(procedure):
+    """``title_en`` is the English of a title (shown with ``?lang=en``): it reads English and
+    differs from the title."""
+    assert [src.title for src in procedure.sources if src.title_en is not None
+            and (src.title_en == src.title or not english_words(src.title_en))] == []
+
+
+def test_the_catalog_keeps_the_english_of_its_titles():
+    """The titles that were written in English keep it in ``title_en``."""
+    restaurant = load_catalog_procedure("restaurant")
+    assert [src.title_en for src in restaurant.sources][1] == \
+        'Xinhua digest of the 四川 reform ("17 steps to 2")'
+    assert sum(src.title_en is not None for proc_id in catalog_ids()
+               for src in load_catalog_procedure(proc_id).sources) >= 60
+
+
+def test_every_note_of_the_catalog_registry_reads_chinese_and_keeps_its_english():
+    """The registry's own note, its items' and their limits' read Chinese; the English that
+    was there sits beside each in ``note_en``."""
+    from process_models.bundles import named_registry
+
+    parts = list(parts_with_notes(named_registry("catalog"), "registry"))
+    assert {where: english_words(part.note) for where, part in parts
+            if part.note and english_words(part.note)} == {}
+    assert [where for where, part in parts if part.note_en
+            and (not part.note or part.note_en == part.note
+                 or not english_words(part.note_en))] == []
+    assert named_registry("catalog").item("seal").note_en == (
+        "used by enterprise_info_change, enterprise_startup, supermarket, transport_enterprise")

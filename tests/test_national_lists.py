@@ -38,6 +38,16 @@ def test_every_source_a_count_or_item_names_is_cited_in_the_file(lists):
     assert named and [s for s in named if s not in titles] == []
 
 
+def test_the_sources_titles_read_chinese_and_keep_their_english(lists):
+    """The titles a count or an item names read Chinese; the English they had sits beside
+    them in ``title_en``."""
+    from tests.test_catalog import english_words
+
+    assert [s.title for s in lists.sources if english_words(s.title)] == []
+    assert [s.title for s in lists.sources if s.title_en and not english_words(s.title_en)] == []
+    assert lists.sources[2].title_en.startswith("国办发〔2025〕24号: 总体清单 of 153 items")
+
+
 def test_whatever_is_not_verified_says_why(lists):
     assert [b.id for b in lists.batches if not b.verified and not b.reason] == []
     assert [i.name for b in lists.batches for i in b.items

@@ -695,6 +695,17 @@ def test_a_procedure_note_is_in_the_page_language(login, lang, notes, others):
     assert not any(other in basis for other in others)
 
 
+@pytest.mark.parametrize(("lang", "source", "other"), [
+    ("zh", "汝州 出生登记", "当场办理 for children under 6"),
+    ("en", "汝州 出生登记: 当场办理 for children under 6; materials", "6 周岁以下")])
+def test_a_limits_source_is_in_the_page_language(login, lang, source, other):
+    """The basis table names a limit's source by its Chinese title on the Chinese page and
+    by the cited source's ``title_en`` on the English one."""
+    text = login("planner").get(f"/planner?procedure_id=newborn&lang={lang}").text
+    basis = _section(text, "basis")
+    assert source in basis and other not in basis
+
+
 def test_an_uploaded_scenario_is_simulated_and_a_bad_one_answers_one_line(login):
     browser = login("planner")
     page = browser.get("/planner")

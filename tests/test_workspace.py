@@ -445,3 +445,16 @@ def test_the_report_gives_each_items_notes_in_its_language(language, note):
     items = report(load_catalog_procedure("restaurant"), [], language=language).items
     signboard = next(row for row in items.rows if row[0] in ("户外招牌设施设置", "Outdoor signboard"))
     assert signboard[-1] == note
+
+
+@pytest.mark.parametrize(("language", "source"), [
+    ("zh", "随州 供电：低压非居民 ≤15 个工作日（无外线工程 ≤5）"),
+    ("en", ("随州 electricity: low-voltage non-residential ≤15 working days (≤5 with no "
+            "outside works); 2 环节 (申请受理、办理接电)"))])
+def test_the_report_names_each_items_source_in_its_language(language, source):
+    """The report's item table names a committed limit's source as the procedure cites it:
+    the Chinese title, or the cited source's ``title_en`` in English."""
+    from api.workspace_report import report
+
+    items = report(load_catalog_procedure("utility_connection"), [], language=language).items
+    assert items.rows[0][4] == source

@@ -30,6 +30,7 @@ from process_models.procedure import (
     Department,
     Id,
     Limit,
+    NoteEn,
     Source,
     StepKind,
     Yuan,
@@ -133,6 +134,7 @@ class Item(BaseModel):
     basis: Basis | None = None
     source: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     note: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
+    note_en: NoteEn = None
 
     @model_validator(mode="after")
     def _figures_agree(self) -> Item:
@@ -185,6 +187,7 @@ class Registry(BaseModel):
     departments: list[Department] = Field(default_factory=list)
     items: list[Item] = Field(default_factory=list, max_length=MAX_ITEMS)
     note: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
+    note_en: NoteEn = None
     _by_code: dict[str, Item] | None = PrivateAttr(default=None)
 
     def item(self, code: str) -> Item:
