@@ -667,4 +667,11 @@ ZH_ANALYSIS: dict[str, str] = {
     "error.empty_stage": "阶段 {value} 没有可汇合的事项或里程碑；请添加",
     "error.dependency_cycle": "依赖形成循环：{loop}；请删去其中一个依赖",
     "error.request_too_big": "提交的内容超过上限 {size}；请拆分或精简后再提交",
+    "error.committed_over_statutory": "承诺时限（{committed} 天）长于法定时限（{statutory} 天）；请承诺不超过 {statutory} 天",
+    "error.material_needs_from_step": "由事项产出的要件须用 from_step 写明产出它的事项",
+    "error.distribution_needs": "{kind} 分布需要 {missing}",
+    "error.distribution_order": "{kind} 分布须满足 low ≤ mode ≤ high，实际为 {low}、{mode}、{high}",
+    "error.distribution_no_samples": "empirical 分布至少需要一个样本（samples）",
+    "error.online_disagrees": "网上可办为「{online}」，但网办深度为「{level}」；三级及以上才算网上可办，请改正其中一项",
+    "error.material_count_disagrees": "要件数为 {count}，但列出了 {listed} 个要件；请使两者一致，或留空其中一项",
 }

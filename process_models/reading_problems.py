@@ -22,12 +22,13 @@ from typing import Any
 
 from process_models.errors import (
     DependencyCycle,
+    FieldProblem,
     OnethingError,
     ProcedureSyntaxError,
     problem_error,
 )
 
-__all__ = ["READING_PROBLEMS", "reading_error"]
+__all__ = ["READING_PROBLEMS", "field_problem", "reading_error"]
 
 READING_PROBLEMS: dict[str, str] = {
     # a file's bytes
@@ -104,6 +105,20 @@ READING_PROBLEMS: dict[str, str] = {
     "not_mapping": "must be a mapping (key: value), got {value}",
     "not_list": "must be a list, got {value}",
     "invalid_field": "{problem}",
+    # fields, as our own validators refuse them (process_models.procedure)
+    "committed_over_statutory": "the committed limit ({committed} days) is longer than the "
+                                "statutory one ({statutory} days); commit to at most "
+                                "{statutory}",
+    "material_needs_from_step": "a material provided by a step needs from_step (the step "
+                                "that provides it)",
+    "distribution_needs": "a {kind} distribution needs {missing}",
+    "distribution_order": "{kind} needs low <= mode <= high, got {low}, {mode}, {high}",
+    "distribution_no_samples": "an empirical distribution needs at least one sample",
+    # fields of a registry's item (process_models.registry.items)
+    "online_disagrees": "网上可办 says {online} but 网办深度 is {level}; an item is 网上可办 "
+                        "from 三级 up, so correct one",
+    "material_count_disagrees": "要件数 says {count} but {listed} materials are listed; make "
+                                "them agree or leave one blank",
     # workbooks
     "xlsx_unreadable": "not a readable .xlsx workbook ({problem}); open it in Excel and save it "
                        "as .xlsx again",
@@ -186,3 +201,15 @@ def reading_error(reason: str, values: dict[str, Any] | None = None, *,
     """The error (a :class:`ProcedureSyntaxError` unless ``kind`` says otherwise) of
     ``reason`` with its ``values``, located by ``where`` (file, line, path, suggestion)."""
     return problem_error(kind, READING_PROBLEMS, reason, values, **where)
+
+
+def field_problem(reason: str, values: dict[str, Any] | None = None, *,
+                  field: str | None = None) -> FieldProblem:
+    """What a pydantic validator of ours raises for ``reason`` with its ``values`` (about
+    ``field`` when a model's validator refuses one of its fields):
+    :func:`process_models._reading.validation_error` keeps them with the file's error.
+
+    >>> str(field_problem("distribution_needs", {"kind": "pert", "missing": "low, high"}))
+    'a pert distribution needs low, high'
+    """
+    return FieldProblem(READING_PROBLEMS, reason, values, field=field)
