@@ -192,6 +192,8 @@ def _reason(e: Any, model: type[BaseModel], loc: Loc) -> tuple[str, dict[str, An
         return "text_too_long", {"value": value, "most": ctx.get("max_length")}, None
     if kind == "too_long":
         return "too_many_entries", {"most": ctx.get("max_length")}, None
+    if kind == "too_short":
+        return "too_few_entries", {"least": ctx.get("min_length"), "value": value}, None
     if kind == "value_error":  # a validator's plain ValueError, worded by itself
         return "invalid_field", {"problem": str(ctx.get("error", e["msg"]))}, None
     return "invalid_field", {"problem": f"{e['msg'].rstrip('.')}, got {value}"}, None

@@ -102,6 +102,7 @@ READING_PROBLEMS: dict[str, str] = {
     "not_an_id": "{value} is not an id: use 1–200 letters, digits, '_', '-' or '+' (no spaces, "
                  "'/' or '.')",
     "too_many_entries": "holds more than {most} entries; split the procedure",
+    "too_few_entries": "needs at least {least} entries, got {value}",
     "not_mapping": "must be a mapping (key: value), got {value}",
     "not_list": "must be a list, got {value}",
     "invalid_field": "{problem}",

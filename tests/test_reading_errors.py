@@ -19,6 +19,8 @@ from process_models._reading import validation_error
 from process_models.errors import OnethingError
 from process_models.procedure import ID_PATTERN, Unit
 from process_models.reading_problems import READING_PROBLEMS
+from process_models.table_problems import TABLE_PROBLEMS
+from simulations.planning.scenario_problems import SCENARIO_PROBLEMS
 from tests.api_fixtures import ACCOUNTS
 
 NUMBER_YAML = """\
@@ -130,12 +132,21 @@ def test_a_bad_file_is_one_chinese_line_at_the_cli_and_english_with_lang_en(
     assert run_cli(*command)[2].strip() == f"错误：{zh}"
 
 
-@pytest.mark.parametrize("reason", READING_PROBLEMS)
+PROBLEMS = {**READING_PROBLEMS, **TABLE_PROBLEMS, **SCENARIO_PROBLEMS}
+"""Every reason a file's error may carry → its English line."""
+
+
+@pytest.mark.parametrize("reason", PROBLEMS)
 def test_every_reading_problem_is_worded_in_both_languages(reason):
-    """Each reason a reader raises has its Chinese line, and its English line is the one
-    the error itself carries."""
-    assert MESSAGES["en"][f"error.{reason}"] == READING_PROBLEMS[reason]
+    """Each reason a reader raises (a procedure, a step table, a scenario) has its Chinese
+    line, and its English line is the one the error itself carries."""
+    assert MESSAGES["en"][f"error.{reason}"] == PROBLEMS[reason]
     assert re.search(r"[\u4e00-\u9fff]", MESSAGES["zh"][f"error.{reason}"])
+
+
+def test_no_reason_means_two_things():
+    """A reason names one problem: the readers' lists of reasons share none."""
+    assert len(PROBLEMS) == len(READING_PROBLEMS) + len(TABLE_PROBLEMS) + len(SCENARIO_PROBLEMS)
 
 
 @pytest.mark.parametrize(("name", "data", "zh", "en"),
