@@ -120,6 +120,26 @@ READING_PROBLEMS: dict[str, str] = {
                         "from 三级 up, so correct one",
     "material_count_disagrees": "要件数 says {count} but {listed} materials are listed; make "
                                 "them agree or leave one blank",
+    # calendar override files (process_models.calendar)
+    "calendar_not_mapping": "expected a mapping with closures, working_days or opening_hours "
+                            "at the top",
+    "calendar_unknown_field": "unknown field {field}; use closures, working_days, "
+                              "opening_hours or schedule_years",
+    "calendar_not_year": "{value} is not a year; write it as 2027",
+    "calendar_both": "{day} is both a closure and a working day; keep it in one list",
+    "calendar_not_dates": "must be a list of dates, got {value}",
+    "calendar_bad_date": "{value} is not a date; use YYYY-MM-DD",
+    "calendar_date_entry": "expected a date (YYYY-MM-DD), got {value}",
+    "calendar_entry_keys": "expected a date, {{date, note}} or {{from, to, note}}, got keys "
+                           "{keys}",
+    "calendar_to_before_from": "'to' {to} is before 'from' {start}; swap them",
+    "hours_not_mapping": "must map weekdays (monday … sunday, default) to lists of "
+                         "'HH:MM-HH:MM'",
+    "hours_unknown_weekday": "unknown weekday {value}; use monday … sunday or default",
+    "hours_not_list": "must be a list of 'HH:MM-HH:MM', got {value}",
+    "hours_not_span": "{value} is not a time span; use 'HH:MM-HH:MM' like '09:00-12:00'",
+    "hours_backwards": "{value} ends before it starts; use 'HH:MM-HH:MM' with start < end",
+    "hours_overlap": "opening hours overlap at {at}; merge the spans",
     # workbooks
     "xlsx_unreadable": "not a readable .xlsx workbook ({problem}); open it in Excel and save it "
                        "as .xlsx again",
