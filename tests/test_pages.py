@@ -646,7 +646,7 @@ def test_a_bad_finish_by_date_is_one_line_on_the_page(login, finish_by):
     the domain's one line, never a 500."""
     answer = login("planner").get(f"/planner?procedure_id=newborn&finish_by={finish_by}")
     assert answer.status_code == 422
-    assert re.search(r"is not a date; use YYYY-MM-DD|is outside 1–9999", answer.text)
+    assert re.search(r"不是日期；请写成 YYYY-MM-DD|is outside 1–9999", answer.text)
 
 
 @pytest.mark.parametrize(("lang", "sentence"), [
