@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from process_models.reading_problems import READING_PROBLEMS
 from process_models.table_problems import TABLE_PROBLEMS
+from simulations.planning.scenario_problems import SCENARIO_PROBLEMS
 
 __all__ = ["EN_ANALYSIS"]
 
@@ -572,4 +573,5 @@ EN_ANALYSIS: dict[str, str] = {
     "error.label": "error: ",
     **{f"error.{reason}": line for reason, line in READING_PROBLEMS.items()},
     "error.request_too_big": "what you sent is over {size}; split or shorten it and send it again",
+    **{f"error.{reason}": line for reason, line in SCENARIO_PROBLEMS.items()},
 }

@@ -13,7 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from process_models.errors import OnethingError, ProcedureError, did_you_mean, shown
+from process_models.errors import (
+    FieldProblem,
+    OnethingError,
+    ProcedureError,
+    did_you_mean,
+    shown,
+)
 from process_models.reading_problems import reading_error
 from process_models.yaml_loader import Loc, format_path
 
@@ -131,6 +137,11 @@ def validation_error(
     # A misspelt field also makes the real one "missing": report the misspelling.
     e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
     loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    problem = e.get("ctx", {}).get("error")
+    if isinstance(problem, FieldProblem):  # our own validator's, with its reason
+        loc += (problem.field,) if problem.field else ()
+        return problem.error(error_class, file=file, line=line_of(lines, loc),
+                             path=format_path(loc) or None)
     reason, values, suggestion = _reason(e, model, loc)
     return reading_error(reason, values, kind=error_class, file=file,
                          line=line_of(lines, loc), path=format_path(loc) or None,
@@ -181,6 +192,8 @@ def _reason(e: Any, model: type[BaseModel], loc: Loc) -> tuple[str, dict[str, An
         return "text_too_long", {"value": value, "most": ctx.get("max_length")}, None
     if kind == "too_long":
         return "too_many_entries", {"most": ctx.get("max_length")}, None
-    if kind == "value_error":  # our own validators' line
+    if kind == "too_short":
+        return "too_few_entries", {"least": ctx.get("min_length"), "value": value}, None
+    if kind == "value_error":  # a validator's plain ValueError, worded by itself
         return "invalid_field", {"problem": str(ctx.get("error", e["msg"]))}, None
     return "invalid_field", {"problem": f"{e['msg'].rstrip('.')}, got {value}"}, None

@@ -56,6 +56,7 @@ from typing import Any, NamedTuple
 
 from process_models.errors import CalendarError, ProcedureSyntaxError, did_you_mean, shown
 from process_models.procedure import MAX_DAYS
+from process_models.reading_problems import reading_error
 
 __all__ = [
     "DEFAULT_OPENING_HOURS",
@@ -221,8 +222,8 @@ def parse_date(value: Any, *, file: str | None = None, path: str | None = None) 
             raise ValueError
         return date.fromisoformat(text)
     except ValueError:
-        raise CalendarError(f"{shown(text)} is not a date; use YYYY-MM-DD", file=file,
-                            path=path) from None
+        raise reading_error("calendar_bad_date", {"value": shown(text)}, kind=CalendarError,
+                            file=file, path=path) from None
 
 
 def parse_days(value: Any, *, path: str | None = None) -> float:
@@ -495,20 +496,17 @@ class WorkingCalendar:
         fields = ("closures", "working_days", "opening_hours", "schedule_years")
         unknown = [k for k in data if k not in ("name", *fields)]
         if unknown:
-            raise CalendarError(
-                f"unknown field {shown(unknown[0])}; use closures, working_days, opening_hours "
-                "or schedule_years", file=file, suggestion=did_you_mean(unknown[0], fields),
-            )
+            raise reading_error("calendar_unknown_field", {"field": shown(unknown[0])},
+                                kind=CalendarError, file=file,
+                                suggestion=did_you_mean(unknown[0], fields))
         self._scheduled.update(_years(data.get("schedule_years"), file))
         closed = _dates(data.get("closures"), file, "closures")
         opened = _dates(data.get("working_days"), file, "working_days")
         both = sorted(set(closed) & set(opened))
         if both:
             day = date.fromordinal(both[0])
-            raise CalendarError(
-                f"{day} is both a closure and a working day; keep it in one list",
-                file=file, path="working_days",
-            )
+            raise reading_error("calendar_both", {"day": day}, kind=CalendarError, file=file,
+                                path="working_days")
         for ordinal, note in closed.items():
             self._opened.pop(ordinal, None)
             self._closed[ordinal] = note
@@ -527,7 +525,7 @@ def _years(entries: Any, file: str) -> list[int]:
     years = []
     for i, item in enumerate(items):
         if not re.fullmatch(r"\d{4}", str(item).strip()):
-            raise CalendarError(f"{shown(item)} is not a year; write it as 2027",
+            raise reading_error("calendar_not_year", {"value": shown(item)}, kind=CalendarError,
                                 file=file, path=f"schedule_years[{i}]")
         years.append(int(str(item).strip()))
     return years
@@ -540,16 +538,14 @@ def _read_override(path: Path) -> dict[str, Any]:
     try:
         text = read_text(path)
     except ProcedureSyntaxError as e:
-        raise CalendarError(e.message, file=e.file, line=e.line) from None
+        raise CalendarError(e.message, file=e.file, line=e.line, reason=e.reason,
+                            values=e.values) from None
     # every scalar stays text: dates are parsed here
     data, _ = load_yaml(text, file=str(path), error=CalendarError, plain=True)
     if data is None or data == "":
         return {}
     if not isinstance(data, dict):
-        raise CalendarError(
-            "expected a mapping with closures, working_days or opening_hours at the top",
-            file=str(path), line=1,
-        )
+        raise reading_error("calendar_not_mapping", kind=CalendarError, file=str(path), line=1)
     return data
 
 
@@ -558,7 +554,8 @@ def _dates(entries: Any, file: str, field: str) -> dict[int, str]:
     if entries is None or entries == "":
         return {}
     if not isinstance(entries, list):
-        raise CalendarError(f"must be a list of dates, got {shown(entries)}", file=file, path=field)
+        raise reading_error("calendar_not_dates", {"value": shown(entries)}, kind=CalendarError,
+                            file=file, path=field)
     out: dict[int, str] = {}
     for i, entry in enumerate(entries):
         where = f"{field}[{i}]"
@@ -570,20 +567,18 @@ def _dates(entries: Any, file: str, field: str) -> dict[int, str]:
                 first = parse_date(entry["from"], file=file, path=f"{where}.from")
                 last = parse_date(entry["to"], file=file, path=f"{where}.to")
                 if last < first:
-                    raise CalendarError(f"'to' {last} is before 'from' {first}; swap them",
-                                        file=file, path=where)
+                    raise reading_error("calendar_to_before_from", {"to": last, "start": first},
+                                        kind=CalendarError, file=file, path=where)
             else:
-                raise CalendarError(
-                    f"expected a date, {{date, note}} or {{from, to, note}}, got keys "
-                    f"{', '.join(map(str, entry))}", file=file, path=where,
-                )
+                raise reading_error("calendar_entry_keys", {"keys": ", ".join(map(str, entry))},
+                                    kind=CalendarError, file=file, path=where)
             note = str(entry.get("note", ""))
         elif isinstance(entry, str):
             first = last = parse_date(entry, file=file, path=where)
             note = ""
         else:
-            raise CalendarError(f"expected a date (YYYY-MM-DD), got {shown(entry)}", file=file,
-                                path=where)
+            raise reading_error("calendar_date_entry", {"value": shown(entry)},
+                                kind=CalendarError, file=file, path=where)
         for ordinal in range(first.toordinal(), last.toordinal() + 1):
             out[ordinal] = note
     return out
@@ -593,27 +588,27 @@ def _opening_hours(entries: Any, file: str) -> dict[str, tuple[tuple[time, time]
     if entries is None or entries == "":
         return {}
     if not isinstance(entries, dict):
-        raise CalendarError("must map weekdays (monday … sunday, default) to lists of "
-                            "'HH:MM-HH:MM'", file=file, path="opening_hours")
+        raise reading_error("hours_not_mapping", kind=CalendarError, file=file,
+                            path="opening_hours")
     out = {}
     for key, spans in entries.items():
         where = f"opening_hours.{key}"
         name = str(key).strip().lower()
         if name not in (*WEEKDAYS, "default"):
-            raise CalendarError(f"unknown weekday {shown(key)}; use monday … sunday or default",
-                                file=file, path="opening_hours",
+            raise reading_error("hours_unknown_weekday", {"value": shown(key)},
+                                kind=CalendarError, file=file, path="opening_hours",
                                 suggestion=did_you_mean(name, [*WEEKDAYS, "default"]))
         if isinstance(spans, str):
             spans = [spans] if spans else []
         if not isinstance(spans, list):
-            raise CalendarError(f"must be a list of 'HH:MM-HH:MM', got {shown(spans)}", file=file,
-                                path=where)
+            raise reading_error("hours_not_list", {"value": shown(spans)}, kind=CalendarError,
+                                file=file, path=where)
         parsed = [_span(s, file, f"{where}[{j}]") for j, s in enumerate(spans)]
         parsed.sort()
         for (_, end), (start, _) in pairwise(parsed):
             if start < end:
-                raise CalendarError(f"opening hours overlap at {start:%H:%M}; merge the spans",
-                                    file=file, path=where)
+                raise reading_error("hours_overlap", {"at": f"{start:%H:%M}"},
+                                    kind=CalendarError, file=file, path=where)
         out[name] = tuple(parsed)
     return out
 
@@ -626,10 +621,10 @@ def _span(text: Any, file: str, where: str) -> tuple[time, time]:
         h1, m1, h2, m2 = map(int, match.groups())
         start, end = time(h1, m1), time(h2, m2)
     except ValueError:
-        raise CalendarError(f"{shown(text)} is not a time span; use 'HH:MM-HH:MM' like '09:00-12:00'",
+        raise reading_error("hours_not_span", {"value": shown(text)}, kind=CalendarError,
                             file=file, path=where) from None
     if end <= start:
-        raise CalendarError(f"{shown(text)} ends before it starts; use 'HH:MM-HH:MM' with start < end",
+        raise reading_error("hours_backwards", {"value": shown(text)}, kind=CalendarError,
                             file=file, path=where)
     return start, end
 

@@ -111,6 +111,32 @@ def problem_error(kind: type[OnethingError], lines: dict[str, str], reason: str,
     return kind(worded(lines[reason], values), reason=reason, values=values, **where)
 
 
+class FieldProblem(ValueError):
+    """A value one of our pydantic validators refuses, with its ``reason`` and ``values``:
+    pydantic passes a ``ValueError`` through as ``ctx["error"]``, and
+    :func:`process_models._reading.validation_error` makes it the :meth:`error` of the
+    file, so that a page and the CLI word it in their reader's language.
+
+    A model's validator names the ``field`` it refuses, so that the error points at it
+    rather than at the whole model.
+
+    >>> problem = FieldProblem({"odd": "{value} is odd"}, "odd", {"value": 3})
+    >>> str(problem), str(problem.error(ProcedureError, file="a.yaml", path="n"))
+    ('3 is odd', 'a.yaml: n: 3 is odd')
+    """
+
+    def __init__(self, lines: dict[str, str], reason: str,
+                 values: dict[str, Any] | None = None, *, field: str | None = None) -> None:
+        self.reason = reason
+        self.values = values or {}
+        self.field = field
+        super().__init__(worded(lines[reason], self.values))
+
+    def error(self, kind: type[OnethingError], **where: Any) -> OnethingError:
+        """The error ``kind`` of this problem, located by ``where`` (file, line, path)."""
+        return kind(str(self), reason=self.reason, values=self.values, **where)
+
+
 def _may_be_close(a: int, b: int) -> bool:
     """Whether texts of lengths ``a`` and ``b`` can pass :func:`did_you_mean`'s test: the
     edit distance is at least the length difference and the similarity ratio at most

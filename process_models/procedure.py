@@ -39,6 +39,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from process_models.reading_problems import field_problem
+
 __all__ = [
     "ID_PATTERN",
     "MAX_COUNT",
@@ -99,7 +101,7 @@ MAX_DEPENDENCIES = 100_000
 def _not_a_boolean(value: Any) -> Any:
     """YAML reads ``true`` as a boolean, and Python counts it as 1: refuse it as a number."""
     if isinstance(value, bool):
-        raise ValueError(f"must be a number, got {str(value).lower()}")  # noqa: TRY004 (pydantic reports ValueError)
+        raise field_problem("not_number", {"value": str(value).lower()})
     return value
 
 
@@ -303,11 +305,12 @@ class Limit(_Model):
 
 def check_commitment(law: Limit | None, promise: Limit) -> None:
     """Refuse a committed limit longer than the statutory one in the same unit (a
-    ``ValueError``, which pydantic reports with the field)."""
+    :class:`~process_models.errors.FieldProblem` about ``committed``, which pydantic reports
+    with the model)."""
     if law is not None and law.unit is promise.unit and promise.days > law.days:
-        raise ValueError(
-            f"the committed limit ({promise.days:g} days) is longer than the statutory "
-            f"one ({law.days:g} days); commit to at most {law.days:g}")
+        raise field_problem("committed_over_statutory", {"committed": f"{promise.days:g}",
+                                                         "statutory": f"{law.days:g}"},
+                            field="committed")
 
 
 class Untimed(_Model):
@@ -394,7 +397,7 @@ class Material(_Model):
     @model_validator(mode="after")
     def _step_output_names_its_step(self) -> Material:
         if self.provider is Provider.step and not self.from_step:
-            raise ValueError("a material provided by a step needs from_step")
+            raise field_problem("material_needs_from_step", field="from_step")
         return self
 
 
@@ -439,13 +442,14 @@ class Distribution(_Model):
         }[self.kind]
         missing = [n for n in need if getattr(self, n) is None]
         if missing:
-            raise ValueError(f"a {self.kind} distribution needs {', '.join(missing)}")
+            raise field_problem("distribution_needs", {"kind": self.kind,
+                                                       "missing": ", ".join(missing)})
         if self.kind in ("triangular", "pert") and not (self.low <= self.mode <= self.high):
-            raise ValueError(
-                f"{self.kind} needs low <= mode <= high, got {self.low}, {self.mode}, {self.high}"
-            )
+            raise field_problem("distribution_order", {
+                "kind": self.kind, "low": f"{self.low:g}", "mode": f"{self.mode:g}",
+                "high": f"{self.high:g}"})
         if self.kind == "empirical" and not self.samples:
-            raise ValueError("an empirical distribution needs at least one sample")
+            raise field_problem("distribution_no_samples", field="samples")
         return self
 
 

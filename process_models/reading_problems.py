@@ -22,12 +22,13 @@ from typing import Any
 
 from process_models.errors import (
     DependencyCycle,
+    FieldProblem,
     OnethingError,
     ProcedureSyntaxError,
     problem_error,
 )
 
-__all__ = ["READING_PROBLEMS", "reading_error"]
+__all__ = ["READING_PROBLEMS", "field_problem", "reading_error"]
 
 READING_PROBLEMS: dict[str, str] = {
     # a file's bytes
@@ -101,9 +102,44 @@ READING_PROBLEMS: dict[str, str] = {
     "not_an_id": "{value} is not an id: use 1–200 letters, digits, '_', '-' or '+' (no spaces, "
                  "'/' or '.')",
     "too_many_entries": "holds more than {most} entries; split the procedure",
+    "too_few_entries": "needs at least {least} entries, got {value}",
     "not_mapping": "must be a mapping (key: value), got {value}",
     "not_list": "must be a list, got {value}",
     "invalid_field": "{problem}",
+    # fields, as our own validators refuse them (process_models.procedure)
+    "committed_over_statutory": "the committed limit ({committed} days) is longer than the "
+                                "statutory one ({statutory} days); commit to at most "
+                                "{statutory}",
+    "material_needs_from_step": "a material provided by a step needs from_step (the step "
+                                "that provides it)",
+    "distribution_needs": "a {kind} distribution needs {missing}",
+    "distribution_order": "{kind} needs low <= mode <= high, got {low}, {mode}, {high}",
+    "distribution_no_samples": "an empirical distribution needs at least one sample",
+    # fields of a registry's item (process_models.registry.items)
+    "online_disagrees": "网上可办 says {online} but 网办深度 is {level}; an item is 网上可办 "
+                        "from 三级 up, so correct one",
+    "material_count_disagrees": "要件数 says {count} but {listed} materials are listed; make "
+                                "them agree or leave one blank",
+    # calendar override files (process_models.calendar)
+    "calendar_not_mapping": "expected a mapping with closures, working_days or opening_hours "
+                            "at the top",
+    "calendar_unknown_field": "unknown field {field}; use closures, working_days, "
+                              "opening_hours or schedule_years",
+    "calendar_not_year": "{value} is not a year; write it as 2027",
+    "calendar_both": "{day} is both a closure and a working day; keep it in one list",
+    "calendar_not_dates": "must be a list of dates, got {value}",
+    "calendar_bad_date": "{value} is not a date; use YYYY-MM-DD",
+    "calendar_date_entry": "expected a date (YYYY-MM-DD), got {value}",
+    "calendar_entry_keys": "expected a date, {{date, note}} or {{from, to, note}}, got keys "
+                           "{keys}",
+    "calendar_to_before_from": "'to' {to} is before 'from' {start}; swap them",
+    "hours_not_mapping": "must map weekdays (monday … sunday, default) to lists of "
+                         "'HH:MM-HH:MM'",
+    "hours_unknown_weekday": "unknown weekday {value}; use monday … sunday or default",
+    "hours_not_list": "must be a list of 'HH:MM-HH:MM', got {value}",
+    "hours_not_span": "{value} is not a time span; use 'HH:MM-HH:MM' like '09:00-12:00'",
+    "hours_backwards": "{value} ends before it starts; use 'HH:MM-HH:MM' with start < end",
+    "hours_overlap": "opening hours overlap at {at}; merge the spans",
     # workbooks
     "xlsx_unreadable": "not a readable .xlsx workbook ({problem}); open it in Excel and save it "
                        "as .xlsx again",
@@ -186,3 +222,15 @@ def reading_error(reason: str, values: dict[str, Any] | None = None, *,
     """The error (a :class:`ProcedureSyntaxError` unless ``kind`` says otherwise) of
     ``reason`` with its ``values``, located by ``where`` (file, line, path, suggestion)."""
     return problem_error(kind, READING_PROBLEMS, reason, values, **where)
+
+
+def field_problem(reason: str, values: dict[str, Any] | None = None, *,
+                  field: str | None = None) -> FieldProblem:
+    """What a pydantic validator of ours raises for ``reason`` with its ``values`` (about
+    ``field`` when a model's validator refuses one of its fields):
+    :func:`process_models._reading.validation_error` keeps them with the file's error.
+
+    >>> str(field_problem("distribution_needs", {"kind": "pert", "missing": "low, high"}))
+    'a pert distribution needs low, high'
+    """
+    return FieldProblem(READING_PROBLEMS, reason, values, field=field)

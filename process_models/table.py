@@ -80,7 +80,7 @@ from process_models._cells import (
 from process_models._cells import close_match as _close
 from process_models._cells import one_line as _one_line
 from process_models._cells import shown_cell as _shown
-from process_models.errors import TableError
+from process_models.errors import FieldProblem, TableError
 from process_models.loading import check_procedure, find_cycle
 from process_models.procedure import (
     Basis,
@@ -209,13 +209,30 @@ class _Reader:
     def fail(self, row: _Row | int, key: str, reason: str, suggestion: str | None = None,
              **values: Any):
         """Raise the :func:`table_error` of ``reason`` at ``row``'s cell of column ``key``."""
-        number = row.number if isinstance(row, _Row) else row
-        column = self.headers.get(key, key)
         raise table_error(reason, {k: _one_line(v) if isinstance(v, str) else v
                                    for k, v in values.items()},
-                          file=self.file, path=f"row {number}, {column}",
-                          suggestion=suggestion and _one_line(suggestion), row=number,
-                          column=column)
+                          suggestion=suggestion and _one_line(suggestion),
+                          **self._cell(row, key))
+
+    def refuse(self, row: _Row, refused: ValidationError, key: str | None = None):
+        """Raise pydantic's refusal of what ``row`` makes at its cell of column ``key``, else
+        of the field the error names: our own validator's reason (a committed limit over
+        the statutory one), or ``invalid`` with pydantic's words."""
+        first = refused.errors()[0]
+        problem = first.get("ctx", {}).get("error")
+        ours = isinstance(problem, FieldProblem)
+        field = problem.field if ours and problem.field else str(next(iter(first["loc"]), ""))
+        key = key or _FIELD_COLUMNS.get(field, "step")
+        if ours:
+            raise problem.error(TableError, **self._cell(row, key))
+        self.fail(row, key, "invalid", problem=_first_problem(refused))
+
+    def _cell(self, row: _Row | int, key: str) -> dict[str, Any]:
+        """Where ``row``'s cell of column ``key`` is, as an error locates it."""
+        number = row.number if isinstance(row, _Row) else row
+        column = self.headers.get(key, key)
+        return {"file": self.file, "path": f"row {number}, {column}", "row": number,
+                "column": column}
 
     def days(self, row: _Row, key: str) -> float | None:
         raw = cell_text(row.cells.get(key))
@@ -432,9 +449,7 @@ class _Steps:
                 note=cell_text(row.cells.get("note")) or None,
             )
         except ValidationError as e:
-            field = str(next(iter(e.errors()[0]["loc"]), ""))
-            reader.fail(row, _FIELD_COLUMNS.get(field, "step"), "invalid",
-                        problem=_first_problem(e))
+            reader.refuse(row, e)
 
     def limit(self, row: _Row, key: str, unit: Unit, basis: dict[str, Any]) -> Limit | None:
         days = self.reader.days(row, key)
@@ -443,7 +458,7 @@ class _Steps:
         try:
             return Limit(days=days, unit=unit, **basis)
         except ValidationError as e:
-            self.reader.fail(row, key, "invalid", problem=_first_problem(e))
+            self.reader.refuse(row, e, key)
 
     def dependencies(self, step_name: str, row: _Row,
                      bases: list[dict[str, Any]]) -> list[Dependency]:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api.i18n import error_line
 from process_models.calendar import CalendarWarning, WorkingCalendar, add_working_days
 from process_models.errors import CalendarError
 
@@ -261,31 +262,52 @@ def test_a_later_override_file_wins(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "message", "zh"),
     [
-        ("closures: [2025-02-30]", r"closures\[0\]: '2025-02-30' is not a date; use YYYY-MM-DD"),
-        ("closures: 2025-02-03", r"closures: must be a list of dates"),
-        ("closures: [{from: 2025-02-05, to: 2025-02-03}]", r"'to' 2025-02-03 is before 'from'"),
-        ("closures: [{day: 2025-02-05}]", r"closures\[0\]: expected a date, \{date, note\}"),
-        ("working_day: [2025-02-08]", r"unknown field 'working_day'.*did you mean 'working_days'"),
+        ("closures: [2025-02-30]", r"closures\[0\]: '2025-02-30' is not a date; use YYYY-MM-DD",
+         "：closures[0]：'2025-02-30' 不是日期；请写成 YYYY-MM-DD"),
+        ("closures: 2025-02-03", r"closures: must be a list of dates",
+         "：closures：应为日期列表，实际为 '2025-02-03'"),
+        ("closures: [{from: 2025-02-05, to: 2025-02-03}]", r"'to' 2025-02-03 is before 'from'",
+         "：closures[0]：'to' 2025-02-03 早于 'from' 2025-02-05；请交换两者"),
+        ("closures: [{day: 2025-02-05}]", r"closures\[0\]: expected a date, \{date, note\}",
+         "：closures[0]：应为日期、{date, note} 或 {from, to, note}，实际的键为 day"),
+        ("working_day: [2025-02-08]", r"unknown field 'working_day'.*did you mean 'working_days'",
+         ("：未知字段 'working_day'；请用 closures、working_days、opening_hours 或 "
+          "schedule_years（是不是「working_days」？）")),
         ("closures: [2025-03-03]\nworking_days: [2025-03-03]",
-         r"2025-03-03 is both a closure and a working day"),
+         r"2025-03-03 is both a closure and a working day",
+         "：working_days：2025-03-03 既是停办日又是工作日；请只保留在一个列表中"),
+        ("schedule_years: [x]", r"schedule_years\[0\]: 'x' is not a year",
+         "：schedule_years[0]：'x' 不是年份；请写成 2027 这样的形式"),
+        ("opening_hours: [a]", r"opening_hours: must map weekdays",
+         "：opening_hours：应把星期（monday … sunday、default）对应到 'HH:MM-HH:MM' 列表"),
         ("opening_hours: {satday: ['09:00-12:00']}",
-         r"unknown weekday 'satday'.*did you mean 'saturday'"),
+         r"unknown weekday 'satday'.*did you mean 'saturday'",
+         "：opening_hours：没有星期 'satday'；请用 monday … sunday 或 default（是不是「saturday」？）"),
         ("opening_hours: {saturday: ['9-12']}",
-         r"opening_hours.saturday\[0\]: '9-12' is not a time span; use 'HH:MM-HH:MM'"),
-        ("opening_hours: {default: ['12:00-09:00']}", r"ends before it starts"),
-        ("opening_hours: {default: ['09:00-12:00', '11:00-13:00']}", r"overlap at 11:00"),
-        ("closures: [2025-03-03", r"malformed YAML"),
-        ("- 2025-03-03", r"expected a mapping"),
+         r"opening_hours.saturday\[0\]: '9-12' is not a time span; use 'HH:MM-HH:MM'",
+         "：opening_hours.saturday[0]：'9-12' 不是时间段；请写成 'HH:MM-HH:MM'，如 '09:00-12:00'"),
+        ("opening_hours: {default: ['12:00-09:00']}", r"ends before it starts",
+         "：opening_hours.default[0]：'12:00-09:00' 结束早于开始；请写成 'HH:MM-HH:MM'，且开始早于结束"),
+        ("opening_hours: {default: ['09:00-12:00', '11:00-13:00']}", r"overlap at 11:00",
+         "：opening_hours.default：办公时间在 11:00 重叠；请合并这些时间段"),
+        ("closures: [2025-03-03", r"malformed YAML",
+         " 第 1 行：YAML 格式有误：'closures: [2025-03-03'；请检查这一行的缩进或引号"),
+        ("- 2025-03-03", r"expected a mapping",
+         " 第 1 行：顶层应为含 closures、working_days 或 opening_hours 的映射"),
     ],
 )
-def test_a_malformed_override_file_is_one_line_naming_file_and_field(tmp_path, text, message):
+def test_a_malformed_override_file_is_one_line_naming_file_and_field(tmp_path, text, message,
+                                                                     zh):
+    """A service centre's override file is refused in one line naming the file and the
+    field: in English, and in Chinese for a page or the CLI."""
     path = tmp_path / "centre.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(CalendarError, match=message) as info:
         WorkingCalendar([path])
     assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+    assert error_line(info.value, "zh") == f"{path}{zh}"
 
 
 def test_a_gbk_override_file_is_refused_with_advice(tmp_path):
@@ -327,9 +349,15 @@ def test_calendar_commands_print_one_answer(run_cli, args, out):
     ],
 )
 def test_bad_calendar_input_is_one_line_and_exit_code_2(run_cli, args, message):
-    code, out, err = run_cli("calendar", *args)
+    code, out, err = run_cli("calendar", *args, "--lang", "en")
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1
+
+
+def test_a_bad_date_is_refused_in_chinese_by_default(run_cli):
+    """The calendar commands speak Chinese unless --lang en asks for English."""
+    assert run_cli("calendar", "add", "2025-02-30", "5") == (
+        2, "", "错误：START：'2025-02-30' 不是日期；请写成 YYYY-MM-DD\n")
 
 
 @pytest.mark.parametrize(

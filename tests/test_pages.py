@@ -646,7 +646,7 @@ def test_a_bad_finish_by_date_is_one_line_on_the_page(login, finish_by):
     the domain's one line, never a 500."""
     answer = login("planner").get(f"/planner?procedure_id=newborn&finish_by={finish_by}")
     assert answer.status_code == 422
-    assert re.search(r"is not a date; use YYYY-MM-DD|is outside 1–9999", answer.text)
+    assert re.search(r"不是日期；请写成 YYYY-MM-DD|is outside 1–9999", answer.text)
 
 
 @pytest.mark.parametrize(("lang", "sentence"), [
@@ -707,6 +707,8 @@ def test_a_limits_source_is_in_the_page_language(login, lang, source, other):
 
 
 def test_an_uploaded_scenario_is_simulated_and_a_bad_one_answers_one_line(login):
+    """A scenario with a misspelt lever is refused in the page's language, with the lever
+    it may mean."""
     browser = login("planner")
     page = browser.get("/planner")
     scenario = "procedure: newborn\nlevers:\n- lever: online\n"
@@ -714,10 +716,16 @@ def test_an_uploaded_scenario_is_simulated_and_a_bad_one_answers_one_line(login)
                         files={"scenario": ("s.yaml", scenario.encode())}).text
     assert re.search(r'data-metric="trips"><td>[^<]+</td><td class="num">4</td>'
                      r'<td class="num">0</td>', text)
-    bad = browser.post("/planner", data={"procedure_id": "newborn", "csrf_token": _csrf(page)},
-                       files={"scenario": ("s.yaml", b"procedure: newborn\nlevers:\n- lever: onlin\n")})
-    assert bad.status_code == 422
-    assert "did you mean" in bad.text and "online" in bad.text
+    typo = b"procedure: newborn\nlevers:\n- lever: onlin\n"
+    for lang, start, hint in (("zh", "scenario.yaml 第 3 行：levers[0].lever：没有举措 'onlin'",
+                               "（是不是「online」？）"),
+                              ("en", "scenario.yaml:3: levers[0].lever: unknown lever 'onlin'",
+                               " (did you mean 'online'?)")):
+        bad = browser.post(f"/planner?lang={lang}",
+                           data={"procedure_id": "newborn", "csrf_token": _csrf(page)},
+                           files={"scenario": ("s.yaml", typo)})
+        assert bad.status_code == 422
+        assert re.search(re.escape(start) + "[^<]*" + re.escape(hint), html.unescape(bad.text))
 
 
 def test_an_applicant_named_like_a_formula_is_text_in_the_overdue_csv(engine, login):

@@ -165,7 +165,7 @@ BOUNDS = [
                           "  duration: {kind: lognormal, mean: 1e300, sd: 1e300}\n"),
                  r"steps\[0\].duration.mean: must be at most 3650", id="huge-lognormal"),
     pytest.param(_licence("  committed: {days: 10}\n  statutory: {days: 5}\n"),
-                 r"shop.yaml:9: steps\[0\]: the committed limit \(10 days\) is longer than the "
+                 r"shop.yaml:12: steps\[0\].committed: the committed limit \(10 days\) is longer than the "
                  r"statutory one \(5 days\); commit to at most 5", id="committed-beyond-law"),
     pytest.param(GOOD.replace("id: licence", "id: 审批/盖章").replace("[licence]", "[审批/盖章]"),
                  r"shop.yaml:9: steps\[0\].id: '审批/盖章' is not an id: use 1–200 letters",

@@ -19,6 +19,8 @@ from process_models._reading import validation_error
 from process_models.errors import OnethingError
 from process_models.procedure import ID_PATTERN, Unit
 from process_models.reading_problems import READING_PROBLEMS
+from process_models.table_problems import TABLE_PROBLEMS
+from simulations.planning.scenario_problems import SCENARIO_PROBLEMS
 from tests.api_fixtures import ACCOUNTS
 
 NUMBER_YAML = """\
@@ -96,7 +98,8 @@ COMMANDS = {".yaml": ["validate"], ".bpmn": ["import-bpmn", "-o", "out.yaml"],
             ".xlsx": ["import-table"], ".csv": ["audit", "actual", "--limit-days", "5", "--log"]}
 """The command that reads each kind of file (a big CSV is read as a step table)."""
 
-NAMES = re.compile(r"p\.\w+|big\.csv|time:timestamp|steps\[0\]\.\w+(\.days)?|nmae|name|id"
+NAMES = re.compile(r"p\.\w+|big\.csv|time:timestamp|(steps|materials)\[0\]\.\w+(\.\w+)?|nmae"
+                   r"|name|id|pert|empirical|low|mode|high|samples|from_step"
                    r"|YYYY-MM-DD|ISO 8601|xlsx|Excel|YAML|XML|UTF-8|MB|'[^']*'|「[^」]*」")
 """What a Chinese line may spell in Latin letters: file and field names, formats, values."""
 
@@ -129,12 +132,21 @@ def test_a_bad_file_is_one_chinese_line_at_the_cli_and_english_with_lang_en(
     assert run_cli(*command)[2].strip() == f"错误：{zh}"
 
 
-@pytest.mark.parametrize("reason", READING_PROBLEMS)
+PROBLEMS = {**READING_PROBLEMS, **TABLE_PROBLEMS, **SCENARIO_PROBLEMS}
+"""Every reason a file's error may carry → its English line."""
+
+
+@pytest.mark.parametrize("reason", PROBLEMS)
 def test_every_reading_problem_is_worded_in_both_languages(reason):
-    """Each reason a reader raises has its Chinese line, and its English line is the one
-    the error itself carries."""
-    assert MESSAGES["en"][f"error.{reason}"] == READING_PROBLEMS[reason]
+    """Each reason a reader raises (a procedure, a step table, a scenario) has its Chinese
+    line, and its English line is the one the error itself carries."""
+    assert MESSAGES["en"][f"error.{reason}"] == PROBLEMS[reason]
     assert re.search(r"[\u4e00-\u9fff]", MESSAGES["zh"][f"error.{reason}"])
+
+
+def test_no_reason_means_two_things():
+    """A reason names one problem: the readers' lists of reasons share none."""
+    assert len(PROBLEMS) == len(READING_PROBLEMS) + len(TABLE_PROBLEMS) + len(SCENARIO_PROBLEMS)
 
 
 @pytest.mark.parametrize(("name", "data", "zh", "en"),
@@ -154,6 +166,62 @@ def test_the_workspace_page_shows_a_refused_file_in_the_readers_language(
         assert page.status_code == 422
         assert f'<p class="flash error" role="alert">{line}</p>' in html.unescape(page.text)
         assert "Traceback" not in page.text
+
+
+LIMITS_YAML = NUMBER_YAML.replace("committed: {days: 十天}",
+                                  "committed: {days: 10}, statutory: {days: 5}")
+
+OUR_CHECKS = {
+    "a committed limit over the statutory one": (
+        "p.yaml", LIMITS_YAML.encode(),
+        "p.yaml 第 4 行：steps[0].committed：承诺时限（10 天）长于法定时限（5 天）；请承诺不超过 5 天",
+        ("p.yaml:4: steps[0].committed: the committed limit (10 days) is longer than the "
+         "statutory one (5 days); commit to at most 5")),
+    "the same in a step table": (
+        "p.csv", "事项,部门,法定时限,承诺时限\n营业执照,市场监管局,5,10\n".encode(),
+        "p.csv：第 2 行「承诺时限」：承诺时限（10 天）长于法定时限（5 天）；请承诺不超过 5 天",
+        ("p.csv: row 2, 承诺时限: the committed limit (10 days) is longer than the statutory "
+         "one (5 days); commit to at most 5")),
+    "a distribution without its parameters": (
+        "p.yaml", LIMITS_YAML.replace("statutory: {days: 5}", "duration: {kind: pert, low: 1}")
+                             .encode(),
+        "p.yaml 第 4 行：steps[0].duration：pert 分布需要 mode, high",
+        "p.yaml:4: steps[0].duration: a pert distribution needs mode, high"),
+    "a distribution out of order": (
+        "p.yaml", LIMITS_YAML.replace("statutory: {days: 5}",
+                                      "duration: {kind: pert, low: 3, mode: 1, high: 2}").encode(),
+        "p.yaml 第 4 行：steps[0].duration：pert 分布须满足 low ≤ mode ≤ high，实际为 3、1、2",
+        "p.yaml:4: steps[0].duration: pert needs low <= mode <= high, got 3, 1, 2"),
+    "an empirical distribution without samples": (
+        "p.yaml", LIMITS_YAML.replace("statutory: {days: 5}",
+                                      "duration: {kind: empirical, samples: []}").encode(),
+        "p.yaml 第 4 行：steps[0].duration.samples：empirical 分布至少需要一个样本（samples）",
+        ("p.yaml:4: steps[0].duration.samples: an empirical distribution needs at least one "
+         "sample")),
+    "a step's material without its step": (
+        "p.yaml", LIMITS_YAML.replace("steps:", "materials:\n- {id: m, name: 证明, provider: step}"
+                                               "\nsteps:").encode(),
+        "p.yaml 第 4 行：materials[0].from_step：由事项产出的要件须用 from_step 写明产出它的事项",
+        ("p.yaml:4: materials[0].from_step: a material provided by a step needs from_step (the "
+         "step that provides it)")),
+}
+"""Our own validators' checks → (file name, its bytes, the Chinese line, the English line)."""
+
+
+@pytest.mark.parametrize(("name", "data", "zh", "en"), OUR_CHECKS.values(), ids=OUR_CHECKS)
+def test_our_own_checks_are_worded_in_the_readers_language_on_the_page_and_at_the_cli(
+        run_cli, tmp_path, monkeypatch, name, data, zh, en):
+    """A check of our own validators has its reason, so neither the page nor the CLI shows
+    its English line to a Chinese reader."""
+    with pytest.raises(OnethingError) as refused:
+        procedure_from_upload(name, data)
+    assert (page_message(refused.value, "zh"), page_message(refused.value, "en")) == (zh, en)
+    assert is_chinese_line(zh)
+    monkeypatch.chdir(tmp_path)
+    Path(name).write_bytes(data)
+    command = ["import-table" if name.endswith(".csv") else "validate", name]
+    for lang, line in (("zh", f"错误：{zh}"), ("en", f"error: {en}")):
+        assert run_cli(*command, "--lang", lang)[::2] == (2, f"{line}\n")
 
 
 class _Fields(BaseModel):

@@ -71,7 +71,7 @@ def test_statutory_limits_never_take_longer_than_committed_ones_on_the_catalog(r
     (["compare", "newborn", "missing.yaml"], "missing.yaml"),
 ])
 def test_bad_input_gives_one_red_line_and_exit_code_2(run_cli, args, message):
-    code, out, err = run_cli(*args)
+    code, out, err = run_cli(*args, "--lang", "en")
     assert code == 2 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1
 
@@ -154,6 +154,9 @@ def test_simulate_finish_by_prints_step_names_in_chinese(run_cli):
 
 
 def test_simulate_finish_by_refuses_a_bad_date_in_one_line(run_cli):
-    code, out, err = run_cli("simulate", "newborn", "--finish-by", "2025-02-30")
+    """In Chinese by default, in English with --lang en."""
+    assert run_cli("simulate", "newborn", "--finish-by", "2025-02-30") == (
+        2, "", "错误：--finish-by：'2025-02-30' 不是日期；请写成 YYYY-MM-DD\n")
+    code, out, err = run_cli("simulate", "newborn", "--finish-by", "2025-02-30", "--lang", "en")
     assert code == 2 and out == ""
     assert "--finish-by: '2025-02-30' is not a date; use YYYY-MM-DD" in err

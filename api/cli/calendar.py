@@ -35,10 +35,13 @@ def add(
         bool, typer.Option("--calendar-days", help="count 自然日; a rest-day end moves on")
     ] = False,
     overrides: OverridesOpt = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Print the date DAYS working days after START, e.g. 2025-01-24 5 → 2025-02-07."""
+    from api.cli._app import words
     from process_models.calendar import parse_date, parse_days
 
+    words(lang)  # the language of an error line; an unknown one is refused first
     cal = _calendar(overrides)
     begin, count = parse_date(start, path="START"), parse_days(days, path="DAYS")
     end = cal.add_calendar_days(begin, count) if calendar_days else cal.add_working_days(begin, count)
@@ -50,10 +53,13 @@ def between(
     start: Annotated[str, typer.Argument(help="first date, YYYY-MM-DD (not counted)")],
     end: Annotated[str, typer.Argument(help="last date, YYYY-MM-DD (counted)")],
     overrides: OverridesOpt = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Print the working days after START up to and including END (negative if END < START)."""
+    from api.cli._app import words
     from process_models.calendar import parse_date
 
+    words(lang)  # the language of an error line; an unknown one is refused first
     cal = _calendar(overrides)
     typer.echo(str(cal.working_days_between(parse_date(start, path="START"),
                                             parse_date(end, path="END"))))

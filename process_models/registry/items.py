@@ -36,6 +36,7 @@ from process_models.procedure import (
     Yuan,
     check_commitment,
 )
+from process_models.reading_problems import field_problem
 from process_models.yaml_loader import load_yaml
 
 __all__ = ["MAX_ITEMS", "MAX_TEXT_CHARS", "Item", "ItemFigure", "OnlineLevel", "Registry",
@@ -143,15 +144,16 @@ class Item(BaseModel):
             if self.online is None:
                 self.online = self.online_level.online
             elif self.online is not self.online_level.online:
-                raise ValueError(
-                    f"网上可办 says {'是' if self.online else '否'} but 网办深度 is "
-                    f"{self.online_level.value}; an item is 网上可办 from 三级 up, so correct one")
+                raise field_problem("online_disagrees", {"online": "是" if self.online else "否",
+                                                         "level": self.online_level.value},
+                                    field="online_level")
         if self.materials:
             if self.material_count is None:
                 self.material_count = len(self.materials)
             elif self.material_count != len(self.materials):
-                raise ValueError(f"要件数 says {self.material_count} but {len(self.materials)} "
-                                 "materials are listed; make them agree or leave one blank")
+                raise field_problem("material_count_disagrees", {
+                    "count": self.material_count, "listed": len(self.materials)},
+                    field="material_count")
         return self
 
     def basis_of(self, figure: ItemFigure | Literal["statutory", "committed"]) -> Basis:

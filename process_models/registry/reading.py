@@ -36,7 +36,7 @@ from process_models._cells import (
     shown_cell,
     split_names,
 )
-from process_models.errors import RegistryError
+from process_models.errors import FieldProblem, RegistryError
 from process_models.loading import read_text, validation_error
 from process_models.procedure import (
     MAX_COUNT,
@@ -85,10 +85,8 @@ _FEE = re.compile(r"(\d+(?:\.\d+)?)\s*元?")
 # Which column a complaint about an Item field is about.
 _FIELD_COLUMNS = {"material_count": "material_count", "materials": "materials",
                   "online": "online", "committed": "committed", "statutory": "statutory",
-                  "fee_yuan": "fee", "co_departments": "co_departments", "code": "code"}
-# Which column a complaint about the whole item (its figures disagree) is about.
-_CHECK_COLUMNS = {"committed limit": "committed", "网办深度": "online_level",
-                  "要件数": "material_count"}
+                  "fee_yuan": "fee", "co_departments": "co_departments", "code": "code",
+                  "online_level": "online_level"}
 
 
 def load_registry(
@@ -250,10 +248,13 @@ class _Row:
         self.where, self.number, self.cells, self.written = where, number, cells, written
 
     def fail(self, key: str, message: str, suggestion: str | None = None):
+        raise RegistryError(one_line(message), suggestion=suggestion and one_line(suggestion),
+                            **self._cell(key))
+
+    def _cell(self, key: str) -> dict[str, str]:
+        """Where this row's cell of column ``key`` is, as an error locates it."""
         header = self.written.get(key) or column(key).zh
-        raise RegistryError(one_line(message), file=self.where,
-                            path=f"row {self.number}, {header}",
-                            suggestion=suggestion and one_line(suggestion))
+        return {"file": self.where, "path": f"row {self.number}, {header}"}
 
     def item(self, builder: _Builder) -> Item:
         c = self.cells
@@ -288,14 +289,14 @@ class _Row:
         try:
             return Item(**fields)
         except ValidationError as e:
-            problem = e.errors(include_url=False)[0]
-            field = str(next(iter(problem["loc"]), ""))
-            message = str(problem.get("ctx", {}).get("error", problem["msg"]))
-            if problem["type"] != "value_error":
-                message = f"{message} (got {shown_cell(problem.get('input'))})"
-            key = _FIELD_COLUMNS.get(field) or next(
-                (k for word, k in _CHECK_COLUMNS.items() if word in message), "name")
-            self.fail(key, message)
+            first = e.errors(include_url=False)[0]
+            problem = first.get("ctx", {}).get("error")
+            if isinstance(problem, FieldProblem):  # the item's figures disagree
+                raise problem.error(RegistryError, **self._cell(
+                    _FIELD_COLUMNS.get(problem.field or "", "name"))) from None
+            field = str(next(iter(first["loc"]), ""))
+            self.fail(_FIELD_COLUMNS.get(field, "name"),
+                      f"{first['msg']} (got {shown_cell(first.get('input'))})")
 
     def bases(self) -> tuple[Basis | None, dict[str, Provenance]]:
         """The 数据依据 cell: the item's basis (``E``), then any limit's own as

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from process_models.errors import ScenarioError
+from process_models.errors import shown
 from process_models.procedure import (
     Dependency,
     DependencyKind,
@@ -29,6 +29,7 @@ from simulations.planning.reforms import (
     known_materials,
     known_steps,
 )
+from simulations.planning.scenario_problems import scenario_error
 
 __all__ = [
     "HIGH_RISK_RULE",
@@ -110,22 +111,18 @@ with the rule that allows it
     replaced = known_materials(proc, replaces, "commitment")
     for mid in replaced:
         if not any(mid in proc.step(sid).materials for sid in ids):
-            raise ScenarioError(f"commitment: material '{mid}' is not asked for by "
-                                f"{', '.join(ids)}; a commitment letter replaces only their proofs")
+            raise scenario_error("commitment_material_not_asked",
+                                 {"value": shown(mid), "steps": ", ".join(ids)})
     for sid in ids:
         s = proc.step(sid)
         refusal = commitment_refusal(s)
         if refusal is None:
             continue
-        if refusal.reason == "not_allowed":
-            why = (f"{refusal.source} excludes high-risk items (risk: high)" if s.risk == "high"
-                   else f"{refusal.source or 'this model'} does not allow it here "
-                   "(commitment_allowed: false)")
-            raise ScenarioError(f"commitment: step '{sid}' ({s.name}) cannot switch to 告知承诺: "
-                                f"{why}")
-        raise ScenarioError(
-            f"commitment: step '{sid}' ({s.name}) is not marked as allowing 告知承诺 in this "
-            "model (no source); set commitment_allowed: true with the rule that allows it")
+        reason = ("commitment_unmarked" if refusal.reason != "not_allowed" else
+                  "commitment_high_risk" if s.risk == "high" else
+                  "commitment_not_allowed" if refusal.source else "commitment_model_disallows")
+        raise scenario_error(reason, {"value": shown(sid), "name": s.name,
+                                      "source": refusal.source})
     taken = {s.id for s in proc.steps} | {st.id for st in proc.stages}
     out = proc.model_copy(deep=True)
     log: list[Change] = []

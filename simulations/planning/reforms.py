@@ -75,6 +75,7 @@ from process_models.procedure import (
     Untimed,
 )
 from simulations.planning.cpm import WORKING_DAYS_PER_CALENDAR_DAY, step_duration_working_days
+from simulations.planning.scenario_problems import scenario_error
 
 __all__ = [
     "CHANGE_KINDS",
@@ -147,10 +148,10 @@ def _known(ids: list[str], wanted: Iterable[str], what: str, proc: Procedure,
     out: list[str] = []
     for item in wanted:
         if item not in ids:
-            raise ScenarioError(
-                f"{lever}: procedure '{proc.id}' has no {what} '{item}'",
-                suggestion=did_you_mean(item, ids),
-            )
+            raise scenario_error(f"lever_no_{what}", {"lever": lever,
+                                                      "procedure": shown(proc.id),
+                                                      "value": shown(item)},
+                                 suggestion=did_you_mean(item, ids))
         if item not in out:
             out.append(item)
     return out
@@ -183,7 +184,7 @@ def _bridge(proc: Procedure, gone: set[str]) -> None:
     what its milestones waited for.
     """
     if all(s.id in gone for s in proc.steps):
-        raise ScenarioError(f"removing {', '.join(sorted(gone))} leaves no step; keep at least one")
+        raise scenario_error("removes_every_step", {"steps": ", ".join(sorted(gone))})
     waits = {s.id: s.depends_on for s in proc.steps}
     for st in proc.stages:
         joined = st.milestones or st.steps
@@ -286,15 +287,11 @@ is a legal dependency; the law requires this order, so it cannot run in parallel
             dep = next((d for d in proc.step(succ).depends_on if d.step == pred), None)
             if dep is None:
                 known = [d.step for d in proc.step(succ).depends_on]
-                raise ScenarioError(
-                    f"parallelise: step '{succ}' does not depend on '{pred}'",
-                    suggestion=did_you_mean(pred, known),
-                )
+                raise scenario_error("parallelise_no_dependency",
+                                     {"step": shown(succ), "value": shown(pred)},
+                                     suggestion=did_you_mean(pred, known))
             if dep.kind is DependencyKind.legal:
-                raise ScenarioError(
-                    f"parallelise: {pred} → {succ} is a legal dependency; the law requires "
-                    "this order, so it cannot run in parallel"
-                )
+                raise scenario_error("parallelise_legal", {"before": pred, "after": succ})
             pairs.add((pred, succ))
     out = proc.model_copy(deep=True)
     log: list[Change] = []
@@ -393,17 +390,16 @@ def merge(
     """
     members = known_steps(proc, steps, "merge")
     if len(members) < 2:
-        raise ScenarioError(f"merge: name at least two steps to merge, got {members}")
+        raise scenario_error("merge_too_few", {"steps": shown(members)})
     if overhead_days < 0:
-        raise ScenarioError(f"merge: overhead_days must be at least 0, got {overhead_days:g}")
+        raise scenario_error("merge_negative_overhead", {"value": f"{overhead_days:g}"})
     joint_id = id or "+".join(members)
     if not re.fullmatch(ID_PATTERN, joint_id):
-        raise ScenarioError(f"merge: {shown(joint_id)} is not an id; give the joint step an "
-                            "'id:' of letters, digits, '_', '-' or '+' (at most 200)")
+        raise scenario_error("merge_not_id", {"value": shown(joint_id)})
     if joint_id in {s.id for s in proc.steps} - set(members) or joint_id in {
         st.id for st in proc.stages
     }:
-        raise ScenarioError(f"merge: id '{joint_id}' is already used; choose another id")
+        raise scenario_error("merge_id_used", {"value": shown(joint_id)})
     _refuse_merge_cycle(proc, members)
     if department is not None and department not in {d.id for d in proc.departments}:
         raise ScenarioError(
@@ -542,16 +538,9 @@ def _refuse_merge_cycle(proc: Procedure, members: list[str]) -> None:
             for nxt, kind in succ.get(node, ()):
                 both = legal and kind is DependencyKind.legal
                 if nxt in member_set:
-                    chain = " → ".join([*path, nxt])
-                    fix = ("merge the steps in between too, or leave them apart" if both else
-                           "parallelise its practice dependency first, or merge the steps in "
-                           "between too")
-                    law = "a legal chain" if both else "a chain"
-                    raise ScenarioError(
-                        f"merge: cannot merge {', '.join(members)}: {chain} is {law} through "
-                        f"a step outside the merge, so the joint review would wait for itself; "
-                        f"{fix}"
-                    )
+                    raise scenario_error("merge_legal_chain" if both else "merge_chain",
+                                         {"steps": ", ".join(members),
+                                          "chain": " → ".join([*path, nxt])})
                 if nxt not in seen:
                     stack.append((nxt, [*path, nxt], both))
 
@@ -628,11 +617,11 @@ def compress(
     """
     given = [x for x in (factor, to_days, by_days) if x is not None]
     if len(given) != 1:
-        raise ScenarioError("compress: give exactly one of factor, to_days, by_days")
+        raise scenario_error("compress_one_of")
     if factor is not None and not 0 <= factor <= 1:
-        raise ScenarioError(f"compress: factor must be between 0 and 1, got {factor:g}")
+        raise scenario_error("compress_factor", {"value": f"{factor:g}"})
     if (to_days is not None and to_days < 0) or (by_days is not None and by_days < 0):
-        raise ScenarioError("compress: days must be at least 0")
+        raise scenario_error("compress_negative_days")
     ids = None if steps is None else set(known_steps(proc, steps, "compress"))
     out = proc.model_copy(deep=True)
     log = []
@@ -713,8 +702,7 @@ def intermediary(
     """
     basis, unit = Basis(basis), Unit(unit)
     if basis is Basis.sourced and not days_source:
-        raise ScenarioError(f"intermediary: days marked sourced need days_source (the document "
-                            f"the {days or 0:g} days come from)")
+        raise scenario_error("intermediary_unsourced", {"days": f"{days or 0:g}"})
     ids = set(known_steps(proc, steps, "intermediary"))
     out = proc.model_copy(deep=True)
     log = []

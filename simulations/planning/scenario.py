@@ -81,6 +81,7 @@ from process_models.errors import (
 )
 from process_models.loading import format_path, line_of, read_text, validation_error
 from process_models.procedure import Basis, Days, Id, NoteEn, Procedure, Step, Unit
+from process_models.reading_problems import reading_error
 from process_models.yaml_loader import load_yaml
 from simulations.planning.applicant_levers import (
     commitment,
@@ -101,6 +102,7 @@ from simulations.planning.reforms import (
     parallelise,
     zone_assessment,
 )
+from simulations.planning.scenario_problems import scenario_error, scenario_problem
 
 if TYPE_CHECKING:
     from simulations.planning.metrics import Comparison
@@ -215,7 +217,7 @@ class _Parallelise(_SomeSteps):
             if isinstance(v, str):
                 parts = [p.strip() for p in v.replace("→", "->").split("->")]
                 if len(parts) != 2 or not all(parts):
-                    raise ValueError(f"write a dependency as 'predecessor -> step', got {shown(v)}")
+                    raise scenario_problem("dependency_arrow", {"value": shown(v)})
                 v = parts
             out.append(v)
         return out
@@ -334,8 +336,7 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
     """Parse and check a scenario from YAML text; ``file`` names it in errors."""
     data, lines = load_yaml(text, file=file, error=ScenarioError)
     if not isinstance(data, dict):
-        raise ScenarioError("expected a mapping with 'levers:' (a list of lever applications)",
-                            file=file, line=1)
+        raise scenario_error("scenario_not_mapping", file=file, line=1)
     try:
         header = _Header.model_validate(data)
     except ValidationError as err:
@@ -349,14 +350,13 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
     for i, entry in enumerate(header.levers):
         at = ("levers", i)
         if "lever" not in entry:
-            raise ScenarioError("each entry needs 'lever:' naming the lever; known: "
-                                + ", ".join(LEVERS), file=file, line=line_of(lines, at),
-                                path=format_path(at))
+            raise scenario_error("lever_missing", {"known": ", ".join(LEVERS)}, file=file,
+                                 line=line_of(lines, at), path=format_path(at))
         name = str(entry["lever"]).strip()
         name = LEVER_ALIASES.get(name, LEVER_ALIASES.get(name.lower(), name.lower()))
         if name not in LEVERS:
-            raise ScenarioError(
-                f"unknown lever {shown(entry['lever'])}; known: {', '.join(LEVERS)}",
+            raise scenario_error(
+                "lever_unknown", {"value": shown(entry["lever"]), "known": ", ".join(LEVERS)},
                 file=file, line=line_of(lines, (*at, "lever")), path=format_path((*at, "lever")),
                 suggestion=did_you_mean(str(entry["lever"]), [*LEVERS, *LEVER_ALIASES]),
             )
@@ -371,11 +371,9 @@ def parse_scenario(text: str, *, file: str | None = None) -> Scenario:
         kwargs = args.model_dump(exclude={"lever", "note", "note_en", "source"}, exclude_none=True)
         typed = [k for k in TARGET_ARGUMENTS.get(name, ()) if k in kwargs]
         if typed and args.source is None:
-            raise ScenarioError(
-                f"{name} sets {typed[0]} to a typed number; give source: (the published "
-                "commitment of that place for the value), or reach the figure with mechanism "
-                "levers", file=file, line=line_of(lines, (*at, typed[0])),
-                path=format_path((*at, typed[0])))
+            raise scenario_error("typed_target_unsourced", {"lever": name, "field": typed[0]},
+                                 file=file, line=line_of(lines, (*at, typed[0])),
+                                 path=format_path((*at, typed[0])))
         calls.append(LeverCall(lever=name, args=kwargs, note=args.note, note_en=args.note_en,
                                source=args.source, index=i, lines=own))
     return Scenario(procedure=header.procedure, name=header.name, source=header.source,
@@ -387,7 +385,8 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     try:
         text = read_text(path)
     except ProcedureSyntaxError as e:
-        raise ScenarioError(e.message, file=e.file, line=e.line) from None
+        raise ScenarioError(e.message, file=e.file, line=e.line, reason=e.reason,
+                            values=e.values) from None
     return parse_scenario(text, file=str(path))
 
 
@@ -395,14 +394,14 @@ def _check_references(proc: Procedure, call: LeverCall, file: str | None) -> Non
     """Every step and material a lever names exists now (after the levers before it)."""
     steps = [s.id for s in proc.steps]
     materials = [m.id for m in proc.materials]
-    pools = {"steps": (steps, "step"), "materials": (materials, "material"),
+    pools = {"steps": (steps, "step_id"), "materials": (materials, "material"),
              "replaces": (materials, "material")}
     for key, (pool, what) in pools.items():
         for j, ref in enumerate(call.args.get(key) or ()):
             if ref not in pool:
                 loc = (key, j)
-                raise ScenarioError(
-                    f"unknown {what} '{ref}'", file=file,
+                raise reading_error(
+                    f"unknown_{what}", {"value": shown(ref)}, kind=ScenarioError, file=file,
                     line=line_of(call.lines, loc),
                     path=format_path(("levers", call.index, *loc)),
                     suggestion=did_you_mean(ref, pool),
@@ -411,8 +410,9 @@ def _check_references(proc: Procedure, call: LeverCall, file: str | None) -> Non
         for ref in (pred, succ):
             if ref not in steps:
                 loc = ("dependencies", j)
-                raise ScenarioError(
-                    f"unknown step '{ref}'", file=file, line=line_of(call.lines, loc),
+                raise reading_error(
+                    "unknown_step_id", {"value": shown(ref)}, kind=ScenarioError, file=file,
+                    line=line_of(call.lines, loc),
                     path=format_path(("levers", call.index, *loc)),
                     suggestion=did_you_mean(ref, steps),
                 )
@@ -422,18 +422,18 @@ def _applied(proc: Procedure, scenario: Scenario) -> Iterator[tuple[str, Procedu
     """Each lever of ``scenario`` applied in turn: its name, the procedure after it, and
     its change log."""
     if scenario.procedure is not None and scenario.procedure != proc.id:
-        raise ScenarioError(
-            f"this scenario is for procedure '{scenario.procedure}', not '{proc.id}'",
-            file=scenario.file, path="procedure",
-        )
+        raise scenario_error("scenario_other_procedure",
+                             {"scenario": shown(scenario.procedure), "procedure": shown(proc.id)},
+                             file=scenario.file, path="procedure")
     for call in scenario.levers:
         _check_references(proc, call, scenario.file)
         try:
             proc, changes = LEVERS[call.lever](proc, **call.args)
-        except OnethingError as e:
-            path = format_path(("levers", call.index))
-            raise ScenarioError(str(e), file=scenario.file, line=line_of(call.lines, ()),
-                                path=path) from None
+        except OnethingError as e:  # the lever's own refusal, with its reason
+            raise ScenarioError(e.message, file=scenario.file, line=line_of(call.lines, ()),
+                                path=format_path(("levers", call.index)),
+                                suggestion=e.suggestion, reason=e.reason,
+                                values=e.values) from None
         except ValidationError as err:  # the lever built a step the model refuses
             e = validation_error(err, Step)
             raise ScenarioError(f"{call.lever}: the step it makes is not valid: {e}",
