@@ -8,7 +8,7 @@
 >>> kept["c"] = 3            # full: it starts again empty
 >>> kept.get("a"), kept.get("c"), len(kept)
 (None, 3, 1)
->>> 29 < kept.expires_at("c") - time.monotonic() <= 60   # half the age to all of it
+>>> 29 < dict.get(kept, "c")[0] - time.monotonic() <= 60   # expires in half the age to all
 True
 >>> at_once = Kept(max_entries=2, max_age_seconds=0)
 >>> at_once["a"] = 1         # already too old to read
@@ -47,9 +47,6 @@ class Kept(dict):
             return default
         return kept[1]
 
-    def expires_at(self, key: Any) -> float:
-        """When ``key``'s entry expires (:func:`time.monotonic`); ``KeyError`` if none."""
-        return super().__getitem__(key)[0]
 
     def __getitem__(self, key: Any) -> Any:
         value = self.get(key, _ABSENT)
